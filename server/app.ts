@@ -1,0 +1,249 @@
+// The reference sync server: versioned collections, a changes feed, idempotent writes and switchable faults.
+import { Hono, type Context } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import { Store } from './db.ts';
+import { FaultInjector, type FaultPlan } from './faults.ts';
+import {
+  ApiError, checkCollection, checkId, parseIfMatch, parseJsonObject, readJson, readRawBody, toResponse,
+  type ApiResult, type RawBody,
+} from './http.ts';
+import { IdempotencyKeys, parseIdempotencyKey, replayResponse, requestFingerprint } from './idempotency.ts';
+import { createEntity, deleteEntity, getEntity, listChanges, putEntity } from './resources.ts';
+
+export interface SyncServerOptions {
+  /** SQLite file path; its directory is created when missing. */
+  dbFile: string;
+  /** Enables the /_admin fault switches and request stats (default false: those routes 404). */
+  admin?: boolean;
+  /** How long a stored idempotent response is kept (default 24 h). */
+  idempotencyTtlMs?: number;
+  /** Largest accepted request body (default 1 MiB); more gets 413. */
+  maxBodyBytes?: number;
+  /** Where the API is mounted (default '/api'). */
+  basePath?: string;
+  /** Most items per changes-feed page (default 500). */
+  changesPageSize?: number;
+}
+
+export interface SyncServer {
+  app: Hono;
+  /** Closes the database and stops background timers. */
+  close(): void;
+}
+
+type AppEnv = {
+  // Absent when the app runs outside @hono/node-server (e.g. app.request() in a unit test).
+  Bindings: Partial<HttpBindings> | undefined;
+  Variables: { fault: FaultPlan | undefined };
+};
+type Ctx = Context<AppEnv>;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Tells @hono/node-server that the response went out another way (here: not at all).
+const ALREADY_SENT_HEADER = 'x-hono-already-sent';
+
+export function createSyncServer(options: SyncServerOptions): SyncServer {
+  const basePath = normalizeBasePath(options.basePath ?? '/api');
+  const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024);
+  const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
+  const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? DAY_MS);
+
+  const store = new Store(options.dbFile);
+  const keys = new IdempotencyKeys(store, ttlMs);
+  keys.purgeExpired();
+  keys.startSweeping();
+  const faults = options.admin ? new FaultInjector(basePath) : null;
+  const adminPrefix = `${basePath}/_admin`;
+  const path = (suffix: string) => `${basePath}${suffix}`;
+  const location = (collection: string) => (id: string) =>
+    `${basePath}/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`;
+
+  const app = new Hono<AppEnv>();
+
+  app.onError((err) => {
+    if (err instanceof ApiError) return toResponse(err.toResult());
+    console.error('[syncline server]', err);
+    return toResponse(new ApiError(500, 'internal', 'The server failed to handle this request.').toResult());
+  });
+  app.notFound((c) => toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult()));
+
+  // Sync data must never come from an HTTP cache: a stale feed page or entity would silently lose updates.
+  app.use(path('/*'), async (c, next) => {
+    await next();
+    if (!c.res.headers.has(ALREADY_SENT_HEADER)) c.res.headers.set('cache-control', 'no-store');
+  });
+
+  if (faults) {
+    app.use(path('/*'), async (c, next) => {
+      if (c.req.path === adminPrefix || c.req.path.startsWith(`${adminPrefix}/`)) return next();
+      const plan = faults.plan(c.req.method, c.req.path);
+      c.set('fault', plan);
+      const { outcome } = plan;
+      if (outcome.kind === 'offline') return cutConnection(c);
+      if (outcome.kind === 'status') {
+        await sleep(plan.latencyMs);
+        return toResponse({ status: outcome.status, headers: { 'content-type': 'application/json', ...outcome.headers }, body: outcome.body });
+      }
+      // Writes wait later, after claiming their idempotency key, so a concurrent duplicate sees it in progress.
+      if (!MUTATING_METHODS.has(c.req.method)) await sleep(plan.latencyMs);
+      await next();
+      if (outcome.kind === 'drop') c.res = cutConnection(c);
+    });
+  }
+
+  const health = (c: Ctx) => c.json({ ok: true, time: Date.now() });
+  app.get(path('/health'), health);
+  app.get(path('/health/*'), health);
+
+  if (faults) {
+    app.get(path('/_admin/faults'), (c) => c.json({ rules: faults.list() }));
+    app.post(path('/_admin/faults'), async (c) => c.json(faults.add(await readJson(c.req.raw, maxBodyBytes)), 201));
+    app.put(path('/_admin/faults'), async (c) => c.json({ rules: faults.replace(await readJson(c.req.raw, maxBodyBytes)) }));
+    app.delete(path('/_admin/faults'), (c) => {
+      const removed = faults.clear(c.req.query('pathPrefix'));
+      return c.json({ removed, rules: faults.list() });
+    });
+    app.get(path('/_admin/stats'), (c) => c.json({ requests: faults.requests(c.req.query('pathPrefix') ?? basePath) }));
+    app.delete(path('/_admin/stats'), (c) => {
+      faults.resetStats();
+      return c.json({ requests: 0 });
+    });
+    app.get(path('/_admin/changes'), (c) => {
+      const since = cursorParam(c.req.query('since'));
+      const collection = c.req.query('collection');
+      return c.json({ items: store.changeLog(since, pageSize, collection === undefined ? undefined : checkCollection(collection)) });
+    });
+  }
+  // Without admin (and for unknown admin paths) these answer 404 rather than falling into the collection routes.
+  app.all(path('/_admin'), (c) => notFound(c));
+  app.all(path('/_admin/*'), (c) => notFound(c));
+
+  /**
+   * Runs a write: claims the Idempotency-Key if one is sent, waits out injected latency, then applies the
+   * effect and stores its response in one transaction. Replays and in-progress/reuse answers skip the work.
+   */
+  async function write(c: Ctx, prepare: (body: RawBody) => () => ApiResult): Promise<Response> {
+    const key = parseIdempotencyKey(c.req.header('idempotency-key'));
+    const body = await readRawBody(c.req.raw, maxBodyBytes);
+    const work = prepare(body);
+    const latencyMs = c.get('fault')?.latencyMs ?? 0;
+    if (key === null) {
+      await sleep(latencyMs);
+      return toResponse(store.transaction(() => settle(work)));
+    }
+    const admission = keys.admit(key, requestFingerprint(c.req.method, c.req.path, body.bytes));
+    if (admission.kind === 'replay') return replayResponse(admission.response);
+    let result: ApiResult;
+    try {
+      await sleep(latencyMs);
+      result = store.transaction(() => {
+        const outcome = settle(work);
+        // Client errors are stored too (the draft allows it): a replayed 412 stays a 412.
+        if (outcome.status < 500) keys.complete(key, outcome);
+        return outcome;
+      });
+    } catch (err) {
+      keys.release(key);
+      throw err;
+    }
+    if (result.status >= 500) keys.release(key);
+    return toResponse(result);
+  }
+
+  /** An ApiError thrown by the work is its answer; the savepoint undoes anything it wrote first. */
+  function settle(work: () => ApiResult): ApiResult {
+    try {
+      return store.transaction(work);
+    } catch (err) {
+      if (err instanceof ApiError) return err.toResult();
+      throw err;
+    }
+  }
+
+  app.get(path('/:collection'), (c) => {
+    const collection = checkCollection(param(c, 'collection'));
+    return c.json(listChanges(store, collection, c.req.query('since'), pageSize));
+  });
+
+  app.post(path('/:collection'), (c) => {
+    const collection = checkCollection(param(c, 'collection'));
+    return write(c, (body) => {
+      const data = parseJsonObject(c.req.raw, body);
+      return () => createEntity(store, collection, data, location(collection));
+    });
+  });
+
+  app.get(path('/:collection/:id'), (c) => {
+    const collection = checkCollection(param(c, 'collection'));
+    return toResponse(getEntity(store, collection, checkId(param(c, 'id'))));
+  });
+
+  app.put(path('/:collection/:id'), (c) => {
+    const collection = checkCollection(param(c, 'collection'));
+    const id = checkId(param(c, 'id'));
+    const ifMatch = parseIfMatch(c.req.header('if-match'));
+    return write(c, (body) => {
+      const data = parseJsonObject(c.req.raw, body);
+      return () => putEntity(store, collection, id, data, ifMatch, location(collection));
+    });
+  });
+
+  app.delete(path('/:collection/:id'), (c) => {
+    const collection = checkCollection(param(c, 'collection'));
+    const id = checkId(param(c, 'id'));
+    const ifMatch = parseIfMatch(c.req.header('if-match'));
+    return write(c, () => () => deleteEntity(store, collection, id, ifMatch));
+  });
+
+  return {
+    app: app as unknown as Hono,
+    close() {
+      keys.stopSweeping();
+      store.close();
+    },
+  };
+}
+
+/**
+ * Ends the exchange with no response at all, the way an unreachable server or a lost reply looks to a
+ * client. Needs the Node socket; elsewhere a 503 is the nearest honest substitute.
+ */
+function cutConnection(c: Ctx): Response {
+  const socket = c.env?.incoming?.socket;
+  if (!socket) throw new ApiError(503, 'unreachable', 'Injected outage.');
+  socket.destroy();
+  return new Response(null, { headers: { [ALREADY_SENT_HEADER]: 'true' } });
+}
+
+/** Route params by name; the routes are built from `basePath` at run time, so Hono cannot type them. */
+function param(c: Ctx, name: string): string {
+  const value = c.req.param(name) as string | undefined;
+  if (value === undefined) throw new Error(`route has no :${name}`);
+  return value;
+}
+
+function notFound(c: Ctx): Response {
+  return toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult());
+}
+
+function cursorParam(value: string | undefined): number {
+  if (!value) return 0;
+  if (!/^\d{1,15}$/.test(value)) throw new ApiError(400, 'bad-cursor', 'since must be a non-negative integer.');
+  return Number(value);
+}
+
+function normalizeBasePath(basePath: string): string {
+  const trimmed = basePath.replace(/\/+$/, '');
+  if (trimmed !== '' && !/^\/[^?#]*$/.test(trimmed)) throw new TypeError(`basePath must start with "/": ${basePath}`);
+  return trimmed;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}

@@ -1,0 +1,151 @@
+// HTTP plumbing shared by the routes: JSON errors, plain results, body reading and header parsing.
+
+/** A response described as data, so it can be built inside a SQLite transaction and stored for replay. */
+export interface ApiResult {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** Thrown anywhere in request handling; becomes `{ error, message, ...extra }` with `status`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  toResult(): ApiResult {
+    return {
+      status: this.status,
+      headers: { 'content-type': 'application/json', ...this.headers },
+      body: { error: this.code, message: this.message, ...this.extra },
+    };
+  }
+}
+
+export function jsonResult(status: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body };
+}
+
+export function toResponse(result: ApiResult, extraHeaders: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(result.body), { status: result.status, headers: { ...result.headers, ...extraHeaders } });
+}
+
+export const COLLECTION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+const RESERVED_COLLECTIONS = new Set(['health', '_admin']);
+
+export function checkCollection(name: string): string {
+  if (!COLLECTION_PATTERN.test(name)) {
+    throw new ApiError(400, 'bad-collection', `Collection names match ${COLLECTION_PATTERN.source}.`);
+  }
+  if (RESERVED_COLLECTIONS.has(name)) throw new ApiError(400, 'bad-collection', `"${name}" is a reserved name.`);
+  return name;
+}
+
+export function checkId(id: string): string {
+  if (!ID_PATTERN.test(id)) throw new ApiError(400, 'bad-id', `Ids match ${ID_PATTERN.source}.`);
+  return id;
+}
+
+/** The version an ETag names; versions are the only validators this server hands out. */
+export function etag(version: number): string {
+  return `"${version}"`;
+}
+
+export type IfMatch = { any: true } | { any: false; versions: number[] };
+
+/** Parses `If-Match` (`*` or a list of entity tags; weak tags and bare numbers tolerated). Absent → null. */
+export function parseIfMatch(header: string | null | undefined): IfMatch | null {
+  if (header == null) return null;
+  const value = header.trim();
+  if (value === '*') return { any: true };
+  const versions: number[] = [];
+  for (const part of value.split(',')) {
+    const match = /^\s*(?:W\/)?(?:"(\d{1,15})"|(\d{1,15}))\s*$/.exec(part);
+    if (!match) throw new ApiError(400, 'bad-if-match', 'If-Match must be * or entity tags like "3".');
+    versions.push(Number(match[1] ?? match[2]));
+  }
+  return { any: false, versions };
+}
+
+const JSON_MEDIA_TYPE = /^\s*(?:application\/(?:[\w.+-]+\+)?json|text\/json)\s*(?:;|$)/i;
+
+export interface RawBody {
+  bytes: Uint8Array;
+}
+
+/** Reads the whole body, refusing more than `maxBytes` by Content-Length and by what actually arrives. */
+export async function readRawBody(request: Request, maxBytes: number): Promise<RawBody> {
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
+    throw tooLarge(maxBytes);
+  }
+  if (!request.body) return { bytes: new Uint8Array(0) };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client went away mid-upload; there is nobody left to tell, but it must not look like our fault.
+      throw new ApiError(400, 'bad-body', 'The body could not be read completely.');
+    }
+    const { done, value } = chunk;
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { bytes };
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(413, 'too-large', `The body exceeds ${maxBytes} bytes.`);
+}
+
+/** Decodes a body that must be a JSON object (entity data). */
+export function parseJsonObject(request: Request, raw: RawBody): Record<string, unknown> {
+  const type = request.headers.get('content-type');
+  // A missing type is tolerated for hand-written clients; a declared non-JSON type is a client bug worth naming.
+  if (type !== null && !JSON_MEDIA_TYPE.test(type)) {
+    throw new ApiError(415, 'unsupported-media-type', 'Send the body as application/json.');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw.bytes));
+  } catch {
+    throw new ApiError(400, 'bad-json', 'The body is not valid JSON.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ApiError(400, 'bad-body', 'The body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Parses a body for the admin API, where content type is not policed. */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const raw = await readRawBody(request, maxBytes);
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw.bytes));
+  } catch {
+    throw new ApiError(400, 'bad-json', 'The body is not valid JSON.');
+  }
+}

@@ -1,0 +1,113 @@
+// Idempotency-Key handling (IETF httpapi draft): first request processed and remembered, repeats replayed.
+import { createHash } from 'node:crypto';
+import type { Store, StoredResponse } from './db.ts';
+import { ApiError, type ApiResult } from './http.ts';
+
+const MAX_KEY_LENGTH = 255;
+// sf-string: printable ASCII with `"` and `\` escaped by a backslash.
+const SF_STRING = /^"((?:[\x20\x21\x23-\x5B\x5D-\x7E]|\\["\\])*)"$/;
+// Not a Structured Field token strictly (those cannot start with a digit), so bare UUIDs and ULIDs pass too.
+const BARE_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~:/-]+$/;
+/** Only these headers say something about the stored outcome; the rest belong to the original exchange. */
+const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
+
+/** The key from an `Idempotency-Key` header; null when absent, 400 when malformed. */
+export function parseIdempotencyKey(header: string | null | undefined): string | null {
+  if (header == null) return null;
+  const value = header.trim();
+  const quoted = SF_STRING.exec(value);
+  const key = quoted ? quoted[1]!.replace(/\\(["\\])/g, '$1') : BARE_TOKEN.test(value) ? value : null;
+  if (key === null) {
+    throw new ApiError(400, 'bad-idempotency-key', 'Idempotency-Key must be a quoted string, e.g. "8e03978e-40d5".');
+  }
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new ApiError(400, 'bad-idempotency-key', `Idempotency-Key must be 1 to ${MAX_KEY_LENGTH} characters.`);
+  }
+  return key;
+}
+
+/** What makes two requests "the same": method, path and the exact body bytes. */
+export function requestFingerprint(method: string, path: string, body: Uint8Array): string {
+  const digest = createHash('sha256').update(body).digest('hex');
+  return `${method.toUpperCase()} ${path} sha256:${digest}`;
+}
+
+export type Admission = { kind: 'new' } | { kind: 'replay'; response: StoredResponse };
+
+export class IdempotencyKeys {
+  readonly #store: Store;
+  readonly #ttlMs: number;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(store: Store, ttlMs: number) {
+    this.#store = store;
+    this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * Claims the key for this request, or says how to answer instead (replay, or a thrown 409/422).
+   * Synchronous, so the check and the insert cannot interleave with another request on this process.
+   */
+  admit(key: string, fingerprint: string, now = Date.now()): Admission {
+    // One immediate transaction, so another process sharing the file cannot claim the key in between.
+    return this.#store.transaction(() => this.#admit(key, fingerprint, now));
+  }
+
+  #admit(key: string, fingerprint: string, now: number): Admission {
+    const row = this.#store.getKey(key);
+    if (row && row.createdAt > now - this.#ttlMs) {
+      if (row.fingerprint !== fingerprint) {
+        throw new ApiError(422, 'idempotency-key-reuse',
+          'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+      }
+      if (row.state === 'processing' || !row.response) {
+        throw new ApiError(409, 'in-progress', 'A request with this Idempotency-Key is still being processed.',
+          {}, { 'retry-after': '1' });
+      }
+      return { kind: 'replay', response: row.response };
+    }
+    if (row) this.#store.deleteKey(key);
+    this.#store.insertKey(key, fingerprint, now);
+    return { kind: 'new' };
+  }
+
+  /** Remembers the outcome. Call in the same transaction as the effect so neither exists without the other. */
+  complete(key: string, result: ApiResult): void {
+    const headers: Record<string, string> = {};
+    for (const name of REPLAYED_HEADERS) {
+      const value = result.headers[name];
+      if (value !== undefined) headers[name] = value;
+    }
+    this.#store.completeKey(key, { status: result.status, headers, body: JSON.stringify(result.body) });
+  }
+
+  /** Forgets a key whose request failed on our side, so the client's retry is processed afresh. */
+  release(key: string): void {
+    if (this.#store.open) this.#store.deleteKey(key);
+  }
+
+  purgeExpired(now = Date.now()): number {
+    return this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
+  }
+
+  /** Sweeps expired keys in the background; the timer never keeps the process alive. */
+  startSweeping(intervalMs = Math.min(Math.max(this.#ttlMs, 1000), 60 * 60 * 1000)): void {
+    this.stopSweeping();
+    this.#sweeper = setInterval(() => {
+      if (this.#store.open) this.purgeExpired();
+    }, intervalMs);
+    this.#sweeper.unref();
+  }
+
+  stopSweeping(): void {
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+}
+
+export function replayResponse(response: StoredResponse): Response {
+  return new Response(response.body, {
+    status: response.status,
+    headers: { ...response.headers, 'idempotent-replayed': 'true' },
+  });
+}

@@ -1,0 +1,32 @@
+// Command-line entry: runs the reference sync server on its own port (`npm run server`).
+import { resolve } from 'node:path';
+import { createSyncServer } from './app.ts';
+import { listen } from './node-adapter.ts';
+
+const port = Number(process.env['PORT'] ?? 8787);
+const host = process.env['HOST'] ?? '127.0.0.1';
+const dbFile = resolve(process.env['SYNCLINE_DB'] ?? 'data/syncline.sqlite');
+const admin = process.env['SYNCLINE_ADMIN'] === '1';
+const basePath = '/api';
+
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`PORT must be a port number, got ${process.env['PORT']}`);
+  process.exit(1);
+}
+
+const server = createSyncServer({ dbFile, admin, basePath });
+const http = await listen(server.app, port, host);
+console.log(`syncline server on ${http.url}${basePath}${admin ? ' (admin fault switches on)' : ''}`);
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  // A second Ctrl-C means "now", not "again".
+  if (stopping) process.exit(1);
+  stopping = true;
+  console.log(`${signal}: closing`);
+  await http.close();
+  server.close();
+  process.exit(0);
+}
+process.once('SIGINT', () => void stop('SIGINT'));
+process.once('SIGTERM', () => void stop('SIGTERM'));

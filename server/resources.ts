@@ -1,0 +1,82 @@
+// The versioned-resource rules (create, replace, tombstone, changes feed) as synchronous functions over the store.
+import { randomUUID } from 'node:crypto';
+import type { Entity, Store } from './db.ts';
+import { ApiError, checkId, etag, jsonResult, type ApiResult, type IfMatch } from './http.ts';
+
+export function getEntity(store: Store, collection: string, id: string): ApiResult {
+  const entity = store.getEntity(collection, id);
+  if (!entity) throw notFound(collection, id);
+  return jsonResult(200, entity, { etag: etag(entity.version) });
+}
+
+/** POST: a new entity. A tombstoned id may be reused; its version keeps counting so old ETags never match again. */
+export function createEntity(store: Store, collection: string, data: Record<string, unknown>, location: (id: string) => string): ApiResult {
+  const id = typeof data['id'] === 'string' ? checkId(data['id']) : randomUUID();
+  const current = store.getEntity(collection, id);
+  if (current && !current.deleted) {
+    throw new ApiError(409, 'exists', `${collection}/${id} already exists.`, { current }, { etag: etag(current.version) });
+  }
+  const entity = store.writeEntity(collection, { id, version: (current?.version ?? 0) + 1, data, deleted: false });
+  return jsonResult(201, entity, { etag: etag(entity.version), location: location(id) });
+}
+
+/** PUT: replaces the data (creating the entity when absent), guarded by If-Match when given. */
+export function putEntity(
+  store: Store, collection: string, id: string, data: Record<string, unknown>, ifMatch: IfMatch | null,
+  location: (id: string) => string,
+): ApiResult {
+  const current = store.getEntity(collection, id);
+  checkPrecondition(current, ifMatch);
+  const entity = store.writeEntity(collection, { id, version: (current?.version ?? 0) + 1, data, deleted: false });
+  const created = !current || current.deleted;
+  return jsonResult(created ? 201 : 200, entity, created
+    ? { etag: etag(entity.version), location: location(id) }
+    : { etag: etag(entity.version) });
+}
+
+/** DELETE: leaves a tombstone so pulling clients learn of the deletion. Deleting a tombstone changes nothing. */
+export function deleteEntity(store: Store, collection: string, id: string, ifMatch: IfMatch | null): ApiResult {
+  const current = store.getEntity(collection, id);
+  if (!current) throw notFound(collection, id);
+  checkPrecondition(current, ifMatch);
+  if (current.deleted) return jsonResult(200, current, { etag: etag(current.version) });
+  const entity = store.writeEntity(collection, { id, version: current.version + 1, data: null, deleted: true });
+  return jsonResult(200, entity, { etag: etag(entity.version) });
+}
+
+export interface ChangesPage {
+  items: Entity[];
+  cursor: string;
+  hasMore: boolean;
+}
+
+/** One page of the changes feed: each changed entity once, in its latest state, in order of its last write. */
+export function listChanges(store: Store, collection: string, since: string | undefined, pageSize: number): ChangesPage {
+  // An empty since (a client that has no cursor yet) means the start, like a missing one.
+  if (since !== undefined && since !== '' && !/^\d{1,15}$/.test(since)) {
+    throw new ApiError(400, 'bad-cursor', 'since must be a cursor returned by this feed.');
+  }
+  const from = since ? Number(since) : 0;
+  // One row past the page tells whether more follow without a second query.
+  const rows = store.changesSince(collection, from, pageSize + 1);
+  const hasMore = rows.length > pageSize;
+  const page = hasMore ? rows.slice(0, pageSize) : rows;
+  const last = page[page.length - 1];
+  return { items: page.map((r) => r.entity), cursor: String(last ? last.seq : from), hasMore };
+}
+
+function checkPrecondition(current: Entity | undefined, ifMatch: IfMatch | null): void {
+  if (!ifMatch) return;
+  const ok = current !== undefined && (ifMatch.any || ifMatch.versions.includes(current.version));
+  if (ok) return;
+  throw new ApiError(
+    412, 'precondition-failed',
+    current ? `The current version is ${current.version}.` : 'The resource does not exist.',
+    { current: current ?? null },
+    current ? { etag: etag(current.version) } : {},
+  );
+}
+
+function notFound(collection: string, id: string): ApiError {
+  return new ApiError(404, 'not-found', `${collection}/${id} does not exist.`);
+}

@@ -1,0 +1,152 @@
+// Idempotency-Key semantics: replay without a second effect, in-progress 409, reuse 422, failures not stored, TTL.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { addFault, call, changeLog, jsonInit, sleep, startServer, type TestServer } from './helpers.ts';
+
+describe('idempotency keys', () => {
+  let t: TestServer;
+  before(async () => { t = await startServer(); });
+  after(async () => { await t.close(); });
+
+  test('a repeat gets the stored response with Idempotent-Replayed and no second effect', async () => {
+    const key = { 'idempotency-key': '"01J9ZQ4Y7D0replay"' };
+    const first = await call(`${t.api}/todos`, jsonInit('POST', { title: 'milk' }, key));
+    assert.equal(first.status, 201);
+    assert.equal(first.headers.get('idempotent-replayed'), null);
+
+    const second = await call(`${t.api}/todos`, jsonInit('POST', { title: 'milk' }, key));
+    assert.equal(second.status, 201);
+    assert.equal(second.headers.get('idempotent-replayed'), 'true');
+    assert.equal(second.headers.get('etag'), first.headers.get('etag'));
+    assert.equal(second.headers.get('location'), first.headers.get('location'));
+    assert.deepEqual(second.body, first.body);
+
+    assert.deepEqual((await changeLog(t.api, 'todos')).map((c) => c.id), [first.body.id]);
+    assert.equal((await call(`${t.api}/todos`)).body.items.length, 1);
+  });
+
+  test('PUT and DELETE replays keep the version where the first request left it', async () => {
+    await call(`${t.api}/puts`, jsonInit('POST', { id: 'p' }));
+    const put = jsonInit('PUT', { n: 1 }, { 'if-match': '"1"', 'idempotency-key': '"put-1"' });
+    assert.equal((await call(`${t.api}/puts/p`, put)).body.version, 2);
+    const replay = await call(`${t.api}/puts/p`, put);
+    assert.equal(replay.status, 200);
+    assert.equal(replay.body.version, 2, 'not a 412 although If-Match is now stale: the stored answer wins');
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+
+    const del = { method: 'DELETE', headers: { 'idempotency-key': 'bare-token-delete' } };
+    assert.equal((await call(`${t.api}/puts/p`, del)).body.version, 3);
+    const delReplay = await call(`${t.api}/puts/p`, del);
+    assert.equal(delReplay.body.version, 3);
+    assert.equal(delReplay.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual((await changeLog(t.api, 'puts')).map((c) => c.version), [1, 2, 3]);
+  });
+
+  test('client errors are stored and replayed too', async () => {
+    await call(`${t.api}/conflicts`, jsonInit('POST', { id: 'c' }));
+    await call(`${t.api}/conflicts/c`, jsonInit('PUT', { n: 1 }));
+    const stale = jsonInit('PUT', { n: 2 }, { 'if-match': '"1"', 'idempotency-key': '"stale-1"' });
+    const first = await call(`${t.api}/conflicts/c`, stale);
+    assert.equal(first.status, 412);
+    await call(`${t.api}/conflicts/c`, jsonInit('PUT', { n: 3 }));
+    const replay = await call(`${t.api}/conflicts/c`, stale);
+    assert.equal(replay.status, 412);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replay.body, first.body);
+  });
+
+  test('a duplicate while the first is still processing gets 409 with Retry-After, then the replay', async () => {
+    await addFault(t.api, { pathPrefix: '/api/slow', latencyMs: 400, times: 1 });
+    const init = jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"slow-key"' });
+    const firstPromise = call(`${t.api}/slow/s1`, init);
+    await sleep(150);
+    const duplicate = await call(`${t.api}/slow/s1`, init);
+    assert.equal(duplicate.status, 409);
+    assert.equal(duplicate.body.error, 'in-progress');
+    assert.equal(duplicate.headers.get('retry-after'), '1');
+
+    const first = await firstPromise;
+    assert.equal(first.status, 201);
+    const replay = await call(`${t.api}/slow/s1`, init);
+    assert.equal(replay.status, 201);
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.deepEqual(replay.body, first.body);
+    assert.equal((await changeLog(t.api, 'slow')).length, 1);
+  });
+
+  test('the same key with a different request is 422', async () => {
+    const key = { 'idempotency-key': '"reused"' };
+    assert.equal((await call(`${t.api}/reuse/r`, jsonInit('PUT', { n: 1 }, key))).status, 201);
+    const otherBody = await call(`${t.api}/reuse/r`, jsonInit('PUT', { n: 2 }, key));
+    assert.equal(otherBody.status, 422);
+    assert.equal(otherBody.body.error, 'idempotency-key-reuse');
+    const otherPath = await call(`${t.api}/reuse/q`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(otherPath.status, 422);
+    const otherMethod = await call(`${t.api}/reuse/r`, { method: 'DELETE', headers: key });
+    assert.equal(otherMethod.status, 422);
+    assert.deepEqual((await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]), [['r', 1]]);
+  });
+
+  test('malformed keys are 400 and nothing is written', async () => {
+    for (const header of ['""', '"unterminated', `"${'k'.repeat(256)}"`, 'has space', '"a", "b"', '"bad\\x"']) {
+      const response = await call(`${t.api}/badkeys/x`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': header }));
+      assert.equal(response.status, 400, header.slice(0, 40));
+      assert.equal(response.body.error, 'bad-idempotency-key');
+    }
+    const escaped = await call(`${t.api}/badkeys/y`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"with \\"quote\\""' }));
+    assert.equal(escaped.status, 201);
+    assert.deepEqual((await changeLog(t.api, 'badkeys')).map((c) => c.id), ['y']);
+  });
+
+  test('an injected 5xx is not stored, so the retry with the same key succeeds once', async () => {
+    await addFault(t.api, { pathPrefix: '/api/flaky', status: 503, retryAfter: 2, times: 1 });
+    const init = jsonInit('POST', { id: 'f1' }, { 'idempotency-key': '"flaky-1"' });
+    const failed = await call(`${t.api}/flaky`, init);
+    assert.equal(failed.status, 503);
+    assert.equal(failed.headers.get('retry-after'), '2');
+    assert.equal(failed.body.error, 'injected');
+    const retried = await call(`${t.api}/flaky`, init);
+    assert.equal(retried.status, 201);
+    assert.equal(retried.headers.get('idempotent-replayed'), null);
+    const again = await call(`${t.api}/flaky`, init);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal((await changeLog(t.api, 'flaky')).length, 1);
+  });
+});
+
+describe('idempotency key expiry', () => {
+  let t: TestServer;
+  before(async () => { t = await startServer({ idempotencyTtlMs: 100 }); });
+  after(async () => { await t.close(); });
+
+  test('an expired key is treated as new', async () => {
+    const init = jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"short-lived"' });
+    assert.equal((await call(`${t.api}/ttl/a`, init)).body.version, 1);
+    assert.equal((await call(`${t.api}/ttl/a`, init)).headers.get('idempotent-replayed'), 'true');
+    await sleep(150);
+    const fresh = await call(`${t.api}/ttl/a`, init);
+    assert.equal(fresh.headers.get('idempotent-replayed'), null);
+    assert.equal(fresh.body.version, 2);
+  });
+
+  test('the background sweep purges expired keys', async () => {
+    const init = jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"swept"' });
+    await call(`${t.api}/ttl/b`, init);
+    const stored = () => {
+      const db = new Database(t.dbFile, { readonly: true });
+      try {
+        return (db.prepare('SELECT count(*) AS n FROM idempotency_keys WHERE key = ?').get('swept') as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    assert.equal(stored(), 1);
+    // The sweep runs every max(ttl, 1 s); no request touches the key meanwhile.
+    await sleep(1300);
+    assert.equal(stored(), 0);
+    const other = await call(`${t.api}/ttl/b`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"swept"' }));
+    assert.equal(other.status, 200);
+    assert.equal(other.body.version, 2);
+  });
+});

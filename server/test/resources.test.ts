@@ -1,0 +1,206 @@
+// Versioned collections over HTTP: CRUD with ETags, preconditions, the changes feed, validation and persistence.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, changeLog, jsonInit, startServer, type TestServer } from './helpers.ts';
+
+describe('resources', () => {
+  let t: TestServer;
+  before(async () => { t = await startServer({ changesPageSize: 3 }); });
+  after(async () => { await t.close(); });
+
+  test('create, read, replace and delete with ETags', async () => {
+    const created = await call(`${t.api}/notes`, jsonInit('POST', { id: 'n1', text: 'hello' }));
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('etag'), '"1"');
+    assert.equal(created.headers.get('location'), '/api/notes/n1');
+    assert.deepEqual(created.body, { id: 'n1', version: 1, data: { id: 'n1', text: 'hello' }, deleted: false });
+
+    const read = await call(`${t.api}/notes/n1`);
+    assert.equal(read.status, 200);
+    assert.equal(read.headers.get('etag'), '"1"');
+    assert.deepEqual(read.body, created.body);
+
+    const replaced = await call(`${t.api}/notes/n1`, jsonInit('PUT', { text: 'bye' }, { 'if-match': '"1"' }));
+    assert.equal(replaced.status, 200);
+    assert.equal(replaced.headers.get('etag'), '"2"');
+    assert.deepEqual(replaced.body, { id: 'n1', version: 2, data: { text: 'bye' }, deleted: false });
+
+    const weak = await call(`${t.api}/notes/n1`, jsonInit('PUT', { text: 'weak' }, { 'if-match': 'W/"2"' }));
+    assert.equal(weak.status, 200);
+    assert.equal(weak.body.version, 3);
+
+    const removed = await call(`${t.api}/notes/n1`, { method: 'DELETE', headers: { 'if-match': '"3"' } });
+    assert.equal(removed.status, 200);
+    assert.equal(removed.headers.get('etag'), '"4"');
+    assert.deepEqual(removed.body, { id: 'n1', version: 4, data: null, deleted: true });
+
+    const tombstone = await call(`${t.api}/notes/n1`);
+    assert.equal(tombstone.status, 200);
+    assert.deepEqual(tombstone.body, { id: 'n1', version: 4, data: null, deleted: true });
+  });
+
+  test('POST without an id gets a UUID; POST of a live id is 409 without Retry-After', async () => {
+    const created = await call(`${t.api}/notes`, jsonInit('POST', { text: 'anonymous' }));
+    assert.equal(created.status, 201);
+    assert.match(created.body.id, /^[0-9a-f-]{36}$/);
+
+    await call(`${t.api}/notes`, jsonInit('POST', { id: 'dup', v: 1 }));
+    const again = await call(`${t.api}/notes`, jsonInit('POST', { id: 'dup', v: 2 }));
+    assert.equal(again.status, 409);
+    assert.equal(again.headers.get('retry-after'), null);
+    assert.equal(again.body.error, 'exists');
+    assert.deepEqual(again.body.current, { id: 'dup', version: 1, data: { id: 'dup', v: 1 }, deleted: false });
+  });
+
+  test('PUT creates when absent (201) and If-Match: * needs an existing resource', async () => {
+    const created = await call(`${t.api}/notes/fresh`, jsonInit('PUT', { a: 1 }));
+    assert.equal(created.status, 201);
+    assert.equal(created.body.version, 1);
+    const any = await call(`${t.api}/notes/fresh`, jsonInit('PUT', { a: 2 }, { 'if-match': '*' }));
+    assert.equal(any.status, 200);
+    assert.equal(any.body.version, 2);
+    const missing = await call(`${t.api}/notes/never`, jsonInit('PUT', { a: 1 }, { 'if-match': '*' }));
+    assert.equal(missing.status, 412);
+    assert.equal(missing.body.current, null);
+    assert.equal((await call(`${t.api}/notes/never`)).status, 404);
+  });
+
+  test('a stale If-Match gets 412 with the current copy and changes nothing', async () => {
+    await call(`${t.api}/stale`, jsonInit('POST', { id: 's', n: 1 }));
+    await call(`${t.api}/stale/s`, jsonInit('PUT', { n: 2 }));
+    const put = await call(`${t.api}/stale/s`, jsonInit('PUT', { n: 99 }, { 'if-match': '"1"' }));
+    assert.equal(put.status, 412);
+    assert.equal(put.body.error, 'precondition-failed');
+    assert.equal(typeof put.body.message, 'string');
+    assert.deepEqual(put.body.current, { id: 's', version: 2, data: { n: 2 }, deleted: false });
+    assert.equal(put.headers.get('etag'), '"2"');
+    const del = await call(`${t.api}/stale/s`, { method: 'DELETE', headers: { 'if-match': '"1"' } });
+    assert.equal(del.status, 412);
+    assert.equal((await call(`${t.api}/stale/s`)).body.version, 2);
+    assert.equal((await changeLog(t.api, 'stale')).length, 2);
+  });
+
+  test('deleting an unknown id is 404; deleting a tombstone again changes nothing', async () => {
+    const unknown = await call(`${t.api}/notes/ghost`, { method: 'DELETE' });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error, 'not-found');
+    await call(`${t.api}/gone`, jsonInit('POST', { id: 'g' }));
+    await call(`${t.api}/gone/g`, { method: 'DELETE' });
+    const again = await call(`${t.api}/gone/g`, { method: 'DELETE' });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.version, 2);
+    assert.equal((await changeLog(t.api, 'gone')).length, 2);
+    const revived = await call(`${t.api}/gone`, jsonInit('POST', { id: 'g', back: true }));
+    assert.equal(revived.status, 201);
+    assert.equal(revived.body.version, 3, 'versions keep counting through a tombstone');
+  });
+
+  test('the changes feed pages in write order with cursor and hasMore', async () => {
+    for (const id of ['a', 'b', 'c', 'd', 'e']) await call(`${t.api}/feed`, jsonInit('POST', { id }));
+    await call(`${t.api}/feed/b`, jsonInit('PUT', { id: 'b', edited: true }));
+    await call(`${t.api}/feed/c`, { method: 'DELETE' });
+
+    const first = await call(`${t.api}/feed`);
+    assert.equal(first.status, 200);
+    assert.deepEqual(first.body.items.map((i: any) => i.id), ['a', 'd', 'e']);
+    assert.equal(first.body.hasMore, true);
+    assert.equal(typeof first.body.cursor, 'string');
+
+    const second = await call(`${t.api}/feed?since=${first.body.cursor}`);
+    assert.deepEqual(second.body.items, [
+      { id: 'b', version: 2, data: { id: 'b', edited: true }, deleted: false },
+      { id: 'c', version: 2, data: null, deleted: true },
+    ]);
+    assert.equal(second.body.hasMore, false);
+
+    const empty = await call(`${t.api}/feed?since=${second.body.cursor}`);
+    assert.deepEqual(empty.body, { items: [], cursor: second.body.cursor, hasMore: false });
+
+    await call(`${t.api}/feed/a`, jsonInit('PUT', { id: 'a', later: true }));
+    const next = await call(`${t.api}/feed?since=${second.body.cursor}`);
+    assert.deepEqual(next.body.items.map((i: any) => [i.id, i.version]), [['a', 2]]);
+
+    const other = await call(`${t.api}/unrelated?since=0`);
+    assert.deepEqual(other.body, { items: [], cursor: '0', hasMore: false });
+  });
+
+  test('bad input gets a clear 4xx JSON error and writes nothing', async () => {
+    const cases: Array<[string, RequestInit | undefined, number, string]> = [
+      [`${t.api}/val`, jsonInit('POST', '{"broken":'), 400, 'bad-json'],
+      [`${t.api}/val`, jsonInit('POST', '[1,2]'), 400, 'bad-body'],
+      [`${t.api}/val`, jsonInit('POST', 'null'), 400, 'bad-body'],
+      [`${t.api}/val/x`, jsonInit('PUT', '"text"'), 400, 'bad-body'],
+      [`${t.api}/val`, jsonInit('POST', { id: 'has space' }), 400, 'bad-id'],
+      [`${t.api}/val/${'x'.repeat(129)}`, jsonInit('PUT', {}), 400, 'bad-id'],
+      [`${t.api}/val/a%20b`, jsonInit('PUT', {}), 400, 'bad-id'],
+      [`${t.api}/_val`, jsonInit('POST', {}), 400, 'bad-collection'],
+      [`${t.api}/${'c'.repeat(65)}`, jsonInit('POST', {}), 400, 'bad-collection'],
+      [`${t.api}/val?since=abc`, undefined, 400, 'bad-cursor'],
+      [`${t.api}/val?since=-1`, undefined, 400, 'bad-cursor'],
+      [`${t.api}/val/x`, jsonInit('PUT', {}, { 'if-match': 'garbage' }), 400, 'bad-if-match'],
+      [`${t.api}/val`, { method: 'POST', headers: { 'content-type': 'text/html' }, body: '{}' }, 415, 'unsupported-media-type'],
+      [`${t.api}/val`, jsonInit('POST', { blob: 'x'.repeat(2 * 1024 * 1024) }), 413, 'too-large'],
+    ];
+    for (const [url, init, status, error] of cases) {
+      const response = await call(url, init);
+      assert.equal(response.status, status, `${init?.method ?? 'GET'} ${url.slice(0, 80)}`);
+      assert.equal(response.body.error, error);
+      assert.equal(typeof response.body.message, 'string');
+      assert.equal(response.headers.get('content-type'), 'application/json');
+    }
+    assert.deepEqual((await call(`${t.api}/val`)).body.items, []);
+    assert.deepEqual(await changeLog(t.api, 'val'), []);
+  });
+
+  test('an oversized body is refused by what arrives, not only by Content-Length', async () => {
+    const chunks = ['{"a":"', 'x'.repeat(1024 * 1024), '"}'];
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+        controller.close();
+      },
+    });
+    const response = await call(`${t.api}/chunked`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half',
+    } as RequestInit);
+    assert.equal(response.status, 413);
+    assert.equal(response.body.error, 'too-large');
+    assert.deepEqual(await changeLog(t.api, 'chunked'), []);
+  });
+
+  test('reserved names and unknown routes answer JSON errors', async () => {
+    const health = await call(`${t.api}/health/probe-1`);
+    assert.equal(health.status, 200);
+    assert.equal(health.body.ok, true);
+    assert.equal(typeof health.body.time, 'number');
+    assert.equal((await call(`${t.api}/health`, jsonInit('POST', {}))).body.error, 'bad-collection');
+    const deep = await call(`${t.api}/a/b/c`);
+    assert.equal(deep.status, 404);
+    assert.equal(deep.body.error, 'not-found');
+  });
+});
+
+describe('persistence', () => {
+  test('data and cursors survive a restart on the same file', async () => {
+    const first = await startServer();
+    await call(`${first.api}/keep`, jsonInit('POST', { id: 'k', n: 1 }));
+    await call(`${first.api}/keep/k`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"restart-key"' }));
+    const cursor = (await call(`${first.api}/keep`)).body.cursor;
+    await first.stop();
+
+    const second = await startServer({}, first.dbFile);
+    try {
+      const read = await call(`${second.api}/keep/k`);
+      assert.deepEqual(read.body, { id: 'k', version: 2, data: { n: 2 }, deleted: false });
+      const replay = await call(`${second.api}/keep/k`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"restart-key"' }));
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(replay.body.version, 2);
+      await call(`${second.api}/keep`, jsonInit('POST', { id: 'k2' }));
+      const after = await call(`${second.api}/keep?since=${cursor}`);
+      assert.deepEqual(after.body.items.map((i: any) => i.id), ['k2']);
+      assert.ok(Number(after.body.cursor) > Number(cursor));
+    } finally {
+      await second.close();
+    }
+  });
+});
