@@ -1,0 +1,53 @@
+// Runs every suite (types, manifest, server, browser) and closes with one plain "N passed, N failed" line.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { ensureChromium } from './ensure-chromium.mjs';
+
+// Node 20's --test takes no globs: list the TypeScript suites explicitly.
+const serverTests = () => readdirSync('server/test').filter((f) => f.endsWith('.test.ts')).map((f) => `server/test/${f}`);
+
+const steps = [
+  { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
+  { name: 'typecheck server', cmd: ['npx', 'tsc', '-p', 'server/tsconfig.json'], counts: false },
+  { name: 'manifest', cmd: ['node', 'scripts/check-manifest.mjs'], counts: false },
+  { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
+  { name: 'browser', cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'], counts: 'wtr', before: ensureChromium },
+];
+
+function run(step) {
+  return new Promise((resolve) => {
+    const child = spawn(step.cmd[0], step.cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const take = (stream, sink) => stream.on('data', (d) => { out += d; sink.write(d); });
+    take(child.stdout, process.stdout);
+    take(child.stderr, process.stderr);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+// Strip ANSI colour codes before reading a runner's summary.
+const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
+
+let passed = 0;
+let failed = 0;
+let exitCode = 0;
+const only = process.argv.slice(2);
+for (const step of steps) {
+  if (only.length && !only.includes(step.name.split(' ')[0])) continue;
+  console.log(`\n=== ${step.name} ===`);
+  step.before?.();
+  const { code, out } = await run(step);
+  const text = plain(out);
+  if (step.counts === 'node') {
+    passed += Number(/ℹ pass (\d+)/.exec(text)?.[1] ?? 0);
+    failed += Number(/ℹ fail (\d+)/.exec(text)?.[1] ?? 0);
+  } else if (step.counts === 'wtr') {
+    const m = [...text.matchAll(/(\d+) passed, (\d+) failed/g)].pop();
+    if (m) { passed += Number(m[1]); failed += Number(m[2]); }
+  } else {
+    code === 0 ? passed++ : failed++;
+  }
+  if (code !== 0) { exitCode = 1; console.error(`\n${step.name} failed (exit ${code})`); }
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(exitCode || (failed > 0 ? 1 : 0));
