@@ -1,0 +1,32 @@
+// Time-ordered unique ids (ULID layout): they sort by creation time and double as Idempotency-Keys.
+
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+function randomDigits(): number[] {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b & 31);
+}
+
+/** A 26-character id: 10 digits of milliseconds, 16 random; strictly increasing within one context. */
+export function operationId(now: number = Date.now()): string {
+  let random: number[];
+  if (now <= lastTime) {
+    // Same millisecond (or a clock step back): increment the previous random part so order holds.
+    now = lastTime;
+    random = lastRandom.slice();
+    for (let i = random.length - 1; i >= 0; i--) {
+      if (random[i]! < 31) { random[i]!++; break; }
+      random[i] = 0;
+    }
+  } else {
+    random = randomDigits();
+  }
+  lastTime = now;
+  lastRandom = random;
+  let time = '';
+  let t = now;
+  for (let i = 0; i < 10; i++) { time = ALPHABET[t % 32] + time; t = Math.floor(t / 32); }
+  return time + random.map((d) => ALPHABET[d]).join('');
+}

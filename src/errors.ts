@@ -1,0 +1,55 @@
+// Typed errors thrown by the client and engine; they cross the RPC as plain data and are rebuilt on the other side.
+
+export const SynclineErrorCode = {
+  InvalidOperation: 'invalid-operation',
+  PayloadTooLarge: 'payload-too-large',
+  QuotaExceeded: 'quota-exceeded',
+  Storage: 'storage',
+  NotFound: 'not-found',
+  UnsentOperations: 'unsent-operations',
+  Closed: 'closed',
+  Unavailable: 'unavailable',
+  InvalidConfig: 'invalid-config',
+} as const;
+export type SynclineErrorCode = (typeof SynclineErrorCode)[keyof typeof SynclineErrorCode];
+
+/** Every error syncline raises on purpose. `code` is stable; `message` is for people. */
+export class SynclineError extends Error {
+  override readonly name = 'SynclineError';
+  constructor(
+    readonly code: SynclineErrorCode,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** Plain-data form of an error for the port. */
+export interface SerializedError {
+  name: string;
+  code?: string;
+  message: string;
+  detail?: unknown;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof SynclineError) return { name: error.name, code: error.code, message: error.message, detail: error.detail };
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}
+
+export function deserializeError(data: SerializedError): Error {
+  if (data.name === 'SynclineError' && data.code) return new SynclineError(data.code as SynclineErrorCode, data.message, data.detail);
+  const error = new Error(data.message);
+  error.name = data.name;
+  return error;
+}
+
+/** True for a storage quota failure, including Chromium's AbortError whose transaction error is the quota one. */
+export function isQuotaError(error: unknown): boolean {
+  if (!(error instanceof DOMException || error instanceof Error)) return false;
+  if (error.name === 'QuotaExceededError') return true;
+  const inner = (error as { cause?: unknown }).cause;
+  return inner !== undefined && isQuotaError(inner);
+}

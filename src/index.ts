@@ -1,0 +1,26 @@
+// The public surface of syncline's core: the client, its types and errors. Nothing else is API.
+export { createSyncClient, resolveConfig } from './client.ts';
+export type { SyncClient, SyncClientOptions } from './client.ts';
+export { SynclineError, SynclineErrorCode } from './errors.ts';
+export {
+  Connectivity,
+  OperationStatus,
+  Runtime,
+  HTTP_METHODS,
+} from './types.ts';
+export type {
+  EngineConfig,
+  EngineStatus,
+  EntityRef,
+  HttpMethod,
+  Operation,
+  OperationError,
+  OperationFilter,
+  OperationInput,
+  OperationRequest,
+  OperationWindow,
+  SyncMode,
+  SyncStatus,
+} from './types.ts';
+export type { AuthorizeHook } from './engine/engine.ts';
+export { matchesFilter, entityKeyOf } from './engine/filter.ts';

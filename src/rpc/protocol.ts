@@ -1,0 +1,138 @@
+// The messages between a tab and its engine: a discriminated union of plain data, validated on arrival.
+import type { SerializedError } from '../errors.ts';
+import type { EngineConfig, EngineStatus, Operation, OperationFilter, OperationWindow, Runtime } from '../types.ts';
+
+/** Engine methods a tab may call, with their argument and result types. */
+export interface EngineCalls {
+  enqueue: { args: [inputs: unknown[]]; result: Operation[] };
+  retry: { args: [id: string]; result: Operation };
+  retryAll: { args: [filter?: OperationFilter]; result: number };
+  discard: { args: [id: string]; result: boolean };
+  syncNow: { args: []; result: void };
+  resume: { args: []; result: void };
+  clear: { args: [options?: { discardUnsent?: boolean }]; result: number };
+  count: { args: [filter?: OperationFilter]; result: number };
+  list: { args: [filter?: OperationFilter]; result: Operation[] };
+  window: { args: [filter: OperationFilter, offset: number, limit: number]; result: OperationWindow };
+}
+export type CallMethod = keyof EngineCalls;
+export const CALL_METHODS: readonly CallMethod[] = ['enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window'];
+
+/** Live queries a tab may subscribe to. */
+export type Topic =
+  | { topic: 'ops'; filter: OperationFilter }
+  | { topic: 'count'; filter: OperationFilter }
+  | { topic: 'window'; filter: OperationFilter; offset: number; limit: number }
+  | { topic: 'status' };
+
+export type TopicEvent =
+  | { type: 'ops-reset'; ops: Operation[] }
+  | { type: 'ops-changes'; upserts: Operation[]; removes: string[] }
+  | { type: 'count'; value: number }
+  | { type: 'window'; window: OperationWindow }
+  | { type: 'status'; status: EngineStatus };
+
+export type ClientMessage =
+  | { t: 'hello'; client: string; config: EngineConfig; online: boolean; visible: boolean; canAuthorize: boolean }
+  | { t: 'call'; id: number; method: CallMethod; args: unknown[] }
+  | { t: 'sub'; id: number; query: Topic }
+  | { t: 'unsub'; id: number }
+  | { t: 'env'; online: boolean; visible: boolean }
+  | { t: 'auth-result'; id: number; headers: Record<string, string> | null; error?: string }
+  | { t: 'ping' }
+  | { t: 'bye' };
+
+export type EngineMessage =
+  | { t: 'welcome'; runtime: Runtime; engine: string }
+  | { t: 'result'; id: number; ok: true; value: unknown }
+  | { t: 'result'; id: number; ok: false; error: SerializedError }
+  | { t: 'event'; id: number; event: TopicEvent }
+  | { t: 'authorize'; id: number; request: { method: string; url: string } }
+  | { t: 'pong' }
+  /** The engine does not know this tab (it restarted, or a new leader took over): say hello again. */
+  | { t: 'reset' };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+
+function isTopic(v: unknown): v is Topic {
+  if (!isObject(v)) return false;
+  switch (v.topic) {
+    case 'status':
+      return true;
+    case 'ops':
+    case 'count':
+      return isObject(v.filter);
+    case 'window':
+      return isObject(v.filter) && isInt(v.offset) && isInt(v.limit);
+    default:
+      return false;
+  }
+}
+
+/** Returns the message if it is a well-formed ClientMessage, else null (the caller reports and drops it). */
+export function parseClientMessage(data: unknown): ClientMessage | null {
+  if (!isObject(data) || typeof data.t !== 'string') return null;
+  switch (data.t) {
+    case 'hello':
+      return typeof data.client === 'string' && isObject(data.config) && typeof data.config.namespace === 'string' &&
+        typeof data.config.endpoint === 'string' && typeof data.online === 'boolean' && typeof data.visible === 'boolean' &&
+        typeof data.canAuthorize === 'boolean'
+        ? (data as ClientMessage)
+        : null;
+    case 'call':
+      return isInt(data.id) && CALL_METHODS.includes(data.method as CallMethod) && Array.isArray(data.args) ? (data as ClientMessage) : null;
+    case 'sub':
+      return isInt(data.id) && isTopic(data.query) ? (data as ClientMessage) : null;
+    case 'unsub':
+      return isInt(data.id) ? (data as ClientMessage) : null;
+    case 'env':
+      return typeof data.online === 'boolean' && typeof data.visible === 'boolean' ? (data as ClientMessage) : null;
+    case 'auth-result':
+      return isInt(data.id) && (data.headers === null || isObject(data.headers)) ? (data as ClientMessage) : null;
+    case 'ping':
+    case 'bye':
+      return data as ClientMessage;
+    default:
+      return null;
+  }
+}
+
+/** Returns the message if it is a well-formed EngineMessage, else null. */
+export function parseEngineMessage(data: unknown): EngineMessage | null {
+  if (!isObject(data) || typeof data.t !== 'string') return null;
+  switch (data.t) {
+    case 'welcome':
+      return typeof data.runtime === 'string' && typeof data.engine === 'string' ? (data as EngineMessage) : null;
+    case 'result':
+      return isInt(data.id) && typeof data.ok === 'boolean' && (data.ok || isObject(data.error)) ? (data as EngineMessage) : null;
+    case 'event':
+      return isInt(data.id) && isObject(data.event) && typeof data.event.type === 'string' ? (data as EngineMessage) : null;
+    case 'authorize':
+      return isInt(data.id) && isObject(data.request) ? (data as EngineMessage) : null;
+    case 'pong':
+    case 'reset':
+      return data as EngineMessage;
+    default:
+      return null;
+  }
+}
+
+/** A two-way message pipe: a MessagePort, or one tab's addressed slice of a BroadcastChannel. */
+export interface Link {
+  send(message: unknown): void;
+  /** Registers the single receiver of incoming messages. */
+  onMessage(receiver: (data: unknown) => void): void;
+  close(): void;
+}
+
+/** Wraps a MessagePort (from a SharedWorker or a MessageChannel). */
+export function portLink(port: MessagePort): Link {
+  return {
+    send: (message) => port.postMessage(message),
+    onMessage(receiver) {
+      port.onmessage = (event) => receiver(event.data);
+    },
+    close: () => port.close(),
+  };
+}

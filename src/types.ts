@@ -1,0 +1,164 @@
+// Public data types shared by the engine, the RPC and the main-thread client: plain, structured-clone safe data.
+
+/** Lifecycle of a queued operation. Done operations leave the store, so they have no status. */
+export const OperationStatus = {
+  Pending: 'pending',
+  Sending: 'sending',
+  Failed: 'failed',
+  Conflict: 'conflict',
+} as const;
+export type OperationStatus = (typeof OperationStatus)[keyof typeof OperationStatus];
+
+/** HTTP methods an operation may carry. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** A declarative HTTP request: data, not a closure, so it can cross to the worker and survive a restart. */
+export interface OperationRequest {
+  method: HttpMethod;
+  /** Absolute, or relative to the endpoint ("tasks/42" → "<endpoint>/tasks/42"); resolved before it leaves the page. */
+  url: string;
+  /** Never credentials: `Authorization` and `Cookie` come from `authorize()` or the browser at send time. */
+  headers?: Record<string, string>;
+  /** A string is sent as is; anything else is sent as JSON. */
+  body?: unknown;
+}
+
+/** The item an operation touches, so a pending marker can sit next to it. */
+export interface EntityRef {
+  type: string;
+  id: string;
+}
+
+/** Why the last attempt did not succeed. */
+export interface OperationError {
+  kind: 'network' | 'timeout' | 'http' | 'auth' | 'conflict';
+  status?: number;
+  message: string;
+  /** The response body (parsed JSON or text, truncated), e.g. the server copy sent with a 412. */
+  body?: unknown;
+}
+
+/** What the app hands to `enqueue`. */
+export interface OperationInput {
+  kind: string;
+  label: string;
+  request: OperationRequest;
+  entity?: EntityRef;
+  /** Ordering lane; FIFO inside a lane, lanes drain concurrently. Default "default". */
+  lane?: string;
+  /** A caller-chosen id makes a repeated enqueue idempotent; normally generated. */
+  id?: string;
+}
+
+/** A queued operation as stored in IndexedDB. */
+export interface Operation {
+  /** Time-ordered unique id; sent as the Idempotency-Key header. */
+  id: string;
+  /** Engine-assigned enqueue order, monotonic across tabs. */
+  seq: number;
+  lane: string;
+  kind: string;
+  label: string;
+  request: OperationRequest;
+  entity?: EntityRef;
+  /** `type/id` of `entity`, indexed so a marker can count its item's operations cheaply. */
+  entityKey?: string;
+  status: OperationStatus;
+  /** Requests sent so far. */
+  attempts: number;
+  /** Retryable failures that count towards `maxAttempts` (a lost network does not). */
+  strikes: number;
+  /** Epoch ms before which the operation is not sent again (0: now). */
+  nextAttemptAt: number;
+  lastError?: OperationError;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Selects operations for counts, lists and windows. All given fields must match. */
+export interface OperationFilter {
+  lane?: string;
+  kind?: string;
+  /** `{type, id}` or `"type/id"`. */
+  entity?: EntityRef | string;
+  status?: OperationStatus | OperationStatus[];
+}
+
+/** A window of the queue, ordered by `seq`. */
+export interface OperationWindow {
+  total: number;
+  offset: number;
+  items: Operation[];
+}
+
+/** Connectivity to the server, as the engine knows it. */
+export const Connectivity = {
+  Online: 'online',
+  Offline: 'offline',
+  Degraded: 'degraded',
+} as const;
+export type Connectivity = (typeof Connectivity)[keyof typeof Connectivity];
+
+/** Where the engine runs for this tab. */
+export const Runtime = {
+  SharedWorker: 'shared-worker',
+  LeaderTab: 'leader-tab',
+  InPage: 'in-page',
+} as const;
+export type Runtime = (typeof Runtime)[keyof typeof Runtime];
+
+export type SyncMode = 'auto' | Runtime;
+
+/** The engine's own state, the same for every tab. */
+export interface EngineStatus {
+  connectivity: Connectivity;
+  /** A request is in flight or a drain pass runs. */
+  syncing: boolean;
+  /** Why the queue does not send although it could: waiting for sign-in (a 401). */
+  paused: null | 'auth';
+  counts: Record<OperationStatus, number>;
+  /** Epoch ms of the last request the server accepted. */
+  lastSyncAt: number | null;
+  /** Storage health: a full disk is not a silent loss. */
+  storage: 'ok' | 'quota-exceeded' | 'error';
+  /** Tabs connected to this engine. */
+  clients: number;
+}
+
+/** What `status$` tells a tab: the engine's state plus where it runs and what survives this tab closing. */
+export interface SyncStatus extends EngineStatus {
+  runtime: Runtime;
+  /** This tab hosts the engine (in-page or leader). */
+  hostedHere: boolean;
+  /** Whether queued work keeps being sent after this tab closes (another tab keeps the engine alive). */
+  continuesAfterClose: boolean;
+  /** The tab can reach its engine; false while reconnecting to a restarted worker or a new leader. */
+  connected: boolean;
+}
+
+/** Tunables of the engine; every field has a default. */
+export interface EngineConfig {
+  /** Base URL of the API, e.g. "/api" or "https://example.com/api"; resolved against the page. */
+  endpoint: string;
+  namespace: string;
+  /** Origins besides the endpoint's that queued requests may target. */
+  allowedOrigins: string[];
+  /** URL probed while offline; default `${endpoint}/health`. */
+  healthUrl: string;
+  credentials: RequestCredentials;
+  /** IndexedDB durability of queue writes. */
+  durability: 'strict' | 'relaxed' | 'default';
+  maxPayloadBytes: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** Longest `Retry-After` honoured; longer values are clamped. */
+  maxRetryAfterMs: number;
+  /** Lanes drained at once. */
+  laneConcurrency: number;
+  probeIntervalMs: number;
+  /** How long the engine waits for a tab's `authorize()` before treating it as signed out. */
+  authorizeTimeoutMs: number;
+}

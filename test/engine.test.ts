@@ -1,0 +1,283 @@
+// The engine on its own: FIFO per lane, outcome classes, backoff, connectivity, bad input; virtual time, real server.
+import { expect } from '@open-wc/testing';
+import { Connectivity, OperationStatus, SynclineError } from '../src/index.ts';
+import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
+import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
+import { engineFixture, type EngineFixture } from './support/engine.ts';
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+
+describe('SyncEngine', () => {
+  let f: EngineFixture;
+  afterEach(async () => {
+    await clearFaults(f.path);
+    await clearFaults(`/api/health/${f.collection}`);
+    await f.dispose();
+  });
+
+  describe('ordering', () => {
+    it('sends each lane in enqueue order and drains lanes concurrently', async () => {
+      f = await engineFixture();
+      // Lane "slow" answers after 300 ms a request; lane "fast" has no delay and must not wait for it.
+      await addFault({ pathPrefix: `${f.path}-slow`, latencyMs: 300 });
+      const slow = ids('s', 4).map((id) => ({ ...f.create(id), lane: 'slow', request: { method: 'POST' as const, url: `${API}/${f.collection}-slow`, body: { id } } }));
+      const fast = ids('f', 6).map((id) => ({ ...f.create(id), lane: 'fast' }));
+      await f.engine.enqueue([...slow, ...fast]);
+      await eventually(async () => (await serverItems(f.collection)).length === 6, 10_000, 'fast lane drained');
+      expect((await serverItems(`${f.collection}-slow`)).length).to.be.lessThan(4);
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(ids('f', 6));
+      await eventually(async () => (await serverItems(`${f.collection}-slow`)).length === 4, 10_000, 'slow lane drained');
+      expect((await serverItems(`${f.collection}-slow`)).map((i) => i.id)).to.deep.equal(ids('s', 4));
+      expect(await f.engine.count()).to.equal(0);
+    });
+
+    it('assigns increasing seq across enqueue calls and keeps an explicit id idempotent', async () => {
+      f = await engineFixture();
+      await addFault({ pathPrefix: f.path, offline: true });
+      await addFault({ pathPrefix: `/api/health/${f.collection}`, offline: true });
+      const [a] = await f.engine.enqueue([f.create('a', { id: 'op-aaaaaaaa' })]);
+      const [b, c] = await f.engine.enqueue([f.create('b'), f.create('c')]);
+      expect([a!.seq, b!.seq, c!.seq]).to.deep.equal([1, 2, 3]);
+      const [again] = await f.engine.enqueue([f.create('a', { id: 'op-aaaaaaaa' })]);
+      expect(again!.seq).to.equal(1);
+      expect(await f.engine.count()).to.equal(3);
+    });
+
+    it('blocks only the lane of a failed operation; retry and discard release it', async () => {
+      f = await engineFixture();
+      // Lane a writes to its own collection, so the injected 400s hit only it.
+      await addFault({ pathPrefix: `${f.path}-a`, status: 400, times: 2 });
+      const inLaneA = (id: string) => ({ ...f.create(id), lane: 'a', request: { method: 'POST' as const, url: `${API}/${f.collection}-a`, body: { id } } });
+      const [a1] = await f.engine.enqueue([inLaneA('a1')]);
+      await f.until(a1!.id, (op) => op.status === OperationStatus.Failed);
+      const [, b1] = await f.engine.enqueue([inLaneA('a2'), { ...f.create('b1'), lane: 'b' }]);
+      await f.until(b1!.id, null, 'lane b drained');
+      const stored = await f.engine.list({ lane: 'a' });
+      expect(stored.map((op) => [op.label, op.status])).to.deep.equal([['Create a1', 'failed'], ['Create a2', 'pending']]);
+      expect(stored[0]!.lastError).to.include({ kind: 'http', status: 400 });
+
+      // Retry: the second injected 400 fails it again; discard then lets a2 through without a1 ever landing.
+      await f.engine.retry(a1!.id);
+      await f.until(a1!.id, (op) => op.status === OperationStatus.Failed && op.attempts === 2);
+      expect(await f.engine.discard(a1!.id)).to.equal(true);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'lane a drained');
+      expect((await serverItems(`${f.collection}-a`)).map((i) => i.id)).to.deep.equal(['a2']);
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['b1']);
+      expect(await f.engine.discard(a1!.id)).to.equal(false);
+    });
+
+    it('lets only one engine drain a namespace at a time (Web Lock)', async () => {
+      const namespace = uniqueName('twin');
+      const collection = uniqueName('c');
+      const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
+      const [dbA, dbB] = await Promise.all([openSynclineDB(namespace), openSynclineDB(namespace)]);
+      const a = await SyncEngine.open({ config, db: dbA, locks: navigator.locks });
+      const b = await SyncEngine.open({ config, db: dbB, locks: navigator.locks });
+      f = { path: `/api/${collection}`, collection, dispose: async () => { a.close(); b.close(); await deleteSynclineDB(namespace); } } as EngineFixture;
+      const make = (id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } } });
+      await addFault({ pathPrefix: f.path, latencyMs: 20 });
+      const sent = await Promise.all(ids('n', 12).map((id, i) => (i % 2 ? a : b).enqueue([make(id)])));
+      // The two engines share one database: it empties when both have stopped sending.
+      await eventually(async () => (await a.count()) === 0 && !a.status.syncing && !b.status.syncing, 15_000, 'both queues drained');
+      expect(await requestCount(f.path)).to.equal(12);
+      const bySeq = sent.flat().sort((x, y) => x.seq - y.seq).map((op) => op.label);
+      expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(bySeq);
+    });
+  });
+
+  describe('outcomes', () => {
+    for (const status of [500, 503, 408, 425, 429]) {
+      it(`retries a ${status} with full-jitter backoff, then succeeds`, async () => {
+        f = await engineFixture({ backoffBaseMs: 1000 });
+        // No `times`: Chromium itself silently repeats a request answered 408 on a reused connection.
+        await addFault({ pathPrefix: f.path, status });
+        const [op] = await f.engine.enqueue([f.create('x')]);
+        const waiting = await f.until(op!.id, (o) => o.status === OperationStatus.Pending && o.attempts === 1);
+        await clearFaults(f.path);
+        // random() is 0.5: half of base · 2^0.
+        expect(waiting!.nextAttemptAt - waiting!.updatedAt).to.equal(500);
+        expect(waiting!.lastError).to.include({ kind: 'http', status });
+        expect(f.engine.status.connectivity).to.equal(Connectivity.Degraded);
+        f.clock.advance(499);
+        expect((await f.engine.list())[0]!.attempts).to.equal(1);
+        f.clock.advance(1);
+        await f.until(op!.id, null, 'sent after backoff');
+        expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+        expect(f.engine.status.lastSyncAt).to.be.a('number');
+      });
+    }
+
+    it('honours Retry-After over its own backoff', async () => {
+      f = await engineFixture({ backoffBaseMs: 1000 });
+      await addFault({ pathPrefix: f.path, status: 429, retryAfter: 7, times: 1 });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      expect(waiting!.nextAttemptAt - waiting!.updatedAt).to.equal(7000);
+      f.clock.advance(6999);
+      expect(await requestCount(f.path)).to.equal(1);
+      f.clock.advance(1);
+      await f.until(op!.id, null);
+      expect(await requestCount(f.path)).to.equal(2);
+    });
+
+    it('retries a 409 with Retry-After (a repeat still in progress) but parks a plain 409 as a conflict', async () => {
+      f = await engineFixture();
+      await addFault({ pathPrefix: f.path, status: 409, retryAfter: 1, times: 1 });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      await f.until(op!.id, (o) => o.status === OperationStatus.Pending && o.attempts === 1);
+      f.clock.advance(1000);
+      await f.until(op!.id, null);
+      // Creating the same id again is a real 409 "exists" from the server: a conflict, not a retry.
+      const [dup] = await f.engine.enqueue([f.create('x')]);
+      const parked = await f.until(dup!.id, (o) => o.status === OperationStatus.Conflict);
+      expect(parked!.lastError).to.include({ kind: 'conflict', status: 409 });
+      expect(f.engine.status.counts.conflict).to.equal(1);
+    });
+
+    it('parks a stale If-Match (412) as a conflict with the server copy', async () => {
+      f = await engineFixture();
+      const url = `${API}/${f.collection}/t1`;
+      await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"title":"v1"}' });
+      await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"title":"v2"}' });
+      const [op] = await f.engine.enqueue([{ kind: 'item.update', label: 'Rename', request: { method: 'PUT', url, headers: { 'If-Match': '"1"' }, body: { title: 'mine' } } }]);
+      const parked = await f.until(op!.id, (o) => o.status === OperationStatus.Conflict);
+      expect(parked!.lastError!.status).to.equal(412);
+      expect(JSON.stringify(parked!.lastError!.body)).to.contain('v2');
+    });
+
+    it('fails other 4xx at once and keeps them for the user', async () => {
+      f = await engineFixture();
+      const [op] = await f.engine.enqueue([{ kind: 'bad', label: 'Bad id', request: { method: 'PUT', url: `${API}/${f.collection}/bad%20id`, body: {} } }]);
+      const failed = await f.until(op!.id, (o) => o.status === OperationStatus.Failed);
+      expect(failed!.lastError).to.include({ kind: 'http', status: 400 });
+      expect(f.engine.status.counts.failed).to.equal(1);
+    });
+
+    it('gives up after maxAttempts retryable failures', async () => {
+      f = await engineFixture({ maxAttempts: 3, backoffBaseMs: 100 });
+      await addFault({ pathPrefix: f.path, status: 503 });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await f.until(op!.id, (o) => o.attempts === attempt && o.status === OperationStatus.Pending);
+        f.clock.advance(10_000);
+      }
+      const failed = await f.until(op!.id, (o) => o.status === OperationStatus.Failed);
+      expect(failed).to.include({ attempts: 3, strikes: 3 });
+      expect(failed!.lastError!.status).to.equal(503);
+    });
+
+    it('times a request out and retries it', async () => {
+      f = await engineFixture({ requestTimeoutMs: 1000 });
+      await addFault({ pathPrefix: f.path, latencyMs: 2000, times: 1 });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      await eventually(async () => (await requestCount(f.path)) === 1);
+      f.clock.advance(1000);
+      const waiting = await f.until(op!.id, (o) => o.status === OperationStatus.Pending && o.attempts === 1);
+      expect(waiting!.lastError!.kind).to.equal('timeout');
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Degraded);
+    });
+
+    it('pauses the queue on 401 until the app signs in again', async () => {
+      let token = 'expired';
+      f = await engineFixture();
+      f.engine.authorize = async () => ({ Authorization: `Bearer ${token}` });
+      await addFault({ pathPrefix: f.path, status: 401, times: 1 });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      await eventually(() => f.engine.status.paused === 'auth', 5_000, 'auth pause');
+      const waiting = (await f.engine.list())[0]!;
+      expect(waiting).to.include({ id: op!.id, status: OperationStatus.Pending });
+      expect(waiting.lastError!.kind).to.equal('auth');
+      expect(waiting.strikes).to.equal(0);
+      token = 'fresh';
+      f.engine.resume();
+      await f.until(op!.id, null);
+    });
+  });
+
+  describe('connectivity', () => {
+    it('goes offline on a network error, probes, and drains at once when the server is back', async () => {
+      f = await engineFixture({ backoffBaseMs: 60_000, probeIntervalMs: 5000 });
+      const health = `/api/health/${f.collection}`;
+      await addFault({ pathPrefix: f.path, offline: true });
+      await addFault({ pathPrefix: health, offline: true });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const waiting = await f.until(op!.id, (o) => o.lastError?.kind === 'network');
+      expect(waiting!.strikes).to.equal(0);
+      expect(waiting!.nextAttemptAt).to.be.greaterThan(f.clock.now() + 5000);
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Offline);
+      // Still offline: the probe fails and nothing is sent (the browser may itself resend once on a cut connection).
+      const sentBefore = await requestCount(f.path);
+      f.clock.advance(5000);
+      await eventually(async () => (await requestCount(health)) >= 1, 5_000, 'first probe');
+      expect(await requestCount(f.path)).to.equal(sentBefore);
+      await clearFaults(f.path);
+      await clearFaults(health);
+      f.clock.advance(5000);
+      // Back: sent long before its 60 s backoff ran out.
+      await f.until(op!.id, null, 'drained on reconnect');
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+    });
+
+    it('treats a tab offline event as offline and an online event as a reason to probe', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Offline);
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      expect(await requestCount(f.path)).to.equal(0);
+      f.engine.setNetwork(true);
+      await f.until(op!.id, null);
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+    });
+  });
+
+  describe('bad input', () => {
+    it('refuses each bad operation with a typed error and leaves the queue as it was', async () => {
+      f = await engineFixture();
+      await addFault({ pathPrefix: f.path, offline: true });
+      await addFault({ pathPrefix: `/api/health/${f.collection}`, offline: true });
+      const [kept] = await f.engine.enqueue([f.create('kept')]);
+      const before = await f.engine.list();
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      const cases: [string, unknown, string][] = [
+        ['not an object', 42, 'invalid-operation'],
+        ['missing url', { kind: 'k', label: 'l', request: { method: 'POST' } }, 'invalid-operation'],
+        ['unknown method', { kind: 'k', label: 'l', request: { method: 'BREW', url: `${API}/x` } }, 'invalid-operation'],
+        ['function in body', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: { f: () => 1 } } }, 'invalid-operation'],
+        ['cyclic body', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: cyclic } }, 'invalid-operation'],
+        ['credential header', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { Authorization: 'Bearer t' } } }, 'invalid-operation'],
+        ['foreign origin', { kind: 'k', label: 'l', request: { method: 'POST', url: 'https://evil.example/x' } }, 'invalid-operation'],
+        ['too large', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: 'x'.repeat(1024 * 1024 + 1) } }, 'payload-too-large'],
+      ];
+      for (const [name, input, code] of cases) {
+        let error: unknown;
+        try {
+          // A good operation beside the bad one: the batch is refused whole.
+          await f.engine.enqueue([f.create('good'), input]);
+        } catch (e) {
+          error = e;
+        }
+        expect(error, name).to.be.instanceOf(SynclineError);
+        expect((error as SynclineError).code, name).to.equal(code);
+      }
+      expect(await f.engine.list()).to.deep.equal(before);
+      expect(before[0]!.id).to.equal(kept!.id);
+    });
+  });
+});
+
+describe('backoff and Retry-After', () => {
+  it('grows exponentially up to the cap, scaled by jitter', () => {
+    expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 1000, 30_000, () => 1))).to.deep.equal([1000, 2000, 4000, 8000, 30_000]);
+    expect(backoffDelay(3, 1000, 30_000, () => 0)).to.equal(0);
+    expect(backoffDelay(3, 1000, 30_000, () => 0.25)).to.equal(1000);
+  });
+
+  it('reads delta-seconds and HTTP dates', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('120', now)).to.equal(120_000);
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).to.equal(30_000);
+    expect(parseRetryAfter('soon', now)).to.equal(undefined);
+    expect(parseRetryAfter(null, now)).to.equal(undefined);
+  });
+});
