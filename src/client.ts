@@ -34,6 +34,8 @@ export interface SyncClientOptions extends Partial<Omit<EngineConfig, 'endpoint'
   authorize?: AuthorizeHook;
   /** How often a tab checks that its engine is alive. */
   heartbeatMs?: number;
+  /** Ask the browser to keep the SharedWorker alive briefly after the last tab closes (default true). */
+  extendedLifetime?: boolean;
   /** How long `auto` waits for a SharedWorker before falling back. */
   startTimeoutMs?: number;
 }
@@ -267,7 +269,8 @@ class Client implements SyncClient {
     switch (this.strategy) {
       case Runtime.SharedWorker: {
         const name = workerName(this.namespace);
-        const options = { type: 'module', name, extendedLifetime: true } as WorkerOptions;
+        // extendedLifetime (Chromium) keeps the worker alive after the last tab closes, so a send under way can finish.
+        const options = { type: 'module', name, extendedLifetime: this.options.extendedLifetime ?? true } as WorkerOptions;
         const worker = this.options.workerUrl
           ? new SharedWorker(this.options.workerUrl, options)
           : new SharedWorker(new URL('./worker.ts', import.meta.url), options);

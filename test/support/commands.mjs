@@ -1,7 +1,10 @@
-// Test-runner server commands for what a page cannot do to itself: kill its SharedWorker, shrink its storage quota.
+// Test-runner server commands for what a page cannot do to itself: kill its SharedWorker, open and close real tabs.
 
 /** @returns {import('@web/test-runner').TestRunnerPlugin} */
 export function pageCommands() {
+  /** Extra pages opened by tests, by id: real tabs, for what iframes cannot show (closing the last tab of a worker). */
+  const pages = new Map();
+  let nextPage = 1;
   return {
     name: 'syncline-page-commands',
     async executeCommand({ command, payload, session }) {
@@ -21,12 +24,20 @@ export function pageCommands() {
         }
         return killed;
       }
-      if (command === 'override-quota') {
-        const page = session.browser.getPage(session.id);
-        const client = await page.createCDPSession();
-        const origin = new URL(page.url()).origin;
-        await client.send('Storage.overrideQuotaForOrigin', payload.quotaSize == null ? { origin } : { origin, quotaSize: payload.quotaSize });
-        await client.detach();
+      if (command === 'open-page') {
+        const opener = session.browser.getPage(session.id);
+        const page = await opener.browserContext().newPage();
+        await page.goto(new URL(payload.path, opener.url()).href);
+        const id = nextPage++;
+        pages.set(id, page);
+        return id;
+      }
+      if (command === 'page-eval') {
+        return pages.get(payload.id).evaluate(payload.expression);
+      }
+      if (command === 'close-page') {
+        await pages.get(payload.id)?.close();
+        pages.delete(payload.id);
         return true;
       }
       return undefined;
