@@ -64,7 +64,8 @@ export class EngineHost {
         return;
       }
       if (message.t === 'hello') {
-        if (connection) this.drop(connection);
+        // A second hello on the same link starts the tab over; the link itself stays.
+        if (connection) this.drop(connection, false);
         connection = this.open(link, message);
         return;
       }
@@ -132,10 +133,11 @@ export class EngineHost {
     return this.engine;
   }
 
-  private drop(connection: Connection): void {
+  private drop(connection: Connection, closeLink = true): void {
     if (connection.closed) return;
     connection.closed = true;
     this.connections.delete(connection);
+    if (closeLink) connection.link.close();
     for (const sub of connection.subs.values()) sub.unsubscribe();
     connection.subs.clear();
     for (const [id, waiter] of this.authWaiters) {
