@@ -1,12 +1,14 @@
 // Fails when custom-elements.json is not what the analyzer makes of components/ now (a stale manifest).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const outdir = mkdtempSync(join(tmpdir(), 'syncline-cem-'));
-execFileSync('npx', ['cem', 'analyze', '--litelement', '--globs', 'components/**/*.ts', '--exclude', 'components/**/*.test.ts', '--outdir', outdir], { stdio: 'inherit' });
+execFileSync('npx', ['cem', 'analyze', '--litelement', '--globs', 'components/**/*.ts', '--exclude', 'components/**/*.test.ts', '--exclude', 'components/test/**', '--outdir', relative(process.cwd(), outdir)], { stdio: 'inherit' });
+// The analyzer resolves --outdir against the working directory, hence the relative path above.
 const fresh = readFileSync(join(outdir, 'custom-elements.json'), 'utf8');
+rmSync(outdir, { recursive: true, force: true });
 const current = existsSync('custom-elements.json') ? readFileSync('custom-elements.json', 'utf8') : '';
 if (fresh.trim() !== current.trim()) {
   console.error('custom-elements.json is stale: run `npm run analyze` and commit the result.');

@@ -213,7 +213,14 @@ export class EngineHost {
     const relevant = (batch: ChangeBatch) => batch.changes.some((c) => (c.prev && matchesFilter(c.prev, filter)) || (c.next && matchesFilter(c.next, filter)));
 
     if (query.topic === 'window') {
-      const refresh = () => engine.window(filter, query.offset, query.limit).then((window) => emit({ type: 'window', window }), () => {});
+      // Refreshes can overlap; only the newest one's answer may reach the tab.
+      let latest = 0;
+      const refresh = () => {
+        const ticket = ++latest;
+        return engine.window(filter, query.offset, query.limit).then((window) => {
+          if (ticket === latest) emit({ type: 'window', window });
+        }, () => {});
+      };
       subscription.add(engine.changes$.pipe(rxFilter(relevant), auditTime(30)).subscribe(() => void refresh()));
       void refresh();
       return subscription;

@@ -1,0 +1,6 @@
+// One import registers every syncline element: <sync-provider>, <pending-badge>, <pending-marker>, <sync-outbox>, <sync-status>.
+import './sync-provider/define.ts';
+import './pending-badge/define.ts';
+import './pending-marker/define.ts';
+import './sync-outbox/define.ts';
+import './sync-status/define.ts';

@@ -1,0 +1,66 @@
+// The base of every element that reads the client from the nearest <sync-provider>: context, strings and the "no provider" state.
+import { ContextConsumer } from '@lit/context';
+import { html, LitElement, type PropertyValues, type TemplateResult } from 'lit';
+import { property, state } from 'lit/decorators.js';
+import type { SyncClient } from '../../src/index.ts';
+import { syncClientContext } from '../context.ts';
+import { resolveStrings, type SynclineStrings } from '../strings.ts';
+import { ensureContextRoot } from './context-root.ts';
+
+/**
+ * Consumes the client provided by `<sync-provider>` (subscribed, so a provider that changes or arrives
+ * late is followed). Without one it renders a visible note and warns once per element.
+ */
+export abstract class SyncElement extends LitElement {
+  /** Overrides of the user-visible strings (English defaults); any subset. */
+  @property({ attribute: false }) strings: Partial<SynclineStrings> = {};
+
+  /** The client from the nearest provider, or undefined while there is none. */
+  @state() protected client: SyncClient | undefined;
+
+  private warned = false;
+  /** A provider answered, even if it has no client yet (an app that hands one in later). */
+  @state() private providerFound = false;
+  private stringsCache: [Partial<SynclineStrings>, SynclineStrings] | undefined;
+
+  constructor() {
+    super();
+    new ContextConsumer(this, {
+      context: syncClientContext,
+      subscribe: true,
+      callback: (client) => {
+        this.providerFound = true;
+        this.client = client;
+      },
+    });
+  }
+
+  override connectedCallback(): void {
+    // Before the consumer's request (made in super.connectedCallback): the root must hear it to replay it later.
+    ensureContextRoot(this.ownerDocument);
+    super.connectedCallback();
+  }
+
+  /** The strings in effect: defaults under `strings`. */
+  protected get text(): SynclineStrings {
+    if (this.stringsCache?.[0] !== this.strings) this.stringsCache = [this.strings, resolveStrings(this.strings)];
+    return this.stringsCache[1];
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    // Only a missing provider is a mistake worth a warning; a provider still without a client is a normal start-up.
+    if (!this.client && !this.providerFound && !this.warned && this.isConnected) {
+      this.warned = true;
+      console.warn(
+        `<${this.localName}>: no <sync-provider> with a client above this element; it shows "${this.text.noProvider}" until one arrives.`,
+        this,
+      );
+    }
+  }
+
+  /** The visible state of an element with no client to read from. */
+  protected renderNoProvider(): TemplateResult {
+    return html`<span part="base no-provider" class="no-provider">${this.providerFound ? this.text.noClient : this.text.noProvider}</span>`;
+  }
+}

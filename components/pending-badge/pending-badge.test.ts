@@ -1,0 +1,128 @@
+// <pending-badge>: count, state, filters, zero handling, the debounced announcement, strings, leaks and the no-provider state.
+import { expect, fixture, html } from '@open-wc/testing';
+import '../define.ts';
+import { PendingBadge } from '../index.ts';
+import { clearFaults } from '../../test/support/server.ts';
+import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+
+describe('<pending-badge>', () => {
+  let t: TestClient;
+  beforeEach(() => {
+    t = testClient('badge');
+  });
+  afterEach(() => t.dispose());
+
+  const mount = async (badge = html`<pending-badge></pending-badge>`) => {
+    const provider = await fixture(html`<sync-provider .client=${t.client}>${badge}</sync-provider>`);
+    const el = provider.querySelector('pending-badge')!;
+    await until(() => el.count !== undefined, 5000, 'first count');
+    await el.updateComplete;
+    return el;
+  };
+  const count = (el: PendingBadge) => el.shadowRoot!.querySelector('[part="count"]')!.textContent!.trim();
+  const base = (el: PendingBadge) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
+
+  it('is defined by the define module', () => {
+    expect(customElements.get('pending-badge')).to.equal(PendingBadge);
+    expect(document.createElement('pending-badge')).to.be.instanceOf(PendingBadge);
+  });
+
+  it('is hidden at zero, and shows 0 with show-zero', async () => {
+    const el = await mount();
+    expect(el.count).to.equal(0);
+    expect(el.getAttribute('state')).to.equal('idle');
+    expect(base(el).hidden).to.equal(true);
+    el.showZero = true;
+    await el.updateComplete;
+    expect(el.hasAttribute('show-zero')).to.equal(true);
+    expect(base(el).hidden).to.equal(false);
+    expect(count(el)).to.equal('0');
+    await expect(el).to.be.accessible();
+  });
+
+  it('counts unsent changes and reflects state="pending"', async () => {
+    await t.offline();
+    const el = await mount();
+    await t.client.enqueueMany([t.op('a'), t.op('b'), t.op('c')]);
+    await until(() => el.count === 3, 5000, 'count 3');
+    await el.updateComplete;
+    expect(el.getAttribute('state')).to.equal('pending');
+    expect(count(el)).to.equal('3');
+    expect(shadowText(el)).to.contain('3 changes not yet saved');
+    expect(base(el).hidden).to.equal(false);
+    await expect(el).to.be.accessible();
+  });
+
+  it('reflects state="failed" for a rejected change and "conflict" over it', async () => {
+    await t.failWith(400);
+    const el = await mount();
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.getAttribute('state') === 'failed', 5000, 'failed');
+    await clearFaults(`/api/${t.collection}`);
+    await t.failWith(409);
+    await t.client.enqueue(t.op('b', { lane: 'other' }));
+    await until(() => el.getAttribute('state') === 'conflict', 5000, 'conflict');
+    expect(el.count).to.equal(2);
+    await expect(el).to.be.accessible();
+  });
+
+  it('filters by lane, kind and entity, and follows attribute changes', async () => {
+    await t.offline();
+    await t.client.enqueueMany([
+      t.op('a', { lane: 'x', kind: 'task.create' }),
+      t.op('b', { lane: 'x', kind: 'task.delete' }),
+      t.op('c', { lane: 'y', kind: 'task.delete' }),
+    ]);
+    const el = await mount(html`<pending-badge lane="x"></pending-badge>`);
+    await until(() => el.count === 2, 5000, 'lane x');
+    el.setAttribute('lane', 'y');
+    await until(() => el.count === 1, 5000, 'lane y');
+    el.removeAttribute('lane');
+    el.setAttribute('kind', 'task.delete');
+    await until(() => el.count === 2, 5000, 'kind');
+    el.removeAttribute('kind');
+    el.setAttribute('entity', `${t.collection}/c`);
+    expect(el.entity).to.equal(`${t.collection}/c`);
+    await until(() => el.count === 1, 5000, 'entity');
+  });
+
+  it('announces the count politely once it has settled, not on every change', async () => {
+    await t.offline();
+    const el = await mount(html`<pending-badge announce-delay="150"></pending-badge>`);
+    const region = el.shadowRoot!.querySelector('[part="announcer"]')!;
+    expect(region.getAttribute('aria-live')).to.equal('polite');
+    const said: string[] = [];
+    const observer = new MutationObserver(() => said.push(region.textContent!.trim()));
+    observer.observe(region, { childList: true, characterData: true, subtree: true });
+    await t.client.enqueue(t.op('a'));
+    await t.client.enqueue(t.op('b'));
+    await t.client.enqueue(t.op('c'));
+    await until(() => region.textContent!.includes('3 changes not yet saved'), 5000, 'announcement');
+    await new Promise((r) => setTimeout(r, 300));
+    observer.disconnect();
+    expect(said.filter(Boolean)).to.deep.equal(['3 changes not yet saved']);
+  });
+
+  it('takes overridden strings', async () => {
+    await t.offline();
+    const el = await mount(html`<pending-badge .strings=${{ pendingCount: (n: number) => `${n} Änderungen offen` }}></pending-badge>`);
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.count === 1, 5000, 'count');
+    await el.updateComplete;
+    expect(shadowText(el)).to.contain('1 Änderungen offen');
+  });
+
+  it('leaves no subscription open after removal', async () => {
+    const counting = countingClient(t.client);
+    const provider = await fixture(html`<sync-provider .client=${counting.client}><pending-badge></pending-badge></sync-provider>`);
+    const el = provider.querySelector('pending-badge')!;
+    await until(() => el.count !== undefined, 5000, 'count');
+    expect(counting.active).to.equal(3);
+    el.remove();
+    expect(counting.active).to.equal(0);
+    provider.append(el);
+    await until(() => counting.active === 3, 5000, 'resubscribed on reconnect');
+    provider.remove();
+    expect(counting.active).to.equal(0);
+  });
+});

@@ -1,0 +1,89 @@
+// <pending-marker>: nothing when saved, the pill for pending / failed / conflict, entity changes, strings and leaks.
+import { expect, fixture, html } from '@open-wc/testing';
+import { clearFaults } from '../../test/support/server.ts';
+import '../define.ts';
+import { PendingMarker } from '../index.ts';
+import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+
+describe('<pending-marker>', () => {
+  let t: TestClient;
+  beforeEach(() => {
+    t = testClient('marker');
+  });
+  afterEach(() => t.dispose());
+
+  const mount = async (entity: string, strings = {}) => {
+    const provider = await fixture(html`<sync-provider .client=${t.client}><pending-marker entity=${entity} .strings=${strings}></pending-marker></sync-provider>`);
+    return provider.querySelector('pending-marker')!;
+  };
+  const pill = (el: PendingMarker) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]');
+
+  it('is defined by the define module', () => {
+    expect(customElements.get('pending-marker')).to.equal(PendingMarker);
+  });
+
+  it('renders nothing while nothing is unsent for its entity', async () => {
+    await t.offline();
+    await t.client.enqueue(t.op('other'));
+    const el = await mount(`${t.collection}/42`);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(el.getAttribute('state')).to.equal('none');
+    expect(pill(el)).to.equal(null);
+    expect(el.getBoundingClientRect().width).to.equal(0);
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows "pending" for a queued change, with its label as a title, and goes away once sent', async () => {
+    await t.offline();
+    const el = await mount(`${t.collection}/42`);
+    await t.client.enqueue(t.op('42', { label: 'Rename <b>task</b>' }));
+    await until(() => el.state === 'pending', 5000, 'pending');
+    await el.updateComplete;
+    expect(pill(el)!.textContent).to.equal('pending');
+    expect(pill(el)!.title).to.contain('Rename <b>task</b>');
+    await expect(el).to.be.accessible();
+    await clearFaults(`/api/${t.collection}`);
+    await clearFaults(`/api/health/${t.collection}`);
+    await t.client.syncNow();
+    await until(() => el.state === 'none', 8000, 'sent');
+  });
+
+  it('shows "failed" and "conflict"', async () => {
+    await t.failWith(400);
+    const failed = await mount(`${t.collection}/a`);
+    await t.client.enqueue(t.op('a'));
+    await until(() => failed.state === 'failed', 5000, 'failed');
+    await failed.updateComplete;
+    expect(shadowText(failed)).to.equal('failed');
+    await clearFaults(`/api/${t.collection}`);
+    await t.failWith(409);
+    failed.entity = `${t.collection}/b`;
+    await t.client.enqueue(t.op('b', { lane: 'b' }));
+    await until(() => failed.state === 'conflict', 5000, 'conflict');
+    await failed.updateComplete;
+    expect(shadowText(failed)).to.equal('conflict');
+    await expect(failed).to.be.accessible();
+  });
+
+  it('takes overridden strings and slotted text', async () => {
+    await t.offline();
+    await t.client.enqueue(t.op('a'));
+    const el = await mount(`${t.collection}/a`, { markerPending: 'wartet' });
+    await until(() => el.state === 'pending', 5000, 'pending');
+    await el.updateComplete;
+    expect(shadowText(el)).to.equal('wartet');
+    el.textContent = 'saving…';
+    const slot = el.shadowRoot!.querySelector('slot')!;
+    expect(slot.assignedNodes().map((n) => n.textContent).join('')).to.equal('saving…');
+  });
+
+  it('leaves no subscription open after removal', async () => {
+    const counting = countingClient(t.client);
+    const provider = await fixture(html`<sync-provider .client=${counting.client}><pending-marker entity="a/1"></pending-marker></sync-provider>`);
+    const el = provider.querySelector('pending-marker')!;
+    await el.updateComplete;
+    expect(counting.active).to.equal(1);
+    el.remove();
+    expect(counting.active).to.equal(0);
+  });
+});

@@ -1,0 +1,125 @@
+// <sync-provider>: creates or takes a SyncClient and provides it, by @lit/context, to every syncline element below it.
+import { ContextProvider } from '@lit/context';
+import { css, html, LitElement, type PropertyValues } from 'lit';
+import { property } from 'lit/decorators.js';
+import { createSyncClient, type AuthorizeHook, type SyncClient, type SyncMode } from '../../src/index.ts';
+import { syncClientContext } from '../context.ts';
+import { SyncClientChangedEvent } from '../events.ts';
+import { ensureContextRoot } from '../internal/context-root.ts';
+
+/**
+ * Provides a sync client to the syncline elements inside it, through shadow roots: one provider on
+ * `<body>` serves every micro-frontend of the page. It creates the client from its attributes, or
+ * provides the one handed to `.client`. A client it created is closed when it leaves the document; a
+ * client handed in is the caller's to close.
+ *
+ * @summary Provides a syncline client to the elements below it.
+ *
+ * @slot - The content that uses the client.
+ *
+ * @fires {SyncClientChangedEvent} sync-client-changed - When the provided client changes (created, handed in, closed).
+ */
+export class SyncProvider extends LitElement {
+  static override styles = css`
+    :host {
+      display: contents;
+    }
+  `;
+
+  /** Base URL of the sync API, e.g. "/api". With `namespace`, the provider creates its own client. */
+  @property() endpoint: string | undefined;
+
+  /** The user's namespace: separates users' queues on one device. */
+  @property() namespace: string | undefined;
+
+  /** Where the engine runs: `auto` (default), `shared-worker`, `leader-tab` or `in-page`. */
+  @property() mode: SyncMode | undefined;
+
+  /** URL of the worker script, for apps that serve it themselves. */
+  @property({ attribute: 'worker-url' }) workerUrl: string | undefined;
+
+  /** Fresh credentials for each request; read when the provider creates its client. */
+  @property({ attribute: false }) authorize: AuthorizeHook | undefined;
+
+  /** The provided client. Set it to provide your own (the provider will not close it); read it to use the one the provider created. */
+  @property({ attribute: false }) client: SyncClient | undefined;
+
+  private readonly provider = new ContextProvider(this, { context: syncClientContext });
+  private owned: { client: SyncClient; key: string } | undefined;
+  private failedKey: string | undefined;
+
+  override connectedCallback(): void {
+    ensureContextRoot(this.ownerDocument);
+    super.connectedCallback();
+    // Synchronously, so children connecting right after see the client at once (no flash of "no provider").
+    this.reconcile();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    if (this.owned) {
+      this.owned.client.close();
+      this.owned = undefined;
+      this.client = undefined;
+      this.publish();
+    }
+  }
+
+  protected override willUpdate(changed: PropertyValues): void {
+    if (this.isConnected && (changed.has('client') || changed.has('endpoint') || changed.has('namespace') || changed.has('mode') || changed.has('workerUrl'))) {
+      this.reconcile();
+    }
+  }
+
+  protected override render() {
+    return html`<slot></slot>`;
+  }
+
+  /** Brings the provided client in line with `.client` and the attributes. */
+  private reconcile(): void {
+    if (this.client && this.client !== this.owned?.client) {
+      // Handed in: drop the one we made.
+      this.owned?.client.close();
+      this.owned = undefined;
+    } else {
+      const key = this.configKey();
+      if (this.owned && this.owned.key !== key) {
+        this.owned.client.close();
+        this.owned = undefined;
+        this.client = undefined;
+      }
+      if (!this.owned && key && key !== this.failedKey) {
+        try {
+          const client = createSyncClient({
+            endpoint: this.endpoint!,
+            namespace: this.namespace!,
+            ...(this.mode ? { mode: this.mode } : {}),
+            ...(this.workerUrl ? { workerUrl: this.workerUrl } : {}),
+            ...(this.authorize ? { authorize: this.authorize } : {}),
+          });
+          this.owned = { client, key };
+          this.client = client;
+        } catch (error) {
+          // Once per configuration: a re-render must not log the same error again.
+          this.failedKey = key;
+          console.error('<sync-provider>: could not create the sync client', error);
+          this.client = undefined;
+        }
+      }
+    }
+    this.publish();
+  }
+
+  private configKey(): string {
+    if (!this.endpoint || !this.namespace) return '';
+    return JSON.stringify([this.endpoint, this.namespace, this.mode ?? '', this.workerUrl ?? '']);
+  }
+
+  private publish(): void {
+    if (this.provider.value === this.client) return;
+    this.provider.setValue(this.client);
+    // Dispatched through a variable: the manifest analyzer reads `dispatchEvent(new X(arg))` as an event named by `arg`.
+    const event = new SyncClientChangedEvent(this.client);
+    this.dispatchEvent(event);
+  }
+}

@@ -1,0 +1,163 @@
+// <sync-provider>: creating and taking clients, context through shadow roots, late upgrade, and the no-provider state of every element.
+import { expect, fixture, fixtureCleanup, html, oneEvent } from '@open-wc/testing';
+import { LitElement } from 'lit';
+import type { SyncClient } from '../../src/index.ts';
+import { deleteSynclineDB } from '../../src/testing.ts';
+import { uniqueName } from '../../test/support/server.ts';
+import '../define.ts';
+import { PendingBadge, SyncClientChangedEvent, SyncProvider, defaultStrings } from '../index.ts';
+import { shadowText, testClient, until, type TestClient } from '../test/support.ts';
+
+/** Replaces console.warn for a test, recording calls. */
+function captureWarnings(): { calls: unknown[][]; restore(): void } {
+  const original = console.warn;
+  const calls: unknown[][] = [];
+  console.warn = (...args: unknown[]) => void calls.push(args);
+  return { calls, restore: () => (console.warn = original) };
+}
+
+describe('<sync-provider>', () => {
+  let t: TestClient;
+  beforeEach(() => {
+    t = testClient('provider');
+  });
+  afterEach(() => t.dispose());
+
+  it('is defined and takes no room', async () => {
+    expect(customElements.get('sync-provider')).to.equal(SyncProvider);
+    const el = await fixture<SyncProvider>(html`<sync-provider></sync-provider>`);
+    expect(getComputedStyle(el).display).to.equal('contents');
+  });
+
+  it('provides a client handed in, follows a new one, and does not close it on removal', async () => {
+    const el = await fixture<SyncProvider>(html`<sync-provider .client=${t.client}><pending-badge></pending-badge></sync-provider>`);
+    const badge = el.querySelector('pending-badge')!;
+    await until(() => badge.count !== undefined, 5000, 'count');
+    const other = testClient('provider-b');
+    try {
+      await other.offline();
+      await other.client.enqueue(other.op('x'));
+      setTimeout(() => (el.client = other.client));
+      const event = (await oneEvent(el, SyncClientChangedEvent.type)) as unknown as SyncClientChangedEvent;
+      expect(event).to.be.instanceOf(SyncClientChangedEvent);
+      expect(event.client).to.equal(other.client);
+      expect(event.bubbles && event.composed).to.equal(true);
+      await until(() => badge.count === 1, 5000, 'badge follows the new client');
+      el.remove();
+      // Still usable: the provider did not own it.
+      expect(await other.client.discard('nope')).to.equal(false);
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('creates a client from its attributes and closes it when removed', async () => {
+    const namespace = uniqueName('el-own');
+    const wrapper = await fixture(html`<div></div>`);
+    const el = document.createElement('sync-provider');
+    el.setAttribute('endpoint', '/api');
+    el.setAttribute('namespace', namespace);
+    el.setAttribute('mode', 'in-page');
+    el.innerHTML = '<pending-badge show-zero></pending-badge>';
+    const changed = new Promise<SyncClientChangedEvent>((resolve) => el.addEventListener('sync-client-changed', resolve, { once: true }));
+    wrapper.append(el);
+    const client = (await changed).client as SyncClient;
+    expect(client).to.equal(el.client);
+    expect(client.namespace).to.equal(namespace);
+    expect(el.mode).to.equal('in-page');
+    const badge = el.querySelector('pending-badge')!;
+    await until(() => badge.count === 0, 5000, 'badge reads the created client');
+    el.remove();
+    expect(el.client).to.equal(undefined);
+    let error: unknown;
+    await client.enqueue(t.op('a')).catch((e: unknown) => (error = e));
+    expect((error as { code?: string }).code).to.equal('closed');
+    await deleteSynclineDB(namespace);
+  });
+
+  it('logs an error and provides nothing for a bad namespace, without crashing', async () => {
+    const original = console.error;
+    const errors: unknown[] = [];
+    console.error = (...args: unknown[]) => void errors.push(args);
+    const warnings = captureWarnings();
+    try {
+      const el = await fixture<SyncProvider>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
+      expect(el.client).to.equal(undefined);
+      expect(errors.length).to.equal(1);
+      const badge = el.querySelector('pending-badge')!;
+      await badge.updateComplete;
+      expect(shadowText(badge)).to.equal(defaultStrings.noClient);
+      // A provider is there: no "missing provider" warning.
+      expect(warnings.calls).to.deep.equal([]);
+    } finally {
+      console.error = original;
+      warnings.restore();
+    }
+  });
+
+  it('serves an element inside another element\'s shadow root (a micro-frontend)', async () => {
+    class MicroFrontend extends LitElement {
+      override render() {
+        return html`<pending-badge show-zero></pending-badge>`;
+      }
+    }
+    const tag = uniqueName('micro-frontend');
+    customElements.define(tag, MicroFrontend);
+    const warnings = captureWarnings();
+    const provider = await fixture(html`<sync-provider .client=${t.client}></sync-provider>`);
+    const mfe = document.createElement(tag) as MicroFrontend;
+    provider.append(mfe);
+    await mfe.updateComplete;
+    const badge = mfe.shadowRoot!.querySelector('pending-badge')!;
+    await until(() => badge.count === 0, 5000, 'badge in a shadow root gets the client');
+    expect(shadowText(badge)).not.to.contain(defaultStrings.noProvider);
+    expect(warnings.calls).to.deep.equal([]);
+    warnings.restore();
+  });
+
+  it('reaches consumers connected before it was defined (late upgrade)', async () => {
+    const warnings = captureWarnings();
+    const namespace = uniqueName('el-late');
+    const tag = uniqueName('late-provider');
+    try {
+      const el = await fixture(`<${tag} endpoint="/api" namespace="${namespace}" mode="in-page"><pending-badge show-zero></pending-badge></${tag}>`);
+      const badge = el.querySelector('pending-badge')!;
+      await badge.updateComplete;
+      expect(shadowText(badge)).to.equal(defaultStrings.noProvider);
+      customElements.define(tag, class extends SyncProvider {});
+      await until(() => badge.count === 0, 5000, 'badge served by the late provider');
+      await badge.updateComplete;
+      expect(shadowText(badge)).not.to.contain(defaultStrings.noProvider);
+    } finally {
+      warnings.restore();
+      fixtureCleanup();
+      await deleteSynclineDB(namespace);
+    }
+  });
+});
+
+describe('elements without a provider', () => {
+  for (const tag of ['pending-badge', 'pending-marker', 'sync-outbox', 'sync-status'] as const) {
+    it(`<${tag}> shows a visible "no sync provider" state and warns once`, async () => {
+      const warnings = captureWarnings();
+      try {
+        const el = await fixture<PendingBadge>(`<${tag} entity="tasks/1"></${tag}>`);
+        el.strings = { ...el.strings };
+        await el.updateComplete;
+        el.requestUpdate();
+        await el.updateComplete;
+        const note = el.shadowRoot!.querySelector<HTMLElement>('[part~="no-provider"]')!;
+        expect(note.textContent).to.equal(defaultStrings.noProvider);
+        expect(note.offsetWidth).to.be.greaterThan(0);
+        expect(warnings.calls.length).to.equal(1);
+        expect(String(warnings.calls[0]![0])).to.contain(`<${tag}>`);
+        el.strings = { noProvider: 'Offline sync is not set up' };
+        await el.updateComplete;
+        expect(shadowText(el)).to.equal('Offline sync is not set up');
+        await expect(el).to.be.accessible();
+      } finally {
+        warnings.restore();
+      }
+    });
+  }
+});

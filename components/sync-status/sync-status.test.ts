@@ -1,0 +1,171 @@
+// <sync-status>: each state from a real engine and from a scripted status, the honest runtime copy, sync now, warn-on-unload, leaks.
+import { expect, fixture, html, oneEvent } from '@open-wc/testing';
+import { sendKeys } from '@web/test-runner-commands';
+import { BehaviorSubject } from 'rxjs';
+import type { SyncClient, SyncStatus } from '../../src/index.ts';
+import '../define.ts';
+import { SyncNowEvent, SyncStatusElement } from '../index.ts';
+import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+
+const baseStatus: SyncStatus = {
+  connectivity: 'online',
+  syncing: false,
+  paused: null,
+  counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+  lastSyncAt: null,
+  storage: 'ok',
+  clients: 1,
+  runtime: 'shared-worker',
+  hostedHere: false,
+  continuesAfterClose: false,
+  connected: true,
+};
+
+/** A client that only has a scripted status$ and records syncNow calls: every state on demand. */
+function scriptedClient(status: Partial<SyncStatus> = {}) {
+  const status$ = new BehaviorSubject<SyncStatus>({ ...baseStatus, ...status });
+  let syncs = 0;
+  const client = { status$: status$.asObservable(), syncNow: async () => void syncs++ } as unknown as SyncClient;
+  return { client, set: (next: Partial<SyncStatus>) => status$.next({ ...status$.value, ...next }), get syncs() { return syncs; } };
+}
+
+async function mountWith(client: SyncClient, warnOnUnload = false) {
+  const provider = await fixture(html`<sync-provider .client=${client}><sync-status ?warn-on-unload=${warnOnUnload}></sync-status></sync-provider>`);
+  const el = provider.querySelector('sync-status')!;
+  await until(() => el.status !== undefined, 5000, 'status');
+  await el.updateComplete;
+  return el;
+}
+
+const part = (el: SyncStatusElement, name: string) => el.shadowRoot!.querySelector<HTMLElement>(`[part="${name}"]`);
+
+describe('<sync-status> with an engine', () => {
+  let t: TestClient;
+  beforeEach(() => {
+    t = testClient('status');
+  });
+  afterEach(() => t.dispose());
+
+  it('is defined by the define module', () => {
+    expect(customElements.get('sync-status')).to.equal(SyncStatusElement);
+  });
+
+  it('says online, never synced, and that changes are sent while the tab is open (in-page)', async () => {
+    const el = await mountWith(t.client);
+    await until(() => el.state === 'online', 5000, 'online');
+    await el.updateComplete;
+    expect(part(el, 'state')!.textContent).to.equal('Online');
+    expect(part(el, 'last-sync')!.textContent).to.equal('Not synced yet');
+    expect(part(el, 'runtime')!.textContent).to.equal('Changes are saved on this device and are sent while this app is open in a tab.');
+    expect(part(el, 'sync-now')).to.equal(null);
+    await expect(el).to.be.accessible();
+  });
+
+  it('says offline with the unsent count, and "last synced just now" after a send', async () => {
+    const el = await mountWith(t.client);
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.status?.lastSyncAt !== null && el.status?.lastSyncAt !== undefined, 5000, 'synced');
+    await el.updateComplete;
+    expect(part(el, 'last-sync')!.textContent).to.equal('Last synced just now');
+    await t.offline();
+    await t.client.enqueue(t.op('b'));
+    await until(() => el.state === 'offline', 5000, 'offline');
+    await until(() => part(el, 'unsent')?.textContent === '1 change not yet sent', 5000, 'unsent');
+    expect(part(el, 'state')!.textContent).to.equal('Offline');
+    await expect(el).to.be.accessible();
+  });
+
+  it('says it waits for sign-in after a 401', async () => {
+    await t.failWith(401);
+    const el = await mountWith(t.client);
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.state === 'paused', 5000, 'paused');
+    await el.updateComplete;
+    expect(part(el, 'state')!.textContent).to.equal('Waiting for sign-in');
+  });
+
+  it('leaves no subscription open after removal', async () => {
+    const counting = countingClient(t.client);
+    const el = await mountWith(counting.client);
+    expect(counting.active).to.equal(1);
+    el.remove();
+    expect(counting.active).to.equal(0);
+  });
+});
+
+describe('<sync-status> states', () => {
+  it('shows syncing, degraded and connecting', async () => {
+    const s = scriptedClient({ syncing: true });
+    const el = await mountWith(s.client);
+    expect(el.state).to.equal('syncing');
+    expect(part(el, 'state')!.textContent).to.equal('Syncing…');
+    s.set({ syncing: false, connectivity: 'degraded' });
+    await el.updateComplete;
+    expect(el.getAttribute('state')).to.equal('degraded');
+    expect(part(el, 'state')!.textContent).to.equal('Connection unstable');
+    s.set({ connected: false });
+    await el.updateComplete;
+    expect(el.getAttribute('state')).to.equal('connecting');
+  });
+
+  it('warns when storage is full and says other tabs keep sending when they do', async () => {
+    const s = scriptedClient({ storage: 'quota-exceeded', continuesAfterClose: true, clients: 2, lastSyncAt: Date.now() - 125_000 });
+    const el = await mountWith(s.client);
+    expect(part(el, 'warning')!.textContent).to.equal('Storage is full: new changes may not be saved on this device.');
+    expect(part(el, 'warning')!.getAttribute('role')).to.equal('alert');
+    expect(part(el, 'runtime')!.textContent).to.equal('Other open tabs keep sending your changes.');
+    expect(part(el, 'last-sync')!.textContent).to.equal('Last synced 2 min ago');
+    await expect(el).to.be.accessible();
+  });
+
+  it('fires a cancelable sync-now from the keyboard, then calls syncNow unless prevented', async () => {
+    const s = scriptedClient({ connectivity: 'offline', counts: { pending: 2, sending: 0, failed: 0, conflict: 0 } });
+    const el = await mountWith(s.client);
+    const button = part(el, 'sync-now') as HTMLButtonElement;
+    expect(button.textContent).to.equal('Sync now');
+    button.focus();
+    setTimeout(() => void sendKeys({ press: 'Enter' }));
+    const event = (await oneEvent(el, SyncNowEvent.type)) as unknown as SyncNowEvent;
+    expect(event).to.be.instanceOf(SyncNowEvent);
+    expect(event.cancelable && event.bubbles && event.composed).to.equal(true);
+    await until(() => s.syncs === 1, 2000, 'syncNow');
+    el.addEventListener('sync-now', (e) => e.preventDefault(), { once: true });
+    await sendKeys({ press: 'Space' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.syncs).to.equal(1);
+  });
+
+  it('asks before unload only while unsent changes would stop being sent', async () => {
+    const unload = () => {
+      const event = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    const s = scriptedClient({ counts: { pending: 1, sending: 0, failed: 0, conflict: 0 } });
+    const el = await mountWith(s.client, true);
+    expect(el.warnOnUnload).to.equal(true);
+    expect(unload()).to.equal(true);
+    s.set({ continuesAfterClose: true });
+    expect(unload()).to.equal(false);
+    s.set({ continuesAfterClose: false, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 } });
+    expect(unload()).to.equal(false);
+    s.set({ counts: { pending: 0, sending: 0, failed: 1, conflict: 0 } });
+    expect(unload()).to.equal(true);
+    el.warnOnUnload = false;
+    await el.updateComplete;
+    expect(unload()).to.equal(false);
+    el.warnOnUnload = true;
+    await el.updateComplete;
+    expect(unload()).to.equal(true);
+    el.remove();
+    expect(unload()).to.equal(false);
+  });
+
+  it('takes overridden strings', async () => {
+    const s = scriptedClient();
+    const el = await mountWith(s.client);
+    el.strings = { online: 'En ligne', neverSynced: 'Jamais synchronisé', sentWhileOpen: 'Envoyé tant que l’onglet est ouvert.' };
+    await el.updateComplete;
+    expect(shadowText(el)).to.equal('En ligne Jamais synchronisé Envoyé tant que l’onglet est ouvert.');
+  });
+});

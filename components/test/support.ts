@@ -1,0 +1,109 @@
+// Helpers for the element tests: an in-page client per test against the reference server, fault switches, a subscription counter.
+import { Observable } from 'rxjs';
+import { createSyncClient, type OperationInput, type SyncClient } from '../../src/index.ts';
+import { deleteSynclineDB } from '../../src/testing.ts';
+import { addFault, clearFaults, uniqueName } from '../../test/support/server.ts';
+
+export interface TestClient {
+  client: SyncClient;
+  namespace: string;
+  collection: string;
+  /** An operation on this test's collection. */
+  op(id: string, extra?: Partial<OperationInput>): OperationInput;
+  /** Makes the server unreachable for this collection (and its health probe): operations stay pending. */
+  offline(): Promise<void>;
+  /** Makes requests to this collection answer `status` (400: failed, 409: conflict). */
+  failWith(status: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function testClient(prefix: string): TestClient {
+  const namespace = uniqueName(`el-${prefix}`);
+  const collection = uniqueName('c');
+  const client = createSyncClient({
+    endpoint: '/api',
+    namespace,
+    mode: 'in-page',
+    heartbeatMs: 200,
+    healthUrl: `/api/health/${collection}`,
+  });
+  return {
+    client,
+    namespace,
+    collection,
+    op: (id, extra = {}) => ({
+      kind: 'item.create',
+      label: `Create ${id}`,
+      request: { method: 'POST', url: collection, body: { id } },
+      entity: { type: collection, id },
+      ...extra,
+    }),
+    offline: async () => {
+      await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+      await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    },
+    failWith: async (status) => {
+      await addFault({ pathPrefix: `/api/${collection}`, status });
+    },
+    dispose: async () => {
+      client.close();
+      await clearFaults(`/api/${collection}`);
+      await clearFaults(`/api/health/${collection}`);
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    },
+  };
+}
+
+/** A client whose streams count their open subscriptions: what an element leaves open after removal is a leak. */
+export function countingClient(client: SyncClient): { client: SyncClient; readonly active: number } {
+  let active = 0;
+  const counted = new WeakMap<Observable<unknown>, Observable<unknown>>();
+  const wrap = <T>(source: Observable<T>): Observable<T> => {
+    let wrapped = counted.get(source) as Observable<T> | undefined;
+    if (!wrapped) {
+      wrapped = new Observable<T>((subscriber) => {
+        active++;
+        const subscription = source.subscribe(subscriber);
+        return () => {
+          active--;
+          subscription.unsubscribe();
+        };
+      });
+      counted.set(source, wrapped);
+    }
+    return wrapped;
+  };
+  const proxy = new Proxy(client, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target) as unknown;
+      if (value instanceof Observable) return wrap(value);
+      if (typeof value === 'function') {
+        return (...args: unknown[]) => {
+          const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+          return result instanceof Observable ? wrap(result) : result;
+        };
+      }
+      return value;
+    },
+  });
+  return {
+    client: proxy,
+    get active() {
+      return active;
+    },
+  };
+}
+
+/** Waits for `check` on each animation frame; for engine round trips. */
+export async function until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const start = performance.now();
+  while (!check()) {
+    if (performance.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The text of an element's shadow root, whitespace collapsed. */
+export function shadowText(element: Element): string {
+  return (element.shadowRoot?.textContent ?? '').replace(/\s+/g, ' ').trim();
+}
