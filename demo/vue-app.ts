@@ -26,7 +26,7 @@ export function mountVuePanel(element: Element, board: TaskBoard): void {
             }),
             h('button', { type: 'submit' }, 'Add'),
           ]),
-          h('sync-outbox', { style: 'display:block; height: 280px; margin-top: 0.75rem' }),
+          h('sync-outbox', { style: 'display: block; margin-top: 0.75rem; --sync-outbox-height: 15rem' }),
         ]);
     },
   });

@@ -270,10 +270,11 @@ class Client implements SyncClient {
       case Runtime.SharedWorker: {
         const name = workerName(this.namespace);
         // extendedLifetime (Chromium) keeps the worker alive after the last tab closes, so a send under way can finish.
-        const options = { type: 'module', name, extendedLifetime: this.options.extendedLifetime ?? true } as WorkerOptions;
+        const options = { name, extendedLifetime: this.options.extendedLifetime ?? true } as WorkerOptions;
+        // Written out literally (spread first, `type` last) so bundlers see and emit the worker file.
         const worker = this.options.workerUrl
-          ? new SharedWorker(this.options.workerUrl, options)
-          : new SharedWorker(new URL('./worker.ts', import.meta.url), options);
+          ? new SharedWorker(this.options.workerUrl, { ...options, type: 'module' })
+          : new SharedWorker(new URL('./worker.ts', import.meta.url), { ...options, type: 'module' });
         worker.addEventListener('error', () => this.fallBack('the SharedWorker failed to start'));
         return portLink(worker.port);
       }
