@@ -57,6 +57,8 @@ export interface SyncClient {
   count$(filter?: OperationFilter): Observable<number>;
   /** A live window of the queue in `seq` order, for virtual lists. */
   window$(filter: OperationFilter, offset: number, limit: number): Observable<OperationWindow>;
+  /** The lanes that hold operations now. */
+  lanes(): Promise<string[]>;
   retry(id: string): Promise<Operation>;
   retryAll(filter?: OperationFilter): Promise<number>;
   discard(id: string): Promise<boolean>;
@@ -190,6 +192,7 @@ class Client implements SyncClient {
     return this.connection.call('enqueue', prepared);
   }
 
+  lanes() { return this.connection.call('lanes'); }
   retry(id: string) { return this.connection.call('retry', id); }
   retryAll(filter: OperationFilter = {}) { return this.connection.call('retryAll', filter); }
   discard(id: string) { return this.connection.call('discard', id); }

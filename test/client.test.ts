@@ -68,6 +68,12 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
         kind: i % 2 ? 'odd' : 'even', label: `#${i}`, lane: i < 10 ? 'x' : 'y',
         request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } },
       })));
+      expect(await client.lanes()).to.deep.equal(['x', 'y']);
+      const laneWindow = follow(client.window$({ lane: 'y' }, 2, 3));
+      await eventually(() => laneWindow.value !== undefined, 5000, 'lane window');
+      expect(laneWindow.value!.total).to.equal(20);
+      expect(laneWindow.value!.items.map((o) => o.label)).to.deep.equal(['#12', '#13', '#14']);
+      laneWindow.stop();
       const win = follow(client.window$({}, 10, 5));
       await eventually(() => win.value !== undefined, 5000, 'window');
       expect(win.value!.total).to.equal(30);

@@ -177,7 +177,7 @@ export class SyncOutbox extends SyncElement {
   /** Show only operations on this entity, as "type/id". */
   @property() entity: string | undefined;
 
-  /** Lanes the app uses, for the lane select; lanes seen in the list are added as they load. */
+  /** Lanes the app uses, for the lane select; the lanes that hold operations are added from the engine. */
   @property({ attribute: false }) lanes: string[] = [];
 
   /** The lane chosen in the lane select ("" for all). */
@@ -189,10 +189,12 @@ export class SyncOutbox extends SyncElement {
   /** Epoch ms for countdowns; ticks every second while a countdown shows. */
   @state() private now = Date.now();
 
-  private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.learnLanes(w.items) });
+  private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.learnLanes(w) });
   private readonly failed = new ObservableController<number>(this);
   private readonly conflicts = new ObservableController<number>(this);
-  private readonly seenLanes = new Set<string>();
+  /** Lanes that hold operations, as the engine last said. */
+  @state() private engineLanes: string[] = [];
+  private lanesAskedAt: number | undefined;
   private rows: (Operation | undefined)[] = [];
   /** The window `rows` was built from: rebuilt only when a new one arrives. */
   private rowsFrom: OperationWindow | undefined;
@@ -367,13 +369,17 @@ export class SyncOutbox extends SyncElement {
   }
 
   private knownLanes(): string[] {
-    const lanes = new Set([...this.lanes, ...this.seenLanes]);
+    // The loaded rows' lanes count at once; the engine's list follows a round trip later.
+    const lanes = new Set([...this.lanes, ...this.engineLanes, ...(this.window.value?.items ?? []).map((op) => op.lane)]);
     if (this.lane) lanes.add(this.lane);
     return [...lanes].sort();
   }
 
-  private learnLanes(items: Operation[]): void {
-    for (const op of items) this.seenLanes.add(op.lane);
+  /** Asks the engine for the lanes whenever the list grows or shrinks: lanes come and go with operations. */
+  private learnLanes(window: OperationWindow): void {
+    if (window.total === this.lanesAskedAt || !this.client) return;
+    this.lanesAskedAt = window.total;
+    this.client.lanes().then((lanes) => (this.engineLanes = lanes), () => {});
   }
 
   /** Moves the countdowns, only while one is on screen. */

@@ -161,11 +161,29 @@ describe('<sync-outbox>', () => {
     expect(el.shadowRoot!.querySelector('[part="lane-filter"]')).to.equal(null);
   });
 
+  it('offers every lane in the queue, also one whose operations are not loaded yet', async () => {
+    await ignoringResizeObserverLoop(async () => {
+      await t.offline();
+      // 100 rows of lane x fill the first window; lane z only appears far below it.
+      await t.client.enqueueMany([...Array.from({ length: 100 }, (_, i) => t.op(`x${i}`, { lane: 'x' })), t.op('z0', { lane: 'z' })]);
+      const el = await mount();
+      await until(() => el.total === 101, 5000, 'all counted');
+      await until(() => {
+        const select = el.shadowRoot!.querySelector<HTMLSelectElement>('[part="lane-filter"] select');
+        return !!select && [...select.options].map((o) => o.value).join() === ',x,z';
+      }, 5000, 'lane z offered');
+      expect(row(el, 'Create z0')).to.equal(undefined);
+    });
+  });
+
   it('takes overridden strings', async () => {
     await t.offline();
     await t.client.enqueue(t.op('a'));
     const el = await mount(html`<sync-outbox .strings=${{ retry: 'Nochmal', discard: 'Verwerfen', status: { pending: 'wartet' } }}></sync-outbox>`);
     await waitRow(el, 'Create a');
+    // The first attempt is under way for a moment before the cut connection makes it pending.
+    await until(() => row(el, 'Create a')?.dataset.status === 'pending', 5000, 'pending');
+    await el.updateComplete;
     expect(inRow(el, 'Create a', '[part="retry"]')!.textContent).to.equal('Nochmal');
     expect(inRow(el, 'Create a', '[part="discard"]')!.textContent).to.equal('Verwerfen');
     expect(inRow(el, 'Create a', '[part="status"]')!.textContent).to.equal('wartet');

@@ -313,17 +313,29 @@ export class SyncEngine {
     this.assertOpen();
     offset = Math.max(0, Math.floor(offset));
     limit = Math.max(0, Math.min(1000, Math.floor(limit)));
-    if (!isEmptyFilter(filter)) {
+    const onlyLane = filter.lane !== undefined && isEmptyFilter({ ...filter, lane: undefined });
+    if (!isEmptyFilter(filter) && !onlyLane) {
       const all = (await this.scan(filter)).sort((a, b) => a.seq - b.seq);
       return { total: all.length, offset, items: all.slice(offset, offset + limit) };
     }
+    // The whole queue or one lane: walk an index already in seq order, skipping to the window.
     const tx = this.db.transaction('operations');
-    const total = await tx.store.count();
+    const total = onlyLane ? await tx.store.index('lane').count(filter.lane!) : await tx.store.count();
     const items: Operation[] = [];
-    let cursor = await tx.store.index('seq').openCursor();
+    let cursor = onlyLane ? await tx.store.index('laneSeq').openCursor(LANE_RANGE(filter.lane!)) : await tx.store.index('seq').openCursor();
     if (cursor && offset > 0) cursor = await cursor.advance(offset);
     for (; cursor && items.length < limit; cursor = await cursor.continue()) items.push(cursor.value);
     return { total, offset, items };
+  }
+
+  /** The lanes that hold operations, in name order. */
+  async lanes(): Promise<string[]> {
+    this.assertOpen();
+    const lanes: string[] = [];
+    for (let c = await this.db.transaction('operations').store.index('lane').openKeyCursor(null, 'nextunique'); c; c = await c.continue()) {
+      lanes.push(c.key);
+    }
+    return lanes;
   }
 
   private async scan(filter: OperationFilter): Promise<Operation[]> {
@@ -380,10 +392,7 @@ export class SyncEngine {
 
   private async drainPass(): Promise<void> {
     if (!this.canSend()) return;
-    const lanes: string[] = [];
-    for (let c = await this.db.transaction('operations').store.index('lane').openKeyCursor(null, 'nextunique'); c; c = await c.continue()) {
-      lanes.push(c.key);
-    }
+    const lanes = await this.lanes();
     let wakeAt = Infinity;
     const queue = [...lanes];
     const worker = async () => {

@@ -14,9 +14,10 @@ export interface EngineCalls {
   count: { args: [filter?: OperationFilter]; result: number };
   list: { args: [filter?: OperationFilter]; result: Operation[] };
   window: { args: [filter: OperationFilter, offset: number, limit: number]; result: OperationWindow };
+  lanes: { args: []; result: string[] };
 }
 export type CallMethod = keyof EngineCalls;
-export const CALL_METHODS: readonly CallMethod[] = ['enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window'];
+export const CALL_METHODS: readonly CallMethod[] = ['enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window', 'lanes'];
 
 /** Live queries a tab may subscribe to. */
 export type Topic =
