@@ -1,11 +1,17 @@
 // Fails when custom-elements.json is not what the analyzer makes of components/ now (a stale manifest).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
 const outdir = mkdtempSync(join(tmpdir(), 'syncline-cem-'));
-execFileSync('npx', ['cem', 'analyze', '--litelement', '--globs', 'components/**/*.ts', '--exclude', 'components/**/*.test.ts', '--exclude', 'components/test/**', '--outdir', relative(process.cwd(), outdir)], { stdio: 'inherit' });
+// The analyzer also rewrites package.json's "customElements" to its outdir: keep package.json as it was.
+const packageJson = readFileSync('package.json', 'utf8');
+try {
+  execFileSync('npx', ['cem', 'analyze', '--litelement', '--globs', 'components/**/*.ts', '--exclude', 'components/**/*.test.ts', '--exclude', 'components/test/**', '--outdir', relative(process.cwd(), outdir)], { stdio: 'inherit' });
+} finally {
+  writeFileSync('package.json', packageJson);
+}
 // The analyzer resolves --outdir against the working directory, hence the relative path above.
 const fresh = readFileSync(join(outdir, 'custom-elements.json'), 'utf8');
 rmSync(outdir, { recursive: true, force: true });
