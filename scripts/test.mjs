@@ -9,7 +9,7 @@ const serverTests = () => readdirSync('server/test').filter((f) => f.endsWith('.
 const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
   { name: 'typecheck server', cmd: ['npx', 'tsc', '-p', 'server/tsconfig.json'], counts: false },
-  { name: 'manifest', cmd: ['node', 'scripts/check-manifest.mjs'], counts: false },
+  { name: 'manifest', cmd: ['node', 'scripts/manifest.mjs', '--check'], counts: false },
   { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
   { name: 'browser', cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'], counts: 'wtr', before: ensureChromium },
 ];
