@@ -92,6 +92,25 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
   });
 }
 
+describe('client runtime fallback', () => {
+  it('falls back to a leader tab when the SharedWorker will not start (auto mode)', async () => {
+    const namespace = uniqueName('fallback');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, workerUrl: '/no/such/worker.js', heartbeatMs: 200 });
+    const status = follow(client.status$);
+    await eventually(() => status.value?.connected === true, 10_000, 'connected after fallback');
+    expect(status.value).to.include({ runtime: 'leader-tab', hostedHere: true });
+    const count = follow(client.pendingCount$);
+    await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, body: { id: 'a' } } });
+    await eventually(() => count.value === 0, 10_000, 'drained by the leader');
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['a']);
+    status.stop();
+    count.stop();
+    client.close();
+    await deleteSynclineDB(namespace);
+  });
+});
+
 describe('client configuration', () => {
   it('refuses a bad namespace or endpoint with a typed error', () => {
     expect(() => createSyncClient({ endpoint: '/api', namespace: 'a b' })).to.throw(SynclineError);
