@@ -350,7 +350,8 @@ export class SyncEngine {
 
   /** Asks for a drain pass; passes never overlap, a request during one runs another after it. */
   requestDrain(): void {
-    if (this.closed) return;
+    // Offline or waiting for sign-in: nothing to send, so no lock and no reads; coming back asks again.
+    if (this.closed || !this.canSend()) return;
     if (this.draining) {
       this.drainRequested = true;
       return;
@@ -581,6 +582,8 @@ export class SyncEngine {
   }
 
   private async recoverSending(): Promise<void> {
+    // Almost always none: a count is one cheap request, the key list is read only when there is work.
+    if ((await this.db.countFromIndex('operations', 'status', OperationStatus.Sending)) === 0) return;
     const orphans = await this.db.getAllKeysFromIndex('operations', 'status', OperationStatus.Sending);
     // Same id, same Idempotency-Key: the server turns the repeat into a replay (at-least-once made exactly-once).
     await this.update(orphans, (op) => (op.status === OperationStatus.Sending ? { ...op, status: OperationStatus.Pending, nextAttemptAt: 0 } : null));
