@@ -421,21 +421,24 @@ export class SyncEngine {
     const seq = ++this.writeSeq;
     const store = tx.objectStore('operations');
     const changes: OperationChange[] = [];
-    if (sent && outcome) {
-      const current = await store.get(sent.id);
-      // Discarded or retried by the user while in flight: their choice stands.
-      if (current && current.status === OperationStatus.Sending) {
-        const next = this.applyOutcome(current, outcome, now);
-        if (next) store.put(next).catch(() => {});
-        else store.delete(current.id).catch(() => {});
-        if (outcome.type === 'done') tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
-        changes.push({ prev: current, next });
-      }
+    // One round trip: the sent op as it is now, and the lane's first two (the sent op and the one after it).
+    const [current, firstTwo] = await Promise.all([
+      sent ? store.get(sent.id) : undefined,
+      store.index('laneSeq').getAll(LANE_RANGE(lane), 2),
+    ]);
+    let head = firstTwo[0];
+    if (sent && outcome && current && current.status === OperationStatus.Sending) {
+      // (Discarded by the user while in flight, or changed by another engine: their choice stands.)
+      const next = this.applyOutcome(current, outcome, now);
+      if (next) store.put(next).catch(() => {});
+      else store.delete(current.id).catch(() => {});
+      if (outcome.type === 'done') tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
+      changes.push({ prev: current, next });
+      if (head?.id === current.id) head = next ?? firstTwo[1];
     }
     let claimed: Operation | null = null;
     let wakeAt = Infinity;
-    const head = this.canSend() ? await store.index('laneSeq').get(LANE_RANGE(lane)) : undefined;
-    if (head && head.status === OperationStatus.Pending) {
+    if (head && head.status === OperationStatus.Pending && this.canSend()) {
       if (this.isDue(head, now)) {
         claimed = { ...head, status: OperationStatus.Sending, attempts: head.attempts + 1, updatedAt: now };
         store.put(claimed).catch(() => {});
