@@ -1,0 +1,54 @@
+// Statistics and the printed table for the benchmark runner: medians, percentiles, one row per figure.
+
+export interface Row {
+  id: string;
+  label: string;
+  unit: string;
+  figure?: number;
+  raw?: number;
+  baseline?: string;
+  ratio?: number;
+  target?: { op: '>=' | '<='; value: number };
+  pass?: boolean;
+  runs?: number[];
+  rawRuns?: number[];
+  skipped?: string;
+  [extra: string]: unknown;
+}
+
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+/** Nearest-rank percentile (p in 0..100); NaN for no values. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  if (p === 50 && sorted.length % 2 === 0) return (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+const num = (v: number | undefined, unit = '') =>
+  v === undefined || Number.isNaN(v) ? '' : `${v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2)}${unit ? ' ' + unit : ''}`;
+
+export function formatTable(rows: Row[], header = true): string {
+  const cells = rows.map((r) => {
+    if (r.skipped) return [r.id, r.label, '—', '—', '—', '—', `skipped: ${r.skipped}`];
+    const result = r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'MISS';
+    return [
+      r.id,
+      r.label,
+      num(r.figure, r.unit),
+      r.raw === undefined ? '' : `${num(r.raw, r.unit)}  (${r.baseline})`,
+      r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×`,
+      r.target ? `${r.target.op} ${r.target.value}×` : '',
+      result,
+    ];
+  });
+  const head = ['id', 'scenario', 'syncline', 'raw limit', 'ratio', 'target', 'result'];
+  const all = header ? [head, ...cells] : cells;
+  const widths = head.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ').trimEnd();
+  return (header ? [line(head), widths.map((w) => '─'.repeat(w)).join('─┼─')] : []).concat(cells.map(line)).join('\n');
+}
