@@ -52,6 +52,20 @@ const LANE_RANGE = (lane: string) => IDBKeyRange.bound([lane, -Infinity], [lane,
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
 
+/** What a lane gets back from a settle step: the op it may send now, or when to look again. */
+interface Claim {
+  op: Operation | null;
+  wakeAt: number;
+}
+
+interface SettleStep {
+  lane: string;
+  sent?: Operation;
+  outcome?: Outcome;
+  resolve(claim: Claim): void;
+  reject(error: unknown): void;
+}
+
 export class SyncEngine {
   readonly config: EngineConfig;
   private readonly db: SynclineDB;
@@ -76,6 +90,8 @@ export class SyncEngine {
   private drainRequested = false;
   private inFlight = 0;
   private wakeTimer: unknown = null;
+  private readonly settleQueue: SettleStep[] = [];
+  private settling = false;
   private wakeAt = Infinity;
   private probeTimer: unknown = null;
   /** Operations that failed for want of a network are due again once this moves past their `updatedAt`. */
@@ -107,13 +123,15 @@ export class SyncEngine {
   static async open(deps: EngineDeps): Promise<SyncEngine> {
     const tx = deps.db.transaction(['operations', 'meta'], 'readonly');
     const index = tx.objectStore('operations').index('status');
-    const [pending, sending, failed, conflict, lastSyncAt] = await Promise.all([
-      index.count(OperationStatus.Pending),
+    // Pending is nearly everything in a big queue: take it as the total less the (small) other statuses.
+    const [total, sending, failed, conflict, lastSyncAt] = await Promise.all([
+      tx.objectStore('operations').count(),
       index.count(OperationStatus.Sending),
       index.count(OperationStatus.Failed),
       index.count(OperationStatus.Conflict),
       tx.objectStore('meta').get('lastSyncAt') as Promise<number | undefined>,
     ]);
+    const pending = total - sending - failed - conflict;
     const engine = new SyncEngine(deps, { pending, sending, failed, conflict }, lastSyncAt ?? null);
     engine.requestDrain();
     return engine;
@@ -411,46 +429,77 @@ export class SyncEngine {
   }
 
   /**
-   * One short transaction per step: records the outcome of the op just sent, then claims the lane's
-   * next due op by marking it `sending` before any request leaves (never awaiting the network inside).
+   * Records the outcome of the op a lane just sent, then claims the lane's next due op by marking it
+   * `sending` before any request leaves (never awaiting the network inside a transaction). Lanes that
+   * finish while a transaction runs are settled together in the next one: write transactions on one
+   * store run one at a time, so eight lanes would otherwise queue behind each other.
    */
-  private async settleAndClaim(lane: string, sent?: Operation, outcome?: Outcome): Promise<{ op: Operation | null; wakeAt: number }> {
-    if (this.closed) return { op: null, wakeAt: Infinity };
+  private settleAndClaim(lane: string, sent?: Operation, outcome?: Outcome): Promise<Claim> {
+    if (this.closed) return Promise.resolve({ op: null, wakeAt: Infinity });
+    return new Promise((resolve, reject) => {
+      this.settleQueue.push({ lane, ...(sent && outcome ? { sent, outcome } : {}), resolve, reject });
+      if (!this.settling) void this.flushSettles();
+    });
+  }
+
+  private async flushSettles(): Promise<void> {
+    this.settling = true;
+    try {
+      while (this.settleQueue.length > 0) {
+        const batch = this.settleQueue.splice(0);
+        try {
+          const claims = await this.settleBatch(batch);
+          batch.forEach((step, i) => step.resolve(claims[i]!));
+        } catch (error) {
+          for (const step of batch) step.reject(error);
+        }
+      }
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  private async settleBatch(batch: SettleStep[]): Promise<Claim[]> {
+    if (this.closed) return batch.map(() => ({ op: null, wakeAt: Infinity }));
     const now = this.clock.now();
     const tx = this.db.transaction(['operations', 'meta'], 'readwrite', { durability: 'relaxed' });
     const seq = ++this.writeSeq;
     const store = tx.objectStore('operations');
     const changes: OperationChange[] = [];
-    // One round trip: the sent op as it is now, and the lane's first two (the sent op and the one after it).
-    const [current, firstTwo] = await Promise.all([
-      sent ? store.get(sent.id) : undefined,
-      store.index('laneSeq').getAll(LANE_RANGE(lane), 2),
-    ]);
-    let head = firstTwo[0];
-    if (sent && outcome && current && current.status === OperationStatus.Sending) {
-      // (Discarded by the user while in flight, or changed by another engine: their choice stands.)
-      const next = this.applyOutcome(current, outcome, now);
-      if (next) store.put(next).catch(() => {});
-      else store.delete(current.id).catch(() => {});
-      if (outcome.type === 'done') tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
-      changes.push({ prev: current, next });
-      if (head?.id === current.id) head = next ?? firstTwo[1];
-    }
-    let claimed: Operation | null = null;
-    let wakeAt = Infinity;
-    if (head && head.status === OperationStatus.Pending && this.canSend()) {
-      if (this.isDue(head, now)) {
-        claimed = { ...head, status: OperationStatus.Sending, attempts: head.attempts + 1, updatedAt: now };
-        store.put(claimed).catch(() => {});
-        changes.push({ prev: head, next: claimed });
-      } else {
-        wakeAt = head.nextAttemptAt;
+    // One round trip for the whole batch: each sent op as it is now, and each lane's first two (the sent op and the one after it).
+    const reads = await Promise.all(batch.map((step) => Promise.all([
+      step.sent ? store.get(step.sent.id) : undefined,
+      store.index('laneSeq').getAll(LANE_RANGE(step.lane), 2),
+    ])));
+    let synced = false;
+    const heads = batch.map((step, i) => {
+      const [current, firstTwo] = reads[i]!;
+      let head = firstTwo[0];
+      if (step.sent && step.outcome && current && current.status === OperationStatus.Sending) {
+        // (Discarded by the user while in flight, or changed by another engine: their choice stands.)
+        const next = this.applyOutcome(current, step.outcome, now);
+        if (next) store.put(next).catch(() => {});
+        else store.delete(current.id).catch(() => {});
+        synced ||= step.outcome.type === 'done';
+        changes.push({ prev: current, next });
+        if (head?.id === current.id) head = next ?? firstTwo[1];
       }
-    }
+      return head;
+    });
+    if (synced) tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
+    // Claims come after every outcome of the batch is applied: one of them may have paused or cut the queue.
+    const claims = heads.map((head): Claim => {
+      if (!head || head.status !== OperationStatus.Pending || !this.canSend()) return { op: null, wakeAt: Infinity };
+      if (!this.isDue(head, now)) return { op: null, wakeAt: head.nextAttemptAt };
+      const claimed = { ...head, status: OperationStatus.Sending, attempts: head.attempts + 1, updatedAt: now };
+      store.put(claimed).catch(() => {});
+      changes.push({ prev: head, next: claimed });
+      return { op: claimed, wakeAt: Infinity };
+    });
     await this.commit(tx);
-    if (outcome?.type === 'done') this.patchStatus({ lastSyncAt: now });
+    if (synced) this.patchStatus({ lastSyncAt: now });
     this.emit(seq, changes);
-    return { op: claimed, wakeAt };
+    return claims;
   }
 
   private isDue(op: Operation, now: number): boolean {

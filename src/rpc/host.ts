@@ -226,13 +226,23 @@ export class EngineHost {
       return subscription;
     }
 
+    if (query.topic === 'count' && countableFromStatus(filter)) {
+      // The engine's status counts already include every batch emitted so far: no read, no buffering.
+      let count = countFromStatus(engine, filter);
+      emit({ type: 'count', value: count });
+      subscription.add(engine.changes$.subscribe((batch) => {
+        const next = count + countDelta(batch, filter);
+        if (next !== count) emit({ type: 'count', value: (count = next) });
+      }));
+      return subscription;
+    }
+
     // Batches committed after the snapshot's read transaction was created still need applying.
     let buffer: ChangeBatch[] | null = [];
     let mark = 0;
     const apply = (batch: ChangeBatch) => {
       if (query.topic === 'count') {
-        let delta = 0;
-        for (const { prev, next } of batch.changes) delta += Number(!!next && matchesFilter(next, filter)) - Number(!!prev && matchesFilter(prev, filter));
+        const delta = countDelta(batch, filter);
         if (delta !== 0) emit({ type: 'count', value: (count += delta) });
       } else {
         const upserts = new Map<string, Operation>();
@@ -280,4 +290,22 @@ export class EngineHost {
       connection.link.send({ t: 'authorize', id, request } satisfies EngineMessage);
     });
   }
+}
+
+/** How a batch moves the number of operations matching `filter`. */
+function countDelta(batch: ChangeBatch, filter: OperationFilter): number {
+  let delta = 0;
+  for (const { prev, next } of batch.changes) delta += Number(!!next && matchesFilter(next, filter)) - Number(!!prev && matchesFilter(prev, filter));
+  return delta;
+}
+
+/** Filters on status alone (or nothing) are answered by the engine's own counts. */
+function countableFromStatus(filter: OperationFilter): boolean {
+  return isEmptyFilter({ ...filter, status: undefined });
+}
+
+function countFromStatus(engine: SyncEngine, filter: OperationFilter): number {
+  const counts = engine.status.counts;
+  const statuses = filter.status === undefined ? (Object.keys(counts) as (keyof typeof counts)[]) : ([] as (keyof typeof counts)[]).concat(filter.status);
+  return statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
 }
