@@ -60,7 +60,8 @@ const online = async (collection: string) => {
 };
 
 function options(namespace: string, collection: string, extra: Partial<SyncClientOptions> = {}): SyncClientOptions {
-  return { endpoint: '/api', namespace, mode: 'shared-worker', healthUrl: `/api/health/${collection}`, ...extra };
+  // The worker as production ships it: one bundled file (see bench/runner.ts, bundledWorker).
+  return { endpoint: '/api', namespace, mode: 'shared-worker', workerUrl: '/bench-syncline-worker.js', healthUrl: `/api/health/${collection}`, ...extra };
 }
 
 /** An engine in this page over the namespace's database; its fetch always fails, as an unreachable server would. */

@@ -124,6 +124,7 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
       const b = await tab(namespace, mode, collection);
       const status = follow(b.client.status$);
       const count = follow(b.client.pendingCount$);
+      await eventually(() => status.value?.connected === true, 5000, 'second tab connected');
       await a.client.enqueueMany(Array.from({ length: 12 }, (_, i) => create(collection, `n${i}`)));
       await eventually(async () => (await serverItems(collection)).length >= 3, 10_000, 'drain under way');
       const engineBefore = status.value!;

@@ -52,6 +52,9 @@ const LANE_RANGE = (lane: string) => IDBKeyRange.bound([lane, -Infinity], [lane,
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
 
+/** An insert without reads met an id or seq already taken: read and try again. */
+class SeqConflict extends Error {}
+
 /** What a lane gets back from a settle step: the op it may send now, or when to look again. */
 interface Claim {
   op: Operation | null;
@@ -91,6 +94,8 @@ export class SyncEngine {
   private inFlight = 0;
   private wakeTimer: unknown = null;
   private readonly settleQueue: SettleStep[] = [];
+  /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
+  private lastSeq: number | null = null;
   private settling = false;
   private wakeAt = Infinity;
   private probeTimer: unknown = null;
@@ -124,15 +129,17 @@ export class SyncEngine {
     const tx = deps.db.transaction(['operations', 'meta'], 'readonly');
     const index = tx.objectStore('operations').index('status');
     // Pending is nearly everything in a big queue: take it as the total less the (small) other statuses.
-    const [total, sending, failed, conflict, lastSyncAt] = await Promise.all([
+    const [total, sending, failed, conflict, lastSyncAt, lastSeq] = await Promise.all([
       tx.objectStore('operations').count(),
       index.count(OperationStatus.Sending),
       index.count(OperationStatus.Failed),
       index.count(OperationStatus.Conflict),
       tx.objectStore('meta').get('lastSyncAt') as Promise<number | undefined>,
+      tx.objectStore('meta').get('seq') as Promise<number | undefined>,
     ]);
     const pending = total - sending - failed - conflict;
     const engine = new SyncEngine(deps, { pending, sending, failed, conflict }, lastSyncAt ?? null);
+    engine.lastSeq = lastSeq ?? 0;
     engine.requestDrain();
     return engine;
   }
@@ -150,19 +157,46 @@ export class SyncEngine {
     const limits = { origins: this.origins, maxPayloadBytes: this.config.maxPayloadBytes };
     const valid = inputs.map((input) => validateOperationInput(input, limits));
     const now = this.clock.now();
+    const ids = valid.map((input) => input.id ?? operationId(now));
+    if (this.lastSeq !== null) {
+      // Reserved before any await, so concurrent enqueues (several tabs) never pick the same numbers.
+      const start = this.lastSeq;
+      this.lastSeq += valid.length;
+      try {
+        return await this.insert(valid, ids, now, start);
+      } catch (error) {
+        if (!(error instanceof SeqConflict)) throw error;
+        // An id already queued (a re-sent call) or a seq taken by another engine on this database.
+        this.lastSeq = null;
+      }
+    }
+    return this.insert(valid, ids, now, null);
+  }
+
+  /**
+   * Writes new operations in one transaction. With `knownSeq` (the usual case) nothing is read first: `add`
+   * and the unique `seq` index refuse a duplicate id or seq, and the caller retries reading both.
+   */
+  private async insert(valid: OperationInput[], ids: string[], now: number, knownSeq: number | null): Promise<Operation[]> {
     const tx = this.db.transaction(['operations', 'meta'], 'readwrite', { durability: this.config.durability });
     const seq = ++this.writeSeq;
     const store = tx.objectStore('operations');
     const result: Operation[] = [];
     const changes: OperationChange[] = [];
+    let next = knownSeq ?? 0;
+    // Chromium aborts the transaction with no error of its own: the failed request says why.
+    let constraintFailed = false;
     try {
-      // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
-      const ids = valid.map((input) => input.id ?? operationId(now));
-      const [seq0, ...existing] = await Promise.all([
-        tx.objectStore('meta').get('seq') as Promise<number | undefined>,
-        ...ids.map((id) => store.get(id)),
-      ]);
-      let next = seq0 ?? 0;
+      let existing: (Operation | undefined)[] = [];
+      if (knownSeq === null) {
+        // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
+        const [seq0, ...rows] = await Promise.all([
+          tx.objectStore('meta').get('seq') as Promise<number | undefined>,
+          ...ids.map((id) => store.get(id)),
+        ]);
+        next = seq0 ?? 0;
+        existing = rows;
+      }
       const seen = new Map<string, Operation>();
       valid.forEach((input, i) => {
         const id = ids[i]!;
@@ -188,15 +222,19 @@ export class SyncEngine {
           updatedAt: now,
         };
         seen.set(id, op);
-        store.put(op).catch(() => {});
+        (knownSeq === null ? store.put(op) : store.add(op)).catch((e: unknown) => {
+          if ((e as Error)?.name === 'ConstraintError') constraintFailed = true;
+        });
         result.push(op);
         changes.push({ prev: null, next: op });
       });
       tx.objectStore('meta').put(next, 'seq').catch(() => {});
       await tx.done;
     } catch (error) {
+      if (knownSeq !== null && constraintFailed) throw new SeqConflict();
       throw this.storageFailure(error, tx);
     }
+    if (knownSeq === null) this.lastSeq = Math.max(this.lastSeq ?? 0, next);
     if (this.status.storage !== 'ok') this.patchStatus({ storage: 'ok' });
     this.emit(seq, changes);
     this.requestDrain();
