@@ -327,6 +327,59 @@ describe('storage failures', () => {
   });
 });
 
+describe('database schema', () => {
+  const request = <T>(r: IDBRequest<T>) => new Promise<T>((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+
+  it('upgrades a version 1 database in place, keeping the queue', async () => {
+    const namespace = uniqueName('v1');
+    const open = indexedDB.open(`syncline:${namespace}`, 1);
+    open.onupgradeneeded = () => {
+      const ops = open.result.createObjectStore('operations', { keyPath: 'id' });
+      for (const [name, path] of [['status', 'status'], ['lane', 'lane'], ['laneSeq', ['lane', 'seq']], ['entityKey', 'entityKey'], ['kind', 'kind']] as const) ops.createIndex(name, path as string | string[]);
+      ops.createIndex('seq', 'seq', { unique: true });
+      open.result.createObjectStore('meta');
+    };
+    const v1 = await request(open);
+    const tx = v1.transaction(['operations', 'meta'], 'readwrite');
+    tx.objectStore('operations').put({ id: 'old-op-0001', seq: 1, lane: 'default', kind: 'k', label: 'From v1', request: { method: 'POST', url: `${API}/x` }, status: 'pending', attempts: 0, strikes: 0, nextAttemptAt: 0, createdAt: 1, updatedAt: 1 });
+    tx.objectStore('meta').put(1, 'seq');
+    await new Promise((r) => (tx.oncomplete = r));
+    v1.close();
+
+    const db = await openSynclineDB(namespace);
+    expect(db.version).to.equal(2);
+    expect([...db.transaction('operations').store.indexNames]).to.not.include('lane');
+    const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
+    const engine = await SyncEngine.open({ config, db, locks: null });
+    engine.setNetwork(false);
+    expect((await engine.list()).map((op) => op.label)).to.deep.equal(['From v1']);
+    expect(await engine.lanes()).to.deep.equal(['default']);
+    const [next] = await engine.enqueue([{ kind: 'k', label: 'From v2', request: { method: 'POST', url: `${API}/x` } }]);
+    expect(next!.seq).to.equal(2);
+    engine.close();
+    await deleteSynclineDB(namespace);
+  });
+
+  it('steps aside when a newer version needs to upgrade the database', async () => {
+    const namespace = uniqueName('newer');
+    const { startEngine } = await import('../src/runtime/start-engine.ts');
+    const engine = await startEngine((await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace }));
+    const newer = indexedDB.open(`syncline:${namespace}`, 99);
+    newer.onblocked = () => { throw new Error('the old engine blocked the upgrade'); };
+    const db = await request(newer);
+    expect(db.version).to.equal(99);
+    let error: unknown;
+    try {
+      await engine.count();
+    } catch (e) {
+      error = e;
+    }
+    expect((error as SynclineError).code).to.equal('closed');
+    db.close();
+    await deleteSynclineDB(namespace);
+  });
+});
+
 describe('backoff and Retry-After', () => {
   it('grows exponentially up to the cap, scaled by jitter', () => {
     expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 1000, 30_000, () => 1))).to.deep.equal([1000, 2000, 4000, 8000, 30_000]);

@@ -13,7 +13,7 @@ import {
 } from '../types.ts';
 import { realClock, type Clock } from './clock.ts';
 import type { SynclineDB, SynclineSchema } from './db.ts';
-import { chooseIndex, entityKeyOf, indexIsExact, isEmptyFilter, matchesFilter } from './filter.ts';
+import { chooseIndex, entityKeyOf, indexIsExact, isEmptyFilter, laneRange, matchesFilter } from './filter.ts';
 import { operationId } from './ids.ts';
 import { backoffDelay, classifyResponse, type Outcome } from './outcome.ts';
 import { validateOperationInput } from './validate.ts';
@@ -48,7 +48,6 @@ export interface EngineDeps {
 }
 
 const MAX_BODY_KEPT = 4096;
-const LANE_RANGE = (lane: string) => IDBKeyRange.bound([lane, -Infinity], [lane, Infinity]);
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
 
@@ -376,20 +375,23 @@ export class SyncEngine {
     }
     // The whole queue or one lane: walk an index already in seq order, skipping to the window.
     const tx = this.db.transaction('operations');
-    const total = onlyLane ? await tx.store.index('lane').count(filter.lane!) : await tx.store.count();
+    const total = onlyLane ? await tx.store.index('laneSeq').count(laneRange(filter.lane!)) : await tx.store.count();
     const items: Operation[] = [];
-    let cursor = onlyLane ? await tx.store.index('laneSeq').openCursor(LANE_RANGE(filter.lane!)) : await tx.store.index('seq').openCursor();
+    let cursor = onlyLane ? await tx.store.index('laneSeq').openCursor(laneRange(filter.lane!)) : await tx.store.index('seq').openCursor();
     if (cursor && offset > 0) cursor = await cursor.advance(offset);
     for (; cursor && items.length < limit; cursor = await cursor.continue()) items.push(cursor.value);
     return { total, offset, items };
   }
 
-  /** The lanes that hold operations, in name order. */
+  /** The lanes that hold operations, in name order: one cursor step per lane, skipping over its operations. */
   async lanes(): Promise<string[]> {
     this.assertOpen();
     const lanes: string[] = [];
-    for (let c = await this.db.transaction('operations').store.index('lane').openKeyCursor(null, 'nextunique'); c; c = await c.continue()) {
-      lanes.push(c.key);
+    let cursor = await this.db.transaction('operations').store.index('laneSeq').openKeyCursor();
+    while (cursor) {
+      const lane = cursor.key[0];
+      lanes.push(lane);
+      cursor = await cursor.continue([lane, Infinity]);
     }
     return lanes;
   }
@@ -507,7 +509,7 @@ export class SyncEngine {
     // One round trip for the whole batch: each sent op as it is now, and each lane's first two (the sent op and the one after it).
     const reads = await Promise.all(batch.map((step) => Promise.all([
       step.sent ? store.get(step.sent.id) : undefined,
-      store.index('laneSeq').getAll(LANE_RANGE(step.lane), 2),
+      store.index('laneSeq').getAll(laneRange(step.lane), 2),
     ])));
     let synced = false;
     const heads = batch.map((step, i) => {

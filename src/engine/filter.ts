@@ -26,11 +26,16 @@ export function isEmptyFilter(filter: OperationFilter = {}): boolean {
   return filter.lane === undefined && filter.kind === undefined && filter.entity === undefined && filter.status === undefined;
 }
 
-/** The index and key that select a superset of the filter, most selective first. */
+/** All operations of one lane, in `seq` order, on the `laneSeq` index. */
+export function laneRange(lane: string): IDBKeyRange {
+  return IDBKeyRange.bound([lane, -Infinity], [lane, Infinity]);
+}
+
+/** The index and key (or range) that select a superset of the filter, most selective first. */
 export type IndexChoice =
   | { index: 'entityKey'; key: string }
   | { index: 'kind'; key: string }
-  | { index: 'lane'; key: string }
+  | { index: 'laneSeq'; key: IDBKeyRange }
   | { index: 'status'; key: OperationStatus }
   | null;
 
@@ -40,7 +45,7 @@ export function chooseIndex(filter: OperationFilter = {}): IndexChoice {
   const statuses = statusesOf(filter);
   if (statuses && statuses.length === 1) return { index: 'status', key: statuses[0]! };
   if (filter.kind !== undefined) return { index: 'kind', key: filter.kind };
-  if (filter.lane !== undefined) return { index: 'lane', key: filter.lane };
+  if (filter.lane !== undefined) return { index: 'laneSeq', key: laneRange(filter.lane) };
   return null;
 }
 
@@ -51,6 +56,6 @@ export function indexIsExact(filter: OperationFilter, choice: IndexChoice): bool
   if (choice.index === 'entityKey') delete rest.entity;
   if (choice.index === 'status') delete rest.status;
   if (choice.index === 'kind') delete rest.kind;
-  if (choice.index === 'lane') delete rest.lane;
+  if (choice.index === 'laneSeq') delete rest.lane;
   return isEmptyFilter(rest);
 }

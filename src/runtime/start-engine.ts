@@ -4,6 +4,9 @@ import { openSynclineDB } from '../engine/db.ts';
 import type { EngineConfig } from '../types.ts';
 
 export async function startEngine(config: EngineConfig): Promise<SyncEngine> {
-  const db = await openSynclineDB(config.namespace);
-  return SyncEngine.open({ config, db });
+  let engine: SyncEngine | undefined;
+  // A newer syncline must upgrade the database: this engine stops (its tabs are an older version's).
+  const db = await openSynclineDB(config.namespace, () => engine?.close());
+  engine = await SyncEngine.open({ config, db });
+  return engine;
 }
