@@ -92,6 +92,50 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
   });
 }
 
+describe('message validation', () => {
+  it('drops malformed messages on a worker port and refuses a hello for another namespace; the engine goes on', async () => {
+    const namespace = uniqueName('garbage');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 200 });
+    await client.ready();
+    // A second port to the very same worker (same script URL and name), used by a hostile or buggy page.
+    // Same script, name and options as the client's (a different extendedLifetime would be refused).
+    const worker = new SharedWorker(new URL('../src/worker.ts', import.meta.url), { type: 'module', name: `syncline:${namespace}`, extendedLifetime: true } as WorkerOptions);
+    const heard: unknown[] = [];
+    worker.port.onmessage = (event) => heard.push(event.data);
+    for (const junk of [42, null, 'hello', { t: 'call', id: 'x', method: 'enqueue', args: [] }, { t: 'call', id: 1, method: 'close', args: [] },
+      { t: 'sub', id: 2, query: { topic: 'everything' } }, { t: 'hello', client: 7 }]) worker.port.postMessage(junk);
+    const config = (await import('../src/index.ts')).resolveConfig({ endpoint: '/api', namespace: 'someone-else' });
+    worker.port.postMessage({ t: 'hello', client: 'intruder', config, online: true, visible: true, canAuthorize: false });
+    worker.port.postMessage({ t: 'call', id: 3, method: 'list', args: [{}] });
+    await new Promise((r) => setTimeout(r, 500));
+    // No welcome and no data for the other namespace's hello; its call only gets "say hello again".
+    expect(heard.some((m) => (m as { t?: string }).t === 'welcome' || (m as { t?: string }).t === 'result')).to.equal(false);
+    expect(heard.some((m) => (m as { t?: string }).t === 'reset')).to.equal(true);
+    const count = follow(client.pendingCount$);
+    await client.enqueue({ kind: 'x', label: 'still fine', request: { method: 'POST', url: collection, body: { id: 'a' } } });
+    await eventually(() => count.value === 0, 10_000, 'the engine still drains');
+    count.stop();
+    worker.port.close();
+    client.close();
+  });
+
+  it('drops malformed BroadcastChannel messages in leader-tab mode', async () => {
+    const namespace = uniqueName('bcjunk');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'leader-tab', heartbeatMs: 200 });
+    await client.ready();
+    const channel = new BroadcastChannel(`syncline:${namespace}`);
+    for (const junk of [1, { m: 'x' }, { from: 5, m: {} }, { from: 'z', m: { t: 'call' } }, { from: 'z', m: { t: 'hello' } }]) channel.postMessage(junk);
+    const count = follow(client.pendingCount$);
+    await client.enqueue({ kind: 'x', label: 'still fine', request: { method: 'POST', url: collection, body: { id: 'a' } } });
+    await eventually(() => count.value === 0, 10_000, 'the leader still drains');
+    count.stop();
+    channel.close();
+    client.close();
+  });
+});
+
 describe('client runtime fallback', () => {
   it('falls back to a leader tab when the SharedWorker will not start (auto mode)', async () => {
     const namespace = uniqueName('fallback');
