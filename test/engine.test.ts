@@ -66,6 +66,21 @@ describe('SyncEngine', () => {
       expect(await f.engine.discard(a1!.id)).to.equal(false);
     });
 
+    it('never sends the op marked ahead when the one before it fails; it goes back in line uncounted', async () => {
+      f = await engineFixture({ backoffBaseMs: 1000 });
+      await addFault({ pathPrefix: f.path, status: 503, times: 1 });
+      const [x1, x2, x3] = await f.engine.enqueue([f.create('x1'), f.create('x2'), f.create('x3')]);
+      await f.until(x1!.id, (op) => op.status === OperationStatus.Pending && op.attempts === 1);
+      const [, second, third] = await f.engine.list();
+      expect([second!.id, second!.status, second!.attempts]).to.deep.equal([x2!.id, 'pending', 0]);
+      expect([third!.id, third!.status, third!.attempts]).to.deep.equal([x3!.id, 'pending', 0]);
+      expect(await requestCount(f.path)).to.equal(1);
+      f.clock.advance(500);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained after backoff');
+      expect(await requestCount(f.path)).to.equal(4);
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x1', 'x2', 'x3']);
+    });
+
     it('lets only one engine drain a namespace at a time (Web Lock)', async () => {
       const namespace = uniqueName('twin');
       const collection = uniqueName('c');

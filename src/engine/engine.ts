@@ -54,9 +54,11 @@ type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwri
 /** An insert without reads met an id or seq already taken: read and try again. */
 class SeqConflict extends Error {}
 
-/** What a lane gets back from a settle step: the op it may send now, or when to look again. */
+/** What a lane gets back from a settle step: the op it may send now, the one marked after it, or when to look again. */
 interface Claim {
   op: Operation | null;
+  /** Marked `sending` already, to go the moment `op` succeeds. */
+  ahead: Operation | null;
   wakeAt: number;
 }
 
@@ -64,6 +66,10 @@ interface SettleStep {
   lane: string;
   sent?: Operation;
   outcome?: Outcome;
+  /** Already on its way (it was marked ahead): mark the op after it. */
+  keep?: Operation;
+  /** Marked ahead but not to be sent now: return it to pending. */
+  release?: Operation;
   resolve(claim: Claim): void;
   reject(error: unknown): void;
 }
@@ -456,12 +462,7 @@ export class SyncEngine {
     const queue = [...lanes];
     const worker = async () => {
       for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
-        let claim = await this.settleAndClaim(lane);
-        while (claim.op) {
-          const outcome = await this.send(claim.op);
-          claim = await this.settleAndClaim(lane, claim.op, outcome);
-        }
-        wakeAt = Math.min(wakeAt, claim.wakeAt);
+        wakeAt = Math.min(wakeAt, await this.drainLane(lane));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.laneConcurrency, lanes.length) }, worker));
@@ -469,15 +470,41 @@ export class SyncEngine {
   }
 
   /**
-   * Records the outcome of the op a lane just sent, then claims the lane's next due op by marking it
-   * `sending` before any request leaves (never awaiting the network inside a transaction). Lanes that
-   * finish while a transaction runs are settled together in the next one: write transactions on one
-   * store run one at a time, so eight lanes would otherwise queue behind each other.
+   * Sends a lane's operations one at a time, in order. The settle step that records a response also marks
+   * the op after next as `sending`, so when a request succeeds the next one leaves at once and its
+   * bookkeeping overlaps the request instead of preceding it. Returns when the lane should be looked at again.
    */
-  private settleAndClaim(lane: string, sent?: Operation, outcome?: Outcome): Promise<Claim> {
-    if (this.closed) return Promise.resolve({ op: null, wakeAt: Infinity });
+  private async drainLane(lane: string): Promise<number> {
+    let claim = await this.settleAndClaim({ lane });
+    let inFlight = claim.op ? this.send(claim.op) : null;
+    while (claim.op && inFlight) {
+      const sent = claim.op;
+      const outcome = await inFlight;
+      const ahead = claim.ahead;
+      if (outcome.type === 'done' && ahead && this.canSend()) {
+        // `ahead` was marked sending in an earlier, committed transaction: it may go now.
+        inFlight = this.send(ahead);
+        const next = await this.settleAndClaim({ lane, sent, outcome, keep: ahead });
+        claim = { op: ahead, ahead: next.ahead, wakeAt: next.wakeAt };
+      } else {
+        // A failure, a pause or nothing marked ahead: record it, hand back the op marked ahead, claim afresh.
+        claim = await this.settleAndClaim({ lane, sent, outcome, ...(ahead ? { release: ahead } : {}) });
+        inFlight = claim.op ? this.send(claim.op) : null;
+      }
+    }
+    return claim.wakeAt;
+  }
+
+  /**
+   * One settle step, in a short transaction that never awaits the network: records the outcome of the op
+   * a lane just sent, and marks what the lane sends next as `sending` before any request leaves. Lanes that
+   * finish while a transaction runs are settled together in the next one: write transactions on one store
+   * run one at a time, so eight lanes would otherwise queue behind each other.
+   */
+  private settleAndClaim(step: Omit<SettleStep, 'resolve' | 'reject'>): Promise<Claim> {
+    if (this.closed) return Promise.resolve({ op: null, ahead: null, wakeAt: Infinity });
     return new Promise((resolve, reject) => {
-      this.settleQueue.push({ lane, ...(sent && outcome ? { sent, outcome } : {}), resolve, reject });
+      this.settleQueue.push({ ...step, resolve, reject });
       if (!this.settling) void this.flushSettles();
     });
   }
@@ -500,41 +527,67 @@ export class SyncEngine {
   }
 
   private async settleBatch(batch: SettleStep[]): Promise<Claim[]> {
-    if (this.closed) return batch.map(() => ({ op: null, wakeAt: Infinity }));
+    if (this.closed) return batch.map(() => ({ op: null, ahead: null, wakeAt: Infinity }));
     const now = this.clock.now();
     const tx = this.db.transaction(['operations', 'meta'], 'readwrite', { durability: 'relaxed' });
     const seq = ++this.writeSeq;
     const store = tx.objectStore('operations');
     const changes: OperationChange[] = [];
-    // One round trip for the whole batch: each sent op as it is now, and each lane's first two (the sent op and the one after it).
+    const write = (prev: Operation, next: Operation | null) => {
+      if (next) store.put(next).catch(() => {});
+      else store.delete(prev.id).catch(() => {});
+      changes.push({ prev, next });
+    };
+    // One round trip for the whole batch: each sent op as it is now, and each lane's first three
+    // (the op just sent, the one marked ahead, the one after that).
     const reads = await Promise.all(batch.map((step) => Promise.all([
       step.sent ? store.get(step.sent.id) : undefined,
-      store.index('laneSeq').getAll(laneRange(step.lane), 2),
+      store.index('laneSeq').getAll(laneRange(step.lane), 3),
     ])));
     let synced = false;
-    const heads = batch.map((step, i) => {
-      const [current, firstTwo] = reads[i]!;
-      let head = firstTwo[0];
+    // The lane as it stands once this step's outcome and release are written.
+    const views = batch.map((step, i) => {
+      const [current, firstThree] = reads[i]!;
+      let view: Operation[] = firstThree;
+      const replace = (prev: Operation, next: Operation | null) => {
+        view = next ? view.map((op) => (op.id === prev.id ? next : op)) : view.filter((op) => op.id !== prev.id);
+      };
       if (step.sent && step.outcome && current && current.status === OperationStatus.Sending) {
         // (Discarded by the user while in flight, or changed by another engine: their choice stands.)
         const next = this.applyOutcome(current, step.outcome, now);
-        if (next) store.put(next).catch(() => {});
-        else store.delete(current.id).catch(() => {});
+        write(current, next);
+        replace(current, next);
         synced ||= step.outcome.type === 'done';
-        changes.push({ prev: current, next });
-        if (head?.id === current.id) head = next ?? firstTwo[1];
       }
-      return head;
+      const held = step.release && view.find((op) => op.id === step.release!.id);
+      if (held && held.status === OperationStatus.Sending) {
+        // Marked ahead but never sent: back in line, the attempt not counted.
+        const back = { ...held, status: OperationStatus.Pending, attempts: Math.max(0, held.attempts - 1) };
+        write(held, back);
+        replace(held, back);
+      }
+      return view;
     });
     if (synced) tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
     // Claims come after every outcome of the batch is applied: one of them may have paused or cut the queue.
-    const claims = heads.map((head): Claim => {
-      if (!head || head.status !== OperationStatus.Pending || !this.canSend()) return { op: null, wakeAt: Infinity };
-      if (!this.isDue(head, now)) return { op: null, wakeAt: head.nextAttemptAt };
-      const claimed = { ...head, status: OperationStatus.Sending, attempts: head.attempts + 1, updatedAt: now };
-      store.put(claimed).catch(() => {});
-      changes.push({ prev: head, next: claimed });
-      return { op: claimed, wakeAt: Infinity };
+    const mark = (op: Operation | undefined): Operation | null => {
+      if (!op || op.status !== OperationStatus.Pending || !this.canSend() || !this.isDue(op, now)) return null;
+      const claimed = { ...op, status: OperationStatus.Sending, attempts: op.attempts + 1, updatedAt: now };
+      write(op, claimed);
+      return claimed;
+    };
+    const wakeOf = (op: Operation | undefined) =>
+      op && op.status === OperationStatus.Pending && this.canSend() && !this.isDue(op, now) ? op.nextAttemptAt : Infinity;
+    const claims = batch.map((step, i): Claim => {
+      const view = views[i]!;
+      if (step.keep) {
+        // The kept op is on its way; mark the one after it.
+        const after = view[view.findIndex((op) => op.id === step.keep!.id) + 1];
+        return { op: null, ahead: mark(after), wakeAt: wakeOf(after) };
+      }
+      const op = mark(view[0]);
+      if (!op) return { op: null, ahead: null, wakeAt: wakeOf(view[0]) };
+      return { op, ahead: mark(view[1]), wakeAt: Infinity };
     });
     await this.commit(tx);
     if (synced) this.patchStatus({ lastSyncAt: now });
