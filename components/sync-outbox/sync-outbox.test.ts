@@ -1,7 +1,7 @@
 // <sync-outbox>: rows in each state, retry / discard with events and confirmation, retry all, lanes, keyboard, strings, leaks, 10,000 operations.
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { addFault, clearFaults } from '../../test/support/server.ts';
+import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
 import { SyncDiscardEvent, SyncOutbox, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
 import { countingClient, testClient, until, type TestClient } from '../test/support.ts';
