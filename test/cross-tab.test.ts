@@ -3,14 +3,17 @@ import { expect } from '@open-wc/testing';
 import { firstValueFrom } from 'rxjs';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { Operation, SyncClient, SyncMode, SyncStatus } from '../src/index.ts';
+import { deleteSynclineDB } from '../src/testing.ts';
 import { addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 
 const frames: Frame[] = [];
 const clients: SyncClient[] = [];
 let collections: string[] = [];
+const namespaces = new Set<string>();
 
 async function tab(namespace: string, mode: SyncMode, collection: string): Promise<{ frame: Frame; client: SyncClient }> {
+  namespaces.add(namespace);
   const frame = await openFrame();
   frames.push(frame);
   const client = frame.client({ endpoint: '/api', namespace, mode, heartbeatMs: 200, healthUrl: `/api/health/${collection}` });
@@ -30,6 +33,9 @@ afterEach(async () => {
   for (const f of frames.splice(0)) f.remove();
   for (const c of collections) await clearFaults(`/api/${c}`);
   collections = [];
+  // Leave no databases behind for later files; a worker still closing may hold one a moment longer.
+  await Promise.all([...namespaces].map((ns) => Promise.race([deleteSynclineDB(ns), new Promise((r) => setTimeout(r, 2000))])));
+  namespaces.clear();
 });
 
 function fresh(): string {

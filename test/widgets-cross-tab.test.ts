@@ -2,6 +2,7 @@
 import { expect } from '@open-wc/testing';
 import '../components/define.ts';
 import { createSyncClient, type SyncClient } from '../src/index.ts';
+import { deleteSynclineDB } from '../src/testing.ts';
 import { addFault, clearFaults, eventually, uniqueName } from './support/server.ts';
 import { openFrame, type Frame } from './support/frames.ts';
 
@@ -11,6 +12,7 @@ describe('widgets across tabs', () => {
   let client: SyncClient;
   let provider: HTMLElement & { client?: SyncClient };
   let collection: string;
+  let namespace: string;
 
   afterEach(async () => {
     provider.remove();
@@ -19,10 +21,11 @@ describe('widgets across tabs', () => {
     frame.remove();
     await clearFaults(`/api/${collection}`);
     await clearFaults(`/api/health/${collection}`);
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 
   it('shows another tab\'s operation in this tab\'s outbox and badge', async () => {
-    const namespace = uniqueName('widgets');
+    namespace = uniqueName('widgets');
     collection = uniqueName('c');
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
