@@ -136,6 +136,24 @@ describe('message validation', () => {
   });
 });
 
+describe('reconnection', () => {
+  it('counts a tab that reconnected to the same worker once', async () => {
+    const namespace = uniqueName('reconnect');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 200 });
+    const status = follow(client.status$);
+    await eventually(() => status.value?.connected === true && status.value.clients === 1, 5000, 'connected');
+    // What a tab does when it takes its worker for dead (a starved heartbeat): a new port, the same tab id.
+    (client as unknown as { connection: { reconnect(): void } }).connection.reconnect();
+    await eventually(() => status.values.some((s) => !s.connected), 5000, 'reconnecting');
+    await eventually(() => status.value?.connected === true, 5000, 'reconnected');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(status.value!.clients).to.equal(1);
+    expect(status.value!.continuesAfterClose).to.equal(false);
+    status.stop();
+    client.close();
+  });
+});
+
 describe('client runtime fallback', () => {
   it('falls back to a leader tab when the SharedWorker will not start (auto mode)', async () => {
     const namespace = uniqueName('fallback');

@@ -97,6 +97,8 @@ export class EngineHost {
       this.options.onMalformed?.(hello);
       return null;
     }
+    // The same tab on a new link (it took the old one for dead): the old connection is gone for good.
+    for (const old of this.connections) if (old.client === hello.client) this.drop(old);
     const connection: Connection = {
       client: hello.client,
       link,
