@@ -141,8 +141,16 @@ class Client implements SyncClient {
     this.strategy = this.pickRuntime(mode);
     const heartbeatMs = options.heartbeatMs ?? 1_500;
     const locks = globalThis.navigator?.locks;
-    // Held for this tab's life, so the engine learns the moment the tab is gone (crash included).
-    locks?.request(tabLockName(this.namespace, this.clientId), () => this.life).catch(() => {});
+    // Held for this tab's life, so the engine learns the moment the tab is gone (crash included). The tab
+    // says hello only once it holds the lock: an engine that asked first would take the tab for gone.
+    const lockHeld = locks
+      ? new Promise<void>((resolve) => {
+          locks.request(tabLockName(this.namespace, this.clientId), () => {
+            resolve();
+            return this.life;
+          }).catch(() => resolve());
+        })
+      : Promise.resolve();
     this.connection = new EngineConnection({
       client: this.clientId,
       config: this.config,
@@ -157,7 +165,7 @@ class Client implements SyncClient {
       onMalformed: (data) => console.warn('syncline: dropped a malformed message from the engine', data),
     });
     if (this.strategy === Runtime.LeaderTab) this.campaign();
-    this.connection.start();
+    void lockHeld.then(() => this.connection.start());
     if (mode === 'auto' && this.strategy === Runtime.SharedWorker) {
       this.connection.ready(options.startTimeoutMs ?? 5_000).catch(() => this.fallBack('the SharedWorker did not answer'));
     }

@@ -132,6 +132,8 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
       const count = follow(b.client.pendingCount$);
       await eventually(() => status.value?.connected === true, 5000, 'second tab connected');
       await a.client.enqueueMany(Array.from({ length: 12 }, (_, i) => create(collection, `n${i}`)));
+      // The second tab follows the first tab's work live (a stale zero would pass the final check too early).
+      await eventually(() => count.values.includes(12), 5000, 'second tab sees the queue');
       await eventually(async () => (await serverItems(collection)).length >= 3, 10_000, 'drain under way');
       const engineBefore = status.value!;
       if (mode === 'shared-worker') {

@@ -44,6 +44,7 @@ export class EngineConnection {
   constructor(private readonly options: ConnectionOptions) {}
 
   start(): void {
+    if (this.closed) return;
     this.open();
     this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
   }
