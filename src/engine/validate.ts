@@ -15,13 +15,6 @@ export interface ValidationLimits {
   maxPayloadBytes: number;
 }
 
-/** Byte size of the body as it will be sent. */
-export function bodySize(body: unknown): number {
-  if (body === undefined || body === null) return 0;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return new TextEncoder().encode(text).length;
-}
-
 /**
  * Validates and normalises one input; `url` must already be absolute. Returns a clean copy
  * (structured-cloned, so later mutation by the caller cannot change what was queued).
@@ -68,15 +61,21 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
       }
     }
   }
-  if (request.body !== undefined && typeof request.body !== 'string') {
+  // Serialised once, as it will be sent: the same text proves it is JSON and gives its size.
+  let text = '';
+  if (typeof request.body === 'string') {
+    text = request.body;
+  } else if (request.body !== undefined) {
+    let json: string | undefined;
     try {
-      if (JSON.stringify(request.body) === undefined) invalid('`request.body` is not JSON-serialisable.');
+      json = JSON.stringify(request.body);
     } catch (error) {
-      if (error instanceof SynclineError) throw error;
       invalid(`\`request.body\` is not JSON-serialisable: ${(error as Error).message}`);
     }
+    if (json === undefined) invalid('`request.body` is not JSON-serialisable.');
+    text = json;
   }
-  const size = bodySize(request.body);
+  const size = new TextEncoder().encode(text).length;
   if (size > limits.maxPayloadBytes) {
     throw new SynclineError(SynclineErrorCode.PayloadTooLarge, `The body is ${size} bytes; the limit is ${limits.maxPayloadBytes}.`, { size, limit: limits.maxPayloadBytes });
   }
