@@ -1,21 +1,23 @@
 // The main-thread API: createSyncClient picks a runtime (SharedWorker, leader tab or in-page) and exposes one queue as streams.
-import { combineLatest, map, scan, shareReplay, type Observable } from 'rxjs';
+import { combineLatest, filter, map, scan, shareReplay, startWith, type Observable } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import type { AuthorizeHook } from './engine/engine.ts';
 import { operationId } from './engine/ids.ts';
-import { EngineHost } from './rpc/host.ts';
-import { EngineConnection } from './rpc/connection.ts';
+import { normalizeBody } from './engine/validate.ts';
+import type { EngineHost } from './rpc/host.ts';
+import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
 import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
-import { broadcastLink, serveOverBroadcast } from './runtime/broadcast.ts';
-import { channelName, leaderLockName, tabLockName, workerName } from './runtime/names.ts';
-import { startEngine } from './runtime/start-engine.ts';
+import { broadcastLink } from './runtime/broadcast.ts';
+import { channelName, tabLockName, workerName } from './runtime/names.ts';
 import {
+  Connectivity,
   Runtime,
   type EngineConfig,
   type EngineStatus,
   type Operation,
   type OperationFilter,
   type OperationInput,
+  type OperationResult,
   type OperationWindow,
   type SyncMode,
   type SyncStatus,
@@ -30,14 +32,19 @@ export interface SyncClientOptions extends Partial<Omit<EngineConfig, 'endpoint'
   mode?: SyncMode;
   /** Where the worker script is served, for apps that load syncline from elsewhere. */
   workerUrl?: string | URL;
-  /** Fresh credentials for each request, asked just before it is sent. */
+  /**
+   * Fresh credentials for each request, asked just before it is sent: headers to add, null for none, or false
+   * when the user is signed out (the queue pauses until `resume()`). A throw is not a verdict: asked again later.
+   */
   authorize?: AuthorizeHook;
-  /** How often a tab checks that its engine is alive. */
+  /** Without Web Locks only: how often a tab checks that its engine is alive. */
   heartbeatMs?: number;
   /** Ask the browser to keep the SharedWorker alive briefly after the last tab closes (default true). */
   extendedLifetime?: boolean;
   /** How long `auto` waits for a SharedWorker before falling back. */
   startTimeoutMs?: number;
+  /** Every call resolves or rejects within this (default 15 s): `unavailable` when the engine cannot be reached. */
+  callTimeoutMs?: number;
 }
 
 /** One namespace's queue as seen from a tab. Every stream is cold and releases its engine-side query on unsubscribe. */
@@ -48,9 +55,15 @@ export interface SyncClient {
   enqueue(input: OperationInput): Promise<Operation>;
   /** Queues several operations in one transaction: all or none. */
   enqueueMany(inputs: OperationInput[]): Promise<Operation[]>;
+  /**
+   * The server's answer once the operation is done (status, ETag, Location, JSON body), waiting while it is
+   * queued; rejects with `discarded` if it is discarded first, `not-found` if it is unknown (or its result has
+   * expired: results are kept a day).
+   */
+  settled(id: string): Promise<OperationResult>;
   /** Every unsent operation, in queue order. */
   readonly operations$: Observable<Operation[]>;
-  /** How many operations have not reached the server yet. */
+  /** How many operations have not reached the server yet (the sum of `status.counts`). */
   readonly pendingCount$: Observable<number>;
   readonly status$: Observable<SyncStatus>;
   watchOperations(filter?: OperationFilter): Observable<Operation[]>;
@@ -87,6 +100,11 @@ const DEFAULTS: Omit<EngineConfig, 'endpoint' | 'namespace' | 'healthUrl'> = {
   authorizeTimeoutMs: 10_000,
 };
 
+const EMPTY_STATUS: EngineStatus = {
+  connectivity: Connectivity.Online, syncing: false, paused: null, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+  lastSyncAt: null, storage: 'ok', clients: 0, engineError: null,
+};
+
 const NAMESPACE_PATTERN = /^[\w.-]{1,100}$/;
 
 function pageBase(): string {
@@ -110,6 +128,11 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
   }
   if (options.healthUrl) config.healthUrl = new URL(options.healthUrl, pageBase()).href;
   config.allowedOrigins = config.allowedOrigins.map((o) => new URL(o, pageBase()).origin);
+  // The probe carries credentials like any request: it must not go where requests may not.
+  const origins = [new URL(endpoint).origin, ...config.allowedOrigins];
+  if (!origins.includes(new URL(config.healthUrl).origin)) {
+    throw new SynclineError(SynclineErrorCode.InvalidConfig, `\`healthUrl\` must be on ${origins.join(', ')} (add its origin to allowedOrigins).`);
+  }
   return config;
 }
 
@@ -128,7 +151,7 @@ class Client implements SyncClient {
   private readonly clientId = operationId();
   private readonly connection: EngineConnection;
   private strategy: Runtime;
-  private isLeader = false;
+  private localHost: Promise<EngineHost> | null = null;
   private releaseLife!: () => void;
   private readonly life = new Promise<void>((resolve) => (this.releaseLife = resolve));
   private readonly cleanup: (() => void)[] = [];
@@ -140,7 +163,7 @@ class Client implements SyncClient {
     const mode = options.mode ?? 'auto';
     this.strategy = this.pickRuntime(mode);
     const heartbeatMs = options.heartbeatMs ?? 1_500;
-    const locks = globalThis.navigator?.locks;
+    const locks = globalThis.navigator?.locks ?? null;
     // Held for this tab's life, so the engine learns the moment the tab is gone (crash included). The tab
     // says hello only once it holds the lock: an engine that asked first would take the tab for gone.
     const lockHeld = locks
@@ -151,33 +174,42 @@ class Client implements SyncClient {
           }).catch(() => resolve());
         })
       : Promise.resolve();
+    const canBroadcast = !!locks && typeof BroadcastChannel !== 'undefined';
     this.connection = new EngineConnection({
       client: this.clientId,
       config: this.config,
-      connect: () => this.connect(),
+      connectPrimary: () => this.connect(),
+      connectBroadcast: canBroadcast ? (onAnnounce) => broadcastLink(channelName(this.namespace), this.clientId, onAnnounce) : null,
+      locks,
       ...(options.authorize ? { authorize: options.authorize } : {}),
       heartbeatMs,
       deadAfterMs: Math.max(heartbeatMs * 3, 1_000),
+      callTimeoutMs: options.callTimeoutMs ?? 15_000,
       environment: () => ({
         online: globalThis.navigator?.onLine ?? true,
         visible: globalThis.document?.visibilityState !== 'hidden',
       }),
       onMalformed: (data) => console.warn('syncline: dropped a malformed message from the engine', data),
     });
-    if (this.strategy === Runtime.LeaderTab) this.campaign();
     void lockHeld.then(() => this.connection.start());
     if (mode === 'auto' && this.strategy === Runtime.SharedWorker) {
-      this.connection.ready(options.startTimeoutMs ?? 5_000).catch(() => this.fallBack('the SharedWorker did not answer'));
+      this.connection.ready(options.startTimeoutMs ?? 5_000).catch((error: SynclineError) => {
+        if (error.code !== SynclineErrorCode.UpdateRequired) this.fallBack('the SharedWorker did not answer');
+      });
     }
     this.listen();
 
     this.pendingCount$ = this.count$({});
     this.operations$ = this.watchOperations({});
-    this.status$ = combineLatest([
-      this.connection.watch({ topic: 'status' }).pipe(map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status)),
-      this.connection.connected$,
-    ]).pipe(
-      map(([status, connected]) => this.describe(status, connected)),
+    const engineStatus$ = this.connection.watch({ topic: 'status' }).pipe(
+      map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status),
+      startWith(null),
+    );
+    this.status$ = combineLatest([engineStatus$, this.connection.state$]).pipe(
+      // The last status the engine sent is kept while it cannot be reached, beside the reason why.
+      scan((last: { status: EngineStatus | null; state: ConnectionState }, [status, state]) => ({ status: status ?? last.status, state }), { status: null, state: { connected: false, updateRequired: null, unavailable: null } }),
+      filter(({ status, state }) => status !== null || state.updateRequired !== null || state.unavailable !== null),
+      map(({ status, state }) => this.describe(status ?? EMPTY_STATUS, state)),
       shareReplay({ bufferSize: 1, refCount: true }),
     );
   }
@@ -200,21 +232,37 @@ class Client implements SyncClient {
     return this.connection.call('enqueue', prepared);
   }
 
+  settled(id: string): Promise<OperationResult> {
+    if (typeof id !== 'string' || !id) return Promise.reject(new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.'));
+    return new Promise((resolve, reject) => {
+      const sub = this.connection.watch({ topic: 'result', id }).subscribe((event) => {
+        queueMicrotask(() => sub.unsubscribe());
+        if (event.type === 'result') resolve(event.result);
+        else if (event.type === 'discarded') reject(new SynclineError(SynclineErrorCode.Discarded, `Operation ${id} was discarded before it reached the server.`));
+        else reject(new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}, and no result kept for it.`));
+      });
+    });
+  }
+
   lanes() { return this.connection.call('lanes'); }
   retry(id: string) { return this.connection.call('retry', id); }
   retryAll(filter: OperationFilter = {}) { return this.connection.call('retryAll', filter); }
   discard(id: string) { return this.connection.call('discard', id); }
   syncNow() { return this.connection.call('syncNow'); }
   resume() { return this.connection.call('resume'); }
-  clear(options: { discardUnsent?: boolean } = {}) { return this.connection.call('clear', options); }
+  // `before` bounds a call re-sent after its engine was replaced: operations queued since are kept.
+  clear(options: { discardUnsent?: boolean } = {}) { return this.connection.call('clear', { ...options, before: Date.now() }); }
   ready(timeoutMs = 10_000) { return this.connection.ready(timeoutMs); }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const fn of this.cleanup) fn();
-    this.connection.close();
-    this.releaseLife();
+    // The tab lock (and with it this tab's place with the engine) is released once calls already posted are answered.
+    void this.connection.close().finally(() => {
+      void this.localHost?.then((host) => host.close());
+      this.releaseLife();
+    });
   }
 
   // ---- streams ----
@@ -270,61 +318,68 @@ class Client implements SyncClient {
     const hasLocks = !!globalThis.navigator?.locks && typeof BroadcastChannel !== 'undefined';
     console.warn(`syncline: ${reason}; falling back to ${hasLocks ? 'a leader tab' : 'an in-page engine'}.`);
     this.strategy = hasLocks ? Runtime.LeaderTab : Runtime.InPage;
-    if (this.strategy === Runtime.LeaderTab) this.campaign();
-    // Reconnecting re-sends this tab's hello, live queries and unanswered calls over the new runtime.
+    // Reconnecting re-sends this tab's hello, live queries and unanswered calls over the new runtime. If the worker
+    // was only slow and runs the engine after all, this tab's own host waits for the engine lock and sends the tab there.
     this.connection.reconnect();
   }
 
-  /** Opens a link to the engine of the current runtime; called again on every reconnect. */
+  /** Opens a link to this tab's runtime; called again on every reconnect. */
   private connect(): Link {
     switch (this.strategy) {
       case Runtime.SharedWorker: {
         const name = workerName(this.namespace);
         // extendedLifetime (Chromium) keeps the worker alive after the last tab closes, so a send under way can finish.
         const options = { name, extendedLifetime: this.options.extendedLifetime ?? true } as WorkerOptions;
-        // Written out literally (spread first, `type` last) so bundlers see and emit the worker file.
-        const worker = this.options.workerUrl
-          ? new SharedWorker(this.options.workerUrl, { ...options, type: 'module' })
-          : new SharedWorker(new URL('./worker.ts', import.meta.url), { ...options, type: 'module' });
+        let worker: SharedWorker;
+        try {
+          // Written out literally (spread first, `type` last) so bundlers see and emit the worker file.
+          worker = this.options.workerUrl
+            ? new SharedWorker(this.options.workerUrl, { ...options, type: 'module' })
+            : new SharedWorker(new URL('./worker.ts', import.meta.url), { ...options, type: 'module' });
+        } catch (error) {
+          // A cross-origin worker URL (SecurityError), or a second worker with other options: run here instead.
+          queueMicrotask(() => this.fallBack(`the SharedWorker could not be created (${(error as Error).message})`));
+          return { send() {}, onMessage() {}, close() {} };
+        }
         worker.addEventListener('error', () => this.fallBack('the SharedWorker failed to start'));
         return portLink(worker.port);
       }
       case Runtime.LeaderTab:
-        return broadcastLink(channelName(this.namespace), this.clientId);
-      case Runtime.InPage: {
-        const host = new EngineHost({ runtime: Runtime.InPage, createEngine: startEngine });
-        const channel = new MessageChannel();
-        host.accept(portLink(channel.port1));
-        this.cleanup.push(() => void host.close());
-        return portLink(channel.port2);
-      }
+      case Runtime.InPage:
+        return this.localLink(this.strategy);
     }
   }
 
-  /** Leader election: whoever holds the leader lock runs the engine for every tab until it closes. */
-  private campaign(): void {
-    navigator.locks
-      .request(leaderLockName(this.namespace), async () => {
-        if (this.closed) return;
-        this.isLeader = true;
-        const host = new EngineHost({ runtime: Runtime.LeaderTab, createEngine: startEngine });
-        const stop = serveOverBroadcast(channelName(this.namespace), host, (data) => console.warn('syncline: dropped a malformed message', data));
-        await this.life;
-        stop();
-        await host.close();
-      })
-      .catch((error) => console.error('syncline: leader election failed', error));
+  /**
+   * A link to an engine host in this page. It runs the engine if it gets the namespace's engine lock (it is the
+   * leader); otherwise it sends this tab to the engine that has it. Host and engine load only when first needed.
+   */
+  private localLink(runtime: Runtime): Link {
+    const channel = new MessageChannel();
+    if (!this.localHost) {
+      this.localHost = Promise.all([import('./rpc/host.ts'), import('./runtime/start-engine.ts')]).then(([{ EngineHost }, { startEngine }]) => new EngineHost({
+        runtime,
+        startEngine,
+        onMalformed: (data) => console.warn('syncline: dropped a malformed message', data),
+      }));
+    }
+    void this.localHost.then((host) => {
+      host.accept(portLink(channel.port1));
+      channel.port1.start();
+    });
+    return portLink(channel.port2);
   }
 
-  private describe(status: EngineStatus, connected: boolean): SyncStatus {
+  private describe(status: EngineStatus, state: ConnectionState): SyncStatus {
     const runtime = this.connection.runtime ?? this.strategy;
-    const hostedHere = runtime === Runtime.InPage || (runtime === Runtime.LeaderTab && this.isLeader);
     return {
       ...status,
       runtime,
-      hostedHere,
+      hostedHere: this.connection.hostedHere,
       continuesAfterClose: runtime !== Runtime.InPage && status.clients > 1,
-      connected,
+      connected: state.connected,
+      updateRequired: state.updateRequired !== null,
+      unavailable: state.unavailable,
     };
   }
 
@@ -345,11 +400,15 @@ class Client implements SyncClient {
     });
   }
 
-  /** Gives the operation an id (so a retried call is idempotent) and an absolute URL. */
+  /**
+   * Gives the operation an id (so a re-sent call is idempotent) and an absolute URL, and turns a body that cannot
+   * cross to the worker (FormData, URLSearchParams) into the form it is stored in.
+   */
   private prepare(input: OperationInput): OperationInput {
     if (typeof input !== 'object' || input === null) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation must be an object.');
     const request = input.request;
-    let url = request?.url;
+    if (typeof request !== 'object' || request === null) throw new SynclineError(SynclineErrorCode.InvalidOperation, '`request` is required.');
+    let url = request.url;
     if (typeof url === 'string' && url.length > 0) {
       try {
         url = new URL(url, this.config.endpoint + '/').href;
@@ -357,6 +416,16 @@ class Client implements SyncClient {
         throw new SynclineError(SynclineErrorCode.InvalidOperation, `\`request.url\` is not a valid URL: ${url}`);
       }
     }
-    return { ...input, id: input.id ?? operationId(), request: request && { ...request, url } };
+    const body = (typeof FormData !== 'undefined' && request.body instanceof FormData) || (typeof URLSearchParams !== 'undefined' && request.body instanceof URLSearchParams)
+      ? normalizeBody(request.body)
+      : undefined;
+    const headers = body?.contentType && !Object.keys(request.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')
+      ? { ...request.headers, 'Content-Type': body.contentType }
+      : request.headers;
+    return {
+      ...input,
+      id: input.id ?? operationId(),
+      request: { ...request, url, ...(headers ? { headers } : {}), ...(body ? { body: body.body, bodyType: body.bodyType } : {}) },
+    };
   }
 }

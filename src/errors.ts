@@ -8,8 +8,13 @@ export const SynclineErrorCode = {
   NotFound: 'not-found',
   UnsentOperations: 'unsent-operations',
   Closed: 'closed',
+  /** The engine cannot be reached within the call's bound (it failed to start, or is being replaced). */
   Unavailable: 'unavailable',
   InvalidConfig: 'invalid-config',
+  /** Another version of syncline runs the engine: this page must reload. */
+  UpdateRequired: 'update-required',
+  /** The operation was discarded before it reached the server (from `settled()`). */
+  Discarded: 'discarded',
 } as const;
 export type SynclineErrorCode = (typeof SynclineErrorCode)[keyof typeof SynclineErrorCode];
 

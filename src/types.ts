@@ -20,9 +20,20 @@ export interface OperationRequest {
   url: string;
   /** Never credentials: `Authorization` and `Cookie` come from `authorize()` or the browser at send time. */
   headers?: Record<string, string>;
-  /** A string is sent as is; anything else is sent as JSON. */
+  /**
+   * A string is sent as is; a `Blob`/`File`, `ArrayBuffer` or typed array as bytes; `FormData` as multipart (stored
+   * as its entries); `URLSearchParams` as a form; anything else as JSON.
+   */
   body?: unknown;
+  /** How `body` is stored and sent; set by the engine at enqueue. */
+  bodyType?: BodyType;
 }
+
+/** How a stored body is sent: JSON text, a string as is, bytes (Blob, ArrayBuffer), or multipart form entries. */
+export type BodyType = 'json' | 'text' | 'binary' | 'form';
+
+/** One `FormData` entry as stored: a name and a string or a Blob/File (with its file name). */
+export type FormEntry = [name: string, value: string | Blob, filename?: string];
 
 /** The item an operation touches, so a pending marker can sit next to it. */
 export interface EntityRef {
@@ -32,7 +43,12 @@ export interface EntityRef {
 
 /** Why the last attempt did not succeed. */
 export interface OperationError {
-  kind: 'network' | 'timeout' | 'http' | 'auth' | 'conflict';
+  /**
+   * `network`: no answer (the server may not have seen it); `timeout`: no answer in time; `http`: an HTTP answer;
+   * `auth`: credentials (401, or `authorize()` could not supply them); `conflict`: 409/412; `uncertain`: the server
+   * may have applied it, and its idempotency key has expired, so sending again could apply it twice.
+   */
+  kind: 'network' | 'timeout' | 'http' | 'auth' | 'conflict' | 'uncertain';
   status?: number;
   message: string;
   /** The response body (parsed JSON or text, truncated), e.g. the server copy sent with a 412. */
@@ -72,6 +88,13 @@ export interface Operation {
   /** Epoch ms before which the operation is not sent again (0: now). */
   nextAttemptAt: number;
   lastError?: OperationError;
+  /**
+   * Bumped when the user retries an operation the server definitively refused: the retry goes out under a fresh
+   * Idempotency-Key (`<id>.<keyGen>`), since the server replays its stored refusal for the old one.
+   */
+  keyGen?: number;
+  /** Epoch ms since when the server may have applied this operation without us learning it (no answer came). */
+  uncertainSince?: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -83,6 +106,18 @@ export interface OperationFilter {
   /** `{type, id}` or `"type/id"`. */
   entity?: EntityRef | string;
   status?: OperationStatus | OperationStatus[];
+}
+
+/** The server's answer to an operation that is done (kept a while after the operation leaves the queue). */
+export interface OperationResult {
+  id: string;
+  /** Epoch ms when the engine recorded it. */
+  completedAt: number;
+  status: number;
+  etag?: string;
+  location?: string;
+  /** The response body: parsed JSON or text, at most 64 KiB of it. */
+  body?: unknown;
 }
 
 /** A window of the queue, ordered by `seq`. */
@@ -115,7 +150,7 @@ export interface EngineStatus {
   connectivity: Connectivity;
   /** A request is in flight or a drain pass runs. */
   syncing: boolean;
-  /** Why the queue does not send although it could: waiting for sign-in (a 401). */
+  /** Why the queue does not send although it could: waiting for sign-in (a 401, or `authorize()` said signed out). */
   paused: null | 'auth';
   counts: Record<OperationStatus, number>;
   /** Epoch ms of the last request the server accepted. */
@@ -124,6 +159,8 @@ export interface EngineStatus {
   storage: 'ok' | 'quota-exceeded' | 'error';
   /** Tabs connected to this engine. */
   clients: number;
+  /** The last thing that went wrong inside the engine itself (storage, a failed drain step), for `status$`. */
+  engineError: { message: string; at: number } | null;
 }
 
 /** What `status$` tells a tab: the engine's state plus where it runs and what survives this tab closing. */
@@ -135,6 +172,13 @@ export interface SyncStatus extends EngineStatus {
   continuesAfterClose: boolean;
   /** The tab can reach its engine; false while reconnecting to a restarted worker or a new leader. */
   connected: boolean;
+  /**
+   * Another version of syncline (a newer deploy) runs the engine, and this tab's code cannot talk to it: reload the
+   * page. Calls are refused with `update-required` until then.
+   */
+  updateRequired: boolean;
+  /** Why the engine cannot be reached, when it cannot (it failed to start: no IndexedDB, a newer database). */
+  unavailable: string | null;
 }
 
 /** Tunables of the engine; every field has a default. */
@@ -159,6 +203,6 @@ export interface EngineConfig {
   /** Lanes drained at once. */
   laneConcurrency: number;
   probeIntervalMs: number;
-  /** How long the engine waits for a tab's `authorize()` before treating it as signed out. */
+  /** How long the engine waits for a tab's `authorize()` before asking again later (no strike, no pause). */
   authorizeTimeoutMs: number;
 }

@@ -9,7 +9,7 @@ declare const self: { readonly name: string; addEventListener(type: 'connect', l
 
 const host = new EngineHost({
   runtime: 'shared-worker',
-  createEngine: startEngine,
+  startEngine,
   // A worker serves exactly the namespace in its name: user B's tab can never reach user A's queue through it.
   acceptsNamespace: (namespace) => self.name === workerName(namespace),
   onMalformed: (data) => console.warn('syncline worker: dropped a malformed message', data),

@@ -18,6 +18,9 @@ const baseStatus: SyncStatus = {
   runtime: 'shared-worker',
   hostedHere: false,
   continuesAfterClose: false,
+  engineError: null,
+  updateRequired: false,
+  unavailable: null,
   connected: true,
 };
 

@@ -1,8 +1,8 @@
 // The IndexedDB schema `syncline:<namespace>` and its versioned upgrades.
 import { openDB, deleteDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { Operation, OperationStatus } from '../types.ts';
+import type { Operation, OperationResult, OperationStatus } from '../types.ts';
 
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 export interface SynclineSchema extends DBSchema {
   operations: {
@@ -16,14 +16,28 @@ export interface SynclineSchema extends DBSchema {
       kind: string;
     };
   };
-  /** Small engine facts: the enqueue sequence counter, the last successful sync. */
+  /** Small engine facts: the enqueue sequence counter, the last successful sync, the server's capabilities. */
   meta: {
     key: string;
     value: unknown;
   };
+  /**
+   * Operations done recently, with the server's answer: `settled(id)` reads them, and a call re-sent after the
+   * engine was replaced finds its operation here instead of queueing it a second time. Pruned by age.
+   */
+  completed: {
+    key: string;
+    value: CompletedRow;
+    indexes: { completedAt: number };
+  };
 }
 
 export type SynclineDB = IDBPDatabase<SynclineSchema>;
+
+/** A done operation's result as kept, with the `seq` it had (a re-sent enqueue answers with it). */
+export interface CompletedRow extends OperationResult {
+  seq?: number;
+}
 
 export function databaseName(namespace: string): string {
   return `syncline:${namespace}`;
@@ -51,6 +65,17 @@ export function openSynclineDB(namespace: string, onVersionChange?: () => void):
         // Lanes are read from [lane, seq] alone: a second lane index only slowed every write.
         const ops = tx.objectStore('operations');
         if ((ops.indexNames as DOMStringList).contains('lane')) ops.deleteIndex('lane' as never);
+      }
+      if (oldVersion < 3) {
+        db.createObjectStore('completed', { keyPath: 'id' }).createIndex('completedAt', 'completedAt');
+        // `sending` is no longer stored (it lives in the engine's memory while a request is out): an operation an
+        // older engine left marked is simply pending; its key makes a repeat safe.
+        const ops = tx.objectStore('operations');
+        void ops.index('status').openCursor('sending' as OperationStatus).then(async function step(cursor): Promise<void> {
+          if (!cursor) return;
+          await cursor.update({ ...cursor.value, status: 'pending' as OperationStatus });
+          return step(await cursor.continue());
+        });
       }
     },
     blocking(_current, _next, event) {

@@ -1,4 +1,4 @@
-// The sync engine: owns a namespace's queue in IndexedDB and drains it to the server, FIFO per lane, one drainer per namespace.
+// The sync engine: owns a namespace's queue and drains it to the server, FIFO per lane, lanes scheduled independently.
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import {
@@ -9,143 +9,168 @@ import {
   type Operation,
   type OperationFilter,
   type OperationInput,
+  type OperationResult,
   type OperationWindow,
 } from '../types.ts';
 import { realClock, type Clock } from './clock.ts';
-import type { SynclineDB, SynclineSchema } from './db.ts';
-import { chooseIndex, entityKeyOf, indexIsExact, isEmptyFilter, laneRange, matchesFilter } from './filter.ts';
+import { ConnectivityManager } from './connectivity.ts';
+import type { CompletedRow, SynclineDB } from './db.ts';
+import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
 import { operationId } from './ids.ts';
-import { backoffDelay, classifyResponse, type Outcome } from './outcome.ts';
+import type { Outcome } from './outcome.ts';
+import { RecentSet } from './recent.ts';
+import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
+import { LaneScheduler } from './scheduler.ts';
+import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
+import { attempt, buildRequest, type Attempt } from './transport.ts';
 import { validateOperationInput } from './validate.ts';
-import type { IDBPTransaction, StoreNames } from 'idb';
 
-/** One committed change to the queue: `prev` null for an insert, `next` null for a removal. */
-export interface OperationChange {
-  prev: Operation | null;
-  next: Operation | null;
-}
+export type { ChangeBatch, OperationChange } from './store.ts';
 
 /**
- * Changes of one write transaction. `seq` numbers write transactions in creation order: a read
- * transaction created when `engine.writeSeq` was N sees exactly the batches with `seq <= N`.
+ * Asks a tab for fresh credentials just before a request. Headers to add, null for none, or false when the
+ * user is signed out (the queue pauses until `resume()`). A rejection (no tab answered in time, the tab
+ * closed) is not a verdict: the operation waits a little and asks again, with no strike.
  */
-export interface ChangeBatch {
-  seq: number;
-  changes: OperationChange[];
-}
-
-/** Asks a tab for fresh credentials just before a request; null means "no extra headers". */
-export type AuthorizeHook = (request: { method: string; url: string }) => Promise<Record<string, string> | null>;
+export type AuthorizeHook = (request: { method: string; url: string }) => Promise<Record<string, string> | null | false>;
 
 export interface EngineDeps {
   config: EngineConfig;
   db: SynclineDB;
   clock?: Clock;
   fetch?: typeof fetch;
-  /** Web Locks; null runs without cross-context exclusion (a single-tab in-page engine). */
-  locks?: LockManager | null;
   random?: () => number;
 }
 
-const MAX_BODY_KEPT = 4096;
+/** What the server says about itself at `<endpoint>/_syncline` (see docs/server-contract.md). */
+export interface ServerCapabilities {
+  /** How long the server remembers an Idempotency-Key; default 24 h when it does not say. */
+  idempotencyTtlMs: number;
+  batch: { url: string; maxOps: number; maxBytes: number } | null;
+}
 
-type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
+/** A done operation's answer, or word that it was discarded, for `settled()`. */
+export type Completion = { id: string; result: OperationResult } | { id: string; discarded: true };
+
+const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Results are kept this long after an operation is done (and at most `COMPLETED_LIMIT` of them). */
+const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
+const COMPLETED_PRUNE_BATCH = 500;
+/** Operations read ahead per lane, so the next request of a lane needs no read first. */
+const LANE_READ_AHEAD = 16;
 
 /** An insert without reads met an id or seq already taken: read and try again. */
 class SeqConflict extends Error {}
 
-/** What a lane gets back from a settle step: the op it may send now, the one marked after it, or when to look again. */
-interface Claim {
-  op: Operation | null;
-  /** Marked `sending` already, to go the moment `op` succeeds. */
-  ahead: Operation | null;
-  wakeAt: number;
-}
-
-interface SettleStep {
-  lane: string;
-  sent?: Operation;
-  outcome?: Outcome;
-  /** Already on its way (it was marked ahead): mark the op after it. */
-  keep?: Operation;
-  /** Marked ahead but not to be sent now: return it to pending. */
-  release?: Operation;
-  resolve(claim: Claim): void;
-  reject(error: unknown): void;
+interface DoneRecord {
+  shown: Operation;
+  result: OperationResult;
 }
 
 export class SyncEngine {
   readonly config: EngineConfig;
-  private readonly db: SynclineDB;
   private readonly clock: Clock;
   private readonly fetchFn: typeof fetch;
-  private readonly locks: LockManager | null;
   private readonly random: () => number;
-
-  private readonly changesSubject = new Subject<ChangeBatch>();
+  private readonly store: QueueStore;
   private readonly statusSubject: BehaviorSubject<EngineStatus>;
-  /** Every committed change, in commit order. */
+  private readonly completionSubject = new Subject<Completion>();
+  private readonly scheduler: LaneScheduler;
+  private readonly connectivity: ConnectivityManager;
+  private readonly origins: string[];
+
+  /** Every change the tabs see, in the order it took effect. */
   readonly changes$: Observable<ChangeBatch>;
   readonly status$: Observable<EngineStatus>;
+  /** Operations as they leave the queue: done (with the server's answer) or discarded. */
+  readonly completions$: Observable<Completion>;
 
   /** Set by the host: asks a connected tab for credentials. */
   authorize: AuthorizeHook | null = null;
+  capabilities: ServerCapabilities = { idempotencyTtlMs: DEFAULT_KEY_TTL_MS, batch: null };
 
-  /** Write transactions created so far (see ChangeBatch). */
-  writeSeq = 0;
-  private closed = false;
-  private draining = false;
-  private drainRequested = false;
-  private inFlight = 0;
-  private wakeTimer: unknown = null;
-  private readonly settleQueue: SettleStep[] = [];
+  /** Requests out now, as tabs see them (status `sending`). Never stored: a crash leaves them `pending`. */
+  private readonly inFlight = new Map<string, Operation>();
+  /** Newer state of operations whose write failed (a full disk): the queue goes on from memory. */
+  private readonly unsaved = new Map<string, Operation>();
+  /** Ids that left the queue (done, discarded, cleared): a read that started before they left cannot resurrect them. */
+  private readonly gone = new RecentSet(20_000);
+  /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
+  private readonly laneBuffers = new Map<string, Operation[]>();
+  private readonly doneQueue: DoneRecord[] = [];
+  private recording: Promise<void> | null = null;
   /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
-  private lastSeq: number | null = null;
-  private settling = false;
-  private wakeAt = Infinity;
-  private probeTimer: unknown = null;
-  /** Operations that failed for want of a network are due again once this moves past their `updatedAt`. */
-  private lastOnlineAt = 0;
-  private readonly origins: string[];
+  private lastSeq: number;
+  /** `clear()` under way: operations created up to this time must not be sent. */
+  private clearingBefore: number | null = null;
+  private lastPruneAt = 0;
+  private closed = false;
 
-  private constructor(deps: EngineDeps, counts: EngineStatus['counts'], lastSyncAt: number | null) {
+  private constructor(deps: EngineDeps, store: QueueStore, lastSyncAt: number | null, lastSeq: number) {
     this.config = deps.config;
-    this.db = deps.db;
     this.clock = deps.clock ?? realClock;
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
-    this.locks = deps.locks === undefined ? (globalThis.navigator?.locks ?? null) : deps.locks;
     this.random = deps.random ?? Math.random;
+    this.store = store;
+    this.lastSeq = lastSeq;
     this.origins = [new URL(this.config.endpoint).origin, ...this.config.allowedOrigins.map((o) => new URL(o).origin)];
     this.statusSubject = new BehaviorSubject<EngineStatus>({
       connectivity: Connectivity.Online,
       syncing: false,
       paused: null,
-      counts,
+      counts: store.counts,
       lastSyncAt,
       storage: 'ok',
       clients: 0,
+      engineError: null,
     });
-    this.changes$ = this.changesSubject.asObservable();
+    this.changes$ = store.changes$;
     this.status$ = this.statusSubject.asObservable();
+    this.completions$ = this.completionSubject.asObservable();
+    this.connectivity = new ConnectivityManager({
+      clock: this.clock,
+      probeIntervalMs: this.config.probeIntervalMs,
+      probe: () => this.probe(),
+      onChange: (next, previous) => {
+        this.patchStatus({ connectivity: next });
+        if (previous === Connectivity.Offline) {
+          void this.loadCapabilities();
+          void this.pokeAllLanes();
+        }
+      },
+    });
+    this.scheduler = new LaneScheduler({
+      clock: this.clock,
+      concurrency: () => this.config.laneConcurrency,
+      canRun: () => this.canSend(),
+      run: (lane) => this.drainLane(lane),
+      onError: (lane, error) => this.reportError(`Lane "${lane}" stopped on an error and is tried again: ${(error as Error)?.message ?? error}`),
+      onBusyChange: () => this.refreshSyncing(),
+    });
+    store.changes$.subscribe(() => {
+      if (!this.closed) this.patchStatus({ counts: this.store.counts });
+    });
   }
 
-  /** Opens the engine on a database; counts come from the status index, not from loading rows. */
+  /** Opens the engine on a database the caller owns exclusively (the runtime holds the engine lock). */
   static async open(deps: EngineDeps): Promise<SyncEngine> {
-    const tx = deps.db.transaction(['operations', 'meta'], 'readonly');
-    const index = tx.objectStore('operations').index('status');
-    // Pending is nearly everything in a big queue: take it as the total less the (small) other statuses.
-    const [total, sending, failed, conflict, lastSyncAt, lastSeq] = await Promise.all([
-      tx.objectStore('operations').count(),
-      index.count(OperationStatus.Sending),
-      index.count(OperationStatus.Failed),
-      index.count(OperationStatus.Conflict),
-      tx.objectStore('meta').get('lastSyncAt') as Promise<number | undefined>,
-      tx.objectStore('meta').get('seq') as Promise<number | undefined>,
+    let engine: SyncEngine | null = null;
+    const store = new QueueStore({
+      db: deps.db,
+      view: (row) => engine?.view(row) ?? row,
+      onStorageHealth: (health) => engine?.setStorageHealth(health),
+    });
+    await store.loadCounts();
+    const meta = deps.db.transaction('meta').store;
+    const [lastSyncAt, lastSeq, capabilities] = await Promise.all([
+      meta.get('lastSyncAt') as Promise<number | undefined>,
+      meta.get('seq') as Promise<number | undefined>,
+      meta.get('capabilities') as Promise<ServerCapabilities | undefined>,
     ]);
-    const pending = total - sending - failed - conflict;
-    const engine = new SyncEngine(deps, { pending, sending, failed, conflict }, lastSyncAt ?? null);
-    engine.lastSeq = lastSeq ?? 0;
-    engine.requestDrain();
+    engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq ?? 0);
+    if (capabilities) engine.capabilities = capabilities;
+    void engine.loadCapabilities();
+    void engine.pokeAllLanes();
     return engine;
   }
 
@@ -153,17 +178,31 @@ export class SyncEngine {
     return this.statusSubject.value;
   }
 
+  /** Operations by status as tabs see them, current after every change. */
+  get counts(): EngineStatus['counts'] {
+    return this.store.counts;
+  }
+
+  /** Write transactions and in-memory changes so far: a snapshot read now lines up with `changes$` after it. */
+  get writeSeq(): number {
+    return this.store.writeSeq;
+  }
+
   // ---- commands -------------------------------------------------------------------------
 
-  /** Validates every input, then stores them all in one transaction, or none. URLs must be absolute. */
-  async enqueue(inputs: unknown[]): Promise<Operation[]> {
+  /**
+   * Validates every input, then stores them all in one transaction, or none. URLs must be absolute. `resent`
+   * marks a call a tab sends again after losing its engine: an operation it names that is already queued or
+   * already done is returned as it is, never queued a second time.
+   */
+  async enqueue(inputs: unknown[], options: { resent?: boolean } = {}): Promise<Operation[]> {
     this.assertOpen();
     if (!Array.isArray(inputs) || inputs.length === 0) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'Nothing to enqueue.');
     const limits = { origins: this.origins, maxPayloadBytes: this.config.maxPayloadBytes };
     const valid = inputs.map((input) => validateOperationInput(input, limits));
     const now = this.clock.now();
     const ids = valid.map((input) => input.id ?? operationId(now));
-    if (this.lastSeq !== null) {
+    if (!options.resent) {
       // Reserved before any await, so concurrent enqueues (several tabs) never pick the same numbers.
       const start = this.lastSeq;
       this.lastSeq += valid.length;
@@ -171,202 +210,282 @@ export class SyncEngine {
         return await this.insert(valid, ids, now, start);
       } catch (error) {
         if (!(error instanceof SeqConflict)) throw error;
-        // An id already queued (a re-sent call) or a seq taken by another engine on this database.
-        this.lastSeq = null;
+        // An id already queued (a caller-chosen id) or a seq taken (an engine that was just replaced).
       }
     }
     return this.insert(valid, ids, now, null);
   }
 
   /**
-   * Writes new operations in one transaction. With `knownSeq` (the usual case) nothing is read first: `add`
-   * and the unique `seq` index refuse a duplicate id or seq, and the caller retries reading both.
+   * Writes new operations in one transaction. With `knownSeq` (the usual case) nothing is read first: `add` and
+   * the unique `seq` index refuse a duplicate id or seq, and the caller retries reading the counter, the ids and
+   * the recent results.
    */
   private async insert(valid: OperationInput[], ids: string[], now: number, knownSeq: number | null): Promise<Operation[]> {
-    const tx = this.db.transaction(['operations', 'meta'], 'readwrite', { durability: this.config.durability });
-    const seq = ++this.writeSeq;
-    const store = tx.objectStore('operations');
-    const result: Operation[] = [];
-    const changes: OperationChange[] = [];
-    let next = knownSeq ?? 0;
-    // Chromium aborts the transaction with no error of its own: the failed request says why.
     let constraintFailed = false;
+    let next = knownSeq ?? 0;
+    let result: Operation[];
     try {
-      let existing: (Operation | undefined)[] = [];
-      if (knownSeq === null) {
-        // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
-        const [seq0, ...rows] = await Promise.all([
-          tx.objectStore('meta').get('seq') as Promise<number | undefined>,
-          ...ids.map((id) => store.get(id)),
-        ]);
-        next = seq0 ?? 0;
-        existing = rows;
-      }
-      const seen = new Map<string, Operation>();
-      valid.forEach((input, i) => {
-        const id = ids[i]!;
-        const found = existing[i] ?? seen.get(id);
-        if (found) {
-          // A repeated enqueue (a retried RPC call, a caller-chosen id): idempotent.
-          result.push(found);
-          return;
+      result = await this.store.write(['operations', 'meta', 'completed'], this.config.durability, async (tx, record) => {
+        const store = tx.objectStore('operations');
+        let existing: (Operation | undefined)[] = [];
+        let completed: (CompletedRow | undefined)[] = [];
+        if (knownSeq === null) {
+          // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
+          const [seq0, last, ...rows] = await Promise.all([
+            tx.objectStore('meta').get('seq') as Promise<number | undefined>,
+            store.index('seq').openKeyCursor(null, 'prev').then((c) => c?.key),
+            ...ids.map((id) => store.get(id)),
+          ]);
+          completed = await Promise.all(ids.map((id) => tx.objectStore('completed').get(id)));
+          // The counter never goes back, even if another engine last wrote a smaller one.
+          next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0);
+          existing = rows as (Operation | undefined)[];
         }
-        const op: Operation = {
-          id,
-          seq: ++next,
-          lane: input.lane ?? 'default',
-          kind: input.kind,
-          label: input.label,
-          request: input.request,
-          ...(input.entity ? { entity: input.entity, entityKey: entityKeyOf(input.entity)! } : {}),
-          status: OperationStatus.Pending,
-          attempts: 0,
-          strikes: 0,
-          nextAttemptAt: 0,
-          createdAt: now,
-          updatedAt: now,
-        };
-        seen.set(id, op);
-        (knownSeq === null ? store.put(op) : store.add(op)).catch((e: unknown) => {
-          if ((e as Error)?.name === 'ConstraintError') constraintFailed = true;
+        const out: Operation[] = [];
+        const seen = new Map<string, Operation>();
+        valid.forEach((input, i) => {
+          const id = ids[i]!;
+          const found = existing[i] ?? seen.get(id);
+          if (found) {
+            // A repeated enqueue (a re-sent call, a caller-chosen id): idempotent.
+            out.push(this.view(found));
+            return;
+          }
+          const done = completed[i];
+          if (done) {
+            // Sent and done already: the engine that took it was replaced before it could answer.
+            out.push(this.operationFrom(input, id, done.seq ?? 0, now));
+            return;
+          }
+          const op = this.operationFrom(input, id, ++next, now);
+          seen.set(id, op);
+          (knownSeq === null ? store.put(op) : store.add(op)).catch((e: unknown) => {
+            if ((e as Error)?.name === 'ConstraintError') constraintFailed = true;
+          });
+          out.push(op);
+          record(null, op);
         });
-        result.push(op);
-        changes.push({ prev: null, next: op });
+        tx.objectStore('meta').put(next, 'seq').catch(() => {});
+        return out;
       });
-      tx.objectStore('meta').put(next, 'seq').catch(() => {});
-      await tx.done;
     } catch (error) {
       if (knownSeq !== null && constraintFailed) throw new SeqConflict();
-      throw this.storageFailure(error, tx);
+      throw error;
     }
-    if (knownSeq === null) this.lastSeq = Math.max(this.lastSeq ?? 0, next);
-    if (this.status.storage !== 'ok') this.patchStatus({ storage: 'ok' });
-    this.emit(seq, changes);
-    this.requestDrain();
+    if (knownSeq === null) this.lastSeq = Math.max(this.lastSeq, next);
+    this.scheduler.poke(...new Set(result.map((op) => op.lane)));
     return result;
   }
 
-  /** Makes a failed, conflicting or waiting operation due now. */
+  private operationFrom(input: OperationInput, id: string, seq: number, now: number): Operation {
+    return {
+      id,
+      seq,
+      lane: input.lane ?? 'default',
+      kind: input.kind,
+      label: input.label,
+      request: input.request,
+      ...(input.entity ? { entity: input.entity, entityKey: entityKeyOf(input.entity)! } : {}),
+      status: OperationStatus.Pending,
+      attempts: 0,
+      strikes: 0,
+      nextAttemptAt: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+
+  /** Makes a failed, conflicting or waiting operation due now. One whose request is out is left alone. */
   async retry(id: string): Promise<Operation> {
-    const [op] = await this.update([id], (op) => (op.status === OperationStatus.Sending ? null : this.resetForRetry(op)));
+    this.assertOpen();
+    checkId(id);
+    const sending = this.inFlight.get(id);
+    if (sending) return sending;
+    const op = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
+      const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
+      if (!prev) return undefined;
+      const next = resetForRetry(prev, this.clock.now());
+      tx.objectStore('operations').put(next).catch(() => {});
+      record(prev, next);
+      return next;
+    }, () => this.unsaved.delete(id));
     if (!op) throw new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}.`);
-    this.requestDrain();
-    return op;
+    this.laneBuffers.delete(op.lane);
+    this.scheduler.poke(op.lane);
+    return this.view(op);
   }
 
   /** Retries every failed and conflicting operation (optionally filtered). Returns how many. */
   async retryAll(filter: OperationFilter = {}): Promise<number> {
     this.assertOpen();
-    const tx = this.db.transaction(['operations'], 'readwrite', { durability: this.config.durability });
-    const seq = ++this.writeSeq;
-    const index = tx.objectStore('operations').index('status');
-    const changes: OperationChange[] = [];
-    for (const status of [OperationStatus.Failed, OperationStatus.Conflict]) {
-      for (let cursor = await index.openCursor(status); cursor; cursor = await cursor.continue()) {
-        if (!matchesFilter(cursor.value, filter)) continue;
-        const next = this.resetForRetry(cursor.value);
-        cursor.update(next).catch(() => {});
-        changes.push({ prev: cursor.value, next });
+    const lanes = new Set<string>();
+    const count = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
+      const index = tx.objectStore('operations').index('status');
+      let n = 0;
+      for (const status of [OperationStatus.Failed, OperationStatus.Conflict]) {
+        for (let cursor = await index.openCursor(status); cursor; cursor = await cursor.continue()) {
+          if (!matchesFilter(cursor.value, filter)) continue;
+          const next = resetForRetry(cursor.value, this.clock.now());
+          cursor.update(next).catch(() => {});
+          record(cursor.value, next);
+          lanes.add(next.lane);
+          n++;
+        }
       }
-    }
-    await this.commit(tx);
-    this.emit(seq, changes);
-    this.requestDrain();
-    return changes.length;
+      return n;
+    });
+    for (const lane of lanes) this.laneBuffers.delete(lane);
+    this.scheduler.poke(...lanes);
+    return count;
   }
 
-  /** Removes an operation without sending it (again). A request already in flight may still land. */
+  /**
+   * Removes an operation without sending it (again). Honoured up to the moment its request leaves; a request
+   * already out may still land (its result is then kept for `settled()`).
+   */
   async discard(id: string): Promise<boolean> {
     this.assertOpen();
-    const tx = this.db.transaction(['operations'], 'readwrite', { durability: this.config.durability });
-    const seq = ++this.writeSeq;
-    const store = tx.objectStore('operations');
-    const prev = await store.get(id);
-    if (prev) store.delete(id).catch(() => {});
-    await this.commit(tx);
-    if (!prev) return false;
-    this.emit(seq, [{ prev, next: null }]);
+    checkId(id);
+    const wasGone = this.gone.has(id);
+    // Marked before the write, so a lane about to send it stops at its last check.
+    this.gone.add(id);
+    let removed: Operation | undefined;
+    try {
+      removed = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
+        const prev = await tx.objectStore('operations').get(id);
+        if (!prev) return undefined;
+        tx.objectStore('operations').delete(id).catch(() => {});
+        record(prev, null);
+        return prev;
+      }, () => this.unsaved.delete(id));
+    } catch (error) {
+      if (!wasGone) this.gone.delete(id);
+      throw error;
+    }
+    if (!removed) return false;
+    this.completionSubject.next({ id, discarded: true });
     // The lane it blocked may move again.
-    this.requestDrain();
+    this.laneBuffers.delete(removed.lane);
+    this.scheduler.poke(removed.lane);
     return true;
   }
 
-  /** Drains now: wakes waiting lanes and, if offline, probes the server first. */
+  /** Sends what is waiting now: probes first when offline, and makes operations waiting on backoff due. */
   async syncNow(): Promise<void> {
     this.assertOpen();
-    this.lastOnlineAt = this.clock.now();
     if (this.status.paused) this.patchStatus({ paused: null });
-    if (this.status.connectivity === Connectivity.Offline) {
-      await this.probe();
+    if (this.connectivity.state === Connectivity.Offline) {
+      await this.connectivity.probeNow();
       return;
     }
-    // Ops waiting on backoff become due: the user asked for it.
-    await this.update(await this.dueLater(), (op) => ({ ...op, nextAttemptAt: 0, updatedAt: this.clock.now() }));
-    this.requestDrain();
+    const now = this.clock.now();
+    const lanes = new Set<string>();
+    await this.store.write(['operations'], this.config.durability, async (tx, record) => {
+      const index = tx.objectStore('operations').index('status');
+      for (let cursor = await index.openCursor(OperationStatus.Pending); cursor; cursor = await cursor.continue()) {
+        const op = cursor.value;
+        if (op.nextAttemptAt <= now || this.inFlight.has(op.id)) continue;
+        const next = { ...op, nextAttemptAt: 0, updatedAt: now };
+        cursor.update(next).catch(() => {});
+        record(op, next);
+        lanes.add(op.lane);
+      }
+    });
+    for (const lane of lanes) this.laneBuffers.delete(lane);
+    await this.pokeAllLanes();
   }
 
   /** Lifts an auth pause: the app has fresh credentials. */
   resume(): void {
     if (this.status.paused) this.patchStatus({ paused: null });
-    this.requestDrain();
+    void this.pokeAllLanes();
   }
 
   /** A tab says the browser went online or offline. */
   setNetwork(online: boolean): void {
-    if (this.closed) return;
-    if (!online) this.setConnectivity(Connectivity.Offline);
-    else if (this.status.connectivity === Connectivity.Offline) void this.probe();
+    if (!this.closed) this.connectivity.setNetwork(online);
   }
 
   setClientCount(clients: number): void {
     if (clients !== this.status.clients) this.patchStatus({ clients });
   }
 
-  /** Removes every operation; refuses while unsent work exists unless `discardUnsent`. */
-  async clear(options: { discardUnsent?: boolean } = {}): Promise<number> {
+  /**
+   * Removes every operation created up to `before` (default: now), and the results kept for `settled()`;
+   * refuses while any of them is unsent unless `discardUnsent`. A call re-sent after its engine was replaced
+   * passes its original time, so operations queued since are kept.
+   */
+  async clear(options: { discardUnsent?: boolean; before?: number } = {}): Promise<number> {
     this.assertOpen();
-    const unsent = await this.count({});
-    if (unsent > 0 && !options.discardUnsent) {
-      throw new SynclineError(SynclineErrorCode.UnsentOperations, `${unsent} operation(s) have not reached the server; pass { discardUnsent: true } to remove them.`, { unsent });
+    const before = typeof options.before === 'number' && Number.isFinite(options.before) ? options.before : this.clock.now();
+    this.clearingBefore = before;
+    try {
+      const removed = await this.store.write(['operations', 'meta', 'completed'], this.config.durability, async (tx, record) => {
+        const rows = (await tx.objectStore('operations').getAll()).filter((op) => op.createdAt <= before);
+        if (rows.length > 0 && !options.discardUnsent) {
+          throw new SynclineError(SynclineErrorCode.UnsentOperations, `${rows.length} operation(s) have not reached the server; pass { discardUnsent: true } to remove them.`, { unsent: rows.length });
+        }
+        for (const op of rows) {
+          tx.objectStore('operations').delete(op.id).catch(() => {});
+          record(op, null);
+          this.gone.add(op.id);
+        }
+        tx.objectStore('completed').clear().catch(() => {});
+        tx.objectStore('meta').delete('lastSyncAt').catch(() => {});
+        return rows;
+      });
+      for (const op of removed) this.unsaved.delete(op.id);
+      this.laneBuffers.clear();
+      this.patchStatus({ lastSyncAt: null });
+      return removed.length;
+    } finally {
+      this.clearingBefore = null;
     }
-    const tx = this.db.transaction(['operations', 'meta'], 'readwrite', { durability: this.config.durability });
-    const seq = ++this.writeSeq;
-    const all = await tx.objectStore('operations').getAll();
-    tx.objectStore('operations').clear().catch(() => {});
-    tx.objectStore('meta').delete('lastSyncAt').catch(() => {});
-    await this.commit(tx);
-    this.patchStatus({ lastSyncAt: null });
-    this.emit(seq, all.map((prev) => ({ prev, next: null })));
-    return all.length;
   }
 
-  /** Stops timers and closes the database; in-flight requests finish but are not recorded. */
+  /** Stops timers and closes the database; in-flight requests finish but are not recorded (they are sent again). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.clock.clearTimeout(this.wakeTimer);
-    this.clock.clearTimeout(this.probeTimer);
-    this.changesSubject.complete();
+    this.scheduler.stop();
+    this.connectivity.close();
+    this.completionSubject.complete();
+    this.store.close();
     this.statusSubject.complete();
-    this.db.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   // ---- queries --------------------------------------------------------------------------
 
-  /** Counts matching operations, from an index where the filter allows. */
+  /** Counts matching operations, from an index or the engine's own counts where the filter allows. */
   async count(filter: OperationFilter = {}): Promise<number> {
     this.assertOpen();
-    const choice = chooseIndex(filter);
-    const store = this.db.transaction('operations').store;
-    if (indexIsExact(filter, choice)) return choice ? store.index(choice.index).count(choice.key) : store.count();
-    return (await this.scan(filter)).length;
+    if (filter.status === undefined) {
+      const exact = await this.store.indexCount(filter);
+      if (exact !== null) return exact;
+      return (await this.store.scan(filter)).length;
+    }
+    const overlay = this.overlay();
+    if (isEmptyFilter({ ...filter, status: undefined })) {
+      const statuses = ([] as string[]).concat(filter.status);
+      const counts = this.store.counts;
+      return statuses.reduce((sum, s) => sum + (counts[s as OperationStatus] ?? 0), 0);
+    }
+    // Stored statuses are not what tabs see while a request is out: select without them, then overlay.
+    const rows = await this.store.scan({ ...filter, status: undefined });
+    return rows.map(overlay).filter((op) => matchesFilter(op, filter)).length;
   }
 
-  /** Every matching operation in `seq` order. */
+  /** Every matching operation in `seq` order, as tabs see them. */
   async list(filter: OperationFilter = {}): Promise<Operation[]> {
     this.assertOpen();
-    if (isEmptyFilter(filter)) return this.db.getAllFromIndex('operations', 'seq');
-    return (await this.scan(filter)).sort((a, b) => a.seq - b.seq);
+    const rows = isEmptyFilter(filter) ? this.store.all() : this.store.scan({ ...filter, status: undefined });
+    const overlay = this.overlay();
+    return (await rows).map(overlay).filter((op) => matchesFilter(op, filter)).sort((a, b) => a.seq - b.seq);
   }
 
   /** A window of matching operations in `seq` order, with the total: what a virtual list asks for. */
@@ -375,437 +494,328 @@ export class SyncEngine {
     offset = Math.max(0, Math.floor(offset));
     limit = Math.max(0, Math.min(1000, Math.floor(limit)));
     const onlyLane = filter.lane !== undefined && isEmptyFilter({ ...filter, lane: undefined });
-    if (!isEmptyFilter(filter) && !onlyLane) {
-      const all = (await this.scan(filter)).sort((a, b) => a.seq - b.seq);
-      return { total: all.length, offset, items: all.slice(offset, offset + limit) };
+    if (isEmptyFilter(filter) || onlyLane) {
+      const read = this.store.indexWindow(filter.lane, offset, limit);
+      const overlay = this.overlay();
+      const window = await read;
+      return { ...window, items: window.items.map(overlay) };
     }
-    // The whole queue or one lane: walk an index already in seq order, skipping to the window.
-    const tx = this.db.transaction('operations');
-    const total = onlyLane ? await tx.store.index('laneSeq').count(laneRange(filter.lane!)) : await tx.store.count();
-    const items: Operation[] = [];
-    let cursor = onlyLane ? await tx.store.index('laneSeq').openCursor(laneRange(filter.lane!)) : await tx.store.index('seq').openCursor();
-    if (cursor && offset > 0) cursor = await cursor.advance(offset);
-    for (; cursor && items.length < limit; cursor = await cursor.continue()) items.push(cursor.value);
-    return { total, offset, items };
+    const all = await this.list(filter);
+    return { total: all.length, offset, items: all.slice(offset, offset + limit) };
   }
 
-  /** The lanes that hold operations, in name order: one cursor step per lane, skipping over its operations. */
-  async lanes(): Promise<string[]> {
+  /** The lanes that hold operations, in name order. */
+  lanes(): Promise<string[]> {
     this.assertOpen();
-    const lanes: string[] = [];
-    let cursor = await this.db.transaction('operations').store.index('laneSeq').openKeyCursor();
-    while (cursor) {
-      const lane = cursor.key[0];
-      lanes.push(lane);
-      cursor = await cursor.continue([lane, Infinity]);
-    }
-    return lanes;
+    return this.store.lanes();
   }
 
-  private async scan(filter: OperationFilter): Promise<Operation[]> {
-    const choice = chooseIndex(filter);
-    const rows = choice
-      ? await this.db.getAllFromIndex('operations', choice.index, choice.key as never)
-      : await this.db.getAll('operations');
-    return rows.filter((op) => matchesFilter(op, filter));
+  /** The server's answer to a done operation, if it is still kept. */
+  async result(id: string): Promise<OperationResult | undefined> {
+    this.assertOpen();
+    const row = await this.store.db.get('completed', id);
+    if (!row) return undefined;
+    const { seq: _seq, ...result } = row;
+    return result;
+  }
+
+  /** Whether an operation is in the queue now. */
+  async has(id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.inFlight.has(id) || (await this.store.getMany([id]))[0] !== undefined;
   }
 
   // ---- draining -------------------------------------------------------------------------
 
-  /** Asks for a drain pass; passes never overlap, a request during one runs another after it. */
-  requestDrain(): void {
-    // Offline or waiting for sign-in: nothing to send, so no lock and no reads; coming back asks again.
-    if (this.closed || !this.canSend()) return;
-    if (this.draining) {
-      this.drainRequested = true;
-      return;
-    }
-    this.draining = true;
-    this.refreshSyncing();
-    void this.runDrain();
-  }
-
-  private async runDrain(): Promise<void> {
-    try {
-      await this.withDrainLock(async () => {
-        // Holding the lock, nobody else can be mid-send: any `sending` row is an orphan of a dead drainer.
-        await this.recoverSending();
-        do {
-          this.drainRequested = false;
-          await this.drainPass();
-        } while (this.drainRequested && !this.closed);
-      });
-    } catch (error) {
-      if (!this.closed) console.error('syncline: drain failed', error);
-    } finally {
-      this.draining = false;
-      if (!this.closed) {
-        this.refreshSyncing();
-        if (this.drainRequested) this.requestDrain();
-      }
-    }
-  }
-
-  private async withDrainLock(work: () => Promise<void>): Promise<void> {
-    if (!this.locks) return work();
-    await this.locks.request(`syncline:${this.config.namespace}:drain`, work);
-  }
-
   private canSend(): boolean {
-    return !this.closed && this.status.connectivity !== Connectivity.Offline && this.status.paused === null;
+    return !this.closed && this.connectivity.state !== Connectivity.Offline && this.status.paused === null;
   }
 
-  private async drainPass(): Promise<void> {
-    if (!this.canSend()) return;
-    const lanes = await this.lanes();
-    let wakeAt = Infinity;
-    const queue = [...lanes];
-    const worker = async () => {
-      for (let lane = queue.shift(); lane !== undefined; lane = queue.shift()) {
-        wakeAt = Math.min(wakeAt, await this.drainLane(lane));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.config.laneConcurrency, lanes.length) }, worker));
-    this.scheduleWake(wakeAt);
+  /** Looks at every lane that holds operations (at start, back online, after a pause). */
+  private async pokeAllLanes(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const lanes = await this.store.lanes();
+      this.scheduler.poke(...lanes);
+    } catch (error) {
+      if (!this.closed) this.reportError(`Could not list lanes: ${(error as Error).message}`);
+    }
   }
 
   /**
-   * Sends a lane's operations one at a time, in order. The settle step that records a response also marks
-   * the op after next as `sending`, so when a request succeeds the next one leaves at once and its
-   * bookkeeping overlaps the request instead of preceding it. Returns when the lane should be looked at again.
+   * A lane worker: sends the lane's operations one at a time, in order, until it meets one it may not send now.
+   * Nothing is written before a request leaves: the next one goes the moment the previous one succeeds, and
+   * successes are recorded behind the requests in coalesced transactions. Returns when to look again.
    */
   private async drainLane(lane: string): Promise<number> {
-    let claim = await this.settleAndClaim({ lane });
-    let inFlight = claim.op ? this.send(claim.op) : null;
-    while (claim.op && inFlight) {
-      const sent = claim.op;
-      const outcome = await inFlight;
-      const ahead = claim.ahead;
-      if (outcome.type === 'done' && ahead && this.canSend()) {
-        // `ahead` was marked sending in an earlier, committed transaction: it may go now.
-        inFlight = this.send(ahead);
-        const next = await this.settleAndClaim({ lane, sent, outcome, keep: ahead });
-        claim = { op: ahead, ahead: next.ahead, wakeAt: next.wakeAt };
-      } else {
-        // A failure, a pause or nothing marked ahead: record it, hand back the op marked ahead, claim afresh.
-        claim = await this.settleAndClaim({ lane, sent, outcome, ...(ahead ? { release: ahead } : {}) });
-        inFlight = claim.op ? this.send(claim.op) : null;
+    for (;;) {
+      if (!this.canSend()) return Infinity;
+      const head = await this.laneHead(lane);
+      if (!head || head.status !== OperationStatus.Pending) return Infinity;
+      const now = this.clock.now();
+      if (head.uncertainSince !== undefined && now - head.uncertainSince > this.capabilities.idempotencyTtlMs) {
+        await this.settleFailure(head, {
+          type: 'failed',
+          error: { kind: 'uncertain', message: 'The server may or may not have applied this change, and it no longer remembers its key: check, then retry or discard.' },
+        });
+        continue;
       }
+      if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
+      const sent = await this.send(head);
+      if (sent === 'skipped') continue;
+      if (sent === 'stopped') return Infinity;
     }
-    return claim.wakeAt;
   }
 
-  /**
-   * One settle step, in a short transaction that never awaits the network: records the outcome of the op
-   * a lane just sent, and marks what the lane sends next as `sending` before any request leaves. Lanes that
-   * finish while a transaction runs are settled together in the next one: write transactions on one store
-   * run one at a time, so eight lanes would otherwise queue behind each other.
-   */
-  private settleAndClaim(step: Omit<SettleStep, 'resolve' | 'reject'>): Promise<Claim> {
-    if (this.closed) return Promise.resolve({ op: null, ahead: null, wakeAt: Infinity });
-    return new Promise((resolve, reject) => {
-      this.settleQueue.push({ ...step, resolve, reject });
-      if (!this.settling) void this.flushSettles();
-    });
+  /** The lane's first operation as tabs see it, from the read-ahead buffer when it has one. */
+  private async laneHead(lane: string): Promise<Operation | null> {
+    for (let fresh = false; ; fresh = true) {
+      let buffer = this.laneBuffers.get(lane);
+      if (!buffer || buffer.length === 0 || fresh) {
+        buffer = await this.store.laneHead(lane, LANE_READ_AHEAD);
+        this.laneBuffers.set(lane, buffer);
+      }
+      while (buffer.length > 0 && this.isGone(buffer[0]!)) buffer.shift();
+      if (buffer.length > 0) return this.view(buffer[0]!);
+      if (fresh) return null;
+    }
   }
 
-  private async flushSettles(): Promise<void> {
-    this.settling = true;
-    try {
-      while (this.settleQueue.length > 0) {
-        const batch = this.settleQueue.splice(0);
-        try {
-          const claims = await this.settleBatch(batch);
-          batch.forEach((step, i) => step.resolve(claims[i]!));
-        } catch (error) {
-          for (const step of batch) step.reject(error);
+  private isGone(op: Operation): boolean {
+    return this.gone.has(op.id) || (this.clearingBefore !== null && op.createdAt <= this.clearingBefore);
+  }
+
+  /** One attempt at `op`. 'skipped': it left the queue before its request could leave; 'stopped': the queue may not send. */
+  private async send(op: Operation): Promise<'sent' | 'skipped' | 'stopped'> {
+    let auth: Record<string, string> | null = null;
+    if (this.authorize) {
+      try {
+        const answer = await this.authorize({ method: op.request.method, url: op.request.url });
+        if (answer === false) {
+          this.patchStatus({ paused: 'auth' });
+          return 'stopped';
         }
+        auth = answer;
+      } catch (error) {
+        // No tab could answer in time: not the operation's fault, and nothing was sent. Ask again soon.
+        await this.settleFailure(op, {
+          type: 'retry', strike: false, retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
+          error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
+        }, false);
+        return 'sent';
       }
-    } finally {
-      this.settling = false;
     }
+    // The last check before the request leaves: a discard or clear up to here is honoured.
+    if (this.isGone(op)) return 'skipped';
+    if (!this.canSend()) return 'stopped';
+    const sending: Operation = { ...op, status: OperationStatus.Sending, attempts: op.attempts + 1, updatedAt: this.clock.now() };
+    this.inFlight.set(op.id, sending);
+    this.store.emitVirtual([{ prev: op, next: sending }]);
+    const { url, init } = buildRequest(op, auth);
+    let result: Attempt = await attempt(url, init, {
+      fetch: this.fetchFn, clock: this.clock, credentials: this.config.credentials, requestTimeoutMs: this.config.requestTimeoutMs,
+    });
+    if (this.closed) return 'stopped';
+    const outcome = result.outcome;
+    if (outcome.type === 'retry' && outcome.error.kind === 'network') {
+      // No answer: offline, or a request the browser would not send. The probe tells which.
+      if (await this.connectivity.reachableAfterFailure()) {
+        result = { outcome: { ...outcome, strike: true, error: { ...outcome.error, message: `${outcome.error.message} (the server is reachable: this request failed on its own)` } } };
+      }
+    } else {
+      this.connectivity.answered(outcome.type !== 'retry' || outcome.error.kind === 'auth');
+    }
+    if (result.outcome.type === 'done') {
+      this.recordDone(sending, { id: op.id, completedAt: this.clock.now(), ...result.result! });
+    } else {
+      await this.settleFailure(sending, result.outcome);
+    }
+    return 'sent';
   }
 
-  private async settleBatch(batch: SettleStep[]): Promise<Claim[]> {
-    if (this.closed) return batch.map(() => ({ op: null, ahead: null, wakeAt: Infinity }));
+  /** Records an outcome other than done, awaited (the lane waits now anyway), and drops the sending overlay. */
+  private async settleFailure(shown: Operation, outcome: Outcome, counted = true): Promise<void> {
     const now = this.clock.now();
-    const tx = this.db.transaction(['operations', 'meta'], 'readwrite', { durability: 'relaxed' });
-    const seq = ++this.writeSeq;
-    const store = tx.objectStore('operations');
-    const changes: OperationChange[] = [];
-    const write = (prev: Operation, next: Operation | null) => {
-      if (next) store.put(next).catch(() => {});
-      else store.delete(prev.id).catch(() => {});
-      changes.push({ prev, next });
+    const policy: RetryPolicy = { ...this.config, random: this.random };
+    const base = counted ? shown : { ...shown, status: OperationStatus.Pending };
+    const { next, pauseForAuth } = reduceOutcome(base, outcome, now, policy);
+    if (pauseForAuth) this.patchStatus({ paused: 'auth' });
+    if (!next) return;
+    const wasSending = shown.status === OperationStatus.Sending;
+    const dropOverlay = () => {
+      if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
     };
-    // One round trip for the whole batch: each sent op as it is now, and each lane's first three
-    // (the op just sent, the one marked ahead, the one after that).
-    const reads = await Promise.all(batch.map((step) => Promise.all([
-      step.sent ? store.get(step.sent.id) : undefined,
-      store.index('laneSeq').getAll(laneRange(step.lane), 3),
-    ])));
-    let synced = false;
-    // The lane as it stands once this step's outcome and release are written.
-    const views = batch.map((step, i) => {
-      const [current, firstThree] = reads[i]!;
-      let view: Operation[] = firstThree;
-      const replace = (prev: Operation, next: Operation | null) => {
-        view = next ? view.map((op) => (op.id === prev.id ? next : op)) : view.filter((op) => op.id !== prev.id);
-      };
-      if (step.sent && step.outcome && current && current.status === OperationStatus.Sending) {
-        // (Discarded by the user while in flight, or changed by another engine: their choice stands.)
-        const next = this.applyOutcome(current, step.outcome, now);
-        write(current, next);
-        replace(current, next);
-        synced ||= step.outcome.type === 'done';
-      }
-      const held = step.release && view.find((op) => op.id === step.release!.id);
-      if (held && held.status === OperationStatus.Sending) {
-        // Marked ahead but never sent: back in line, the attempt not counted.
-        const back = { ...held, status: OperationStatus.Pending, attempts: Math.max(0, held.attempts - 1) };
-        write(held, back);
-        replace(held, back);
-      }
-      return view;
-    });
-    if (synced) tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
-    // Claims come after every outcome of the batch is applied: one of them may have paused or cut the queue.
-    const mark = (op: Operation | undefined): Operation | null => {
-      if (!op || op.status !== OperationStatus.Pending || !this.canSend() || !this.isDue(op, now)) return null;
-      const claimed = { ...op, status: OperationStatus.Sending, attempts: op.attempts + 1, updatedAt: now };
-      write(op, claimed);
-      return claimed;
-    };
-    const wakeOf = (op: Operation | undefined) =>
-      op && op.status === OperationStatus.Pending && this.canSend() && !this.isDue(op, now) ? op.nextAttemptAt : Infinity;
-    const claims = batch.map((step, i): Claim => {
-      const view = views[i]!;
-      if (step.keep) {
-        // The kept op is on its way; mark the one after it.
-        const after = view[view.findIndex((op) => op.id === step.keep!.id) + 1];
-        return { op: null, ahead: mark(after), wakeAt: wakeOf(after) };
-      }
-      const op = mark(view[0]);
-      if (!op) return { op: null, ahead: null, wakeAt: wakeOf(view[0]) };
-      return { op, ahead: mark(view[1]), wakeAt: Infinity };
-    });
-    await this.commit(tx);
-    if (synced) this.patchStatus({ lastSyncAt: now });
-    this.emit(seq, changes);
-    return claims;
-  }
-
-  private isDue(op: Operation, now: number): boolean {
-    if (op.nextAttemptAt <= now) return true;
-    // Waiting only because the network was gone, and it is back: go now.
-    return op.lastError?.kind === 'network' && op.updatedAt < this.lastOnlineAt;
-  }
-
-  private applyOutcome(op: Operation, outcome: Outcome, now: number): Operation | null {
-    this.noteConnectivity(outcome);
-    switch (outcome.type) {
-      case 'done':
-        return null;
-      case 'retry': {
-        const strikes = op.strikes + (outcome.strike ? 1 : 0);
-        if (strikes >= this.config.maxAttempts) {
-          return { ...op, status: OperationStatus.Failed, strikes, lastError: outcome.error, nextAttemptAt: 0, updatedAt: now };
-        }
-        const delay = outcome.retryAfterMs !== undefined
-          ? Math.min(outcome.retryAfterMs, this.config.maxRetryAfterMs)
-          : backoffDelay(Math.max(1, strikes), this.config.backoffBaseMs, this.config.backoffCapMs, this.random);
-        return { ...op, status: OperationStatus.Pending, strikes, lastError: outcome.error, nextAttemptAt: now + delay, updatedAt: now };
-      }
-      case 'auth':
-        // Not the operation's fault: it waits, unchanged in standing, for sign-in.
-        this.patchStatus({ paused: 'auth' });
-        return { ...op, status: OperationStatus.Pending, lastError: outcome.error, nextAttemptAt: 0, updatedAt: now };
-      case 'conflict':
-        return { ...op, status: OperationStatus.Conflict, lastError: outcome.error, nextAttemptAt: 0, updatedAt: now };
-      case 'failed':
-        return { ...op, status: OperationStatus.Failed, lastError: outcome.error, nextAttemptAt: 0, updatedAt: now };
-    }
-  }
-
-  /** Sends one operation with its Idempotency-Key, fresh credentials and a timeout. Never throws. */
-  private async send(op: Operation): Promise<Outcome> {
-    this.inFlight++;
-    this.refreshSyncing();
     try {
-      const headers: Record<string, string> = { ...(op.request.headers ?? {}) };
-      if (this.authorize) {
-        try {
-          Object.assign(headers, (await this.authorize({ method: op.request.method, url: op.request.url })) ?? {});
-        } catch (error) {
-          return { type: 'auth', error: { kind: 'auth', message: `authorize() failed: ${(error as Error).message}` } };
-        }
-      }
-      headers['Idempotency-Key'] = `"${op.id}"`;
-      let body: string | undefined;
-      if (op.request.body !== undefined) {
-        body = typeof op.request.body === 'string' ? op.request.body : JSON.stringify(op.request.body);
-        if (typeof op.request.body !== 'string' && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-          headers['Content-Type'] = 'application/json';
-        }
-      }
-      return await this.request(op.request.url, { method: op.request.method, headers, body: body ?? null, credentials: this.config.credentials });
-    } finally {
-      this.inFlight--;
-      this.refreshSyncing();
-    }
-  }
-
-  private async request(url: string, init: RequestInit): Promise<Outcome> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = this.clock.setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.config.requestTimeoutMs);
-    try {
-      const response = await this.fetchFn(url, { ...init, signal: controller.signal });
-      const body = await readBody(response);
-      return classifyResponse(response.status, response.headers.get('Retry-After'), body, this.clock.now());
+      await this.store.write(['operations'], 'relaxed', async (tx, record) => {
+        const row = await tx.objectStore('operations').get(shown.id);
+        // Discarded while its request was out: the user's choice stands.
+        if (!row) return;
+        tx.objectStore('operations').put(next).catch(() => {});
+        record(row, next, wasSending ? shown : undefined);
+      }, () => {
+        dropOverlay();
+        this.unsaved.delete(shown.id);
+      });
     } catch (error) {
-      if (timedOut) return { type: 'retry', strike: true, error: { kind: 'timeout', message: `No answer within ${this.config.requestTimeoutMs} ms.` } };
-      return { type: 'retry', strike: false, error: { kind: 'network', message: (error as Error).message || 'Network error' } };
+      // A full disk must not stop the queue: the newer state lives in memory until a write succeeds.
+      const removed = this.gone.has(shown.id);
+      dropOverlay();
+      if (!removed) {
+        this.unsaved.set(shown.id, next);
+        this.store.emitVirtual([{ prev: shown, next }]);
+      }
+      if (!isQuotaError(error) && (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) {
+        this.reportError(`Could not record an attempt: ${(error as Error).message}`);
+      }
+    }
+    this.laneBuffers.delete(shown.lane);
+  }
+
+  /** Queues a success to be recorded with others in one transaction; the lane goes on without waiting. */
+  private recordDone(shown: Operation, result: OperationResult): void {
+    this.gone.add(shown.id);
+    this.doneQueue.push({ shown, result });
+    this.patchStatus({ lastSyncAt: result.completedAt });
+    if (!this.recording) this.recording = this.flushDone().finally(() => (this.recording = null));
+  }
+
+  private async flushDone(): Promise<void> {
+    let lean = false;
+    while (this.doneQueue.length > 0 && !this.closed) {
+      const batch = this.doneQueue.splice(0);
+      try {
+        await this.writeDone(batch, lean);
+        lean = false;
+        for (const { result } of batch) this.completionSubject.next({ id: result.id, result });
+      } catch (error) {
+        if (this.closed) return;
+        // Put back in front; on a full disk, write only the deletes (they free space, results take some).
+        this.doneQueue.unshift(...batch);
+        const full = (error as SynclineError)?.code === SynclineErrorCode.QuotaExceeded;
+        if (full && !lean) {
+          lean = true;
+          continue;
+        }
+        this.reportError(`Could not record finished operations: ${(error as Error).message}`);
+        await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), 1000));
+      }
+    }
+  }
+
+  private writeDone(batch: DoneRecord[], lean: boolean): Promise<void> {
+    const now = this.clock.now();
+    const stores = lean ? (['operations'] as const) : (['operations', 'completed', 'meta'] as const);
+    return this.store.write([...stores], 'relaxed', async (tx, record) => {
+      const ops = tx.objectStore('operations');
+      const rows = await Promise.all(batch.map(({ shown }) => ops.get(shown.id)));
+      batch.forEach(({ shown, result }, i) => {
+        const row = rows[i];
+        if (row) {
+          ops.delete(shown.id).catch(() => {});
+          record(row, null, this.inFlight.get(shown.id) ?? shown);
+        }
+        if (!lean) tx.objectStore('completed').put({ ...result, seq: shown.seq }).catch(() => {});
+      });
+      if (lean) return;
+      tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
+      if (now - this.lastPruneAt > 60_000) {
+        this.lastPruneAt = now;
+        // A bounded step per flush: results older than the retention go, a few hundred at a time.
+        const old = await tx.objectStore('completed').index('completedAt').getAllKeys(IDBKeyRange.upperBound(now - COMPLETED_RETENTION_MS), COMPLETED_PRUNE_BATCH);
+        for (const key of old) tx.objectStore('completed').delete(key).catch(() => {});
+      }
+    }, () => {
+      for (const { shown } of batch) {
+        this.inFlight.delete(shown.id);
+        this.unsaved.delete(shown.id);
+      }
+    });
+  }
+
+  // ---- connectivity and capabilities ----------------------------------------------------
+
+  /** Asks the health endpoint whether the server (not just "a network") is reachable. */
+  private async probe(): Promise<boolean> {
+    const controller = new AbortController();
+    const timer = this.clock.setTimeout(() => controller.abort(), Math.min(this.config.requestTimeoutMs, 10_000));
+    try {
+      const response = await this.fetchFn(this.config.healthUrl, {
+        method: 'GET', credentials: this.config.credentials, cache: 'no-store', redirect: 'manual', signal: controller.signal,
+      });
+      await response.body?.cancel().catch(() => {});
+      return response.ok;
+    } catch {
+      return false;
     } finally {
       this.clock.clearTimeout(timer);
     }
   }
 
-  // ---- connectivity ---------------------------------------------------------------------
-
-  private noteConnectivity(outcome: Outcome): void {
-    if (outcome.type === 'retry') {
-      const kind = outcome.error.kind;
-      this.setConnectivity(kind === 'network' ? Connectivity.Offline : Connectivity.Degraded);
-    } else {
-      this.setConnectivity(Connectivity.Online);
-    }
-  }
-
-  private setConnectivity(next: Connectivity): void {
-    const prev = this.status.connectivity;
-    if (prev === next || this.closed) return;
-    this.patchStatus({ connectivity: next });
-    if (next === Connectivity.Offline) this.scheduleProbe();
-    else this.clock.clearTimeout(this.probeTimer);
-    if (prev === Connectivity.Offline) {
-      this.lastOnlineAt = this.clock.now();
-      this.requestDrain();
-    }
-  }
-
-  private scheduleProbe(): void {
-    this.clock.clearTimeout(this.probeTimer);
-    this.probeTimer = this.clock.setTimeout(() => void this.probe(), this.config.probeIntervalMs);
-  }
-
-  /** Asks the health endpoint whether the server (not just "a network") is reachable. */
-  private async probe(): Promise<void> {
-    if (this.closed) return;
-    this.clock.clearTimeout(this.probeTimer);
-    const outcome = await this.request(this.config.healthUrl, { method: 'GET', credentials: this.config.credentials, cache: 'no-store' });
-    if (this.closed) return;
-    if (outcome.type === 'done') this.setConnectivity(Connectivity.Online);
-    else if (this.status.connectivity === Connectivity.Offline) this.scheduleProbe();
-  }
-
-  // ---- helpers --------------------------------------------------------------------------
-
-  private scheduleWake(at: number): void {
-    if (at === Infinity || this.closed) return;
-    if (this.wakeTimer !== null && at >= this.wakeAt) return;
-    this.clock.clearTimeout(this.wakeTimer);
-    this.wakeAt = at;
-    this.wakeTimer = this.clock.setTimeout(() => {
-      this.wakeTimer = null;
-      this.wakeAt = Infinity;
-      this.requestDrain();
-    }, Math.max(0, at - this.clock.now()));
-  }
-
-  private async recoverSending(): Promise<void> {
-    // Almost always none: a count is one cheap request, the key list is read only when there is work.
-    if ((await this.db.countFromIndex('operations', 'status', OperationStatus.Sending)) === 0) return;
-    const orphans = await this.db.getAllKeysFromIndex('operations', 'status', OperationStatus.Sending);
-    // Same id, same Idempotency-Key: the server turns the repeat into a replay (at-least-once made exactly-once).
-    await this.update(orphans, (op) => (op.status === OperationStatus.Sending ? { ...op, status: OperationStatus.Pending, nextAttemptAt: 0 } : null));
-  }
-
-  private async dueLater(): Promise<string[]> {
-    const now = this.clock.now();
-    const pending = await this.db.getAllFromIndex('operations', 'status', OperationStatus.Pending);
-    return pending.filter((op) => op.nextAttemptAt > now).map((op) => op.id);
-  }
-
-  private resetForRetry(op: Operation): Operation {
-    return { ...op, status: OperationStatus.Pending, strikes: 0, nextAttemptAt: 0, updatedAt: this.clock.now() };
-  }
-
-  /** Rewrites the given operations in one transaction; `change` returning null leaves one as it is. */
-  private async update(ids: string[], change: (op: Operation) => Operation | null): Promise<Operation[]> {
-    this.assertOpen();
-    if (ids.length === 0) return [];
-    const tx = this.db.transaction(['operations'], 'readwrite', { durability: this.config.durability });
-    const seq = ++this.writeSeq;
-    const store = tx.objectStore('operations');
-    const rows = await Promise.all(ids.map((id) => store.get(id)));
-    const changes: OperationChange[] = [];
-    const result: Operation[] = [];
-    for (const prev of rows) {
-      if (!prev) continue;
-      const next = change(prev);
-      if (!next) { result.push(prev); continue; }
-      store.put(next).catch(() => {});
-      changes.push({ prev, next });
-      result.push(next);
-    }
-    await this.commit(tx);
-    this.emit(seq, changes);
-    return result;
-  }
-
-  private async commit(tx: { done: Promise<void> } & Pick<Tx, 'error'>): Promise<void> {
+  /** Reads `<endpoint>/_syncline`; a server without one gets the defaults (single requests, a 24 h key TTL). */
+  private async loadCapabilities(): Promise<void> {
     try {
-      await tx.done;
-    } catch (error) {
-      throw this.storageFailure(error, tx);
+      const response = await this.fetchFn(`${this.config.endpoint}/_syncline`, {
+        method: 'GET', credentials: this.config.credentials, cache: 'no-store', redirect: 'manual', headers: { Accept: 'application/json' },
+      });
+      if (!response.ok || !/json/i.test(response.headers.get('Content-Type') ?? '')) return;
+      const doc = (await response.json()) as { idempotency?: { ttlMs?: unknown }; batch?: { path?: unknown; maxOps?: unknown; maxBytes?: unknown } | null };
+      const ttl = doc.idempotency?.ttlMs;
+      const batch = doc.batch;
+      const next: ServerCapabilities = {
+        idempotencyTtlMs: typeof ttl === 'number' && ttl > 0 ? ttl : DEFAULT_KEY_TTL_MS,
+        batch: batch && typeof batch.path === 'string' && typeof batch.maxOps === 'number' && typeof batch.maxBytes === 'number'
+          ? { url: new URL(batch.path, this.config.endpoint).href, maxOps: batch.maxOps, maxBytes: batch.maxBytes }
+          : null,
+      };
+      // Only a batch route on an allowed origin is ever used.
+      if (next.batch && !this.origins.includes(new URL(next.batch.url).origin)) next.batch = null;
+      if (this.closed) return;
+      this.capabilities = next;
+      await this.store.db.put('meta', next, 'capabilities').catch(() => {});
+    } catch {
+      /* unreachable or not a syncline server: keep what we know */
     }
   }
 
-  /** Turns a failed transaction into a typed error and a storage status, so a full disk is never silent. */
-  private storageFailure(error: unknown, tx: Pick<Tx, 'error'>): Error {
-    if (error instanceof SynclineError) return error;
-    const cause = tx.error ?? error;
-    if (isQuotaError(cause) || isQuotaError(error)) {
-      this.patchStatus({ storage: 'quota-exceeded' });
-      return new SynclineError(SynclineErrorCode.QuotaExceeded, 'The device is out of storage for this site; nothing was queued.', { cause: String(cause) });
-    }
-    this.patchStatus({ storage: 'error' });
-    return new SynclineError(SynclineErrorCode.Storage, `Storage failed: ${(cause as Error)?.message ?? String(cause)}`);
+  // ---- views and status -----------------------------------------------------------------
+
+  /** How tabs see an operation: a request out shows `sending`; a state not yet written shows as in memory. */
+  private view(row: Operation): Operation {
+    return this.inFlight.get(row.id) ?? this.unsaved.get(row.id) ?? row;
   }
 
-  private emit(seq: number, changes: OperationChange[]): void {
-    if (changes.length === 0 || this.closed) return;
-    const counts = { ...this.status.counts };
-    for (const { prev, next } of changes) {
-      if (prev) counts[prev.status]--;
-      if (next) counts[next.status]++;
-    }
-    this.patchStatus({ counts });
-    this.changesSubject.next({ seq, changes });
+  /** The view as it stands now, for a read that has just started (its rows are from this moment too). */
+  private overlay(): (row: Operation) => Operation {
+    if (this.inFlight.size === 0 && this.unsaved.size === 0) return (row) => row;
+    const inFlight = new Map(this.inFlight);
+    const unsaved = new Map(this.unsaved);
+    return (row) => inFlight.get(row.id) ?? unsaved.get(row.id) ?? row;
+  }
+
+  private setStorageHealth(health: StorageHealth): void {
+    if (health !== this.status.storage) this.patchStatus({ storage: health });
+  }
+
+  private reportError(message: string): void {
+    if (this.closed) return;
+    console.error(`syncline: ${message}`);
+    this.patchStatus({ engineError: { message, at: this.clock.now() } });
   }
 
   private refreshSyncing(): void {
-    const syncing = this.draining && (this.inFlight > 0 || this.canSend());
+    const syncing = this.scheduler.busy > 0 && this.canSend();
     if (syncing !== this.status.syncing) this.patchStatus({ syncing });
   }
 
   private patchStatus(patch: Partial<EngineStatus>): void {
     if (this.closed) return;
-    this.statusSubject.next({ ...this.statusSubject.value, ...patch });
+    const next = { ...this.statusSubject.value, ...patch };
+    this.statusSubject.next(next);
+    if ('paused' in patch || 'connectivity' in patch) {
+      this.refreshSyncing();
+      // Unpaused or back online: runnable lanes go now.
+      if (this.canSend()) this.scheduler.pump();
+    }
   }
 
   private assertOpen(): void {
@@ -813,16 +823,6 @@ export class SyncEngine {
   }
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text();
-  if (!text) return undefined;
-  if ((response.headers.get('Content-Type') ?? '').includes('json')) {
-    try {
-      return JSON.parse(text.length > MAX_BODY_KEPT * 16 ? '' : text);
-    } catch {
-      /* fall through to text */
-    }
-  }
-  return text.slice(0, MAX_BODY_KEPT);
+function checkId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.');
 }
-

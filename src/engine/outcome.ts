@@ -1,18 +1,29 @@
-// Classifies a request's result into what the queue does next, and computes backoff delays.
+// Classifies what came back from a request (a response, a failure to reach the server) into what the queue does next.
 import type { OperationError } from '../types.ts';
 
+/**
+ * What one attempt at an operation amounted to. `strike` counts towards `maxAttempts`; `uncertain` means the
+ * server may have applied the request without us learning it (the same key must be used again).
+ */
 export type Outcome =
   | { type: 'done'; status: number }
-  | { type: 'retry'; error: OperationError; retryAfterMs?: number; strike: boolean }
+  | { type: 'retry'; error: OperationError; retryAfterMs?: number; strike: boolean; uncertain?: boolean }
   | { type: 'auth'; error: OperationError }
   | { type: 'conflict'; error: OperationError }
   | { type: 'failed'; error: OperationError };
 
-/** Parses `Retry-After` (delta-seconds or an HTTP date) into milliseconds from `now`. */
+/**
+ * Parses `Retry-After` as RFC 9110 §10.2.3 defines it: delay-seconds (digits only) or an HTTP-date. Anything
+ * else ("1.5", "-5", "soon") is ignored rather than read as some date: the caller falls back to its backoff.
+ */
 export function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // IMF-fixdate, and the two obsolete forms a recipient must accept; all name a weekday and a GMT time.
+  if (!/^[A-Za-z]{3,9}, .*\d{2}:\d{2}:\d{2}.*GMT$/.test(trimmed) && !/^[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}$/.test(trimmed)) {
+    return undefined;
+  }
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
@@ -20,13 +31,38 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 
 const RETRYABLE = new Set([408, 425, 429]);
 
-/** Maps an HTTP response to an outcome; `body` is the parsed response body, kept for conflicts and errors. */
-export function classifyResponse(status: number, retryAfter: string | null, body: unknown, now: number): Outcome {
-  if (status >= 200 && status < 300) return { type: 'done', status };
-  const retryAfterMs = parseRetryAfter(retryAfter, now);
+/** What the transport learned from a response, before it is judged. */
+export interface ResponseFacts {
+  status: number;
+  retryAfter: string | null;
+  /** Parsed JSON or text (bounded). */
+  body: unknown;
+  /** The response was a redirect we did not follow (`redirect: 'manual'`). */
+  redirected?: boolean;
+  /** A 2xx whose body is an HTML page although JSON was asked for: a captive portal or a proxy, not our server. */
+  htmlInsteadOfJson?: boolean;
+}
+
+/** Maps a response to an outcome. */
+export function classifyResponse(facts: ResponseFacts, now: number): Outcome {
+  const { status, body } = facts;
+  if (facts.redirected) {
+    // A redirect is never followed (it could carry the body and credentials elsewhere): nothing was delivered.
+    return { type: 'retry', strike: true, error: { kind: 'http', status: 0, message: 'The server answered with a redirect; queued requests are never redirected.' } };
+  }
+  if (status >= 200 && status < 300) {
+    if (facts.htmlInsteadOfJson) {
+      return { type: 'retry', strike: true, error: { kind: 'http', status, message: `HTTP ${status} with an HTML page instead of JSON (a captive portal or proxy?): not delivered.` } };
+    }
+    return { type: 'done', status };
+  }
+  const retryAfterMs = parseRetryAfter(facts.retryAfter, now);
   const error: OperationError = { kind: 'http', status, message: messageOf(status, body), ...(body !== undefined ? { body } : {}) };
-  if (RETRYABLE.has(status) || status >= 500 || (status === 409 && retryAfterMs !== undefined)) {
-    // 409 with Retry-After is an idempotent repeat still being processed: the same key, later.
+  if (status === 409 && retryAfterMs !== undefined) {
+    // The same key is still being processed (an earlier attempt): wait and ask again; not the operation's fault.
+    return { type: 'retry', error, strike: false, retryAfterMs };
+  }
+  if (RETRYABLE.has(status) || status >= 500) {
     return { type: 'retry', error, strike: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
   if (status === 401) return { type: 'auth', error: { ...error, kind: 'auth' } };

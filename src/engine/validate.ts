@@ -1,8 +1,15 @@
 // Checks an enqueue request before anything is written: a bad operation is refused whole, with a typed error.
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
-import { HTTP_METHODS, type OperationInput } from '../types.ts';
+import { HTTP_METHODS, type BodyType, type FormEntry, type OperationInput } from '../types.ts';
 
-const FORBIDDEN_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/** Credentials never go to the database: they come from `authorize()` or cookies at send time. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/** Headers the browser sets itself (it would silently drop ours) or the engine sets per attempt. */
+const RESERVED_HEADERS = [
+  'accept-charset', 'accept-encoding', 'access-control-request-headers', 'access-control-request-method', 'connection',
+  'content-length', 'cookie2', 'date', 'dnt', 'expect', 'host', 'keep-alive', 'origin', 'referer', 'set-cookie', 'te',
+  'trailer', 'transfer-encoding', 'upgrade', 'via', 'idempotency-key',
+];
 const LANE_PATTERN = /^[\w.:/-]{1,64}$/;
 
 function invalid(message: string): never {
@@ -15,15 +22,82 @@ export interface ValidationLimits {
   maxPayloadBytes: number;
 }
 
+/** A body in the form it is stored in, with its type and size in bytes. */
+export interface StoredBody {
+  body: unknown;
+  bodyType: BodyType;
+  size: number;
+  /** A Content-Type the body implies (URLSearchParams), when the caller set none. */
+  contentType?: string;
+}
+
+const encoder = new TextEncoder();
+
 /**
- * Validates and normalises one input; `url` must already be absolute. Returns a clean copy
- * (structured-cloned, so later mutation by the caller cannot change what was queued).
+ * Puts a request body into the form it is stored and sent in. Runs in the page too: `FormData` and
+ * `URLSearchParams` cannot cross `postMessage`, so they are turned into entries and text before they leave it.
+ */
+export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (declared === 'form') {
+    if (!Array.isArray(body) || !body.every(isFormEntry)) invalid('A form body must be a list of [name, string | Blob, filename?] entries.');
+    return { body, bodyType: 'form', size: formSize(body as FormEntry[]) };
+  }
+  if (typeof body === 'string') return { body, bodyType: declared === 'json' ? 'json' : 'text', size: encoder.encode(body).length };
+  if (typeof Blob !== 'undefined' && body instanceof Blob) return { body, bodyType: 'binary', size: body.size };
+  if (body instanceof ArrayBuffer) return { body, bodyType: 'binary', size: body.byteLength };
+  if (ArrayBuffer.isView(body)) {
+    // Only the viewed bytes are kept, as their own buffer.
+    const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength).slice();
+    return { body: bytes.buffer, bodyType: 'binary', size: bytes.byteLength };
+  }
+  if (typeof FormData !== 'undefined' && body instanceof FormData) {
+    const entries: FormEntry[] = [];
+    body.forEach((value, name) => {
+      entries.push(typeof value === 'string' ? [name, value] : [name, value, (value as File).name]);
+    });
+    return { body: entries, bodyType: 'form', size: formSize(entries) };
+  }
+  if (typeof URLSearchParams !== 'undefined' && body instanceof URLSearchParams) {
+    const text = body.toString();
+    return { body: text, bodyType: 'text', size: encoder.encode(text).length, contentType: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(body);
+  } catch (error) {
+    invalid(`\`request.body\` is not JSON-serialisable: ${(error as Error).message}`);
+  }
+  if (json === undefined) invalid('`request.body` is not JSON-serialisable.');
+  return { body, bodyType: 'json', size: encoder.encode(json).length };
+}
+
+function isFormEntry(entry: unknown): boolean {
+  if (!Array.isArray(entry) || typeof entry[0] !== 'string') return false;
+  const value = entry[1];
+  return typeof value === 'string' || (typeof Blob !== 'undefined' && value instanceof Blob);
+}
+
+function formSize(entries: FormEntry[]): number {
+  let size = 0;
+  for (const [name, value] of entries) size += encoder.encode(name).length + (typeof value === 'string' ? encoder.encode(value).length : value.size);
+  return size;
+}
+
+/**
+ * Validates and normalises one input; `url` must already be absolute. Returns a clean copy (structured-cloned,
+ * so later mutation by the caller cannot change what was queued), whose request the browser has agreed to build.
  */
 export function validateOperationInput(input: unknown, limits: ValidationLimits): OperationInput {
   if (typeof input !== 'object' || input === null) invalid('An operation must be an object.');
+  const raw = input as Partial<OperationInput>;
+  if (typeof raw.request !== 'object' || raw.request === null) invalid('`request` is required.');
+  // The body is normalised first: FormData and URLSearchParams are not cloneable, their stored forms are.
+  const stored = normalizeBody(raw.request.body, raw.request.bodyType);
   let copy: OperationInput;
   try {
-    copy = structuredClone(input) as OperationInput;
+    const { body: _body, bodyType: _type, ...request } = raw.request;
+    copy = structuredClone({ ...raw, request: { ...request, ...(stored ? { body: stored.body } : {}) } }) as OperationInput;
   } catch (error) {
     invalid(`The operation cannot be stored: ${(error as Error).message}`);
   }
@@ -37,7 +111,6 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
       invalid('`entity` must be { type, id } with non-empty strings.');
     }
   }
-  if (typeof request !== 'object' || request === null) invalid('`request` is required.');
   const method = String(request.method ?? '').toUpperCase();
   if (!(HTTP_METHODS as readonly string[]).includes(method)) invalid(`Unknown method "${String(request.method)}"; use one of ${HTTP_METHODS.join(', ')}.`);
   request.method = method as OperationInput['request']['method'];
@@ -49,6 +122,7 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
     invalid(`\`request.url\` is not a valid URL: ${request.url}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') invalid(`Only http(s) URLs can be queued, not ${url.protocol}`);
+  if (url.username || url.password) invalid('`request.url` must not carry a user name or password: they would be stored as they are.');
   if (!limits.origins.includes(url.origin)) {
     invalid(`Requests may only target ${limits.origins.join(', ')}; ${url.origin} is not allowed (add it to allowedOrigins).`);
   }
@@ -56,28 +130,32 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
     if (typeof request.headers !== 'object' || request.headers === null || Array.isArray(request.headers)) invalid('`request.headers` must be a plain object.');
     for (const [name, value] of Object.entries(request.headers)) {
       if (typeof value !== 'string') invalid(`Header "${name}" must be a string.`);
-      if (FORBIDDEN_HEADERS.includes(name.toLowerCase())) {
+      const lower = name.toLowerCase();
+      if (CREDENTIAL_HEADERS.includes(lower)) {
         invalid(`Header "${name}" would store a credential; supply credentials with authorize() or cookies at send time.`);
+      }
+      if (RESERVED_HEADERS.includes(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) {
+        invalid(`Header "${name}" is set by the browser or by syncline, not by an operation.`);
       }
     }
   }
-  // Serialised once, as it will be sent: the same text proves it is JSON and gives its size.
-  let text = '';
-  if (typeof request.body === 'string') {
-    text = request.body;
-  } else if (request.body !== undefined) {
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(request.body);
-    } catch (error) {
-      invalid(`\`request.body\` is not JSON-serialisable: ${(error as Error).message}`);
+  if (stored) {
+    request.bodyType = stored.bodyType;
+    if (stored.contentType && !hasHeader(request.headers, 'content-type')) request.headers = { ...request.headers, 'Content-Type': stored.contentType };
+    if (stored.size > limits.maxPayloadBytes) {
+      throw new SynclineError(SynclineErrorCode.PayloadTooLarge, `The body is ${stored.size} bytes; the limit is ${limits.maxPayloadBytes}.`, { size: stored.size, limit: limits.maxPayloadBytes });
     }
-    if (json === undefined) invalid('`request.body` is not JSON-serialisable.');
-    text = json;
   }
-  const size = new TextEncoder().encode(text).length;
-  if (size > limits.maxPayloadBytes) {
-    throw new SynclineError(SynclineErrorCode.PayloadTooLarge, `The body is ${size} bytes; the limit is ${limits.maxPayloadBytes}.`, { size, limit: limits.maxPayloadBytes });
+  // The browser is the final judge of what it can send (a GET with a body, CR/LF or non-Latin-1 in a header):
+  // a request it cannot build is refused now, not retried forever later.
+  try {
+    new Request(url.href, { method, headers: request.headers ?? {}, ...(stored ? { body: '' } : {}) });
+  } catch (error) {
+    invalid(`The browser cannot send this request: ${(error as Error).message}`);
   }
   return copy;
+}
+
+export function hasHeader(headers: Record<string, string> | undefined, name: string): boolean {
+  return !!headers && Object.keys(headers).some((h) => h.toLowerCase() === name);
 }

@@ -1,77 +1,131 @@
-// A tab's side of the RPC: calls and live queries that survive a restarted worker or a new leader.
+// A tab's side of the RPC: calls and live queries that survive a replaced engine, bounded in time, never sent twice.
 import { BehaviorSubject, Observable } from 'rxjs';
 import { deserializeError, SynclineError, SynclineErrorCode } from '../errors.ts';
-import type { EngineConfig, Runtime } from '../types.ts';
-import { parseEngineMessage, type CallMethod, type ClientMessage, type EngineCalls, type Link, type Topic, type TopicEvent } from './protocol.ts';
+import { DB_VERSION } from '../engine/db.ts';
 import type { AuthorizeHook } from '../engine/engine.ts';
+import type { EngineConfig, Runtime } from '../types.ts';
+import { PROTOCOL_VERSION, parseEngineMessage, type CallMethod, type ClientMessage, type EngineCalls, type Link, type Topic, type TopicEvent } from './protocol.ts';
 
 export interface ConnectionOptions {
   client: string;
   config: EngineConfig;
-  /** Opens a fresh link to the engine (a new SharedWorker port, a BroadcastChannel slice...). */
-  connect(): Link;
+  /** Opens a link to this tab's own runtime: a SharedWorker port, or the engine host in this page. */
+  connectPrimary(): Link;
+  /** Opens a link to whichever engine serves the namespace's BroadcastChannel; null where there is none. */
+  connectBroadcast: ((onAnnounce: () => void) => Link) | null;
+  /** Web Locks: the engine's instance lock tells this tab the moment the engine is gone. Null: heartbeats. */
+  locks: LockManager | null;
   authorize?: AuthorizeHook;
+  /** Without Web Locks: how often to ping the engine, and the silence after which it is taken for dead. */
   heartbeatMs: number;
-  /** Silence after which the engine is taken for dead and the link is reopened. */
   deadAfterMs: number;
+  /** A call not answered within this is rejected with `unavailable`. */
+  callTimeoutMs: number;
   environment(): { online: boolean; visible: boolean };
   onMalformed?(data: unknown): void;
+  /** Versions this tab speaks (tests play another deploy with them). */
+  versions?: { protocol: number; schema: number };
+}
+
+/** Where the tab stands with its engine. */
+export interface ConnectionState {
+  /** Welcomed by an engine, and it is alive. */
+  connected: boolean;
+  /** Set when a newer version runs the engine: this page must reload. */
+  updateRequired: string | null;
+  /** Set while the engine cannot start. */
+  unavailable: string | null;
 }
 
 interface PendingCall {
   method: CallMethod;
   args: unknown[];
+  /** Posted to an engine at least once (a re-send says so). */
+  sent: boolean;
+  timer: ReturnType<typeof setTimeout>;
   resolve(value: unknown): void;
   reject(error: Error): void;
 }
 
+/** While not welcomed, hello is repeated this often (a hello over a BroadcastChannel nobody serves yet is lost). */
+const HELLO_RETRY_MS = 1_000;
+/** After `unavailable`, the tab asks again this much later. */
+const UNAVAILABLE_RETRY_MS = 3_000;
+/** `close()` waits this long for answers to calls already posted (they may have taken effect). */
+const CLOSE_GRACE_MS = 3_000;
+
 export class EngineConnection {
   private link: Link | null = null;
+  private via: 'primary' | 'broadcast' = 'primary';
   private nextId = 1;
   private readonly calls = new Map<number, PendingCall>();
   private readonly subs = new Map<number, { query: Topic; emit(event: TopicEvent): void }>();
   private lastHeard = 0;
-  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
-  private readonly connectedSubject = new BehaviorSubject(false);
-  /** Whether the engine has welcomed this tab (false while it reconnects). */
-  readonly connected$ = this.connectedSubject.asObservable();
+  private readonly stateSubject = new BehaviorSubject<ConnectionState>({ connected: false, updateRequired: null, unavailable: null });
+  /** The tab's standing with its engine. */
+  readonly state$ = this.stateSubject.asObservable();
   /** Where the engine said it runs; set by its welcome. */
   runtime: Runtime | null = null;
-  /** Identity of the engine instance; changes when a worker restarts or a leader hands over. */
+  /** Identity of the engine instance; changes when a worker restarts or another tab takes over. */
   engineId: string | null = null;
+  private readonly versions: { protocol: number; schema: number };
 
-  constructor(private readonly options: ConnectionOptions) {}
+  constructor(private readonly options: ConnectionOptions) {
+    this.versions = options.versions ?? { protocol: PROTOCOL_VERSION, schema: DB_VERSION };
+  }
+
+  get connected(): boolean {
+    return this.stateSubject.value.connected;
+  }
+
+  /** Whether the engine runs in this page (it welcomed us over the primary link and is not a worker). */
+  get hostedHere(): boolean {
+    return this.connected && this.via === 'primary' && this.runtime !== 'shared-worker';
+  }
 
   start(): void {
     if (this.closed) return;
-    this.open();
-    this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.open('primary');
+    this.timer = setInterval(() => this.tick(), Math.min(this.options.heartbeatMs, HELLO_RETRY_MS));
   }
 
-  /** Resolves when the engine has welcomed this tab, or rejects after `timeoutMs`. */
+  /** Resolves when an engine has welcomed this tab; rejects after `timeoutMs`, or at once if it cannot be reached. */
   ready(timeoutMs: number): Promise<void> {
-    if (this.connectedSubject.value) return Promise.resolve();
+    if (this.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
         reject(new SynclineError(SynclineErrorCode.Unavailable, `The sync engine did not answer within ${timeoutMs} ms.`));
       }, timeoutMs);
-      const sub = this.connectedSubject.subscribe((connected) => {
-        if (!connected) return;
+      const sub = this.stateSubject.subscribe((state) => {
+        if (!state.connected && !state.updateRequired) return;
         clearTimeout(timer);
         queueMicrotask(() => sub.unsubscribe());
-        resolve();
+        if (state.updateRequired) reject(new SynclineError(SynclineErrorCode.UpdateRequired, state.updateRequired));
+        else resolve();
       });
     });
   }
 
   call<M extends CallMethod>(method: M, ...args: EngineCalls[M]['args']): Promise<EngineCalls[M]['result']> {
     if (this.closed) return Promise.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.'));
+    const { updateRequired } = this.stateSubject.value;
+    if (updateRequired) return Promise.reject(new SynclineError(SynclineErrorCode.UpdateRequired, updateRequired));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.calls.set(id, { method, args, resolve: resolve as (v: unknown) => void, reject });
-      if (this.connectedSubject.value) this.send({ t: 'call', id, method, args });
+      const timer = setTimeout(() => {
+        const call = this.calls.get(id);
+        if (!call) return;
+        this.calls.delete(id);
+        call.reject(new SynclineError(SynclineErrorCode.Unavailable, call.sent
+          ? `No answer from the sync engine within ${this.options.callTimeoutMs} ms; ${method} may still have taken effect.`
+          : `The sync engine could not be reached within ${this.options.callTimeoutMs} ms; ${method} was not sent.`, { method, sent: call.sent }));
+      }, this.options.callTimeoutMs);
+      const call: PendingCall = { method, args, sent: false, timer, resolve: resolve as (v: unknown) => void, reject };
+      this.calls.set(id, call);
+      if (this.connected) this.post(id, call);
     });
   }
 
@@ -80,42 +134,74 @@ export class EngineConnection {
     return new Observable<TopicEvent>((subscriber) => {
       const id = this.nextId++;
       this.subs.set(id, { query, emit: (event) => subscriber.next(event) });
-      if (this.connectedSubject.value) this.send({ t: 'sub', id, query });
+      if (this.connected) this.sendQuietly({ t: 'sub', id, query });
       return () => {
         this.subs.delete(id);
-        if (this.connectedSubject.value) this.send({ t: 'unsub', id });
+        if (this.connected) this.sendQuietly({ t: 'unsub', id });
       };
     });
   }
 
-  /** Drops the current link and opens a new one (a runtime change); queries and calls carry over. */
+  /** Drops the current link and opens a new one to this tab's runtime (which may have changed). */
   reconnect(): void {
     if (this.closed) return;
-    if (this.connectedSubject.value) this.connectedSubject.next(false);
-    this.open();
+    this.setState({ connected: false });
+    this.open('primary');
   }
 
   /** Tells the engine about this tab's network and visibility. */
   sendEnvironment(): void {
-    if (this.connectedSubject.value) this.send({ t: 'env', ...this.options.environment() });
+    if (this.connected) this.sendQuietly({ t: 'env', ...this.options.environment() });
   }
 
-  close(): void {
+  /**
+   * Stops. Calls not yet posted are refused (`closed`: they never reached an engine); calls already posted are
+   * given a moment to be answered, since they may have taken effect. Resolves when the link is closed.
+   */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.heartbeat) clearInterval(this.heartbeat);
-    this.send({ t: 'bye' });
+    for (const [id, call] of this.calls) {
+      if (call.sent) continue;
+      clearTimeout(call.timer);
+      this.calls.delete(id);
+      call.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed; the call was not sent.'));
+    }
+    if (this.calls.size > 0 && this.connected) {
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(resolve, CLOSE_GRACE_MS);
+        const check = setInterval(() => {
+          if (this.calls.size === 0) {
+            clearTimeout(deadline);
+            clearInterval(check);
+            resolve();
+          }
+        }, 10);
+        setTimeout(() => clearInterval(check), CLOSE_GRACE_MS);
+      });
+    }
+    for (const call of this.calls.values()) {
+      clearTimeout(call.timer);
+      call.reject(new SynclineError(SynclineErrorCode.Unavailable, `The sync client closed before the engine answered; ${call.method} may still have taken effect.`));
+    }
+    this.calls.clear();
+    if (this.timer) clearInterval(this.timer);
+    this.sendQuietly({ t: 'bye' });
     this.link?.close();
     this.link = null;
-    this.connectedSubject.next(false);
-    this.connectedSubject.complete();
-    for (const call of this.calls.values()) call.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.'));
-    this.calls.clear();
+    this.setState({ connected: false });
+    this.stateSubject.complete();
   }
 
-  private open(): void {
+  // ---- links ------------------------------------------------------------------------------
+
+  private open(via: 'primary' | 'broadcast'): void {
     this.link?.close();
-    const link = this.options.connect();
+    this.via = via;
+    const link = via === 'primary' ? this.options.connectPrimary() : this.options.connectBroadcast!(() => {
+      // An engine has just started serving the channel: say hello now rather than at the next retry.
+      if (!this.connected && this.link === link) this.hello();
+    });
     this.link = link;
     this.lastHeard = Date.now();
     link.onMessage((data) => {
@@ -126,27 +212,82 @@ export class EngineConnection {
 
   private hello(): void {
     const { online, visible } = this.options.environment();
-    this.send({ t: 'hello', client: this.options.client, config: this.options.config, online, visible, canAuthorize: !!this.options.authorize });
+    this.sendQuietly({
+      t: 'hello', client: this.options.client, config: this.options.config, online, visible, canAuthorize: !!this.options.authorize, ...this.versions,
+    });
   }
 
-  private beat(): void {
+  /** The engine this tab was talking to is gone (its lock was released, or it fell silent): find the next one. */
+  private engineLost(): void {
     if (this.closed) return;
-    if (Date.now() - this.lastHeard > this.options.deadAfterMs) {
-      // The worker was killed or the leader left without a word: open a fresh link; subscriptions follow.
-      if (this.connectedSubject.value) this.connectedSubject.next(false);
-      this.open();
+    this.engineId = null;
+    this.setState({ connected: false });
+    this.open('primary');
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    const state = this.stateSubject.value;
+    if (state.updateRequired) return;
+    if (!state.connected) {
+      if (!state.unavailable || Date.now() - this.lastHeard > UNAVAILABLE_RETRY_MS) this.hello();
       return;
     }
-    if (this.connectedSubject.value) this.send({ t: 'ping' });
-    else this.hello();
+    // With Web Locks the engine's lock says when it is gone; heartbeats are only the fallback without them.
+    if (this.options.locks) return;
+    if (Date.now() - this.lastHeard > this.options.deadAfterMs) {
+      this.engineLost();
+      return;
+    }
+    this.sendQuietly({ t: 'ping' });
   }
 
-  private send(message: ClientMessage): void {
+  private post(id: number, call: PendingCall): void {
+    const resent = call.sent;
+    try {
+      this.link?.send({ t: 'call', id, method: call.method, args: call.args, ...(resent ? { resent: true } : {}) } satisfies ClientMessage);
+      call.sent = true;
+    } catch (error) {
+      // A value the browser cannot clone (a function, a Symbol, a DOM node): refused like any bad input.
+      clearTimeout(call.timer);
+      this.calls.delete(id);
+      const name = (error as Error)?.name;
+      call.reject(name === 'DataCloneError'
+        ? new SynclineError(SynclineErrorCode.InvalidOperation, `The ${call.method} arguments cannot be sent to the engine: ${(error as Error).message}`)
+        : new SynclineError(SynclineErrorCode.Unavailable, `Could not reach the sync engine: ${(error as Error)?.message ?? error}`));
+    }
+  }
+
+  private sendQuietly(message: ClientMessage): void {
     try {
       this.link?.send(message);
     } catch (error) {
       console.error('syncline: could not post to the engine', error);
     }
+  }
+
+  private setState(patch: Partial<ConnectionState>): void {
+    if (this.stateSubject.closed) return;
+    const next = { ...this.stateSubject.value, ...patch };
+    const prev = this.stateSubject.value;
+    if (next.connected !== prev.connected || next.updateRequired !== prev.updateRequired || next.unavailable !== prev.unavailable) this.stateSubject.next(next);
+  }
+
+  private watchEngine(lock: string, engineId: string): void {
+    const locks = this.options.locks;
+    if (!locks) return;
+    // Granted the moment the engine's instance lock is released: crash, kill, close or hand-over alike.
+    locks.request(lock, { mode: 'shared' }, async () => {
+      if (this.engineId === engineId) this.engineLost();
+    }).catch(() => {});
+  }
+
+  private rejectAll(error: SynclineError): void {
+    for (const call of this.calls.values()) {
+      clearTimeout(call.timer);
+      call.reject(error);
+    }
+    this.calls.clear();
   }
 
   private receive(data: unknown): void {
@@ -160,14 +301,32 @@ export class EngineConnection {
       case 'welcome': {
         this.runtime = message.runtime;
         this.engineId = message.engine;
-        // Re-establish everything this tab had: live queries, and calls not yet answered (enqueue is idempotent by id).
-        for (const [id, { query }] of this.subs) this.send({ t: 'sub', id, query });
-        for (const [id, call] of this.calls) this.send({ t: 'call', id, method: call.method, args: call.args });
-        this.connectedSubject.next(true);
+        if (message.lock) this.watchEngine(message.lock, message.engine);
+        // Re-establish everything this tab had: live queries, and calls not yet answered (marked if re-sent).
+        for (const [id, { query }] of this.subs) this.sendQuietly({ t: 'sub', id, query });
+        for (const [id, call] of this.calls) this.post(id, call);
+        this.setState({ connected: true, unavailable: null });
+        return;
+      }
+      case 'elsewhere':
+        if (this.options.connectBroadcast) {
+          this.open('broadcast');
+        } else {
+          this.setState({ connected: false, unavailable: 'Another engine runs this namespace and this browser cannot reach it (no BroadcastChannel).' });
+        }
+        return;
+      case 'update-required':
+        this.setState({ connected: false, updateRequired: message.reason });
+        this.rejectAll(new SynclineError(SynclineErrorCode.UpdateRequired, message.reason));
+        return;
+      case 'unavailable': {
+        const error = deserializeError(message.error);
+        this.setState({ connected: false, unavailable: error.message });
+        this.rejectAll(error instanceof SynclineError ? error : new SynclineError(SynclineErrorCode.Unavailable, error.message));
         return;
       }
       case 'reset':
-        if (this.connectedSubject.value) this.connectedSubject.next(false);
+        this.setState({ connected: false });
         this.hello();
         return;
       case 'pong':
@@ -176,6 +335,7 @@ export class EngineConnection {
         const call = this.calls.get(message.id);
         if (!call) return;
         this.calls.delete(message.id);
+        clearTimeout(call.timer);
         if (message.ok) call.resolve(message.value);
         else call.reject(deserializeError(message.error));
         return;
@@ -185,10 +345,13 @@ export class EngineConnection {
         return;
       case 'authorize': {
         const hook = this.options.authorize;
-        const reply = (headers: Record<string, string> | null, error?: string) =>
-          this.send({ t: 'auth-result', id: message.id, headers, ...(error !== undefined ? { error } : {}) });
+        const reply = (headers: Record<string, string> | null, extra: { signedOut?: boolean; error?: string } = {}) =>
+          this.sendQuietly({ t: 'auth-result', id: message.id, headers, ...extra });
         if (!hook) return reply(null);
-        hook(message.request).then((h) => reply(h ?? null), (e: unknown) => reply(null, e instanceof Error ? e.message : String(e)));
+        hook(message.request).then(
+          (h) => (h === false ? reply(null, { signedOut: true }) : reply(h ?? null)),
+          (e: unknown) => reply(null, { error: e instanceof Error ? e.message : String(e) }),
+        );
         return;
       }
     }

@@ -1,22 +1,31 @@
-// Serves one engine to many tabs: answers calls, keeps each tab's live queries up to date with changes, tracks tab liveness.
-import { Subscription, auditTime, filter as rxFilter } from 'rxjs';
+// Serves one engine to many tabs: holds the namespace's engine lock, answers calls and live queries, tracks tab liveness.
+import type { Subscription } from 'rxjs';
 import { SynclineError, SynclineErrorCode, serializeError } from '../errors.ts';
-import type { ChangeBatch, SyncEngine } from '../engine/engine.ts';
-import { isEmptyFilter, matchesFilter } from '../engine/filter.ts';
-import type { EngineConfig, Operation, OperationFilter, Runtime } from '../types.ts';
-import { tabLockName } from '../runtime/names.ts';
-import { parseClientMessage, type ClientMessage, type EngineMessage, type Link, type Topic, type TopicEvent } from './protocol.ts';
+import type { SyncEngine } from '../engine/engine.ts';
+import { subscribeLive } from '../engine/live-queries.ts';
+import { DB_VERSION } from '../engine/db.ts';
+import type { EngineConfig, Runtime } from '../types.ts';
+import { compareVersions, engineLockName, instanceLockName, parseInstanceLock, tabLockName, channelName } from '../runtime/names.ts';
+import { serveOverBroadcast } from '../runtime/broadcast.ts';
+import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type EngineMessage, type Link } from './protocol.ts';
 
 export interface EngineHostOptions {
   runtime: Runtime;
-  /** Builds the engine on the first hello, from that tab's configuration. */
-  createEngine(config: EngineConfig): Promise<SyncEngine>;
+  /**
+   * Opens the database and the engine. Called only while this host holds the namespace's engine lock;
+   * `onVersionChange` runs if a newer version of syncline upgrades the database under it.
+   */
+  startEngine(config: EngineConfig, onVersionChange: () => void): Promise<SyncEngine>;
   /** Rejects a hello whose namespace does not belong here (a worker is named after its namespace). */
   acceptsNamespace?(namespace: string): boolean;
   locks?: LockManager | null;
+  /** Serve the namespace's BroadcastChannel while running the engine, for tabs whose own runtime does not (default true). */
+  broadcast?: boolean;
   /** Without Web Locks, a tab silent for this long is taken for closed. */
   silenceTimeoutMs?: number;
   onMalformed?(data: unknown): void;
+  /** The versions this host speaks (tests play an older or newer deploy with them). */
+  versions?: { protocol: number; schema: number };
 }
 
 interface Connection {
@@ -27,21 +36,51 @@ interface Connection {
   canAuthorize: boolean;
   lastSeen: number;
   subs: Map<number, Subscription>;
+  /** Welcomed: counted as a client and served. */
+  welcomed: boolean;
   closed: boolean;
 }
+
+type State =
+  | { kind: 'idle' }
+  /** Asking for the engine lock; whether another engine holds it is not known yet. */
+  | { kind: 'acquiring' }
+  /** Another engine holds the lock: tabs that reach this host are sent there. */
+  | { kind: 'waiting' }
+  | { kind: 'starting' }
+  | { kind: 'running'; engine: SyncEngine }
+  | { kind: 'failed'; error: unknown; at: number }
+  /** A newer version took over the namespace: this host's tabs must reload. */
+  | { kind: 'superseded' }
+  | { kind: 'closed' };
+
+/** Results of recent calls per tab: a call re-sent after a reconnect gets the first answer, not a second effect. */
+const CALL_MEMORY_MS = 60_000;
+const CALL_MEMORY_LIMIT = 500;
+/** After a failed start, a new hello tries again once this long has passed. */
+const RETRY_START_AFTER_MS = 3_000;
+
+const SUPERSEDED = 'A newer version of syncline has taken over this namespace.';
 
 let hostCounter = 0;
 
 export class EngineHost {
-  private engine: Promise<SyncEngine> | null = null;
+  private state: State = { kind: 'idle' };
+  private config: EngineConfig | null = null;
   private readonly connections = new Set<Connection>();
-  private readonly authWaiters = new Map<number, { resolve(h: Record<string, string> | null): void; reject(e: Error): void; connection: Connection }>();
+  private readonly watchedTabs = new Set<string>();
+  private readonly recentCalls = new Map<string, Map<number, { answer: Promise<unknown>; at: number }>>();
+  private readonly authWaiters = new Map<number, { resolve(h: Record<string, string> | null | false): void; reject(e: Error): void; connection: Connection }>();
   private nextAuthId = 1;
   private readonly id = `${Date.now().toString(36)}-${(hostCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   private silenceTimer: ReturnType<typeof setInterval> | null = null;
-  private closed = false;
+  private releaseHold: (() => void) | null = null;
+  private stopBroadcast: (() => void) | null = null;
+  private instanceLock: string | null = null;
+  private readonly versions: { protocol: number; schema: number };
 
   constructor(private readonly options: EngineHostOptions) {
+    this.versions = options.versions ?? { protocol: PROTOCOL_VERSION, schema: DB_VERSION };
     if (!this.locks) {
       const timeout = options.silenceTimeoutMs ?? 60_000;
       this.silenceTimer = setInterval(() => {
@@ -54,6 +93,20 @@ export class EngineHost {
     return this.options.locks === undefined ? (globalThis.navigator?.locks ?? null) : this.options.locks;
   }
 
+  /** What the host is doing, for tests and diagnostics. */
+  get stateKind(): State['kind'] {
+    return this.state.kind;
+  }
+
+  /** The engine, while this host runs it. */
+  get engine(): SyncEngine | null {
+    return this.state.kind === 'running' ? this.state.engine : null;
+  }
+
+  get clientCount(): number {
+    return [...this.connections].filter((c) => c.welcomed).length;
+  }
+
   /** Serves a new tab on this link; it becomes a connection once it says hello. */
   accept(link: Link): void {
     let connection: Connection | null = null;
@@ -64,75 +117,230 @@ export class EngineHost {
         return;
       }
       if (message.t === 'hello') {
+        // A repeated hello while this host is still starting changes nothing: the tab is introduced when it can be.
+        if (connection && !connection.closed && !connection.welcomed && this.isStarting()) return;
         // A second hello on the same link starts the tab over; the link itself stays.
         if (connection) this.drop(connection, false);
-        connection = this.open(link, message);
+        connection = this.hello(link, message);
         return;
       }
-      if (!connection || connection.closed) {
-        // Not introduced (this engine is new to the tab): ask it to start over.
-        link.send({ t: 'reset' } satisfies EngineMessage);
+      if (message.t === 'bye') {
+        if (connection) this.drop(connection);
         return;
       }
-      void this.handle(connection, message);
+      if (!connection || connection.closed || !connection.welcomed) {
+        // Not introduced (this engine is new to the tab, or not ready): ask it to start over.
+        safeSend(link, { t: 'reset' });
+        return;
+      }
+      connection.lastSeen = Date.now();
+      this.handle(connection, message);
     });
   }
 
-  get clientCount(): number {
-    return this.connections.size;
-  }
-
-  /** Ends every connection and closes the engine. */
+  /** Ends every connection and stops the engine, releasing the engine lock. */
   async close(): Promise<void> {
-    this.closed = true;
+    if (this.state.kind === 'closed') return;
+    const engine = this.engine;
+    this.state = { kind: 'closed' };
     if (this.silenceTimer) clearInterval(this.silenceTimer);
     for (const c of [...this.connections]) this.drop(c);
-    const engine = await this.engine?.catch(() => null);
+    this.stopBroadcast?.();
     engine?.close();
+    this.releaseHold?.();
   }
 
-  private open(link: Link, hello: Extract<ClientMessage, { t: 'hello' }>): Connection | null {
-    if (this.closed) return null;
+  // ---- hello and the engine's life ----------------------------------------------------------
+
+  private hello(link: Link, hello: Extract<ClientMessage, { t: 'hello' }>): Connection | null {
+    if (this.state.kind === 'closed') return null;
     if (this.options.acceptsNamespace && !this.options.acceptsNamespace(hello.config.namespace)) {
       this.options.onMalformed?.(hello);
       return null;
     }
+    if (this.config && hello.config.namespace !== this.config.namespace) {
+      this.options.onMalformed?.(hello);
+      return null;
+    }
+    const order = compareVersions(hello, this.versions);
+    if (order < 0) {
+      // An older tab (a page loaded before a deploy): it cannot talk to this engine.
+      safeSend(link, { t: 'update-required', reason: `This page runs syncline protocol ${hello.protocol}, schema ${hello.schema}; the engine runs ${this.versions.protocol}, ${this.versions.schema}.` });
+      return null;
+    }
+    // A newer tab: its own runtime takes over the namespace from this older one; nothing to say to it.
+    if (order > 0) return null;
     // The same tab on a new link (it took the old one for dead): the old connection is gone for good.
     for (const old of this.connections) if (old.client === hello.client) this.drop(old);
     const connection: Connection = {
-      client: hello.client,
-      link,
-      online: hello.online,
-      visible: hello.visible,
-      canAuthorize: hello.canAuthorize,
-      lastSeen: Date.now(),
-      subs: new Map(),
-      closed: false,
+      client: hello.client, link, online: hello.online, visible: hello.visible, canAuthorize: hello.canAuthorize,
+      lastSeen: Date.now(), subs: new Map(), welcomed: false, closed: false,
     };
     this.connections.add(connection);
-    const engine = this.ensureEngine(hello.config);
-    void engine.then((e) => {
-      if (connection.closed) return;
-      e.setClientCount(this.connections.size);
-      e.setNetwork(hello.online);
-      link.send({ t: 'welcome', runtime: this.options.runtime, engine: this.id } satisfies EngineMessage);
-    }, (error) => {
-      console.error('syncline: engine failed to start', error);
-    });
-    // The tab holds a lock named after itself for its whole life; we get it when the tab is gone.
-    this.locks?.request(tabLockName(hello.config.namespace, hello.client), async () => this.drop(connection)).catch(() => {});
+    this.watchTab(hello.config.namespace, hello.client);
+    if ((this.state.kind === 'failed' && Date.now() - this.state.at > RETRY_START_AFTER_MS) || this.state.kind === 'idle') this.begin(hello.config);
+    this.introduce(connection);
     return connection;
   }
 
-  private ensureEngine(config: EngineConfig): Promise<SyncEngine> {
-    if (!this.engine) {
-      this.engine = this.options.createEngine(config).then((engine) => {
-        engine.authorize = (request) => this.authorize(request, engine.config.authorizeTimeoutMs);
-        return engine;
-      });
-      this.engine.catch(() => { this.engine = null; });
+  private isStarting(): boolean {
+    return this.state.kind === 'acquiring' || this.state.kind === 'starting';
+  }
+
+  /** The tab holds a lock named after itself for its whole life; we are granted it when the tab is gone. */
+  private watchTab(namespace: string, client: string): void {
+    if (!this.locks || this.watchedTabs.has(client)) return;
+    this.watchedTabs.add(client);
+    this.locks.request(tabLockName(namespace, client), async () => {
+      this.watchedTabs.delete(client);
+      this.recentCalls.delete(client);
+      for (const c of [...this.connections]) if (c.client === client) this.drop(c);
+    }).catch(() => {});
+  }
+
+  /** Tells a connection what this host can do for it now. */
+  private introduce(connection: Connection): void {
+    const state = this.state;
+    switch (state.kind) {
+      case 'running':
+        connection.welcomed = true;
+        state.engine.setClientCount(this.clientCount);
+        state.engine.setNetwork(connection.online);
+        this.send(connection, {
+          t: 'welcome', runtime: this.options.runtime, engine: this.id, lock: this.instanceLock, ...this.versions,
+        });
+        return;
+      case 'waiting':
+        this.send(connection, { t: 'elsewhere' });
+        this.drop(connection, false);
+        return;
+      case 'failed':
+        if (isVersionError(state.error)) {
+          // This code is older than the database: a newer deploy created it.
+          this.send(connection, { t: 'update-required', reason: 'The database was created by a newer version of syncline.' });
+        } else {
+          this.send(connection, { t: 'unavailable', error: serializeError(unavailable(state.error)) });
+        }
+        this.drop(connection, false);
+        return;
+      case 'superseded':
+        this.send(connection, { t: 'update-required', reason: SUPERSEDED });
+        this.drop(connection, false);
+        return;
+      default:
+        // Acquiring or starting: welcomed (or sent elsewhere) as soon as that is known.
+        return;
     }
-    return this.engine;
+  }
+
+  private introduceAll(): void {
+    for (const c of [...this.connections]) if (!c.welcomed) this.introduce(c);
+  }
+
+  /** Asks for the engine lock; takes it from an older version of syncline, waits behind the same version. */
+  private begin(config: EngineConfig): void {
+    this.config = config;
+    this.state = { kind: 'acquiring' };
+    const locks = this.locks;
+    if (!locks) {
+      void this.hold();
+      return;
+    }
+    const name = engineLockName(config.namespace);
+    void this.olderEngineRunning(locks, config.namespace).then((older) => {
+      if (this.state.kind !== 'acquiring') return;
+      if (older) {
+        locks.request(name, { steal: true }, () => this.hold()).catch((error) => this.lost(error));
+        return;
+      }
+      locks.request(name, { ifAvailable: true }, async (lock) => {
+        if (lock) return this.hold();
+        // Held by another engine of this version: tabs go there until it is gone, then this host takes over.
+        if (this.state.kind !== 'acquiring') return;
+        this.state = { kind: 'waiting' };
+        this.introduceAll();
+        locks.request(name, () => this.hold()).catch((error) => this.lost(error));
+      }).catch((error) => this.lost(error));
+    });
+  }
+
+  private async olderEngineRunning(locks: LockManager, namespace: string): Promise<boolean> {
+    try {
+      const { held = [] } = await locks.query();
+      return held.some((lock) => {
+        const running = lock.name ? parseInstanceLock(namespace, lock.name) : null;
+        return running !== null && compareVersions(running, this.versions) < 0;
+      });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Runs the engine while the engine lock is held; the returned promise holds the lock until the engine stops. */
+  private async hold(): Promise<void> {
+    const config = this.config;
+    if (!config || this.state.kind === 'closed' || this.state.kind === 'superseded') return;
+    this.state = { kind: 'starting' };
+    const life = new Promise<void>((resolve) => (this.releaseHold = resolve));
+    const locks = this.locks;
+    if (locks) {
+      this.instanceLock = instanceLockName(config.namespace, this.versions.schema, this.versions.protocol, this.id);
+      await new Promise<void>((granted) => {
+        locks.request(this.instanceLock!, () => {
+          granted();
+          return life;
+        }).catch(() => granted());
+      });
+    }
+    let engine: SyncEngine;
+    try {
+      engine = await this.options.startEngine(config, () => this.supersede());
+    } catch (error) {
+      console.error('syncline: the engine failed to start', error);
+      if (this.state.kind === 'starting') {
+        this.state = { kind: 'failed', error, at: Date.now() };
+        this.introduceAll();
+      }
+      this.releaseHold?.();
+      return;
+    }
+    if (this.state.kind !== 'starting') {
+      // Closed or superseded while opening.
+      engine.close();
+      return;
+    }
+    engine.authorize = (request) => this.authorize(request, engine.config.authorizeTimeoutMs);
+    this.state = { kind: 'running', engine };
+    if (this.options.broadcast !== false && typeof BroadcastChannel !== 'undefined' && locks) {
+      this.stopBroadcast = serveOverBroadcast(channelName(config.namespace), this, this.options.onMalformed);
+    }
+    this.introduceAll();
+    await life;
+  }
+
+  /** The engine lock request failed: taken by a newer version (AbortError), or the lock manager broke. */
+  private lost(error: unknown): void {
+    if (this.state.kind === 'closed') return;
+    if ((error as Error)?.name === 'AbortError') this.supersede();
+    else {
+      this.state = { kind: 'failed', error, at: Date.now() };
+      this.introduceAll();
+    }
+  }
+
+  /** A newer version runs the namespace now: stop the engine and tell every tab of this one to reload. */
+  private supersede(): void {
+    if (this.state.kind === 'closed' || this.state.kind === 'superseded') return;
+    const engine = this.engine;
+    this.state = { kind: 'superseded' };
+    this.stopBroadcast?.();
+    this.stopBroadcast = null;
+    engine?.close();
+    for (const c of [...this.connections]) {
+      this.send(c, { t: 'update-required', reason: SUPERSEDED });
+      this.drop(c, false);
+    }
+    this.releaseHold?.();
   }
 
   private drop(connection: Connection, closeLink = true): void {
@@ -148,136 +356,97 @@ export class EngineHost {
         waiter.reject(new Error('The tab that was asked for credentials closed.'));
       }
     }
-    void this.engine?.then((e) => e.setClientCount(this.connections.size), () => {});
+    this.engine?.setClientCount(this.clientCount);
   }
 
-  private async handle(connection: Connection, message: Exclude<ClientMessage, { t: 'hello' }>): Promise<void> {
-    connection.lastSeen = Date.now();
-    const send = (m: EngineMessage) => {
-      if (!connection.closed) connection.link.send(m);
-    };
+  // ---- messages ---------------------------------------------------------------------------
+
+  private send(connection: Connection, message: EngineMessage): void {
+    if (!connection.closed) safeSend(connection.link, message);
+  }
+
+  private handle(connection: Connection, message: Exclude<ClientMessage, { t: 'hello' }>): void {
+    const engine = this.engine;
     switch (message.t) {
       case 'ping':
-        send({ t: 'pong' });
+        this.send(connection, { t: 'pong' });
         return;
       case 'bye':
         this.drop(connection);
         return;
-      case 'env': {
+      case 'env':
         connection.online = message.online;
         connection.visible = message.visible;
-        (await this.engine)?.setNetwork(message.online);
+        engine?.setNetwork(message.online);
         return;
-      }
       case 'auth-result': {
         const waiter = this.authWaiters.get(message.id);
         this.authWaiters.delete(message.id);
         if (message.error !== undefined) waiter?.reject(new Error(message.error));
-        else waiter?.resolve(message.headers);
+        else waiter?.resolve(message.signedOut ? false : message.headers);
         return;
       }
       case 'unsub':
         connection.subs.get(message.id)?.unsubscribe();
         connection.subs.delete(message.id);
         return;
-      case 'sub': {
-        const engine = await this.engine;
-        if (!engine || connection.closed) return;
+      case 'sub':
+        if (!engine) return;
         connection.subs.get(message.id)?.unsubscribe();
-        connection.subs.set(message.id, this.subscribe(engine, message.query, (event) => send({ t: 'event', id: message.id, event })));
+        connection.subs.set(message.id, subscribeLive(engine, message.query, (event) => this.send(connection, { t: 'event', id: message.id, event })));
         return;
-      }
-      case 'call': {
-        try {
-          const engine = await this.engine;
-          if (!engine) throw new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine did not start.');
-          const fn = engine[message.method] as (...args: unknown[]) => unknown;
-          const value = await fn.apply(engine, message.args);
-          send({ t: 'result', id: message.id, ok: true, value });
-        } catch (error) {
-          send({ t: 'result', id: message.id, ok: false, error: serializeError(error) });
-        }
+      case 'call':
+        this.call(connection, message);
         return;
-      }
     }
   }
 
-  /** Starts a live query: a snapshot lined up with the change stream, then only what changed. */
-  private subscribe(engine: SyncEngine, query: Topic, emit: (event: TopicEvent) => void): Subscription {
-    const subscription = new Subscription();
-    if (query.topic === 'status') {
-      // Status moves on every settled request; a frame's worth of updates is plenty for a widget.
-      subscription.add(engine.status$.pipe(auditTime(16)).subscribe((status) => emit({ type: 'status', status })));
-      emit({ type: 'status', status: engine.status });
-      return subscription;
+  private call(connection: Connection, message: Extract<ClientMessage, { t: 'call' }>): void {
+    let memory = this.recentCalls.get(connection.client);
+    if (!memory) this.recentCalls.set(connection.client, (memory = new Map()));
+    const now = Date.now();
+    for (const [id, entry] of memory) if (memory.size > CALL_MEMORY_LIMIT || now - entry.at > CALL_MEMORY_MS) memory.delete(id);
+    let entry = memory.get(message.id);
+    if (!entry) {
+      // Ids only grow within a tab: a known id is this call again, re-sent after a reconnect.
+      entry = { answer: this.invoke(message), at: now };
+      memory.set(message.id, entry);
+      entry.answer.then(() => (entry!.at = Date.now()), () => (entry!.at = Date.now()));
     }
-    const filter: OperationFilter = query.filter;
-    const relevant = (batch: ChangeBatch) => batch.changes.some((c) => (c.prev && matchesFilter(c.prev, filter)) || (c.next && matchesFilter(c.next, filter)));
-
-    if (query.topic === 'window') {
-      // Refreshes can overlap; only the newest one's answer may reach the tab.
-      let latest = 0;
-      const refresh = () => {
-        const ticket = ++latest;
-        return engine.window(filter, query.offset, query.limit).then((window) => {
-          if (ticket === latest) emit({ type: 'window', window });
-        }, () => {});
-      };
-      subscription.add(engine.changes$.pipe(rxFilter(relevant), auditTime(30)).subscribe(() => void refresh()));
-      void refresh();
-      return subscription;
-    }
-
-    if (query.topic === 'count' && countableFromStatus(filter)) {
-      // The engine's status counts already include every batch emitted so far: no read, no buffering.
-      let count = countFromStatus(engine, filter);
-      emit({ type: 'count', value: count });
-      subscription.add(engine.changes$.subscribe((batch) => {
-        const next = count + countDelta(batch, filter);
-        if (next !== count) emit({ type: 'count', value: (count = next) });
-      }));
-      return subscription;
-    }
-
-    // Batches committed after the snapshot's read transaction was created still need applying.
-    let buffer: ChangeBatch[] | null = [];
-    let mark = 0;
-    const apply = (batch: ChangeBatch) => {
-      if (query.topic === 'count') {
-        const delta = countDelta(batch, filter);
-        if (delta !== 0) emit({ type: 'count', value: (count += delta) });
-      } else {
-        const upserts = new Map<string, Operation>();
-        const removes = new Set<string>();
-        for (const { prev, next } of batch.changes) {
-          if (next && matchesFilter(next, filter)) { upserts.set(next.id, next); removes.delete(next.id); }
-          else if (prev && matchesFilter(prev, filter)) { removes.add(prev.id); upserts.delete(prev.id); }
-        }
-        if (upserts.size || removes.size) emit({ type: 'ops-changes', upserts: [...upserts.values()], removes: [...removes] });
-      }
-    };
-    let count = 0;
-    subscription.add(engine.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
-    mark = engine.writeSeq;
-    const snapshot = query.topic === 'count'
-      ? engine.count(filter).then((value) => { count = value; emit({ type: 'count', value }); })
-      : engine.list(isEmptyFilter(filter) ? {} : filter).then((ops) => emit({ type: 'ops-reset', ops }));
-    snapshot.then(
-      () => {
-        const pending = buffer ?? [];
-        buffer = null;
-        for (const batch of pending) if (batch.seq > mark) apply(batch);
-      },
-      () => subscription.unsubscribe(),
+    entry.answer.then(
+      (value) => this.send(connection, { t: 'result', id: message.id, ok: true, value }),
+      (error) => this.send(connection, { t: 'result', id: message.id, ok: false, error: serializeError(error) }),
     );
-    return subscription;
   }
 
-  /** Asks a tab that has an `authorize` hook (a visible one first) for fresh headers. */
-  private authorize(request: { method: string; url: string }, timeoutMs: number): Promise<Record<string, string> | null> {
-    const candidates = [...this.connections].filter((c) => c.canAuthorize);
-    if (candidates.length === 0) return Promise.resolve(null);
-    const connection = candidates.find((c) => c.visible) ?? candidates[0]!;
+  private async invoke(message: Extract<ClientMessage, { t: 'call' }>): Promise<unknown> {
+    const engine = this.engine;
+    if (!engine) throw new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine is not running here.');
+    if (message.method === 'enqueue') return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true });
+    const fn = engine[message.method] as (...args: unknown[]) => unknown;
+    return fn.apply(engine, message.args);
+  }
+
+  /**
+   * Asks the tabs that have an `authorize` hook for fresh headers, a visible one first. A tab that closes, fails
+   * or does not answer in time passes the question to the next; only an explicit "signed out" is a verdict.
+   */
+  private async authorize(request: { method: string; url: string }, timeoutMs: number): Promise<Record<string, string> | null | false> {
+    const candidates = [...this.connections].filter((c) => c.welcomed && c.canAuthorize).sort((a, b) => Number(b.visible) - Number(a.visible));
+    if (candidates.length === 0) return null;
+    let lastError: unknown = null;
+    for (const connection of candidates) {
+      if (connection.closed) continue;
+      try {
+        return await this.askTab(connection, request, timeoutMs);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError ?? new Error('No tab could supply credentials.');
+  }
+
+  private askTab(connection: Connection, request: { method: string; url: string }, timeoutMs: number): Promise<Record<string, string> | null | false> {
     const id = this.nextAuthId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -289,25 +458,24 @@ export class EngineHost {
         reject: (e) => { clearTimeout(timer); reject(e); },
         connection,
       });
-      connection.link.send({ t: 'authorize', id, request } satisfies EngineMessage);
+      this.send(connection, { t: 'authorize', id, request });
     });
   }
 }
 
-/** How a batch moves the number of operations matching `filter`. */
-function countDelta(batch: ChangeBatch, filter: OperationFilter): number {
-  let delta = 0;
-  for (const { prev, next } of batch.changes) delta += Number(!!next && matchesFilter(next, filter)) - Number(!!prev && matchesFilter(prev, filter));
-  return delta;
+function safeSend(link: Link, message: EngineMessage): void {
+  try {
+    link.send(message);
+  } catch (error) {
+    console.error('syncline: could not post to a tab', error);
+  }
 }
 
-/** Filters on status alone (or nothing) are answered by the engine's own counts. */
-function countableFromStatus(filter: OperationFilter): boolean {
-  return isEmptyFilter({ ...filter, status: undefined });
+function isVersionError(error: unknown): boolean {
+  return (error as Error)?.name === 'VersionError';
 }
 
-function countFromStatus(engine: SyncEngine, filter: OperationFilter): number {
-  const counts = engine.status.counts;
-  const statuses = filter.status === undefined ? (Object.keys(counts) as (keyof typeof counts)[]) : ([] as (keyof typeof counts)[]).concat(filter.status);
-  return statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+function unavailable(error: unknown): SynclineError {
+  if (error instanceof SynclineError && error.code === SynclineErrorCode.Unavailable) return error;
+  return new SynclineError(SynclineErrorCode.Unavailable, `The sync engine could not start: ${(error as Error)?.message ?? String(error)}`);
 }

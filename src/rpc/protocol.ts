@@ -1,16 +1,20 @@
 // The messages between a tab and its engine: a discriminated union of plain data, validated on arrival.
 import type { SerializedError } from '../errors.ts';
-import type { EngineConfig, EngineStatus, Operation, OperationFilter, OperationWindow, Runtime } from '../types.ts';
+import type { EngineConfig, Operation, OperationFilter, OperationWindow, Runtime } from '../types.ts';
+import type { LiveEvent, LiveQuery } from '../engine/live-queries.ts';
+
+/** Bumped whenever a message changes shape: a tab and an engine of different versions do not talk. */
+export const PROTOCOL_VERSION = 2;
 
 /** Engine methods a tab may call, with their argument and result types. */
 export interface EngineCalls {
-  enqueue: { args: [inputs: unknown[]]; result: Operation[] };
+  enqueue: { args: [inputs: unknown[], options?: { resent?: boolean }]; result: Operation[] };
   retry: { args: [id: string]; result: Operation };
   retryAll: { args: [filter?: OperationFilter]; result: number };
   discard: { args: [id: string]; result: boolean };
   syncNow: { args: []; result: void };
   resume: { args: []; result: void };
-  clear: { args: [options?: { discardUnsent?: boolean }]; result: number };
+  clear: { args: [options?: { discardUnsent?: boolean; before?: number }]; result: number };
   count: { args: [filter?: OperationFilter]; result: number };
   list: { args: [filter?: OperationFilter]; result: Operation[] };
   window: { args: [filter: OperationFilter, offset: number, limit: number]; result: OperationWindow };
@@ -19,44 +23,46 @@ export interface EngineCalls {
 export type CallMethod = keyof EngineCalls;
 export const CALL_METHODS: readonly CallMethod[] = ['enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window', 'lanes'];
 
-/** Live queries a tab may subscribe to. */
-export type Topic =
-  | { topic: 'ops'; filter: OperationFilter }
-  | { topic: 'count'; filter: OperationFilter }
-  | { topic: 'window'; filter: OperationFilter; offset: number; limit: number }
-  | { topic: 'status' };
-
-export type TopicEvent =
-  | { type: 'ops-reset'; ops: Operation[] }
-  | { type: 'ops-changes'; upserts: Operation[]; removes: string[] }
-  | { type: 'count'; value: number }
-  | { type: 'window'; window: OperationWindow }
-  | { type: 'status'; status: EngineStatus };
+/** Live queries a tab may subscribe to, and what they emit (defined beside the engine that answers them). */
+export type { LiveQuery as Topic, LiveEvent as TopicEvent } from '../engine/live-queries.ts';
 
 export type ClientMessage =
-  | { t: 'hello'; client: string; config: EngineConfig; online: boolean; visible: boolean; canAuthorize: boolean }
-  | { t: 'call'; id: number; method: CallMethod; args: unknown[] }
-  | { t: 'sub'; id: number; query: Topic }
+  | {
+      t: 'hello'; client: string; config: EngineConfig; online: boolean; visible: boolean; canAuthorize: boolean;
+      /** This tab's `PROTOCOL_VERSION` and database schema version. */
+      protocol: number; schema: number;
+    }
+  /** `resent`: sent before, to an engine that went away without answering. */
+  | { t: 'call'; id: number; method: CallMethod; args: unknown[]; resent?: boolean }
+  | { t: 'sub'; id: number; query: LiveQuery }
   | { t: 'unsub'; id: number }
   | { t: 'env'; online: boolean; visible: boolean }
-  | { t: 'auth-result'; id: number; headers: Record<string, string> | null; error?: string }
+  /** `signedOut`: the app's `authorize()` said the user is signed out. */
+  | { t: 'auth-result'; id: number; headers: Record<string, string> | null; signedOut?: boolean; error?: string }
   | { t: 'ping' }
   | { t: 'bye' };
 
 export type EngineMessage =
-  | { t: 'welcome'; runtime: Runtime; engine: string }
+  /** `lock`: the engine holds this Web Lock for its life; a tab that requests it learns the moment the engine is gone. */
+  | { t: 'welcome'; runtime: Runtime; engine: string; lock: string | null; protocol: number; schema: number }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: SerializedError }
-  | { t: 'event'; id: number; event: TopicEvent }
+  | { t: 'event'; id: number; event: LiveEvent }
   | { t: 'authorize'; id: number; request: { method: string; url: string } }
   | { t: 'pong' }
-  /** The engine does not know this tab (it restarted, or a new leader took over): say hello again. */
-  | { t: 'reset' };
+  /** The engine does not know this tab (it restarted, or a new one took over): say hello again. */
+  | { t: 'reset' }
+  /** This runtime does not run the engine (another one holds its lock): reach it over the BroadcastChannel. */
+  | { t: 'elsewhere' }
+  /** A newer version of syncline runs the namespace than this tab's code: the page must reload. */
+  | { t: 'update-required'; reason: string }
+  /** The engine could not start (no IndexedDB, a failed open): calls fail fast; the tab asks again later. */
+  | { t: 'unavailable'; error: SerializedError };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown): v is number => Number.isInteger(v);
 
-function isTopic(v: unknown): v is Topic {
+function isTopic(v: unknown): v is LiveQuery {
   if (!isObject(v)) return false;
   switch (v.topic) {
     case 'status':
@@ -66,6 +72,8 @@ function isTopic(v: unknown): v is Topic {
       return isObject(v.filter);
     case 'window':
       return isObject(v.filter) && isInt(v.offset) && isInt(v.limit);
+    case 'result':
+      return typeof v.id === 'string';
     default:
       return false;
   }
@@ -78,7 +86,7 @@ export function parseClientMessage(data: unknown): ClientMessage | null {
     case 'hello':
       return typeof data.client === 'string' && isObject(data.config) && typeof data.config.namespace === 'string' &&
         typeof data.config.endpoint === 'string' && typeof data.online === 'boolean' && typeof data.visible === 'boolean' &&
-        typeof data.canAuthorize === 'boolean'
+        typeof data.canAuthorize === 'boolean' && isInt(data.protocol) && isInt(data.schema)
         ? (data as ClientMessage)
         : null;
     case 'call':
@@ -104,15 +112,23 @@ export function parseEngineMessage(data: unknown): EngineMessage | null {
   if (!isObject(data) || typeof data.t !== 'string') return null;
   switch (data.t) {
     case 'welcome':
-      return typeof data.runtime === 'string' && typeof data.engine === 'string' ? (data as EngineMessage) : null;
+      return typeof data.runtime === 'string' && typeof data.engine === 'string' && (data.lock === null || typeof data.lock === 'string') &&
+        isInt(data.protocol) && isInt(data.schema)
+        ? (data as EngineMessage)
+        : null;
     case 'result':
       return isInt(data.id) && typeof data.ok === 'boolean' && (data.ok || isObject(data.error)) ? (data as EngineMessage) : null;
     case 'event':
       return isInt(data.id) && isObject(data.event) && typeof data.event.type === 'string' ? (data as EngineMessage) : null;
     case 'authorize':
       return isInt(data.id) && isObject(data.request) ? (data as EngineMessage) : null;
+    case 'update-required':
+      return typeof data.reason === 'string' ? (data as EngineMessage) : null;
+    case 'unavailable':
+      return isObject(data.error) ? (data as EngineMessage) : null;
     case 'pong':
     case 'reset':
+    case 'elsewhere':
       return data as EngineMessage;
     default:
       return null;
@@ -121,6 +137,7 @@ export function parseEngineMessage(data: unknown): EngineMessage | null {
 
 /** A two-way message pipe: a MessagePort, or one tab's addressed slice of a BroadcastChannel. */
 export interface Link {
+  /** Throws when the message cannot be cloned (the caller turns that into a typed error). */
   send(message: unknown): void;
   /** Registers the single receiver of incoming messages. */
   onMessage(receiver: (data: unknown) => void): void;

@@ -1,5 +1,27 @@
 // Names of the shared resources of a namespace: worker, channel and locks all carry it.
 export const workerName = (namespace: string) => `syncline:${namespace}`;
 export const channelName = (namespace: string) => `syncline:${namespace}`;
-export const leaderLockName = (namespace: string) => `syncline:${namespace}:leader`;
 export const tabLockName = (namespace: string, client: string) => `syncline:${namespace}:tab:${client}`;
+
+/** Held by the one engine of a namespace for its whole life, whatever runs it (worker, leader tab, in-page). */
+export const engineLockName = (namespace: string) => `syncline:${namespace}:engine`;
+
+/**
+ * Held by one engine instance for its life, naming its versions: tabs request it to learn the moment that
+ * engine is gone, and a starting engine reads the versions of the one running (`navigator.locks.query()`).
+ */
+export const instanceLockName = (namespace: string, schema: number, protocol: number, engineId: string) =>
+  `syncline:${namespace}:instance:${schema}.${protocol}:${engineId}`;
+
+/** The versions in an instance lock name of this namespace, or null for any other lock. */
+export function parseInstanceLock(namespace: string, name: string): { schema: number; protocol: number; engineId: string } | null {
+  const prefix = `syncline:${namespace}:instance:`;
+  if (!name.startsWith(prefix)) return null;
+  const match = /^(\d+)\.(\d+):(.+)$/.exec(name.slice(prefix.length));
+  return match ? { schema: Number(match[1]), protocol: Number(match[2]), engineId: match[3]! } : null;
+}
+
+/** Orders (schema, protocol) versions: negative when `a` is older than `b`. */
+export function compareVersions(a: { schema: number; protocol: number }, b: { schema: number; protocol: number }): number {
+  return a.schema - b.schema || a.protocol - b.protocol;
+}

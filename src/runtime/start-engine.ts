@@ -3,10 +3,16 @@ import { SyncEngine } from '../engine/engine.ts';
 import { openSynclineDB } from '../engine/db.ts';
 import type { EngineConfig } from '../types.ts';
 
-export async function startEngine(config: EngineConfig): Promise<SyncEngine> {
+/**
+ * Call only while holding the namespace's engine lock (the host does). `onVersionChange` runs when a newer
+ * version of syncline must upgrade the database: the engine closes at once so the upgrade is never blocked.
+ */
+export async function startEngine(config: EngineConfig, onVersionChange: () => void = () => {}): Promise<SyncEngine> {
   let engine: SyncEngine | undefined;
-  // A newer syncline must upgrade the database: this engine stops (its tabs are an older version's).
-  const db = await openSynclineDB(config.namespace, () => engine?.close());
+  const db = await openSynclineDB(config.namespace, () => {
+    engine?.close();
+    onVersionChange();
+  });
   engine = await SyncEngine.open({ config, db });
   return engine;
 }

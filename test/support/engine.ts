@@ -23,7 +23,7 @@ export async function engineFixture(config: Partial<EngineConfig> = {}, deps: Pa
   const resolved = resolveConfig({ endpoint: API, namespace, healthUrl: `${API}/health/${collection}`, ...config });
   const db = await openSynclineDB(namespace);
   const clock = new VirtualClock(Date.now());
-  const engine = await SyncEngine.open({ config: resolved, db, clock, locks: null, random: () => 0.5, ...deps });
+  const engine = await SyncEngine.open({ config: resolved, db, clock, random: () => 0.5, ...deps });
   const fixture: EngineFixture = {
     engine,
     clock,

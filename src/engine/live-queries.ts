@@ -1,0 +1,148 @@
+// Live queries over the engine: a snapshot lined up exactly with the change stream, then only what changed.
+import { Subscription, auditTime, filter as rxFilter } from 'rxjs';
+import type { EngineStatus, Operation, OperationFilter, OperationResult, OperationWindow } from '../types.ts';
+import type { ChangeBatch, SyncEngine } from './engine.ts';
+import { isEmptyFilter, matchesFilter } from './filter.ts';
+
+/** What a tab may watch (mirrors the RPC topics). */
+export type LiveQuery =
+  | { topic: 'ops'; filter: OperationFilter }
+  | { topic: 'count'; filter: OperationFilter }
+  | { topic: 'window'; filter: OperationFilter; offset: number; limit: number }
+  | { topic: 'status' }
+  | { topic: 'result'; id: string };
+
+export type LiveEvent =
+  | { type: 'ops-reset'; ops: Operation[] }
+  | { type: 'ops-changes'; upserts: Operation[]; removes: string[] }
+  | { type: 'count'; value: number }
+  | { type: 'window'; window: OperationWindow }
+  | { type: 'status'; status: EngineStatus }
+  | { type: 'result'; result: OperationResult }
+  | { type: 'discarded' }
+  | { type: 'not-found' };
+
+/** Starts a live query; the subscription ends it. */
+export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event: LiveEvent) => void): Subscription {
+  const subscription = new Subscription();
+  switch (query.topic) {
+    case 'status':
+      // Status moves on every settled request; a frame's worth of updates is plenty for a widget.
+      subscription.add(engine.status$.pipe(auditTime(16)).subscribe((status) => emit({ type: 'status', status })));
+      emit({ type: 'status', status: engine.status });
+      return subscription;
+    case 'result':
+      return watchResult(engine, query.id, emit, subscription);
+    case 'window':
+      return watchWindow(engine, query, emit, subscription);
+    case 'count':
+      if (isEmptyFilter({ ...query.filter, status: undefined })) {
+        // Status-only (or no) filters are answered from the engine's own counts: the same numbers `status.counts`
+        // shows, taken after every change, so a count and the status never disagree once both have settled.
+        const read = () => countFromStatus(engine, query.filter);
+        let count = read();
+        emit({ type: 'count', value: count });
+        subscription.add(engine.changes$.subscribe(() => {
+          const next = read();
+          if (next !== count) emit({ type: 'count', value: (count = next) });
+        }));
+        return subscription;
+      }
+      return watchSnapshot(engine, query, emit, subscription);
+    case 'ops':
+      return watchSnapshot(engine, query, emit, subscription);
+  }
+}
+
+function watchResult(engine: SyncEngine, id: string, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+  let settled = false;
+  const finish = (event: LiveEvent) => {
+    if (settled) return;
+    settled = true;
+    emit(event);
+  };
+  subscription.add(engine.completions$.subscribe((c) => {
+    if (c.id !== id) return;
+    finish('discarded' in c ? { type: 'discarded' } : { type: 'result', result: c.result });
+  }));
+  // Subscribed first, then read: a completion in between is seen by one or the other.
+  void (async () => {
+    const result = await engine.result(id);
+    if (result) return finish({ type: 'result', result });
+    if (!(await engine.has(id))) {
+      // Done a moment ago and not yet recorded, or unknown: look once more after recording had its chance.
+      await new Promise((r) => setTimeout(r, 50));
+      const late = await engine.result(id);
+      if (late) return finish({ type: 'result', result: late });
+      if (!(await engine.has(id))) finish({ type: 'not-found' });
+    }
+  })().catch(() => {});
+  return subscription;
+}
+
+function watchWindow(engine: SyncEngine, query: Extract<LiveQuery, { topic: 'window' }>, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+  // Refreshes can overlap; only the newest one's answer may reach the tab.
+  let latest = 0;
+  const refresh = () => {
+    const ticket = ++latest;
+    return engine.window(query.filter, query.offset, query.limit).then((window) => {
+      if (ticket === latest) emit({ type: 'window', window });
+    }, () => {});
+  };
+  subscription.add(engine.changes$.pipe(rxFilter((batch) => relevant(batch, query.filter)), auditTime(30)).subscribe(() => void refresh()));
+  void refresh();
+  return subscription;
+}
+
+/** A snapshot read at a known change number, then every later batch applied: the two line up exactly. */
+function watchSnapshot(engine: SyncEngine, query: Extract<LiveQuery, { topic: 'ops' | 'count' }>, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+  const filter = query.filter;
+  let buffer: ChangeBatch[] | null = [];
+  let count = 0;
+  const apply = (batch: ChangeBatch) => {
+    if (query.topic === 'count') {
+      const delta = countDelta(batch, filter);
+      if (delta !== 0) emit({ type: 'count', value: (count += delta) });
+      return;
+    }
+    const upserts = new Map<string, Operation>();
+    const removes = new Set<string>();
+    for (const { prev, next } of batch.changes) {
+      if (next && matchesFilter(next, filter)) { upserts.set(next.id, next); removes.delete(next.id); }
+      else if (prev && matchesFilter(prev, filter)) { removes.add(prev.id); upserts.delete(prev.id); }
+    }
+    if (upserts.size || removes.size) emit({ type: 'ops-changes', upserts: [...upserts.values()], removes: [...removes] });
+  };
+  subscription.add(engine.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
+  // The read starts now, at this change number: batches numbered after it are not in the snapshot.
+  const mark = engine.writeSeq;
+  const snapshot = query.topic === 'count'
+    ? engine.count(filter).then((value) => { count = value; emit({ type: 'count', value }); })
+    : engine.list(filter).then((ops) => emit({ type: 'ops-reset', ops }));
+  snapshot.then(
+    () => {
+      const pending = buffer ?? [];
+      buffer = null;
+      for (const batch of pending) if (batch.seq > mark) apply(batch);
+    },
+    () => subscription.unsubscribe(),
+  );
+  return subscription;
+}
+
+function relevant(batch: ChangeBatch, filter: OperationFilter): boolean {
+  return batch.changes.some((c) => (c.prev && matchesFilter(c.prev, filter)) || (c.next && matchesFilter(c.next, filter)));
+}
+
+/** How a batch moves the number of operations matching `filter`. */
+function countDelta(batch: ChangeBatch, filter: OperationFilter): number {
+  let delta = 0;
+  for (const { prev, next } of batch.changes) delta += Number(!!next && matchesFilter(next, filter)) - Number(!!prev && matchesFilter(prev, filter));
+  return delta;
+}
+
+function countFromStatus(engine: SyncEngine, filter: OperationFilter): number {
+  const counts = engine.counts;
+  const statuses = filter.status === undefined ? (Object.keys(counts) as (keyof typeof counts)[]) : ([] as (keyof typeof counts)[]).concat(filter.status);
+  return statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+}

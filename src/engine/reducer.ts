@@ -1,0 +1,81 @@
+// The outcome reducer: given an operation and what its attempt amounted to, the operation's next stored state. Pure.
+import { OperationStatus, type Operation } from '../types.ts';
+import { backoffDelay, type Outcome } from './outcome.ts';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  maxRetryAfterMs: number;
+  random: () => number;
+}
+
+export interface Reduction {
+  /** The operation as it is to be stored, or null: done, it leaves the queue. */
+  next: Operation | null;
+  /** The queue must wait for sign-in. */
+  pauseForAuth: boolean;
+}
+
+/**
+ * `op` is the operation as it was sent (its `attempts` already counts this attempt). A retryable outcome waits
+ * out `Retry-After` (clamped) or full-jitter backoff; `maxAttempts` strikes make it `failed`. An outcome the
+ * server may have applied without our learning it starts (or keeps) `uncertainSince`; any HTTP answer ends it.
+ */
+export function reduceOutcome(op: Operation, outcome: Outcome, now: number, policy: RetryPolicy): Reduction {
+  const base: Operation = { ...op, updatedAt: now };
+  if (outcome.type === 'retry' && outcome.uncertain) base.uncertainSince = op.uncertainSince ?? now;
+  else delete base.uncertainSince;
+  switch (outcome.type) {
+    case 'done':
+      return { next: null, pauseForAuth: false };
+    case 'retry': {
+      const strikes = op.strikes + (outcome.strike ? 1 : 0);
+      if (strikes >= policy.maxAttempts) {
+        return { next: { ...base, status: OperationStatus.Failed, strikes, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: false };
+      }
+      const delay = outcome.retryAfterMs !== undefined
+        ? Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs)
+        : backoffDelay(Math.max(1, strikes), policy.backoffBaseMs, policy.backoffCapMs, policy.random);
+      return { next: { ...base, status: OperationStatus.Pending, strikes, lastError: outcome.error, nextAttemptAt: now + delay }, pauseForAuth: false };
+    }
+    case 'auth':
+      // Not the operation's fault: it waits, its standing unchanged, until the app signs in again.
+      return { next: { ...base, status: OperationStatus.Pending, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: true };
+    case 'conflict':
+      return { next: { ...base, status: OperationStatus.Conflict, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: false };
+    case 'failed':
+      return { next: { ...base, status: OperationStatus.Failed, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: false };
+  }
+}
+
+/**
+ * The operation made due again by the user's Retry. One the server definitively refused (a stored 4xx, a
+ * conflict) gets a fresh Idempotency-Key, or the server would replay its refusal; one whose outcome is unknown
+ * (timeouts, network, 5xx) keeps its key, so a request that did land is replayed, not applied twice.
+ */
+export function resetForRetry(op: Operation, now: number): Operation {
+  const refused = op.lastError?.kind === 'conflict' || (op.lastError?.kind === 'http' && op.lastError.status !== undefined &&
+    op.lastError.status >= 400 && op.lastError.status < 500 && ![408, 425, 429].includes(op.lastError.status));
+  const uncertainExpired = op.lastError?.kind === 'uncertain';
+  const next: Operation = { ...op, status: OperationStatus.Pending, strikes: 0, nextAttemptAt: 0, updatedAt: now };
+  if (refused) next.keyGen = (op.keyGen ?? 0) + 1;
+  // The user looked and chose to send it again: the old key is gone on the server anyway.
+  if (uncertainExpired) {
+    next.keyGen = (op.keyGen ?? 0) + 1;
+    delete next.uncertainSince;
+  }
+  return next;
+}
+
+/** The Idempotency-Key an operation is sent under (quoted, as the draft's sf-string). */
+export function idempotencyKey(op: Pick<Operation, 'id' | 'keyGen'>): string {
+  return op.keyGen ? `${op.id}.${op.keyGen}` : op.id;
+}
+
+/** Whether an operation may be sent at `now`: its backoff is over, or it waited only for a network that is back. */
+export function isDue(op: Operation, now: number, lastOnlineAt: number): boolean {
+  if (op.status !== OperationStatus.Pending) return false;
+  if (op.nextAttemptAt <= now) return true;
+  return op.lastError?.kind === 'network' && op.updatedAt < lastOnlineAt;
+}

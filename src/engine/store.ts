@@ -1,0 +1,234 @@
+// The queue store: every read and write of the operations in IndexedDB, one write helper, counts and the change stream.
+import { Subject, type Observable } from 'rxjs';
+import type { IDBPTransaction, StoreNames } from 'idb';
+import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
+import { OperationStatus, type Operation, type OperationFilter, type OperationWindow } from '../types.ts';
+import type { SynclineDB, SynclineSchema } from './db.ts';
+import { chooseIndex, indexIsExact, laneRange, matchesFilter } from './filter.ts';
+
+/** One committed change to the queue as tabs see it: `prev` null for an insert, `next` null for a removal. */
+export interface OperationChange {
+  prev: Operation | null;
+  next: Operation | null;
+}
+
+/**
+ * Changes of one write transaction, or of one change that lives only in memory (a request going out).
+ * `seq` numbers them in creation order: a read transaction created when `store.writeSeq` was N sees exactly
+ * the batches with `seq <= N`.
+ */
+export interface ChangeBatch {
+  seq: number;
+  changes: OperationChange[];
+}
+
+export type Counts = Record<OperationStatus, number>;
+export type StorageHealth = 'ok' | 'quota-exceeded' | 'error';
+
+type StoreName = StoreNames<SynclineSchema>;
+export type WriteTx = IDBPTransaction<SynclineSchema, StoreName[], 'readwrite'>;
+/**
+ * Records one change of a write. `prev` and `next` are stored rows, shown to tabs through the engine's overlay
+ * as it stands at commit; `shownPrev` replaces the prev view when the caller knows better (a request that has
+ * just come back was shown as sending, and its overlay is gone by the time the views are taken).
+ */
+export type Record_ = (prev: Operation | null, next: Operation | null, shownPrev?: Operation) => void;
+
+export interface QueueStoreOptions {
+  db: SynclineDB;
+  /** How tabs see a stored row: the engine overlays what lives only in memory (a request in flight). */
+  view(row: Operation): Operation;
+  onStorageHealth(health: StorageHealth): void;
+}
+
+export class QueueStore {
+  readonly db: SynclineDB;
+  /** Write transactions and in-memory changes created so far (see ChangeBatch). */
+  writeSeq = 0;
+  counts: Counts = { pending: 0, sending: 0, failed: 0, conflict: 0 };
+  private readonly subject = new Subject<ChangeBatch>();
+  /** Every change, in the order it took effect. */
+  readonly changes$: Observable<ChangeBatch> = this.subject.asObservable();
+  private closed = false;
+
+  constructor(private readonly options: QueueStoreOptions) {
+    this.db = options.db;
+  }
+
+  /** Reads the counts by status from the `status` index (pending as the total less the small rest). */
+  async loadCounts(): Promise<void> {
+    const tx = this.db.transaction('operations');
+    const index = tx.store.index('status');
+    const [total, failed, conflict] = await Promise.all([tx.store.count(), index.count(OperationStatus.Failed), index.count(OperationStatus.Conflict)]);
+    this.counts = { pending: total - failed - conflict, sending: 0, failed, conflict };
+  }
+
+  /**
+   * Runs `body` in one write transaction and, once it has committed, emits its changes as one batch. The
+   * transaction is created inside the guard, so a closing database or a full disk is a typed error, never a raw
+   * DOMException; the body must await only IndexedDB.
+   */
+  async write<T>(
+    stores: StoreName[],
+    durability: IDBTransactionDurability,
+    body: (tx: WriteTx, record: Record_) => Promise<T> | T,
+    /** Runs after the commit, before the views are taken (the engine drops an overlay there). */
+    committed?: () => void,
+  ): Promise<T> {
+    this.assertOpen();
+    const changes: { prev: Operation | null; next: Operation | null; shownPrev?: Operation | undefined }[] = [];
+    let tx: WriteTx | undefined;
+    let seq = 0;
+    try {
+      tx = this.db.transaction(stores, 'readwrite', { durability });
+      seq = ++this.writeSeq;
+      const result = await body(tx, (prev, next, shownPrev) => changes.push({ prev, next, shownPrev }));
+      await tx.done;
+      committed?.();
+      this.options.onStorageHealth('ok');
+      // Views are taken at commit: what tabs see now, with what is only in memory laid over the stored rows.
+      this.emit(seq, changes.map(({ prev, next, shownPrev }) => ({
+        prev: shownPrev ?? (prev && this.options.view(prev)),
+        next: next && this.options.view(next),
+      })));
+      return result;
+    } catch (error) {
+      if (tx) {
+        try {
+          tx.abort();
+        } catch {
+          /* already finished */
+        }
+        // Let the abort settle, so no request of this transaction rejects unobserved.
+        await tx.done.catch(() => {});
+      }
+      throw this.failure(error, tx);
+    }
+  }
+
+  /** A change that is not stored (a request going out or coming back): numbered and emitted like a write. */
+  emitVirtual(changes: OperationChange[]): void {
+    if (changes.length === 0 || this.closed) return;
+    this.emit(++this.writeSeq, changes);
+  }
+
+  /** Turns a failed transaction into a typed error, and tells the engine whether storage is full. */
+  failure(error: unknown, tx?: Pick<WriteTx, 'error'>): Error {
+    if (error instanceof SynclineError) return error;
+    let cause: unknown = error;
+    try {
+      cause = tx?.error ?? error;
+    } catch {
+      /* a transaction that never started has no error to read */
+    }
+    if (isQuotaError(cause) || isQuotaError(error)) {
+      this.options.onStorageHealth('quota-exceeded');
+      return new SynclineError(SynclineErrorCode.QuotaExceeded, 'The device is out of storage for this site; nothing was written.', { cause: String(cause) });
+    }
+    if ((error as Error)?.name === 'InvalidStateError' && this.closed) {
+      return new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
+    }
+    this.options.onStorageHealth('error');
+    return new SynclineError(SynclineErrorCode.Storage, `Storage failed: ${(cause as Error)?.message ?? String(cause)}`, { name: (cause as Error)?.name });
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /** Stored rows with these ids (undefined where none), in one read transaction. */
+  async getMany(ids: string[]): Promise<(Operation | undefined)[]> {
+    this.assertOpen();
+    const store = this.readTx().store;
+    return Promise.all(ids.map((id) => store.get(id)));
+  }
+
+  /** The first `limit` stored operations of a lane, in `seq` order. */
+  async laneHead(lane: string, limit: number): Promise<Operation[]> {
+    this.assertOpen();
+    return this.readTx().store.index('laneSeq').getAll(laneRange(lane), limit);
+  }
+
+  /** Stored rows matching a filter; statuses are compared on the stored row (the caller overlays). */
+  async scan(filter: OperationFilter): Promise<Operation[]> {
+    this.assertOpen();
+    const choice = chooseIndex(filter);
+    const store = this.readTx().store;
+    const rows = choice ? await store.index(choice.index).getAll(choice.key as never) : await store.getAll();
+    return rows.filter((op) => matchesFilter(op, filter));
+  }
+
+  /** Exact stored count for filters an index answers alone; null when a scan is needed. */
+  async indexCount(filter: OperationFilter): Promise<number | null> {
+    this.assertOpen();
+    const choice = chooseIndex(filter);
+    if (!indexIsExact(filter, choice)) return null;
+    const store = this.readTx().store;
+    return choice ? store.index(choice.index).count(choice.key as never) : store.count();
+  }
+
+  /** Every stored operation in `seq` order. */
+  async all(): Promise<Operation[]> {
+    this.assertOpen();
+    return this.readTx().store.index('seq').getAll();
+  }
+
+  /** A window of the whole queue or one lane, walking an index already in `seq` order. */
+  async indexWindow(lane: string | undefined, offset: number, limit: number): Promise<OperationWindow> {
+    this.assertOpen();
+    const store = this.readTx().store;
+    const index = store.index(lane === undefined ? 'seq' : 'laneSeq');
+    const range = lane === undefined ? undefined : laneRange(lane);
+    const total = range ? await index.count(range) : await store.count();
+    const items: Operation[] = [];
+    let cursor = await index.openCursor(range);
+    if (cursor && offset > 0) cursor = await cursor.advance(offset);
+    for (; cursor && items.length < limit; cursor = await cursor.continue()) items.push(cursor.value);
+    return { total, offset, items };
+  }
+
+  /** The lanes that hold operations, in name order: one cursor step per lane, skipping over its operations. */
+  async lanes(): Promise<string[]> {
+    this.assertOpen();
+    const lanes: string[] = [];
+    let cursor = await this.readTx().store.index('laneSeq').openKeyCursor();
+    while (cursor) {
+      const lane = cursor.key[0];
+      lanes.push(lane);
+      cursor = await cursor.continue([lane, Infinity]);
+    }
+    return lanes;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.subject.complete();
+    this.db.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private readTx() {
+    try {
+      return this.db.transaction('operations');
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  private emit(seq: number, changes: OperationChange[]): void {
+    if (changes.length === 0 || this.closed) return;
+    const counts = { ...this.counts };
+    for (const { prev, next } of changes) {
+      if (prev) counts[prev.status]--;
+      if (next) counts[next.status]++;
+    }
+    this.counts = counts;
+    this.subject.next({ seq, changes });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
+  }
+}

@@ -1,0 +1,110 @@
+// Sends one stored operation: builds the request, never follows a redirect, and reads back what the answer means.
+import type { Operation, OperationResult } from '../types.ts';
+import type { Clock } from './clock.ts';
+import { classifyResponse, type Outcome } from './outcome.ts';
+import { idempotencyKey } from './reducer.ts';
+import { hasHeader } from './validate.ts';
+
+/** The longest response body kept for an error or a result. */
+export const MAX_BODY_KEPT = 64 * 1024;
+
+export interface TransportOptions {
+  fetch: typeof fetch;
+  clock: Clock;
+  credentials: RequestCredentials;
+  requestTimeoutMs: number;
+}
+
+/** An attempt's outcome, plus the server's answer when it is a delivery. */
+export interface Attempt {
+  outcome: Outcome;
+  result?: Omit<OperationResult, 'id' | 'completedAt'>;
+}
+
+/** The request for one attempt at `op`, with credentials from `authorize()` merged in at send time. */
+export function buildRequest(op: Operation, auth: Record<string, string> | null): { url: string; init: RequestInit } {
+  const headers: Record<string, string> = { ...(op.request.headers ?? {}), ...(auth ?? {}) };
+  headers['Idempotency-Key'] = `"${idempotencyKey(op)}"`;
+  // Asking for JSON lets an HTML page from a captive portal be told apart from a delivery.
+  if (!hasHeader(headers, 'accept')) headers['Accept'] = 'application/json';
+  let body: BodyInit | null = null;
+  const stored = op.request.body;
+  if (stored !== undefined && stored !== null) {
+    switch (op.request.bodyType ?? (typeof stored === 'string' ? 'text' : 'json')) {
+      case 'text':
+        body = stored as string;
+        break;
+      case 'binary':
+        body = stored as Blob | ArrayBuffer;
+        break;
+      case 'form': {
+        // The browser writes the multipart boundary into Content-Type itself.
+        const form = new FormData();
+        for (const [name, value, filename] of stored as [string, string | Blob, string?][]) {
+          if (typeof value === 'string') form.append(name, value);
+          else form.append(name, value, filename);
+        }
+        body = form;
+        break;
+      }
+      case 'json':
+        body = JSON.stringify(stored);
+        if (!hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
+        break;
+    }
+  }
+  return { url: op.request.url, init: { method: op.request.method, headers, body } };
+}
+
+/**
+ * One request with a timeout. Redirects are never followed (`redirect: 'manual'`): a 3xx could carry the body,
+ * the key and the credentials off the allowed origins. Never throws: every failure is an Attempt.
+ */
+export async function attempt(url: string, init: RequestInit, options: TransportOptions): Promise<Attempt> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = options.clock.setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.requestTimeoutMs);
+  try {
+    const response = await options.fetch(url, { ...init, credentials: options.credentials, redirect: 'manual', cache: 'no-store', signal: controller.signal });
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      return { outcome: classifyResponse({ status: response.status, retryAfter: null, body: undefined, redirected: true }, options.clock.now()) };
+    }
+    const contentType = response.headers.get('Content-Type') ?? '';
+    const body = await readBody(response, contentType);
+    const askedJson = /json/i.test(new Headers(init.headers).get('Accept') ?? '');
+    const htmlInsteadOfJson = askedJson && /text\/html/i.test(contentType);
+    const outcome = classifyResponse({ status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson }, options.clock.now());
+    if (outcome.type !== 'done') return { outcome };
+    const etag = response.headers.get('ETag');
+    const location = response.headers.get('Location');
+    return {
+      outcome,
+      result: { status: response.status, ...(etag ? { etag } : {}), ...(location ? { location } : {}), ...(body !== undefined ? { body } : {}) },
+    };
+  } catch (error) {
+    if (timedOut) {
+      return { outcome: { type: 'retry', strike: true, uncertain: true, error: { kind: 'timeout', message: `No answer within ${options.requestTimeoutMs} ms.` } } };
+    }
+    // No answer at all: maybe no network, maybe a request the browser would not send. The engine asks the
+    // health probe which, before it decides between "offline" and a strike for this operation.
+    return { outcome: { type: 'retry', strike: false, uncertain: true, error: { kind: 'network', message: (error as Error)?.message || 'Network error' } } };
+  } finally {
+    options.clock.clearTimeout(timer);
+  }
+}
+
+async function readBody(response: Response, contentType: string): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  if (/json/i.test(contentType) && text.length <= MAX_BODY_KEPT) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      /* fall through to text */
+    }
+  }
+  return text.slice(0, MAX_BODY_KEPT);
+}
