@@ -9,6 +9,7 @@ import { createSyncServer } from './server/app.ts';
 import { koaMiddleware } from './server/node-adapter.ts';
 import { pageCommands } from './test/support/commands.mjs';
 import { bundledModules } from './test/support/bundle-plugin.mjs';
+import { testHooks } from './test/support/hooks.mjs';
 
 // One fresh SQLite file per run; tests isolate themselves by collection and namespace names.
 const server = createSyncServer({ dbFile: join(mkdtempSync(join(tmpdir(), 'syncline-wtr-')), 'test.sqlite'), admin: true });
@@ -17,7 +18,7 @@ export default {
   files: ['test/**/*.test.ts', 'components/**/*.test.ts'],
   nodeResolve: true,
   concurrency: 1,
-  middleware: [koaMiddleware(server.app, '/api')],
+  middleware: [koaMiddleware(server.app, '/api'), testHooks()],
   plugins: [bundledModules(['/test/support/frameworks.ts']), esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' }), pageCommands()],
   browsers: [
     chromeLauncher({

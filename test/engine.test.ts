@@ -122,7 +122,9 @@ describe('SyncEngine', () => {
       f = await engineFixture();
       await addFault({ pathPrefix: f.path, status: 409, retryAfter: 1, times: 1 });
       const [op] = await f.engine.enqueue([f.create('x')]);
-      await f.until(op!.id, (o) => o.status === OperationStatus.Pending && o.attempts === 1);
+      const waiting = await f.until(op!.id, (o) => o.status === OperationStatus.Pending && o.attempts === 1);
+      // The same key still being processed is not the operation's fault: no strike.
+      expect(waiting!.strikes).to.equal(0);
       f.clock.advance(1000);
       await f.until(op!.id, null);
       // Creating the same id again is a real 409 "exists" from the server: a conflict, not a retry.
@@ -189,6 +191,138 @@ describe('SyncEngine', () => {
       token = 'fresh';
       f.engine.resume();
       await f.until(op!.id, null);
+    });
+  });
+
+  describe('keys and credentials', () => {
+    it('sends the user\'s retry of an operation the server refused under a fresh key, so the stored refusal is not replayed', async () => {
+      f = await engineFixture();
+      const url = `${API}/${f.collection}/t1`;
+      const put = (title: string, ifMatch?: string) => fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify({ title }) });
+      await put('v1');
+      await put('v2');
+      const [op] = await f.engine.enqueue([{ kind: 'item.update', label: 'Rename', request: { method: 'PUT', url, headers: { 'If-Match': '"3"' }, body: { title: 'mine' } } }]);
+      await f.until(op!.id, (o) => o.status === OperationStatus.Conflict);
+      // Someone brings the server to the version the operation expected: the user's retry must now succeed.
+      await put('v3');
+      await f.engine.retry(op!.id);
+      await f.until(op!.id, null, 'accepted on retry');
+      const items = await serverItems(f.collection);
+      expect(items.map((i) => [i.version, (i.data as { title: string }).title])).to.deep.equal([[4, 'mine']]);
+    });
+
+    it('fails an operation whose outcome stayed unknown past the server\'s key lifetime, for the user to check', async () => {
+      f = await engineFixture();
+      f.engine.capabilities = { ...f.engine.capabilities, idempotencyTtlMs: 1_000 };
+      // Applied, then the reply is lost (every time: Chromium itself repeats a request whose reused connection closed).
+      await addFault({ pathPrefix: f.path, methods: ['POST'], drop: true });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const unsure = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      expect(unsure!.uncertainSince).to.be.a('number');
+      f.clock.advance(2_000);
+      const flagged = await f.until(op!.id, (o) => o.status === OperationStatus.Failed);
+      expect(flagged!.lastError!.kind).to.equal('uncertain');
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x']);
+      // The user looked and retries: a fresh key, and the server says it exists (it did land).
+      await clearFaults(f.path);
+      await f.engine.retry(op!.id);
+      const parked = await f.until(op!.id, (o) => o.status === OperationStatus.Conflict);
+      expect(parked!.keyGen).to.equal(1);
+    });
+
+    it('waits without a strike or a pause when no tab can give credentials; pauses only when told the user signed out', async () => {
+      f = await engineFixture({ backoffBaseMs: 1000 });
+      let answer: 'throw' | 'signed-out' | 'ok' = 'throw';
+      let asked = 0;
+      f.engine.authorize = async () => {
+        asked++;
+        if (answer === 'throw') throw new Error('the tab closed');
+        if (answer === 'signed-out') return false;
+        return { Authorization: 'Bearer fresh' };
+      };
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const waiting = await f.until(op!.id, (o) => o.lastError?.kind === 'auth');
+      expect(waiting).to.include({ status: 'pending', strikes: 0, attempts: 0 });
+      expect(f.engine.status.paused).to.equal(null);
+      expect(await requestCount(f.path)).to.equal(0);
+      answer = 'signed-out';
+      f.clock.advance(1_000);
+      await eventually(() => f.engine.status.paused === 'auth', 5_000, 'paused for sign-in');
+      const askedWhenPaused = asked;
+      f.clock.advance(10_000);
+      expect(asked).to.equal(askedWhenPaused);
+      answer = 'ok';
+      f.engine.resume();
+      await f.until(op!.id, null, 'sent after sign-in');
+    });
+  });
+
+  describe('queue invariants', () => {
+    it('marks only the operation whose request is out as sending, and honours a discard up to the moment a request leaves', async () => {
+      f = await engineFixture();
+      await addFault({ pathPrefix: f.path, latencyMs: 600, times: 1 });
+      const [x1, x2] = await f.engine.enqueue([f.create('x1'), f.create('x2')]);
+      await eventually(async () => (await f.engine.list())[0]?.status === OperationStatus.Sending, 5_000, 'x1 out');
+      const [first, second] = await f.engine.list();
+      expect([first!.id, first!.status]).to.deep.equal([x1!.id, 'sending']);
+      expect([second!.id, second!.status, second!.attempts]).to.deep.equal([x2!.id, 'pending', 0]);
+      expect(f.engine.counts).to.deep.include({ sending: 1, pending: 1 });
+      // A retry of the op in flight changes nothing; a discard of the next one is honoured.
+      expect((await f.engine.retry(x1!.id)).status).to.equal('sending');
+      expect(await f.engine.discard(x2!.id)).to.equal(true);
+      await f.until(x1!.id, null);
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x1']);
+      expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
+    });
+
+    it('keeps its counts equal to what a fresh count reads, through sends, failures and discards', async () => {
+      f = await engineFixture();
+      await addFault({ pathPrefix: `${f.path}-bad`, status: 400 });
+      const bad = (id: string) => ({ ...f.create(id), lane: 'bad', request: { method: 'POST' as const, url: `${API}/${f.collection}-bad`, body: { id } } });
+      await f.engine.enqueue([f.create('a'), bad('b1'), f.create('c'), bad('b2'), f.create('d')]);
+      await eventually(async () => (await f.engine.count({ lane: 'default' })) === 0 && f.engine.counts.failed === 1, 10_000, 'settled');
+      const fresh = async () => ({
+        pending: await f.engine.count({ status: 'pending' }), failed: await f.engine.count({ status: 'failed' }),
+        total: await f.engine.count(),
+      });
+      const counts = f.engine.counts;
+      expect(await fresh()).to.deep.equal({ pending: counts.pending, failed: counts.failed, total: counts.pending + counts.sending + counts.failed + counts.conflict });
+      await f.engine.discard((await f.engine.list({ status: 'failed' }))[0]!.id);
+      await eventually(() => f.engine.counts.failed === 1, 5_000, 'b2 failed too');
+      expect((await fresh()).total).to.equal(1);
+      await clearFaults(`${f.path}-bad`);
+    });
+
+    it('refuses a malformed id with a typed error, never a raw DOMException', async () => {
+      f = await engineFixture();
+      for (const call of [() => f.engine.retry({} as never), () => f.engine.discard(42 as never), () => f.engine.retry('')]) {
+        const error = await call().catch((e) => e);
+        expect(error).to.be.instanceOf(SynclineError);
+        expect((error as SynclineError).code).to.equal('invalid-operation');
+      }
+    });
+
+    it('turns a database closed under it into typed storage errors and says so in its status', async () => {
+      const namespace = uniqueName('closed');
+      const db = await openSynclineDB(namespace);
+      const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
+      const engine = await SyncEngine.open({ config, db });
+      f = { path: '/api/none', collection: 'none', dispose: async () => { engine.close(); await deleteSynclineDB(namespace); } } as EngineFixture;
+      db.close();
+      const error = await engine.enqueue([{ kind: 'x', label: 'x', request: { method: 'POST', url: `${API}/x` } }]).catch((e) => e);
+      expect(error).to.be.instanceOf(SynclineError);
+      expect((error as SynclineError).code).to.equal('storage');
+      expect(engine.status.storage).to.equal('error');
+      const listError = await engine.list().catch((e) => e);
+      expect((listError as SynclineError).code).to.equal('storage');
+    });
+
+    it('refuses a health URL off the allowed origins (the probe carries credentials too)', async () => {
+      f = await engineFixture();
+      const { resolveConfig } = await import('../src/index.ts');
+      expect(() => resolveConfig({ endpoint: API, namespace: 'x', healthUrl: 'https://elsewhere.example/health' })).to.throw(SynclineError, /healthUrl/);
+      expect(resolveConfig({ endpoint: API, namespace: 'x', healthUrl: 'https://elsewhere.example/health', allowedOrigins: ['https://elsewhere.example'] }).healthUrl).to.equal('https://elsewhere.example/health');
     });
   });
 
@@ -397,11 +531,30 @@ describe('backoff and Retry-After', () => {
     expect(backoffDelay(3, 1000, 30_000, () => 0.25)).to.equal(1000);
   });
 
-  it('reads delta-seconds and HTTP dates', () => {
+  it('reads delta-seconds and HTTP dates, and nothing else (RFC 9110)', () => {
     const now = Date.parse('2026-01-01T00:00:00Z');
     expect(parseRetryAfter('120', now)).to.equal(120_000);
+    expect(parseRetryAfter('2', now)).to.equal(2_000);
+    expect(parseRetryAfter(' 2 ', now)).to.equal(2_000);
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).to.equal(30_000);
-    expect(parseRetryAfter('soon', now)).to.equal(undefined);
+    expect(parseRetryAfter('Thursday, 01-Jan-26 00:00:30 GMT', now)).to.equal(30_000);
+    // Date.parse would read these as dates in 2001 (no delay at all): they are not Retry-After values.
+    for (const bad of ['1.5', '-5', '+3', '2 minutes', 'soon', '', '0x10']) expect(parseRetryAfter(bad, now), bad).to.equal(undefined);
     expect(parseRetryAfter(null, now)).to.equal(undefined);
+  });
+
+  it('waits out a Retry-After of "1.5" with backoff, not as an instant retry', async () => {
+    const f = await engineFixture({ backoffBaseMs: 10_000 });
+    try {
+      const url = `${location.origin}/hooks/refuse/${uniqueName('ra')}?status=503&retryAfter=1.5&times=1`;
+      const [op] = await f.engine.enqueue([{ kind: 'x', label: 'x', request: { method: 'POST', url, body: {} } }]);
+      const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      // random() is 0.5: half of the 10 s base, not the "no delay" a date in 2001 gave.
+      expect(waiting!.nextAttemptAt - waiting!.updatedAt).to.equal(5_000);
+      f.clock.advance(5_000);
+      await f.until(op!.id, null, 'sent after the backoff');
+    } finally {
+      await f.dispose();
+    }
   });
 });

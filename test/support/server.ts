@@ -73,3 +73,24 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** One request as the test hooks saw it (test/support/hooks.mjs). */
+export interface HookRecord {
+  kind: 'redirect' | 'portal' | 'sink' | 'refused';
+  origin: string;
+  method: string;
+  headers: Record<string, string>;
+  bytes: number;
+  sha256: string;
+  text: string | null;
+}
+
+/** What the test hooks recorded under a name, on either loopback origin. */
+export async function hookLog(name: string): Promise<HookRecord[]> {
+  return (await fetch(`${location.origin}/hooks/log/${name}`)).json();
+}
+
+export async function sha256Hex(data: ArrayBuffer | Blob): Promise<string> {
+  const bytes = data instanceof Blob ? await data.arrayBuffer() : data;
+  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,334 @@
+// One engine per namespace, whatever runs it: the engine lock, version hand-over, liveness by locks, bounded and deduplicated calls.
+import { expect } from '@open-wc/testing';
+import { executeServerCommand } from '@web/test-runner-commands';
+import { createSyncClient, resolveConfig, SynclineError, type Operation, type SyncClient } from '../src/index.ts';
+import { deleteSynclineDB } from '../src/testing.ts';
+import { DB_VERSION } from '../src/engine/db.ts';
+import { EngineHost } from '../src/rpc/host.ts';
+import { EngineConnection, type ConnectionState } from '../src/rpc/connection.ts';
+import { PROTOCOL_VERSION, portLink, type Link } from '../src/rpc/protocol.ts';
+import { broadcastLink } from '../src/runtime/broadcast.ts';
+import { channelName, tabLockName } from '../src/runtime/names.ts';
+import { startEngine } from '../src/runtime/start-engine.ts';
+import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
+import { follow, openFrame, type Frame } from './support/frames.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function newHost(options: Partial<ConstructorParameters<typeof EngineHost>[0]> = {}): EngineHost {
+  const host = new EngineHost({ runtime: 'in-page', startEngine, ...options });
+  cleanups.push(() => host.close());
+  return host;
+}
+
+function linkTo(host: EngineHost): Link {
+  const channel = new MessageChannel();
+  host.accept(portLink(channel.port1));
+  channel.port1.start();
+  return portLink(channel.port2);
+}
+
+interface TestTab {
+  connection: EngineConnection;
+  states: ConnectionState[];
+  release(): void;
+}
+
+/** A tab as the client builds one: it holds its tab lock, then connects to `host` (or over the channel when sent elsewhere). */
+async function tab(namespace: string, host: EngineHost, options: { versions?: { protocol: number; schema: number }; authorize?: () => Promise<Record<string, string> | null | false>; visible?: boolean } = {}): Promise<TestTab> {
+  const client = uniqueName('tab');
+  let release!: () => void;
+  const life = new Promise<void>((r) => (release = r));
+  await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return life; }));
+  const connection = new EngineConnection({
+    client,
+    config: resolveConfig({ endpoint: API, namespace }),
+    connectPrimary: () => linkTo(host),
+    connectBroadcast: (onAnnounce) => broadcastLink(channelName(namespace), client, onAnnounce),
+    locks: navigator.locks,
+    heartbeatMs: 60_000,
+    deadAfterMs: 180_000,
+    callTimeoutMs: 5_000,
+    environment: () => ({ online: true, visible: options.visible ?? true }),
+    ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(options.versions ? { versions: options.versions } : {}),
+  });
+  const states: ConnectionState[] = [];
+  connection.state$.subscribe((s) => states.push(s));
+  connection.start();
+  const t = { connection, states, release: () => { void connection.close(); release(); } };
+  cleanups.push(() => t.release());
+  return t;
+}
+
+const create = (collection: string, id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } } });
+
+describe('one engine per namespace', () => {
+  it('lets only the holder of the engine lock run an engine; a second runtime sends its tabs there, then takes over', async () => {
+    const namespace = uniqueName('one');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const first = newHost();
+    const second = newHost({ runtime: 'leader-tab' });
+    const a = await tab(namespace, first);
+    await a.connection.ready(5_000);
+    const b = await tab(namespace, second);
+    await b.connection.ready(5_000);
+    expect(first.stateKind).to.equal('running');
+    expect(second.stateKind).to.equal('waiting');
+    // b reached the engine of `first` over the channel: one seq order for both tabs' work.
+    expect(b.connection.runtime).to.equal('in-page');
+    const ops = (await Promise.all([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? a : b).connection.call('enqueue', [create(collection, `n${i}`)])))).flat();
+    expect(new Set(ops.map((op) => op.seq)).size).to.equal(6);
+    await eventually(async () => (await serverItems(collection)).length === 6, 10_000, 'drained');
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id));
+
+    // The first runtime goes away: the second takes the lock, and both tabs find it without any heartbeat.
+    a.release();
+    await first.close();
+    await eventually(() => second.stateKind === 'running', 10_000, 'second host took over');
+    await eventually(() => b.connection.connected, 10_000, 'b reconnected');
+    const [next] = await b.connection.call('enqueue', [create(collection, 'after')]);
+    expect(next!.seq).to.equal(7);
+  });
+
+  it('hands the namespace to a newer version: the older engine stops and its tabs are told to reload', async () => {
+    const namespace = uniqueName('deploy');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
+    const oldHost = newHost({ versions: older });
+    const oldTab = await tab(namespace, oldHost, { versions: older });
+    await oldTab.connection.ready(5_000);
+    expect(oldHost.stateKind).to.equal('running');
+
+    const newHost_ = newHost();
+    const newTab = await tab(namespace, newHost_);
+    await newTab.connection.ready(5_000);
+    expect(newHost_.stateKind).to.equal('running');
+    expect(oldHost.stateKind).to.equal('superseded');
+    await eventually(() => oldTab.states.some((s) => s.updateRequired !== null), 5_000, 'old tab told to reload');
+    const error = await oldTab.connection.call('count', {}).catch((e: SynclineError) => e);
+    expect((error as SynclineError).code).to.equal('update-required');
+    expect(await newTab.connection.call('count', {})).to.equal(0);
+  });
+
+  it('tells a tab older than the running engine to reload instead of talking to it', async () => {
+    const namespace = uniqueName('oldtab');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const current = await tab(namespace, host);
+    await current.connection.ready(5_000);
+    const stale = await tab(namespace, host, { versions: { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION } });
+    const outcome = await stale.connection.ready(5_000).then(() => 'ready', (e: SynclineError) => e.code);
+    expect(outcome).to.equal('update-required');
+  });
+
+  it('says update-required, not a hang, when the database is newer than this code (a downgrade)', async () => {
+    const namespace = uniqueName('downgrade');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
+      open.onsuccess = () => { open.result.close(); resolve(); };
+      open.onerror = () => reject(open.error);
+    });
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    cleanups.push(() => client.close());
+    const status = follow(client.status$);
+    cleanups.push(() => status.stop());
+    const error = await client.enqueue(create('x', 'a')).catch((e: SynclineError) => e);
+    expect((error as SynclineError).code).to.equal('update-required');
+    await eventually(() => status.value?.updateRequired === true, 5_000, 'status says update-required');
+  });
+
+  it('fails calls fast with unavailable when the engine cannot start, and says why in status', async () => {
+    const namespace = uniqueName('broken');
+    const host = newHost({ startEngine: () => Promise.reject(new Error('IndexedDB is not available here')) });
+    const t = await tab(namespace, host);
+    const error = await t.connection.call('enqueue', [create('x', 'a')]).catch((e: SynclineError) => e);
+    expect((error as SynclineError).code).to.equal('unavailable');
+    expect((error as SynclineError).message).to.contain('IndexedDB is not available here');
+    await eventually(() => t.states.some((s) => s.unavailable?.includes('IndexedDB') ?? false), 5_000, 'unavailable state');
+  });
+});
+
+describe('liveness by locks', () => {
+  it('does not take a busy engine for dead: one huge enqueue, no reconnect', async () => {
+    const namespace = uniqueName('busy');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 20, maxPayloadBytes: 64 * 1024 * 1024 });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    cleanups.push(() => client.close());
+    const status = follow(client.status$);
+    cleanups.push(() => status.stop());
+    await client.ready();
+    client.status$.subscribe(() => {}).unsubscribe();
+    await addFault({ pathPrefix: `/api/${namespace}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${namespace}`));
+    // 24 MB of JSON: cloned to the worker, validated, serialised and written while the tab's timer ticks every 20 ms.
+    const big = { blob: 'x'.repeat(24 * 1024 * 1024) };
+    await client.enqueue({ kind: 'big', label: 'big', request: { method: 'POST', url: namespace, body: big } });
+    const connectedStates = status.values.map((s) => s.connected);
+    expect(connectedStates.indexOf(true)).to.be.greaterThan(-1);
+    expect(connectedStates.slice(connectedStates.indexOf(true))).to.not.include(false);
+  });
+
+  it('notices a killed worker through its lock (no heartbeat) and goes on', async () => {
+    const namespace = uniqueName('killed');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000 });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    cleanups.push(() => client.close());
+    const status = follow(client.status$);
+    cleanups.push(() => status.stop());
+    await client.ready();
+    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    await eventually(() => status.values.some((s) => !s.connected), 5_000, 'lost');
+    const op = await client.enqueue(create(collection, 'after-kill'));
+    await client.settled(op.id);
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after-kill']);
+  });
+});
+
+describe('calls', () => {
+  it('answers a call re-sent on the same engine from memory: the operation is queued once', async () => {
+    const namespace = uniqueName('resend');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const client = uniqueName('raw');
+    let release!: () => void;
+    await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
+    cleanups.push(() => release());
+    const link = linkTo(host);
+    const heard: { t: string; id?: number; value?: Operation[] }[] = [];
+    link.onMessage((m) => heard.push(m as never));
+    const config = resolveConfig({ endpoint: API, namespace });
+    link.send({ t: 'hello', client, config, online: false, visible: true, canAuthorize: false, protocol: PROTOCOL_VERSION, schema: DB_VERSION });
+    await eventually(() => heard.some((m) => m.t === 'welcome'), 5_000, 'welcome');
+    const input = { ...create('c', 'a'), id: 'op-resent-0001' };
+    link.send({ t: 'call', id: 7, method: 'enqueue', args: [[input]] });
+    link.send({ t: 'call', id: 7, method: 'enqueue', args: [[input]], resent: true });
+    await eventually(() => heard.filter((m) => m.t === 'result').length === 2, 5_000, 'two answers');
+    const [r1, r2] = heard.filter((m) => m.t === 'result');
+    expect(r1!.value![0]!.seq).to.equal(r2!.value![0]!.seq);
+    expect(await host.engine!.count()).to.equal(1);
+  });
+
+  it('does not queue again an operation a replaced engine had already sent', async () => {
+    const namespace = uniqueName('replaced');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const config = resolveConfig({ endpoint: API, namespace });
+    const first = await startEngine(config);
+    const input = { ...create(collection, 'once'), id: 'op-sent-before-00001' };
+    await first.enqueue([input]);
+    await eventually(async () => (await first.result(input.id)) !== undefined, 10_000, 'done and recorded');
+    first.close();
+    // The tab re-sends the call to the new engine: it answers from the kept result, and nothing is queued.
+    const second = await startEngine(config);
+    cleanups.push(() => second.close());
+    const [again] = await second.enqueue([input], { resent: true });
+    expect(again!.id).to.equal(input.id);
+    expect(await second.count()).to.equal(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([['once', 1]]);
+  });
+
+  it('keeps operations queued after a clear was first sent when the clear is re-sent', async () => {
+    const namespace = uniqueName('clear');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const engine = await startEngine(resolveConfig({ endpoint: API, namespace }));
+    cleanups.push(() => engine.close());
+    engine.setNetwork(false);
+    await engine.enqueue([create('c', 'old')]);
+    const issuedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    await engine.enqueue([create('c', 'new')]);
+    expect(await engine.clear({ discardUnsent: true, before: issuedAt })).to.equal(1);
+    expect((await engine.list()).map((op) => op.label)).to.deep.equal(['new']);
+  });
+
+  it('resolves an enqueue posted just before close(); only calls never posted are refused as closed', async () => {
+    const namespace = uniqueName('closing');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', healthUrl: '/api/health/none' });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    await client.ready();
+    await addFault({ pathPrefix: `/api/${namespace}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${namespace}`));
+    const posted = client.enqueue(create(namespace, 'kept'));
+    client.close();
+    const op = await posted;
+    const other = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    cleanups.push(() => other.close());
+    const list = follow(other.operations$);
+    cleanups.push(() => list.stop());
+    await eventually(() => list.value?.some((o) => o.id === op.id) === true, 5_000, 'the resolved op is in the queue');
+    expect(await client.enqueue(create(namespace, 'late')).catch((e: SynclineError) => e.code)).to.equal('closed');
+  });
+
+  it('refuses a body it cannot send to the engine (a function) with invalid-operation instead of hanging', async () => {
+    const namespace = uniqueName('clone');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    cleanups.push(() => client.close());
+    for (const body of [{ f: () => 1 }, { s: Symbol('x') }, { node: document.body }]) {
+      const error = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: 'x', body } }).catch((e: SynclineError) => e);
+      expect((error as SynclineError).code).to.equal('invalid-operation');
+    }
+  });
+});
+
+describe('credentials from tabs', () => {
+  it('asks another tab when the first cannot answer in time, and never pauses for it', async () => {
+    const namespace = uniqueName('auth');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const silent = await tab(namespace, host, { visible: true, authorize: () => new Promise(() => {}) });
+    await silent.connection.ready(5_000);
+    host.engine!.config.authorizeTimeoutMs = 200;
+    let asked = 0;
+    const helpful = await tab(namespace, host, { visible: false, authorize: async () => { asked++; return { 'X-Token': 'fresh' }; } });
+    await helpful.connection.ready(5_000);
+    const [op] = await silent.connection.call('enqueue', [create(collection, 'a')]);
+    await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'sent with the second tab\'s credentials');
+    expect(asked).to.be.greaterThan(0);
+    expect(host.engine!.status.paused).to.equal(null);
+    expect(await host.engine!.has(op!.id)).to.equal(false);
+  });
+});
+
+describe('two runtimes in two tabs', () => {
+  const frames: Frame[] = [];
+  const clients: SyncClient[] = [];
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+    for (const f of frames.splice(0)) f.remove();
+  });
+
+  it('serves a tab whose SharedWorker is refused (another extendedLifetime) from the one engine', async () => {
+    const namespace = uniqueName('lifetime');
+    const collection = uniqueName('c');
+    const one = await openFrame();
+    const two = await openFrame();
+    frames.push(one, two);
+    const a = one.client({ endpoint: '/api', namespace, mode: 'auto', extendedLifetime: true });
+    clients.push(a);
+    await a.ready();
+    // Chromium refuses a second connection to a running worker with another extendedLifetime: this tab falls back.
+    const b = two.client({ endpoint: '/api', namespace, mode: 'auto', extendedLifetime: false, startTimeoutMs: 2_000 });
+    clients.push(b);
+    await b.ready(15_000);
+    const ops = (await Promise.all([0, 1, 2, 3].map((i) => (i % 2 ? a : b).enqueue(create(collection, `n${i}`)))));
+    expect(new Set(ops.map((op) => op.seq)).size).to.equal(4);
+    await Promise.all(ops.map((op) => a.settled(op.id)));
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id));
+    const status = follow(b.status$);
+    await eventually(() => status.value !== undefined, 5_000, 'status');
+    // The tab that fell back reaches the worker's engine: there is only one.
+    expect(status.value!.runtime).to.equal('shared-worker');
+    status.stop();
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+});

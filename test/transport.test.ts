@@ -1,0 +1,131 @@
+// What goes over the wire: redirects never followed, captive portals not taken for delivery, binary bodies as is, results kept.
+import { expect } from '@open-wc/testing';
+import { Connectivity, OperationStatus, SynclineError, createSyncClient } from '../src/index.ts';
+import { deleteSynclineDB } from '../src/testing.ts';
+import { engineFixture, type EngineFixture } from './support/engine.ts';
+import { addFault, clearFaults, eventually, hookLog, serverItems, sha256Hex, uniqueName } from './support/server.ts';
+
+describe('transport', () => {
+  let f: EngineFixture;
+  afterEach(async () => {
+    await clearFaults(f.path);
+    await f.dispose();
+  });
+
+  it('never follows a redirect off the allowed origins: nothing reaches the other origin, and the op is not done', async () => {
+    f = await engineFixture({ backoffBaseMs: 60_000 });
+    f.engine.authorize = async () => ({ Authorization: 'Bearer secret-token' });
+    const name = uniqueName('redir');
+    const [op] = await f.engine.enqueue([{ kind: 'x', label: 'Upload', request: { method: 'POST', url: `${location.origin}/hooks/redirect/${name}`, body: { secret: 'payload' } } }]);
+    const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+    expect(waiting!.lastError!.message).to.contain('redirect');
+    const log = await hookLog(name);
+    // The redirecting route saw the request; the origin it pointed at saw nothing: no body, no key, no token.
+    expect(log.map((r) => r.kind)).to.deep.equal(['redirect']);
+    expect(log[0]!.origin).to.equal(location.origin);
+    // The server answered: reachable, just not delivering.
+    expect(f.engine.status.connectivity).to.equal(Connectivity.Degraded);
+    expect(await f.engine.count()).to.equal(1);
+  });
+
+  it('does not take an HTML page from a captive portal for a delivery', async () => {
+    f = await engineFixture({ backoffBaseMs: 60_000 });
+    const name = uniqueName('portal');
+    const [op] = await f.engine.enqueue([{ kind: 'x', label: 'Save', request: { method: 'PUT', url: `${location.origin}/hooks/portal/${name}`, body: { a: 1 } } }]);
+    const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+    expect(waiting!.lastError).to.include({ kind: 'http', status: 200 });
+    expect(waiting!.lastError!.message).to.contain('HTML');
+    expect((await hookLog(name)).length).to.equal(1);
+  });
+
+  it('counts a request the browser will not send as a strike when the server is reachable, and leaves connectivity alone', async () => {
+    // Port 6000 is one browsers refuse to connect to (ERR_UNSAFE_PORT): fetch rejects at once, like offline.
+    f = await engineFixture({ allowedOrigins: ['http://localhost:6000'], maxAttempts: 2, backoffBaseMs: 100 });
+    const [bad] = await f.engine.enqueue([{ kind: 'x', label: 'Doomed', lane: 'bad', request: { method: 'POST', url: 'http://localhost:6000/x', body: {} } }]);
+    const [good] = await f.engine.enqueue([f.create('g1', { lane: 'good' })]);
+    const first = await f.until(bad!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+    expect(first!.strikes).to.equal(1);
+    expect(first!.lastError!.kind).to.equal('network');
+    expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+    // The other lane is not paused by it.
+    await f.until(good!.id, null, 'the good lane drained');
+    f.clock.advance(1_000);
+    const failed = await f.until(bad!.id, (o) => o.status === OperationStatus.Failed);
+    expect(failed!.strikes).to.equal(2);
+    expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+  });
+
+  it('keeps the server\'s answer for settled(): status, ETag, Location and body', async () => {
+    f = await engineFixture();
+    const [op] = await f.engine.enqueue([f.create('made')]);
+    await f.until(op!.id, null);
+    await eventually(async () => (await f.engine.result(op!.id)) !== undefined, 5_000, 'result recorded');
+    const result = (await f.engine.result(op!.id))!;
+    expect(result).to.include({ id: op!.id, status: 201, etag: '"1"' });
+    expect(result.location).to.equal(`/api/${f.collection}/made`);
+    expect((result.body as { id: string }).id).to.equal('made');
+  });
+});
+
+describe('binary bodies and results through a client', () => {
+  const namespace = uniqueName('bin');
+  const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+  after(async () => {
+    client.close();
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+
+  it('stores Blob, File, ArrayBuffer, typed-array and FormData bodies natively and sends their exact bytes', async () => {
+    const name = uniqueName('sink');
+    const url = `${location.origin}/hooks/sink/${name}`;
+    const bytes = new Uint8Array(70_000);
+    for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+    const photo = new File([bytes], 'photo.jpg', { type: 'image/jpeg' });
+    const form = new FormData();
+    form.append('caption', 'Straße at night');
+    form.append('photo', photo, 'photo.jpg');
+    const bodies: [string, unknown][] = [
+      ['blob', new Blob([bytes], { type: 'image/png' })],
+      ['file', photo],
+      ['buffer', bytes.buffer.slice(0)],
+      ['view', new Uint8Array(bytes.buffer, 10, 1000)],
+      ['form', form],
+    ];
+    const ops = await client.enqueueMany(bodies.map(([label, body]) => ({ kind: 'upload', label, request: { method: 'POST' as const, url, body } })));
+    await Promise.all(ops.map((op) => client.settled(op.id)));
+    const log = await hookLog(name);
+    expect(log.map((r) => r.kind)).to.deep.equal(['sink', 'sink', 'sink', 'sink', 'sink']);
+    expect(log[0]!.sha256).to.equal(await sha256Hex(bytes.buffer));
+    expect(log[0]!.headers['content-type']).to.equal('image/png');
+    expect(log[1]!.sha256).to.equal(await sha256Hex(bytes.buffer));
+    expect(log[1]!.headers['content-type']).to.equal('image/jpeg');
+    expect(log[2]!.sha256).to.equal(await sha256Hex(bytes.buffer));
+    expect(log[3]!.bytes).to.equal(1000);
+    expect(log[3]!.sha256).to.equal(await sha256Hex(bytes.slice(10, 1010).buffer));
+    expect(log[4]!.headers['content-type']).to.match(/^multipart\/form-data; boundary=/);
+    expect(log[4]!.bytes).to.be.greaterThan(70_000);
+    // Every request carried its own key.
+    expect(new Set(log.map((r) => r.headers['idempotency-key'])).size).to.equal(5);
+  });
+
+  it('resolves settled() with the answer, rejects it for a discarded or unknown operation', async () => {
+    const collection = uniqueName('c');
+    const made = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, body: { id: 'r1', title: 'T' } } });
+    const result = await client.settled(made.id);
+    expect(result).to.include({ status: 201, etag: '"1"' });
+    expect((result.body as { data: { title: string } }).data.title).to.equal('T');
+    await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 2_000 });
+    const [, second] = await client.enqueueMany([
+      { kind: 'x', label: 'slow', request: { method: 'POST', url: collection, body: { id: 'r2' } } },
+      { kind: 'x', label: 'dropped', request: { method: 'POST', url: collection, body: { id: 'r3' } } },
+    ]);
+    const fate = client.settled(second!.id).catch((e: SynclineError) => e.code);
+    expect(await client.discard(second!.id)).to.equal(true);
+    expect(await fate).to.equal('discarded');
+    expect(await client.settled('no-such-operation').catch((e: SynclineError) => e.code)).to.equal('not-found');
+    await clearFaults(`/api/${collection}`);
+    await eventually(async () => (await serverItems(collection)).length === 2, 10_000, 'slow one landed');
+    // Each applied once (version 1), the discarded one never.
+    expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([['r1', 1], ['r2', 1]]);
+  });
+});
