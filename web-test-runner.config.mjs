@@ -15,7 +15,8 @@ import { testHooks } from './test/support/hooks.mjs';
 const server = createSyncServer({ dbFile: join(mkdtempSync(join(tmpdir(), 'syncline-wtr-')), 'test.sqlite'), admin: true });
 
 export default {
-  files: ['test/**/*.test.ts', 'components/**/*.test.ts'],
+  // test/engines/ drives whole browsers from Node (node:test), not from this runner.
+  files: ['test/**/*.test.ts', '!test/engines/**', 'components/**/*.test.ts'],
   nodeResolve: true,
   concurrency: 1,
   middleware: [koaMiddleware(server.app, '/api'), testHooks()],

@@ -2,15 +2,19 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { ensureChromium } from './ensure-chromium.mjs';
+import { ensureFirefox } from './ensure-firefox.mjs';
 
 // Node 20's --test takes no globs: list the TypeScript suites explicitly.
 const serverTests = () => readdirSync('server/test').filter((f) => f.endsWith('.test.ts')).map((f) => `server/test/${f}`);
+// Whole browsers driven from Node, for what needs a browser of its own (a Firefox with a tiny storage limit).
+const engineTests = () => readdirSync('test/engines').filter((f) => f.endsWith('.test.ts')).map((f) => `test/engines/${f}`);
 
 const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
   { name: 'typecheck server', cmd: ['npx', 'tsc', '-p', 'server/tsconfig.json'], counts: false },
   { name: 'manifest', cmd: ['node', 'scripts/manifest.mjs', '--check'], counts: false },
   { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
+  { name: 'engines', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...engineTests()], counts: 'node', before: () => { ensureChromium(); ensureFirefox(); } },
   { name: 'browser', cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'], counts: 'wtr', before: ensureChromium },
 ];
 

@@ -410,67 +410,6 @@ describe('SyncEngine', () => {
   });
 });
 
-describe('storage failures', () => {
-  // Chromium 156 headless ignores Storage.overrideQuotaForOrigin (the quota stays 10 GiB) and gives even a tiny
-  // profile disk 1 GiB, so the failure is staged at the IndexedDB boundary, shaped as Chromium reports it:
-  // the transaction really aborts, its requests fail with AbortError, and tx.error is the QuotaExceededError.
-  function quotaFailing(db: Awaited<ReturnType<typeof openSynclineDB>>, armed: { on: boolean }) {
-    return new Proxy(db, {
-      get(target, key, receiver) {
-        if (key !== 'transaction') {
-          const value = Reflect.get(target, key, receiver);
-          return typeof value === 'function' ? value.bind(target) : value;
-        }
-        return (...args: Parameters<typeof db.transaction>) => {
-          const tx = target.transaction(...args);
-          if (!armed.on || args[1] !== 'readwrite') return tx;
-          const quota = new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-          const aborted = () => { throw new DOMException('The transaction was aborted.', 'AbortError'); };
-          const done = tx.done.then(aborted, aborted);
-          queueMicrotask(() => { try { tx.abort(); } catch { /* already finished */ } });
-          return new Proxy(tx, {
-            get(t, k) {
-              if (k === 'error') return quota;
-              if (k === 'done') return done;
-              const value = Reflect.get(t, k);
-              return typeof value === 'function' ? value.bind(t) : value;
-            },
-          });
-        };
-      },
-    });
-  }
-
-  it('turns a quota abort into a typed quota-exceeded error and a status; nothing queued changes', async () => {
-    const namespace = uniqueName('quota');
-    const armed = { on: false };
-    const db = quotaFailing(await openSynclineDB(namespace), armed);
-    const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace, healthUrl: `${API}/health/none` });
-    const engine = await SyncEngine.open({ config, db });
-    engine.setNetwork(false);
-    const make = (id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${namespace}`, body: { id } } });
-    const [kept] = await engine.enqueue([make('kept')]);
-    armed.on = true;
-    let error: unknown;
-    try {
-      await engine.enqueue([make('a'), make('b')]);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).to.be.instanceOf(SynclineError);
-    expect((error as SynclineError).code).to.equal('quota-exceeded');
-    expect(engine.status.storage).to.equal('quota-exceeded');
-    expect(engine.status.counts.pending).to.equal(1);
-    armed.on = false;
-    expect((await engine.list()).map((op) => op.id)).to.deep.equal([kept!.id]);
-    await engine.enqueue([make('c')]);
-    expect(engine.status.storage).to.equal('ok');
-    expect(await engine.count()).to.equal(2);
-    engine.close();
-    await deleteSynclineDB(namespace);
-  });
-});
-
 describe('database schema', () => {
   const request = <T>(r: IDBRequest<T>) => new Promise<T>((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
 

@@ -50,6 +50,7 @@ export class QueueStore {
   /** Every change, in the order it took effect. */
   readonly changes$: Observable<ChangeBatch> = this.subject.asObservable();
   private closed = false;
+  private health: StorageHealth = 'ok';
 
   constructor(private readonly options: QueueStoreOptions) {
     this.db = options.db;
@@ -85,7 +86,7 @@ export class QueueStore {
       const result = await body(tx, (prev, next, shownPrev) => changes.push({ prev, next, shownPrev }));
       await tx.done;
       committed?.();
-      this.options.onStorageHealth('ok');
+      this.setHealth('ok');
       // Views are taken at commit: what tabs see now, with what is only in memory laid over the stored rows.
       this.emit(seq, changes.map(({ prev, next, shownPrev }) => ({
         prev: shownPrev ?? (prev && this.options.view(prev)),
@@ -121,14 +122,18 @@ export class QueueStore {
     } catch {
       /* a transaction that never started has no error to read */
     }
-    if (isQuotaError(cause) || isQuotaError(error)) {
-      this.options.onStorageHealth('quota-exceeded');
+    // Firefox, once a write has exceeded the quota, throws InvalidStateError from the next put() itself ("a mutation
+    // operation was attempted on a database that did not allow mutations"): the disk is still full.
+    const firefoxFull = !this.closed && (error as Error)?.name === 'InvalidStateError' &&
+      (this.health === 'quota-exceeded' || /mutation/i.test((error as Error).message ?? ''));
+    if (isQuotaError(cause) || isQuotaError(error) || firefoxFull) {
+      this.setHealth('quota-exceeded');
       return new SynclineError(SynclineErrorCode.QuotaExceeded, 'The device is out of storage for this site; nothing was written.', { cause: String(cause) });
     }
     if ((error as Error)?.name === 'InvalidStateError' && this.closed) {
       return new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
     }
-    this.options.onStorageHealth('error');
+    this.setHealth('error');
     return new SynclineError(SynclineErrorCode.Storage, `Storage failed: ${(cause as Error)?.message ?? String(cause)}`, { name: (cause as Error)?.name });
   }
 
@@ -215,6 +220,11 @@ export class QueueStore {
     } catch (error) {
       throw this.failure(error);
     }
+  }
+
+  private setHealth(health: StorageHealth): void {
+    this.health = health;
+    this.options.onStorageHealth(health);
   }
 
   private emit(seq: number, changes: OperationChange[]): void {

@@ -4,6 +4,7 @@
 export function pageCommands() {
   /** Extra pages opened by tests, by id: real tabs, for what iframes cannot show (closing the last tab of a worker). */
   const pages = new Map();
+  const sessions = new Map();
   let nextPage = 1;
   return {
     name: 'syncline-page-commands',
@@ -32,12 +33,30 @@ export function pageCommands() {
         pages.set(id, page);
         return id;
       }
+      if (command === 'open-page-with-quota') {
+        // A page on the other loopback origin (127.0.0.1 for localhost), whose storage quota is set before it first
+        // opens IndexedDB: Chromium enforces an override only then (navigator.storage.estimate() still says ~10 GiB).
+        const opener = session.browser.getPage(session.id);
+        const page = await opener.browserContext().newPage();
+        const url = new URL(payload.path, opener.url());
+        url.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+        const cdp = await page.createCDPSession();
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin: url.origin, quotaSize: payload.quota });
+        await page.goto(url.href);
+        const id = nextPage++;
+        pages.set(id, page);
+        // The override lasts as long as the DevTools session that set it.
+        sessions.set(id, cdp);
+        return id;
+      }
       if (command === 'page-eval') {
-        return pages.get(payload.id).evaluate(payload.expression);
+        // undefined or null would read as "no plugin handled this command": an expression with no value answers true.
+        return (await pages.get(payload.id).evaluate(payload.expression)) ?? true;
       }
       if (command === 'close-page') {
         await pages.get(payload.id)?.close();
         pages.delete(payload.id);
+        sessions.delete(payload.id);
         return true;
       }
       return undefined;

@@ -1,0 +1,61 @@
+// A full disk, for real: Chromium's quota override on a fresh origin; the queue refuses new work with a typed error and still drains.
+import { expect } from '@open-wc/testing';
+import { executeServerCommand } from '@web/test-runner-commands';
+import { addFault, clearFaults, serverItems, uniqueName } from './support/server.ts';
+
+describe('storage quota (Chromium, enforced)', () => {
+  it('refuses what does not fit with quota-exceeded, keeps what is stored, and drains all of it once the server is back', async function () {
+    this.timeout(60_000);
+    const collection = uniqueName('q');
+    const namespace = uniqueName('quota');
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    const page = (await executeServerCommand('open-page-with-quota', { path: '/test/fixtures/frame.html', quota: 3 * 1024 * 1024 })) as number;
+    try {
+      const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
+      await run(`new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`);
+      const filled = (await run(`(async () => {
+        const client = window.client = window.syncline.createSyncClient({
+          endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker',
+          healthUrl: '/api/health/${collection}', maxPayloadBytes: 1024 * 1024, backoffBaseMs: 200, probeIntervalMs: 200,
+        });
+        window.statuses = [];
+        client.status$.subscribe((s) => window.statuses.push(s.storage));
+        const stored = [];
+        let refusal = null;
+        // Random text: IndexedDB compresses values, so a repeated character would never fill anything.
+        const noise = () => Array.from(crypto.getRandomValues(new Uint8Array(65536)), (b) => b.toString(16).padStart(2, '0')).join('');
+        for (let i = 0; i < 60 && !refusal; i++) {
+          try {
+            const op = await client.enqueue({ kind: 'photo', label: 'photo ' + i, request: { method: 'POST', url: ${JSON.stringify(collection)}, body: { id: 'p' + i, data: noise() } } });
+            stored.push(op.id);
+          } catch (e) { refusal = e.code; }
+        }
+        return { stored: stored.length, refusal, count: await new Promise((r) => client.pendingCount$.subscribe(r)) };
+      })()`)) as { stored: number; refusal: string; count: number };
+      expect(filled.refusal).to.equal('quota-exceeded');
+      expect(filled.stored).to.be.greaterThan(2);
+      expect(filled.count).to.equal(filled.stored);
+      // The first answer once the server is back is a 503: recording that attempt needs space the disk does not have.
+      await clearFaults(`/api/health/${collection}`);
+      await clearFaults(`/api/${collection}`);
+      await addFault({ pathPrefix: `/api/${collection}`, methods: ['POST'], status: 503, times: 1 });
+      const drained = (await run(`(async () => {
+        await window.client.syncNow();
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error('not drained')), 30000);
+          window.client.pendingCount$.subscribe((n) => { if (n === 0) { clearTimeout(timer); resolve(); } });
+        });
+        return window.statuses.includes('quota-exceeded');
+      })()`)) as boolean;
+      expect(drained).to.equal(true);
+      const items = await serverItems(collection);
+      expect(items.length).to.equal(filled.stored);
+      expect(items.every((i) => i.version === 1)).to.equal(true);
+    } finally {
+      await executeServerCommand('close-page', { id: page });
+      await clearFaults(`/api/${collection}`);
+      await clearFaults(`/api/health/${collection}`);
+    }
+  });
+});
