@@ -1,0 +1,272 @@
+// Seeded randomized runs: real tabs, a flaky server, tabs and workers killed; the server's write log says what happened.
+import puppeteer, { type Page } from 'puppeteer-core';
+import { startAppServer, type AppServer } from '../harness/app-server.ts';
+
+export interface ChaosConfig {
+  seed: number;
+  /** Tabs open at once (real pages). */
+  tabs: number;
+  ops: number;
+  lanes: number;
+  mode: 'shared-worker' | 'leader-tab';
+  /** Share of writes answered 503 with Retry-After. */
+  failureRate: number;
+  retryAfterSeconds: number;
+  /** Latency is redrawn every half second from [min, max]. */
+  latencyMs: [number, number];
+  /** Share of writes applied whose reply is then lost (the connection is cut). */
+  dropRate: number;
+  /** Times the server becomes unreachable for 1-3 s. */
+  offlineFlaps: number;
+  /** Times a tab is closed (and another opened). */
+  tabCloses: number;
+  /** Times the SharedWorker is killed (shared-worker mode), through DevTools. */
+  workerKills: number;
+  /** How long enqueueing goes on, with the chaos around it. */
+  windowMs: number;
+  /** After the chaos stops, drained within this or it is a stall. */
+  stallAfterMs: number;
+  browserPath: string;
+}
+
+export interface ChaosResult {
+  config: Omit<ChaosConfig, 'browserPath'>;
+  /** Operations whose enqueue resolved (durably stored, by contract). */
+  acknowledged: number;
+  /** Acknowledged operations the server never applied. */
+  lost: number;
+  /** Operations the server applied more than once. */
+  duplicates: number;
+  /** Adjacent pairs of a lane applied out of `seq` order. */
+  orderViolations: number;
+  /** Not drained within `stallAfterMs` after the chaos stopped, with the server reachable. */
+  stalled: boolean;
+  /** From the chaos stopping to the last acknowledged operation applied. */
+  drainMs: number | null;
+  applied: number;
+  events: Record<string, number>;
+}
+
+export const DEFAULTS: Omit<ChaosConfig, 'seed' | 'browserPath'> = {
+  tabs: 3, ops: 1000, lanes: 4, mode: 'shared-worker', failureRate: 0.3, retryAfterSeconds: 1, latencyMs: [0, 120],
+  dropRate: 0.03, offlineFlaps: 3, tabCloses: 4, workerKills: 3, windowMs: 15_000, stallAfterMs: 90_000,
+};
+
+/** mulberry32: a small seeded PRNG, so a run's schedule is reproducible from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Ack {
+  id: string;
+  seq: number;
+  lane: string;
+}
+
+interface ChangeRow {
+  seq: number;
+  id: string;
+  version: number;
+  key?: string | null;
+  idempotencyKey?: string | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
+  const random = prng(config.seed);
+  const pick = (n: number) => Math.floor(random() * n);
+  const app = await startAppServer();
+  const collection = `chaos${config.seed}x${Date.now().toString(36)}`;
+  const namespace = collection;
+  const events: Record<string, number> = { tabsClosed: 0, workersKilled: 0, offlineFlaps: 0 };
+  const acks = new Map<string, Ack>();
+  const browser = await puppeteer.launch({
+    executablePath: config.browserPath,
+    headless: true,
+    // Puppeteer's Network domain would slow every request; nothing here needs it.
+    networkEnabled: false,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-features=BackForwardCache', '--disable-renderer-backgrounding',
+      '--disable-background-timer-throttling'],
+  });
+  const admin = app.admin.bind(app);
+  const base = `/api/${collection}`;
+  const health = `/api/health/${collection}`;
+  let chaos = true;
+  try {
+    await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.failureRate, status: 503, retryAfter: config.retryAfterSeconds });
+    if (config.dropRate > 0) await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
+
+    const options = {
+      endpoint: '/api', namespace, mode: config.mode, workerUrl: '/worker.js', healthUrl: health,
+      backoffBaseMs: 200, backoffCapMs: 2_000, maxAttempts: 10_000, probeIntervalMs: 300, requestTimeoutMs: 5_000,
+    };
+    const pages = new Set<Page>();
+    const openTab = async (): Promise<Page> => {
+      const page = await browser.newPage();
+      await page.exposeFunction('chaosAck', (ack: Ack) => acks.set(ack.id, ack)).catch(() => {});
+      await page.goto(`${app.url}/`);
+      await page.waitForFunction(() => 'syncline' in window);
+      await page.evaluate((opts) => {
+        const w = window as unknown as { syncline: typeof import('../../src/index.ts'); client: import('../../src/index.ts').SyncClient };
+        w.client = w.syncline.createSyncClient(opts as never);
+      }, options);
+      pages.add(page);
+      return page;
+    };
+    for (let i = 0; i < config.tabs; i++) await openTab();
+
+    // The schedule, drawn up front from the seed.
+    const perOp = Array.from({ length: config.ops }, (_, i) => ({ n: i, lane: `lane${pick(config.lanes)}`, at: Math.floor(random() * config.windowMs) }))
+      .sort((a, b) => a.at - b.at);
+    const chaosEvents: { at: number; kind: 'close' | 'kill' | 'flap' }[] = [
+      ...Array.from({ length: config.tabCloses }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'close' as const })),
+      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'kill' as const })),
+      ...Array.from({ length: config.offlineFlaps }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'flap' as const })),
+    ].sort((a, b) => a.at - b.at);
+
+    const latency = setInterval(() => {
+      if (!chaos) return;
+      const ms = config.latencyMs[0] + Math.floor(random() * (config.latencyMs[1] - config.latencyMs[0] + 1));
+      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`).then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms })).catch(() => {});
+    }, 500);
+
+    const started = Date.now();
+    const enqueue = async (op: { n: number; lane: string }) => {
+      const live = [...pages];
+      const page = live[pick(live.length)];
+      if (!page) return;
+      const id = `c${config.seed}-${op.n}-${Math.floor(random() * 1e9).toString(36)}`;
+      const outcome = await page.evaluate(async (id, lane, url) => {
+        const w = window as unknown as { client: import('../../src/index.ts').SyncClient; chaosAck(a: Ack): Promise<void> };
+        try {
+          const op = await w.client.enqueue({ id, kind: 'chaos', label: id, lane, request: { method: 'PUT', url, body: { op: id } } });
+          await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
+          return 'ok';
+        } catch (e) {
+          return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
+        }
+      }, id, op.lane, `${collection}/${op.lane}`).catch(() => 'tab closed');
+      // A tab closed under it, or a refused enqueue: not acknowledged, so not owed.
+      if (outcome !== 'ok') events[outcome] = (events[outcome] ?? 0) + 1;
+    };
+    const inFlight: Promise<unknown>[] = [];
+    let opIndex = 0;
+    let eventIndex = 0;
+    while (opIndex < perOp.length || eventIndex < chaosEvents.length) {
+      const now = Date.now() - started;
+      while (opIndex < perOp.length && perOp[opIndex]!.at <= now) inFlight.push(enqueue(perOp[opIndex++]!));
+      while (eventIndex < chaosEvents.length && chaosEvents[eventIndex]!.at <= now) {
+        const event = chaosEvents[eventIndex++]!;
+        if (event.kind === 'close' && pages.size > 0) {
+          const victim = [...pages][pick(pages.size)]!;
+          pages.delete(victim);
+          events.tabsClosed!++;
+          inFlight.push(victim.close().catch(() => {}).then(() => sleep(200 + pick(800))).then(() => openTab()));
+        } else if (event.kind === 'kill') {
+          for (const target of browser.targets()) {
+            if (target.type() !== 'shared_worker') continue;
+            const worker = await target.worker().catch(() => null);
+            if (worker && (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) === `syncline:${namespace}`) {
+              await worker.close().catch(() => {});
+              events.workersKilled!++;
+            }
+          }
+        } else if (event.kind === 'flap') {
+          events.offlineFlaps!++;
+          const rules = [await admin('POST', 'faults', { pathPrefix: base, offline: true }), await admin('POST', 'faults', { pathPrefix: health, offline: true })] as { id: string }[];
+          inFlight.push(sleep(1000 + pick(2000)).then(async () => {
+            const current = ((await admin('GET', 'faults')) as { rules: { id: string }[] }).rules.filter((r) => !rules.some((o) => o.id === r.id));
+            await admin('PUT', 'faults', { rules: current.map(({ id: _id, ...rest }) => rest) });
+          }));
+        }
+      }
+      await sleep(10);
+    }
+    await Promise.all(inFlight);
+    // The chaos stops; the server is reachable from here on, and every acknowledged op must arrive.
+    chaos = false;
+    clearInterval(latency);
+    await admin('DELETE', 'faults');
+    const stopped = Date.now();
+    if (pages.size === 0) await openTab();
+    let drainMs: number | null = null;
+    let rows: ChangeRow[] = [];
+    while (Date.now() - stopped < config.stallAfterMs) {
+      rows = await changeLog(app, collection);
+      const applied = new Set(rows.map(keyOf));
+      if ([...acks.keys()].every((id) => applied.has(id))) {
+        const idle = await Promise.all([...pages].map((p) => p.evaluate(() => new Promise<number>((resolve) => {
+          const sub = (window as unknown as { client: import('../../src/index.ts').SyncClient }).client.pendingCount$.subscribe((n) => {
+            resolve(n);
+            queueMicrotask(() => sub.unsubscribe());
+          });
+        })).catch(() => 0)));
+        if (idle.every((n) => n === 0)) {
+          drainMs = Date.now() - stopped;
+          break;
+        }
+      }
+      await sleep(250);
+    }
+    rows = await changeLog(app, collection);
+    return { config: strip(config), ...judge(rows, acks), stalled: drainMs === null, drainMs, events };
+  } finally {
+    chaos = false;
+    await browser.close().catch(() => {});
+    await app.close();
+  }
+}
+
+function strip(config: ChaosConfig): Omit<ChaosConfig, 'browserPath'> {
+  const { browserPath: _path, ...rest } = config;
+  return rest;
+}
+
+function keyOf(row: ChangeRow): string {
+  return row.idempotencyKey ?? row.key ?? '';
+}
+
+async function changeLog(app: AppServer, collection: string): Promise<ChangeRow[]> {
+  const rows: ChangeRow[] = [];
+  let since = 0;
+  for (;;) {
+    const page = (await app.admin('GET', `changes?collection=${encodeURIComponent(collection)}&since=${since}`)) as { items: ChangeRow[] };
+    rows.push(...page.items);
+    if (page.items.length === 0) return rows;
+    since = page.items[page.items.length - 1]!.seq;
+  }
+}
+
+/** Lost, duplicated and reordered operations, from the server's own write log. */
+function judge(rows: ChangeRow[], acks: Map<string, Ack>): Pick<ChaosResult, 'acknowledged' | 'lost' | 'duplicates' | 'orderViolations' | 'applied'> {
+  const seen = new Map<string, number>();
+  const byLane = new Map<string, string[]>();
+  for (const row of rows) {
+    const key = keyOf(row);
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+    if ((seen.get(key) ?? 0) > 1) continue;
+    const list = byLane.get(row.id) ?? [];
+    list.push(key);
+    byLane.set(row.id, list);
+  }
+  let lost = 0;
+  for (const id of acks.keys()) if (!seen.has(id)) lost++;
+  let duplicates = 0;
+  for (const count of seen.values()) if (count > 1) duplicates += count - 1;
+  let orderViolations = 0;
+  for (const [, keys] of byLane) {
+    // Only acknowledged operations have a known seq; the order among them must be theirs.
+    const seqs = keys.map((k) => acks.get(k)?.seq).filter((s): s is number => s !== undefined);
+    for (let i = 1; i < seqs.length; i++) if (seqs[i]! < seqs[i - 1]!) orderViolations++;
+  }
+  return { acknowledged: acks.size, lost, duplicates, orderViolations, applied: seen.size };
+}
