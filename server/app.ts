@@ -3,12 +3,9 @@ import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { Store } from './db.ts';
 import { FaultInjector, type FaultPlan } from './faults.ts';
-import {
-  ApiError, checkCollection, checkId, parseIfMatch, parseJsonObject, readJson, readRawBody, toResponse,
-  type ApiResult, type RawBody,
-} from './http.ts';
-import { IdempotencyKeys, parseIdempotencyKey, replayResponse, requestFingerprint } from './idempotency.ts';
-import { createEntity, deleteEntity, getEntity, listChanges, putEntity } from './resources.ts';
+import { SyncApi, sleep } from './api.ts';
+import { ApiError, checkCollection, EMPTY_BODY, readJson, readRawBody, toResponse } from './http.ts';
+import { IdempotencyKeys } from './idempotency.ts';
 
 export interface SyncServerOptions {
   /** SQLite file path; its directory is created when missing. */
@@ -56,8 +53,6 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const faults = options.admin ? new FaultInjector(basePath) : null;
   const adminPrefix = `${basePath}/_admin`;
   const path = (suffix: string) => `${basePath}${suffix}`;
-  const location = (collection: string) => (id: string) =>
-    `${basePath}/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`;
 
   const app = new Hono<AppEnv>();
 
@@ -119,82 +114,20 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   app.all(path('/_admin'), (c) => notFound(c));
   app.all(path('/_admin/*'), (c) => notFound(c));
 
-  /**
-   * Runs a write: claims the Idempotency-Key if one is sent, waits out injected latency, then applies the
-   * effect and stores its response in one transaction. Replays and in-progress/reuse answers skip the work.
-   */
-  async function write(c: Ctx, prepare: (body: RawBody) => () => ApiResult): Promise<Response> {
-    const key = parseIdempotencyKey(c.req.header('idempotency-key'));
-    const body = await readRawBody(c.req.raw, maxBodyBytes);
-    const work = prepare(body);
-    const latencyMs = c.get('fault')?.latencyMs ?? 0;
-    if (key === null) {
-      await sleep(latencyMs);
-      return toResponse(store.transaction(() => settle(work)));
-    }
-    const admission = keys.admit(key, requestFingerprint(c.req.method, c.req.path, body.bytes));
-    if (admission.kind === 'replay') return replayResponse(admission.response);
-    let result: ApiResult;
-    try {
-      await sleep(latencyMs);
-      result = store.transaction(() => {
-        const outcome = settle(work);
-        // Client errors are stored too (the draft allows it): a replayed 412 stays a 412.
-        if (outcome.status < 500) keys.complete(key, outcome);
-        return outcome;
-      });
-    } catch (err) {
-      keys.release(key);
-      throw err;
-    }
-    if (result.status >= 500) keys.release(key);
+  // Every other path under the base goes to the shared handler, the same one each batch op goes through.
+  const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
+  const handle = async (c: Ctx) => {
+    const url = new URL(c.req.url);
+    const write = MUTATING_METHODS.has(c.req.method);
+    const body = write ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
+    const result = await api.handle(
+      { method: c.req.method, target: url.pathname + url.search, headers: c.req.raw.headers, body: body.bytes },
+      { latencyMs: write ? c.get('fault')?.latencyMs ?? 0 : 0 },
+    );
     return toResponse(result);
-  }
-
-  /** An ApiError thrown by the work is its answer; the savepoint undoes anything it wrote first. */
-  function settle(work: () => ApiResult): ApiResult {
-    try {
-      return store.transaction(work);
-    } catch (err) {
-      if (err instanceof ApiError) return err.toResult();
-      throw err;
-    }
-  }
-
-  app.get(path('/:collection'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    return c.json(listChanges(store, collection, c.req.query('since'), pageSize));
-  });
-
-  app.post(path('/:collection'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    return write(c, (body) => {
-      const data = parseJsonObject(c.req.raw, body);
-      return () => createEntity(store, collection, data, location(collection));
-    });
-  });
-
-  app.get(path('/:collection/:id'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    return toResponse(getEntity(store, collection, checkId(param(c, 'id'))));
-  });
-
-  app.put(path('/:collection/:id'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    const id = checkId(param(c, 'id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    return write(c, (body) => {
-      const data = parseJsonObject(c.req.raw, body);
-      return () => putEntity(store, collection, id, data, ifMatch, location(collection));
-    });
-  });
-
-  app.delete(path('/:collection/:id'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    const id = checkId(param(c, 'id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    return write(c, () => () => deleteEntity(store, collection, id, ifMatch));
-  });
+  };
+  app.all(basePath === '' ? '/' : basePath, handle);
+  app.all(path('/*'), handle);
 
   return {
     app: app as unknown as Hono,
@@ -216,13 +149,6 @@ function cutConnection(c: Ctx): Response {
   return new Response(null, { headers: { [ALREADY_SENT_HEADER]: 'true' } });
 }
 
-/** Route params by name; the routes are built from `basePath` at run time, so Hono cannot type them. */
-function param(c: Ctx, name: string): string {
-  const value = c.req.param(name) as string | undefined;
-  if (value === undefined) throw new Error(`route has no :${name}`);
-  return value;
-}
-
 function notFound(c: Ctx): Response {
   return toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult());
 }
@@ -242,8 +168,4 @@ function normalizeBasePath(basePath: string): string {
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}`);
   return value;
-}
-
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

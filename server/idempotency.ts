@@ -105,9 +105,11 @@ export class IdempotencyKeys {
   }
 }
 
-export function replayResponse(response: StoredResponse): Response {
-  return new Response(response.body, {
+/** A stored response as a result again, marked as a replay. */
+export function replayResult(response: StoredResponse): ApiResult {
+  return {
     status: response.status,
     headers: { ...response.headers, 'idempotent-replayed': 'true' },
-  });
+    body: response.body === '' ? null : JSON.parse(response.body),
+  };
 }

@@ -168,7 +168,7 @@ describe('resources', () => {
     assert.deepEqual(await changeLog(t.api, 'chunked'), []);
   });
 
-  test('reserved names and unknown routes answer JSON errors', async () => {
+  test('reserved names, unknown routes and unsupported methods answer JSON errors', async () => {
     const health = await call(`${t.api}/health/probe-1`);
     assert.equal(health.status, 200);
     assert.equal(health.body.ok, true);
@@ -177,6 +177,12 @@ describe('resources', () => {
     const deep = await call(`${t.api}/a/b/c`);
     assert.equal(deep.status, 404);
     assert.equal(deep.body.error, 'not-found');
+    const patch = await call(`${t.api}/notes/n1`, jsonInit('PATCH', { a: 1 }));
+    assert.equal(patch.status, 405);
+    assert.equal(patch.body.error, 'method-not-allowed');
+    assert.equal(patch.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
+    assert.equal((await call(`${t.api}/notes`, { method: 'DELETE' })).headers.get('allow'), 'GET, HEAD, POST');
+    assert.equal((await call(`${t.api}/notes/`)).status, 404, 'an empty id segment is no route');
   });
 });
 
