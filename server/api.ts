@@ -131,28 +131,40 @@ export class SyncApi {
     if (admission.kind === 'replay') return replayResult(admission.response);
     try {
       await sleep(context.latencyMs);
-      const result = this.#store.transaction(() => {
-        const outcome = this.#apply(work);
-        // Client errors are stored too (the draft allows it): a replayed 412 stays a 412.
-        if (outcome.status < 500) this.#keys.complete(key, outcome);
-        return outcome;
+      return this.#store.transaction(() => {
+        const result = this.#apply(work);
+        this.#keys.settle(key, result);
+        return result;
       });
-      if (result.status >= 500) this.#keys.release(key);
-      return result;
     } catch (err) {
       this.#keys.release(key);
       throw err;
     }
   }
 
-  /** An ApiError thrown by the work is its answer; the savepoint undoes anything it wrote first. */
+  /**
+   * Runs the work in a savepoint. An ApiError thrown by it is its answer; that and any other non-2xx answer
+   * undo whatever the work wrote first, so a failed request (whose key may be released) leaves no effect.
+   */
   #apply(work: () => ApiResult): ApiResult {
     try {
-      return this.#store.transaction(work);
+      return this.#store.transaction(() => {
+        const result = work();
+        if (result.status < 200 || result.status > 299) throw new Rollback(result);
+        return result;
+      });
     } catch (err) {
       if (err instanceof ApiError) return err.toResult();
+      if (err instanceof Rollback) return err.result;
       throw err;
     }
+  }
+}
+
+/** Carries a non-2xx result out of a savepoint so the savepoint rolls back. */
+class Rollback extends Error {
+  constructor(readonly result: ApiResult) {
+    super(`rolled back: ${result.status}`);
   }
 }
 

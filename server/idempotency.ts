@@ -8,6 +8,7 @@ const MAX_KEY_LENGTH = 255;
 const SF_STRING = /^"((?:[\x20\x21\x23-\x5B\x5D-\x7E]|\\["\\])*)"$/;
 // Not a Structured Field token strictly (those cannot start with a digit), so bare UUIDs and ULIDs pass too.
 const BARE_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~:/-]+$/;
+const NEVER_STORED = new Set([401, 403, 408, 429]);
 /** Only these headers say something about the stored outcome; the rest belong to the original exchange. */
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
 
@@ -30,6 +31,15 @@ export function parseIdempotencyKey(header: string | null | undefined): string |
 export function requestFingerprint(method: string, path: string, body: Uint8Array): string {
   const digest = createHash('sha256').update(body).digest('hex');
   return `${method.toUpperCase()} ${path} sha256:${digest}`;
+}
+
+/**
+ * Whether an outcome is stored and replayed. Success and definite client errors are (a replayed 412 stays a
+ * 412). Not stored, so the client's retry is processed afresh: 401 and 403 (the retry may carry fresh
+ * credentials), 408 and 429 (the request was not handled, only put off) and every 5xx (our failure).
+ */
+export function isStoredStatus(status: number): boolean {
+  return status < 500 && !NEVER_STORED.has(status);
 }
 
 export type Admission = { kind: 'new' } | { kind: 'replay'; response: StoredResponse };
@@ -71,8 +81,15 @@ export class IdempotencyKeys {
     return { kind: 'new' };
   }
 
-  /** Remembers the outcome. Call in the same transaction as the effect so neither exists without the other. */
-  complete(key: string, result: ApiResult): void {
+  /**
+   * Remembers the outcome, or forgets the key when the outcome must not be replayed (see `isStoredStatus`).
+   * Call in the same transaction as the effect so neither exists without the other.
+   */
+  settle(key: string, result: ApiResult): void {
+    if (!isStoredStatus(result.status)) {
+      this.#store.deleteKey(key);
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const name of REPLAYED_HEADERS) {
       const value = result.headers[name];

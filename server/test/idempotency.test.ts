@@ -99,6 +99,18 @@ describe('idempotency keys', () => {
     assert.deepEqual((await changeLog(t.api, 'badkeys')).map((c) => c.id), ['y']);
   });
 
+  test('injected 429, 401 and 503 answers are not stored: the repeat is processed, once', async () => {
+    for (const [status, n] of [[429, 1], [401, 2], [503, 3]] as const) {
+      await addFault(t.api, { pathPrefix: '/api/refused', status, times: 1 });
+      const init = jsonInit('PUT', { n }, { 'idempotency-key': `"refused-${status}"` });
+      assert.equal((await call(`${t.api}/refused/r${n}`, init)).status, status);
+      const repeat = await call(`${t.api}/refused/r${n}`, init);
+      assert.equal(repeat.status, 201, `after ${status}`);
+      assert.equal(repeat.headers.get('idempotent-replayed'), null);
+    }
+    assert.deepEqual((await changeLog(t.api, 'refused')).map((c) => c.id), ['r1', 'r2', 'r3']);
+  });
+
   test('an injected 5xx is not stored, so the retry with the same key succeeds once', async () => {
     await addFault(t.api, { pathPrefix: '/api/flaky', status: 503, retryAfter: 2, times: 1 });
     const init = jsonInit('POST', { id: 'f1' }, { 'idempotency-key': '"flaky-1"' });
