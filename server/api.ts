@@ -127,7 +127,7 @@ export class SyncApi {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => this.#apply(work));
     }
-    const admission = this.#keys.admit(key, requestFingerprint(request.method, new URL(request.target, 'http://syncline.invalid').pathname, request.body));
+    const admission = this.#keys.admit(key, requestFingerprint(request.method, request.target, request.body));
     if (admission.kind === 'replay') return replayResult(admission.response);
     try {
       await sleep(context.latencyMs);

@@ -27,10 +27,13 @@ export function parseIdempotencyKey(header: string | null | undefined): string |
   return key;
 }
 
-/** What makes two requests "the same": method, path and the exact body bytes. */
-export function requestFingerprint(method: string, path: string, body: Uint8Array): string {
+/**
+ * What makes two requests "the same": method, target (path and query string, as sent) and the exact body
+ * bytes. The query is part of it because it can change what a write does.
+ */
+export function requestFingerprint(method: string, target: string, body: Uint8Array): string {
   const digest = createHash('sha256').update(body).digest('hex');
-  return `${method.toUpperCase()} ${path} sha256:${digest}`;
+  return `${method.toUpperCase()} ${target} sha256:${digest}`;
 }
 
 /**

@@ -88,6 +88,19 @@ describe('idempotency keys', () => {
     assert.deepEqual((await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]), [['r', 1]]);
   });
 
+  test('the query string is part of the request: same key, other query is 422', async () => {
+    const key = { 'idempotency-key': '"with-query"' };
+    const first = await call(`${t.api}/query/q?mode=a`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(first.status, 201);
+    const same = await call(`${t.api}/query/q?mode=a`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(same.headers.get('idempotent-replayed'), 'true');
+    const otherQuery = await call(`${t.api}/query/q?mode=b`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(otherQuery.status, 422);
+    assert.equal(otherQuery.body.error, 'idempotency-key-reuse');
+    assert.equal((await call(`${t.api}/query/q`, jsonInit('PUT', { n: 1 }, key))).status, 422, 'no query is another query');
+    assert.equal((await changeLog(t.api, 'query')).length, 1);
+  });
+
   test('malformed keys are 400 and nothing is written', async () => {
     for (const header of ['""', '"unterminated', `"${'k'.repeat(256)}"`, 'has space', '"a", "b"', '"bad\\x"']) {
       const response = await call(`${t.api}/badkeys/x`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': header }));
