@@ -17,6 +17,8 @@ export interface ApiRequest {
 
 /** What the caller knows about the exchange that carries the request. */
 export interface ApiContext {
+  /** Whose request it is: idempotency keys are scoped to it, and the change log records it. */
+  principal: string;
   /** Injected latency for a write; waited after the key is claimed, so a concurrent duplicate sees it in progress. */
   latencyMs: number;
 }
@@ -127,17 +129,18 @@ export class SyncApi {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => this.#apply(work));
     }
-    const admission = this.#keys.admit(key, requestFingerprint(request.method, request.target, request.body));
+    const { principal } = context;
+    const admission = this.#keys.admit(principal, key, requestFingerprint(request.method, request.target, request.body));
     if (admission.kind === 'replay') return replayResult(admission.response);
     try {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => {
         const result = this.#apply(work);
-        this.#keys.settle(key, result);
+        this.#keys.settle(principal, key, result);
         return result;
       });
     } catch (err) {
-      this.#keys.release(key);
+      this.#keys.release(principal, key);
       throw err;
     }
   }

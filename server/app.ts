@@ -5,7 +5,7 @@ import { Store } from './db.ts';
 import { FaultInjector, type FaultPlan } from './faults.ts';
 import { SyncApi, sleep } from './api.ts';
 import { ApiError, checkCollection, EMPTY_BODY, readJson, readRawBody, toResponse } from './http.ts';
-import { IdempotencyKeys } from './idempotency.ts';
+import { defaultPrincipal, IdempotencyKeys } from './idempotency.ts';
 
 export interface SyncServerOptions {
   /** SQLite file path; its directory is created when missing. */
@@ -20,6 +20,13 @@ export interface SyncServerOptions {
   basePath?: string;
   /** Most items per changes-feed page (default 500). */
   changesPageSize?: number;
+  /**
+   * Who makes a request: idempotency keys are scoped to it (two principals' equal keys never meet) and the
+   * change log records it. Must return a non-empty string; may throw an ApiError (e.g. 401) to refuse the
+   * request. Default: `bearer:<token>` from `Authorization: Bearer <token>`, else `anonymous`.
+   * A real back end returns the authenticated user's id, not the credential, so a refreshed token keeps its keys.
+   */
+  principal?: (request: Request) => string;
 }
 
 export interface SyncServer {
@@ -45,6 +52,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024);
   const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
   const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? DAY_MS);
+  const principalOf = options.principal ?? defaultPrincipal;
 
   const store = new Store(options.dbFile);
   const keys = new IdempotencyKeys(store, ttlMs);
@@ -118,11 +126,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
   const handle = async (c: Ctx) => {
     const url = new URL(c.req.url);
+    const principal = checkPrincipal(principalOf(c.req.raw));
     const write = MUTATING_METHODS.has(c.req.method);
     const body = write ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
     const result = await api.handle(
       { method: c.req.method, target: url.pathname + url.search, headers: c.req.raw.headers, body: body.bytes },
-      { latencyMs: write ? c.get('fault')?.latencyMs ?? 0 : 0 },
+      { principal, latencyMs: write ? c.get('fault')?.latencyMs ?? 0 : 0 },
     );
     return toResponse(result);
   };
@@ -157,6 +166,13 @@ function cursorParam(value: string | undefined): number {
   if (!value) return 0;
   if (!/^\d{1,15}$/.test(value)) throw new ApiError(400, 'bad-cursor', 'since must be a non-negative integer.');
   return Number(value);
+}
+
+function checkPrincipal(principal: unknown): string {
+  if (typeof principal !== 'string' || principal === '') {
+    throw new TypeError(`The principal option must return a non-empty string, got ${JSON.stringify(principal)}`);
+  }
+  return principal;
 }
 
 function normalizeBasePath(basePath: string): string {

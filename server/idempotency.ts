@@ -1,6 +1,6 @@
 // Idempotency-Key handling (IETF httpapi draft): first request processed and remembered, repeats replayed.
 import { createHash } from 'node:crypto';
-import type { Store, StoredResponse } from './db.ts';
+import { UNSCOPED_PRINCIPAL, type Store, type StoredResponse } from './db.ts';
 import { ApiError, type ApiResult } from './http.ts';
 
 const MAX_KEY_LENGTH = 255;
@@ -28,6 +28,19 @@ export function parseIdempotencyKey(header: string | null | undefined): string |
 }
 
 /**
+ * The default principal, i.e. whose keys a request uses: `bearer:<token>` for `Authorization: Bearer <token>`
+ * (the reference server's demo auth, where a token names its user), `anonymous` without Authorization. Any
+ * other Authorization value gets a principal of its own, derived by hash so no credential is stored as is.
+ */
+export function defaultPrincipal(request: Request): string {
+  const authorization = request.headers.get('authorization');
+  if (authorization === null) return 'anonymous';
+  const bearer = /^Bearer +(\S+)$/i.exec(authorization.trim());
+  if (bearer) return `bearer:${bearer[1]}`;
+  return `authorization:sha256:${createHash('sha256').update(authorization).digest('hex')}`;
+}
+
+/**
  * What makes two requests "the same": method, target (path and query string, as sent) and the exact body
  * bytes. The query is part of it because it can change what a write does.
  */
@@ -50,24 +63,33 @@ export type Admission = { kind: 'new' } | { kind: 'replay'; response: StoredResp
 export class IdempotencyKeys {
   readonly #store: Store;
   readonly #ttlMs: number;
+  // Only files from before per-principal scoping have unscoped keys, and only until they expire.
+  #hasUnscoped: boolean;
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(store: Store, ttlMs: number) {
     this.#store = store;
     this.#ttlMs = ttlMs;
+    this.#hasUnscoped = store.hasKeysOf(UNSCOPED_PRINCIPAL);
+  }
+
+  /** How long a stored response is replayed, from the first request; the capability document advertises it. */
+  get ttlMs(): number {
+    return this.#ttlMs;
   }
 
   /**
-   * Claims the key for this request, or says how to answer instead (replay, or a thrown 409/422).
+   * Claims `principal`'s key for this request, or says how to answer instead (replay, or a thrown 409/422).
    * Synchronous, so the check and the insert cannot interleave with another request on this process.
    */
-  admit(key: string, fingerprint: string, now = Date.now()): Admission {
+  admit(principal: string, key: string, fingerprint: string, now = Date.now()): Admission {
     // One immediate transaction, so another process sharing the file cannot claim the key in between.
-    return this.#store.transaction(() => this.#admit(key, fingerprint, now));
+    return this.#store.transaction(() => this.#admit(principal, key, fingerprint, now));
   }
 
-  #admit(key: string, fingerprint: string, now: number): Admission {
-    const row = this.#store.getKey(key);
+  #admit(principal: string, key: string, fingerprint: string, now: number): Admission {
+    const row = this.#store.getKey(principal, key)
+      ?? (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
     if (row && row.createdAt > now - this.#ttlMs) {
       if (row.fingerprint !== fingerprint) {
         throw new ApiError(422, 'idempotency-key-reuse',
@@ -79,8 +101,8 @@ export class IdempotencyKeys {
       }
       return { kind: 'replay', response: row.response };
     }
-    if (row) this.#store.deleteKey(key);
-    this.#store.insertKey(key, fingerprint, now);
+    if (row) this.#store.deleteKey(row.principal, key);
+    this.#store.insertKey(principal, key, fingerprint, now);
     return { kind: 'new' };
   }
 
@@ -88,9 +110,9 @@ export class IdempotencyKeys {
    * Remembers the outcome, or forgets the key when the outcome must not be replayed (see `isStoredStatus`).
    * Call in the same transaction as the effect so neither exists without the other.
    */
-  settle(key: string, result: ApiResult): void {
+  settle(principal: string, key: string, result: ApiResult): void {
     if (!isStoredStatus(result.status)) {
-      this.#store.deleteKey(key);
+      this.#store.deleteKey(principal, key);
       return;
     }
     const headers: Record<string, string> = {};
@@ -98,16 +120,18 @@ export class IdempotencyKeys {
       const value = result.headers[name];
       if (value !== undefined) headers[name] = value;
     }
-    this.#store.completeKey(key, { status: result.status, headers, body: JSON.stringify(result.body) });
+    this.#store.completeKey(principal, key, { status: result.status, headers, body: JSON.stringify(result.body) });
   }
 
   /** Forgets a key whose request failed on our side, so the client's retry is processed afresh. */
-  release(key: string): void {
-    if (this.#store.open) this.#store.deleteKey(key);
+  release(principal: string, key: string): void {
+    if (this.#store.open) this.#store.deleteKey(principal, key);
   }
 
   purgeExpired(now = Date.now()): number {
-    return this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
+    const purged = this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
+    if (this.#hasUnscoped && purged > 0) this.#hasUnscoped = this.#store.hasKeysOf(UNSCOPED_PRINCIPAL);
+    return purged;
   }
 
   /** Sweeps expired keys in the background; the timer never keeps the process alive. */

@@ -1,7 +1,8 @@
-// Idempotency-Key semantics: replay without a second effect, in-progress 409, reuse 422, failures not stored, TTL.
+// Idempotency-Key semantics: replay without a second effect, in-progress 409, reuse 422, scoping, failures not stored, TTL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ApiError } from '../http.ts';
 import { addFault, call, changeLog, jsonInit, sleep, startServer, type TestServer } from './helpers.ts';
 
 describe('idempotency keys', () => {
@@ -86,6 +87,27 @@ describe('idempotency keys', () => {
     const otherMethod = await call(`${t.api}/reuse/r`, { method: 'DELETE', headers: key });
     assert.equal(otherMethod.status, 422);
     assert.deepEqual((await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]), [['r', 1]]);
+  });
+
+  test('keys are scoped per principal: equal keys of two users never meet', async () => {
+    const as = (token: string | null, n: number) => jsonInit('PUT', { n }, {
+      'idempotency-key': '"shared-key"', ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+    });
+    const alice = await call(`${t.api}/scoped/s`, as('alice', 1));
+    assert.equal(alice.status, 201);
+    const bob = await call(`${t.api}/scoped/s`, as('bob', 2));
+    assert.equal(bob.status, 200, 'not 422: the key is bob\'s own');
+    assert.equal(bob.headers.get('idempotent-replayed'), null);
+    const anonymous = await call(`${t.api}/scoped/s`, as(null, 3));
+    assert.equal(anonymous.headers.get('idempotent-replayed'), null);
+    assert.equal(anonymous.body.version, 3);
+
+    const aliceAgain = await call(`${t.api}/scoped/s`, as('alice', 1));
+    assert.equal(aliceAgain.headers.get('idempotent-replayed'), 'true');
+    assert.equal(aliceAgain.body.version, 1);
+    assert.equal((await call(`${t.api}/scoped/s`, as('alice', 9))).status, 422, 'still one key per principal');
+    assert.equal((await call(`${t.api}/scoped/s`, as('bob', 2))).body.version, 2);
+    assert.deepEqual((await changeLog(t.api, 'scoped')).map((c) => c.version), [1, 2, 3]);
   });
 
   test('the query string is part of the request: same key, other query is 422', async () => {
@@ -173,5 +195,30 @@ describe('idempotency key expiry', () => {
     const other = await call(`${t.api}/ttl/b`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"swept"' }));
     assert.equal(other.status, 200);
     assert.equal(other.body.version, 2);
+  });
+});
+
+describe('a custom principal', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer({
+      principal: (request) => {
+        const user = request.headers.get('x-user');
+        if (user === null) throw new ApiError(401, 'sign-in', 'Say who you are.');
+        return `user:${user}`;
+      },
+    });
+  });
+  after(async () => { await t.close(); });
+
+  test('scopes keys by what it returns, and its ApiError answers the request', async () => {
+    const as = (user: string) => jsonInit('POST', { id: `by-${user}` }, { 'idempotency-key': '"k"', 'x-user': user });
+    assert.equal((await call(`${t.api}/custom`, as('ann'))).status, 201);
+    assert.equal((await call(`${t.api}/custom`, as('ben'))).status, 201, 'ben\'s "k" is not ann\'s');
+    assert.equal((await call(`${t.api}/custom`, as('ann'))).headers.get('idempotent-replayed'), 'true');
+    const refused = await call(`${t.api}/custom`, jsonInit('POST', { id: 'nobody' }, { 'idempotency-key': '"k"' }));
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.error, 'sign-in');
+    assert.deepEqual((await changeLog(t.api, 'custom')).map((c) => c.id), ['by-ann', 'by-ben']);
   });
 });
