@@ -12,7 +12,10 @@ export interface SyncServerOptions {
   dbFile: string;
   /** Enables the /_admin fault switches and request stats (default false: those routes 404). */
   admin?: boolean;
-  /** How long a stored idempotent response is kept (default 24 h). */
+  /**
+   * How long a stored idempotent response is kept, from the first request (default 7 days). Advertised in
+   * the capability document: a client whose op stayed uncertain longer can no longer rely on a replay.
+   */
   idempotencyTtlMs?: number;
   /** Largest accepted request body (default 1 MiB); more gets 413. */
   maxBodyBytes?: number;
@@ -51,7 +54,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const basePath = normalizeBasePath(options.basePath ?? '/api');
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024);
   const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
-  const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? DAY_MS);
+  const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
   const principalOf = options.principal ?? defaultPrincipal;
 
   const store = new Store(options.dbFile);
