@@ -1,5 +1,5 @@
 // The sync API as one function of (method, target, headers, body) → ApiResult, shared by the HTTP routes and batch ops.
-import type { Store } from './db.ts';
+import type { Store, WriteOrigin } from './db.ts';
 import {
   ApiError, checkCollection, checkId, jsonResult, methodNotAllowed, parseIfMatch, parseJsonObject, type ApiResult,
 } from './http.ts';
@@ -76,7 +76,7 @@ export class SyncApi {
         case 'POST': {
           const key = parseIdempotencyKey(headers.get('idempotency-key'));
           const data = parseJsonObject(headers.get('content-type'), request.body);
-          return this.#write(request, key, context, () => createEntity(store, collection, data, this.#location(collection)));
+          return this.#write(request, key, context, (origin) => createEntity(store, collection, data, this.#location(collection), origin));
         }
         default:
           throw methodNotAllowed(method, url.pathname, ['GET', 'HEAD', 'POST']);
@@ -91,12 +91,12 @@ export class SyncApi {
         const ifMatch = parseIfMatch(headers.get('if-match'));
         const key = parseIdempotencyKey(headers.get('idempotency-key'));
         const data = parseJsonObject(headers.get('content-type'), request.body);
-        return this.#write(request, key, context, () => putEntity(store, collection, id, data, ifMatch, this.#location(collection)));
+        return this.#write(request, key, context, (origin) => putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin));
       }
       case 'DELETE': {
         const ifMatch = parseIfMatch(headers.get('if-match'));
         const key = parseIdempotencyKey(headers.get('idempotency-key'));
-        return this.#write(request, key, context, () => deleteEntity(store, collection, id, ifMatch));
+        return this.#write(request, key, context, (origin) => deleteEntity(store, collection, id, ifMatch, origin));
       }
       default:
         throw methodNotAllowed(method, url.pathname, ['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -124,12 +124,15 @@ export class SyncApi {
    * Runs a validated write: claims the Idempotency-Key if one is sent, waits out injected latency, then
    * applies the effect and stores its response in one transaction. Replays and 409/422 answers skip the work.
    */
-  async #write(request: ApiRequest, key: string | null, context: ApiContext, work: () => ApiResult): Promise<ApiResult> {
+  async #write(
+    request: ApiRequest, key: string | null, context: ApiContext, write: (origin: WriteOrigin) => ApiResult,
+  ): Promise<ApiResult> {
+    const { principal } = context;
+    const work = () => write({ principal, idempotencyKey: key });
     if (key === null) {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => this.#apply(work));
     }
-    const { principal } = context;
     const admission = this.#keys.admit(principal, key, requestFingerprint(request.method, request.target, request.body));
     if (admission.kind === 'replay') return replayResult(admission.response);
     try {

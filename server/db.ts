@@ -25,6 +25,13 @@ export interface IdempotencyRow {
   response: StoredResponse | null;
 }
 
+/** Who made a write; the change log keeps it so a checker can tie every effect to the request that made it. */
+export interface WriteOrigin {
+  principal: string;
+  /** The request's Idempotency-Key; null when it sent none. */
+  idempotencyKey: string | null;
+}
+
 export interface ChangeLogEntry {
   seq: number;
   collection: string;
@@ -32,6 +39,9 @@ export interface ChangeLogEntry {
   version: number;
   deleted: boolean;
   at: number;
+  /** Null for writes recorded before the log kept origins. */
+  principal: string | null;
+  idempotencyKey: string | null;
 }
 
 interface EntityRow {
@@ -60,6 +70,8 @@ interface ChangeRow {
   version: number;
   deleted: number;
   at: number;
+  principal: string | null;
+  idempotency_key: string | null;
 }
 
 /**
@@ -122,6 +134,9 @@ const MIGRATIONS: string[] = [
    DROP TABLE idempotency_keys;
    ALTER TABLE idempotency_keys_scoped RENAME TO idempotency_keys;
    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);`,
+  // 2: each change records who made it and with which key (null for the rows already there).
+  `ALTER TABLE changes ADD COLUMN principal TEXT;
+   ALTER TABLE changes ADD COLUMN idempotency_key TEXT;`,
 ];
 
 /** The schema version this code writes (SQLite `user_version`). */
@@ -151,8 +166,8 @@ export class Store {
     this.#stmt = {
       getEntity: db.prepare<[string, string], EntityRow>(
         'SELECT id, version, data, deleted, seq FROM entities WHERE collection = ? AND id = ?'),
-      appendChange: db.prepare<[string, string, number, number, number]>(
-        'INSERT INTO changes (collection, id, version, deleted, at) VALUES (?, ?, ?, ?, ?)'),
+      appendChange: db.prepare<[string, string, number, number, number, string, string | null]>(
+        'INSERT INTO changes (collection, id, version, deleted, at, principal, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       upsertEntity: db.prepare<[string, string, number, string | null, number, number | bigint, number]>(
         `INSERT INTO entities (collection, id, version, data, deleted, seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (collection, id) DO UPDATE SET
@@ -161,9 +176,9 @@ export class Store {
       changesSince: db.prepare<[string, number, number], EntityRow>(
         'SELECT id, version, data, deleted, seq FROM entities WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
       changeLog: db.prepare<[number, number], ChangeRow>(
-        'SELECT seq, collection, id, version, deleted, at FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+        'SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
       changeLogOf: db.prepare<[string, number, number], ChangeRow>(
-        'SELECT seq, collection, id, version, deleted, at FROM changes WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
+        'SELECT * FROM changes WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
       getKey: db.prepare<[string, string], KeyRow>('SELECT * FROM idempotency_keys WHERE principal = ? AND key = ?'),
       insertKey: db.prepare<[string, string, string, number]>(
         `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'processing', ?)`),
@@ -187,9 +202,10 @@ export class Store {
   }
 
   /** Writes an entity's new state and stamps it with the next change sequence. Call inside a transaction. */
-  writeEntity(collection: string, entity: Entity, now = Date.now()): Entity {
+  writeEntity(collection: string, entity: Entity, origin: WriteOrigin, now = Date.now()): Entity {
     const deleted = entity.deleted ? 1 : 0;
-    const { lastInsertRowid: seq } = this.#stmt.appendChange.run(collection, entity.id, entity.version, deleted, now);
+    const { lastInsertRowid: seq } = this.#stmt.appendChange.run(
+      collection, entity.id, entity.version, deleted, now, origin.principal, origin.idempotencyKey);
     const data = entity.deleted ? null : JSON.stringify(entity.data);
     this.#stmt.upsertEntity.run(collection, entity.id, entity.version, data, deleted, seq, now);
     return { ...entity, data: entity.deleted ? null : entity.data };
@@ -200,12 +216,18 @@ export class Store {
     return this.#stmt.changesSince.all(collection, since, limit).map((row) => ({ entity: toEntity(row), seq: row.seq }));
   }
 
-  /** The full write history (every version, not only the latest), for tests that check order and counts. */
+  /**
+   * The full write history (every version, not only the latest) with each write's origin, for checkers that
+   * prove every keyed op took effect at most once and in order.
+   */
   changeLog(since: number, limit: number, collection?: string): ChangeLogEntry[] {
     const rows = collection === undefined
       ? this.#stmt.changeLog.all(since, limit)
       : this.#stmt.changeLogOf.all(collection, since, limit);
-    return rows.map((r) => ({ seq: r.seq, collection: r.collection, id: r.id, version: r.version, deleted: r.deleted === 1, at: r.at }));
+    return rows.map((r) => ({
+      seq: r.seq, collection: r.collection, id: r.id, version: r.version, deleted: r.deleted === 1, at: r.at,
+      principal: r.principal, idempotencyKey: r.idempotency_key,
+    }));
   }
 
   getKey(principal: string, key: string): IdempotencyRow | undefined {

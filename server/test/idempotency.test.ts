@@ -110,6 +110,19 @@ describe('idempotency keys', () => {
     assert.deepEqual((await changeLog(t.api, 'scoped')).map((c) => c.version), [1, 2, 3]);
   });
 
+  test('the change log records the principal and key of the request behind each write', async () => {
+    await call(`${t.api}/origins`, jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }));
+    await call(`${t.api}/origins`, jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }));
+    await call(`${t.api}/origins/o`, jsonInit('PUT', { n: 2 }));
+    await call(`${t.api}/origins/o`, { method: 'DELETE', headers: { 'idempotency-key': '"origin-3"', authorization: 'Bearer bob' } });
+    const log = await changeLog(t.api, 'origins');
+    assert.deepEqual(log.map((c) => [c.version, c.principal, c.idempotencyKey]), [
+      [1, 'bearer:alice', 'origin-1'],
+      [2, 'anonymous', null],
+      [3, 'bearer:bob', 'origin-3'],
+    ]);
+  });
+
   test('the query string is part of the request: same key, other query is 422', async () => {
     const key = { 'idempotency-key': '"with-query"' };
     const first = await call(`${t.api}/query/q?mode=a`, jsonInit('PUT', { n: 1 }, key));

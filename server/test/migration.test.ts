@@ -101,7 +101,12 @@ describe('an old SQLite file', () => {
     const t = await startServer({}, file);
     try {
       assert.equal(userVersion(file), SCHEMA_VERSION);
-      assert.deepEqual((await changeLog(t.api, 'legacy')).map((c) => [c.id, c.version]), [['a', 1], ['b', 1], ['c', 1], ['c', 2]]);
+      assert.deepEqual((await changeLog(t.api, 'legacy')).map((c) => [c.id, c.version, c.principal, c.idempotencyKey]), [
+        ['a', 1, null, null], // written by the old server, which kept no origins
+        ['b', 1, 'anonymous', 'stuck'],
+        ['c', 1, 'bearer:alice', 'new-key'],
+        ['c', 2, 'bearer:bob', 'new-key'],
+      ]);
       const replay = await call(`${t.api}/legacy/c`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer alice' }));
       assert.equal(replay.headers.get('idempotent-replayed'), 'true');
       assert.equal(replay.body.version, 1);
