@@ -175,7 +175,7 @@ class Rollback extends Error {
 }
 
 /** Percent-decodes one path segment; a malformed escape stays as sent and fails the name checks. */
-function decodeSegment(segment: string): string {
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

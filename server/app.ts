@@ -2,9 +2,10 @@
 import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { Store } from './db.ts';
-import { FaultInjector, type FaultPlan } from './faults.ts';
+import { FaultInjector, injectedResult, type FaultPlan } from './faults.ts';
 import { SyncApi, sleep } from './api.ts';
-import { ApiError, checkCollection, EMPTY_BODY, readJson, readRawBody, toResponse } from './http.ts';
+import { parseBatch, runBatch, type BatchLimits } from './batch.ts';
+import { ApiError, checkCollection, EMPTY_BODY, methodNotAllowed, readJson, readRawBody, toResponse } from './http.ts';
 import { defaultPrincipal, IdempotencyKeys } from './idempotency.ts';
 
 export interface SyncServerOptions {
@@ -30,6 +31,11 @@ export interface SyncServerOptions {
    * A real back end returns the authenticated user's id, not the credential, so a refreshed token keeps its keys.
    */
   principal?: (request: Request) => string;
+  /**
+   * Batch push at `POST {basePath}/_batch` (default on: 100 ops, 1 MiB). `false` turns it off: the route
+   * answers 404, as on a server without batching, so clients can test their fallback to single requests.
+   */
+  batch?: false | { maxOps?: number; maxBytes?: number };
 }
 
 export interface SyncServer {
@@ -56,6 +62,10 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
   const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
   const principalOf = options.principal ?? defaultPrincipal;
+  const batch: BatchLimits | null = options.batch === false ? null : {
+    maxOps: positiveInteger('batch.maxOps', options.batch?.maxOps ?? 100),
+    maxBytes: positive('batch.maxBytes', options.batch?.maxBytes ?? 1024 * 1024),
+  };
 
   const store = new Store(options.dbFile);
   const keys = new IdempotencyKeys(store, ttlMs);
@@ -83,13 +93,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   if (faults) {
     app.use(path('/*'), async (c, next) => {
       if (c.req.path === adminPrefix || c.req.path.startsWith(`${adminPrefix}/`)) return next();
-      const plan = faults.plan(c.req.method, c.req.path);
+      // The path as sent, not decoded, as for batch ops, so one rule matches a request sent either way.
+      const plan = faults.plan(c.req.method, new URL(c.req.url).pathname);
       c.set('fault', plan);
       const { outcome } = plan;
       if (outcome.kind === 'offline') return cutConnection(c);
       if (outcome.kind === 'status') {
         await sleep(plan.latencyMs);
-        return toResponse({ status: outcome.status, headers: { 'content-type': 'application/json', ...outcome.headers }, body: outcome.body });
+        return toResponse(injectedResult(outcome));
       }
       // Writes wait later, after claiming their idempotency key, so a concurrent duplicate sees it in progress.
       if (!MUTATING_METHODS.has(c.req.method)) await sleep(plan.latencyMs);
@@ -125,8 +136,28 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   app.all(path('/_admin'), (c) => notFound(c));
   app.all(path('/_admin/*'), (c) => notFound(c));
 
-  // Every other path under the base goes to the shared handler, the same one each batch op goes through.
   const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
+
+  app.all(path('/_batch'), async (c) => {
+    if (!batch) return notFound(c);
+    if (c.req.method !== 'POST') throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
+    const principal = checkPrincipal(principalOf(c.req.raw));
+    if (c.req.header('idempotency-key') !== undefined) {
+      throw new ApiError(400, 'bad-batch', 'A batch request carries no Idempotency-Key; each op has its own key.');
+    }
+    const raw = await readRawBody(c.req.raw, batch.maxBytes);
+    const ops = parseBatch(c.req.header('content-type') ?? null, raw.bytes, basePath, batch);
+    // The batch has no key of its own to claim first, so its injected latency comes before any op.
+    await sleep(c.get('fault')?.latencyMs ?? 0);
+    const { results, cut } = await runBatch(
+      ops,
+      (op, latencyMs) => api.handle(op, { principal, latencyMs }),
+      faults ? (op) => faults.plan(op.method, op.pathname) : undefined,
+    );
+    return cut ? cutConnection(c) : c.json({ results });
+  });
+
+  // Every other path under the base goes to the shared handler, the same one each batch op goes through.
   const handle = async (c: Ctx) => {
     const url = new URL(c.req.url);
     const principal = checkPrincipal(principalOf(c.req.raw));
@@ -182,6 +213,11 @@ function normalizeBasePath(basePath: string): string {
   const trimmed = basePath.replace(/\/+$/, '');
   if (trimmed !== '' && !/^\/[^?#]*$/.test(trimmed)) throw new TypeError(`basePath must start with "/": ${basePath}`);
   return trimmed;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer, got ${value}`);
+  return value;
 }
 
 function positive(name: string, value: number): number {

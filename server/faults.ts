@@ -1,5 +1,5 @@
 // Fault injection for tests and the demo: scripted outages, error statuses, latency and lost responses.
-import { ApiError } from './http.ts';
+import { ApiError, type ApiResult } from './http.ts';
 
 export interface FaultRule {
   id: string;
@@ -31,7 +31,12 @@ export interface FaultPlan {
   outcome: FaultOutcome;
 }
 
-const NO_FAULT: FaultPlan = { latencyMs: 0, outcome: { kind: 'pass' } };
+/** The answer an injected status gives, in place of the request's own. */
+export function injectedResult(outcome: Extract<FaultOutcome, { kind: 'status' }>): ApiResult {
+  return { status: outcome.status, headers: { 'content-type': 'application/json', ...outcome.headers }, body: outcome.body };
+}
+
+export const NO_FAULT: FaultPlan = { latencyMs: 0, outcome: { kind: 'pass' } };
 const RULE_KEYS = new Set(['id', 'pathPrefix', 'methods', 'offline', 'drop', 'failureRate', 'status', 'retryAfter', 'body', 'latencyMs', 'times']);
 const MAX_LATENCY_MS = 10 * 60 * 1000;
 
@@ -75,7 +80,8 @@ export class FaultInjector {
   }
 
   /**
-   * Decides what happens to one request and counts it. Every matching rule contributes its latency and
+   * Decides what happens to one request and counts it: an HTTP request, or one op of a batch under the
+   * op's own path (so a batch of 3 counts 4: the batch request and its 3 ops). Every matching rule contributes its latency and
    * uses up one of its `times`; the first matching rule that fails decides the outcome.
    */
   plan(method: string, path: string): FaultPlan {

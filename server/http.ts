@@ -44,7 +44,8 @@ export function toResponse(result: ApiResult, extraHeaders: Record<string, strin
 
 export const COLLECTION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const RESERVED_COLLECTIONS = new Set(['health', '_admin']);
+// Paths under the base that are not collections (most cannot match the pattern anyway; this says why).
+const RESERVED_COLLECTIONS = new Set(['health', '_admin', '_batch', '_syncline']);
 
 export function checkCollection(name: string): string {
   if (!COLLECTION_PATTERN.test(name)) {

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { UNSCOPED_PRINCIPAL, type Store, type StoredResponse } from './db.ts';
 import { ApiError, type ApiResult } from './http.ts';
 
-const MAX_KEY_LENGTH = 255;
+export const MAX_KEY_LENGTH = 255;
 // sf-string: printable ASCII with `"` and `\` escaped by a backslash.
 const SF_STRING = /^"((?:[\x20\x21\x23-\x5B\x5D-\x7E]|\\["\\])*)"$/;
 // Not a Structured Field token strictly (those cannot start with a digit), so bare UUIDs and ULIDs pass too.
