@@ -18,6 +18,11 @@ export interface SyncServerOptions {
    * the capability document: a client whose op stayed uncertain longer can no longer rely on a replay.
    */
   idempotencyTtlMs?: number;
+  /**
+   * How long a tombstone (a deleted entity) stays in the changes feed (default 30 days). Older ones are
+   * purged by the background sweep; a `since` cursor from before a purged one then gets 410 cursor-expired.
+   */
+  tombstoneTtlMs?: number;
   /** Largest accepted request body (default 1 MiB); more gets 413. */
   maxBodyBytes?: number;
   /** Where the API is mounted (default '/api'). */
@@ -40,6 +45,11 @@ export interface SyncServerOptions {
 
 export interface SyncServer {
   app: Hono;
+  /**
+   * Purges expired idempotency keys and tombstones as of `now`. Runs in the background on its own; call it
+   * to purge at once (tests pass a later `now` instead of waiting).
+   */
+  sweep(now?: number): { keys: number; tombstones: number };
   /** Closes the database and stops background timers. */
   close(): void;
 }
@@ -61,6 +71,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024);
   const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
   const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
+  const tombstoneTtlMs = positive('tombstoneTtlMs', options.tombstoneTtlMs ?? 30 * DAY_MS);
   const principalOf = options.principal ?? defaultPrincipal;
   const batch: BatchLimits | null = options.batch === false ? null : {
     maxOps: positiveInteger('batch.maxOps', options.batch?.maxOps ?? 100),
@@ -69,8 +80,16 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   const store = new Store(options.dbFile);
   const keys = new IdempotencyKeys(store, ttlMs);
-  keys.purgeExpired();
-  keys.startSweeping();
+  const sweep = (now = Date.now()) => ({
+    keys: keys.purgeExpired(now),
+    tombstones: store.purgeTombstonesBefore(now - tombstoneTtlMs),
+  });
+  sweep();
+  // Often enough that nothing outlives its TTL by much; the timer never keeps the process alive.
+  const sweeper = setInterval(() => {
+    if (store.open) sweep();
+  }, Math.min(Math.max(Math.min(ttlMs, tombstoneTtlMs), 1000), 60 * 60 * 1000));
+  sweeper.unref();
   const faults = options.admin ? new FaultInjector(basePath) : null;
   const adminPrefix = `${basePath}/_admin`;
   const path = (suffix: string) => `${basePath}${suffix}`;
@@ -174,8 +193,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   return {
     app: app as unknown as Hono,
+    sweep,
     close() {
-      keys.stopSweeping();
+      clearInterval(sweeper);
       store.close();
     },
   };

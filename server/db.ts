@@ -44,6 +44,12 @@ export interface ChangeLogEntry {
   idempotencyKey: string | null;
 }
 
+/** A collection's purge horizon: the highest change sequence and version among its purged tombstones. */
+export interface PurgeHorizon {
+  seq: number;
+  version: number;
+}
+
 interface EntityRow {
   id: string;
   version: number;
@@ -137,6 +143,14 @@ const MIGRATIONS: string[] = [
   // 2: each change records who made it and with which key (null for the rows already there).
   `ALTER TABLE changes ADD COLUMN principal TEXT;
    ALTER TABLE changes ADD COLUMN idempotency_key TEXT;`,
+  // 3: tombstones expire. A collection's horizon is the highest change sequence and version it purged:
+  //    a cursor below that seq may have missed a deletion, and a re-created id must start above that version.
+  `CREATE INDEX entities_tombstones_by_age ON entities (updated_at) WHERE deleted = 1;
+   CREATE TABLE purge_horizons (
+     collection TEXT    PRIMARY KEY,
+     seq        INTEGER NOT NULL,
+     version    INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** The schema version this code writes (SQLite `user_version`). */
@@ -179,6 +193,12 @@ export class Store {
         'SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
       changeLogOf: db.prepare<[string, number, number], ChangeRow>(
         'SELECT * FROM changes WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      raiseHorizons: db.prepare<[number]>(
+        `INSERT INTO purge_horizons (collection, seq, version)
+           SELECT collection, max(seq), max(version) FROM entities WHERE deleted = 1 AND updated_at <= ? GROUP BY collection
+         ON CONFLICT (collection) DO UPDATE SET seq = max(seq, excluded.seq), version = max(version, excluded.version)`),
+      purgeTombstones: db.prepare<[number]>('DELETE FROM entities WHERE deleted = 1 AND updated_at <= ?'),
+      getHorizon: db.prepare<[string], PurgeHorizon>('SELECT seq, version FROM purge_horizons WHERE collection = ?'),
       getKey: db.prepare<[string, string], KeyRow>('SELECT * FROM idempotency_keys WHERE principal = ? AND key = ?'),
       insertKey: db.prepare<[string, string, string, number]>(
         `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'processing', ?)`),
@@ -209,6 +229,22 @@ export class Store {
     const data = entity.deleted ? null : JSON.stringify(entity.data);
     this.#stmt.upsertEntity.run(collection, entity.id, entity.version, data, deleted, seq, now);
     return { ...entity, data: entity.deleted ? null : entity.data };
+  }
+
+  /**
+   * Deletes tombstones written at or before `cutoff` and raises their collections' horizons in the same
+   * transaction; returns how many went.
+   */
+  purgeTombstonesBefore(cutoff: number): number {
+    return this.transaction(() => {
+      this.#stmt.raiseHorizons.run(cutoff);
+      return this.#stmt.purgeTombstones.run(cutoff).changes;
+    });
+  }
+
+  /** What purging took from a collection: zeros when nothing was ever purged from it. */
+  purgeHorizon(collection: string): PurgeHorizon {
+    return this.#stmt.getHorizon.get(collection) ?? { seq: 0, version: 0 };
   }
 
   /** Current state of entities whose last write is after `since`, oldest write first. */

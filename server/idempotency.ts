@@ -65,7 +65,6 @@ export class IdempotencyKeys {
   readonly #ttlMs: number;
   // Only files from before per-principal scoping have unscoped keys, and only until they expire.
   #hasUnscoped: boolean;
-  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(store: Store, ttlMs: number) {
     this.#store = store;
@@ -132,20 +131,6 @@ export class IdempotencyKeys {
     const purged = this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
     if (this.#hasUnscoped && purged > 0) this.#hasUnscoped = this.#store.hasKeysOf(UNSCOPED_PRINCIPAL);
     return purged;
-  }
-
-  /** Sweeps expired keys in the background; the timer never keeps the process alive. */
-  startSweeping(intervalMs = Math.min(Math.max(this.#ttlMs, 1000), 60 * 60 * 1000)): void {
-    this.stopSweeping();
-    this.#sweeper = setInterval(() => {
-      if (this.#store.open) this.purgeExpired();
-    }, intervalMs);
-    this.#sweeper.unref();
-  }
-
-  stopSweeping(): void {
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
   }
 }
 
