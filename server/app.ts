@@ -43,6 +43,24 @@ export interface SyncServerOptions {
   batch?: false | { maxOps?: number; maxBytes?: number };
 }
 
+/** The capability document, `GET {basePath}/_syncline`. */
+export interface Capabilities {
+  /** The sync protocol this server speaks; bumped only for changes an older client would get wrong. */
+  protocol: number;
+  idempotency: {
+    /** How long a response stays replayable after the first request with its key. */
+    ttlMs: number;
+  };
+  /** Batch push, or null when the server has none (send one request per op). */
+  batch: { path: string; maxOps: number; maxBytes: number } | null;
+  changes: {
+    /** How long a deletion stays in the feed; a cursor older than that may get 410 cursor-expired. */
+    tombstoneTtlMs: number;
+  };
+}
+
+export const PROTOCOL_VERSION = 1;
+
 export interface SyncServer {
   app: Hono;
   /**
@@ -127,6 +145,18 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       if (outcome.kind === 'drop') c.res = cutConnection(c);
     });
   }
+
+  // What a client needs to know before it relies on the server: fixed for the life of the process.
+  const capabilities: Capabilities = {
+    protocol: PROTOCOL_VERSION,
+    idempotency: { ttlMs },
+    batch: batch && { path: path('/_batch'), maxOps: batch.maxOps, maxBytes: batch.maxBytes },
+    changes: { tombstoneTtlMs },
+  };
+  app.get(path('/_syncline'), (c) => c.json(capabilities));
+  app.all(path('/_syncline'), (c) => {
+    throw methodNotAllowed(c.req.method, c.req.path, ['GET', 'HEAD']);
+  });
 
   const health = (c: Ctx) => c.json({ ok: true, time: Date.now() });
   app.get(path('/health'), health);
