@@ -54,6 +54,7 @@ describe('idempotency keys', () => {
     const replay = await call(`${t.api}/conflicts/c`, stale);
     assert.equal(replay.status, 412);
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.headers.get('etag'), first.headers.get('etag'), 'the ETag of the copy the 412 carries');
     assert.deepEqual(replay.body, first.body);
   });
 

@@ -76,8 +76,27 @@ describe('resources', () => {
     assert.equal(put.headers.get('etag'), '"2"');
     const del = await call(`${t.api}/stale/s`, { method: 'DELETE', headers: { 'if-match': '"1"' } });
     assert.equal(del.status, 412);
+    assert.equal(del.body.error, 'precondition-failed');
+    assert.deepEqual(del.body.current, { id: 's', version: 2, data: { n: 2 }, deleted: false });
+    assert.equal(del.headers.get('etag'), '"2"');
     assert.equal((await call(`${t.api}/stale/s`)).body.version, 2);
     assert.equal((await changeLog(t.api, 'stale')).length, 2);
+  });
+
+  test('a 412 against a tombstone carries the tombstone; against nothing, current: null and no ETag', async () => {
+    await call(`${t.api}/stale`, jsonInit('POST', { id: 't' }));
+    await call(`${t.api}/stale/t`, { method: 'DELETE' });
+    const tomb = { id: 't', version: 2, data: null, deleted: true };
+    for (const init of [jsonInit('PUT', { n: 1 }, { 'if-match': '"1"' }), { method: 'DELETE', headers: { 'if-match': '"1"' } }]) {
+      const response = await call(`${t.api}/stale/t`, init);
+      assert.equal(response.status, 412, init.method);
+      assert.deepEqual(response.body.current, tomb);
+      assert.equal(response.headers.get('etag'), '"2"');
+    }
+    const missing = await call(`${t.api}/stale/none`, jsonInit('PUT', { n: 1 }, { 'if-match': '"3"' }));
+    assert.equal(missing.status, 412);
+    assert.equal(missing.body.current, null);
+    assert.equal(missing.headers.get('etag'), null);
   });
 
   test('deleting an unknown id is 404; deleting a tombstone again changes nothing', async () => {
