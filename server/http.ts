@@ -129,13 +129,35 @@ function tooLarge(maxBytes: number): ApiError {
   return new ApiError(413, 'too-large', `The body exceeds ${maxBytes} bytes.`);
 }
 
+/**
+ * Deepest nesting accepted in entity data. JSON.parse takes far deeper input than JSON.stringify can write
+ * back (it overflows the stack at a few thousand levels), which turned such a body into a 500 that a client
+ * would retry forever; refusing it up front makes it a definite 400.
+ */
+export const MAX_JSON_DEPTH = 100;
+
 /** Decodes a body that must be a JSON object (entity data), given the request's Content-Type. */
 export function parseJsonObject(contentType: string | null, bytes: Uint8Array): Record<string, unknown> {
   const value = parseJsonBody(contentType, bytes);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError(400, 'bad-body', 'The body must be a JSON object.');
   }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new ApiError(400, 'bad-body', `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   return value as Record<string, unknown>;
+}
+
+/** Walks without recursion, so the check itself cannot overflow the stack. */
+function nestedDeeperThan(root: object, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[root, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** Decodes a JSON body of any shape; a declared non-JSON Content-Type is 415. */

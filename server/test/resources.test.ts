@@ -149,6 +149,8 @@ describe('resources', () => {
       [`${t.api}/val`, jsonInit('POST', '[1,2]'), 400, 'bad-body'],
       [`${t.api}/val`, jsonInit('POST', 'null'), 400, 'bad-body'],
       [`${t.api}/val/x`, jsonInit('PUT', '"text"'), 400, 'bad-body'],
+      [`${t.api}/val/x`, jsonInit('PUT', `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`), 400, 'bad-body'],
+      [`${t.api}/val/x`, jsonInit('PUT', `{"a":${'['.repeat(100)}${']'.repeat(100)}}`), 400, 'bad-body'],
       [`${t.api}/val`, jsonInit('POST', { id: 'has space' }), 400, 'bad-id'],
       [`${t.api}/val/${'x'.repeat(129)}`, jsonInit('PUT', {}), 400, 'bad-id'],
       [`${t.api}/val/a%20b`, jsonInit('PUT', {}), 400, 'bad-id'],
@@ -169,6 +171,13 @@ describe('resources', () => {
     }
     assert.deepEqual((await call(`${t.api}/val`)).body.items, []);
     assert.deepEqual(await changeLog(t.api, 'val'), []);
+  });
+
+  test('data nested up to the depth limit is accepted', async () => {
+    const body = `{"a":${'['.repeat(99)}${']'.repeat(99)}}`;
+    const response = await call(`${t.api}/depth/ok`, jsonInit('PUT', body));
+    assert.equal(response.status, 201);
+    assert.equal(JSON.stringify(response.body.data), body);
   });
 
   test('an oversized body is refused by what arrives, not only by Content-Length', async () => {
