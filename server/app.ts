@@ -1,4 +1,4 @@
-// The reference sync server: versioned collections, a changes feed, idempotent writes and switchable faults.
+// The reference sync server: versioned collections, a changes feed, idempotent and batched writes, switchable faults.
 import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { Store } from './db.ts';

@@ -1,4 +1,4 @@
-// SQLite storage for the sync server: schema, prepared statements and the row ↔ entity mapping.
+// SQLite storage for the sync server: schema and its migrations, prepared statements, the row ↔ entity mapping.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -5,9 +5,15 @@ export interface FaultRule {
   id: string;
   pathPrefix: string;
   methods?: string[];
-  /** Destroy the connection before processing, as an unreachable server would. */
+  /**
+   * Destroy the connection before processing, as an unreachable server would. On a batch op: the batch
+   * connection is cut before that op, the ops before it stay applied.
+   */
   offline?: boolean;
-  /** Process the request, then destroy the connection: the effect happens, the client never hears. */
+  /**
+   * Process the request, then destroy the connection: the effect happens, the client never hears. On a
+   * batch op: that op is applied, then the batch connection is cut (a reply lost mid-batch).
+   */
   drop?: boolean;
   /** Chance that a matching request fails (offline, drop or status); 1 when omitted. */
   failureRate?: number;
@@ -81,7 +87,7 @@ export class FaultInjector {
 
   /**
    * Decides what happens to one request and counts it: an HTTP request, or one op of a batch under the
-   * op's own path (so a batch of 3 counts 4: the batch request and its 3 ops). Every matching rule contributes its latency and
+   * op's own path (so a batch of 3 ops counts 4 requests). Every matching rule contributes its latency and
    * uses up one of its `times`; the first matching rule that fails decides the outcome.
    */
   plan(method: string, path: string): FaultPlan {
