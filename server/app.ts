@@ -1,32 +1,73 @@
-// The reference sync server: versioned collections, a changes feed, idempotent writes and switchable faults.
+// The reference sync server: versioned collections, a changes feed, idempotent and batched writes, switchable faults.
 import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { Store } from './db.ts';
-import { FaultInjector, type FaultPlan } from './faults.ts';
-import {
-  ApiError, checkCollection, checkId, parseIfMatch, parseJsonObject, readJson, readRawBody, toResponse,
-  type ApiResult, type RawBody,
-} from './http.ts';
-import { IdempotencyKeys, parseIdempotencyKey, replayResponse, requestFingerprint } from './idempotency.ts';
-import { createEntity, deleteEntity, getEntity, listChanges, putEntity } from './resources.ts';
+import { FaultInjector, injectedResult, type FaultPlan } from './faults.ts';
+import { SyncApi, sleep } from './api.ts';
+import { parseBatch, runBatch, type BatchLimits } from './batch.ts';
+import { ApiError, checkCollection, EMPTY_BODY, methodNotAllowed, readJson, readRawBody, toResponse } from './http.ts';
+import { defaultPrincipal, IdempotencyKeys } from './idempotency.ts';
 
 export interface SyncServerOptions {
   /** SQLite file path; its directory is created when missing. */
   dbFile: string;
   /** Enables the /_admin fault switches and request stats (default false: those routes 404). */
   admin?: boolean;
-  /** How long a stored idempotent response is kept (default 24 h). */
+  /**
+   * How long a stored idempotent response is kept, from the first request (default 7 days). Advertised in
+   * the capability document: a client whose op stayed uncertain longer can no longer rely on a replay.
+   */
   idempotencyTtlMs?: number;
+  /**
+   * How long a tombstone (a deleted entity) stays in the changes feed (default 30 days). Older ones are
+   * purged by the background sweep; a `since` cursor from before a purged one then gets 410 cursor-expired.
+   */
+  tombstoneTtlMs?: number;
   /** Largest accepted request body (default 1 MiB); more gets 413. */
   maxBodyBytes?: number;
   /** Where the API is mounted (default '/api'). */
   basePath?: string;
   /** Most items per changes-feed page (default 500). */
   changesPageSize?: number;
+  /**
+   * Who makes a request: idempotency keys are scoped to it (two principals' equal keys never meet) and the
+   * change log records it. Must return a non-empty string; may throw an ApiError (e.g. 401) to refuse the
+   * request. Default: `bearer:<token>` from `Authorization: Bearer <token>`, else `anonymous`.
+   * A real back end returns the authenticated user's id, not the credential, so a refreshed token keeps its keys.
+   */
+  principal?: (request: Request) => string;
+  /**
+   * Batch push at `POST {basePath}/_batch` (default on: 100 ops, 1 MiB). `false` turns it off: the route
+   * answers 404, as on a server without batching, so clients can test their fallback to single requests.
+   */
+  batch?: false | { maxOps?: number; maxBytes?: number };
 }
+
+/** The capability document, `GET {basePath}/_syncline`. */
+export interface Capabilities {
+  /** The sync protocol this server speaks; bumped only for changes an older client would get wrong. */
+  protocol: number;
+  idempotency: {
+    /** How long a response stays replayable after the first request with its key. */
+    ttlMs: number;
+  };
+  /** Batch push, or null when the server has none (send one request per op). */
+  batch: { path: string; maxOps: number; maxBytes: number } | null;
+  changes: {
+    /** How long a deletion stays in the feed; a cursor older than that may get 410 cursor-expired. */
+    tombstoneTtlMs: number;
+  };
+}
+
+export const PROTOCOL_VERSION = 1;
 
 export interface SyncServer {
   app: Hono;
+  /**
+   * Purges expired idempotency keys and tombstones as of `now`. Runs in the background on its own; call it
+   * to purge at once (tests pass a later `now` instead of waiting).
+   */
+  sweep(now?: number): { keys: number; tombstones: number };
   /** Closes the database and stops background timers. */
   close(): void;
 }
@@ -47,17 +88,29 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const basePath = normalizeBasePath(options.basePath ?? '/api');
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024);
   const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
-  const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? DAY_MS);
+  const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
+  const tombstoneTtlMs = positive('tombstoneTtlMs', options.tombstoneTtlMs ?? 30 * DAY_MS);
+  const principalOf = options.principal ?? defaultPrincipal;
+  const batch: BatchLimits | null = options.batch === false ? null : {
+    maxOps: positiveInteger('batch.maxOps', options.batch?.maxOps ?? 100),
+    maxBytes: positive('batch.maxBytes', options.batch?.maxBytes ?? 1024 * 1024),
+  };
 
   const store = new Store(options.dbFile);
   const keys = new IdempotencyKeys(store, ttlMs);
-  keys.purgeExpired();
-  keys.startSweeping();
+  const sweep = (now = Date.now()) => ({
+    keys: keys.purgeExpired(now),
+    tombstones: store.purgeTombstonesBefore(now - tombstoneTtlMs),
+  });
+  sweep();
+  // Often enough that nothing outlives its TTL by much; the timer never keeps the process alive.
+  const sweeper = setInterval(() => {
+    if (store.open) sweep();
+  }, Math.min(Math.max(Math.min(ttlMs, tombstoneTtlMs), 1000), 60 * 60 * 1000));
+  sweeper.unref();
   const faults = options.admin ? new FaultInjector(basePath) : null;
   const adminPrefix = `${basePath}/_admin`;
   const path = (suffix: string) => `${basePath}${suffix}`;
-  const location = (collection: string) => (id: string) =>
-    `${basePath}/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`;
 
   const app = new Hono<AppEnv>();
 
@@ -77,13 +130,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   if (faults) {
     app.use(path('/*'), async (c, next) => {
       if (c.req.path === adminPrefix || c.req.path.startsWith(`${adminPrefix}/`)) return next();
-      const plan = faults.plan(c.req.method, c.req.path);
+      // The path as sent, not decoded, as for batch ops, so one rule matches a request sent either way.
+      const plan = faults.plan(c.req.method, new URL(c.req.url).pathname);
       c.set('fault', plan);
       const { outcome } = plan;
       if (outcome.kind === 'offline') return cutConnection(c);
       if (outcome.kind === 'status') {
         await sleep(plan.latencyMs);
-        return toResponse({ status: outcome.status, headers: { 'content-type': 'application/json', ...outcome.headers }, body: outcome.body });
+        return toResponse(injectedResult(outcome));
       }
       // Writes wait later, after claiming their idempotency key, so a concurrent duplicate sees it in progress.
       if (!MUTATING_METHODS.has(c.req.method)) await sleep(plan.latencyMs);
@@ -91,6 +145,18 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       if (outcome.kind === 'drop') c.res = cutConnection(c);
     });
   }
+
+  // What a client needs to know before it relies on the server: fixed for the life of the process.
+  const capabilities: Capabilities = {
+    protocol: PROTOCOL_VERSION,
+    idempotency: { ttlMs },
+    batch: batch && { path: path('/_batch'), maxOps: batch.maxOps, maxBytes: batch.maxBytes },
+    changes: { tombstoneTtlMs },
+  };
+  app.get(path('/_syncline'), (c) => c.json(capabilities));
+  app.all(path('/_syncline'), (c) => {
+    throw methodNotAllowed(c.req.method, c.req.path, ['GET', 'HEAD']);
+  });
 
   const health = (c: Ctx) => c.json({ ok: true, time: Date.now() });
   app.get(path('/health'), health);
@@ -119,87 +185,47 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   app.all(path('/_admin'), (c) => notFound(c));
   app.all(path('/_admin/*'), (c) => notFound(c));
 
-  /**
-   * Runs a write: claims the Idempotency-Key if one is sent, waits out injected latency, then applies the
-   * effect and stores its response in one transaction. Replays and in-progress/reuse answers skip the work.
-   */
-  async function write(c: Ctx, prepare: (body: RawBody) => () => ApiResult): Promise<Response> {
-    const key = parseIdempotencyKey(c.req.header('idempotency-key'));
-    const body = await readRawBody(c.req.raw, maxBodyBytes);
-    const work = prepare(body);
-    const latencyMs = c.get('fault')?.latencyMs ?? 0;
-    if (key === null) {
-      await sleep(latencyMs);
-      return toResponse(store.transaction(() => settle(work)));
+  const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
+
+  app.all(path('/_batch'), async (c) => {
+    if (!batch) return notFound(c);
+    if (c.req.method !== 'POST') throw methodNotAllowed(c.req.method, c.req.path, ['POST']);
+    const principal = checkPrincipal(principalOf(c.req.raw));
+    if (c.req.header('idempotency-key') !== undefined) {
+      throw new ApiError(400, 'bad-batch', 'A batch request carries no Idempotency-Key; each op has its own key.');
     }
-    const admission = keys.admit(key, requestFingerprint(c.req.method, c.req.path, body.bytes));
-    if (admission.kind === 'replay') return replayResponse(admission.response);
-    let result: ApiResult;
-    try {
-      await sleep(latencyMs);
-      result = store.transaction(() => {
-        const outcome = settle(work);
-        // Client errors are stored too (the draft allows it): a replayed 412 stays a 412.
-        if (outcome.status < 500) keys.complete(key, outcome);
-        return outcome;
-      });
-    } catch (err) {
-      keys.release(key);
-      throw err;
-    }
-    if (result.status >= 500) keys.release(key);
+    const raw = await readRawBody(c.req.raw, batch.maxBytes);
+    const ops = parseBatch(c.req.header('content-type') ?? null, raw.bytes, basePath, batch);
+    // The batch has no key of its own to claim first, so its injected latency comes before any op.
+    await sleep(c.get('fault')?.latencyMs ?? 0);
+    const { results, cut } = await runBatch(
+      ops,
+      (op, latencyMs) => api.handle(op, { principal, latencyMs }),
+      faults ? (op) => faults.plan(op.method, op.pathname) : undefined,
+    );
+    return cut ? cutConnection(c) : c.json({ results });
+  });
+
+  // Every other path under the base goes to the shared handler, the same one each batch op goes through.
+  const handle = async (c: Ctx) => {
+    const url = new URL(c.req.url);
+    const principal = checkPrincipal(principalOf(c.req.raw));
+    const write = MUTATING_METHODS.has(c.req.method);
+    const body = write ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
+    const result = await api.handle(
+      { method: c.req.method, target: url.pathname + url.search, headers: c.req.raw.headers, body: body.bytes },
+      { principal, latencyMs: write ? c.get('fault')?.latencyMs ?? 0 : 0 },
+    );
     return toResponse(result);
-  }
-
-  /** An ApiError thrown by the work is its answer; the savepoint undoes anything it wrote first. */
-  function settle(work: () => ApiResult): ApiResult {
-    try {
-      return store.transaction(work);
-    } catch (err) {
-      if (err instanceof ApiError) return err.toResult();
-      throw err;
-    }
-  }
-
-  app.get(path('/:collection'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    return c.json(listChanges(store, collection, c.req.query('since'), pageSize));
-  });
-
-  app.post(path('/:collection'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    return write(c, (body) => {
-      const data = parseJsonObject(c.req.raw, body);
-      return () => createEntity(store, collection, data, location(collection));
-    });
-  });
-
-  app.get(path('/:collection/:id'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    return toResponse(getEntity(store, collection, checkId(param(c, 'id'))));
-  });
-
-  app.put(path('/:collection/:id'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    const id = checkId(param(c, 'id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    return write(c, (body) => {
-      const data = parseJsonObject(c.req.raw, body);
-      return () => putEntity(store, collection, id, data, ifMatch, location(collection));
-    });
-  });
-
-  app.delete(path('/:collection/:id'), (c) => {
-    const collection = checkCollection(param(c, 'collection'));
-    const id = checkId(param(c, 'id'));
-    const ifMatch = parseIfMatch(c.req.header('if-match'));
-    return write(c, () => () => deleteEntity(store, collection, id, ifMatch));
-  });
+  };
+  app.all(basePath === '' ? '/' : basePath, handle);
+  app.all(path('/*'), handle);
 
   return {
     app: app as unknown as Hono,
+    sweep,
     close() {
-      keys.stopSweeping();
+      clearInterval(sweeper);
       store.close();
     },
   };
@@ -216,13 +242,6 @@ function cutConnection(c: Ctx): Response {
   return new Response(null, { headers: { [ALREADY_SENT_HEADER]: 'true' } });
 }
 
-/** Route params by name; the routes are built from `basePath` at run time, so Hono cannot type them. */
-function param(c: Ctx, name: string): string {
-  const value = c.req.param(name) as string | undefined;
-  if (value === undefined) throw new Error(`route has no :${name}`);
-  return value;
-}
-
 function notFound(c: Ctx): Response {
   return toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult());
 }
@@ -233,17 +252,25 @@ function cursorParam(value: string | undefined): number {
   return Number(value);
 }
 
+function checkPrincipal(principal: unknown): string {
+  if (typeof principal !== 'string' || principal === '') {
+    throw new TypeError(`The principal option must return a non-empty string, got ${JSON.stringify(principal)}`);
+  }
+  return principal;
+}
+
 function normalizeBasePath(basePath: string): string {
   const trimmed = basePath.replace(/\/+$/, '');
   if (trimmed !== '' && !/^\/[^?#]*$/.test(trimmed)) throw new TypeError(`basePath must start with "/": ${basePath}`);
   return trimmed;
 }
 
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}`);
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer, got ${value}`);
   return value;
 }
 
-function sleep(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new TypeError(`${name} must be a positive number, got ${value}`);
+  return value;
 }

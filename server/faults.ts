@@ -1,13 +1,19 @@
 // Fault injection for tests and the demo: scripted outages, error statuses, latency and lost responses.
-import { ApiError } from './http.ts';
+import { ApiError, type ApiResult } from './http.ts';
 
 export interface FaultRule {
   id: string;
   pathPrefix: string;
   methods?: string[];
-  /** Destroy the connection before processing, as an unreachable server would. */
+  /**
+   * Destroy the connection before processing, as an unreachable server would. On a batch op: the batch
+   * connection is cut before that op, the ops before it stay applied.
+   */
   offline?: boolean;
-  /** Process the request, then destroy the connection: the effect happens, the client never hears. */
+  /**
+   * Process the request, then destroy the connection: the effect happens, the client never hears. On a
+   * batch op: that op is applied, then the batch connection is cut (a reply lost mid-batch).
+   */
   drop?: boolean;
   /** Chance that a matching request fails (offline, drop or status); 1 when omitted. */
   failureRate?: number;
@@ -31,7 +37,12 @@ export interface FaultPlan {
   outcome: FaultOutcome;
 }
 
-const NO_FAULT: FaultPlan = { latencyMs: 0, outcome: { kind: 'pass' } };
+/** The answer an injected status gives, in place of the request's own. */
+export function injectedResult(outcome: Extract<FaultOutcome, { kind: 'status' }>): ApiResult {
+  return { status: outcome.status, headers: { 'content-type': 'application/json', ...outcome.headers }, body: outcome.body };
+}
+
+export const NO_FAULT: FaultPlan = { latencyMs: 0, outcome: { kind: 'pass' } };
 const RULE_KEYS = new Set(['id', 'pathPrefix', 'methods', 'offline', 'drop', 'failureRate', 'status', 'retryAfter', 'body', 'latencyMs', 'times']);
 const MAX_LATENCY_MS = 10 * 60 * 1000;
 
@@ -75,7 +86,8 @@ export class FaultInjector {
   }
 
   /**
-   * Decides what happens to one request and counts it. Every matching rule contributes its latency and
+   * Decides what happens to one request and counts it: an HTTP request, or one op of a batch under the
+   * op's own path (so a batch of 3 ops counts 4 requests). Every matching rule contributes its latency and
    * uses up one of its `times`; the first matching rule that fails decides the outcome.
    */
   plan(method: string, path: string): FaultPlan {

@@ -33,13 +33,19 @@ export function jsonResult(status: number, body: unknown, headers: Record<string
   return { status, headers: { 'content-type': 'application/json', ...headers }, body };
 }
 
+/** 405 for a path that exists but not with this method; `allow` lists the methods it has. */
+export function methodNotAllowed(method: string, path: string, allow: string[]): ApiError {
+  return new ApiError(405, 'method-not-allowed', `${path} does not support ${method}.`, {}, { allow: allow.join(', ') });
+}
+
 export function toResponse(result: ApiResult, extraHeaders: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(result.body), { status: result.status, headers: { ...result.headers, ...extraHeaders } });
 }
 
 export const COLLECTION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const RESERVED_COLLECTIONS = new Set(['health', '_admin']);
+// Paths under the base that are not collections (most cannot match the pattern anyway; this says why).
+const RESERVED_COLLECTIONS = new Set(['health', '_admin', '_batch', '_syncline']);
 
 export function checkCollection(name: string): string {
   if (!COLLECTION_PATTERN.test(name)) {
@@ -81,13 +87,15 @@ export interface RawBody {
   bytes: Uint8Array;
 }
 
+export const EMPTY_BODY: RawBody = { bytes: new Uint8Array(0) };
+
 /** Reads the whole body, refusing more than `maxBytes` by Content-Length and by what actually arrives. */
 export async function readRawBody(request: Request, maxBytes: number): Promise<RawBody> {
   const declared = request.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > maxBytes) {
     throw tooLarge(maxBytes);
   }
-  if (!request.body) return { bytes: new Uint8Array(0) };
+  if (!request.body) return EMPTY_BODY;
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -121,23 +129,48 @@ function tooLarge(maxBytes: number): ApiError {
   return new ApiError(413, 'too-large', `The body exceeds ${maxBytes} bytes.`);
 }
 
-/** Decodes a body that must be a JSON object (entity data). */
-export function parseJsonObject(request: Request, raw: RawBody): Record<string, unknown> {
-  const type = request.headers.get('content-type');
-  // A missing type is tolerated for hand-written clients; a declared non-JSON type is a client bug worth naming.
-  if (type !== null && !JSON_MEDIA_TYPE.test(type)) {
-    throw new ApiError(415, 'unsupported-media-type', 'Send the body as application/json.');
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw.bytes));
-  } catch {
-    throw new ApiError(400, 'bad-json', 'The body is not valid JSON.');
-  }
+/**
+ * Deepest nesting accepted in entity data. JSON.parse takes far deeper input than JSON.stringify can write
+ * back (it overflows the stack at a few thousand levels), which turned such a body into a 500 that a client
+ * would retry forever; refusing it up front makes it a definite 400.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Decodes a body that must be a JSON object (entity data), given the request's Content-Type. */
+export function parseJsonObject(contentType: string | null, bytes: Uint8Array): Record<string, unknown> {
+  const value = parseJsonBody(contentType, bytes);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError(400, 'bad-body', 'The body must be a JSON object.');
   }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new ApiError(400, 'bad-body', `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   return value as Record<string, unknown>;
+}
+
+/** Walks without recursion, so the check itself cannot overflow the stack. */
+function nestedDeeperThan(root: object, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[root, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Decodes a JSON body of any shape; a declared non-JSON Content-Type is 415. */
+export function parseJsonBody(contentType: string | null, bytes: Uint8Array): unknown {
+  // A missing type is tolerated for hand-written clients; a declared non-JSON type is a client bug worth naming.
+  if (contentType !== null && !JSON_MEDIA_TYPE.test(contentType)) {
+    throw new ApiError(415, 'unsupported-media-type', 'Send the body as application/json.');
+  }
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new ApiError(400, 'bad-json', 'The body is not valid JSON.');
+  }
 }
 
 /** Parses a body for the admin API, where content type is not policed. */

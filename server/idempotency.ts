@@ -1,13 +1,14 @@
 // Idempotency-Key handling (IETF httpapi draft): first request processed and remembered, repeats replayed.
 import { createHash } from 'node:crypto';
-import type { Store, StoredResponse } from './db.ts';
+import { UNSCOPED_PRINCIPAL, type Store, type StoredResponse } from './db.ts';
 import { ApiError, type ApiResult } from './http.ts';
 
-const MAX_KEY_LENGTH = 255;
+export const MAX_KEY_LENGTH = 255;
 // sf-string: printable ASCII with `"` and `\` escaped by a backslash.
 const SF_STRING = /^"((?:[\x20\x21\x23-\x5B\x5D-\x7E]|\\["\\])*)"$/;
 // Not a Structured Field token strictly (those cannot start with a digit), so bare UUIDs and ULIDs pass too.
 const BARE_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~:/-]+$/;
+const NEVER_STORED = new Set([401, 403, 408, 429]);
 /** Only these headers say something about the stored outcome; the rest belong to the original exchange. */
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
 
@@ -26,10 +27,35 @@ export function parseIdempotencyKey(header: string | null | undefined): string |
   return key;
 }
 
-/** What makes two requests "the same": method, path and the exact body bytes. */
-export function requestFingerprint(method: string, path: string, body: Uint8Array): string {
+/**
+ * The default principal, i.e. whose keys a request uses: `bearer:<token>` for `Authorization: Bearer <token>`
+ * (the reference server's demo auth, where a token names its user), `anonymous` without Authorization. Any
+ * other Authorization value gets a principal of its own, derived by hash so no credential is stored as is.
+ */
+export function defaultPrincipal(request: Request): string {
+  const authorization = request.headers.get('authorization');
+  if (authorization === null) return 'anonymous';
+  const bearer = /^Bearer +(\S+)$/i.exec(authorization.trim());
+  if (bearer) return `bearer:${bearer[1]}`;
+  return `authorization:sha256:${createHash('sha256').update(authorization).digest('hex')}`;
+}
+
+/**
+ * What makes two requests "the same": method, target (path and query string, as sent) and the exact body
+ * bytes. The query is part of it because it can change what a write does.
+ */
+export function requestFingerprint(method: string, target: string, body: Uint8Array): string {
   const digest = createHash('sha256').update(body).digest('hex');
-  return `${method.toUpperCase()} ${path} sha256:${digest}`;
+  return `${method.toUpperCase()} ${target} sha256:${digest}`;
+}
+
+/**
+ * Whether an outcome is stored and replayed. Success and definite client errors are (a replayed 412 stays a
+ * 412). Not stored, so the client's retry is processed afresh: 401 and 403 (the retry may carry fresh
+ * credentials), 408 and 429 (the request was not handled, only put off) and every 5xx (our failure).
+ */
+export function isStoredStatus(status: number): boolean {
+  return status < 500 && !NEVER_STORED.has(status);
 }
 
 export type Admission = { kind: 'new' } | { kind: 'replay'; response: StoredResponse };
@@ -37,24 +63,32 @@ export type Admission = { kind: 'new' } | { kind: 'replay'; response: StoredResp
 export class IdempotencyKeys {
   readonly #store: Store;
   readonly #ttlMs: number;
-  #sweeper: NodeJS.Timeout | undefined;
+  // Only files from before per-principal scoping have unscoped keys, and only until they expire.
+  #hasUnscoped: boolean;
 
   constructor(store: Store, ttlMs: number) {
     this.#store = store;
     this.#ttlMs = ttlMs;
+    this.#hasUnscoped = store.hasKeysOf(UNSCOPED_PRINCIPAL);
+  }
+
+  /** How long a stored response is replayed, from the first request; the capability document advertises it. */
+  get ttlMs(): number {
+    return this.#ttlMs;
   }
 
   /**
-   * Claims the key for this request, or says how to answer instead (replay, or a thrown 409/422).
+   * Claims `principal`'s key for this request, or says how to answer instead (replay, or a thrown 409/422).
    * Synchronous, so the check and the insert cannot interleave with another request on this process.
    */
-  admit(key: string, fingerprint: string, now = Date.now()): Admission {
+  admit(principal: string, key: string, fingerprint: string, now = Date.now()): Admission {
     // One immediate transaction, so another process sharing the file cannot claim the key in between.
-    return this.#store.transaction(() => this.#admit(key, fingerprint, now));
+    return this.#store.transaction(() => this.#admit(principal, key, fingerprint, now));
   }
 
-  #admit(key: string, fingerprint: string, now: number): Admission {
-    const row = this.#store.getKey(key);
+  #admit(principal: string, key: string, fingerprint: string, now: number): Admission {
+    const row = this.#store.getKey(principal, key)
+      ?? (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
     if (row && row.createdAt > now - this.#ttlMs) {
       if (row.fingerprint !== fingerprint) {
         throw new ApiError(422, 'idempotency-key-reuse',
@@ -66,48 +100,45 @@ export class IdempotencyKeys {
       }
       return { kind: 'replay', response: row.response };
     }
-    if (row) this.#store.deleteKey(key);
-    this.#store.insertKey(key, fingerprint, now);
+    if (row) this.#store.deleteKey(row.principal, key);
+    this.#store.insertKey(principal, key, fingerprint, now);
     return { kind: 'new' };
   }
 
-  /** Remembers the outcome. Call in the same transaction as the effect so neither exists without the other. */
-  complete(key: string, result: ApiResult): void {
+  /**
+   * Remembers the outcome, or forgets the key when the outcome must not be replayed (see `isStoredStatus`).
+   * Call in the same transaction as the effect so neither exists without the other.
+   */
+  settle(principal: string, key: string, result: ApiResult): void {
+    if (!isStoredStatus(result.status)) {
+      this.#store.deleteKey(principal, key);
+      return;
+    }
     const headers: Record<string, string> = {};
     for (const name of REPLAYED_HEADERS) {
       const value = result.headers[name];
       if (value !== undefined) headers[name] = value;
     }
-    this.#store.completeKey(key, { status: result.status, headers, body: JSON.stringify(result.body) });
+    this.#store.completeKey(principal, key, { status: result.status, headers, body: JSON.stringify(result.body) });
   }
 
   /** Forgets a key whose request failed on our side, so the client's retry is processed afresh. */
-  release(key: string): void {
-    if (this.#store.open) this.#store.deleteKey(key);
+  release(principal: string, key: string): void {
+    if (this.#store.open) this.#store.deleteKey(principal, key);
   }
 
   purgeExpired(now = Date.now()): number {
-    return this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
-  }
-
-  /** Sweeps expired keys in the background; the timer never keeps the process alive. */
-  startSweeping(intervalMs = Math.min(Math.max(this.#ttlMs, 1000), 60 * 60 * 1000)): void {
-    this.stopSweeping();
-    this.#sweeper = setInterval(() => {
-      if (this.#store.open) this.purgeExpired();
-    }, intervalMs);
-    this.#sweeper.unref();
-  }
-
-  stopSweeping(): void {
-    clearInterval(this.#sweeper);
-    this.#sweeper = undefined;
+    const purged = this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
+    if (this.#hasUnscoped && purged > 0) this.#hasUnscoped = this.#store.hasKeysOf(UNSCOPED_PRINCIPAL);
+    return purged;
   }
 }
 
-export function replayResponse(response: StoredResponse): Response {
-  return new Response(response.body, {
+/** A stored response as a result again, marked as a replay. */
+export function replayResult(response: StoredResponse): ApiResult {
+  return {
     status: response.status,
     headers: { ...response.headers, 'idempotent-replayed': 'true' },
-  });
+    body: response.body === '' ? null : JSON.parse(response.body),
+  };
 }

@@ -1,6 +1,6 @@
 // The versioned-resource rules (create, replace, tombstone, changes feed) as synchronous functions over the store.
 import { randomUUID } from 'node:crypto';
-import type { Entity, Store } from './db.ts';
+import type { Entity, Store, WriteOrigin } from './db.ts';
 import { ApiError, checkId, etag, jsonResult, type ApiResult, type IfMatch } from './http.ts';
 
 export function getEntity(store: Store, collection: string, id: string): ApiResult {
@@ -9,25 +9,35 @@ export function getEntity(store: Store, collection: string, id: string): ApiResu
   return jsonResult(200, entity, { etag: etag(entity.version) });
 }
 
+/**
+ * The version an entity's next write gets. Versions keep counting through a tombstone, and past a purged
+ * one too (from the collection's purge horizon), so an ETag handed out before never matches again.
+ */
+function nextVersion(store: Store, collection: string, current: Entity | undefined): number {
+  return (current?.version ?? store.purgeHorizon(collection).version) + 1;
+}
+
 /** POST: a new entity. A tombstoned id may be reused; its version keeps counting so old ETags never match again. */
-export function createEntity(store: Store, collection: string, data: Record<string, unknown>, location: (id: string) => string): ApiResult {
+export function createEntity(
+  store: Store, collection: string, data: Record<string, unknown>, location: (id: string) => string, origin: WriteOrigin,
+): ApiResult {
   const id = typeof data['id'] === 'string' ? checkId(data['id']) : randomUUID();
   const current = store.getEntity(collection, id);
   if (current && !current.deleted) {
     throw new ApiError(409, 'exists', `${collection}/${id} already exists.`, { current }, { etag: etag(current.version) });
   }
-  const entity = store.writeEntity(collection, { id, version: (current?.version ?? 0) + 1, data, deleted: false });
+  const entity = store.writeEntity(collection, { id, version: nextVersion(store, collection, current), data, deleted: false }, origin);
   return jsonResult(201, entity, { etag: etag(entity.version), location: location(id) });
 }
 
 /** PUT: replaces the data (creating the entity when absent), guarded by If-Match when given. */
 export function putEntity(
   store: Store, collection: string, id: string, data: Record<string, unknown>, ifMatch: IfMatch | null,
-  location: (id: string) => string,
+  location: (id: string) => string, origin: WriteOrigin,
 ): ApiResult {
   const current = store.getEntity(collection, id);
   checkPrecondition(current, ifMatch);
-  const entity = store.writeEntity(collection, { id, version: (current?.version ?? 0) + 1, data, deleted: false });
+  const entity = store.writeEntity(collection, { id, version: nextVersion(store, collection, current), data, deleted: false }, origin);
   const created = !current || current.deleted;
   return jsonResult(created ? 201 : 200, entity, created
     ? { etag: etag(entity.version), location: location(id) }
@@ -35,12 +45,12 @@ export function putEntity(
 }
 
 /** DELETE: leaves a tombstone so pulling clients learn of the deletion. Deleting a tombstone changes nothing. */
-export function deleteEntity(store: Store, collection: string, id: string, ifMatch: IfMatch | null): ApiResult {
+export function deleteEntity(store: Store, collection: string, id: string, ifMatch: IfMatch | null, origin: WriteOrigin): ApiResult {
   const current = store.getEntity(collection, id);
   if (!current) throw notFound(collection, id);
   checkPrecondition(current, ifMatch);
   if (current.deleted) return jsonResult(200, current, { etag: etag(current.version) });
-  const entity = store.writeEntity(collection, { id, version: current.version + 1, data: null, deleted: true });
+  const entity = store.writeEntity(collection, { id, version: current.version + 1, data: null, deleted: true }, origin);
   return jsonResult(200, entity, { etag: etag(entity.version) });
 }
 
@@ -57,6 +67,12 @@ export function listChanges(store: Store, collection: string, since: string | un
     throw new ApiError(400, 'bad-cursor', 'since must be a cursor returned by this feed.');
   }
   const from = since ? Number(since) : 0;
+  // Tombstones past their retention are gone; a cursor from before the newest purged one may have missed a
+  // deletion, so the client must pull from scratch (no since) instead of trusting an incomplete page.
+  if (from > 0 && from < store.purgeHorizon(collection).seq) {
+    throw new ApiError(410, 'cursor-expired',
+      'This cursor is older than the deletions this server still keeps; pull again from the start, without since.');
+  }
   // One row past the page tells whether more follow without a second query.
   const rows = store.changesSince(collection, from, pageSize + 1);
   const hasMore = rows.length > pageSize;

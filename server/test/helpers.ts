@@ -59,8 +59,17 @@ export async function addFault(api: string, rule: Record<string, unknown>): Prom
   return body;
 }
 
+export interface ChangeLogEntry {
+  seq: number;
+  id: string;
+  version: number;
+  deleted: boolean;
+  principal: string | null;
+  idempotencyKey: string | null;
+}
+
 /** Every write the server recorded for a collection, oldest first. */
-export async function changeLog(api: string, collection: string): Promise<Array<{ id: string; version: number; deleted: boolean }>> {
+export async function changeLog(api: string, collection: string): Promise<ChangeLogEntry[]> {
   return (await call(`${api}/_admin/changes?collection=${collection}`)).body.items;
 }
 

@@ -1,7 +1,8 @@
-// Idempotency-Key semantics: replay without a second effect, in-progress 409, reuse 422, failures not stored, TTL.
+// Idempotency-Key semantics: replay without a second effect, in-progress 409, reuse 422, scoping, failures not stored, TTL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { ApiError } from '../http.ts';
 import { addFault, call, changeLog, jsonInit, sleep, startServer, type TestServer } from './helpers.ts';
 
 describe('idempotency keys', () => {
@@ -53,6 +54,7 @@ describe('idempotency keys', () => {
     const replay = await call(`${t.api}/conflicts/c`, stale);
     assert.equal(replay.status, 412);
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.headers.get('etag'), first.headers.get('etag'), 'the ETag of the copy the 412 carries');
     assert.deepEqual(replay.body, first.body);
   });
 
@@ -88,6 +90,53 @@ describe('idempotency keys', () => {
     assert.deepEqual((await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]), [['r', 1]]);
   });
 
+  test('keys are scoped per principal: equal keys of two users never meet', async () => {
+    const as = (token: string | null, n: number) => jsonInit('PUT', { n }, {
+      'idempotency-key': '"shared-key"', ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+    });
+    const alice = await call(`${t.api}/scoped/s`, as('alice', 1));
+    assert.equal(alice.status, 201);
+    const bob = await call(`${t.api}/scoped/s`, as('bob', 2));
+    assert.equal(bob.status, 200, 'not 422: the key is bob\'s own');
+    assert.equal(bob.headers.get('idempotent-replayed'), null);
+    const anonymous = await call(`${t.api}/scoped/s`, as(null, 3));
+    assert.equal(anonymous.headers.get('idempotent-replayed'), null);
+    assert.equal(anonymous.body.version, 3);
+
+    const aliceAgain = await call(`${t.api}/scoped/s`, as('alice', 1));
+    assert.equal(aliceAgain.headers.get('idempotent-replayed'), 'true');
+    assert.equal(aliceAgain.body.version, 1);
+    assert.equal((await call(`${t.api}/scoped/s`, as('alice', 9))).status, 422, 'still one key per principal');
+    assert.equal((await call(`${t.api}/scoped/s`, as('bob', 2))).body.version, 2);
+    assert.deepEqual((await changeLog(t.api, 'scoped')).map((c) => c.version), [1, 2, 3]);
+  });
+
+  test('the change log records the principal and key of the request behind each write', async () => {
+    await call(`${t.api}/origins`, jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }));
+    await call(`${t.api}/origins`, jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }));
+    await call(`${t.api}/origins/o`, jsonInit('PUT', { n: 2 }));
+    await call(`${t.api}/origins/o`, { method: 'DELETE', headers: { 'idempotency-key': '"origin-3"', authorization: 'Bearer bob' } });
+    const log = await changeLog(t.api, 'origins');
+    assert.deepEqual(log.map((c) => [c.version, c.principal, c.idempotencyKey]), [
+      [1, 'bearer:alice', 'origin-1'],
+      [2, 'anonymous', null],
+      [3, 'bearer:bob', 'origin-3'],
+    ]);
+  });
+
+  test('the query string is part of the request: same key, other query is 422', async () => {
+    const key = { 'idempotency-key': '"with-query"' };
+    const first = await call(`${t.api}/query/q?mode=a`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(first.status, 201);
+    const same = await call(`${t.api}/query/q?mode=a`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(same.headers.get('idempotent-replayed'), 'true');
+    const otherQuery = await call(`${t.api}/query/q?mode=b`, jsonInit('PUT', { n: 1 }, key));
+    assert.equal(otherQuery.status, 422);
+    assert.equal(otherQuery.body.error, 'idempotency-key-reuse');
+    assert.equal((await call(`${t.api}/query/q`, jsonInit('PUT', { n: 1 }, key))).status, 422, 'no query is another query');
+    assert.equal((await changeLog(t.api, 'query')).length, 1);
+  });
+
   test('malformed keys are 400 and nothing is written', async () => {
     for (const header of ['""', '"unterminated', `"${'k'.repeat(256)}"`, 'has space', '"a", "b"', '"bad\\x"']) {
       const response = await call(`${t.api}/badkeys/x`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': header }));
@@ -97,6 +146,18 @@ describe('idempotency keys', () => {
     const escaped = await call(`${t.api}/badkeys/y`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"with \\"quote\\""' }));
     assert.equal(escaped.status, 201);
     assert.deepEqual((await changeLog(t.api, 'badkeys')).map((c) => c.id), ['y']);
+  });
+
+  test('injected 429, 401 and 503 answers are not stored: the repeat is processed, once', async () => {
+    for (const [status, n] of [[429, 1], [401, 2], [503, 3]] as const) {
+      await addFault(t.api, { pathPrefix: '/api/refused', status, times: 1 });
+      const init = jsonInit('PUT', { n }, { 'idempotency-key': `"refused-${status}"` });
+      assert.equal((await call(`${t.api}/refused/r${n}`, init)).status, status);
+      const repeat = await call(`${t.api}/refused/r${n}`, init);
+      assert.equal(repeat.status, 201, `after ${status}`);
+      assert.equal(repeat.headers.get('idempotent-replayed'), null);
+    }
+    assert.deepEqual((await changeLog(t.api, 'refused')).map((c) => c.id), ['r1', 'r2', 'r3']);
   });
 
   test('an injected 5xx is not stored, so the retry with the same key succeeds once', async () => {
@@ -148,5 +209,30 @@ describe('idempotency key expiry', () => {
     const other = await call(`${t.api}/ttl/b`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"swept"' }));
     assert.equal(other.status, 200);
     assert.equal(other.body.version, 2);
+  });
+});
+
+describe('a custom principal', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await startServer({
+      principal: (request) => {
+        const user = request.headers.get('x-user');
+        if (user === null) throw new ApiError(401, 'sign-in', 'Say who you are.');
+        return `user:${user}`;
+      },
+    });
+  });
+  after(async () => { await t.close(); });
+
+  test('scopes keys by what it returns, and its ApiError answers the request', async () => {
+    const as = (user: string) => jsonInit('POST', { id: `by-${user}` }, { 'idempotency-key': '"k"', 'x-user': user });
+    assert.equal((await call(`${t.api}/custom`, as('ann'))).status, 201);
+    assert.equal((await call(`${t.api}/custom`, as('ben'))).status, 201, 'ben\'s "k" is not ann\'s');
+    assert.equal((await call(`${t.api}/custom`, as('ann'))).headers.get('idempotent-replayed'), 'true');
+    const refused = await call(`${t.api}/custom`, jsonInit('POST', { id: 'nobody' }, { 'idempotency-key': '"k"' }));
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.error, 'sign-in');
+    assert.deepEqual((await changeLog(t.api, 'custom')).map((c) => c.id), ['by-ann', 'by-ben']);
   });
 });

@@ -76,8 +76,27 @@ describe('resources', () => {
     assert.equal(put.headers.get('etag'), '"2"');
     const del = await call(`${t.api}/stale/s`, { method: 'DELETE', headers: { 'if-match': '"1"' } });
     assert.equal(del.status, 412);
+    assert.equal(del.body.error, 'precondition-failed');
+    assert.deepEqual(del.body.current, { id: 's', version: 2, data: { n: 2 }, deleted: false });
+    assert.equal(del.headers.get('etag'), '"2"');
     assert.equal((await call(`${t.api}/stale/s`)).body.version, 2);
     assert.equal((await changeLog(t.api, 'stale')).length, 2);
+  });
+
+  test('a 412 against a tombstone carries the tombstone; against nothing, current: null and no ETag', async () => {
+    await call(`${t.api}/stale`, jsonInit('POST', { id: 't' }));
+    await call(`${t.api}/stale/t`, { method: 'DELETE' });
+    const tomb = { id: 't', version: 2, data: null, deleted: true };
+    for (const init of [jsonInit('PUT', { n: 1 }, { 'if-match': '"1"' }), { method: 'DELETE', headers: { 'if-match': '"1"' } }]) {
+      const response = await call(`${t.api}/stale/t`, init);
+      assert.equal(response.status, 412, init.method);
+      assert.deepEqual(response.body.current, tomb);
+      assert.equal(response.headers.get('etag'), '"2"');
+    }
+    const missing = await call(`${t.api}/stale/none`, jsonInit('PUT', { n: 1 }, { 'if-match': '"3"' }));
+    assert.equal(missing.status, 412);
+    assert.equal(missing.body.current, null);
+    assert.equal(missing.headers.get('etag'), null);
   });
 
   test('deleting an unknown id is 404; deleting a tombstone again changes nothing', async () => {
@@ -130,6 +149,8 @@ describe('resources', () => {
       [`${t.api}/val`, jsonInit('POST', '[1,2]'), 400, 'bad-body'],
       [`${t.api}/val`, jsonInit('POST', 'null'), 400, 'bad-body'],
       [`${t.api}/val/x`, jsonInit('PUT', '"text"'), 400, 'bad-body'],
+      [`${t.api}/val/x`, jsonInit('PUT', `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`), 400, 'bad-body'],
+      [`${t.api}/val/x`, jsonInit('PUT', `{"a":${'['.repeat(100)}${']'.repeat(100)}}`), 400, 'bad-body'],
       [`${t.api}/val`, jsonInit('POST', { id: 'has space' }), 400, 'bad-id'],
       [`${t.api}/val/${'x'.repeat(129)}`, jsonInit('PUT', {}), 400, 'bad-id'],
       [`${t.api}/val/a%20b`, jsonInit('PUT', {}), 400, 'bad-id'],
@@ -152,6 +173,13 @@ describe('resources', () => {
     assert.deepEqual(await changeLog(t.api, 'val'), []);
   });
 
+  test('data nested up to the depth limit is accepted', async () => {
+    const body = `{"a":${'['.repeat(99)}${']'.repeat(99)}}`;
+    const response = await call(`${t.api}/depth/ok`, jsonInit('PUT', body));
+    assert.equal(response.status, 201);
+    assert.equal(JSON.stringify(response.body.data), body);
+  });
+
   test('an oversized body is refused by what arrives, not only by Content-Length', async () => {
     const chunks = ['{"a":"', 'x'.repeat(1024 * 1024), '"}'];
     const stream = new ReadableStream<Uint8Array>({
@@ -168,7 +196,7 @@ describe('resources', () => {
     assert.deepEqual(await changeLog(t.api, 'chunked'), []);
   });
 
-  test('reserved names and unknown routes answer JSON errors', async () => {
+  test('reserved names, unknown routes and unsupported methods answer JSON errors', async () => {
     const health = await call(`${t.api}/health/probe-1`);
     assert.equal(health.status, 200);
     assert.equal(health.body.ok, true);
@@ -177,6 +205,12 @@ describe('resources', () => {
     const deep = await call(`${t.api}/a/b/c`);
     assert.equal(deep.status, 404);
     assert.equal(deep.body.error, 'not-found');
+    const patch = await call(`${t.api}/notes/n1`, jsonInit('PATCH', { a: 1 }));
+    assert.equal(patch.status, 405);
+    assert.equal(patch.body.error, 'method-not-allowed');
+    assert.equal(patch.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
+    assert.equal((await call(`${t.api}/notes`, { method: 'DELETE' })).headers.get('allow'), 'GET, HEAD, POST');
+    assert.equal((await call(`${t.api}/notes/`)).status, 404, 'an empty id segment is no route');
   });
 });
 

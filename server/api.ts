@@ -1,0 +1,188 @@
+// The sync API as one function of (method, target, headers, body) → ApiResult, shared by the HTTP routes and batch ops.
+import type { Store, WriteOrigin } from './db.ts';
+import {
+  ApiError, checkCollection, checkId, jsonResult, methodNotAllowed, parseIfMatch, parseJsonObject, type ApiResult,
+} from './http.ts';
+import { IdempotencyKeys, parseIdempotencyKey, replayResult, requestFingerprint } from './idempotency.ts';
+import { createEntity, deleteEntity, getEntity, listChanges, putEntity } from './resources.ts';
+
+/** One request to a collection route, as data: a single HTTP request or one op of a batch. */
+export interface ApiRequest {
+  method: string;
+  /** Absolute path and query exactly as sent, e.g. `/api/tasks/42?x=1`. */
+  target: string;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/** What the caller knows about the exchange that carries the request. */
+export interface ApiContext {
+  /** Whose request it is: idempotency keys are scoped to it, and the change log records it. */
+  principal: string;
+  /** Injected latency for a write; waited after the key is claimed, so a concurrent duplicate sees it in progress. */
+  latencyMs: number;
+}
+
+export interface ApiOptions {
+  basePath: string;
+  pageSize: number;
+  maxBodyBytes: number;
+}
+
+type Route =
+  | { kind: 'collection'; collection: string }
+  | { kind: 'item'; collection: string; id: string };
+
+export class SyncApi {
+  readonly #store: Store;
+  readonly #keys: IdempotencyKeys;
+  readonly #options: ApiOptions;
+
+  constructor(store: Store, keys: IdempotencyKeys, options: ApiOptions) {
+    this.#store = store;
+    this.#keys = keys;
+    this.#options = options;
+  }
+
+  /**
+   * Answers one request. Never throws for a request's fault: every ApiError becomes its result, and an
+   * unexpected error becomes a 500 result (logged), so a batch can report it like any other outcome.
+   */
+  async handle(request: ApiRequest, context: ApiContext): Promise<ApiResult> {
+    try {
+      return await this.#dispatch(request, context);
+    } catch (err) {
+      if (err instanceof ApiError) return err.toResult();
+      console.error('[syncline server]', err);
+      return new ApiError(500, 'internal', 'The server failed to handle this request.').toResult();
+    }
+  }
+
+  async #dispatch(request: ApiRequest, context: ApiContext): Promise<ApiResult> {
+    const url = new URL(request.target, 'http://syncline.invalid');
+    const method = request.method.toUpperCase();
+    const route = this.#route(method, url.pathname);
+    const { headers } = request;
+    const store = this.#store;
+    if (request.body.byteLength > this.#options.maxBodyBytes) {
+      throw new ApiError(413, 'too-large', `The body exceeds ${this.#options.maxBodyBytes} bytes.`);
+    }
+    if (route.kind === 'collection') {
+      const { collection } = route;
+      switch (method) {
+        case 'GET':
+        case 'HEAD':
+          return jsonResult(200, listChanges(store, collection, url.searchParams.get('since') ?? undefined, this.#options.pageSize));
+        case 'POST': {
+          const key = parseIdempotencyKey(headers.get('idempotency-key'));
+          const data = parseJsonObject(headers.get('content-type'), request.body);
+          return this.#write(request, key, context, (origin) => createEntity(store, collection, data, this.#location(collection), origin));
+        }
+        default:
+          throw methodNotAllowed(method, url.pathname, ['GET', 'HEAD', 'POST']);
+      }
+    }
+    const { collection, id } = route;
+    switch (method) {
+      case 'GET':
+      case 'HEAD':
+        return getEntity(store, collection, id);
+      case 'PUT': {
+        const ifMatch = parseIfMatch(headers.get('if-match'));
+        const key = parseIdempotencyKey(headers.get('idempotency-key'));
+        const data = parseJsonObject(headers.get('content-type'), request.body);
+        return this.#write(request, key, context, (origin) => putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin));
+      }
+      case 'DELETE': {
+        const ifMatch = parseIfMatch(headers.get('if-match'));
+        const key = parseIdempotencyKey(headers.get('idempotency-key'));
+        return this.#write(request, key, context, (origin) => deleteEntity(store, collection, id, ifMatch, origin));
+      }
+      default:
+        throw methodNotAllowed(method, url.pathname, ['GET', 'HEAD', 'PUT', 'DELETE']);
+    }
+  }
+
+  /** `{basePath}/{collection}` or `{basePath}/{collection}/{id}`; anything else is 404. */
+  #route(method: string, pathname: string): Route {
+    const { basePath } = this.#options;
+    const rest = pathname.startsWith(`${basePath}/`) ? pathname.slice(basePath.length + 1) : null;
+    const segments = rest === null ? [] : rest.split('/').map(decodeSegment);
+    if (segments.length === 0 || segments.length > 2 || segments.some((s) => s === '')) {
+      throw new ApiError(404, 'not-found', `No route for ${method} ${pathname}.`);
+    }
+    const collection = checkCollection(segments[0]!);
+    return segments.length === 1 ? { kind: 'collection', collection } : { kind: 'item', collection, id: checkId(segments[1]!) };
+  }
+
+  #location(collection: string): (id: string) => string {
+    const { basePath } = this.#options;
+    return (id) => `${basePath}/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`;
+  }
+
+  /**
+   * Runs a validated write: claims the Idempotency-Key if one is sent, waits out injected latency, then
+   * applies the effect and stores its response in one transaction. Replays and 409/422 answers skip the work.
+   */
+  async #write(
+    request: ApiRequest, key: string | null, context: ApiContext, write: (origin: WriteOrigin) => ApiResult,
+  ): Promise<ApiResult> {
+    const { principal } = context;
+    const work = () => write({ principal, idempotencyKey: key });
+    if (key === null) {
+      await sleep(context.latencyMs);
+      return this.#store.transaction(() => this.#apply(work));
+    }
+    const admission = this.#keys.admit(principal, key, requestFingerprint(request.method, request.target, request.body));
+    if (admission.kind === 'replay') return replayResult(admission.response);
+    try {
+      await sleep(context.latencyMs);
+      return this.#store.transaction(() => {
+        const result = this.#apply(work);
+        this.#keys.settle(principal, key, result);
+        return result;
+      });
+    } catch (err) {
+      this.#keys.release(principal, key);
+      throw err;
+    }
+  }
+
+  /**
+   * Runs the work in a savepoint. An ApiError thrown by it is its answer; that and any other non-2xx answer
+   * undo whatever the work wrote first, so a failed request (whose key may be released) leaves no effect.
+   */
+  #apply(work: () => ApiResult): ApiResult {
+    try {
+      return this.#store.transaction(() => {
+        const result = work();
+        if (result.status < 200 || result.status > 299) throw new Rollback(result);
+        return result;
+      });
+    } catch (err) {
+      if (err instanceof ApiError) return err.toResult();
+      if (err instanceof Rollback) return err.result;
+      throw err;
+    }
+  }
+}
+
+/** Carries a non-2xx result out of a savepoint so the savepoint rolls back. */
+class Rollback extends Error {
+  constructor(readonly result: ApiResult) {
+    super(`rolled back: ${result.status}`);
+  }
+}
+
+/** Percent-decodes one path segment; a malformed escape stays as sent and fails the name checks. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}

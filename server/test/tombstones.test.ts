@@ -1,0 +1,81 @@
+// Tombstone retention: purged after tombstoneTtlMs, cursors from before a purge get 410, versions never repeat.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { call, jsonInit, startServer, type TestServer } from './helpers.ts';
+
+const TTL = 60_000;
+
+describe('tombstone retention', () => {
+  let t: TestServer;
+  // Long enough that the background sweep never purges mid-test; the test sweeps with a later `now`.
+  before(async () => { t = await startServer({ tombstoneTtlMs: TTL }); });
+  after(async () => { await t.close(); });
+
+  const feed = (collection: string, since?: string) =>
+    call(`${t.api}/${collection}${since === undefined ? '' : `?since=${since}`}`);
+
+  test('a tombstone stays for its TTL, then goes; a cursor from before it gets 410', async () => {
+    await call(`${t.api}/tomb`, jsonInit('POST', { id: 'a' }));
+    await call(`${t.api}/tomb`, jsonInit('POST', { id: 'b' }));
+    const beforeDelete = (await feed('tomb')).body.cursor;
+    assert.equal((await call(`${t.api}/tomb/a`, { method: 'DELETE' })).body.version, 2);
+    const afterDelete = (await feed('tomb')).body.cursor;
+
+    assert.deepEqual(t.server.sweep(Date.now() + TTL / 2), { keys: 0, tombstones: 0 });
+    assert.deepEqual((await feed('tomb', beforeDelete)).body.items, [{ id: 'a', version: 2, data: null, deleted: true }]);
+
+    assert.equal(t.server.sweep(Date.now() + TTL + 1).tombstones, 1);
+    const expired = await feed('tomb', beforeDelete);
+    assert.equal(expired.status, 410);
+    assert.equal(expired.body.error, 'cursor-expired');
+    assert.equal(typeof expired.body.message, 'string');
+    assert.equal(expired.headers.get('content-type'), 'application/json');
+
+    // A cursor that saw the deletion goes on; pulling from scratch (no since, or 0) always works.
+    assert.deepEqual((await feed('tomb', afterDelete)).body, { items: [], cursor: afterDelete, hasMore: false });
+    assert.deepEqual((await feed('tomb')).body.items.map((i: any) => i.id), ['b']);
+    assert.equal((await feed('tomb', '0')).status, 200);
+    assert.equal((await call(`${t.api}/tomb/a`)).status, 404);
+    assert.equal((await call(`${t.api}/tomb/a`, { method: 'DELETE' })).status, 404);
+  });
+
+  test('a purge in one collection leaves other collections\' cursors alone', async () => {
+    await call(`${t.api}/keep`, jsonInit('POST', { id: 'k' }));
+    const old = (await feed('keep')).body.cursor;
+    await call(`${t.api}/purged`, jsonInit('POST', { id: 'p' }));
+    await call(`${t.api}/purged/p`, { method: 'DELETE' });
+    assert.equal(t.server.sweep(Date.now() + TTL + 1).tombstones, 1);
+    assert.equal((await feed('keep', old)).status, 200);
+    assert.equal((await feed('purged', old)).status, 410);
+  });
+
+  test('a re-created id gets a version above its purged tombstone, so an old ETag cannot match', async () => {
+    await call(`${t.api}/again`, jsonInit('POST', { id: 'r' }));
+    await call(`${t.api}/again/r`, jsonInit('PUT', { n: 2 }));
+    await call(`${t.api}/again/r`, { method: 'DELETE' });
+    t.server.sweep(Date.now() + TTL + 1);
+    const stale = await call(`${t.api}/again/r`, jsonInit('PUT', { n: 'stale' }, { 'if-match': '"1"' }));
+    assert.equal(stale.status, 412);
+    assert.equal(stale.body.current, null);
+    const created = await call(`${t.api}/again/r`, jsonInit('PUT', { n: 'new' }));
+    assert.equal(created.status, 201);
+    assert.equal(created.body.version, 4, 'above the purged tombstone\'s 3');
+    const posted = await call(`${t.api}/again`, jsonInit('POST', { id: 'other' }));
+    assert.equal(posted.body.version, 4, 'every new id in the collection starts above what was purged');
+  });
+
+  test('the purge horizon survives a restart', async () => {
+    const first = await startServer({ tombstoneTtlMs: TTL });
+    await call(`${first.api}/durable`, jsonInit('POST', { id: 'd' }));
+    const old = (await call(`${first.api}/durable`)).body.cursor;
+    await call(`${first.api}/durable/d`, { method: 'DELETE' });
+    first.server.sweep(Date.now() + TTL + 1);
+    await first.stop();
+    const second = await startServer({ tombstoneTtlMs: TTL }, first.dbFile);
+    try {
+      assert.equal((await call(`${second.api}/durable?since=${old}`)).status, 410);
+    } finally {
+      await second.close();
+    }
+  });
+});
