@@ -213,6 +213,9 @@ describe('SyncEngine', () => {
 
     it('fails an operation whose outcome stayed unknown past the server\'s key lifetime, for the user to check', async () => {
       f = await engineFixture();
+      await f.engine.capabilitiesLoaded;
+      expect(f.engine.capabilities.idempotencyTtlMs).to.equal(7 * 24 * 3600 * 1000);
+      // As if the server remembered keys for a second.
       f.engine.capabilities = { ...f.engine.capabilities, idempotencyTtlMs: 1_000 };
       // Applied, then the reply is lost (every time: Chromium itself repeats a request whose reused connection closed).
       await addFault({ pathPrefix: f.path, methods: ['POST'], drop: true });

@@ -88,6 +88,8 @@ export class SyncEngine {
   /** Set by the host: asks a connected tab for credentials. */
   authorize: AuthorizeHook | null = null;
   capabilities: ServerCapabilities = { idempotencyTtlMs: DEFAULT_KEY_TTL_MS, batch: null };
+  /** Settles when the first read of the server's capability document is over (whatever it found). */
+  capabilitiesLoaded: Promise<void> = Promise.resolve();
 
   /** Requests out now, as tabs see them (status `sending`). Never stored: a crash leaves them `pending`. */
   private readonly inFlight = new Map<string, Operation>();
@@ -169,7 +171,7 @@ export class SyncEngine {
     ]);
     engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq ?? 0);
     if (capabilities) engine.capabilities = capabilities;
-    void engine.loadCapabilities();
+    engine.capabilitiesLoaded = engine.loadCapabilities();
     void engine.pokeAllLanes();
     return engine;
   }
