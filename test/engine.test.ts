@@ -319,6 +319,10 @@ describe('SyncEngine', () => {
       expect(engine.status.storage).to.equal('error');
       const listError = await engine.list().catch((e) => e);
       expect((listError as SynclineError).code).to.equal('storage');
+      // What goes wrong inside the engine itself is in its status, not only in a worker's console.
+      engine.resume();
+      await eventually(() => engine.status.engineError !== null, 5_000, 'engine error in status');
+      expect(engine.status.engineError!.message).to.contain('lanes');
     });
 
     it('refuses a health URL off the allowed origins (the probe carries credentials too)', async () => {

@@ -308,6 +308,26 @@ describe('two runtimes in two tabs', () => {
     for (const f of frames.splice(0)) f.remove();
   });
 
+  it('keeps one engine when a tab gives up on a slow worker start and runs a host of its own', async () => {
+    const namespace = uniqueName('slowstart');
+    const collection = uniqueName('c');
+    const one = await openFrame();
+    const two = await openFrame();
+    frames.push(one, two);
+    // 1 ms is shorter than any worker start: this tab falls back while its worker is still coming up.
+    const a = one.client({ endpoint: '/api', namespace, mode: 'auto', startTimeoutMs: 1 });
+    clients.push(a);
+    const b = two.client({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    clients.push(b);
+    await Promise.all([a.ready(15_000), b.ready(15_000)]);
+    const ops = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? a : b).enqueue(create(collection, `n${i}`))));
+    // Two engines would each hand out seq 1, 2, 3 from memory.
+    expect(new Set(ops.map((op) => op.seq)).size).to.equal(6);
+    await Promise.all(ops.map((op) => b.settled(op.id)));
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id));
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+
   it('serves a tab whose SharedWorker is refused (another extendedLifetime) from the one engine', async () => {
     const namespace = uniqueName('lifetime');
     const collection = uniqueName('c');
