@@ -98,6 +98,8 @@ const DEFAULTS: Omit<EngineConfig, 'endpoint' | 'namespace' | 'healthUrl'> = {
   laneConcurrency: 4,
   probeIntervalMs: 5_000,
   authorizeTimeoutMs: 10_000,
+  batch: true,
+  batchMaxOps: 100,
 };
 
 const EMPTY_STATUS: EngineStatus = {

@@ -205,4 +205,10 @@ export interface EngineConfig {
   probeIntervalMs: number;
   /** How long the engine waits for a tab's `authorize()` before asking again later (no strike, no pause). */
   authorizeTimeoutMs: number;
+  /**
+   * Batched push, where the server advertises it (`<endpoint>/_syncline`): true for every lane, false for none,
+   * or the lanes that may batch. A batch carries up to `batchMaxOps` of a lane's operations in one request.
+   */
+  batch: boolean | string[];
+  batchMaxOps: number;
 }

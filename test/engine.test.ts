@@ -262,7 +262,8 @@ describe('SyncEngine', () => {
 
   describe('queue invariants', () => {
     it('marks only the operation whose request is out as sending, and honours a discard up to the moment a request leaves', async () => {
-      f = await engineFixture();
+      // One request per operation here (a batch would carry both): test/batch.test.ts covers batches.
+      f = await engineFixture({ batch: false });
       await addFault({ pathPrefix: f.path, latencyMs: 600, times: 1 });
       const [x1, x2] = await f.engine.enqueue([f.create('x1'), f.create('x2')]);
       await eventually(async () => (await f.engine.list())[0]?.status === OperationStatus.Sending, 5_000, 'x1 out');

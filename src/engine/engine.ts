@@ -22,7 +22,8 @@ import { RecentSet } from './recent.ts';
 import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
 import { LaneScheduler } from './scheduler.ts';
 import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
-import { attempt, buildRequest, type Attempt } from './transport.ts';
+import { attempt, batchable, batchEntry, buildRequest, type Attempt } from './transport.ts';
+import { classifyResponse } from './outcome.ts';
 import { validateOperationInput } from './validate.ts';
 
 export type { ChangeBatch, OperationChange } from './store.ts';
@@ -563,7 +564,8 @@ export class SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
-      const sent = await this.send(head);
+      const batch = this.batchFrom(lane, now);
+      const sent = batch ? await this.sendBatch(batch) : await this.send(head);
       if (sent === 'skipped') continue;
       if (sent === 'stopped') return Infinity;
     }
@@ -574,13 +576,45 @@ export class SyncEngine {
     for (let fresh = false; ; fresh = true) {
       let buffer = this.laneBuffers.get(lane);
       if (!buffer || buffer.length === 0 || fresh) {
-        buffer = await this.store.laneHead(lane, LANE_READ_AHEAD);
+        buffer = await this.store.laneHead(lane, Math.max(LANE_READ_AHEAD, this.batchLimit(lane)));
         this.laneBuffers.set(lane, buffer);
       }
       while (buffer.length > 0 && this.isGone(buffer[0]!)) buffer.shift();
       if (buffer.length > 0) return this.view(buffer[0]!);
       if (fresh) return null;
     }
+  }
+
+  /** How many operations of this lane one batch may carry (0: none, send one by one). */
+  private batchLimit(lane: string): number {
+    const caps = this.capabilities.batch;
+    const allowed = this.config.batch === true || (Array.isArray(this.config.batch) && this.config.batch.includes(lane));
+    return caps && allowed ? Math.max(0, Math.min(caps.maxOps, this.config.batchMaxOps)) : 0;
+  }
+
+  /**
+   * The lane's next operations that may go together in one batch: consecutive from the head, each pending, due
+   * and batchable, within the server's limits. Null when fewer than two qualify (a single request is simpler).
+   */
+  private batchFrom(lane: string, now: number): Operation[] | null {
+    const limit = this.batchLimit(lane);
+    const caps = this.capabilities.batch;
+    if (limit < 2 || !caps) return null;
+    const ops: Operation[] = [];
+    // The JSON around the entries, and a margin per entry for its framing.
+    let bytes = 16;
+    for (const row of this.laneBuffers.get(lane) ?? []) {
+      if (this.isGone(row)) continue;
+      const op = this.view(row);
+      if (op.status !== OperationStatus.Pending || !isDue(op, now, this.connectivity.lastOnlineAt) || !batchable(op, caps.url)) break;
+      if (op.uncertainSince !== undefined && now - op.uncertainSince > this.capabilities.idempotencyTtlMs) break;
+      const size = JSON.stringify(batchEntry(op)).length * 3 + 8;
+      if (ops.length > 0 && bytes + size > caps.maxBytes) break;
+      ops.push(op);
+      bytes += size;
+      if (ops.length >= limit) break;
+    }
+    return ops.length >= 2 ? ops : null;
   }
 
   private isGone(op: Operation): boolean {
@@ -618,19 +652,120 @@ export class SyncEngine {
       fetch: this.fetchFn, clock: this.clock, credentials: this.config.credentials, requestTimeoutMs: this.config.requestTimeoutMs,
     });
     if (this.closed) return 'stopped';
-    const outcome = result.outcome;
-    if (outcome.type === 'retry' && outcome.error.kind === 'network') {
-      // No answer: offline, or a request the browser would not send. The probe tells which.
-      if (await this.connectivity.reachableAfterFailure()) {
-        result = { outcome: { ...outcome, strike: true, error: { ...outcome.error, message: `${outcome.error.message} (the server is reachable: this request failed on its own)` } } };
-      }
-    } else {
-      this.connectivity.answered(outcome.type !== 'retry' || outcome.error.kind === 'auth');
-    }
+    result = await this.judge(result);
     if (result.outcome.type === 'done') {
       this.recordDone(sending, { id: op.id, completedAt: this.clock.now(), ...result.result! });
     } else {
       await this.settleFailure(sending, result.outcome);
+    }
+    return 'sent';
+  }
+
+  /**
+   * Feeds an attempt to connectivity. No answer at all means offline or a request the browser would not send:
+   * the probe tells which, and in the second case the failure is the operation's own (a strike).
+   */
+  private async judge(result: Attempt): Promise<Attempt> {
+    const outcome = result.outcome;
+    if (outcome.type === 'retry' && outcome.error.kind === 'network') {
+      if (await this.connectivity.reachableAfterFailure()) {
+        return { outcome: { ...outcome, strike: true, error: { ...outcome.error, message: `${outcome.error.message} (the server is reachable: this request failed on its own)` } } };
+      }
+      return result;
+    }
+    this.connectivity.answered(outcome.type !== 'retry' || outcome.error.kind === 'auth');
+    return result;
+  }
+
+  /**
+   * One batch: up to K operations of a lane in one request, credentials asked once. Each result is its
+   * operation's answer: the successes are recorded together, the first failure gets its outcome, and the
+   * operations after it go back in line with no attempt counted. Re-sending any of them is safe: each has its key.
+   */
+  private async sendBatch(candidates: Operation[]): Promise<'sent' | 'skipped' | 'stopped'> {
+    const caps = this.capabilities.batch!;
+    const head = candidates[0]!;
+    let auth: Record<string, string> | null = null;
+    if (this.authorize) {
+      try {
+        const answer = await this.authorize({ method: 'POST', url: caps.url });
+        if (answer === false) {
+          this.patchStatus({ paused: 'auth' });
+          return 'stopped';
+        }
+        auth = answer;
+      } catch (error) {
+        await this.settleFailure(head, {
+          type: 'retry', strike: false, retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
+          error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
+        }, false);
+        return 'sent';
+      }
+    }
+    // The last check before the request leaves, as for a single one.
+    const ops = candidates.filter((op) => !this.isGone(op));
+    if (ops.length === 0) return 'skipped';
+    if (!this.canSend()) return 'stopped';
+    const now = this.clock.now();
+    const sending = ops.map((op) => ({ ...op, status: OperationStatus.Sending, attempts: op.attempts + 1, updatedAt: now }));
+    sending.forEach((op) => this.inFlight.set(op.id, op));
+    this.store.emitVirtual(ops.map((op, i) => ({ prev: op, next: sending[i]! })));
+    const headers: Record<string, string> = { ...(auth ?? {}), 'Content-Type': 'application/json', Accept: 'application/json' };
+    let result = await attempt(caps.url, { method: 'POST', headers, body: JSON.stringify({ ops: ops.map(batchEntry) }) }, {
+      fetch: this.fetchFn, clock: this.clock, credentials: this.config.credentials, requestTimeoutMs: this.config.requestTimeoutMs,
+      maxBodyBytes: 64 * 1024 * 1024,
+    });
+    if (this.closed) return 'stopped';
+    // Back in line, this attempt not counted: the server never looked at these.
+    const release = (from: number) => {
+      const back: { prev: Operation; next: Operation }[] = [];
+      for (let i = from; i < ops.length; i++) {
+        if (this.inFlight.get(ops[i]!.id) !== sending[i]) continue;
+        this.inFlight.delete(ops[i]!.id);
+        back.push({ prev: sending[i]!, next: ops[i]! });
+      }
+      this.store.emitVirtual(back);
+    };
+    const outcome = result.outcome;
+    if (outcome.type === 'failed' && [404, 405, 415, 501].includes(outcome.error.status ?? 0)) {
+      // The server no longer batches (a deploy took the route away): one request per operation from here on.
+      this.capabilities = { ...this.capabilities, batch: null };
+      release(0);
+      this.laneBuffers.delete(head.lane);
+      return 'sent';
+    }
+    result = await this.judge(result);
+    const results = (result.result?.body as { results?: unknown } | undefined)?.results;
+    if (result.outcome.type !== 'done' || !Array.isArray(results)) {
+      // The batch as a whole was not delivered (or its answer is unreadable): the head takes the blame.
+      const whole = result.outcome.type === 'done'
+        ? { type: 'retry' as const, strike: true, uncertain: true, error: { kind: 'http' as const, status: result.outcome.status, message: 'The batch answer has no results list.' } }
+        : result.outcome;
+      release(1);
+      await this.settleFailure(sending[0]!, whole);
+      return 'sent';
+    }
+    for (let i = 0; i < ops.length; i++) {
+      const answer = results[i] as { status?: unknown; headers?: Record<string, string>; body?: unknown } | undefined;
+      if (!answer || typeof answer.status !== 'number') {
+        // The server stopped before this one: never looked at.
+        release(i);
+        break;
+      }
+      const answerHeaders = answer.headers ?? {};
+      const opOutcome = classifyResponse({ status: answer.status, retryAfter: answerHeaders['retry-after'] ?? null, body: answer.body }, this.clock.now());
+      if (opOutcome.type === 'done') {
+        this.recordDone(sending[i]!, {
+          id: ops[i]!.id, completedAt: this.clock.now(), status: answer.status,
+          ...(answerHeaders.etag ? { etag: answerHeaders.etag } : {}),
+          ...(answerHeaders.location ? { location: answerHeaders.location } : {}),
+          ...(answer.body !== undefined ? { body: answer.body } : {}),
+        });
+        continue;
+      }
+      release(i + 1);
+      await this.settleFailure(sending[i]!, opOutcome);
+      break;
     }
     return 'sent';
   }

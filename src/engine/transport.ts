@@ -13,12 +13,35 @@ export interface TransportOptions {
   clock: Clock;
   credentials: RequestCredentials;
   requestTimeoutMs: number;
+  /** The longest JSON answer parsed (a batch's results are bigger than one operation's answer). */
+  maxBodyBytes?: number;
 }
 
 /** An attempt's outcome, plus the server's answer when it is a delivery. */
 export interface Attempt {
   outcome: Outcome;
   result?: Omit<OperationResult, 'id' | 'completedAt'>;
+}
+
+/** Whether an operation can travel inside a batch to `batchUrl`: a write with a text body, on the batch route's origin. */
+export function batchable(op: Operation, batchUrl: string): boolean {
+  if (op.request.method === 'GET' || op.request.method === 'HEAD') return false;
+  if (op.request.bodyType === 'binary' || op.request.bodyType === 'form') return false;
+  return new URL(op.request.url).origin === new URL(batchUrl).origin;
+}
+
+/** One operation as an entry of a batch (see docs/server-contract.md): its key, method, path, headers and body as text. */
+export function batchEntry(op: Operation): { key: string; method: string; path: string; headers: Record<string, string>; body?: string } {
+  const url = new URL(op.request.url);
+  const headers: Record<string, string> = { ...(op.request.headers ?? {}) };
+  let body: string | undefined;
+  const stored = op.request.body;
+  if (stored !== undefined && stored !== null) {
+    const json = (op.request.bodyType ?? (typeof stored === 'string' ? 'text' : 'json')) === 'json';
+    body = json ? JSON.stringify(stored) : (stored as string);
+    if (json && !hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
+  }
+  return { key: idempotencyKey(op), method: op.request.method, path: url.pathname + url.search, headers, ...(body !== undefined ? { body } : {}) };
 }
 
 /** The request for one attempt at `op`, with credentials from `authorize()` merged in at send time. */
@@ -73,7 +96,7 @@ export async function attempt(url: string, init: RequestInit, options: Transport
       return { outcome: classifyResponse({ status: response.status, retryAfter: null, body: undefined, redirected: true }, options.clock.now()) };
     }
     const contentType = response.headers.get('Content-Type') ?? '';
-    const body = await readBody(response, contentType);
+    const body = await readBody(response, contentType, options.maxBodyBytes ?? MAX_BODY_KEPT);
     const askedJson = /json/i.test(new Headers(init.headers).get('Accept') ?? '');
     const htmlInsteadOfJson = askedJson && /text\/html/i.test(contentType);
     const outcome = classifyResponse({ status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson }, options.clock.now());
@@ -96,10 +119,10 @@ export async function attempt(url: string, init: RequestInit, options: Transport
   }
 }
 
-async function readBody(response: Response, contentType: string): Promise<unknown> {
+async function readBody(response: Response, contentType: string, maxJson: number): Promise<unknown> {
   const text = await response.text();
   if (!text) return undefined;
-  if (/json/i.test(contentType) && text.length <= MAX_BODY_KEPT) {
+  if (/json/i.test(contentType) && text.length <= maxJson) {
     try {
       return JSON.parse(text);
     } catch {

@@ -45,6 +45,8 @@ export interface ChaosResult {
   drainMs: number | null;
   applied: number;
   events: Record<string, number>;
+  /** When it stalled: what each open tab saw (status, the first operations of each lane), and what pages logged. */
+  diagnosis?: unknown;
 }
 
 export const DEFAULTS: Omit<ChaosConfig, 'seed' | 'browserPath'> = {
@@ -88,6 +90,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
   const namespace = collection;
   const events: Record<string, number> = { tabsClosed: 0, workersKilled: 0, offlineFlaps: 0 };
   const acks = new Map<string, Ack>();
+  const logs: string[] = [];
   const browser = await puppeteer.launch({
     executablePath: config.browserPath,
     headless: true,
@@ -112,6 +115,10 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     const pages = new Set<Page>();
     const openTab = async (): Promise<Page> => {
       const page = await browser.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warn') logs.push(`${Date.now()} ${m.type()} ${m.text()}`);
+      });
+      page.on('pageerror', (e) => logs.push(`${Date.now()} pageerror ${e}`));
       await page.exposeFunction('chaosAck', (ack: Ack) => acks.set(ack.id, ack)).catch(() => {});
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'syncline' in window);
@@ -218,7 +225,28 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       await sleep(250);
     }
     rows = await changeLog(app, collection);
-    return { config: strip(config), ...judge(rows, acks), stalled: drainMs === null, drainMs, events };
+    const verdict = judge(rows, acks);
+    const result: ChaosResult = { config: strip(config), ...verdict, stalled: drainMs === null, drainMs, events };
+    if (result.stalled || verdict.lost > 0) {
+      const applied = new Set(rows.map(keyOf));
+      result.diagnosis = {
+        missing: [...acks.values()].filter((a) => !applied.has(a.id)).slice(0, 20),
+        logs: logs.slice(-60),
+        tabs: await Promise.all([...pages].map((p) => p.evaluate(async () => {
+          const client = (window as unknown as { client: import('../../src/index.ts').SyncClient }).client;
+          const status = await new Promise((resolve) => {
+            const sub = client.status$.subscribe((s) => { resolve(s); queueMicrotask(() => sub.unsubscribe()); });
+            setTimeout(() => resolve('no status within 3 s'), 3000);
+          });
+          const ops = await new Promise((resolve) => {
+            const sub = client.window$({}, 0, 10).subscribe((w) => { resolve(w.items.map((o) => [o.lane, o.seq, o.status, o.attempts, o.strikes, o.lastError?.message, o.nextAttemptAt - Date.now()])); queueMicrotask(() => sub.unsubscribe()); });
+            setTimeout(() => resolve('no window within 3 s'), 3000);
+          });
+          return { status, ops };
+        }).catch((e) => String(e)))),
+      };
+    }
+    return result;
   } finally {
     chaos = false;
     await browser.close().catch(() => {});
