@@ -1,5 +1,5 @@
 // The main-thread API: createSyncClient picks a runtime (SharedWorker, leader tab or in-page) and exposes one queue as streams.
-import { combineLatest, filter, map, scan, shareReplay, startWith, type Observable } from 'rxjs';
+import { Observable, combineLatest, filter, map, scan, shareReplay, startWith } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import type { AuthorizeHook } from './engine/engine.ts';
 import { operationId } from './engine/ids.ts';
@@ -9,6 +9,7 @@ import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
 import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink } from './runtime/broadcast.ts';
 import { channelName, tabLockName, workerName } from './runtime/names.ts';
+import { peekQueueSize } from './runtime/peek.ts';
 import {
   Connectivity,
   Runtime,
@@ -201,7 +202,7 @@ class Client implements SyncClient {
     }
     this.listen();
 
-    this.pendingCount$ = this.count$({});
+    this.pendingCount$ = this.coldStartCount(this.count$({}));
     this.operations$ = this.watchOperations({});
     const engineStatus$ = this.connection.watch({ topic: 'status' }).pipe(
       map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status),
@@ -295,6 +296,32 @@ class Client implements SyncClient {
     return this.connection.watch({ topic: 'window', filter, offset: Math.max(0, Math.floor(offset)), limit: Math.max(0, Math.floor(limit)) }).pipe(
       map((e) => (e as Extract<TopicEvent, { type: 'window' }>).window),
     );
+  }
+
+  /**
+   * The live count, preceded on a fresh page by one read of the database in the page itself: a number on screen
+   * while the worker starts. Once the live count has spoken, the early read is never shown (no flicker back).
+   */
+  private coldStartCount(live$: Observable<number>): Observable<number> {
+    let first = true;
+    return new Observable<number>((subscriber) => {
+      // Only the very first subscriber: a later one would be shown an old number before the live one.
+      const early = first ? peekQueueSize(this.namespace) : null;
+      first = false;
+      let heard = false;
+      const sub = live$.subscribe({
+        next: (n) => {
+          heard = true;
+          subscriber.next(n);
+        },
+        error: (e) => subscriber.error(e),
+        complete: () => subscriber.complete(),
+      });
+      void early?.then((n) => {
+        if (!heard && n !== null && !subscriber.closed) subscriber.next(n);
+      });
+      return () => sub.unsubscribe();
+    }).pipe(shareReplay({ bufferSize: 1, refCount: true }));
   }
 
   // ---- runtime ----

@@ -179,3 +179,40 @@ describe('client configuration', () => {
     expect(() => createSyncClient({ endpoint: 'http://[', namespace: 'ok' })).to.throw(SynclineError);
   });
 });
+
+describe('cold start', () => {
+  it('shows the stored count read in the page before the engine answers, then the live count, with no value in between', async () => {
+    const namespace = uniqueName('cold');
+    const collection = uniqueName('c');
+    const first = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', healthUrl: `/api/health/${collection}` });
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    await first.enqueueMany(Array.from({ length: 500 }, (_, i) => ({ kind: 'x', label: `#${i}`, request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } } })));
+    first.close();
+    // A fresh tab whose worker script takes 1.5 s to arrive: its first count comes from the database meanwhile.
+    const workerUrl = `/hooks/slow/1500?to=${encodeURIComponent(new URL('../src/worker.ts', import.meta.url).pathname)}`;
+    const second = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', workerUrl, healthUrl: `/api/health/${collection}` });
+    let connected = false;
+    void second.ready(10_000).then(() => (connected = true));
+    const count = follow(second.pendingCount$);
+    await eventually(() => count.values.length > 0, 5_000, 'a first count');
+    expect(count.values[0]).to.equal(500);
+    expect(connected).to.equal(false);
+    await second.ready(10_000);
+    await eventually(() => count.values.length >= 1 && count.value === 500, 5_000, 'live count');
+    expect(count.values.every((n) => n === 500)).to.equal(true);
+    count.stop();
+    second.close();
+    await clearFaults(`/api/${collection}`);
+    await clearFaults(`/api/health/${collection}`);
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+
+  it('never creates a database when it peeks for a namespace that has none', async () => {
+    const { peekQueueSize } = await import('../src/runtime/peek.ts');
+    const namespace = uniqueName('nodb');
+    expect(await peekQueueSize(namespace)).to.equal(null);
+    const names = (await indexedDB.databases()).map((d) => d.name);
+    expect(names).to.not.include(`syncline:${namespace}`);
+  });
+});

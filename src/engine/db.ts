@@ -1,6 +1,7 @@
 // The IndexedDB schema `syncline:<namespace>` and its versioned upgrades.
 import { openDB, deleteDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { Operation, OperationResult, OperationStatus } from '../types.ts';
+import { databaseName } from '../runtime/names.ts';
 
 export const DB_VERSION = 3;
 
@@ -39,9 +40,7 @@ export interface CompletedRow extends OperationResult {
   seq?: number;
 }
 
-export function databaseName(namespace: string): string {
-  return `syncline:${namespace}`;
-}
+export { databaseName };
 
 /**
  * Opens (and creates or upgrades) a namespace's database. `onVersionChange` runs when a newer version of

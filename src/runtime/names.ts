@@ -1,4 +1,6 @@
 // Names of the shared resources of a namespace: worker, channel and locks all carry it.
+/** The IndexedDB database of a namespace's queue. */
+export const databaseName = (namespace: string) => `syncline:${namespace}`;
 export const workerName = (namespace: string) => `syncline:${namespace}`;
 export const channelName = (namespace: string) => `syncline:${namespace}`;
 export const tabLockName = (namespace: string, client: string) => `syncline:${namespace}:tab:${client}`;

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
  * `/hooks/refuse/<name>?status=503&retryAfter=1.5&times=1`: the first `times` requests get that status and a raw
  *   Retry-After header (any text, unlike the reference server's faults); later ones are recorded like the sink's.
  * `GET /hooks/log/<name>`: what the sink recorded under that name (both origins share one log).
+ * `GET /hooks/slow/<ms>?to=<path>`: waits, then redirects to `path` on this origin (a worker script that is slow to come).
  */
 export function testHooks() {
   const log = new Map();
@@ -15,6 +16,13 @@ export function testHooks() {
     const path = ctx.path;
     if (!path.startsWith('/hooks/')) return next();
     const [, , kind, name = ''] = path.split('/');
+    if (kind === 'slow') {
+      await new Promise((r) => setTimeout(r, Number(name)));
+      ctx.status = 302;
+      ctx.set('Location', String(ctx.query.to ?? '/'));
+      ctx.set('Cache-Control', 'no-store');
+      return;
+    }
     if (kind === 'redirect') {
       const other = ctx.host.startsWith('localhost') ? ctx.host.replace('localhost', '127.0.0.1') : ctx.host.replace('127.0.0.1', 'localhost');
       ctx.status = 307;
