@@ -229,7 +229,9 @@ export class SyncEngine {
     let next = knownSeq ?? 0;
     let result: Operation[];
     try {
-      result = await this.store.write(['operations', 'meta', 'completed'], this.config.durability, async (tx, record) => {
+      // The usual insert touches only the queue and its counter; the slow path also reads the recent results.
+      const stores: ('operations' | 'meta' | 'completed')[] = knownSeq === null ? ['operations', 'meta', 'completed'] : ['operations', 'meta'];
+      result = await this.store.write(stores, this.config.durability, async (tx, record) => {
         const store = tx.objectStore('operations');
         let existing: (Operation | undefined)[] = [];
         let completed: (CompletedRow | undefined)[] = [];
@@ -240,7 +242,8 @@ export class SyncEngine {
             store.index('seq').openKeyCursor(null, 'prev').then((c) => c?.key),
             ...ids.map((id) => store.get(id)),
           ]);
-          completed = await Promise.all(ids.map((id) => tx.objectStore('completed').get(id)));
+          const done = tx.objectStore('completed' as 'operations') as unknown as { get(id: string): Promise<CompletedRow | undefined> };
+          completed = await Promise.all(ids.map((id) => done.get(id)));
           // The counter never goes back, even if another engine last wrote a smaller one.
           next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0);
           existing = rows as (Operation | undefined)[];
@@ -571,12 +574,23 @@ export class SyncEngine {
     }
   }
 
-  /** The lane's first operation as tabs see it, from the read-ahead buffer when it has one. */
+  /**
+   * The lane's first operation as tabs see it, from the read-ahead buffer when it has one. Rows that already left
+   * the queue in memory (done but not yet recorded) are skipped, reading on past them: a lane whose first rows
+   * are all done-but-unrecorded is not empty.
+   */
   private async laneHead(lane: string): Promise<Operation | null> {
+    let buffer = this.laneBuffers.get(lane);
     for (let fresh = false; ; fresh = true) {
-      let buffer = this.laneBuffers.get(lane);
       if (!buffer || buffer.length === 0 || fresh) {
-        buffer = await this.store.laneHead(lane, Math.max(LANE_READ_AHEAD, this.batchLimit(lane)));
+        const limit = Math.max(LANE_READ_AHEAD, this.batchLimit(lane));
+        let after: number | undefined;
+        for (;;) {
+          const rows = await this.store.laneHead(lane, limit, after);
+          buffer = rows.filter((row) => !this.isGone(row));
+          if (buffer.length > 0 || rows.length < limit) break;
+          after = rows[rows.length - 1]!.seq;
+        }
         this.laneBuffers.set(lane, buffer);
       }
       while (buffer.length > 0 && this.isGone(buffer[0]!)) buffer.shift();
@@ -866,6 +880,8 @@ export class SyncEngine {
         this.inFlight.delete(shown.id);
         this.unsaved.delete(shown.id);
       }
+      // Their lanes may have taken a stale read for the end of the line: look again.
+      this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
     });
   }
 

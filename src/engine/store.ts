@@ -146,10 +146,11 @@ export class QueueStore {
     return Promise.all(ids.map((id) => store.get(id)));
   }
 
-  /** The first `limit` stored operations of a lane, in `seq` order. */
-  async laneHead(lane: string, limit: number): Promise<Operation[]> {
+  /** The first `limit` stored operations of a lane in `seq` order, after `afterSeq` when given. */
+  async laneHead(lane: string, limit: number, afterSeq?: number): Promise<Operation[]> {
     this.assertOpen();
-    return this.readTx().store.index('laneSeq').getAll(laneRange(lane), limit);
+    const range = afterSeq === undefined ? laneRange(lane) : IDBKeyRange.bound([lane, afterSeq], [lane, Infinity], true, false);
+    return this.readTx().store.index('laneSeq').getAll(range, limit);
   }
 
   /** Stored rows matching a filter; statuses are compared on the stored row (the caller overlays). */
