@@ -1,4 +1,4 @@
-// Runs every suite (types, manifest, server, browser) and closes with one plain "N passed, N failed" line.
+// Runs every suite (types, manifest, build, package checks, size budget, server, browser) and closes with one plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { ensureChromium } from './ensure-chromium.mjs';
@@ -10,6 +10,9 @@ const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
   { name: 'typecheck server', cmd: ['npx', 'tsc', '-p', 'server/tsconfig.json'], counts: false },
   { name: 'manifest', cmd: ['node', 'scripts/manifest.mjs', '--check'], counts: false },
+  { name: 'build', cmd: ['node', 'scripts/build.mjs'], counts: false },
+  { name: 'package', cmd: ['node', 'scripts/package-check.mjs'], counts: false },
+  { name: 'size', cmd: ['node', 'scripts/size.mjs'], counts: false },
   { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
   { name: 'browser', cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'], counts: 'wtr', before: ensureChromium },
 ];

@@ -1,0 +1,97 @@
+// Builds the package into dist/: compiled modules with types and source maps for bundlers, and a self-contained bundle for pages with no build.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const dist = join(root, 'dist');
+
+/** The modules a page gets from the no-build bundle: the whole public API, and every tag registered. */
+const PAGE_ENTRY = `export * from '${join(dist, 'src/index.js')}';
+export * from '${join(dist, 'components/index.js')}';
+import '${join(dist, 'components/define.js')}';
+`;
+
+/**
+ * esbuild options shared by the build and the size check, so the budget measures exactly what ships.
+ * rxjs resolves through its ES2015 build (its default export condition is an ES5 build, larger and slower).
+ */
+export const bundleOptions = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  platform: 'browser',
+  conditions: ['es2015'],
+  minify: true,
+  sourcemap: 'linked',
+  // License texts of Lit and friends go to a file beside the bundle instead of into every page load.
+  legalComments: 'linked',
+  logLevel: 'warning',
+};
+
+/**
+ * Bundles the page (split at dynamic imports, so lazily loaded parts stay lazy) and the worker (one file, so an
+ * app can copy it to its own origin) from the compiled modules in dist/.
+ */
+export async function bundle({ write = true, metafile = false } = {}) {
+  const entryDir = mkdtempSync(join(tmpdir(), 'syncline-entry-'));
+  try {
+    const entry = join(entryDir, 'syncline.js');
+    writeFileSync(entry, PAGE_ENTRY);
+    const outdir = join(dist, 'bundle');
+    const page = await build({
+      ...bundleOptions, write, metafile, outdir, splitting: true,
+      entryPoints: [{ in: entry, out: 'syncline' }], chunkNames: '[name]-[hash]',
+    });
+    // The client's default worker URL is './worker.js' beside the module that creates it: here, beside the bundle.
+    const worker = await build({ ...bundleOptions, write, metafile, outdir, entryPoints: [{ in: join(dist, 'src/worker.js'), out: 'worker' }] });
+    return { page, worker };
+  } finally {
+    rmSync(entryDir, { recursive: true, force: true });
+  }
+}
+
+function* jsFiles(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* jsFiles(path);
+    else if (entry.name.endsWith('.js')) yield path;
+  }
+}
+
+/**
+ * tsc rewrites `.ts` import specifiers but not the worker URL in `new URL('./worker.ts', import.meta.url)`,
+ * which bundlers follow to emit the worker: point those at the compiled `.js` (same length, so source maps hold).
+ */
+function rewriteWorkerUrls() {
+  const pattern = /new URL\((['"])(\.{1,2}\/[^'"]+)\.ts\1,\s*import\.meta\.url\)/g;
+  let rewritten = 0;
+  for (const file of jsFiles(dist)) {
+    const text = readFileSync(file, 'utf8');
+    const next = text.replace(pattern, (_m, q, path) => { rewritten++; return `new URL(${q}${path}.js${q}, import.meta.url)`; });
+    if (next !== text) writeFileSync(file, next);
+    // Anything still naming a .ts module would 404 in a consumer's app: fail the build rather than ship it.
+    const left = /(['"])\.{1,2}\/[^'"\s]+\.ts\1/.exec(next);
+    if (left) throw new Error(`${file} still refers to ${left[0]}`);
+  }
+  if (rewritten === 0) throw new Error('found no worker URL to rewrite: has the SharedWorker line in src/client.ts changed?');
+}
+
+export async function buildPackage() {
+  rmSync(dist, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  rewriteWorkerUrls();
+  await bundle();
+  // The bundle re-exports the public API: give it the same types.
+  writeFileSync(join(dist, 'bundle/syncline.d.ts'), "import '../components/define.js';\nexport * from '../src/index.js';\nexport * from '../components/index.js';\n");
+  // The worker is a script to serve, not a module to import: it exports nothing.
+  writeFileSync(join(dist, 'bundle/worker.d.ts'), 'export {};\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildPackage();
+  console.log('built dist/');
+}
