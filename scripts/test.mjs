@@ -1,4 +1,4 @@
-// Runs every suite (types, manifest, build, package checks, size budget, server, browser) and closes with one plain "N passed, N failed" line.
+// Runs every suite (types, manifest, build, package checks, size budget, server, consumers, browser) and closes with one plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { ensureChromium } from './ensure-chromium.mjs';
@@ -14,6 +14,8 @@ const steps = [
   { name: 'package', cmd: ['node', 'scripts/package-check.mjs'], counts: false },
   { name: 'size', cmd: ['node', 'scripts/size.mjs'], counts: false },
   { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
+  // The packed tarball in fresh apps (Vite, webpack, no build from a second origin, strict CSP, TypeScript consumers).
+  { name: 'consumers', cmd: ['node', '--import', 'tsx', 'test/consumers/run.mjs'], counts: 'wtr', before: ensureChromium },
   { name: 'browser', cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'], counts: 'wtr', before: ensureChromium },
 ];
 

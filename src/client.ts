@@ -9,6 +9,7 @@ import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink, serveOverBroadcast } from './runtime/broadcast.ts';
 import { channelName, leaderLockName, tabLockName, workerName } from './runtime/names.ts';
 import { startEngine } from './runtime/start-engine.ts';
+import { trustedScriptUrl } from './trusted-script-url.ts';
 import {
   Runtime,
   type EngineConfig,
@@ -284,7 +285,7 @@ class Client implements SyncClient {
         const options = { name, extendedLifetime: this.options.extendedLifetime ?? true } as WorkerOptions;
         // Written out literally (spread first, `type` last) so bundlers see and emit the worker file.
         const worker = this.options.workerUrl
-          ? new SharedWorker(this.options.workerUrl, { ...options, type: 'module' })
+          ? new SharedWorker(trustedScriptUrl(this.options.workerUrl), { ...options, type: 'module' })
           : new SharedWorker(new URL('./worker.ts', import.meta.url), { ...options, type: 'module' });
         worker.addEventListener('error', () => this.fallBack('the SharedWorker failed to start'));
         return portLink(worker.port);
