@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { generateJsxTypes } from 'custom-element-jsx-integration';
+import { generateVsCodeCustomElementData } from 'custom-element-vs-code-integration';
+import { generateVuejsTypes } from 'custom-element-vuejs-integration';
 
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const dist = join(root, 'dist');
@@ -80,10 +83,45 @@ function rewriteWorkerUrls() {
   if (rewritten === 0) throw new Error('found no worker URL to rewrite: has the SharedWorker line in src/client.ts changed?');
 }
 
+/**
+ * Framework typings and editor data, generated from custom-elements.json by the cem-tools generators:
+ * dist/types/jsx.d.ts (any JSX), react.d.ts (React's JSX.IntrinsicElements), vue.d.ts (Vue's GlobalComponents)
+ * and the VS Code custom data files.
+ */
+function generateFrameworkTypes() {
+  const manifest = JSON.parse(readFileSync(join(root, 'custom-elements.json'), 'utf8'));
+  const outdir = join(dist, 'types');
+  // One module exports every element class and event class, so the typings import from it.
+  const common = { outdir, globalTypePath: '../components/index.js', hideLogs: true };
+  generateJsxTypes(manifest, { ...common, fileName: 'jsx.d.ts' });
+  generateVuejsTypes(manifest, { ...common, fileName: 'vue.d.ts' });
+  generateVsCodeCustomElementData(manifest, { outdir: dist, htmlFileName: 'vscode.html-custom-data.json', cssFileName: 'vscode.css-custom-data.json', hideLogs: true });
+  // The generators type a listener's argument as CustomEvent<T>, the convention for events that carry `detail`.
+  // syncline's events are Event subclasses with their own readonly fields: the listener gets T itself.
+  const events = [...readFileSync(join(root, 'components/events.ts'), 'utf8').matchAll(/export class (\w+) extends Event\b/g)].map((m) => m[1]);
+  for (const file of ['jsx.d.ts', 'vue.d.ts']) {
+    const path = join(outdir, file);
+    const text = readFileSync(path, 'utf8').replace(/CustomEvent<(\w+)>/g, (whole, type) => (events.includes(type) ? type : whole));
+    writeFileSync(path, text);
+  }
+  writeFileSync(join(outdir, 'react.d.ts'), `// React 19: syncline's elements in JSX. Load once, e.g. \`import type {} from 'syncline/react';\`
+import type { CustomElements } from './jsx.js';
+
+declare module 'react' {
+  namespace JSX {
+    interface IntrinsicElements extends CustomElements {}
+  }
+}
+`);
+  // The typing entries are types only; an empty module answers a runtime import of them.
+  for (const name of ['jsx', 'react', 'vue']) writeFileSync(join(outdir, `${name}.js`), 'export {};\n');
+}
+
 export async function buildPackage() {
   rmSync(dist, { recursive: true, force: true });
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
   rewriteWorkerUrls();
+  generateFrameworkTypes();
   await bundle();
   // The bundle re-exports the public API: give it the same types.
   writeFileSync(join(dist, 'bundle/syncline.d.ts'), "import '../components/define.js';\nexport * from '../src/index.js';\nexport * from '../components/index.js';\n");
