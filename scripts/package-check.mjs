@@ -33,9 +33,12 @@ if (isMain) {
     if (!messages.length) console.log('publint: no issues');
 
     // ESM only (as Lit is): the CommonJS resolutions attw would otherwise test do not apply.
+    // Its table runs to a screenful: shown only when something is wrong.
     try {
-      execFileSync('npx', ['attw', tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color'], { stdio: 'inherit' });
-    } catch {
+      execFileSync('npx', ['attw', tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      console.log(`attw: no problems in ${Object.keys(pkg.exports).length} entry points`);
+    } catch (error) {
+      console.error(`${error.stdout ?? ''}${error.stderr ?? ''}`);
       problems++;
     }
   } finally {
