@@ -28,7 +28,13 @@ if (isMain) {
     console.log(`package: ${files.length} files, ${tarball}`);
 
     const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-    const { messages } = await publint({ pack: { tarball: readFileSync(tarball).buffer }, level: 'suggestion', strict: true });
+    // Caret ranges, so an app's own Lit 3 (and rxjs, idb) is shared rather than installed twice.
+    for (const [name, range] of Object.entries(pkg.dependencies)) {
+      if (!/^\^\d/.test(range)) { console.error(`package: dependency ${name} is "${range}", not a caret range`); problems++; }
+    }
+    const bytes = readFileSync(tarball);
+    // publint takes an ArrayBuffer: exactly the tarball's bytes, whatever memory the Buffer sits in.
+    const { messages } = await publint({ pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) }, level: 'suggestion', strict: true });
     for (const m of messages) { console.error(`publint ${m.type}: ${formatMessage(m, pkg)}`); problems++; }
     if (!messages.length) console.log('publint: no issues');
 
