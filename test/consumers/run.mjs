@@ -1,8 +1,9 @@
 // Consumer tests: the packed tarball installed into fresh apps (Vite, webpack, no build from a second origin, strict CSP), each run in Chromium.
 // Run with `node --import tsx test/consumers/run.mjs [name...]` after `npm run build`; installs come from the npm cache (--prefer-offline).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,20 +110,51 @@ async function delivered(api, origin, id, page) {
   if (runtime !== 'shared-worker') throw new Error(`ran in "${runtime}", not in the SharedWorker`);
 }
 
+const freePort = () => new Promise((ok) => {
+  const server = createNetServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => ok(port)); });
+});
+
+/** `vite` (dev) in the app folder; resolves once it answers, with a stop(). */
+async function viteDev(dir) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+  const origin = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`vite dev exited (${child.exitCode})`);
+    if (await fetch(origin).then((r) => r.ok, () => false)) break;
+    if (Date.now() > deadline) { child.kill(); throw new Error('vite dev did not answer within 30 s'); }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { origin, stop: () => child.kill() };
+}
+
 const cases = {
-  /** A default Vite 8 vanilla-ts app: `tsc && vite build`, its output served as is. */
+  /**
+   * A default Vite 8 vanilla-ts app: `tsc && vite build`, its output served as is and drained to the server;
+   * then `vite` dev (which pre-bundles dependencies), where the worker must start from the dev server too.
+   */
   async vite({ browser, tarball }) {
     const dir = app('vite-app', tarball, pinned('vite', 'typescript'));
-    sh(dir, 'npx', ['tsc']);
-    sh(dir, 'npx', ['vite', 'build', '--logLevel', 'warn']);
-    const api = apiServer(dir);
-    const site = await serve(join(dir, 'dist'), { api });
     try {
-      const run = await drive(browser, { origin: site.origin, api });
-      await delivered(api, site.origin, run.id, run.page);
-      if (run.problems.length) throw new Error(run.problems.join('\n'));
-      await run.context.close();
-    } finally { site.close(); api.close(); rmSync(dir, { recursive: true, force: true }); }
+      sh(dir, 'npx', ['tsc']);
+      sh(dir, 'npx', ['vite', 'build', '--logLevel', 'warn']);
+      const api = apiServer(dir);
+      const site = await serve(join(dir, 'dist'), { api });
+      try {
+        const run = await drive(browser, { origin: site.origin, api });
+        await delivered(api, site.origin, run.id, run.page);
+        if (run.problems.length) throw new Error(run.problems.join('\n'));
+        await run.context.close();
+      } finally { site.close(); api.close(); }
+      // The dev server has no API behind /api: the operation is stored and waits, which is all this checks.
+      const dev = await viteDev(dir);
+      try {
+        const run = await drive(browser, { origin: dev.origin });
+        await run.page.waitForFunction(() => window.__syncline.runtime === 'shared-worker' && window.__syncline.pending === 1, { timeout: 15_000 });
+        await run.context.close();
+      } finally { dev.stop(); }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   },
 
   /** webpack 5, production mode, no loader and no plugin. */
