@@ -1,7 +1,6 @@
 // Builds the package into dist/: compiled modules with types and source maps for bundlers, and a self-contained bundle for pages with no build.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,9 +12,9 @@ const root = resolve(fileURLToPath(import.meta.url), '../..');
 const dist = join(root, 'dist');
 
 /** The modules a page gets from the no-build bundle: the whole public API, and every tag registered. */
-const PAGE_ENTRY = `export * from '${join(dist, 'src/index.js')}';
-export * from '${join(dist, 'components/index.js')}';
-import '${join(dist, 'components/define.js')}';
+const PAGE_ENTRY = `export * from './src/index.js';
+export * from './components/index.js';
+import './components/define.js';
 `;
 
 /**
@@ -40,10 +39,10 @@ export const bundleOptions = {
  * app can copy it to its own origin) from the compiled modules in dist/.
  */
 export async function bundle({ write = true, metafile = false } = {}) {
-  const entryDir = mkdtempSync(join(tmpdir(), 'syncline-entry-'));
+  // Written inside dist/ (and removed after) so the source maps name it by a stable relative path.
+  const entry = join(dist, 'syncline-entry.js');
+  writeFileSync(entry, PAGE_ENTRY);
   try {
-    const entry = join(entryDir, 'syncline.js');
-    writeFileSync(entry, PAGE_ENTRY);
     const outdir = join(dist, 'bundle');
     const page = await build({
       ...bundleOptions, write, metafile, outdir, splitting: true,
@@ -53,7 +52,7 @@ export async function bundle({ write = true, metafile = false } = {}) {
     const worker = await build({ ...bundleOptions, write, metafile, outdir, entryPoints: [{ in: join(dist, 'src/worker.js'), out: 'worker' }] });
     return { page, worker };
   } finally {
-    rmSync(entryDir, { recursive: true, force: true });
+    rmSync(entry, { force: true });
   }
 }
 
