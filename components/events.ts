@@ -42,7 +42,8 @@ export class SyncNowEvent extends Event {
 }
 
 declare global {
-  interface HTMLElementEventMap {
+  // On GlobalEventHandlersEventMap (not only HTMLElementEventMap), so listeners on document and window are typed too.
+  interface GlobalEventHandlersEventMap {
     'sync-client-changed': SyncClientChangedEvent;
     'sync-retry': SyncRetryEvent;
     'sync-discard': SyncDiscardEvent;

@@ -1,8 +1,8 @@
-// Runs every suite (types, manifest, server, browser) and closes with one plain "N passed, N failed" line.
+// Runs every suite (types, manifest, build, package checks, size budget, server, consumers, browser) and closes with one plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureChromium } from './ensure-chromium.mjs';
-import { ensureFirefox } from './ensure-firefox.mjs';
+import { ensureFirefox, ensureWebKit } from './ensure-engines.mjs';
 
 // Node 20's --test takes no globs: list the TypeScript suites explicitly.
 const serverTests = () => readdirSync('server/test').filter((f) => f.endsWith('.test.ts')).map((f) => `server/test/${f}`);
@@ -13,14 +13,25 @@ const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
   { name: 'typecheck server', cmd: ['npx', 'tsc', '-p', 'server/tsconfig.json'], counts: false },
   { name: 'manifest', cmd: ['node', 'scripts/manifest.mjs', '--check'], counts: false },
+  { name: 'build', cmd: ['node', 'scripts/build.mjs'], counts: false },
+  { name: 'package', cmd: ['node', 'scripts/package-check.mjs'], counts: false },
+  // Opt-in until the bundles fit their budgets (npm run size fails while they do not); see the README.
+  { name: 'size', cmd: ['node', 'scripts/size.mjs'], counts: false, optIn: true },
   { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
   { name: 'engines', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...engineTests()], counts: 'node', before: () => { ensureChromium(); ensureFirefox(); } },
-  { name: 'browser', cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'], counts: 'wtr', before: ensureChromium },
+  // The packed tarball in fresh apps (Vite, webpack, no build from a second origin, strict CSP, TypeScript consumers).
+  { name: 'consumers', cmd: ['node', '--import', 'tsx', 'test/consumers/run.mjs'], counts: 'wtr', before: ensureChromium },
+  // One engine per run: in parallel they starve each other on 2 cores. WebKit is opt-in (npm run test:webkit),
+  // as all three take more than the ten minutes npm test should; .ci/run runs it after npm test.
+  ...[['chromium', ensureChromium], ['firefox', ensureFirefox], ['webkit', ensureWebKit]].map(([engine, ensure]) => ({
+    name: `browser ${engine}`, optIn: engine === 'webkit', env: { SYNCLINE_BROWSERS: engine }, counts: 'wtr', before: ensure,
+    cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'],
+  })),
 ];
 
 function run(step) {
   return new Promise((resolve) => {
-    const child = spawn(step.cmd[0], step.cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(step.cmd[0], step.cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...step.env } });
     let out = '';
     const take = (stream, sink) => stream.on('data', (d) => { out += d; sink.write(d); });
     take(child.stdout, process.stdout);
@@ -35,9 +46,14 @@ const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 let passed = 0;
 let failed = 0;
 let exitCode = 0;
+const timings = [];
+const started = Date.now();
 const only = process.argv.slice(2);
 for (const step of steps) {
-  if (only.length && !only.includes(step.name.split(' ')[0])) continue;
+  // A name picks a step ("size") or a family ("browser"); opt-in steps run only when named in full ("browser webkit").
+  const picked = only.includes(step.name) || (!step.optIn && only.includes(step.name.split(' ')[0]));
+  if (only.length ? !picked : step.optIn) continue;
+  const t0 = Date.now();
   console.log(`\n=== ${step.name} ===`);
   step.before?.();
   const { code, out } = await run(step);
@@ -52,6 +68,16 @@ for (const step of steps) {
     code === 0 ? passed++ : failed++;
   }
   if (code !== 0) { exitCode = 1; console.error(`\n${step.name} failed (exit ${code})`); }
+  timings.push(`${step.name} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+console.log(`\ntimes: ${timings.join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
+// SYNCLINE_TOTALS names a file that carries the counts across runs (.ci/run: npm test, then WebKit), so the
+// closing line is the total over every suite so far.
+if (process.env.SYNCLINE_TOTALS) {
+  const before = existsSync(process.env.SYNCLINE_TOTALS) ? JSON.parse(readFileSync(process.env.SYNCLINE_TOTALS, 'utf8') || '{}') : {};
+  passed += before.passed ?? 0;
+  failed += before.failed ?? 0;
+  writeFileSync(process.env.SYNCLINE_TOTALS, JSON.stringify({ passed, failed }));
 }
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(exitCode || (failed > 0 ? 1 : 0));

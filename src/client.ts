@@ -10,6 +10,7 @@ import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink } from './runtime/broadcast.ts';
 import { channelName, tabLockName, workerName } from './runtime/names.ts';
 import { peekQueueSize } from './runtime/peek.ts';
+import { trustedScriptUrl } from './trusted-script-url.ts';
 import {
   Connectivity,
   Runtime,
@@ -361,9 +362,10 @@ class Client implements SyncClient {
         const options = { name, extendedLifetime: this.options.extendedLifetime ?? true } as WorkerOptions;
         let worker: SharedWorker;
         try {
-          // Written out literally (spread first, `type` last) so bundlers see and emit the worker file.
+          // Written out literally (spread first, `type` last) so bundlers see and emit the worker file. Under
+          // Trusted Types a configured URL goes through the `syncline` policy (same origin only).
           worker = this.options.workerUrl
-            ? new SharedWorker(this.options.workerUrl, { ...options, type: 'module' })
+            ? new SharedWorker(trustedScriptUrl(this.options.workerUrl), { ...options, type: 'module' })
             : new SharedWorker(new URL('./worker.ts', import.meta.url), { ...options, type: 'module' });
         } catch (error) {
           // A cross-origin worker URL (SecurityError), or a second worker with other options: run here instead.

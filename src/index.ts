@@ -24,3 +24,5 @@ export type {
 } from './types.ts';
 export type { AuthorizeHook } from './engine/engine.ts';
 export { matchesFilter, entityKeyOf } from './engine/filter.ts';
+/** Deletes a namespace's database (for logout, after `client.close()`). */
+export { deleteSynclineDB } from './engine/db.ts';

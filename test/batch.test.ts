@@ -33,7 +33,8 @@ describe('batched push', () => {
     f.engine.setNetwork(true);
     await eventually(async () => (await f.engine.count()) === 0, 20_000, 'drained');
     expect(await applied(f.collection)).to.deep.equal(ids);
-    expect(await requestCount('/api/_batch') - batchesBefore).to.equal(3);
+    // Three batches (a browser may repeat one request once when a reused connection closes under it).
+    expect(await requestCount('/api/_batch') - batchesBefore).to.be.within(3, 4);
     expect((await serverItems(f.collection)).every((i) => i.version === 1)).to.equal(true);
   });
 

@@ -1,6 +1,5 @@
 // One engine per namespace, whatever runs it: the engine lock, version hand-over, liveness by locks, bounded and deduplicated calls.
 import { expect } from '@open-wc/testing';
-import { executeServerCommand } from '@web/test-runner-commands';
 import { createSyncClient, resolveConfig, SynclineError, type Operation, type SyncClient } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION } from '../src/engine/db.ts';
@@ -10,7 +9,7 @@ import { PROTOCOL_VERSION, portLink, type Link } from '../src/rpc/protocol.ts';
 import { broadcastLink } from '../src/runtime/broadcast.ts';
 import { channelName, tabLockName } from '../src/runtime/names.ts';
 import { startEngine } from '../src/runtime/start-engine.ts';
-import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
+import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -174,61 +173,6 @@ describe('liveness by locks', () => {
     expect(connectedStates.slice(connectedStates.indexOf(true))).to.not.include(false);
   });
 
-  it('notices a killed worker through its lock (no heartbeat) and goes on', async () => {
-    const namespace = uniqueName('killed');
-    const collection = uniqueName('c');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000 });
-    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
-    cleanups.push(() => client.close());
-    const status = follow(client.status$);
-    cleanups.push(() => status.stop());
-    await client.ready();
-    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
-    await eventually(() => status.values.some((s) => !s.connected), 5_000, 'lost');
-    const op = await client.enqueue(create(collection, 'after-kill'));
-    await client.settled(op.id);
-    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after-kill']);
-  });
-});
-
-describe('no write before a request', () => {
-  it('sends again, under the same key, an operation whose 2xx came back but was never recorded: applied once', async () => {
-    const namespace = uniqueName('unrecorded');
-    const collection = uniqueName('c');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000 });
-    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
-    cleanups.push(() => client.close());
-    await client.ready();
-    await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 600, times: 1 });
-    cleanups.push(() => clearFaults(`/api/${collection}`));
-    const op = await client.enqueue(create(collection, 'once'));
-    // Hold the queue's store with a transaction that never ends: the engine can send, but cannot record.
-    const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const open = indexedDB.open(`syncline:${namespace}`);
-      open.onsuccess = () => resolve(open.result);
-      open.onerror = () => reject(open.error);
-    });
-    let spinning = true;
-    const tx = db.transaction('operations', 'readwrite');
-    const store = tx.objectStore('operations');
-    const spin = () => { if (spinning) store.count().onsuccess = spin; };
-    spin();
-    await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'applied on the server');
-    await new Promise((r) => setTimeout(r, 300));
-    // The 2xx is in; its record waits behind our transaction. Now the engine dies.
-    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
-    const requestsBefore = await requestCount(`/api/${collection}`);
-    spinning = false;
-    await new Promise((r) => (tx.oncomplete = r));
-    db.close();
-    const result = await client.settled(op.id);
-    // Sent again (exactly one more request) with the same key: the server replayed its answer, one effect.
-    expect(await requestCount(`/api/${collection}`) - requestsBefore).to.equal(1);
-    expect(result.status).to.equal(201);
-    expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([['once', 1]]);
-    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: unknown[] };
-    expect(changes.items.length).to.equal(1);
-  });
 });
 
 describe('calls', () => {

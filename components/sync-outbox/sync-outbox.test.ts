@@ -1,6 +1,6 @@
 // <sync-outbox>: rows in each state, retry / discard with events and confirmation, retry all, lanes, keyboard, strings, leaks, 10,000 operations.
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
-import { sendKeys } from '@web/test-runner-commands';
+import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
 import { SyncDiscardEvent, SyncOutbox, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
@@ -114,11 +114,11 @@ describe('<sync-outbox>', () => {
     expect(el.total).to.equal(2);
 
     // Space opens the confirmation, Shift+Tab reaches its Discard, Enter discards.
-    await sendKeys({ press: 'Space' });
+    // ' ' rather than 'Space': the key value every engine's driver knows (WebDriver BiDi has no 'Space').
+    await sendKeys({ press: ' ' });
     await until(() => el.shadowRoot!.activeElement === inRow(el, 'Create a', '[part="keep"]'), 2000, 'focus on Keep');
-    await sendKeys({ down: 'Shift' });
-    await sendKeys({ press: 'Tab' });
-    await sendKeys({ up: 'Shift' });
+    // A chord through the test runner config's press-chord: sendKeys' down/up do not exist for WebDriver.
+    await executeServerCommand('press-chord', { keys: ['Shift', 'Tab'] });
     expect(el.shadowRoot!.activeElement).to.equal(inRow(el, 'Create a', '[part="confirm-discard"]'));
     await sendKeys({ press: 'Enter' });
     await until(() => el.total === 1 && !row(el, 'Create a'), 5000, 'discarded');

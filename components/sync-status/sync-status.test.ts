@@ -133,7 +133,8 @@ describe('<sync-status> states', () => {
     expect(event.cancelable && event.bubbles && event.composed).to.equal(true);
     await until(() => s.syncs === 1, 2000, 'syncNow');
     el.addEventListener('sync-now', (e) => e.preventDefault(), { once: true });
-    await sendKeys({ press: 'Space' });
+    // ' ' rather than 'Space': the key value every engine's driver knows (WebDriver BiDi has no 'Space').
+    await sendKeys({ press: ' ' });
     await new Promise((r) => setTimeout(r, 50));
     expect(s.syncs).to.equal(1);
   });

@@ -790,8 +790,11 @@ export class SyncEngine {
     const policy: RetryPolicy = { ...this.config, random: this.random };
     const base = counted ? shown : { ...shown, status: OperationStatus.Pending };
     const { next, pauseForAuth } = reduceOutcome(base, outcome, now, policy);
-    if (pauseForAuth) this.patchStatus({ paused: 'auth' });
-    if (!next) return;
+    // Paused once the attempt is recorded, so whoever sees the pause sees the operation waiting, not sending.
+    const pause = () => {
+      if (pauseForAuth) this.patchStatus({ paused: 'auth' });
+    };
+    if (!next) return pause();
     const wasSending = shown.status === OperationStatus.Sending;
     const dropOverlay = () => {
       if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
@@ -819,6 +822,7 @@ export class SyncEngine {
         this.reportError(`Could not record an attempt: ${(error as Error).message}`);
       }
     }
+    pause();
     this.laneBuffers.delete(shown.lane);
   }
 

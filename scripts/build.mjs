@@ -1,0 +1,134 @@
+// Builds the package into dist/: compiled modules with types and source maps for bundlers, and a self-contained bundle for pages with no build.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { generateJsxTypes } from 'custom-element-jsx-integration';
+import { generateVsCodeCustomElementData } from 'custom-element-vs-code-integration';
+import { generateVuejsTypes } from 'custom-element-vuejs-integration';
+
+const root = resolve(fileURLToPath(import.meta.url), '../..');
+const dist = join(root, 'dist');
+
+/** The modules a page gets from the no-build bundle: the whole public API, and every tag registered. */
+const PAGE_ENTRY = `export * from './src/index.js';
+export * from './components/index.js';
+import './components/define.js';
+`;
+
+/**
+ * esbuild options shared by the build and the size check, so the budget measures exactly what ships.
+ * rxjs resolves through its ES2015 build (its default export condition is an ES5 build, larger and slower).
+ */
+export const bundleOptions = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  platform: 'browser',
+  conditions: ['es2015'],
+  minify: true,
+  sourcemap: 'linked',
+  // License texts of Lit and friends go to a file beside the bundle instead of into every page load.
+  legalComments: 'linked',
+  logLevel: 'warning',
+};
+
+/**
+ * Bundles the page (split at dynamic imports, so lazily loaded parts stay lazy) and the worker (one file, so an
+ * app can copy it to its own origin) from the compiled modules in dist/.
+ */
+export async function bundle({ write = true, metafile = false } = {}) {
+  // Written inside dist/ (and removed after) so the source maps name it by a stable relative path.
+  const entry = join(dist, 'syncline-entry.js');
+  writeFileSync(entry, PAGE_ENTRY);
+  try {
+    const outdir = join(dist, 'bundle');
+    const page = await build({
+      ...bundleOptions, write, metafile, outdir, splitting: true,
+      entryPoints: [{ in: entry, out: 'syncline' }], chunkNames: '[name]-[hash]',
+    });
+    // The client's default worker URL is './worker.js' beside the module that creates it: here, beside the bundle.
+    const worker = await build({ ...bundleOptions, write, metafile, outdir, entryPoints: [{ in: join(dist, 'src/worker.js'), out: 'worker' }] });
+    return { page, worker };
+  } finally {
+    rmSync(entry, { force: true });
+  }
+}
+
+function* jsFiles(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* jsFiles(path);
+    else if (entry.name.endsWith('.js')) yield path;
+  }
+}
+
+/**
+ * tsc rewrites `.ts` import specifiers but not the worker URL in `new URL('./worker.ts', import.meta.url)`,
+ * which bundlers follow to emit the worker: point those at the compiled `.js` (same length, so source maps hold).
+ */
+function rewriteWorkerUrls() {
+  const pattern = /new URL\((['"])(\.{1,2}\/[^'"]+)\.ts\1,\s*import\.meta\.url\)/g;
+  let rewritten = 0;
+  for (const file of jsFiles(dist)) {
+    const text = readFileSync(file, 'utf8');
+    const next = text.replace(pattern, (_m, q, path) => { rewritten++; return `new URL(${q}${path}.js${q}, import.meta.url)`; });
+    if (next !== text) writeFileSync(file, next);
+    // Anything still naming a .ts module would 404 in a consumer's app: fail the build rather than ship it.
+    const left = /(['"])\.{1,2}\/[^'"\s]+\.ts\1/.exec(next);
+    if (left) throw new Error(`${file} still refers to ${left[0]}`);
+  }
+  if (rewritten === 0) throw new Error('found no worker URL to rewrite: has the SharedWorker line in src/client.ts changed?');
+}
+
+/**
+ * Framework typings and editor data, generated from custom-elements.json by the cem-tools generators:
+ * dist/types/jsx.d.ts (any JSX), react.d.ts (React's JSX.IntrinsicElements), vue.d.ts (Vue's GlobalComponents)
+ * and the VS Code custom data files.
+ */
+function generateFrameworkTypes() {
+  const manifest = JSON.parse(readFileSync(join(root, 'custom-elements.json'), 'utf8'));
+  const outdir = join(dist, 'types');
+  // One module exports every element class and event class, so the typings import from it.
+  const common = { outdir, globalTypePath: '../components/index.js', hideLogs: true };
+  generateJsxTypes(manifest, { ...common, fileName: 'jsx.d.ts' });
+  generateVuejsTypes(manifest, { ...common, fileName: 'vue.d.ts' });
+  generateVsCodeCustomElementData(manifest, { outdir: dist, htmlFileName: 'vscode.html-custom-data.json', cssFileName: 'vscode.css-custom-data.json', hideLogs: true });
+  // The generators type a listener's argument as CustomEvent<T>, the convention for events that carry `detail`.
+  // syncline's events are Event subclasses with their own readonly fields: the listener gets T itself.
+  const events = [...readFileSync(join(root, 'components/events.ts'), 'utf8').matchAll(/export class (\w+) extends Event\b/g)].map((m) => m[1]);
+  for (const file of ['jsx.d.ts', 'vue.d.ts']) {
+    const path = join(outdir, file);
+    const text = readFileSync(path, 'utf8').replace(/CustomEvent<(\w+)>/g, (whole, type) => (events.includes(type) ? type : whole));
+    writeFileSync(path, text);
+  }
+  writeFileSync(join(outdir, 'react.d.ts'), `// React 19: syncline's elements in JSX. Load once, e.g. \`import type {} from 'syncline/react';\`
+import type { CustomElements } from './jsx.js';
+
+declare module 'react' {
+  namespace JSX {
+    interface IntrinsicElements extends CustomElements {}
+  }
+}
+`);
+  // The typing entries are types only; an empty module answers a runtime import of them.
+  for (const name of ['jsx', 'react', 'vue']) writeFileSync(join(outdir, `${name}.js`), 'export {};\n');
+}
+
+export async function buildPackage() {
+  rmSync(dist, { recursive: true, force: true });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  rewriteWorkerUrls();
+  generateFrameworkTypes();
+  await bundle();
+  // The bundle re-exports the public API: give it the same types.
+  writeFileSync(join(dist, 'bundle/syncline.d.ts'), "import '../components/define.js';\nexport * from '../src/index.js';\nexport * from '../components/index.js';\n");
+  // The worker is a script to serve, not a module to import: it exports nothing.
+  writeFileSync(join(dist, 'bundle/worker.d.ts'), 'export {};\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await buildPackage();
+  console.log('built dist/');
+}

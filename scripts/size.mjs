@@ -1,0 +1,79 @@
+// Size budget: gzip size of the page bundle (what a page loads up front) and of the worker, from the built dist/; fails when over.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { bundle } from './build.mjs';
+
+// KB here is 1,000 bytes, gzip level 9: the stricter reading of "25 KB".
+const BUDGET = { page: 25_000, worker: 20_000 };
+const RESULTS = 'bench/results.json';
+
+if (!existsSync('dist/src/index.js')) {
+  console.error('size: dist/ is missing; run `npm run build` first.');
+  process.exit(1);
+}
+
+const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
+const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
+
+/** Output files reachable from the entry through static imports: what the browser fetches before the page runs. */
+function staticClosure(meta, entryOut) {
+  const seen = new Set();
+  const visit = (out) => {
+    if (seen.has(out)) return;
+    seen.add(out);
+    for (const imp of meta.outputs[out].imports) if (imp.kind === 'import-statement' && !imp.external) visit(imp.path);
+  };
+  visit(entryOut);
+  return seen;
+}
+
+/** Minified bytes per package (or per folder of ours) in the given outputs, largest first. */
+function contributors(meta, outs) {
+  const by = new Map();
+  for (const out of outs) {
+    for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[out].inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.replace(/^.*?dist\/((?:src|components)\/[^/]+).*$/, '$1');
+      by.set(pkg, (by.get(pkg) ?? 0) + bytesInOutput);
+    }
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).filter(([, n]) => n > 0);
+}
+
+const { page, worker } = await bundle({ write: false, metafile: true });
+const files = (result) => new Map(result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => [relative(process.cwd(), f.path), f.contents]));
+
+const pageFiles = files(page);
+const pageMeta = page.metafile;
+const entryOut = Object.keys(pageMeta.outputs).find((o) => pageMeta.outputs[o].entryPoint && basename(o) === 'syncline.js');
+const upFront = staticClosure(pageMeta, entryOut);
+const sum = (outs) => [...outs].reduce((n, o) => n + gz(pageFiles.get(o)), 0);
+const lazy = Object.keys(pageMeta.outputs).filter((o) => o.endsWith('.js') && !upFront.has(o));
+const workerFile = [...files(worker)].find(([path]) => basename(path) === 'worker.js');
+
+const size = {
+  measuredAt: new Date().toISOString(),
+  unit: 'bytes, gzip -9',
+  page: { gzip: sum(upFront), minified: [...upFront].reduce((n, o) => n + pageFiles.get(o).length, 0), budget: BUDGET.page },
+  pageLazy: { gzip: sum(lazy), files: lazy.length },
+  worker: { gzip: gz(workerFile[1]), minified: workerFile[1].length, budget: BUDGET.worker },
+  pageContributors: Object.fromEntries(contributors(pageMeta, upFront)),
+};
+
+const line = (name, s) => `${name.padEnd(8)} ${kb(s.gzip).padStart(9)} gzip  (${kb(s.minified)} minified)  budget ${kb(s.budget)}  ${s.gzip <= s.budget ? 'ok' : 'OVER'}`;
+console.log(line('page', size.page));
+console.log(line('worker', size.worker));
+console.log(`lazy     ${kb(size.pageLazy.gzip).padStart(9)} gzip in ${size.pageLazy.files} chunk(s) loaded on demand`);
+console.log('page bundle by source (minified bytes):');
+for (const [name, bytes] of Object.entries(size.pageContributors).slice(0, 10)) console.log(`  ${name.padEnd(28)} ${kb(bytes).padStart(9)}`);
+
+// Keep the figures beside the benchmark's (the file is the bench's record; other keys stay as they are).
+const results = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {};
+results.size = size;
+writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+
+const over = ['page', 'worker'].filter((k) => size[k].gzip > size[k].budget);
+if (over.length) {
+  console.error(`size: over budget: ${over.join(', ')}`);
+  process.exit(1);
+}

@@ -1,0 +1,16 @@
+// The page's script under a strict CSP: syncline's no-build bundle and its worker, both from this origin.
+import '/syncline/syncline.js';
+
+// What the consumer test reads back from the page.
+const report = (window.__syncline = {});
+const client = document.querySelector('sync-provider').client;
+client.status$.subscribe((status) => (report.runtime = status.runtime));
+client.pendingCount$.subscribe((count) => (report.pending = count));
+
+const id = new URLSearchParams(location.search).get('id') ?? 'csp';
+client
+  .enqueue({
+    kind: 'note.create', label: 'Create a <b>note</b>', entity: { type: 'notes', id: 'csp' },
+    request: { method: 'POST', url: 'notes', body: { id, text: 'under a strict CSP' } },
+  })
+  .then((op) => (report.enqueued = op.id), (error) => (report.error = String(error)));

@@ -1,0 +1,2 @@
+// The side-effect import registers the tags and types them on HTMLElementTagNameMap.
+import 'syncline/define';

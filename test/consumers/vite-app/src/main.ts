@@ -1,0 +1,17 @@
+// A default Vite vanilla-ts app using syncline from its npm package: the elements, and one operation through the worker.
+import 'syncline/define';
+import type { SyncStatus } from 'syncline';
+
+// What the consumer test reads back from the page.
+const report: { runtime?: SyncStatus['runtime']; pending?: number; enqueued?: string; error?: string } = {};
+Object.assign(window, { __syncline: report });
+
+// Typed through HTMLElementTagNameMap: a SyncProvider, whose client exists once the tag is defined.
+const client = document.querySelector('sync-provider')!.client!;
+client.status$.subscribe((status) => (report.runtime = status.runtime));
+client.pendingCount$.subscribe((count) => (report.pending = count));
+
+const id = new URLSearchParams(location.search).get('id') ?? 'vite';
+client
+  .enqueue({ kind: 'note.create', label: 'Create a note', request: { method: 'POST', url: 'notes', body: { id, text: 'from a Vite app' } } })
+  .then((op) => (report.enqueued = op.id), (error: unknown) => (report.error = String(error)));

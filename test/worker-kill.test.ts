@@ -1,0 +1,73 @@
+// What only DevTools can do to a browser (Chromium): kill the SharedWorker that runs the engine, mid-flight.
+import { expect } from '@open-wc/testing';
+import { executeServerCommand } from '@web/test-runner-commands';
+import { createSyncClient } from '../src/index.ts';
+import { deleteSynclineDB } from '../src/testing.ts';
+import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
+import { follow } from './support/frames.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+const create = (collection: string, id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } } });
+
+describe('a killed worker', () => {
+  it('notices a killed worker through its lock (no heartbeat) and goes on', async () => {
+    const namespace = uniqueName('killed');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000 });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    cleanups.push(() => client.close());
+    const status = follow(client.status$);
+    cleanups.push(() => status.stop());
+    await client.ready();
+    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    await eventually(() => status.values.some((s) => !s.connected), 5_000, 'lost');
+    const op = await client.enqueue(create(collection, 'after-kill'));
+    await client.settled(op.id);
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after-kill']);
+  });
+});
+
+describe('no write before a request', () => {
+  it('sends again, under the same key, an operation whose 2xx came back but was never recorded: applied once', async () => {
+    const namespace = uniqueName('unrecorded');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000 });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    cleanups.push(() => client.close());
+    await client.ready();
+    await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 600, times: 1 });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    const op = await client.enqueue(create(collection, 'once'));
+    // Hold the queue's store with a transaction that never ends: the engine can send, but cannot record.
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open(`syncline:${namespace}`);
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
+    });
+    let spinning = true;
+    const tx = db.transaction('operations', 'readwrite');
+    const store = tx.objectStore('operations');
+    const spin = () => { if (spinning) store.count().onsuccess = spin; };
+    spin();
+    await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'applied on the server');
+    await new Promise((r) => setTimeout(r, 300));
+    // The 2xx is in; its record waits behind our transaction. Now the engine dies.
+    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    const requestsBefore = await requestCount(`/api/${collection}`);
+    spinning = false;
+    await new Promise((r) => (tx.oncomplete = r));
+    db.close();
+    const result = await client.settled(op.id);
+    // Sent again (exactly one more request) with the same key: the server replayed its answer, one effect.
+    expect(await requestCount(`/api/${collection}`) - requestsBefore).to.equal(1);
+    expect(result.status).to.equal(201);
+    expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([['once', 1]]);
+    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: unknown[] };
+    expect(changes.items.length).to.equal(1);
+  });
+});
+
