@@ -156,6 +156,8 @@ class Client implements SyncClient {
   private readonly connection: EngineConnection;
   private strategy: Runtime;
   private localHost: Promise<EngineHost> | null = null;
+  /** Settles once this tab holds its liveness lock: no hello (on any link) goes out before. */
+  private readonly lockHeld: Promise<void>;
   private releaseLife!: () => void;
   private readonly life = new Promise<void>((resolve) => (this.releaseLife = resolve));
   private readonly cleanup: (() => void)[] = [];
@@ -170,7 +172,7 @@ class Client implements SyncClient {
     const locks = globalThis.navigator?.locks ?? null;
     // Held for this tab's life, so the engine learns the moment the tab is gone (crash included). The tab
     // says hello only once it holds the lock: an engine that asked first would take the tab for gone.
-    const lockHeld = locks
+    this.lockHeld = locks
       ? new Promise<void>((resolve) => {
           locks.request(tabLockName(this.namespace, this.clientId), () => {
             resolve();
@@ -195,7 +197,7 @@ class Client implements SyncClient {
       }),
       onMalformed: (data) => console.warn('syncline: dropped a malformed message from the engine', data),
     });
-    void lockHeld.then(() => this.connection.start());
+    void this.lockHeld.then(() => this.connection.start());
     if (mode === 'auto' && this.strategy === Runtime.SharedWorker) {
       this.connection.ready(options.startTimeoutMs ?? 5_000).catch((error: SynclineError) => {
         if (error.code !== SynclineErrorCode.UpdateRequired) this.fallBack('the SharedWorker did not answer');
@@ -350,7 +352,8 @@ class Client implements SyncClient {
     this.strategy = hasLocks ? Runtime.LeaderTab : Runtime.InPage;
     // Reconnecting re-sends this tab's hello, live queries and unanswered calls over the new runtime. If the worker
     // was only slow and runs the engine after all, this tab's own host waits for the engine lock and sends the tab there.
-    this.connection.reconnect();
+    // Not before the tab holds its liveness lock: a host that asked for it first would take the tab for gone.
+    void this.lockHeld.then(() => this.connection.reconnect());
   }
 
   /** Opens a link to this tab's runtime; called again on every reconnect. */

@@ -32,8 +32,17 @@ export interface OperationRequest {
 /** How a stored body is sent: JSON text, a string as is, bytes (Blob, ArrayBuffer), or multipart form entries. */
 export type BodyType = 'json' | 'text' | 'binary' | 'form';
 
+/**
+ * Bytes kept as an ArrayBuffer with their type, where the browser cannot store a Blob in IndexedDB (WebKit in
+ * an ephemeral session refuses every Blob and File): sent exactly as the Blob would have been.
+ */
+export interface StoredBytes {
+  bytes: ArrayBuffer;
+  type: string;
+}
+
 /** One `FormData` entry as stored: a name and a string or a Blob/File (with its file name). */
-export type FormEntry = [name: string, value: string | Blob, filename?: string];
+export type FormEntry = [name: string, value: string | Blob | StoredBytes, filename?: string];
 
 /** The item an operation touches, so a pending marker can sit next to it. */
 export interface EntityRef {

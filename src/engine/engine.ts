@@ -24,7 +24,7 @@ import { LaneScheduler } from './scheduler.ts';
 import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
 import { attempt, batchable, batchEntry, buildRequest, type Attempt } from './transport.ts';
 import { classifyResponse } from './outcome.ts';
-import { validateOperationInput } from './validate.ts';
+import { holdsBlob, validateOperationInput, withoutBlobs } from './validate.ts';
 
 export type { ChangeBatch, OperationChange } from './store.ts';
 
@@ -205,6 +205,15 @@ export class SyncEngine {
     const valid = inputs.map((input) => validateOperationInput(input, limits));
     const now = this.clock.now();
     const ids = valid.map((input) => input.id ?? operationId(now));
+    if (valid.some(holdsBlob)) {
+      try {
+        return await this.insert(valid, ids, now, null);
+      } catch (error) {
+        // Some browsers cannot store a Blob at all (WebKit in an ephemeral session): keep its bytes instead.
+        if ((error as SynclineError)?.code !== SynclineErrorCode.Storage) throw error;
+        return this.insert(await Promise.all(valid.map(withoutBlobs)), ids, now, null);
+      }
+    }
     if (!options.resent) {
       // Reserved before any await, so concurrent enqueues (several tabs) never pick the same numbers.
       const start = this.lastSeq;

@@ -1,5 +1,5 @@
 // Sends one stored operation: builds the request, never follows a redirect, and reads back what the answer means.
-import type { Operation, OperationResult } from '../types.ts';
+import type { FormEntry, Operation, OperationResult } from '../types.ts';
 import type { Clock } from './clock.ts';
 import { classifyResponse, type Outcome } from './outcome.ts';
 import { idempotencyKey } from './reducer.ts';
@@ -63,9 +63,9 @@ export function buildRequest(op: Operation, auth: Record<string, string> | null)
       case 'form': {
         // The browser writes the multipart boundary into Content-Type itself.
         const form = new FormData();
-        for (const [name, value, filename] of stored as [string, string | Blob, string?][]) {
+        for (const [name, value, filename] of stored as FormEntry[]) {
           if (typeof value === 'string') form.append(name, value);
-          else form.append(name, value, filename);
+          else form.append(name, value instanceof Blob ? value : new Blob([value.bytes], { type: value.type }), filename);
         }
         body = form;
         break;

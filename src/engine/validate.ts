@@ -1,6 +1,6 @@
 // Checks an enqueue request before anything is written: a bad operation is refused whole, with a typed error.
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
-import { HTTP_METHODS, type BodyType, type FormEntry, type OperationInput } from '../types.ts';
+import { HTTP_METHODS, type BodyType, type FormEntry, type OperationInput, type StoredBytes } from '../types.ts';
 
 /** Credentials never go to the database: they come from `authorize()` or cookies at send time. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
@@ -75,13 +75,46 @@ export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | 
 function isFormEntry(entry: unknown): boolean {
   if (!Array.isArray(entry) || typeof entry[0] !== 'string') return false;
   const value = entry[1];
-  return typeof value === 'string' || (typeof Blob !== 'undefined' && value instanceof Blob);
+  return typeof value === 'string' || (typeof Blob !== 'undefined' && value instanceof Blob) || isStoredBytes(value);
+}
+
+export function isStoredBytes(value: unknown): value is StoredBytes {
+  return typeof value === 'object' && value !== null && (value as StoredBytes).bytes instanceof ArrayBuffer && typeof (value as StoredBytes).type === 'string';
 }
 
 function formSize(entries: FormEntry[]): number {
   let size = 0;
-  for (const [name, value] of entries) size += encoder.encode(name).length + (typeof value === 'string' ? encoder.encode(value).length : value.size);
+  for (const [name, value] of entries) {
+    size += encoder.encode(name).length + (typeof value === 'string' ? encoder.encode(value).length : value instanceof Blob ? value.size : value.bytes.byteLength);
+  }
   return size;
+}
+
+/** Whether an operation's body holds a Blob (directly or in a form entry). */
+export function holdsBlob(input: OperationInput): boolean {
+  const body = input.request.body;
+  if (typeof Blob !== 'undefined' && body instanceof Blob) return true;
+  return input.request.bodyType === 'form' && Array.isArray(body) && (body as FormEntry[]).some(([, value]) => value instanceof Blob);
+}
+
+/**
+ * The operation with every Blob read into bytes (its type kept; a bare body's type becomes its Content-Type),
+ * for a browser that cannot store Blobs in IndexedDB.
+ */
+export async function withoutBlobs(input: OperationInput): Promise<OperationInput> {
+  const request = { ...input.request };
+  const body = request.body;
+  if (body instanceof Blob) {
+    request.body = await body.arrayBuffer();
+    if (body.type && !hasHeader(request.headers, 'content-type')) request.headers = { ...request.headers, 'Content-Type': body.type };
+  } else if (request.bodyType === 'form' && Array.isArray(body)) {
+    request.body = await Promise.all((body as FormEntry[]).map(async ([name, value, filename]): Promise<FormEntry> => {
+      if (!(value instanceof Blob)) return filename === undefined ? [name, value] : [name, value, filename];
+      const bytes: StoredBytes = { bytes: await value.arrayBuffer(), type: value.type };
+      return filename === undefined ? [name, bytes] : [name, bytes, filename];
+    }));
+  }
+  return { ...input, request };
 }
 
 /**

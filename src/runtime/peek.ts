@@ -6,11 +6,21 @@ import { databaseName } from './names.ts';
  * Opens the database at whatever version it has, read-only, and never creates it: if it does not exist, the
  * upgrade this open would start is aborted. The connection closes at once, and steps aside for any upgrade.
  */
-export function peekQueueSize(namespace: string): Promise<number | null> {
+export async function peekQueueSize(namespace: string): Promise<number | null> {
+  const name = databaseName(namespace);
+  // Where the browser can list databases, a missing one is never opened at all: WebKit keeps an empty database
+  // behind even when the upgrade that would create it is aborted.
+  if (typeof indexedDB !== 'undefined' && typeof indexedDB.databases === 'function') {
+    try {
+      if (!(await indexedDB.databases()).some((db) => db.name === name)) return null;
+    } catch {
+      /* fall through to the aborted-upgrade guard */
+    }
+  }
   return new Promise((resolve) => {
     let request: IDBOpenDBRequest;
     try {
-      request = indexedDB.open(databaseName(namespace));
+      request = indexedDB.open(name);
     } catch {
       resolve(null);
       return;
