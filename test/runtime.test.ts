@@ -175,6 +175,33 @@ describe('liveness by locks', () => {
 
 });
 
+describe('hellos out of order', () => {
+  it('keeps a tab on its newest link when a hello from a link it already left arrives late', async () => {
+    const namespace = uniqueName('epoch');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const client = uniqueName('raw');
+    let release!: () => void;
+    await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
+    cleanups.push(() => release());
+    const config = resolveConfig({ endpoint: API, namespace });
+    const hello = (epoch: number) => ({ t: 'hello', client, config, online: false, visible: true, canAuthorize: false, protocol: PROTOCOL_VERSION, schema: DB_VERSION, epoch });
+    const [older, newer] = [linkTo(host), linkTo(host)];
+    const heard = { older: [] as string[], newer: [] as string[] };
+    older.onMessage((m) => heard.older.push((m as { t: string }).t));
+    newer.onMessage((m) => heard.newer.push((m as { t: string }).t));
+    // Messages on two channels are not ordered: the newer link's hello lands first here.
+    newer.send(hello(2));
+    await eventually(() => heard.newer.includes('welcome'), 5_000, 'welcome on the newer link');
+    older.send(hello(1));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(heard.older).to.deep.equal([]);
+    expect(host.clientCount).to.equal(1);
+    newer.send({ t: 'call', id: 1, method: 'count', args: [{}] });
+    await eventually(() => heard.newer.includes('result'), 5_000, 'the newer link still served');
+  });
+});
+
 describe('calls', () => {
   it('answers a call re-sent on the same engine from memory: the operation is queued once', async () => {
     const namespace = uniqueName('resend');

@@ -56,6 +56,8 @@ const CLOSE_GRACE_MS = 3_000;
 
 export class EngineConnection {
   private link: Link | null = null;
+  /** Counts the links opened (see the hello's `epoch`). */
+  private epoch = 0;
   private via: 'primary' | 'broadcast' = 'primary';
   private nextId = 1;
   private readonly calls = new Map<number, PendingCall>();
@@ -197,6 +199,7 @@ export class EngineConnection {
 
   private open(via: 'primary' | 'broadcast'): void {
     this.link?.close();
+    this.epoch++;
     this.via = via;
     const link = via === 'primary' ? this.options.connectPrimary() : this.options.connectBroadcast!(() => {
       // An engine has just started serving the channel: say hello now rather than at the next retry.
@@ -214,6 +217,7 @@ export class EngineConnection {
     const { online, visible } = this.options.environment();
     this.sendQuietly({
       t: 'hello', client: this.options.client, config: this.options.config, online, visible, canAuthorize: !!this.options.authorize, ...this.versions,
+      epoch: this.epoch,
     });
   }
 

@@ -69,6 +69,8 @@ export class EngineHost {
   private config: EngineConfig | null = null;
   private readonly connections = new Set<Connection>();
   private readonly watchedTabs = new Set<string>();
+  /** The newest link (epoch) each tab has said hello on. */
+  private readonly epochs = new Map<string, number>();
   private readonly recentCalls = new Map<string, Map<number, { answer: Promise<unknown>; at: number }>>();
   private readonly authWaiters = new Map<number, { resolve(h: Record<string, string> | null | false): void; reject(e: Error): void; connection: Connection }>();
   private nextAuthId = 1;
@@ -170,6 +172,10 @@ export class EngineHost {
     }
     // A newer tab: its own runtime takes over the namespace from this older one; nothing to say to it.
     if (order > 0) return null;
+    // A hello from a link the tab has already left, arriving late: the newer link stands.
+    const epoch = hello.epoch ?? 0;
+    if (epoch < (this.epochs.get(hello.client) ?? 0)) return null;
+    this.epochs.set(hello.client, epoch);
     // The same tab on a new link (it took the old one for dead): the old connection is gone for good.
     for (const old of this.connections) if (old.client === hello.client) this.drop(old);
     const connection: Connection = {
@@ -194,6 +200,7 @@ export class EngineHost {
     this.locks.request(tabLockName(namespace, client), async () => {
       this.watchedTabs.delete(client);
       this.recentCalls.delete(client);
+      this.epochs.delete(client);
       for (const c of [...this.connections]) if (c.client === client) this.drop(c);
     }).catch(() => {});
   }

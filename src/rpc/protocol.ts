@@ -31,6 +31,11 @@ export type ClientMessage =
       t: 'hello'; client: string; config: EngineConfig; online: boolean; visible: boolean; canAuthorize: boolean;
       /** This tab's `PROTOCOL_VERSION` and database schema version. */
       protocol: number; schema: number;
+      /**
+       * Grows with every link the tab opens. Hellos on different links are not ordered: one from a link the tab has
+       * already left may arrive after the newer one, and must not replace it.
+       */
+      epoch?: number;
     }
   /** `resent`: sent before, to an engine that went away without answering. */
   | { t: 'call'; id: number; method: CallMethod; args: unknown[]; resent?: boolean }
@@ -86,7 +91,7 @@ export function parseClientMessage(data: unknown): ClientMessage | null {
     case 'hello':
       return typeof data.client === 'string' && isObject(data.config) && typeof data.config.namespace === 'string' &&
         typeof data.config.endpoint === 'string' && typeof data.online === 'boolean' && typeof data.visible === 'boolean' &&
-        typeof data.canAuthorize === 'boolean' && isInt(data.protocol) && isInt(data.schema)
+        typeof data.canAuthorize === 'boolean' && isInt(data.protocol) && isInt(data.schema) && (data.epoch === undefined || isInt(data.epoch))
         ? (data as ClientMessage)
         : null;
     case 'call':
