@@ -6,6 +6,7 @@ import { operationId } from './engine/ids.ts';
 import { normalizeBody } from './engine/validate.ts';
 import type { EngineHost } from './rpc/host.ts';
 import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
+import { CollectionHandle, conflictList, type Collection, type CollectionOptions } from './collection.ts';
 import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink } from './runtime/broadcast.ts';
 import { channelName, tabLockName, workerName } from './runtime/names.ts';
@@ -21,6 +22,9 @@ import {
   type OperationInput,
   type OperationResult,
   type OperationWindow,
+  type Conflict,
+  type EntityRecord,
+  type Resolution,
   type SyncMode,
   type SyncStatus,
 } from './types.ts';
@@ -84,6 +88,15 @@ export interface SyncClient {
   clear(options?: { discardUnsent?: boolean }): Promise<number>;
   /** Resolves once the engine has answered this tab. */
   ready(timeoutMs?: number): Promise<void>;
+  /**
+   * A Background Sync collection (the same handle for the same name): edits show at once and are pushed in the
+   * background; the server's changes are pulled. See `Collection`.
+   */
+  collection<T extends object = Record<string, unknown>>(name: string, options?: CollectionOptions<T>): Collection<T>;
+  /** Every open Background Sync conflict, oldest first. */
+  readonly conflicts$: Observable<Conflict[]>;
+  /** Settles a conflict: the result is pushed against the server's current version. */
+  resolve<T extends object = Record<string, unknown>>(conflictId: string, resolution: Resolution<T>): Promise<EntityRecord<T> | null>;
   close(): void;
 }
 
@@ -106,7 +119,7 @@ const DEFAULTS: Omit<EngineConfig, 'endpoint' | 'namespace' | 'healthUrl'> = {
 
 const EMPTY_STATUS: EngineStatus = {
   connectivity: Connectivity.Online, syncing: false, paused: null, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: null, storage: 'ok', clients: 0, engineError: null,
+  lastSyncAt: null, storage: 'ok', clients: 0, engineError: null, entities: { dirty: 0, conflicts: 0 },
 };
 
 const NAMESPACE_PATTERN = /^[\w.-]{1,100}$/;
@@ -151,8 +164,10 @@ class Client implements SyncClient {
   readonly operations$: Observable<Operation[]>;
   readonly pendingCount$: Observable<number>;
   readonly status$: Observable<SyncStatus>;
+  readonly conflicts$: Observable<Conflict[]>;
 
   private readonly clientId = operationId();
+  private readonly collections = new Map<string, CollectionHandle<object>>();
   private readonly connection: EngineConnection;
   private strategy: Runtime;
   private localHost: Promise<EngineHost> | null = null;
@@ -206,6 +221,7 @@ class Client implements SyncClient {
     this.listen();
 
     this.pendingCount$ = this.coldStartCount(this.count$({}));
+    this.conflicts$ = conflictList(this.connection);
     this.operations$ = this.watchOperations({});
     const engineStatus$ = this.connection.watch({ topic: 'status' }).pipe(
       map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status),
@@ -259,6 +275,25 @@ class Client implements SyncClient {
   // `before` bounds a call re-sent after its engine was replaced: operations queued since are kept.
   clear(options: { discardUnsent?: boolean } = {}) { return this.connection.call('clear', { ...options, before: Date.now() }); }
   ready(timeoutMs = 10_000) { return this.connection.ready(timeoutMs); }
+
+  collection<T extends object = Record<string, unknown>>(name: string, options: CollectionOptions<T> = {}): Collection<T> {
+    const existing = this.collections.get(name);
+    if (existing) return existing as unknown as Collection<T>;
+    let url: string;
+    try {
+      url = new URL(options.url ?? name, this.config.endpoint + '/').href;
+    } catch {
+      throw new SynclineError(SynclineErrorCode.InvalidConfig, `The url of collection ${name} is not a URL: ${options.url}`);
+    }
+    const handle = new CollectionHandle<T>(name, this.connection, url, options, this.conflicts$, (id, resolution) => this.resolve(id, resolution));
+    this.collections.set(name, handle as unknown as CollectionHandle<object>);
+    this.cleanup.push(() => handle.close());
+    return handle;
+  }
+
+  resolve<T extends object = Record<string, unknown>>(conflictId: string, resolution: Resolution<T>): Promise<EntityRecord<T> | null> {
+    return this.connection.call('resolve', conflictId, resolution as Resolution) as Promise<EntityRecord<T> | null>;
+  }
 
   close(): void {
     if (this.closed) return;

@@ -1,6 +1,7 @@
 // The public surface of syncline's core: the client, its types and errors. Nothing else is API.
 export { createSyncClient, resolveConfig } from './client.ts';
 export type { SyncClient, SyncClientOptions } from './client.ts';
+export type { Collection, CollectionOptions, ConflictPolicy } from './collection.ts';
 export { SynclineError, SynclineErrorCode } from './errors.ts';
 export {
   Connectivity,
@@ -21,6 +22,13 @@ export type {
   OperationWindow,
   SyncMode,
   SyncStatus,
+  CollectionConfig,
+  CollectionStatus,
+  Conflict,
+  ConflictStrategy,
+  EntityRecord,
+  Resolution,
+  Rollback,
 } from './types.ts';
 export type { AuthorizeHook } from './engine/engine.ts';
 export { matchesFilter, entityKeyOf } from './engine/filter.ts';

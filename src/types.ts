@@ -170,6 +170,8 @@ export interface EngineStatus {
   clients: number;
   /** The last thing that went wrong inside the engine itself (storage, a failed drain step), for `status$`. */
   engineError: { message: string; at: number } | null;
+  /** Background Sync: entities with unpushed edits, and open conflicts, over every collection. */
+  entities: { dirty: number; conflicts: number };
 }
 
 /** What `status$` tells a tab: the engine's state plus where it runs and what survives this tab closing. */
@@ -220,4 +222,75 @@ export interface EngineConfig {
    */
   batch: boolean | string[];
   batchMaxOps: number;
+}
+
+// ---- Background Sync ----------------------------------------------------------------------
+
+/** How a collection settles a conflict: a named strategy, or (in the page) a function. */
+export type ConflictStrategy = 'server-wins' | 'client-wins' | 'merge' | 'manual';
+
+/** A collection as the engine knows it (plain data: it crosses to the worker). */
+export interface CollectionConfig {
+  name: string;
+  /** Absolute URL of the collection: entities at `<url>/<id>`, the changes feed at `<url>?since=`. */
+  url: string;
+  conflict: ConflictStrategy;
+  /** Pulls this often while a tab is visible (0: only at start, on reconnect and on `syncNow()`). */
+  pullIntervalMs: number;
+}
+
+/** One entity of a collection's local replica, as tabs see it. */
+export interface EntityRecord<T = Record<string, unknown>> {
+  id: string;
+  /** The data as the user sees it: the server's copy with the user's unpushed edits applied. */
+  data: T;
+  /** The server version the local data is based on (null: never on the server yet). */
+  version: number | null;
+  /** An edit (or delete) not yet accepted by the server. */
+  dirty: boolean;
+  /** Deleted locally, the delete not yet accepted by the server (hidden from `items$`). */
+  deleted: boolean;
+  /** An open conflict holds this entity: it is not pushed until resolved. */
+  conflictId: string | null;
+  /** Why the last push failed, while it waits to be tried again. */
+  lastError?: OperationError;
+}
+
+/** Where a collection stands. */
+export interface CollectionStatus {
+  dirty: number;
+  conflicts: number;
+  /** Epoch ms of the last completed pull. */
+  lastPullAt: number | null;
+}
+
+/** A change the server and this device made to the same entity, kept until the user (or a strategy) settles it. */
+export interface Conflict<T = Record<string, unknown>> {
+  id: string;
+  collection: string;
+  entityId: string;
+  /** The last server copy both sides started from (null for an entity created on both sides). */
+  base: T | null;
+  /** This device's version. */
+  mine: T | null;
+  /** The server's current version (null when the server deleted it). */
+  theirs: T | null;
+  theirsVersion: number | null;
+  /** Fields changed on both sides to different values (all fields, for a delete on either side). */
+  fields: string[];
+  /** '412': the server refused a push; 'pull': a pull moved the base of an unpushed edit. */
+  detectedBy: '412' | 'pull';
+  detectedAt: number;
+}
+
+/** How a conflict is settled: one side whole, or the data to push (e.g. field by field from both). */
+export type Resolution<T = Record<string, unknown>> = { choose: 'mine' | 'theirs' } | { data: T };
+
+/** Reported when a strategy replaced a local edit with the server's copy: the UI should say so. */
+export interface Rollback<T = Record<string, unknown>> {
+  collection: string;
+  entityId: string;
+  mine: T | null;
+  theirs: T | null;
+  at: number;
 }

@@ -438,7 +438,7 @@ describe('database schema', () => {
     v1.close();
 
     const db = await openSynclineDB(namespace);
-    expect(db.version).to.equal(3);
+    expect(db.version).to.equal(4);
     expect([...db.transaction('operations').store.indexNames]).to.not.include('lane');
     const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
     const engine = await SyncEngine.open({ config, db });

@@ -19,6 +19,7 @@ const baseStatus: SyncStatus = {
   hostedHere: false,
   continuesAfterClose: false,
   engineError: null,
+  entities: { dirty: 0, conflicts: 0 },
   updateRequired: false,
   unavailable: null,
   connected: true,

@@ -1,9 +1,9 @@
 // The IndexedDB schema `syncline:<namespace>` and its versioned upgrades.
 import { openDB, deleteDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { Operation, OperationResult, OperationStatus } from '../types.ts';
+import type { CollectionConfig, Conflict, Operation, OperationError, OperationResult, OperationStatus } from '../types.ts';
 import { databaseName } from '../runtime/names.ts';
 
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 export interface SynclineSchema extends DBSchema {
   operations: {
@@ -31,9 +31,59 @@ export interface SynclineSchema extends DBSchema {
     value: CompletedRow;
     indexes: { completedAt: number };
   };
+  /** Background Sync: the local replica, one row per entity, keyed [collection, id]. */
+  entities: {
+    key: [string, string];
+    value: EntityRow;
+    indexes: { pushOrder: [string, number] };
+  };
+  conflicts: {
+    key: string;
+    value: Conflict;
+    indexes: { entity: [string, string] };
+  };
+  collections: {
+    key: string;
+    value: CollectionRow;
+  };
 }
 
 export type SynclineDB = IDBPDatabase<SynclineSchema>;
+
+/** One entity of a Background Sync collection as stored (the engine shows it to tabs as an `EntityRecord`). */
+export interface EntityRow {
+  collection: string;
+  id: string;
+  /** What the user sees: the server copy with unpushed local edits applied; null once deleted locally. */
+  data: Record<string, unknown> | null;
+  /** The last server copy this device knows: the merge base. Null when the server has none. */
+  serverData: Record<string, unknown> | null;
+  /** The version of `serverData`; the If-Match of the next push. */
+  baseVersion: number | null;
+  dirty: boolean;
+  /** Deleted locally; the DELETE is not yet accepted. */
+  deleted: boolean;
+  /** Grows with every local edit; the push of edit N goes out under the key `<collection>/<id>@N`. */
+  localRev: number;
+  /** While dirty: the order it became dirty in (the sparse index the pusher walks). */
+  pushOrder?: number;
+  /** While dirty: when the oldest unpushed edit was made (a queued operation on the entity waits for it). */
+  dirtySince?: number;
+  conflictId?: string;
+  attempts: number;
+  strikes: number;
+  nextAttemptAt: number;
+  lastError?: OperationError;
+  /** A push the server refused for good (a 4xx other than a conflict): it waits for the user. */
+  failed?: boolean;
+  updatedAt: number;
+}
+
+/** A collection's registration and its pull cursor. */
+export interface CollectionRow extends CollectionConfig {
+  cursor: string;
+  lastPullAt: number | null;
+}
 
 /** A done operation's result as kept, with the `seq` it had (a re-sent enqueue answers with it). */
 export interface CompletedRow extends OperationResult {
@@ -75,6 +125,12 @@ export function openSynclineDB(namespace: string, onVersionChange?: () => void):
           await cursor.update({ ...cursor.value, status: 'pending' as OperationStatus });
           return step(await cursor.continue());
         });
+      }
+      if (oldVersion < 4) {
+        // Background Sync. pushOrder is set only while an entity is dirty: the index holds exactly what to push.
+        db.createObjectStore('entities', { keyPath: ['collection', 'id'] }).createIndex('pushOrder', ['collection', 'pushOrder']);
+        db.createObjectStore('conflicts', { keyPath: 'id' }).createIndex('entity', ['collection', 'entityId']);
+        db.createObjectStore('collections', { keyPath: 'name' });
       }
     },
     blocking(_current, _next, event) {

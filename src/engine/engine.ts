@@ -4,6 +4,9 @@ import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import {
   Connectivity,
   OperationStatus,
+  type CollectionConfig,
+  type Conflict,
+  type EntityRecord,
   type EngineConfig,
   type EngineStatus,
   type Operation,
@@ -13,6 +16,7 @@ import {
   type OperationWindow,
 } from '../types.ts';
 import { realClock, type Clock } from './clock.ts';
+import { BackgroundSync } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
 import type { CompletedRow, SynclineDB } from './db.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
@@ -59,6 +63,8 @@ const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
 const COMPLETED_PRUNE_BATCH = 500;
 /** Operations read ahead per lane, so the next request of a lane needs no read first. */
 const LANE_READ_AHEAD = 16;
+/** Scheduler lanes that push a Background Sync collection (operation lanes cannot start with it). */
+const PUSH_LANE = '\u0000';
 
 /** An insert without reads met an id or seq already taken: read and try again. */
 class SeqConflict extends Error {}
@@ -79,6 +85,8 @@ export class SyncEngine {
   private readonly scheduler: LaneScheduler;
   private readonly connectivity: ConnectivityManager;
   private readonly origins: string[];
+  /** Background Sync: collections, their replica, push and pull. */
+  readonly background: BackgroundSync;
 
   /** Every change the tabs see, in the order it took effect. */
   readonly changes$: Observable<ChangeBatch>;
@@ -126,6 +134,7 @@ export class SyncEngine {
       storage: 'ok',
       clients: 0,
       engineError: null,
+      entities: { dirty: 0, conflicts: 0 },
     });
     this.changes$ = store.changes$;
     this.status$ = this.statusSubject.asObservable();
@@ -139,6 +148,7 @@ export class SyncEngine {
         if (previous === Connectivity.Offline) {
           void this.loadCapabilities();
           void this.pokeAllLanes();
+          void this.background.pullAll();
         }
       },
     });
@@ -146,12 +156,33 @@ export class SyncEngine {
       clock: this.clock,
       concurrency: () => this.config.laneConcurrency,
       canRun: () => this.canSend(),
-      run: (lane) => this.drainLane(lane),
+      run: (lane) => (lane.startsWith(PUSH_LANE) ? this.background.pushCollection(lane.slice(1)) : this.drainLane(lane)),
       onError: (lane, error) => this.reportError(`Lane "${lane}" stopped on an error and is tried again: ${(error as Error)?.message ?? error}`),
       onBusyChange: () => this.refreshSyncing(),
     });
     store.changes$.subscribe(() => {
       if (!this.closed) this.patchStatus({ counts: this.store.counts });
+    });
+    this.background = new BackgroundSync({
+      db: store.db,
+      clock: this.clock,
+      fetch: this.fetchFn,
+      random: this.random,
+      config: this.config,
+      origins: this.origins,
+      nextSeq: () => ++this.store.writeSeq,
+      canSend: () => this.canSend(),
+      authorize: (request) => (this.authorize ? this.authorize(request) : Promise.resolve(null)),
+      judge: (result) => this.judge(result),
+      pauseForAuth: () => this.patchStatus({ paused: 'auth' }),
+      pokePush: (collection) => this.scheduler.poke(PUSH_LANE + collection),
+      storageFailure: (error) => this.store.failure(error),
+      reportError: (message) => this.reportError(message),
+      countsChanged: () => {
+        const { dirty, conflicts } = this.background.totals;
+        const now = this.status.entities;
+        if (now.dirty !== dirty || now.conflicts !== conflicts) this.patchStatus({ entities: { dirty, conflicts } });
+      },
     });
   }
 
@@ -172,8 +203,11 @@ export class SyncEngine {
     ]);
     engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq ?? 0);
     if (capabilities) engine.capabilities = capabilities;
+    await engine.background.load();
+    engine.patchStatus({ entities: engine.background.totals });
     engine.capabilitiesLoaded = engine.loadCapabilities();
     void engine.pokeAllLanes();
+    void engine.background.pullAll();
     return engine;
   }
 
@@ -409,6 +443,7 @@ export class SyncEngine {
     });
     for (const lane of lanes) this.laneBuffers.delete(lane);
     await this.pokeAllLanes();
+    void this.background.pullAll();
   }
 
   /** Lifts an auth pause: the app has fresh credentials. */
@@ -465,6 +500,7 @@ export class SyncEngine {
     this.closed = true;
     this.scheduler.stop();
     this.connectivity.close();
+    this.background.close();
     this.completionSubject.complete();
     this.store.close();
     this.statusSubject.complete();
@@ -534,6 +570,55 @@ export class SyncEngine {
     return result;
   }
 
+  // ---- Background Sync ------------------------------------------------------------------
+
+  /** Registers a collection (idempotent): the engine keeps its replica, pushes its edits and pulls its changes. */
+  registerCollection(config: unknown): Promise<CollectionConfig> {
+    this.assertOpen();
+    return this.background.register(config);
+  }
+
+  entityPut(collection: string, id: string, data: unknown): Promise<EntityRecord> {
+    this.assertOpen();
+    return this.background.put(collection, id, data);
+  }
+
+  entityPatch(collection: string, id: string, fields: unknown): Promise<EntityRecord> {
+    this.assertOpen();
+    return this.background.patch(collection, id, fields);
+  }
+
+  entityDelete(collection: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.background.delete(collection, id);
+  }
+
+  entityRevert(collection: string, id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.background.revert(collection, id);
+  }
+
+  /** Settles a conflict; the result is pushed against the server's current version. */
+  resolve(conflictId: string, resolution: unknown): Promise<EntityRecord | null> {
+    this.assertOpen();
+    return this.background.resolve(conflictId, resolution);
+  }
+
+  entities(collection: string): Promise<EntityRecord[]> {
+    this.assertOpen();
+    return this.background.list(collection);
+  }
+
+  conflicts(collection?: string): Promise<Conflict[]> {
+    this.assertOpen();
+    return this.background.conflicts(collection);
+  }
+
+  /** Whether any tab is visible: collections pull on their interval only then. */
+  setVisible(visible: boolean): void {
+    if (!this.closed) this.background.setVisible(visible);
+  }
+
   /** Whether an operation is in the queue now. */
   async has(id: string): Promise<boolean> {
     this.assertOpen();
@@ -551,7 +636,7 @@ export class SyncEngine {
     if (this.closed) return;
     try {
       const lanes = await this.store.lanes();
-      this.scheduler.poke(...lanes);
+      this.scheduler.poke(...lanes, ...this.background.names.map((name) => PUSH_LANE + name));
     } catch (error) {
       if (!this.closed) this.reportError(`Could not list lanes: ${(error as Error).message}`);
     }
@@ -576,6 +661,16 @@ export class SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
+      if (head.entity && this.background.names.includes(head.entity.type)) {
+        // An edit of the same entity made before this operation was queued goes first (Background Sync, same entity).
+        const since = await this.background.dirtySince(head.entity.type, head.entity.id);
+        if (since !== null && since <= head.createdAt) {
+          await this.background.pushEntityNow(head.entity.type, head.entity.id);
+          const still = await this.background.dirtySince(head.entity.type, head.entity.id);
+          if (still !== null && still <= head.createdAt) return this.clock.now() + 1000;
+          continue;
+        }
+      }
       const batch = this.batchFrom(lane, now);
       const sent = batch ? await this.sendBatch(batch) : await this.send(head);
       if (sent === 'skipped') continue;
@@ -630,6 +725,8 @@ export class SyncEngine {
       if (this.isGone(row)) continue;
       const op = this.view(row);
       if (op.status !== OperationStatus.Pending || !isDue(op, now, this.connectivity.lastOnlineAt) || !batchable(op, caps.url)) break;
+      // An operation on a Background Sync entity is checked against that entity's unpushed edits on its own.
+      if (ops.length > 0 && op.entity && this.background.names.includes(op.entity.type)) break;
       if (op.uncertainSince !== undefined && now - op.uncertainSince > this.capabilities.idempotencyTtlMs) break;
       const size = JSON.stringify(batchEntry(op)).length * 3 + 8;
       if (ops.length > 0 && bytes + size > caps.maxBytes) break;

@@ -1,6 +1,7 @@
 // Live queries over the engine: a snapshot lined up exactly with the change stream, then only what changed.
 import { Subscription, auditTime, filter as rxFilter } from 'rxjs';
-import type { EngineStatus, Operation, OperationFilter, OperationResult, OperationWindow } from '../types.ts';
+import type { CollectionStatus, Conflict, EngineStatus, EntityRecord, Operation, OperationFilter, OperationResult, OperationWindow, Rollback } from '../types.ts';
+import type { EntityBatch } from './background.ts';
 import type { ChangeBatch, SyncEngine } from './engine.ts';
 import { isEmptyFilter, matchesFilter } from './filter.ts';
 
@@ -10,7 +11,12 @@ export type LiveQuery =
   | { topic: 'count'; filter: OperationFilter }
   | { topic: 'window'; filter: OperationFilter; offset: number; limit: number }
   | { topic: 'status' }
-  | { topic: 'result'; id: string };
+  | { topic: 'result'; id: string }
+  /** Background Sync: a collection's visible entities, its status, every open conflict, rollbacks as they happen. */
+  | { topic: 'entities'; collection: string }
+  | { topic: 'collection-status'; collection: string }
+  | { topic: 'conflicts' }
+  | { topic: 'rollbacks' };
 
 export type LiveEvent =
   | { type: 'ops-reset'; ops: Operation[] }
@@ -20,7 +26,13 @@ export type LiveEvent =
   | { type: 'status'; status: EngineStatus }
   | { type: 'result'; result: OperationResult }
   | { type: 'discarded' }
-  | { type: 'not-found' };
+  | { type: 'not-found' }
+  | { type: 'entities-reset'; entities: EntityRecord[] }
+  | { type: 'entities-changes'; upserts: EntityRecord[]; removes: string[] }
+  | { type: 'collection-status'; status: CollectionStatus }
+  | { type: 'conflicts-reset'; conflicts: Conflict[] }
+  | { type: 'conflicts-changes'; upserts: Conflict[]; removes: string[] }
+  | { type: 'rollback'; rollback: Rollback };
 
 /** Starts a live query; the subscription ends it. */
 export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event: LiveEvent) => void): Subscription {
@@ -51,7 +63,69 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
       return watchSnapshot(engine, query, emit, subscription);
     case 'ops':
       return watchSnapshot(engine, query, emit, subscription);
+    case 'entities':
+      return watchEntities(engine, query.collection, emit, subscription);
+    case 'conflicts':
+      return watchConflicts(engine, emit, subscription);
+    case 'collection-status': {
+      let last = '';
+      const send = () => {
+        const status = engine.background.status(query.collection);
+        const key = JSON.stringify(status);
+        if (key !== last) emit({ type: 'collection-status', status: JSON.parse((last = key)) as CollectionStatus });
+      };
+      send();
+      subscription.add(engine.status$.pipe(auditTime(16)).subscribe(send));
+      return subscription;
+    }
+    case 'rollbacks':
+      subscription.add(engine.background.rollbacks$.subscribe((rollback) => emit({ type: 'rollback', rollback })));
+      return subscription;
   }
+}
+
+/** The same snapshot rule for the replica: read at a known change number, then only later batches. */
+function watchReplica<T>(
+  engine: SyncEngine,
+  read: () => Promise<T[]>,
+  reset: (items: T[]) => void,
+  apply: (batch: EntityBatch) => void,
+  subscription: Subscription,
+): Subscription {
+  let buffer: EntityBatch[] | null = [];
+  subscription.add(engine.background.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
+  const mark = engine.writeSeq;
+  read().then((items) => {
+    reset(items);
+    const pending = buffer ?? [];
+    buffer = null;
+    for (const batch of pending) if (batch.seq > mark) apply(batch);
+  }, () => subscription.unsubscribe());
+  return subscription;
+}
+
+function watchEntities(engine: SyncEngine, collection: string, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+  return watchReplica(engine, () => engine.entities(collection), (entities) => emit({ type: 'entities-reset', entities }), (batch) => {
+    const upserts = new Map<string, EntityRecord>();
+    const removes = new Set<string>();
+    for (const change of batch.changes) {
+      if (change.collection !== collection) continue;
+      if (change.next) { upserts.set(change.id, change.next); removes.delete(change.id); }
+      else { removes.add(change.id); upserts.delete(change.id); }
+    }
+    if (upserts.size || removes.size) emit({ type: 'entities-changes', upserts: [...upserts.values()], removes: [...removes] });
+  }, subscription);
+}
+
+function watchConflicts(engine: SyncEngine, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+  return watchReplica(engine, () => engine.conflicts(), (conflicts) => emit({ type: 'conflicts-reset', conflicts }), (batch) => {
+    if (batch.conflicts.length === 0) return;
+    emit({
+      type: 'conflicts-changes',
+      upserts: batch.conflicts.filter((c) => c.next).map((c) => c.next!),
+      removes: batch.conflicts.filter((c) => !c.next).map((c) => c.id),
+    });
+  }, subscription);
 }
 
 function watchResult(engine: SyncEngine, id: string, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {

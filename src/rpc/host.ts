@@ -213,6 +213,7 @@ export class EngineHost {
         connection.welcomed = true;
         state.engine.setClientCount(this.clientCount);
         state.engine.setNetwork(connection.online);
+        this.shareVisibility();
         this.send(connection, {
           t: 'welcome', runtime: this.options.runtime, engine: this.id, lock: this.instanceLock, ...this.versions,
         });
@@ -364,6 +365,12 @@ export class EngineHost {
       }
     }
     this.engine?.setClientCount(this.clientCount);
+    this.shareVisibility();
+  }
+
+  /** Collections pull on their interval only while some tab shows the page. */
+  private shareVisibility(): void {
+    this.engine?.setVisible([...this.connections].some((c) => c.welcomed && c.visible));
   }
 
   // ---- messages ---------------------------------------------------------------------------
@@ -385,6 +392,7 @@ export class EngineHost {
         connection.online = message.online;
         connection.visible = message.visible;
         engine?.setNetwork(message.online);
+        this.shareVisibility();
         return;
       case 'auth-result': {
         const waiter = this.authWaiters.get(message.id);

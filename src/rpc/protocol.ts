@@ -1,6 +1,6 @@
 // The messages between a tab and its engine: a discriminated union of plain data, validated on arrival.
 import type { SerializedError } from '../errors.ts';
-import type { EngineConfig, Operation, OperationFilter, OperationWindow, Runtime } from '../types.ts';
+import type { CollectionConfig, Conflict, EngineConfig, EntityRecord, Operation, OperationFilter, OperationWindow, Resolution, Runtime } from '../types.ts';
 import type { LiveEvent, LiveQuery } from '../engine/live-queries.ts';
 
 /** Bumped whenever a message changes shape: a tab and an engine of different versions do not talk. */
@@ -19,9 +19,20 @@ export interface EngineCalls {
   list: { args: [filter?: OperationFilter]; result: Operation[] };
   window: { args: [filter: OperationFilter, offset: number, limit: number]; result: OperationWindow };
   lanes: { args: []; result: string[] };
+  registerCollection: { args: [config: CollectionConfig]; result: CollectionConfig };
+  entityPut: { args: [collection: string, id: string, data: unknown]; result: EntityRecord };
+  entityPatch: { args: [collection: string, id: string, fields: unknown]; result: EntityRecord };
+  entityDelete: { args: [collection: string, id: string]; result: boolean };
+  entityRevert: { args: [collection: string, id: string]; result: boolean };
+  resolve: { args: [conflictId: string, resolution: Resolution]; result: EntityRecord | null };
+  entities: { args: [collection: string]; result: EntityRecord[] };
+  conflicts: { args: [collection?: string]; result: Conflict[] };
 }
 export type CallMethod = keyof EngineCalls;
-export const CALL_METHODS: readonly CallMethod[] = ['enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window', 'lanes'];
+export const CALL_METHODS: readonly CallMethod[] = [
+  'enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window', 'lanes',
+  'registerCollection', 'entityPut', 'entityPatch', 'entityDelete', 'entityRevert', 'resolve', 'entities', 'conflicts',
+];
 
 /** Live queries a tab may subscribe to, and what they emit (defined beside the engine that answers them). */
 export type { LiveQuery as Topic, LiveEvent as TopicEvent } from '../engine/live-queries.ts';
@@ -79,6 +90,12 @@ function isTopic(v: unknown): v is LiveQuery {
       return isObject(v.filter) && isInt(v.offset) && isInt(v.limit);
     case 'result':
       return typeof v.id === 'string';
+    case 'entities':
+    case 'collection-status':
+      return typeof v.collection === 'string';
+    case 'conflicts':
+    case 'rollbacks':
+      return true;
     default:
       return false;
   }

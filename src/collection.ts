@@ -1,0 +1,145 @@
+// A Background Sync collection as a tab sees it: optimistic edits, a live view of the replica, its status and rollbacks.
+import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type Subscription } from 'rxjs';
+import type { EngineConnection } from './rpc/connection.ts';
+import type { TopicEvent } from './rpc/protocol.ts';
+import type { CollectionStatus, Conflict, ConflictStrategy, EntityRecord, Resolution, Rollback } from './types.ts';
+
+/** How a collection settles conflicts: a named strategy, or a function run in the page (then 'manual' in the engine). */
+export type ConflictPolicy<T> = ConflictStrategy | ((conflict: Conflict<T>) => Resolution<T> | 'manual' | Promise<Resolution<T> | 'manual'>);
+
+export interface CollectionOptions<T> {
+  /** The collection's URL, absolute or relative to the endpoint (default: its name). */
+  url?: string;
+  /** Default `merge`. */
+  conflict?: ConflictPolicy<T>;
+  /** Pull this often while a tab is visible (default 30 s; 0: only at start, on reconnect and on syncNow()). */
+  pullIntervalMs?: number;
+}
+
+/**
+ * One collection of server entities, edited optimistically: an edit shows in `items$` (in every tab) at once, and
+ * the engine pushes it in the background; the server's changes are pulled in. Conflicts are settled by the
+ * collection's strategy, or wait on `client.conflicts$` for the user.
+ */
+export interface Collection<T extends object = Record<string, unknown>> {
+  readonly name: string;
+  /** Creates or replaces an entity. */
+  put(id: string, data: T): Promise<EntityRecord<T>>;
+  /** Changes some fields of an entity. */
+  patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>>;
+  /** Deletes an entity; false when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** Drops this device's unpushed edits of an entity (back to the server's copy). */
+  revert(id: string): Promise<boolean>;
+  /** Every entity (deleted ones left out), sorted by id, updated on every change. */
+  readonly items$: Observable<EntityRecord<T>[]>;
+  /** One entity, or undefined while there is none. */
+  get$(id: string): Observable<EntityRecord<T> | undefined>;
+  readonly status$: Observable<CollectionStatus>;
+  /** Local edits that a conflict strategy replaced with the server's copy: tell the user. */
+  readonly rollbacks$: Observable<Rollback<T>>;
+}
+
+export class CollectionHandle<T extends object> implements Collection<T> {
+  readonly items$: Observable<EntityRecord<T>[]>;
+  readonly status$: Observable<CollectionStatus>;
+  readonly rollbacks$: Observable<Rollback<T>>;
+  private readonly byId$: Observable<Map<string, EntityRecord<T>>>;
+  private readonly registered: Promise<unknown>;
+  private resolver: Subscription | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly connection: EngineConnection,
+    url: string,
+    options: CollectionOptions<T>,
+    conflicts$: Observable<Conflict[]>,
+    resolve: (id: string, resolution: Resolution) => Promise<unknown>,
+  ) {
+    const policy = options.conflict ?? 'merge';
+    this.registered = connection.call('registerCollection', {
+      name, url, conflict: typeof policy === 'function' ? 'manual' : policy, pullIntervalMs: options.pullIntervalMs ?? 30_000,
+    });
+    this.byId$ = connection.watch({ topic: 'entities', collection: name }).pipe(
+      scan((items, event: TopicEvent) => {
+        if (event.type === 'entities-reset') return new Map(event.entities.map((e) => [e.id, e as EntityRecord<T>]));
+        if (event.type !== 'entities-changes') return items;
+        const next = new Map(items);
+        for (const id of event.removes) next.delete(id);
+        for (const e of event.upserts) next.set(e.id, e as EntityRecord<T>);
+        return next;
+      }, new Map<string, EntityRecord<T>>()),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    this.items$ = this.byId$.pipe(
+      map((items) => [...items.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    this.status$ = connection.watch({ topic: 'collection-status', collection: name }).pipe(
+      map((e) => (e as Extract<TopicEvent, { type: 'collection-status' }>).status),
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
+    this.rollbacks$ = connection.watch({ topic: 'rollbacks' }).pipe(
+      map((e) => (e as Extract<TopicEvent, { type: 'rollback' }>).rollback as Rollback<T>),
+      filter((r) => r.collection === name),
+    );
+    if (typeof policy === 'function') {
+      // The app's own rule runs here, in the page: each new conflict of this collection is offered to it once.
+      const offered = new Set<string>();
+      this.resolver = conflicts$.subscribe((all) => {
+        for (const conflict of all) {
+          if (conflict.collection !== name || offered.has(conflict.id)) continue;
+          offered.add(conflict.id);
+          void Promise.resolve(policy(conflict as Conflict<T>)).then((answer) => {
+            if (answer !== 'manual') return resolve(conflict.id, answer as Resolution);
+          }).catch((error) => console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error));
+        }
+      });
+    }
+  }
+
+  async put(id: string, data: T): Promise<EntityRecord<T>> {
+    await this.registered;
+    return (await this.connection.call('entityPut', this.name, id, data)) as EntityRecord<T>;
+  }
+
+  async patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>> {
+    await this.registered;
+    return (await this.connection.call('entityPatch', this.name, id, fields)) as EntityRecord<T>;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    await this.registered;
+    return this.connection.call('entityDelete', this.name, id);
+  }
+
+  async revert(id: string): Promise<boolean> {
+    await this.registered;
+    return this.connection.call('entityRevert', this.name, id);
+  }
+
+  get$(id: string): Observable<EntityRecord<T> | undefined> {
+    return this.byId$.pipe(map((items) => items.get(id)), distinctUntilChanged());
+  }
+
+  /** Ends the page-side conflict rule (the collection itself lives on in the engine). */
+  close(): void {
+    this.resolver?.unsubscribe();
+  }
+}
+
+/** Keeps every open conflict as a list, from the engine's live query. */
+export function conflictList(connection: EngineConnection): Observable<Conflict[]> {
+  return new Observable<TopicEvent>((subscriber) => connection.watch({ topic: 'conflicts' }).subscribe(subscriber)).pipe(
+    scan((all, event) => {
+      if (event.type === 'conflicts-reset') return new Map(event.conflicts.map((c) => [c.id, c]));
+      if (event.type !== 'conflicts-changes') return all;
+      const next = new Map(all);
+      for (const id of event.removes) next.delete(id);
+      for (const c of event.upserts) next.set(c.id, c);
+      return next;
+    }, new Map<string, Conflict>()),
+    map((all) => [...all.values()].sort((a, b) => a.detectedAt - b.detectedAt)),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+}

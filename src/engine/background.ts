@@ -1,0 +1,757 @@
+// Background Sync: a local replica of server collections, edited optimistically, pushed and pulled, conflicts kept.
+import { Subject, type Observable } from 'rxjs';
+import { SynclineError, SynclineErrorCode } from '../errors.ts';
+import type { CollectionConfig, CollectionStatus, Conflict, ConflictStrategy, EntityRecord, OperationError, Resolution, Rollback } from '../types.ts';
+import type { Clock } from './clock.ts';
+import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
+import { operationId } from './ids.ts';
+import { changedFields, sameValue, threeWayMerge, type Data } from './merge.ts';
+import { backoffDelay, type Outcome } from './outcome.ts';
+import { attempt, type Attempt } from './transport.ts';
+import type { StorageHealth } from './store.ts';
+import type { IDBPTransaction, StoreNames } from 'idb';
+import type { SynclineSchema } from './db.ts';
+
+/** One change to the replica as tabs see it. */
+export interface EntityChange {
+  collection: string;
+  id: string;
+  next: EntityRecord | null;
+}
+
+export interface EntityBatch {
+  seq: number;
+  changes: EntityChange[];
+  /** Conflicts added (by id) or removed (null). */
+  conflicts: { id: string; next: Conflict | null }[];
+}
+
+/** What the Background Sync part needs from the engine around it. */
+export interface BackgroundHost {
+  db: SynclineDB;
+  clock: Clock;
+  fetch: typeof fetch;
+  random(): number;
+  config: { credentials: RequestCredentials; requestTimeoutMs: number; maxAttempts: number; backoffBaseMs: number; backoffCapMs: number; maxRetryAfterMs: number; durability: IDBTransactionDurability };
+  origins: string[];
+  /** The next change number (shared with the queue, so both streams line up with one snapshot rule). */
+  nextSeq(): number;
+  canSend(): boolean;
+  authorize(request: { method: string; url: string }): Promise<Record<string, string> | null | false>;
+  /** Connectivity and the reachability probe, as for queued operations. */
+  judge(result: Attempt): Promise<Attempt>;
+  pauseForAuth(): void;
+  /** Asks the scheduler to push a collection now (or at `at`). */
+  pokePush(collection: string): void;
+  storageFailure(error: unknown): Error;
+  reportError(message: string): void;
+  countsChanged(): void;
+  setStorageHealth?(health: StorageHealth): void;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
+
+function invalid(message: string): never {
+  throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
+}
+
+/** The record tabs see for a stored row (null for a local delete: it is hidden). */
+export function recordOf(row: EntityRow): EntityRecord | null {
+  if (row.deleted || row.data === null) return null;
+  return {
+    id: row.id,
+    data: row.data,
+    version: row.baseVersion,
+    dirty: row.dirty,
+    deleted: false,
+    conflictId: row.conflictId ?? null,
+    ...(row.lastError ? { lastError: row.lastError } : {}),
+  };
+}
+
+export class BackgroundSync {
+  private readonly collections = new Map<string, CollectionRow>();
+  private readonly subject = new Subject<EntityBatch>();
+  private readonly rollbackSubject = new Subject<Rollback>();
+  /** Every replica change, in commit order. */
+  readonly changes$: Observable<EntityBatch> = this.subject.asObservable();
+  /** Local edits a strategy replaced with the server's copy. */
+  readonly rollbacks$: Observable<Rollback> = this.rollbackSubject.asObservable();
+  private pullTimers = new Map<string, unknown>();
+  private pulling = new Map<string, Promise<void>>();
+  private pullAgain = new Map<string, Promise<void>>();
+  private pushOrder = 0;
+  private visible = true;
+  private closed = false;
+  /** Dirty entities and open conflicts, by collection. */
+  private readonly stats = new Map<string, { dirty: number; conflicts: number; lastPullAt: number | null }>();
+
+  constructor(private readonly host: BackgroundHost) {}
+
+  /** Reads what is stored: collections, counts, the push order to continue from. */
+  async load(): Promise<void> {
+    const tx = this.host.db.transaction(['collections', 'entities', 'conflicts']);
+    const [collections, entities, conflicts] = await Promise.all([
+      tx.objectStore('collections').getAll(),
+      tx.objectStore('entities').getAll(),
+      tx.objectStore('conflicts').getAll(),
+    ]);
+    for (const c of collections) {
+      this.collections.set(c.name, c);
+      this.stat(c.name).lastPullAt = c.lastPullAt;
+    }
+    for (const row of entities) {
+      if (row.dirty) this.stat(row.collection).dirty++;
+      if (row.pushOrder !== undefined) this.pushOrder = Math.max(this.pushOrder, row.pushOrder);
+    }
+    for (const c of conflicts) this.stat(c.collection).conflicts++;
+  }
+
+  get names(): string[] {
+    return [...this.collections.keys()];
+  }
+
+  get totals(): { dirty: number; conflicts: number } {
+    let dirty = 0;
+    let conflicts = 0;
+    for (const s of this.stats.values()) {
+      dirty += s.dirty;
+      conflicts += s.conflicts;
+    }
+    return { dirty, conflicts };
+  }
+
+  status(collection: string): CollectionStatus {
+    const s = this.stat(collection);
+    return { dirty: s.dirty, conflicts: s.conflicts, lastPullAt: s.lastPullAt };
+  }
+
+  /** Registers (or updates) a collection; starts pulling it. Idempotent. */
+  async register(input: unknown): Promise<CollectionConfig> {
+    const config = this.checkConfig(input);
+    const existing = this.collections.get(config.name);
+    const row: CollectionRow = { ...config, cursor: existing?.cursor ?? '', lastPullAt: existing?.lastPullAt ?? null };
+    if (!existing || existing.url !== row.url || existing.conflict !== row.conflict || existing.pullIntervalMs !== row.pullIntervalMs) {
+      await this.host.db.put('collections', row).catch((e: unknown) => { throw this.host.storageFailure(e); });
+    }
+    this.collections.set(config.name, row);
+    this.stat(config.name);
+    if (!existing) {
+      void this.pull(config.name);
+      this.host.pokePush(config.name);
+    } else if (existing.pullIntervalMs !== row.pullIntervalMs) {
+      this.schedulePull(config.name);
+    }
+    return config;
+  }
+
+  private checkConfig(input: unknown): CollectionConfig {
+    if (typeof input !== 'object' || input === null) invalid('A collection needs { name, url }.');
+    const { name, url, conflict = 'merge', pullIntervalMs = 30_000 } = input as Partial<CollectionConfig>;
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) invalid('A collection name is 1-64 letters, digits, _ . or -, starting with a letter or digit.');
+    if (typeof url !== 'string') invalid('A collection needs a url.');
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      invalid(`The collection url is not a URL: ${url}`);
+    }
+    if (!this.host.origins.includes(parsed.origin)) invalid(`A collection may only live on ${this.host.origins.join(', ')}; ${parsed.origin} is not allowed.`);
+    if (!(['server-wins', 'client-wins', 'merge', 'manual'] as ConflictStrategy[]).includes(conflict)) invalid(`Unknown conflict strategy "${String(conflict)}".`);
+    if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0)) invalid('pullIntervalMs must be a number of milliseconds (0: no interval).');
+    return { name, url: parsed.href.replace(/\/+$/, ''), conflict, pullIntervalMs };
+  }
+
+  private config(collection: string): CollectionRow {
+    const config = this.collections.get(collection);
+    if (!config) throw new SynclineError(SynclineErrorCode.NotFound, `No collection "${collection}": register it with client.collection() first.`);
+    return config;
+  }
+
+  private stat(collection: string) {
+    let s = this.stats.get(collection);
+    if (!s) this.stats.set(collection, (s = { dirty: 0, conflicts: 0, lastPullAt: null }));
+    return s;
+  }
+
+  // ---- local edits ------------------------------------------------------------------------
+
+  /** Replaces an entity's data (creating it), at once, for every tab; pushed in the background. */
+  put(collection: string, id: unknown, data: unknown): Promise<EntityRecord> {
+    return this.edit(collection, id, () => {
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) invalid('Entity data must be a JSON object.');
+      return checkedData(data);
+    });
+  }
+
+  /** Changes some fields of an entity (which must exist locally). */
+  patch(collection: string, id: unknown, fields: unknown): Promise<EntityRecord> {
+    return this.edit(collection, id, (row) => {
+      if (!row || row.deleted || row.data === null) throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection} to patch.`);
+      if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) invalid('A patch is a JSON object of fields.');
+      return checkedData({ ...row.data, ...(fields as Data) });
+    });
+  }
+
+  /** Deletes an entity, at once; the DELETE is pushed in the background. False when there was none. */
+  async delete(collection: string, id: unknown): Promise<boolean> {
+    try {
+      await this.edit(collection, id, (row) => {
+        if (!row || row.deleted || row.data === null) throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection}.`);
+        return null;
+      });
+      return true;
+    } catch (error) {
+      if ((error as SynclineError).code === SynclineErrorCode.NotFound && this.collections.has(collection)) return false;
+      throw error;
+    }
+  }
+
+  /** Drops this device's unpushed edits of an entity: back to the last server copy. */
+  async revert(collection: string, id: unknown): Promise<boolean> {
+    this.config(collection);
+    const entityId = checkEntityId(id);
+    const reverted = await this.write(async (tx, batch) => {
+      const row = await tx.objectStore('entities').get([collection, entityId]);
+      if (!row || (!row.dirty && !row.conflictId)) return false;
+      if (row.conflictId) await this.dropConflict(tx, batch, row.conflictId, collection);
+      const clean = this.cleanRow(row, row.serverData, row.baseVersion);
+      this.putRow(tx, batch, row, clean.serverData === null && clean.baseVersion === null ? null : clean);
+      return true;
+    });
+    return reverted;
+  }
+
+  private async edit(collection: string, id: unknown, change: (row: EntityRow | undefined) => Data | null): Promise<EntityRecord> {
+    this.config(collection);
+    const entityId = checkEntityId(id);
+    const now = this.host.clock.now();
+    const record = await this.write(async (tx, batch) => {
+      const row = await tx.objectStore('entities').get([collection, entityId]);
+      const data = change(row);
+      const base: EntityRow = row ?? {
+        collection, id: entityId, data: null, serverData: null, baseVersion: null, dirty: false, deleted: false,
+        localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: now,
+      };
+      // Deleting what the server never had: nothing to push, it just goes.
+      if (data === null && base.baseVersion === null && base.serverData === null) {
+        this.putRow(tx, batch, row ?? null, null);
+        return null;
+      }
+      const next: EntityRow = {
+        ...base,
+        data,
+        deleted: data === null,
+        dirty: true,
+        localRev: base.localRev + 1,
+        pushOrder: base.dirty && base.pushOrder !== undefined ? base.pushOrder : ++this.pushOrder,
+        dirtySince: base.dirty && base.dirtySince !== undefined ? base.dirtySince : now,
+        // A new edit is worth a new try: the user changed what is sent.
+        attempts: 0, strikes: 0, nextAttemptAt: 0,
+        updatedAt: now,
+      };
+      delete next.failed;
+      delete next.lastError;
+      this.putRow(tx, batch, row ?? null, next);
+      return recordOf(next);
+    });
+    this.host.pokePush(collection);
+    return record ?? { id: entityId, data: {}, version: null, dirty: false, deleted: true, conflictId: null };
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /** Every visible entity of a collection (what `items$` starts from). */
+  async list(collection: string): Promise<EntityRecord[]> {
+    const rows = await this.host.db.getAll('entities', IDBKeyRange.bound([collection, ''], [collection, '\uffff']));
+    return rows.map(recordOf).filter((r): r is EntityRecord => r !== null);
+  }
+
+  async conflicts(collection?: string): Promise<Conflict[]> {
+    const all = await this.host.db.getAll('conflicts');
+    return collection === undefined ? all : all.filter((c) => c.collection === collection);
+  }
+
+  /** The oldest unpushed edit of an entity, if any: a queued operation on it must wait for that push. */
+  async dirtySince(collection: string, id: string): Promise<number | null> {
+    if (!this.collections.has(collection)) return null;
+    const row = await this.host.db.get('entities', [collection, id]);
+    return row?.dirty && !row.conflictId && !row.failed ? (row.dirtySince ?? row.updatedAt) : null;
+  }
+
+  // ---- conflicts --------------------------------------------------------------------------
+
+  /** Settles a conflict: the chosen data is pushed against the server's current version. */
+  async resolve(conflictId: unknown, resolution: unknown): Promise<EntityRecord | null> {
+    if (typeof conflictId !== 'string' || !conflictId) invalid('A conflict id must be a non-empty string.');
+    if (typeof resolution !== 'object' || resolution === null) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
+    const r = resolution as Resolution;
+    if ('choose' in r && r.choose !== 'mine' && r.choose !== 'theirs') invalid('choose must be "mine" or "theirs".');
+    if (!('choose' in r) && !('data' in r)) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
+    const dataIn = 'data' in r ? (r.data === null ? null : checkedData(r.data)) : undefined;
+    let collection = '';
+    const now = this.host.clock.now();
+    const result = await this.write(async (tx, batch) => {
+      const conflict = await tx.objectStore('conflicts').get(conflictId);
+      if (!conflict) throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
+      collection = conflict.collection;
+      const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
+      await this.dropConflict(tx, batch, conflictId, conflict.collection);
+      const chosen = dataIn !== undefined ? dataIn : 'choose' in r && r.choose === 'theirs' ? conflict.theirs : (row?.deleted ? null : (row?.data ?? conflict.mine));
+      const base: EntityRow = row ?? {
+        collection: conflict.collection, id: conflict.entityId, data: null, serverData: null, baseVersion: null, dirty: false,
+        deleted: false, localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: now,
+      };
+      // Against the server's current version: the push that follows does not meet the same 412 again.
+      const rebased: EntityRow = { ...base, serverData: conflict.theirs, baseVersion: conflict.theirsVersion, updatedAt: now };
+      delete rebased.conflictId;
+      if (sameValue(chosen, conflict.theirs)) {
+        const clean = this.cleanRow(rebased, conflict.theirs, conflict.theirsVersion);
+        this.putRow(tx, batch, row ?? null, conflict.theirs === null ? null : clean);
+        return conflict.theirs === null ? null : recordOf(clean);
+      }
+      const next: EntityRow = {
+        ...rebased, data: chosen, deleted: chosen === null, dirty: true, localRev: base.localRev + 1,
+        pushOrder: base.pushOrder ?? ++this.pushOrder, dirtySince: base.dirtySince ?? now, attempts: 0, strikes: 0, nextAttemptAt: 0,
+      };
+      this.putRow(tx, batch, row ?? null, next);
+      return recordOf(next);
+    });
+    this.host.pokePush(collection);
+    return result;
+  }
+
+  // ---- push -------------------------------------------------------------------------------
+
+  /**
+   * Pushes a collection's dirty entities, oldest edit first, one at a time: PUT or DELETE with If-Match on the
+   * version the edit started from and a key per edit (`<collection>/<id>@<rev>`), so a push repeated after a
+   * crash is replayed, not applied twice. Returns when to look again.
+   */
+  async pushCollection(collection: string): Promise<number> {
+    let wakeAt = Infinity;
+    for (;;) {
+      if (!this.host.canSend() || this.closed) return Infinity;
+      const config = this.collections.get(collection);
+      if (!config) return Infinity;
+      const now = this.host.clock.now();
+      const candidates = await this.host.db.getAllFromIndex('entities', 'pushOrder', IDBKeyRange.bound([collection, -Infinity], [collection, Infinity]), 64);
+      let next: EntityRow | undefined;
+      for (const row of candidates) {
+        if (row.conflictId || row.failed) continue;
+        if (row.nextAttemptAt > now) {
+          wakeAt = Math.min(wakeAt, row.nextAttemptAt);
+          continue;
+        }
+        next = row;
+        break;
+      }
+      if (!next) return wakeAt;
+      const pushed = await this.push(config, next);
+      if (pushed === 'stopped') return Infinity;
+    }
+  }
+
+  /** Pushes one entity now (a queued operation on it waits for this). */
+  async pushEntityNow(collection: string, id: string): Promise<void> {
+    const config = this.collections.get(collection);
+    const row = await this.host.db.get('entities', [collection, id]);
+    if (config && row?.dirty && !row.conflictId && !row.failed) await this.push(config, row);
+  }
+
+  private async push(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped'> {
+    const rev = row.localRev;
+    const url = `${config.url}/${encodeURIComponent(row.id)}`;
+    const method = row.deleted ? 'DELETE' : 'PUT';
+    let auth: Record<string, string> | null = null;
+    try {
+      const answer = await this.host.authorize({ method, url });
+      if (answer === false) {
+        this.host.pauseForAuth();
+        return 'stopped';
+      }
+      auth = answer;
+    } catch (error) {
+      await this.recordFailure(row, rev, { type: 'retry', strike: false, retryAfterMs: 1000, error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` } });
+      return 'pushed';
+    }
+    const headers: Record<string, string> = {
+      ...(auth ?? {}),
+      Accept: 'application/json',
+      'Idempotency-Key': `"${config.name}/${row.id}@${rev}"`,
+      ...(row.baseVersion !== null ? { 'If-Match': `"${row.baseVersion}"` } : {}),
+      ...(method === 'PUT' ? { 'Content-Type': 'application/json' } : {}),
+    };
+    let result = await attempt(url, { method, headers, body: method === 'PUT' ? JSON.stringify(row.data) : null }, {
+      fetch: this.host.fetch, clock: this.host.clock, credentials: this.host.config.credentials, requestTimeoutMs: this.host.config.requestTimeoutMs,
+    });
+    if (this.closed) return 'stopped';
+    result = await this.host.judge(result);
+    const outcome = result.outcome;
+    if (outcome.type === 'done') {
+      const body = result.result?.body as { version?: unknown; data?: unknown; deleted?: unknown } | undefined;
+      const version = typeof body?.version === 'number' ? body.version : versionOf(result.result?.etag);
+      const data = method === 'DELETE' || body?.deleted === true ? null : (isData(body?.data) ? body!.data as Data : row.data);
+      await this.accepted(row, rev, data, version);
+      return 'pushed';
+    }
+    if (outcome.type === 'failed' && method === 'DELETE' && outcome.error.status === 404) {
+      // Already gone on the server: the delete is done.
+      await this.accepted(row, rev, null, null);
+      return 'pushed';
+    }
+    if (outcome.type === 'conflict' && outcome.error.status === 412) {
+      const current = (outcome.error.body as { current?: { version?: unknown; data?: unknown; deleted?: unknown } | null } | undefined)?.current;
+      const theirs = current && typeof current.version === 'number'
+        ? { data: current.deleted === true || !isData(current.data) ? null : current.data as Data, version: current.version }
+        : { data: null, version: null };
+      await this.settleConflict(row.collection, row.id, theirs, '412');
+      return 'pushed';
+    }
+    if (outcome.type === 'auth') {
+      await this.recordFailure(row, rev, { ...outcome, type: 'auth' });
+      this.host.pauseForAuth();
+      return 'stopped';
+    }
+    await this.recordFailure(row, rev, outcome);
+    return 'pushed';
+  }
+
+  /** The server accepted edit `rev`: its answer becomes the base; a newer local edit stays dirty and goes next. */
+  private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<void> {
+    await this.write(async (tx, batch) => {
+      const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
+      if (!row) return;
+      if (row.localRev === rev) {
+        this.putRow(tx, batch, row, data === null ? null : this.cleanRow(row, data, version));
+        return;
+      }
+      // Edited again while the push was out: the next push starts from what the server now has.
+      this.putRow(tx, batch, row, { ...row, serverData: data, baseVersion: version, attempts: 0, strikes: 0, nextAttemptAt: 0 });
+    });
+  }
+
+  private async recordFailure(pushed: EntityRow, rev: number, outcome: Outcome): Promise<void> {
+    const now = this.host.clock.now();
+    await this.write(async (tx, batch) => {
+      const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
+      if (!row || row.localRev !== rev) return;
+      const error: OperationError = 'error' in outcome ? outcome.error : { kind: 'http', message: 'Not accepted.' };
+      const next: EntityRow = { ...row, attempts: row.attempts + 1, lastError: error, updatedAt: now };
+      if (outcome.type === 'retry' || outcome.type === 'auth') {
+        const strikes = row.strikes + (outcome.type === 'retry' && outcome.strike ? 1 : 0);
+        const delay = outcome.type === 'retry' && outcome.retryAfterMs !== undefined
+          ? Math.min(outcome.retryAfterMs, this.host.config.maxRetryAfterMs)
+          : backoffDelay(Math.max(1, strikes), this.host.config.backoffBaseMs, this.host.config.backoffCapMs, this.host.random);
+        next.strikes = strikes;
+        // Background Sync keeps trying (capped backoff): the user's edit is not dropped for a flaky server.
+        next.nextAttemptAt = outcome.type === 'auth' ? 0 : now + delay;
+      } else {
+        // Refused for good (a 4xx): it waits for the user (revert, or edit again).
+        next.failed = true;
+      }
+      this.putRow(tx, batch, row, next);
+    });
+  }
+
+  // ---- pull -------------------------------------------------------------------------------
+
+  /**
+   * Pulls a collection's changes since its cursor, page by page; one pull at a time per collection. Asked while one
+   * runs, another runs after it (changes made meanwhile are not missed); the promise settles when that one is done.
+   */
+  pull(collection: string): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const running = this.pulling.get(collection);
+    if (running) {
+      const again = this.pullAgain.get(collection) ?? running.then(() => this.pull(collection));
+      this.pullAgain.set(collection, again);
+      return again;
+    }
+    const run = this.pullPages(collection).catch((error) => {
+      this.host.reportError(`Pull of ${collection} failed: ${(error as Error)?.message ?? error}`);
+    }).finally(() => {
+      this.pulling.delete(collection);
+      this.pullAgain.delete(collection);
+      this.schedulePull(collection);
+    });
+    this.pulling.set(collection, run);
+    return run;
+  }
+
+  /** Pulls every collection (start, reconnect, syncNow). */
+  pullAll(): Promise<void> {
+    return Promise.all(this.names.map((name) => this.pull(name))).then(() => {});
+  }
+
+  /** Whether any tab is visible: interval pulls run only then. */
+  setVisible(visible: boolean): void {
+    const was = this.visible;
+    this.visible = visible;
+    if (visible && !was) for (const name of this.names) this.schedulePull(name);
+  }
+
+  private schedulePull(collection: string): void {
+    this.host.clock.clearTimeout(this.pullTimers.get(collection));
+    const config = this.collections.get(collection);
+    if (this.closed || !config || config.pullIntervalMs <= 0 || !this.visible) return;
+    this.pullTimers.set(collection, this.host.clock.setTimeout(() => void this.pull(collection), config.pullIntervalMs));
+  }
+
+  private async pullPages(collection: string): Promise<void> {
+    let config = this.config(collection);
+    if (!this.host.canSend()) return;
+    let cursor = config.cursor;
+    const full = cursor === '';
+    const seen = full ? new Set<string>() : null;
+    const startedAt = this.host.clock.now();
+    for (let page = 0; page < 10_000; page++) {
+      const url = `${config.url}?since=${encodeURIComponent(cursor)}`;
+      let auth: Record<string, string> | null = null;
+      const answer = await this.host.authorize({ method: 'GET', url });
+      if (answer === false) return this.host.pauseForAuth();
+      auth = answer;
+      const result = await this.host.judge(await attempt(url, { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } }, {
+        fetch: this.host.fetch, clock: this.host.clock, credentials: this.host.config.credentials, requestTimeoutMs: this.host.config.requestTimeoutMs,
+        maxBodyBytes: 64 * 1024 * 1024,
+      }));
+      if (this.closed) return;
+      const outcome = result.outcome;
+      if (outcome.type !== 'done') {
+        if (outcome.type === 'failed' && outcome.error.status === 410 && cursor !== '') {
+          // The server purged tombstones past our cursor: start over, and drop what the full pull does not return.
+          await this.saveCursor(collection, '');
+          return this.pullPages(collection);
+        }
+        throw new Error(outcome.error.message);
+      }
+      const body = result.result?.body as { items?: unknown; cursor?: unknown; hasMore?: unknown } | undefined;
+      if (!body || !Array.isArray(body.items) || typeof body.cursor !== 'string') throw new Error('The changes feed answered without { items, cursor }.');
+      await this.applyPulled(collection, body.items, body.cursor, seen);
+      config = this.config(collection);
+      cursor = body.cursor;
+      if (body.hasMore !== true) break;
+    }
+    if (seen) await this.dropUnseen(collection, seen, startedAt);
+    const now = this.host.clock.now();
+    const row = { ...this.config(collection), lastPullAt: now };
+    this.collections.set(collection, row);
+    this.stat(collection).lastPullAt = now;
+    await this.host.db.put('collections', row).catch(() => {});
+    this.host.countsChanged();
+  }
+
+  private async saveCursor(collection: string, cursor: string): Promise<void> {
+    const row = { ...this.config(collection), cursor };
+    this.collections.set(collection, row);
+    await this.host.db.put('collections', row);
+  }
+
+  private async applyPulled(collection: string, items: unknown[], cursor: string, seen: Set<string> | null): Promise<void> {
+    const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
+    await this.write(async (tx, batch) => {
+      const store = tx.objectStore('entities');
+      const valid = items.filter((i): i is { id: string; version: number; data: unknown; deleted?: boolean } =>
+        typeof i === 'object' && i !== null && typeof (i as { id?: unknown }).id === 'string' && typeof (i as { version?: unknown }).version === 'number');
+      const rows = await Promise.all(valid.map((item) => store.get([collection, item.id])));
+      valid.forEach((item, i) => {
+        seen?.add(item.id);
+        const row = rows[i];
+        const theirs = { data: item.deleted || !isData(item.data) ? null : item.data as Data, version: item.version };
+        if (row && row.baseVersion !== null && item.version <= row.baseVersion) return;
+        if (!row || (!row.dirty && !row.conflictId)) {
+          // Clean (or new): the server's copy is the copy.
+          const base: EntityRow = row ?? {
+            collection, id: item.id, data: null, serverData: null, baseVersion: null, dirty: false, deleted: false,
+            localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: this.host.clock.now(),
+          };
+          if (theirs.data === null) {
+            if (row) this.putRow(tx, batch, row, null);
+            return;
+          }
+          this.putRow(tx, batch, row ?? null, this.cleanRow(base, theirs.data, theirs.version));
+          return;
+        }
+        if (row.conflictId) return;
+        // Dirty, and the server moved: the local data stays on screen; the strategy decides after this page.
+        conflicts.push({ id: item.id, theirs });
+      });
+      const stored = { ...this.config(collection), cursor };
+      this.collections.set(collection, stored);
+      tx.objectStore('collections').put(stored).catch(() => {});
+    });
+    for (const c of conflicts) await this.settleConflict(collection, c.id, c.theirs, 'pull');
+  }
+
+  /**
+   * After a pull from the start: a clean entity the feed no longer lists was deleted (its tombstone purged). Only
+   * what was already clean before the pull began: one pushed meanwhile may simply be newer than the pages read.
+   */
+  private async dropUnseen(collection: string, seen: Set<string>, startedAt: number): Promise<void> {
+    await this.write(async (tx, batch) => {
+      const rows = await tx.objectStore('entities').getAll(IDBKeyRange.bound([collection, ''], [collection, '\uffff']));
+      for (const row of rows) {
+        if (!seen.has(row.id) && !row.dirty && !row.conflictId && row.baseVersion !== null && row.updatedAt < startedAt) this.putRow(tx, batch, row, null);
+      }
+    });
+  }
+
+  // ---- conflicts, by strategy --------------------------------------------------------------
+
+  /**
+   * The server has `theirs` where this device has an unpushed edit. server-wins: theirs replaces mine (and a
+   * rollback is reported); client-wins: mine is pushed against their version; merge: fields changed on one
+   * side only are combined and pushed, and fields changed on both sides go to manual; manual: a conflict is kept.
+   */
+  private async settleConflict(collection: string, id: string, theirs: { data: Data | null; version: number | null }, detectedBy: '412' | 'pull'): Promise<void> {
+    const config = this.collections.get(collection);
+    if (!config) return;
+    const now = this.host.clock.now();
+    let rollback: Rollback | null = null;
+    await this.write(async (tx, batch) => {
+      const row = await tx.objectStore('entities').get([collection, id]);
+      if (!row || !row.dirty || row.conflictId) return;
+      const mine = row.deleted ? null : row.data;
+      const base = row.serverData;
+      const rebased: EntityRow = { ...row, serverData: theirs.data, baseVersion: theirs.version, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: now };
+      // Their change is this device's own edit coming back (the push landed, its answer did not): nothing to settle.
+      if (sameValue(mine, theirs.data)) {
+        this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
+        return;
+      }
+      let strategy = config.conflict;
+      let merged: Data | null = null;
+      let fields: string[] = changedFields(mine, theirs.data);
+      if (strategy === 'merge') {
+        if (mine && theirs.data) {
+          const result = threeWayMerge(base, mine, theirs.data);
+          if (result.conflicts.length === 0) merged = result.merged;
+          else fields = result.conflicts;
+        }
+        if (merged === null) strategy = 'manual';
+      }
+      switch (strategy) {
+        case 'server-wins':
+          rollback = { collection, entityId: id, mine, theirs: theirs.data, at: now };
+          this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
+          return;
+        case 'client-wins':
+          this.putRow(tx, batch, row, { ...rebased, localRev: row.localRev + 1 });
+          return;
+        case 'merge':
+          if (sameValue(merged, theirs.data)) this.putRow(tx, batch, row, this.cleanRow(rebased, theirs.data, theirs.version));
+          else this.putRow(tx, batch, row, { ...rebased, data: merged, deleted: false, localRev: row.localRev + 1 });
+          return;
+        case 'manual': {
+          const conflict: Conflict = {
+            id: operationId(now), collection, entityId: id, base, mine, theirs: theirs.data, theirsVersion: theirs.version,
+            fields, detectedBy, detectedAt: now,
+          };
+          tx.objectStore('conflicts').put(conflict).catch(() => {});
+          batch.conflicts.push({ id: conflict.id, next: conflict });
+          this.stat(collection).conflicts++;
+          // The local data stays on screen; the base stays what the edit started from until the user chooses.
+          this.putRow(tx, batch, row, { ...row, conflictId: conflict.id, updatedAt: now });
+          return;
+        }
+      }
+    });
+    if (rollback) this.rollbackSubject.next(rollback);
+    this.host.pokePush(collection);
+  }
+
+  private async dropConflict(tx: Tx, batch: EntityBatch, conflictId: string, collection: string): Promise<void> {
+    if (!(await tx.objectStore('conflicts').get(conflictId))) return;
+    tx.objectStore('conflicts').delete(conflictId).catch(() => {});
+    batch.conflicts.push({ id: conflictId, next: null });
+    this.stat(collection).conflicts = Math.max(0, this.stat(collection).conflicts - 1);
+  }
+
+  // ---- writes -----------------------------------------------------------------------------
+
+  private cleanRow(row: EntityRow, data: Data | null, version: number | null): EntityRow {
+    const clean: EntityRow = { ...row, data, serverData: data, baseVersion: version, dirty: false, deleted: false, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: this.host.clock.now() };
+    delete clean.pushOrder;
+    delete clean.dirtySince;
+    delete clean.lastError;
+    delete clean.failed;
+    delete clean.conflictId;
+    return clean;
+  }
+
+  /** Writes (or deletes, for null) a row in `tx`, and notes the change and the dirty count. */
+  private putRow(tx: Tx, batch: EntityBatch, prev: EntityRow | null, next: EntityRow | null): void {
+    const key: [string, string] = next ? [next.collection, next.id] : [prev!.collection, prev!.id];
+    if (next) tx.objectStore('entities').put(next).catch(() => {});
+    else tx.objectStore('entities').delete(key).catch(() => {});
+    const stat = this.stat(key[0]);
+    stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
+    batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null });
+  }
+
+  /** One write transaction over the replica; its changes are emitted once it has committed. */
+  private async write<T>(body: (tx: Tx, batch: EntityBatch) => Promise<T>): Promise<T> {
+    if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
+    const batch: EntityBatch = { seq: 0, changes: [], conflicts: [] };
+    const statsBefore = new Map([...this.stats].map(([k, v]) => [k, { ...v }]));
+    let tx: Tx | undefined;
+    try {
+      tx = this.host.db.transaction(['entities', 'conflicts', 'collections'], 'readwrite', { durability: this.host.config.durability }) as unknown as Tx;
+      batch.seq = this.host.nextSeq();
+      const result = await body(tx, batch);
+      await tx.done;
+      if (batch.changes.length || batch.conflicts.length) this.subject.next(batch);
+      this.host.countsChanged();
+      return result;
+    } catch (error) {
+      // Nothing was written: the counts go back to what they were.
+      this.stats.clear();
+      for (const [k, v] of statsBefore) this.stats.set(k, v);
+      if (tx) {
+        try {
+          tx.abort();
+        } catch {
+          /* finished */
+        }
+        await tx.done.catch(() => {});
+      }
+      throw error instanceof SynclineError ? error : this.host.storageFailure(error);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.pullTimers.values()) this.host.clock.clearTimeout(timer);
+    this.subject.complete();
+    this.rollbackSubject.complete();
+  }
+}
+
+function checkEntityId(id: unknown): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) invalid('An entity id is 1-128 letters, digits, _ . : or -.');
+  return id;
+}
+
+function isData(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A clean copy of entity data: JSON only (what cannot be JSON cannot be pushed). */
+function checkedData(data: unknown): Data {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (error) {
+    invalid(`Entity data is not JSON-serialisable: ${(error as Error).message}`);
+  }
+  if (json === undefined) invalid('Entity data is not JSON-serialisable.');
+  return JSON.parse(json) as Data;
+}
+
+function versionOf(etag: string | undefined): number | null {
+  const match = etag ? /^(?:W\/)?"(\d+)"$/.exec(etag) : null;
+  return match ? Number(match[1]) : null;
+}

@@ -1,0 +1,316 @@
+// Background Sync: optimistic edits, coalesced pushes with If-Match, pulls that never flicker, conflicts by strategy.
+import { expect } from '@open-wc/testing';
+import { createSyncClient, type SyncClient } from '../src/index.ts';
+import { deleteSynclineDB } from '../src/testing.ts';
+import { threeWayMerge } from '../src/engine/merge.ts';
+import { engineFixture, type EngineFixture } from './support/engine.ts';
+import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
+import { follow, openFrame } from './support/frames.ts';
+
+interface Task { title: string; done?: boolean; note?: string }
+
+/** Every write the server applied to a collection, in order: [entity id, version, Idempotency-Key]. */
+async function writes(collection: string): Promise<[string, number, string | null][]> {
+  const page = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { id: string; version: number; idempotencyKey: string | null }[] };
+  return page.items.map((c) => [c.id, c.version, c.idempotencyKey]);
+}
+
+const serverPut = (collection: string, id: string, data: object, ifMatch?: string) =>
+  fetch(`${API}/${collection}/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify(data) });
+
+describe('three-way merge', () => {
+  it('takes each side\'s change to different fields, keeps a change made on both sides alike, and flags the rest', () => {
+    const base = { title: 'a', done: false, note: 'n' };
+    expect(threeWayMerge(base, { ...base, title: 'mine' }, { ...base, done: true })).to.deep.equal({ merged: { title: 'mine', done: true, note: 'n' }, conflicts: [] });
+    expect(threeWayMerge(base, { ...base, title: 'same' }, { ...base, title: 'same' })).to.deep.equal({ merged: { ...base, title: 'same' }, conflicts: [] });
+    expect(threeWayMerge(base, { ...base, title: 'mine' }, { ...base, title: 'theirs', done: true }).conflicts).to.deep.equal(['title']);
+    // A field removed on one side and unchanged on the other is removed.
+    const { note: _n, ...withoutNote } = base;
+    expect(threeWayMerge(base, withoutNote, base).merged).to.deep.equal(withoutNote);
+    expect(threeWayMerge(null, { title: 'x' }, { title: 'y' }).conflicts).to.deep.equal(['title']);
+  });
+});
+
+describe('Background Sync in the engine', () => {
+  let f: EngineFixture;
+  let collection: string;
+  afterEach(async () => {
+    await clearFaults(`/api/${collection}`);
+    await f.dispose();
+  });
+
+  async function start(conflict: 'merge' | 'server-wins' | 'client-wins' | 'manual' = 'merge', extra: object = {}) {
+    f = await engineFixture(extra);
+    collection = uniqueName('bg');
+    await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict, pullIntervalMs: 0 });
+    return f.engine;
+  }
+
+  const stored = async (id: string) => (await f.engine.entities(collection)).find((e) => e.id === id);
+  const clean = (id: string) => eventually(async () => (await stored(id))?.dirty === false, 10_000, `${id} pushed`);
+
+  it('shows an edit at once, pushes it with a key per edit, and takes the server\'s version as the next base', async () => {
+    const engine = await start();
+    const record = await engine.entityPut(collection, 't1', { title: 'Buy milk' });
+    expect(record).to.include({ id: 't1', dirty: true, version: null });
+    await clean('t1');
+    expect((await stored('t1'))!.version).to.equal(1);
+    // A second edit goes out with If-Match "1": no false conflict.
+    await engine.entityPatch(collection, 't1', { done: true });
+    await eventually(async () => (await stored('t1'))?.version === 2, 10_000, 'second push');
+    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`], ['t1', 2, `${collection}/t1@2`]]);
+    expect((await serverItems(collection))[0]!.data).to.deep.equal({ title: 'Buy milk', done: true });
+  });
+
+  /** The server unreachable for this collection (and the probe): nothing is pushed or pulled until `back()`. */
+  async function offline(): Promise<() => Promise<void>> {
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${f.collection}`, offline: true });
+    // The engine learns it at once (a failed probe), so no edit below is attempted before the server is back.
+    await f.engine.syncNow();
+    await eventually(() => f.engine.status.connectivity === 'offline', 5_000, 'offline');
+    return async () => {
+      await clearFaults(`/api/${collection}`);
+      await clearFaults(`/api/health/${f.collection}`);
+      await f.engine.syncNow();
+    };
+  }
+
+  it('coalesces ten edits made offline into one request with the latest state', async () => {
+    const engine = await start();
+    const back = await offline();
+    for (let i = 1; i <= 10; i++) await engine.entityPut(collection, 't1', { title: `v${i}` });
+    await back();
+    await clean('t1');
+    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@10`]]);
+    expect((await serverItems(collection))[0]!.data).to.deep.equal({ title: 'v10' });
+  });
+
+  it('keeps an edit made while a push is out dirty and sends it next, against the new version', async () => {
+    const engine = await start();
+    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], latencyMs: 500, times: 1 });
+    await engine.entityPut(collection, 't1', { title: 'first' });
+    await eventually(async () => (await writes(collection)).length === 0 && (await stored('t1'))!.dirty, 2_000, 'push out');
+    await new Promise((r) => setTimeout(r, 100));
+    await engine.entityPatch(collection, 't1', { title: 'second' });
+    await eventually(async () => (await stored('t1'))?.version === 2 && !(await stored('t1'))!.dirty, 10_000, 'both pushed');
+    expect((await writes(collection)).map(([, v]) => v)).to.deep.equal([1, 2]);
+    expect((await serverItems(collection))[0]!.data).to.deep.equal({ title: 'second' });
+  });
+
+  it('pushes a delete, and a delete of something never pushed sends nothing', async () => {
+    const engine = await start();
+    await engine.entityPut(collection, 't1', { title: 'x' });
+    await clean('t1');
+    const back = await offline();
+    await engine.entityPut(collection, 'local', { title: 'never sent' });
+    expect(await engine.entityDelete(collection, 'local')).to.equal(true);
+    expect(await engine.entityDelete(collection, 't1')).to.equal(true);
+    expect(await engine.entityDelete(collection, 'nope')).to.equal(false);
+    await back();
+    await eventually(async () => (await engine.entities(collection)).length === 0 && engine.status.entities.dirty === 0, 10_000, 'deleted');
+    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`], ['t1', 2, `${collection}/t1@2`]]);
+    expect((await serverItems(collection))[0]!.deleted).to.equal(true);
+  });
+
+  it('pulls remote changes into clean entities, pages through the feed, removes tombstones, and leaves an unpushed edit on screen', async () => {
+    const engine = await start('merge');
+    await serverPut(collection, 'a', { title: 'A' });
+    await serverPut(collection, 'b', { title: 'B', note: 'x' });
+    await engine.background.pull(collection);
+    expect((await engine.entities(collection)).map((e) => [e.id, e.data.title, e.version])).to.deep.equal([['a', 'A', 1], ['b', 'B', 1]]);
+    // Unreachable here (nothing is pushed), while someone else changes the server.
+    const back = await offline();
+    await engine.entityPatch(collection, 'b', { title: 'mine' });
+    await clearFaults(`/api/${collection}`);
+    await serverPut(collection, 'a', { title: 'A2' }, '"1"');
+    await serverPut(collection, 'b', { title: 'B', note: 'theirs' }, '"1"');
+    await fetch(`${API}/${collection}/a`, { method: 'DELETE' });
+    const seen: string[] = [];
+    const watch = engine.background.changes$.subscribe((batch) => {
+      for (const c of batch.changes) if (c.id === 'b' && c.next) seen.push(String(c.next.data.title));
+    });
+    await back();
+    await engine.background.pull(collection);
+    await eventually(async () => (await stored('b'))?.dirty === false, 10_000, 'merged and pushed');
+    watch.unsubscribe();
+    // b never showed the server's stale title while the local edit was unpushed.
+    expect(seen.every((t) => t === 'mine')).to.equal(true);
+    expect((await engine.entities(collection)).map((e) => [e.id, e.data])).to.deep.equal([['b', { title: 'mine', note: 'theirs' }]]);
+    expect((await serverItems(collection)).find((i) => i.id === 'b')!.data).to.deep.equal({ title: 'mine', note: 'theirs' });
+  });
+
+  it('pages through a long feed', async () => {
+    const engine = await start();
+    await Promise.all(Array.from({ length: 30 }, (_, i) => serverPut(collection, `n${String(i).padStart(3, '0')}`, { title: `#${i}` })));
+    // The test server pages by 500; ask for small pages by cursor to see paging: pull twice, the second is empty.
+    await engine.background.pull(collection);
+    expect((await engine.entities(collection)).length).to.equal(30);
+    await serverPut(collection, 'n000', { title: 'again' }, '"1"');
+    await engine.background.pull(collection);
+    expect((await stored('n000'))!.data.title).to.equal('again');
+  });
+
+  for (const [strategy, expected] of [
+    ['server-wins', { local: { title: 'theirs', done: false }, server: { title: 'theirs', done: false }, conflicts: 0, rollbacks: 1 }],
+    ['client-wins', { local: { title: 'mine', done: false }, server: { title: 'mine', done: false }, conflicts: 0, rollbacks: 0 }],
+    ['manual', { local: { title: 'mine', done: false }, server: { title: 'theirs', done: false }, conflicts: 1, rollbacks: 0 }],
+  ] as const) {
+    it(`settles a 412 by ${strategy}`, async () => {
+      const engine = await start(strategy);
+      await engine.entityPut(collection, 't1', { title: 'base', done: false });
+      await clean('t1');
+      const rollbacks: unknown[] = [];
+      engine.background.rollbacks$.subscribe((r) => rollbacks.push(r));
+      await serverPut(collection, 't1', { title: 'theirs', done: false }, '"1"');
+      await engine.entityPatch(collection, 't1', { title: 'mine' });
+      await eventually(async () => {
+        const e = await stored('t1');
+        return !!e && (e.conflictId !== null || !e.dirty);
+      }, 10_000, 'settled');
+      expect((await stored('t1'))!.data).to.deep.equal(expected.local);
+      expect((await serverItems(collection))[0]!.data).to.deep.equal(expected.server);
+      expect((await engine.conflicts(collection)).length).to.equal(expected.conflicts);
+      expect(rollbacks.length).to.equal(expected.rollbacks);
+    });
+  }
+
+  it('merges a 412 whose changes touch other fields, and keeps a conflict for a field changed on both sides', async () => {
+    const engine = await start('merge');
+    await engine.entityPut(collection, 't1', { title: 'base', done: false });
+    await engine.entityPut(collection, 't2', { title: 'base', done: false });
+    await clean('t1');
+    await clean('t2');
+    await serverPut(collection, 't1', { title: 'base', done: true }, '"1"');
+    await serverPut(collection, 't2', { title: 'theirs', done: false }, '"1"');
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await engine.entityPatch(collection, 't2', { title: 'mine' });
+    await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'merged');
+    expect((await serverItems(collection)).find((i) => i.id === 't1')!.data).to.deep.equal({ title: 'mine', done: true });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict).to.deep.include({ entityId: 't2', fields: ['title'], base: { title: 'base', done: false }, mine: { title: 'mine', done: false }, theirs: { title: 'theirs', done: false }, theirsVersion: 2, detectedBy: '412' });
+    // The user keeps theirs for nothing and mine for title: pushed against version 2, accepted.
+    await engine.resolve(conflict!.id, { data: { title: 'mine, after all', done: false } });
+    await eventually(async () => (await stored('t2'))?.dirty === false, 10_000, 'resolution pushed');
+    expect((await serverItems(collection)).find((i) => i.id === 't2')).to.deep.include({ version: 3, data: { title: 'mine, after all', done: false } });
+    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+  });
+
+  it('sends a queued operation on an entity after that entity\'s earlier background edit', async () => {
+    const engine = await start();
+    const back = await offline();
+    await engine.entityPut(collection, 't1', { title: 'edited first' });
+    await engine.enqueue([{ kind: 'task.delete', label: 'Delete', entity: { type: collection, id: 't1' }, request: { method: 'DELETE', url: `${API}/${collection}/t1` } }]);
+    await back();
+    await eventually(async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0, 10_000, 'both sent');
+    expect((await writes(collection)).map(([id, v]) => [id, v])).to.deep.equal([['t1', 1], ['t1', 2]]);
+    expect((await serverItems(collection))[0]!.deleted).to.equal(true);
+  });
+
+  it('refuses bad input with typed errors and changes nothing', async () => {
+    const engine = await start();
+    await engine.entityPut(collection, 'ok', { title: 'kept' });
+    await clean('ok');
+    const before = await engine.entities(collection);
+    for (const call of [
+      () => engine.entityPut(collection, 'bad id!', { title: 'x' }),
+      () => engine.entityPut(collection, 'x', [1, 2] as never),
+      () => engine.entityPut(collection, 'x', { f: () => 1, big: 10n } as never),
+      () => engine.entityPut('no-such-collection', 'x', { title: 'x' }),
+      () => engine.entityPatch(collection, 'missing', { title: 'x' }),
+      () => engine.resolve('no-such-conflict', { choose: 'mine' }),
+      () => engine.resolve('x', { choose: 'both' } as never),
+      () => engine.registerCollection({ name: 'evil', url: 'https://evil.example/x' }),
+    ]) {
+      const error = await call().catch((e) => e);
+      expect(error?.name, String(call)).to.equal('SynclineError');
+    }
+    expect(await engine.entities(collection)).to.deep.equal(before);
+  });
+});
+
+describe('Background Sync through clients', () => {
+  const namespaces: string[] = [];
+  const clients: SyncClient[] = [];
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const ns of namespaces) await Promise.race([deleteSynclineDB(ns), new Promise((r) => setTimeout(r, 2000))]);
+  });
+
+  it('shows an optimistic edit at once in this tab and another, then pushes it', async () => {
+    const namespace = uniqueName('bgc');
+    namespaces.push(namespace);
+    const collection = uniqueName('tasks');
+    const a = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    const frame = await openFrame();
+    const b = frame.client({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    clients.push(a, b);
+    const tasksA = a.collection<Task>(collection, { pullIntervalMs: 0 });
+    const tasksB = b.collection<Task>(collection, { pullIntervalMs: 0 });
+    const inB = follow(tasksB.items$);
+    const one = follow(tasksA.get$('t1'));
+    await eventually(() => inB.value !== undefined, 5_000, 'b lists');
+    await tasksA.put('t1', { title: 'Buy milk' });
+    await eventually(() => inB.value?.some((e) => e.id === 't1' && e.data.title === 'Buy milk') === true, 5_000, 'seen in the other tab');
+    await eventually(() => one.value?.dirty === false, 10_000, 'pushed');
+    expect((await serverItems(collection)).map((i) => i.data)).to.deep.equal([{ title: 'Buy milk' }]);
+    const status = follow(tasksA.status$);
+    await eventually(() => status.value?.dirty === 0, 5_000, 'status');
+    inB.stop(); one.stop(); status.stop();
+    frame.remove();
+  });
+
+  it('offers conflicts on conflicts$, resolves them from the page, and lets a function strategy decide', async () => {
+    const namespace = uniqueName('bgk');
+    namespaces.push(namespace);
+    const collection = uniqueName('tasks');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    clients.push(client);
+    const decided: string[] = [];
+    const tasks = client.collection<Task>(collection, {
+      pullIntervalMs: 0,
+      conflict: (c) => {
+        decided.push(c.entityId);
+        return c.entityId === 'auto' ? { choose: 'theirs' } : 'manual';
+      },
+    });
+    await tasks.put('auto', { title: 'base' });
+    await tasks.put('user', { title: 'base' });
+    const items = follow(tasks.items$);
+    await eventually(() => items.value?.length === 2 && items.value.every((e) => !e.dirty), 10_000, 'pushed');
+    await serverPut(collection, 'auto', { title: 'server' }, '"1"');
+    await serverPut(collection, 'user', { title: 'server' }, '"1"');
+    await tasks.patch('auto', { title: 'mine' });
+    await tasks.patch('user', { title: 'mine' });
+    const conflicts = follow(client.conflicts$);
+    await eventually(() => conflicts.value?.length === 1 && decided.length === 2, 10_000, 'one left for the user');
+    expect(conflicts.value![0]!.entityId).to.equal('user');
+    await eventually(() => items.value?.find((e) => e.id === 'auto')?.data.title === 'server', 5_000, 'auto took theirs');
+    const record = await client.resolve<Task>(conflicts.value![0]!.id, { choose: 'mine' });
+    expect(record!.data.title).to.equal('mine');
+    await eventually(() => conflicts.value?.length === 0 && items.value?.every((e) => !e.dirty) === true, 10_000, 'resolved and pushed');
+    expect((await serverItems(collection)).map((i) => [i.id, (i.data as unknown as Task).title])).to.deep.equal([['auto', 'server'], ['user', 'mine']]);
+    items.stop(); conflicts.stop();
+  });
+
+  it('counts dirty entities and conflicts in status', async () => {
+    const namespace = uniqueName('bgs');
+    namespaces.push(namespace);
+    const collection = uniqueName('tasks');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page', healthUrl: `/api/health/${collection}` });
+    clients.push(client);
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    const tasks = client.collection<Task>(collection, { pullIntervalMs: 0 });
+    await tasks.put('a', { title: 'a' });
+    await tasks.put('b', { title: 'b' });
+    const status = follow(client.status$);
+    await eventually(() => status.value?.entities.dirty === 2, 5_000, 'two dirty');
+    await clearFaults(`/api/${collection}`);
+    await clearFaults(`/api/health/${collection}`);
+    await client.syncNow();
+    await eventually(() => status.value?.entities.dirty === 0, 10_000, 'pushed');
+    status.stop();
+  });
+});
