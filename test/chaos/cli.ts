@@ -30,7 +30,7 @@ if (!browserPath) {
 }
 const results: ChaosResult[] = [];
 const modes = values.mode === 'both' ? ['shared-worker', 'leader-tab'] : [values.mode];
-console.log('seed  mode           tabs   ops  acked  lost  dup  order  stall  drain s  tabs closed  kills  flaps');
+console.log('seed  mode           tabs   ops  acked  lost  dup  order  stall  drain s  outage s  tabs closed  kills  flaps');
 for (const mode of modes) {
   for (const seed of seedsOf(values.seeds!)) {
     const config: ChaosConfig = {
@@ -48,7 +48,7 @@ for (const mode of modes) {
     console.log([
       String(seed).padEnd(4), mode.padEnd(14), String(config.tabs).padStart(4), String(config.ops).padStart(5), String(r.acknowledged).padStart(6),
       String(r.lost).padStart(5), String(r.duplicates).padStart(4), String(r.orderViolations).padStart(6), (r.stalled ? 'YES' : 'no').padStart(6),
-      (r.drainMs === null ? '-' : (r.drainMs / 1000).toFixed(1)).padStart(8), String(r.events.tabsClosed).padStart(12),
+      (r.drainMs === null ? '-' : (r.drainMs / 1000).toFixed(1)).padStart(8), (r.longestOutageMs / 1000).toFixed(1).padStart(8), String(r.events.tabsClosed).padStart(12),
       String(r.events.workersKilled).padStart(6), String(r.events.offlineFlaps).padStart(6),
     ].join('  '));
   }

@@ -45,6 +45,8 @@ export interface ChaosResult {
   drainMs: number | null;
   applied: number;
   events: Record<string, number>;
+  /** The longest time any tab could not reach an engine (a tab that cannot reach one cannot queue work). */
+  longestOutageMs: number;
   /** When it stalled: what each open tab saw (status, the first operations of each lane), and what pages logged. */
   diagnosis?: unknown;
 }
@@ -123,9 +125,15 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'syncline' in window);
       await page.evaluate((opts) => {
-        const w = window as unknown as { syncline: typeof import('../../src/index.ts'); client: import('../../src/index.ts').SyncClient };
+        const w = window as unknown as { syncline: typeof import('../../src/index.ts'); client: import('../../src/index.ts').SyncClient; conn: [number, boolean][] };
         w.client = w.syncline.createSyncClient(opts as never);
+        // When this tab could reach its engine, for the longest-outage figure.
+        w.conn = [[Date.now(), false]];
+        w.client.status$.subscribe((s) => {
+          if (w.conn[w.conn.length - 1]![1] !== s.connected) w.conn.push([Date.now(), s.connected]);
+        });
       }, options);
+      page.on('close', () => {});
       pages.add(page);
       return page;
     };
@@ -166,6 +174,14 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       if (outcome !== 'ok') events[outcome] = (events[outcome] ?? 0) + 1;
     };
     const inFlight: Promise<unknown>[] = [];
+    const outages: number[] = [];
+    const measure = async (page: Page) => {
+      const spans = await page.evaluate(() => (window as unknown as { conn: [number, boolean][] }).conn).catch(() => null);
+      if (!spans) return;
+      let longest = 0;
+      for (let i = 0; i < spans.length; i++) if (!spans[i]![1]) longest = Math.max(longest, (spans[i + 1]?.[0] ?? Date.now()) - spans[i]![0]);
+      outages.push(longest);
+    };
     let opIndex = 0;
     let eventIndex = 0;
     while (opIndex < perOp.length || eventIndex < chaosEvents.length) {
@@ -176,6 +192,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         if (event.kind === 'close' && pages.size > 0) {
           const victim = [...pages][pick(pages.size)]!;
           pages.delete(victim);
+          await measure(victim);
           events.tabsClosed!++;
           inFlight.push(victim.close().catch(() => {}).then(() => sleep(200 + pick(800))).then(() => openTab()));
         } else if (event.kind === 'kill') {
@@ -216,6 +233,8 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
             resolve(n);
             queueMicrotask(() => sub.unsubscribe());
           });
+          // A tab that cannot answer now is not idle.
+          setTimeout(() => resolve(-1), 2_000);
         })).catch(() => 0)));
         if (idle.every((n) => n === 0)) {
           drainMs = Date.now() - stopped;
@@ -225,9 +244,10 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       await sleep(250);
     }
     rows = await changeLog(app, collection);
+    for (const page of pages) await measure(page);
     const verdict = judge(rows, acks);
-    const result: ChaosResult = { config: strip(config), ...verdict, stalled: drainMs === null, drainMs, events };
-    if (result.stalled || verdict.lost > 0) {
+    const result: ChaosResult = { config: strip(config), ...verdict, stalled: drainMs === null, drainMs, events, longestOutageMs: Math.max(0, ...outages) };
+    if (result.stalled || verdict.lost > 0 || result.longestOutageMs > 15_000) {
       const applied = new Set(rows.map(keyOf));
       result.diagnosis = {
         missing: [...acks.values()].filter((a) => !applied.has(a.id)).slice(0, 20),
