@@ -175,6 +175,36 @@ describe('liveness by locks', () => {
 
 });
 
+describe('a link that leads nowhere', () => {
+  it('is replaced by a fresh one when its hellos go unanswered (a port to a worker killed as it was made)', async function () {
+    this.timeout(20_000);
+    const namespace = uniqueName('deadlink');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const client = uniqueName('tab');
+    let release!: () => void;
+    await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
+    cleanups.push(() => release());
+    let opened = 0;
+    const connection = new EngineConnection({
+      client,
+      config: resolveConfig({ endpoint: API, namespace }),
+      // The first link swallows everything, as a port to a dying worker does.
+      connectPrimary: () => (++opened === 1 ? { send() {}, onMessage() {}, close() {} } : linkTo(host)),
+      connectBroadcast: null,
+      locks: navigator.locks,
+      heartbeatMs: 60_000,
+      deadAfterMs: 180_000,
+      callTimeoutMs: 15_000,
+      environment: () => ({ online: true, visible: true }),
+    });
+    connection.start();
+    cleanups.push(() => connection.close());
+    await connection.ready(10_000);
+    expect(opened).to.equal(2);
+  });
+});
+
 describe('hellos out of order', () => {
   it('keeps a tab on its newest link when a hello from a link it already left arrives late', async () => {
     const namespace = uniqueName('epoch');

@@ -51,6 +51,8 @@ interface PendingCall {
 const HELLO_RETRY_MS = 1_000;
 /** After `unavailable`, the tab asks again this much later. */
 const UNAVAILABLE_RETRY_MS = 3_000;
+/** Silence on a link the tab has not been welcomed on, before it opens a fresh one. */
+const SILENT_LINK_MS = 3_000;
 /** `close()` waits this long for answers to calls already posted (they may have taken effect). */
 const CLOSE_GRACE_MS = 3_000;
 
@@ -234,7 +236,11 @@ export class EngineConnection {
     const state = this.stateSubject.value;
     if (state.updateRequired) return;
     if (!state.connected) {
-      if (!state.unavailable || Date.now() - this.lastHeard > UNAVAILABLE_RETRY_MS) this.hello();
+      if (state.unavailable && Date.now() - this.lastHeard <= UNAVAILABLE_RETRY_MS) return;
+      // A link whose hellos go unanswered may lead nowhere (a port to a worker that was being killed as it was
+      // made): after a few, open a fresh one. Only while not welcomed; a welcomed tab trusts the engine's lock.
+      if (Date.now() - this.lastHeard > SILENT_LINK_MS) this.open(this.via);
+      else this.hello();
       return;
     }
     // With Web Locks the engine's lock says when it is gone; heartbeats are only the fallback without them.
