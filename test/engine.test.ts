@@ -194,6 +194,26 @@ describe('SyncEngine', () => {
     });
   });
 
+  describe('group commit', () => {
+    it('writes enqueues that arrive together in shared transactions, each answered only once its own are stored', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      const before = f.engine.writeSeq;
+      const calls = Array.from({ length: 30 }, (_, i) => f.engine.enqueue([f.create(`g${i}`)]));
+      const results = await Promise.all(calls);
+      const seqs = results.map(([op]) => op!.seq);
+      expect(new Set(seqs).size).to.equal(30);
+      expect([...seqs].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 30 }, (_, i) => i + 1));
+      // Every answered operation is in the store, and fewer transactions than calls were needed.
+      expect(await f.engine.count()).to.equal(30);
+      expect(f.engine.writeSeq - before).to.be.lessThan(30);
+      // A bad call among good ones is refused alone.
+      const mixed = await Promise.allSettled([f.engine.enqueue([f.create('ok1')]), f.engine.enqueue([{ kind: '', label: 'x', request: { method: 'POST', url: `${API}/x` } }]), f.engine.enqueue([f.create('ok2')])]);
+      expect(mixed.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await f.engine.count()).to.equal(32);
+    });
+  });
+
   describe('keys and credentials', () => {
     it('sends the user\'s retry of an operation the server refused under a fresh key, so the stored refusal is not replayed', async () => {
       f = await engineFixture();

@@ -109,6 +109,8 @@ export class SyncEngine {
   /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
   private readonly laneBuffers = new Map<string, Operation[]>();
   private readonly doneQueue: DoneRecord[] = [];
+  private readonly insertQueue: { valid: OperationInput[]; ids: string[]; now: number; resolve(ops: Operation[]): void; reject(error: unknown): void }[] = [];
+  private inserting = false;
   private recording: Promise<void> | null = null;
   /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
   private lastSeq: number;
@@ -248,18 +250,51 @@ export class SyncEngine {
         return this.insert(await Promise.all(valid.map(withoutBlobs)), ids, now, null);
       }
     }
-    if (!options.resent) {
-      // Reserved before any await, so concurrent enqueues (several tabs) never pick the same numbers.
-      const start = this.lastSeq;
-      this.lastSeq += valid.length;
-      try {
-        return await this.insert(valid, ids, now, start);
-      } catch (error) {
-        if (!(error instanceof SeqConflict)) throw error;
-        // An id already queued (a caller-chosen id) or a seq taken (an engine that was just replaced).
+    if (options.resent) return this.insert(valid, ids, now, null);
+    return new Promise((resolve, reject) => {
+      this.insertQueue.push({ valid, ids, now, resolve, reject });
+      if (!this.inserting) void this.flushInserts();
+    });
+  }
+
+  /**
+   * Group commit: enqueues that arrive while an insert transaction runs (from several tabs) are written together in
+   * the next one. Each call resolves only once the transaction holding its operations has committed, so the
+   * acknowledgement is as durable as before; a lone caller gets a transaction of its own, at once.
+   */
+  private async flushInserts(): Promise<void> {
+    this.inserting = true;
+    try {
+      while (this.insertQueue.length > 0 && !this.closed) {
+        const group = this.insertQueue.splice(0);
+        const valid = group.flatMap((g) => g.valid);
+        // Reserved before any await, so nothing else picks the same numbers.
+        const start = this.lastSeq;
+        this.lastSeq += valid.length;
+        try {
+          const ops = await this.insert(valid, group.flatMap((g) => g.ids), group[0]!.now, start);
+          let i = 0;
+          for (const g of group) {
+            g.resolve(ops.slice(i, i + g.valid.length));
+            i += g.valid.length;
+          }
+          continue;
+        } catch (error) {
+          // Alone, a call may succeed where the group did not (a full disk for all of it, an id already queued by
+          // one caller): each is tried on its own, and gets its own answer.
+          if (group.length === 1 && !(error instanceof SeqConflict)) {
+            group[0]!.reject(error);
+            continue;
+          }
+        }
+        for (const g of group) {
+          await this.insert(g.valid, g.ids, g.now, null).then(g.resolve, g.reject);
+        }
       }
+    } finally {
+      this.inserting = false;
+      for (const g of this.insertQueue.splice(0)) g.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.'));
     }
-    return this.insert(valid, ids, now, null);
   }
 
   /**
