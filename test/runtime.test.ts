@@ -63,6 +63,15 @@ async function tab(namespace: string, host: EngineHost, options: { versions?: { 
   return t;
 }
 
+/** A tab id whose liveness lock is held until the test ends (a host takes a tab without it for gone). */
+async function holdTabLock(namespace: string): Promise<string> {
+  const client = uniqueName('raw');
+  let release!: () => void;
+  await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
+  cleanups.push(() => release());
+  return client;
+}
+
 const create = (collection: string, id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } } });
 
 describe('one engine per namespace', () => {
@@ -181,10 +190,7 @@ describe('a link that leads nowhere', () => {
     const namespace = uniqueName('deadlink');
     cleanups.push(() => deleteSynclineDB(namespace));
     const host = newHost();
-    const client = uniqueName('tab');
-    let release!: () => void;
-    await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
-    cleanups.push(() => release());
+    const client = await holdTabLock(namespace);
     let opened = 0;
     const connection = new EngineConnection({
       client,
@@ -210,10 +216,7 @@ describe('hellos out of order', () => {
     const namespace = uniqueName('epoch');
     cleanups.push(() => deleteSynclineDB(namespace));
     const host = newHost();
-    const client = uniqueName('raw');
-    let release!: () => void;
-    await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
-    cleanups.push(() => release());
+    const client = await holdTabLock(namespace);
     const config = resolveConfig({ endpoint: API, namespace });
     const hello = (epoch: number) => ({ t: 'hello', client, config, online: false, visible: true, canAuthorize: false, protocol: PROTOCOL_VERSION, schema: DB_VERSION, epoch });
     const [older, newer] = [linkTo(host), linkTo(host)];
@@ -237,10 +240,7 @@ describe('calls', () => {
     const namespace = uniqueName('resend');
     cleanups.push(() => deleteSynclineDB(namespace));
     const host = newHost();
-    const client = uniqueName('raw');
-    let release!: () => void;
-    await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
-    cleanups.push(() => release());
+    const client = await holdTabLock(namespace);
     const link = linkTo(host);
     const heard: { t: string; id?: number; value?: Operation[] }[] = [];
     link.onMessage((m) => heard.push(m as never));

@@ -778,24 +778,8 @@ export class SyncEngine {
 
   /** One attempt at `op`. 'skipped': it left the queue before its request could leave; 'stopped': the queue may not send. */
   private async send(op: Operation): Promise<'sent' | 'skipped' | 'stopped'> {
-    let auth: Record<string, string> | null = null;
-    if (this.authorize) {
-      try {
-        const answer = await this.authorize({ method: op.request.method, url: op.request.url });
-        if (answer === false) {
-          this.patchStatus({ paused: 'auth' });
-          return 'stopped';
-        }
-        auth = answer;
-      } catch (error) {
-        // No tab could answer in time: not the operation's fault, and nothing was sent. Ask again soon.
-        await this.settleFailure(op, {
-          type: 'retry', strike: false, retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
-          error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
-        }, false);
-        return 'sent';
-      }
-    }
+    const auth = await this.credentials(op, { method: op.request.method, url: op.request.url });
+    if (auth === 'stopped' || auth === 'waiting') return auth === 'stopped' ? 'stopped' : 'sent';
     // The last check before the request leaves: a discard or clear up to here is honoured.
     if (this.isGone(op)) return 'skipped';
     if (!this.canSend()) return 'stopped';
@@ -814,6 +798,27 @@ export class SyncEngine {
       await this.settleFailure(sending, result.outcome);
     }
     return 'sent';
+  }
+
+  /**
+   * Fresh headers from a tab for the request `op` is about to be sent in. 'stopped': the user is signed out (the
+   * queue pauses); 'waiting': no tab could answer in time, which is not the operation's fault and sent nothing, so
+   * it is asked again soon with no strike.
+   */
+  private async credentials(op: Operation, request: { method: string; url: string }): Promise<Record<string, string> | null | 'stopped' | 'waiting'> {
+    if (!this.authorize) return null;
+    try {
+      const answer = await this.authorize(request);
+      if (answer !== false) return answer;
+      this.patchStatus({ paused: 'auth' });
+      return 'stopped';
+    } catch (error) {
+      await this.settleFailure(op, {
+        type: 'retry', strike: false, retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
+        error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
+      }, false);
+      return 'waiting';
+    }
   }
 
   /**
@@ -840,23 +845,8 @@ export class SyncEngine {
   private async sendBatch(candidates: Operation[]): Promise<'sent' | 'skipped' | 'stopped'> {
     const caps = this.capabilities.batch!;
     const head = candidates[0]!;
-    let auth: Record<string, string> | null = null;
-    if (this.authorize) {
-      try {
-        const answer = await this.authorize({ method: 'POST', url: caps.url });
-        if (answer === false) {
-          this.patchStatus({ paused: 'auth' });
-          return 'stopped';
-        }
-        auth = answer;
-      } catch (error) {
-        await this.settleFailure(head, {
-          type: 'retry', strike: false, retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
-          error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
-        }, false);
-        return 'sent';
-      }
-    }
+    const auth = await this.credentials(head, { method: 'POST', url: caps.url });
+    if (auth === 'stopped' || auth === 'waiting') return auth === 'stopped' ? 'stopped' : 'sent';
     // The last check before the request leaves, as for a single one.
     const ops = candidates.filter((op) => !this.isGone(op));
     if (ops.length === 0) return 'skipped';
