@@ -140,16 +140,13 @@ const peers = {
    */
   async syncline(namespace: string, collection: string, n: number): Promise<PeerRun> {
     await serverDown(collection);
-    const client: SyncClient = createSyncClient({
-      endpoint: '/api', namespace, mode: 'shared-worker', workerUrl: '/bench-syncline-worker.js', healthUrl: `/api/health/${collection}`,
-    });
+    const client = synclineClient(namespace, collection);
     try {
       await client.ready(20_000);
       // Park: one op (to another collection, so the count below sees only the n) makes the engine find the server gone.
       await client.enqueue({ kind: 'park', label: 'park', request: { method: 'PUT', url: `${collection}-park/p`, body: { id: 'p' } } });
       await firstValueFrom(client.status$.pipe(filter((s) => s.connectivity === 'offline' && !s.syncing), timeout(20_000)));
-      const input = (i: number): OperationInput => ({ kind: 'item.put', label: `Put n${i}`, request: { method: 'PUT', url: `${collection}/n${i}`, body: item(i) } });
-      const enqueue = await timed(n, async (i) => { await client.enqueue(input(i)); });
+      const enqueue = await timed(n, async (i) => { await client.enqueue(synclineInput(collection, i)); });
 
       let pending = -1;
       const count = waiter();
@@ -173,61 +170,13 @@ const peers = {
   },
 
   /**
-   * @tanstack/offline-transactions as its README sets it up: a TanStack DB collection, startOfflineExecutor with the
-   * IndexedDB outbox, one offline transaction per op (createOfflineTransaction + mutate(insert) + commit()), and a
-   * mutation function that sends the op with the idempotency key the library hands it.
-   *
-   * What it cannot do, and how it is measured anyway:
-   * - No "stored" acknowledgement: `commit()` resolves only once the mutation function succeeded (the server has
-   *   the op); nothing public resolves when the outbox write is done. The outbox adapter is the documented
-   *   `storage` option, so the run passes an IndexedDBAdapter subclass that reports when the library's own
-   *   `set()` resolves: that is the enqueue ack measured here. IndexedDBAdapter resolves `set()` on the put
-   *   request's success, before its transaction commits, with default durability: the op is not yet durable then.
-   * - No concurrency or batching: `maxConcurrency` is declared in OfflineConfig but unused in 1.0.53; the
-   *   KeyScheduler runs one transaction at a time, and each op is its own transaction (each was acknowledged on
-   *   its own), so the drain is one request plus one outbox delete per op.
-   * - Connectivity: its default detector trusts navigator.onLine, which stays true while only the server is
-   *   down, so it would keep failing and backing off (up to 60 s). The documented `onlineDetector` option gets a
-   *   detector that the bench flips with the fault switch: offline while the server is down, `notifyOnline()` the
-   *   moment it is back (the same as syncline's `syncNow()`). The library's own retry and backoff stay as they are.
+   * @tanstack/offline-transactions as its README sets it up (see `tanstackSetup` for what it cannot do and how it is
+   * measured anyway). Ack measured: the library's own outbox `set()` resolved.
    */
   async tanstack(dbName: string, collection: string, n: number): Promise<PeerRun> {
     await serverDown(collection);
-    const outboxWritten = waiter();
-    const written = new Set<string>();
-    class ObservedIndexedDBAdapter extends IndexedDBAdapter {
-      override async set(key: string, value: string): Promise<void> {
-        await super.set(key, value);
-        written.add(key);
-        outboxWritten.wake();
-      }
-    }
-    const detector = new ServerReachability(false);
-    const items = createCollection<Item, string>({
-      id: `items-${collection}`,
-      getKey: (it) => it.id,
-      startSync: true,
-      // The server's copy would come back through a sync (a changes-feed pull); this run only pushes, so there is none.
-      sync: { sync: ({ markReady }) => { markReady(); } },
-    });
-    const executor = startOfflineExecutor({
-      collections: { items },
-      storage: new ObservedIndexedDBAdapter(dbName, 'transactions'),
-      onlineDetector: detector,
-      mutationFns: {
-        putItems: async ({ transaction, idempotencyKey }) => {
-          for (const mutation of transaction.mutations) {
-            const response = await sendPut(collection, mutation.modified as unknown as Item, idempotencyKey);
-            await response.text();
-            // Its documented way to stop retrying: NonRetriableError; anything else is retried with backoff.
-            if (!response.ok) throw retryable(response) ? new Error(`HTTP ${response.status}`) : new NonRetriableError(`HTTP ${response.status}`);
-          }
-        },
-      },
-    });
+    const { executor, items, detector, outbox } = await tanstackSetup(dbName, collection, false);
     try {
-      await executor.waitForInit();
-      if (!executor.isOfflineEnabled) throw new Error(`TanStack executor is not offline-enabled: ${executor.storageDiagnostic.message}`);
       const commits: Promise<unknown>[] = [];
       let failed = 0;
       let settled = 0;
@@ -240,7 +189,7 @@ const peers = {
           () => { settled++; lastSettledAt = now(); drained.wake(); },
           () => { failed++; settled++; lastSettledAt = now(); drained.wake(); },
         ));
-        await outboxWritten.until(() => written.has(`tx:${tx.id}`), 20_000, `outbox write of op ${i}`);
+        await outbox.until(() => outbox.written.has(`tx:${tx.id}`), 20_000, `outbox write of op ${i}`);
       });
       await serverUp(collection);
       await sleep(20);
@@ -255,79 +204,18 @@ const peers = {
   },
 
   /**
-   * @redux-offline/redux-offline as its README sets it up: the `offline()` store enhancer with its defaults
-   * (redux-persist 4 into localStorage, its effect reconciler = fetch, its retry schedule), one action per op with
-   * `meta.offline.effect` = the PUT, carrying an Idempotency-Key made at dispatch (so every retry sends the same).
-   * The app state beside the outbox is a two-number reducer, so persistence costs are the library's own.
-   *
-   * What it cannot do, and how it is measured anyway:
-   * - No "stored" acknowledgement: `dispatch()` returns once the action is in memory; redux-persist writes the
-   *   whole `offline` slice (the entire outbox, as one JSON string) to localStorage later, on a timer. The run's
-   *   storage is the documented `persistOptions.storage` hook: localStorage exactly as redux-persist's default
-   *   adapter uses it, reporting which transaction each write of the slice contains. The enqueue ack measured here is
-   *   "a localStorage write holding this op has happened"; localStorage reaches disk later, at the browser's pace.
-   * - No concurrency or batching: the middleware sends the outbox head only, one request at a time.
-   * - Its default `discard` drops any op whose effect rejects without an HTTP status: a fetch that fails because the
-   *   server is unreachable (TypeError) is rolled back, not retried. The documented `discard` option is set to
-   *   what the server contract asks: keep network failures, 5xx, 408, 425, 429 and 409 with Retry-After for retry.
-   * - Connectivity: the documented `detectNetwork` option gets the same bench-driven signal as TanStack's detector
-   *   (its default trusts navigator.onLine): offline while the server is down, online the moment it is back.
+   * @redux-offline/redux-offline as its README sets it up (see `reduxSetup` for what it cannot do and how it is
+   * measured anyway). Ack measured: a localStorage write of the outbox holding the op happened.
    */
   async reduxOffline(prefix: string, collection: string, n: number): Promise<PeerRun> {
     await serverDown(collection);
-    const slice = `${prefix}offline`;
-    let persistedTransaction = 0;
-    const persisted = waiter();
-    let network: ((status: { online: boolean }) => void) | null = null;
-    type State = { committed: number; rolledBack: number; offline?: { outbox: unknown[]; lastTransaction: number } };
-    const reducer: Reducer<State> = (state = { committed: 0, rolledBack: 0 }, action) => {
-      if (action.type === 'item/put/commit') return { ...state, committed: state.committed + 1 };
-      if (action.type === 'item/put/rollback') return { ...state, rolledBack: state.rolledBack + 1 };
-      return state;
-    };
-    // redux-persist 4's storage contract (callback style), over localStorage as its default adapter does.
-    const storage = {
-      getItem: (key: string, cb?: (e: unknown, v?: string | null) => void) => settle(cb, () => localStorage.getItem(key)),
-      removeItem: (key: string, cb?: (e: unknown) => void) => settle(cb, () => localStorage.removeItem(key)),
-      getAllKeys: (cb?: (e: unknown, v?: string[]) => void) => settle(cb, () => Object.keys(localStorage)),
-      setItem: (key: string, value: string, cb?: (e: unknown) => void) => settle(cb, () => {
-        localStorage.setItem(key, value);
-        // redux-persist serialises the slice from getState() and writes it in the same task: this write holds every
-        // transaction up to the current lastTransaction.
-        if (key === slice) { persistedTransaction = store.getState().offline!.lastTransaction; persisted.wake(); }
-      }),
-    };
-    let rehydrated!: () => void;
-    const ready = new Promise<void>((r) => (rehydrated = r));
-    const enhancer = reduxOffline({
-      persistOptions: { storage, keyPrefix: prefix },
-      persistCallback: () => rehydrated(),
-      detectNetwork: (callback: (status: { online: boolean }) => void) => { network = callback; callback({ online: false }); },
-      discard: (error: { status?: number; response?: unknown }) => {
-        const status = error?.status;
-        if (status === undefined) return !(error instanceof TypeError); // fetch failed: the server is unreachable
-        if (status >= 500 || status === 408 || status === 425 || status === 429) return false;
-        return true; // other 4xx: final (a 409 in progress has no way to show its Retry-After here)
-      },
-    } as never) as unknown as StoreEnhancer;
-    const store = legacy_createStore(reducer, undefined, enhancer) as unknown as { getState(): State; dispatch(a: unknown): unknown; subscribe(fn: () => void): () => void };
+    const redux = await reduxSetup(prefix, collection, false);
+    const { store } = redux;
     try {
-      await ready;
       const enqueue = await timed(n, async (i) => {
-        const body = item(i);
-        store.dispatch({
-          type: 'item/put',
-          payload: body,
-          meta: {
-            offline: {
-              effect: { url: `${API}/${collection}/${body.id}`, method: 'PUT', json: body, headers: { 'Idempotency-Key': `"${operationId()}"` } },
-              commit: { type: 'item/put/commit', meta: { id: body.id } },
-              rollback: { type: 'item/put/rollback', meta: { id: body.id } },
-            },
-          },
-        });
+        store.dispatch(reduxPut(collection, i));
         const transaction = store.getState().offline!.lastTransaction;
-        await persisted.until(() => persistedTransaction >= transaction, 20_000, `localStorage write of op ${i}`);
+        await redux.persisted.until(() => redux.persistedTransaction() >= transaction, 20_000, `localStorage write of op ${i}`);
       });
       await serverUp(collection);
       await sleep(20);
@@ -338,16 +226,94 @@ const peers = {
         drained.wake();
       });
       const t1 = now();
-      network!({ online: true });
+      redux.setOnline(true);
       await drained.until(() => emptyAt > 0, 300_000, 'an empty outbox');
       unsubscribe();
       const drainMs = emptyAt - t1;
       return { enqueue, drain: { ms: drainMs, opsPerSec: (n * 1000) / drainMs }, failed: store.getState().rolledBack };
     } finally {
-      // Leave nothing for the next run: its slice is under another prefix, but localStorage is small.
-      network = null;
-      await sleep(50);
-      for (const key of Object.keys(localStorage)) if (key.startsWith(prefix)) localStorage.removeItem(key);
+      await redux.forget();
+    }
+  },
+
+  // ---- after a reload: ops queued in a burst while the server is unreachable, the page closed, a fresh page replays ----
+  // Correctness only (nothing timed). A burst is how an app queues a bulk action; TanStack's commit() cannot be
+  // awaited offline (it waits for the server) and redux-offline's dispatch() returns at once, so neither paces it.
+
+  /** Fills syncline's queue with n enqueue() calls issued back to back, and returns once every one resolved. */
+  async synclineFill(namespace: string, collection: string, n: number) {
+    await serverDown(collection);
+    const client = synclineClient(namespace, collection);
+    await client.ready(20_000);
+    await Promise.all(Array.from({ length: n }, (_, i) => client.enqueue(synclineInput(collection, i))));
+    client.close();
+    return true;
+  },
+  /** A fresh page's client over the same namespace, the server back: resolves when the queue is empty. */
+  async synclineReplay(namespace: string, collection: string) {
+    await serverUp(collection);
+    const client = synclineClient(namespace, collection);
+    try {
+      await client.ready(20_000);
+      await client.syncNow();
+      await firstValueFrom(client.pendingCount$.pipe(filter((v) => v === 0), timeout(300_000)));
+      return true;
+    } finally {
+      client.close();
+    }
+  },
+  /** n offline transactions created and committed back to back; returns once the outbox holds all n. */
+  async tanstackFill(dbName: string, collection: string, n: number) {
+    await serverDown(collection);
+    const { executor, items, outbox } = await tanstackSetup(dbName, collection, false);
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const tx = executor.createOfflineTransaction({ mutationFnName: 'putItems', autoCommit: false });
+      tx.mutate(() => { items.insert(item(i)); });
+      tx.commit().catch(() => {});
+      ids.push(`tx:${tx.id}`);
+    }
+    await outbox.until(() => ids.every((id) => outbox.written.has(id)), 60_000, `${n} outbox writes`);
+    executor.dispose();
+    return true;
+  },
+  /** A fresh page's executor over the same outbox, the server back: resolves when the outbox is empty. */
+  async tanstackReplay(dbName: string, collection: string) {
+    await serverUp(collection);
+    const { executor } = await tanstackSetup(dbName, collection, true);
+    try {
+      for (const deadline = Date.now() + 300_000; (await executor.peekOutbox()).length > 0;) {
+        if (Date.now() > deadline) throw new Error('the outbox did not empty');
+        await sleep(100);
+      }
+      return true;
+    } finally {
+      executor.dispose();
+    }
+  },
+  /** n actions dispatched back to back; returns once a localStorage write holds them all. */
+  async reduxFill(prefix: string, collection: string, n: number) {
+    await serverDown(collection);
+    const redux = await reduxSetup(prefix, collection, false);
+    for (let i = 0; i < n; i++) redux.store.dispatch(reduxPut(collection, i));
+    const last = redux.store.getState().offline!.lastTransaction;
+    await redux.persisted.until(() => redux.persistedTransaction() >= last, 60_000, 'the outbox in localStorage');
+    return true;
+  },
+  /** A fresh page's store rehydrated from the same localStorage keys, the server back: resolves when the outbox is empty. */
+  async reduxReplay(prefix: string, collection: string) {
+    await serverUp(collection);
+    const redux = await reduxSetup(prefix, collection, true);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the outbox did not empty')), 300_000);
+        const check = () => { if (redux.store.getState().offline!.outbox.length === 0) { clearTimeout(timer); unsubscribe(); resolve(); } };
+        const unsubscribe = redux.store.subscribe(check);
+        check();
+      });
+      return { rolledBack: redux.store.getState().rolledBack };
+    } finally {
+      await redux.forget();
     }
   },
 
@@ -411,6 +377,163 @@ function settle<T>(cb: ((e: unknown, v?: T) => void) | undefined, fn: () => T): 
     try { value = fn(); } catch (error) { setTimeout(() => cb?.(error)); reject(error); return; }
     setTimeout(() => { cb?.(null, value); resolve(value); });
   });
+}
+
+/** syncline's client as bench (a) and (d) make it: SharedWorker engine, the bundled worker, this run's health URL. */
+function synclineClient(namespace: string, collection: string): SyncClient {
+  return createSyncClient({
+    endpoint: '/api', namespace, mode: 'shared-worker', workerUrl: '/bench-syncline-worker.js', healthUrl: `/api/health/${collection}`,
+  });
+}
+const synclineInput = (collection: string, i: number): OperationInput =>
+  ({ kind: 'item.put', label: `Put n${i}`, request: { method: 'PUT', url: `${collection}/n${i}`, body: item(i) } });
+
+/**
+ * @tanstack/offline-transactions as its README sets it up: a TanStack DB collection, startOfflineExecutor with the
+ * IndexedDB outbox, one offline transaction per op (createOfflineTransaction + mutate(insert) + commit()), and a
+ * mutation function that sends the op with the idempotency key the library hands it.
+ *
+ * What it cannot do, and how it is measured anyway:
+ * - No "stored" acknowledgement: `commit()` resolves only once the mutation function succeeded (the server has
+ *   the op); nothing public resolves when the outbox write is done. The outbox adapter is the documented `storage`
+ *   option, so the run passes an IndexedDBAdapter subclass that reports when the library's own `set()` resolves:
+ *   that is the enqueue ack measured here. IndexedDBAdapter resolves `set()` on the put request's success, before
+ *   its transaction commits (default durability): the op is not yet durable then.
+ * - No concurrency or batching: `maxConcurrency` is declared in OfflineConfig but unused in 1.0.53; the
+ *   KeyScheduler runs one transaction at a time, and each op is its own transaction (each was acknowledged on its
+ *   own), so the drain is one request plus one outbox delete per op.
+ * - Order after a reload: the outbox is read back in key order (`tx:<random UUID>`) and sorted by `createdAt`, a
+ *   Date with millisecond resolution, so ops created in the same millisecond replay in random order.
+ * - Connectivity: its default detector trusts navigator.onLine, which stays true while only the server is down,
+ *   so it would keep failing and backing off (up to 60 s). The documented `onlineDetector` option gets a detector
+ *   that the bench flips with the fault switch: offline while the server is down, `notifyOnline()` the moment it
+ *   is back (the same as syncline's `syncNow()`). The library's own retry and backoff stay as they are.
+ */
+async function tanstackSetup(dbName: string, collection: string, online: boolean) {
+  const outbox = Object.assign(waiter(), { written: new Set<string>() });
+  class ObservedIndexedDBAdapter extends IndexedDBAdapter {
+    override async set(key: string, value: string): Promise<void> {
+      await super.set(key, value);
+      outbox.written.add(key);
+      outbox.wake();
+    }
+  }
+  const detector = new ServerReachability(online);
+  const items = createCollection<Item, string>({
+    id: `items-${collection}`,
+    getKey: (it) => it.id,
+    startSync: true,
+    // The server's copy would come back through a sync (a changes-feed pull); this run only pushes, so there is none.
+    sync: { sync: ({ markReady }) => { markReady(); } },
+  });
+  const executor = startOfflineExecutor({
+    collections: { items },
+    storage: new ObservedIndexedDBAdapter(dbName, 'transactions'),
+    onlineDetector: detector,
+    mutationFns: {
+      putItems: async ({ transaction, idempotencyKey }) => {
+        for (const mutation of transaction.mutations) {
+          const response = await sendPut(collection, mutation.modified as unknown as Item, idempotencyKey);
+          await response.text();
+          // Its documented way to stop retrying: NonRetriableError; anything else is retried with backoff.
+          if (!response.ok) throw retryable(response) ? new Error(`HTTP ${response.status}`) : new NonRetriableError(`HTTP ${response.status}`);
+        }
+      },
+    },
+  });
+  await executor.waitForInit();
+  if (!executor.isOfflineEnabled) throw new Error(`TanStack executor is not offline-enabled: ${executor.storageDiagnostic.message}`);
+  return { executor, items, detector, outbox };
+}
+
+type ReduxState = { committed: number; rolledBack: number; offline?: { outbox: unknown[]; lastTransaction: number } };
+
+/** The action for op i: its effect is the PUT, with an Idempotency-Key made now, so every retry sends the same. */
+function reduxPut(collection: string, i: number) {
+  const body = item(i);
+  return {
+    type: 'item/put',
+    payload: body,
+    meta: {
+      offline: {
+        effect: { url: `${API}/${collection}/${body.id}`, method: 'PUT', json: body, headers: { 'Idempotency-Key': `"${operationId()}"` } },
+        commit: { type: 'item/put/commit', meta: { id: body.id } },
+        rollback: { type: 'item/put/rollback', meta: { id: body.id } },
+      },
+    },
+  };
+}
+
+/**
+ * @redux-offline/redux-offline as its README sets it up: the `offline()` store enhancer with its defaults
+ * (redux-persist 4 into localStorage, its effect reconciler = fetch, its retry schedule), one action per op with
+ * `meta.offline.effect`. The app state beside the outbox is a two-number reducer, so persistence costs are the
+ * library's own. Resolves once the store is rehydrated.
+ *
+ * What it cannot do, and how it is measured anyway:
+ * - No "stored" acknowledgement: `dispatch()` returns once the action is in memory; redux-persist writes the
+ *   whole `offline` slice (the entire outbox, as one JSON string) to localStorage later, on a timer. The run's
+ *   storage is the documented `persistOptions.storage` hook: localStorage exactly as redux-persist's default
+ *   adapter uses it, reporting which transaction each write of the slice holds. The enqueue ack measured is "a
+ *   localStorage write holding this op has happened"; localStorage reaches disk later, at the browser's pace.
+ * - No concurrency or batching: the middleware sends the outbox head only, one request at a time.
+ * - Its default `discard` drops any op whose effect rejects without an HTTP status: a fetch that fails because the
+ *   server is unreachable (TypeError) is rolled back, not retried. The documented `discard` option is set to what
+ *   the server contract asks: keep network failures, 5xx, 408, 425, 429 and a 409 in progress for retry.
+ * - Connectivity: the documented `detectNetwork` option gets the same bench-driven signal as TanStack's detector
+ *   (its default trusts navigator.onLine): offline while the server is down, online the moment it is back.
+ */
+async function reduxSetup(prefix: string, collection: string, online: boolean) {
+  const slice = `${prefix}offline`;
+  let persistedTransaction = 0;
+  const persisted = waiter();
+  let network: ((status: { online: boolean }) => void) | null = null;
+  const reducer: Reducer<ReduxState> = (state = { committed: 0, rolledBack: 0 }, action) => {
+    if (action.type === 'item/put/commit') return { ...state, committed: state.committed + 1 };
+    if (action.type === 'item/put/rollback') return { ...state, rolledBack: state.rolledBack + 1 };
+    return state;
+  };
+  // redux-persist 4's storage contract (callback style), over localStorage as its default adapter does.
+  const storage = {
+    getItem: (key: string, cb?: (e: unknown, v?: string | null) => void) => settle(cb, () => localStorage.getItem(key)),
+    removeItem: (key: string, cb?: (e: unknown) => void) => settle(cb, () => localStorage.removeItem(key)),
+    getAllKeys: (cb?: (e: unknown, v?: string[]) => void) => settle(cb, () => Object.keys(localStorage)),
+    setItem: (key: string, value: string, cb?: (e: unknown) => void) => settle(cb, () => {
+      localStorage.setItem(key, value);
+      // redux-persist serialises the slice from getState() and writes it in the same task: this write holds every
+      // transaction up to the current lastTransaction.
+      if (key === slice) { persistedTransaction = store.getState().offline!.lastTransaction; persisted.wake(); }
+    }),
+  };
+  let rehydrated!: () => void;
+  const ready = new Promise<void>((r) => (rehydrated = r));
+  const enhancer = reduxOffline({
+    persistOptions: { storage, keyPrefix: prefix },
+    persistCallback: () => rehydrated(),
+    detectNetwork: (callback: (status: { online: boolean }) => void) => { network = callback; callback({ online }); },
+    discard: (error: { status?: number; response?: { error?: string } }) => {
+      const status = error?.status;
+      if (status === undefined) return !(error instanceof TypeError); // fetch failed: the server is unreachable
+      if (status >= 500 || status === 408 || status === 425 || status === 429) return false;
+      if (status === 409 && error.response?.error === 'in-progress') return false;
+      return true; // other 4xx: final
+    },
+  } as never) as unknown as StoreEnhancer;
+  const store = legacy_createStore(reducer, undefined, enhancer) as unknown as
+    { getState(): ReduxState; dispatch(a: unknown): unknown; subscribe(fn: () => void): () => void };
+  await ready;
+  return {
+    store,
+    persisted,
+    persistedTransaction: () => persistedTransaction,
+    setOnline: (value: boolean) => network?.({ online: value }),
+    /** Drops this run's localStorage keys (the store is left to the page, which closes next). */
+    async forget() {
+      network = null;
+      await sleep(50);
+      for (const key of Object.keys(localStorage)) if (key.startsWith(prefix)) localStorage.removeItem(key);
+    },
+  };
 }
 
 /**

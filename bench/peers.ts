@@ -65,6 +65,8 @@ export interface PeersResult {
     enqueueOpsPerSec: number; enqueueRuns: number[]; enqueueRatio: number;
     drainOpsPerSec: number; drainRuns: number[]; drainRatio: number; drainBaseline: 'page' | 'worker';
     correctRuns: number; checks: ServerCheck[]; failed: number[];
+    /** Per run: the same n ops queued in a burst, the page closed, a fresh page replaying them (correctness only). */
+    reload: ServerCheck[]; reloadError?: string;
     /** Per run: ms per tenth of the sequential enqueues, first tenth to last. */
     enqueueTenthsMs: number[][];
     notes: string[]; error?: string;
@@ -77,8 +79,9 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
   const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
   const raw = { enqueue: [] as number[], fetchPage: [] as number[], fetchWorker: [] as number[], checks: [] as ServerCheck[] };
   const order: Library[] = ['syncline', 'tanstack', 'reduxOffline'];
-  type Samples = { enqueue: number[]; drain: number[]; checks: ServerCheck[]; failed: number[]; tenths: number[][]; notes: Set<string>; error?: string };
-  const samples = (): Samples => ({ enqueue: [], drain: [], checks: [], failed: [], tenths: [], notes: new Set() });
+  type Samples = { enqueue: number[]; drain: number[]; checks: ServerCheck[]; failed: number[]; tenths: number[][]; notes: Set<string>;
+    reload: ServerCheck[]; error?: string; reloadError?: string };
+  const samples = (): Samples => ({ enqueue: [], drain: [], checks: [], failed: [], tenths: [], notes: new Set(), reload: [] });
   const per: Record<Library, Samples> = { syncline: samples(), tanstack: samples(), reduxOffline: samples() };
   const runOne = async (lib: Library, n: number, record: boolean) => {
     const page = await ctx.open();
@@ -99,6 +102,24 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       // One library failing must not hide the others: keep its reason for the table.
       if (record) per[lib].error = (error as Error).message.split('\n')[0];
       else throw error;
+    } finally {
+      await ctx.closeAll();
+    }
+  };
+
+  /** The reload check: fill in one page, close it (its SharedWorker goes too), replay in a fresh page, ask the server. */
+  const reloadOne = async (lib: Library, n: number) => {
+    const collection = ctx.name('c');
+    const where = lib === 'syncline' ? ctx.name('peer-syncline') : lib === 'tanstack' ? ctx.name('peer-tanstack') : `${ctx.name('peer-redux')}:`;
+    try {
+      let page = await ctx.open();
+      await ctx.call(page, `${lib === 'reduxOffline' ? 'redux' : lib}Fill`, where, collection, n);
+      await ctx.closeAll();
+      page = await ctx.open();
+      await ctx.call(page, `${lib === 'reduxOffline' ? 'redux' : lib}Replay`, where, collection);
+      per[lib].reload.push(await ctx.call<ServerCheck>(page, 'serverCheck', collection, n));
+    } catch (error) {
+      per[lib].reloadError = (error as Error).message.split('\n')[0];
     } finally {
       await ctx.closeAll();
     }
@@ -132,6 +153,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       if (!per[lib].error) await runOne(lib, PEER_OPS, true);
     }
     await rawSet();
+    for (const lib of order) if (!per[lib].reloadError) await reloadOne(lib, PEER_OPS);
   }
 
   const rawEnqueue = median(raw.enqueue);
@@ -146,6 +168,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       enqueueOpsPerSec, enqueueRuns: p.enqueue, enqueueRatio: enqueueOpsPerSec / rawEnqueue,
       drainOpsPerSec, drainRuns: p.drain, drainRatio: drainOpsPerSec / rawFetch[info.sendsFrom], drainBaseline: info.sendsFrom,
       correctRuns: p.checks.filter((c) => c.correct).length, checks: p.checks, failed: p.failed, enqueueTenthsMs: p.tenths, notes: [...p.notes],
+      reload: p.reload, ...(p.reloadError ? { reloadError: p.reloadError } : {}),
       ...(p.error ? { error: p.error } : {}),
     };
   });
@@ -173,31 +196,37 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
   };
 }
 
+/** "runs correct/runs: ..." over the server checks of one library. */
+function describe(checks: ServerCheck[], ops: number): string {
+  const correct = checks.filter((c) => c.correct).length;
+  const sum = (k: 'missing' | 'duplicates' | 'orderViolations') => checks.reduce((s, c) => s + c[k], 0);
+  const extra = checks.reduce((s, c) => s + Math.max(0, c.requests - ops), 0);
+  return correct === checks.length
+    ? `${correct}/${checks.length}: each op once, in order${extra ? `; ${extra} extra requests` : ''}`
+    : `${correct}/${checks.length}: missing ${sum('missing')}, duplicated ${sum('duplicates')}, out of order ${sum('orderViolations')}`;
+}
+
 const fmt = (v: number) => (Number.isNaN(v) ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
 
 /** The peers table: figures, ratios to the raw loops, the server's verdict, and what "enqueued" means. */
 export function formatPeers(result: PeersResult): string {
-  const head = ['library', 'enqueue ops/s', '× raw put', 'drain ops/s', '× raw fetch', 'server check (runs correct)', 'enqueue ack'];
+  const head = ['library', 'enqueue ops/s', '× raw put', 'drain ops/s', '× raw fetch', 'server check (runs correct)', 'after a reload', 'enqueue ack'];
   const rows: string[][] = [
-    ['raw: strict put / fetch loop in page', fmt(result.raw.enqueue), '1.00×', fmt(result.raw.fetchPage), '1.00×', '', 'IndexedDB transaction committed (strict)'],
-    ['raw: fetch loop in a SharedWorker', '', '', fmt(result.raw.fetchWorker), '1.00×', '', ''],
+    ['raw: strict put / fetch loop in page', fmt(result.raw.enqueue), '1.00×', fmt(result.raw.fetchPage), '1.00×', '', '', 'IndexedDB transaction committed (strict)'],
+    ['raw: fetch loop in a SharedWorker', '', '', fmt(result.raw.fetchWorker), '1.00×', '', '', ''],
   ];
   for (const l of result.libraries) {
     if (l.error && l.enqueueRuns.length === 0) {
-      rows.push([l.label, '—', '', '—', '', `did not run: ${l.error}`, '']);
+      rows.push([l.label, '—', '', '—', '', `did not run: ${l.error}`, '', '']);
       continue;
     }
-    const bad = l.checks.filter((c) => !c.correct);
-    const sum = (k: keyof ServerCheck) => l.checks.reduce((s, c) => s + (c[k] as number), 0);
-    const extra = l.checks.reduce((s, c) => s + Math.max(0, c.requests - result.ops), 0);
-    const verdict = bad.length === 0
-      ? `${l.correctRuns}/${l.checks.length}: each op once, in order${extra ? `; ${extra} extra requests` : ''}`
-      : `${l.correctRuns}/${l.checks.length}: missing ${sum('missing')}, duplicated ${sum('duplicates')}, out of order ${sum('orderViolations')}`;
+    const verdict = describe(l.checks, result.ops);
+    const reload = l.reloadError ? `failed: ${l.reloadError}` : describe(l.reload, result.ops);
     const short = l.id === 'syncline' ? 'durable (strict commit) before resolve'
       : l.id === 'tanstack' ? 'none public; outbox put request done, not committed'
       : 'none; whole outbox written to localStorage';
     rows.push([l.label, fmt(l.enqueueOpsPerSec), `${l.enqueueRatio.toFixed(2)}×`, fmt(l.drainOpsPerSec),
-      `${l.drainRatio.toFixed(2)}× (${l.drainBaseline === 'worker' ? 'worker' : 'page'})`, l.error ? `${verdict}; error: ${l.error}` : verdict, short]);
+      `${l.drainRatio.toFixed(2)}× (${l.drainBaseline === 'worker' ? 'worker' : 'page'})`, l.error ? `${verdict}; error: ${l.error}` : verdict, reload, short]);
   }
   const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ').trimEnd();
@@ -205,6 +234,7 @@ export function formatPeers(result: PeersResult): string {
     .map(([label, v]) => `syncline ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`);
   return [
     `peers: ${result.ops.toLocaleString('en-US')} PUTs each, enqueued one at a time while the server is unreachable, then drained; median of ${result.runs} runs · load ${result.loadAverageAtStart.join(' ')} → ${result.loadAverageAtEnd.join(' ')}`,
+    `after a reload: the same ${result.ops.toLocaleString('en-US')} ops queued in a burst, the page closed, a fresh page replaying them once the server is back`,
     line(head),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),
     ...rows.map(line),
