@@ -1,4 +1,4 @@
-// In-page half of `npm run bench -- --peers`: one enqueue + drain run of 1,000 PUTs through syncline, TanStack offline-transactions, redux-offline and the raw loops, exposed as window.peers for bench/peers.ts.
+// In-page half of `npm run bench -- --peers`: the enqueue + drain of 1,000 PUTs and the after-a-reload check through syncline, TanStack offline-transactions and redux-offline, and the raw loops, exposed as window.peers for bench/peers.ts.
 import { createCollection } from '@tanstack/db';
 import { IndexedDBAdapter, NonRetriableError, startOfflineExecutor, type OnlineDetector } from '@tanstack/offline-transactions';
 import { offline as reduxOffline } from '@redux-offline/redux-offline';

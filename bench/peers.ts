@@ -62,8 +62,9 @@ export interface PeersResult {
     checks: ServerCheck[]; baseline: { enqueue: string; fetch: string; when: string } };
   libraries: Array<{
     id: Library; label: string; ack: string; config: string;
-    enqueueOpsPerSec: number; enqueueRuns: number[]; enqueueRatio: number;
-    drainOpsPerSec: number; drainRuns: number[]; drainRatio: number; drainBaseline: 'page' | 'worker';
+    /** Ratios: the median over runs of each run's figure ÷ the mean of the raw samples taken just before and after it. */
+    enqueueOpsPerSec: number; enqueueRuns: number[]; enqueueRatio: number; enqueueRatioRuns: number[];
+    drainOpsPerSec: number; drainRuns: number[]; drainRatio: number; drainRatioRuns: number[]; drainBaseline: 'page' | 'worker';
     correctRuns: number; checks: ServerCheck[]; failed: number[];
     /** Per run: the same n ops queued in a burst, the page closed, a fresh page replaying them (correctness only). */
     reload: ServerCheck[]; reloadError?: string;
@@ -79,11 +80,11 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
   const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
   const raw = { enqueue: [] as number[], fetchPage: [] as number[], fetchWorker: [] as number[], checks: [] as ServerCheck[] };
   const order: Library[] = ['syncline', 'tanstack', 'reduxOffline'];
-  type Samples = { enqueue: number[]; drain: number[]; checks: ServerCheck[]; failed: number[]; tenths: number[][]; notes: Set<string>;
+  type Samples = { run: number[]; enqueue: number[]; drain: number[]; checks: ServerCheck[]; failed: number[]; tenths: number[][]; notes: Set<string>;
     reload: ServerCheck[]; error?: string; reloadError?: string };
-  const samples = (): Samples => ({ enqueue: [], drain: [], checks: [], failed: [], tenths: [], notes: new Set(), reload: [] });
+  const samples = (): Samples => ({ run: [], enqueue: [], drain: [], checks: [], failed: [], tenths: [], notes: new Set(), reload: [] });
   const per: Record<Library, Samples> = { syncline: samples(), tanstack: samples(), reduxOffline: samples() };
-  const runOne = async (lib: Library, n: number, record: boolean) => {
+  const runOne = async (lib: Library, n: number, record: boolean, runIndex = -1) => {
     const page = await ctx.open();
     const collection = ctx.name('c');
     try {
@@ -91,6 +92,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       const run = await ctx.call<PeerRun>(page, lib, where, collection, n);
       const check = await ctx.call<ServerCheck>(page, 'serverCheck', collection, n);
       if (record) {
+        per[lib].run.push(runIndex);
         per[lib].enqueue.push(run.enqueue.opsPerSec);
         per[lib].drain.push(run.drain.opsPerSec);
         per[lib].checks.push(check);
@@ -150,7 +152,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
     // A different library goes first in each run, so a drift in machine load does not favour one of them.
     for (let k = 0; k < order.length; k++) {
       const lib = order[(k + r) % order.length]!;
-      if (!per[lib].error) await runOne(lib, PEER_OPS, true);
+      if (!per[lib].error) await runOne(lib, PEER_OPS, true, r);
     }
     await rawSet();
     for (const lib of order) if (!per[lib].reloadError) await reloadOne(lib, PEER_OPS);
@@ -163,10 +165,15 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
     const info = LIBRARIES[id];
     const enqueueOpsPerSec = median(p.enqueue);
     const drainOpsPerSec = median(p.drain);
+    // Run r's raw samples are at 2r (before its libraries) and 2r + 1 (after).
+    const beside = (samples: number[], r: number) => (samples[2 * r]! + samples[2 * r + 1]!) / 2;
+    const fetchSamples = info.sendsFrom === 'page' ? raw.fetchPage : raw.fetchWorker;
+    const enqueueRatioRuns = p.enqueue.map((v, k) => v / beside(raw.enqueue, p.run[k]!));
+    const drainRatioRuns = p.drain.map((v, k) => v / beside(fetchSamples, p.run[k]!));
     return {
       id, label: info.label, ack: info.ack, config: info.config,
-      enqueueOpsPerSec, enqueueRuns: p.enqueue, enqueueRatio: enqueueOpsPerSec / rawEnqueue,
-      drainOpsPerSec, drainRuns: p.drain, drainRatio: drainOpsPerSec / rawFetch[info.sendsFrom], drainBaseline: info.sendsFrom,
+      enqueueOpsPerSec, enqueueRuns: p.enqueue, enqueueRatio: median(enqueueRatioRuns), enqueueRatioRuns,
+      drainOpsPerSec, drainRuns: p.drain, drainRatio: median(drainRatioRuns), drainRatioRuns, drainBaseline: info.sendsFrom,
       correctRuns: p.checks.filter((c) => c.correct).length, checks: p.checks, failed: p.failed, enqueueTenthsMs: p.tenths, notes: [...p.notes],
       reload: p.reload, ...(p.reloadError ? { reloadError: p.reloadError } : {}),
       ...(p.error ? { error: p.error } : {}),
@@ -186,7 +193,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       fetchPage: rawFetch.page, fetchPageRuns: raw.fetchPage, fetchWorker: rawFetch.worker, fetchWorkerRuns: raw.fetchWorker,
       checks: raw.checks,
       baseline: {
-        when: 'median of samples taken before and after the libraries of every run',
+        when: 'taken before and after the libraries of every run; a ratio is the median over runs of the run\'s figure ÷ the mean of its two raw samples, the raw figures shown are medians of all samples',
         enqueue: 'IndexedDB put in its own strict transaction, sequential, in the page',
         fetch: 'one loop of sequential PUTs with an Idempotency-Key, in the context the library sends from (page, or SharedWorker for syncline)',
       },
@@ -234,6 +241,7 @@ export function formatPeers(result: PeersResult): string {
     .map(([label, v]) => `syncline ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`);
   return [
     `peers: ${result.ops.toLocaleString('en-US')} PUTs each, enqueued one at a time while the server is unreachable, then drained; median of ${result.runs} runs · load ${result.loadAverageAtStart.join(' ')} → ${result.loadAverageAtEnd.join(' ')}`,
+    'ratios: each run\'s figure ÷ the raw samples taken just before and after that run (median over runs); drains against the raw loop of the context the library sends from',
     `after a reload: the same ${result.ops.toLocaleString('en-US')} ops queued in a burst, the page closed, a fresh page replaying them once the server is back`,
     line(head),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),
