@@ -23,7 +23,7 @@ self.addEventListener('connect', (event) => {
     try {
       if (cmd === 'ping') port.postMessage({ id });
       else if (cmd === 'count') port.postMessage({ id, value: await coldCount(e.data.db) });
-      else if (cmd === 'fetch') port.postMessage({ id, ...(await fetchLoops(e.data.url, e.data.n, e.data.conc)) });
+      else if (cmd === 'fetch') port.postMessage({ id, ...(await fetchLoops(e.data.url, e.data.n, e.data.conc, e.data.method)) });
     } catch (error) {
       port.postMessage({ id, error: String(error) });
     }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { synclineServer } from '../server/vite-plugin.ts';
+import { formatPeers, PEER_DEPS, runPeers, type PeersResult } from './peers.ts';
 import { median, percentile, type Row, formatTable } from './report.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -13,6 +14,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
 const DEBUG = !!process.env.BENCH_DEBUG;
 const FULL = !!process.env.BENCH_FULL;
+// `npm run bench -- --peers`: also the same enqueue + drain through TanStack offline-transactions and redux-offline (bench/peers.ts).
+const PEERS = process.argv.includes('--peers');
 const CHROMIUM = process.env.CHROME_PATH ?? '/usr/bin/chromium';
 const stamp = Date.now().toString(36);
 let unique = 0;
@@ -37,23 +40,26 @@ async function main(): Promise<void> {
   });
   const rows: Row[] = [];
   const pages = new Set<Page>();
+  // Which page each one is: bench/index.html exposes window.bench, bench/peers.html window.peers.
+  const globals = new WeakMap<Page, 'bench' | 'peers'>();
 
-  const open = async (): Promise<Page> => {
+  const open = async (which: 'bench' | 'peers' = 'bench'): Promise<Page> => {
     const page = await browser.newPage();
+    globals.set(page, which);
     pages.add(page);
     page.on('console', (m) => {
       const shown = m.type() === 'error' || m.type() === 'warn' || (DEBUG && m.type() === 'log');
       if (shown && !/Lit is in dev mode/.test(m.text())) console.log(`  [page ${m.type()}] ${m.text()}`);
     });
     page.on('pageerror', (e) => console.log(`  [page error] ${e}`));
-    await page.goto(`${base}bench/index.html`);
-    await page.waitForFunction('window.bench && window.bench.ready', { timeout: 60_000 });
+    await page.goto(`${base}bench/${which === 'bench' ? 'index' : 'peers'}.html`);
+    await page.waitForFunction(`window.${which} && window.${which}.ready`, { timeout: 60_000 });
     return page;
   };
   const call = async <T = any>(page: Page, fn: string, ...args: unknown[]): Promise<T> => {
     const t0 = Date.now();
     if (DEBUG) console.log(`  → ${fn}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
-    const result = await page.evaluate((f, a) => (window as unknown as { bench: BenchApi }).bench[f]!(...a), fn, args) as T;
+    const result = await page.evaluate((g, f, a) => (window as unknown as Record<string, BenchApi>)[g]![f]!(...a), globals.get(page) ?? 'bench', fn, args) as T;
     if (DEBUG) console.log(`  ← ${fn} ${Date.now() - t0} ms ${JSON.stringify(result)?.slice(0, 200)}`);
     return result;
   };
@@ -63,6 +69,7 @@ async function main(): Promise<void> {
     await workersGone(browser);
   };
   const want = (id: string) => !ONLY || ONLY.includes(id);
+  let peers: PeersResult | null = null;
 
   try {
     console.log(`syncline bench: ${base} · ${await browser.version()} · ${cpus().length} CPUs · load ${loadAtStart.join(' ')} · ${RUNS} runs each`);
@@ -271,6 +278,11 @@ async function main(): Promise<void> {
       }
     }
 
+    if (PEERS && want('peers')) {
+      peers = await runPeers({ open: () => open('peers'), call, closeAll, name, runs: RUNS });
+      console.log(formatPeers(peers));
+    }
+
     // Cleanup: every worker is gone, so no connection blocks the deletes.
     const page = await open();
     const deleted = await call<number>(page, 'cleanup');
@@ -298,9 +310,12 @@ async function main(): Promise<void> {
         `The SharedWorker runs src/worker.ts bundled into one file by esbuild (served at ${BUNDLED_WORKER_PATH} through workerUrl), as a production build ships it; pages load the library unbundled from the Vite dev server.`,
       ],
       results: rows,
+      ...(peers ? { peers } : {}),
     };
     writeFileSync(join(repo, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
-    console.log('\n' + formatTable(rows));
+    if (rows.length) console.log('\n' + formatTable(rows));
+    // The peers table was printed when its section ended; again here only to sit beside the table above.
+    if (peers && rows.length) console.log('\n' + formatPeers(peers));
     console.log(`\n${rows.filter((r) => r.pass === false).length} target(s) missed · ${Math.round((Date.now() - started) / 1000)} s · bench/results.json written`);
   } finally {
     await browser.close().catch(() => {});
@@ -389,7 +404,8 @@ async function startVite(dbFile: string, cacheDir: string): Promise<ViteDevServe
     // Optimize Dep") would break an already loaded page or worker.
     optimizeDeps: {
       noDiscovery: true,
-      include: ['rxjs', 'idb', 'lit', 'lit/decorators.js', '@lit/context', '@lit-labs/virtualizer/virtualize.js', '@lit-labs/virtualizer/events.js'],
+      include: ['rxjs', 'idb', 'lit', 'lit/decorators.js', '@lit/context', '@lit-labs/virtualizer/virtualize.js', '@lit-labs/virtualizer/events.js',
+        ...(PEERS ? PEER_DEPS : [])],
     },
     plugins: [await bundledWorker(), synclineServer({ dbFile, admin: true })],
   });
