@@ -1,6 +1,9 @@
-// The page announcer on a virtual clock: bursts, one message per source, de-duplication, clearing.
+// The page announcer on a virtual clock: bursts, one message per source, de-duplication, clearing; and how the provider supplies it.
 import { expect, fixture, html } from '@open-wc/testing';
-import { PageAnnouncer, type AnnouncerTimers } from './index.ts';
+import { ContextProvider } from '@lit/context';
+import './define.ts';
+import { PageAnnouncer, PendingBadge, SyncProvider, announcerContext, documentAnnouncer, syncClientContext, type Announcer, type AnnouncerTimers } from './index.ts';
+import { testClient, until } from './test/support.ts';
 
 /** Timers that run only when the test advances the clock. */
 function virtualTimers(): AnnouncerTimers & { advance(ms: number): void } {
@@ -113,5 +116,65 @@ describe('PageAnnouncer', () => {
     expect(text()).to.equal('All changes saved');
     clock.advance(5000);
     expect(text()).to.equal('');
+  });
+});
+
+describe('announcer context', () => {
+  const t = testClient('announcer');
+  after(() => t.dispose());
+
+  /** An announcer that records what it is asked to say, evaluated at once. */
+  const recorder = () => {
+    const said: string[] = [];
+    const announcer: Announcer = {
+      announce: (_source, message) => void said.push(typeof message === 'function' ? message() : message),
+      cancel: () => {},
+    };
+    return { said, announcer };
+  };
+
+  it('is the document announcer unless the provider is handed one; silent on the provider silences the elements below', async () => {
+    const own = recorder();
+    await t.offline();
+    const provider = await fixture<SyncProvider>(html`<sync-provider .client=${t.client} .announcer=${own.announcer}><pending-badge></pending-badge></sync-provider>`);
+    const badge = provider.querySelector('pending-badge')!;
+    await until(() => badge.count !== undefined, 5000, 'count');
+    await t.client.enqueue(t.op('a'));
+    await until(() => own.said.includes('1 change not yet saved'), 5000, 'said through the handed-in announcer');
+    provider.silent = true;
+    await provider.updateComplete;
+    const before = own.said.length;
+    await t.client.enqueue(t.op('b'));
+    await until(() => badge.count === 2, 5000, 'count 2');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(own.said.length).to.equal(before);
+    provider.announcer = undefined;
+    await provider.updateComplete;
+    expect(documentAnnouncer(document)).to.equal(documentAnnouncer(document));
+  });
+
+  it('falls back to the document announcer for an element whose client comes without a <sync-provider>', async () => {
+    await t.offline();
+    const host = await fixture<HTMLElement>(html`<div></div>`);
+    new ContextProvider(host, { context: syncClientContext, initialValue: t.client });
+    const badge = document.createElement('pending-badge') as PendingBadge;
+    host.append(badge);
+    await until(() => badge.count !== undefined, 5000, 'count');
+    const page = documentAnnouncer(document);
+    const delay = page.delay;
+    page.delay = 50;
+    try {
+      const count = badge.count!;
+      await t.client.enqueue(t.op('c'));
+      const expected = `${count + 1} changes not yet saved`;
+      await until(() => page.region?.textContent === expected, 5000, 'said in the document region');
+      expect(page.region!.parentElement).to.equal(document.body);
+    } finally {
+      page.delay = delay;
+    }
+  });
+
+  it('is provided under a global key, for a future element to consume', () => {
+    expect(announcerContext).to.equal(Symbol.for('syncline-announcer'));
   });
 });
