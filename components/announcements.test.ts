@@ -1,5 +1,7 @@
-// What the page says over time, through the real announcer and engine: enqueue bursts, slow drains, failures and duplicates.
+// What the page says over time, through the real announcer and engine: enqueue bursts, slow drains, failures, connectivity and duplicates.
 import { expect, fixture, html } from '@open-wc/testing';
+import { BehaviorSubject } from 'rxjs';
+import type { SyncClient, SyncStatus } from '../src/index.ts';
 import { addFault, clearFaults } from '../test/support/server.ts';
 import './define.ts';
 import { PageAnnouncer } from './index.ts';
@@ -85,5 +87,27 @@ describe('announcements', () => {
     await t.client.enqueue(t.op('a'));
     await said('1 change failed to save');
     expect(log.said).to.deep.equal(['1 change failed to save']);
+  });
+
+  it('says connectivity going offline, coming back and waiting for sign-in, but not a blip within one burst', async () => {
+    const status$ = new BehaviorSubject<SyncStatus>({
+      connectivity: 'online', syncing: false, paused: null, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+      lastSyncAt: null, storage: 'ok', clients: 1, runtime: 'in-page', hostedHere: true, continuesAfterClose: false, connected: true,
+      engineError: null, entities: { dirty: 0, conflicts: 0 }, updateRequired: false, unavailable: null,
+    });
+    const set = (next: Partial<SyncStatus>) => status$.next({ ...status$.value, ...next });
+    const client = { status$: status$.asObservable(), syncNow: async () => {} } as unknown as SyncClient;
+    const provider = await fixture(html`<sync-provider .client=${client} .announcer=${announcer}><sync-status></sync-status></sync-provider>`);
+    await until(() => provider.querySelector('sync-status')!.status !== undefined, 5000, 'status');
+    set({ connectivity: 'offline' });
+    await said('Offline: changes are kept on this device');
+    set({ connectivity: 'online', counts: { pending: 2, sending: 0, failed: 0, conflict: 0 } });
+    await said('Back online: sending 2 changes');
+    // Offline and back before the burst settles: nothing changed for the user.
+    set({ connectivity: 'offline' });
+    set({ connectivity: 'degraded' });
+    set({ paused: 'auth' });
+    await said('Waiting for sign-in: changes are kept on this device');
+    expect(log.said).to.deep.equal(['Offline: changes are kept on this device', 'Back online: sending 2 changes', 'Waiting for sign-in: changes are kept on this device']);
   });
 });
