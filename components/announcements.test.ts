@@ -1,10 +1,10 @@
-// What the page says over time, through the real announcer and engine: enqueue bursts, slow drains, failures, connectivity and duplicates.
+// What the page says over time, through the real announcer and engine: enqueue bursts, slow drains, failures, connectivity, duplicates and silence.
 import { expect, fixture, html } from '@open-wc/testing';
 import { BehaviorSubject } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../src/index.ts';
 import { addFault, clearFaults } from '../test/support/server.ts';
 import './define.ts';
-import { PageAnnouncer } from './index.ts';
+import { PageAnnouncer, type Announcer } from './index.ts';
 import { liveLog } from './test/a11y.ts';
 import { testClient, until, type TestClient } from './test/support.ts';
 
@@ -89,6 +89,21 @@ describe('announcements', () => {
     expect(log.said).to.deep.equal(['1 change failed to save']);
   });
 
+  it('has the outbox say new errors, also a retry that fails again, and the list emptying', async () => {
+    await t.failWith(400);
+    const provider = await mount(html`<sync-outbox></sync-outbox>`);
+    const [op] = await t.client.enqueueMany([t.op('a')]);
+    await said('1 change failed to save');
+    const outbox = provider.querySelector('sync-outbox')!;
+    const attempts = () => outbox.shadowRoot!.querySelector('[part="attempts"]')?.textContent;
+    await t.client.retry(op!.id);
+    await until(() => attempts() === '2 attempts', 8000, 'second attempt');
+    await until(() => log.said.length === 2, 8000, 'second announcement');
+    expect(log.said).to.deep.equal(['1 change failed to save', '1 change failed to save']);
+    await t.client.discard(op!.id);
+    await said('All changes saved');
+  });
+
   it('says connectivity going offline, coming back and waiting for sign-in, but not a blip within one burst', async () => {
     const status$ = new BehaviorSubject<SyncStatus>({
       connectivity: 'online', syncing: false, paused: null, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
@@ -109,5 +124,35 @@ describe('announcements', () => {
     set({ paused: 'auth' });
     await said('Waiting for sign-in: changes are kept on this device');
     expect(log.said).to.deep.equal(['Offline: changes are kept on this device', 'Back online: sending 2 changes', 'Waiting for sign-in: changes are kept on this device']);
+  });
+});
+
+describe('silent', () => {
+  const t = testClient('silent');
+  after(() => t.dispose());
+
+  it('stops an element from reporting anything, and un-silencing does not replay what happened meanwhile', async () => {
+    const calls: string[] = [];
+    const recorder: Announcer = {
+      announce: (_source, message) => void calls.push(typeof message === 'function' ? message() : message),
+      cancel: () => {},
+    };
+    await t.offline();
+    const provider = await fixture(html`<sync-provider .client=${t.client} .announcer=${recorder}>
+      <pending-badge silent></pending-badge><sync-outbox silent></sync-outbox><sync-status silent></sync-status>
+    </sync-provider>`);
+    const badge = provider.querySelector('pending-badge')!;
+    const outbox = provider.querySelector('sync-outbox')!;
+    expect(badge.silent && outbox.silent && provider.querySelector('sync-status')!.silent).to.equal(true);
+    await until(() => badge.count === 0 && outbox.total === 0, 5000, 'first counts');
+    await t.client.enqueueMany([t.op('a'), t.op('b')]);
+    await until(() => badge.count === 2 && outbox.total === 2, 5000, 'count 2');
+    await until(() => provider.querySelector('sync-status')!.state === 'offline', 8000, 'offline');
+    expect(calls).to.deep.equal([]);
+    badge.silent = false;
+    await badge.updateComplete;
+    await t.client.enqueue(t.op('c'));
+    await until(() => calls.includes('3 changes not yet saved'), 5000, 'speaks again');
+    expect(calls.filter(Boolean)).to.deep.equal(['3 changes not yet saved']);
   });
 });
