@@ -1,4 +1,4 @@
-// The element classes, context, controller, events and strings of syncline's UI. No side effects: import ./define.ts to register the tags.
+// The element classes, contexts, announcer, controller, events and strings of syncline's UI. No side effects: import ./define.ts to register the tags.
 export { SyncProvider } from './sync-provider/sync-provider.component.ts';
 export { PendingBadge, BadgeState } from './pending-badge/pending-badge.component.ts';
 export { PendingMarker, MarkerState } from './pending-marker/pending-marker.component.ts';
@@ -8,6 +8,8 @@ export { SyncElement } from './internal/sync-element.ts';
 export { ObservableController } from './controllers/observable-controller.ts';
 export type { ObservableControllerOptions } from './controllers/observable-controller.ts';
 export { syncClientContext } from './context.ts';
+export { PageAnnouncer, announcerContext, documentAnnouncer } from './announcer.ts';
+export type { Announcer, AnnouncerTimers, PageAnnouncerOptions } from './announcer.ts';
 export { SyncClientChangedEvent, SyncDiscardEvent, SyncNowEvent, SyncRetryAllEvent, SyncRetryEvent } from './events.ts';
 export { defaultStrings, resolveStrings } from './strings.ts';
 export type { SynclineStrings } from './strings.ts';

@@ -7,16 +7,30 @@ export interface SynclineStrings {
   noProvider: string;
   /** Shown while the provider above has no client (none handed in yet, or a bad configuration). */
   noClient: string;
-  /** The badge's accessible text for a count. */
+  /** The badge's words for changes waiting to be sent (neither failed nor in conflict). */
   pendingCount(count: number): string;
-  /** Announced (politely) once the count settles. */
+  /** The badge's words for changes the server refused; also announced when more fail. */
+  failedCount(count: number): string;
+  /** The badge's words for changes in conflict with the server's copy; also announced when more conflict. */
+  conflictCount(count: number): string;
+  /** Announced when a burst leaves more unsent changes than before (`count` is all unsent). */
   pendingAnnouncement(count: number): string;
-  /** Announced when the count settles at zero. */
+  /** Shown by a badge at zero, and announced when the last unsent change is saved. */
   allSaved: string;
+  /** Announced when the connection to the server is lost. */
+  offlineAnnouncement: string;
+  /** Announced when the connection comes back; `unsent` changes are being sent. */
+  onlineAnnouncement(unsent: number): string;
+  /** Announced when sending stops until the user signs in again. */
+  pausedAnnouncement: string;
   /** Marker pill text for each state. */
   markerPending: string;
   markerFailed: string;
   markerConflict: string;
+  /** Marker pill text once everything is sent, shown only while the pill still has focus. */
+  markerSaved: string;
+  /** What a marker shows on focus or hover: the latest change's label and the first error, if any. */
+  markerDetails(label: string, error: string | undefined): string;
   /** Outbox heading. */
   outboxTitle: string;
   /** Outbox empty state. */
@@ -32,7 +46,7 @@ export interface SynclineStrings {
   /** Accessible names of the per-row buttons, which need the label to be unambiguous. */
   retryLabel(label: string): string;
   discardLabel(label: string): string;
-  /** The inline confirmation of a discard. */
+  /** The inline confirmation of a discard (also the name of its group of buttons). */
   discardConfirm(label: string): string;
   /** Status words as shown in the outbox. */
   status: Record<OperationStatus, string>;
@@ -77,11 +91,18 @@ export const defaultStrings: SynclineStrings = {
   noProvider: 'Sync unavailable: no sync provider',
   noClient: 'Sync is not connected',
   pendingCount: (n) => `${plural(n, 'change', 'changes')} not yet saved`,
+  failedCount: (n) => `${plural(n, 'change', 'changes')} failed to save`,
+  conflictCount: (n) => `${plural(n, 'change', 'changes')} in conflict`,
   pendingAnnouncement: (n) => `${plural(n, 'change', 'changes')} not yet saved`,
   allSaved: 'All changes saved',
+  offlineAnnouncement: 'Offline: changes are kept on this device',
+  onlineAnnouncement: (n) => (n > 0 ? `Back online: sending ${plural(n, 'change', 'changes')}` : 'Back online'),
+  pausedAnnouncement: 'Waiting for sign-in: changes are kept on this device',
   markerPending: 'pending',
   markerFailed: 'failed',
   markerConflict: 'conflict',
+  markerSaved: 'saved',
+  markerDetails: (label, error) => (error ? `${label} — ${error}` : label),
   outboxTitle: 'Unsent changes',
   outboxEmpty: 'All changes are saved.',
   outboxListLabel: 'Unsent changes',

@@ -13,7 +13,8 @@ function Today({ board }: { board: TaskBoard }) {
   return (
     <div>
       <p>
-        {open.length} open · unsent task changes: <pending-badge lane="tasks" show-zero></pending-badge>
+        {/* Silent: the badge in the page header already says every change aloud. */}
+        {open.length} open · unsent task changes: <pending-badge lane="tasks" show-zero silent></pending-badge>
       </p>
       <ul className="tasks">
         {open.map((task) => (
@@ -42,7 +43,7 @@ export function mountReactPanel(element: Element, board: TaskBoard): void {
 declare module 'react' {
   namespace JSX {
     interface IntrinsicElements {
-      'pending-badge': React.DetailedHTMLProps<React.HTMLAttributes<HTMLElement>, HTMLElement> & { lane?: string; 'show-zero'?: boolean };
+      'pending-badge': React.DetailedHTMLProps<React.HTMLAttributes<HTMLElement>, HTMLElement> & { lane?: string; 'show-zero'?: boolean; silent?: boolean };
       'pending-marker': React.DetailedHTMLProps<React.HTMLAttributes<HTMLElement>, HTMLElement> & { entity?: string };
     }
   }

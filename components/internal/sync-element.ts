@@ -1,15 +1,17 @@
-// The base of every element that reads the client from the nearest <sync-provider>: context, strings and the "no provider" state.
+// The base of every element that reads the client from the nearest <sync-provider>: context, announcer, strings and the "no provider" state.
 import { ContextConsumer } from '@lit/context';
 import { html, LitElement, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { SyncClient } from '../../src/index.ts';
+import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
 import { syncClientContext } from '../context.ts';
 import { resolveStrings, type SynclineStrings } from '../strings.ts';
 import { ensureContextRoot } from './context-root.ts';
 
 /**
- * Consumes the client provided by `<sync-provider>` (subscribed, so a provider that changes or arrives
- * late is followed). Without one it renders a visible note and warns once per element.
+ * Consumes the client and the announcer provided by `<sync-provider>` (subscribed, so a provider that
+ * changes or arrives late is followed). Without a client it renders a visible note and warns once per
+ * element; without a provided announcer it uses the document's.
  */
 export abstract class SyncElement extends LitElement {
   /** Overrides of the user-visible strings (English defaults); any subset. */
@@ -22,9 +24,18 @@ export abstract class SyncElement extends LitElement {
   /** A provider answered, even if it has no client yet (an app that hands one in later). */
   @state() private providerFound = false;
   private stringsCache: [Partial<SynclineStrings>, SynclineStrings] | undefined;
+  private providedAnnouncer: Announcer | undefined;
 
   constructor() {
     super();
+    new ContextConsumer(this, {
+      context: announcerContext,
+      subscribe: true,
+      callback: (announcer) => {
+        if (this.providedAnnouncer && this.providedAnnouncer !== announcer) this.providedAnnouncer.cancel(this);
+        this.providedAnnouncer = announcer;
+      },
+    });
     new ContextConsumer(this, {
       context: syncClientContext,
       subscribe: true,
@@ -39,6 +50,25 @@ export abstract class SyncElement extends LitElement {
     // Before the consumer's request (made in super.connectedCallback): the root must hear it to replay it later.
     ensureContextRoot(this.ownerDocument);
     super.connectedCallback();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    // Nothing is said on behalf of an element that has left the page.
+    this.announcer.cancel(this);
+  }
+
+  /** The announcer in effect: the provider's, or the document's without one. */
+  protected get announcer(): Announcer {
+    return this.providedAnnouncer ?? documentAnnouncer(this.ownerDocument);
+  }
+
+  /**
+   * Reports that something worth saying may have changed: `describe` runs once the page's burst of changes
+   * has settled and returns the words ('' for nothing). One pending report per element; a later one replaces it.
+   */
+  protected announce(describe: () => string): void {
+    this.announcer.announce(this, () => (this.isConnected ? describe() : ''));
   }
 
   /** The strings in effect: defaults under `strings`. */

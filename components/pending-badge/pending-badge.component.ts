@@ -1,6 +1,6 @@
-// <pending-badge>: the live count of unsent changes, with a state for styling and a polite screen-reader announcement.
-import { css, html, nothing, type PropertyValues } from 'lit';
-import { property, state } from 'lit/decorators.js';
+// <pending-badge>: the live count of unsent changes, its state in words and shape as well as colour, and what changed told to the page's announcer.
+import { css, html, nothing, svg, type PropertyValues } from 'lit';
+import { property } from 'lit/decorators.js';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { filterOf } from '../internal/filter.ts';
 import { sharedStyles } from '../internal/styles.ts';
@@ -15,10 +15,22 @@ export const BadgeState = {
 } as const;
 export type BadgeState = (typeof BadgeState)[keyof typeof BadgeState];
 
+/** The counts a badge last announced, to say only what a burst changed. */
+interface Counts {
+  total: number;
+  failed: number;
+  conflict: number;
+}
+
 /**
  * Shows how many changes have not reached the server yet, optionally for one lane, kind or entity.
- * Hidden at zero unless `show-zero`. Screen readers hear the count once it has settled (not on every
- * change), through a polite live region.
+ * Hidden at zero unless `show-zero`. The state is never colour alone: its words ("1 change failed to
+ * save") are the badge's text for assistive technology, and failed and conflict show an icon.
+ *
+ * Announces, through the page's announcer (one polite live region, de-duplicated across elements), once
+ * a burst of changes has settled: more unsent changes ("3 changes not yet saved"), more failures ("2
+ * changes failed to save"), more conflicts ("1 change in conflict"), and "All changes saved" when the last
+ * one is sent. A drain counting down is not announced step by step. `silent` stops it.
  *
  * @summary Live count of unsent changes.
  *
@@ -26,8 +38,8 @@ export type BadgeState = (typeof BadgeState)[keyof typeof BadgeState];
  * @slot suffix - Content after the count.
  *
  * @csspart base - The badge.
+ * @csspart icon - The failed or conflict icon (absent while only pending).
  * @csspart count - The number.
- * @csspart announcer - The visually hidden live region.
  *
  * @cssprop --pending-badge-color - Text color.
  * @cssprop --pending-badge-background - Background while changes are pending.
@@ -79,6 +91,11 @@ export class PendingBadge extends SyncElement {
       :host([state='idle']) .base {
         background: var(--_idle-bg);
       }
+      .icon {
+        width: 1em;
+        height: 1em;
+        flex: none;
+      }
     `,
   ];
 
@@ -94,8 +111,8 @@ export class PendingBadge extends SyncElement {
   /** Show the badge at zero too (hidden by default). */
   @property({ type: Boolean, reflect: true, attribute: 'show-zero' }) showZero = false;
 
-  /** How long (ms) the count must stay unchanged before it is announced. */
-  @property({ type: Number, attribute: 'announce-delay' }) announceDelay = 1000;
+  /** Announce nothing (the count and state still show). */
+  @property({ type: Boolean, reflect: true }) silent = false;
 
   /** Worst state of the counted operations: `idle | pending | failed | conflict`. Reflected for styling; read-only in effect. */
   @property({ reflect: true }) state: BadgeState = BadgeState.Idle;
@@ -105,45 +122,74 @@ export class PendingBadge extends SyncElement {
     return this.total.value;
   }
 
-  @state() private announcement = '';
-
-  private readonly total = new ObservableController<number>(this, { onValue: () => this.scheduleAnnouncement() });
-  private readonly failed = new ObservableController<number>(this);
-  private readonly conflicts = new ObservableController<number>(this);
-  private announceTimer: ReturnType<typeof setTimeout> | undefined;
-  private announced: number | undefined;
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    clearTimeout(this.announceTimer);
-    this.announceTimer = undefined;
-  }
+  private readonly total = new ObservableController<number>(this, { onValue: () => this.countsChanged() });
+  private readonly failed = new ObservableController<number>(this, { onValue: () => this.countsChanged() });
+  private readonly conflicts = new ObservableController<number>(this, { onValue: () => this.countsChanged() });
+  /** What the page last heard from this badge; undefined until the first counts, which are the baseline, not news. */
+  private spoken: Counts | undefined;
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('client') || changed.has('lane') || changed.has('kind') || changed.has('entity')) {
-      // A new filter is a new count: its first value is the baseline, not news.
-      this.announced = undefined;
-      clearTimeout(this.announceTimer);
+      // A new filter is a new count: its first values are the baseline, not news.
+      this.spoken = undefined;
       const filter = filterOf(this.lane, this.kind, this.entity);
       const client = this.client;
       this.total.observe(client?.count$(filter));
       this.failed.observe(client?.count$({ ...filter, status: 'failed' }));
       this.conflicts.observe(client?.count$({ ...filter, status: 'conflict' }));
     }
+    if (changed.has('silent') && this.silent) this.announcer.cancel(this);
     this.state = this.computeState();
   }
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
-    const count = this.total.value;
-    const hidden = count === undefined || (count === 0 && !this.showZero);
+    const counts = this.counts();
+    const hidden = !counts || (counts.total === 0 && !this.showZero);
     return html`<span part="base" class="base" ?hidden=${hidden}>
-        <slot name="prefix"></slot>
-        <span part="count" aria-hidden="true">${count ?? nothing}</span>
-        <span class="visually-hidden">${count === undefined ? nothing : count === 0 ? this.text.allSaved : this.text.pendingCount(count)}</span>
-        <slot name="suffix"></slot>
-      </span>
-      <span part="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true">${this.announcement}</span>`;
+      <slot name="prefix"></slot>
+      ${this.renderIcon()}
+      <span part="count" aria-hidden="true">${counts?.total ?? nothing}</span>
+      <span class="visually-hidden">${counts ? this.describe(counts) : nothing}</span>
+      <slot name="suffix"></slot>
+    </span>`;
+  }
+
+  /** The shape that tells failed and conflict apart from pending without colour. */
+  private renderIcon() {
+    if (this.state === BadgeState.Failed) {
+      // An exclamation mark in a ring: needs the user.
+      return html`<svg part="icon" class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false" data-icon="failed">
+        ${svg`<circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5"></circle>
+          <rect x="7.1" y="3.8" width="1.8" height="5.4" rx="0.9" fill="currentColor"></rect>
+          <circle cx="8" cy="11.6" r="1.05" fill="currentColor"></circle>`}
+      </svg>`;
+    }
+    if (this.state === BadgeState.Conflict) {
+      // Two arrows meeting: two versions of one thing.
+      return html`<svg part="icon" class="icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false" data-icon="conflict">
+        ${svg`<path d="M2 5h9M8 2l3 3-3 3M14 11H5M8 8l-3 3 3 3" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" stroke-linejoin="round"></path>`}
+      </svg>`;
+    }
+    return nothing;
+  }
+
+  /** The badge's words: failures and conflicts by name, then the rest as not yet saved. */
+  private describe({ total, failed, conflict }: Counts): string {
+    const text = this.text;
+    if (total === 0) return text.allSaved;
+    const waiting = Math.max(0, total - failed - conflict);
+    const parts: string[] = [];
+    if (conflict > 0) parts.push(text.conflictCount(conflict));
+    if (failed > 0) parts.push(text.failedCount(failed));
+    if (waiting > 0) parts.push(text.pendingCount(waiting));
+    return parts.join(', ');
+  }
+
+  private counts(): Counts | undefined {
+    const total = this.total.value;
+    if (total === undefined) return undefined;
+    return { total, failed: this.failed.value ?? 0, conflict: this.conflicts.value ?? 0 };
   }
 
   private computeState(): BadgeState {
@@ -154,18 +200,36 @@ export class PendingBadge extends SyncElement {
     return BadgeState.Idle;
   }
 
-  /** Announces the count after it has stayed put for `announceDelay`: a burst of changes is one announcement. */
-  private scheduleAnnouncement(): void {
-    clearTimeout(this.announceTimer);
-    if (this.announced === undefined) {
-      this.announced = this.total.value;
+  private countsChanged(): void {
+    const counts = this.counts();
+    // The baseline needs all three counts: a failed count arriving after the total is not a new failure.
+    if (!counts || this.failed.value === undefined || this.conflicts.value === undefined) return;
+    if (!this.spoken || this.silent) {
+      // Silence keeps the baseline current: un-silencing must not announce everything that happened meanwhile.
+      this.spoken = counts;
       return;
     }
-    this.announceTimer = setTimeout(() => {
-      const count = this.total.value;
-      if (count === undefined || count === this.announced) return;
-      this.announced = count;
-      this.announcement = count === 0 ? this.text.allSaved : this.text.pendingAnnouncement(count);
-    }, this.announceDelay);
+    this.announce(() => this.news());
+  }
+
+  /**
+   * What the burst changed, compared with what was last said: more conflicts, more failures, more unsent
+   * changes (unless the new ones are exactly the failures just named), or everything saved. Fewer unsent
+   * changes short of zero (a drain under way) is not news.
+   */
+  private news(): string {
+    const now = this.counts();
+    const before = this.spoken;
+    if (!now || !before) return '';
+    this.spoken = now;
+    const text = this.text;
+    if (now.total === 0) return before.total > 0 ? text.allSaved : '';
+    const parts: string[] = [];
+    const moreConflicts = Math.max(0, now.conflict - before.conflict);
+    const moreFailed = Math.max(0, now.failed - before.failed);
+    if (moreConflicts > 0) parts.push(text.conflictCount(now.conflict));
+    if (moreFailed > 0) parts.push(text.failedCount(now.failed));
+    if (now.total - before.total > moreConflicts + moreFailed) parts.push(text.pendingAnnouncement(now.total));
+    return parts.join('. ');
   }
 }

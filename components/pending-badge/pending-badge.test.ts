@@ -1,8 +1,9 @@
-// <pending-badge>: count, state, filters, zero handling, the debounced announcement, strings, leaks and the no-provider state.
+// <pending-badge>: count, state in words and shape, filters, zero handling, strings, leaks and the no-provider state (announcements: ../announcements.test.ts).
 import { expect, fixture, html } from '@open-wc/testing';
 import '../define.ts';
 import { PendingBadge } from '../index.ts';
 import { clearFaults } from '../../test/support/server.ts';
+import { accessibleText } from '../test/a11y.ts';
 import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<pending-badge>', () => {
@@ -86,21 +87,53 @@ describe('<pending-badge>', () => {
     await until(() => el.count === 1, 5000, 'entity');
   });
 
-  it('announces the count politely once it has settled, not on every change', async () => {
-    await t.offline();
-    const el = await mount(html`<pending-badge announce-delay="150"></pending-badge>`);
-    const region = el.shadowRoot!.querySelector('[part="announcer"]')!;
-    expect(region.getAttribute('aria-live')).to.equal('polite');
-    const said: string[] = [];
-    const observer = new MutationObserver(() => said.push(region.textContent!.trim()));
-    observer.observe(region, { childList: true, characterData: true, subtree: true });
+  it('says failed and conflict in words and marks them with an icon, not by colour alone', async () => {
+    await t.failWith(400);
+    const el = await mount();
+    const words = () => el.shadowRoot!.querySelector('.visually-hidden')!.textContent!.trim();
+    const icon = () => el.shadowRoot!.querySelector<SVGElement>('[part="icon"]');
     await t.client.enqueue(t.op('a'));
-    await t.client.enqueue(t.op('b'));
-    await t.client.enqueue(t.op('c'));
-    await until(() => region.textContent!.includes('3 changes not yet saved'), 5000, 'announcement');
-    await new Promise((r) => setTimeout(r, 300));
-    observer.disconnect();
-    expect(said.filter(Boolean)).to.deep.equal(['3 changes not yet saved']);
+    await until(() => el.getAttribute('state') === 'failed', 5000, 'failed');
+    await el.updateComplete;
+    expect(words()).to.equal('1 change failed to save');
+    expect(icon()!.dataset.icon).to.equal('failed');
+    expect(icon()!.getBoundingClientRect().width).to.be.greaterThan(0);
+    await clearFaults(`/api/${t.collection}`);
+    await t.failWith(409);
+    await t.client.enqueue(t.op('b', { lane: 'other' }));
+    await until(() => el.getAttribute('state') === 'conflict', 5000, 'conflict');
+    await el.updateComplete;
+    expect(words()).to.equal('1 change in conflict, 1 change failed to save');
+    expect(icon()!.dataset.icon).to.equal('conflict');
+    await expect(el).to.be.accessible();
+  });
+
+  it('shows no icon while changes are only pending, and names them', async () => {
+    await t.offline();
+    const el = await mount();
+    await t.client.enqueueMany([t.op('a'), t.op('b')]);
+    await until(() => el.count === 2, 5000, 'count 2');
+    await el.updateComplete;
+    expect(el.shadowRoot!.querySelector('[part="icon"]')).to.equal(null);
+    expect(accessibleText(el)).to.equal('2 changes not yet saved');
+  });
+
+  it('is really hidden at zero, and adds its words once to a heading that holds it', async () => {
+    await t.offline();
+    const provider = await fixture(html`<sync-provider .client=${t.client}><h2>Tasks <pending-badge></pending-badge></h2></sync-provider>`);
+    const heading = provider.querySelector('h2')!;
+    const el = provider.querySelector('pending-badge')!;
+    await until(() => el.count === 0, 5000, 'count 0');
+    await el.updateComplete;
+    expect(getComputedStyle(base(el)).display).to.equal('none');
+    expect(el.getBoundingClientRect().width).to.equal(0);
+    expect(accessibleText(heading)).to.equal('Tasks');
+    await t.client.enqueueMany([t.op('a'), t.op('b'), t.op('c')]);
+    await until(() => el.count === 3, 5000, 'count 3');
+    await el.updateComplete;
+    expect(accessibleText(heading)).to.equal('Tasks 3 changes not yet saved');
+    // Announcements go to the page's region, never into the heading: the badge holds no live region of its own.
+    expect(el.shadowRoot!.querySelector('[aria-live], [role="status"]')).to.equal(null);
   });
 
   it('takes overridden strings', async () => {

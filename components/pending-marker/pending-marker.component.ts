@@ -1,9 +1,9 @@
-// <pending-marker>: a small "pending" / "failed" / "conflict" pill next to the item an operation touches.
+// <pending-marker>: a small "pending" / "failed" / "conflict" pill next to the item an operation touches, its details shown on focus or hover.
 import { css, html, nothing, type PropertyValues } from 'lit';
-import { property } from 'lit/decorators.js';
+import { property, state } from 'lit/decorators.js';
 import type { Operation } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
-import { sharedStyles } from '../internal/styles.ts';
+import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 
 /** What the marker reflects in its `state` attribute: `none` when nothing is unsent for the entity. */
@@ -17,30 +17,42 @@ export type MarkerState = (typeof MarkerState)[keyof typeof MarkerState];
 
 /**
  * A pill beside an item while any operation on it has not reached the server: "pending" (queued or
- * sending), "failed" or "conflict" (worst wins). Renders nothing when the item is saved.
+ * sending), "failed" or "conflict" (worst wins). Renders nothing when the item is saved (a pill that has
+ * focus then says "saved" until focus leaves it). The pill can be
+ * focused: its details (the latest change's label and the error, if any) are its accessible description
+ * and show beside it on focus or hover; Escape hides them again.
  *
  * @summary Pending / failed / conflict pill for one entity.
  *
  * @slot - Replaces the pill's text (the state word by default).
  *
  * @csspart base - The pill.
+ * @csspart details - The label and error shown on focus or hover.
  *
  * @cssprop --pending-marker-color - Text color.
  * @cssprop --pending-marker-background - Background while pending.
  * @cssprop --pending-marker-failed-background - Background when failed.
  * @cssprop --pending-marker-conflict-background - Background in conflict.
+ * @cssprop --pending-marker-details-color - Text color of the details.
+ * @cssprop --pending-marker-details-background - Background of the details.
+ * @cssprop --pending-marker-focus-color - Focus ring (falls back to --syncline-focus-color).
+ * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  */
 export class PendingMarker extends SyncElement {
   static override styles = [
     sharedStyles,
+    sharedTokens('pending-marker', ['focus-color']),
     css`
       :host {
         display: inline-block;
+        position: relative;
         vertical-align: middle;
         --_color: var(--pending-marker-color, #1a1a1a);
         --_bg: var(--pending-marker-background, #ffe3a3);
         --_failed-bg: var(--pending-marker-failed-background, #ffd8d4);
         --_conflict-bg: var(--pending-marker-conflict-background, #f0dbff);
+        --_details-color: var(--pending-marker-details-color, #ffffff);
+        --_details-bg: var(--pending-marker-details-background, #1a1a1a);
       }
       @media (prefers-color-scheme: dark) {
         :host {
@@ -48,6 +60,8 @@ export class PendingMarker extends SyncElement {
           --_bg: var(--pending-marker-background, #5c4300);
           --_failed-bg: var(--pending-marker-failed-background, #8c1d18);
           --_conflict-bg: var(--pending-marker-conflict-background, #5b2a7a);
+          --_details-color: var(--pending-marker-details-color, #1a1a1a);
+          --_details-bg: var(--pending-marker-details-background, #f1f1f1);
         }
       }
       .base {
@@ -65,6 +79,23 @@ export class PendingMarker extends SyncElement {
       :host([state='conflict']) .base {
         background: var(--_conflict-bg);
       }
+      /* Shown details: over the content below, as wide as its words need up to a readable measure. */
+      .details.shown {
+        position: absolute;
+        inset-inline-start: 0;
+        top: calc(100% + 0.25em);
+        z-index: 1;
+        width: max-content;
+        max-width: min(20em, 80vw);
+        padding: 0.25em 0.5em;
+        border-radius: 0.25em;
+        font-size: 0.75em;
+        line-height: 1.4;
+        white-space: normal;
+        overflow-wrap: anywhere;
+        color: var(--_details-color);
+        background: var(--_details-bg);
+      }
     `,
   ];
 
@@ -80,6 +111,21 @@ export class PendingMarker extends SyncElement {
   }
 
   private readonly ops = new ObservableController<Operation[]>(this);
+  /** The pill has focus, or the pointer is over the marker. */
+  @state() private engaged = { focus: false, hover: false };
+  /** Escape hid the details until focus or pointer leave. */
+  @state() private dismissed = false;
+
+  constructor() {
+    super();
+    this.addEventListener('pointerenter', () => this.engage({ hover: true }));
+    this.addEventListener('pointerleave', () => this.engage({ hover: false }));
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.ownerDocument.removeEventListener('keydown', this.onDocumentKeydown);
+  }
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('client') || changed.has('entity')) {
@@ -90,12 +136,41 @@ export class PendingMarker extends SyncElement {
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
-    if (this.state === MarkerState.None) return nothing;
-    const text = this.state === MarkerState.Conflict ? this.text.markerConflict : this.state === MarkerState.Failed ? this.text.markerFailed : this.text.markerPending;
+    // A pill that holds focus stays (saying "saved") until focus leaves it: focus is never dropped on <body>.
+    if (this.state === MarkerState.None && !this.engaged.focus) return nothing;
+    const words = { none: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
+    const text = words[this.state];
     const latest = this.operations[this.operations.length - 1];
     const error = this.operations.find((op) => op.lastError)?.lastError?.message;
-    return html`<span part="base" class="base" title=${[latest?.label, error].filter(Boolean).join(' — ')}><slot>${text}</slot></span>`;
+    const details = latest ? this.text.markerDetails(latest.label, error) : '';
+    const shown = (this.engaged.focus || this.engaged.hover) && !this.dismissed;
+    return html`<span
+        part="base"
+        class="base"
+        tabindex=${details || this.engaged.focus ? '0' : nothing}
+        aria-describedby=${details ? 'details' : nothing}
+        @focus=${() => this.engage({ focus: true })}
+        @blur=${() => this.engage({ focus: false })}
+        ><slot>${text}</slot></span
+      >${details
+        ? // Hidden visually, never from assistive technology: it is the pill's description whether shown or not.
+          html`<span part="details" id="details" role="tooltip" class=${shown ? 'details shown' : 'details visually-hidden'}>${details}</span>`
+        : nothing}`;
   }
+
+  private engage(change: Partial<{ focus: boolean; hover: boolean }>): void {
+    this.engaged = { ...this.engaged, ...change };
+    const engaged = this.engaged.focus || this.engaged.hover;
+    if (!engaged) this.dismissed = false;
+    // Escape must hide the details whether they came with focus or with the pointer (WCAG 1.4.13).
+    if (engaged) this.ownerDocument.addEventListener('keydown', this.onDocumentKeydown);
+    else this.ownerDocument.removeEventListener('keydown', this.onDocumentKeydown);
+  }
+
+  private readonly onDocumentKeydown = (event: KeyboardEvent): void => {
+    if (event.key !== 'Escape' || this.dismissed) return;
+    this.dismissed = true;
+  };
 
   private computeState(): MarkerState {
     const ops = this.operations;

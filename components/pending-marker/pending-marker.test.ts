@@ -1,9 +1,11 @@
-// <pending-marker>: nothing when saved, the pill for pending / failed / conflict, entity changes, strings and leaks.
+// <pending-marker>: nothing when saved, the pill for pending / failed / conflict, its details on focus and hover, focus kept, entity changes, strings and leaks.
 import { expect, fixture, html } from '@open-wc/testing';
+import { sendKeys, sendMouse, resetMouse } from '@web/test-runner-commands';
 import { clearFaults } from '../../test/support/server.ts';
 import '../define.ts';
 import { PendingMarker } from '../index.ts';
-import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+import { expectFocusOn } from '../test/a11y.ts';
+import { countingClient, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<pending-marker>', () => {
   let t: TestClient;
@@ -17,6 +19,9 @@ describe('<pending-marker>', () => {
     return provider.querySelector('pending-marker')!;
   };
   const pill = (el: PendingMarker) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]');
+  const details = (el: PendingMarker) => el.shadowRoot!.querySelector<HTMLElement>('[part="details"]');
+  const pillText = (el: PendingMarker) => pill(el)!.textContent!.trim();
+  const shown = (el: PendingMarker) => details(el)!.getBoundingClientRect().width > 1;
 
   it('is defined by the define module', () => {
     expect(customElements.get('pending-marker')).to.equal(PendingMarker);
@@ -33,19 +38,82 @@ describe('<pending-marker>', () => {
     await expect(el).to.be.accessible();
   });
 
-  it('shows "pending" for a queued change, with its label as a title, and goes away once sent', async () => {
+  it('shows "pending" for a queued change, with its label as the pill\'s description, and goes away once sent', async () => {
     await t.offline();
     const el = await mount(`${t.collection}/42`);
     await t.client.enqueue(t.op('42', { label: 'Rename <b>task</b>' }));
     await until(() => el.state === 'pending', 5000, 'pending');
     await el.updateComplete;
-    expect(pill(el)!.textContent).to.equal('pending');
-    expect(pill(el)!.title).to.contain('Rename <b>task</b>');
+    expect(pillText(el)).to.equal('pending');
+    // The description is real text tied to the pill, not a title only a mouse can reach.
+    expect(pill(el)!.getAttribute('aria-describedby')).to.equal(details(el)!.id);
+    expect(details(el)!.textContent).to.equal('Rename <b>task</b>');
+    expect(el.shadowRoot!.querySelector('b')).to.equal(null);
+    expect(pill(el)!.hasAttribute('title')).to.equal(false);
     await expect(el).to.be.accessible();
     await clearFaults(`/api/${t.collection}`);
     await clearFaults(`/api/health/${t.collection}`);
     await t.client.syncNow();
     await until(() => el.state === 'none', 8000, 'sent');
+    await el.updateComplete;
+    expect(pill(el)).to.equal(null);
+  });
+
+  it('can be focused with Tab; its label and error then show beside it, and Escape hides them', async () => {
+    await t.failWith(400);
+    const before = await fixture(html`<button>before</button>`);
+    const el = await mount(`${t.collection}/a`);
+    await t.client.enqueue(t.op('a', { label: 'Rename a' }));
+    await until(() => el.state === 'failed', 5000, 'failed');
+    await el.updateComplete;
+    expect(shown(el)).to.equal(false);
+    (before as HTMLElement).focus();
+    await sendKeys({ press: 'Tab' });
+    expectFocusOn(pill(el));
+    await el.updateComplete;
+    expect(shown(el)).to.equal(true);
+    expect(details(el)!.textContent).to.match(/^Rename a — .+/);
+    await expect(el).to.be.accessible();
+    await sendKeys({ press: 'Escape' });
+    await el.updateComplete;
+    expect(shown(el)).to.equal(false);
+    expectFocusOn(pill(el));
+  });
+
+  it('shows its details while the pointer is over it', async () => {
+    await t.offline();
+    const el = await mount(`${t.collection}/a`);
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.state === 'pending', 5000, 'pending');
+    await el.updateComplete;
+    const box = pill(el)!.getBoundingClientRect();
+    try {
+      await sendMouse({ type: 'move', position: [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)] });
+      await until(() => shown(el), 2000, 'details on hover');
+      await sendKeys({ press: 'Escape' });
+      await until(() => !shown(el), 2000, 'Escape hides them');
+    } finally {
+      await resetMouse();
+    }
+  });
+
+  it('keeps focus when its change is saved: the focused pill says "saved" until focus leaves', async () => {
+    await t.offline();
+    const el = await mount(`${t.collection}/a`);
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.state === 'pending', 5000, 'pending');
+    await el.updateComplete;
+    pill(el)!.focus();
+    await clearFaults(`/api/${t.collection}`);
+    await clearFaults(`/api/health/${t.collection}`);
+    await t.client.syncNow();
+    await until(() => el.state === 'none', 8000, 'sent');
+    await el.updateComplete;
+    expectFocusOn(pill(el));
+    expect(pillText(el)).to.equal('saved');
+    pill(el)!.blur();
+    await el.updateComplete;
+    expect(pill(el)).to.equal(null);
   });
 
   it('shows "failed" and "conflict"', async () => {
@@ -54,14 +122,14 @@ describe('<pending-marker>', () => {
     await t.client.enqueue(t.op('a'));
     await until(() => failed.state === 'failed', 5000, 'failed');
     await failed.updateComplete;
-    expect(shadowText(failed)).to.equal('failed');
+    expect(pillText(failed)).to.equal('failed');
     await clearFaults(`/api/${t.collection}`);
     await t.failWith(409);
     failed.entity = `${t.collection}/b`;
     await t.client.enqueue(t.op('b', { lane: 'b' }));
     await until(() => failed.state === 'conflict', 5000, 'conflict');
     await failed.updateComplete;
-    expect(shadowText(failed)).to.equal('conflict');
+    expect(pillText(failed)).to.equal('conflict');
     await expect(failed).to.be.accessible();
   });
 
@@ -71,7 +139,7 @@ describe('<pending-marker>', () => {
     const el = await mount(`${t.collection}/a`, { markerPending: 'wartet' });
     await until(() => el.state === 'pending', 5000, 'pending');
     await el.updateComplete;
-    expect(shadowText(el)).to.equal('wartet');
+    expect(pillText(el)).to.equal('wartet');
     el.textContent = 'saving…';
     const slot = el.shadowRoot!.querySelector('slot')!;
     expect(slot.assignedNodes().map((n) => n.textContent).join('')).to.equal('saving…');

@@ -1,26 +1,55 @@
-// <sync-outbox>: every unsent operation with its status, attempts, countdown and error; retry, discard, retry all; virtualized.
-import { virtualize } from '@lit-labs/virtualizer/virtualize.js';
+// <sync-outbox>: every unsent operation with its status, attempts, countdown and error; retry, discard, retry all; virtualized only when long.
 import type { RangeChangedEvent } from '@lit-labs/virtualizer/events.js';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
 import type { Operation, OperationFilter, OperationWindow } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
 import { filterOf } from '../internal/filter.ts';
-import { sharedStyles } from '../internal/styles.ts';
+import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 
 /** Rows fetched beyond each side of the rendered range, so a short scroll needs no new window. */
 const OVERSCAN = 30;
-/** The first window, before the list has measured itself. */
+/** The first window, before the list has measured itself (at least `virtualizeAfter + 1` rows). */
 const INITIAL_LIMIT = 60;
+/** Rows shown while the virtualizer loads: a screenful, so the first rows do not wait for the module. */
+const PREVIEW_ROWS = 20;
+
+type VirtualListModule = typeof import('./virtual-list.ts');
+/** The virtualizer module, fetched the first time any outbox needs it and shared by all. */
+let virtualListModule: Promise<VirtualListModule> | undefined;
+const loadVirtualList = () => (virtualListModule ??= import('./virtual-list.ts'));
+
+/** Where focus was in the outbox: a control by part, in the row of an operation at a position. */
+interface FocusSpot {
+  id?: string;
+  part: string;
+  index: number;
+}
+
+/** Row controls that a neighbouring row has too. */
+const ROW_PARTS = new Set(['retry', 'discard']);
 
 /**
  * The outbox: each pending, sending, failed and conflicting operation with its label, status,
  * attempts, a live countdown to its next automatic attempt and its last error, with Retry and
- * Discard (after an inline confirmation) per row and "Retry all". The list is virtualized and asks
- * the engine only for the rows it shows, so 10,000 operations cost what 100 do. With several lanes,
- * each row names its lane and a select filters by lane.
+ * Discard (after an inline confirmation) per row and "Retry all". With several lanes, each row names
+ * its lane and a select filters by lane.
+ *
+ * Up to `virtualize-after` operations (50) every row is in the DOM, so assistive technology finds each
+ * one wherever the page is scrolled. A longer list is virtualized (the virtualizer is loaded on first
+ * need) and asks the engine only for the rows around its own viewport, so 10,000 operations cost what
+ * 100 do; those rows stay rendered while the page scrolls the list out of view.
+ *
+ * Focus is never dropped: Retry and "Retry all" stay focusable (`aria-disabled`) while they do not
+ * apply; after a discard focus moves to the next row (or the empty message); the discard confirmation
+ * is a group named by its question, Keep takes focus, and Escape keeps the operation.
+ *
+ * Announces, through the page's announcer, new failures and conflicts ("2 changes failed to save"),
+ * also when a retried operation fails again, and "All changes saved" when the list empties. `silent`
+ * stops it.
  *
  * @summary List of unsent operations with retry and discard.
  *
@@ -29,7 +58,7 @@ const INITIAL_LIMIT = 60;
  *
  * @csspart base - The whole outbox.
  * @csspart header - The heading row with the lane filter and "Retry all".
- * @csspart heading - The heading text.
+ * @csspart heading - The heading (role heading, level `heading-level`).
  * @csspart lane-filter - The lane select's label.
  * @csspart retry-all - The "Retry all" button.
  * @csspart list - The scrolling list.
@@ -43,7 +72,8 @@ const INITIAL_LIMIT = 60;
  * @csspart error - Its last error message.
  * @csspart retry - A row's Retry button.
  * @csspart discard - A row's Discard button.
- * @csspart confirm - The inline discard confirmation.
+ * @csspart confirm-group - The inline discard confirmation: a group named by its question.
+ * @csspart confirm - The confirmation's question.
  * @csspart confirm-discard - The confirmation's Discard button.
  * @csspart keep - The confirmation's Keep button.
  * @csspart empty - The empty state.
@@ -55,6 +85,14 @@ const INITIAL_LIMIT = 60;
  * @cssprop --sync-outbox-muted-color - Secondary text.
  * @cssprop --sync-outbox-error-color - Error text and the "failed" status.
  * @cssprop --sync-outbox-conflict-color - The "conflict" status.
+ * @cssprop --sync-outbox-focus-color - Focus ring (falls back to --syncline-focus-color).
+ * @cssprop --sync-outbox-button-background - Button background (falls back to --syncline-button-background).
+ * @cssprop --sync-outbox-button-color - Button text (falls back to --syncline-button-color).
+ * @cssprop --sync-outbox-button-border-color - Button border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-focus-color - Focus ring of every syncline element.
+ * @cssprop --syncline-button-background - Button background of every syncline element.
+ * @cssprop --syncline-button-color - Button text of every syncline element.
+ * @cssprop --syncline-button-border-color - Button border of every syncline element.
  *
  * @fires {SyncRetryEvent} sync-retry - When the user retries one operation; cancel it to skip `client.retry`.
  * @fires {SyncDiscardEvent} sync-discard - When the user asks to discard one; cancel it to skip the confirmation and the discard.
@@ -63,6 +101,7 @@ const INITIAL_LIMIT = 60;
 export class SyncOutbox extends SyncElement {
   static override styles = [
     sharedStyles,
+    sharedTokens('sync-outbox'),
     css`
       :host {
         display: block;
@@ -82,9 +121,6 @@ export class SyncOutbox extends SyncElement {
           --_muted: var(--sync-outbox-muted-color, #bdbdbd);
           --_error: var(--sync-outbox-error-color, #ffb4ab);
           --_conflict: var(--sync-outbox-conflict-color, #e1b6ff);
-          --_button-bg: #2b2b2b;
-          --_button-fg: #f1f1f1;
-          --_button-border: #8a8a8a;
         }
       }
       .base {
@@ -159,6 +195,9 @@ export class SyncOutbox extends SyncElement {
         padding: 0.25em 0;
         border: 1px solid transparent;
       }
+      .confirm {
+        display: contents;
+      }
       .empty,
       .loading {
         margin: 0;
@@ -180,29 +219,61 @@ export class SyncOutbox extends SyncElement {
   /** Lanes the app uses, for the lane select; the lanes that hold operations are added from the engine. */
   @property({ attribute: false }) lanes: string[] = [];
 
+  /** Lists longer than this are virtualized; up to it, every row is in the DOM for assistive technology. */
+  @property({ type: Number, attribute: 'virtualize-after' }) virtualizeAfter = 50;
+
+  /** The heading's level (1–6), to fit the page's outline. */
+  @property({ type: Number, attribute: 'heading-level' }) headingLevel = 2;
+
+  /** Announce nothing (the list still shows everything). */
+  @property({ type: Boolean, reflect: true }) silent = false;
+
   /** The lane chosen in the lane select ("" for all). */
   @state() private selectedLane = '';
   /** The slice of the list the engine is asked for. */
   @state() private range = { offset: 0, limit: INITIAL_LIMIT };
   /** The operation whose discard awaits confirmation. */
   @state() private confirming: string | undefined;
+  /** Operations confirmed for discard whose removal has not arrived yet: their buttons no longer apply. */
+  @state() private discarding: ReadonlySet<string> = new Set();
   /** Epoch ms for countdowns; ticks every second while a countdown shows. */
   @state() private now = Date.now();
+  /** The virtualizer module, once loaded. */
+  @state() private virtualListLoaded: VirtualListModule | undefined;
 
-  private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.learnLanes(w) });
-  private readonly failed = new ObservableController<number>(this);
-  private readonly conflicts = new ObservableController<number>(this);
+  private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.windowChanged(w) });
+  private readonly failed = new ObservableController<number>(this, { onValue: () => this.reportNews() });
+  private readonly conflicts = new ObservableController<number>(this, { onValue: () => this.reportNews() });
   /** Lanes that hold operations, as the engine last said. */
   @state() private engineLanes: string[] = [];
   private lanesAskedAt: number | undefined;
   private rows: (Operation | undefined)[] = [];
   /** The window `rows` was built from: rebuilt only when a new one arrives. */
   private rowsFrom: OperationWindow | undefined;
+  /** The range and filter the window subscription was made for. */
+  private observedRange: { offset: number; limit: number } | undefined;
   private clockTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** Where focus is (or was, until the control holding it was removed by a render). */
+  private focusSpot: FocusSpot | undefined;
+  /** Where focus goes after the next render (the confirmation opening or closing). */
+  private focusNext: FocusSpot | undefined;
+
+  /** What the page last heard from this outbox; undefined until the first counts, which are the baseline. */
+  private spoken: { total: number; failed: number; conflict: number } | undefined;
+  /** Attempts of each failed or conflicting operation when last seen so: more attempts there is a new failure. */
+  private readonly failedAttempts = new Map<string, number>();
+  private refailed = { failed: false, conflict: false };
 
   /** Operations in the list (loaded or not). */
   get total(): number | undefined {
     return this.window.value?.total;
+  }
+
+  constructor() {
+    super();
+    this.addEventListener('focusin', this.onFocusIn);
+    this.addEventListener('focusout', this.onFocusOut);
   }
 
   override connectedCallback(): void {
@@ -220,20 +291,47 @@ export class SyncOutbox extends SyncElement {
     return filterOf(this.lane || this.selectedLane || undefined, this.kind, this.entity);
   }
 
+  /** The window that holds every row of a list short enough not to virtualize (and tells whether it is). */
+  private get fullRange() {
+    return { offset: 0, limit: Math.max(INITIAL_LIMIT, this.virtualizeAfter + 1) };
+  }
+
+  /** Whether the list is long enough to virtualize. */
+  private get virtual(): boolean {
+    return (this.window.value?.total ?? 0) > this.virtualizeAfter;
+  }
+
   protected override willUpdate(changed: PropertyValues): void {
     const filterChanged = changed.has('client') || changed.has('lane') || changed.has('kind') || changed.has('entity') || changed.has('selectedLane');
     if (filterChanged) {
+      // Another list: its first counts are the baseline, not news (reset before observing: a source may emit at once).
+      this.spoken = undefined;
+      this.failedAttempts.clear();
       const filter = this.filter;
       this.failed.observe(this.client?.count$({ ...filter, status: 'failed' }));
       this.conflicts.observe(this.client?.count$({ ...filter, status: 'conflict' }));
       this.confirming = undefined;
+      this.range = this.fullRange;
     }
-    if (filterChanged || changed.has('range')) {
+    if (this.virtual) {
+      if (!this.virtualListLoaded) void loadVirtualList().then((module) => (this.virtualListLoaded = module));
+    } else if (this.range.offset !== 0 || this.range.limit < this.fullRange.limit) {
+      // Short again (or never long): one window holds every row.
+      this.range = this.fullRange;
+    }
+    if (filterChanged || this.range !== this.observedRange) {
+      this.observedRange = this.range;
       const { offset, limit } = this.range;
       // A moved window keeps the rows it had until the new one arrives; a new filter starts afresh.
       this.window.observe(this.client?.window$(this.filter, offset, limit), !filterChanged);
     }
+    if (changed.has('silent') && this.silent) this.announcer.cancel(this);
     this.rows = this.buildRows();
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.restoreFocus();
   }
 
   protected override render() {
@@ -243,9 +341,10 @@ export class SyncOutbox extends SyncElement {
     const lanes = this.knownLanes();
     const showLanes = lanes.length > 1;
     const retryable = (this.failed.value ?? 0) + (this.conflicts.value ?? 0);
+    const level = Math.min(6, Math.max(1, Math.round(this.headingLevel) || 2));
     return html`<section part="base" class="base" aria-labelledby="heading">
       <div part="header" class="header">
-        <span part="heading" class="heading" id="heading"><slot name="heading">${text.outboxTitle}</slot></span>
+        <span part="heading" class="heading" id="heading" role="heading" aria-level=${level}><slot name="heading">${text.outboxTitle}</slot></span>
         ${showLanes && !this.lane
           ? html`<label part="lane-filter"
               >${text.laneFilter}
@@ -255,21 +354,40 @@ export class SyncOutbox extends SyncElement {
               </select></label
             >`
           : nothing}
-        <button part="retry-all" type="button" ?disabled=${retryable === 0} @click=${this.onRetryAll}>${text.retryAll}</button>
+        <button part="retry-all" type="button" aria-disabled=${retryable === 0 ? 'true' : 'false'} @click=${this.onRetryAll}>${text.retryAll}</button>
       </div>
       ${!win
-        ? html`<p class="loading">${text.loading}</p>`
+        ? html`<p class="loading" tabindex="-1">${text.loading}</p>`
         : win.total === 0
-          ? html`<p part="empty" class="empty"><slot name="empty">${text.outboxEmpty}</slot></p>`
-          : html`<div part="list" class="list" role="list" aria-label=${text.outboxListLabel} tabindex="0" @rangeChanged=${this.onRangeChanged}>
-              ${virtualize<Operation | undefined>({
-                scroller: true,
-                items: this.rows,
-                keyFunction: (op, index) => op?.id ?? `row-${index}`,
-                renderItem: (op, index) => this.renderRow(op, index, win.total, showLanes),
-              })}
-            </div>`}
+          ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${text.outboxEmpty}</slot></p>`
+          : this.virtual
+            ? this.renderVirtualList(win.total, showLanes)
+            : this.renderFullList(win.total, showLanes)}
     </section>`;
+  }
+
+  /** Every row in the DOM: what assistive technology reads is the whole list, wherever the page is scrolled. */
+  private renderFullList(total: number, showLanes: boolean): TemplateResult {
+    return html`<div part="list" class="list" role="list" aria-label=${this.text.outboxListLabel} tabindex="0">
+      ${repeat(this.rows, (op, index) => op?.id ?? `row-${index}`, (op, index) => this.renderRow(op, index, total, showLanes))}
+    </div>`;
+  }
+
+  /** The rows around the list's own viewport; the first screenful as plain rows while the virtualizer loads. */
+  private renderVirtualList(total: number, showLanes: boolean): TemplateResult {
+    const module = this.virtualListLoaded;
+    const keyFunction = (op: Operation | undefined, index: number) => op?.id ?? `row-${index}`;
+    const renderItem = (op: Operation | undefined, index: number) => this.renderRow(op, index, total, showLanes);
+    return html`<div part="list" class="list virtual" role="list" aria-label=${this.text.outboxListLabel} tabindex="0" @rangeChanged=${this.onRangeChanged}>
+      ${module
+        ? module.virtualList<Operation | undefined>({
+            items: this.rows,
+            keyFunction,
+            renderItem,
+            viewportElement: () => this.renderRoot.querySelector<HTMLElement>('.list.virtual') ?? undefined,
+          })
+        : repeat(this.rows.slice(0, PREVIEW_ROWS), keyFunction, renderItem)}
+    </div>`;
   }
 
   private renderRow(op: Operation | undefined, index: number, total: number, showLane: boolean): TemplateResult {
@@ -282,6 +400,9 @@ export class SyncOutbox extends SyncElement {
       </div>`;
     }
     const wait = op.status === 'pending' && op.nextAttemptAt > this.now ? Math.ceil((op.nextAttemptAt - this.now) / 1000) : 0;
+    const discarding = this.discarding.has(op.id);
+    // In flight: the buttons stay focusable but do nothing (a disabled button would drop focus on <body>).
+    const retryBusy = discarding || op.status === 'sending';
     return html`<div part="item" class="item" role="listitem" aria-setsize=${total} aria-posinset=${index + 1} data-id=${op.id} data-status=${op.status}>
       <div class="line">
         <span part="label" class="label">${op.label}</span>
@@ -293,11 +414,13 @@ export class SyncOutbox extends SyncElement {
       ${op.lastError ? html`<div part="error" class="error">${op.lastError.message}</div>` : nothing}
       <div class="actions">
         ${this.confirming === op.id
-          ? html`<span part="confirm">${text.discardConfirm(op.label)}</span>
-              <button part="confirm-discard" class="confirm-discard" type="button" @click=${() => this.confirmDiscard(op)}>${text.discard}</button>
-              <button part="keep" class="keep" type="button" @click=${() => this.keep(op)}>${text.keep}</button>`
-          : html`<button part="retry" class="retry" type="button" aria-label=${text.retryLabel(op.label)} ?disabled=${op.status === 'sending'} @click=${() => this.onRetry(op)}>${text.retry}</button>
-              <button part="discard" class="discard" type="button" aria-label=${text.discardLabel(op.label)} @click=${() => this.onDiscard(op)}>${text.discard}</button>`}
+          ? html`<div part="confirm-group" class="confirm" role="group" aria-labelledby="confirm-question" @keydown=${(event: KeyboardEvent) => this.onConfirmKeydown(event, op, index)}>
+              <span part="confirm" id="confirm-question">${text.discardConfirm(op.label)}</span>
+              <button part="confirm-discard" class="confirm-discard" type="button" @click=${() => this.confirmDiscard(op, index)}>${text.discard}</button>
+              <button part="keep" class="keep" type="button" @click=${() => this.keep(op, index)}>${text.keep}</button>
+            </div>`
+          : html`<button part="retry" class="retry" type="button" aria-label=${text.retryLabel(op.label)} aria-disabled=${retryBusy ? 'true' : 'false'} @click=${() => this.onRetry(op)}>${text.retry}</button>
+              <button part="discard" class="discard" type="button" aria-label=${text.discardLabel(op.label)} aria-disabled=${discarding ? 'true' : 'false'} @click=${() => this.onDiscard(op, index)}>${text.discard}</button>`}
       </div>
     </div>`;
   }
@@ -316,19 +439,21 @@ export class SyncOutbox extends SyncElement {
   }
 
   private onRangeChanged(event: RangeChangedEvent): void {
+    // The virtualizer re-renders its rows after this event: check focus once it has.
+    queueMicrotask(() => this.restoreFocus());
     const { first, last } = event;
     const { offset, limit } = this.range;
-    if (first >= offset && last < offset + limit) return;
+    if (first < 0 || (first >= offset && last < offset + limit)) return;
     const from = Math.max(0, first - OVERSCAN);
     this.range = { offset: from, limit: last - from + 1 + OVERSCAN };
   }
 
   private onLaneChange(event: Event): void {
     this.selectedLane = (event.target as HTMLSelectElement).value;
-    this.range = { offset: 0, limit: INITIAL_LIMIT };
   }
 
   private onRetry(op: Operation): void {
+    if (op.status === 'sending' || this.discarding.has(op.id)) return;
     // Dispatched through a variable: the manifest analyzer reads `dispatchEvent(new X(arg))` as an event named by `arg`.
     const event = new SyncRetryEvent(op);
     if (!this.dispatchEvent(event)) return;
@@ -336,36 +461,115 @@ export class SyncOutbox extends SyncElement {
   }
 
   private onRetryAll(): void {
+    if ((this.failed.value ?? 0) + (this.conflicts.value ?? 0) === 0) return;
     const lane = this.lane || this.selectedLane || undefined;
     const event = new SyncRetryAllEvent(lane);
     if (!this.dispatchEvent(event)) return;
     this.client?.retryAll(this.filter).catch((error: unknown) => console.error('<sync-outbox>: retry all failed', error));
   }
 
-  private async onDiscard(op: Operation): Promise<void> {
+  private onDiscard(op: Operation, index: number): void {
+    if (this.discarding.has(op.id)) return;
     const event = new SyncDiscardEvent(op);
     if (!this.dispatchEvent(event)) return;
     this.confirming = op.id;
-    await this.updateComplete;
     // The safe choice gets focus: a second Enter keeps the operation.
-    this.rowOf(op.id)?.querySelector<HTMLButtonElement>('.keep')?.focus();
+    this.focusNext = { id: op.id, part: 'keep', index };
   }
 
-  private async keep(op: Operation): Promise<void> {
+  private keep(op: Operation, index: number): void {
     this.confirming = undefined;
-    await this.updateComplete;
-    this.rowOf(op.id)?.querySelector<HTMLButtonElement>('.discard')?.focus();
+    this.focusNext = { id: op.id, part: 'discard', index };
   }
 
-  private confirmDiscard(op: Operation): void {
+  private onConfirmKeydown(event: KeyboardEvent, op: Operation, index: number): void {
+    if (event.key !== 'Escape') return;
+    // Handled here: an outbox inside a dialog must not close the dialog as well.
+    event.preventDefault();
+    event.stopPropagation();
+    this.keep(op, index);
+  }
+
+  private confirmDiscard(op: Operation, index: number): void {
     this.confirming = undefined;
-    // The row goes away: keep focus in the list rather than losing it to <body>.
-    this.renderRoot.querySelector<HTMLElement>('.list')?.focus();
-    this.client?.discard(op.id).catch((error: unknown) => console.error('<sync-outbox>: discard failed', error));
+    this.discarding = new Set([...this.discarding, op.id]);
+    // Until the row goes, focus waits on its (now inert) Discard; then it moves to the next row.
+    this.focusNext = { id: op.id, part: 'discard', index };
+    const undo = () => {
+      const discarding = new Set(this.discarding);
+      discarding.delete(op.id);
+      this.discarding = discarding;
+    };
+    this.client?.discard(op.id).then(
+      (discarded) => {
+        if (!discarded) undo();
+      },
+      (error: unknown) => {
+        undo();
+        console.error('<sync-outbox>: discard failed', error);
+      },
+    );
   }
 
-  private rowOf(id: string): HTMLElement | null {
-    return this.renderRoot.querySelector<HTMLElement>(`.item[data-id="${CSS.escape(id)}"]`);
+  private readonly onFocusIn = (event: FocusEvent): void => {
+    const target = event.composedPath()[0];
+    if (!(target instanceof HTMLElement) || target.getRootNode() !== this.shadowRoot) return;
+    const row = target.closest<HTMLElement>('.item');
+    const part = target.getAttribute('part')?.split(' ')[0] ?? '';
+    this.focusSpot = { id: row?.dataset.id, part, index: row ? Number(row.getAttribute('aria-posinset')) - 1 : -1 };
+  };
+
+  private readonly onFocusOut = (event: FocusEvent): void => {
+    const target = event.composedPath()[0];
+    // After the event: a control removed by a render is disconnected by then (focus lost, to restore); one the
+    // user left is still connected, and then the outbox forgets where focus was.
+    queueMicrotask(() => {
+      if (target instanceof Node && target.isConnected && !this.shadowRoot?.activeElement) this.focusSpot = undefined;
+    });
+  };
+
+  /**
+   * Puts focus back when a render removed the control that held it (or onto the control the confirmation
+   * asked for): the same control of the same operation if it is still there, else the same control of the
+   * row that took its place (the next one, or the previous one at the end of the list), else the list or
+   * the empty message.
+   */
+  private restoreFocus(): void {
+    const root = this.shadowRoot;
+    if (!root || !this.isConnected) return;
+    const next = this.focusNext;
+    if (next) {
+      this.focusNext = undefined;
+    } else {
+      if (!this.focusSpot || root.activeElement) return;
+      const active = this.ownerDocument.activeElement;
+      // Focus went somewhere else on the page on purpose: leave it there.
+      if (active && active !== this.ownerDocument.body && active !== this) {
+        this.focusSpot = undefined;
+        return;
+      }
+    }
+    const target = this.focusTargetFor((next ?? this.focusSpot)!);
+    if (target && root.activeElement !== target) target.focus({ preventScroll: true });
+  }
+
+  private focusTargetFor(spot: FocusSpot): HTMLElement | null {
+    const root = this.renderRoot as ShadowRoot;
+    const rowOf = (id: string) => root.querySelector<HTMLElement>(`.item[data-id="${CSS.escape(id)}"]`);
+    const control = (row: HTMLElement, part: string) => row.querySelector<HTMLElement>(`[part~="${part}"]`);
+    if (spot.id !== undefined) {
+      const row = rowOf(spot.id);
+      if (row) return control(row, spot.part) ?? control(row, 'keep') ?? control(row, 'discard');
+      for (const index of [spot.index, spot.index - 1]) {
+        const neighbour = this.rows[index];
+        const neighbourRow = neighbour && rowOf(neighbour.id);
+        if (neighbourRow) return control(neighbourRow, ROW_PARTS.has(spot.part) ? spot.part : 'discard');
+      }
+    } else if (spot.part) {
+      const same = root.querySelector<HTMLElement>(`[part~="${spot.part}"]`);
+      if (same) return same;
+    }
+    return root.querySelector<HTMLElement>('.list') ?? root.querySelector<HTMLElement>('[part="empty"], .loading');
   }
 
   private knownLanes(): string[] {
@@ -375,11 +579,64 @@ export class SyncOutbox extends SyncElement {
     return [...lanes].sort();
   }
 
+  private windowChanged(window: OperationWindow): void {
+    this.learnLanes(window);
+    // A confirmed discard is over once its operation has left the list.
+    if (this.discarding.size > 0 && window.offset === 0 && window.items.length === window.total) {
+      const present = new Set(window.items.map((op) => op.id));
+      if ([...this.discarding].some((id) => !present.has(id))) this.discarding = new Set([...this.discarding].filter((id) => present.has(id)));
+    }
+    for (const op of window.items) {
+      if (op.status !== 'failed' && op.status !== 'conflict') continue;
+      const before = this.failedAttempts.get(op.id);
+      // More attempts than when it last showed as failed: a retry that failed again, which no count reveals.
+      if (before !== undefined && op.attempts > before) this.refailed[op.status] = true;
+      this.failedAttempts.set(op.id, op.attempts);
+    }
+    this.reportNews();
+  }
+
   /** Asks the engine for the lanes whenever the list grows or shrinks: lanes come and go with operations. */
   private learnLanes(window: OperationWindow): void {
     if (window.total === this.lanesAskedAt || !this.client) return;
     this.lanesAskedAt = window.total;
     this.client.lanes().then((lanes) => (this.engineLanes = lanes), () => {});
+  }
+
+  private counts() {
+    const total = this.window.value?.total;
+    const failed = this.failed.value;
+    const conflict = this.conflicts.value;
+    if (total === undefined || failed === undefined || conflict === undefined) return undefined;
+    return { total, failed, conflict };
+  }
+
+  private reportNews(): void {
+    const counts = this.counts();
+    if (!counts) return;
+    if (!this.spoken || this.silent) {
+      // Silence keeps the baseline current: un-silencing must not announce everything that happened meanwhile.
+      this.spoken = counts;
+      this.refailed = { failed: false, conflict: false };
+      return;
+    }
+    this.announce(() => this.news());
+  }
+
+  /** New failures and conflicts (by count, or a retry failing again), and the list emptying. */
+  private news(): string {
+    const now = this.counts();
+    const before = this.spoken;
+    if (!now || !before) return '';
+    const refailed = this.refailed;
+    this.spoken = now;
+    this.refailed = { failed: false, conflict: false };
+    const text = this.text;
+    if (now.total === 0) return before.total > 0 ? text.allSaved : '';
+    const parts: string[] = [];
+    if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict)) parts.push(text.conflictCount(now.conflict));
+    if (now.failed > 0 && (now.failed > before.failed || refailed.failed)) parts.push(text.failedCount(now.failed));
+    return parts.join('. ');
   }
 
   /** Moves the countdowns, only while one is on screen. */

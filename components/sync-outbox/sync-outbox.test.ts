@@ -1,9 +1,10 @@
-// <sync-outbox>: rows in each state, retry / discard with events and confirmation, retry all, lanes, keyboard, strings, leaks, 10,000 operations.
+// <sync-outbox>: rows in each state, retry / discard with events and confirmation, retry all, lanes, keyboard, strings, leaks, 10,000 operations (focus and assistive technology: ./sync-outbox-a11y.test.ts).
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
 import { SyncDiscardEvent, SyncOutbox, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
+import { expectFocusOn } from '../test/a11y.ts';
 import { countingClient, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox>', () => {
@@ -30,11 +31,17 @@ describe('<sync-outbox>', () => {
     expect(customElements.get('sync-outbox')).to.equal(SyncOutbox);
   });
 
-  it('shows an empty state (slot or string) and a disabled "Retry all"', async () => {
+  it('shows an empty state (slot or string) and a "Retry all" that does not apply but keeps its place in the tab order', async () => {
     const el = await mount();
     expect(el.total).to.equal(0);
     expect(el.shadowRoot!.querySelector('[part="empty"]')!.textContent!.trim()).to.equal('All changes are saved.');
-    expect((el.shadowRoot!.querySelector('[part="retry-all"]') as HTMLButtonElement).disabled).to.equal(true);
+    const retryAll = el.shadowRoot!.querySelector('[part="retry-all"]') as HTMLButtonElement;
+    expect(retryAll.disabled).to.equal(false);
+    expect(retryAll.getAttribute('aria-disabled')).to.equal('true');
+    let fired = false;
+    el.addEventListener('sync-retry-all', () => (fired = true), { once: true });
+    retryAll.click();
+    expect(fired).to.equal(false);
     await expect(el).to.be.accessible();
   });
 
@@ -123,6 +130,8 @@ describe('<sync-outbox>', () => {
     await sendKeys({ press: 'Enter' });
     await until(() => el.total === 1 && !row(el, 'Create a'), 5000, 'discarded');
     expect(row(el, 'Create b')).to.exist;
+    await el.updateComplete;
+    expectFocusOn(inRow(el, 'Create b', '[part="discard"]'));
     await expect(el).to.be.accessible();
   });
 
@@ -133,7 +142,7 @@ describe('<sync-outbox>', () => {
     await until(() => rows(el).filter((r) => r.dataset.status === 'failed').length === 2, 5000, 'two failed');
     await el.updateComplete;
     const button = el.shadowRoot!.querySelector<HTMLButtonElement>('[part="retry-all"]')!;
-    await until(() => !button.disabled, 2000, 'retry all enabled');
+    await until(() => !button.disabled && button.getAttribute('aria-disabled') !== 'true', 2000, 'retry all applies');
     setTimeout(() => button.click());
     const event = (await oneEvent(el, SyncRetryAllEvent.type)) as unknown as SyncRetryAllEvent;
     expect(event).to.be.instanceOf(SyncRetryAllEvent);

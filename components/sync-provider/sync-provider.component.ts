@@ -1,8 +1,9 @@
-// <sync-provider>: creates or takes a SyncClient and provides it, by @lit/context, to every syncline element below it.
+// <sync-provider>: creates or takes a SyncClient and provides it, with the page's announcer, by @lit/context to every syncline element below it.
 import { ContextProvider } from '@lit/context';
 import { css, html, LitElement, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import { createSyncClient, type AuthorizeHook, type SyncClient, type SyncMode } from '../../src/index.ts';
+import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
 import { syncClientContext } from '../context.ts';
 import { SyncClientChangedEvent } from '../events.ts';
 import { ensureContextRoot } from '../internal/context-root.ts';
@@ -12,6 +13,11 @@ import { ensureContextRoot } from '../internal/context-root.ts';
  * `<body>` serves every micro-frontend of the page. It creates the client from its attributes, or
  * provides the one handed to `.client`. A client it created is closed when it leaves the document; a
  * client handed in is the caller's to close.
+ *
+ * It also provides the announcer the elements speak through: by default the document's single polite live
+ * region (at the end of `<body>`), so several providers and elements on one page never say the same thing
+ * twice. Hand in your own through `.announcer` to route the words elsewhere; `silent` silences every
+ * element below.
  *
  * @summary Provides a syncline client to the elements below it.
  *
@@ -44,9 +50,30 @@ export class SyncProvider extends LitElement {
   /** The provided client. Set it to provide your own (the provider will not close it); read it to use the one the provider created. */
   @property({ attribute: false }) client: SyncClient | undefined;
 
+  /** Where the elements below say what changed: the document's announcer unless you set your own. */
+  @property({ attribute: false }) announcer: Announcer | undefined;
+
+  /** Silences the announcements of every element below (each element also has its own `silent`). */
+  @property({ type: Boolean, reflect: true }) silent = false;
+
   private readonly provider = new ContextProvider(this, { context: syncClientContext });
+  /**
+   * What the elements receive: a stable facade, so handing in another announcer or toggling `silent` takes
+   * effect without re-providing (and without elements re-subscribing).
+   */
+  private readonly announcerFacade: Announcer = {
+    announce: (source, message) => {
+      if (!this.silent) this.currentAnnouncer.announce(source, message);
+    },
+    cancel: (source) => this.currentAnnouncer.cancel(source),
+  };
   private owned: { client: SyncClient; key: string } | undefined;
   private failedKey: string | undefined;
+
+  constructor() {
+    super();
+    new ContextProvider(this, { context: announcerContext, initialValue: this.announcerFacade });
+  }
 
   override connectedCallback(): void {
     ensureContextRoot(this.ownerDocument);
@@ -63,6 +90,10 @@ export class SyncProvider extends LitElement {
       this.client = undefined;
       this.publish();
     }
+  }
+
+  private get currentAnnouncer(): Announcer {
+    return this.announcer ?? documentAnnouncer(this.ownerDocument);
   }
 
   protected override willUpdate(changed: PropertyValues): void {

@@ -1,10 +1,10 @@
-// <sync-status>: connectivity, activity and last sync of the engine, and honest copy about what happens when this tab closes.
+// <sync-status>: connectivity, activity and last sync of the engine, honest copy about what happens when this tab closes, and connectivity changes announced.
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { SyncStatus as EngineSyncStatus } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncNowEvent } from '../events.ts';
-import { sharedStyles } from '../internal/styles.ts';
+import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 
 /** What `<sync-status>` reflects in its `state` attribute. */
@@ -24,6 +24,11 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * changes keep being sent after this tab closes. With `warn-on-unload`, closing the last tab that
  * sends them asks the user first.
  *
+ * Announces, through the page's announcer, when the connection is lost ("Offline: changes are kept on this
+ * device"), when it comes back ("Back online: sending 2 changes") and when sending waits for sign-in; a
+ * connection that drops and returns within one burst says nothing. `silent` stops it. When "Sync now"
+ * goes away while it has focus (everything sent), focus moves to the state words.
+ *
  * @summary Connectivity and sync state, with honest copy about closing the tab.
  *
  * @slot - Extra content after the status line, e.g. a link to the outbox.
@@ -42,12 +47,21 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @cssprop --sync-status-offline-color - Dot color offline.
  * @cssprop --sync-status-degraded-color - Dot color when degraded or paused.
  * @cssprop --sync-status-warning-color - Storage warning color.
+ * @cssprop --sync-status-focus-color - Focus ring (falls back to --syncline-focus-color).
+ * @cssprop --sync-status-button-background - "Sync now" background (falls back to --syncline-button-background).
+ * @cssprop --sync-status-button-color - "Sync now" text (falls back to --syncline-button-color).
+ * @cssprop --sync-status-button-border-color - "Sync now" border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-focus-color - Focus ring of every syncline element.
+ * @cssprop --syncline-button-background - Button background of every syncline element.
+ * @cssprop --syncline-button-color - Button text of every syncline element.
+ * @cssprop --syncline-button-border-color - Button border of every syncline element.
  *
  * @fires {SyncNowEvent} sync-now - When the user presses "Sync now"; cancel it to skip `client.syncNow()`.
  */
 export class SyncStatusElement extends SyncElement {
   static override styles = [
     sharedStyles,
+    sharedTokens('sync-status'),
     css`
       :host {
         display: block;
@@ -105,6 +119,9 @@ export class SyncStatusElement extends SyncElement {
   /** Ask before the page closes while unsent changes would stop being sent (no other tab keeps the engine). */
   @property({ type: Boolean, attribute: 'warn-on-unload' }) warnOnUnload = false;
 
+  /** Announce nothing (the status still shows). */
+  @property({ type: Boolean, reflect: true }) silent = false;
+
   /** `connecting | online | offline | degraded | syncing | paused`. Reflected for styling; read-only in effect. */
   @property({ reflect: true }) state: StatusState = StatusState.Connecting;
 
@@ -116,9 +133,14 @@ export class SyncStatusElement extends SyncElement {
   /** Epoch ms used for "last synced … ago"; moves every 15 s while connected. */
   @state() private now = Date.now();
 
-  private readonly statusController = new ObservableController<EngineSyncStatus>(this);
+  private readonly statusController = new ObservableController<EngineSyncStatus>(this, { onValue: (status) => this.connectionSeen(status) });
   private clockTimer: ReturnType<typeof setInterval> | undefined;
   private listening = false;
+  /** The connection as the page last heard it, and as last seen; undefined until the first connected status. */
+  private spoken: Connection | undefined;
+  private seen: Connection | undefined;
+  /** "Sync now" had focus before this update. */
+  private syncNowHadFocus = false;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -141,13 +163,23 @@ export class SyncStatusElement extends SyncElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    if (changed.has('client')) this.statusController.observe(this.client?.status$);
+    if (changed.has('client')) {
+      // Before observing: a source that emits at once sets the new baseline.
+      this.spoken = this.seen = undefined;
+      this.statusController.observe(this.client?.status$);
+    }
+    if (changed.has('silent') && this.silent) this.announcer.cancel(this);
     this.state = this.computeState();
+    this.syncNowHadFocus = !!this.shadowRoot?.activeElement?.matches('[part="sync-now"]');
   }
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
     if (changed.has('warnOnUnload')) this.listenForUnload();
+    if (this.syncNowHadFocus && !this.shadowRoot!.activeElement) {
+      // "Sync now" left with focus on it (nothing left to send): the state words are its closest neighbour and the news.
+      this.shadowRoot!.querySelector<HTMLElement>('[part="state"]')?.focus();
+    }
   }
 
   protected override render() {
@@ -170,7 +202,7 @@ export class SyncStatusElement extends SyncElement {
     return html`<div part="base" class="base">
       <div class="line">
         <span part="indicator" class="dot"></span>
-        <span part="state" class="state">${words[this.state]}</span>
+        <span part="state" class="state" tabindex="-1">${words[this.state]}</span>
         <span part="last-sync">${status.lastSyncAt === null ? text.neverSynced : text.lastSynced(Math.max(0, this.now - status.lastSyncAt))}</span>
         ${unsent > 0 ? html`<span part="unsent">${text.unsent(unsent)}</span>` : nothing}
         ${unsent > 0 || status.connectivity !== 'online' || status.paused
@@ -190,6 +222,31 @@ export class SyncStatusElement extends SyncElement {
     if (status.connectivity === 'offline') return StatusState.Offline;
     if (status.syncing) return StatusState.Syncing;
     return status.connectivity === 'degraded' ? StatusState.Degraded : StatusState.Online;
+  }
+
+  /** Reports a connection change to the announcer; status updates that leave the connection as it was are not news. */
+  private connectionSeen(status: EngineSyncStatus): void {
+    if (!status.connected) return;
+    const connection = connectionOf(status);
+    if (connection === this.seen) return;
+    this.seen = connection;
+    if (this.spoken === undefined || this.silent) {
+      this.spoken = connection;
+      return;
+    }
+    this.announce(() => this.news());
+  }
+
+  private news(): string {
+    const status = this.status;
+    if (!status?.connected || this.spoken === undefined) return '';
+    const connection = connectionOf(status);
+    if (connection === this.spoken) return '';
+    this.spoken = connection;
+    const text = this.text;
+    if (connection === 'offline') return text.offlineAnnouncement;
+    if (connection === 'paused') return text.pausedAnnouncement;
+    return text.onlineAnnouncement(unsentOf(status));
   }
 
   private onSyncNow(): void {
@@ -214,6 +271,14 @@ export class SyncStatusElement extends SyncElement {
     // Older browsers only ask when returnValue is set.
     event.returnValue = '';
   };
+}
+
+/** What the announcements distinguish: reaching the server, not reaching it, or waiting for sign-in. */
+type Connection = 'online' | 'offline' | 'paused';
+
+function connectionOf(status: EngineSyncStatus): Connection {
+  if (status.paused === 'auth') return 'paused';
+  return status.connectivity === 'offline' ? 'offline' : 'online';
 }
 
 function unsentOf(status: EngineSyncStatus): number {

@@ -1,10 +1,11 @@
-// <sync-status>: each state from a real engine and from a scripted status, the honest runtime copy, sync now, warn-on-unload, leaks.
+// <sync-status>: each state from a real engine and from a scripted status, the honest runtime copy, sync now and its focus, warn-on-unload, leaks.
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { BehaviorSubject } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../../src/index.ts';
 import '../define.ts';
 import { SyncNowEvent, SyncStatusElement } from '../index.ts';
+import { expectFocusOn } from '../test/a11y.ts';
 import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
 const baseStatus: SyncStatus = {
@@ -138,6 +139,23 @@ describe('<sync-status> states', () => {
     await sendKeys({ press: ' ' });
     await new Promise((r) => setTimeout(r, 50));
     expect(s.syncs).to.equal(1);
+  });
+
+  it('moves focus to the state words when "Sync now" goes away under it (everything sent)', async () => {
+    const s = scriptedClient({ connectivity: 'offline', counts: { pending: 2, sending: 0, failed: 0, conflict: 0 } });
+    const el = await mountWith(s.client);
+    part(el, 'sync-now')!.focus();
+    await sendKeys({ press: 'Enter' });
+    await until(() => s.syncs === 1, 2000, 'syncNow');
+    s.set({ connectivity: 'online', syncing: true, counts: { pending: 0, sending: 2, failed: 0, conflict: 0 } });
+    await el.updateComplete;
+    expectFocusOn(part(el, 'sync-now'));
+    s.set({ syncing: false, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 }, lastSyncAt: Date.now() });
+    await el.updateComplete;
+    expect(part(el, 'sync-now')).to.equal(null);
+    expectFocusOn(part(el, 'state'));
+    expect(part(el, 'state')!.textContent).to.equal('Online');
+    await expect(el).to.be.accessible();
   });
 
   it('asks before unload only while unsent changes would stop being sent', async () => {

@@ -1,0 +1,185 @@
+// The page-wide polite announcer: elements report what changed, and it says each burst once, de-duplicated, in one live region.
+import { createContext } from '@lit/context';
+
+/**
+ * What an element needs to tell screen-reader users what changed. `<sync-provider>` provides one through
+ * `announcerContext`; an element without a provider uses `documentAnnouncer(document)`.
+ */
+export interface Announcer {
+  /**
+   * Asks for `message` to be said politely once the current burst has settled (nothing reported for the
+   * announcer's delay). A function is called at that moment, so it can describe the net change of the whole
+   * burst, or return '' when the burst changed nothing worth saying. Each `source` (usually the element) has
+   * at most one message per burst: a later report replaces its earlier one. Identical words from several
+   * sources are said once.
+   */
+  announce(source: object, message: string | (() => string)): void;
+  /** Drops `source`'s message not said yet (an element leaving the page). */
+  cancel(source: object): void;
+}
+
+/** The announcer `<sync-provider>` provides. A global symbol, so two copies of syncline on one page share it. */
+export const announcerContext = createContext<Announcer | undefined>(Symbol.for('syncline-announcer'));
+
+/** The timer functions an announcer uses; tests hand in a virtual clock. */
+export interface AnnouncerTimers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface PageAnnouncerOptions {
+  /** Where the live region is created (on the first report). Default: the document's `<body>`. */
+  mount?: () => ParentNode | null | undefined;
+  /** The document the region belongs to. Default: the global `document`. */
+  document?: Document;
+  /** Quiet time (ms) that ends a burst. Default 1000. */
+  delay?: number;
+  /** How long (ms) the words stay in the region once said, so reading mode does not meet stale news. Default 5000. */
+  clearAfter?: number;
+  /** Timer functions; default the global ones. */
+  timers?: AnnouncerTimers;
+}
+
+const globalTimers: AnnouncerTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/**
+ * One polite live region and the burst logic in front of it. Reports are collected until nothing new has
+ * come for `delay` ms; then every message is evaluated, empty and repeated words are dropped, and the rest
+ * are written to the region as one atomic text. The text is cleared `clearAfter` ms later.
+ */
+export class PageAnnouncer implements Announcer {
+  /** Quiet time (ms) that ends a burst. */
+  delay: number;
+  /** How long (ms) the words stay in the region. */
+  clearAfter: number;
+  /** Drops every report while true. */
+  silent = false;
+
+  private readonly pending = new Map<object, string | (() => string)>();
+  private readonly timers: AnnouncerTimers;
+  private readonly mount: () => ParentNode | null | undefined;
+  private readonly doc: Document;
+  private element: HTMLElement | undefined;
+  private burstTimer: unknown;
+  private clearTimer: unknown;
+  private writeTimer: unknown;
+
+  constructor(options: PageAnnouncerOptions = {}) {
+    this.doc = options.document ?? document;
+    this.delay = options.delay ?? 1000;
+    this.clearAfter = options.clearAfter ?? 5000;
+    this.timers = options.timers ?? globalTimers;
+    this.mount = options.mount ?? (() => this.doc.body);
+  }
+
+  /** The live region, once the first report has created it. */
+  get region(): HTMLElement | undefined {
+    return this.element;
+  }
+
+  announce(source: object, message: string | (() => string)): void {
+    if (this.silent) return;
+    // Created well before it is written to: screen readers ignore changes to a region that has only just appeared.
+    this.ensureRegion();
+    this.pending.delete(source);
+    this.pending.set(source, message);
+    if (this.burstTimer !== undefined) this.timers.clearTimeout(this.burstTimer);
+    this.burstTimer = this.timers.setTimeout(() => this.flush(), this.delay);
+  }
+
+  cancel(source: object): void {
+    this.pending.delete(source);
+  }
+
+  /** Ends the burst now: says what the pending reports amount to. */
+  flush(): void {
+    if (this.burstTimer !== undefined) this.timers.clearTimeout(this.burstTimer);
+    this.burstTimer = undefined;
+    const said: string[] = [];
+    for (const message of this.pending.values()) {
+      const text = (typeof message === 'function' ? message() : message).trim();
+      if (text && !said.includes(text)) said.push(text);
+    }
+    this.pending.clear();
+    if (said.length === 0 || this.silent) return;
+    this.write(said.map((text) => text.replace(/[.!?…]$/, '')).join('. '));
+  }
+
+  /** Removes the region and forgets every report. */
+  dispose(): void {
+    for (const timer of [this.burstTimer, this.clearTimer, this.writeTimer]) if (timer !== undefined) this.timers.clearTimeout(timer);
+    this.burstTimer = this.clearTimer = this.writeTimer = undefined;
+    this.pending.clear();
+    this.element?.remove();
+    this.element = undefined;
+  }
+
+  private write(text: string): void {
+    const region = this.ensureRegion();
+    if (!region) return;
+    if (this.clearTimer !== undefined) this.timers.clearTimeout(this.clearTimer);
+    if (this.writeTimer !== undefined) this.timers.clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    const show = () => {
+      region.textContent = text;
+      this.clearTimer = this.timers.setTimeout(() => {
+        this.clearTimer = undefined;
+        region.textContent = '';
+      }, this.clearAfter);
+    };
+    if (region.textContent === text) {
+      // The same words again: a region whose text does not change says nothing, so empty it for a moment first.
+      region.textContent = '';
+      this.writeTimer = this.timers.setTimeout(() => {
+        this.writeTimer = undefined;
+        show();
+      }, 100);
+    } else {
+      show();
+    }
+  }
+
+  private ensureRegion(): HTMLElement | undefined {
+    if (this.element?.isConnected) return this.element;
+    const parent = this.mount();
+    if (!parent) return undefined;
+    if (!this.element) {
+      const region = this.doc.createElement('div');
+      region.setAttribute('role', 'status');
+      region.setAttribute('aria-live', 'polite');
+      region.setAttribute('aria-atomic', 'true');
+      region.setAttribute('data-syncline-announcer', '');
+      // Visually hidden through the CSSOM, which a strict style-src policy allows (a style attribute it would not).
+      Object.assign(region.style, {
+        position: 'absolute',
+        width: '1px',
+        height: '1px',
+        padding: '0',
+        margin: '-1px',
+        overflow: 'hidden',
+        clip: 'rect(0 0 0 0)',
+        clipPath: 'inset(50%)',
+        whiteSpace: 'nowrap',
+        border: '0',
+      });
+      this.element = region;
+    }
+    parent.append(this.element);
+    return this.element;
+  }
+}
+
+// A global key, so two copies of syncline on one page share one region.
+const DOCUMENT_ANNOUNCER = Symbol.for('syncline-document-announcer');
+
+/**
+ * The document's shared announcer, its region at the end of `<body>` (outside any heading or landmark an
+ * element sits in). `<sync-provider>` provides it unless handed another; elements without a provider use it.
+ */
+export function documentAnnouncer(doc: Document = document): PageAnnouncer {
+  const holder = doc as Document & { [DOCUMENT_ANNOUNCER]?: PageAnnouncer };
+  return (holder[DOCUMENT_ANNOUNCER] ??= new PageAnnouncer({ document: doc }));
+}
