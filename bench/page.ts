@@ -336,9 +336,9 @@ const bench = {
   },
 
   // (d) drain to the reference server
-  async drain(namespace: string, collection: string, n: number, lanes: number) {
+  async drain(namespace: string, collection: string, n: number, lanes: number, batch: boolean) {
     await offline(collection);
-    const client = await openClient(namespace, collection, { laneConcurrency: lanes });
+    const client = await openClient(namespace, collection, { laneConcurrency: lanes, batch });
     const inputs = Array.from({ length: n }, (_, i) => input(collection, i, lanes > 1 ? `l${i % lanes}` : undefined));
     for (let i = 0; i < n; i += 1000) await client.enqueueMany(inputs.slice(i, i + 1000));
     await waitStatus(client, (s) => s.connectivity === 'offline' && !s.syncing);

@@ -63,6 +63,13 @@ const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
 const COMPLETED_PRUNE_BATCH = 500;
 /** Operations read ahead per lane, so the next request of a lane needs no read first. */
 const LANE_READ_AHEAD = 16;
+/**
+ * Successes are recorded this long after the first of a group (real time, not the engine's clock: only
+ * throughput depends on it), or at once once this many are waiting. One transaction per success was the
+ * drain's main cost beside the network; the wait adds at most this much to when a count goes down.
+ */
+const DONE_FLUSH_DELAY_MS = 25;
+const DONE_FLUSH_MAX = 64;
 /** Scheduler lanes that push a Background Sync collection (operation lanes cannot start with it). */
 const PUSH_LANE = '\u0000';
 
@@ -112,6 +119,7 @@ export class SyncEngine {
   private readonly insertQueue: { valid: OperationInput[]; ids: string[]; now: number; resolve(ops: Operation[]): void; reject(error: unknown): void }[] = [];
   private inserting = false;
   private recording: Promise<void> | null = null;
+  private doneWindowEnd: (() => void) | null = null;
   /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
   private lastSeq: number;
   /** `clear()` under way: operations created up to this time must not be sent. */
@@ -533,6 +541,9 @@ export class SyncEngine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Successes still waiting for their record get it now: the connection closes only after this transaction.
+    if (this.doneQueue.length > 0) void this.writeDone(this.doneQueue.splice(0), false).catch(() => {});
+    this.doneWindowEnd?.();
     this.scheduler.stop();
     this.connectivity.close();
     this.background.close();
@@ -961,6 +972,7 @@ export class SyncEngine {
   private recordDone(shown: Operation, result: OperationResult): void {
     this.gone.add(shown.id);
     this.doneQueue.push({ shown, result });
+    if (this.doneQueue.length >= DONE_FLUSH_MAX) this.doneWindowEnd?.();
     this.patchStatus({ lastSyncAt: result.completedAt });
     if (!this.recording) this.recording = this.flushDone().finally(() => (this.recording = null));
   }
@@ -968,6 +980,8 @@ export class SyncEngine {
   private async flushDone(): Promise<void> {
     let lean = false;
     while (this.doneQueue.length > 0 && !this.closed) {
+      if (this.doneQueue.length < DONE_FLUSH_MAX) await this.doneWindow();
+      if (this.closed) return;
       const batch = this.doneQueue.splice(0);
       try {
         await this.writeDone(batch, lean);
@@ -988,17 +1002,34 @@ export class SyncEngine {
     }
   }
 
+  /** Waits the coalescing window, cut short once enough successes wait. */
+  private doneWindow(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.doneWindowEnd = null;
+        resolve();
+      }, DONE_FLUSH_DELAY_MS);
+      this.doneWindowEnd = () => {
+        clearTimeout(timer);
+        this.doneWindowEnd = null;
+        resolve();
+      };
+    });
+  }
+
   private writeDone(batch: DoneRecord[], lean: boolean): Promise<void> {
     const now = this.clock.now();
     const stores = lean ? (['operations'] as const) : (['operations', 'completed', 'meta'] as const);
     return this.store.write([...stores], 'relaxed', async (tx, record) => {
       const ops = tx.objectStore('operations');
-      const rows = await Promise.all(batch.map(({ shown }) => ops.get(shown.id)));
+      // Keys only: whether each row is still there (not discarded meanwhile) is all this needs, and reading whole
+      // rows back (bodies and all) was the largest cost per operation on the drain's thread.
+      const present = await Promise.all(batch.map(({ shown }) => ops.getKey(shown.id)));
       batch.forEach(({ shown, result }, i) => {
-        const row = rows[i];
-        if (row) {
+        if (present[i] !== undefined) {
           ops.delete(shown.id).catch(() => {});
-          record(row, null, this.inFlight.get(shown.id) ?? shown);
+          const before = this.inFlight.get(shown.id) ?? shown;
+          record(before, null, before);
         }
         if (!lean) tx.objectStore('completed').put({ ...result, seq: shown.seq }).catch(() => {});
       });
