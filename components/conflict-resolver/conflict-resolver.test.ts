@@ -3,11 +3,11 @@ import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { BehaviorSubject } from 'rxjs';
 import type { Collection, Conflict, Resolution, SyncClient } from '../../src/index.ts';
-import { API, eventually, serverItems } from '../../test/support/server.ts';
+import { eventually, serverItems } from '../../test/support/server.ts';
 import '../define.ts';
 import { ConflictCancelEvent, ConflictResolver, ConflictResolvedEvent, ConflictResolveEvent, PageAnnouncer } from '../index.ts';
 import { deepActiveElement, expectFocusOn, liveLog, useColorScheme } from '../test/a11y.ts';
-import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+import { countingClient, entityConflict, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
 interface Task {
   title: string;
@@ -15,13 +15,6 @@ interface Task {
   note?: string;
   count?: number;
 }
-
-const serverWrite = (collection: string, id: string, method: 'PUT' | 'DELETE', data?: object) =>
-  fetch(`${API}/${collection}/${id}`, {
-    method,
-    headers: { 'Content-Type': 'application/json', 'If-Match': '"1"' },
-    ...(data ? { body: JSON.stringify(data) } : {}),
-  });
 
 /** A conflict as the engine makes them, for the tests that need no server round trip. */
 function conflict(id: string, extra: Partial<Conflict> = {}): Conflict {
@@ -90,23 +83,7 @@ describe('<conflict-resolver>', () => {
     });
     afterEach(() => t.dispose());
 
-    /** An entity pushed as `base`, then changed on the server (or deleted) and here: the push meets a 412. */
-    async function makeConflict(id: string, base: Task, theirs: Task | null, mine: Task): Promise<void> {
-      await tasks.put(id, base);
-      await eventually(async () => (await serverItems(t.collection)).some((i) => i.id === id), 10_000, `${id} pushed`);
-      await eventually(async () => {
-          const dirty = await new Promise<boolean>((resolve) => {
-          const sub = t.client.dirtyEntities$.subscribe((list) => {
-            resolve(list.some((e) => e.id === id));
-            queueMicrotask(() => sub.unsubscribe());
-          });
-        });
-        return !dirty;
-      }, 10_000, `${id} clean`);
-      const answer = theirs ? await serverWrite(t.collection, id, 'PUT', theirs) : await serverWrite(t.collection, id, 'DELETE');
-      expect(answer.ok, 'server-side edit').to.equal(true);
-      await tasks.put(id, mine);
-    }
+    const makeConflict = (id: string, base: Task, theirs: Task | null, mine: Task) => entityConflict(t, tasks, id, base, theirs, mine);
 
     const mount = async (content = html`<conflict-resolver></conflict-resolver>`, count = 1) => {
       const provider = await fixture(html`<sync-provider .client=${t.client}>${content}</sync-provider>`);
