@@ -1,5 +1,5 @@
 // The events syncline elements fire: classes with readonly fields, bubbling and composed so a page hears them through shadow roots.
-import type { Operation, SyncClient } from '../src/index.ts';
+import type { Conflict, EntityRecord, Operation, Resolution, SyncClient } from '../src/index.ts';
 
 /** `<sync-provider>` now provides another client (or none). Informational: not cancelable. */
 export class SyncClientChangedEvent extends Event {
@@ -41,6 +41,36 @@ export class SyncNowEvent extends Event {
   }
 }
 
+/** The user applied a resolution of a conflict. Cancel it to stop the element from calling `client.resolve`. */
+export class ConflictResolveEvent extends Event {
+  static readonly type = 'conflict-resolve';
+  constructor(
+    readonly conflict: Conflict,
+    readonly resolution: Resolution,
+  ) {
+    super(ConflictResolveEvent.type, { bubbles: true, composed: true, cancelable: true });
+  }
+}
+
+/** A conflict was resolved from the element: `result` is the entity as it now stands (null: deleted). Informational. */
+export class ConflictResolvedEvent extends Event {
+  static readonly type = 'conflict-resolved';
+  constructor(
+    readonly conflict: Conflict,
+    readonly result: EntityRecord | null,
+  ) {
+    super(ConflictResolvedEvent.type, { bubbles: true, composed: true });
+  }
+}
+
+/** The user pressed Cancel on a conflict: its choices went back to the defaults, and the conflict stays open. Informational. */
+export class ConflictCancelEvent extends Event {
+  static readonly type = 'conflict-cancel';
+  constructor(readonly conflict: Conflict) {
+    super(ConflictCancelEvent.type, { bubbles: true, composed: true });
+  }
+}
+
 declare global {
   // On GlobalEventHandlersEventMap (not only HTMLElementEventMap), so listeners on document and window are typed too.
   interface GlobalEventHandlersEventMap {
@@ -49,5 +79,8 @@ declare global {
     'sync-discard': SyncDiscardEvent;
     'sync-retry-all': SyncRetryAllEvent;
     'sync-now': SyncNowEvent;
+    'conflict-resolve': ConflictResolveEvent;
+    'conflict-resolved': ConflictResolvedEvent;
+    'conflict-cancel': ConflictCancelEvent;
   }
 }

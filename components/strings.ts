@@ -72,6 +72,61 @@ export interface SynclineStrings {
   sentWhileOpen: string;
   continuesAfterClose: string;
   syncNow: string;
+  /** `<sync-status>`'s words for unsent queued changes beside unpushed edits of collections (both above zero, or edits only). */
+  unsentWithEdits(changes: number, edits: number): string;
+  /** Open conflicts, as `<sync-status>` shows them and `<conflict-resolver>` announces them. */
+  conflictsNeedDecision(count: number): string;
+  /** The outbox section of Background Sync edits the server has not accepted yet. */
+  editsTitle: string;
+  /** An unpushed edit in that section: which entity, and whether it is a delete. */
+  editLabel(collection: string, id: string, deleted: boolean): string;
+  /** An unpushed edit's state. */
+  editStatus: { pending: string; failed: string; conflict: string };
+  /** The outbox's empty state while only edits (no queued operations) are unsent. */
+  outboxNoOperations: string;
+  /** `<conflict-resolver>`: a conflict's heading. */
+  conflictHeading(collection: string, entityId: string): string;
+  /** No conflict (left) to decide. */
+  conflictsEmpty: string;
+  /** Column headings: the last common version, this device's, the server's. */
+  sideBase: string;
+  sideMine: string;
+  sideTheirs: string;
+  /** A value a side does not have (the field is absent there). */
+  valueAbsent: string;
+  /** A side on which the whole item is deleted. */
+  valueDeleted: string;
+  /** The text marker of a value that differs from the last common version (never colour alone). */
+  changedMarker: string;
+  /** The text marker of a field changed on both sides. */
+  conflictMarker: string;
+  /** A field's choices, as one radio group named by the field. */
+  fieldChoices(field: string): string;
+  chooseMine: string;
+  chooseTheirs: string;
+  chooseEdit: string;
+  /** The text field of an edited value. */
+  editValueLabel(field: string): string;
+  /** An edited value that should be JSON (the original was not text) and is not. */
+  invalidValue(field: string): string;
+  allMine: string;
+  allTheirs: string;
+  /** The server deleted the item; this device edited it. */
+  deletedOnServer: string;
+  /** This device deleted the item; the server changed it. */
+  deletedHere: string;
+  /** The whole-item choices when one side deleted it. */
+  wholeChoices: string;
+  keepMyEdit: string;
+  acceptDelete: string;
+  keepMyDelete: string;
+  keepServerCopy: string;
+  apply: string;
+  cancel: string;
+  /** Applying failed; `message` is the client's error. */
+  resolveFailed(message: string): string;
+  /** Announced once a conflict is resolved from the resolver. */
+  conflictResolved: string;
 }
 
 const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
@@ -134,10 +189,50 @@ export const defaultStrings: SynclineStrings = {
   sentWhileOpen: 'Changes are saved on this device and are sent while this app is open in a tab.',
   continuesAfterClose: 'Other open tabs keep sending your changes.',
   syncNow: 'Sync now',
+  unsentWithEdits: (changes, edits) =>
+    changes > 0 ? `${plural(changes, 'change', 'changes')} and ${plural(edits, 'edit', 'edits')} not yet sent` : `${plural(edits, 'edit', 'edits')} not yet sent`,
+  conflictsNeedDecision: (n) => `${plural(n, 'conflict', 'conflicts')} ${n === 1 ? 'needs' : 'need'} your decision`,
+  editsTitle: 'Edits not yet pushed',
+  editLabel: (collection, id, deleted) => `${deleted ? 'Delete of ' : ''}${collection}/${id}`,
+  editStatus: { pending: 'pending', failed: 'failed', conflict: 'conflict' },
+  outboxNoOperations: 'No queued changes.',
+  conflictHeading: (collection, id) => `${collection}/${id}: changed here and on the server`,
+  conflictsEmpty: 'No conflicts need your decision.',
+  sideBase: 'Before',
+  sideMine: 'Yours',
+  sideTheirs: 'Server',
+  valueAbsent: '(not set)',
+  valueDeleted: '(deleted)',
+  changedMarker: 'changed',
+  conflictMarker: 'changed on both sides',
+  fieldChoices: (field) => `Value of ${field}`,
+  chooseMine: 'Yours',
+  chooseTheirs: 'Server',
+  chooseEdit: 'Edit',
+  editValueLabel: (field) => `New value of ${field}`,
+  invalidValue: (field) => `${field}: not a valid value. Write JSON, e.g. 42, true, null, "text", [1, 2] or {"a": 1}.`,
+  allMine: 'Keep all of yours',
+  allTheirs: "Keep all of the server's",
+  deletedOnServer: 'The server deleted this item; you edited it.',
+  deletedHere: 'You deleted this item; the server changed it.',
+  wholeChoices: 'Resolution',
+  keepMyEdit: 'Keep it with your edit',
+  acceptDelete: 'Delete it',
+  keepMyDelete: 'Delete it',
+  keepServerCopy: "Keep the server's version",
+  apply: 'Apply',
+  cancel: 'Cancel',
+  resolveFailed: (message) => `Could not resolve: ${message}`,
+  conflictResolved: 'Conflict resolved',
 };
 
-/** The defaults with an element's overrides on top (`status` merges key by key). */
+/** The defaults with an element's overrides on top (`status` and `editStatus` merge key by key). */
 export function resolveStrings(overrides: Partial<SynclineStrings> | undefined): SynclineStrings {
   if (!overrides) return defaultStrings;
-  return { ...defaultStrings, ...overrides, status: { ...defaultStrings.status, ...overrides.status } };
+  return {
+    ...defaultStrings,
+    ...overrides,
+    status: { ...defaultStrings.status, ...overrides.status },
+    editStatus: { ...defaultStrings.editStatus, ...overrides.editStatus },
+  };
 }

@@ -6,7 +6,7 @@ import { operationId } from './engine/ids.ts';
 import { normalizeBody } from './engine/validate.ts';
 import type { EngineHost } from './rpc/host.ts';
 import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
-import { CollectionHandle, conflictList, type Collection, type CollectionOptions } from './collection.ts';
+import { CollectionHandle, conflictList, dirtyEntityList, type Collection, type CollectionOptions } from './collection.ts';
 import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink } from './runtime/broadcast.ts';
 import { channelName, tabLockName, workerName } from './runtime/names.ts';
@@ -23,6 +23,7 @@ import {
   type OperationResult,
   type OperationWindow,
   type Conflict,
+  type DirtyEntity,
   type EntityRecord,
   type Resolution,
   type SyncMode,
@@ -95,6 +96,11 @@ export interface SyncClient {
   collection<T extends object = Record<string, unknown>>(name: string, options?: CollectionOptions<T>): Collection<T>;
   /** Every open Background Sync conflict, oldest first. */
   readonly conflicts$: Observable<Conflict[]>;
+  /**
+   * Every entity whose edit the server has not accepted yet, over all collections (also those this tab has not
+   * opened), oldest edit first: what widgets show beside the queue's operations.
+   */
+  readonly dirtyEntities$: Observable<DirtyEntity[]>;
   /** Settles a conflict: the result is pushed against the server's current version. */
   resolve<T extends object = Record<string, unknown>>(conflictId: string, resolution: Resolution<T>): Promise<EntityRecord<T> | null>;
   close(): void;
@@ -165,6 +171,7 @@ class Client implements SyncClient {
   readonly pendingCount$: Observable<number>;
   readonly status$: Observable<SyncStatus>;
   readonly conflicts$: Observable<Conflict[]>;
+  readonly dirtyEntities$: Observable<DirtyEntity[]>;
 
   private readonly clientId = operationId();
   private readonly collections = new Map<string, CollectionHandle<object>>();
@@ -222,6 +229,7 @@ class Client implements SyncClient {
 
     this.pendingCount$ = this.coldStartCount(this.count$({}));
     this.conflicts$ = conflictList(this.connection);
+    this.dirtyEntities$ = dirtyEntityList(this.connection);
     this.operations$ = this.watchOperations({});
     const engineStatus$ = this.connection.watch({ topic: 'status' }).pipe(
       map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status),

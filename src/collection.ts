@@ -2,7 +2,7 @@
 import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type Subscription } from 'rxjs';
 import type { EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
-import type { CollectionStatus, Conflict, ConflictStrategy, EntityRecord, Resolution, Rollback } from './types.ts';
+import type { CollectionStatus, Conflict, ConflictStrategy, DirtyEntity, EntityRecord, Resolution, Rollback } from './types.ts';
 
 /** How a collection settles conflicts: a named strategy, or a function run in the page (then 'manual' in the engine). */
 export type ConflictPolicy<T> = ConflictStrategy | ((conflict: Conflict<T>) => Resolution<T> | 'manual' | Promise<Resolution<T> | 'manual'>);
@@ -140,6 +140,22 @@ export function conflictList(connection: EngineConnection): Observable<Conflict[
       return next;
     }, new Map<string, Conflict>()),
     map((all) => [...all.values()].sort((a, b) => a.detectedAt - b.detectedAt)),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+}
+
+/** Keeps every entity with an unpushed edit as a list, over all collections, oldest edit first. */
+export function dirtyEntityList(connection: EngineConnection): Observable<DirtyEntity[]> {
+  return new Observable<TopicEvent>((subscriber) => connection.watch({ topic: 'dirty' }).subscribe(subscriber)).pipe(
+    scan((all, event) => {
+      if (event.type === 'dirty-reset') return new Map(event.entities.map((e) => [`${e.collection}/${e.id}`, e]));
+      if (event.type !== 'dirty-changes') return all;
+      const next = new Map(all);
+      for (const key of event.removes) next.delete(key);
+      for (const e of event.upserts) next.set(`${e.collection}/${e.id}`, e);
+      return next;
+    }, new Map<string, DirtyEntity>()),
+    map((all) => [...all.values()].sort((a, b) => a.since - b.since)),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
 }

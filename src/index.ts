@@ -26,6 +26,7 @@ export type {
   CollectionStatus,
   Conflict,
   ConflictStrategy,
+  DirtyEntity,
   EntityRecord,
   Resolution,
   Rollback,

@@ -256,6 +256,25 @@ export interface EntityRecord<T = Record<string, unknown>> {
   lastError?: OperationError;
 }
 
+/**
+ * An entity whose local edit (or delete) the server has not accepted yet, in any collection: what
+ * `client.dirtyEntities$` lists, for widgets that show unpushed edits beside queued operations.
+ */
+export interface DirtyEntity {
+  collection: string;
+  id: string;
+  /** Deleted locally; the delete not yet accepted. */
+  deleted: boolean;
+  /** An open conflict holds it: it is not pushed until resolved. */
+  conflictId: string | null;
+  /** The server refused its push for good (a 4xx other than a conflict): it waits for the user. */
+  failed: boolean;
+  /** Why the last push did not succeed. */
+  lastError?: OperationError;
+  /** Epoch ms of its oldest unpushed edit. */
+  since: number;
+}
+
 /** Where a collection stands. */
 export interface CollectionStatus {
   dirty: number;

@@ -294,6 +294,32 @@ describe('Background Sync through clients', () => {
     items.stop(); conflicts.stop();
   });
 
+  it('lists unpushed edits over every collection on dirtyEntities$, a local delete included, until they are pushed', async () => {
+    const namespace = uniqueName('bgd');
+    namespaces.push(namespace);
+    const collection = uniqueName('tasks');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page', healthUrl: `/api/health/${collection}` });
+    clients.push(client);
+    const tasks = client.collection<Task>(collection, { pullIntervalMs: 0 });
+    await tasks.put('gone', { title: 'to delete' });
+    const dirty = follow(client.dirtyEntities$);
+    await eventually(() => dirty.value?.length === 0, 10_000, 'first push');
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    await tasks.put('a', { title: 'a' });
+    await tasks.delete('gone');
+    await eventually(() => dirty.value?.length === 2, 5_000, 'two dirty');
+    expect(dirty.value!.map((e) => [e.collection, e.id, e.deleted, e.conflictId, e.failed])).to.deep.equal([
+      [collection, 'a', false, null, false],
+      [collection, 'gone', true, null, false],
+    ]);
+    await clearFaults(`/api/${collection}`);
+    await clearFaults(`/api/health/${collection}`);
+    await client.syncNow();
+    await eventually(() => dirty.value?.length === 0, 10_000, 'pushed');
+    dirty.stop();
+  });
+
   it('counts dirty entities and conflicts in status', async () => {
     const namespace = uniqueName('bgs');
     namespaces.push(namespace);

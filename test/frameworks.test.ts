@@ -2,7 +2,8 @@
 import { expect } from '@open-wc/testing';
 import { createApp, createElement, createRoot, flushSync, h, type App, type Root } from './support/frameworks.ts';
 import '../components/define.ts';
-import { createSyncClient, type SyncClient } from '../src/index.ts';
+import { BehaviorSubject } from 'rxjs';
+import { createSyncClient, type Conflict, type Resolution, type SyncClient } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
 import { addFault, clearFaults, eventually, uniqueName } from './support/server.ts';
 
@@ -55,5 +56,49 @@ describe('framework interop', () => {
     const shown = (el: Element) => el.shadowRoot!.querySelector('[part="count"]')!.textContent!.trim();
     expect(shown(reactBadge)).to.equal('1');
     expect(shown(vueBadge)).to.equal('1');
+  });
+
+  it('resolves a conflict from a <conflict-resolver> in plain HTML, in React and in Vue, with its events heard by each', async () => {
+    const conflict = (id: string): Conflict => ({
+      id: `k-${id}`, collection: 'tasks', entityId: id, base: { title: 'base' }, mine: { title: 'mine' }, theirs: { title: 'theirs' },
+      theirsVersion: 2, fields: ['title'], detectedBy: '412', detectedAt: 1,
+    });
+    const list = new BehaviorSubject<Conflict[]>([conflict('plain'), conflict('react'), conflict('vue')]);
+    const calls: [string, Resolution][] = [];
+    // Only what the resolver reads: the framework wiring is what is under test here, the engine is tested beside the element.
+    const fake = {
+      conflicts$: list.asObservable(),
+      resolve: async (id: string, resolution: Resolution) => {
+        calls.push([id, resolution]);
+        list.next(list.value.filter((c) => c.id !== id));
+        return null;
+      },
+    } as unknown as SyncClient;
+    const resolverProvider = document.createElement('sync-provider') as HTMLElement & { client?: SyncClient };
+    resolverProvider.client = fake;
+    provider.append(resolverProvider);
+    const plainHost = document.createElement('div');
+    plainHost.innerHTML = '<conflict-resolver entity="plain"></conflict-resolver>';
+    const reactHost = document.createElement('div');
+    const vueHost = document.createElement('div');
+    resolverProvider.append(plainHost, reactHost, vueHost);
+    const heard: string[] = [];
+    reactRoot = createRoot(reactHost);
+    flushSync(() => reactRoot.render(createElement('conflict-resolver', { entity: 'react', 'onconflict-resolved': () => heard.push('react') } as never)));
+    vueApp = createApp({ render: () => h('conflict-resolver', { entity: 'vue', onConflictResolved: () => heard.push('vue') }) });
+    vueApp.mount(vueHost);
+    plainHost.addEventListener('conflict-resolved', () => heard.push('plain'));
+
+    const resolvers = [plainHost, reactHost, vueHost].map((host) => host.querySelector('conflict-resolver') as HTMLElement & { conflicts?: readonly Conflict[]; updateComplete: Promise<unknown> });
+    await eventually(() => resolvers.every((r) => r.conflicts?.length === 1), 5000, 'each shows its conflict');
+    for (const resolver of resolvers) {
+      await resolver.updateComplete;
+      resolver.shadowRoot!.querySelector<HTMLElement>('[part~="all-theirs"]')!.click();
+      await resolver.updateComplete;
+      resolver.shadowRoot!.querySelector<HTMLElement>('[part~="apply"]')!.click();
+    }
+    await eventually(() => heard.length === 3, 5000, 'three conflict-resolved events');
+    expect(heard.sort()).to.deep.equal(['plain', 'react', 'vue']);
+    expect(calls.map(([id, r]) => [id, r])).to.deep.equal([['k-plain', { choose: 'theirs' }], ['k-react', { choose: 'theirs' }], ['k-vue', { choose: 'theirs' }]]);
   });
 });

@@ -1,8 +1,9 @@
 // <pending-badge>: the live count of unsent changes, its state in words and shape as well as colour, and what changed told to the page's announcer.
 import { css, html, nothing, svg, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
+import type { DirtyEntity } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
-import { filterOf } from '../internal/filter.ts';
+import { editMatches, filterOf } from '../internal/filter.ts';
 import { sharedStyles } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 
@@ -24,6 +25,8 @@ interface Counts {
 
 /**
  * Shows how many changes have not reached the server yet, optionally for one lane, kind or entity.
+ * Changes are queued operations and Background Sync edits not yet pushed (an edit held by a conflict
+ * counts as a conflict); edits belong to no lane or kind, so a badge filtered by either counts only operations.
  * Hidden at zero unless `show-zero`. The state is never colour alone: its words ("1 change failed to
  * save") are the badge's text for assistive technology, and failed and conflict show an icon.
  *
@@ -117,14 +120,17 @@ export class PendingBadge extends SyncElement {
   /** Worst state of the counted operations: `idle | pending | failed | conflict`. Reflected for styling; read-only in effect. */
   @property({ reflect: true }) state: BadgeState = BadgeState.Idle;
 
-  /** The number of unsent operations matching the filter, once known. */
+  /** The number of unsent operations and unpushed edits matching the filter, once known. */
   get count(): number | undefined {
-    return this.total.value;
+    return this.counts()?.total;
   }
 
   private readonly total = new ObservableController<number>(this, { onValue: () => this.countsChanged() });
   private readonly failed = new ObservableController<number>(this, { onValue: () => this.countsChanged() });
   private readonly conflicts = new ObservableController<number>(this, { onValue: () => this.countsChanged() });
+  private readonly edits = new ObservableController<DirtyEntity[]>(this, { onValue: () => this.countsChanged() });
+  /** Edits are counted (no lane or kind filter). */
+  private countsEdits = false;
   /** What the page last heard from this badge; undefined until the first counts, which are the baseline, not news. */
   private spoken: Counts | undefined;
 
@@ -137,6 +143,8 @@ export class PendingBadge extends SyncElement {
       this.total.observe(client?.count$(filter));
       this.failed.observe(client?.count$({ ...filter, status: 'failed' }));
       this.conflicts.observe(client?.count$({ ...filter, status: 'conflict' }));
+      this.countsEdits = !this.lane && !this.kind;
+      this.edits.observe(this.countsEdits ? client?.dirtyEntities$ : undefined);
     }
     if (changed.has('silent') && this.silent) this.announcer.cancel(this);
     this.state = this.computeState();
@@ -188,21 +196,32 @@ export class PendingBadge extends SyncElement {
 
   private counts(): Counts | undefined {
     const total = this.total.value;
-    if (total === undefined) return undefined;
-    return { total, failed: this.failed.value ?? 0, conflict: this.conflicts.value ?? 0 };
+    const edits = this.editCounts();
+    if (total === undefined || !edits) return undefined;
+    return { total: total + edits.total, failed: (this.failed.value ?? 0) + edits.failed, conflict: (this.conflicts.value ?? 0) + edits.conflict };
+  }
+
+  /** The matching unpushed edits: all, refused for good, held by a conflict; undefined until the list is known. */
+  private editCounts(): Counts | undefined {
+    if (!this.countsEdits) return { total: 0, failed: 0, conflict: 0 };
+    const edits = this.edits.value?.filter((edit) => editMatches(edit, this.entity));
+    if (!edits) return undefined;
+    const conflict = edits.filter((edit) => edit.conflictId !== null).length;
+    return { total: edits.length, failed: edits.filter((edit) => edit.failed && edit.conflictId === null).length, conflict };
   }
 
   private computeState(): BadgeState {
-    if (!this.client) return BadgeState.Idle;
-    if ((this.conflicts.value ?? 0) > 0) return BadgeState.Conflict;
-    if ((this.failed.value ?? 0) > 0) return BadgeState.Failed;
-    if ((this.total.value ?? 0) > 0) return BadgeState.Pending;
+    const counts = this.counts();
+    if (!this.client || !counts) return BadgeState.Idle;
+    if (counts.conflict > 0) return BadgeState.Conflict;
+    if (counts.failed > 0) return BadgeState.Failed;
+    if (counts.total > 0) return BadgeState.Pending;
     return BadgeState.Idle;
   }
 
   private countsChanged(): void {
     const counts = this.counts();
-    // The baseline needs all three counts: a failed count arriving after the total is not a new failure.
+    // The baseline needs every count: a failed count arriving after the total is not a new failure.
     if (!counts || this.failed.value === undefined || this.conflicts.value === undefined) return;
     if (!this.spoken || this.silent) {
       // Silence keeps the baseline current: un-silencing must not announce everything that happened meanwhile.

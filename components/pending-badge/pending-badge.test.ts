@@ -4,7 +4,7 @@ import '../define.ts';
 import { PendingBadge } from '../index.ts';
 import { clearFaults } from '../../test/support/server.ts';
 import { accessibleText } from '../test/a11y.ts';
-import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+import { countingClient, entityConflict, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<pending-badge>', () => {
   let t: TestClient;
@@ -136,6 +136,22 @@ describe('<pending-badge>', () => {
     expect(el.shadowRoot!.querySelector('[aria-live], [role="status"]')).to.equal(null);
   });
 
+  it('counts unpushed Background Sync edits, and an edit in conflict as a conflict, but not under a lane filter', async () => {
+    const tasks = t.client.collection<{ title: string }>(t.collection, { conflict: 'manual', pullIntervalMs: 0 });
+    const el = await mount(html`<pending-badge entity=${`${t.collection}/a`}></pending-badge><pending-badge lane="x"></pending-badge><pending-badge></pending-badge>`);
+    const [one, lane, all] = [...el.parentElement!.querySelectorAll('pending-badge')];
+    await entityConflict(t, tasks, 'a', { title: 'base' }, { title: 'theirs' }, { title: 'mine' });
+    await until(() => one!.getAttribute('state') === 'conflict' && all!.getAttribute('state') === 'conflict', 10_000, 'conflict counted');
+    await t.offline();
+    await tasks.put('b', { title: 'offline edit' });
+    await until(() => all!.count === 2, 5000, 'edit counted');
+    await all!.updateComplete;
+    expect(one!.count).to.equal(1);
+    expect(lane!.count).to.equal(0);
+    expect(all!.shadowRoot!.querySelector('.visually-hidden')!.textContent!.trim()).to.equal('1 change in conflict, 1 change not yet saved');
+    await expect(all!).to.be.accessible();
+  });
+
   it('takes overridden strings', async () => {
     await t.offline();
     const el = await mount(html`<pending-badge .strings=${{ pendingCount: (n: number) => `${n} Änderungen offen` }}></pending-badge>`);
@@ -150,11 +166,12 @@ describe('<pending-badge>', () => {
     const provider = await fixture(html`<sync-provider .client=${counting.client}><pending-badge></pending-badge></sync-provider>`);
     const el = provider.querySelector('pending-badge')!;
     await until(() => el.count !== undefined, 5000, 'count');
-    expect(counting.active).to.equal(3);
+    // The three operation counts and the unpushed edits.
+    expect(counting.active).to.equal(4);
     el.remove();
     expect(counting.active).to.equal(0);
     provider.append(el);
-    await until(() => counting.active === 3, 5000, 'resubscribed on reconnect');
+    await until(() => counting.active === 4, 5000, 'resubscribed on reconnect');
     provider.remove();
     expect(counting.active).to.equal(0);
   });

@@ -1,8 +1,9 @@
 // <pending-marker>: a small "pending" / "failed" / "conflict" pill next to the item an operation touches, its details shown on focus or hover.
 import { css, html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
-import type { Operation } from '../../src/index.ts';
+import type { DirtyEntity, Operation } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
+import { editMatches } from '../internal/filter.ts';
 import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 
@@ -16,8 +17,9 @@ export const MarkerState = {
 export type MarkerState = (typeof MarkerState)[keyof typeof MarkerState];
 
 /**
- * A pill beside an item while any operation on it has not reached the server: "pending" (queued or
- * sending), "failed" or "conflict" (worst wins). Renders nothing when the item is saved (a pill that has
+ * A pill beside an item while any operation on it has not reached the server, or while its Background
+ * Sync edit is not pushed yet (the entity "type/id" is the collection and the entity id): "pending"
+ * (queued, sending or not yet pushed), "failed" or "conflict" (worst wins). Renders nothing when the item is saved (a pill that has
  * focus then says "saved" until focus leaves it). The pill can be
  * focused: its details (the latest change's label and the error, if any) are its accessible description
  * and show beside it on focus or hover; Escape hides them again.
@@ -110,7 +112,13 @@ export class PendingMarker extends SyncElement {
     return this.ops.value ?? [];
   }
 
+  /** The entity's unpushed Background Sync edit, if any. */
+  get edit(): DirtyEntity | undefined {
+    return this.edits.value?.find((edit) => editMatches(edit, this.entity));
+  }
+
   private readonly ops = new ObservableController<Operation[]>(this);
+  private readonly edits = new ObservableController<DirtyEntity[]>(this);
   /** The pill has focus, or the pointer is over the marker. */
   @state() private engaged = { focus: false, hover: false };
   /** Escape hid the details until focus or pointer leave. */
@@ -130,6 +138,8 @@ export class PendingMarker extends SyncElement {
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('client') || changed.has('entity')) {
       this.ops.observe(this.client && this.entity ? this.client.watchOperations({ entity: this.entity }) : undefined);
+      // One list shared by every marker on the page (the client shares it), filtered here.
+      this.edits.observe(this.client && this.entity ? this.client.dirtyEntities$ : undefined);
     }
     this.state = this.computeState();
   }
@@ -141,8 +151,10 @@ export class PendingMarker extends SyncElement {
     const words = { none: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
     const text = words[this.state];
     const latest = this.operations[this.operations.length - 1];
-    const error = this.operations.find((op) => op.lastError)?.lastError?.message;
-    const details = latest ? this.text.markerDetails(latest.label, error) : '';
+    const edit = this.edit;
+    const error = this.operations.find((op) => op.lastError)?.lastError?.message ?? edit?.lastError?.message;
+    const label = latest?.label ?? (edit ? this.text.editLabel(edit.collection, edit.id, edit.deleted) : undefined);
+    const details = label ? this.text.markerDetails(label, error) : '';
     const shown = (this.engaged.focus || this.engaged.hover) && !this.dismissed;
     return html`<span
         part="base"
@@ -174,9 +186,10 @@ export class PendingMarker extends SyncElement {
 
   private computeState(): MarkerState {
     const ops = this.operations;
-    if (!this.client || ops.length === 0) return MarkerState.None;
-    if (ops.some((op) => op.status === 'conflict')) return MarkerState.Conflict;
-    if (ops.some((op) => op.status === 'failed')) return MarkerState.Failed;
+    const edit = this.edit;
+    if (!this.client || (ops.length === 0 && !edit)) return MarkerState.None;
+    if (edit?.conflictId || ops.some((op) => op.status === 'conflict')) return MarkerState.Conflict;
+    if (edit?.failed || ops.some((op) => op.status === 'failed')) return MarkerState.Failed;
     return MarkerState.Pending;
   }
 }

@@ -5,7 +5,7 @@ import { clearFaults } from '../../test/support/server.ts';
 import '../define.ts';
 import { PendingMarker } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
-import { countingClient, testClient, until, type TestClient } from '../test/support.ts';
+import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<pending-marker>', () => {
   let t: TestClient;
@@ -145,12 +145,28 @@ describe('<pending-marker>', () => {
     expect(slot.assignedNodes().map((n) => n.textContent).join('')).to.equal('saving…');
   });
 
+  it('marks an entity with an unpushed edit "pending", and "conflict" once a conflict holds it', async () => {
+    const tasks = t.client.collection<{ title: string }>(t.collection, { conflict: 'manual', pullIntervalMs: 0 });
+    const el = await mount(`${t.collection}/a`);
+    await entityConflict(t, tasks, 'a', { title: 'base' }, { title: 'theirs' }, { title: 'mine' });
+    await until(() => el.getAttribute('state') === 'conflict', 10_000, 'conflict');
+    await el.updateComplete;
+    expect(pillText(el)).to.equal('conflict');
+    expect(details(el)!.textContent).to.contain(`${t.collection}/a`);
+    await t.offline();
+    const other = await mount(`${t.collection}/b`);
+    await tasks.put('b', { title: 'offline' });
+    await until(() => other.getAttribute('state') === 'pending', 5000, 'pending edit');
+    await expect(other).to.be.accessible();
+  });
+
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
     const provider = await fixture(html`<sync-provider .client=${counting.client}><pending-marker entity="a/1"></pending-marker></sync-provider>`);
     const el = provider.querySelector('pending-marker')!;
     await el.updateComplete;
-    expect(counting.active).to.equal(1);
+    // The entity's operations and the unpushed edits.
+    expect(counting.active).to.equal(2);
     el.remove();
     expect(counting.active).to.equal(0);
   });

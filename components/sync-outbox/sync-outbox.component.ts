@@ -3,10 +3,10 @@ import type { RangeChangedEvent } from '@lit-labs/virtualizer/events.js';
 import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { Operation, OperationFilter, OperationWindow } from '../../src/index.ts';
+import type { DirtyEntity, Operation, OperationFilter, OperationWindow } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
-import { filterOf } from '../internal/filter.ts';
+import { editMatches, filterOf } from '../internal/filter.ts';
 import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 
@@ -36,7 +36,9 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * The outbox: each pending, sending, failed and conflicting operation with its label, status,
  * attempts, a live countdown to its next automatic attempt and its last error, with Retry and
  * Discard (after an inline confirmation) per row and "Retry all". With several lanes, each row names
- * its lane and a select filters by lane.
+ * its lane and a select filters by lane. Below, "Edits not yet pushed" lists Background Sync edits the
+ * server has not accepted yet (from `client.dirtyEntities$`), each with its state (pending, failed,
+ * conflict) and error; a lane or kind filter hides them (edits have neither).
  *
  * Up to `virtualize-after` operations (50) every row is in the DOM, so assistive technology finds each
  * one wherever the page is scrolled. A longer list is virtualized (the virtualizer is loaded on first
@@ -77,6 +79,10 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @csspart confirm-discard - The confirmation's Discard button.
  * @csspart keep - The confirmation's Keep button.
  * @csspart empty - The empty state.
+ * @csspart edits - The section of Background Sync edits not yet pushed (shown while there are some).
+ * @csspart edits-heading - Its heading ("Edits not yet pushed", one level below the outbox heading).
+ * @csspart edit-list - Its list.
+ * @csspart edit - One unpushed edit (with `label`, `status` and `error` parts inside).
  *
  * @cssprop --sync-outbox-height - Height of the scrolling list.
  * @cssprop --sync-outbox-color - Text color.
@@ -198,6 +204,21 @@ export class SyncOutbox extends SyncElement {
       .confirm {
         display: contents;
       }
+      .edits {
+        border-top: 1px solid var(--_border);
+      }
+      .edits-heading {
+        display: block;
+        padding: 0.5em 0.75em 0;
+      }
+      .edit-list {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+      }
+      .edit-list .item:last-child {
+        border-bottom: 0;
+      }
       .empty,
       .loading {
         margin: 0;
@@ -244,6 +265,7 @@ export class SyncOutbox extends SyncElement {
   private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.windowChanged(w) });
   private readonly failed = new ObservableController<number>(this, { onValue: () => this.reportNews() });
   private readonly conflicts = new ObservableController<number>(this, { onValue: () => this.reportNews() });
+  private readonly edits = new ObservableController<DirtyEntity[]>(this);
   /** Lanes that hold operations, as the engine last said. */
   @state() private engineLanes: string[] = [];
   private lanesAskedAt: number | undefined;
@@ -310,6 +332,7 @@ export class SyncOutbox extends SyncElement {
       const filter = this.filter;
       this.failed.observe(this.client?.count$({ ...filter, status: 'failed' }));
       this.conflicts.observe(this.client?.count$({ ...filter, status: 'conflict' }));
+      this.edits.observe(this.client?.dirtyEntities$);
       this.confirming = undefined;
       this.range = this.fullRange;
     }
@@ -342,6 +365,7 @@ export class SyncOutbox extends SyncElement {
     const showLanes = lanes.length > 1;
     const retryable = (this.failed.value ?? 0) + (this.conflicts.value ?? 0);
     const level = Math.min(6, Math.max(1, Math.round(this.headingLevel) || 2));
+    const edits = this.shownEdits;
     return html`<section part="base" class="base" aria-labelledby="heading">
       <div part="header" class="header">
         <span part="heading" class="heading" id="heading" role="heading" aria-level=${level}><slot name="heading">${text.outboxTitle}</slot></span>
@@ -359,11 +383,38 @@ export class SyncOutbox extends SyncElement {
       ${!win
         ? html`<p class="loading" tabindex="-1">${text.loading}</p>`
         : win.total === 0
-          ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${text.outboxEmpty}</slot></p>`
+          ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${edits.length > 0 ? text.outboxNoOperations : text.outboxEmpty}</slot></p>`
           : this.virtual
             ? this.renderVirtualList(win.total, showLanes)
             : this.renderFullList(win.total, showLanes)}
+      ${edits.length > 0 ? this.renderEdits(edits, Math.min(6, level + 1)) : nothing}
     </section>`;
+  }
+
+  /** Background Sync edits not yet pushed: short by nature (one per entity), so a plain list. */
+  private renderEdits(edits: readonly DirtyEntity[], level: number): TemplateResult {
+    const text = this.text;
+    return html`<div part="edits" class="edits" role="group" aria-labelledby="edits-heading">
+      <span part="edits-heading" class="heading edits-heading" id="edits-heading" role="heading" aria-level=${level}>${text.editsTitle}</span>
+      <ul part="edit-list" class="edit-list" aria-labelledby="edits-heading">
+        ${repeat(edits, (edit) => `${edit.collection}/${edit.id}`, (edit) => {
+          const status = edit.conflictId ? 'conflict' : edit.failed ? 'failed' : 'pending';
+          return html`<li part="edit" class="item" data-status=${status}>
+            <div class="line">
+              <span part="label" class="label">${text.editLabel(edit.collection, edit.id, edit.deleted)}</span>
+              <span part="status" class="status status-${status}">${text.editStatus[status]}</span>
+            </div>
+            ${edit.lastError ? html`<div part="error" class="error">${edit.lastError.message}</div>` : nothing}
+          </li>`;
+        })}
+      </ul>
+    </div>`;
+  }
+
+  /** The unpushed edits this outbox shows: none under a lane or kind filter (edits have neither). */
+  private get shownEdits(): readonly DirtyEntity[] {
+    if (this.lane || this.kind || this.selectedLane) return [];
+    return (this.edits.value ?? []).filter((edit) => editMatches(edit, this.entity));
   }
 
   /** Every row in the DOM: what assistive technology reads is the whole list, wherever the page is scrolled. */
@@ -632,7 +683,8 @@ export class SyncOutbox extends SyncElement {
     this.spoken = now;
     this.refailed = { failed: false, conflict: false };
     const text = this.text;
-    if (now.total === 0) return before.total > 0 ? text.allSaved : '';
+    // Edits still waiting to be pushed: the queue emptying is not everything saved.
+    if (now.total === 0) return before.total > 0 && this.shownEdits.length === 0 ? text.allSaved : '';
     const parts: string[] = [];
     if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict)) parts.push(text.conflictCount(now.conflict));
     if (now.failed > 0 && (now.failed > before.failed || refailed.failed)) parts.push(text.failedCount(now.failed));

@@ -5,7 +5,7 @@ import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
 import { SyncDiscardEvent, SyncOutbox, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
-import { countingClient, testClient, until, type TestClient } from '../test/support.ts';
+import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox>', () => {
   let t: TestClient;
@@ -199,12 +199,32 @@ describe('<sync-outbox>', () => {
     expect(el.shadowRoot!.querySelector('[part="retry-all"]')!.textContent).to.equal('Retry all');
   });
 
+  it('lists Background Sync edits not yet pushed beside queued operations, with their state, as text', async () => {
+    const tasks = t.client.collection<{ title: string }>(t.collection, { conflict: 'manual', pullIntervalMs: 0 });
+    const provider = await fixture(html`<sync-provider .client=${t.client}><sync-outbox></sync-outbox><sync-outbox lane="x"></sync-outbox></sync-provider>`);
+    const [el, laneOutbox] = [...provider.querySelectorAll('sync-outbox')];
+    const edits = () => [...el!.shadowRoot!.querySelectorAll('[part="edit"]')].map((li) => li.textContent!.replace(/\s+/g, ' ').trim());
+    await entityConflict(t, tasks, 'a', { title: 'base' }, { title: 'theirs' }, { title: 'mine' });
+    await until(() => edits().join() === `${t.collection}/a conflict`, 10_000, 'the conflict listed');
+    await t.offline();
+    await tasks.put('b', { title: 'offline' });
+    await t.client.enqueue(t.op('q'));
+    await until(() => edits().length === 2 && el!.total === 1, 10_000, 'two edits and one operation');
+    // Label and state (an attempt made before the engine saw the server go away may add its error).
+    expect(edits().map((e) => e.split(' ').slice(0, 2).join(' '))).to.deep.equal([`${t.collection}/a conflict`, `${t.collection}/b pending`]);
+    expect(el!.shadowRoot!.querySelector('[part="edits-heading"]')!.textContent).to.equal('Edits not yet pushed');
+    expect(el!.shadowRoot!.querySelector('[part="edits-heading"]')!.getAttribute('aria-level')).to.equal('3');
+    expect(laneOutbox!.shadowRoot!.querySelector('[part="edits"]')).to.equal(null);
+    await expect(el!).to.be.accessible();
+  });
+
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
     const provider = await fixture(html`<sync-provider .client=${counting.client}><sync-outbox></sync-outbox></sync-provider>`);
     const el = provider.querySelector('sync-outbox')!;
     await until(() => el.total !== undefined, 5000, 'window');
-    expect(counting.active).to.equal(3);
+    // The window, the failed and conflict counts, and the unpushed edits.
+    expect(counting.active).to.equal(4);
     el.remove();
     expect(counting.active).to.equal(0);
   });

@@ -20,7 +20,8 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
 
 /**
  * Says whether changes reach the server: online, offline, degraded, syncing or waiting for sign-in;
- * when it last synced; how many changes are unsent; a storage warning; and, honestly, whether unsent
+ * when it last synced; how many changes and edits are unsent ("3 changes and 2 edits not yet sent") and how
+ * many conflicts need a decision ("1 conflict needs your decision"); a storage warning; and, honestly, whether unsent
  * changes keep being sent after this tab closes. With `warn-on-unload`, closing the last tab that
  * sends them asks the user first.
  *
@@ -37,7 +38,8 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @csspart indicator - The colored dot.
  * @csspart state - The state words.
  * @csspart last-sync - "Last synced …".
- * @csspart unsent - The unsent count.
+ * @csspart unsent - The unsent count: queued changes, and Background Sync edits not yet pushed.
+ * @csspart conflicts - How many conflicts need the user's decision.
  * @csspart runtime - The copy about closing the tab.
  * @csspart warning - The storage warning.
  * @csspart sync-now - The "Sync now" button.
@@ -159,7 +161,7 @@ export class SyncStatusElement extends SyncElement {
   /** Whether leaving now would strand unsent changes: the `beforeunload` check, usable by apps too. */
   get unloadWouldStrandChanges(): boolean {
     const status = this.status;
-    return !!status && !status.continuesAfterClose && unsentOf(status) > 0;
+    return !!status && !status.continuesAfterClose && unsentOf(status) + editsOf(status).edits > 0;
   }
 
   protected override willUpdate(changed: PropertyValues): void {
@@ -190,6 +192,7 @@ export class SyncStatusElement extends SyncElement {
       return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state">${text.connecting}</span></div></div>`;
     }
     const unsent = unsentOf(status);
+    const { edits, conflicts } = editsOf(status);
     const words: Record<StatusState, string> = {
       connecting: text.connecting,
       online: text.online,
@@ -204,8 +207,9 @@ export class SyncStatusElement extends SyncElement {
         <span part="indicator" class="dot"></span>
         <span part="state" class="state" tabindex="-1">${words[this.state]}</span>
         <span part="last-sync">${status.lastSyncAt === null ? text.neverSynced : text.lastSynced(Math.max(0, this.now - status.lastSyncAt))}</span>
-        ${unsent > 0 ? html`<span part="unsent">${text.unsent(unsent)}</span>` : nothing}
-        ${unsent > 0 || status.connectivity !== 'online' || status.paused
+        ${edits > 0 ? html`<span part="unsent">${text.unsentWithEdits(unsent, edits)}</span>` : unsent > 0 ? html`<span part="unsent">${text.unsent(unsent)}</span>` : nothing}
+        ${conflicts > 0 ? html`<span part="conflicts">${text.conflictsNeedDecision(conflicts)}</span>` : nothing}
+        ${unsent > 0 || edits > 0 || status.connectivity !== 'online' || status.paused
           ? html`<button part="sync-now" type="button" @click=${this.onSyncNow}>${text.syncNow}</button>`
           : nothing}
       </div>
@@ -283,4 +287,10 @@ function connectionOf(status: EngineSyncStatus): Connection {
 
 function unsentOf(status: EngineSyncStatus): number {
   return status.counts.pending + status.counts.sending + status.counts.failed + status.counts.conflict;
+}
+
+/** Background Sync: edits waiting to be pushed (conflicts apart, since they wait for the user), and open conflicts. */
+function editsOf(status: EngineSyncStatus): { edits: number; conflicts: number } {
+  const entities = status.entities ?? { dirty: 0, conflicts: 0 };
+  return { edits: Math.max(0, entities.dirty - entities.conflicts), conflicts: entities.conflicts };
 }

@@ -113,6 +113,25 @@ describe('<sync-status> states', () => {
     expect(el.getAttribute('state')).to.equal('connecting');
   });
 
+  it('says what is unsent: queued changes, unpushed edits and conflicts that need a decision', async () => {
+    const scripted = scriptedClient({ counts: { pending: 3, sending: 0, failed: 0, conflict: 0 }, entities: { dirty: 3, conflicts: 1 } });
+    const el = await mountWith(scripted.client);
+    expect(part(el, 'unsent')!.textContent).to.equal('3 changes and 2 edits not yet sent');
+    expect(part(el, 'conflicts')!.textContent).to.equal('1 conflict needs your decision');
+    scripted.set({ counts: { pending: 0, sending: 0, failed: 0, conflict: 0 }, entities: { dirty: 2, conflicts: 0 } });
+    await el.updateComplete;
+    expect(part(el, 'unsent')!.textContent).to.equal('2 edits not yet sent');
+    expect(part(el, 'conflicts')).to.equal(null);
+    expect(part(el, 'sync-now')).to.exist;
+    // Edits are pushed only while a tab is open, like queued changes.
+    expect(el.unloadWouldStrandChanges).to.equal(true);
+    scripted.set({ entities: { dirty: 2, conflicts: 2 } });
+    await el.updateComplete;
+    expect(part(el, 'unsent')).to.equal(null);
+    expect(part(el, 'conflicts')!.textContent).to.equal('2 conflicts need your decision');
+    await expect(el).to.be.accessible();
+  });
+
   it('warns when storage is full and says other tabs keep sending when they do', async () => {
     const s = scriptedClient({ storage: 'quota-exceeded', continuesAfterClose: true, clients: 2, lastSyncAt: Date.now() - 125_000 });
     const el = await mountWith(s.client);

@@ -1,8 +1,8 @@
 // Helpers for the element tests: an in-page client per test against the reference server, fault switches, a subscription counter.
 import { Observable } from 'rxjs';
-import { createSyncClient, type OperationInput, type SyncClient } from '../../src/index.ts';
+import { createSyncClient, type Collection, type OperationInput, type SyncClient } from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
-import { addFault, clearFaults, uniqueName } from '../../test/support/server.ts';
+import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from '../../test/support/server.ts';
 
 export interface TestClient {
   client: SyncClient;
@@ -106,4 +106,32 @@ export async function until(check: () => boolean, timeoutMs = 5000, what = 'cond
 /** The text of an element's shadow root, whitespace collapsed. */
 export function shadowText(element: Element): string {
   return (element.shadowRoot?.textContent ?? '').replace(/\s+/g, ' ').trim();
+}
+
+/** The latest value of a stream that has one at once (a live query's snapshot arrives after a round trip). */
+function latest<T>(source: Observable<T>): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const sub = source.subscribe((value) => {
+      resolve(value);
+      queueMicrotask(() => sub.unsubscribe());
+    });
+  });
+}
+
+/**
+ * A real Background Sync conflict on the test's collection: `base` pushed, then changed on the server (or deleted,
+ * for null) behind the client's back, then edited here to `mine`, whose push meets a 412. The collection must use
+ * the 'manual' strategy for the conflict to stay open.
+ */
+export async function entityConflict<T extends object>(t: TestClient, items: Collection<T>, id: string, base: T, theirs: T | null, mine: T): Promise<void> {
+  await items.put(id, base);
+  await eventually(async () => (await serverItems(t.collection)).some((i) => i.id === id), 10_000, `${id} pushed`);
+  await eventually(async () => !(await latest(t.client.dirtyEntities$)).some((e) => e.id === id), 10_000, `${id} clean`);
+  const answer = await fetch(`${API}/${t.collection}/${id}`, {
+    method: theirs ? 'PUT' : 'DELETE',
+    headers: { 'Content-Type': 'application/json', 'If-Match': '"1"' },
+    ...(theirs ? { body: JSON.stringify(theirs) } : {}),
+  });
+  if (!answer.ok) throw new Error(`the server-side edit of ${id} failed: ${answer.status}`);
+  await items.put(id, mine);
 }

@@ -1,7 +1,7 @@
 // Background Sync: a local replica of server collections, edited optimistically, pushed and pulled, conflicts kept.
 import { Subject, type Observable } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
-import type { CollectionConfig, CollectionStatus, Conflict, ConflictStrategy, EntityRecord, OperationError, Resolution, Rollback } from '../types.ts';
+import type { CollectionConfig, CollectionStatus, Conflict, ConflictStrategy, DirtyEntity, EntityRecord, OperationError, Resolution, Rollback } from '../types.ts';
 import type { Clock } from './clock.ts';
 import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
 import { operationId } from './ids.ts';
@@ -17,6 +17,8 @@ export interface EntityChange {
   collection: string;
   id: string;
   next: EntityRecord | null;
+  /** The entity as `dirtyEntities$` lists it after the change (null: clean, or gone). */
+  dirty: DirtyEntity | null;
 }
 
 export interface EntityBatch {
@@ -69,6 +71,20 @@ export function recordOf(row: EntityRow): EntityRecord | null {
     deleted: false,
     conflictId: row.conflictId ?? null,
     ...(row.lastError ? { lastError: row.lastError } : {}),
+  };
+}
+
+/** The unpushed edit a stored row holds, if any (a local delete included). */
+export function dirtyOf(row: EntityRow | null): DirtyEntity | null {
+  if (!row?.dirty) return null;
+  return {
+    collection: row.collection,
+    id: row.id,
+    deleted: row.deleted,
+    conflictId: row.conflictId ?? null,
+    failed: !!row.failed,
+    ...(row.lastError ? { lastError: row.lastError } : {}),
+    since: row.dirtySince ?? row.updatedAt,
   };
 }
 
@@ -268,6 +284,12 @@ export class BackgroundSync {
   async list(collection: string): Promise<EntityRecord[]> {
     const rows = await this.host.db.getAll('entities', IDBKeyRange.bound([collection, ''], [collection, '\uffff']));
     return rows.map(recordOf).filter((r): r is EntityRecord => r !== null);
+  }
+
+  /** Every entity with an unpushed edit, over all collections, oldest edit first (read through the push index). */
+  async dirty(): Promise<DirtyEntity[]> {
+    const rows = await this.host.db.getAllFromIndex('entities', 'pushOrder');
+    return rows.map(dirtyOf).filter((d): d is DirtyEntity => d !== null).sort((a, b) => a.since - b.since);
   }
 
   async conflicts(collection?: string): Promise<Conflict[]> {
@@ -689,7 +711,7 @@ export class BackgroundSync {
     else tx.objectStore('entities').delete(key).catch(() => {});
     const stat = this.stat(key[0]);
     stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
-    batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null });
+    batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
   }
 
   /** One write transaction over the replica; its changes are emitted once it has committed. */

@@ -6,6 +6,7 @@ import {
   OperationStatus,
   type CollectionConfig,
   type Conflict,
+  type DirtyEntity,
   type EntityRecord,
   type EngineConfig,
   type EngineStatus,
@@ -658,6 +659,12 @@ export class SyncEngine {
   conflicts(collection?: string): Promise<Conflict[]> {
     this.assertOpen();
     return this.background.conflicts(collection);
+  }
+
+  /** Every entity with an unpushed edit, over all collections, oldest edit first. */
+  dirtyEntities(): Promise<DirtyEntity[]> {
+    this.assertOpen();
+    return this.background.dirty();
   }
 
   /** Whether any tab is visible: collections pull on their interval only then. */

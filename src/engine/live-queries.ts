@@ -1,6 +1,6 @@
 // Live queries over the engine: a snapshot lined up exactly with the change stream, then only what changed.
 import { Subscription, auditTime, filter as rxFilter } from 'rxjs';
-import type { CollectionStatus, Conflict, EngineStatus, EntityRecord, Operation, OperationFilter, OperationResult, OperationWindow, Rollback } from '../types.ts';
+import type { CollectionStatus, Conflict, DirtyEntity, EngineStatus, EntityRecord, Operation, OperationFilter, OperationResult, OperationWindow, Rollback } from '../types.ts';
 import type { EntityBatch } from './background.ts';
 import type { ChangeBatch, SyncEngine } from './engine.ts';
 import { isEmptyFilter, matchesFilter } from './filter.ts';
@@ -16,6 +16,8 @@ export type LiveQuery =
   | { topic: 'entities'; collection: string }
   | { topic: 'collection-status'; collection: string }
   | { topic: 'conflicts' }
+  /** Entities with unpushed edits over every collection (keys are `collection/id`). */
+  | { topic: 'dirty' }
   | { topic: 'rollbacks' };
 
 export type LiveEvent =
@@ -32,6 +34,8 @@ export type LiveEvent =
   | { type: 'collection-status'; status: CollectionStatus }
   | { type: 'conflicts-reset'; conflicts: Conflict[] }
   | { type: 'conflicts-changes'; upserts: Conflict[]; removes: string[] }
+  | { type: 'dirty-reset'; entities: DirtyEntity[] }
+  | { type: 'dirty-changes'; upserts: DirtyEntity[]; removes: string[] }
   | { type: 'rollback'; rollback: Rollback };
 
 /** Starts a live query; the subscription ends it. */
@@ -67,6 +71,8 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
       return watchEntities(engine, query.collection, emit, subscription);
     case 'conflicts':
       return watchConflicts(engine, emit, subscription);
+    case 'dirty':
+      return watchDirty(engine, emit, subscription);
     case 'collection-status': {
       let last = '';
       const send = () => {
@@ -125,6 +131,19 @@ function watchConflicts(engine: SyncEngine, emit: (event: LiveEvent) => void, su
       upserts: batch.conflicts.filter((c) => c.next).map((c) => c.next!),
       removes: batch.conflicts.filter((c) => !c.next).map((c) => c.id),
     });
+  }, subscription);
+}
+
+function watchDirty(engine: SyncEngine, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+  return watchReplica(engine, () => engine.dirtyEntities(), (entities) => emit({ type: 'dirty-reset', entities }), (batch) => {
+    const upserts = new Map<string, DirtyEntity>();
+    const removes = new Set<string>();
+    for (const change of batch.changes) {
+      const key = `${change.collection}/${change.id}`;
+      if (change.dirty) { upserts.set(key, change.dirty); removes.delete(key); }
+      else { removes.add(key); upserts.delete(key); }
+    }
+    if (upserts.size || removes.size) emit({ type: 'dirty-changes', upserts: [...upserts.values()], removes: [...removes] });
   }, subscription);
 }
 

@@ -4,7 +4,7 @@ import type { CollectionConfig, Conflict, EngineConfig, EntityRecord, Operation,
 import type { LiveEvent, LiveQuery } from '../engine/live-queries.ts';
 
 /** Bumped whenever a message changes shape: a tab and an engine of different versions do not talk. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Engine methods a tab may call, with their argument and result types. */
 export interface EngineCalls {
@@ -94,6 +94,7 @@ function isTopic(v: unknown): v is LiveQuery {
     case 'collection-status':
       return typeof v.collection === 'string';
     case 'conflicts':
+    case 'dirty':
     case 'rollbacks':
       return true;
     default:

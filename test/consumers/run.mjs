@@ -82,7 +82,7 @@ async function drive(browser, { origin, api, before }) {
     const id = `note-${Date.now().toString(36)}`;
     await before?.();
     await page.goto(`${origin}/?id=${id}`);
-    const defined = await page.evaluate(() => ['sync-provider', 'pending-badge', 'sync-outbox', 'sync-status'].every((t) => customElements.get(t)));
+    const defined = await page.evaluate(() => ['sync-provider', 'pending-badge', 'sync-outbox', 'sync-status', 'conflict-resolver'].every((t) => customElements.get(t)));
     if (!defined) throw new Error('the elements are not defined');
     await page.waitForFunction(() => window.__syncline?.enqueued || window.__syncline?.error, { timeout: 30_000 });
     const error = await page.evaluate(() => window.__syncline.error);
