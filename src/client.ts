@@ -3,7 +3,7 @@ import { Observable, combineLatest, filter, map, scan, shareReplay, startWith } 
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import type { AuthorizeHook } from './engine/engine.ts';
 import { operationId } from './engine/ids.ts';
-import { normalizeBody } from './engine/validate.ts';
+import { normalizeBody } from './engine/body.ts';
 import type { EngineHost } from './rpc/host.ts';
 import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
 import { CollectionHandle, conflictList, dirtyEntityList, type Collection, type CollectionOptions } from './collection.ts';

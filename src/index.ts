@@ -34,4 +34,4 @@ export type {
 export type { AuthorizeHook } from './engine/engine.ts';
 export { matchesFilter, entityKeyOf } from './engine/filter.ts';
 /** Deletes a namespace's database (for logout, after `client.close()`). */
-export { deleteSynclineDB } from './engine/db.ts';
+export { deleteSynclineDB } from './runtime/names.ts';

@@ -1,9 +1,8 @@
 // The IndexedDB schema `syncline:<namespace>` and its versioned upgrades.
-import { openDB, deleteDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { CollectionConfig, Conflict, Operation, OperationError, OperationResult, OperationStatus } from '../types.ts';
-import { databaseName } from '../runtime/names.ts';
+import { DB_VERSION, databaseName, deleteSynclineDB } from '../runtime/names.ts';
 
-export const DB_VERSION = 4;
 
 export interface SynclineSchema extends DBSchema {
   operations: {
@@ -90,7 +89,7 @@ export interface CompletedRow extends OperationResult {
   seq?: number;
 }
 
-export { databaseName };
+export { DB_VERSION, databaseName, deleteSynclineDB };
 
 /**
  * Opens (and creates or upgrades) a namespace's database. `onVersionChange` runs when a newer version of
@@ -141,7 +140,3 @@ export function openSynclineDB(namespace: string, onVersionChange?: () => void):
   });
 }
 
-/** Removes a namespace's database entirely (tests, and logout after `clear()`). */
-export function deleteSynclineDB(namespace: string): Promise<void> {
-  return deleteDB(databaseName(namespace));
-}

@@ -1,7 +1,7 @@
 // A tab's side of the RPC: calls and live queries that survive a replaced engine, bounded in time, never sent twice.
 import { BehaviorSubject, Observable } from 'rxjs';
 import { deserializeError, SynclineError, SynclineErrorCode } from '../errors.ts';
-import { DB_VERSION } from '../engine/db.ts';
+import { DB_VERSION } from '../runtime/names.ts';
 import type { AuthorizeHook } from '../engine/engine.ts';
 import type { EngineConfig, Runtime } from '../types.ts';
 import { PROTOCOL_VERSION, parseEngineMessage, type CallMethod, type ClientMessage, type EngineCalls, type Link, type Topic, type TopicEvent } from './protocol.ts';

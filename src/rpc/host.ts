@@ -3,7 +3,7 @@ import type { Subscription } from 'rxjs';
 import { SynclineError, SynclineErrorCode, serializeError } from '../errors.ts';
 import type { SyncEngine } from '../engine/engine.ts';
 import { subscribeLive } from '../engine/live-queries.ts';
-import { DB_VERSION } from '../engine/db.ts';
+import { DB_VERSION } from '../runtime/names.ts';
 import type { EngineConfig, Runtime } from '../types.ts';
 import { compareVersions, engineLockName, instanceLockName, parseInstanceLock, tabLockName, channelName } from '../runtime/names.ts';
 import { serveOverBroadcast } from '../runtime/broadcast.ts';

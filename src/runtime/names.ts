@@ -1,6 +1,8 @@
 // Names of the shared resources of a namespace: worker, channel and locks all carry it.
 /** The IndexedDB database of a namespace's queue. */
 export const databaseName = (namespace: string) => `syncline:${namespace}`;
+/** The schema version of that database; tabs and engines compare it (with the protocol's) before they talk. */
+export const DB_VERSION = 4;
 export const workerName = (namespace: string) => `syncline:${namespace}`;
 export const channelName = (namespace: string) => `syncline:${namespace}`;
 export const tabLockName = (namespace: string, client: string) => `syncline:${namespace}:tab:${client}`;
@@ -26,4 +28,16 @@ export function parseInstanceLock(namespace: string, name: string): { schema: nu
 /** Orders (schema, protocol) versions: negative when `a` is older than `b`. */
 export function compareVersions(a: { schema: number; protocol: number }, b: { schema: number; protocol: number }): number {
   return a.schema - b.schema || a.protocol - b.protocol;
+}
+
+/**
+ * Deletes a namespace's database (logout). Plain IndexedDB, so a page that only uses the client does not load the
+ * engine's storage code for it. Resolves once deleted; a tab still holding it open delays that until it closes.
+ */
+export function deleteSynclineDB(namespace: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(databaseName(namespace));
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+  });
 }

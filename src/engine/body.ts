@@ -1,0 +1,75 @@
+// Puts a request body into the form it is stored and sent in; small on purpose, as the page runs it before a call leaves.
+import { SynclineError, SynclineErrorCode } from '../errors.ts';
+import type { BodyType, FormEntry, StoredBytes } from '../types.ts';
+
+/** A body in the form it is stored in, with its type and size in bytes. */
+export interface StoredBody {
+  body: unknown;
+  bodyType: BodyType;
+  size: number;
+  /** A Content-Type the body implies (URLSearchParams), when the caller set none. */
+  contentType?: string;
+}
+
+const encoder = new TextEncoder();
+
+function invalid(message: string): never {
+  throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
+}
+
+/**
+ * Puts a request body into the form it is stored and sent in. Runs in the page too: `FormData` and
+ * `URLSearchParams` cannot cross `postMessage`, so they are turned into entries and text before they leave it.
+ */
+export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (declared === 'form') {
+    if (!Array.isArray(body) || !body.every(isFormEntry)) invalid('A form body must be a list of [name, string | Blob, filename?] entries.');
+    return { body, bodyType: 'form', size: formSize(body as FormEntry[]) };
+  }
+  if (typeof body === 'string') return { body, bodyType: declared === 'json' ? 'json' : 'text', size: encoder.encode(body).length };
+  if (typeof Blob !== 'undefined' && body instanceof Blob) return { body, bodyType: 'binary', size: body.size };
+  if (body instanceof ArrayBuffer) return { body, bodyType: 'binary', size: body.byteLength };
+  if (ArrayBuffer.isView(body)) {
+    // Only the viewed bytes are kept, as their own buffer.
+    const bytes = new Uint8Array(body.buffer, body.byteOffset, body.byteLength).slice();
+    return { body: bytes.buffer, bodyType: 'binary', size: bytes.byteLength };
+  }
+  if (typeof FormData !== 'undefined' && body instanceof FormData) {
+    const entries: FormEntry[] = [];
+    body.forEach((value, name) => {
+      entries.push(typeof value === 'string' ? [name, value] : [name, value, (value as File).name]);
+    });
+    return { body: entries, bodyType: 'form', size: formSize(entries) };
+  }
+  if (typeof URLSearchParams !== 'undefined' && body instanceof URLSearchParams) {
+    const text = body.toString();
+    return { body: text, bodyType: 'text', size: encoder.encode(text).length, contentType: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(body);
+  } catch (error) {
+    invalid(`\`request.body\` is not JSON-serialisable: ${(error as Error).message}`);
+  }
+  if (json === undefined) invalid('`request.body` is not JSON-serialisable.');
+  return { body, bodyType: 'json', size: encoder.encode(json).length };
+}
+
+function isFormEntry(entry: unknown): boolean {
+  if (!Array.isArray(entry) || typeof entry[0] !== 'string') return false;
+  const value = entry[1];
+  return typeof value === 'string' || (typeof Blob !== 'undefined' && value instanceof Blob) || isStoredBytes(value);
+}
+
+export function isStoredBytes(value: unknown): value is StoredBytes {
+  return typeof value === 'object' && value !== null && (value as StoredBytes).bytes instanceof ArrayBuffer && typeof (value as StoredBytes).type === 'string';
+}
+
+function formSize(entries: FormEntry[]): number {
+  let size = 0;
+  for (const [name, value] of entries) {
+    size += encoder.encode(name).length + (typeof value === 'string' ? encoder.encode(value).length : value instanceof Blob ? value.size : value.bytes.byteLength);
+  }
+  return size;
+}
