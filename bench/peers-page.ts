@@ -483,7 +483,7 @@ function reduxPut(collection: string, i: number) {
  * - Connectivity: the documented `detectNetwork` option gets the same bench-driven signal as TanStack's detector
  *   (its default trusts navigator.onLine): offline while the server is down, online the moment it is back.
  */
-async function reduxSetup(prefix: string, collection: string, online: boolean) {
+async function reduxSetup(prefix: string, _collection: string, online: boolean) {
   const slice = `${prefix}offline`;
   let persistedTransaction = 0;
   const persisted = waiter();

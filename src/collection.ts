@@ -91,7 +91,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
           if (conflict.collection !== name || offered.has(conflict.id)) continue;
           offered.add(conflict.id);
           void Promise.resolve(policy(conflict as Conflict<T>)).then((answer) => {
-            if (answer !== 'manual') return resolve(conflict.id, answer as Resolution);
+            return answer === 'manual' ? undefined : resolve(conflict.id, answer as Resolution);
           }).catch((error) => console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error));
         }
       });

@@ -56,7 +56,7 @@ const section = (el: ConflictResolver, entityId: string) => {
   const c = el.conflicts!.find((x) => x.entityId === entityId)!;
   return el.shadowRoot!.querySelector<HTMLElement>(`[data-conflict="${CSS.escape(c.id)}"]`)!;
 };
-const radio = (el: ConflictResolver, within: Element, field: string, value: string) =>
+const radio = (_el: ConflictResolver, within: Element, field: string, value: string) =>
   within.querySelector<HTMLInputElement>(`input[type="radio"][name$=":${CSS.escape(field)}"][value="${value}"]`)!;
 
 async function mountFake(conflicts: Conflict[], attrs = html`<conflict-resolver></conflict-resolver>`) {

@@ -38,8 +38,8 @@ function luminance({ r, g, b }: Rgba): number {
 
 /** WCAG contrast ratio of two opaque colours. */
 export function contrast(a: Rgba, b: Rgba): number {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
+  const [la, lb] = [luminance(a), luminance(b)];
+  return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
 }
 
 /** The parent across shadow roots (a slotted node's parent is its slot's parent chain; a shadow root's is its host). */
