@@ -222,6 +222,40 @@ describe('Background Sync in the engine', () => {
     expect((await serverItems(collection))[0]!.deleted).to.equal(true);
   });
 
+  it('keeps a newer server copy a pull brought in over the late answer of a push the server applied before it', async () => {
+    // Answers to this device's PUTs of t1 reach the engine only when the test lets them (the server has applied them by then).
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    const answered: string[] = [];
+    const fetchHeld: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (hold && init?.method === 'PUT' && url.endsWith('/t1')) {
+        answered.push(url);
+        await hold;
+      }
+      return response;
+    };
+    f = await engineFixture({}, { fetch: fetchHeld });
+    collection = uniqueName('bg');
+    const engine = f.engine;
+    await engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict: 'merge', pullIntervalMs: 0 });
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    hold = new Promise<void>((r) => (release = r));
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(() => answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    // Someone else builds on version 2; a pull brings version 3, which already holds this device's edit: t1 is clean.
+    await serverPut(collection, 't1', { title: 'mine', note: 'theirs' }, '"2"');
+    await engine.background.pull(collection);
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
+    expect(engine.status.syncing).to.equal(true);
+    release();
+    await eventually(() => !engine.status.syncing, 5_000, 'the push lane done with the answer');
+    // The answer "version 2" came after version 3 was known: the replica stays on version 3.
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const engine = await start();
     await engine.entityPut(collection, 'ok', { title: 'kept' });

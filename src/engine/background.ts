@@ -444,6 +444,8 @@ export class BackgroundSync {
     await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!row) return;
+      // A pull already brought a newer server version (made after this write): a late answer must not take it back.
+      if (version !== null && row.baseVersion !== null && version < row.baseVersion) return;
       if (row.localRev === rev) {
         this.putRow(tx, batch, row, data === null ? null : this.cleanRow(row, data, version));
         return;
