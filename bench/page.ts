@@ -5,6 +5,7 @@ import { createSyncClient, type Operation, type OperationInput, type SyncClient,
 import { openSynclineDB, operationId, SyncEngine } from '../src/testing.ts';
 import { resolveConfig } from '../src/index.ts';
 import { fetchLoops } from './fetch-loops.ts';
+import { backgroundBench } from './background.ts';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable between pages of one browser. */
 const now = () => performance.timeOrigin + performance.now();
@@ -155,6 +156,8 @@ function controlValue(v: number, ms = 10_000): Promise<{ v: number; t: number }>
 
 const bench = {
   ready: true,
+  // Background Sync figures (bench/background.ts).
+  ...backgroundBench,
 
   // (a) sequential durable enqueue
   async enqueueSequential(namespace: string, collection: string, n: number) {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { synclineServer } from '../server/vite-plugin.ts';
+import { runBackgroundBench } from './background-runner.ts';
 import { formatPeers, PEER_DEPS, runPeers, type PeersResult } from './peers.ts';
 import { median, percentile, type Row, formatTable } from './report.ts';
 
@@ -299,6 +300,12 @@ async function main(): Promise<void> {
           progress(rows);
         }
       }
+    }
+
+    // Background Sync: puts → pushed, pull of 10,000, items$ latency (bench/background-runner.ts).
+    if (want('bg')) {
+      rows.push(...(await runBackgroundBench({ open, call, closeAll, name, runs: RUNS })));
+      progress(rows);
     }
 
     if (PEERS && want('peers')) {

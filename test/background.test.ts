@@ -4,7 +4,7 @@ import { createSyncClient, type SyncClient } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
-import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
+import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
 
 interface Task { title: string; done?: boolean; note?: string }
@@ -208,6 +208,54 @@ describe('Background Sync in the engine', () => {
     expect((await serverItems(collection))[0]!.deleted).to.equal(true);
   });
 
+  it('sends a queued delete after several edits of the entity, one of them still out: edits in order, then the delete', async () => {
+    const engine = await start();
+    // The create is held by the server (after it claims the key) while a second edit and the delete are made.
+    await addFault({ pathPrefix: `/api/${collection}/`, methods: ['PUT'], latencyMs: 800, times: 1 });
+    await engine.entityPut(collection, 't1', { title: 'created' });
+    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 1, 5_000, 'create out');
+    await engine.entityPatch(collection, 't1', { title: 'edited', done: true });
+    const [op] = await engine.enqueue([{ kind: 'task.delete', label: 'Delete', entity: { type: collection, id: 't1' }, request: { method: 'DELETE', url: `${API}/${collection}/t1` } }]);
+    await eventually(async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0, 10_000, 'all sent');
+    // One push at a time per entity: the second edit went after the create was answered, on its version, then the delete.
+    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`], ['t1', 2, `${collection}/t1@2`], ['t1', 3, op!.id]]);
+    expect((await serverItems(collection))[0]!.deleted).to.equal(true);
+  });
+
+  it('keeps a newer server copy a pull brought in over the late answer of a push the server applied before it', async () => {
+    // Answers to this device's PUTs of t1 reach the engine only when the test lets them (the server has applied them by then).
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    const answered: string[] = [];
+    const fetchHeld: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (hold && init?.method === 'PUT' && url.endsWith('/t1')) {
+        answered.push(url);
+        await hold;
+      }
+      return response;
+    };
+    f = await engineFixture({}, { fetch: fetchHeld });
+    collection = uniqueName('bg');
+    const engine = f.engine;
+    await engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict: 'merge', pullIntervalMs: 0 });
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    hold = new Promise<void>((r) => (release = r));
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(() => answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    // Someone else builds on version 2; a pull brings version 3, which already holds this device's edit: t1 is clean.
+    await serverPut(collection, 't1', { title: 'mine', note: 'theirs' }, '"2"');
+    await engine.background.pull(collection);
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
+    expect(engine.status.syncing).to.equal(true);
+    release();
+    await eventually(() => !engine.status.syncing, 5_000, 'the push lane done with the answer');
+    // The answer "version 2" came after version 3 was known: the replica stays on version 3.
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const engine = await start();
     await engine.entityPut(collection, 'ok', { title: 'kept' });
@@ -258,6 +306,48 @@ describe('Background Sync through clients', () => {
     const status = follow(tasksA.status$);
     await eventually(() => status.value?.dirty === 0, 5_000, 'status');
     inB.stop(); one.stop(); status.stop();
+    frame.remove();
+  });
+
+  it('applies two tabs\' edits of the same entity in order, without a false conflict, and both tabs converge', async () => {
+    const namespace = uniqueName('bg2');
+    namespaces.push(namespace);
+    const collection = uniqueName('tasks');
+    const a = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    const frame = await openFrame();
+    const b = frame.client({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    clients.push(a, b);
+    const tasksA = a.collection<Task>(collection, { pullIntervalMs: 0 });
+    const tasksB = b.collection<Task>(collection, { pullIntervalMs: 0 });
+    const inA = follow(tasksA.items$);
+    const inB = follow(tasksB.items$);
+    const conflictsA = follow(a.conflicts$);
+    const conflictsB = follow(b.conflicts$);
+    const rollbacks: unknown[] = [];
+    const rollbackSubs = [tasksA.rollbacks$.subscribe((r) => rollbacks.push(r)), tasksB.rollbacks$.subscribe((r) => rollbacks.push(r))];
+    await tasksA.put('t1', { title: 'from A' });
+    await eventually(() => inB.value?.find((e) => e.id === 't1')?.dirty === false, 10_000, 'created and pushed');
+    // A's next edit is held by the server; B edits the same entity while it is out.
+    await clearFaults(`/api/${collection}`);
+    await addFault({ pathPrefix: `/api/${collection}/`, methods: ['PUT'], latencyMs: 600, times: 1 });
+    await tasksA.patch('t1', { title: 'A again' });
+    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 2, 5_000, 'A\'s edit out');
+    await eventually(() => inB.value?.find((e) => e.id === 't1')?.data.title === 'A again', 5_000, 'B sees A\'s edit');
+    await tasksB.patch('t1', { done: true });
+    const settled = (items: typeof inA) => items.value?.length === 1 && items.value[0]!.dirty === false && items.value[0]!.version === 3;
+    await eventually(() => settled(inA) && settled(inB), 10_000, 'both pushed, both tabs settled');
+    // A's edit, then B's on the version A's produced: no 412, no conflict, no rollback.
+    expect((await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()).items.map((c: { version: number; idempotencyKey: string }) => [c.version, c.idempotencyKey]))
+      .to.deep.equal([[1, `${collection}/t1@1`], [2, `${collection}/t1@2`], [3, `${collection}/t1@3`]]);
+    const [server] = await serverItems(collection);
+    expect(server!.data).to.deep.equal({ title: 'A again', done: true });
+    expect(conflictsA.value).to.deep.equal([]);
+    expect(conflictsB.value).to.deep.equal([]);
+    expect(rollbacks).to.deep.equal([]);
+    expect(inA.value).to.deep.equal(inB.value);
+    expect(inA.value![0]).to.deep.include({ id: 't1', version: server!.version, data: server!.data });
+    for (const s of rollbackSubs) s.unsubscribe();
+    inA.stop(); inB.stop(); conflictsA.stop(); conflictsB.stop();
     frame.remove();
   });
 

@@ -71,3 +71,32 @@ describe('no write before a request', () => {
   });
 });
 
+
+describe('a worker killed mid-push (Background Sync)', () => {
+  it('repeats the push that was out under the same Idempotency-Key after a restart: the server applies it once', async () => {
+    const namespace = uniqueName('bgkill');
+    const collection = uniqueName('c');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000, healthUrl: `/api/health/${collection}` });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
+    cleanups.push(() => client.close());
+    await client.ready();
+    const tasks = client.collection<{ title: string }>(collection, { pullIntervalMs: 0 });
+    const items = follow(tasks.items$);
+    cleanups.push(() => items.stop());
+    await eventually(() => items.value !== undefined, 5_000, 'items$');
+    // The server holds the first push a while (after claiming its key): the worker dies while it is out.
+    await addFault({ pathPrefix: `/api/${collection}/`, methods: ['PUT'], latencyMs: 1000, times: 1 });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    // A create: it carries no If-Match, so a repeat under any other key would be applied a second time (version 2).
+    await tasks.put('t1', { title: 'once' });
+    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 1, 5_000, 'push out');
+    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    // The restarted engine finds the edit still dirty (its answer was never recorded) and pushes it again.
+    await eventually(() => items.value?.find((e) => e.id === 't1')?.dirty === false, 15_000, 'pushed after the restart');
+    expect(await requestCount(`/api/${collection}/t1`)).to.be.greaterThan(1);
+    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { id: string; version: number; idempotencyKey: string | null }[] };
+    expect(changes.items.map((c) => [c.id, c.version, c.idempotencyKey])).to.deep.equal([['t1', 1, `${collection}/t1@1`]]);
+    expect((await serverItems(collection)).map((i) => [i.id, i.version, i.data])).to.deep.equal([['t1', 1, { title: 'once' }]]);
+    expect(items.value!.find((e) => e.id === 't1')).to.deep.include({ version: 1, dirty: false, data: { title: 'once' } });
+  });
+});

@@ -99,6 +99,8 @@ export class BackgroundSync {
   private pullTimers = new Map<string, unknown>();
   private pulling = new Map<string, Promise<void>>();
   private pullAgain = new Map<string, Promise<void>>();
+  /** The push out for each entity (`<collection>\0<id>`), if any. */
+  private readonly pushing = new Map<string, Promise<'pushed' | 'stopped'>>();
   private pushOrder = 0;
   private visible = true;
   private closed = false;
@@ -380,11 +382,28 @@ export class BackgroundSync {
   /** Pushes one entity now (a queued operation on it waits for this). */
   async pushEntityNow(collection: string, id: string): Promise<void> {
     const config = this.collections.get(collection);
-    const row = await this.host.db.get('entities', [collection, id]);
-    if (config && row?.dirty && !row.conflictId && !row.failed) await this.push(config, row);
+    // A push of this entity already out is waited for, then what is still dirty goes (read again: it may be clean now).
+    for (let tries = 0; config && tries < 3; tries++) {
+      const row = await this.host.db.get('entities', [collection, id]);
+      if (!row?.dirty || row.conflictId || row.failed) return;
+      if ((await this.push(config, row)) !== 'waited') return;
+    }
   }
 
-  private async push(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped'> {
+  /**
+   * One push at a time per entity, whoever asks (the collection's lane, or a queued operation waiting on the entity):
+   * two pushes of one entity out at once could land in either order. 'waited': another push was out; read the row again.
+   */
+  private push(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped' | 'waited'> {
+    const key = `${row.collection}\0${row.id}`;
+    const running = this.pushing.get(key);
+    if (running) return running.then(() => 'waited' as const);
+    const run = this.pushOnce(config, row).finally(() => this.pushing.delete(key));
+    this.pushing.set(key, run);
+    return run;
+  }
+
+  private async pushOnce(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped'> {
     const rev = row.localRev;
     const url = `${config.url}/${encodeURIComponent(row.id)}`;
     const method = row.deleted ? 'DELETE' : 'PUT';
@@ -447,6 +466,8 @@ export class BackgroundSync {
     await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!row) return;
+      // A pull already brought a newer server version (made after this write): a late answer must not take it back.
+      if (version !== null && row.baseVersion !== null && version < row.baseVersion) return;
       if (row.localRev === rev) {
         this.putRow(tx, batch, row, data === null ? null : this.cleanRow(row, data, version));
         return;

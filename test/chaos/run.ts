@@ -57,7 +57,7 @@ export const DEFAULTS: Omit<ChaosConfig, 'seed' | 'browserPath'> = {
 };
 
 /** mulberry32: a small seeded PRNG, so a run's schedule is reproducible from its seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -74,7 +74,7 @@ interface Ack {
   lane: string;
 }
 
-interface ChangeRow {
+export interface ChangeRow {
   seq: number;
   id: string;
   version: number;
@@ -283,7 +283,7 @@ function keyOf(row: ChangeRow): string {
   return row.idempotencyKey ?? row.key ?? '';
 }
 
-async function changeLog(app: AppServer, collection: string): Promise<ChangeRow[]> {
+export async function changeLog(app: AppServer, collection: string): Promise<ChangeRow[]> {
   const rows: ChangeRow[] = [];
   let since = 0;
   for (;;) {
