@@ -256,6 +256,41 @@ describe('Background Sync in the engine', () => {
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
   });
 
+  it('drops a conflict a pull made of this device\'s own push once that push is accepted, and pushes the newer edit', async () => {
+    // As above, the answers to this device's PUTs of t1 are held; a pull meanwhile sees the push's own result.
+    let hold: Promise<void> | null = null;
+    let release = () => {};
+    const answered: string[] = [];
+    const fetchHeld: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (hold && init?.method === 'PUT' && url.endsWith('/t1')) {
+        answered.push(url);
+        await hold;
+      }
+      return response;
+    };
+    f = await engineFixture({}, { fetch: fetchHeld });
+    collection = uniqueName('bg');
+    const engine = f.engine;
+    await engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict: 'manual', pullIntervalMs: 0 });
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    hold = new Promise<void>((r) => (release = r));
+    await engine.entityPatch(collection, 't1', { title: 'first' });
+    await eventually(() => answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    // Edited again while the push is out; the pull finds version 2 ("first") under an unpushed "second".
+    await engine.entityPatch(collection, 't1', { title: 'second' });
+    await engine.background.pull(collection);
+    expect((await engine.conflicts(collection)).length).to.equal(1);
+    hold = null;
+    release();
+    await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'the newer edit pushed');
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+    expect(await stored('t1')).to.deep.include({ version: 3, conflictId: null, data: { title: 'second' } });
+    expect((await serverItems(collection))[0]).to.deep.include({ version: 3, data: { title: 'second' } });
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const engine = await start();
     await engine.entityPut(collection, 'ok', { title: 'kept' });

@@ -464,10 +464,21 @@ export class BackgroundSync {
   /** The server accepted edit `rev`: its answer becomes the base; a newer local edit stays dirty and goes next. */
   private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<void> {
     await this.write(async (tx, batch) => {
-      const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
+      let row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!row) return;
       // A pull already brought a newer server version (made after this write): a late answer must not take it back.
       if (version !== null && row.baseVersion !== null && version < row.baseVersion) return;
+      if (row.conflictId && version !== null) {
+        // A pull met this push's own result before its answer came and took it for someone else's change: a
+        // conflict whose "theirs" is no newer than what the server just accepted from here is settled by it.
+        const conflict = await tx.objectStore('conflicts').get(row.conflictId);
+        if (!conflict || conflict.theirsVersion === null || conflict.theirsVersion <= version) {
+          if (conflict) await this.dropConflict(tx, batch, conflict.id, conflict.collection);
+          const settled: EntityRow = { ...row };
+          delete settled.conflictId;
+          row = settled;
+        }
+      }
       if (row.localRev === rev) {
         this.putRow(tx, batch, row, data === null ? null : this.cleanRow(row, data, version));
         return;
