@@ -14,7 +14,7 @@ async function start(): Promise<void> {
   if (!client) throw new Error('The sync provider has no client.');
   const board = new TaskBoard(client);
   mountPlainPanel(board);
-  mountConflictsCard(client, document.querySelector<HTMLElement>('#conflicts')!);
+  mountConflictsCard(client, document.querySelector<HTMLElement>('#conflicts')!, board);
   mountReactPanel(document.querySelector('#react-root')!, board);
   mountVuePanel(document.querySelector('#vue-root')!, board);
   mountFaultPanel(document.querySelector<HTMLFormElement>('#faults')!);

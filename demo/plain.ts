@@ -2,6 +2,7 @@
 // changed "on the server" by another user, to make a conflict with an edit made here while offline.
 import type { Subscription } from 'rxjs';
 import type { SyncClient } from '../src/index.ts';
+import type { SynclineStrings } from '../components/index.ts';
 import type { TaskBoard, TaskView } from './tasks.ts';
 
 export function mountPlainPanel(board: TaskBoard, root: ParentNode = document): Subscription {
@@ -22,9 +23,17 @@ export function mountPlainPanel(board: TaskBoard, root: ParentNode = document): 
   });
 }
 
-/** Shows the conflicts card only while there is an open conflict to decide. */
-export function mountConflictsCard(client: SyncClient, card: HTMLElement): Subscription {
-  return client.conflicts$.subscribe((conflicts) => (card.hidden = conflicts.length === 0));
+/** Shows the conflicts card only while there is an open conflict to decide; each conflict is headed by its task's title. */
+export function mountConflictsCard(client: SyncClient, card: HTMLElement, board: TaskBoard): Subscription {
+  const resolver = card.querySelector<HTMLElement & { strings: Partial<SynclineStrings> }>('conflict-resolver')!;
+  const subscription = client.conflicts$.subscribe((conflicts) => (card.hidden = conflicts.length === 0));
+  subscription.add(board.tasks$.subscribe((tasks) => {
+    const titles = new Map(tasks.map((task) => [task.id, task.title]));
+    resolver.strings = {
+      conflictHeading: (collection, id) => (titles.has(id) ? `"${titles.get(id)}": changed here and on the server` : `${collection}/${id}: changed here and on the server`),
+    };
+  }));
+  return subscription;
 }
 
 function row(board: TaskBoard, task: TaskView): HTMLLIElement {
@@ -58,7 +67,10 @@ function row(board: TaskBoard, task: TaskView): HTMLLIElement {
   edit.disabled = remove.disabled = task.deleting;
   // A task created here and not pushed yet has no server copy to change.
   server.disabled = task.deleting || !task.onServer;
-  li.append(box, title, marker, edit, remove, server);
+  const actions = document.createElement('span');
+  actions.className = 'actions';
+  actions.append(edit, remove, server);
+  li.append(box, title, marker, actions);
   return li;
 }
 

@@ -101,7 +101,7 @@ describe('demo app', () => {
     root.append(content);
     document.body.append(root);
     const board = new TaskBoard(client, { path: collection, pullIntervalMs: 500 });
-    subscriptions = [mountPlainPanel(board, root), mountConflictsCard(client, root.querySelector<HTMLElement>('#conflicts')!)];
+    subscriptions = [mountPlainPanel(board, root), mountConflictsCard(client, root.querySelector<HTMLElement>('#conflicts')!, board)];
     mountFaultPanel(root.querySelector<HTMLFormElement>('#faults')!, { tasks: `/api/${collection}` });
   });
 
@@ -186,8 +186,11 @@ describe('demo app', () => {
     expect([conflict!.entityId, conflict!.fields]).to.deep.equal([id, ['title']]);
     expect([conflict!.mine, conflict!.theirs]).to.deep.equal([{ title: 'Call the plumber at 9', done: false }, { title: 'Call the plumber (edited elsewhere)', done: false }]);
 
-    // Field by field: the title edited by hand, then Apply.
+    // Headed by the task's title, not its id.
     await resolver.updateComplete;
+    expect(resolver.shadowRoot!.querySelector('[part~="heading"]')!.textContent).to.contain('"Call the plumber at 9": changed here and on the server');
+
+    // Field by field: the title edited by hand, then Apply.
     const shadow = resolver.shadowRoot!;
     shadow.querySelector<HTMLInputElement>('input[type="radio"][name$=":title"][value="edit"]')!.click();
     await resolver.updateComplete;
