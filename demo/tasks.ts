@@ -1,7 +1,7 @@
 // The demo's task model: both patterns in one app. Edits go through Background Sync (a collection: shown at once,
 // pushed in the background, conflicts left to the user); deletes go through the Foreground Queue (one by one, in
 // the outbox), ordered after that task's earlier edits.
-import { BehaviorSubject, combineLatest, map, type Observable } from 'rxjs';
+import { BehaviorSubject, combineLatest, map, shareReplay, type Observable } from 'rxjs';
 import type { Collection, EntityRecord, Operation, SyncClient } from '../src/index.ts';
 
 /** A task as the server stores it: nothing else is ever sent. */
@@ -60,6 +60,8 @@ export class TaskBoard {
         this.watchDeletes(ops);
         return view(items, ops, gone);
       }),
+      // One view for every micro-frontend on the page.
+      shareReplay({ bufferSize: 1, refCount: true }),
     );
   }
 
