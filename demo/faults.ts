@@ -1,6 +1,4 @@
 // The demo's control panel: switches the reference server's fault injection for the tasks API.
-const TASKS = '/api/tasks';
-const HEALTH = '/api/health';
 
 interface Rule {
   pathPrefix: string;
@@ -10,7 +8,16 @@ interface Rule {
   latencyMs?: number;
 }
 
-export function mountFaultPanel(form: HTMLFormElement): void {
+export interface FaultPaths {
+  /** The API's base: its admin routes and health probe are under it. */
+  api?: string;
+  /** What the switches act on (besides the health probe, when unreachable). */
+  tasks?: string;
+}
+
+export function mountFaultPanel(form: HTMLFormElement, { api = '/api', tasks = `${api}/tasks` }: FaultPaths = {}): void {
+  const TASKS = tasks;
+  const HEALTH = `${api}/health`;
   const field = <T extends Element>(name: string) => form.elements.namedItem(name) as unknown as T;
   const apply = async () => {
     const offline = field<HTMLInputElement>('offline').checked;
@@ -23,12 +30,12 @@ export function mountFaultPanel(form: HTMLFormElement): void {
     if (offline) rules.push({ pathPrefix: TASKS, offline: true }, { pathPrefix: HEALTH, offline: true });
     if (latencyMs > 0) rules.push({ pathPrefix: TASKS, latencyMs });
     if (failureRate > 0) rules.push({ pathPrefix: TASKS, status, failureRate, ...(status === 429 ? { retryAfter: 3 } : {}) });
-    await fetch('/api/_admin/faults', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rules }) });
+    await fetch(`${api}/_admin/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rules }) });
   };
   form.addEventListener('input', () => void apply());
   form.addEventListener('change', () => void apply());
   // Show the server's current switches (another tab may have set them).
-  void fetch('/api/_admin/faults').then(async (r) => {
+  void fetch(`${api}/_admin/faults`).then(async (r) => {
     if (!r.ok) return;
     const { rules } = (await r.json()) as { rules: Rule[] };
     field<HTMLInputElement>('offline').checked = rules.some((rule) => rule.offline);

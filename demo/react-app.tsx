@@ -1,4 +1,4 @@
-// The React micro-frontend: today's open tasks with quick toggles, using the same elements as the rest of the page.
+// The React micro-frontend: today's open tasks with quick toggles (Background Sync edits), using the same elements as the rest of the page.
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import type { TaskBoard, TaskView } from './tasks.ts';
@@ -14,7 +14,7 @@ function Today({ board }: { board: TaskBoard }) {
     <div>
       <p>
         {/* Silent: the badge in the page header already says every change aloud. */}
-        {open.length} open · unsent task changes: <pending-badge lane="tasks" show-zero silent></pending-badge>
+        {open.length} open · unsent task changes: <pending-badge show-zero silent></pending-badge>
       </p>
       <ul className="tasks">
         {open.map((task) => (

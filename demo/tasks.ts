@@ -1,122 +1,145 @@
-// The demo's task model: the server's tasks overlaid with what is still queued, so every view shows the truth.
-import { BehaviorSubject, combineLatest, map, type Observable, type Subscription } from 'rxjs';
-import type { Operation, SyncClient } from '../src/index.ts';
+// The demo's task model: both patterns in one app. Edits go through Background Sync (a collection: shown at once,
+// pushed in the background, conflicts left to the user); deletes go through the Foreground Queue (one by one, in
+// the outbox), ordered after that task's earlier edits.
+import { BehaviorSubject, combineLatest, map, shareReplay, type Observable } from 'rxjs';
+import type { Collection, EntityRecord, Operation, SyncClient } from '../src/index.ts';
 
+/** A task as the server stores it: nothing else is ever sent. */
 export interface Task {
-  id: string;
   title: string;
   done: boolean;
 }
 
-/** A task as shown: its latest known state and whether that state has reached the server yet. */
+/** A task as shown: its latest local state and how far that state is from the server's. UI only, never sent. */
 export interface TaskView extends Task {
-  /** Local change not yet on the server. */
-  pending: boolean;
-  /** Deleted locally, delete not yet on the server. */
-  deleting: boolean;
-}
-
-interface ServerItem {
   id: string;
-  version: number;
-  data: Task | null;
-  deleted: boolean;
+  /** A local edit (or the whole task, if new) not yet on the server. */
+  pending: boolean;
+  /** A local edit in conflict with the server's copy: it waits for the user in `<conflict-resolver>`. */
+  conflict: boolean;
+  /** Delete queued, not yet on the server. */
+  deleting: boolean;
+  /** The server has a copy (false for a task created here and not pushed yet). */
+  onServer: boolean;
 }
 
+export interface TaskBoardOptions {
+  /** The API's base (the sync provider's endpoint). */
+  api?: string;
+  /** The tasks' collection under it: entities at `<api>/<path>/<id>`. */
+  path?: string;
+  /** How often the collection pulls while the page is visible. */
+  pullIntervalMs?: number;
+}
+
+/** The collection's name (local): pending markers address tasks as `tasks/<id>`, as queued deletes do. */
+export const COLLECTION = 'tasks';
+/** The lane of queued task operations (deletes). */
 const LANE = 'tasks';
 
 export class TaskBoard {
-  private readonly server = new BehaviorSubject<Map<string, Task>>(new Map());
-  private cursor = '0';
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private drained: Subscription | undefined;
   readonly tasks$: Observable<TaskView[]>;
+  readonly collection: Collection<Task>;
+  private readonly api: string;
+  private readonly path: string;
+  /** Tasks whose queued delete the server accepted: hidden until the next pull drops them from the replica. */
+  private readonly gone = new BehaviorSubject<ReadonlySet<string>>(new Set());
+  private readonly watched = new Set<string>();
 
-  constructor(private readonly client: SyncClient, private readonly url = '/api/tasks') {
-    this.tasks$ = combineLatest([this.server, client.watchOperations({ lane: LANE })]).pipe(map(([server, ops]) => overlay(server, ops)));
+  constructor(private readonly client: SyncClient, options: TaskBoardOptions = {}) {
+    this.api = (options.api ?? '/api').replace(/\/+$/, '');
+    this.path = options.path ?? 'tasks';
+    // 'manual': any edit the server's copy moved under is the user's call, field by field, in <conflict-resolver>.
+    this.collection = client.collection<Task>(COLLECTION, {
+      url: `${this.api}/${this.path}`,
+      conflict: 'manual',
+      pullIntervalMs: options.pullIntervalMs ?? 3000,
+    });
+    this.tasks$ = combineLatest([this.collection.items$, client.watchOperations({ lane: LANE }), this.gone]).pipe(
+      map(([items, ops, gone]) => {
+        this.watchDeletes(ops);
+        return view(items, ops, gone);
+      }),
+      // One view for every micro-frontend on the page.
+      shareReplay({ bufferSize: 1, refCount: true }),
+    );
   }
 
-  /** Pulls the server's changes now and every few seconds (the queue's own drain refreshes it too). */
-  start(intervalMs = 2000): void {
-    void this.pull();
-    this.timer = setInterval(() => void this.pull(), intervalMs);
-    this.drained = this.client.pendingCount$.subscribe(() => void this.pull());
+  add(title: string): Promise<EntityRecord<Task>> {
+    // Ids that sort by creation time, so the list (sorted by id) keeps tasks in the order they were added.
+    return this.collection.put(`t${Date.now().toString(36).padStart(9, '0')}-${crypto.randomUUID().slice(0, 8)}`, { title, done: false });
   }
 
-  stop(): void {
-    clearInterval(this.timer);
-    this.drained?.unsubscribe();
+  rename(task: TaskView, title: string): Promise<EntityRecord<Task>> {
+    return this.collection.patch(task.id, { title });
   }
 
-  async pull(): Promise<void> {
-    try {
-      const response = await fetch(`${this.url}?since=${this.cursor}`, { cache: 'no-store' });
-      if (!response.ok) return;
-      const page = (await response.json()) as { items: ServerItem[]; cursor: string; hasMore: boolean };
-      if (page.items.length) {
-        const next = new Map(this.server.value);
-        for (const item of page.items) {
-          if (item.deleted || !item.data) next.delete(item.id);
-          else next.set(item.id, { ...item.data, id: item.id });
-        }
-        this.server.next(next);
-      }
-      this.cursor = page.cursor;
-      if (page.hasMore) await this.pull();
-    } catch {
-      // Offline: the queue shows what is waiting; the list shows the last known server state.
-    }
+  toggle(task: TaskView): Promise<EntityRecord<Task>> {
+    return this.collection.patch(task.id, { done: !task.done });
   }
 
-  add(title: string) {
-    const id = crypto.randomUUID();
-    return this.write('task.create', `Add "${title}"`, { id, title, done: false });
-  }
-
-  rename(task: Task, title: string) {
-    return this.write('task.rename', `Rename "${task.title}" to "${title}"`, { ...task, title });
-  }
-
-  toggle(task: Task) {
-    return this.write(task.done ? 'task.reopen' : 'task.complete', `${task.done ? 'Reopen' : 'Complete'} "${task.title}"`, { ...task, done: !task.done });
-  }
-
-  remove(task: Task) {
+  /** Deletes go through the queue: the outbox lists each one, and it is sent after the task's earlier edits. */
+  remove(task: TaskView): Promise<Operation> {
     return this.client.enqueue({
       kind: 'task.delete',
       label: `Delete "${task.title}"`,
       lane: LANE,
-      entity: { type: 'tasks', id: task.id },
-      request: { method: 'DELETE', url: `${this.url}/${task.id}` },
+      entity: { type: COLLECTION, id: task.id },
+      request: { method: 'DELETE', url: `${this.api}/${this.path}/${encodeURIComponent(task.id)}` },
     });
   }
 
-  private write(kind: string, label: string, task: Task) {
-    const { id, ...data } = task;
-    return this.client.enqueue({
-      kind,
-      label,
-      lane: LANE,
-      entity: { type: 'tasks', id },
-      request: { method: 'PUT', url: `${this.url}/${id}`, body: data },
+  /**
+   * Changes the task on the server as another user would: a direct request to the reference server's admin route
+   * (past its fault switches, and past syncline), with If-Match on the server's current version. Someone who edited
+   * the same task here and has not pushed it yet gets a conflict when the edit goes out.
+   */
+  async editOnServer(task: TaskView, change: (current: Task) => Partial<Task> = (current) => ({ title: `${current.title} (edited elsewhere)` })): Promise<Task> {
+    const url = `${this.api}/_admin/direct/${this.path}/${encodeURIComponent(task.id)}`;
+    const current = await fetch(url, { cache: 'no-store' });
+    if (!current.ok) throw new Error(`The server has no copy of "${task.title}" (${current.status}).`);
+    const { data } = (await current.json()) as { data: Task };
+    const next: Task = { title: data.title, done: data.done, ...change(data) };
+    const response = await fetch(url, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json', 'If-Match': current.headers.get('ETag') ?? '*' },
+      body: JSON.stringify(next),
     });
+    if (!response.ok) throw new Error(`The server refused the edit of "${task.title}" (${response.status}).`);
+    // Pull now, so the other user's change shows (or conflicts) without waiting for the next pull.
+    void this.client.syncNow().catch(() => undefined);
+    return next;
+  }
+
+  /** Once a queued delete is done, hides its task and pulls, so the replica drops it. */
+  private watchDeletes(ops: Operation[]): void {
+    for (const op of ops) {
+      const id = op.entity?.id;
+      if (op.request.method !== 'DELETE' || !id || this.watched.has(op.id)) continue;
+      this.watched.add(op.id);
+      this.client.settled(op.id).then(
+        () => {
+          this.gone.next(new Set([...this.gone.value, id]));
+          void this.client.syncNow().catch(() => undefined);
+        },
+        () => this.watched.delete(op.id), // discarded: the task stays
+      );
+    }
   }
 }
 
-/** Applies queued task operations, in queue order, on top of the server's copy. */
-export function overlay(server: Map<string, Task>, ops: Operation[]): TaskView[] {
-  const views = new Map<string, TaskView>();
-  for (const task of server.values()) views.set(task.id, { ...task, pending: false, deleting: false });
-  for (const op of ops) {
-    const id = op.entity?.id;
-    if (!id || op.entity?.type !== 'tasks') continue;
-    if (op.request.method === 'DELETE') {
-      const current = views.get(id);
-      if (current) views.set(id, { ...current, pending: true, deleting: true });
-    } else {
-      const body = op.request.body as Omit<Task, 'id'>;
-      views.set(id, { id, title: body.title, done: body.done, pending: true, deleting: false });
-    }
-  }
-  return [...views.values()];
+/** The replica's tasks (oldest first: ids sort by creation), with what is still queued (deletes) marked. */
+export function view(items: EntityRecord<Task>[], ops: Operation[], gone: ReadonlySet<string> = new Set()): TaskView[] {
+  const deleting = new Set(ops.filter((op) => op.request.method === 'DELETE' && op.entity?.type === COLLECTION).map((op) => op.entity!.id));
+  return items
+    .filter((item) => !gone.has(item.id))
+    .map((item) => ({
+      id: item.id,
+      title: item.data.title,
+      done: item.data.done,
+      pending: item.dirty,
+      conflict: item.conflictId !== null,
+      deleting: deleting.has(item.id),
+      onServer: item.version !== null,
+    }));
 }

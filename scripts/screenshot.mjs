@@ -1,4 +1,5 @@
-// Takes the README's demo screenshot: starts the demo, adds tasks, switches the server off, captures docs/demo.png.
+// Takes the README's demo screenshot: starts the demo, adds tasks, edits one offline while another user edits it on
+// the server, switches the server back on and captures docs/demo.png with the conflict open in <conflict-resolver>.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
@@ -22,7 +23,7 @@ const browser = await puppeteer.launch({
 });
 try {
   const page = await browser.newPage();
-  await page.setViewport({ width: 1280, height: 860, deviceScaleFactor: 1 });
+  await page.setViewport({ width: 1280, height: 1000, deviceScaleFactor: 1 });
   await page.goto(url, { waitUntil: 'networkidle0' });
   const add = async (title) => {
     await page.type('#add-title', title);
@@ -34,11 +35,24 @@ try {
   // The server goes away; the user keeps working.
   await page.click('#faults input[name="offline"]');
   await new Promise((r) => setTimeout(r, 300));
-  await add('Water the plants');
   // The list re-renders on every change: click through the live DOM, not a stale handle.
-  await page.evaluate(() => document.querySelector('#task-list li:nth-child(1) input[type="checkbox"]').click());
-  await page.evaluate(() => document.querySelector('#task-list li:nth-child(2) button[aria-label^="Delete"]').click());
-  await page.waitForFunction(() => document.querySelector('pending-badge')?.count === 3, { timeout: 15000 });
+  const press = (n, label) => page.evaluate((n, label) => document.querySelector(`#task-list li:nth-child(${n}) button[aria-label^="${label}"]`).click(), n, label);
+  page.once('dialog', (dialog) => void dialog.accept('Buy oat milk'));
+  await press(1, 'Edit');
+  await page.waitForFunction(() => document.querySelector('#task-list li:nth-child(1) .title')?.textContent === 'Buy oat milk');
+  // Meanwhile another user renames the same task on the server.
+  await press(1, 'Edit Buy oat milk on the server');
+  await new Promise((r) => setTimeout(r, 300));
+  // The server comes back: the edit is refused (412) and waits in the resolver, field by field.
+  await page.click('#faults input[name="offline"]');
+  await page.waitForFunction(() => document.querySelector('conflict-resolver')?.conflicts?.length === 1, { timeout: 15000 });
+  // The visitor takes the server's title: the choice is open, not yet applied.
+  await page.evaluate(() => document.querySelector('conflict-resolver').shadowRoot.querySelector('input[type="radio"][name$=":title"][value="theirs"]').click());
+  // Offline again for a moment, so the outbox also shows a queued delete beside the conflict.
+  await page.click('#faults input[name="offline"]');
+  await new Promise((r) => setTimeout(r, 300));
+  await press(3, 'Delete');
+  await page.waitForFunction(() => document.querySelector('#task-list li:nth-child(3)')?.classList.contains('deleting'));
   await new Promise((r) => setTimeout(r, 1500));
   await page.screenshot({ path: 'docs/demo.png' });
   // Leave the server on for whoever runs the demo next.

@@ -162,6 +162,8 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   app.get(path('/health'), health);
   app.get(path('/health/*'), health);
 
+  const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
+
   if (faults) {
     app.get(path('/_admin/faults'), (c) => c.json({ rules: faults.list() }));
     app.post(path('/_admin/faults'), async (c) => c.json(faults.add(await readJson(c.req.raw, maxBodyBytes)), 201));
@@ -180,12 +182,19 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const collection = c.req.query('collection');
       return c.json({ items: store.changeLog(since, pageSize, collection === undefined ? undefined : checkCollection(collection)) });
     });
+    // `{base}/_admin/direct/<path>` is the request `{base}/<path>` made by another client (principal `admin`), past
+    // the fault switches: the demo's "Edit on server" while its visitor's side is switched off.
+    const directPrefix = `${adminPrefix}/direct`;
+    app.all(`${directPrefix}/*`, async (c) => {
+      const url = new URL(c.req.url);
+      const target = basePath + url.pathname.slice(directPrefix.length) + url.search;
+      const body = MUTATING_METHODS.has(c.req.method) ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
+      return toResponse(await api.handle({ method: c.req.method, target, headers: c.req.raw.headers, body: body.bytes }, { principal: 'admin', latencyMs: 0 }));
+    });
   }
   // Without admin (and for unknown admin paths) these answer 404 rather than falling into the collection routes.
   app.all(path('/_admin'), (c) => notFound(c));
   app.all(path('/_admin/*'), (c) => notFound(c));
-
-  const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
 
   app.all(path('/_batch'), async (c) => {
     if (!batch) return notFound(c);

@@ -88,6 +88,21 @@ describe('fault injection', () => {
     assert.deepEqual((await call(`${t.api}/_admin/stats`)).body, { requests: 3 });
   });
 
+  test('_admin/direct makes a collection request past the faults, as principal admin', async () => {
+    await addFault(t.api, { pathPrefix: '/api/direct-items', offline: true });
+    await assert.rejects(fetch(`${t.api}/direct-items/1`), TypeError);
+    const created = await call(`${t.api}/_admin/direct/direct-items/1`, jsonInit('PUT', { title: 'a' }));
+    assert.equal(created.status, 201);
+    const read = await call(`${t.api}/_admin/direct/direct-items/1`);
+    assert.deepEqual([read.body.version, read.body.data], [1, { title: 'a' }]);
+    const stale = await call(`${t.api}/_admin/direct/direct-items/1`, jsonInit('PUT', { title: 'b' }, { 'if-match': '"0"' }));
+    assert.equal(stale.status, 412, 'If-Match is checked as on the collection route');
+    const edited = await call(`${t.api}/_admin/direct/direct-items/1`, jsonInit('PUT', { title: 'b' }, { 'if-match': read.headers.get('etag')! }));
+    assert.equal(edited.status, 200);
+    assert.deepEqual((await changeLog(t.api, 'direct-items')).map((e) => [e.version, e.principal]), [[1, 'admin'], [2, 'admin']]);
+    assert.equal((await call(`${t.api}/_admin/direct/_admin/faults`)).body.error, 'bad-collection', 'only collections are reachable through it');
+  });
+
   test('bad admin bodies are 400', async () => {
     const bad: unknown[] = [
       '{nope', [], { status: 99 }, { failureRate: 2 }, { latencyMs: -1 }, { times: 0 }, { methods: 'GET' },
@@ -110,7 +125,7 @@ describe('without admin', () => {
   after(async () => { await t.close(); });
 
   test('admin routes are 404', async () => {
-    for (const [path, method] of [['/_admin/faults', 'GET'], ['/_admin/faults', 'POST'], ['/_admin/stats', 'GET'], ['/_admin', 'GET'], ['/_admin/changes', 'GET']]) {
+    for (const [path, method] of [['/_admin/faults', 'GET'], ['/_admin/faults', 'POST'], ['/_admin/stats', 'GET'], ['/_admin', 'GET'], ['/_admin/changes', 'GET'], ['/_admin/direct/x/1', 'GET']]) {
       const response = await call(`${t.api}${path}`, method === 'POST' ? jsonInit('POST', { offline: true }) : undefined);
       assert.equal(response.status, 404, `${method} ${path}`);
       assert.equal(response.body.error, 'not-found');
