@@ -36,6 +36,8 @@ export interface BackgroundHost {
   random(): number;
   config: { credentials: RequestCredentials; requestTimeoutMs: number; maxAttempts: number; backoffBaseMs: number; backoffCapMs: number; maxRetryAfterMs: number; durability: IDBTransactionDurability };
   origins: string[];
+  /** This database's id, part of every push key (revisions count per device). */
+  deviceId: string;
   /** The next change number (shared with the queue, so both streams line up with one snapshot rule). */
   nextSeq(): number;
   canSend(): boolean;
@@ -352,7 +354,7 @@ export class BackgroundSync {
 
   /**
    * Pushes a collection's dirty entities, oldest edit first, one at a time: PUT or DELETE with If-Match on the
-   * version the edit started from and a key per edit (`<collection>/<id>@<rev>`), so a push repeated after a
+   * version the edit started from and a key per edit (`<collection>/<id>@<device>.<rev>`), so a push repeated after a
    * crash is replayed, not applied twice. Returns when to look again.
    */
   async pushCollection(collection: string): Promise<number> {
@@ -422,7 +424,7 @@ export class BackgroundSync {
     const headers: Record<string, string> = {
       ...(auth ?? {}),
       Accept: 'application/json',
-      'Idempotency-Key': `"${config.name}/${row.id}@${rev}"`,
+      'Idempotency-Key': `"${config.name}/${row.id}@${this.host.deviceId}.${rev}"`,
       ...(row.baseVersion !== null ? { 'If-Match': `"${row.baseVersion}"` } : {}),
       ...(method === 'PUT' ? { 'Content-Type': 'application/json' } : {}),
     };

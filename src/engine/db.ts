@@ -62,7 +62,7 @@ export interface EntityRow {
   dirty: boolean;
   /** Deleted locally; the DELETE is not yet accepted. */
   deleted: boolean;
-  /** Grows with every local edit; the push of edit N goes out under the key `<collection>/<id>@N`. */
+  /** Grows with every local edit; the push of edit N goes out under the key `<collection>/<id>@<device>.N`. */
   localRev: number;
   /** While dirty: the order it became dirty in (the sparse index the pusher walks). */
   pushOrder?: number;

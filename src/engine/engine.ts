@@ -128,7 +128,7 @@ export class SyncEngine {
   private lastPruneAt = 0;
   private closed = false;
 
-  private constructor(deps: EngineDeps, store: QueueStore, lastSyncAt: number | null, lastSeq: number) {
+  private constructor(deps: EngineDeps, store: QueueStore, lastSyncAt: number | null, lastSeq: number, readonly deviceId: string) {
     this.config = deps.config;
     this.clock = deps.clock ?? realClock;
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
@@ -181,6 +181,7 @@ export class SyncEngine {
       random: this.random,
       config: this.config,
       origins: this.origins,
+      deviceId,
       nextSeq: () => ++this.store.writeSeq,
       canSend: () => this.canSend(),
       authorize: (request) => (this.authorize ? this.authorize(request) : Promise.resolve(null)),
@@ -207,12 +208,13 @@ export class SyncEngine {
     });
     await store.loadCounts();
     const meta = deps.db.transaction('meta').store;
-    const [lastSyncAt, lastSeq, capabilities] = await Promise.all([
+    const [lastSyncAt, lastSeq, capabilities, device] = await Promise.all([
       meta.get('lastSyncAt') as Promise<number | undefined>,
       meta.get('seq') as Promise<number | undefined>,
       meta.get('capabilities') as Promise<ServerCapabilities | undefined>,
+      meta.get('device') as Promise<string | undefined>,
     ]);
-    engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq ?? 0);
+    engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq ?? 0, device ?? (await newDeviceId(deps.db)));
     if (capabilities) engine.capabilities = capabilities;
     await engine.background.load();
     engine.patchStatus({ entities: engine.background.totals });
@@ -1152,3 +1154,18 @@ export class SyncEngine {
 function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.');
 }
+
+/**
+ * This database's own id, stored once: it sets apart the keys of Background Sync pushes, whose revision numbers
+ * count per device, so two devices of one user never send one key for different edits.
+ */
+async function newDeviceId(db: SynclineDB): Promise<string> {
+  const fresh = Array.from(crypto.getRandomValues(new Uint8Array(10)), (b) => (b & 31).toString(32)).join('');
+  const tx = db.transaction('meta', 'readwrite');
+  // Another engine may have stored one first (a hand-over): the stored one wins.
+  const stored = (await tx.store.get('device')) as string | undefined;
+  if (stored === undefined) await tx.store.put(fresh as never, 'device');
+  await tx.done;
+  return stored ?? fresh;
+}
+
