@@ -91,6 +91,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
   const collection = `chaos${config.seed}x${Date.now().toString(36)}`;
   const namespace = collection;
   const events: Record<string, number> = { tabsClosed: 0, workersKilled: 0, offlineFlaps: 0 };
+  let activeFlaps = 0;
   const acks = new Map<string, Ack>();
   const logs: string[] = [];
   const browser = await puppeteer.launch({
@@ -206,9 +207,18 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
           }
         } else if (event.kind === 'flap') {
           events.offlineFlaps!++;
-          const rules = [await admin('POST', 'faults', { pathPrefix: base, offline: true }), await admin('POST', 'faults', { pathPrefix: health, offline: true })] as { id: string }[];
+          // Spells may overlap: the server comes back when the last one open ends (rules are replaced, so their ids
+          // do not survive another spell's end and cannot be tracked).
+          activeFlaps++;
+          if (activeFlaps === 1) {
+            await admin('POST', 'faults', { pathPrefix: base, offline: true });
+            await admin('POST', 'faults', { pathPrefix: health, offline: true });
+          }
           inFlight.push(sleep(1000 + pick(2000)).then(async () => {
-            const current = ((await admin('GET', 'faults')) as { rules: { id: string }[] }).rules.filter((r) => !rules.some((o) => o.id === r.id));
+            if (--activeFlaps > 0) return;
+            type Rule = { id: string; pathPrefix?: string; offline?: boolean };
+            const current = ((await admin('GET', 'faults')) as { rules: Rule[] }).rules
+              .filter((r) => !(r.offline && (r.pathPrefix === base || r.pathPrefix === health)));
             await admin('PUT', 'faults', { rules: current.map(({ id: _id, ...rest }) => rest) });
           }));
         }
