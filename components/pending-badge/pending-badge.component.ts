@@ -1,11 +1,11 @@
 // <pending-badge>: the live count of unsent changes, its state in words and shape as well as colour, and what changed told to the page's announcer.
-import { css, html, nothing, svg, type PropertyValues } from 'lit';
+import { html, nothing, svg, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import type { DirtyEntity } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
-import { sharedStyles } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './pending-badge.styles.ts';
 
 /** What the badge reflects in its `state` attribute, worst first: conflict, failed, pending, idle. */
 export const BadgeState = {
@@ -51,56 +51,7 @@ interface Counts {
  * @cssprop --pending-badge-idle-background - Background at zero (with `show-zero`).
  */
 export class PendingBadge extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    css`
-      :host {
-        display: inline-block;
-        --_color: var(--pending-badge-color, #ffffff);
-        --_bg: var(--pending-badge-background, #8a5a00);
-        --_failed-bg: var(--pending-badge-failed-background, #b3261e);
-        --_conflict-bg: var(--pending-badge-conflict-background, #6a1b9a);
-        --_idle-bg: var(--pending-badge-idle-background, #3d6b35);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_color: var(--pending-badge-color, #1a1a1a);
-          --_bg: var(--pending-badge-background, #ffcf70);
-          --_failed-bg: var(--pending-badge-failed-background, #ffb4ab);
-          --_conflict-bg: var(--pending-badge-conflict-background, #e1b6ff);
-          --_idle-bg: var(--pending-badge-idle-background, #a5d6a7);
-        }
-      }
-      .base {
-        display: inline-flex;
-        align-items: center;
-        gap: 0.25em;
-        min-width: 1.5em;
-        justify-content: center;
-        padding: 0.0625em 0.5em;
-        border-radius: 999px;
-        font-size: 0.8125em;
-        font-weight: 600;
-        line-height: 1.5;
-        color: var(--_color);
-        background: var(--_bg);
-      }
-      :host([state='failed']) .base {
-        background: var(--_failed-bg);
-      }
-      :host([state='conflict']) .base {
-        background: var(--_conflict-bg);
-      }
-      :host([state='idle']) .base {
-        background: var(--_idle-bg);
-      }
-      .icon {
-        width: 1em;
-        height: 1em;
-        flex: none;
-      }
-    `,
-  ];
+  static override styles = styles;
 
   /** Count only this lane's operations. */
   @property() lane: string | undefined;

@@ -1,14 +1,14 @@
 // <sync-outbox>: every unsent operation with its status, attempts, countdown and error; retry, discard, retry all; virtualized only when long.
 import type { RangeChangedEvent } from '@lit-labs/virtualizer/events.js';
-import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { DirtyEntity, Operation, OperationFilter, OperationWindow } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './sync-outbox.styles.ts';
 
 /** Rows fetched beyond each side of the rendered range, so a short scroll needs no new window. */
 const OVERSCAN = 30;
@@ -105,128 +105,7 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @fires {SyncRetryAllEvent} sync-retry-all - When the user presses "Retry all"; cancel it to skip `client.retryAll`.
  */
 export class SyncOutbox extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    sharedTokens('sync-outbox'),
-    css`
-      :host {
-        display: block;
-        --_height: var(--sync-outbox-height, 20rem);
-        --_color: var(--sync-outbox-color, #1a1a1a);
-        --_bg: var(--sync-outbox-background, #ffffff);
-        --_border: var(--sync-outbox-border-color, #d0d0d0);
-        --_muted: var(--sync-outbox-muted-color, #595959);
-        --_error: var(--sync-outbox-error-color, #b3261e);
-        --_conflict: var(--sync-outbox-conflict-color, #6a1b9a);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_color: var(--sync-outbox-color, #f1f1f1);
-          --_bg: var(--sync-outbox-background, #1e1e1e);
-          --_border: var(--sync-outbox-border-color, #4a4a4a);
-          --_muted: var(--sync-outbox-muted-color, #bdbdbd);
-          --_error: var(--sync-outbox-error-color, #ffb4ab);
-          --_conflict: var(--sync-outbox-conflict-color, #e1b6ff);
-        }
-      }
-      .base {
-        color: var(--_color);
-        background: var(--_bg);
-        border: 1px solid var(--_border);
-        border-radius: 0.375em;
-      }
-      .header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5em 1em;
-        padding: 0.5em 0.75em;
-        border-bottom: 1px solid var(--_border);
-      }
-      .heading {
-        font-weight: 600;
-        flex: 1;
-      }
-      .list {
-        height: var(--_height);
-        overflow: auto;
-        /* A scrollbar appearing must not narrow (and so re-wrap and re-measure) every row. */
-        scrollbar-gutter: stable;
-      }
-      .item {
-        box-sizing: border-box;
-        width: 100%;
-        padding: 0.5em 0.75em;
-        border-bottom: 1px solid var(--_border);
-      }
-      .placeholder {
-        color: var(--_muted);
-      }
-      .line {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 0.25em 0.75em;
-      }
-      .label {
-        font-weight: 600;
-        overflow-wrap: anywhere;
-      }
-      .meta,
-      .lane {
-        color: var(--_muted);
-        font-size: 0.875em;
-      }
-      .status-failed,
-      .error {
-        color: var(--_error);
-      }
-      .status-conflict {
-        color: var(--_conflict);
-      }
-      .error {
-        font-size: 0.875em;
-        margin-top: 0.25em;
-        overflow-wrap: anywhere;
-      }
-      .actions {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5em;
-        margin-top: 0.375em;
-      }
-      .button-space {
-        display: inline-block;
-        padding: 0.25em 0;
-        border: 1px solid transparent;
-      }
-      .confirm {
-        display: contents;
-      }
-      .edits {
-        border-top: 1px solid var(--_border);
-      }
-      .edits-heading {
-        display: block;
-        padding: 0.5em 0.75em 0;
-      }
-      .edit-list {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-      }
-      .edit-list .item:last-child {
-        border-bottom: 0;
-      }
-      .empty,
-      .loading {
-        margin: 0;
-        padding: 1em 0.75em;
-        color: var(--_muted);
-      }
-    `,
-  ];
+  static override styles = styles;
 
   /** Show only this lane's operations (then no lane select is offered). */
   @property() lane: string | undefined;

@@ -1,12 +1,13 @@
 // <sync-provider>: creates or takes a SyncClient and provides it, with the page's announcer, by @lit/context to every syncline element below it.
 import { ContextProvider } from '@lit/context';
-import { css, html, LitElement, type PropertyValues } from 'lit';
+import { html, LitElement, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import { createSyncClient, type AuthorizeHook, type SyncClient, type SyncMode } from '../../src/index.ts';
 import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
 import { syncClientContext } from '../context.ts';
 import { SyncClientChangedEvent } from '../events.ts';
 import { ensureContextRoot } from '../internal/context-root.ts';
+import { styles } from './sync-provider.styles.ts';
 
 /**
  * Provides a sync client to the syncline elements inside it, through shadow roots: one provider on
@@ -26,11 +27,7 @@ import { ensureContextRoot } from '../internal/context-root.ts';
  * @fires {SyncClientChangedEvent} sync-client-changed - When the provided client changes (created, handed in, closed).
  */
 export class SyncProvider extends LitElement {
-  static override styles = css`
-    :host {
-      display: contents;
-    }
-  `;
+  static override styles = styles;
 
   /** Base URL of the sync API, e.g. "/api". With `namespace`, the provider creates its own client. */
   @property() endpoint: string | undefined;
