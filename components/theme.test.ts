@@ -4,7 +4,7 @@ import { sendKeys } from '@web/test-runner-commands';
 import { BehaviorSubject } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
-import type { SyncOutbox, SyncStatusElement } from './index.ts';
+import type { SyncOutboxElement, SyncStatusElement } from './index.ts';
 import { contrast, deepActiveElement, effectiveBackground, parseColor, useColorScheme } from './test/a11y.ts';
 import { testClient, until, type TestClient } from './test/support.ts';
 
@@ -17,7 +17,7 @@ const offlineStatus: SyncStatus = {
 describe('theme', () => {
   let t: TestClient;
   let page: HTMLElement;
-  let outbox: SyncOutbox;
+  let outbox: SyncOutboxElement;
   let status: SyncStatusElement;
 
   before(async () => {

@@ -115,7 +115,7 @@ function asText(value: unknown): string {
  * @fires {ConflictResolvedEvent} conflict-resolved - After `client.resolve` succeeded, with the entity as it now stands.
  * @fires {ConflictCancelEvent} conflict-cancel - When the user presses Cancel (the choices go back to their defaults).
  */
-export class ConflictResolver extends SyncElement {
+export class ConflictResolverElement extends SyncElement {
   static override styles = styles;
 
   /** Show only the conflict of this entity id. */

@@ -7,9 +7,9 @@ import { editMatches, filterOf } from '../internal/filter.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 import { styles } from './pending-badge.styles.ts';
 
-/** What the badge reflects in its `state` attribute, worst first: conflict, failed, pending, idle. */
+/** What the badge reflects in its `state` attribute, worst first: conflict, failed, pending, saved (nothing unsent). */
 export const BadgeState = {
-  Idle: 'idle',
+  Saved: 'saved',
   Pending: 'pending',
   Failed: 'failed',
   Conflict: 'conflict',
@@ -48,9 +48,9 @@ interface Counts {
  * @cssprop --pending-badge-background - Background while changes are pending.
  * @cssprop --pending-badge-failed-background - Background when a change failed.
  * @cssprop --pending-badge-conflict-background - Background when a change is in conflict.
- * @cssprop --pending-badge-idle-background - Background at zero (with `show-zero`).
+ * @cssprop --pending-badge-saved-background - Background at zero (with `show-zero`); the earlier name `--pending-badge-idle-background` still works.
  */
-export class PendingBadge extends SyncElement {
+export class PendingBadgeElement extends SyncElement {
   static override styles = styles;
 
   /** Count only this lane's operations. */
@@ -68,8 +68,8 @@ export class PendingBadge extends SyncElement {
   /** Announce nothing (the count and state still show). */
   @property({ type: Boolean, reflect: true }) silent = false;
 
-  /** Worst state of the counted operations: `idle | pending | failed | conflict`. Reflected for styling; read-only in effect. */
-  @property({ reflect: true }) state: BadgeState = BadgeState.Idle;
+  /** Worst state of the counted operations: `saved | pending | failed | conflict`. Reflected for styling; read-only in effect. */
+  @property({ reflect: true }) state: BadgeState = BadgeState.Saved;
 
   /** The number of unsent operations and unpushed edits matching the filter, once known. */
   get count(): number | undefined {
@@ -163,11 +163,11 @@ export class PendingBadge extends SyncElement {
 
   private computeState(): BadgeState {
     const counts = this.counts();
-    if (!this.client || !counts) return BadgeState.Idle;
+    if (!this.client || !counts) return BadgeState.Saved;
     if (counts.conflict > 0) return BadgeState.Conflict;
     if (counts.failed > 0) return BadgeState.Failed;
     if (counts.total > 0) return BadgeState.Pending;
-    return BadgeState.Idle;
+    return BadgeState.Saved;
   }
 
   private countsChanged(): void {

@@ -12,7 +12,7 @@ export const styles = [
       --_bg: var(--pending-badge-background, #8a5a00);
       --_failed-bg: var(--pending-badge-failed-background, #b3261e);
       --_conflict-bg: var(--pending-badge-conflict-background, #6a1b9a);
-      --_idle-bg: var(--pending-badge-idle-background, #3d6b35);
+      --_saved-bg: var(--pending-badge-saved-background, var(--pending-badge-idle-background, #3d6b35));
     }
     @media (prefers-color-scheme: dark) {
       :host {
@@ -20,7 +20,7 @@ export const styles = [
         --_bg: var(--pending-badge-background, #ffcf70);
         --_failed-bg: var(--pending-badge-failed-background, #ffb4ab);
         --_conflict-bg: var(--pending-badge-conflict-background, #e1b6ff);
-        --_idle-bg: var(--pending-badge-idle-background, #a5d6a7);
+        --_saved-bg: var(--pending-badge-saved-background, var(--pending-badge-idle-background, #a5d6a7));
       }
     }
     .base {
@@ -43,8 +43,8 @@ export const styles = [
     :host([state='conflict']) .base {
       background: var(--_conflict-bg);
     }
-    :host([state='idle']) .base {
-      background: var(--_idle-bg);
+    :host([state='saved']) .base {
+      background: var(--_saved-bg);
     }
     .icon {
       width: 1em;

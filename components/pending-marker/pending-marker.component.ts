@@ -7,9 +7,9 @@ import { editMatches } from '../internal/filter.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 import { styles } from './pending-marker.styles.ts';
 
-/** What the marker reflects in its `state` attribute: `none` when nothing is unsent for the entity. */
+/** What the marker reflects in its `state` attribute: `saved` when nothing is unsent for the entity (the badge's word too). */
 export const MarkerState = {
-  None: 'none',
+  Saved: 'saved',
   Pending: 'pending',
   Failed: 'failed',
   Conflict: 'conflict',
@@ -40,14 +40,14 @@ export type MarkerState = (typeof MarkerState)[keyof typeof MarkerState];
  * @cssprop --pending-marker-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  */
-export class PendingMarker extends SyncElement {
+export class PendingMarkerElement extends SyncElement {
   static override styles = styles;
 
   /** The item, as "type/id" (e.g. "tasks/42"). */
   @property() entity: string | undefined;
 
-  /** `none | pending | failed | conflict`. Reflected for styling; read-only in effect. */
-  @property({ reflect: true }) state: MarkerState = MarkerState.None;
+  /** `saved | pending | failed | conflict`. Reflected for styling; read-only in effect. */
+  @property({ reflect: true }) state: MarkerState = MarkerState.Saved;
 
   /** The unsent operations on the entity, oldest first. */
   get operations(): readonly Operation[] {
@@ -89,8 +89,8 @@ export class PendingMarker extends SyncElement {
   protected override render() {
     if (!this.client) return this.renderNoProvider();
     // A pill that holds focus stays (saying "saved") until focus leaves it: focus is never dropped on <body>.
-    if (this.state === MarkerState.None && !this.engaged.focus) return nothing;
-    const words = { none: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
+    if (this.state === MarkerState.Saved && !this.engaged.focus) return nothing;
+    const words = { saved: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
     const text = words[this.state];
     const latest = this.operations[this.operations.length - 1];
     const edit = this.edit;
@@ -129,7 +129,7 @@ export class PendingMarker extends SyncElement {
   private computeState(): MarkerState {
     const ops = this.operations;
     const edit = this.edit;
-    if (!this.client || (ops.length === 0 && !edit)) return MarkerState.None;
+    if (!this.client || (ops.length === 0 && !edit)) return MarkerState.Saved;
     if (edit?.conflictId || ops.some((op) => op.status === 'conflict')) return MarkerState.Conflict;
     if (edit?.failed || ops.some((op) => op.status === 'failed')) return MarkerState.Failed;
     return MarkerState.Pending;

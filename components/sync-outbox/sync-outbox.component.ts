@@ -104,7 +104,7 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @fires {SyncDiscardEvent} sync-discard - When the user asks to discard one; cancel it to skip the confirmation and the discard.
  * @fires {SyncRetryAllEvent} sync-retry-all - When the user presses "Retry all"; cancel it to skip `client.retryAll`.
  */
-export class SyncOutbox extends SyncElement {
+export class SyncOutboxElement extends SyncElement {
   static override styles = styles;
 
   /** Show only this lane's operations (then no lane select is offered). */
@@ -392,10 +392,10 @@ export class SyncOutbox extends SyncElement {
 
   private onRetryAll(): void {
     if ((this.failed.value ?? 0) + (this.conflicts.value ?? 0) === 0) return;
-    const lane = this.lane || this.selectedLane || undefined;
-    const event = new SyncRetryAllEvent(lane);
+    const filter = this.filter;
+    const event = new SyncRetryAllEvent(Object.freeze({ ...filter }));
     if (!this.dispatchEvent(event)) return;
-    this.client?.retryAll(this.filter).catch((error: unknown) => console.error('<sync-outbox>: retry all failed', error));
+    this.client?.retryAll(filter).catch((error: unknown) => console.error('<sync-outbox>: retry all failed', error));
   }
 
   private onDiscard(op: Operation, index: number): void {

@@ -26,7 +26,7 @@ import { styles } from './sync-provider.styles.ts';
  *
  * @fires {SyncClientChangedEvent} sync-client-changed - When the provided client changes (created, handed in, closed).
  */
-export class SyncProvider extends LitElement {
+export class SyncProviderElement extends LitElement {
   static override styles = styles;
 
   /** Base URL of the sync API, e.g. "/api". With `namespace`, the provider creates its own client. */

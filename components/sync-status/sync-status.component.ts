@@ -64,7 +64,7 @@ export class SyncStatusElement extends SyncElement {
   static override styles = styles;
 
   /** Ask before the page closes while unsent changes would stop being sent (no other tab keeps the engine). */
-  @property({ type: Boolean, attribute: 'warn-on-unload' }) warnOnUnload = false;
+  @property({ type: Boolean, reflect: true, attribute: 'warn-on-unload' }) warnOnUnload = false;
 
   /** Announce nothing (the status still shows). */
   @property({ type: Boolean, reflect: true }) silent = false;
