@@ -95,17 +95,23 @@ function asText(value: unknown): string {
  * @csspart cancel - The Cancel button.
  * @csspart empty - The empty state.
  *
- * @cssprop --conflict-resolver-color - Text color.
- * @cssprop --conflict-resolver-background - Background.
- * @cssprop --conflict-resolver-border-color - Frame and separators.
- * @cssprop --conflict-resolver-muted-color - Column headings and absent values.
+ * @cssprop --conflict-resolver-color - Text color (falls back to --syncline-color).
+ * @cssprop --conflict-resolver-background - Background (falls back to --syncline-background).
+ * @cssprop --conflict-resolver-border-color - Frame and separators (falls back to --syncline-border-color).
+ * @cssprop --conflict-resolver-muted-color - Column headings and absent values (falls back to --syncline-muted-color).
  * @cssprop --conflict-resolver-changed-background - Background of a changed value (always with the "changed" marker).
- * @cssprop --conflict-resolver-conflict-color - The "changed on both sides" marker.
- * @cssprop --conflict-resolver-error-color - Error text.
+ * @cssprop --conflict-resolver-conflict-color - The "changed on both sides" marker (falls back to --syncline-conflict-color).
+ * @cssprop --conflict-resolver-error-color - Error text (falls back to --syncline-error-color).
  * @cssprop --conflict-resolver-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --conflict-resolver-button-background - Button background (falls back to --syncline-button-background).
  * @cssprop --conflict-resolver-button-color - Button text (falls back to --syncline-button-color).
  * @cssprop --conflict-resolver-button-border-color - Button border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-color - Text color of every syncline element.
+ * @cssprop --syncline-background - Background of every syncline element.
+ * @cssprop --syncline-border-color - Frames and separators of every syncline element.
+ * @cssprop --syncline-muted-color - Secondary text of every syncline element.
+ * @cssprop --syncline-error-color - Error text of every syncline element.
+ * @cssprop --syncline-conflict-color - Conflict text and markers of every syncline element.
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  * @cssprop --syncline-button-background - Button background of every syncline element.
  * @cssprop --syncline-button-color - Button text of every syncline element.

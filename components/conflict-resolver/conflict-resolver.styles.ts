@@ -9,23 +9,11 @@ export const styles = [
   css`
     :host {
       display: block;
-      --_color: var(--conflict-resolver-color, #1a1a1a);
-      --_bg: var(--conflict-resolver-background, #ffffff);
-      --_border: var(--conflict-resolver-border-color, #d0d0d0);
-      --_muted: var(--conflict-resolver-muted-color, #595959);
       --_changed-bg: var(--conflict-resolver-changed-background, #fff4d6);
-      --_conflict: var(--conflict-resolver-conflict-color, #6a1b9a);
-      --_error: var(--conflict-resolver-error-color, #b3261e);
     }
     @media (prefers-color-scheme: dark) {
       :host {
-        --_color: var(--conflict-resolver-color, #f1f1f1);
-        --_bg: var(--conflict-resolver-background, #1e1e1e);
-        --_border: var(--conflict-resolver-border-color, #4a4a4a);
-        --_muted: var(--conflict-resolver-muted-color, #bdbdbd);
         --_changed-bg: var(--conflict-resolver-changed-background, #3d3000);
-        --_conflict: var(--conflict-resolver-conflict-color, #e1b6ff);
-        --_error: var(--conflict-resolver-error-color, #ffb4ab);
       }
     }
     .base {

@@ -85,16 +85,22 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @csspart edit - One unpushed edit (with `label`, `status` and `error` parts inside).
  *
  * @cssprop --sync-outbox-height - Height of the scrolling list.
- * @cssprop --sync-outbox-color - Text color.
- * @cssprop --sync-outbox-background - Background.
- * @cssprop --sync-outbox-border-color - Row separators and frame.
- * @cssprop --sync-outbox-muted-color - Secondary text.
- * @cssprop --sync-outbox-error-color - Error text and the "failed" status.
- * @cssprop --sync-outbox-conflict-color - The "conflict" status.
+ * @cssprop --sync-outbox-color - Text color (falls back to --syncline-color).
+ * @cssprop --sync-outbox-background - Background (falls back to --syncline-background).
+ * @cssprop --sync-outbox-border-color - Row separators and frame (falls back to --syncline-border-color).
+ * @cssprop --sync-outbox-muted-color - Secondary text (falls back to --syncline-muted-color).
+ * @cssprop --sync-outbox-error-color - Error text and the "failed" status (falls back to --syncline-error-color).
+ * @cssprop --sync-outbox-conflict-color - The "conflict" status (falls back to --syncline-conflict-color).
  * @cssprop --sync-outbox-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --sync-outbox-button-background - Button background (falls back to --syncline-button-background).
  * @cssprop --sync-outbox-button-color - Button text (falls back to --syncline-button-color).
  * @cssprop --sync-outbox-button-border-color - Button border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-color - Text color of every syncline element.
+ * @cssprop --syncline-background - Background of every syncline element.
+ * @cssprop --syncline-border-color - Frames and separators of every syncline element.
+ * @cssprop --syncline-muted-color - Secondary text of every syncline element.
+ * @cssprop --syncline-error-color - Error text of every syncline element.
+ * @cssprop --syncline-conflict-color - Conflict text and markers of every syncline element.
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  * @cssprop --syncline-button-background - Button background of every syncline element.
  * @cssprop --syncline-button-color - Button text of every syncline element.

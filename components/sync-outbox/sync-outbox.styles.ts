@@ -10,22 +10,6 @@ export const styles = [
     :host {
       display: block;
       --_height: var(--sync-outbox-height, 20rem);
-      --_color: var(--sync-outbox-color, #1a1a1a);
-      --_bg: var(--sync-outbox-background, #ffffff);
-      --_border: var(--sync-outbox-border-color, #d0d0d0);
-      --_muted: var(--sync-outbox-muted-color, #595959);
-      --_error: var(--sync-outbox-error-color, #b3261e);
-      --_conflict: var(--sync-outbox-conflict-color, #6a1b9a);
-    }
-    @media (prefers-color-scheme: dark) {
-      :host {
-        --_color: var(--sync-outbox-color, #f1f1f1);
-        --_bg: var(--sync-outbox-background, #1e1e1e);
-        --_border: var(--sync-outbox-border-color, #4a4a4a);
-        --_muted: var(--sync-outbox-muted-color, #bdbdbd);
-        --_error: var(--sync-outbox-error-color, #ffb4ab);
-        --_conflict: var(--sync-outbox-conflict-color, #e1b6ff);
-      }
     }
     .base {
       color: var(--_color);

@@ -44,15 +44,17 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @csspart warning - The storage warning.
  * @csspart sync-now - The "Sync now" button.
  *
- * @cssprop --sync-status-color - Text color.
+ * @cssprop --sync-status-color - Text color (falls back to --syncline-color, then the text around it).
  * @cssprop --sync-status-online-color - Dot color online.
  * @cssprop --sync-status-offline-color - Dot color offline.
  * @cssprop --sync-status-degraded-color - Dot color when degraded or paused.
- * @cssprop --sync-status-warning-color - Storage warning color.
+ * @cssprop --sync-status-warning-color - Storage warning color (falls back to --syncline-error-color).
  * @cssprop --sync-status-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --sync-status-button-background - "Sync now" background (falls back to --syncline-button-background).
  * @cssprop --sync-status-button-color - "Sync now" text (falls back to --syncline-button-color).
  * @cssprop --sync-status-button-border-color - "Sync now" border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-color - Text color of every syncline element.
+ * @cssprop --syncline-error-color - Error text of every syncline element.
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  * @cssprop --syncline-button-background - Button background of every syncline element.
  * @cssprop --syncline-button-color - Button text of every syncline element.

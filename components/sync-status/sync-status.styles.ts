@@ -1,26 +1,26 @@
 // The styles of <sync-status>: its own tokens mapped to private properties, light and dark defaults, and its parts.
 import { css } from 'lit';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
+import { controlTokens, sharedStyles, sharedTokens } from '../internal/styles.ts';
 
 /** `static styles` of <sync-status>. */
 export const styles = [
   sharedStyles,
-  sharedTokens('sync-status'),
+  sharedTokens('sync-status', controlTokens),
   css`
     :host {
       display: block;
-      --_color: var(--sync-status-color, inherit);
+      --_color: var(--sync-status-color, var(--syncline-color, inherit));
       --_online: var(--sync-status-online-color, #2e7d32);
       --_offline: var(--sync-status-offline-color, #6b6b6b);
       --_degraded: var(--sync-status-degraded-color, #b26a00);
-      --_warning: var(--sync-status-warning-color, #b3261e);
+      --_warning: var(--sync-status-warning-color, var(--syncline-error-color, #b3261e));
     }
     @media (prefers-color-scheme: dark) {
       :host {
         --_online: var(--sync-status-online-color, #81c784);
         --_offline: var(--sync-status-offline-color, #bdbdbd);
         --_degraded: var(--sync-status-degraded-color, #ffb74d);
-        --_warning: var(--sync-status-warning-color, #ffb4ab);
+        --_warning: var(--sync-status-warning-color, var(--syncline-error-color, #ffb4ab));
       }
     }
     .base {
