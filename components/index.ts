@@ -9,7 +9,7 @@ export type { ConflictSide, ConflictValueRenderer } from './conflict-resolver/co
 export { SyncElement } from './internal/sync-element.ts';
 export { ObservableController } from './controllers/observable-controller.ts';
 export type { ObservableControllerOptions } from './controllers/observable-controller.ts';
-export { syncClientContext } from './context.ts';
+export { stringsContext, syncClientContext } from './context.ts';
 export { PageAnnouncer, announcerContext, documentAnnouncer } from './announcer.ts';
 export type { Announcer, AnnouncerTimers, PageAnnouncerOptions } from './announcer.ts';
 export {
@@ -22,5 +22,9 @@ export {
   SyncRetryAllEvent,
   SyncRetryEvent,
 } from './events.ts';
-export { defaultStrings, resolveStrings } from './strings.ts';
+export { defaultStrings, layerStrings, resolveStrings } from './strings.ts';
 export type { SynclineStrings } from './strings.ts';
+export { langOf, registerStrings, stringsFor } from './localize.ts';
+export { plural, timeAgo, timeUntil } from './intl.ts';
+export type { PluralForms } from './intl.ts';
+export { germanStrings } from './locales/de.ts';

@@ -91,7 +91,7 @@ describe('<sync-outbox>', () => {
     const el = await mount();
     await waitRow(el, 'Create a', (r) => !!r.querySelector('[part="countdown"]'));
     const first = inRow(el, 'Create a', '[part="countdown"]')!.textContent!;
-    expect(first).to.match(/^retry in (2\d|3[01]) s$/);
+    expect(first).to.match(/^retry in (2\d|3[01]) seconds$/);
     await until(() => inRow(el, 'Create a', '[part="countdown"]')?.textContent !== first, 3000, 'countdown ticks');
   });
 

@@ -95,6 +95,31 @@ describe('<sync-provider>', () => {
     }
   });
 
+  it('shows why it could not create its client as a visible alert, gone once the attributes are fixed', async () => {
+    const original = console.error;
+    console.error = () => {};
+    const namespace = uniqueName('el-fixed');
+    try {
+      const el = await fixture<SyncProviderElement>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
+      await el.updateComplete;
+      const error = el.shadowRoot!.querySelector<HTMLElement>('[part="error"]')!;
+      expect(error).to.exist;
+      expect(error.getAttribute('role')).to.equal('alert');
+      expect(error.textContent).to.match(/^Sync could not start: \S/);
+      // Visible: a box on the page, not only words for assistive technology.
+      expect(error.getBoundingClientRect().height).to.be.greaterThan(0);
+      await expect(el).to.be.accessible();
+      el.namespace = namespace;
+      await until(() => el.client !== undefined, 5000, 'client created');
+      await el.updateComplete;
+      expect(el.shadowRoot!.querySelector('[part="error"]')).to.equal(null);
+    } finally {
+      console.error = original;
+      fixtureCleanup();
+      await deleteSynclineDB(namespace);
+    }
+  });
+
   it('serves an element inside another element\'s shadow root (a micro-frontend)', async () => {
     class MicroFrontend extends LitElement {
       override render() {
