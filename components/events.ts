@@ -1,5 +1,5 @@
 // The events syncline elements fire: classes with readonly fields, bubbling and composed so a page hears them through shadow roots.
-import type { Conflict, EntityRecord, Operation, Resolution, SyncClient } from '../src/index.ts';
+import type { Conflict, EntityRecord, Operation, OperationFilter, Resolution, SyncClient } from '../src/index.ts';
 
 /** `<sync-provider>` now provides another client (or none). Informational: not cancelable. */
 export class SyncClientChangedEvent extends Event {
@@ -25,11 +25,20 @@ export class SyncDiscardEvent extends Event {
   }
 }
 
-/** The user asked to retry every failed and conflicting operation shown. Cancel it to stop `client.retryAll`. */
+/**
+ * The user asked to retry every failed and conflicting operation shown. `filter` is exactly what the element
+ * passes to `client.retryAll` (its `lane`, `kind` and `entity`, or the lane chosen in its select). Cancel it to
+ * stop `client.retryAll`.
+ */
 export class SyncRetryAllEvent extends Event {
   static readonly type = 'sync-retry-all';
-  constructor(readonly lane: string | undefined) {
+  constructor(readonly filter: Readonly<OperationFilter>) {
     super(SyncRetryAllEvent.type, { bubbles: true, composed: true, cancelable: true });
+  }
+
+  /** The filter's lane (undefined: every lane). Kept from before the event carried the whole filter. */
+  get lane(): string | undefined {
+    return this.filter.lane;
   }
 }
 

@@ -1,5 +1,6 @@
-// Every user-visible string of the elements, with English defaults; an element's `strings` property overrides any of them.
+// Every user-visible string of the elements, with English defaults; tables per language, a provider's and an element's `strings` override them.
 import type { OperationStatus } from '../src/index.ts';
+import { plural as pluralOf, timeAgo, timeUntil } from './intl.ts';
 
 /** Text the elements show or announce. Functions take the numbers a translation needs for plurals. */
 export interface SynclineStrings {
@@ -7,6 +8,8 @@ export interface SynclineStrings {
   noProvider: string;
   /** Shown while the provider above has no client (none handed in yet, or a bad configuration). */
   noClient: string;
+  /** Shown by `<sync-provider>` (role alert) when it cannot create its client; `message` is the client's error. */
+  clientError(message: string): string;
   /** The badge's words for changes waiting to be sent (neither failed nor in conflict). */
   pendingCount(count: number): string;
   /** The badge's words for changes the server refused; also announced when more fail. */
@@ -129,22 +132,13 @@ export interface SynclineStrings {
   conflictResolved: string;
 }
 
-const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 45) return 'just now';
-  const m = Math.round(s / 60);
-  if (m < 60) return `${plural(m, 'min', 'min')} ago`;
-  const h = Math.round(m / 60);
-  if (h < 24) return `${plural(h, 'hour', 'hours')} ago`;
-  return `${plural(Math.round(h / 24), 'day', 'days')} ago`;
-}
+const plural = (count: number, one: string, other: string) => pluralOf('en', count, { one: `# ${one}`, other: `# ${other}` });
 
 /** English defaults. */
 export const defaultStrings: SynclineStrings = {
   noProvider: 'Sync unavailable: no sync provider',
   noClient: 'Sync is not connected',
+  clientError: (message) => `Sync could not start: ${message}`,
   pendingCount: (n) => `${plural(n, 'change', 'changes')} not yet saved`,
   failedCount: (n) => `${plural(n, 'change', 'changes')} failed to save`,
   conflictCount: (n) => `${plural(n, 'change', 'changes')} in conflict`,
@@ -171,7 +165,7 @@ export const defaultStrings: SynclineStrings = {
   discardConfirm: (label) => `Discard "${label}"?`,
   status: { pending: 'pending', sending: 'sending', failed: 'failed', conflict: 'conflict' },
   attempts: (n) => plural(n, 'attempt', 'attempts'),
-  retryIn: (s) => (s < 60 ? `retry in ${s} s` : `retry in ${Math.ceil(s / 60)} min`),
+  retryIn: (s) => `retry ${timeUntil('en', s)}`,
   laneFilter: 'Lane',
   allLanes: 'All lanes',
   lane: (name) => name,
@@ -183,7 +177,7 @@ export const defaultStrings: SynclineStrings = {
   waitingForSignIn: 'Waiting for sign-in',
   storageFull: 'Storage is full: new changes may not be saved on this device.',
   storageError: 'Local storage failed: new changes may not be saved on this device.',
-  lastSynced: (ms) => `Last synced ${ago(ms)}`,
+  lastSynced: (ms) => (ms < 45_000 ? 'Last synced just now' : `Last synced ${timeAgo('en', ms)}`),
   neverSynced: 'Not synced yet',
   unsent: (n) => `${plural(n, 'change', 'changes')} not yet sent`,
   sentWhileOpen: 'Changes are saved on this device and are sent while this app is open in a tab.',
@@ -191,7 +185,7 @@ export const defaultStrings: SynclineStrings = {
   syncNow: 'Sync now',
   unsentWithEdits: (changes, edits) =>
     changes > 0 ? `${plural(changes, 'change', 'changes')} and ${plural(edits, 'edit', 'edits')} not yet sent` : `${plural(edits, 'edit', 'edits')} not yet sent`,
-  conflictsNeedDecision: (n) => `${plural(n, 'conflict', 'conflicts')} ${n === 1 ? 'needs' : 'need'} your decision`,
+  conflictsNeedDecision: (n) => pluralOf('en', n, { one: '# conflict needs your decision', other: '# conflicts need your decision' }),
   editsTitle: 'Edits not yet pushed',
   editLabel: (collection, id, deleted) => `${deleted ? 'Delete of ' : ''}${collection}/${id}`,
   editStatus: { pending: 'pending', failed: 'failed', conflict: 'conflict' },
@@ -226,13 +220,18 @@ export const defaultStrings: SynclineStrings = {
   conflictResolved: 'Conflict resolved',
 };
 
-/** The defaults with an element's overrides on top (`status` and `editStatus` merge key by key). */
-export function resolveStrings(overrides: Partial<SynclineStrings> | undefined): SynclineStrings {
-  if (!overrides) return defaultStrings;
-  return {
-    ...defaultStrings,
-    ...overrides,
-    status: { ...defaultStrings.status, ...overrides.status },
-    editStatus: { ...defaultStrings.editStatus, ...overrides.editStatus },
-  };
+/** `upper` over `lower`, both partial (`status` and `editStatus` merge key by key): how override layers combine. */
+export function layerStrings(lower: Partial<SynclineStrings> | undefined, upper: Partial<SynclineStrings> | undefined): Partial<SynclineStrings> | undefined {
+  if (!lower) return upper;
+  if (!upper) return lower;
+  const layered: Partial<SynclineStrings> = { ...lower, ...upper };
+  if (lower.status || upper.status) layered.status = { ...lower.status, ...upper.status } as SynclineStrings['status'];
+  if (lower.editStatus || upper.editStatus) layered.editStatus = { ...lower.editStatus, ...upper.editStatus } as SynclineStrings['editStatus'];
+  return layered;
+}
+
+/** A complete table: `overrides` over `base` (the English defaults unless given), `status` and `editStatus` merged key by key. */
+export function resolveStrings(overrides: Partial<SynclineStrings> | undefined, base: SynclineStrings = defaultStrings): SynclineStrings {
+  if (!overrides) return base;
+  return layerStrings(base, overrides) as SynclineStrings;
 }

@@ -1,10 +1,10 @@
 // Shared tokens in light and dark: focus rings at 3:1 or more on each element's real background, one button look, one override theming all.
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { BehaviorSubject } from 'rxjs';
+import { BehaviorSubject, of } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
-import type { SyncOutbox, SyncStatusElement } from './index.ts';
+import type { SyncOutboxElement, SyncStatusElement } from './index.ts';
 import { contrast, deepActiveElement, effectiveBackground, parseColor, useColorScheme } from './test/a11y.ts';
 import { testClient, until, type TestClient } from './test/support.ts';
 
@@ -17,7 +17,7 @@ const offlineStatus: SyncStatus = {
 describe('theme', () => {
   let t: TestClient;
   let page: HTMLElement;
-  let outbox: SyncOutbox;
+  let outbox: SyncOutboxElement;
   let status: SyncStatusElement;
 
   before(async () => {
@@ -112,5 +112,28 @@ describe('theme', () => {
     const retry = outbox.shadowRoot!.querySelector<HTMLElement>('[part="retry"]')!;
     expect(getComputedStyle(syncNow).backgroundColor).to.equal('rgb(250, 240, 200)');
     expect(getComputedStyle(retry).backgroundColor).to.equal('rgb(250, 240, 200)');
+  });
+
+  it('themes text, surfaces, frames and errors of every element from the shared palette, each element\'s own token first', async () => {
+    await useColorScheme('light');
+    const resolverClient = { conflicts$: of([]) } as unknown as SyncClient;
+    page.insertAdjacentHTML('beforeend', '<sync-provider><conflict-resolver></conflict-resolver></sync-provider>');
+    const provider = page.lastElementChild as HTMLElement & { client: SyncClient };
+    provider.client = resolverClient;
+    const resolver = provider.querySelector('conflict-resolver')!;
+    await until(() => !!resolver.shadowRoot?.querySelector('[part="empty"]'), 5000, 'resolver renders');
+    page.style.setProperty('--syncline-color', 'rgb(10, 20, 30)');
+    page.style.setProperty('--syncline-background', 'rgb(250, 250, 240)');
+    page.style.setProperty('--syncline-border-color', 'rgb(40, 50, 60)');
+    page.style.setProperty('--syncline-muted-color', 'rgb(70, 80, 90)');
+    resolver.style.setProperty('--conflict-resolver-background', 'rgb(240, 250, 250)');
+    const outboxBase = outbox.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
+    const resolverBase = resolver.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
+    const statusBase = status.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
+    for (const base of [outboxBase, resolverBase, statusBase]) expect(getComputedStyle(base).color).to.equal('rgb(10, 20, 30)');
+    expect(getComputedStyle(outboxBase).backgroundColor).to.equal('rgb(250, 250, 240)');
+    expect(getComputedStyle(resolverBase).backgroundColor).to.equal('rgb(240, 250, 250)');
+    expect(getComputedStyle(outboxBase).borderTopColor).to.equal('rgb(40, 50, 60)');
+    expect(getComputedStyle(resolver.shadowRoot!.querySelector('[part="empty"]')!).color).to.equal('rgb(70, 80, 90)');
   });
 });

@@ -1,12 +1,12 @@
 // <conflict-resolver>: open Background Sync conflicts side by side (before, yours, server), a choice per field or for all, edited values, and Apply through client.resolve.
-import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { Conflict, Resolution } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { ConflictCancelEvent, ConflictResolvedEvent, ConflictResolveEvent } from '../events.ts';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './conflict-resolver.styles.ts';
 
 /** Which version a value comes from: the last common one, this device's, or the server's. */
 export type ConflictSide = 'base' | 'mine' | 'theirs';
@@ -95,17 +95,23 @@ function asText(value: unknown): string {
  * @csspart cancel - The Cancel button.
  * @csspart empty - The empty state.
  *
- * @cssprop --conflict-resolver-color - Text color.
- * @cssprop --conflict-resolver-background - Background.
- * @cssprop --conflict-resolver-border-color - Frame and separators.
- * @cssprop --conflict-resolver-muted-color - Column headings and absent values.
+ * @cssprop --conflict-resolver-color - Text color (falls back to --syncline-color).
+ * @cssprop --conflict-resolver-background - Background (falls back to --syncline-background).
+ * @cssprop --conflict-resolver-border-color - Frame and separators (falls back to --syncline-border-color).
+ * @cssprop --conflict-resolver-muted-color - Column headings and absent values (falls back to --syncline-muted-color).
  * @cssprop --conflict-resolver-changed-background - Background of a changed value (always with the "changed" marker).
- * @cssprop --conflict-resolver-conflict-color - The "changed on both sides" marker.
- * @cssprop --conflict-resolver-error-color - Error text.
+ * @cssprop --conflict-resolver-conflict-color - The "changed on both sides" marker (falls back to --syncline-conflict-color).
+ * @cssprop --conflict-resolver-error-color - Error text (falls back to --syncline-error-color).
  * @cssprop --conflict-resolver-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --conflict-resolver-button-background - Button background (falls back to --syncline-button-background).
  * @cssprop --conflict-resolver-button-color - Button text (falls back to --syncline-button-color).
  * @cssprop --conflict-resolver-button-border-color - Button border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-color - Text color of every syncline element.
+ * @cssprop --syncline-background - Background of every syncline element.
+ * @cssprop --syncline-border-color - Frames and separators of every syncline element.
+ * @cssprop --syncline-muted-color - Secondary text of every syncline element.
+ * @cssprop --syncline-error-color - Error text of every syncline element.
+ * @cssprop --syncline-conflict-color - Conflict text and markers of every syncline element.
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  * @cssprop --syncline-button-background - Button background of every syncline element.
  * @cssprop --syncline-button-color - Button text of every syncline element.
@@ -115,166 +121,8 @@ function asText(value: unknown): string {
  * @fires {ConflictResolvedEvent} conflict-resolved - After `client.resolve` succeeded, with the entity as it now stands.
  * @fires {ConflictCancelEvent} conflict-cancel - When the user presses Cancel (the choices go back to their defaults).
  */
-export class ConflictResolver extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    sharedTokens('conflict-resolver'),
-    css`
-      :host {
-        display: block;
-        --_color: var(--conflict-resolver-color, #1a1a1a);
-        --_bg: var(--conflict-resolver-background, #ffffff);
-        --_border: var(--conflict-resolver-border-color, #d0d0d0);
-        --_muted: var(--conflict-resolver-muted-color, #595959);
-        --_changed-bg: var(--conflict-resolver-changed-background, #fff4d6);
-        --_conflict: var(--conflict-resolver-conflict-color, #6a1b9a);
-        --_error: var(--conflict-resolver-error-color, #b3261e);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_color: var(--conflict-resolver-color, #f1f1f1);
-          --_bg: var(--conflict-resolver-background, #1e1e1e);
-          --_border: var(--conflict-resolver-border-color, #4a4a4a);
-          --_muted: var(--conflict-resolver-muted-color, #bdbdbd);
-          --_changed-bg: var(--conflict-resolver-changed-background, #3d3000);
-          --_conflict: var(--conflict-resolver-conflict-color, #e1b6ff);
-          --_error: var(--conflict-resolver-error-color, #ffb4ab);
-        }
-      }
-      .base {
-        color: var(--_color);
-        background: var(--_bg);
-      }
-      .list {
-        display: grid;
-        gap: 1em;
-      }
-      .conflict {
-        border: 1px solid var(--_border);
-        border-radius: 0.375em;
-        padding: 0.75em;
-      }
-      .heading {
-        display: block;
-        font-weight: 600;
-        margin-bottom: 0.5em;
-        overflow-wrap: anywhere;
-      }
-      .notice {
-        margin: 0 0 0.5em;
-      }
-      .toolbar,
-      .actions {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5em;
-        margin: 0.5em 0;
-      }
-      .fields {
-        display: grid;
-        grid-template-columns: minmax(6em, auto) repeat(3, minmax(0, 1fr));
-        gap: 0.25em 0.75em;
-        align-items: start;
-      }
-      .row {
-        display: contents;
-      }
-      .columns > span {
-        color: var(--_muted);
-        font-size: 0.875em;
-      }
-      .name {
-        font-weight: 600;
-        overflow-wrap: anywhere;
-      }
-      .marker {
-        display: inline-block;
-        margin-inline-start: 0.25em;
-        padding: 0 0.375em;
-        border: 1px solid currentColor;
-        border-radius: 999px;
-        font-size: 0.75em;
-        font-weight: 400;
-      }
-      .marker.both {
-        color: var(--_conflict);
-      }
-      .cell {
-        min-width: 0;
-        padding: 0.125em 0.25em;
-        border-radius: 0.25em;
-      }
-      .cell.changed {
-        background: var(--_changed-bg);
-      }
-      .value {
-        white-space: pre-wrap;
-        overflow-wrap: anywhere;
-      }
-      .value.absent {
-        color: var(--_muted);
-        font-style: italic;
-      }
-      label.choice {
-        display: flex;
-        align-items: baseline;
-        gap: 0.375em;
-        cursor: pointer;
-      }
-      .edit {
-        grid-column: 2 / -1;
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 0.375em 0.75em;
-      }
-      input[type='text'] {
-        font: inherit;
-        min-width: 12em;
-        flex: 1;
-        color: inherit;
-        background: transparent;
-        border: 1px solid var(--_button-border, #6b6b6b);
-        border-radius: 0.25em;
-        padding: 0.125em 0.375em;
-      }
-      input[aria-invalid='true'] {
-        border-color: var(--_error);
-        border-width: 2px;
-      }
-      .field-error,
-      .error {
-        color: var(--_error);
-        flex-basis: 100%;
-        margin: 0;
-        overflow-wrap: anywhere;
-      }
-      .whole {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.25em 1em;
-        margin: 0.5em 0;
-        padding: 0;
-        border: 0;
-      }
-      .empty {
-        margin: 0;
-        padding: 1em 0.75em;
-        color: var(--_muted);
-      }
-      @media (max-width: 30em) {
-        .fields {
-          grid-template-columns: minmax(0, 1fr);
-        }
-        .columns {
-          display: none;
-        }
-        .edit {
-          grid-column: auto;
-        }
-      }
-    `,
-  ];
+export class ConflictResolverElement extends SyncElement {
+  static override styles = styles;
 
   /** Show only the conflict of this entity id. */
   @property() entity: string | undefined;

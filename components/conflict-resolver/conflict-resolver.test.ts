@@ -5,7 +5,7 @@ import { BehaviorSubject } from 'rxjs';
 import type { Collection, Conflict, Resolution, SyncClient } from '../../src/index.ts';
 import { eventually, serverItems } from '../../test/support/server.ts';
 import '../define.ts';
-import { ConflictCancelEvent, ConflictResolver, ConflictResolvedEvent, ConflictResolveEvent, PageAnnouncer } from '../index.ts';
+import { ConflictCancelEvent, ConflictResolverElement, ConflictResolvedEvent, ConflictResolveEvent, PageAnnouncer } from '../index.ts';
 import { deepActiveElement, expectFocusOn, liveLog, useColorScheme } from '../test/a11y.ts';
 import { countingClient, entityConflict, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
@@ -52,11 +52,11 @@ const part = <T extends HTMLElement = HTMLElement>(el: Element, name: string, wi
   (within ?? el.shadowRoot!).querySelector<T>(`[part~="${name}"]`);
 const parts = <T extends HTMLElement = HTMLElement>(el: Element, name: string, within?: Element | null) =>
   [...(within ?? el.shadowRoot!).querySelectorAll<T>(`[part~="${name}"]`)];
-const section = (el: ConflictResolver, entityId: string) => {
+const section = (el: ConflictResolverElement, entityId: string) => {
   const c = el.conflicts!.find((x) => x.entityId === entityId)!;
   return el.shadowRoot!.querySelector<HTMLElement>(`[data-conflict="${CSS.escape(c.id)}"]`)!;
 };
-const radio = (_el: ConflictResolver, within: Element, field: string, value: string) =>
+const radio = (_el: ConflictResolverElement, within: Element, field: string, value: string) =>
   within.querySelector<HTMLInputElement>(`input[type="radio"][name$=":${CSS.escape(field)}"][value="${value}"]`)!;
 
 async function mountFake(conflicts: Conflict[], attrs = html`<conflict-resolver></conflict-resolver>`) {
@@ -70,8 +70,8 @@ async function mountFake(conflicts: Conflict[], attrs = html`<conflict-resolver>
 
 describe('<conflict-resolver>', () => {
   it('is defined by the define module', () => {
-    expect(customElements.get('conflict-resolver')).to.equal(ConflictResolver);
-    expect(document.createElement('conflict-resolver')).to.be.instanceOf(ConflictResolver);
+    expect(customElements.get('conflict-resolver')).to.equal(ConflictResolverElement);
+    expect(document.createElement('conflict-resolver')).to.be.instanceOf(ConflictResolverElement);
   });
 
   describe('with the reference server', () => {

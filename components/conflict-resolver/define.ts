@@ -1,10 +1,10 @@
 // Registers <conflict-resolver>.
-import { ConflictResolver } from './conflict-resolver.component.ts';
+import { ConflictResolverElement } from './conflict-resolver.component.ts';
 
-if (!customElements.get('conflict-resolver')) customElements.define('conflict-resolver', ConflictResolver);
+if (!customElements.get('conflict-resolver')) customElements.define('conflict-resolver', ConflictResolverElement);
 
 declare global {
   interface HTMLElementTagNameMap {
-    'conflict-resolver': ConflictResolver;
+    'conflict-resolver': ConflictResolverElement;
   }
 }

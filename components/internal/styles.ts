@@ -2,25 +2,66 @@
 import { css, unsafeCSS, type CSSResult } from 'lit';
 
 /**
- * The defaults of the shared tokens, light and dark. Every element reads `--<element>-<token>` first, then
- * `--syncline-<token>`, then these: one `--syncline-*` override themes every element, and an element's own
- * token still wins for that element. Dark values keep the focus ring at 3:1 or more on dark backgrounds.
+ * The shared palette, light and dark. Every element reads `--<element>-<token>` first, then
+ * `--syncline-<token>`, then these defaults: one `--syncline-*` override themes every element, and an
+ * element's own token still wins for that element. Dark values keep text at 4.5:1 and the focus ring at 3:1 or
+ * more on the dark backgrounds. (The badge's and marker's state fills are their own: each is paired with its text.)
  */
 const sharedDefaults = {
-  light: { 'focus-color': '#0b57d0', 'button-background': '#ffffff', 'button-color': '#1a1a1a', 'button-border-color': '#6b6b6b' },
-  dark: { 'focus-color': '#a8c7fa', 'button-background': '#2b2b2b', 'button-color': '#f1f1f1', 'button-border-color': '#8a8a8a' },
+  light: {
+    color: '#1a1a1a',
+    background: '#ffffff',
+    'border-color': '#d0d0d0',
+    'muted-color': '#595959',
+    'error-color': '#b3261e',
+    'conflict-color': '#6a1b9a',
+    'focus-color': '#0b57d0',
+    'button-background': '#ffffff',
+    'button-color': '#1a1a1a',
+    'button-border-color': '#6b6b6b',
+  },
+  dark: {
+    color: '#f1f1f1',
+    background: '#1e1e1e',
+    'border-color': '#4a4a4a',
+    'muted-color': '#bdbdbd',
+    'error-color': '#ffb4ab',
+    'conflict-color': '#e1b6ff',
+    'focus-color': '#a8c7fa',
+    'button-background': '#2b2b2b',
+    'button-color': '#f1f1f1',
+    'button-border-color': '#8a8a8a',
+  },
 } as const;
 
 /** Private property each shared token lands in. */
-const privateNames = { 'focus-color': '--_focus', 'button-background': '--_button-bg', 'button-color': '--_button-fg', 'button-border-color': '--_button-border' } as const;
+const privateNames = {
+  color: '--_color',
+  background: '--_bg',
+  'border-color': '--_border',
+  'muted-color': '--_muted',
+  'error-color': '--_error',
+  'conflict-color': '--_conflict',
+  'focus-color': '--_focus',
+  'button-background': '--_button-bg',
+  'button-color': '--_button-fg',
+  'button-border-color': '--_button-border',
+} as const;
 
-type Token = keyof typeof privateNames;
+/** A token of the shared palette: `--syncline-<token>`. */
+export type PaletteToken = keyof typeof privateNames;
+
+/** Every token of the shared palette. */
+export const paletteTokens = Object.keys(privateNames) as PaletteToken[];
+
+/** The tokens of the focus ring and buttons, which every element with controls uses. */
+export const controlTokens: readonly PaletteToken[] = ['focus-color', 'button-background', 'button-color', 'button-border-color'];
 
 /**
- * The `:host` rules mapping `--<element>-focus-color` etc. over `--syncline-focus-color` etc. to the private
- * properties the shared button and focus styles use, with light and dark defaults.
+ * The `:host` rules mapping `--<element>-<token>` over `--syncline-<token>` to the private property the shared
+ * and the element's own styles use (`--_color`, `--_bg`, `--_focus`, …), with light and dark defaults.
  */
-export function sharedTokens(element: string, tokens: readonly Token[] = ['focus-color', 'button-background', 'button-color', 'button-border-color']): CSSResult {
+export function sharedTokens(element: string, tokens: readonly PaletteToken[] = paletteTokens): CSSResult {
   const declarations = (scheme: 'light' | 'dark') =>
     tokens.map((token) => `${privateNames[token]}: var(--${element}-${token}, var(--syncline-${token}, ${sharedDefaults[scheme][token]}));`).join('\n');
   return unsafeCSS(`
@@ -56,7 +97,7 @@ export const sharedStyles = css`
     border-radius: 0.25em;
     font: inherit;
     font-size: 0.875em;
-    color: #8a1c00;
+    color: var(--syncline-error-color, #8a1c00);
   }
   button,
   select {
@@ -84,7 +125,7 @@ export const sharedStyles = css`
   }
   @media (prefers-color-scheme: dark) {
     .no-provider {
-      color: #ffb59e;
+      color: var(--syncline-error-color, #ffb59e);
     }
   }
 `;

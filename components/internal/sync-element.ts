@@ -4,17 +4,19 @@ import { html, LitElement, type PropertyValues, type TemplateResult } from 'lit'
 import { property, state } from 'lit/decorators.js';
 import type { SyncClient } from '../../src/index.ts';
 import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
-import { syncClientContext } from '../context.ts';
-import { resolveStrings, type SynclineStrings } from '../strings.ts';
+import { stringsContext, syncClientContext } from '../context.ts';
+import { LocalizeController } from '../localize.ts';
+import type { SynclineStrings } from '../strings.ts';
 import { ensureContextRoot } from './context-root.ts';
 
 /**
- * Consumes the client and the announcer provided by `<sync-provider>` (subscribed, so a provider that
- * changes or arrives late is followed). Without a client it renders a visible note and warns once per
- * element; without a provided announcer it uses the document's.
+ * Consumes the client, the announcer and the strings provided by `<sync-provider>` (subscribed, so a provider
+ * that changes or arrives late is followed). Without a client it renders a visible note and warns once per
+ * element; without a provided announcer it uses the document's. Its strings are the table of its language
+ * (nearest `lang`), under the provider's `strings`, under its own.
  */
 export abstract class SyncElement extends LitElement {
-  /** Overrides of the user-visible strings (English defaults); any subset. */
+  /** Overrides of the user-visible strings, over the provider's and the table of the element's language; any subset. */
   @property({ attribute: false }) strings: Partial<SynclineStrings> = {};
 
   /** The client from the nearest provider, or undefined while there is none. */
@@ -23,7 +25,9 @@ export abstract class SyncElement extends LitElement {
   private warned = false;
   /** A provider answered, even if it has no client yet (an app that hands one in later). */
   @state() private providerFound = false;
-  private stringsCache: [Partial<SynclineStrings>, SynclineStrings] | undefined;
+  /** The strings `<sync-provider>` provides page-wide, if any. */
+  @state() private providedStrings: Partial<SynclineStrings> | undefined;
+  private readonly localize = new LocalizeController(this);
   private providedAnnouncer: Announcer | undefined;
 
   constructor() {
@@ -35,6 +39,11 @@ export abstract class SyncElement extends LitElement {
         if (this.providedAnnouncer && this.providedAnnouncer !== announcer) this.providedAnnouncer.cancel(this);
         this.providedAnnouncer = announcer;
       },
+    });
+    new ContextConsumer(this, {
+      context: stringsContext,
+      subscribe: true,
+      callback: (strings) => (this.providedStrings = strings),
     });
     new ContextConsumer(this, {
       context: syncClientContext,
@@ -71,10 +80,9 @@ export abstract class SyncElement extends LitElement {
     this.announcer.announce(this, () => (this.isConnected ? describe() : ''));
   }
 
-  /** The strings in effect: defaults under `strings`. */
+  /** The strings in effect: the table of the element's language, under the provider's strings, under `strings`. */
   protected get text(): SynclineStrings {
-    if (this.stringsCache?.[0] !== this.strings) this.stringsCache = [this.strings, resolveStrings(this.strings)];
-    return this.stringsCache[1];
+    return this.localize.strings(this.providedStrings, this.strings);
   }
 
   protected override updated(changed: PropertyValues): void {

@@ -1,10 +1,10 @@
 // Registers <pending-badge>.
-import { PendingBadge } from './pending-badge.component.ts';
+import { PendingBadgeElement } from './pending-badge.component.ts';
 
-if (!customElements.get('pending-badge')) customElements.define('pending-badge', PendingBadge);
+if (!customElements.get('pending-badge')) customElements.define('pending-badge', PendingBadgeElement);
 
 declare global {
   interface HTMLElementTagNameMap {
-    'pending-badge': PendingBadge;
+    'pending-badge': PendingBadgeElement;
   }
 }

@@ -1,15 +1,15 @@
 // <pending-badge>: the live count of unsent changes, its state in words and shape as well as colour, and what changed told to the page's announcer.
-import { css, html, nothing, svg, type PropertyValues } from 'lit';
+import { html, nothing, svg, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import type { DirtyEntity } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
-import { sharedStyles } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './pending-badge.styles.ts';
 
-/** What the badge reflects in its `state` attribute, worst first: conflict, failed, pending, idle. */
+/** What the badge reflects in its `state` attribute, worst first: conflict, failed, pending, saved (nothing unsent). */
 export const BadgeState = {
-  Idle: 'idle',
+  Saved: 'saved',
   Pending: 'pending',
   Failed: 'failed',
   Conflict: 'conflict',
@@ -48,59 +48,10 @@ interface Counts {
  * @cssprop --pending-badge-background - Background while changes are pending.
  * @cssprop --pending-badge-failed-background - Background when a change failed.
  * @cssprop --pending-badge-conflict-background - Background when a change is in conflict.
- * @cssprop --pending-badge-idle-background - Background at zero (with `show-zero`).
+ * @cssprop --pending-badge-saved-background - Background at zero (with `show-zero`); the earlier name `--pending-badge-idle-background` still works.
  */
-export class PendingBadge extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    css`
-      :host {
-        display: inline-block;
-        --_color: var(--pending-badge-color, #ffffff);
-        --_bg: var(--pending-badge-background, #8a5a00);
-        --_failed-bg: var(--pending-badge-failed-background, #b3261e);
-        --_conflict-bg: var(--pending-badge-conflict-background, #6a1b9a);
-        --_idle-bg: var(--pending-badge-idle-background, #3d6b35);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_color: var(--pending-badge-color, #1a1a1a);
-          --_bg: var(--pending-badge-background, #ffcf70);
-          --_failed-bg: var(--pending-badge-failed-background, #ffb4ab);
-          --_conflict-bg: var(--pending-badge-conflict-background, #e1b6ff);
-          --_idle-bg: var(--pending-badge-idle-background, #a5d6a7);
-        }
-      }
-      .base {
-        display: inline-flex;
-        align-items: center;
-        gap: 0.25em;
-        min-width: 1.5em;
-        justify-content: center;
-        padding: 0.0625em 0.5em;
-        border-radius: 999px;
-        font-size: 0.8125em;
-        font-weight: 600;
-        line-height: 1.5;
-        color: var(--_color);
-        background: var(--_bg);
-      }
-      :host([state='failed']) .base {
-        background: var(--_failed-bg);
-      }
-      :host([state='conflict']) .base {
-        background: var(--_conflict-bg);
-      }
-      :host([state='idle']) .base {
-        background: var(--_idle-bg);
-      }
-      .icon {
-        width: 1em;
-        height: 1em;
-        flex: none;
-      }
-    `,
-  ];
+export class PendingBadgeElement extends SyncElement {
+  static override styles = styles;
 
   /** Count only this lane's operations. */
   @property() lane: string | undefined;
@@ -117,8 +68,8 @@ export class PendingBadge extends SyncElement {
   /** Announce nothing (the count and state still show). */
   @property({ type: Boolean, reflect: true }) silent = false;
 
-  /** Worst state of the counted operations: `idle | pending | failed | conflict`. Reflected for styling; read-only in effect. */
-  @property({ reflect: true }) state: BadgeState = BadgeState.Idle;
+  /** Worst state of the counted operations: `saved | pending | failed | conflict`. Reflected for styling; read-only in effect. */
+  @property({ reflect: true }) state: BadgeState = BadgeState.Saved;
 
   /** The number of unsent operations and unpushed edits matching the filter, once known. */
   get count(): number | undefined {
@@ -212,11 +163,11 @@ export class PendingBadge extends SyncElement {
 
   private computeState(): BadgeState {
     const counts = this.counts();
-    if (!this.client || !counts) return BadgeState.Idle;
+    if (!this.client || !counts) return BadgeState.Saved;
     if (counts.conflict > 0) return BadgeState.Conflict;
     if (counts.failed > 0) return BadgeState.Failed;
     if (counts.total > 0) return BadgeState.Pending;
-    return BadgeState.Idle;
+    return BadgeState.Saved;
   }
 
   private countsChanged(): void {

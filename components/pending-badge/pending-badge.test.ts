@@ -1,7 +1,7 @@
 // <pending-badge>: count, state in words and shape, filters, zero handling, strings, leaks and the no-provider state (announcements: ../announcements.test.ts).
 import { expect, fixture, html } from '@open-wc/testing';
 import '../define.ts';
-import { PendingBadge } from '../index.ts';
+import { PendingBadgeElement } from '../index.ts';
 import { clearFaults } from '../../test/support/server.ts';
 import { accessibleText } from '../test/a11y.ts';
 import { countingClient, entityConflict, shadowText, testClient, until, type TestClient } from '../test/support.ts';
@@ -20,18 +20,18 @@ describe('<pending-badge>', () => {
     await el.updateComplete;
     return el;
   };
-  const count = (el: PendingBadge) => el.shadowRoot!.querySelector('[part="count"]')!.textContent!.trim();
-  const base = (el: PendingBadge) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
+  const count = (el: PendingBadgeElement) => el.shadowRoot!.querySelector('[part="count"]')!.textContent!.trim();
+  const base = (el: PendingBadgeElement) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
 
   it('is defined by the define module', () => {
-    expect(customElements.get('pending-badge')).to.equal(PendingBadge);
-    expect(document.createElement('pending-badge')).to.be.instanceOf(PendingBadge);
+    expect(customElements.get('pending-badge')).to.equal(PendingBadgeElement);
+    expect(document.createElement('pending-badge')).to.be.instanceOf(PendingBadgeElement);
   });
 
   it('is hidden at zero, and shows 0 with show-zero', async () => {
     const el = await mount();
     expect(el.count).to.equal(0);
-    expect(el.getAttribute('state')).to.equal('idle');
+    expect(el.getAttribute('state')).to.equal('saved');
     expect(base(el).hidden).to.equal(true);
     el.showZero = true;
     await el.updateComplete;

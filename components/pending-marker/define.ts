@@ -1,10 +1,10 @@
 // Registers <pending-marker>.
-import { PendingMarker } from './pending-marker.component.ts';
+import { PendingMarkerElement } from './pending-marker.component.ts';
 
-if (!customElements.get('pending-marker')) customElements.define('pending-marker', PendingMarker);
+if (!customElements.get('pending-marker')) customElements.define('pending-marker', PendingMarkerElement);
 
 declare global {
   interface HTMLElementTagNameMap {
-    'pending-marker': PendingMarker;
+    'pending-marker': PendingMarkerElement;
   }
 }

@@ -1,15 +1,15 @@
 // <pending-marker>: a small "pending" / "failed" / "conflict" pill next to the item an operation touches, its details shown on focus or hover.
-import { css, html, nothing, type PropertyValues } from 'lit';
+import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { DirtyEntity, Operation } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { editMatches } from '../internal/filter.ts';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './pending-marker.styles.ts';
 
-/** What the marker reflects in its `state` attribute: `none` when nothing is unsent for the entity. */
+/** What the marker reflects in its `state` attribute: `saved` when nothing is unsent for the entity (the badge's word too). */
 export const MarkerState = {
-  None: 'none',
+  Saved: 'saved',
   Pending: 'pending',
   Failed: 'failed',
   Conflict: 'conflict',
@@ -40,72 +40,14 @@ export type MarkerState = (typeof MarkerState)[keyof typeof MarkerState];
  * @cssprop --pending-marker-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  */
-export class PendingMarker extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    sharedTokens('pending-marker', ['focus-color']),
-    css`
-      :host {
-        display: inline-block;
-        position: relative;
-        vertical-align: middle;
-        --_color: var(--pending-marker-color, #1a1a1a);
-        --_bg: var(--pending-marker-background, #ffe3a3);
-        --_failed-bg: var(--pending-marker-failed-background, #ffd8d4);
-        --_conflict-bg: var(--pending-marker-conflict-background, #f0dbff);
-        --_details-color: var(--pending-marker-details-color, #ffffff);
-        --_details-bg: var(--pending-marker-details-background, #1a1a1a);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_color: var(--pending-marker-color, #f5f5f5);
-          --_bg: var(--pending-marker-background, #5c4300);
-          --_failed-bg: var(--pending-marker-failed-background, #8c1d18);
-          --_conflict-bg: var(--pending-marker-conflict-background, #5b2a7a);
-          --_details-color: var(--pending-marker-details-color, #1a1a1a);
-          --_details-bg: var(--pending-marker-details-background, #f1f1f1);
-        }
-      }
-      .base {
-        display: inline-block;
-        padding: 0 0.5em;
-        border-radius: 999px;
-        font-size: 0.75em;
-        line-height: 1.6;
-        color: var(--_color);
-        background: var(--_bg);
-      }
-      :host([state='failed']) .base {
-        background: var(--_failed-bg);
-      }
-      :host([state='conflict']) .base {
-        background: var(--_conflict-bg);
-      }
-      /* Shown details: over the content below, as wide as its words need up to a readable measure. */
-      .details.shown {
-        position: absolute;
-        inset-inline-start: 0;
-        top: calc(100% + 0.25em);
-        z-index: 1;
-        width: max-content;
-        max-width: min(20em, 80vw);
-        padding: 0.25em 0.5em;
-        border-radius: 0.25em;
-        font-size: 0.75em;
-        line-height: 1.4;
-        white-space: normal;
-        overflow-wrap: anywhere;
-        color: var(--_details-color);
-        background: var(--_details-bg);
-      }
-    `,
-  ];
+export class PendingMarkerElement extends SyncElement {
+  static override styles = styles;
 
   /** The item, as "type/id" (e.g. "tasks/42"). */
   @property() entity: string | undefined;
 
-  /** `none | pending | failed | conflict`. Reflected for styling; read-only in effect. */
-  @property({ reflect: true }) state: MarkerState = MarkerState.None;
+  /** `saved | pending | failed | conflict`. Reflected for styling; read-only in effect. */
+  @property({ reflect: true }) state: MarkerState = MarkerState.Saved;
 
   /** The unsent operations on the entity, oldest first. */
   get operations(): readonly Operation[] {
@@ -147,8 +89,8 @@ export class PendingMarker extends SyncElement {
   protected override render() {
     if (!this.client) return this.renderNoProvider();
     // A pill that holds focus stays (saying "saved") until focus leaves it: focus is never dropped on <body>.
-    if (this.state === MarkerState.None && !this.engaged.focus) return nothing;
-    const words = { none: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
+    if (this.state === MarkerState.Saved && !this.engaged.focus) return nothing;
+    const words = { saved: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
     const text = words[this.state];
     const latest = this.operations[this.operations.length - 1];
     const edit = this.edit;
@@ -187,7 +129,7 @@ export class PendingMarker extends SyncElement {
   private computeState(): MarkerState {
     const ops = this.operations;
     const edit = this.edit;
-    if (!this.client || (ops.length === 0 && !edit)) return MarkerState.None;
+    if (!this.client || (ops.length === 0 && !edit)) return MarkerState.Saved;
     if (edit?.conflictId || ops.some((op) => op.status === 'conflict')) return MarkerState.Conflict;
     if (edit?.failed || ops.some((op) => op.status === 'failed')) return MarkerState.Failed;
     return MarkerState.Pending;

@@ -3,7 +3,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys, sendMouse, resetMouse } from '@web/test-runner-commands';
 import { clearFaults } from '../../test/support/server.ts';
 import '../define.ts';
-import { PendingMarker } from '../index.ts';
+import { PendingMarkerElement } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
 import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
 
@@ -18,13 +18,13 @@ describe('<pending-marker>', () => {
     const provider = await fixture(html`<sync-provider .client=${t.client}><pending-marker entity=${entity} .strings=${strings}></pending-marker></sync-provider>`);
     return provider.querySelector('pending-marker')!;
   };
-  const pill = (el: PendingMarker) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]');
-  const details = (el: PendingMarker) => el.shadowRoot!.querySelector<HTMLElement>('[part="details"]');
-  const pillText = (el: PendingMarker) => pill(el)!.textContent!.trim();
-  const shown = (el: PendingMarker) => details(el)!.getBoundingClientRect().width > 1;
+  const pill = (el: PendingMarkerElement) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]');
+  const details = (el: PendingMarkerElement) => el.shadowRoot!.querySelector<HTMLElement>('[part="details"]');
+  const pillText = (el: PendingMarkerElement) => pill(el)!.textContent!.trim();
+  const shown = (el: PendingMarkerElement) => details(el)!.getBoundingClientRect().width > 1;
 
   it('is defined by the define module', () => {
-    expect(customElements.get('pending-marker')).to.equal(PendingMarker);
+    expect(customElements.get('pending-marker')).to.equal(PendingMarkerElement);
   });
 
   it('renders nothing while nothing is unsent for its entity', async () => {
@@ -32,7 +32,7 @@ describe('<pending-marker>', () => {
     await t.client.enqueue(t.op('other'));
     const el = await mount(`${t.collection}/42`);
     await new Promise((r) => setTimeout(r, 100));
-    expect(el.getAttribute('state')).to.equal('none');
+    expect(el.getAttribute('state')).to.equal('saved');
     expect(pill(el)).to.equal(null);
     expect(el.getBoundingClientRect().width).to.equal(0);
     await expect(el).to.be.accessible();
@@ -54,7 +54,7 @@ describe('<pending-marker>', () => {
     await clearFaults(`/api/${t.collection}`);
     await clearFaults(`/api/health/${t.collection}`);
     await t.client.syncNow();
-    await until(() => el.state === 'none', 8000, 'sent');
+    await until(() => el.state === 'saved', 8000, 'sent');
     await el.updateComplete;
     expect(pill(el)).to.equal(null);
   });
@@ -107,7 +107,7 @@ describe('<pending-marker>', () => {
     await clearFaults(`/api/${t.collection}`);
     await clearFaults(`/api/health/${t.collection}`);
     await t.client.syncNow();
-    await until(() => el.state === 'none', 8000, 'sent');
+    await until(() => el.state === 'saved', 8000, 'sent');
     await el.updateComplete;
     expectFocusOn(pill(el));
     expect(pillText(el)).to.equal('saved');

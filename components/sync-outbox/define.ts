@@ -1,10 +1,10 @@
 // Registers <sync-outbox>.
-import { SyncOutbox } from './sync-outbox.component.ts';
+import { SyncOutboxElement } from './sync-outbox.component.ts';
 
-if (!customElements.get('sync-outbox')) customElements.define('sync-outbox', SyncOutbox);
+if (!customElements.get('sync-outbox')) customElements.define('sync-outbox', SyncOutboxElement);
 
 declare global {
   interface HTMLElementTagNameMap {
-    'sync-outbox': SyncOutbox;
+    'sync-outbox': SyncOutboxElement;
   }
 }

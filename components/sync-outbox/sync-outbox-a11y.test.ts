@@ -3,7 +3,7 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault, clearFaults } from '../../test/support/server.ts';
 import '../define.ts';
-import type { SyncOutbox } from '../index.ts';
+import type { SyncOutboxElement } from '../index.ts';
 import { deepActiveElement, expectFocusOn, frames } from '../test/a11y.ts';
 import { testClient, until, type TestClient } from '../test/support.ts';
 
@@ -21,10 +21,10 @@ describe('<sync-outbox> accessibility', () => {
     await el.updateComplete;
     return el;
   };
-  const rows = (el: SyncOutbox) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
-  const row = (el: SyncOutbox, label: string) => rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
-  const inRow = (el: SyncOutbox, label: string, selector: string) => row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
-  const waitRow = (el: SyncOutbox, label: string, check: (r: HTMLElement) => boolean = () => true) =>
+  const rows = (el: SyncOutboxElement) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
+  const row = (el: SyncOutboxElement, label: string) => rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
+  const inRow = (el: SyncOutboxElement, label: string, selector: string) => row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
+  const waitRow = (el: SyncOutboxElement, label: string, check: (r: HTMLElement) => boolean = () => true) =>
     until(() => { const r = row(el, label); return !!r && check(r); }, 8000, `row ${label}`);
 
   it('keeps focus on a row\'s Retry while its operation is sent again (aria-disabled, never disabled)', async () => {

@@ -1,14 +1,14 @@
 // <sync-outbox>: every unsent operation with its status, attempts, countdown and error; retry, discard, retry all; virtualized only when long.
 import type { RangeChangedEvent } from '@lit-labs/virtualizer/events.js';
-import { css, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { DirtyEntity, Operation, OperationFilter, OperationWindow } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './sync-outbox.styles.ts';
 
 /** Rows fetched beyond each side of the rendered range, so a short scroll needs no new window. */
 const OVERSCAN = 30;
@@ -85,16 +85,22 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @csspart edit - One unpushed edit (with `label`, `status` and `error` parts inside).
  *
  * @cssprop --sync-outbox-height - Height of the scrolling list.
- * @cssprop --sync-outbox-color - Text color.
- * @cssprop --sync-outbox-background - Background.
- * @cssprop --sync-outbox-border-color - Row separators and frame.
- * @cssprop --sync-outbox-muted-color - Secondary text.
- * @cssprop --sync-outbox-error-color - Error text and the "failed" status.
- * @cssprop --sync-outbox-conflict-color - The "conflict" status.
+ * @cssprop --sync-outbox-color - Text color (falls back to --syncline-color).
+ * @cssprop --sync-outbox-background - Background (falls back to --syncline-background).
+ * @cssprop --sync-outbox-border-color - Row separators and frame (falls back to --syncline-border-color).
+ * @cssprop --sync-outbox-muted-color - Secondary text (falls back to --syncline-muted-color).
+ * @cssprop --sync-outbox-error-color - Error text and the "failed" status (falls back to --syncline-error-color).
+ * @cssprop --sync-outbox-conflict-color - The "conflict" status (falls back to --syncline-conflict-color).
  * @cssprop --sync-outbox-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --sync-outbox-button-background - Button background (falls back to --syncline-button-background).
  * @cssprop --sync-outbox-button-color - Button text (falls back to --syncline-button-color).
  * @cssprop --sync-outbox-button-border-color - Button border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-color - Text color of every syncline element.
+ * @cssprop --syncline-background - Background of every syncline element.
+ * @cssprop --syncline-border-color - Frames and separators of every syncline element.
+ * @cssprop --syncline-muted-color - Secondary text of every syncline element.
+ * @cssprop --syncline-error-color - Error text of every syncline element.
+ * @cssprop --syncline-conflict-color - Conflict text and markers of every syncline element.
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  * @cssprop --syncline-button-background - Button background of every syncline element.
  * @cssprop --syncline-button-color - Button text of every syncline element.
@@ -104,129 +110,8 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @fires {SyncDiscardEvent} sync-discard - When the user asks to discard one; cancel it to skip the confirmation and the discard.
  * @fires {SyncRetryAllEvent} sync-retry-all - When the user presses "Retry all"; cancel it to skip `client.retryAll`.
  */
-export class SyncOutbox extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    sharedTokens('sync-outbox'),
-    css`
-      :host {
-        display: block;
-        --_height: var(--sync-outbox-height, 20rem);
-        --_color: var(--sync-outbox-color, #1a1a1a);
-        --_bg: var(--sync-outbox-background, #ffffff);
-        --_border: var(--sync-outbox-border-color, #d0d0d0);
-        --_muted: var(--sync-outbox-muted-color, #595959);
-        --_error: var(--sync-outbox-error-color, #b3261e);
-        --_conflict: var(--sync-outbox-conflict-color, #6a1b9a);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_color: var(--sync-outbox-color, #f1f1f1);
-          --_bg: var(--sync-outbox-background, #1e1e1e);
-          --_border: var(--sync-outbox-border-color, #4a4a4a);
-          --_muted: var(--sync-outbox-muted-color, #bdbdbd);
-          --_error: var(--sync-outbox-error-color, #ffb4ab);
-          --_conflict: var(--sync-outbox-conflict-color, #e1b6ff);
-        }
-      }
-      .base {
-        color: var(--_color);
-        background: var(--_bg);
-        border: 1px solid var(--_border);
-        border-radius: 0.375em;
-      }
-      .header {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5em 1em;
-        padding: 0.5em 0.75em;
-        border-bottom: 1px solid var(--_border);
-      }
-      .heading {
-        font-weight: 600;
-        flex: 1;
-      }
-      .list {
-        height: var(--_height);
-        overflow: auto;
-        /* A scrollbar appearing must not narrow (and so re-wrap and re-measure) every row. */
-        scrollbar-gutter: stable;
-      }
-      .item {
-        box-sizing: border-box;
-        width: 100%;
-        padding: 0.5em 0.75em;
-        border-bottom: 1px solid var(--_border);
-      }
-      .placeholder {
-        color: var(--_muted);
-      }
-      .line {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: baseline;
-        gap: 0.25em 0.75em;
-      }
-      .label {
-        font-weight: 600;
-        overflow-wrap: anywhere;
-      }
-      .meta,
-      .lane {
-        color: var(--_muted);
-        font-size: 0.875em;
-      }
-      .status-failed,
-      .error {
-        color: var(--_error);
-      }
-      .status-conflict {
-        color: var(--_conflict);
-      }
-      .error {
-        font-size: 0.875em;
-        margin-top: 0.25em;
-        overflow-wrap: anywhere;
-      }
-      .actions {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.5em;
-        margin-top: 0.375em;
-      }
-      .button-space {
-        display: inline-block;
-        padding: 0.25em 0;
-        border: 1px solid transparent;
-      }
-      .confirm {
-        display: contents;
-      }
-      .edits {
-        border-top: 1px solid var(--_border);
-      }
-      .edits-heading {
-        display: block;
-        padding: 0.5em 0.75em 0;
-      }
-      .edit-list {
-        list-style: none;
-        margin: 0;
-        padding: 0;
-      }
-      .edit-list .item:last-child {
-        border-bottom: 0;
-      }
-      .empty,
-      .loading {
-        margin: 0;
-        padding: 1em 0.75em;
-        color: var(--_muted);
-      }
-    `,
-  ];
+export class SyncOutboxElement extends SyncElement {
+  static override styles = styles;
 
   /** Show only this lane's operations (then no lane select is offered). */
   @property() lane: string | undefined;
@@ -513,10 +398,10 @@ export class SyncOutbox extends SyncElement {
 
   private onRetryAll(): void {
     if ((this.failed.value ?? 0) + (this.conflicts.value ?? 0) === 0) return;
-    const lane = this.lane || this.selectedLane || undefined;
-    const event = new SyncRetryAllEvent(lane);
+    const filter = this.filter;
+    const event = new SyncRetryAllEvent(Object.freeze({ ...filter }));
     if (!this.dispatchEvent(event)) return;
-    this.client?.retryAll(this.filter).catch((error: unknown) => console.error('<sync-outbox>: retry all failed', error));
+    this.client?.retryAll(filter).catch((error: unknown) => console.error('<sync-outbox>: retry all failed', error));
   }
 
   private onDiscard(op: Operation, index: number): void {

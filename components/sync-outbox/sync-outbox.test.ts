@@ -3,7 +3,7 @@ import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
-import { SyncDiscardEvent, SyncOutbox, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
+import { SyncDiscardEvent, SyncOutboxElement, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
 import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
 
@@ -21,14 +21,14 @@ describe('<sync-outbox>', () => {
     await el.updateComplete;
     return el;
   };
-  const rows = (el: SyncOutbox) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
-  const row = (el: SyncOutbox, label: string) => rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
-  const inRow = (el: SyncOutbox, label: string, selector: string) => row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
-  const waitRow = (el: SyncOutbox, label: string, check: (r: HTMLElement) => boolean = () => true) =>
+  const rows = (el: SyncOutboxElement) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
+  const row = (el: SyncOutboxElement, label: string) => rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
+  const inRow = (el: SyncOutboxElement, label: string, selector: string) => row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
+  const waitRow = (el: SyncOutboxElement, label: string, check: (r: HTMLElement) => boolean = () => true) =>
     until(() => { const r = row(el, label); return !!r && check(r); }, 5000, `row ${label}`);
 
   it('is defined by the define module', () => {
-    expect(customElements.get('sync-outbox')).to.equal(SyncOutbox);
+    expect(customElements.get('sync-outbox')).to.equal(SyncOutboxElement);
   });
 
   it('shows an empty state (slot or string) and a "Retry all" that does not apply but keeps its place in the tab order', async () => {
@@ -91,7 +91,7 @@ describe('<sync-outbox>', () => {
     const el = await mount();
     await waitRow(el, 'Create a', (r) => !!r.querySelector('[part="countdown"]'));
     const first = inRow(el, 'Create a', '[part="countdown"]')!.textContent!;
-    expect(first).to.match(/^retry in (2\d|3[01]) s$/);
+    expect(first).to.match(/^retry in (2\d|3[01]) seconds$/);
     await until(() => inRow(el, 'Create a', '[part="countdown"]')?.textContent !== first, 3000, 'countdown ticks');
   });
 
@@ -147,7 +147,26 @@ describe('<sync-outbox>', () => {
     const event = (await oneEvent(el, SyncRetryAllEvent.type)) as unknown as SyncRetryAllEvent;
     expect(event).to.be.instanceOf(SyncRetryAllEvent);
     expect(event.cancelable).to.equal(true);
+    expect(event.filter).to.deep.equal({});
     await until(() => rows(el).every((r) => r.querySelector('[part="attempts"]')!.textContent === '2 attempts'), 5000, 'both retried');
+  });
+
+  it('puts the whole filter it retries on sync-retry-all: lane, kind and entity', async () => {
+    await t.failWith(400);
+    await t.client.enqueueMany([t.op('a', { lane: 'x' }), t.op('b', { lane: 'x' })]);
+    const el = await mount(html`<sync-outbox lane="x" kind="item.create" entity=${`${t.collection}/a`}></sync-outbox>`);
+    await until(() => rows(el).filter((r) => r.dataset.status === 'failed').length === 1, 5000, 'one failed');
+    const button = el.shadowRoot!.querySelector<HTMLButtonElement>('[part="retry-all"]')!;
+    await until(() => button.getAttribute('aria-disabled') !== 'true', 2000, 'retry all applies');
+    const seen: SyncRetryAllEvent[] = [];
+    el.addEventListener(SyncRetryAllEvent.type, (event) => {
+      seen.push(event);
+      event.preventDefault();
+    });
+    button.click();
+    expect(seen.length).to.equal(1);
+    expect(seen[0].filter).to.deep.equal({ lane: 'x', kind: 'item.create', entity: `${t.collection}/a` });
+    expect(seen[0].lane).to.equal('x');
   });
 
   it('names each row\'s lane and filters by lane when there are several', async () => {

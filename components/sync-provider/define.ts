@@ -1,10 +1,10 @@
 // Registers <sync-provider>.
-import { SyncProvider } from './sync-provider.component.ts';
+import { SyncProviderElement } from './sync-provider.component.ts';
 
-if (!customElements.get('sync-provider')) customElements.define('sync-provider', SyncProvider);
+if (!customElements.get('sync-provider')) customElements.define('sync-provider', SyncProviderElement);
 
 declare global {
   interface HTMLElementTagNameMap {
-    'sync-provider': SyncProvider;
+    'sync-provider': SyncProviderElement;
   }
 }

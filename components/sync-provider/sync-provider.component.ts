@@ -1,12 +1,15 @@
 // <sync-provider>: creates or takes a SyncClient and provides it, with the page's announcer, by @lit/context to every syncline element below it.
-import { ContextProvider } from '@lit/context';
-import { css, html, LitElement, type PropertyValues } from 'lit';
-import { property } from 'lit/decorators.js';
+import { ContextConsumer, ContextProvider } from '@lit/context';
+import { html, LitElement, nothing, type PropertyValues } from 'lit';
+import { property, state } from 'lit/decorators.js';
 import { createSyncClient, type AuthorizeHook, type SyncClient, type SyncMode } from '../../src/index.ts';
 import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
-import { syncClientContext } from '../context.ts';
+import { stringsContext, syncClientContext } from '../context.ts';
 import { SyncClientChangedEvent } from '../events.ts';
 import { ensureContextRoot } from '../internal/context-root.ts';
+import { LocalizeController } from '../localize.ts';
+import { layerStrings, type SynclineStrings } from '../strings.ts';
+import { styles } from './sync-provider.styles.ts';
 
 /**
  * Provides a sync client to the syncline elements inside it, through shadow roots: one provider on
@@ -19,18 +22,25 @@ import { ensureContextRoot } from '../internal/context-root.ts';
  * twice. Hand in your own through `.announcer` to route the words elsewhere; `silent` silences every
  * element below.
  *
+ * It provides strings page-wide too: its `strings` (over those of any provider above it) override the table of
+ * each element's language, and each element's own `strings` override them.
+ *
+ * When it cannot create its client (bad attributes), it logs the error and shows it in words, before its
+ * content, as an alert: the elements below say "Sync is not connected".
+ *
  * @summary Provides a syncline client to the elements below it.
  *
  * @slot - The content that uses the client.
  *
+ * @csspart error - Why the client could not be created (role alert).
+ *
+ * @cssprop --sync-provider-error-color - Color of the error (falls back to --syncline-error-color).
+ * @cssprop --syncline-error-color - Error text of every syncline element.
+ *
  * @fires {SyncClientChangedEvent} sync-client-changed - When the provided client changes (created, handed in, closed).
  */
-export class SyncProvider extends LitElement {
-  static override styles = css`
-    :host {
-      display: contents;
-    }
-  `;
+export class SyncProviderElement extends LitElement {
+  static override styles = styles;
 
   /** Base URL of the sync API, e.g. "/api". With `namespace`, the provider creates its own client. */
   @property() endpoint: string | undefined;
@@ -56,6 +66,16 @@ export class SyncProvider extends LitElement {
   /** Silences the announcements of every element below (each element also has its own `silent`). */
   @property({ type: Boolean, reflect: true }) silent = false;
 
+  /** Strings for every element below (and this provider's error), over the table of each one's language; any subset. */
+  @property({ attribute: false }) strings: Partial<SynclineStrings> | undefined;
+
+  /** Why the client could not be created from the attributes; undefined when it could (or was handed in). */
+  @state() private clientError: string | undefined;
+  /** The strings a provider above this one provides. */
+  @state() private outerStrings: Partial<SynclineStrings> | undefined;
+  private readonly stringsProvider = new ContextProvider(this, { context: stringsContext });
+  private readonly localize = new LocalizeController(this);
+
   private readonly provider = new ContextProvider(this, { context: syncClientContext });
   /**
    * What the elements receive: a stable facade, so handing in another announcer or toggling `silent` takes
@@ -73,12 +93,22 @@ export class SyncProvider extends LitElement {
   constructor() {
     super();
     new ContextProvider(this, { context: announcerContext, initialValue: this.announcerFacade });
+    // A provider ignores its own requests, so this one reaches the provider above, if any.
+    new ContextConsumer(this, {
+      context: stringsContext,
+      subscribe: true,
+      callback: (strings) => {
+        this.outerStrings = strings;
+        this.publishStrings();
+      },
+    });
   }
 
   override connectedCallback(): void {
     ensureContextRoot(this.ownerDocument);
     super.connectedCallback();
-    // Synchronously, so children connecting right after see the client at once (no flash of "no provider").
+    // Synchronously, so children connecting right after see the client and the strings at once (no flash of "no provider").
+    this.publishStrings();
     this.reconcile();
   }
 
@@ -97,19 +127,27 @@ export class SyncProvider extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('strings')) this.publishStrings();
     if (this.isConnected && (changed.has('client') || changed.has('endpoint') || changed.has('namespace') || changed.has('mode') || changed.has('workerUrl'))) {
       this.reconcile();
     }
   }
 
   protected override render() {
-    return html`<slot></slot>`;
+    const error = this.clientError === undefined ? nothing : html`<p part="error" class="error" role="alert">${this.localize.strings(this.outerStrings, this.strings).clientError(this.clientError)}</p>`;
+    return html`${error}<slot></slot>`;
+  }
+
+  /** Provides this provider's strings over those from above. */
+  private publishStrings(): void {
+    this.stringsProvider.setValue(layerStrings(this.outerStrings, this.strings));
   }
 
   /** Brings the provided client in line with `.client` and the attributes. */
   private reconcile(): void {
     if (this.client && this.client !== this.owned?.client) {
-      // Handed in: drop the one we made.
+      // Handed in: drop the one we made (and any error making it).
+      this.clientError = undefined;
       this.owned?.client.close();
       this.owned = undefined;
     } else {
@@ -119,6 +157,7 @@ export class SyncProvider extends LitElement {
         this.owned = undefined;
         this.client = undefined;
       }
+      if (!key || key !== this.failedKey) this.clientError = undefined;
       if (!this.owned && key && key !== this.failedKey) {
         try {
           const client = createSyncClient({
@@ -133,6 +172,7 @@ export class SyncProvider extends LitElement {
         } catch (error) {
           // Once per configuration: a re-render must not log the same error again.
           this.failedKey = key;
+          this.clientError = error instanceof Error ? error.message : String(error);
           console.error('<sync-provider>: could not create the sync client', error);
           this.client = undefined;
         }

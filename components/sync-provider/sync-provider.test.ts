@@ -5,7 +5,7 @@ import type { SyncClient } from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
 import { uniqueName } from '../../test/support/server.ts';
 import '../define.ts';
-import { PendingBadge, SyncClientChangedEvent, SyncProvider, defaultStrings } from '../index.ts';
+import { PendingBadgeElement, SyncClientChangedEvent, SyncProviderElement, defaultStrings } from '../index.ts';
 import { shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
 /** Replaces console.warn for a test, recording calls. */
@@ -24,13 +24,13 @@ describe('<sync-provider>', () => {
   afterEach(() => t.dispose());
 
   it('is defined and takes no room', async () => {
-    expect(customElements.get('sync-provider')).to.equal(SyncProvider);
-    const el = await fixture<SyncProvider>(html`<sync-provider></sync-provider>`);
+    expect(customElements.get('sync-provider')).to.equal(SyncProviderElement);
+    const el = await fixture<SyncProviderElement>(html`<sync-provider></sync-provider>`);
     expect(getComputedStyle(el).display).to.equal('contents');
   });
 
   it('provides a client handed in, follows a new one, and does not close it on removal', async () => {
-    const el = await fixture<SyncProvider>(html`<sync-provider .client=${t.client}><pending-badge></pending-badge></sync-provider>`);
+    const el = await fixture<SyncProviderElement>(html`<sync-provider .client=${t.client}><pending-badge></pending-badge></sync-provider>`);
     const badge = el.querySelector('pending-badge')!;
     await until(() => badge.count !== undefined, 5000, 'count');
     const other = testClient('provider-b');
@@ -81,7 +81,7 @@ describe('<sync-provider>', () => {
     console.error = (...args: unknown[]) => void errors.push(args);
     const warnings = captureWarnings();
     try {
-      const el = await fixture<SyncProvider>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
+      const el = await fixture<SyncProviderElement>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
       expect(el.client).to.equal(undefined);
       expect(errors.length).to.equal(1);
       const badge = el.querySelector('pending-badge')!;
@@ -92,6 +92,31 @@ describe('<sync-provider>', () => {
     } finally {
       console.error = original;
       warnings.restore();
+    }
+  });
+
+  it('shows why it could not create its client as a visible alert, gone once the attributes are fixed', async () => {
+    const original = console.error;
+    console.error = () => {};
+    const namespace = uniqueName('el-fixed');
+    try {
+      const el = await fixture<SyncProviderElement>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
+      await el.updateComplete;
+      const error = el.shadowRoot!.querySelector<HTMLElement>('[part="error"]')!;
+      expect(error).to.exist;
+      expect(error.getAttribute('role')).to.equal('alert');
+      expect(error.textContent).to.match(/^Sync could not start: \S/);
+      // Visible: a box on the page, not only words for assistive technology.
+      expect(error.getBoundingClientRect().height).to.be.greaterThan(0);
+      await expect(el).to.be.accessible();
+      el.namespace = namespace;
+      await until(() => el.client !== undefined, 5000, 'client created');
+      await el.updateComplete;
+      expect(el.shadowRoot!.querySelector('[part="error"]')).to.equal(null);
+    } finally {
+      console.error = original;
+      fixtureCleanup();
+      await deleteSynclineDB(namespace);
     }
   });
 
@@ -124,7 +149,7 @@ describe('<sync-provider>', () => {
       const badge = el.querySelector('pending-badge')!;
       await badge.updateComplete;
       expect(shadowText(badge)).to.equal(defaultStrings.noProvider);
-      customElements.define(tag, class extends SyncProvider {});
+      customElements.define(tag, class extends SyncProviderElement {});
       await until(() => badge.count === 0, 5000, 'badge served by the late provider');
       await badge.updateComplete;
       expect(shadowText(badge)).not.to.contain(defaultStrings.noProvider);
@@ -141,7 +166,7 @@ describe('elements without a provider', () => {
     it(`<${tag}> shows a visible "no sync provider" state and warns once`, async () => {
       const warnings = captureWarnings();
       try {
-        const el = await fixture<PendingBadge>(`<${tag} entity="tasks/1"></${tag}>`);
+        const el = await fixture<PendingBadgeElement>(`<${tag} entity="tasks/1"></${tag}>`);
         el.strings = { ...el.strings };
         await el.updateComplete;
         el.requestUpdate();

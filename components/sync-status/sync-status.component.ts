@@ -1,11 +1,11 @@
 // <sync-status>: connectivity, activity and last sync of the engine, honest copy about what happens when this tab closes, and connectivity changes announced.
-import { css, html, nothing, type PropertyValues } from 'lit';
+import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { SyncStatus as EngineSyncStatus } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncNowEvent } from '../events.ts';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import { styles } from './sync-status.styles.ts';
 
 /** What `<sync-status>` reflects in its `state` attribute. */
 export const StatusState = {
@@ -44,15 +44,17 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @csspart warning - The storage warning.
  * @csspart sync-now - The "Sync now" button.
  *
- * @cssprop --sync-status-color - Text color.
+ * @cssprop --sync-status-color - Text color (falls back to --syncline-color, then the text around it).
  * @cssprop --sync-status-online-color - Dot color online.
  * @cssprop --sync-status-offline-color - Dot color offline.
  * @cssprop --sync-status-degraded-color - Dot color when degraded or paused.
- * @cssprop --sync-status-warning-color - Storage warning color.
+ * @cssprop --sync-status-warning-color - Storage warning color (falls back to --syncline-error-color).
  * @cssprop --sync-status-focus-color - Focus ring (falls back to --syncline-focus-color).
  * @cssprop --sync-status-button-background - "Sync now" background (falls back to --syncline-button-background).
  * @cssprop --sync-status-button-color - "Sync now" text (falls back to --syncline-button-color).
  * @cssprop --sync-status-button-border-color - "Sync now" border (falls back to --syncline-button-border-color).
+ * @cssprop --syncline-color - Text color of every syncline element.
+ * @cssprop --syncline-error-color - Error text of every syncline element.
  * @cssprop --syncline-focus-color - Focus ring of every syncline element.
  * @cssprop --syncline-button-background - Button background of every syncline element.
  * @cssprop --syncline-button-color - Button text of every syncline element.
@@ -61,65 +63,10 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @fires {SyncNowEvent} sync-now - When the user presses "Sync now"; cancel it to skip `client.syncNow()`.
  */
 export class SyncStatusElement extends SyncElement {
-  static override styles = [
-    sharedStyles,
-    sharedTokens('sync-status'),
-    css`
-      :host {
-        display: block;
-        --_color: var(--sync-status-color, inherit);
-        --_online: var(--sync-status-online-color, #2e7d32);
-        --_offline: var(--sync-status-offline-color, #6b6b6b);
-        --_degraded: var(--sync-status-degraded-color, #b26a00);
-        --_warning: var(--sync-status-warning-color, #b3261e);
-      }
-      @media (prefers-color-scheme: dark) {
-        :host {
-          --_online: var(--sync-status-online-color, #81c784);
-          --_offline: var(--sync-status-offline-color, #bdbdbd);
-          --_degraded: var(--sync-status-degraded-color, #ffb74d);
-          --_warning: var(--sync-status-warning-color, #ffb4ab);
-        }
-      }
-      .base {
-        color: var(--_color);
-      }
-      .line {
-        display: flex;
-        flex-wrap: wrap;
-        align-items: center;
-        gap: 0.25em 0.75em;
-      }
-      .dot {
-        width: 0.625em;
-        height: 0.625em;
-        border-radius: 50%;
-        background: var(--_offline);
-      }
-      :host([state='online']) .dot,
-      :host([state='syncing']) .dot {
-        background: var(--_online);
-      }
-      :host([state='degraded']) .dot,
-      :host([state='paused']) .dot {
-        background: var(--_degraded);
-      }
-      .state {
-        font-weight: 600;
-      }
-      p {
-        margin: 0.25em 0 0;
-        font-size: 0.875em;
-      }
-      .warning {
-        color: var(--_warning);
-        font-weight: 600;
-      }
-    `,
-  ];
+  static override styles = styles;
 
   /** Ask before the page closes while unsent changes would stop being sent (no other tab keeps the engine). */
-  @property({ type: Boolean, attribute: 'warn-on-unload' }) warnOnUnload = false;
+  @property({ type: Boolean, reflect: true, attribute: 'warn-on-unload' }) warnOnUnload = false;
 
   /** Announce nothing (the status still shows). */
   @property({ type: Boolean, reflect: true }) silent = false;

@@ -138,7 +138,7 @@ describe('<sync-status> states', () => {
     expect(part(el, 'warning')!.textContent).to.equal('Storage is full: new changes may not be saved on this device.');
     expect(part(el, 'warning')!.getAttribute('role')).to.equal('alert');
     expect(part(el, 'runtime')!.textContent).to.equal('Other open tabs keep sending your changes.');
-    expect(part(el, 'last-sync')!.textContent).to.equal('Last synced 2 min ago');
+    expect(part(el, 'last-sync')!.textContent).to.equal('Last synced 2 minutes ago');
     await expect(el).to.be.accessible();
   });
 

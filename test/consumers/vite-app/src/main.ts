@@ -6,7 +6,7 @@ import type { SyncStatus } from 'syncline';
 const report: { runtime?: SyncStatus['runtime']; pending?: number; enqueued?: string; error?: string } = {};
 Object.assign(window, { __syncline: report });
 
-// Typed through HTMLElementTagNameMap: a SyncProvider, whose client exists once the tag is defined.
+// Typed through HTMLElementTagNameMap: a SyncProviderElement, whose client exists once the tag is defined.
 const client = document.querySelector('sync-provider')!.client!;
 client.status$.subscribe((status) => (report.runtime = status.runtime));
 client.pendingCount$.subscribe((count) => (report.pending = count));

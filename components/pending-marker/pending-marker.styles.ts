@@ -1,0 +1,64 @@
+// The styles of <pending-marker>: its own tokens mapped to private properties, light and dark defaults, and its parts.
+import { css } from 'lit';
+import { sharedStyles, sharedTokens } from '../internal/styles.ts';
+
+/** `static styles` of <pending-marker>. */
+export const styles = [
+  sharedStyles,
+  sharedTokens('pending-marker', ['focus-color']),
+  css`
+    :host {
+      display: inline-block;
+      position: relative;
+      vertical-align: middle;
+      --_color: var(--pending-marker-color, #1a1a1a);
+      --_bg: var(--pending-marker-background, #ffe3a3);
+      --_failed-bg: var(--pending-marker-failed-background, #ffd8d4);
+      --_conflict-bg: var(--pending-marker-conflict-background, #f0dbff);
+      --_details-color: var(--pending-marker-details-color, #ffffff);
+      --_details-bg: var(--pending-marker-details-background, #1a1a1a);
+    }
+    @media (prefers-color-scheme: dark) {
+      :host {
+        --_color: var(--pending-marker-color, #f5f5f5);
+        --_bg: var(--pending-marker-background, #5c4300);
+        --_failed-bg: var(--pending-marker-failed-background, #8c1d18);
+        --_conflict-bg: var(--pending-marker-conflict-background, #5b2a7a);
+        --_details-color: var(--pending-marker-details-color, #1a1a1a);
+        --_details-bg: var(--pending-marker-details-background, #f1f1f1);
+      }
+    }
+    .base {
+      display: inline-block;
+      padding: 0 0.5em;
+      border-radius: 999px;
+      font-size: 0.75em;
+      line-height: 1.6;
+      color: var(--_color);
+      background: var(--_bg);
+    }
+    :host([state='failed']) .base {
+      background: var(--_failed-bg);
+    }
+    :host([state='conflict']) .base {
+      background: var(--_conflict-bg);
+    }
+    /* Shown details: over the content below, as wide as its words need up to a readable measure. */
+    .details.shown {
+      position: absolute;
+      inset-inline-start: 0;
+      top: calc(100% + 0.25em);
+      z-index: 1;
+      width: max-content;
+      max-width: min(20em, 80vw);
+      padding: 0.25em 0.5em;
+      border-radius: 0.25em;
+      font-size: 0.75em;
+      line-height: 1.4;
+      white-space: normal;
+      overflow-wrap: anywhere;
+      color: var(--_details-color);
+      background: var(--_details-bg);
+    }
+  `,
+];
