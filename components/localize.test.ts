@@ -135,7 +135,7 @@ describe('localization', () => {
         <sync-provider .client=${client} .strings=${{ syncNow: 'Jetzt' }}><sync-status id="c"></sync-status></sync-provider>
       </sync-provider>
     </div>`);
-    const [a, b, c] = ['a', 'b', 'c'].map((id) => page.querySelector<SyncStatusElement>(`#${id}`)!);
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => page.querySelector<SyncStatusElement>(`#${id}`)!) as [SyncStatusElement, SyncStatusElement, SyncStatusElement];
     await until(() => [a, b, c].every((el) => !!el.shadowRoot!.querySelector('[part="sync-now"]')), 3000, 'statuses');
     expect(part(a, 'state').textContent, 'the provider\'s string').to.equal('Verbunden');
     expect(part(a, 'sync-now').textContent).to.equal('Los');

@@ -35,7 +35,7 @@ export function stringsFor(lang: string): SynclineStrings {
   let strings = resolved.get(tag);
   if (!strings) {
     strings = defaultStrings;
-    for (const key of new Set(['en', tag.split('-')[0], tag])) strings = resolveStrings(tables.get(key), strings);
+    for (const key of new Set(['en', tag.split('-')[0] ?? tag, tag])) strings = resolveStrings(tables.get(key), strings);
     resolved.set(tag, strings);
   }
   return strings;

@@ -3,7 +3,7 @@
 // task's own fields sent, and an offline edit that meets an "Edit on server" resolved in <conflict-resolver>.
 import { expect } from '@open-wc/testing';
 import '../components/define.ts';
-import type { ConflictResolver } from '../components/index.ts';
+import type { ConflictResolverElement } from '../components/index.ts';
 import { firstValueFrom } from 'rxjs';
 import { createSyncClient, type SyncClient } from '../src/index.ts';
 import { contrast, effectiveBackground, parseColor, useColorScheme } from '../components/test/a11y.ts';
@@ -178,7 +178,7 @@ describe('demo app', () => {
     expect(conflictMarked(), 'no conflict while offline').to.equal(false);
 
     await serverSwitch(false);
-    const resolver = root.querySelector<ConflictResolver>('conflict-resolver')!;
+    const resolver = root.querySelector<ConflictResolverElement>('conflict-resolver')!;
     await eventually(() => resolver.conflicts?.length === 1, 15_000, 'the conflict shown');
     await eventually(() => !card.hidden && conflictMarked(), 5000, 'card shown, task marked in conflict');
     expect(root.querySelector('pending-badge')!.getAttribute('state')).to.equal('conflict');

@@ -165,8 +165,8 @@ describe('<sync-outbox>', () => {
     });
     button.click();
     expect(seen.length).to.equal(1);
-    expect(seen[0].filter).to.deep.equal({ lane: 'x', kind: 'item.create', entity: `${t.collection}/a` });
-    expect(seen[0].lane).to.equal('x');
+    expect(seen[0]!.filter).to.deep.equal({ lane: 'x', kind: 'item.create', entity: `${t.collection}/a` });
+    expect(seen[0]!.lane).to.equal('x');
   });
 
   it('names each row\'s lane and filters by lane when there are several', async () => {
