@@ -27,4 +27,3 @@ export type { SynclineStrings } from './strings.ts';
 export { langOf, registerStrings, stringsFor } from './localize.ts';
 export { plural, timeAgo, timeUntil } from './intl.ts';
 export type { PluralForms } from './intl.ts';
-export { germanStrings } from './locales/de.ts';

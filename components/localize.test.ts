@@ -4,10 +4,10 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { BehaviorSubject, of } from 'rxjs';
 import type { Conflict, DirtyEntity, OperationFilter, SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
+import { germanStrings } from './locales/de.ts';
 import type { Announcer } from './index.ts';
 import {
   defaultStrings,
-  germanStrings,
   langOf,
   plural,
   registerStrings,

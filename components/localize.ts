@@ -1,11 +1,10 @@
 // Which table of strings an element speaks: the nearest `lang` picks a registered table (English by default),
 // then a provider's and the element's own `strings` override it.
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { germanStrings } from './locales/de.ts';
 import { defaultStrings, layerStrings, resolveStrings, type SynclineStrings } from './strings.ts';
 
 /** Tables by lower-case language tag. English is the base of every table: a partial table falls back to it. */
-const tables = new Map<string, Partial<SynclineStrings>>([['de', germanStrings]]);
+const tables = new Map<string, Partial<SynclineStrings>>();
 /** Complete tables per language tag, built on first use; cleared when a table is registered. */
 const resolved = new Map<string, SynclineStrings>();
 /** Bumped by every registration: cached strings made before it are stale. */

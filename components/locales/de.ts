@@ -1,6 +1,7 @@
-// German: every string of every element and of the announcements. An example of a complete table (typed as
-// SynclineStrings, so a string added to the elements fails the build until it is translated here too).
+// German, registered for `lang="de"` on import (`syncline/locales/de`): every string of every element and of the announcements;
+// typed as SynclineStrings, so a string added to the elements fails the build until it is translated here too.
 import { plural, timeAgo, timeUntil } from '../intl.ts';
+import { registerStrings } from '../localize.ts';
 import type { SynclineStrings } from '../strings.ts';
 
 const changes = (n: number) => plural('de', n, { one: '# Änderung', other: '# Änderungen' });
@@ -91,3 +92,5 @@ export const germanStrings: SynclineStrings = {
   resolveFailed: (message) => `Konnte nicht gelöst werden: ${message}`,
   conflictResolved: 'Konflikt gelöst',
 };
+
+registerStrings('de', germanStrings);
