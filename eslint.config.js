@@ -32,10 +32,16 @@ export default tseslint.config(
     rules: {
       // A leading underscore marks what is deliberately unused (as tsc's noUnusedParameters reads it), and a
       // destructured name beside a rest element is how a field is left out of a copy.
-      '@typescript-eslint/no-unused-vars': ['error', {
-        argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_',
-        destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true,
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
       // `declare module 'react' { namespace JSX { ... } }` is how the JSX typings name the elements.
       '@typescript-eslint/no-namespace': ['error', { allowDeclarations: true }],
     },
