@@ -4,10 +4,11 @@ import prettier from 'eslint-config-prettier';
 import lit from 'eslint-plugin-lit';
 import litA11y from 'eslint-plugin-lit-a11y';
 import wc from 'eslint-plugin-wc';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['dist/', 'data/', '**/node_modules/', '.wtr-*/', 'custom-elements.json'],
   },
