@@ -417,7 +417,7 @@ const bench = {
     } catch (error) {
       // Say which module failed: Vite answers a failed transform with a status and a message.
       const response = await fetch(new URL('../components/define.ts', import.meta.url));
-      throw new Error(`${(error as Error).message} (GET define.ts: ${response.status} ${(await response.text()).slice(0, 300)})`);
+      throw new Error(`${(error as Error).message} (GET define.ts: ${response.status} ${(await response.text()).slice(0, 300)})`, { cause: error });
     }
     return true;
   },

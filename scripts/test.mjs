@@ -1,4 +1,4 @@
-// Runs every suite (types, manifest, build, package checks, size budget, server, consumers, browser) and closes with one plain "N passed, N failed" line.
+// Runs every suite (types, lint, manifest, build, package checks, size budget, server, consumers, browser) and closes with one plain "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ensureChromium } from './ensure-chromium.mjs';
@@ -12,6 +12,7 @@ const engineTests = () => readdirSync('test/engines').filter((f) => f.endsWith('
 const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
   { name: 'typecheck server', cmd: ['npx', 'tsc', '-p', 'server/tsconfig.json'], counts: false },
+  { name: 'lint', cmd: ['npm', 'run', 'lint'], counts: false },
   { name: 'manifest', cmd: ['node', 'scripts/manifest.mjs', '--check'], counts: false },
   { name: 'build', cmd: ['node', 'scripts/build.mjs'], counts: false },
   { name: 'package', cmd: ['node', 'scripts/package-check.mjs'], counts: false },
@@ -41,6 +42,7 @@ function run(step) {
 }
 
 // Strip ANSI colour codes before reading a runner's summary.
+// eslint-disable-next-line no-control-regex -- ESC starts every ANSI code
 const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 let passed = 0;

@@ -36,6 +36,7 @@ export function connectMiddleware(app: Hono, basePath = '/api'): (req: IncomingM
 }
 
 /** For koa (@web/test-runner): serves `basePath` and below on the raw request, otherwise defers to `next`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- koa's Context type is not a dependency here
 export function koaMiddleware(app: Hono, basePath = '/api'): (ctx: any, next: () => Promise<void>) => Promise<void> {
   const listener = nodeListener(app);
   const matches = prefixMatcher(basePath);

@@ -108,6 +108,7 @@ export class PendingMarkerElement extends SyncElement {
         ><slot>${text}</slot></span
       >${details
         ? // Hidden visually, never from assistive technology: it is the pill's description whether shown or not.
+          // eslint-disable-next-line lit-a11y/accessible-name -- a tooltip is named by its contents (ARIA 1.2), which the rule does not read
           html`<span part="details" id="details" role="tooltip" class=${shown ? 'details shown' : 'details visually-hidden'}>${details}</span>`
         : nothing}`;
   }

@@ -409,7 +409,7 @@ export class BackgroundSync {
     const rev = row.localRev;
     const url = `${config.url}/${encodeURIComponent(row.id)}`;
     const method = row.deleted ? 'DELETE' : 'PUT';
-    let auth: Record<string, string> | null = null;
+    let auth: Record<string, string> | null;
     try {
       const answer = await this.host.authorize({ method, url });
       if (answer === false) {
@@ -566,10 +566,9 @@ export class BackgroundSync {
     const startedAt = this.host.clock.now();
     for (let page = 0; page < 10_000; page++) {
       const url = `${config.url}?since=${encodeURIComponent(cursor)}`;
-      let auth: Record<string, string> | null = null;
       const answer = await this.host.authorize({ method: 'GET', url });
       if (answer === false) return this.host.pauseForAuth();
-      auth = answer;
+      const auth = answer;
       const result = await this.host.judge(await attempt(url, { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } }, {
         fetch: this.host.fetch, clock: this.host.clock, credentials: this.host.config.credentials, requestTimeoutMs: this.host.config.requestTimeoutMs,
         maxBodyBytes: 64 * 1024 * 1024,

@@ -72,7 +72,7 @@ export class LaneScheduler {
   private async work(lane: string): Promise<void> {
     this.running.add(lane);
     this.options.onBusyChange?.(this.running.size);
-    let wakeAt = Infinity;
+    let wakeAt: number;
     try {
       wakeAt = await this.options.run(lane);
     } catch (error) {

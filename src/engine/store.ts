@@ -79,7 +79,7 @@ export class QueueStore {
     this.assertOpen();
     const changes: { prev: Operation | null; next: Operation | null; shownPrev?: Operation | undefined }[] = [];
     let tx: WriteTx | undefined;
-    let seq = 0;
+    let seq: number;
     try {
       tx = this.db.transaction(stores, 'readwrite', { durability });
       seq = ++this.writeSeq;

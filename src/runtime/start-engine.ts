@@ -8,6 +8,7 @@ import type { EngineConfig } from '../types.ts';
  * version of syncline must upgrade the database: the engine closes at once so the upgrade is never blocked.
  */
 export async function startEngine(config: EngineConfig, onVersionChange: () => void = () => {}): Promise<SyncEngine> {
+  // eslint-disable-next-line prefer-const -- declared before the callback that reads it: a version change before open resolves finds undefined
   let engine: SyncEngine | undefined;
   const db = await openSynclineDB(config.namespace, () => {
     engine?.close();

@@ -67,7 +67,7 @@ function apiServer(dir) {
  * Loads the app in a fresh browser context and checks the whole path: elements defined, one operation
  * enqueued through a SharedWorker whose script came from the app's origin, and delivered to the server.
  */
-async function drive(browser, { origin, api, before }) {
+async function drive(browser, { origin, before }) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
   const problems = [];
@@ -93,7 +93,7 @@ async function drive(browser, { origin, api, before }) {
   } catch (e) {
     const violations = await page.evaluate(() => window.__violations).catch(() => []);
     await context.close();
-    throw new Error([e.message, ...violations, ...problems].join('\n'));
+    throw new Error([e.message, ...violations, ...problems].join('\n'), { cause: e });
   }
 }
 

@@ -7,7 +7,7 @@ export function typeConsumers(dir) {
     try {
       execFileSync('npx', [tool, '-p', config], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
-      throw new Error(`${tool} -p ${config} failed:\n${error.stdout}${error.stderr}`);
+      throw new Error(`${tool} -p ${config} failed:\n${error.stdout}${error.stderr}`, { cause: error });
     }
   }
 }
