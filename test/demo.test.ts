@@ -201,7 +201,7 @@ describe('demo app', () => {
     shadow.querySelector<HTMLButtonElement>('[part~="apply"]')!.click();
 
     await onServer(id, { title: 'Call the plumber at 10', done: false });
-    await eventually(() => card.hidden && row('Call the plumber at 10') !== undefined && marker(row('Call the plumber at 10')!).getAttribute('state') === 'none', 10_000, 'resolved, saved');
+    await eventually(() => card.hidden && row('Call the plumber at 10') !== undefined && marker(row('Call the plumber at 10')!).getAttribute('state') === 'saved', 10_000, 'resolved, saved');
     expect((await writes(collection)).map(([, version, , principal]) => [version, principal])).to.deep.equal([[1, 'anonymous'], [2, 'admin'], [3, 'anonymous']]);
   });
 });
