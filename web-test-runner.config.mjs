@@ -13,11 +13,18 @@ import { bundledModules } from './test/support/bundle-plugin.mjs';
 import { testHooks } from './test/support/hooks.mjs';
 
 /** Comma-separated engines to run: chromium (default), firefox, webkit. Each gets its own group of files. */
-const engines = (process.env.SYNCLINE_BROWSERS ?? 'chromium').split(',').map((s) => s.trim()).filter(Boolean);
+const engines = (process.env.SYNCLINE_BROWSERS ?? 'chromium')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 // test/engines/ drives whole browsers from Node (node:test), not from this runner.
 // SYNCLINE_FILES (comma-separated globs) narrows a run to some files, in every engine's group.
-const ALL_FILES = process.env.SYNCLINE_FILES?.split(',') ?? ['test/**/*.test.ts', '!test/engines/**', 'components/**/*.test.ts'];
+const ALL_FILES = process.env.SYNCLINE_FILES?.split(',') ?? [
+  'test/**/*.test.ts',
+  '!test/engines/**',
+  'components/**/*.test.ts',
+];
 
 /**
  * Core test files that fail in an engine other than Chromium, with the reason. They still run in Chromium.
@@ -43,8 +50,16 @@ const EXCLUDED = {
   },
 };
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-features=BackForwardCache'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-features=BackForwardCache',
+];
 
 function launcher(engine) {
   switch (engine) {
@@ -55,7 +70,9 @@ function launcher(engine) {
       return chromeLauncher({
         puppeteer: puppeteerCore,
         launchOptions: {
-          browser: 'firefox', executablePath: process.env.FIREFOX_PATH || '/usr/bin/firefox-esr', headless: true,
+          browser: 'firefox',
+          executablePath: process.env.FIREFOX_PATH || '/usr/bin/firefox-esr',
+          headless: true,
           // As BackForwardCache is off in Chromium: a SharedWorker must not outlive the page of a finished test file.
           extraPrefsFirefox: { 'browser.sessionhistory.max_total_viewers': 0 },
         },
@@ -89,13 +106,21 @@ function pressChord() {
 }
 
 // One fresh SQLite file per run; tests isolate themselves by collection and namespace names.
-const server = createSyncServer({ dbFile: join(mkdtempSync(join(tmpdir(), 'syncline-wtr-')), 'test.sqlite'), admin: true });
+const server = createSyncServer({
+  dbFile: join(mkdtempSync(join(tmpdir(), 'syncline-wtr-')), 'test.sqlite'),
+  admin: true,
+});
 
 export default {
   nodeResolve: true,
   concurrency: 1,
   middleware: [koaMiddleware(server.app, '/api'), testHooks()],
-  plugins: [bundledModules(['/test/support/frameworks.ts']), esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' }), pageCommands(), pressChord()],
+  plugins: [
+    bundledModules(['/test/support/frameworks.ts']),
+    esbuildPlugin({ ts: true, tsconfig: './tsconfig.json', target: 'es2022' }),
+    pageCommands(),
+    pressChord(),
+  ],
   groups: engines.map((engine) => ({
     name: engine,
     files: [...ALL_FILES, ...Object.keys(EXCLUDED[engine] ?? {}).map((f) => `!${f}`)],

@@ -15,25 +15,55 @@ const PUT_ENTITIES = 100;
 const REPLICA = 10_000;
 const SAMPLES = 50;
 
-function row(id: string, label: string, unit: string, figures: number[], raw?: number[], baseline?: string, extra: Record<string, unknown> = {}): Row {
+function row(
+  id: string,
+  label: string,
+  unit: string,
+  figures: number[],
+  raw?: number[],
+  baseline?: string,
+  extra: Record<string, unknown> = {},
+): Row {
   const figure = median(figures);
   if (!raw) return { id, label, unit, figure, runs: figures, ...extra };
   const limit = median(raw);
-  return { id, label, unit, figure, raw: limit, baseline, ratio: figure / limit, runs: figures, rawRuns: raw, ...extra };
+  return {
+    id,
+    label,
+    unit,
+    figure,
+    raw: limit,
+    baseline,
+    ratio: figure / limit,
+    runs: figures,
+    rawRuns: raw,
+    ...extra,
+  };
 }
 
 /** Each run in a fresh page: puts → pushed beside raw PUTs; then a 10,000-entity collection pulled beside a raw paged pull, and edit → items$ beside a raw put + getAll. */
 export async function runBackgroundBench({ open, call, closeAll, name, runs }: BackgroundBenchContext): Promise<Row[]> {
-  const pushed: number[] = [], rawPuts: number[] = [], acked: number[] = [], coalescing: number[] = [], requests: number[] = [];
-  const pull: number[] = [], rawPull: number[] = [], latency: number[] = [], rawLatency: number[] = [];
+  const pushed: number[] = [],
+    rawPuts: number[] = [],
+    acked: number[] = [],
+    coalescing: number[] = [],
+    requests: number[] = [];
+  const pull: number[] = [],
+    rawPull: number[] = [],
+    latency: number[] = [],
+    rawLatency: number[] = [];
   for (let r = 0; r < runs; r++) {
     let page = await open();
     rawPuts.push((await call(page, 'bgRawPuts', name('c'), PUTS)).opsPerSec);
     const p = await call(page, 'bgPutsPushed', name('bg'), name('c'), PUTS, PUT_ENTITIES);
-    pushed.push(p.opsPerSec); acked.push(p.putsPerSec); coalescing.push(p.coalescing); requests.push(p.requests);
+    pushed.push(p.opsPerSec);
+    acked.push(p.putsPerSec);
+    coalescing.push(p.coalescing);
+    requests.push(p.requests);
     await closeAll();
     page = await open();
-    const c = name('c'), rawNs = name('bg-raw');
+    const c = name('c'),
+      rawNs = name('bg-raw');
     await call(page, 'bgSeed', c, REPLICA);
     // Alternate which pull goes first: the server's first read of the feed warms its page cache.
     if (r % 2) pull.push((await call(page, 'bgPull', name('bg'), c, REPLICA)).ms);
@@ -45,14 +75,40 @@ export async function runBackgroundBench({ open, call, closeAll, name, runs }: B
     await closeAll();
   }
   return [
-    row('bg.push', `${PUTS.toLocaleString('en-US')} optimistic puts (${PUT_ENTITIES} entities) → all pushed`, 'ops/s', pushed, rawPuts,
-      `raw: ${PUTS.toLocaleString('en-US')} sequential PUTs, fetch loop in a SharedWorker`),
+    row(
+      'bg.push',
+      `${PUTS.toLocaleString('en-US')} optimistic puts (${PUT_ENTITIES} entities) → all pushed`,
+      'ops/s',
+      pushed,
+      rawPuts,
+      `raw: ${PUTS.toLocaleString('en-US')} sequential PUTs, fetch loop in a SharedWorker`,
+    ),
     row('bg.coalesce', 'coalescing: puts per push request', '×', coalescing, undefined, undefined, { requests }),
     row('bg.put', 'breakdown: put() acknowledged (edit stored, shown)', 'ops/s', acked),
-    row('bg.pull', `pull of ${REPLICA.toLocaleString('en-US')} changes → items$ holds all`, 'ms', pull, rawPull,
-      'raw: paged GET, one strict IDB transaction per page'),
-    row('bg.items', `patch → items$ updated, ${REPLICA.toLocaleString('en-US')} entities in the replica, median`, 'ms', [median(latency)], [median(rawLatency)],
-      `raw: strict get+put, then getAll of ${REPLICA.toLocaleString('en-US')}`, { samples: latency.length }),
-    row('bg.items.p95', 'patch → items$ updated, p95', 'ms', [percentile(latency, 95)], [percentile(rawLatency, 95)], 'raw p95'),
+    row(
+      'bg.pull',
+      `pull of ${REPLICA.toLocaleString('en-US')} changes → items$ holds all`,
+      'ms',
+      pull,
+      rawPull,
+      'raw: paged GET, one strict IDB transaction per page',
+    ),
+    row(
+      'bg.items',
+      `patch → items$ updated, ${REPLICA.toLocaleString('en-US')} entities in the replica, median`,
+      'ms',
+      [median(latency)],
+      [median(rawLatency)],
+      `raw: strict get+put, then getAll of ${REPLICA.toLocaleString('en-US')}`,
+      { samples: latency.length },
+    ),
+    row(
+      'bg.items.p95',
+      'patch → items$ updated, p95',
+      'ms',
+      [percentile(latency, 95)],
+      [percentile(rawLatency, 95)],
+      'raw p95',
+    ),
   ];
 }

@@ -14,13 +14,23 @@ let collection: Collection<Item> | null = null;
 async function openClient(namespace: string, name: string): Promise<SyncClient> {
   client?.close();
   // As bench/page.ts opens its clients: the bundled worker, as production ships it.
-  client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', workerUrl: '/bench-syncline-worker.js', healthUrl: `/api/health/${name}` });
+  client = createSyncClient({
+    endpoint: '/api',
+    namespace,
+    mode: 'shared-worker',
+    workerUrl: '/bench-syncline-worker.js',
+    healthUrl: `/api/health/${name}`,
+  });
   await client.ready(20_000);
   return client;
 }
 
 /** Resolves with the time `items$` first emits a value passing `check`. */
-function itemsWhen(source: Collection<Item>, check: (items: EntityRecord<Item>[]) => boolean, ms = 120_000): Promise<number> {
+function itemsWhen(
+  source: Collection<Item>,
+  check: (items: EntityRecord<Item>[]) => boolean,
+  ms = 120_000,
+): Promise<number> {
   return firstValueFrom(source.items$.pipe(filter(check), timeout(ms))).then(() => now());
 }
 
@@ -44,18 +54,31 @@ export const backgroundBench = {
     const acked = now();
     const last = new Map<string, number>();
     for (let i = 0; i < n; i++) last.set(`n${i % entities}`, i);
-    const t1 = await itemsWhen(tasks, (items) => items.length === entities && items.every((e) => !e.dirty && e.data.n === last.get(e.id)));
+    const t1 = await itemsWhen(
+      tasks,
+      (items) => items.length === entities && items.every((e) => !e.dirty && e.data.n === last.get(e.id)),
+    );
     const sent = (await requests(name)) - before;
-    return { ms: t1 - t0, opsPerSec: (n * 1000) / (t1 - t0), putsPerSec: (n * 1000) / (acked - t0), requests: sent, coalescing: n / sent };
+    return {
+      ms: t1 - t0,
+      opsPerSec: (n * 1000) / (t1 - t0),
+      putsPerSec: (n * 1000) / (acked - t0),
+      requests: sent,
+      coalescing: n / sent,
+    };
   },
 
   /** Raw limit of the push: `n` sequential PUTs (fresh key each, body read) from a bare SharedWorker, where the engine pushes from. */
   async bgRawPuts(name: string, n: number) {
-    const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), { type: 'module', name: `raw-bg-${Math.random().toString(36).slice(2)}` });
-    const ping = (message: Record<string, unknown>) => new Promise<{ opsPerSec: number; failed: number; error?: string }>((resolve, reject) => {
-      worker.port.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
-      worker.port.postMessage(message);
+    const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), {
+      type: 'module',
+      name: `raw-bg-${Math.random().toString(36).slice(2)}`,
     });
+    const ping = (message: Record<string, unknown>) =>
+      new Promise<{ opsPerSec: number; failed: number; error?: string }>((resolve, reject) => {
+        worker.port.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
+        worker.port.postMessage(message);
+      });
     await ping({ cmd: 'ping', id: 0 });
     const r = await ping({ cmd: 'fetch', id: 1, url: `${API}/${name}`, n, conc: 1, method: 'PUT' });
     worker.port.close();
@@ -67,12 +90,20 @@ export const backgroundBench = {
   async bgSeed(name: string, n: number) {
     for (let start = 0; start < n; start += 100) {
       const ops = Array.from({ length: Math.min(100, n - start) }, (_, k) => ({
-        key: `seed-${name}-${start + k}`, method: 'PUT', path: `/api/${name}/r${start + k}`,
-        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: `Item number ${start + k}`, done: false }),
+        key: `seed-${name}-${start + k}`,
+        method: 'PUT',
+        path: `/api/${name}/r${start + k}`,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title: `Item number ${start + k}`, done: false }),
       }));
-      const response = await fetch(`${API}/_batch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ops }) });
+      const response = await fetch(`${API}/_batch`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ops }),
+      });
       const results = ((await response.json()) as { results?: { status: number }[] }).results ?? [];
-      if (!response.ok || results.length !== ops.length || results.some((r) => r.status >= 300)) throw new Error(`seeding batch at ${start}: ${response.status}`);
+      if (!response.ok || results.length !== ops.length || results.some((r) => r.status >= 300))
+        throw new Error(`seeding batch at ${start}: ${response.status}`);
     }
     return n;
   },
@@ -93,13 +124,31 @@ export const backgroundBench = {
     let cursor = '';
     let count = 0;
     for (;;) {
-      const page = (await (await fetch(`${API}/${name}?since=${encodeURIComponent(cursor)}`, { headers: { Accept: 'application/json' } })).json()) as {
-        items: { id: string; version: number; data: Record<string, unknown> }[]; cursor: string; hasMore: boolean;
+      const page = (await (
+        await fetch(`${API}/${name}?since=${encodeURIComponent(cursor)}`, { headers: { Accept: 'application/json' } })
+      ).json()) as {
+        items: { id: string; version: number; data: Record<string, unknown> }[];
+        cursor: string;
+        hasMore: boolean;
       };
       const tx = db.transaction('entities', 'readwrite', { durability: 'strict' });
       for (const item of page.items) {
-        tx.store.put({ collection: name, id: item.id, data: item.data, serverData: item.data, baseVersion: item.version, dirty: false, deleted: false,
-          localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: Date.now() } as EntityRow).catch(() => {});
+        tx.store
+          .put({
+            collection: name,
+            id: item.id,
+            data: item.data,
+            serverData: item.data,
+            baseVersion: item.version,
+            dirty: false,
+            deleted: false,
+            localRev: 0,
+            attempts: 0,
+            strikes: 0,
+            nextAttemptAt: 0,
+            updatedAt: Date.now(),
+          } as EntityRow)
+          .catch(() => {});
       }
       await tx.done;
       count += page.items.length;
@@ -139,7 +188,9 @@ export const backgroundBench = {
       // Read and write the row in one strict transaction, as an edit does.
       const tx = db.transaction('entities', 'readwrite', { durability: 'strict' });
       const row = (await tx.store.get([name, id]))!;
-      tx.store.put({ ...row, data: { ...row.data, title: `edit ${i}` }, dirty: true, localRev: row.localRev + 1 }).catch(() => {});
+      tx.store
+        .put({ ...row, data: { ...row.data, title: `edit ${i}` }, dirty: true, localRev: row.localRev + 1 })
+        .catch(() => {});
       await tx.done;
       const all = await db.getAll('entities', range);
       if (all.length !== 10_000) throw new Error(`raw getAll saw ${all.length}`);

@@ -8,7 +8,12 @@ const now = () => performance.timeOrigin + performance.now();
  * `url`, or with `method` 'PUT' PUTs to `url/r<i>` (the peers comparison sends PUTs, whose repeats the server would
  * apply twice, so its change log can tell a duplicate).
  */
-export async function fetchLoops(url: string, n: number, conc: number, method: 'POST' | 'PUT' = 'POST'): Promise<{ ms: number; opsPerSec: number; failed: number }> {
+export async function fetchLoops(
+  url: string,
+  n: number,
+  conc: number,
+  method: 'POST' | 'PUT' = 'POST',
+): Promise<{ ms: number; opsPerSec: number; failed: number }> {
   let next = 0;
   let failed = 0;
   const loop = async () => {

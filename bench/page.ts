@@ -1,7 +1,14 @@
 // In-page half of the benchmark: each scenario's syncline run and its raw platform baseline, exposed as window.bench for bench/runner.ts.
 import { openDB } from 'idb';
 import { filter, firstValueFrom, timeout, type Subscription } from 'rxjs';
-import { createSyncClient, type Operation, type OperationInput, type SyncClient, type SyncClientOptions, type SyncStatus } from '../src/index.ts';
+import {
+  createSyncClient,
+  type Operation,
+  type OperationInput,
+  type SyncClient,
+  type SyncClientOptions,
+  type SyncStatus,
+} from '../src/index.ts';
 import { openSynclineDB, operationId, SyncEngine } from '../src/testing.ts';
 import { resolveConfig } from '../src/index.ts';
 import { fetchLoops } from './fetch-loops.ts';
@@ -32,7 +39,11 @@ function record(collection: string, i: number, seq: number): Operation {
     lane: 'default',
     kind: 'item.create',
     label: `Create n${i}`,
-    request: { method: 'POST', url: `${API}/${collection}`, body: { id: `n${i}`, title: `Item number ${i}`, done: false } },
+    request: {
+      method: 'POST',
+      url: `${API}/${collection}`,
+      body: { id: `n${i}`, title: `Item number ${i}`, done: false },
+    },
     status: 'pending',
     attempts: 0,
     strikes: 0,
@@ -62,7 +73,14 @@ const online = async (collection: string) => {
 
 function options(namespace: string, collection: string, extra: Partial<SyncClientOptions> = {}): SyncClientOptions {
   // The worker as production ships it: one bundled file (see bench/runner.ts, bundledWorker).
-  return { endpoint: '/api', namespace, mode: 'shared-worker', workerUrl: '/bench-syncline-worker.js', healthUrl: `/api/health/${collection}`, ...extra };
+  return {
+    endpoint: '/api',
+    namespace,
+    mode: 'shared-worker',
+    workerUrl: '/bench-syncline-worker.js',
+    healthUrl: `/api/health/${collection}`,
+    ...extra,
+  };
 }
 
 /** An engine in this page over the namespace's database; its fetch always fails, as an unreachable server would. */
@@ -73,7 +91,11 @@ async function directEngine(namespace: string, collection: string): Promise<Sync
 }
 
 const clients: SyncClient[] = [];
-async function openClient(namespace: string, collection: string, extra: Partial<SyncClientOptions> = {}): Promise<SyncClient> {
+async function openClient(
+  namespace: string,
+  collection: string,
+  extra: Partial<SyncClientOptions> = {},
+): Promise<SyncClient> {
   const client = createSyncClient(options(namespace, collection, extra));
   clients.push(client);
   await client.ready(20_000);
@@ -100,13 +122,21 @@ function follow<T>(source: { subscribe(fn: (v: T) => void): Subscription }) {
     waiters = waiters.filter((w) => (w.check(v) ? (w.resolve(t), false) : true));
   });
   return {
-    get value() { return latest; },
+    get value() {
+      return latest;
+    },
     /** Resolves with the time the passing value arrived. */
     until(check: (v: T) => boolean, ms = 60_000): Promise<number> {
       if (latest !== undefined && check(latest)) return Promise.resolve(now());
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out; last value ${JSON.stringify(latest)}`)), ms);
-        waiters.push({ check, resolve: (t) => { clearTimeout(timer); resolve(t); } });
+        waiters.push({
+          check,
+          resolve: (t) => {
+            clearTimeout(timer);
+            resolve(t);
+          },
+        });
       });
     },
     stop: () => sub.unsubscribe(),
@@ -118,11 +148,19 @@ function follow<T>(source: { subscribe(fn: (v: T) => void): Subscription }) {
 let rawWorker: { port: MessagePort; next: number; waiting: Map<number, (v: any) => void> } | null = null;
 function rawCall(message: Record<string, unknown>): Promise<any> {
   if (!rawWorker) {
-    const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), { type: 'module', name: `raw-${Math.random().toString(36).slice(2)}` });
+    const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), {
+      type: 'module',
+      name: `raw-${Math.random().toString(36).slice(2)}`,
+    });
     rawWorker = { port: worker.port, next: 1, waiting: new Map() };
     const w = rawWorker;
-    worker.port.onmessage = (e) => { w.waiting.get(e.data.id)?.(e.data); w.waiting.delete(e.data.id); };
-    worker.onerror = () => { for (const resolve of w.waiting.values()) resolve({ error: 'raw worker failed to start' }); };
+    worker.port.onmessage = (e) => {
+      w.waiting.get(e.data.id)?.(e.data);
+      w.waiting.delete(e.data.id);
+    };
+    worker.onerror = () => {
+      for (const resolve of w.waiting.values()) resolve({ error: 'raw worker failed to start' });
+    };
   }
   const id = rawWorker.next++;
   const w = rawWorker;
@@ -149,8 +187,17 @@ function control(name: string): BroadcastChannel {
 function controlValue(v: number, ms = 10_000): Promise<{ v: number; t: number }> {
   if (ctlLatest?.v === v) return Promise.resolve(ctlLatest);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no count ${v} from the other page (last ${JSON.stringify(ctlLatest)})`)), ms);
-    ctlWaiters.push({ v, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+    const timer = setTimeout(
+      () => reject(new Error(`no count ${v} from the other page (last ${JSON.stringify(ctlLatest)})`)),
+      ms,
+    );
+    ctlWaiters.push({
+      v,
+      resolve: (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      },
+    });
   });
 }
 
@@ -189,7 +236,10 @@ const bench = {
   /** Breakdown: the same engine hosted in this page (no worker, no RPC), server unreachable through a rejecting fetch. */
   async directEnqueue(namespace: string, collection: string, n: number, bulk: boolean) {
     const engine = await directEngine(namespace, collection);
-    const prepared = (i: number) => ({ ...input(collection, i), request: { ...input(collection, i).request, url: `${API}/${collection}` } });
+    const prepared = (i: number) => ({
+      ...input(collection, i),
+      request: { ...input(collection, i).request, url: `${API}/${collection}` },
+    });
     await engine.enqueue([prepared(-1)]);
     await sleep(100);
     let ms: number;
@@ -230,10 +280,12 @@ const bench = {
       if (sent) {
         const current = await store.get(sent.id);
         if (current) store.delete(current.id).catch(() => {});
-        tx.objectStore('meta').put(Date.now(), 'lastSyncAt').catch(() => {});
+        tx.objectStore('meta')
+          .put(Date.now(), 'lastSyncAt')
+          .catch(() => {});
       }
       const head = await store.index('laneSeq').get(IDBKeyRange.bound(['default', -Infinity], ['default', Infinity]));
-      sent = head ? { ...head, status: 'sending', attempts: 1 } as Operation : null;
+      sent = head ? ({ ...head, status: 'sending', attempts: 1 } as Operation) : null;
       if (sent) store.put(sent).catch(() => {});
       await tx.done;
     }
@@ -256,11 +308,15 @@ const bench = {
   },
   async rawPutBulk(namespace: string, collection: string, n: number, bare = false) {
     const db = bare
-      ? await openDB(`bench-bare:${namespace}`, 1, { upgrade: (d) => void d.createObjectStore('operations', { keyPath: 'id' }) })
+      ? await openDB(`bench-bare:${namespace}`, 1, {
+          upgrade: (d) => void d.createObjectStore('operations', { keyPath: 'id' }),
+        })
       : await openSynclineDB(namespace);
     const records = Array.from({ length: n }, (_, i) => record(collection, i, i + 1));
     const t0 = now();
-    const tx = (db as Awaited<ReturnType<typeof openSynclineDB>>).transaction('operations', 'readwrite', { durability: 'strict' });
+    const tx = (db as Awaited<ReturnType<typeof openSynclineDB>>).transaction('operations', 'readwrite', {
+      durability: 'strict',
+    });
     for (const r of records) tx.store.put(r).catch(() => {});
     await tx.done;
     const ms = now() - t0;
@@ -354,7 +410,9 @@ const bench = {
     const t1 = await count.until((v) => v === 0, 120_000);
     count.stop();
     const ms = t1 - t0;
-    const stats = (await admin('GET', `stats?pathPrefix=${encodeURIComponent(`/api/${collection}`)}`)) as { requests: number };
+    const stats = (await admin('GET', `stats?pathPrefix=${encodeURIComponent(`/api/${collection}`)}`)) as {
+      requests: number;
+    };
     return { ms, opsPerSec: (n * 1000) / ms, serverRequests: stats.requests };
   },
   /** Raw limit: `conc` loops of sequential fetch POSTs (same shape and headers as the engine's), from this page or a SharedWorker. */
@@ -400,7 +458,10 @@ const bench = {
   /** Info: a minimal module SharedWorker started cold that opens the database and counts. */
   async rawWorkerColdCount(namespace: string) {
     const t0 = now();
-    const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), { type: 'module', name: `cold-${Math.random().toString(36).slice(2)}` });
+    const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), {
+      type: 'module',
+      name: `cold-${Math.random().toString(36).slice(2)}`,
+    });
     const reply = await new Promise<{ value: number }>((resolve) => {
       worker.port.onmessage = (e) => resolve(e.data);
       worker.port.postMessage({ cmd: 'count', db: `syncline:${namespace}`, id: 0 });
@@ -417,7 +478,10 @@ const bench = {
     } catch (error) {
       // Say which module failed: Vite answers a failed transform with a status and a message.
       const response = await fetch(new URL('../components/define.ts', import.meta.url));
-      throw new Error(`${(error as Error).message} (GET define.ts: ${response.status} ${(await response.text()).slice(0, 300)})`, { cause: error });
+      throw new Error(
+        `${(error as Error).message} (GET define.ts: ${response.status} ${(await response.text()).slice(0, 300)})`,
+        { cause: error },
+      );
     }
     return true;
   },
@@ -425,7 +489,8 @@ const bench = {
     await offline(collection);
     const client = await openClient(namespace, collection);
     await parkOffline(client, collection);
-    for (let i = 0; i < n - 1; i += 2000) await client.enqueueMany(Array.from({ length: Math.min(2000, n - 1 - i) }, (_, k) => input(collection, i + k)));
+    for (let i = 0; i < n - 1; i += 2000)
+      await client.enqueueMany(Array.from({ length: Math.min(2000, n - 1 - i) }, (_, k) => input(collection, i + k)));
     const count = follow<number>(client.pendingCount$);
     await count.until((v) => v === n);
     count.stop();
@@ -448,10 +513,20 @@ const bench = {
     provider.append(outbox);
     const t1 = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no rows after 20 s (${rows()} rows)`)), 20_000);
-      const finish = () => { clearTimeout(timer); observer.disconnect(); clearInterval(poll); resolve(now()); };
-      const observer = new MutationObserver(() => { if (rows() > 0) finish(); });
-      if (outbox.shadowRoot) observer.observe(outbox.shadowRoot, { childList: true, subtree: true, characterData: true });
-      const poll = setInterval(() => { if (rows() > 0) finish(); }, 2);
+      const finish = () => {
+        clearTimeout(timer);
+        observer.disconnect();
+        clearInterval(poll);
+        resolve(now());
+      };
+      const observer = new MutationObserver(() => {
+        if (rows() > 0) finish();
+      });
+      if (outbox.shadowRoot)
+        observer.observe(outbox.shadowRoot, { childList: true, subtree: true, characterData: true });
+      const poll = setInterval(() => {
+        if (rows() > 0) finish();
+      }, 2);
       if (rows() > 0) finish();
     });
     const rendered = rows();
@@ -469,7 +544,12 @@ const bench = {
     provider.append(badge);
     document.body.append(provider);
     const count = follow<number>(client.pendingCount$);
-    const text = () => (badge.shadowRoot?.textContent ?? '') + '|' + (badge.textContent ?? '') + '|' + (badge.getAttribute('aria-label') ?? '');
+    const text = () =>
+      (badge.shadowRoot?.textContent ?? '') +
+      '|' +
+      (badge.textContent ?? '') +
+      '|' +
+      (badge.getAttribute('aria-label') ?? '');
     await count.until((v) => v >= 1);
     await sleep(100);
     const badgeSamples: number[] = [];
@@ -480,17 +560,29 @@ const bench = {
       const t0 = now();
       const changed = new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`badge text did not change from "${before}"`)), 5_000);
-        const finish = () => { clearTimeout(timer); observer.disconnect(); clearInterval(poll); resolve(now()); };
-        const observer = new MutationObserver(() => { if (text() !== before) finish(); });
+        const finish = () => {
+          clearTimeout(timer);
+          observer.disconnect();
+          clearInterval(poll);
+          resolve(now());
+        };
+        const observer = new MutationObserver(() => {
+          if (text() !== before) finish();
+        });
         observer.observe(badge.shadowRoot!, { childList: true, subtree: true, characterData: true, attributes: true });
         observer.observe(badge, { attributes: true, childList: true, subtree: true, characterData: true });
-        const poll = setInterval(() => { if (text() !== before) finish(); }, 2);
+        const poll = setInterval(() => {
+          if (text() !== before) finish();
+        }, 2);
       });
       const seen = count.until((v) => v === base + 1);
       await client.enqueue(input(collection, i));
       base++;
       const [tb, ts] = await Promise.all([changed, seen]);
-      if (i >= 5) { badgeSamples.push(tb - t0); streamSamples.push(ts - t0); }
+      if (i >= 5) {
+        badgeSamples.push(tb - t0);
+        streamSamples.push(ts - t0);
+      }
       await sleep(5);
     }
     count.stop();

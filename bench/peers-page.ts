@@ -1,6 +1,11 @@
 // In-page half of `npm run bench -- --peers`: the enqueue + drain of 1,000 PUTs and the after-a-reload check through syncline, TanStack offline-transactions and redux-offline, and the raw loops, exposed as window.peers for bench/peers.ts.
 import { createCollection } from '@tanstack/db';
-import { IndexedDBAdapter, NonRetriableError, startOfflineExecutor, type OnlineDetector } from '@tanstack/offline-transactions';
+import {
+  IndexedDBAdapter,
+  NonRetriableError,
+  startOfflineExecutor,
+  type OnlineDetector,
+} from '@tanstack/offline-transactions';
 import { offline as reduxOffline } from '@redux-offline/redux-offline';
 import { legacy_createStore, type Reducer, type StoreEnhancer } from 'redux';
 import { filter, firstValueFrom, timeout } from 'rxjs';
@@ -14,7 +19,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const API = `${location.origin}/api`;
 
 /** What every library queues, op i of a run: create-or-replace one item with a JSON PUT. */
-interface Item { id: string; title: string; done: boolean }
+interface Item {
+  id: string;
+  title: string;
+  done: boolean;
+}
 const item = (i: number): Item => ({ id: `n${i}`, title: `Item number ${i}`, done: false });
 
 /**
@@ -33,8 +42,11 @@ async function sendPut(collection: string, body: Item, key: string): Promise<Res
 
 /** Statuses the contract says to retry (docs/server-contract.md §6); any other non-2xx is final. */
 const retryable = (response: Response) =>
-  response.status >= 500 || response.status === 408 || response.status === 425 || response.status === 429
-  || (response.status === 409 && response.headers.has('retry-after'));
+  response.status >= 500 ||
+  response.status === 408 ||
+  response.status === 425 ||
+  response.status === 429 ||
+  (response.status === 409 && response.headers.has('retry-after'));
 
 async function admin(method: string, path: string, body?: unknown): Promise<any> {
   const response = await fetch(`${API}/_admin/${path}`, {
@@ -77,10 +89,18 @@ function waiter() {
       if (check()) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-        waiting.push({ check, resolve: () => { clearTimeout(timer); resolve(); } });
+        waiting.push({
+          check,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
       });
     },
-    wake() { waiting = waiting.filter((w) => (w.check() ? (w.resolve(), false) : true)); },
+    wake() {
+      waiting = waiting.filter((w) => (w.check() ? (w.resolve(), false) : true));
+    },
   };
 }
 
@@ -97,7 +117,10 @@ export interface PeerRun {
 // ---- raw SharedWorker for the fetch loop in a worker context (syncline sends from its SharedWorker) ----
 
 function rawWorkerFetch(url: string, n: number): Promise<{ ms: number; opsPerSec: number; failed: number }> {
-  const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), { type: 'module', name: `peers-raw-${Math.random().toString(36).slice(2)}` });
+  const worker = new SharedWorker(new URL('./raw-worker.ts', import.meta.url), {
+    type: 'module',
+    name: `peers-raw-${Math.random().toString(36).slice(2)}`,
+  });
   return new Promise((resolve, reject) => {
     worker.onerror = () => reject(new Error('raw worker failed to start'));
     worker.port.onmessage = (e) => (e.data.error ? reject(new Error(e.data.error)) : resolve(e.data));
@@ -114,11 +137,22 @@ const peers = {
     const put = async (i: number) => {
       const t = Date.now();
       const tx = db.transaction('operations', 'readwrite', { durability: 'strict' });
-      tx.store.put({
-        id: operationId(t), seq: i + 1, lane: 'default', kind: 'item.put', label: `Put n${i}`,
-        request: { method: 'PUT', url: `${API}/${collection}/n${i}`, body: item(i) },
-        status: 'pending', attempts: 0, strikes: 0, nextAttemptAt: 0, createdAt: t, updatedAt: t,
-      } as Operation).catch(() => {});
+      tx.store
+        .put({
+          id: operationId(t),
+          seq: i + 1,
+          lane: 'default',
+          kind: 'item.put',
+          label: `Put n${i}`,
+          request: { method: 'PUT', url: `${API}/${collection}/n${i}`, body: item(i) },
+          status: 'pending',
+          attempts: 0,
+          strikes: 0,
+          nextAttemptAt: 0,
+          createdAt: t,
+          updatedAt: t,
+        } as Operation)
+        .catch(() => {});
       await tx.done;
     };
     const t0 = now();
@@ -144,14 +178,29 @@ const peers = {
     try {
       await client.ready(20_000);
       // Park: one op (to another collection, so the count below sees only the n) makes the engine find the server gone.
-      await client.enqueue({ kind: 'park', label: 'park', request: { method: 'PUT', url: `${collection}-park/p`, body: { id: 'p' } } });
-      await firstValueFrom(client.status$.pipe(filter((s) => s.connectivity === 'offline' && !s.syncing), timeout(20_000)));
-      const enqueue = await timed(n, async (i) => { await client.enqueue(synclineInput(collection, i)); });
+      await client.enqueue({
+        kind: 'park',
+        label: 'park',
+        request: { method: 'PUT', url: `${collection}-park/p`, body: { id: 'p' } },
+      });
+      await firstValueFrom(
+        client.status$.pipe(
+          filter((s) => s.connectivity === 'offline' && !s.syncing),
+          timeout(20_000),
+        ),
+      );
+      const enqueue = await timed(n, async (i) => {
+        await client.enqueue(synclineInput(collection, i));
+      });
 
       let pending = -1;
       const count = waiter();
       let zeroAt = 0;
-      const sub = client.pendingCount$.subscribe((v) => { pending = v; if (v === 0 && !zeroAt) zeroAt = now(); count.wake(); });
+      const sub = client.pendingCount$.subscribe((v) => {
+        pending = v;
+        if (v === 0 && !zeroAt) zeroAt = now();
+        count.wake();
+      });
       await count.until(() => pending === n + 1, 20_000, `pendingCount ${n + 1}`);
       await serverUp(collection);
       await sleep(20);
@@ -162,8 +211,14 @@ const peers = {
       sub.unsubscribe();
       const drainMs = zeroAt - t1;
       const failed = await firstValueFrom(client.count$({ status: ['failed', 'conflict'] }));
-      return { enqueue, drain: { ms: drainMs, opsPerSec: (n * 1000) / drainMs }, failed,
-        notes: ['one extra op queued first (to another collection) so the engine learns the server is unreachable: the drain sends n + 1'] };
+      return {
+        enqueue,
+        drain: { ms: drainMs, opsPerSec: (n * 1000) / drainMs },
+        failed,
+        notes: [
+          'one extra op queued first (to another collection) so the engine learns the server is unreachable: the drain sends n + 1',
+        ],
+      };
     } finally {
       client.close();
     }
@@ -184,11 +239,24 @@ const peers = {
       const drained = waiter();
       const enqueue = await timed(n, async (i) => {
         const tx = executor.createOfflineTransaction({ mutationFnName: 'putItems', autoCommit: false });
-        tx.mutate(() => { items.insert(item(i)); });
-        commits.push(tx.commit().then(
-          () => { settled++; lastSettledAt = now(); drained.wake(); },
-          () => { failed++; settled++; lastSettledAt = now(); drained.wake(); },
-        ));
+        tx.mutate(() => {
+          items.insert(item(i));
+        });
+        commits.push(
+          tx.commit().then(
+            () => {
+              settled++;
+              lastSettledAt = now();
+              drained.wake();
+            },
+            () => {
+              failed++;
+              settled++;
+              lastSettledAt = now();
+              drained.wake();
+            },
+          ),
+        );
         await outbox.until(() => outbox.written.has(`tx:${tx.id}`), 20_000, `outbox write of op ${i}`);
       });
       await serverUp(collection);
@@ -215,7 +283,11 @@ const peers = {
       const enqueue = await timed(n, async (i) => {
         store.dispatch(reduxPut(collection, i));
         const transaction = store.getState().offline!.lastTransaction;
-        await redux.persisted.until(() => redux.persistedTransaction() >= transaction, 20_000, `localStorage write of op ${i}`);
+        await redux.persisted.until(
+          () => redux.persistedTransaction() >= transaction,
+          20_000,
+          `localStorage write of op ${i}`,
+        );
       });
       await serverUp(collection);
       await sleep(20);
@@ -256,7 +328,12 @@ const peers = {
     try {
       await client.ready(20_000);
       await client.syncNow();
-      await firstValueFrom(client.pendingCount$.pipe(filter((v) => v === 0), timeout(300_000)));
+      await firstValueFrom(
+        client.pendingCount$.pipe(
+          filter((v) => v === 0),
+          timeout(300_000),
+        ),
+      );
       return true;
     } finally {
       client.close();
@@ -269,7 +346,9 @@ const peers = {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const tx = executor.createOfflineTransaction({ mutationFnName: 'putItems', autoCommit: false });
-      tx.mutate(() => { items.insert(item(i)); });
+      tx.mutate(() => {
+        items.insert(item(i));
+      });
       tx.commit().catch(() => {});
       ids.push(`tx:${tx.id}`);
     }
@@ -307,7 +386,13 @@ const peers = {
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('the outbox did not empty')), 300_000);
-        const check = () => { if (redux.store.getState().offline!.outbox.length === 0) { clearTimeout(timer); unsubscribe(); resolve(); } };
+        const check = () => {
+          if (redux.store.getState().offline!.outbox.length === 0) {
+            clearTimeout(timer);
+            unsubscribe();
+            resolve();
+          }
+        };
         const unsubscribe = redux.store.subscribe(check);
         check();
       });
@@ -325,7 +410,9 @@ const peers = {
   async serverCheck(collection: string, n: number, prefix = 'n') {
     const writes: { seq: number; id: string; at: number; idempotencyKey: string | null }[] = [];
     for (let since = 0; ;) {
-      const page = await admin('GET', `changes?collection=${encodeURIComponent(collection)}&since=${since}`) as { items: typeof writes };
+      const page = (await admin('GET', `changes?collection=${encodeURIComponent(collection)}&since=${since}`)) as {
+        items: typeof writes;
+      };
       if (page.items.length === 0) break;
       writes.push(...page.items);
       since = page.items.at(-1)!.seq;
@@ -336,8 +423,12 @@ const peers = {
     let unkeyed = 0;
     let unexpected = 0;
     for (const w of writes) {
-      const i = w.id.startsWith(prefix) && /^\d+$/.test(w.id.slice(prefix.length)) ? Number(w.id.slice(prefix.length)) : NaN;
-      if (!(i >= 0 && i < n)) { unexpected++; continue; }
+      const i =
+        w.id.startsWith(prefix) && /^\d+$/.test(w.id.slice(prefix.length)) ? Number(w.id.slice(prefix.length)) : NaN;
+      if (!(i >= 0 && i < n)) {
+        unexpected++;
+        continue;
+      }
       if (!w.idempotencyKey) unkeyed++;
       const seen = perId.get(w.id) ?? 0;
       perId.set(w.id, seen + 1);
@@ -347,12 +438,24 @@ const peers = {
     }
     const applied = perId.size;
     const duplicates = [...perId.values()].reduce((sum, c) => sum + c - 1, 0);
-    const stats = await admin('GET', `stats?pathPrefix=${encodeURIComponent(`/api/${collection}/`)}`) as { requests: number };
+    const stats = (await admin('GET', `stats?pathPrefix=${encodeURIComponent(`/api/${collection}/`)}`)) as {
+      requests: number;
+    };
     // The server's own clock: first to last write of the n ops (a check on the drain time measured in the page).
     const own = writes.filter((w) => w.id.startsWith(prefix));
     const serverSpanMs = own.length ? own.at(-1)!.at - own[0]!.at : NaN;
-    return { writes: writes.length, serverSpanMs, applied, missing: n - applied, duplicates, orderViolations, unkeyed, unexpected, requests: stats.requests,
-      correct: applied === n && duplicates === 0 && orderViolations === 0 && unexpected === 0 };
+    return {
+      writes: writes.length,
+      serverSpanMs,
+      applied,
+      missing: n - applied,
+      duplicates,
+      orderViolations,
+      unkeyed,
+      unexpected,
+      requests: stats.requests,
+      correct: applied === n && duplicates === 0 && orderViolations === 0 && unexpected === 0,
+    };
   },
 
   /** Deletes the IndexedDB databases of this section (names start with "bench-" or "syncline:bench-"). */
@@ -361,7 +464,10 @@ const peers = {
     for (const { name } of await indexedDB.databases()) {
       if (!name || !(name.startsWith('syncline:bench-') || name.startsWith('bench-'))) continue;
       await Promise.race([
-        new Promise<void>((resolve) => { const req = indexedDB.deleteDatabase(name); req.onsuccess = req.onerror = () => resolve(); }),
+        new Promise<void>((resolve) => {
+          const req = indexedDB.deleteDatabase(name);
+          req.onsuccess = req.onerror = () => resolve();
+        }),
         sleep(3000),
       ]);
       deleted++;
@@ -374,19 +480,35 @@ const peers = {
 function settle<T>(cb: ((e: unknown, v?: T) => void) | undefined, fn: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
     let value: T;
-    try { value = fn(); } catch (error) { setTimeout(() => cb?.(error)); reject(error); return; }
-    setTimeout(() => { cb?.(null, value); resolve(value); });
+    try {
+      value = fn();
+    } catch (error) {
+      setTimeout(() => cb?.(error));
+      reject(error);
+      return;
+    }
+    setTimeout(() => {
+      cb?.(null, value);
+      resolve(value);
+    });
   });
 }
 
 /** syncline's client as bench (a) and (d) make it: SharedWorker engine, the bundled worker, this run's health URL. */
 function synclineClient(namespace: string, collection: string): SyncClient {
   return createSyncClient({
-    endpoint: '/api', namespace, mode: 'shared-worker', workerUrl: '/bench-syncline-worker.js', healthUrl: `/api/health/${collection}`,
+    endpoint: '/api',
+    namespace,
+    mode: 'shared-worker',
+    workerUrl: '/bench-syncline-worker.js',
+    healthUrl: `/api/health/${collection}`,
   });
 }
-const synclineInput = (collection: string, i: number): OperationInput =>
-  ({ kind: 'item.put', label: `Put n${i}`, request: { method: 'PUT', url: `${collection}/n${i}`, body: item(i) } });
+const synclineInput = (collection: string, i: number): OperationInput => ({
+  kind: 'item.put',
+  label: `Put n${i}`,
+  request: { method: 'PUT', url: `${collection}/n${i}`, body: item(i) },
+});
 
 /**
  * @tanstack/offline-transactions as its README sets it up: a TanStack DB collection, startOfflineExecutor with the
@@ -424,7 +546,11 @@ async function tanstackSetup(dbName: string, collection: string, online: boolean
     getKey: (it) => it.id,
     startSync: true,
     // The server's copy would come back through a sync (a changes-feed pull); this run only pushes, so there is none.
-    sync: { sync: ({ markReady }) => { markReady(); } },
+    sync: {
+      sync: ({ markReady }) => {
+        markReady();
+      },
+    },
   });
   const executor = startOfflineExecutor({
     collections: { items },
@@ -436,13 +562,17 @@ async function tanstackSetup(dbName: string, collection: string, online: boolean
           const response = await sendPut(collection, mutation.modified as unknown as Item, idempotencyKey);
           await response.text();
           // Its documented way to stop retrying: NonRetriableError; anything else is retried with backoff.
-          if (!response.ok) throw retryable(response) ? new Error(`HTTP ${response.status}`) : new NonRetriableError(`HTTP ${response.status}`);
+          if (!response.ok)
+            throw retryable(response)
+              ? new Error(`HTTP ${response.status}`)
+              : new NonRetriableError(`HTTP ${response.status}`);
         }
       },
     },
   });
   await executor.waitForInit();
-  if (!executor.isOfflineEnabled) throw new Error(`TanStack executor is not offline-enabled: ${executor.storageDiagnostic.message}`);
+  if (!executor.isOfflineEnabled)
+    throw new Error(`TanStack executor is not offline-enabled: ${executor.storageDiagnostic.message}`);
   return { executor, items, detector, outbox };
 }
 
@@ -456,7 +586,12 @@ function reduxPut(collection: string, i: number) {
     payload: body,
     meta: {
       offline: {
-        effect: { url: `${API}/${collection}/${body.id}`, method: 'PUT', json: body, headers: { 'Idempotency-Key': `"${operationId()}"` } },
+        effect: {
+          url: `${API}/${collection}/${body.id}`,
+          method: 'PUT',
+          json: body,
+          headers: { 'Idempotency-Key': `"${operationId()}"` },
+        },
         commit: { type: 'item/put/commit', meta: { id: body.id } },
         rollback: { type: 'item/put/rollback', meta: { id: body.id } },
       },
@@ -498,19 +633,26 @@ async function reduxSetup(prefix: string, _collection: string, online: boolean) 
     getItem: (key: string, cb?: (e: unknown, v?: string | null) => void) => settle(cb, () => localStorage.getItem(key)),
     removeItem: (key: string, cb?: (e: unknown) => void) => settle(cb, () => localStorage.removeItem(key)),
     getAllKeys: (cb?: (e: unknown, v?: string[]) => void) => settle(cb, () => Object.keys(localStorage)),
-    setItem: (key: string, value: string, cb?: (e: unknown) => void) => settle(cb, () => {
-      localStorage.setItem(key, value);
-      // redux-persist serialises the slice from getState() and writes it in the same task: this write holds every
-      // transaction up to the current lastTransaction.
-      if (key === slice) { persistedTransaction = store.getState().offline!.lastTransaction; persisted.wake(); }
-    }),
+    setItem: (key: string, value: string, cb?: (e: unknown) => void) =>
+      settle(cb, () => {
+        localStorage.setItem(key, value);
+        // redux-persist serialises the slice from getState() and writes it in the same task: this write holds every
+        // transaction up to the current lastTransaction.
+        if (key === slice) {
+          persistedTransaction = store.getState().offline!.lastTransaction;
+          persisted.wake();
+        }
+      }),
   };
   let rehydrated!: () => void;
   const ready = new Promise<void>((r) => (rehydrated = r));
   const enhancer = reduxOffline({
     persistOptions: { storage, keyPrefix: prefix },
     persistCallback: () => rehydrated(),
-    detectNetwork: (callback: (status: { online: boolean }) => void) => { network = callback; callback({ online }); },
+    detectNetwork: (callback: (status: { online: boolean }) => void) => {
+      network = callback;
+      callback({ online });
+    },
     discard: (error: { status?: number; response?: { error?: string } }) => {
       const status = error?.status;
       if (status === undefined) return !(error instanceof TypeError); // fetch failed: the server is unreachable
@@ -519,8 +661,11 @@ async function reduxSetup(prefix: string, _collection: string, online: boolean) 
       return true; // other 4xx: final
     },
   } as never) as unknown as StoreEnhancer;
-  const store = legacy_createStore(reducer, undefined, enhancer) as unknown as
-    { getState(): ReduxState; dispatch(a: unknown): unknown; subscribe(fn: () => void): () => void };
+  const store = legacy_createStore(reducer, undefined, enhancer) as unknown as {
+    getState(): ReduxState;
+    dispatch(a: unknown): unknown;
+    subscribe(fn: () => void): () => void;
+  };
   await ready;
   return {
     store,

@@ -18,8 +18,16 @@ interface PeerRun {
   notes?: string[];
 }
 interface ServerCheck {
-  writes: number; serverSpanMs: number; applied: number; missing: number; duplicates: number; orderViolations: number;
-  unkeyed: number; unexpected: number; requests: number; correct: boolean;
+  writes: number;
+  serverSpanMs: number;
+  applied: number;
+  missing: number;
+  duplicates: number;
+  orderViolations: number;
+  unkeyed: number;
+  unexpected: number;
+  requests: number;
+  correct: boolean;
 }
 
 /** What the runner lends this section: fresh pages of the peers page, calls into them, and closing them all. */
@@ -32,45 +40,71 @@ export interface PeersContext {
 }
 
 /** How each library is run and what its enqueue acknowledgement means (the long form is in bench/peers-page.ts). */
-export const LIBRARIES: Record<Library, { label: string; sendsFrom: 'page' | 'worker'; ack: string; config: string }> = {
-  syncline: {
-    label: 'syncline',
-    sendsFrom: 'worker',
-    ack: 'durable before resolve: enqueue() resolves after its IndexedDB transaction (durability strict) committed',
-    config: 'createSyncClient defaults, SharedWorker engine (bundled worker), one lane; learns the outage by itself, syncNow() when the server is back',
-  },
-  tanstack: {
-    label: '@tanstack/offline-transactions 1.0.53',
-    sendsFrom: 'page',
-    ack: 'not durable before resolve, and no public ack: commit() resolves only when the server has the op; measured = the IndexedDB outbox put request succeeded (its transaction, default durability, not yet committed)',
-    config: 'startOfflineExecutor, IndexedDBAdapter outbox, one createOfflineTransaction per op, mutationFn sends with its idempotencyKey; sequential only (maxConcurrency is declared but unused); onlineDetector told of the outage and of the return',
-  },
-  reduxOffline: {
-    label: '@redux-offline/redux-offline 2.6.0',
-    sendsFrom: 'page',
-    ack: 'not durable before resolve, and no ack: dispatch() returns with the op in memory; measured = redux-persist wrote the whole outbox holding the op to localStorage (flushed to disk later by the browser)',
-    config: 'offline() enhancer defaults (redux-persist 4 → localStorage, fetch effect, retry schedule), Idempotency-Key per action; discard keeps network errors/5xx/408/425/429 (its default drops fetch failures); one request at a time; detectNetwork told of the outage and of the return',
-  },
-};
+export const LIBRARIES: Record<Library, { label: string; sendsFrom: 'page' | 'worker'; ack: string; config: string }> =
+  {
+    syncline: {
+      label: 'syncline',
+      sendsFrom: 'worker',
+      ack: 'durable before resolve: enqueue() resolves after its IndexedDB transaction (durability strict) committed',
+      config:
+        'createSyncClient defaults, SharedWorker engine (bundled worker), one lane; learns the outage by itself, syncNow() when the server is back',
+    },
+    tanstack: {
+      label: '@tanstack/offline-transactions 1.0.53',
+      sendsFrom: 'page',
+      ack: 'not durable before resolve, and no public ack: commit() resolves only when the server has the op; measured = the IndexedDB outbox put request succeeded (its transaction, default durability, not yet committed)',
+      config:
+        'startOfflineExecutor, IndexedDBAdapter outbox, one createOfflineTransaction per op, mutationFn sends with its idempotencyKey; sequential only (maxConcurrency is declared but unused); onlineDetector told of the outage and of the return',
+    },
+    reduxOffline: {
+      label: '@redux-offline/redux-offline 2.6.0',
+      sendsFrom: 'page',
+      ack: 'not durable before resolve, and no ack: dispatch() returns with the op in memory; measured = redux-persist wrote the whole outbox holding the op to localStorage (flushed to disk later by the browser)',
+      config:
+        'offline() enhancer defaults (redux-persist 4 → localStorage, fetch effect, retry schedule), Idempotency-Key per action; discard keeps network errors/5xx/408/425/429 (its default drops fetch failures); one request at a time; detectNetwork told of the outage and of the return',
+    },
+  };
 
 export interface PeersResult {
   ops: number;
   runs: number;
   loadAverageAtStart: number[];
   loadAverageAtEnd: number[];
-  raw: { enqueue: number; enqueueRuns: number[]; fetchPage: number; fetchPageRuns: number[]; fetchWorker: number; fetchWorkerRuns: number[];
-    checks: ServerCheck[]; baseline: { enqueue: string; fetch: string; when: string } };
+  raw: {
+    enqueue: number;
+    enqueueRuns: number[];
+    fetchPage: number;
+    fetchPageRuns: number[];
+    fetchWorker: number;
+    fetchWorkerRuns: number[];
+    checks: ServerCheck[];
+    baseline: { enqueue: string; fetch: string; when: string };
+  };
   libraries: Array<{
-    id: Library; label: string; ack: string; config: string;
+    id: Library;
+    label: string;
+    ack: string;
+    config: string;
     /** Ratios: the median over runs of each run's figure ÷ the mean of the raw samples taken just before and after it. */
-    enqueueOpsPerSec: number; enqueueRuns: number[]; enqueueRatio: number; enqueueRatioRuns: number[];
-    drainOpsPerSec: number; drainRuns: number[]; drainRatio: number; drainRatioRuns: number[]; drainBaseline: 'page' | 'worker';
-    correctRuns: number; checks: ServerCheck[]; failed: number[];
+    enqueueOpsPerSec: number;
+    enqueueRuns: number[];
+    enqueueRatio: number;
+    enqueueRatioRuns: number[];
+    drainOpsPerSec: number;
+    drainRuns: number[];
+    drainRatio: number;
+    drainRatioRuns: number[];
+    drainBaseline: 'page' | 'worker';
+    correctRuns: number;
+    checks: ServerCheck[];
+    failed: number[];
     /** Per run: the same n ops queued in a burst, the page closed, a fresh page replaying them (correctness only). */
-    reload: ServerCheck[]; reloadError?: string;
+    reload: ServerCheck[];
+    reloadError?: string;
     /** Per run: ms per tenth of the sequential enqueues, first tenth to last. */
     enqueueTenthsMs: number[][];
-    notes: string[]; error?: string;
+    notes: string[];
+    error?: string;
   }>;
   /** syncline's figure divided by each peer's (above 1: syncline is faster). */
   synclineVs: Record<string, { enqueue: number; drain: number }>;
@@ -78,17 +112,46 @@ export interface PeersResult {
 
 export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
   const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
-  const raw = { enqueue: [] as number[], fetchPage: [] as number[], fetchWorker: [] as number[], checks: [] as ServerCheck[] };
+  const raw = {
+    enqueue: [] as number[],
+    fetchPage: [] as number[],
+    fetchWorker: [] as number[],
+    checks: [] as ServerCheck[],
+  };
   const order: Library[] = ['syncline', 'tanstack', 'reduxOffline'];
-  type Samples = { run: number[]; enqueue: number[]; drain: number[]; checks: ServerCheck[]; failed: number[]; tenths: number[][]; notes: Set<string>;
-    reload: ServerCheck[]; error?: string; reloadError?: string };
-  const samples = (): Samples => ({ run: [], enqueue: [], drain: [], checks: [], failed: [], tenths: [], notes: new Set(), reload: [] });
+  type Samples = {
+    run: number[];
+    enqueue: number[];
+    drain: number[];
+    checks: ServerCheck[];
+    failed: number[];
+    tenths: number[][];
+    notes: Set<string>;
+    reload: ServerCheck[];
+    error?: string;
+    reloadError?: string;
+  };
+  const samples = (): Samples => ({
+    run: [],
+    enqueue: [],
+    drain: [],
+    checks: [],
+    failed: [],
+    tenths: [],
+    notes: new Set(),
+    reload: [],
+  });
   const per: Record<Library, Samples> = { syncline: samples(), tanstack: samples(), reduxOffline: samples() };
   const runOne = async (lib: Library, n: number, record: boolean, runIndex = -1) => {
     const page = await ctx.open();
     const collection = ctx.name('c');
     try {
-      const where = lib === 'syncline' ? ctx.name('peer-syncline') : lib === 'tanstack' ? ctx.name('peer-tanstack') : `${ctx.name('peer-redux')}:`;
+      const where =
+        lib === 'syncline'
+          ? ctx.name('peer-syncline')
+          : lib === 'tanstack'
+            ? ctx.name('peer-tanstack')
+            : `${ctx.name('peer-redux')}:`;
       const run = await ctx.call<PeerRun>(page, lib, where, collection, n);
       const check = await ctx.call<ServerCheck>(page, 'serverCheck', collection, n);
       if (record) {
@@ -112,7 +175,12 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
   /** The reload check: fill in one page, close it (its SharedWorker goes too), replay in a fresh page, ask the server. */
   const reloadOne = async (lib: Library, n: number) => {
     const collection = ctx.name('c');
-    const where = lib === 'syncline' ? ctx.name('peer-syncline') : lib === 'tanstack' ? ctx.name('peer-tanstack') : `${ctx.name('peer-redux')}:`;
+    const where =
+      lib === 'syncline'
+        ? ctx.name('peer-syncline')
+        : lib === 'tanstack'
+          ? ctx.name('peer-tanstack')
+          : `${ctx.name('peer-redux')}:`;
     try {
       let page = await ctx.open();
       await ctx.call(page, `${lib === 'reduxOffline' ? 'redux' : lib}Fill`, where, collection, n);
@@ -142,7 +210,9 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
     raw.enqueue.push((await ctx.call(page, 'rawPut', ctx.name('peer-raw'), ctx.name('c'), PEER_OPS)).opsPerSec);
     for (const where of ['page', 'worker'] as const) {
       const collection = ctx.name('c');
-      (where === 'page' ? raw.fetchPage : raw.fetchWorker).push((await ctx.call(page, 'rawFetch', collection, PEER_OPS, where)).opsPerSec);
+      (where === 'page' ? raw.fetchPage : raw.fetchWorker).push(
+        (await ctx.call(page, 'rawFetch', collection, PEER_OPS, where)).opsPerSec,
+      );
       raw.checks.push(await ctx.call<ServerCheck>(page, 'serverCheck', collection, PEER_OPS, 'r'));
     }
     await ctx.closeAll();
@@ -171,31 +241,59 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
     const enqueueRatioRuns = p.enqueue.map((v, k) => v / beside(raw.enqueue, p.run[k]!));
     const drainRatioRuns = p.drain.map((v, k) => v / beside(fetchSamples, p.run[k]!));
     return {
-      id, label: info.label, ack: info.ack, config: info.config,
-      enqueueOpsPerSec, enqueueRuns: p.enqueue, enqueueRatio: median(enqueueRatioRuns), enqueueRatioRuns,
-      drainOpsPerSec, drainRuns: p.drain, drainRatio: median(drainRatioRuns), drainRatioRuns, drainBaseline: info.sendsFrom,
-      correctRuns: p.checks.filter((c) => c.correct).length, checks: p.checks, failed: p.failed, enqueueTenthsMs: p.tenths, notes: [...p.notes],
-      reload: p.reload, ...(p.reloadError ? { reloadError: p.reloadError } : {}),
+      id,
+      label: info.label,
+      ack: info.ack,
+      config: info.config,
+      enqueueOpsPerSec,
+      enqueueRuns: p.enqueue,
+      enqueueRatio: median(enqueueRatioRuns),
+      enqueueRatioRuns,
+      drainOpsPerSec,
+      drainRuns: p.drain,
+      drainRatio: median(drainRatioRuns),
+      drainRatioRuns,
+      drainBaseline: info.sendsFrom,
+      correctRuns: p.checks.filter((c) => c.correct).length,
+      checks: p.checks,
+      failed: p.failed,
+      enqueueTenthsMs: p.tenths,
+      notes: [...p.notes],
+      reload: p.reload,
+      ...(p.reloadError ? { reloadError: p.reloadError } : {}),
       ...(p.error ? { error: p.error } : {}),
     };
   });
   const sync = libraries.find((l) => l.id === 'syncline')!;
-  const synclineVs = Object.fromEntries(libraries.filter((l) => l.id !== 'syncline').map((l) => [l.label, {
-    enqueue: sync.enqueueOpsPerSec / l.enqueueOpsPerSec, drain: sync.drainOpsPerSec / l.drainOpsPerSec,
-  }]));
+  const synclineVs = Object.fromEntries(
+    libraries
+      .filter((l) => l.id !== 'syncline')
+      .map((l) => [
+        l.label,
+        {
+          enqueue: sync.enqueueOpsPerSec / l.enqueueOpsPerSec,
+          drain: sync.drainOpsPerSec / l.drainOpsPerSec,
+        },
+      ]),
+  );
   return {
     ops: PEER_OPS,
     runs: ctx.runs,
     loadAverageAtStart: loadAtStart,
     loadAverageAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
     raw: {
-      enqueue: rawEnqueue, enqueueRuns: raw.enqueue,
-      fetchPage: rawFetch.page, fetchPageRuns: raw.fetchPage, fetchWorker: rawFetch.worker, fetchWorkerRuns: raw.fetchWorker,
+      enqueue: rawEnqueue,
+      enqueueRuns: raw.enqueue,
+      fetchPage: rawFetch.page,
+      fetchPageRuns: raw.fetchPage,
+      fetchWorker: rawFetch.worker,
+      fetchWorkerRuns: raw.fetchWorker,
       checks: raw.checks,
       baseline: {
-        when: 'taken before and after the libraries of every run; a ratio is the median over runs of the run\'s figure ÷ the mean of its two raw samples, the raw figures shown are medians of all samples',
+        when: "taken before and after the libraries of every run; a ratio is the median over runs of the run's figure ÷ the mean of its two raw samples, the raw figures shown are medians of all samples",
         enqueue: 'IndexedDB put in its own strict transaction, sequential, in the page',
-        fetch: 'one loop of sequential PUTs with an Idempotency-Key, in the context the library sends from (page, or SharedWorker for syncline)',
+        fetch:
+          'one loop of sequential PUTs with an Idempotency-Key, in the context the library sends from (page, or SharedWorker for syncline)',
       },
     },
     libraries,
@@ -217,9 +315,27 @@ const fmt = (v: number) => (Number.isNaN(v) ? '—' : v >= 100 ? Math.round(v).t
 
 /** The peers table: figures, ratios to the raw loops, the server's verdict, and what "enqueued" means. */
 export function formatPeers(result: PeersResult): string {
-  const head = ['library', 'enqueue ops/s', '× raw put', 'drain ops/s', '× raw fetch', 'server check (runs correct)', 'after a reload', 'enqueue ack'];
+  const head = [
+    'library',
+    'enqueue ops/s',
+    '× raw put',
+    'drain ops/s',
+    '× raw fetch',
+    'server check (runs correct)',
+    'after a reload',
+    'enqueue ack',
+  ];
   const rows: string[][] = [
-    ['raw: strict put / fetch loop in page', fmt(result.raw.enqueue), '1.00×', fmt(result.raw.fetchPage), '1.00×', '', '', 'IndexedDB transaction committed (strict)'],
+    [
+      'raw: strict put / fetch loop in page',
+      fmt(result.raw.enqueue),
+      '1.00×',
+      fmt(result.raw.fetchPage),
+      '1.00×',
+      '',
+      '',
+      'IndexedDB transaction committed (strict)',
+    ],
     ['raw: fetch loop in a SharedWorker', '', '', fmt(result.raw.fetchWorker), '1.00×', '', '', ''],
   ];
   for (const l of result.libraries) {
@@ -229,19 +345,35 @@ export function formatPeers(result: PeersResult): string {
     }
     const verdict = describe(l.checks, result.ops);
     const reload = l.reloadError ? `failed: ${l.reloadError}` : describe(l.reload, result.ops);
-    const short = l.id === 'syncline' ? 'durable (strict commit) before resolve'
-      : l.id === 'tanstack' ? 'none public; outbox put request done, not committed'
-      : 'none; whole outbox written to localStorage';
-    rows.push([l.label, fmt(l.enqueueOpsPerSec), `${l.enqueueRatio.toFixed(2)}×`, fmt(l.drainOpsPerSec),
-      `${l.drainRatio.toFixed(2)}× (${l.drainBaseline === 'worker' ? 'worker' : 'page'})`, l.error ? `${verdict}; error: ${l.error}` : verdict, reload, short]);
+    const short =
+      l.id === 'syncline'
+        ? 'durable (strict commit) before resolve'
+        : l.id === 'tanstack'
+          ? 'none public; outbox put request done, not committed'
+          : 'none; whole outbox written to localStorage';
+    rows.push([
+      l.label,
+      fmt(l.enqueueOpsPerSec),
+      `${l.enqueueRatio.toFixed(2)}×`,
+      fmt(l.drainOpsPerSec),
+      `${l.drainRatio.toFixed(2)}× (${l.drainBaseline === 'worker' ? 'worker' : 'page'})`,
+      l.error ? `${verdict}; error: ${l.error}` : verdict,
+      reload,
+      short,
+    ]);
   }
   const widths = head.map((_, i) => Math.max(head[i]!.length, ...rows.map((r) => r[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ').trimEnd();
-  const vs = Object.entries(result.synclineVs)
-    .map(([label, v]) => `syncline ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`);
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join(' │ ')
+      .trimEnd();
+  const vs = Object.entries(result.synclineVs).map(
+    ([label, v]) => `syncline ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`,
+  );
   return [
     `peers: ${result.ops.toLocaleString('en-US')} PUTs each, enqueued one at a time while the server is unreachable, then drained; median of ${result.runs} runs · load ${result.loadAverageAtStart.join(' ')} → ${result.loadAverageAtEnd.join(' ')}`,
-    'ratios: each run\'s figure ÷ the raw samples taken just before and after that run (median over runs); drains against the raw loop of the context the library sends from',
+    "ratios: each run's figure ÷ the raw samples taken just before and after that run (median over runs); drains against the raw loop of the context the library sends from",
     `after a reload: the same ${result.ops.toLocaleString('en-US')} ops queued in a burst, the page closed, a fresh page replaying them once the server is back`,
     line(head),
     widths.map((w) => '─'.repeat(w)).join('─┼─'),

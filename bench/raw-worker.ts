@@ -10,7 +10,10 @@ function coldCount(name: string): Promise<number> {
     open.onsuccess = () => {
       const db = open.result;
       const req = db.transaction('operations').objectStore('operations').count();
-      req.onsuccess = () => { db.close(); resolve(req.result); };
+      req.onsuccess = () => {
+        db.close();
+        resolve(req.result);
+      };
       req.onerror = () => reject(req.error);
     };
   });
@@ -23,7 +26,8 @@ self.addEventListener('connect', (event) => {
     try {
       if (cmd === 'ping') port.postMessage({ id });
       else if (cmd === 'count') port.postMessage({ id, value: await coldCount(e.data.db) });
-      else if (cmd === 'fetch') port.postMessage({ id, ...(await fetchLoops(e.data.url, e.data.n, e.data.conc, e.data.method)) });
+      else if (cmd === 'fetch')
+        port.postMessage({ id, ...(await fetchLoops(e.data.url, e.data.n, e.data.conc, e.data.method)) });
     } catch (error) {
       port.postMessage({ id, error: String(error) });
     }

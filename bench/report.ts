@@ -30,7 +30,9 @@ export function percentile(values: number[], p: number): number {
 }
 
 const num = (v: number | undefined, unit = '') =>
-  v === undefined || Number.isNaN(v) ? '' : `${v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2)}${unit ? ' ' + unit : ''}`;
+  v === undefined || Number.isNaN(v)
+    ? ''
+    : `${v >= 100 ? Math.round(v).toLocaleString('en-US') : v >= 10 ? v.toFixed(1) : v.toFixed(2)}${unit ? ' ' + unit : ''}`;
 
 export function formatTable(rows: Row[], header = true): string {
   const cells = rows.map((r) => {
@@ -49,6 +51,10 @@ export function formatTable(rows: Row[], header = true): string {
   const head = ['id', 'scenario', 'syncline', 'raw limit', 'ratio', 'target', 'result'];
   const all = header ? [head, ...cells] : cells;
   const widths = head.map((_, i) => Math.max(...all.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ').trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join(' │ ')
+      .trimEnd();
   return (header ? [line(head), widths.map((w) => '─'.repeat(w)).join('─┼─')] : []).concat(cells.map(line)).join('\n');
 }

@@ -38,8 +38,16 @@ async function main(): Promise<void> {
     headless: true,
     networkEnabled: false,
     protocolTimeout: 300_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-features=BackForwardCache'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=BackForwardCache',
+    ],
   });
   const rows: Row[] = [];
   const pages = new Set<Page>();
@@ -77,21 +85,31 @@ async function main(): Promise<void> {
   const call = async <T = any>(page: Page, fn: string, ...args: unknown[]): Promise<T> => {
     const t0 = Date.now();
     if (DEBUG) console.log(`  → ${fn}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
-    const result = await page.evaluate((g, f, a) => (window as unknown as Record<string, BenchApi>)[g]![f]!(...a), globals.get(page) ?? 'bench', fn, args) as T;
+    const result = (await page.evaluate(
+      (g, f, a) => (window as unknown as Record<string, BenchApi>)[g]![f]!(...a),
+      globals.get(page) ?? 'bench',
+      fn,
+      args,
+    )) as T;
     if (DEBUG) console.log(`  ← ${fn} ${Date.now() - t0} ms ${JSON.stringify(result)?.slice(0, 200)}`);
     return result;
   };
   /** Closes every open page and waits until no SharedWorker is left, so the next client starts a fresh one. */
   const closeAll = async () => {
     for (const stop of stopProfiles.splice(0)) await stop();
-    for (const p of [...pages]) { await p.close().catch(() => {}); pages.delete(p); }
+    for (const p of [...pages]) {
+      await p.close().catch(() => {});
+      pages.delete(p);
+    }
     await workersGone(browser);
   };
   const want = (id: string) => !ONLY || ONLY.includes(id);
   let peers: PeersResult | null = null;
 
   try {
-    console.log(`syncline bench: ${base} · ${await browser.version()} · ${cpus().length} CPUs · load ${loadAtStart.join(' ')} · ${RUNS} runs each`);
+    console.log(
+      `syncline bench: ${base} · ${await browser.version()} · ${cpus().length} CPUs · load ${loadAtStart.join(' ')} · ${RUNS} runs each`,
+    );
     // Warm-up: Vite transforms and caches every module (page and worker) before anything is timed.
     {
       const page = await open();
@@ -104,7 +122,10 @@ async function main(): Promise<void> {
     }
 
     if (want('a')) {
-      const engine: number[] = [], raw: number[] = [], direct: number[] = [], port: number[] = [];
+      const engine: number[] = [],
+        raw: number[] = [],
+        direct: number[] = [],
+        port: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const page = await open();
         raw.push((await call(page, 'rawPutSequential', name('a-raw'), name('c'), 300)).opsPerSec);
@@ -113,8 +134,18 @@ async function main(): Promise<void> {
         port.push((await call(page, 'portRoundTrips', 300)).perCallMs);
         await closeAll();
       }
-      rows.push(ratioRow('a', 'durable enqueue, sequential (page → worker)', 'ops/s', engine, raw,
-        'raw: idb put, own strict transaction, in the page', '>=', 0.8));
+      rows.push(
+        ratioRow(
+          'a',
+          'durable enqueue, sequential (page → worker)',
+          'ops/s',
+          engine,
+          raw,
+          'raw: idb put, own strict transaction, in the page',
+          '>=',
+          0.8,
+        ),
+      );
       rows.push(infoRow('a.direct', 'breakdown: SyncEngine.enqueue in the page (no worker/RPC)', 'ops/s', direct));
       rows.push(infoRow('a.port', 'breakdown: bare SharedWorker port round trip', 'ms', port));
       progress(rows);
@@ -122,10 +153,15 @@ async function main(): Promise<void> {
 
     const coldNamespaces: { engine: string; raw: string; collection: string }[] = [];
     if (want('b') || want('e')) {
-      const engine: number[] = [], raw: number[] = [], bare: number[] = [], direct: number[] = [];
+      const engine: number[] = [],
+        raw: number[] = [],
+        bare: number[] = [],
+        direct: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const page = await open();
-        const ns = name('b'), rawNs = name('b-raw'), c = name('c');
+        const ns = name('b'),
+          rawNs = name('b-raw'),
+          c = name('c');
         raw.push((await call(page, 'rawPutBulk', rawNs, c, 10_000)).ms);
         engine.push((await call(page, 'enqueueBulk', ns, c, 10_000)).ms);
         // Breakdowns that cost ~7 s a run: with BENCH_FULL=1 only.
@@ -135,10 +171,22 @@ async function main(): Promise<void> {
         await closeAll();
       }
       if (want('b')) {
-        rows.push(ratioRow('b', 'enqueueMany 10,000 (page → worker)', 'ms', engine, raw,
-          'raw: one strict transaction of 10,000 puts, same schema', '<=', 1.5));
+        rows.push(
+          ratioRow(
+            'b',
+            'enqueueMany 10,000 (page → worker)',
+            'ms',
+            engine,
+            raw,
+            'raw: one strict transaction of 10,000 puts, same schema',
+            '<=',
+            1.5,
+          ),
+        );
         if (FULL) {
-          rows.push(infoRow('b.direct', 'breakdown: SyncEngine.enqueue(10,000) in the page (no worker/RPC)', 'ms', direct));
+          rows.push(
+            infoRow('b.direct', 'breakdown: SyncEngine.enqueue(10,000) in the page (no worker/RPC)', 'ms', direct),
+          );
           rows.push(infoRow('b.bare', 'raw 10,000 puts into a store without indexes', 'ms', bare));
         }
         progress(rows);
@@ -146,7 +194,11 @@ async function main(): Promise<void> {
     }
 
     if (want('e')) {
-      const engine: number[] = [], raw: number[] = [], ready: number[] = [], rawWorker: number[] = [], direct: number[] = [];
+      const engine: number[] = [],
+        raw: number[] = [],
+        ready: number[] = [],
+        rawWorker: number[] = [],
+        direct: number[] = [];
       for (const { engine: ns, raw: rawNs, collection } of coldNamespaces) {
         let page = await open();
         const rc = await call(page, 'rawColdCount', rawNs);
@@ -168,23 +220,43 @@ async function main(): Promise<void> {
         ready.push(cold.readyMs);
         await closeAll();
       }
-      rows.push(ratioRow('e', 'cold start, 10,000 queued → first pendingCount$', 'ms', engine, raw,
-        'raw: open DB + count() in a fresh page', '<=', 1.5));
+      rows.push(
+        ratioRow(
+          'e',
+          'cold start, 10,000 queued → first pendingCount$',
+          'ms',
+          engine,
+          raw,
+          'raw: open DB + count() in a fresh page',
+          '<=',
+          1.5,
+        ),
+      );
       rows.push(infoRow('e.ready', 'cold start → client.ready() (worker up, engine open)', 'ms', ready));
-      rows.push(infoRow('e.direct', 'breakdown: engine opened in a fresh page (open DB, status counts, count())', 'ms', direct));
+      rows.push(
+        infoRow('e.direct', 'breakdown: engine opened in a fresh page (open DB, status counts, count())', 'ms', direct),
+      );
       rows.push(infoRow('e.worker', 'raw: fresh bare module SharedWorker, open DB + count()', 'ms', rawWorker));
       progress(rows);
     }
 
     if (want('c')) {
-      const engine: number[] = [], raw: number[] = [], commit: number[] = [], rtt: number[] = [], skew: number[] = [];
+      const engine: number[] = [],
+        raw: number[] = [],
+        commit: number[] = [],
+        rtt: number[] = [],
+        skew: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const a = await open();
         const b = await open();
-        const ns = name('c'), c = name('c'), channel = name('ctl');
+        const ns = name('c'),
+          c = name('c'),
+          channel = name('ctl');
         await call(b, 'rawEchoListen', `${channel}-raw`);
         const rawRun = await call(a, 'rawCommitRoundTrip', name('c-raw'), c, `${channel}-raw`, 100);
-        raw.push(...rawRun.total); commit.push(...rawRun.commit); rtt.push(...rawRun.roundTrip);
+        raw.push(...rawRun.total);
+        commit.push(...rawRun.commit);
+        rtt.push(...rawRun.roundTrip);
         // Clock check: one-way A→B minus B→A is twice the offset between the pages' clocks.
         skew.push(median(rawRun.oneWay) - median(rawRun.back));
         await call(a, 'crossTabPrepare', ns, c, channel);
@@ -192,10 +264,31 @@ async function main(): Promise<void> {
         engine.push(...(await call<number[]>(a, 'crossTabDrive', c, 100)));
         await closeAll();
       }
-      rows.push(ratioRow('c', 'cross-tab: enqueue in A → pendingCount$ in B, median', 'ms', [median(engine)], [median(raw)],
-        'raw: strict put + BroadcastChannel round trip A→B→A', '<=', 1.5, { samples: engine.length }));
-      rows.push(ratioRow('c.p95', 'cross-tab, p95', 'ms', [percentile(engine, 95)], [percentile(raw, 95)],
-        'raw p95', '<=', 1.5));
+      rows.push(
+        ratioRow(
+          'c',
+          'cross-tab: enqueue in A → pendingCount$ in B, median',
+          'ms',
+          [median(engine)],
+          [median(raw)],
+          'raw: strict put + BroadcastChannel round trip A→B→A',
+          '<=',
+          1.5,
+          { samples: engine.length },
+        ),
+      );
+      rows.push(
+        ratioRow(
+          'c.p95',
+          'cross-tab, p95',
+          'ms',
+          [percentile(engine, 95)],
+          [percentile(raw, 95)],
+          'raw p95',
+          '<=',
+          1.5,
+        ),
+      );
       rows.push(infoRow('c.commit', 'raw: strict put commit alone (median)', 'ms', [median(commit)]));
       rows.push(infoRow('c.bc', 'raw: BroadcastChannel round trip A→B→A (median)', 'ms', [median(rtt)]));
       rows.push(infoRow('c.skew', 'clock offset check between pages (≈0 expected)', 'ms', [median(skew) / 2]));
@@ -208,10 +301,20 @@ async function main(): Promise<void> {
       const variants = [
         { id: 'd1', lanes: 1, batch: false, label: 'drain 2,000 ops, 1 lane, no batching', target: 0.9 },
         { id: 'd1.batch', lanes: 1, batch: true, label: 'drain 2,000 ops, 1 lane, batched push', target: 5 },
-        { id: 'd8', lanes: 8, batch: false, label: 'drain 2,000 ops, 8 lanes (laneConcurrency 8), no batching', target: 0.9 },
+        {
+          id: 'd8',
+          lanes: 8,
+          batch: false,
+          label: 'drain 2,000 ops, 8 lanes (laneConcurrency 8), no batching',
+          target: 0.9,
+        },
       ].filter((v) => want(v.id) || want('d'));
       for (const { id, lanes, batch, label, target } of variants) {
-        const engine: number[] = [], rawPage: number[] = [], rawWorker: number[] = [], settle: number[] = [], requests: number[] = [];
+        const engine: number[] = [],
+          rawPage: number[] = [],
+          rawWorker: number[] = [],
+          settle: number[] = [],
+          requests: number[] = [];
         for (let r = 0; r < RUNS; r++) {
           const page = await open();
           // The engine sends from its SharedWorker; the same loop from a page is an extra (BENCH_FULL=1) for comparison.
@@ -221,16 +324,33 @@ async function main(): Promise<void> {
           if (!batch && d.serverRequests < 2000) throw new Error(`server saw ${d.serverRequests} requests`);
           engine.push(d.opsPerSec);
           requests.push(d.serverRequests);
-          if (id === 'd1' && FULL) settle.push((await call(page, 'rawSettleClaim', name('d-tx'), name('c'), 500)).opsPerSec);
+          if (id === 'd1' && FULL)
+            settle.push((await call(page, 'rawSettleClaim', name('d-tx'), name('c'), 500)).opsPerSec);
           await closeAll();
         }
         // The stricter limit of the two contexts is the baseline.
         const raw = FULL && median(rawPage) > median(rawWorker) ? rawPage : rawWorker;
-        const where = raw === rawPage ? 'page, the faster context' : FULL ? 'SharedWorker, the faster context' : "SharedWorker, the engine's context";
-        rows.push(ratioRow(id, label, 'ops/s', engine, raw,
-          `raw: ${lanes === 1 ? 'sequential fetch loop' : '8 concurrent fetch loops'}, ${where}`, '>=', target, { serverRequests: median(requests) }));
+        const where =
+          raw === rawPage
+            ? 'page, the faster context'
+            : FULL
+              ? 'SharedWorker, the faster context'
+              : "SharedWorker, the engine's context";
+        rows.push(
+          ratioRow(
+            id,
+            label,
+            'ops/s',
+            engine,
+            raw,
+            `raw: ${lanes === 1 ? 'sequential fetch loop' : '8 concurrent fetch loops'}, ${where}`,
+            '>=',
+            target,
+            { serverRequests: median(requests) },
+          ),
+        );
         if (settle.length) {
-          rows.push(infoRow('d.tx', "breakdown: a settle transaction alone (relaxed), sequential", 'ops/s', settle));
+          rows.push(infoRow('d.tx', 'breakdown: a settle transaction alone (relaxed), sequential', 'ops/s', settle));
         }
         if (FULL) rows.push(infoRow(`${id}.page`, `raw fetch ×${lanes} from a page`, 'ops/s', rawPage));
         progress(rows);
@@ -255,9 +375,12 @@ async function main(): Promise<void> {
       } else {
         if (want('f')) {
           try {
-            const big: number[] = [], small: number[] = [];
+            const big: number[] = [],
+              small: number[] = [];
             // Rendering reads the queue without changing it: one pair of filled queues serves every run.
-            const nsBig = name('f-big'), nsSmall = name('f-small'), c = name('c');
+            const nsBig = name('f-big'),
+              nsSmall = name('f-small'),
+              c = name('c');
             let page = await open();
             await call(page, 'fillQueue', nsBig, c, 10_000);
             await call(page, 'fillQueue', nsSmall, c, 10);
@@ -273,29 +396,60 @@ async function main(): Promise<void> {
                 await closeAll();
               }
             }
-            rows.push(ratioRow('f', '<sync-outbox> first render, 10,000 ops', 'ms', big, small,
-              'same with 10 ops (target assumed: virtualized ⇒ ≤ 1.5×)', '<=', 1.5));
+            rows.push(
+              ratioRow(
+                'f',
+                '<sync-outbox> first render, 10,000 ops',
+                'ms',
+                big,
+                small,
+                'same with 10 ops (target assumed: virtualized ⇒ ≤ 1.5×)',
+                '<=',
+                1.5,
+              ),
+            );
           } catch (error) {
             await closeAll();
-            rows.push(skipRow('f', '<sync-outbox> first render, 10,000 vs 10 ops', `failed: ${(error as Error).message.split('\n')[0]}`));
+            rows.push(
+              skipRow(
+                'f',
+                '<sync-outbox> first render, 10,000 vs 10 ops',
+                `failed: ${(error as Error).message.split('\n')[0]}`,
+              ),
+            );
           }
           progress(rows);
         }
         if (want('g')) {
           try {
-            const badge: number[] = [], stream: number[] = [];
+            const badge: number[] = [],
+              stream: number[] = [];
             for (let r = 0; r < RUNS; r++) {
               const page = await open();
               await call(page, 'loadElements');
               const g = await call(page, 'badgeLatency', name('g'), name('c'), 50);
-              badge.push(...g.badge); stream.push(...g.stream);
+              badge.push(...g.badge);
+              stream.push(...g.stream);
               await closeAll();
             }
-            rows.push(ratioRow('g', '<pending-badge>: enqueue → badge text updated, median', 'ms', [median(badge)], [median(stream)],
-              'enqueue → pendingCount$ value in the same page (target assumed ≤ 1.5×)', '<=', 1.5, { p95: percentile(badge, 95), streamP95: percentile(stream, 95) }));
+            rows.push(
+              ratioRow(
+                'g',
+                '<pending-badge>: enqueue → badge text updated, median',
+                'ms',
+                [median(badge)],
+                [median(stream)],
+                'enqueue → pendingCount$ value in the same page (target assumed ≤ 1.5×)',
+                '<=',
+                1.5,
+                { p95: percentile(badge, 95), streamP95: percentile(stream, 95) },
+              ),
+            );
           } catch (error) {
             await closeAll();
-            rows.push(skipRow('g', '<pending-badge> update latency', `failed: ${(error as Error).message.split('\n')[0]}`));
+            rows.push(
+              skipRow('g', '<pending-badge> update latency', `failed: ${(error as Error).message.split('\n')[0]}`),
+            );
           }
           progress(rows);
         }
@@ -346,7 +500,9 @@ async function main(): Promise<void> {
     if (rows.length) console.log('\n' + formatTable(rows));
     // The peers table was printed when its section ended; again here only to sit beside the table above.
     if (peers && rows.length) console.log('\n' + formatPeers(peers));
-    console.log(`\n${rows.filter((r) => r.pass === false).length} target(s) missed · ${Math.round((Date.now() - started) / 1000)} s · bench/results.json written`);
+    console.log(
+      `\n${rows.filter((r) => r.pass === false).length} target(s) missed · ${Math.round((Date.now() - started) / 1000)} s · bench/results.json written`,
+    );
   } finally {
     await browser.close().catch(() => {});
     await vite.close().catch(() => {});
@@ -354,12 +510,34 @@ async function main(): Promise<void> {
   }
 }
 
-function ratioRow(id: string, label: string, unit: string, figures: number[], raw: number[], baseline: string,
-  op: '>=' | '<=', target: number, extra: Record<string, unknown> = {}): Row {
+function ratioRow(
+  id: string,
+  label: string,
+  unit: string,
+  figures: number[],
+  raw: number[],
+  baseline: string,
+  op: '>=' | '<=',
+  target: number,
+  extra: Record<string, unknown> = {},
+): Row {
   const figure = median(figures);
   const limit = median(raw);
   const ratio = figure / limit;
-  return { id, label, unit, figure, raw: limit, baseline, ratio, target: { op, value: target }, pass: op === '>=' ? ratio >= target : ratio <= target, runs: figures, rawRuns: raw, ...extra };
+  return {
+    id,
+    label,
+    unit,
+    figure,
+    raw: limit,
+    baseline,
+    ratio,
+    target: { op, value: target },
+    pass: op === '>=' ? ratio >= target : ratio <= target,
+    runs: figures,
+    rawRuns: raw,
+    ...extra,
+  };
 }
 function infoRow(id: string, label: string, unit: string, figures: number[]): Row {
   return { id, label, unit, figure: median(figures), runs: figures };
@@ -383,7 +561,10 @@ async function workersGone(browser: Browser, timeoutMs = 5000): Promise<void> {
     if (Date.now() > deadline) {
       // extendedLifetime kept one alive: end it, as a browser would once its grace period runs out.
       const session = await browser.target().createCDPSession();
-      for (const w of workers) await session.send('Target.closeTarget', { targetId: (w as unknown as { _targetId: string })._targetId }).catch(() => {});
+      for (const w of workers)
+        await session
+          .send('Target.closeTarget', { targetId: (w as unknown as { _targetId: string })._targetId })
+          .catch(() => {});
       await session.detach();
       await new Promise((r) => setTimeout(r, 100));
       return;
@@ -406,7 +587,15 @@ export const BUNDLED_WORKER_PATH = '/bench-syncline-worker.js';
  */
 async function bundledWorker(): Promise<Plugin> {
   const { build } = await import('esbuild');
-  const result = await build({ entryPoints: [join(repo, 'src/worker.ts')], bundle: true, format: 'esm', target: 'es2022', minify: true, write: false, logLevel: 'silent' });
+  const result = await build({
+    entryPoints: [join(repo, 'src/worker.ts')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  });
   const code = result.outputFiles[0]!.text;
   return {
     name: 'bench-bundled-worker',
@@ -434,8 +623,16 @@ async function startVite(dbFile: string, cacheDir: string): Promise<ViteDevServe
     // Optimize Dep") would break an already loaded page or worker.
     optimizeDeps: {
       noDiscovery: true,
-      include: ['rxjs', 'idb', 'lit', 'lit/decorators.js', '@lit/context', '@lit-labs/virtualizer/virtualize.js', '@lit-labs/virtualizer/events.js',
-        ...(PEERS ? PEER_DEPS : [])],
+      include: [
+        'rxjs',
+        'idb',
+        'lit',
+        'lit/decorators.js',
+        '@lit/context',
+        '@lit-labs/virtualizer/virtualize.js',
+        '@lit-labs/virtualizer/events.js',
+        ...(PEERS ? PEER_DEPS : []),
+      ],
     },
     plugins: [await bundledWorker(), synclineServer({ dbFile, admin: true })],
   });

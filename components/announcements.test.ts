@@ -27,10 +27,16 @@ describe('announcements', () => {
   });
 
   const mount = async (content: unknown) => {
-    const provider = await fixture(html`<sync-provider .client=${t.client} .announcer=${announcer}>${content}</sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${t.client} .announcer=${announcer}>${content}</sync-provider>`,
+    );
     const badges = [...provider.querySelectorAll('pending-badge')];
     const outbox = provider.querySelector('sync-outbox');
-    await until(() => badges.every((b) => b.count !== undefined) && (!outbox || outbox.total !== undefined), 5000, 'first counts');
+    await until(
+      () => badges.every((b) => b.count !== undefined) && (!outbox || outbox.total !== undefined),
+      5000,
+      'first counts',
+    );
     return provider;
   };
   const said = (text: string) => until(() => log.said.includes(text), 8000, `"${text}" said`);
@@ -45,7 +51,9 @@ describe('announcements', () => {
 
   it('says each change once with two badges and an outbox on the page, in one live region', async () => {
     await t.offline();
-    await mount(html`<h1>Tasks <pending-badge></pending-badge></h1><pending-badge></pending-badge><sync-outbox></sync-outbox>`);
+    await mount(
+      html`<h1>Tasks <pending-badge></pending-badge></h1><pending-badge></pending-badge><sync-outbox></sync-outbox>`,
+    );
     await t.client.enqueueMany([t.op('a'), t.op('b')]);
     await said('2 changes not yet saved');
     expect(log.said).to.deep.equal(['2 changes not yet saved']);
@@ -106,13 +114,27 @@ describe('announcements', () => {
 
   it('says connectivity going offline, coming back and waiting for sign-in, but not a blip within one burst', async () => {
     const status$ = new BehaviorSubject<SyncStatus>({
-      connectivity: 'online', syncing: false, paused: null, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
-      lastSyncAt: null, storage: 'ok', clients: 1, runtime: 'in-page', hostedHere: true, continuesAfterClose: false, connected: true,
-      engineError: null, entities: { dirty: 0, conflicts: 0 }, updateRequired: false, unavailable: null,
+      connectivity: 'online',
+      syncing: false,
+      paused: null,
+      counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+      lastSyncAt: null,
+      storage: 'ok',
+      clients: 1,
+      runtime: 'in-page',
+      hostedHere: true,
+      continuesAfterClose: false,
+      connected: true,
+      engineError: null,
+      entities: { dirty: 0, conflicts: 0 },
+      updateRequired: false,
+      unavailable: null,
     });
     const set = (next: Partial<SyncStatus>) => status$.next({ ...status$.value, ...next });
     const client = { status$: status$.asObservable(), syncNow: async () => {} } as unknown as SyncClient;
-    const provider = await fixture(html`<sync-provider .client=${client} .announcer=${announcer}><sync-status></sync-status></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${client} .announcer=${announcer}><sync-status></sync-status></sync-provider>`,
+    );
     await until(() => provider.querySelector('sync-status')!.status !== undefined, 5000, 'status');
     set({ connectivity: 'offline' });
     await said('Offline: changes are kept on this device');
@@ -123,7 +145,11 @@ describe('announcements', () => {
     set({ connectivity: 'degraded' });
     set({ paused: 'auth' });
     await said('Waiting for sign-in: changes are kept on this device');
-    expect(log.said).to.deep.equal(['Offline: changes are kept on this device', 'Back online: sending 2 changes', 'Waiting for sign-in: changes are kept on this device']);
+    expect(log.said).to.deep.equal([
+      'Offline: changes are kept on this device',
+      'Back online: sending 2 changes',
+      'Waiting for sign-in: changes are kept on this device',
+    ]);
   });
 });
 

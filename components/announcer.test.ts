@@ -2,7 +2,16 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { ContextProvider } from '@lit/context';
 import './define.ts';
-import { PageAnnouncer, PendingBadgeElement, SyncProviderElement, announcerContext, documentAnnouncer, syncClientContext, type Announcer, type AnnouncerTimers } from './index.ts';
+import {
+  PageAnnouncer,
+  PendingBadgeElement,
+  SyncProviderElement,
+  announcerContext,
+  documentAnnouncer,
+  syncClientContext,
+  type Announcer,
+  type AnnouncerTimers,
+} from './index.ts';
 import { testClient, until } from './test/support.ts';
 
 /** Timers that run only when the test advances the clock. */
@@ -136,7 +145,9 @@ describe('announcer context', () => {
   it('is the document announcer unless the provider is handed one; silent on the provider silences the elements below', async () => {
     const own = recorder();
     await t.offline();
-    const provider = await fixture<SyncProviderElement>(html`<sync-provider .client=${t.client} .announcer=${own.announcer}><pending-badge></pending-badge></sync-provider>`);
+    const provider = await fixture<SyncProviderElement>(
+      html`<sync-provider .client=${t.client} .announcer=${own.announcer}><pending-badge></pending-badge></sync-provider>`,
+    );
     const badge = provider.querySelector('pending-badge')!;
     await until(() => badge.count !== undefined, 5000, 'count');
     await t.client.enqueue(t.op('a'));

@@ -110,7 +110,8 @@ export class PageAnnouncer implements Announcer {
 
   /** Removes the region and forgets every report. */
   dispose(): void {
-    for (const timer of [this.burstTimer, this.clearTimer, this.writeTimer]) if (timer !== undefined) this.timers.clearTimeout(timer);
+    for (const timer of [this.burstTimer, this.clearTimer, this.writeTimer])
+      if (timer !== undefined) this.timers.clearTimeout(timer);
     this.burstTimer = this.clearTimer = this.writeTimer = undefined;
     this.pending.clear();
     this.element?.remove();

@@ -5,7 +5,14 @@ import './define.ts';
 import * as components from './index.ts';
 import { BadgeState, MarkerState } from './index.ts';
 
-const tags = ['sync-provider', 'pending-badge', 'pending-marker', 'sync-outbox', 'sync-status', 'conflict-resolver'] as const;
+const tags = [
+  'sync-provider',
+  'pending-badge',
+  'pending-marker',
+  'sync-outbox',
+  'sync-status',
+  'conflict-resolver',
+] as const;
 const className = (tag: string) => `${tag.replace(/(^|-)(\w)/g, (_m, _dash, c: string) => c.toUpperCase())}Element`;
 
 describe('element conventions', () => {
@@ -34,7 +41,9 @@ describe('element conventions', () => {
     expect(BadgeState.Saved).to.equal('saved');
     expect(MarkerState.Saved).to.equal(BadgeState.Saved);
     const badge = await fixture<components.PendingBadgeElement>(html`<pending-badge></pending-badge>`);
-    const marker = await fixture<components.PendingMarkerElement>(html`<pending-marker entity="tasks/1"></pending-marker>`);
+    const marker = await fixture<components.PendingMarkerElement>(
+      html`<pending-marker entity="tasks/1"></pending-marker>`,
+    );
     expect(badge.getAttribute('state')).to.equal('saved');
     expect(marker.getAttribute('state')).to.equal('saved');
   });

@@ -46,6 +46,7 @@ export function timeAgo(lang: string, ms: number): string {
 /** How long until a moment `seconds` ahead, through `Intl.RelativeTimeFormat`: "in 30 seconds", "in 2 Minuten". */
 export function timeUntil(lang: string, seconds: number): string {
   // Rounded up: a countdown must not say "in 0 seconds" while there is still time left.
-  const [value, unit] = seconds < 60 ? [Math.max(0, Math.ceil(seconds)), 'second' as const] : [Math.ceil(seconds / 60), 'minute' as const];
+  const [value, unit] =
+    seconds < 60 ? [Math.max(0, Math.ceil(seconds)), 'second' as const] : [Math.ceil(seconds / 60), 'minute' as const];
   return relative(lang).format(value, unit);
 }

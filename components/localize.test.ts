@@ -22,9 +22,22 @@ import {
 import { until } from './test/support.ts';
 
 const status = (over: Partial<SyncStatus> = {}): SyncStatus => ({
-  connectivity: 'online', syncing: false, paused: null, counts: { pending: 2, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: Date.now() - 5 * 60_000, storage: 'ok', clients: 1, runtime: 'in-page', hostedHere: true, continuesAfterClose: false,
-  connected: true, engineError: null, entities: { dirty: 0, conflicts: 0 }, updateRequired: false, unavailable: null, ...over,
+  connectivity: 'online',
+  syncing: false,
+  paused: null,
+  counts: { pending: 2, sending: 0, failed: 0, conflict: 0 },
+  lastSyncAt: Date.now() - 5 * 60_000,
+  storage: 'ok',
+  clients: 1,
+  runtime: 'in-page',
+  hostedHere: true,
+  continuesAfterClose: false,
+  connected: true,
+  engineError: null,
+  entities: { dirty: 0, conflicts: 0 },
+  updateRequired: false,
+  unavailable: null,
+  ...over,
 });
 
 /** A client with fixed streams: a badge count, a status and conflicts, enough for what each element reads. */
@@ -64,8 +77,16 @@ describe('localization', () => {
     expect(germanStrings.conflictsNeedDecision(2)).to.equal('2 Konflikte warten auf deine Entscheidung');
     // Polish has one, few and many: English-only "1 or not" logic cannot pick these.
     const forms = { one: '# zmiana', few: '# zmiany', many: '# zmian', other: '# zmiany' };
-    expect([1, 2, 5, 22, 25].map((n) => plural('pl', n, forms))).to.deep.equal(['1 zmiana', '2 zmiany', '5 zmian', '22 zmiany', '25 zmian']);
-    expect(plural('de', 1234, { other: '# Änderungen' }), 'the number formatted for the language').to.equal('1.234 Änderungen');
+    expect([1, 2, 5, 22, 25].map((n) => plural('pl', n, forms))).to.deep.equal([
+      '1 zmiana',
+      '2 zmiany',
+      '5 zmian',
+      '22 zmiany',
+      '25 zmian',
+    ]);
+    expect(plural('de', 1234, { other: '# Änderungen' }), 'the number formatted for the language').to.equal(
+      '1.234 Änderungen',
+    );
   });
 
   it('says relative times with Intl.RelativeTimeFormat', () => {
@@ -110,10 +131,19 @@ describe('localization', () => {
 
   it('renders <conflict-resolver> in German', async () => {
     const conflict: Conflict = {
-      id: 'c1', collection: 'tasks', entityId: '7', base: { title: 'a' }, mine: { title: 'b' }, theirs: { title: 'c' },
-      theirsVersion: 2, fields: ['title'], detectedBy: '412', detectedAt: 1,
+      id: 'c1',
+      collection: 'tasks',
+      entityId: '7',
+      base: { title: 'a' },
+      mine: { title: 'b' },
+      theirs: { title: 'c' },
+      theirsVersion: 2,
+      fields: ['title'],
+      detectedBy: '412',
+      detectedAt: 1,
     };
-    const page = await fixture(html`<div lang="de"><sync-provider .client=${fakeClient(new BehaviorSubject(0), [conflict])}>
+    const page =
+      await fixture(html`<div lang="de"><sync-provider .client=${fakeClient(new BehaviorSubject(0), [conflict])}>
       <conflict-resolver></conflict-resolver>
     </sync-provider></div>`);
     const resolver = page.querySelector<ConflictResolverElement>('conflict-resolver')!;
@@ -123,10 +153,15 @@ describe('localization', () => {
     expect(part(resolver, 'cancel').textContent).to.equal('Abbrechen');
     expect(part(resolver, 'all-mine').textContent).to.equal('Alles von dir behalten');
     expect(part(resolver, 'marker').textContent).to.equal('auf beiden Seiten geändert');
-    expect([...part(resolver, 'columns').children].map((c) => c.textContent)).to.deep.equal(['', 'Vorher', 'Deine', 'Server']);
+    expect([...part(resolver, 'columns').children].map((c) => c.textContent)).to.deep.equal([
+      '',
+      'Vorher',
+      'Deine',
+      'Server',
+    ]);
   });
 
-  it('takes strings page-wide from <sync-provider>, nested providers layered, each element\'s own winning', async () => {
+  it("takes strings page-wide from <sync-provider>, nested providers layered, each element's own winning", async () => {
     const client = fakeClient(new BehaviorSubject(2));
     const page = await fixture(html`<div lang="de">
       <sync-provider .client=${client} .strings=${{ online: 'Verbunden', syncNow: 'Los' }}>
@@ -135,14 +170,20 @@ describe('localization', () => {
         <sync-provider .client=${client} .strings=${{ syncNow: 'Jetzt' }}><sync-status id="c"></sync-status></sync-provider>
       </sync-provider>
     </div>`);
-    const [a, b, c] = ['a', 'b', 'c'].map((id) => page.querySelector<SyncStatusElement>(`#${id}`)!) as [SyncStatusElement, SyncStatusElement, SyncStatusElement];
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => page.querySelector<SyncStatusElement>(`#${id}`)!) as [
+      SyncStatusElement,
+      SyncStatusElement,
+      SyncStatusElement,
+    ];
     await until(() => [a, b, c].every((el) => !!el.shadowRoot!.querySelector('[part="sync-now"]')), 3000, 'statuses');
-    expect(part(a, 'state').textContent, 'the provider\'s string').to.equal('Verbunden');
+    expect(part(a, 'state').textContent, "the provider's string").to.equal('Verbunden');
     expect(part(a, 'sync-now').textContent).to.equal('Los');
-    expect(part(a, 'last-sync').textContent, 'the rest from the language\'s table').to.equal('Zuletzt synchronisiert vor 5 Minuten');
-    expect(part(b, 'state').textContent, 'the element\'s own string wins').to.equal('Am Netz');
+    expect(part(a, 'last-sync').textContent, "the rest from the language's table").to.equal(
+      'Zuletzt synchronisiert vor 5 Minuten',
+    );
+    expect(part(b, 'state').textContent, "the element's own string wins").to.equal('Am Netz');
     expect(part(b, 'sync-now').textContent).to.equal('Los');
-    expect(part(c, 'state').textContent, 'an inner provider keeps the outer one\'s strings').to.equal('Verbunden');
+    expect(part(c, 'state').textContent, "an inner provider keeps the outer one's strings").to.equal('Verbunden');
     expect(part(c, 'sync-now').textContent, 'and overrides them').to.equal('Jetzt');
 
     const provider = page.querySelector<SyncProviderElement>('sync-provider')!;
@@ -153,18 +194,23 @@ describe('localization', () => {
   });
 
   it('uses a table an app registers, partial tables falling back to English, and re-renders on registration', async () => {
-    const page = await fixture(html`<div lang="fr-CA"><sync-provider .client=${fakeClient(new BehaviorSubject(2))}><sync-status></sync-status></sync-provider></div>`);
+    const page = await fixture(
+      html`<div lang="fr-CA"><sync-provider .client=${fakeClient(new BehaviorSubject(2))}><sync-status></sync-status></sync-provider></div>`,
+    );
     const el = page.querySelector<SyncStatusElement>('sync-status')!;
     await until(() => !!el.shadowRoot!.querySelector('[part="sync-now"]'), 3000, 'status');
     expect(part(el, 'state').textContent).to.equal('Online');
-    registerStrings('fr', { online: 'En ligne', unsent: (n) => plural('fr', n, { one: '# modification non envoyée', other: '# modifications non envoyées' }) });
+    registerStrings('fr', {
+      online: 'En ligne',
+      unsent: (n) => plural('fr', n, { one: '# modification non envoyée', other: '# modifications non envoyées' }),
+    });
     await until(() => part(el, 'state').textContent === 'En ligne', 3000, 'French after registration');
     expect(part(el, 'unsent').textContent).to.equal('2 modifications non envoyées');
     expect(part(el, 'sync-now').textContent, 'missing from the table: English').to.equal('Sync now');
     registerStrings('fr', {});
   });
 
-  it('announces in the element\'s language', async () => {
+  it("announces in the element's language", async () => {
     const count = new BehaviorSubject(0);
     const said: string[] = [];
     const announcer: Announcer = {
@@ -188,11 +234,13 @@ describe('localization', () => {
     expect(said[1]).to.equal('Alle Änderungen gespeichert');
   });
 
-  it('shows <sync-provider>\'s own error in the page\'s language', async () => {
+  it("shows <sync-provider>'s own error in the page's language", async () => {
     const original = console.error;
     console.error = () => {};
     try {
-      const page = await fixture(html`<div lang="de"><sync-provider endpoint="/api" namespace="no spaces" mode="in-page"></sync-provider></div>`);
+      const page = await fixture(
+        html`<div lang="de"><sync-provider endpoint="/api" namespace="no spaces" mode="in-page"></sync-provider></div>`,
+      );
       const provider = page.querySelector<SyncProviderElement>('sync-provider')!;
       await provider.updateComplete;
       expect(part(provider, 'error').textContent).to.match(/^Synchronisierung konnte nicht starten: ./);

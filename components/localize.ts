@@ -34,7 +34,8 @@ export function stringsFor(lang: string): SynclineStrings {
   let strings = resolved.get(tag);
   if (!strings) {
     strings = defaultStrings;
-    for (const key of new Set(['en', tag.split('-')[0] ?? tag, tag])) strings = resolveStrings(tables.get(key), strings);
+    for (const key of new Set(['en', tag.split('-')[0] ?? tag, tag]))
+      strings = resolveStrings(tables.get(key), strings);
     resolved.set(tag, strings);
   }
   return strings;
@@ -45,7 +46,11 @@ export function stringsFor(lang: string): SynclineStrings {
  * roots to their hosts), else the document's, else English.
  */
 export function langOf(element: Element): string {
-  for (let node: Node | null = element; node; node = node.parentNode ?? (node instanceof ShadowRoot ? node.host : null)) {
+  for (
+    let node: Node | null = element;
+    node;
+    node = node.parentNode ?? (node instanceof ShadowRoot ? node.host : null)
+  ) {
     if (node instanceof Element) {
       const lang = node.getAttribute('lang');
       if (lang) return lang;
@@ -93,10 +98,19 @@ export class LocalizeController implements ReactiveController {
   strings(...layers: (Partial<SynclineStrings> | undefined)[]): SynclineStrings {
     const lang = this.lang;
     const cache = this.cache;
-    if (cache && cache.lang === lang && cache.version === version && cache.layers.length === layers.length && cache.layers.every((l, i) => l === layers[i])) {
+    if (
+      cache &&
+      cache.lang === lang &&
+      cache.version === version &&
+      cache.layers.length === layers.length &&
+      cache.layers.every((l, i) => l === layers[i])
+    ) {
       return cache.strings;
     }
-    const overrides = layers.reduce<Partial<SynclineStrings> | undefined>((lower, upper) => layerStrings(lower, upper), undefined);
+    const overrides = layers.reduce<Partial<SynclineStrings> | undefined>(
+      (lower, upper) => layerStrings(lower, upper),
+      undefined,
+    );
     const strings = resolveStrings(overrides, stringsFor(lang));
     this.cache = { lang, version, layers, strings };
     return strings;

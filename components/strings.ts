@@ -132,7 +132,8 @@ export interface SynclineStrings {
   conflictResolved: string;
 }
 
-const plural = (count: number, one: string, other: string) => pluralOf('en', count, { one: `# ${one}`, other: `# ${other}` });
+const plural = (count: number, one: string, other: string) =>
+  pluralOf('en', count, { one: `# ${one}`, other: `# ${other}` });
 
 /** English defaults. */
 export const defaultStrings: SynclineStrings = {
@@ -184,8 +185,11 @@ export const defaultStrings: SynclineStrings = {
   continuesAfterClose: 'Other open tabs keep sending your changes.',
   syncNow: 'Sync now',
   unsentWithEdits: (changes, edits) =>
-    changes > 0 ? `${plural(changes, 'change', 'changes')} and ${plural(edits, 'edit', 'edits')} not yet sent` : `${plural(edits, 'edit', 'edits')} not yet sent`,
-  conflictsNeedDecision: (n) => pluralOf('en', n, { one: '# conflict needs your decision', other: '# conflicts need your decision' }),
+    changes > 0
+      ? `${plural(changes, 'change', 'changes')} and ${plural(edits, 'edit', 'edits')} not yet sent`
+      : `${plural(edits, 'edit', 'edits')} not yet sent`,
+  conflictsNeedDecision: (n) =>
+    pluralOf('en', n, { one: '# conflict needs your decision', other: '# conflicts need your decision' }),
   editsTitle: 'Edits not yet pushed',
   editLabel: (collection, id, deleted) => `${deleted ? 'Delete of ' : ''}${collection}/${id}`,
   editStatus: { pending: 'pending', failed: 'failed', conflict: 'conflict' },
@@ -221,17 +225,24 @@ export const defaultStrings: SynclineStrings = {
 };
 
 /** `upper` over `lower`, both partial (`status` and `editStatus` merge key by key): how override layers combine. */
-export function layerStrings(lower: Partial<SynclineStrings> | undefined, upper: Partial<SynclineStrings> | undefined): Partial<SynclineStrings> | undefined {
+export function layerStrings(
+  lower: Partial<SynclineStrings> | undefined,
+  upper: Partial<SynclineStrings> | undefined,
+): Partial<SynclineStrings> | undefined {
   if (!lower) return upper;
   if (!upper) return lower;
   const layered: Partial<SynclineStrings> = { ...lower, ...upper };
   if (lower.status || upper.status) layered.status = { ...lower.status, ...upper.status } as SynclineStrings['status'];
-  if (lower.editStatus || upper.editStatus) layered.editStatus = { ...lower.editStatus, ...upper.editStatus } as SynclineStrings['editStatus'];
+  if (lower.editStatus || upper.editStatus)
+    layered.editStatus = { ...lower.editStatus, ...upper.editStatus } as SynclineStrings['editStatus'];
   return layered;
 }
 
 /** A complete table: `overrides` over `base` (the English defaults unless given), `status` and `editStatus` merged key by key. */
-export function resolveStrings(overrides: Partial<SynclineStrings> | undefined, base: SynclineStrings = defaultStrings): SynclineStrings {
+export function resolveStrings(
+  overrides: Partial<SynclineStrings> | undefined,
+  base: SynclineStrings = defaultStrings,
+): SynclineStrings {
   if (!overrides) return base;
   return layerStrings(base, overrides) as SynclineStrings;
 }

@@ -9,9 +9,21 @@ import { contrast, deepActiveElement, effectiveBackground, parseColor, useColorS
 import { testClient, until, type TestClient } from './test/support.ts';
 
 const offlineStatus: SyncStatus = {
-  connectivity: 'offline', syncing: false, paused: null, counts: { pending: 1, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: null, storage: 'ok', clients: 1, runtime: 'in-page', hostedHere: true, continuesAfterClose: false, connected: true,
-  engineError: null, entities: { dirty: 0, conflicts: 0 }, updateRequired: false, unavailable: null,
+  connectivity: 'offline',
+  syncing: false,
+  paused: null,
+  counts: { pending: 1, sending: 0, failed: 0, conflict: 0 },
+  lastSyncAt: null,
+  storage: 'ok',
+  clients: 1,
+  runtime: 'in-page',
+  hostedHere: true,
+  continuesAfterClose: false,
+  connected: true,
+  engineError: null,
+  entities: { dirty: 0, conflicts: 0 },
+  updateRequired: false,
+  unavailable: null,
 };
 
 describe('theme', () => {
@@ -31,9 +43,13 @@ describe('theme', () => {
   });
 
   beforeEach(async () => {
-    const statusClient = { status$: new BehaviorSubject(offlineStatus).asObservable(), syncNow: async () => {} } as unknown as SyncClient;
+    const statusClient = {
+      status$: new BehaviorSubject(offlineStatus).asObservable(),
+      syncNow: async () => {},
+    } as unknown as SyncClient;
     // A page that follows the colour scheme, as the demo does: its canvas is what the elements sit on.
-    page = await fixture(html`<div style="color-scheme: light dark; background: Canvas; color: CanvasText; padding: 1rem">
+    page =
+      await fixture(html`<div style="color-scheme: light dark; background: Canvas; color: CanvasText; padding: 1rem">
       <button id="start">start</button>
       <sync-provider .client=${statusClient}><sync-status></sync-status></sync-provider>
       <sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider>
@@ -51,7 +67,8 @@ describe('theme', () => {
    */
   async function focusRings() {
     page.querySelector<HTMLElement>('#start')!.focus();
-    const rings: { name: string; ratio: number; colour: string; style: string; width: number; background: string }[] = [];
+    const rings: { name: string; ratio: number; colour: string; style: string; width: number; background: string }[] =
+      [];
     for (let i = 0; i < 12; i++) {
       await sendKeys({ press: 'Tab' });
       const active = deepActiveElement() as HTMLElement | null;
@@ -77,7 +94,12 @@ describe('theme', () => {
       // The dark defaults can be checked only where the scheme can be emulated (Chromium).
       if (!(await useColorScheme(scheme))) this.skip();
       const rings = await focusRings();
-      expect(rings.map((r) => r.name)).to.include.members(['sync-status sync-now', 'sync-outbox retry-all', 'sync-outbox retry', 'sync-outbox discard']);
+      expect(rings.map((r) => r.name)).to.include.members([
+        'sync-status sync-now',
+        'sync-outbox retry-all',
+        'sync-outbox retry',
+        'sync-outbox discard',
+      ]);
       for (const ring of rings) {
         expect(ring.style, ring.name).to.not.equal('none');
         expect(ring.width, ring.name).to.be.at.least(2);
@@ -101,20 +123,23 @@ describe('theme', () => {
     expect(contrast(parseColor(a.borderTopColor), effectiveBackground(syncNow.parentElement!))).to.be.at.least(3);
   });
 
-  it('lets one --syncline-* override theme every element, under each element\'s own token', async () => {
+  it("lets one --syncline-* override theme every element, under each element's own token", async () => {
     await useColorScheme('light');
     page.style.setProperty('--syncline-focus-color', 'rgb(200, 0, 0)');
     page.style.setProperty('--syncline-button-background', 'rgb(250, 240, 200)');
     outbox.style.setProperty('--sync-outbox-focus-color', 'rgb(0, 0, 200)');
     const rings = await focusRings();
-    for (const ring of rings) expect(ring.colour, ring.name).to.equal(ring.name.startsWith('sync-outbox') ? 'rgb(0, 0, 200)' : 'rgb(200, 0, 0)');
+    for (const ring of rings)
+      expect(ring.colour, ring.name).to.equal(
+        ring.name.startsWith('sync-outbox') ? 'rgb(0, 0, 200)' : 'rgb(200, 0, 0)',
+      );
     const syncNow = status.shadowRoot!.querySelector<HTMLElement>('[part="sync-now"]')!;
     const retry = outbox.shadowRoot!.querySelector<HTMLElement>('[part="retry"]')!;
     expect(getComputedStyle(syncNow).backgroundColor).to.equal('rgb(250, 240, 200)');
     expect(getComputedStyle(retry).backgroundColor).to.equal('rgb(250, 240, 200)');
   });
 
-  it('themes text, surfaces, frames and errors of every element from the shared palette, each element\'s own token first', async () => {
+  it("themes text, surfaces, frames and errors of every element from the shared palette, each element's own token first", async () => {
     await useColorScheme('light');
     const resolverClient = { conflicts$: of([]) } as unknown as SyncClient;
     page.insertAdjacentHTML('beforeend', '<sync-provider><conflict-resolver></conflict-resolver></sync-provider>');
@@ -130,7 +155,8 @@ describe('theme', () => {
     const outboxBase = outbox.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
     const resolverBase = resolver.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
     const statusBase = status.shadowRoot!.querySelector<HTMLElement>('[part="base"]')!;
-    for (const base of [outboxBase, resolverBase, statusBase]) expect(getComputedStyle(base).color).to.equal('rgb(10, 20, 30)');
+    for (const base of [outboxBase, resolverBase, statusBase])
+      expect(getComputedStyle(base).color).to.equal('rgb(10, 20, 30)');
     expect(getComputedStyle(outboxBase).backgroundColor).to.equal('rgb(250, 250, 240)');
     expect(getComputedStyle(resolverBase).backgroundColor).to.equal('rgb(240, 250, 250)');
     expect(getComputedStyle(outboxBase).borderTopColor).to.equal('rgb(40, 50, 60)');

@@ -15,7 +15,10 @@ export interface FaultPaths {
   tasks?: string;
 }
 
-export function mountFaultPanel(form: HTMLFormElement, { api = '/api', tasks = `${api}/tasks` }: FaultPaths = {}): void {
+export function mountFaultPanel(
+  form: HTMLFormElement,
+  { api = '/api', tasks = `${api}/tasks` }: FaultPaths = {},
+): void {
   const TASKS = tasks;
   const HEALTH = `${api}/health`;
   const field = <T extends Element>(name: string) => form.elements.namedItem(name) as unknown as T;
@@ -29,8 +32,13 @@ export function mountFaultPanel(form: HTMLFormElement, { api = '/api', tasks = `
     const rules: Rule[] = [];
     if (offline) rules.push({ pathPrefix: TASKS, offline: true }, { pathPrefix: HEALTH, offline: true });
     if (latencyMs > 0) rules.push({ pathPrefix: TASKS, latencyMs });
-    if (failureRate > 0) rules.push({ pathPrefix: TASKS, status, failureRate, ...(status === 429 ? { retryAfter: 3 } : {}) });
-    await fetch(`${api}/_admin/faults`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ rules }) });
+    if (failureRate > 0)
+      rules.push({ pathPrefix: TASKS, status, failureRate, ...(status === 429 ? { retryAfter: 3 } : {}) });
+    await fetch(`${api}/_admin/faults`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ rules }),
+    });
   };
   form.addEventListener('input', () => void apply());
   form.addEventListener('change', () => void apply());
@@ -46,7 +54,8 @@ export function mountFaultPanel(form: HTMLFormElement, { api = '/api', tasks = `
     }
     const slow = rules.find((rule) => rule.latencyMs);
     if (slow) field<HTMLInputElement>('latencyMs').value = String(slow.latencyMs);
-    field<HTMLOutputElement>('failureRateOut').value = `${Math.round(Number(field<HTMLInputElement>('failureRate').value) * 100)}%`;
+    field<HTMLOutputElement>('failureRateOut').value =
+      `${Math.round(Number(field<HTMLInputElement>('failureRate').value) * 100)}%`;
     field<HTMLOutputElement>('latencyOut').value = `${field<HTMLInputElement>('latencyMs').value} ms`;
   });
 }

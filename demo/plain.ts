@@ -27,12 +27,17 @@ export function mountPlainPanel(board: TaskBoard, root: ParentNode = document): 
 export function mountConflictsCard(client: SyncClient, card: HTMLElement, board: TaskBoard): Subscription {
   const resolver = card.querySelector<HTMLElement & { strings: Partial<SynclineStrings> }>('conflict-resolver')!;
   const subscription = client.conflicts$.subscribe((conflicts) => (card.hidden = conflicts.length === 0));
-  subscription.add(board.tasks$.subscribe((tasks) => {
-    const titles = new Map(tasks.map((task) => [task.id, task.title]));
-    resolver.strings = {
-      conflictHeading: (collection, id) => (titles.has(id) ? `"${titles.get(id)}": changed here and on the server` : `${collection}/${id}: changed here and on the server`),
-    };
-  }));
+  subscription.add(
+    board.tasks$.subscribe((tasks) => {
+      const titles = new Map(tasks.map((task) => [task.id, task.title]));
+      resolver.strings = {
+        conflictHeading: (collection, id) =>
+          titles.has(id)
+            ? `"${titles.get(id)}": changed here and on the server`
+            : `${collection}/${id}: changed here and on the server`,
+      };
+    }),
+  );
   return subscription;
 }
 
@@ -60,7 +65,9 @@ function row(board: TaskBoard, task: TaskView): HTMLLIElement {
   });
   const remove = button('Delete', `Delete ${task.title}`, () => void board.remove(task));
   const server = button('Edit on server', `Edit ${task.title} on the server, as another user`, () => {
-    void board.editOnServer(task).catch((error: unknown) => alert(error instanceof Error ? error.message : String(error)));
+    void board
+      .editOnServer(task)
+      .catch((error: unknown) => alert(error instanceof Error ? error.message : String(error)));
   });
   server.className = 'server-edit';
   server.title = 'Changes this task on the server as someone else would, past the server switches';

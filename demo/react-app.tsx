@@ -43,7 +43,11 @@ export function mountReactPanel(element: Element, board: TaskBoard): void {
 declare module 'react' {
   namespace JSX {
     interface IntrinsicElements {
-      'pending-badge': React.DetailedHTMLProps<React.HTMLAttributes<HTMLElement>, HTMLElement> & { lane?: string; 'show-zero'?: boolean; silent?: boolean };
+      'pending-badge': React.DetailedHTMLProps<React.HTMLAttributes<HTMLElement>, HTMLElement> & {
+        lane?: string;
+        'show-zero'?: boolean;
+        silent?: boolean;
+      };
       'pending-marker': React.DetailedHTMLProps<React.HTMLAttributes<HTMLElement>, HTMLElement> & { entity?: string };
     }
   }

@@ -46,7 +46,10 @@ export class TaskBoard {
   private readonly gone = new BehaviorSubject<ReadonlySet<string>>(new Set());
   private readonly watched = new Set<string>();
 
-  constructor(private readonly client: SyncClient, options: TaskBoardOptions = {}) {
+  constructor(
+    private readonly client: SyncClient,
+    options: TaskBoardOptions = {},
+  ) {
     this.api = (options.api ?? '/api').replace(/\/+$/, '');
     this.path = options.path ?? 'tasks';
     // 'manual': any edit the server's copy moved under is the user's call, field by field, in <conflict-resolver>.
@@ -67,7 +70,10 @@ export class TaskBoard {
 
   add(title: string): Promise<EntityRecord<Task>> {
     // Ids that sort by creation time, so the list (sorted by id) keeps tasks in the order they were added.
-    return this.collection.put(`t${Date.now().toString(36).padStart(9, '0')}-${crypto.randomUUID().slice(0, 8)}`, { title, done: false });
+    return this.collection.put(`t${Date.now().toString(36).padStart(9, '0')}-${crypto.randomUUID().slice(0, 8)}`, {
+      title,
+      done: false,
+    });
   }
 
   rename(task: TaskView, title: string): Promise<EntityRecord<Task>> {
@@ -94,7 +100,10 @@ export class TaskBoard {
    * (past its fault switches, and past syncline), with If-Match on the server's current version. Someone who edited
    * the same task here and has not pushed it yet gets a conflict when the edit goes out.
    */
-  async editOnServer(task: TaskView, change: (current: Task) => Partial<Task> = (current) => ({ title: `${current.title} (edited elsewhere)` })): Promise<Task> {
+  async editOnServer(
+    task: TaskView,
+    change: (current: Task) => Partial<Task> = (current) => ({ title: `${current.title} (edited elsewhere)` }),
+  ): Promise<Task> {
     const url = `${this.api}/_admin/direct/${this.path}/${encodeURIComponent(task.id)}`;
     const current = await fetch(url, { cache: 'no-store' });
     if (!current.ok) throw new Error(`The server has no copy of "${task.title}" (${current.status}).`);
@@ -130,7 +139,9 @@ export class TaskBoard {
 
 /** The replica's tasks (oldest first: ids sort by creation), with what is still queued (deletes) marked. */
 export function view(items: EntityRecord<Task>[], ops: Operation[], gone: ReadonlySet<string> = new Set()): TaskView[] {
-  const deleting = new Set(ops.filter((op) => op.request.method === 'DELETE' && op.entity?.type === COLLECTION).map((op) => op.entity!.id));
+  const deleting = new Set(
+    ops.filter((op) => op.request.method === 'DELETE' && op.entity?.type === COLLECTION).map((op) => op.entity!.id),
+  );
   return items
     .filter((item) => !gone.has(item.id))
     .map((item) => ({

@@ -27,7 +27,10 @@ export function mountVuePanel(element: Element, board: TaskBoard): void {
             h('button', { type: 'submit' }, 'Add'),
           ]),
           // Its heading sits under the card's <h2>.
-          h('sync-outbox', { 'heading-level': 3, style: 'display: block; margin-top: 0.75rem; --sync-outbox-height: 15rem' }),
+          h('sync-outbox', {
+            'heading-level': 3,
+            style: 'display: block; margin-top: 0.75rem; --sync-outbox-height: 15rem',
+          }),
         ]);
     },
   });

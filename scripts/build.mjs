@@ -45,11 +45,22 @@ export async function bundle({ write = true, metafile = false } = {}) {
   try {
     const outdir = join(dist, 'bundle');
     const page = await build({
-      ...bundleOptions, write, metafile, outdir, splitting: true,
-      entryPoints: [{ in: entry, out: 'syncline' }], chunkNames: '[name]-[hash]',
+      ...bundleOptions,
+      write,
+      metafile,
+      outdir,
+      splitting: true,
+      entryPoints: [{ in: entry, out: 'syncline' }],
+      chunkNames: '[name]-[hash]',
     });
     // The client's default worker URL is './worker.js' beside the module that creates it: here, beside the bundle.
-    const worker = await build({ ...bundleOptions, write, metafile, outdir, entryPoints: [{ in: join(dist, 'src/worker.js'), out: 'worker' }] });
+    const worker = await build({
+      ...bundleOptions,
+      write,
+      metafile,
+      outdir,
+      entryPoints: [{ in: join(dist, 'src/worker.js'), out: 'worker' }],
+    });
     return { page, worker };
   } finally {
     rmSync(entry, { force: true });
@@ -73,13 +84,17 @@ function rewriteWorkerUrls() {
   let rewritten = 0;
   for (const file of jsFiles(dist)) {
     const text = readFileSync(file, 'utf8');
-    const next = text.replace(pattern, (_m, q, path) => { rewritten++; return `new URL(${q}${path}.js${q}, import.meta.url)`; });
+    const next = text.replace(pattern, (_m, q, path) => {
+      rewritten++;
+      return `new URL(${q}${path}.js${q}, import.meta.url)`;
+    });
     if (next !== text) writeFileSync(file, next);
     // Anything still naming a .ts module would 404 in a consumer's app: fail the build rather than ship it.
     const left = /(['"])\.{1,2}\/[^'"\s]+\.ts\1/.exec(next);
     if (left) throw new Error(`${file} still refers to ${left[0]}`);
   }
-  if (rewritten === 0) throw new Error('found no worker URL to rewrite: has the SharedWorker line in src/client.ts changed?');
+  if (rewritten === 0)
+    throw new Error('found no worker URL to rewrite: has the SharedWorker line in src/client.ts changed?');
 }
 
 /**
@@ -94,16 +109,27 @@ function generateFrameworkTypes() {
   const common = { outdir, globalTypePath: '../components/index.js', hideLogs: true };
   generateJsxTypes(manifest, { ...common, fileName: 'jsx.d.ts' });
   generateVuejsTypes(manifest, { ...common, fileName: 'vue.d.ts' });
-  generateVsCodeCustomElementData(manifest, { outdir: dist, htmlFileName: 'vscode.html-custom-data.json', cssFileName: 'vscode.css-custom-data.json', hideLogs: true });
+  generateVsCodeCustomElementData(manifest, {
+    outdir: dist,
+    htmlFileName: 'vscode.html-custom-data.json',
+    cssFileName: 'vscode.css-custom-data.json',
+    hideLogs: true,
+  });
   // The generators type a listener's argument as CustomEvent<T>, the convention for events that carry `detail`.
   // syncline's events are Event subclasses with their own readonly fields: the listener gets T itself.
-  const events = [...readFileSync(join(root, 'components/events.ts'), 'utf8').matchAll(/export class (\w+) extends Event\b/g)].map((m) => m[1]);
+  const events = [
+    ...readFileSync(join(root, 'components/events.ts'), 'utf8').matchAll(/export class (\w+) extends Event\b/g),
+  ].map((m) => m[1]);
   for (const file of ['jsx.d.ts', 'vue.d.ts']) {
     const path = join(outdir, file);
-    const text = readFileSync(path, 'utf8').replace(/CustomEvent<(\w+)>/g, (whole, type) => (events.includes(type) ? type : whole));
+    const text = readFileSync(path, 'utf8').replace(/CustomEvent<(\w+)>/g, (whole, type) =>
+      events.includes(type) ? type : whole,
+    );
     writeFileSync(path, text);
   }
-  writeFileSync(join(outdir, 'react.d.ts'), `// React 19: syncline's elements in JSX. Load once, e.g. \`import type {} from 'syncline/react';\`
+  writeFileSync(
+    join(outdir, 'react.d.ts'),
+    `// React 19: syncline's elements in JSX. Load once, e.g. \`import type {} from 'syncline/react';\`
 import type { CustomElements } from './jsx.js';
 
 declare module 'react' {
@@ -111,19 +137,27 @@ declare module 'react' {
     interface IntrinsicElements extends CustomElements {}
   }
 }
-`);
+`,
+  );
   // The typing entries are types only; an empty module answers a runtime import of them.
   for (const name of ['jsx', 'react', 'vue']) writeFileSync(join(outdir, `${name}.js`), 'export {};\n');
 }
 
 export async function buildPackage() {
   rmSync(dist, { recursive: true, force: true });
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+    { stdio: 'inherit' },
+  );
   rewriteWorkerUrls();
   generateFrameworkTypes();
   await bundle();
   // The bundle re-exports the public API: give it the same types.
-  writeFileSync(join(dist, 'bundle/syncline.d.ts'), "import '../components/define.js';\nexport * from '../src/index.js';\nexport * from '../components/index.js';\n");
+  writeFileSync(
+    join(dist, 'bundle/syncline.d.ts'),
+    "import '../components/define.js';\nexport * from '../src/index.js';\nexport * from '../components/index.js';\n",
+  );
   // The worker is a script to serve, not a module to import: it exports nothing.
   writeFileSync(join(dist, 'bundle/worker.d.ts'), 'export {};\n');
 }

@@ -2,7 +2,12 @@
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-const candidates = [process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
+const candidates = [
+  process.env.CHROME_PATH,
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+].filter(Boolean);
 
 export function findChromium() {
   return candidates.find((p) => existsSync(p));
@@ -16,11 +21,16 @@ export function ensureChromium() {
   if (isRoot && hasApt) {
     console.log('syncline: no Chromium found; installing the Debian package "chromium" with apt-get (about 35 s)...');
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     const installed = findChromium();
     if (installed) return installed;
   }
-  console.error('syncline: Chromium not found. Install it (Debian: "sudo apt-get install -y chromium") or set CHROME_PATH to a Chrome/Chromium binary.');
+  console.error(
+    'syncline: Chromium not found. Install it (Debian: "sudo apt-get install -y chromium") or set CHROME_PATH to a Chrome/Chromium binary.',
+  );
   process.exit(1);
 }
 

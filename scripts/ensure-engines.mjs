@@ -9,20 +9,29 @@ function aptInstall(packages, why) {
   if (!isRoot || !existsSync('/usr/bin/apt-get')) return false;
   console.log(`syncline: ${why}; installing Debian's ${packages.join(' ')} with apt-get...`);
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   return true;
 }
 
 export function ensureFirefox() {
-  const find = () => [process.env.FIREFOX_PATH, onPath('firefox-esr'), onPath('firefox')].find((p) => p && existsSync(p));
+  const find = () =>
+    [process.env.FIREFOX_PATH, onPath('firefox-esr'), onPath('firefox')].find((p) => p && existsSync(p));
   if (find() || (aptInstall(['firefox-esr'], 'no Firefox found') && find())) return;
-  console.error('syncline: Firefox not found. Install it (Debian: "sudo apt-get install -y firefox-esr") or set FIREFOX_PATH.');
+  console.error(
+    'syncline: Firefox not found. Install it (Debian: "sudo apt-get install -y firefox-esr") or set FIREFOX_PATH.',
+  );
   process.exit(1);
 }
 
 export function ensureWebKit() {
   const found = () => onPath('WebKitWebDriver') && (process.env.DISPLAY || onPath('Xvfb'));
-  if (found() || (aptInstall(['webkit2gtk-driver', 'xvfb', 'xauth'], 'no WebKitWebDriver or Xvfb found') && found())) return;
-  console.error('syncline: WebKitWebDriver or Xvfb not found. Install them (Debian: "sudo apt-get install -y webkit2gtk-driver xvfb xauth").');
+  if (found() || (aptInstall(['webkit2gtk-driver', 'xvfb', 'xauth'], 'no WebKitWebDriver or Xvfb found') && found()))
+    return;
+  console.error(
+    'syncline: WebKitWebDriver or Xvfb not found. Install them (Debian: "sudo apt-get install -y webkit2gtk-driver xvfb xauth").',
+  );
   process.exit(1);
 }

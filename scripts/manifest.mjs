@@ -12,10 +12,24 @@ function generate() {
   // The analyzer rewrites package.json's "customElements" to its outdir: keep package.json as it was.
   const packageJson = readFileSync('package.json', 'utf8');
   try {
-    execFileSync('npx', ['cem', 'analyze', '--litelement', '--globs', 'components/**/*.ts',
-      '--exclude', 'components/**/*.test.ts', '--exclude', 'components/test/**',
-      // The analyzer resolves --outdir against the working directory.
-      '--outdir', relative(process.cwd(), outdir)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(
+      'npx',
+      [
+        'cem',
+        'analyze',
+        '--litelement',
+        '--globs',
+        'components/**/*.ts',
+        '--exclude',
+        'components/**/*.test.ts',
+        '--exclude',
+        'components/test/**',
+        // The analyzer resolves --outdir against the working directory.
+        '--outdir',
+        relative(process.cwd(), outdir),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     const manifest = JSON.parse(readFileSync(join(outdir, MANIFEST), 'utf8'));
     manifest.modules.sort((a, b) => a.path.localeCompare(b.path));
     return `${JSON.stringify(manifest, null, 2)}\n`;

@@ -33,7 +33,9 @@ function contributors(meta, outs) {
   const by = new Map();
   for (const out of outs) {
     for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[out].inputs)) {
-      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.replace(/^.*?dist\/((?:src|components)\/[^/]+).*$/, '$1');
+      const pkg =
+        /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ??
+        input.replace(/^.*?dist\/((?:src|components)\/[^/]+).*$/, '$1');
       by.set(pkg, (by.get(pkg) ?? 0) + bytesInOutput);
     }
   }
@@ -41,11 +43,16 @@ function contributors(meta, outs) {
 }
 
 const { page, worker } = await bundle({ write: false, metafile: true });
-const files = (result) => new Map(result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => [relative(process.cwd(), f.path), f.contents]));
+const files = (result) =>
+  new Map(
+    result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => [relative(process.cwd(), f.path), f.contents]),
+  );
 
 const pageFiles = files(page);
 const pageMeta = page.metafile;
-const entryOut = Object.keys(pageMeta.outputs).find((o) => pageMeta.outputs[o].entryPoint && basename(o) === 'syncline.js');
+const entryOut = Object.keys(pageMeta.outputs).find(
+  (o) => pageMeta.outputs[o].entryPoint && basename(o) === 'syncline.js',
+);
 const upFront = staticClosure(pageMeta, entryOut);
 const sum = (outs) => [...outs].reduce((n, o) => n + gz(pageFiles.get(o)), 0);
 const lazy = Object.keys(pageMeta.outputs).filter((o) => o.endsWith('.js') && !upFront.has(o));
@@ -54,18 +61,24 @@ const workerFile = [...files(worker)].find(([path]) => basename(path) === 'worke
 const size = {
   measuredAt: new Date().toISOString(),
   unit: 'bytes, gzip -9',
-  page: { gzip: sum(upFront), minified: [...upFront].reduce((n, o) => n + pageFiles.get(o).length, 0), budget: BUDGET.page },
+  page: {
+    gzip: sum(upFront),
+    minified: [...upFront].reduce((n, o) => n + pageFiles.get(o).length, 0),
+    budget: BUDGET.page,
+  },
   pageLazy: { gzip: sum(lazy), files: lazy.length },
   worker: { gzip: gz(workerFile[1]), minified: workerFile[1].length, budget: BUDGET.worker },
   pageContributors: Object.fromEntries(contributors(pageMeta, upFront)),
 };
 
-const line = (name, s) => `${name.padEnd(8)} ${kb(s.gzip).padStart(9)} gzip  (${kb(s.minified)} minified)  budget ${kb(s.budget)}  ${s.gzip <= s.budget ? 'ok' : 'OVER'}`;
+const line = (name, s) =>
+  `${name.padEnd(8)} ${kb(s.gzip).padStart(9)} gzip  (${kb(s.minified)} minified)  budget ${kb(s.budget)}  ${s.gzip <= s.budget ? 'ok' : 'OVER'}`;
 console.log(line('page', size.page));
 console.log(line('worker', size.worker));
 console.log(`lazy     ${kb(size.pageLazy.gzip).padStart(9)} gzip in ${size.pageLazy.files} chunk(s) loaded on demand`);
 console.log('page bundle by source (minified bytes):');
-for (const [name, bytes] of Object.entries(size.pageContributors).slice(0, 10)) console.log(`  ${name.padEnd(28)} ${kb(bytes).padStart(9)}`);
+for (const [name, bytes] of Object.entries(size.pageContributors).slice(0, 10))
+  console.log(`  ${name.padEnd(28)} ${kb(bytes).padStart(9)}`);
 
 // Keep the figures beside the benchmark's (the file is the bench's record; other keys stay as they are).
 const results = existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {};

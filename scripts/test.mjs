@@ -5,9 +5,15 @@ import { ensureChromium } from './ensure-chromium.mjs';
 import { ensureFirefox, ensureWebKit } from './ensure-engines.mjs';
 
 // Node 20's --test takes no globs: list the TypeScript suites explicitly.
-const serverTests = () => readdirSync('server/test').filter((f) => f.endsWith('.test.ts')).map((f) => `server/test/${f}`);
+const serverTests = () =>
+  readdirSync('server/test')
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `server/test/${f}`);
 // Whole browsers driven from Node, for what needs a browser of its own (a Firefox with a tiny storage limit).
-const engineTests = () => readdirSync('test/engines').filter((f) => f.endsWith('.test.ts')).map((f) => `test/engines/${f}`);
+const engineTests = () =>
+  readdirSync('test/engines')
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `test/engines/${f}`);
 
 const steps = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json'], counts: false },
@@ -18,23 +24,55 @@ const steps = [
   { name: 'package', cmd: ['node', 'scripts/package-check.mjs'], counts: false },
   // Opt-in until the bundles fit their budgets (npm run size fails while they do not); see the README.
   { name: 'size', cmd: ['node', 'scripts/size.mjs'], counts: false, optIn: true },
-  { name: 'server', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()], counts: 'node' },
-  { name: 'engines', cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...engineTests()], counts: 'node', before: () => { ensureChromium(); ensureFirefox(); } },
+  {
+    name: 'server',
+    cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()],
+    counts: 'node',
+  },
+  {
+    name: 'engines',
+    cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...engineTests()],
+    counts: 'node',
+    before: () => {
+      ensureChromium();
+      ensureFirefox();
+    },
+  },
   // The packed tarball in fresh apps (Vite, webpack, no build from a second origin, strict CSP, TypeScript consumers).
-  { name: 'consumers', cmd: ['node', '--import', 'tsx', 'test/consumers/run.mjs'], counts: 'wtr', before: ensureChromium },
+  {
+    name: 'consumers',
+    cmd: ['node', '--import', 'tsx', 'test/consumers/run.mjs'],
+    counts: 'wtr',
+    before: ensureChromium,
+  },
   // One engine per run: in parallel they starve each other on 2 cores. WebKit is opt-in (npm run test:webkit),
   // as all three take more than the ten minutes npm test should; .ci/run runs it after npm test.
-  ...[['chromium', ensureChromium], ['firefox', ensureFirefox], ['webkit', ensureWebKit]].map(([engine, ensure]) => ({
-    name: `browser ${engine}`, optIn: engine === 'webkit', env: { SYNCLINE_BROWSERS: engine }, counts: 'wtr', before: ensure,
+  ...[
+    ['chromium', ensureChromium],
+    ['firefox', ensureFirefox],
+    ['webkit', ensureWebKit],
+  ].map(([engine, ensure]) => ({
+    name: `browser ${engine}`,
+    optIn: engine === 'webkit',
+    env: { SYNCLINE_BROWSERS: engine },
+    counts: 'wtr',
+    before: ensure,
     cmd: ['node', '--import', 'tsx', 'node_modules/@web/test-runner/dist/bin.js', '--static-logging'],
   })),
 ];
 
 function run(step) {
   return new Promise((resolve) => {
-    const child = spawn(step.cmd[0], step.cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...step.env } });
+    const child = spawn(step.cmd[0], step.cmd.slice(1), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...step.env },
+    });
     let out = '';
-    const take = (stream, sink) => stream.on('data', (d) => { out += d; sink.write(d); });
+    const take = (stream, sink) =>
+      stream.on('data', (d) => {
+        out += d;
+        sink.write(d);
+      });
     take(child.stdout, process.stdout);
     take(child.stderr, process.stderr);
     child.on('close', (code) => resolve({ code, out }));
@@ -65,18 +103,26 @@ for (const step of steps) {
     failed += Number(/ℹ fail (\d+)/.exec(text)?.[1] ?? 0);
   } else if (step.counts === 'wtr') {
     const m = [...text.matchAll(/(\d+) passed, (\d+) failed/g)].pop();
-    if (m) { passed += Number(m[1]); failed += Number(m[2]); }
+    if (m) {
+      passed += Number(m[1]);
+      failed += Number(m[2]);
+    }
   } else {
     code === 0 ? passed++ : failed++;
   }
-  if (code !== 0) { exitCode = 1; console.error(`\n${step.name} failed (exit ${code})`); }
+  if (code !== 0) {
+    exitCode = 1;
+    console.error(`\n${step.name} failed (exit ${code})`);
+  }
   timings.push(`${step.name} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 console.log(`\ntimes: ${timings.join(', ')}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 // SYNCLINE_TOTALS names a file that carries the counts across runs (.ci/run: npm test, then WebKit), so the
 // closing line is the total over every suite so far.
 if (process.env.SYNCLINE_TOTALS) {
-  const before = existsSync(process.env.SYNCLINE_TOTALS) ? JSON.parse(readFileSync(process.env.SYNCLINE_TOTALS, 'utf8') || '{}') : {};
+  const before = existsSync(process.env.SYNCLINE_TOTALS)
+    ? JSON.parse(readFileSync(process.env.SYNCLINE_TOTALS, 'utf8') || '{}')
+    : {};
   passed += before.passed ?? 0;
   failed += before.failed ?? 0;
   writeFileSync(process.env.SYNCLINE_TOTALS, JSON.stringify({ passed, failed }));

@@ -1,7 +1,14 @@
 // The sync API as one function of (method, target, headers, body) → ApiResult, shared by the HTTP routes and batch ops.
 import type { Store, WriteOrigin } from './db.ts';
 import {
-  ApiError, checkCollection, checkId, jsonResult, methodNotAllowed, parseIfMatch, parseJsonObject, type ApiResult,
+  ApiError,
+  checkCollection,
+  checkId,
+  jsonResult,
+  methodNotAllowed,
+  parseIfMatch,
+  parseJsonObject,
+  type ApiResult,
 } from './http.ts';
 import { IdempotencyKeys, parseIdempotencyKey, replayResult, requestFingerprint } from './idempotency.ts';
 import { createEntity, deleteEntity, getEntity, listChanges, putEntity } from './resources.ts';
@@ -29,9 +36,7 @@ export interface ApiOptions {
   maxBodyBytes: number;
 }
 
-type Route =
-  | { kind: 'collection'; collection: string }
-  | { kind: 'item'; collection: string; id: string };
+type Route = { kind: 'collection'; collection: string } | { kind: 'item'; collection: string; id: string };
 
 export class SyncApi {
   readonly #store: Store;
@@ -72,11 +77,16 @@ export class SyncApi {
       switch (method) {
         case 'GET':
         case 'HEAD':
-          return jsonResult(200, listChanges(store, collection, url.searchParams.get('since') ?? undefined, this.#options.pageSize));
+          return jsonResult(
+            200,
+            listChanges(store, collection, url.searchParams.get('since') ?? undefined, this.#options.pageSize),
+          );
         case 'POST': {
           const key = parseIdempotencyKey(headers.get('idempotency-key'));
           const data = parseJsonObject(headers.get('content-type'), request.body);
-          return this.#write(request, key, context, (origin) => createEntity(store, collection, data, this.#location(collection), origin));
+          return this.#write(request, key, context, (origin) =>
+            createEntity(store, collection, data, this.#location(collection), origin),
+          );
         }
         default:
           throw methodNotAllowed(method, url.pathname, ['GET', 'HEAD', 'POST']);
@@ -91,7 +101,9 @@ export class SyncApi {
         const ifMatch = parseIfMatch(headers.get('if-match'));
         const key = parseIdempotencyKey(headers.get('idempotency-key'));
         const data = parseJsonObject(headers.get('content-type'), request.body);
-        return this.#write(request, key, context, (origin) => putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin));
+        return this.#write(request, key, context, (origin) =>
+          putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin),
+        );
       }
       case 'DELETE': {
         const ifMatch = parseIfMatch(headers.get('if-match'));
@@ -112,7 +124,9 @@ export class SyncApi {
       throw new ApiError(404, 'not-found', `No route for ${method} ${pathname}.`);
     }
     const collection = checkCollection(segments[0]!);
-    return segments.length === 1 ? { kind: 'collection', collection } : { kind: 'item', collection, id: checkId(segments[1]!) };
+    return segments.length === 1
+      ? { kind: 'collection', collection }
+      : { kind: 'item', collection, id: checkId(segments[1]!) };
   }
 
   #location(collection: string): (id: string) => string {
@@ -125,7 +139,10 @@ export class SyncApi {
    * applies the effect and stores its response in one transaction. Replays and 409/422 answers skip the work.
    */
   async #write(
-    request: ApiRequest, key: string | null, context: ApiContext, write: (origin: WriteOrigin) => ApiResult,
+    request: ApiRequest,
+    key: string | null,
+    context: ApiContext,
+    write: (origin: WriteOrigin) => ApiResult,
   ): Promise<ApiResult> {
     const { principal } = context;
     const work = () => write({ principal, idempotencyKey: key });
@@ -133,7 +150,11 @@ export class SyncApi {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => this.#apply(work));
     }
-    const admission = this.#keys.admit(principal, key, requestFingerprint(request.method, request.target, request.body));
+    const admission = this.#keys.admit(
+      principal,
+      key,
+      requestFingerprint(request.method, request.target, request.body),
+    );
     if (admission.kind === 'replay') return replayResult(admission.response);
     try {
       await sleep(context.latencyMs);

@@ -91,10 +91,13 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
   const tombstoneTtlMs = positive('tombstoneTtlMs', options.tombstoneTtlMs ?? 30 * DAY_MS);
   const principalOf = options.principal ?? defaultPrincipal;
-  const batch: BatchLimits | null = options.batch === false ? null : {
-    maxOps: positiveInteger('batch.maxOps', options.batch?.maxOps ?? 100),
-    maxBytes: positive('batch.maxBytes', options.batch?.maxBytes ?? 1024 * 1024),
-  };
+  const batch: BatchLimits | null =
+    options.batch === false
+      ? null
+      : {
+          maxOps: positiveInteger('batch.maxOps', options.batch?.maxOps ?? 100),
+          maxBytes: positive('batch.maxBytes', options.batch?.maxBytes ?? 1024 * 1024),
+        };
 
   const store = new Store(options.dbFile);
   const keys = new IdempotencyKeys(store, ttlMs);
@@ -104,9 +107,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   });
   sweep();
   // Often enough that nothing outlives its TTL by much; the timer never keeps the process alive.
-  const sweeper = setInterval(() => {
-    if (store.open) sweep();
-  }, Math.min(Math.max(Math.min(ttlMs, tombstoneTtlMs), 1000), 60 * 60 * 1000));
+  const sweeper = setInterval(
+    () => {
+      if (store.open) sweep();
+    },
+    Math.min(Math.max(Math.min(ttlMs, tombstoneTtlMs), 1000), 60 * 60 * 1000),
+  );
   sweeper.unref();
   const faults = options.admin ? new FaultInjector(basePath) : null;
   const adminPrefix = `${basePath}/_admin`;
@@ -119,7 +125,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     console.error('[syncline server]', err);
     return toResponse(new ApiError(500, 'internal', 'The server failed to handle this request.').toResult());
   });
-  app.notFound((c) => toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult()));
+  app.notFound((c) =>
+    toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult()),
+  );
 
   // Sync data must never come from an HTTP cache: a stale feed page or entity would silently lose updates.
   app.use(path('/*'), async (c, next) => {
@@ -167,7 +175,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   if (faults) {
     app.get(path('/_admin/faults'), (c) => c.json({ rules: faults.list() }));
     app.post(path('/_admin/faults'), async (c) => c.json(faults.add(await readJson(c.req.raw, maxBodyBytes)), 201));
-    app.put(path('/_admin/faults'), async (c) => c.json({ rules: faults.replace(await readJson(c.req.raw, maxBodyBytes)) }));
+    app.put(path('/_admin/faults'), async (c) =>
+      c.json({ rules: faults.replace(await readJson(c.req.raw, maxBodyBytes)) }),
+    );
     app.delete(path('/_admin/faults'), (c) => {
       const removed = faults.clear(c.req.query('pathPrefix'));
       return c.json({ removed, rules: faults.list() });
@@ -180,7 +190,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     app.get(path('/_admin/changes'), (c) => {
       const since = cursorParam(c.req.query('since'));
       const collection = c.req.query('collection');
-      return c.json({ items: store.changeLog(since, pageSize, collection === undefined ? undefined : checkCollection(collection)) });
+      return c.json({
+        items: store.changeLog(since, pageSize, collection === undefined ? undefined : checkCollection(collection)),
+      });
     });
     // `{base}/_admin/direct/<path>` is the request `{base}/<path>` made by another client (principal `admin`), past
     // the fault switches: the demo's "Edit on server" while its visitor's side is switched off.
@@ -189,7 +201,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
       const url = new URL(c.req.url);
       const target = basePath + url.pathname.slice(directPrefix.length) + url.search;
       const body = MUTATING_METHODS.has(c.req.method) ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
-      return toResponse(await api.handle({ method: c.req.method, target, headers: c.req.raw.headers, body: body.bytes }, { principal: 'admin', latencyMs: 0 }));
+      return toResponse(
+        await api.handle(
+          { method: c.req.method, target, headers: c.req.raw.headers, body: body.bytes },
+          { principal: 'admin', latencyMs: 0 },
+        ),
+      );
     });
   }
   // Without admin (and for unknown admin paths) these answer 404 rather than falling into the collection routes.
@@ -223,7 +240,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     const body = write ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
     const result = await api.handle(
       { method: c.req.method, target: url.pathname + url.search, headers: c.req.raw.headers, body: body.bytes },
-      { principal, latencyMs: write ? c.get('fault')?.latencyMs ?? 0 : 0 },
+      { principal, latencyMs: write ? (c.get('fault')?.latencyMs ?? 0) : 0 },
     );
     return toResponse(result);
   };

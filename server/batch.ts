@@ -44,7 +44,12 @@ const ORIGIN = 'http://batch.invalid';
  * Checks a whole batch body before anything is applied: a malformed batch is refused as one (400, or 413
  * past `maxOps`), never half applied. `basePath` is where the API is mounted, e.g. `/api`.
  */
-export function parseBatch(contentType: string | null, bytes: Uint8Array, basePath: string, limits: BatchLimits): BatchOp[] {
+export function parseBatch(
+  contentType: string | null,
+  bytes: Uint8Array,
+  basePath: string,
+  limits: BatchLimits,
+): BatchOp[] {
   const value = parseJsonBody(contentType, bytes);
   if (!isRecord(value) || !Array.isArray(value['ops'])) throw bad('A batch is a JSON object { "ops": [ ... ] }.');
   for (const field of Object.keys(value)) if (field !== 'ops') throw bad(`Unknown batch field "${field}".`);
@@ -79,7 +84,8 @@ function parseOp(op: unknown, index: number, basePath: string): BatchOp {
   }
   const first = decodeSegment(url.pathname.slice(basePath.length + 1).split('/')[0]!);
   if (RESERVED_TARGETS.has(first)) throw bad(`${at}.path may not target ${basePath}/${first}.`, index);
-  if (body !== undefined && typeof body !== 'string') throw bad(`${at}.body must be a string (the request body as text).`, index);
+  if (body !== undefined && typeof body !== 'string')
+    throw bad(`${at}.body must be a string (the request body as text).`, index);
 
   const requestHeaders = new Headers();
   if (headers !== undefined) {
@@ -90,7 +96,10 @@ function parseOp(op: unknown, index: number, basePath: string): BatchOp {
       }
       const lower = name.toLowerCase();
       if (FORBIDDEN_OP_HEADERS.has(lower)) {
-        throw bad(`${at}.headers may not carry ${name}: the op's key and the batch request's credentials apply.`, index);
+        throw bad(
+          `${at}.headers may not carry ${name}: the op's key and the batch request's credentials apply.`,
+          index,
+        );
       }
       if (requestHeaders.has(lower)) throw bad(`${at}.headers names ${name} twice.`, index);
       requestHeaders.set(lower, headerValue);

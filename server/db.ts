@@ -179,35 +179,43 @@ export class Store {
     const db = this.#db;
     this.#stmt = {
       getEntity: db.prepare<[string, string], EntityRow>(
-        'SELECT id, version, data, deleted, seq FROM entities WHERE collection = ? AND id = ?'),
+        'SELECT id, version, data, deleted, seq FROM entities WHERE collection = ? AND id = ?',
+      ),
       appendChange: db.prepare<[string, string, number, number, number, string, string | null]>(
-        'INSERT INTO changes (collection, id, version, deleted, at, principal, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+        'INSERT INTO changes (collection, id, version, deleted, at, principal, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       upsertEntity: db.prepare<[string, string, number, string | null, number, number | bigint, number]>(
         `INSERT INTO entities (collection, id, version, data, deleted, seq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (collection, id) DO UPDATE SET
            version = excluded.version, data = excluded.data, deleted = excluded.deleted,
-           seq = excluded.seq, updated_at = excluded.updated_at`),
+           seq = excluded.seq, updated_at = excluded.updated_at`,
+      ),
       changesSince: db.prepare<[string, number, number], EntityRow>(
-        'SELECT id, version, data, deleted, seq FROM entities WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      changeLog: db.prepare<[number, number], ChangeRow>(
-        'SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
+        'SELECT id, version, data, deleted, seq FROM entities WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      changeLog: db.prepare<[number, number], ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq LIMIT ?'),
       changeLogOf: db.prepare<[string, number, number], ChangeRow>(
-        'SELECT * FROM changes WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?'),
+        'SELECT * FROM changes WHERE collection = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
       raiseHorizons: db.prepare<[number]>(
         `INSERT INTO purge_horizons (collection, seq, version)
            SELECT collection, max(seq), max(version) FROM entities WHERE deleted = 1 AND updated_at <= ? GROUP BY collection
-         ON CONFLICT (collection) DO UPDATE SET seq = max(seq, excluded.seq), version = max(version, excluded.version)`),
+         ON CONFLICT (collection) DO UPDATE SET seq = max(seq, excluded.seq), version = max(version, excluded.version)`,
+      ),
       purgeTombstones: db.prepare<[number]>('DELETE FROM entities WHERE deleted = 1 AND updated_at <= ?'),
       getHorizon: db.prepare<[string], PurgeHorizon>('SELECT seq, version FROM purge_horizons WHERE collection = ?'),
       getKey: db.prepare<[string, string], KeyRow>('SELECT * FROM idempotency_keys WHERE principal = ? AND key = ?'),
       insertKey: db.prepare<[string, string, string, number]>(
-        `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'processing', ?)`),
+        `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'processing', ?)`,
+      ),
       completeKey: db.prepare<[number, string, string, string, string]>(
-        `UPDATE idempotency_keys SET state = 'done', status = ?, headers = ?, body = ? WHERE principal = ? AND key = ?`),
+        `UPDATE idempotency_keys SET state = 'done', status = ?, headers = ?, body = ? WHERE principal = ? AND key = ?`,
+      ),
       deleteKey: db.prepare<[string, string]>('DELETE FROM idempotency_keys WHERE principal = ? AND key = ?'),
       purgeKeys: db.prepare<[number]>('DELETE FROM idempotency_keys WHERE created_at <= ?'),
       hasKeysOf: db.prepare<[string], { found: number }>(
-        'SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?) AS found'),
+        'SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?) AS found',
+      ),
     };
   }
 
@@ -225,7 +233,14 @@ export class Store {
   writeEntity(collection: string, entity: Entity, origin: WriteOrigin, now = Date.now()): Entity {
     const deleted = entity.deleted ? 1 : 0;
     const { lastInsertRowid: seq } = this.#stmt.appendChange.run(
-      collection, entity.id, entity.version, deleted, now, origin.principal, origin.idempotencyKey);
+      collection,
+      entity.id,
+      entity.version,
+      deleted,
+      now,
+      origin.principal,
+      origin.idempotencyKey,
+    );
     const data = entity.deleted ? null : JSON.stringify(entity.data);
     this.#stmt.upsertEntity.run(collection, entity.id, entity.version, data, deleted, seq, now);
     return { ...entity, data: entity.deleted ? null : entity.data };
@@ -249,7 +264,9 @@ export class Store {
 
   /** Current state of entities whose last write is after `since`, oldest write first. */
   changesSince(collection: string, since: number, limit: number): Array<{ entity: Entity; seq: number }> {
-    return this.#stmt.changesSince.all(collection, since, limit).map((row) => ({ entity: toEntity(row), seq: row.seq }));
+    return this.#stmt.changesSince
+      .all(collection, since, limit)
+      .map((row) => ({ entity: toEntity(row), seq: row.seq }));
   }
 
   /**
@@ -257,22 +274,41 @@ export class Store {
    * prove every keyed op took effect at most once and in order.
    */
   changeLog(since: number, limit: number, collection?: string): ChangeLogEntry[] {
-    const rows = collection === undefined
-      ? this.#stmt.changeLog.all(since, limit)
-      : this.#stmt.changeLogOf.all(collection, since, limit);
+    const rows =
+      collection === undefined
+        ? this.#stmt.changeLog.all(since, limit)
+        : this.#stmt.changeLogOf.all(collection, since, limit);
     return rows.map((r) => ({
-      seq: r.seq, collection: r.collection, id: r.id, version: r.version, deleted: r.deleted === 1, at: r.at,
-      principal: r.principal, idempotencyKey: r.idempotency_key,
+      seq: r.seq,
+      collection: r.collection,
+      id: r.id,
+      version: r.version,
+      deleted: r.deleted === 1,
+      at: r.at,
+      principal: r.principal,
+      idempotencyKey: r.idempotency_key,
     }));
   }
 
   getKey(principal: string, key: string): IdempotencyRow | undefined {
     const row = this.#stmt.getKey.get(principal, key);
     if (!row) return undefined;
-    const response = row.state === 'done' && row.status !== null
-      ? { status: row.status, headers: JSON.parse(row.headers ?? '{}') as Record<string, string>, body: row.body ?? '' }
-      : null;
-    return { principal: row.principal, key: row.key, fingerprint: row.fingerprint, state: row.state, createdAt: row.created_at, response };
+    const response =
+      row.state === 'done' && row.status !== null
+        ? {
+            status: row.status,
+            headers: JSON.parse(row.headers ?? '{}') as Record<string, string>,
+            body: row.body ?? '',
+          }
+        : null;
+    return {
+      principal: row.principal,
+      key: row.key,
+      fingerprint: row.fingerprint,
+      state: row.state,
+      createdAt: row.created_at,
+      response,
+    };
   }
 
   insertKey(principal: string, key: string, fingerprint: string, now: number): void {

@@ -39,11 +39,27 @@ export interface FaultPlan {
 
 /** The answer an injected status gives, in place of the request's own. */
 export function injectedResult(outcome: Extract<FaultOutcome, { kind: 'status' }>): ApiResult {
-  return { status: outcome.status, headers: { 'content-type': 'application/json', ...outcome.headers }, body: outcome.body };
+  return {
+    status: outcome.status,
+    headers: { 'content-type': 'application/json', ...outcome.headers },
+    body: outcome.body,
+  };
 }
 
 export const NO_FAULT: FaultPlan = { latencyMs: 0, outcome: { kind: 'pass' } };
-const RULE_KEYS = new Set(['id', 'pathPrefix', 'methods', 'offline', 'drop', 'failureRate', 'status', 'retryAfter', 'body', 'latencyMs', 'times']);
+const RULE_KEYS = new Set([
+  'id',
+  'pathPrefix',
+  'methods',
+  'offline',
+  'drop',
+  'failureRate',
+  'status',
+  'retryAfter',
+  'body',
+  'latencyMs',
+  'times',
+]);
 const MAX_LATENCY_MS = 10 * 60 * 1000;
 
 export class FaultInjector {
@@ -105,12 +121,13 @@ export class FaultInjector {
       if (!fails || this.#random() >= (rule.failureRate ?? 1)) continue;
       if (rule.offline) outcome = { kind: 'offline' };
       else if (rule.drop) outcome = { kind: 'drop' };
-      else outcome = {
-        kind: 'status',
-        status: rule.status!,
-        headers: rule.retryAfter === undefined ? {} : { 'retry-after': String(rule.retryAfter) },
-        body: rule.body ?? { error: 'injected', message: `Injected fault (rule ${rule.id}).` },
-      };
+      else
+        outcome = {
+          kind: 'status',
+          status: rule.status!,
+          headers: rule.retryAfter === undefined ? {} : { 'retry-after': String(rule.retryAfter) },
+          body: rule.body ?? { error: 'injected', message: `Injected fault (rule ${rule.id}).` },
+        };
     }
     this.#rules = this.#rules.filter((rule) => rule.times === undefined || rule.times > 0);
     return { latencyMs, outcome };
@@ -137,7 +154,8 @@ export class FaultInjector {
       if (siblings.some((other) => other.id === id)) throw bad(`A rule with id "${id}" exists.`);
       rule.id = id;
     } else {
-      do rule.id = `rule-${this.#nextId++}`; while (siblings.some((other) => other.id === rule.id));
+      do rule.id = `rule-${this.#nextId++}`;
+      while (siblings.some((other) => other.id === rule.id));
     }
     if (pathPrefix !== undefined) {
       if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) throw bad('pathPrefix must start with "/".');

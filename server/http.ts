@@ -35,11 +35,20 @@ export function jsonResult(status: number, body: unknown, headers: Record<string
 
 /** 405 for a path that exists but not with this method; `allow` lists the methods it has. */
 export function methodNotAllowed(method: string, path: string, allow: string[]): ApiError {
-  return new ApiError(405, 'method-not-allowed', `${path} does not support ${method}.`, {}, { allow: allow.join(', ') });
+  return new ApiError(
+    405,
+    'method-not-allowed',
+    `${path} does not support ${method}.`,
+    {},
+    { allow: allow.join(', ') },
+  );
 }
 
 export function toResponse(result: ApiResult, extraHeaders: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(result.body), { status: result.status, headers: { ...result.headers, ...extraHeaders } });
+  return new Response(JSON.stringify(result.body), {
+    status: result.status,
+    headers: { ...result.headers, ...extraHeaders },
+  });
 }
 
 export const COLLECTION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

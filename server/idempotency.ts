@@ -87,16 +87,25 @@ export class IdempotencyKeys {
   }
 
   #admit(principal: string, key: string, fingerprint: string, now: number): Admission {
-    const row = this.#store.getKey(principal, key)
-      ?? (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
+    const row =
+      this.#store.getKey(principal, key) ??
+      (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
     if (row && row.createdAt > now - this.#ttlMs) {
       if (row.fingerprint !== fingerprint) {
-        throw new ApiError(422, 'idempotency-key-reuse',
-          'This Idempotency-Key was already used for a different request; use a new key for a new request.');
+        throw new ApiError(
+          422,
+          'idempotency-key-reuse',
+          'This Idempotency-Key was already used for a different request; use a new key for a new request.',
+        );
       }
       if (row.state === 'processing' || !row.response) {
-        throw new ApiError(409, 'in-progress', 'A request with this Idempotency-Key is still being processed.',
-          {}, { 'retry-after': '1' });
+        throw new ApiError(
+          409,
+          'in-progress',
+          'A request with this Idempotency-Key is still being processed.',
+          {},
+          { 'retry-after': '1' },
+        );
       }
       return { kind: 'replay', response: row.response };
     }

@@ -20,7 +20,10 @@ export function nodeListener(app: Hono): NodeListener {
 }
 
 /** For connect (Vite): serves `basePath` and below, hands every other URL to `next`. */
-export function connectMiddleware(app: Hono, basePath = '/api'): (req: IncomingMessage, res: ServerResponse, next: ConnectNext) => void {
+export function connectMiddleware(
+  app: Hono,
+  basePath = '/api',
+): (req: IncomingMessage, res: ServerResponse, next: ConnectNext) => void {
   const listener = nodeListener(app);
   const matches = prefixMatcher(basePath);
   return (req, res, next) => {
@@ -68,11 +71,12 @@ export function listen(app: Hono, port: number, host = '127.0.0.1'): Promise<{ u
       const hostname = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       resolve({
         url: `http://${hostname}:${address.port}`,
-        close: () => new Promise<void>((done, fail) => {
-          server.close((err) => (err ? fail(err) : done()));
-          // Keep-alive connections would otherwise hold close() open until they time out.
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise<void>((done, fail) => {
+            server.close((err) => (err ? fail(err) : done()));
+            // Keep-alive connections would otherwise hold close() open until they time out.
+            server.closeAllConnections();
+          }),
       });
     });
   });

@@ -19,33 +19,64 @@ function nextVersion(store: Store, collection: string, current: Entity | undefin
 
 /** POST: a new entity. A tombstoned id may be reused; its version keeps counting so old ETags never match again. */
 export function createEntity(
-  store: Store, collection: string, data: Record<string, unknown>, location: (id: string) => string, origin: WriteOrigin,
+  store: Store,
+  collection: string,
+  data: Record<string, unknown>,
+  location: (id: string) => string,
+  origin: WriteOrigin,
 ): ApiResult {
   const id = typeof data['id'] === 'string' ? checkId(data['id']) : randomUUID();
   const current = store.getEntity(collection, id);
   if (current && !current.deleted) {
-    throw new ApiError(409, 'exists', `${collection}/${id} already exists.`, { current }, { etag: etag(current.version) });
+    throw new ApiError(
+      409,
+      'exists',
+      `${collection}/${id} already exists.`,
+      { current },
+      { etag: etag(current.version) },
+    );
   }
-  const entity = store.writeEntity(collection, { id, version: nextVersion(store, collection, current), data, deleted: false }, origin);
+  const entity = store.writeEntity(
+    collection,
+    { id, version: nextVersion(store, collection, current), data, deleted: false },
+    origin,
+  );
   return jsonResult(201, entity, { etag: etag(entity.version), location: location(id) });
 }
 
 /** PUT: replaces the data (creating the entity when absent), guarded by If-Match when given. */
 export function putEntity(
-  store: Store, collection: string, id: string, data: Record<string, unknown>, ifMatch: IfMatch | null,
-  location: (id: string) => string, origin: WriteOrigin,
+  store: Store,
+  collection: string,
+  id: string,
+  data: Record<string, unknown>,
+  ifMatch: IfMatch | null,
+  location: (id: string) => string,
+  origin: WriteOrigin,
 ): ApiResult {
   const current = store.getEntity(collection, id);
   checkPrecondition(current, ifMatch);
-  const entity = store.writeEntity(collection, { id, version: nextVersion(store, collection, current), data, deleted: false }, origin);
+  const entity = store.writeEntity(
+    collection,
+    { id, version: nextVersion(store, collection, current), data, deleted: false },
+    origin,
+  );
   const created = !current || current.deleted;
-  return jsonResult(created ? 201 : 200, entity, created
-    ? { etag: etag(entity.version), location: location(id) }
-    : { etag: etag(entity.version) });
+  return jsonResult(
+    created ? 201 : 200,
+    entity,
+    created ? { etag: etag(entity.version), location: location(id) } : { etag: etag(entity.version) },
+  );
 }
 
 /** DELETE: leaves a tombstone so pulling clients learn of the deletion. Deleting a tombstone changes nothing. */
-export function deleteEntity(store: Store, collection: string, id: string, ifMatch: IfMatch | null, origin: WriteOrigin): ApiResult {
+export function deleteEntity(
+  store: Store,
+  collection: string,
+  id: string,
+  ifMatch: IfMatch | null,
+  origin: WriteOrigin,
+): ApiResult {
   const current = store.getEntity(collection, id);
   if (!current) throw notFound(collection, id);
   checkPrecondition(current, ifMatch);
@@ -61,7 +92,12 @@ export interface ChangesPage {
 }
 
 /** One page of the changes feed: each changed entity once, in its latest state, in order of its last write. */
-export function listChanges(store: Store, collection: string, since: string | undefined, pageSize: number): ChangesPage {
+export function listChanges(
+  store: Store,
+  collection: string,
+  since: string | undefined,
+  pageSize: number,
+): ChangesPage {
   // An empty since (a client that has no cursor yet) means the start, like a missing one.
   if (since !== undefined && since !== '' && !/^\d{1,15}$/.test(since)) {
     throw new ApiError(400, 'bad-cursor', 'since must be a cursor returned by this feed.');
@@ -70,8 +106,11 @@ export function listChanges(store: Store, collection: string, since: string | un
   // Tombstones past their retention are gone; a cursor from before the newest purged one may have missed a
   // deletion, so the client must pull from scratch (no since) instead of trusting an incomplete page.
   if (from > 0 && from < store.purgeHorizon(collection).seq) {
-    throw new ApiError(410, 'cursor-expired',
-      'This cursor is older than the deletions this server still keeps; pull again from the start, without since.');
+    throw new ApiError(
+      410,
+      'cursor-expired',
+      'This cursor is older than the deletions this server still keeps; pull again from the start, without since.',
+    );
   }
   // One row past the page tells whether more follow without a second query.
   const rows = store.changesSince(collection, from, pageSize + 1);
@@ -86,7 +125,8 @@ function checkPrecondition(current: Entity | undefined, ifMatch: IfMatch | null)
   const ok = current !== undefined && (ifMatch.any || ifMatch.versions.includes(current.version));
   if (ok) return;
   throw new ApiError(
-    412, 'precondition-failed',
+    412,
+    'precondition-failed',
     current ? `The current version is ${current.version}.` : 'The resource does not exist.',
     { current: current ?? null },
     current ? { etag: etag(current.version) } : {},

@@ -6,7 +6,13 @@ import { operationId } from './engine/ids.ts';
 import { normalizeBody } from './engine/body.ts';
 import type { EngineHost } from './rpc/host.ts';
 import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
-import { CollectionHandle, conflictList, dirtyEntityList, type Collection, type CollectionOptions } from './collection.ts';
+import {
+  CollectionHandle,
+  conflictList,
+  dirtyEntityList,
+  type Collection,
+  type CollectionOptions,
+} from './collection.ts';
 import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink } from './runtime/broadcast.ts';
 import { channelName, tabLockName, workerName } from './runtime/names.ts';
@@ -102,7 +108,10 @@ export interface SyncClient {
    */
   readonly dirtyEntities$: Observable<DirtyEntity[]>;
   /** Settles a conflict: the result is pushed against the server's current version. */
-  resolve<T extends object = Record<string, unknown>>(conflictId: string, resolution: Resolution<T>): Promise<EntityRecord<T> | null>;
+  resolve<T extends object = Record<string, unknown>>(
+    conflictId: string,
+    resolution: Resolution<T>,
+  ): Promise<EntityRecord<T> | null>;
   close(): void;
 }
 
@@ -124,8 +133,15 @@ const DEFAULTS: Omit<EngineConfig, 'endpoint' | 'namespace' | 'healthUrl'> = {
 };
 
 const EMPTY_STATUS: EngineStatus = {
-  connectivity: Connectivity.Online, syncing: false, paused: null, counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: null, storage: 'ok', clients: 0, engineError: null, entities: { dirty: 0, conflicts: 0 },
+  connectivity: Connectivity.Online,
+  syncing: false,
+  paused: null,
+  counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+  lastSyncAt: null,
+  storage: 'ok',
+  clients: 0,
+  engineError: null,
+  entities: { dirty: 0, conflicts: 0 },
 };
 
 const NAMESPACE_PATTERN = /^[\w.-]{1,100}$/;
@@ -154,7 +170,10 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
   // The probe carries credentials like any request: it must not go where requests may not.
   const origins = [new URL(endpoint).origin, ...config.allowedOrigins];
   if (!origins.includes(new URL(config.healthUrl).origin)) {
-    throw new SynclineError(SynclineErrorCode.InvalidConfig, `\`healthUrl\` must be on ${origins.join(', ')} (add its origin to allowedOrigins).`);
+    throw new SynclineError(
+      SynclineErrorCode.InvalidConfig,
+      `\`healthUrl\` must be on ${origins.join(', ')} (add its origin to allowedOrigins).`,
+    );
   }
   return config;
 }
@@ -196,10 +215,12 @@ class Client implements SyncClient {
     // says hello only once it holds the lock: an engine that asked first would take the tab for gone.
     this.lockHeld = locks
       ? new Promise<void>((resolve) => {
-          locks.request(tabLockName(this.namespace, this.clientId), () => {
-            resolve();
-            return this.life;
-          }).catch(() => resolve());
+          locks
+            .request(tabLockName(this.namespace, this.clientId), () => {
+              resolve();
+              return this.life;
+            })
+            .catch(() => resolve());
         })
       : Promise.resolve();
     const canBroadcast = !!locks && typeof BroadcastChannel !== 'undefined';
@@ -207,7 +228,9 @@ class Client implements SyncClient {
       client: this.clientId,
       config: this.config,
       connectPrimary: () => this.connect(),
-      connectBroadcast: canBroadcast ? (onAnnounce) => broadcastLink(channelName(this.namespace), this.clientId, onAnnounce) : null,
+      connectBroadcast: canBroadcast
+        ? (onAnnounce) => broadcastLink(channelName(this.namespace), this.clientId, onAnnounce)
+        : null,
       locks,
       ...(options.authorize ? { authorize: options.authorize } : {}),
       heartbeatMs,
@@ -237,7 +260,13 @@ class Client implements SyncClient {
     );
     this.status$ = combineLatest([engineStatus$, this.connection.state$]).pipe(
       // The last status the engine sent is kept while it cannot be reached, beside the reason why.
-      scan((last: { status: EngineStatus | null; state: ConnectionState }, [status, state]) => ({ status: status ?? last.status, state }), { status: null, state: { connected: false, updateRequired: null, unavailable: null } }),
+      scan(
+        (last: { status: EngineStatus | null; state: ConnectionState }, [status, state]) => ({
+          status: status ?? last.status,
+          state,
+        }),
+        { status: null, state: { connected: false, updateRequired: null, unavailable: null } },
+      ),
       filter(({ status, state }) => status !== null || state.updateRequired !== null || state.unavailable !== null),
       map(({ status, state }) => this.describe(status ?? EMPTY_STATUS, state)),
       shareReplay({ bufferSize: 1, refCount: true }),
@@ -252,7 +281,8 @@ class Client implements SyncClient {
   }
 
   enqueueMany(inputs: OperationInput[]): Promise<Operation[]> {
-    if (!Array.isArray(inputs)) return Promise.reject(new SynclineError(SynclineErrorCode.InvalidOperation, 'enqueueMany takes an array.'));
+    if (!Array.isArray(inputs))
+      return Promise.reject(new SynclineError(SynclineErrorCode.InvalidOperation, 'enqueueMany takes an array.'));
     let prepared: unknown[];
     try {
       prepared = inputs.map((input) => this.prepare(input));
@@ -263,43 +293,79 @@ class Client implements SyncClient {
   }
 
   settled(id: string): Promise<OperationResult> {
-    if (typeof id !== 'string' || !id) return Promise.reject(new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.'));
+    if (typeof id !== 'string' || !id)
+      return Promise.reject(
+        new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.'),
+      );
     return new Promise((resolve, reject) => {
       const sub = this.connection.watch({ topic: 'result', id }).subscribe((event) => {
         queueMicrotask(() => sub.unsubscribe());
         if (event.type === 'result') resolve(event.result);
-        else if (event.type === 'discarded') reject(new SynclineError(SynclineErrorCode.Discarded, `Operation ${id} was discarded before it reached the server.`));
+        else if (event.type === 'discarded')
+          reject(
+            new SynclineError(
+              SynclineErrorCode.Discarded,
+              `Operation ${id} was discarded before it reached the server.`,
+            ),
+          );
         else reject(new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}, and no result kept for it.`));
       });
     });
   }
 
-  lanes() { return this.connection.call('lanes'); }
-  retry(id: string) { return this.connection.call('retry', id); }
-  retryAll(filter: OperationFilter = {}) { return this.connection.call('retryAll', filter); }
-  discard(id: string) { return this.connection.call('discard', id); }
-  syncNow() { return this.connection.call('syncNow'); }
-  resume() { return this.connection.call('resume'); }
+  lanes() {
+    return this.connection.call('lanes');
+  }
+  retry(id: string) {
+    return this.connection.call('retry', id);
+  }
+  retryAll(filter: OperationFilter = {}) {
+    return this.connection.call('retryAll', filter);
+  }
+  discard(id: string) {
+    return this.connection.call('discard', id);
+  }
+  syncNow() {
+    return this.connection.call('syncNow');
+  }
+  resume() {
+    return this.connection.call('resume');
+  }
   // `before` bounds a call re-sent after its engine was replaced: operations queued since are kept.
-  clear(options: { discardUnsent?: boolean } = {}) { return this.connection.call('clear', { ...options, before: Date.now() }); }
-  ready(timeoutMs = 10_000) { return this.connection.ready(timeoutMs); }
+  clear(options: { discardUnsent?: boolean } = {}) {
+    return this.connection.call('clear', { ...options, before: Date.now() });
+  }
+  ready(timeoutMs = 10_000) {
+    return this.connection.ready(timeoutMs);
+  }
 
-  collection<T extends object = Record<string, unknown>>(name: string, options: CollectionOptions<T> = {}): Collection<T> {
+  collection<T extends object = Record<string, unknown>>(
+    name: string,
+    options: CollectionOptions<T> = {},
+  ): Collection<T> {
     const existing = this.collections.get(name);
     if (existing) return existing as unknown as Collection<T>;
     let url: string;
     try {
       url = new URL(options.url ?? name, this.config.endpoint + '/').href;
     } catch {
-      throw new SynclineError(SynclineErrorCode.InvalidConfig, `The url of collection ${name} is not a URL: ${options.url}`);
+      throw new SynclineError(
+        SynclineErrorCode.InvalidConfig,
+        `The url of collection ${name} is not a URL: ${options.url}`,
+      );
     }
-    const handle = new CollectionHandle<T>(name, this.connection, url, options, this.conflicts$, (id, resolution) => this.resolve(id, resolution));
+    const handle = new CollectionHandle<T>(name, this.connection, url, options, this.conflicts$, (id, resolution) =>
+      this.resolve(id, resolution),
+    );
     this.collections.set(name, handle as unknown as CollectionHandle<object>);
     this.cleanup.push(() => handle.close());
     return handle;
   }
 
-  resolve<T extends object = Record<string, unknown>>(conflictId: string, resolution: Resolution<T>): Promise<EntityRecord<T> | null> {
+  resolve<T extends object = Record<string, unknown>>(
+    conflictId: string,
+    resolution: Resolution<T>,
+  ): Promise<EntityRecord<T> | null> {
     return this.connection.call('resolve', conflictId, resolution as Resolution) as Promise<EntityRecord<T> | null>;
   }
 
@@ -339,9 +405,14 @@ class Client implements SyncClient {
   }
 
   window$(filter: OperationFilter, offset: number, limit: number): Observable<OperationWindow> {
-    return this.connection.watch({ topic: 'window', filter, offset: Math.max(0, Math.floor(offset)), limit: Math.max(0, Math.floor(limit)) }).pipe(
-      map((e) => (e as Extract<TopicEvent, { type: 'window' }>).window),
-    );
+    return this.connection
+      .watch({
+        topic: 'window',
+        filter,
+        offset: Math.max(0, Math.floor(offset)),
+        limit: Math.max(0, Math.floor(limit)),
+      })
+      .pipe(map((e) => (e as Extract<TopicEvent, { type: 'window' }>).window));
   }
 
   /**
@@ -376,11 +447,19 @@ class Client implements SyncClient {
     const hasSharedWorker = typeof SharedWorker !== 'undefined';
     const hasLocks = !!globalThis.navigator?.locks && typeof BroadcastChannel !== 'undefined';
     if (mode === Runtime.SharedWorker) {
-      if (!hasSharedWorker) throw new SynclineError(SynclineErrorCode.InvalidConfig, 'mode "shared-worker": this browser has no SharedWorker.');
+      if (!hasSharedWorker)
+        throw new SynclineError(
+          SynclineErrorCode.InvalidConfig,
+          'mode "shared-worker": this browser has no SharedWorker.',
+        );
       return Runtime.SharedWorker;
     }
     if (mode === Runtime.LeaderTab) {
-      if (!hasLocks) throw new SynclineError(SynclineErrorCode.InvalidConfig, 'mode "leader-tab" needs Web Locks and BroadcastChannel.');
+      if (!hasLocks)
+        throw new SynclineError(
+          SynclineErrorCode.InvalidConfig,
+          'mode "leader-tab" needs Web Locks and BroadcastChannel.',
+        );
       return Runtime.LeaderTab;
     }
     if (mode === Runtime.InPage) return Runtime.InPage;
@@ -434,11 +513,14 @@ class Client implements SyncClient {
   private localLink(runtime: Runtime): Link {
     const channel = new MessageChannel();
     if (!this.localHost) {
-      this.localHost = Promise.all([import('./rpc/host.ts'), import('./runtime/start-engine.ts')]).then(([{ EngineHost }, { startEngine }]) => new EngineHost({
-        runtime,
-        startEngine,
-        onMalformed: (data) => console.warn('syncline: dropped a malformed message', data),
-      }));
+      this.localHost = Promise.all([import('./rpc/host.ts'), import('./runtime/start-engine.ts')]).then(
+        ([{ EngineHost }, { startEngine }]) =>
+          new EngineHost({
+            runtime,
+            startEngine,
+            onMalformed: (data) => console.warn('syncline: dropped a malformed message', data),
+          }),
+      );
     }
     void this.localHost.then((host) => {
       host.accept(portLink(channel.port1));
@@ -482,9 +564,11 @@ class Client implements SyncClient {
    * cross to the worker (FormData, URLSearchParams) into the form it is stored in.
    */
   private prepare(input: OperationInput): OperationInput {
-    if (typeof input !== 'object' || input === null) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation must be an object.');
+    if (typeof input !== 'object' || input === null)
+      throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation must be an object.');
     const request = input.request;
-    if (typeof request !== 'object' || request === null) throw new SynclineError(SynclineErrorCode.InvalidOperation, '`request` is required.');
+    if (typeof request !== 'object' || request === null)
+      throw new SynclineError(SynclineErrorCode.InvalidOperation, '`request` is required.');
     let url = request.url;
     if (typeof url === 'string' && url.length > 0) {
       try {
@@ -493,16 +577,24 @@ class Client implements SyncClient {
         throw new SynclineError(SynclineErrorCode.InvalidOperation, `\`request.url\` is not a valid URL: ${url}`);
       }
     }
-    const body = (typeof FormData !== 'undefined' && request.body instanceof FormData) || (typeof URLSearchParams !== 'undefined' && request.body instanceof URLSearchParams)
-      ? normalizeBody(request.body)
-      : undefined;
-    const headers = body?.contentType && !Object.keys(request.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')
-      ? { ...request.headers, 'Content-Type': body.contentType }
-      : request.headers;
+    const body =
+      (typeof FormData !== 'undefined' && request.body instanceof FormData) ||
+      (typeof URLSearchParams !== 'undefined' && request.body instanceof URLSearchParams)
+        ? normalizeBody(request.body)
+        : undefined;
+    const headers =
+      body?.contentType && !Object.keys(request.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')
+        ? { ...request.headers, 'Content-Type': body.contentType }
+        : request.headers;
     return {
       ...input,
       id: input.id ?? operationId(),
-      request: { ...request, url, ...(headers ? { headers } : {}), ...(body ? { body: body.body, bodyType: body.bodyType } : {}) },
+      request: {
+        ...request,
+        url,
+        ...(headers ? { headers } : {}),
+        ...(body ? { body: body.body, bodyType: body.bodyType } : {}),
+      },
     };
   }
 }

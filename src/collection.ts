@@ -2,10 +2,19 @@
 import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type Subscription } from 'rxjs';
 import type { EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
-import type { CollectionStatus, Conflict, ConflictStrategy, DirtyEntity, EntityRecord, Resolution, Rollback } from './types.ts';
+import type {
+  CollectionStatus,
+  Conflict,
+  ConflictStrategy,
+  DirtyEntity,
+  EntityRecord,
+  Resolution,
+  Rollback,
+} from './types.ts';
 
 /** How a collection settles conflicts: a named strategy, or a function run in the page (then 'manual' in the engine). */
-export type ConflictPolicy<T> = ConflictStrategy | ((conflict: Conflict<T>) => Resolution<T> | 'manual' | Promise<Resolution<T> | 'manual'>);
+export type ConflictPolicy<T> =
+  ConflictStrategy | ((conflict: Conflict<T>) => Resolution<T> | 'manual' | Promise<Resolution<T> | 'manual'>);
 
 export interface CollectionOptions<T> {
   /** The collection's URL, absolute or relative to the endpoint (default: its name). */
@@ -58,7 +67,10 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   ) {
     const policy = options.conflict ?? 'merge';
     this.registered = connection.call('registerCollection', {
-      name, url, conflict: typeof policy === 'function' ? 'manual' : policy, pullIntervalMs: options.pullIntervalMs ?? 30_000,
+      name,
+      url,
+      conflict: typeof policy === 'function' ? 'manual' : policy,
+      pullIntervalMs: options.pullIntervalMs ?? 30_000,
     });
     this.byId$ = connection.watch({ topic: 'entities', collection: name }).pipe(
       scan((items, event: TopicEvent) => {
@@ -90,9 +102,13 @@ export class CollectionHandle<T extends object> implements Collection<T> {
         for (const conflict of all) {
           if (conflict.collection !== name || offered.has(conflict.id)) continue;
           offered.add(conflict.id);
-          void Promise.resolve(policy(conflict as Conflict<T>)).then((answer) => {
-            return answer === 'manual' ? undefined : resolve(conflict.id, answer as Resolution);
-          }).catch((error) => console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error));
+          void Promise.resolve(policy(conflict as Conflict<T>))
+            .then((answer) => {
+              return answer === 'manual' ? undefined : resolve(conflict.id, answer as Resolution);
+            })
+            .catch((error) =>
+              console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error),
+            );
         }
       });
     }
@@ -119,7 +135,10 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   }
 
   get$(id: string): Observable<EntityRecord<T> | undefined> {
-    return this.byId$.pipe(map((items) => items.get(id)), distinctUntilChanged());
+    return this.byId$.pipe(
+      map((items) => items.get(id)),
+      distinctUntilChanged(),
+    );
   }
 
   /** Ends the page-side conflict rule (the collection itself lives on in the engine). */
@@ -130,7 +149,9 @@ export class CollectionHandle<T extends object> implements Collection<T> {
 
 /** Keeps every open conflict as a list, from the engine's live query. */
 export function conflictList(connection: EngineConnection): Observable<Conflict[]> {
-  return new Observable<TopicEvent>((subscriber) => connection.watch({ topic: 'conflicts' }).subscribe(subscriber)).pipe(
+  return new Observable<TopicEvent>((subscriber) =>
+    connection.watch({ topic: 'conflicts' }).subscribe(subscriber),
+  ).pipe(
     scan((all, event) => {
       if (event.type === 'conflicts-reset') return new Map(event.conflicts.map((c) => [c.id, c]));
       if (event.type !== 'conflicts-changes') return all;

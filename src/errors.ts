@@ -39,13 +39,15 @@ export interface SerializedError {
 }
 
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof SynclineError) return { name: error.name, code: error.code, message: error.message, detail: error.detail };
+  if (error instanceof SynclineError)
+    return { name: error.name, code: error.code, message: error.message, detail: error.detail };
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: String(error) };
 }
 
 export function deserializeError(data: SerializedError): Error {
-  if (data.name === 'SynclineError' && data.code) return new SynclineError(data.code as SynclineErrorCode, data.message, data.detail);
+  if (data.name === 'SynclineError' && data.code)
+    return new SynclineError(data.code as SynclineErrorCode, data.message, data.detail);
   const error = new Error(data.message);
   error.name = data.name;
   return error;

@@ -3,12 +3,7 @@ export { createSyncClient, resolveConfig } from './client.ts';
 export type { SyncClient, SyncClientOptions } from './client.ts';
 export type { Collection, CollectionOptions, ConflictPolicy } from './collection.ts';
 export { SynclineError, SynclineErrorCode } from './errors.ts';
-export {
-  Connectivity,
-  OperationStatus,
-  Runtime,
-  HTTP_METHODS,
-} from './types.ts';
+export { Connectivity, OperationStatus, Runtime, HTTP_METHODS } from './types.ts';
 export type {
   EngineConfig,
   EngineStatus,

@@ -2,7 +2,10 @@
 
 /** The subset of the Trusted Types API used here (not in TypeScript's DOM lib yet). */
 interface TrustedTypesLike {
-  createPolicy(name: string, rules: { createScriptURL(input: string): string }): { createScriptURL(input: string): unknown };
+  createPolicy(
+    name: string,
+    rules: { createScriptURL(input: string): string },
+  ): { createScriptURL(input: string): unknown };
 }
 
 let policy: { createScriptURL(input: string): unknown } | null | undefined;
@@ -19,7 +22,8 @@ export function trustedScriptUrl(url: string | URL): string | URL {
   policy ??= tt.createPolicy('syncline', {
     createScriptURL(input) {
       const resolved = new URL(input, document.baseURI);
-      if (resolved.origin !== location.origin) throw new TypeError(`syncline: a worker script must be same-origin, not ${resolved.origin}`);
+      if (resolved.origin !== location.origin)
+        throw new TypeError(`syncline: a worker script must be same-origin, not ${resolved.origin}`);
       return resolved.href;
     },
   });

@@ -5,7 +5,10 @@ import { startEngine } from './runtime/start-engine.ts';
 import { workerName } from './runtime/names.ts';
 
 // The DOM lib is in scope for the whole package; declare just what a SharedWorker global offers here.
-declare const self: { readonly name: string; addEventListener(type: 'connect', listener: (event: MessageEvent) => void): void };
+declare const self: {
+  readonly name: string;
+  addEventListener(type: 'connect', listener: (event: MessageEvent) => void): void;
+};
 
 const host = new EngineHost({
   runtime: 'shared-worker',

@@ -7,7 +7,11 @@ import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
 
-interface Task { title: string; done?: boolean; note?: string }
+interface Task {
+  title: string;
+  done?: boolean;
+  note?: string;
+}
 
 /** Every write the server applied to a collection, in order: [entity id, version, Idempotency-Key]. */
 /**
@@ -15,25 +19,43 @@ interface Task { title: string; done?: boolean; note?: string }
  * one database, checked here) left out so expectations read `<collection>/<id>@<rev>`.
  */
 async function writes(collection: string): Promise<[string, number, string | null][]> {
-  const page = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { id: string; version: number; idempotencyKey: string | null }[] };
+  const page = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+    items: { id: string; version: number; idempotencyKey: string | null }[];
+  };
   const devices = new Set<string>();
-  const rows = page.items.map((c): [string, number, string | null] => [c.id, c.version, c.idempotencyKey?.replace(/@([0-9a-v]{10})\.(\d+)$/, (_, device: string, rev: string) => {
-    devices.add(device);
-    return `@${rev}`;
-  }) ?? null]);
+  const rows = page.items.map((c): [string, number, string | null] => [
+    c.id,
+    c.version,
+    c.idempotencyKey?.replace(/@([0-9a-v]{10})\.(\d+)$/, (_, device: string, rev: string) => {
+      devices.add(device);
+      return `@${rev}`;
+    }) ?? null,
+  ]);
   if (devices.size > 1) throw new Error(`pushes from one database under ${devices.size} device ids`);
   return rows;
 }
 
 const serverPut = (collection: string, id: string, data: object, ifMatch?: string) =>
-  fetch(`${API}/${collection}/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify(data) });
+  fetch(`${API}/${collection}/${id}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
+    body: JSON.stringify(data),
+  });
 
 describe('three-way merge', () => {
-  it('takes each side\'s change to different fields, keeps a change made on both sides alike, and flags the rest', () => {
+  it("takes each side's change to different fields, keeps a change made on both sides alike, and flags the rest", () => {
     const base = { title: 'a', done: false, note: 'n' };
-    expect(threeWayMerge(base, { ...base, title: 'mine' }, { ...base, done: true })).to.deep.equal({ merged: { title: 'mine', done: true, note: 'n' }, conflicts: [] });
-    expect(threeWayMerge(base, { ...base, title: 'same' }, { ...base, title: 'same' })).to.deep.equal({ merged: { ...base, title: 'same' }, conflicts: [] });
-    expect(threeWayMerge(base, { ...base, title: 'mine' }, { ...base, title: 'theirs', done: true }).conflicts).to.deep.equal(['title']);
+    expect(threeWayMerge(base, { ...base, title: 'mine' }, { ...base, done: true })).to.deep.equal({
+      merged: { title: 'mine', done: true, note: 'n' },
+      conflicts: [],
+    });
+    expect(threeWayMerge(base, { ...base, title: 'same' }, { ...base, title: 'same' })).to.deep.equal({
+      merged: { ...base, title: 'same' },
+      conflicts: [],
+    });
+    expect(
+      threeWayMerge(base, { ...base, title: 'mine' }, { ...base, title: 'theirs', done: true }).conflicts,
+    ).to.deep.equal(['title']);
     // A field removed on one side and unchanged on the other is removed.
     const { note: _n, ...withoutNote } = base;
     expect(threeWayMerge(base, withoutNote, base).merged).to.deep.equal(withoutNote);
@@ -59,7 +81,7 @@ describe('Background Sync in the engine', () => {
   const stored = async (id: string) => (await f.engine.entities(collection)).find((e) => e.id === id);
   const clean = (id: string) => eventually(async () => (await stored(id))?.dirty === false, 10_000, `${id} pushed`);
 
-  it('shows an edit at once, pushes it with a key per edit, and takes the server\'s version as the next base', async () => {
+  it("shows an edit at once, pushes it with a key per edit, and takes the server's version as the next base", async () => {
     const engine = await start();
     const record = await engine.entityPut(collection, 't1', { title: 'Buy milk' });
     expect(record).to.include({ id: 't1', dirty: true, version: null });
@@ -68,7 +90,10 @@ describe('Background Sync in the engine', () => {
     // A second edit goes out with If-Match "1": no false conflict.
     await engine.entityPatch(collection, 't1', { done: true });
     await eventually(async () => (await stored('t1'))?.version === 2, 10_000, 'second push');
-    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`], ['t1', 2, `${collection}/t1@2`]]);
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+    ]);
     expect((await serverItems(collection))[0]!.data).to.deep.equal({ title: 'Buy milk', done: true });
   });
 
@@ -100,10 +125,18 @@ describe('Background Sync in the engine', () => {
     const engine = await start();
     await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], latencyMs: 500, times: 1 });
     await engine.entityPut(collection, 't1', { title: 'first' });
-    await eventually(async () => (await writes(collection)).length === 0 && (await stored('t1'))!.dirty, 2_000, 'push out');
+    await eventually(
+      async () => (await writes(collection)).length === 0 && (await stored('t1'))!.dirty,
+      2_000,
+      'push out',
+    );
     await new Promise((r) => setTimeout(r, 100));
     await engine.entityPatch(collection, 't1', { title: 'second' });
-    await eventually(async () => (await stored('t1'))?.version === 2 && !(await stored('t1'))!.dirty, 10_000, 'both pushed');
+    await eventually(
+      async () => (await stored('t1'))?.version === 2 && !(await stored('t1'))!.dirty,
+      10_000,
+      'both pushed',
+    );
     expect((await writes(collection)).map(([, v]) => v)).to.deep.equal([1, 2]);
     expect((await serverItems(collection))[0]!.data).to.deep.equal({ title: 'second' });
   });
@@ -118,8 +151,15 @@ describe('Background Sync in the engine', () => {
     expect(await engine.entityDelete(collection, 't1')).to.equal(true);
     expect(await engine.entityDelete(collection, 'nope')).to.equal(false);
     await back();
-    await eventually(async () => (await engine.entities(collection)).length === 0 && engine.status.entities.dirty === 0, 10_000, 'deleted');
-    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`], ['t1', 2, `${collection}/t1@2`]]);
+    await eventually(
+      async () => (await engine.entities(collection)).length === 0 && engine.status.entities.dirty === 0,
+      10_000,
+      'deleted',
+    );
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+    ]);
     expect((await serverItems(collection))[0]!.deleted).to.equal(true);
   });
 
@@ -128,7 +168,10 @@ describe('Background Sync in the engine', () => {
     await serverPut(collection, 'a', { title: 'A' });
     await serverPut(collection, 'b', { title: 'B', note: 'x' });
     await engine.background.pull(collection);
-    expect((await engine.entities(collection)).map((e) => [e.id, e.data.title, e.version])).to.deep.equal([['a', 'A', 1], ['b', 'B', 1]]);
+    expect((await engine.entities(collection)).map((e) => [e.id, e.data.title, e.version])).to.deep.equal([
+      ['a', 'A', 1],
+      ['b', 'B', 1],
+    ]);
     // Unreachable here (nothing is pushed), while someone else changes the server.
     const back = await offline();
     await engine.entityPatch(collection, 'b', { title: 'mine' });
@@ -146,13 +189,20 @@ describe('Background Sync in the engine', () => {
     watch.unsubscribe();
     // b never showed the server's stale title while the local edit was unpushed.
     expect(seen.every((t) => t === 'mine')).to.equal(true);
-    expect((await engine.entities(collection)).map((e) => [e.id, e.data])).to.deep.equal([['b', { title: 'mine', note: 'theirs' }]]);
-    expect((await serverItems(collection)).find((i) => i.id === 'b')!.data).to.deep.equal({ title: 'mine', note: 'theirs' });
+    expect((await engine.entities(collection)).map((e) => [e.id, e.data])).to.deep.equal([
+      ['b', { title: 'mine', note: 'theirs' }],
+    ]);
+    expect((await serverItems(collection)).find((i) => i.id === 'b')!.data).to.deep.equal({
+      title: 'mine',
+      note: 'theirs',
+    });
   });
 
   it('pages through a long feed', async () => {
     const engine = await start();
-    await Promise.all(Array.from({ length: 30 }, (_, i) => serverPut(collection, `n${String(i).padStart(3, '0')}`, { title: `#${i}` })));
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) => serverPut(collection, `n${String(i).padStart(3, '0')}`, { title: `#${i}` })),
+    );
     // The test server pages by 500; ask for small pages by cursor to see paging: pull twice, the second is empty.
     await engine.background.pull(collection);
     expect((await engine.entities(collection)).length).to.equal(30);
@@ -162,9 +212,18 @@ describe('Background Sync in the engine', () => {
   });
 
   for (const [strategy, expected] of [
-    ['server-wins', { local: { title: 'theirs', done: false }, server: { title: 'theirs', done: false }, conflicts: 0, rollbacks: 1 }],
-    ['client-wins', { local: { title: 'mine', done: false }, server: { title: 'mine', done: false }, conflicts: 0, rollbacks: 0 }],
-    ['manual', { local: { title: 'mine', done: false }, server: { title: 'theirs', done: false }, conflicts: 1, rollbacks: 0 }],
+    [
+      'server-wins',
+      { local: { title: 'theirs', done: false }, server: { title: 'theirs', done: false }, conflicts: 0, rollbacks: 1 },
+    ],
+    [
+      'client-wins',
+      { local: { title: 'mine', done: false }, server: { title: 'mine', done: false }, conflicts: 0, rollbacks: 0 },
+    ],
+    [
+      'manual',
+      { local: { title: 'mine', done: false }, server: { title: 'theirs', done: false }, conflicts: 1, rollbacks: 0 },
+    ],
   ] as const) {
     it(`settles a 412 by ${strategy}`, async () => {
       const engine = await start(strategy);
@@ -174,10 +233,14 @@ describe('Background Sync in the engine', () => {
       engine.background.rollbacks$.subscribe((r) => rollbacks.push(r));
       await serverPut(collection, 't1', { title: 'theirs', done: false }, '"1"');
       await engine.entityPatch(collection, 't1', { title: 'mine' });
-      await eventually(async () => {
-        const e = await stored('t1');
-        return !!e && (e.conflictId !== null || !e.dirty);
-      }, 10_000, 'settled');
+      await eventually(
+        async () => {
+          const e = await stored('t1');
+          return !!e && (e.conflictId !== null || !e.dirty);
+        },
+        10_000,
+        'settled',
+      );
       expect((await stored('t1'))!.data).to.deep.equal(expected.local);
       expect((await serverItems(collection))[0]!.data).to.deep.equal(expected.server);
       expect((await engine.conflicts(collection)).length).to.equal(expected.conflicts);
@@ -196,25 +259,53 @@ describe('Background Sync in the engine', () => {
     await engine.entityPatch(collection, 't1', { title: 'mine' });
     await engine.entityPatch(collection, 't2', { title: 'mine' });
     await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'merged');
-    expect((await serverItems(collection)).find((i) => i.id === 't1')!.data).to.deep.equal({ title: 'mine', done: true });
+    expect((await serverItems(collection)).find((i) => i.id === 't1')!.data).to.deep.equal({
+      title: 'mine',
+      done: true,
+    });
     await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
     const [conflict] = await engine.conflicts(collection);
-    expect(conflict).to.deep.include({ entityId: 't2', fields: ['title'], base: { title: 'base', done: false }, mine: { title: 'mine', done: false }, theirs: { title: 'theirs', done: false }, theirsVersion: 2, detectedBy: '412' });
+    expect(conflict).to.deep.include({
+      entityId: 't2',
+      fields: ['title'],
+      base: { title: 'base', done: false },
+      mine: { title: 'mine', done: false },
+      theirs: { title: 'theirs', done: false },
+      theirsVersion: 2,
+      detectedBy: '412',
+    });
     // The user keeps theirs for nothing and mine for title: pushed against version 2, accepted.
     await engine.resolve(conflict!.id, { data: { title: 'mine, after all', done: false } });
     await eventually(async () => (await stored('t2'))?.dirty === false, 10_000, 'resolution pushed');
-    expect((await serverItems(collection)).find((i) => i.id === 't2')).to.deep.include({ version: 3, data: { title: 'mine, after all', done: false } });
+    expect((await serverItems(collection)).find((i) => i.id === 't2')).to.deep.include({
+      version: 3,
+      data: { title: 'mine, after all', done: false },
+    });
     expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
   });
 
-  it('sends a queued operation on an entity after that entity\'s earlier background edit', async () => {
+  it("sends a queued operation on an entity after that entity's earlier background edit", async () => {
     const engine = await start();
     const back = await offline();
     await engine.entityPut(collection, 't1', { title: 'edited first' });
-    await engine.enqueue([{ kind: 'task.delete', label: 'Delete', entity: { type: collection, id: 't1' }, request: { method: 'DELETE', url: `${API}/${collection}/t1` } }]);
+    await engine.enqueue([
+      {
+        kind: 'task.delete',
+        label: 'Delete',
+        entity: { type: collection, id: 't1' },
+        request: { method: 'DELETE', url: `${API}/${collection}/t1` },
+      },
+    ]);
     await back();
-    await eventually(async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0, 10_000, 'both sent');
-    expect((await writes(collection)).map(([id, v]) => [id, v])).to.deep.equal([['t1', 1], ['t1', 2]]);
+    await eventually(
+      async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0,
+      10_000,
+      'both sent',
+    );
+    expect((await writes(collection)).map(([id, v]) => [id, v])).to.deep.equal([
+      ['t1', 1],
+      ['t1', 2],
+    ]);
     expect((await serverItems(collection))[0]!.deleted).to.equal(true);
   });
 
@@ -225,10 +316,25 @@ describe('Background Sync in the engine', () => {
     await engine.entityPut(collection, 't1', { title: 'created' });
     await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 1, 5_000, 'create out');
     await engine.entityPatch(collection, 't1', { title: 'edited', done: true });
-    const [op] = await engine.enqueue([{ kind: 'task.delete', label: 'Delete', entity: { type: collection, id: 't1' }, request: { method: 'DELETE', url: `${API}/${collection}/t1` } }]);
-    await eventually(async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0, 10_000, 'all sent');
+    const [op] = await engine.enqueue([
+      {
+        kind: 'task.delete',
+        label: 'Delete',
+        entity: { type: collection, id: 't1' },
+        request: { method: 'DELETE', url: `${API}/${collection}/t1` },
+      },
+    ]);
+    await eventually(
+      async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0,
+      10_000,
+      'all sent',
+    );
     // One push at a time per entity: the second edit went after the create was answered, on its version, then the delete.
-    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`], ['t1', 2, `${collection}/t1@2`], ['t1', 3, op!.id]]);
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+      ['t1', 3, op!.id],
+    ]);
     expect((await serverItems(collection))[0]!.deleted).to.equal(true);
   });
 
@@ -249,7 +355,12 @@ describe('Background Sync in the engine', () => {
     f = await engineFixture({}, { fetch: fetchHeld });
     collection = uniqueName('bg');
     const engine = f.engine;
-    await engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict: 'merge', pullIntervalMs: 0 });
+    await engine.registerCollection({
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'merge',
+      pullIntervalMs: 0,
+    });
     await engine.entityPut(collection, 't1', { title: 'base' });
     await clean('t1');
     hold = new Promise<void>((r) => (release = r));
@@ -266,7 +377,7 @@ describe('Background Sync in the engine', () => {
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
   });
 
-  it('drops a conflict a pull made of this device\'s own push once that push is accepted, and pushes the newer edit', async () => {
+  it("drops a conflict a pull made of this device's own push once that push is accepted, and pushes the newer edit", async () => {
     // As above, the answers to this device's PUTs of t1 are held; a pull meanwhile sees the push's own result.
     let hold: Promise<void> | null = null;
     let release = () => {};
@@ -283,7 +394,12 @@ describe('Background Sync in the engine', () => {
     f = await engineFixture({}, { fetch: fetchHeld });
     collection = uniqueName('bg');
     const engine = f.engine;
-    await engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict: 'manual', pullIntervalMs: 0 });
+    await engine.registerCollection({
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'manual',
+      pullIntervalMs: 0,
+    });
     await engine.entityPut(collection, 't1', { title: 'base' });
     await clean('t1');
     hold = new Promise<void>((r) => (release = r));
@@ -305,16 +421,32 @@ describe('Background Sync in the engine', () => {
     const engine = await start('merge');
     const other = await engineFixture();
     try {
-      await other.engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict: 'merge', pullIntervalMs: 0 });
+      await other.engine.registerCollection({
+        name: collection,
+        url: `${API}/${collection}`,
+        conflict: 'merge',
+        pullIntervalMs: 0,
+      });
       await engine.entityPut(collection, 't1', { title: 'here' });
       await clean('t1');
       await other.engine.background.pull(collection);
       // Both devices' first edits of t1 (revision 1 on each), different data: the server must see two keys.
       await other.engine.entityPatch(collection, 't1', { title: 'there' });
-      await eventually(async () => (await other.engine.entities(collection)).find((e) => e.id === 't1')?.dirty === false, 10_000, 'pushed from the other device');
+      await eventually(
+        async () => (await other.engine.entities(collection)).find((e) => e.id === 't1')?.dirty === false,
+        10_000,
+        'pushed from the other device',
+      );
       expect((await serverItems(collection))[0]).to.deep.include({ version: 2, data: { title: 'there' } });
-      const keys = ((await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { idempotencyKey: string }[] }).items.map((c) => c.idempotencyKey);
-      expect(keys).to.deep.equal([`${collection}/t1@${engine.deviceId}.1`, `${collection}/t1@${other.engine.deviceId}.1`]);
+      const keys = (
+        (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+          items: { idempotencyKey: string }[];
+        }
+      ).items.map((c) => c.idempotencyKey);
+      expect(keys).to.deep.equal([
+        `${collection}/t1@${engine.deviceId}.1`,
+        `${collection}/t1@${other.engine.deviceId}.1`,
+      ]);
       expect(engine.deviceId).to.not.equal(other.engine.deviceId);
     } finally {
       await other.dispose();
@@ -365,16 +497,22 @@ describe('Background Sync through clients', () => {
     const one = follow(tasksA.get$('t1'));
     await eventually(() => inB.value !== undefined, 5_000, 'b lists');
     await tasksA.put('t1', { title: 'Buy milk' });
-    await eventually(() => inB.value?.some((e) => e.id === 't1' && e.data.title === 'Buy milk') === true, 5_000, 'seen in the other tab');
+    await eventually(
+      () => inB.value?.some((e) => e.id === 't1' && e.data.title === 'Buy milk') === true,
+      5_000,
+      'seen in the other tab',
+    );
     await eventually(() => one.value?.dirty === false, 10_000, 'pushed');
     expect((await serverItems(collection)).map((i) => i.data)).to.deep.equal([{ title: 'Buy milk' }]);
     const status = follow(tasksA.status$);
     await eventually(() => status.value?.dirty === 0, 5_000, 'status');
-    inB.stop(); one.stop(); status.stop();
+    inB.stop();
+    one.stop();
+    status.stop();
     frame.remove();
   });
 
-  it('applies two tabs\' edits of the same entity in order, without a false conflict, and both tabs converge', async () => {
+  it("applies two tabs' edits of the same entity in order, without a false conflict, and both tabs converge", async () => {
     const namespace = uniqueName('bg2');
     namespaces.push(namespace);
     const collection = uniqueName('tasks');
@@ -389,21 +527,28 @@ describe('Background Sync through clients', () => {
     const conflictsA = follow(a.conflicts$);
     const conflictsB = follow(b.conflicts$);
     const rollbacks: unknown[] = [];
-    const rollbackSubs = [tasksA.rollbacks$.subscribe((r) => rollbacks.push(r)), tasksB.rollbacks$.subscribe((r) => rollbacks.push(r))];
+    const rollbackSubs = [
+      tasksA.rollbacks$.subscribe((r) => rollbacks.push(r)),
+      tasksB.rollbacks$.subscribe((r) => rollbacks.push(r)),
+    ];
     await tasksA.put('t1', { title: 'from A' });
     await eventually(() => inB.value?.find((e) => e.id === 't1')?.dirty === false, 10_000, 'created and pushed');
     // A's next edit is held by the server; B edits the same entity while it is out.
     await clearFaults(`/api/${collection}`);
     await addFault({ pathPrefix: `/api/${collection}/`, methods: ['PUT'], latencyMs: 600, times: 1 });
     await tasksA.patch('t1', { title: 'A again' });
-    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 2, 5_000, 'A\'s edit out');
-    await eventually(() => inB.value?.find((e) => e.id === 't1')?.data.title === 'A again', 5_000, 'B sees A\'s edit');
+    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 2, 5_000, "A's edit out");
+    await eventually(() => inB.value?.find((e) => e.id === 't1')?.data.title === 'A again', 5_000, "B sees A's edit");
     await tasksB.patch('t1', { done: true });
-    const settled = (items: typeof inA) => items.value?.length === 1 && items.value[0]!.dirty === false && items.value[0]!.version === 3;
+    const settled = (items: typeof inA) =>
+      items.value?.length === 1 && items.value[0]!.dirty === false && items.value[0]!.version === 3;
     await eventually(() => settled(inA) && settled(inB), 10_000, 'both pushed, both tabs settled');
     // A's edit, then B's on the version A's produced: no 412, no conflict, no rollback.
-    expect((await writes(collection)).map(([, version, key]) => [version, key]))
-      .to.deep.equal([[1, `${collection}/t1@1`], [2, `${collection}/t1@2`], [3, `${collection}/t1@3`]]);
+    expect((await writes(collection)).map(([, version, key]) => [version, key])).to.deep.equal([
+      [1, `${collection}/t1@1`],
+      [2, `${collection}/t1@2`],
+      [3, `${collection}/t1@3`],
+    ]);
     const [server] = await serverItems(collection);
     expect(server!.data).to.deep.equal({ title: 'A again', done: true });
     expect(conflictsA.value).to.deep.equal([]);
@@ -412,7 +557,10 @@ describe('Background Sync through clients', () => {
     expect(inA.value).to.deep.equal(inB.value);
     expect(inA.value![0]).to.deep.include({ id: 't1', version: server!.version, data: server!.data });
     for (const s of rollbackSubs) s.unsubscribe();
-    inA.stop(); inB.stop(); conflictsA.stop(); conflictsB.stop();
+    inA.stop();
+    inB.stop();
+    conflictsA.stop();
+    conflictsB.stop();
     frame.remove();
   });
 
@@ -441,19 +589,36 @@ describe('Background Sync through clients', () => {
     const conflicts = follow(client.conflicts$);
     await eventually(() => conflicts.value?.length === 1 && decided.length === 2, 10_000, 'one left for the user');
     expect(conflicts.value![0]!.entityId).to.equal('user');
-    await eventually(() => items.value?.find((e) => e.id === 'auto')?.data.title === 'server', 5_000, 'auto took theirs');
+    await eventually(
+      () => items.value?.find((e) => e.id === 'auto')?.data.title === 'server',
+      5_000,
+      'auto took theirs',
+    );
     const record = await client.resolve<Task>(conflicts.value![0]!.id, { choose: 'mine' });
     expect(record!.data.title).to.equal('mine');
-    await eventually(() => conflicts.value?.length === 0 && items.value?.every((e) => !e.dirty) === true, 10_000, 'resolved and pushed');
-    expect((await serverItems(collection)).map((i) => [i.id, (i.data as unknown as Task).title])).to.deep.equal([['auto', 'server'], ['user', 'mine']]);
-    items.stop(); conflicts.stop();
+    await eventually(
+      () => conflicts.value?.length === 0 && items.value?.every((e) => !e.dirty) === true,
+      10_000,
+      'resolved and pushed',
+    );
+    expect((await serverItems(collection)).map((i) => [i.id, (i.data as unknown as Task).title])).to.deep.equal([
+      ['auto', 'server'],
+      ['user', 'mine'],
+    ]);
+    items.stop();
+    conflicts.stop();
   });
 
   it('lists unpushed edits over every collection on dirtyEntities$, a local delete included, until they are pushed', async () => {
     const namespace = uniqueName('bgd');
     namespaces.push(namespace);
     const collection = uniqueName('tasks');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page', healthUrl: `/api/health/${collection}` });
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'in-page',
+      healthUrl: `/api/health/${collection}`,
+    });
     clients.push(client);
     const tasks = client.collection<Task>(collection, { pullIntervalMs: 0 });
     await tasks.put('gone', { title: 'to delete' });
@@ -479,7 +644,12 @@ describe('Background Sync through clients', () => {
     const namespace = uniqueName('bgs');
     namespaces.push(namespace);
     const collection = uniqueName('tasks');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page', healthUrl: `/api/health/${collection}` });
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'in-page',
+      healthUrl: `/api/health/${collection}`,
+    });
     clients.push(client);
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });

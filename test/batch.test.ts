@@ -14,15 +14,19 @@ describe('batched push', () => {
   });
 
   const put = (id: string, extra: Record<string, unknown> = {}) => ({
-    kind: 'item.put', label: id, request: { method: 'PUT' as const, url: `${API}/${f.collection}/${id}`, body: { title: id, ...extra } },
+    kind: 'item.put',
+    label: id,
+    request: { method: 'PUT' as const, url: `${API}/${f.collection}/${id}`, body: { title: id, ...extra } },
   });
 
   async function applied(collection: string): Promise<string[]> {
-    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { id: string; idempotencyKey: string | null }[] };
+    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+      items: { id: string; idempotencyKey: string | null }[];
+    };
     return changes.items.map((c) => c.id);
   }
 
-  it('drains a lane in batches of the server\'s size, in order, each operation applied once', async () => {
+  it("drains a lane in batches of the server's size, in order, each operation applied once", async () => {
     f = await engineFixture();
     await f.engine.capabilitiesLoaded;
     expect(f.engine.capabilities.batch).to.include({ maxOps: 100 });
@@ -34,7 +38,7 @@ describe('batched push', () => {
     await eventually(async () => (await f.engine.count()) === 0, 20_000, 'drained');
     expect(await applied(f.collection)).to.deep.equal(ids);
     // Three batches (a browser may repeat one request once when a reused connection closes under it).
-    expect(await requestCount('/api/_batch') - batchesBefore).to.be.within(3, 4);
+    expect((await requestCount('/api/_batch')) - batchesBefore).to.be.within(3, 4);
     expect((await serverItems(f.collection)).every((i) => i.version === 1)).to.equal(true);
   });
 
@@ -42,9 +46,19 @@ describe('batched push', () => {
     f = await engineFixture();
     await f.engine.capabilitiesLoaded;
     // n3 exists at version 1 on the server; the batch asks for version 7: a 412 in the middle of the batch.
-    await fetch(`${API}/${f.collection}/n3`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"title":"theirs"}' });
+    await fetch(`${API}/${f.collection}/n3`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"title":"theirs"}',
+    });
     f.engine.setNetwork(false);
-    const inputs = [put('n1'), put('n2'), { ...put('n3'), request: { ...put('n3').request, headers: { 'If-Match': '"7"' } } }, put('n4'), put('n5')];
+    const inputs = [
+      put('n1'),
+      put('n2'),
+      { ...put('n3'), request: { ...put('n3').request, headers: { 'If-Match': '"7"' } } },
+      put('n4'),
+      put('n5'),
+    ];
     const ops = await f.engine.enqueue(inputs);
     f.engine.setNetwork(true);
     const parked = await f.until(ops[2]!.id, (o) => o.status === OperationStatus.Conflict);
@@ -52,7 +66,11 @@ describe('batched push', () => {
     expect((parked!.lastError!.body as { current: { data: { title: string } } }).current.data.title).to.equal('theirs');
     await eventually(async () => (await f.engine.count()) === 3, 5_000, 'two recorded');
     const rest = await f.engine.list();
-    expect(rest.map((o) => [o.label, o.status, o.attempts])).to.deep.equal([['n3', 'conflict', 1], ['n4', 'pending', 0], ['n5', 'pending', 0]]);
+    expect(rest.map((o) => [o.label, o.status, o.attempts])).to.deep.equal([
+      ['n3', 'conflict', 1],
+      ['n4', 'pending', 0],
+      ['n5', 'pending', 0],
+    ]);
     expect(await applied(f.collection)).to.deep.equal(['n3', 'n1', 'n2']);
     // Discarding the conflict lets the rest through, in order.
     await f.engine.discard(ops[2]!.id);
@@ -71,11 +89,15 @@ describe('batched push', () => {
     await f.engine.enqueue(ids.map((id) => put(id)));
     const batchesBefore = await requestCount('/api/_batch');
     f.engine.setNetwork(true);
-    await eventually(async () => {
-      f.clock.advance(500);
-      return (await f.engine.count()) === 0;
-    }, 10_000, 'drained');
-    expect(await requestCount('/api/_batch') - batchesBefore).to.be.greaterThan(1);
+    await eventually(
+      async () => {
+        f.clock.advance(500);
+        return (await f.engine.count()) === 0;
+      },
+      10_000,
+      'drained',
+    );
+    expect((await requestCount('/api/_batch')) - batchesBefore).to.be.greaterThan(1);
     expect(await applied(f.collection)).to.deep.equal(ids);
     expect((await serverItems(f.collection)).map((i) => [i.id, i.version])).to.deep.equal(ids.map((id) => [id, 1]));
   });
@@ -92,7 +114,10 @@ describe('batched push', () => {
     expect(waiting!.nextAttemptAt - waiting!.updatedAt).to.equal(1_000);
     f.clock.advance(1_000);
     await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
-    const [dup] = await f.engine.enqueue([{ kind: 'x', label: 'again', request: { method: 'POST', url: `${API}/${f.collection}`, body: { id: 'n1' } } }, put('n9')]);
+    const [dup] = await f.engine.enqueue([
+      { kind: 'x', label: 'again', request: { method: 'POST', url: `${API}/${f.collection}`, body: { id: 'n1' } } },
+      put('n9'),
+    ]);
     const parked = await f.until(dup!.id, (o) => o.status === OperationStatus.Conflict);
     expect(parked!.lastError).to.include({ kind: 'conflict', status: 409 });
   });
@@ -142,10 +167,13 @@ describe('batched push', () => {
     f = await engineFixture({ batch: ['bulk'] });
     await f.engine.capabilitiesLoaded;
     f.engine.setNetwork(false);
-    await f.engine.enqueue([...['a1', 'a2', 'a3'].map((id) => ({ ...put(id), lane: 'bulk' })), ...['b1', 'b2', 'b3'].map((id) => ({ ...put(id), lane: 'careful' }))]);
+    await f.engine.enqueue([
+      ...['a1', 'a2', 'a3'].map((id) => ({ ...put(id), lane: 'bulk' })),
+      ...['b1', 'b2', 'b3'].map((id) => ({ ...put(id), lane: 'careful' })),
+    ]);
     const before = await requestCount('/api/_batch');
     f.engine.setNetwork(true);
     await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
-    expect(await requestCount('/api/_batch') - before).to.equal(1);
+    expect((await requestCount('/api/_batch')) - before).to.equal(1);
   });
 });

@@ -14,7 +14,13 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
     beforeEach(() => {
       namespace = uniqueName(`cl-${mode}`);
       collection = uniqueName('c');
-      client = createSyncClient({ endpoint: '/api', namespace, mode, heartbeatMs: 200, healthUrl: `/api/health/${collection}` });
+      client = createSyncClient({
+        endpoint: '/api',
+        namespace,
+        mode,
+        heartbeatMs: 200,
+        healthUrl: `/api/health/${collection}`,
+      });
     });
     afterEach(async () => {
       client.close();
@@ -28,7 +34,12 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
       await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 150 });
       const count = follow(client.pendingCount$);
       const ops = follow(client.operations$);
-      const op = await client.enqueue({ kind: 'item.create', label: 'Create a', request: { method: 'POST', url: collection, body: { id: 'a' } }, entity: { type: collection, id: 'a' } });
+      const op = await client.enqueue({
+        kind: 'item.create',
+        label: 'Create a',
+        request: { method: 'POST', url: collection, body: { id: 'a' } },
+        entity: { type: collection, id: 'a' },
+      });
       expect(op.request.url).to.equal(`${API}/${collection}`);
       expect(op.seq).to.equal(1);
       await eventually(() => count.values.includes(1), 5000, 'count 1');
@@ -52,7 +63,11 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
     it('rejects bad input with a typed error through the RPC', async () => {
       let error: unknown;
       try {
-        await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, headers: { Cookie: 'a=b' } } });
+        await client.enqueue({
+          kind: 'x',
+          label: 'x',
+          request: { method: 'POST', url: collection, headers: { Cookie: 'a=b' } },
+        });
       } catch (e) {
         error = e;
       }
@@ -64,10 +79,14 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
     it('serves a live window of the queue and filtered counts', async () => {
       await addFault({ pathPrefix: `/api/${collection}`, offline: true });
       await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-      await client.enqueueMany(Array.from({ length: 30 }, (_, i) => ({
-        kind: i % 2 ? 'odd' : 'even', label: `#${i}`, lane: i < 10 ? 'x' : 'y',
-        request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } },
-      })));
+      await client.enqueueMany(
+        Array.from({ length: 30 }, (_, i) => ({
+          kind: i % 2 ? 'odd' : 'even',
+          label: `#${i}`,
+          lane: i < 10 ? 'x' : 'y',
+          request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } },
+        })),
+      );
       expect(await client.lanes()).to.deep.equal(['x', 'y']);
       const laneWindow = follow(client.window$({ lane: 'y' }, 2, 3));
       await eventually(() => laneWindow.value !== undefined, 5000, 'lane window');
@@ -83,11 +102,17 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
       await eventually(() => odd.value === 15 && laneX.value === 10, 5000, 'filtered counts');
       const first = win.value!.items[0]!;
       await client.discard(first.id);
-      await eventually(() => win.value!.total === 29 && win.value!.items[0]!.label === '#11', 5000, 'window follows a discard');
+      await eventually(
+        () => win.value!.total === 29 && win.value!.items[0]!.label === '#11',
+        5000,
+        'window follows a discard',
+      );
       expect(await client.clear().catch((e: SynclineError) => e.code)).to.equal('unsent-operations');
       expect(await client.clear({ discardUnsent: true })).to.equal(29);
       await eventually(() => odd.value === 0 && laneX.value === 0, 5000, 'cleared');
-      win.stop(); odd.stop(); laneX.stop();
+      win.stop();
+      odd.stop();
+      laneX.stop();
     });
   });
 }
@@ -100,20 +125,45 @@ describe('message validation', () => {
     await client.ready();
     // A second port to the very same worker (same script URL and name), used by a hostile or buggy page.
     // Same script, name and options as the client's (a different extendedLifetime would be refused).
-    const worker = new SharedWorker(new URL('../src/worker.ts', import.meta.url), { type: 'module', name: `syncline:${namespace}`, extendedLifetime: true } as WorkerOptions);
+    const worker = new SharedWorker(new URL('../src/worker.ts', import.meta.url), {
+      type: 'module',
+      name: `syncline:${namespace}`,
+      extendedLifetime: true,
+    } as WorkerOptions);
     const heard: unknown[] = [];
     worker.port.onmessage = (event) => heard.push(event.data);
-    for (const junk of [42, null, 'hello', { t: 'call', id: 'x', method: 'enqueue', args: [] }, { t: 'call', id: 1, method: 'close', args: [] },
-      { t: 'sub', id: 2, query: { topic: 'everything' } }, { t: 'hello', client: 7 }]) worker.port.postMessage(junk);
+    for (const junk of [
+      42,
+      null,
+      'hello',
+      { t: 'call', id: 'x', method: 'enqueue', args: [] },
+      { t: 'call', id: 1, method: 'close', args: [] },
+      { t: 'sub', id: 2, query: { topic: 'everything' } },
+      { t: 'hello', client: 7 },
+    ])
+      worker.port.postMessage(junk);
     const config = (await import('../src/index.ts')).resolveConfig({ endpoint: '/api', namespace: 'someone-else' });
-    worker.port.postMessage({ t: 'hello', client: 'intruder', config, online: true, visible: true, canAuthorize: false });
+    worker.port.postMessage({
+      t: 'hello',
+      client: 'intruder',
+      config,
+      online: true,
+      visible: true,
+      canAuthorize: false,
+    });
     worker.port.postMessage({ t: 'call', id: 3, method: 'list', args: [{}] });
     await new Promise((r) => setTimeout(r, 500));
     // No welcome and no data for the other namespace's hello; its call only gets "say hello again".
-    expect(heard.some((m) => (m as { t?: string }).t === 'welcome' || (m as { t?: string }).t === 'result')).to.equal(false);
+    expect(heard.some((m) => (m as { t?: string }).t === 'welcome' || (m as { t?: string }).t === 'result')).to.equal(
+      false,
+    );
     expect(heard.some((m) => (m as { t?: string }).t === 'reset')).to.equal(true);
     const count = follow(client.pendingCount$);
-    await client.enqueue({ kind: 'x', label: 'still fine', request: { method: 'POST', url: collection, body: { id: 'a' } } });
+    await client.enqueue({
+      kind: 'x',
+      label: 'still fine',
+      request: { method: 'POST', url: collection, body: { id: 'a' } },
+    });
     await eventually(() => count.value === 0, 10_000, 'the engine still drains');
     count.stop();
     worker.port.close();
@@ -126,9 +176,20 @@ describe('message validation', () => {
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'leader-tab', heartbeatMs: 200 });
     await client.ready();
     const channel = new BroadcastChannel(`syncline:${namespace}`);
-    for (const junk of [1, { m: 'x' }, { from: 5, m: {} }, { from: 'z', m: { t: 'call' } }, { from: 'z', m: { t: 'hello' } }]) channel.postMessage(junk);
+    for (const junk of [
+      1,
+      { m: 'x' },
+      { from: 5, m: {} },
+      { from: 'z', m: { t: 'call' } },
+      { from: 'z', m: { t: 'hello' } },
+    ])
+      channel.postMessage(junk);
     const count = follow(client.pendingCount$);
-    await client.enqueue({ kind: 'x', label: 'still fine', request: { method: 'POST', url: collection, body: { id: 'a' } } });
+    await client.enqueue({
+      kind: 'x',
+      label: 'still fine',
+      request: { method: 'POST', url: collection, body: { id: 'a' } },
+    });
     await eventually(() => count.value === 0, 10_000, 'the leader still drains');
     count.stop();
     channel.close();
@@ -184,14 +245,31 @@ describe('cold start', () => {
   it('shows the stored count read in the page before the engine answers, then the live count, with no value in between', async () => {
     const namespace = uniqueName('cold');
     const collection = uniqueName('c');
-    const first = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', healthUrl: `/api/health/${collection}` });
+    const first = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      healthUrl: `/api/health/${collection}`,
+    });
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-    await first.enqueueMany(Array.from({ length: 500 }, (_, i) => ({ kind: 'x', label: `#${i}`, request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } } })));
+    await first.enqueueMany(
+      Array.from({ length: 500 }, (_, i) => ({
+        kind: 'x',
+        label: `#${i}`,
+        request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } },
+      })),
+    );
     first.close();
     // A fresh tab whose worker script takes 1.5 s to arrive: its first count comes from the database meanwhile.
     const workerUrl = `/hooks/slow/1500?to=${encodeURIComponent(new URL('../src/worker.ts', import.meta.url).pathname)}`;
-    const second = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', workerUrl, healthUrl: `/api/health/${collection}` });
+    const second = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      workerUrl,
+      healthUrl: `/api/health/${collection}`,
+    });
     let connected = false;
     void second.ready(10_000).then(() => (connected = true));
     const count = follow(second.pendingCount$);

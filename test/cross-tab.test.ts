@@ -12,11 +12,21 @@ const clients: SyncClient[] = [];
 let collections: string[] = [];
 const namespaces = new Set<string>();
 
-async function tab(namespace: string, mode: SyncMode, collection: string): Promise<{ frame: Frame; client: SyncClient }> {
+async function tab(
+  namespace: string,
+  mode: SyncMode,
+  collection: string,
+): Promise<{ frame: Frame; client: SyncClient }> {
   namespaces.add(namespace);
   const frame = await openFrame();
   frames.push(frame);
-  const client = frame.client({ endpoint: '/api', namespace, mode, heartbeatMs: 200, healthUrl: `/api/health/${collection}` });
+  const client = frame.client({
+    endpoint: '/api',
+    namespace,
+    mode,
+    heartbeatMs: 200,
+    healthUrl: `/api/health/${collection}`,
+  });
   clients.push(client);
   await client.ready();
   return { frame, client };
@@ -34,7 +44,9 @@ afterEach(async () => {
   for (const c of collections) await clearFaults(`/api/${c}`);
   collections = [];
   // Leave no databases behind for later files; a worker still closing may hold one a moment longer.
-  await Promise.all([...namespaces].map((ns) => Promise.race([deleteSynclineDB(ns), new Promise((r) => setTimeout(r, 2000))])));
+  await Promise.all(
+    [...namespaces].map((ns) => Promise.race([deleteSynclineDB(ns), new Promise((r) => setTimeout(r, 2000))])),
+  );
   namespaces.clear();
 });
 
@@ -51,14 +63,22 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
       const collection = fresh();
       // The first request is held a second, so the queue really fills while the tabs write.
       await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 1000, times: 1 });
-      const tabs = [await tab(namespace, mode, collection), await tab(namespace, mode, collection), await tab(namespace, mode, collection)];
+      const tabs = [
+        await tab(namespace, mode, collection),
+        await tab(namespace, mode, collection),
+        await tab(namespace, mode, collection),
+      ];
       const watcher = follow(tabs[2]!.client.pendingCount$);
       const status = follow(tabs[0]!.client.status$);
       await eventually(() => status.value?.clients === 3, 5000, 'three tabs connected');
       expect(status.value!.continuesAfterClose).to.equal(true);
 
       const sent: Operation[] = (
-        await Promise.all(tabs.map(({ client }, t) => Promise.all(Array.from({ length: 15 }, (_, i) => client.enqueue(create(collection, `t${t}-${i}`))))))
+        await Promise.all(
+          tabs.map(({ client }, t) =>
+            Promise.all(Array.from({ length: 15 }, (_, i) => client.enqueue(create(collection, `t${t}-${i}`)))),
+          ),
+        )
       ).flat();
       expect(new Set(sent.map((op) => op.seq)).size).to.equal(45);
       // Tab 2 saw tab 0's and tab 1's work in its count: all 45 unsent at once.
@@ -90,7 +110,14 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
       const collection = fresh();
       await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 800, times: 1 });
       // Without extendedLifetime the worker dies with its last tab, like a leader tab does.
-      const options = { endpoint: '/api', namespace, mode, heartbeatMs: 200, healthUrl: `/api/health/${collection}`, extendedLifetime: false };
+      const options = {
+        endpoint: '/api',
+        namespace,
+        mode,
+        heartbeatMs: 200,
+        healthUrl: `/api/health/${collection}`,
+        extendedLifetime: false,
+      };
       const page = await pageThatEnqueues(options, create(collection, 'once'));
       await eventually(async () => (await requestCount(`/api/${collection}`)) === 1, 5000, 'request in flight');
       await executeServerCommand('close-page', { id: page });
@@ -122,7 +149,7 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
       });
     }
 
-    it('keeps a later tab draining after the engine\'s tab or worker goes away mid-drain', async () => {
+    it("keeps a later tab draining after the engine's tab or worker goes away mid-drain", async () => {
       const namespace = uniqueName(`handover-${mode}`);
       const collection = fresh();
       await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 120 });
@@ -159,7 +186,7 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
 }
 
 describe('namespaces', () => {
-  it('keeps one user\'s queue out of another user\'s tabs', async () => {
+  it("keeps one user's queue out of another user's tabs", async () => {
     const collection = fresh();
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });

@@ -16,7 +16,9 @@ import { API, clearFaults, eventually, serverItems, uniqueName } from './support
 async function demoFrame(width: number): Promise<HTMLIFrameElement> {
   const source = await (await fetch('/demo/index.html')).text();
   // Scripts out; the stylesheet by its path from the root (an srcdoc frame resolves relative URLs against this page).
-  const markup = source.replace(/<script\b[\s\S]*?<\/script>/g, '').replace('href="./demo.css"', 'href="/demo/demo.css"');
+  const markup = source
+    .replace(/<script\b[\s\S]*?<\/script>/g, '')
+    .replace('href="./demo.css"', 'href="/demo/demo.css"');
   const frame = document.createElement('iframe');
   frame.style.cssText = `width: ${width}px; height: 600px; border: 0`;
   const loaded = new Promise((resolve) => frame.addEventListener('load', resolve, { once: true }));
@@ -46,7 +48,9 @@ describe('demo page', () => {
     // The layout width: 320 less a classic scrollbar where the engine draws one (Firefox).
     const width = doc.documentElement.clientWidth;
     expect(width).to.be.within(300, 320);
-    const wide = [...doc.body.querySelectorAll('*')].filter((el) => el.getBoundingClientRect().right > width + 0.5).map((el) => el.localName + (el.id ? `#${el.id}` : ''));
+    const wide = [...doc.body.querySelectorAll('*')]
+      .filter((el) => el.getBoundingClientRect().right > width + 0.5)
+      .map((el) => el.localName + (el.id ? `#${el.id}` : ''));
     expect(wide, 'elements past the right edge').to.deep.equal([]);
     expect(doc.documentElement.scrollWidth).to.equal(width);
   });
@@ -76,7 +80,9 @@ async function stored(collection: string, id: string): Promise<StoredTask> {
 
 /** Every write the server applied to a collection: [id, version, deleted, principal]. */
 async function writes(collection: string): Promise<[string, number, boolean, string | null][]> {
-  const page = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { id: string; version: number; deleted: boolean; principal: string | null }[] };
+  const page = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+    items: { id: string; version: number; deleted: boolean; principal: string | null }[];
+  };
   return page.items.map((e) => [e.id, e.version, e.deleted, e.principal]);
 }
 
@@ -89,10 +95,19 @@ describe('demo app', () => {
 
   beforeEach(async () => {
     collection = uniqueName('demo-tasks');
-    client = createSyncClient({ endpoint: '/api', namespace: uniqueName('demo'), mode: 'in-page', heartbeatMs: 200, probeIntervalMs: 250 });
+    client = createSyncClient({
+      endpoint: '/api',
+      namespace: uniqueName('demo'),
+      mode: 'in-page',
+      heartbeatMs: 200,
+      probeIntervalMs: 250,
+    });
     // The page's own markup, its provider given this test's client (no SharedWorker of its own, no unload warning).
     const source = await (await fetch('/demo/index.html')).text();
-    const body = /<body>([\s\S]*)<\/body>/.exec(source)![1]!.replace(/<script\b[\s\S]*?<\/script>/g, '').replace(/ warn-on-unload/g, '');
+    const body = /<body>([\s\S]*)<\/body>/
+      .exec(source)![1]!
+      .replace(/<script\b[\s\S]*?<\/script>/g, '')
+      .replace(/ warn-on-unload/g, '');
     const template = document.createElement('template');
     template.innerHTML = body.replace(' endpoint="/api" namespace="demo"', '');
     root = document.createElement('div');
@@ -101,7 +116,10 @@ describe('demo app', () => {
     root.append(content);
     document.body.append(root);
     const board = new TaskBoard(client, { path: collection, pullIntervalMs: 500 });
-    subscriptions = [mountPlainPanel(board, root), mountConflictsCard(client, root.querySelector<HTMLElement>('#conflicts')!, board)];
+    subscriptions = [
+      mountPlainPanel(board, root),
+      mountConflictsCard(client, root.querySelector<HTMLElement>('#conflicts')!, board),
+    ];
     mountFaultPanel(root.querySelector<HTMLFormElement>('#faults')!, { tasks: `/api/${collection}` });
   });
 
@@ -114,17 +132,25 @@ describe('demo app', () => {
     await clearFaults('/api/health');
   });
 
-  const row = (title: string) => [...root.querySelectorAll<HTMLLIElement>('#task-list li')].find((li) => li.querySelector('.title')!.textContent === title);
-  const rowButton = (li: HTMLLIElement, text: string) => [...li.querySelectorAll('button')].find((b) => b.textContent === text)!;
+  const row = (title: string) =>
+    [...root.querySelectorAll<HTMLLIElement>('#task-list li')].find(
+      (li) => li.querySelector('.title')!.textContent === title,
+    );
+  const rowButton = (li: HTMLLIElement, text: string) =>
+    [...li.querySelectorAll('button')].find((b) => b.textContent === text)!;
   const marker = (li: HTMLLIElement) => li.querySelector('pending-marker')!;
   const serverSwitch = async (off: boolean) => {
     const box = root.querySelector<HTMLInputElement>('#faults input[name="offline"]')!;
     expect(box.checked).to.equal(!off);
     box.click();
-    await eventually(async () => {
-      const { rules } = (await (await fetch(`${API}/_admin/faults`)).json()) as { rules: { offline?: boolean }[] };
-      return rules.some((r) => r.offline) === off;
-    }, 5000, `server switched ${off ? 'off' : 'on'}`);
+    await eventually(
+      async () => {
+        const { rules } = (await (await fetch(`${API}/_admin/faults`)).json()) as { rules: { offline?: boolean }[] };
+        return rules.some((r) => r.offline) === off;
+      },
+      5000,
+      `server switched ${off ? 'off' : 'on'}`,
+    );
   };
   const add = async (title: string) => {
     const input = root.querySelector<HTMLInputElement>('#add-title')!;
@@ -134,11 +160,16 @@ describe('demo app', () => {
     return row(title)!.dataset['id']!;
   };
   // Exactly these fields: the UI's own (pending, deleting, conflict, ...) never reach the server.
-  const sorted = (data: Record<string, unknown> | null | undefined) => JSON.stringify(Object.entries(data ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sorted = (data: Record<string, unknown> | null | undefined) =>
+    JSON.stringify(Object.entries(data ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)));
   const onServer = (id: string, data: Record<string, unknown>) =>
-    eventually(async () => sorted((await stored(collection, id)).data) === sorted(data), 15_000, `server has exactly ${JSON.stringify(data)}`);
+    eventually(
+      async () => sorted((await stored(collection, id)).data) === sorted(data),
+      15_000,
+      `server has exactly ${JSON.stringify(data)}`,
+    );
 
-  it('sends only a task\'s own fields: edits through Background Sync, the delete through the queue after them', async () => {
+  it("sends only a task's own fields: edits through Background Sync, the delete through the queue after them", async () => {
     const id = await add('Buy milk');
     await onServer(id, { title: 'Buy milk', done: false });
     row('Buy milk')!.querySelector<HTMLInputElement>('input[type="checkbox"]')!.click();
@@ -148,16 +179,29 @@ describe('demo app', () => {
     await serverSwitch(true);
     window.prompt = () => 'Buy oat milk';
     rowButton(row('Buy milk')!, 'Edit').click();
-    await eventually(() => row('Buy oat milk') !== undefined && marker(row('Buy oat milk')!).getAttribute('state') === 'pending', 5000, 'edit shown, marked pending');
+    await eventually(
+      () => row('Buy oat milk') !== undefined && marker(row('Buy oat milk')!).getAttribute('state') === 'pending',
+      5000,
+      'edit shown, marked pending',
+    );
     rowButton(row('Buy oat milk')!, 'Delete').click();
     await eventually(() => row('Buy oat milk')?.classList.contains('deleting') === true, 5000, 'marked deleting');
     const queued = await firstValueFrom(client.operations$);
     expect(queued.map((op) => [op.request.method, op.entity])).to.deep.equal([['DELETE', { type: 'tasks', id }]]);
 
     await serverSwitch(false);
-    await eventually(() => root.querySelectorAll('#task-list li').length === 0, 15_000, 'the deleted task leaves the list');
+    await eventually(
+      () => root.querySelectorAll('#task-list li').length === 0,
+      15_000,
+      'the deleted task leaves the list',
+    );
     // The edit went out before the delete; every stored version holds the task's own fields only.
-    expect((await writes(collection)).map(([, version, deleted]) => [version, deleted])).to.deep.equal([[1, false], [2, false], [3, false], [4, true]]);
+    expect((await writes(collection)).map(([, version, deleted]) => [version, deleted])).to.deep.equal([
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
     expect((await serverItems(collection)).map((i) => [i.id, i.deleted])).to.deep.equal([[id, true]]);
   });
 
@@ -184,11 +228,16 @@ describe('demo app', () => {
     expect(root.querySelector('pending-badge')!.getAttribute('state')).to.equal('conflict');
     const [conflict] = resolver.conflicts!;
     expect([conflict!.entityId, conflict!.fields]).to.deep.equal([id, ['title']]);
-    expect([conflict!.mine, conflict!.theirs]).to.deep.equal([{ title: 'Call the plumber at 9', done: false }, { title: 'Call the plumber (edited elsewhere)', done: false }]);
+    expect([conflict!.mine, conflict!.theirs]).to.deep.equal([
+      { title: 'Call the plumber at 9', done: false },
+      { title: 'Call the plumber (edited elsewhere)', done: false },
+    ]);
 
     // Headed by the task's title, not its id.
     await resolver.updateComplete;
-    expect(resolver.shadowRoot!.querySelector('[part~="heading"]')!.textContent).to.contain('"Call the plumber at 9": changed here and on the server');
+    expect(resolver.shadowRoot!.querySelector('[part~="heading"]')!.textContent).to.contain(
+      '"Call the plumber at 9": changed here and on the server',
+    );
 
     // Field by field: the title edited by hand, then Apply.
     const shadow = resolver.shadowRoot!;
@@ -201,7 +250,18 @@ describe('demo app', () => {
     shadow.querySelector<HTMLButtonElement>('[part~="apply"]')!.click();
 
     await onServer(id, { title: 'Call the plumber at 10', done: false });
-    await eventually(() => card.hidden && row('Call the plumber at 10') !== undefined && marker(row('Call the plumber at 10')!).getAttribute('state') === 'saved', 10_000, 'resolved, saved');
-    expect((await writes(collection)).map(([, version, , principal]) => [version, principal])).to.deep.equal([[1, 'anonymous'], [2, 'admin'], [3, 'anonymous']]);
+    await eventually(
+      () =>
+        card.hidden &&
+        row('Call the plumber at 10') !== undefined &&
+        marker(row('Call the plumber at 10')!).getAttribute('state') === 'saved',
+      10_000,
+      'resolved, saved',
+    );
+    expect((await writes(collection)).map(([, version, , principal]) => [version, principal])).to.deep.equal([
+      [1, 'anonymous'],
+      [2, 'admin'],
+      [3, 'anonymous'],
+    ]);
   });
 });

@@ -20,13 +20,21 @@ describe('SyncEngine', () => {
       f = await engineFixture();
       // Lane "slow" answers after 300 ms a request; lane "fast" has no delay and must not wait for it.
       await addFault({ pathPrefix: `${f.path}-slow`, latencyMs: 300 });
-      const slow = ids('s', 4).map((id) => ({ ...f.create(id), lane: 'slow', request: { method: 'POST' as const, url: `${API}/${f.collection}-slow`, body: { id } } }));
+      const slow = ids('s', 4).map((id) => ({
+        ...f.create(id),
+        lane: 'slow',
+        request: { method: 'POST' as const, url: `${API}/${f.collection}-slow`, body: { id } },
+      }));
       const fast = ids('f', 6).map((id) => ({ ...f.create(id), lane: 'fast' }));
       await f.engine.enqueue([...slow, ...fast]);
       await eventually(async () => (await serverItems(f.collection)).length === 6, 10_000, 'fast lane drained');
       expect((await serverItems(`${f.collection}-slow`)).length).to.be.lessThan(4);
       expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(ids('f', 6));
-      await eventually(async () => (await serverItems(`${f.collection}-slow`)).length === 4, 10_000, 'slow lane drained');
+      await eventually(
+        async () => (await serverItems(`${f.collection}-slow`)).length === 4,
+        10_000,
+        'slow lane drained',
+      );
       expect((await serverItems(`${f.collection}-slow`)).map((i) => i.id)).to.deep.equal(ids('s', 4));
       expect(await f.engine.count()).to.equal(0);
     });
@@ -47,13 +55,20 @@ describe('SyncEngine', () => {
       f = await engineFixture();
       // Lane a writes to its own collection, so the injected 400s hit only it.
       await addFault({ pathPrefix: `${f.path}-a`, status: 400, times: 2 });
-      const inLaneA = (id: string) => ({ ...f.create(id), lane: 'a', request: { method: 'POST' as const, url: `${API}/${f.collection}-a`, body: { id } } });
+      const inLaneA = (id: string) => ({
+        ...f.create(id),
+        lane: 'a',
+        request: { method: 'POST' as const, url: `${API}/${f.collection}-a`, body: { id } },
+      });
       const [a1] = await f.engine.enqueue([inLaneA('a1')]);
       await f.until(a1!.id, (op) => op.status === OperationStatus.Failed);
       const [, b1] = await f.engine.enqueue([inLaneA('a2'), { ...f.create('b1'), lane: 'b' }]);
       await f.until(b1!.id, null, 'lane b drained');
       const stored = await f.engine.list({ lane: 'a' });
-      expect(stored.map((op) => [op.label, op.status])).to.deep.equal([['Create a1', 'failed'], ['Create a2', 'pending']]);
+      expect(stored.map((op) => [op.label, op.status])).to.deep.equal([
+        ['Create a1', 'failed'],
+        ['Create a2', 'pending'],
+      ]);
       expect(stored[0]!.lastError).to.include({ kind: 'http', status: 400 });
 
       // Retry: the second injected 400 fails it again; discard then lets a2 through without a1 ever landing.
@@ -80,7 +95,6 @@ describe('SyncEngine', () => {
       expect(await requestCount(f.path)).to.equal(4);
       expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x1', 'x2', 'x3']);
     });
-
   });
 
   describe('outcomes', () => {
@@ -139,7 +153,13 @@ describe('SyncEngine', () => {
       const url = `${API}/${f.collection}/t1`;
       await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"title":"v1"}' });
       await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: '{"title":"v2"}' });
-      const [op] = await f.engine.enqueue([{ kind: 'item.update', label: 'Rename', request: { method: 'PUT', url, headers: { 'If-Match': '"1"' }, body: { title: 'mine' } } }]);
+      const [op] = await f.engine.enqueue([
+        {
+          kind: 'item.update',
+          label: 'Rename',
+          request: { method: 'PUT', url, headers: { 'If-Match': '"1"' }, body: { title: 'mine' } },
+        },
+      ]);
       const parked = await f.until(op!.id, (o) => o.status === OperationStatus.Conflict);
       expect(parked!.lastError!.status).to.equal(412);
       expect(JSON.stringify(parked!.lastError!.body)).to.contain('v2');
@@ -147,7 +167,9 @@ describe('SyncEngine', () => {
 
     it('fails other 4xx at once and keeps them for the user', async () => {
       f = await engineFixture();
-      const [op] = await f.engine.enqueue([{ kind: 'bad', label: 'Bad id', request: { method: 'PUT', url: `${API}/${f.collection}/bad%20id`, body: {} } }]);
+      const [op] = await f.engine.enqueue([
+        { kind: 'bad', label: 'Bad id', request: { method: 'PUT', url: `${API}/${f.collection}/bad%20id`, body: {} } },
+      ]);
       const failed = await f.until(op!.id, (o) => o.status === OperationStatus.Failed);
       expect(failed!.lastError).to.include({ kind: 'http', status: 400 });
       expect(f.engine.status.counts.failed).to.equal(1);
@@ -208,20 +230,35 @@ describe('SyncEngine', () => {
       expect(await f.engine.count()).to.equal(30);
       expect(f.engine.writeSeq - before).to.be.lessThan(30);
       // A bad call among good ones is refused alone.
-      const mixed = await Promise.allSettled([f.engine.enqueue([f.create('ok1')]), f.engine.enqueue([{ kind: '', label: 'x', request: { method: 'POST', url: `${API}/x` } }]), f.engine.enqueue([f.create('ok2')])]);
+      const mixed = await Promise.allSettled([
+        f.engine.enqueue([f.create('ok1')]),
+        f.engine.enqueue([{ kind: '', label: 'x', request: { method: 'POST', url: `${API}/x` } }]),
+        f.engine.enqueue([f.create('ok2')]),
+      ]);
       expect(mixed.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
       expect(await f.engine.count()).to.equal(32);
     });
   });
 
   describe('keys and credentials', () => {
-    it('sends the user\'s retry of an operation the server refused under a fresh key, so the stored refusal is not replayed', async () => {
+    it("sends the user's retry of an operation the server refused under a fresh key, so the stored refusal is not replayed", async () => {
       f = await engineFixture();
       const url = `${API}/${f.collection}/t1`;
-      const put = (title: string, ifMatch?: string) => fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) }, body: JSON.stringify({ title }) });
+      const put = (title: string, ifMatch?: string) =>
+        fetch(url, {
+          method: 'PUT',
+          headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
+          body: JSON.stringify({ title }),
+        });
       await put('v1');
       await put('v2');
-      const [op] = await f.engine.enqueue([{ kind: 'item.update', label: 'Rename', request: { method: 'PUT', url, headers: { 'If-Match': '"3"' }, body: { title: 'mine' } } }]);
+      const [op] = await f.engine.enqueue([
+        {
+          kind: 'item.update',
+          label: 'Rename',
+          request: { method: 'PUT', url, headers: { 'If-Match': '"3"' }, body: { title: 'mine' } },
+        },
+      ]);
       await f.until(op!.id, (o) => o.status === OperationStatus.Conflict);
       // Someone brings the server to the version the operation expected: the user's retry must now succeed.
       await put('v3');
@@ -231,7 +268,7 @@ describe('SyncEngine', () => {
       expect(items.map((i) => [i.version, (i.data as { title: string }).title])).to.deep.equal([[4, 'mine']]);
     });
 
-    it('fails an operation whose outcome stayed unknown past the server\'s key lifetime, for the user to check', async () => {
+    it("fails an operation whose outcome stayed unknown past the server's key lifetime, for the user to check", async () => {
       f = await engineFixture();
       await f.engine.capabilitiesLoaded;
       expect(f.engine.capabilities.idempotencyTtlMs).to.equal(7 * 24 * 3600 * 1000);
@@ -303,15 +340,28 @@ describe('SyncEngine', () => {
     it('keeps its counts equal to what a fresh count reads, through sends, failures and discards', async () => {
       f = await engineFixture();
       await addFault({ pathPrefix: `${f.path}-bad`, status: 400 });
-      const bad = (id: string) => ({ ...f.create(id), lane: 'bad', request: { method: 'POST' as const, url: `${API}/${f.collection}-bad`, body: { id } } });
+      const bad = (id: string) => ({
+        ...f.create(id),
+        lane: 'bad',
+        request: { method: 'POST' as const, url: `${API}/${f.collection}-bad`, body: { id } },
+      });
       await f.engine.enqueue([f.create('a'), bad('b1'), f.create('c'), bad('b2'), f.create('d')]);
-      await eventually(async () => (await f.engine.count({ lane: 'default' })) === 0 && f.engine.counts.failed === 1, 10_000, 'settled');
+      await eventually(
+        async () => (await f.engine.count({ lane: 'default' })) === 0 && f.engine.counts.failed === 1,
+        10_000,
+        'settled',
+      );
       const fresh = async () => ({
-        pending: await f.engine.count({ status: 'pending' }), failed: await f.engine.count({ status: 'failed' }),
+        pending: await f.engine.count({ status: 'pending' }),
+        failed: await f.engine.count({ status: 'failed' }),
         total: await f.engine.count(),
       });
       const counts = f.engine.counts;
-      expect(await fresh()).to.deep.equal({ pending: counts.pending, failed: counts.failed, total: counts.pending + counts.sending + counts.failed + counts.conflict });
+      expect(await fresh()).to.deep.equal({
+        pending: counts.pending,
+        failed: counts.failed,
+        total: counts.pending + counts.sending + counts.failed + counts.conflict,
+      });
       await f.engine.discard((await f.engine.list({ status: 'failed' }))[0]!.id);
       await eventually(() => f.engine.counts.failed === 1, 5_000, 'b2 failed too');
       expect((await fresh()).total).to.equal(1);
@@ -320,7 +370,11 @@ describe('SyncEngine', () => {
 
     it('refuses a malformed id with a typed error, never a raw DOMException', async () => {
       f = await engineFixture();
-      for (const call of [() => f.engine.retry({} as never), () => f.engine.discard(42 as never), () => f.engine.retry('')]) {
+      for (const call of [
+        () => f.engine.retry({} as never),
+        () => f.engine.discard(42 as never),
+        () => f.engine.retry(''),
+      ]) {
         const error = await call().catch((e) => e);
         expect(error).to.be.instanceOf(SynclineError);
         expect((error as SynclineError).code).to.equal('invalid-operation');
@@ -332,9 +386,18 @@ describe('SyncEngine', () => {
       const db = await openSynclineDB(namespace);
       const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
       const engine = await SyncEngine.open({ config, db });
-      f = { path: '/api/none', collection: 'none', dispose: async () => { engine.close(); await deleteSynclineDB(namespace); } } as EngineFixture;
+      f = {
+        path: '/api/none',
+        collection: 'none',
+        dispose: async () => {
+          engine.close();
+          await deleteSynclineDB(namespace);
+        },
+      } as EngineFixture;
       db.close();
-      const error = await engine.enqueue([{ kind: 'x', label: 'x', request: { method: 'POST', url: `${API}/x` } }]).catch((e) => e);
+      const error = await engine
+        .enqueue([{ kind: 'x', label: 'x', request: { method: 'POST', url: `${API}/x` } }])
+        .catch((e) => e);
       expect(error).to.be.instanceOf(SynclineError);
       expect((error as SynclineError).code).to.equal('storage');
       expect(engine.status.storage).to.equal('error');
@@ -349,8 +412,17 @@ describe('SyncEngine', () => {
     it('refuses a health URL off the allowed origins (the probe carries credentials too)', async () => {
       f = await engineFixture();
       const { resolveConfig } = await import('../src/index.ts');
-      expect(() => resolveConfig({ endpoint: API, namespace: 'x', healthUrl: 'https://elsewhere.example/health' })).to.throw(SynclineError, /healthUrl/);
-      expect(resolveConfig({ endpoint: API, namespace: 'x', healthUrl: 'https://elsewhere.example/health', allowedOrigins: ['https://elsewhere.example'] }).healthUrl).to.equal('https://elsewhere.example/health');
+      expect(() =>
+        resolveConfig({ endpoint: API, namespace: 'x', healthUrl: 'https://elsewhere.example/health' }),
+      ).to.throw(SynclineError, /healthUrl/);
+      expect(
+        resolveConfig({
+          endpoint: API,
+          namespace: 'x',
+          healthUrl: 'https://elsewhere.example/health',
+          allowedOrigins: ['https://elsewhere.example'],
+        }).healthUrl,
+      ).to.equal('https://elsewhere.example/health');
     });
   });
 
@@ -402,24 +474,116 @@ describe('SyncEngine', () => {
       const cases: [string, unknown, string][] = [
         ['not an object', 42, 'invalid-operation'],
         ['missing url', { kind: 'k', label: 'l', request: { method: 'POST' } }, 'invalid-operation'],
-        ['unknown method', { kind: 'k', label: 'l', request: { method: 'BREW', url: `${API}/x` } }, 'invalid-operation'],
-        ['function in body', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: { f: () => 1 } } }, 'invalid-operation'],
-        ['cyclic body', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: cyclic } }, 'invalid-operation'],
-        ['credential header', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { Authorization: 'Bearer t' } } }, 'invalid-operation'],
-        ['foreign origin', { kind: 'k', label: 'l', request: { method: 'POST', url: 'https://evil.example/x' } }, 'invalid-operation'],
-        ['too large', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: 'x'.repeat(1024 * 1024 + 1) } }, 'payload-too-large'],
-        ['too large a Blob', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: new Blob([new Uint8Array(1024 * 1024 + 1)]) } }, 'payload-too-large'],
+        [
+          'unknown method',
+          { kind: 'k', label: 'l', request: { method: 'BREW', url: `${API}/x` } },
+          'invalid-operation',
+        ],
+        [
+          'function in body',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: { f: () => 1 } } },
+          'invalid-operation',
+        ],
+        [
+          'cyclic body',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: cyclic } },
+          'invalid-operation',
+        ],
+        [
+          'credential header',
+          {
+            kind: 'k',
+            label: 'l',
+            request: { method: 'POST', url: `${API}/x`, headers: { Authorization: 'Bearer t' } },
+          },
+          'invalid-operation',
+        ],
+        [
+          'foreign origin',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: 'https://evil.example/x' } },
+          'invalid-operation',
+        ],
+        [
+          'too large',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: 'x'.repeat(1024 * 1024 + 1) } },
+          'payload-too-large',
+        ],
+        [
+          'too large a Blob',
+          {
+            kind: 'k',
+            label: 'l',
+            request: { method: 'POST', url: `${API}/x`, body: new Blob([new Uint8Array(1024 * 1024 + 1)]) },
+          },
+          'payload-too-large',
+        ],
         // What the browser itself would refuse to send: refused now, not retried forever with no strike.
-        ['GET with a body', { kind: 'k', label: 'l', request: { method: 'GET', url: `${API}/x`, body: { a: 1 } } }, 'invalid-operation'],
-        ['HEAD with a body', { kind: 'k', label: 'l', request: { method: 'HEAD', url: `${API}/x`, body: 'x' } }, 'invalid-operation'],
-        ['CR/LF in a header value', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'X-Note': 'a\r\nX-Evil: 1' } } }, 'invalid-operation'],
-        ['CR/LF in a header name', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'X-No\r\nte': 'a' } } }, 'invalid-operation'],
-        ['header value above U+00FF', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'X-Title': 'Straße → 東京' } } }, 'invalid-operation'],
-        ['a password in the URL', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API.replace('://', '://user:secret@')}/x` } }, 'invalid-operation'],
-        ['a header the browser owns', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'Content-Length': '3' } } }, 'invalid-operation'],
-        ['its own Idempotency-Key', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'Idempotency-Key': '"k"' } } }, 'invalid-operation'],
-        ['a Symbol in the body', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: { s: Symbol('x') } } }, 'invalid-operation'],
-        ['a DOM node in the body', { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: { node: document.createElement('p') } } }, 'invalid-operation'],
+        [
+          'GET with a body',
+          { kind: 'k', label: 'l', request: { method: 'GET', url: `${API}/x`, body: { a: 1 } } },
+          'invalid-operation',
+        ],
+        [
+          'HEAD with a body',
+          { kind: 'k', label: 'l', request: { method: 'HEAD', url: `${API}/x`, body: 'x' } },
+          'invalid-operation',
+        ],
+        [
+          'CR/LF in a header value',
+          {
+            kind: 'k',
+            label: 'l',
+            request: { method: 'POST', url: `${API}/x`, headers: { 'X-Note': 'a\r\nX-Evil: 1' } },
+          },
+          'invalid-operation',
+        ],
+        [
+          'CR/LF in a header name',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'X-No\r\nte': 'a' } } },
+          'invalid-operation',
+        ],
+        [
+          'header value above U+00FF',
+          {
+            kind: 'k',
+            label: 'l',
+            request: { method: 'POST', url: `${API}/x`, headers: { 'X-Title': 'Straße → 東京' } },
+          },
+          'invalid-operation',
+        ],
+        [
+          'a password in the URL',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API.replace('://', '://user:secret@')}/x` } },
+          'invalid-operation',
+        ],
+        [
+          'a header the browser owns',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, headers: { 'Content-Length': '3' } } },
+          'invalid-operation',
+        ],
+        [
+          'its own Idempotency-Key',
+          {
+            kind: 'k',
+            label: 'l',
+            request: { method: 'POST', url: `${API}/x`, headers: { 'Idempotency-Key': '"k"' } },
+          },
+          'invalid-operation',
+        ],
+        [
+          'a Symbol in the body',
+          { kind: 'k', label: 'l', request: { method: 'POST', url: `${API}/x`, body: { s: Symbol('x') } } },
+          'invalid-operation',
+        ],
+        [
+          'a DOM node in the body',
+          {
+            kind: 'k',
+            label: 'l',
+            request: { method: 'POST', url: `${API}/x`, body: { node: document.createElement('p') } },
+          },
+          'invalid-operation',
+        ],
       ];
       for (const [name, input, code] of cases) {
         let error: unknown;
@@ -439,20 +603,44 @@ describe('SyncEngine', () => {
 });
 
 describe('database schema', () => {
-  const request = <T>(r: IDBRequest<T>) => new Promise<T>((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+  const request = <T>(r: IDBRequest<T>) =>
+    new Promise<T>((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
 
   it('upgrades a version 1 database in place, keeping the queue', async () => {
     const namespace = uniqueName('v1');
     const open = indexedDB.open(`syncline:${namespace}`, 1);
     open.onupgradeneeded = () => {
       const ops = open.result.createObjectStore('operations', { keyPath: 'id' });
-      for (const [name, path] of [['status', 'status'], ['lane', 'lane'], ['laneSeq', ['lane', 'seq']], ['entityKey', 'entityKey'], ['kind', 'kind']] as const) ops.createIndex(name, path as string | string[]);
+      for (const [name, path] of [
+        ['status', 'status'],
+        ['lane', 'lane'],
+        ['laneSeq', ['lane', 'seq']],
+        ['entityKey', 'entityKey'],
+        ['kind', 'kind'],
+      ] as const)
+        ops.createIndex(name, path as string | string[]);
       ops.createIndex('seq', 'seq', { unique: true });
       open.result.createObjectStore('meta');
     };
     const v1 = await request(open);
     const tx = v1.transaction(['operations', 'meta'], 'readwrite');
-    tx.objectStore('operations').put({ id: 'old-op-0001', seq: 1, lane: 'default', kind: 'k', label: 'From v1', request: { method: 'POST', url: `${API}/x` }, status: 'pending', attempts: 0, strikes: 0, nextAttemptAt: 0, createdAt: 1, updatedAt: 1 });
+    tx.objectStore('operations').put({
+      id: 'old-op-0001',
+      seq: 1,
+      lane: 'default',
+      kind: 'k',
+      label: 'From v1',
+      request: { method: 'POST', url: `${API}/x` },
+      status: 'pending',
+      attempts: 0,
+      strikes: 0,
+      nextAttemptAt: 0,
+      createdAt: 1,
+      updatedAt: 1,
+    });
     tx.objectStore('meta').put(1, 'seq');
     await new Promise((r) => (tx.oncomplete = r));
     v1.close();
@@ -465,7 +653,9 @@ describe('database schema', () => {
     engine.setNetwork(false);
     expect((await engine.list()).map((op) => op.label)).to.deep.equal(['From v1']);
     expect(await engine.lanes()).to.deep.equal(['default']);
-    const [next] = await engine.enqueue([{ kind: 'k', label: 'From v2', request: { method: 'POST', url: `${API}/x` } }]);
+    const [next] = await engine.enqueue([
+      { kind: 'k', label: 'From v2', request: { method: 'POST', url: `${API}/x` } },
+    ]);
     expect(next!.seq).to.equal(2);
     engine.close();
     await deleteSynclineDB(namespace);
@@ -476,7 +666,9 @@ describe('database schema', () => {
     const { startEngine } = await import('../src/runtime/start-engine.ts');
     const engine = await startEngine((await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace }));
     const newer = indexedDB.open(`syncline:${namespace}`, 99);
-    newer.onblocked = () => { throw new Error('the old engine blocked the upgrade'); };
+    newer.onblocked = () => {
+      throw new Error('the old engine blocked the upgrade');
+    };
     const db = await request(newer);
     expect(db.version).to.equal(99);
     let error: unknown;
@@ -493,7 +685,9 @@ describe('database schema', () => {
 
 describe('backoff and Retry-After', () => {
   it('grows exponentially up to the cap, scaled by jitter', () => {
-    expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 1000, 30_000, () => 1))).to.deep.equal([1000, 2000, 4000, 8000, 30_000]);
+    expect([1, 2, 3, 4, 10].map((n) => backoffDelay(n, 1000, 30_000, () => 1))).to.deep.equal([
+      1000, 2000, 4000, 8000, 30_000,
+    ]);
     expect(backoffDelay(3, 1000, 30_000, () => 0)).to.equal(0);
     expect(backoffDelay(3, 1000, 30_000, () => 0.25)).to.equal(1000);
   });
@@ -506,7 +700,8 @@ describe('backoff and Retry-After', () => {
     expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).to.equal(30_000);
     expect(parseRetryAfter('Thursday, 01-Jan-26 00:00:30 GMT', now)).to.equal(30_000);
     // Date.parse would read these as dates in 2001 (no delay at all): they are not Retry-After values.
-    for (const bad of ['1.5', '-5', '+3', '2 minutes', 'soon', '', '0x10']) expect(parseRetryAfter(bad, now), bad).to.equal(undefined);
+    for (const bad of ['1.5', '-5', '+3', '2 minutes', 'soon', '', '0x10'])
+      expect(parseRetryAfter(bad, now), bad).to.equal(undefined);
     expect(parseRetryAfter(null, now)).to.equal(undefined);
   });
 

@@ -51,7 +51,11 @@ describe('framework interop', () => {
     expect(vueBadge).to.exist;
     await eventually(() => reactBadge.count === 0 && vueBadge.count === 0, 5000, 'both badges at zero');
 
-    await client.enqueue({ kind: 'x', label: 'From plain JS', request: { method: 'POST', url: collection, body: { id: 'a' } } });
+    await client.enqueue({
+      kind: 'x',
+      label: 'From plain JS',
+      request: { method: 'POST', url: collection, body: { id: 'a' } },
+    });
     await eventually(() => reactBadge.count === 1 && vueBadge.count === 1, 5000, 'both badges at one');
     const shown = (el: Element) => el.shadowRoot!.querySelector('[part="count"]')!.textContent!.trim();
     expect(shown(reactBadge)).to.equal('1');
@@ -60,8 +64,16 @@ describe('framework interop', () => {
 
   it('resolves a conflict from a <conflict-resolver> in plain HTML, in React and in Vue, with its events heard by each', async () => {
     const conflict = (id: string): Conflict => ({
-      id: `k-${id}`, collection: 'tasks', entityId: id, base: { title: 'base' }, mine: { title: 'mine' }, theirs: { title: 'theirs' },
-      theirsVersion: 2, fields: ['title'], detectedBy: '412', detectedAt: 1,
+      id: `k-${id}`,
+      collection: 'tasks',
+      entityId: id,
+      base: { title: 'base' },
+      mine: { title: 'mine' },
+      theirs: { title: 'theirs' },
+      theirsVersion: 2,
+      fields: ['title'],
+      detectedBy: '412',
+      detectedAt: 1,
     });
     const list = new BehaviorSubject<Conflict[]>([conflict('plain'), conflict('react'), conflict('vue')]);
     const calls: [string, Resolution][] = [];
@@ -84,12 +96,27 @@ describe('framework interop', () => {
     resolverProvider.append(plainHost, reactHost, vueHost);
     const heard: string[] = [];
     reactRoot = createRoot(reactHost);
-    flushSync(() => reactRoot.render(createElement('conflict-resolver', { entity: 'react', 'onconflict-resolved': () => heard.push('react') } as never)));
-    vueApp = createApp({ render: () => h('conflict-resolver', { entity: 'vue', onConflictResolved: () => heard.push('vue') }) });
+    flushSync(() =>
+      reactRoot.render(
+        createElement('conflict-resolver', {
+          entity: 'react',
+          'onconflict-resolved': () => heard.push('react'),
+        } as never),
+      ),
+    );
+    vueApp = createApp({
+      render: () => h('conflict-resolver', { entity: 'vue', onConflictResolved: () => heard.push('vue') }),
+    });
     vueApp.mount(vueHost);
     plainHost.addEventListener('conflict-resolved', () => heard.push('plain'));
 
-    const resolvers = [plainHost, reactHost, vueHost].map((host) => host.querySelector('conflict-resolver') as HTMLElement & { conflicts?: readonly Conflict[]; updateComplete: Promise<unknown> });
+    const resolvers = [plainHost, reactHost, vueHost].map(
+      (host) =>
+        host.querySelector('conflict-resolver') as HTMLElement & {
+          conflicts?: readonly Conflict[];
+          updateComplete: Promise<unknown>;
+        },
+    );
     await eventually(() => resolvers.every((r) => r.conflicts?.length === 1), 5000, 'each shows its conflict');
     for (const resolver of resolvers) {
       await resolver.updateComplete;
@@ -99,6 +126,10 @@ describe('framework interop', () => {
     }
     await eventually(() => heard.length === 3, 5000, 'three conflict-resolved events');
     expect(heard.sort()).to.deep.equal(['plain', 'react', 'vue']);
-    expect(calls.map(([id, r]) => [id, r])).to.deep.equal([['k-plain', { choose: 'theirs' }], ['k-react', { choose: 'theirs' }], ['k-vue', { choose: 'theirs' }]]);
+    expect(calls.map(([id, r]) => [id, r])).to.deep.equal([
+      ['k-plain', { choose: 'theirs' }],
+      ['k-react', { choose: 'theirs' }],
+      ['k-vue', { choose: 'theirs' }],
+    ]);
   });
 });

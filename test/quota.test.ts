@@ -10,10 +10,15 @@ describe('storage quota (Chromium, enforced)', () => {
     const namespace = uniqueName('quota');
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-    const page = (await executeServerCommand('open-page-with-quota', { path: '/test/fixtures/frame.html', quota: 3 * 1024 * 1024 })) as number;
+    const page = (await executeServerCommand('open-page-with-quota', {
+      path: '/test/fixtures/frame.html',
+      quota: 3 * 1024 * 1024,
+    })) as number;
     try {
       const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
-      await run(`new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`);
+      await run(
+        `new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`,
+      );
       const filled = (await run(`(async () => {
         const client = window.client = window.syncline.createSyncClient({
           endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker',

@@ -37,11 +37,25 @@ interface TestTab {
 }
 
 /** A tab as the client builds one: it holds its tab lock, then connects to `host` (or over the channel when sent elsewhere). */
-async function tab(namespace: string, host: EngineHost, options: { versions?: { protocol: number; schema: number }; authorize?: () => Promise<Record<string, string> | null | false>; visible?: boolean } = {}): Promise<TestTab> {
+async function tab(
+  namespace: string,
+  host: EngineHost,
+  options: {
+    versions?: { protocol: number; schema: number };
+    authorize?: () => Promise<Record<string, string> | null | false>;
+    visible?: boolean;
+  } = {},
+): Promise<TestTab> {
   const client = uniqueName('tab');
   let release!: () => void;
   const life = new Promise<void>((r) => (release = r));
-  await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return life; }));
+  await new Promise<void>(
+    (held) =>
+      void navigator.locks.request(tabLockName(namespace, client), () => {
+        held();
+        return life;
+      }),
+  );
   const connection = new EngineConnection({
     client,
     config: resolveConfig({ endpoint: API, namespace }),
@@ -58,7 +72,14 @@ async function tab(namespace: string, host: EngineHost, options: { versions?: { 
   const states: ConnectionState[] = [];
   connection.state$.subscribe((s) => states.push(s));
   connection.start();
-  const t = { connection, states, release: () => { void connection.close(); release(); } };
+  const t = {
+    connection,
+    states,
+    release: () => {
+      void connection.close();
+      release();
+    },
+  };
   cleanups.push(() => t.release());
   return t;
 }
@@ -67,12 +88,22 @@ async function tab(namespace: string, host: EngineHost, options: { versions?: { 
 async function holdTabLock(namespace: string): Promise<string> {
   const client = uniqueName('raw');
   let release!: () => void;
-  await new Promise<void>((held) => void navigator.locks.request(tabLockName(namespace, client), () => { held(); return new Promise<void>((r) => (release = r)); }));
+  await new Promise<void>(
+    (held) =>
+      void navigator.locks.request(tabLockName(namespace, client), () => {
+        held();
+        return new Promise<void>((r) => (release = r));
+      }),
+  );
   cleanups.push(() => release());
   return client;
 }
 
-const create = (collection: string, id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } } });
+const create = (collection: string, id: string) => ({
+  kind: 'x',
+  label: id,
+  request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } },
+});
 
 describe('one engine per namespace', () => {
   it('lets only the holder of the engine lock run an engine; a second runtime sends its tabs there, then takes over', async () => {
@@ -89,10 +120,16 @@ describe('one engine per namespace', () => {
     expect(second.stateKind).to.equal('waiting');
     // b reached the engine of `first` over the channel: one seq order for both tabs' work.
     expect(b.connection.runtime).to.equal('in-page');
-    const ops = (await Promise.all([0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? a : b).connection.call('enqueue', [create(collection, `n${i}`)])))).flat();
+    const ops = (
+      await Promise.all(
+        [0, 1, 2, 3, 4, 5].map((i) => (i % 2 ? a : b).connection.call('enqueue', [create(collection, `n${i}`)])),
+      )
+    ).flat();
     expect(new Set(ops.map((op) => op.seq)).size).to.equal(6);
     await eventually(async () => (await serverItems(collection)).length === 6, 10_000, 'drained');
-    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id));
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(
+      ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id),
+    );
 
     // The first runtime goes away: the second takes the lock, and both tabs find it without any heartbeat.
     a.release();
@@ -130,7 +167,10 @@ describe('one engine per namespace', () => {
     const current = await tab(namespace, host);
     await current.connection.ready(5_000);
     const stale = await tab(namespace, host, { versions: { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION } });
-    const outcome = await stale.connection.ready(5_000).then(() => 'ready', (e: SynclineError) => e.code);
+    const outcome = await stale.connection.ready(5_000).then(
+      () => 'ready',
+      (e: SynclineError) => e.code,
+    );
     expect(outcome).to.equal('update-required');
   });
 
@@ -139,7 +179,10 @@ describe('one engine per namespace', () => {
     cleanups.push(() => deleteSynclineDB(namespace));
     await new Promise<void>((resolve, reject) => {
       const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
-      open.onsuccess = () => { open.result.close(); resolve(); };
+      open.onsuccess = () => {
+        open.result.close();
+        resolve();
+      };
       open.onerror = () => reject(open.error);
     });
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
@@ -158,14 +201,24 @@ describe('one engine per namespace', () => {
     const error = await t.connection.call('enqueue', [create('x', 'a')]).catch((e: SynclineError) => e);
     expect((error as SynclineError).code).to.equal('unavailable');
     expect((error as SynclineError).message).to.contain('IndexedDB is not available here');
-    await eventually(() => t.states.some((s) => s.unavailable?.includes('IndexedDB') ?? false), 5_000, 'unavailable state');
+    await eventually(
+      () => t.states.some((s) => s.unavailable?.includes('IndexedDB') ?? false),
+      5_000,
+      'unavailable state',
+    );
   });
 });
 
 describe('liveness by locks', () => {
   it('does not take a busy engine for dead: one huge enqueue, no reconnect', async () => {
     const namespace = uniqueName('busy');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 20, maxPayloadBytes: 64 * 1024 * 1024 });
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      heartbeatMs: 20,
+      maxPayloadBytes: 64 * 1024 * 1024,
+    });
     cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
     cleanups.push(() => client.close());
     const status = follow(client.status$);
@@ -181,7 +234,6 @@ describe('liveness by locks', () => {
     expect(connectedStates.indexOf(true)).to.be.greaterThan(-1);
     expect(connectedStates.slice(connectedStates.indexOf(true))).to.not.include(false);
   });
-
 });
 
 describe('a link that leads nowhere', () => {
@@ -218,7 +270,17 @@ describe('hellos out of order', () => {
     const host = newHost();
     const client = await holdTabLock(namespace);
     const config = resolveConfig({ endpoint: API, namespace });
-    const hello = (epoch: number) => ({ t: 'hello', client, config, online: false, visible: true, canAuthorize: false, protocol: PROTOCOL_VERSION, schema: DB_VERSION, epoch });
+    const hello = (epoch: number) => ({
+      t: 'hello',
+      client,
+      config,
+      online: false,
+      visible: true,
+      canAuthorize: false,
+      protocol: PROTOCOL_VERSION,
+      schema: DB_VERSION,
+      epoch,
+    });
     const [older, newer] = [linkTo(host), linkTo(host)];
     const heard = { older: [] as string[], newer: [] as string[] };
     older.onMessage((m) => heard.older.push((m as { t: string }).t));
@@ -245,7 +307,16 @@ describe('calls', () => {
     const heard: { t: string; id?: number; value?: Operation[] }[] = [];
     link.onMessage((m) => heard.push(m as never));
     const config = resolveConfig({ endpoint: API, namespace });
-    link.send({ t: 'hello', client, config, online: false, visible: true, canAuthorize: false, protocol: PROTOCOL_VERSION, schema: DB_VERSION });
+    link.send({
+      t: 'hello',
+      client,
+      config,
+      online: false,
+      visible: true,
+      canAuthorize: false,
+      protocol: PROTOCOL_VERSION,
+      schema: DB_VERSION,
+    });
     await eventually(() => heard.some((m) => m.t === 'welcome'), 5_000, 'welcome');
     const input = { ...create('c', 'a'), id: 'op-resent-0001' };
     link.send({ t: 'call', id: 7, method: 'enqueue', args: [[input]] });
@@ -292,7 +363,12 @@ describe('calls', () => {
 
   it('resolves an enqueue posted just before close(); only calls never posted are refused as closed', async () => {
     const namespace = uniqueName('closing');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', healthUrl: '/api/health/none' });
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      healthUrl: '/api/health/none',
+    });
     cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
     await client.ready();
     await addFault({ pathPrefix: `/api/${namespace}`, offline: true });
@@ -314,7 +390,9 @@ describe('calls', () => {
     cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
     cleanups.push(() => client.close());
     for (const body of [{ f: () => 1 }, { s: Symbol('x') }, { node: document.body }]) {
-      const error = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: 'x', body } }).catch((e: SynclineError) => e);
+      const error = await client
+        .enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: 'x', body } })
+        .catch((e: SynclineError) => e);
       expect((error as SynclineError).code).to.equal('invalid-operation');
     }
   });
@@ -330,10 +408,20 @@ describe('credentials from tabs', () => {
     await silent.connection.ready(5_000);
     host.engine!.config.authorizeTimeoutMs = 200;
     let asked = 0;
-    const helpful = await tab(namespace, host, { visible: false, authorize: async () => { asked++; return { 'X-Token': 'fresh' }; } });
+    const helpful = await tab(namespace, host, {
+      visible: false,
+      authorize: async () => {
+        asked++;
+        return { 'X-Token': 'fresh' };
+      },
+    });
     await helpful.connection.ready(5_000);
     const [op] = await silent.connection.call('enqueue', [create(collection, 'a')]);
-    await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'sent with the second tab\'s credentials');
+    await eventually(
+      async () => (await serverItems(collection)).length === 1,
+      10_000,
+      "sent with the second tab's credentials",
+    );
     expect(asked).to.be.greaterThan(0);
     expect(host.engine!.status.paused).to.equal(null);
     // Its success is recorded behind the requests, a moment after the server has it.
@@ -365,7 +453,9 @@ describe('two runtimes in two tabs', () => {
     // Two engines would each hand out seq 1, 2, 3 from memory.
     expect(new Set(ops.map((op) => op.seq)).size).to.equal(6);
     await Promise.all(ops.map((op) => b.settled(op.id)));
-    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id));
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(
+      ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id),
+    );
     await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 
@@ -382,10 +472,12 @@ describe('two runtimes in two tabs', () => {
     const b = two.client({ endpoint: '/api', namespace, mode: 'auto', extendedLifetime: false, startTimeoutMs: 2_000 });
     clients.push(b);
     await b.ready(15_000);
-    const ops = (await Promise.all([0, 1, 2, 3].map((i) => (i % 2 ? a : b).enqueue(create(collection, `n${i}`)))));
+    const ops = await Promise.all([0, 1, 2, 3].map((i) => (i % 2 ? a : b).enqueue(create(collection, `n${i}`))));
     expect(new Set(ops.map((op) => op.seq)).size).to.equal(4);
     await Promise.all(ops.map((op) => a.settled(op.id)));
-    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id));
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(
+      ops.sort((x, y) => x.seq - y.seq).map((op) => (op.request.body as { id: string }).id),
+    );
     const status = follow(b.status$);
     await eventually(() => status.value !== undefined, 5_000, 'status');
     // The tab that fell back reaches the worker's engine: there is only one.

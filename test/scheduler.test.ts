@@ -9,7 +9,10 @@ import { API, addFault, clearFaults, eventually, serverItems } from './support/s
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('LaneScheduler', () => {
-  function scheduler(run: (lane: string) => Promise<number>, options: { concurrency?: number; canRun?: () => boolean } = {}) {
+  function scheduler(
+    run: (lane: string) => Promise<number>,
+    options: { concurrency?: number; canRun?: () => boolean } = {},
+  ) {
     const clock = new VirtualClock(0);
     const errors: string[] = [];
     const s = new LaneScheduler({
@@ -23,7 +26,7 @@ describe('LaneScheduler', () => {
     return { s, clock, errors };
   }
 
-  it('keeps each waiting lane\'s own wake time, whatever order the lanes finish in', async () => {
+  it("keeps each waiting lane's own wake time, whatever order the lanes finish in", async () => {
     const runs: string[] = [];
     const wake: Record<string, number> = { a: 2000, b: 5000 };
     const { s, clock } = scheduler(async (lane) => {
@@ -35,7 +38,8 @@ describe('LaneScheduler', () => {
       return at;
     });
     s.poke('a', 'b');
-    await tick(); await tick();
+    await tick();
+    await tick();
     expect(runs).to.deep.equal(['a', 'b']);
     clock.advance(2000);
     await tick();
@@ -49,11 +53,18 @@ describe('LaneScheduler', () => {
     const release: Record<string, () => void> = {};
     const running = new Set<string>();
     let peak = 0;
-    const { s } = scheduler((lane) => new Promise((resolve) => {
-      running.add(lane);
-      peak = Math.max(peak, running.size);
-      release[lane] = () => { running.delete(lane); resolve(Infinity); };
-    }), { concurrency: 2 });
+    const { s } = scheduler(
+      (lane) =>
+        new Promise((resolve) => {
+          running.add(lane);
+          peak = Math.max(peak, running.size);
+          release[lane] = () => {
+            running.delete(lane);
+            resolve(Infinity);
+          };
+        }),
+      { concurrency: 2 },
+    );
     s.poke('a', 'b', 'c');
     await tick();
     expect([...running]).to.deep.equal(['a', 'b']);
@@ -67,12 +78,16 @@ describe('LaneScheduler', () => {
     let calls = 0;
     const { s, clock, errors } = scheduler(async () => {
       calls++;
-      if (calls === 1) { s.poke('a'); return Infinity; }
+      if (calls === 1) {
+        s.poke('a');
+        return Infinity;
+      }
       if (calls === 2) throw new Error('storage hiccup');
       return Infinity;
     });
     s.poke('a');
-    await tick(); await tick();
+    await tick();
+    await tick();
     expect(calls).to.equal(2);
     expect(errors).to.deep.equal(['a']);
     clock.advance(1000);
@@ -83,7 +98,13 @@ describe('LaneScheduler', () => {
   it('holds runnable lanes while it may not run, and starts them when it may', async () => {
     let may = false;
     const runs: string[] = [];
-    const { s, clock } = scheduler(async (lane) => { runs.push(lane); return Infinity; }, { canRun: () => may });
+    const { s, clock } = scheduler(
+      async (lane) => {
+        runs.push(lane);
+        return Infinity;
+      },
+      { canRun: () => may },
+    );
     s.poke('a');
     clock.advance(10_000);
     await tick();
@@ -106,7 +127,10 @@ describe('lanes in the engine', () => {
   });
 
   const inLane = (lane: string, id: string) => ({
-    kind: 'x', label: id, lane, request: { method: 'POST' as const, url: `${API}/${f.collection}-${lane}`, body: { id } },
+    kind: 'x',
+    label: id,
+    lane,
+    request: { method: 'POST' as const, url: `${API}/${f.collection}-${lane}`, body: { id } },
   });
 
   it('retries each lane at its own Retry-After, even when the lanes answered in the other order', async () => {
@@ -128,7 +152,11 @@ describe('lanes in the engine', () => {
     f = await engineFixture();
     await addFault({ pathPrefix: `${f.path}-slow`, latencyMs: 250 });
     await f.engine.enqueue(Array.from({ length: 12 }, (_, i) => inLane('slow', `s${i}`)));
-    await eventually(async () => (await serverItems(`${f.collection}-slow`)).length >= 1, 10_000, 'slow lane under way');
+    await eventually(
+      async () => (await serverItems(`${f.collection}-slow`)).length >= 1,
+      10_000,
+      'slow lane under way',
+    );
     const [task] = await f.engine.enqueue([inLane('a', 'task')]);
     await f.until(task!.id, null, 'the new lane drained');
     // Sent long before the slow lane's 12 × 250 ms were over.
@@ -141,7 +169,10 @@ describe('lanes in the engine', () => {
     f = await engineFixture({ batch: false });
     f.engine.setNetwork(false);
     const ops = await f.engine.enqueue(Array.from({ length: 40 }, (_, i) => inLane('a', `n${i}`)));
-    const engine = f.engine as unknown as { gone: { add(id: string): void }; laneHead(lane: string): Promise<{ id: string } | null> };
+    const engine = f.engine as unknown as {
+      gone: { add(id: string): void };
+      laneHead(lane: string): Promise<{ id: string } | null>;
+    };
     // As the engine holds them after 20 successes whose deletes have not committed yet.
     for (const op of ops.slice(0, 20)) engine.gone.add(op.id);
     expect((await engine.laneHead('a'))?.id).to.equal(ops[20]!.id);
@@ -154,7 +185,11 @@ describe('lanes in the engine', () => {
     const [a] = await f.engine.enqueue([inLane('a', 'a1')]);
     await f.until(a!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
     await f.engine.enqueue(Array.from({ length: 12 }, (_, i) => inLane('slow', `s${i}`)));
-    await eventually(async () => (await serverItems(`${f.collection}-slow`)).length >= 1, 10_000, 'slow lane under way');
+    await eventually(
+      async () => (await serverItems(`${f.collection}-slow`)).length >= 1,
+      10_000,
+      'slow lane under way',
+    );
     f.clock.advance(500);
     await f.until(a!.id, null, 'lane a went when its backoff ended');
     expect((await serverItems(`${f.collection}-slow`)).length).to.be.lessThan(12);

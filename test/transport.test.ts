@@ -16,7 +16,13 @@ describe('transport', () => {
     f = await engineFixture({ backoffBaseMs: 60_000 });
     f.engine.authorize = async () => ({ Authorization: 'Bearer secret-token' });
     const name = uniqueName('redir');
-    const [op] = await f.engine.enqueue([{ kind: 'x', label: 'Upload', request: { method: 'POST', url: `${location.origin}/hooks/redirect/${name}`, body: { secret: 'payload' } } }]);
+    const [op] = await f.engine.enqueue([
+      {
+        kind: 'x',
+        label: 'Upload',
+        request: { method: 'POST', url: `${location.origin}/hooks/redirect/${name}`, body: { secret: 'payload' } },
+      },
+    ]);
     const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
     expect(waiting!.lastError!.message).to.contain('redirect');
     const log = await hookLog(name);
@@ -31,7 +37,13 @@ describe('transport', () => {
   it('does not take an HTML page from a captive portal for a delivery', async () => {
     f = await engineFixture({ backoffBaseMs: 60_000 });
     const name = uniqueName('portal');
-    const [op] = await f.engine.enqueue([{ kind: 'x', label: 'Save', request: { method: 'PUT', url: `${location.origin}/hooks/portal/${name}`, body: { a: 1 } } }]);
+    const [op] = await f.engine.enqueue([
+      {
+        kind: 'x',
+        label: 'Save',
+        request: { method: 'PUT', url: `${location.origin}/hooks/portal/${name}`, body: { a: 1 } },
+      },
+    ]);
     const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
     expect(waiting!.lastError).to.include({ kind: 'http', status: 200 });
     expect(waiting!.lastError!.message).to.contain('HTML');
@@ -41,7 +53,14 @@ describe('transport', () => {
   it('counts a request the browser will not send as a strike when the server is reachable, and leaves connectivity alone', async () => {
     // Port 6000 is one browsers refuse to connect to (ERR_UNSAFE_PORT): fetch rejects at once, like offline.
     f = await engineFixture({ allowedOrigins: ['http://localhost:6000'], maxAttempts: 2, backoffBaseMs: 100 });
-    const [bad] = await f.engine.enqueue([{ kind: 'x', label: 'Doomed', lane: 'bad', request: { method: 'POST', url: 'http://localhost:6000/x', body: {} } }]);
+    const [bad] = await f.engine.enqueue([
+      {
+        kind: 'x',
+        label: 'Doomed',
+        lane: 'bad',
+        request: { method: 'POST', url: 'http://localhost:6000/x', body: {} },
+      },
+    ]);
     const [good] = await f.engine.enqueue([f.create('g1', { lane: 'good' })]);
     const first = await f.until(bad!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
     expect(first!.strikes).to.equal(1);
@@ -55,7 +74,7 @@ describe('transport', () => {
     expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
   });
 
-  it('keeps the server\'s answer for settled(): status, ETag, Location and body', async () => {
+  it("keeps the server's answer for settled(): status, ETag, Location and body", async () => {
     f = await engineFixture();
     const [op] = await f.engine.enqueue([f.create('made')]);
     await f.until(op!.id, null);
@@ -92,7 +111,9 @@ describe('binary bodies and results through a client', () => {
       ['view', new Uint8Array(bytes.buffer, 10, 1000)],
       ['form', form],
     ];
-    const ops = await client.enqueueMany(bodies.map(([label, body]) => ({ kind: 'upload', label, request: { method: 'POST' as const, url, body } })));
+    const ops = await client.enqueueMany(
+      bodies.map(([label, body]) => ({ kind: 'upload', label, request: { method: 'POST' as const, url, body } })),
+    );
     await Promise.all(ops.map((op) => client.settled(op.id)));
     const log = await hookLog(name);
     expect(log.map((r) => r.kind)).to.deep.equal(['sink', 'sink', 'sink', 'sink', 'sink']);
@@ -111,7 +132,11 @@ describe('binary bodies and results through a client', () => {
 
   it('resolves settled() with the answer, rejects it for a discarded or unknown operation', async () => {
     const collection = uniqueName('c');
-    const made = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, body: { id: 'r1', title: 'T' } } });
+    const made = await client.enqueue({
+      kind: 'x',
+      label: 'x',
+      request: { method: 'POST', url: collection, body: { id: 'r1', title: 'T' } },
+    });
     const result = await client.settled(made.id);
     expect(result).to.include({ status: 201, etag: '"1"' });
     expect((result.body as { data: { title: string } }).data.title).to.equal('T');
@@ -127,6 +152,9 @@ describe('binary bodies and results through a client', () => {
     await clearFaults(`/api/${collection}`);
     await eventually(async () => (await serverItems(collection)).length === 2, 10_000, 'slow one landed');
     // Each applied once (version 1), the discarded one never.
-    expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([['r1', 1], ['r2', 1]]);
+    expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([
+      ['r1', 1],
+      ['r2', 1],
+    ]);
   });
 });

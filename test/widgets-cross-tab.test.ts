@@ -24,12 +24,17 @@ describe('widgets across tabs', () => {
     await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 
-  it('shows another tab\'s operation in this tab\'s outbox and badge', async () => {
+  it("shows another tab's operation in this tab's outbox and badge", async () => {
     namespace = uniqueName('widgets');
     collection = uniqueName('c');
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-    const options = { endpoint: '/api', namespace, mode: 'shared-worker' as const, healthUrl: `/api/health/${collection}` };
+    const options = {
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker' as const,
+      healthUrl: `/api/health/${collection}`,
+    };
 
     client = createSyncClient(options);
     provider = document.createElement('sync-provider');
@@ -42,10 +47,18 @@ describe('widgets across tabs', () => {
 
     frame = await openFrame();
     other = frame.client(options);
-    await other.enqueue({ kind: 'note.create', label: 'Written in the other tab', request: { method: 'POST', url: collection, body: { id: 'n1' } } });
+    await other.enqueue({
+      kind: 'note.create',
+      label: 'Written in the other tab',
+      request: { method: 'POST', url: collection, body: { id: 'n1' } },
+    });
 
     await eventually(() => badge.count === 1, 5000, 'badge follows the other tab');
-    await eventually(() => !!outbox.shadowRoot?.textContent?.includes('Written in the other tab'), 5000, 'outbox shows the operation');
+    await eventually(
+      () => !!outbox.shadowRoot?.textContent?.includes('Written in the other tab'),
+      5000,
+      'outbox shows the operation',
+    );
     expect(outbox.total).to.equal(1);
   });
 });

@@ -11,7 +11,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-const create = (collection: string, id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } } });
+const create = (collection: string, id: string) => ({
+  kind: 'x',
+  label: id,
+  request: { method: 'POST' as const, url: `${API}/${collection}`, body: { id } },
+});
 
 describe('a killed worker', () => {
   it('notices a killed worker through its lock (no heartbeat) and goes on', async () => {
@@ -51,7 +55,9 @@ describe('no write before a request', () => {
     let spinning = true;
     const tx = db.transaction('operations', 'readwrite');
     const store = tx.objectStore('operations');
-    const spin = () => { if (spinning) store.count().onsuccess = spin; };
+    const spin = () => {
+      if (spinning) store.count().onsuccess = spin;
+    };
     spin();
     await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'applied on the server');
     await new Promise((r) => setTimeout(r, 300));
@@ -63,20 +69,27 @@ describe('no write before a request', () => {
     db.close();
     const result = await client.settled(op.id);
     // Sent again (exactly one more request) with the same key: the server replayed its answer, one effect.
-    expect(await requestCount(`/api/${collection}`) - requestsBefore).to.equal(1);
+    expect((await requestCount(`/api/${collection}`)) - requestsBefore).to.equal(1);
     expect(result.status).to.equal(201);
     expect((await serverItems(collection)).map((i) => [i.id, i.version])).to.deep.equal([['once', 1]]);
-    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: unknown[] };
+    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+      items: unknown[];
+    };
     expect(changes.items.length).to.equal(1);
   });
 });
-
 
 describe('a worker killed mid-push (Background Sync)', () => {
   it('repeats the push that was out under the same Idempotency-Key after a restart: the server applies it once', async () => {
     const namespace = uniqueName('bgkill');
     const collection = uniqueName('c');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker', heartbeatMs: 600_000, healthUrl: `/api/health/${collection}` });
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      heartbeatMs: 600_000,
+      healthUrl: `/api/health/${collection}`,
+    });
     cleanups.push(() => Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]));
     cleanups.push(() => client.close());
     await client.ready();
@@ -92,13 +105,25 @@ describe('a worker killed mid-push (Background Sync)', () => {
     await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 1, 5_000, 'push out');
     expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
     // The restarted engine finds the edit still dirty (its answer was never recorded) and pushes it again.
-    await eventually(() => items.value?.find((e) => e.id === 't1')?.dirty === false, 15_000, 'pushed after the restart');
+    await eventually(
+      () => items.value?.find((e) => e.id === 't1')?.dirty === false,
+      15_000,
+      'pushed after the restart',
+    );
     expect(await requestCount(`/api/${collection}/t1`)).to.be.greaterThan(1);
-    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as { items: { id: string; version: number; idempotencyKey: string | null }[] };
+    const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+      items: { id: string; version: number; idempotencyKey: string | null }[];
+    };
     // One write, under the key of the first push: the same device id (stored) and revision after the restart.
     expect(changes.items.map((c) => [c.id, c.version])).to.deep.equal([['t1', 1]]);
     expect(changes.items[0]!.idempotencyKey).to.match(new RegExp(`^${collection}/t1@[0-9a-v]{10}\\.1$`));
-    expect((await serverItems(collection)).map((i) => [i.id, i.version, i.data])).to.deep.equal([['t1', 1, { title: 'once' }]]);
-    expect(items.value!.find((e) => e.id === 't1')).to.deep.include({ version: 1, dirty: false, data: { title: 'once' } });
+    expect((await serverItems(collection)).map((i) => [i.id, i.version, i.data])).to.deep.equal([
+      ['t1', 1, { title: 'once' }],
+    ]);
+    expect(items.value!.find((e) => e.id === 't1')).to.deep.include({
+      version: 1,
+      dirty: false,
+      data: { title: 'once' },
+    });
   });
 });

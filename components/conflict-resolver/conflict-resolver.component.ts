@@ -15,7 +15,11 @@ export type ConflictSide = 'base' | 'mine' | 'theirs';
  * Renders one value in place of the default text: return a template or a string, or undefined for the default.
  * Whatever it returns goes through Lit bindings, so strings are shown as text, never parsed as HTML.
  */
-export type ConflictValueRenderer = (value: unknown, field: string, side: ConflictSide) => TemplateResult | string | undefined;
+export type ConflictValueRenderer = (
+  value: unknown,
+  field: string,
+  side: ConflictSide,
+) => TemplateResult | string | undefined;
 
 /** A field's choice. */
 type Choice = 'mine' | 'theirs' | 'edit';
@@ -37,12 +41,20 @@ interface Draft {
 
 type Data = Record<string, unknown>;
 
-const own = (data: Data | null, field: string) => (data !== null && Object.hasOwn(data, field) ? data[field] : undefined);
+const own = (data: Data | null, field: string) =>
+  data !== null && Object.hasOwn(data, field) ? data[field] : undefined;
 
 /** Structural equality of JSON-like values (key order ignored), as the engine compares them. */
 function same(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (
+    typeof a !== 'object' ||
+    typeof b !== 'object' ||
+    a === null ||
+    b === null ||
+    Array.isArray(a) !== Array.isArray(b)
+  )
+    return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && same((a as Data)[k], (b as Data)[k]));
@@ -50,7 +62,7 @@ function same(a: unknown, b: unknown): boolean {
 
 /** A value as plain text: strings as they are, everything else as JSON. */
 function asText(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
 /**
@@ -142,7 +154,9 @@ export class ConflictResolverElement extends SyncElement {
   /** The conflicts shown (after the `entity` and `collection` filters), oldest first; undefined until known. */
   get conflicts(): readonly Conflict[] | undefined {
     const all = this.all.value;
-    return all?.filter((c) => (!this.entity || c.entityId === this.entity) && (!this.collection || c.collection === this.collection));
+    return all?.filter(
+      (c) => (!this.entity || c.entityId === this.entity) && (!this.collection || c.collection === this.collection),
+    );
   }
 
   private readonly all = new ObservableController<Conflict[]>(this, { onValue: () => this.conflictsChanged() });
@@ -183,18 +197,26 @@ export class ConflictResolverElement extends SyncElement {
     if (active && active !== this.ownerDocument.body && active !== this) return;
     // The conflict that held focus has gone (resolved here or elsewhere): the next one, the previous one, or the empty message.
     const headings = [...root.querySelectorAll<HTMLElement>('[part="heading"]')];
-    const target = headings[before.index] ?? headings[before.index - 1] ?? root.querySelector<HTMLElement>('[part="empty"]');
+    const target =
+      headings[before.index] ?? headings[before.index - 1] ?? root.querySelector<HTMLElement>('[part="empty"]');
     target?.focus();
   }
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
     const conflicts = this.conflicts;
-    if (!conflicts) return html`<div part="base" class="base"><p class="empty" tabindex="-1">${this.text.loading}</p></div>`;
+    if (!conflicts)
+      return html`<div part="base" class="base"><p class="empty" tabindex="-1">${this.text.loading}</p></div>`;
     return html`<div part="base" class="base">
-      ${conflicts.length === 0
-        ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${this.text.conflictsEmpty}</slot></p>`
-        : html`<div part="list" class="list">${repeat(conflicts, (c) => c.id, (c, index) => this.renderConflict(c, index))}</div>`}
+      ${
+        conflicts.length === 0
+          ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${this.text.conflictsEmpty}</slot></p>`
+          : html`<div part="list" class="list">${repeat(
+              conflicts,
+              (c) => c.id,
+              (c, index) => this.renderConflict(c, index),
+            )}</div>`
+      }
     </div>`;
   }
 
@@ -208,12 +230,14 @@ export class ConflictResolverElement extends SyncElement {
       <span part="heading" class="heading" id="${id}-heading" role="heading" aria-level=${level} tabindex="-1"
         >${text.conflictHeading(conflict.collection, conflict.entityId)}</span
       >
-      ${deleted
-        ? html`<p part="notice" class="notice">${conflict.theirs === null ? text.deletedOnServer : text.deletedHere}</p>`
-        : html`<div class="toolbar">
+      ${
+        deleted
+          ? html`<p part="notice" class="notice">${conflict.theirs === null ? text.deletedOnServer : text.deletedHere}</p>`
+          : html`<div class="toolbar">
             <button part="all-mine" type="button" @click=${() => this.setAll(conflict, 'mine')}>${text.allMine}</button>
             <button part="all-theirs" type="button" @click=${() => this.setAll(conflict, 'theirs')}>${text.allTheirs}</button>
-          </div>`}
+          </div>`
+      }
       <div part="fields" class="fields">
         <div part="columns" class="row columns" aria-hidden="true">
           <span></span><span>${text.sideBase}</span><span>${text.sideMine}</span><span>${text.sideTheirs}</span>
@@ -252,7 +276,12 @@ export class ConflictResolverElement extends SyncElement {
     const choice = draft.choices[field];
     const group = `${conflict.id}:${field}`;
     const invalid = draft.invalid.includes(field);
-    const radio = (value: Choice, label: string, content: unknown, changed: boolean) => html`<label part="choice" class="choice cell ${changed ? 'changed' : ''}">
+    const radio = (
+      value: Choice,
+      label: string,
+      content: unknown,
+      changed: boolean,
+    ) => html`<label part="choice" class="choice cell ${changed ? 'changed' : ''}">
       <input type="radio" name=${group} .value=${value} .checked=${choice === value} @change=${() => this.choose(conflict, field, value)} />
       <span><span class="visually-hidden">${label}: </span>${content}${this.changed(changed)}</span>
     </label>`;
@@ -264,8 +293,9 @@ export class ConflictResolverElement extends SyncElement {
         <label part="choice" class="choice"
           ><input type="radio" name=${group} .value=${'edit'} .checked=${choice === 'edit'} @change=${() => this.choose(conflict, field, 'edit')} />${text.chooseEdit}</label
         >
-        ${choice === 'edit'
-          ? html`<input
+        ${
+          choice === 'edit'
+            ? html`<input
                 part="edit-input"
                 type="text"
                 data-edit=${group}
@@ -276,7 +306,8 @@ export class ConflictResolverElement extends SyncElement {
                 @input=${(event: Event) => this.typed(conflict, field, (event.target as HTMLInputElement).value)}
               />
               ${invalid ? html`<p part="field-error" class="field-error" id="${id}-error">${text.invalidValue(field)}</p>` : nothing}`
-          : nothing}
+            : nothing
+        }
       </div>
     </div>`;
   }
@@ -284,7 +315,8 @@ export class ConflictResolverElement extends SyncElement {
   /** The whole-item choice when one side deleted it. */
   private renderWhole(conflict: Conflict, draft: Draft, id: string): TemplateResult {
     const text = this.text;
-    const [mineLabel, theirsLabel] = conflict.theirs === null ? [text.keepMyEdit, text.acceptDelete] : [text.keepMyDelete, text.keepServerCopy];
+    const [mineLabel, theirsLabel] =
+      conflict.theirs === null ? [text.keepMyEdit, text.acceptDelete] : [text.keepMyDelete, text.keepServerCopy];
     const name = `${conflict.id}:whole`;
     return html`<div part="whole" class="whole" role="radiogroup" aria-labelledby="${id}-whole">
       <span id="${id}-whole" class="name">${text.wholeChoices}</span>
@@ -300,7 +332,8 @@ export class ConflictResolverElement extends SyncElement {
   /** A side's value of a field: deleted, absent, the app's rendering, or the value as text. */
   private renderSide(data: Data | null, field: string, side: ConflictSide): unknown {
     const text = this.text;
-    if (data === null) return html`<span part="value" class="value absent">${side === 'base' ? text.valueAbsent : text.valueDeleted}</span>`;
+    if (data === null)
+      return html`<span part="value" class="value absent">${side === 'base' ? text.valueAbsent : text.valueDeleted}</span>`;
     if (!Object.hasOwn(data, field)) return html`<span part="value" class="value absent">${text.valueAbsent}</span>`;
     const value = data[field];
     const custom = this.renderValue?.(value, field, side);
@@ -314,7 +347,8 @@ export class ConflictResolverElement extends SyncElement {
   /** Fields changed on both sides first (in the conflict's order), then the rest in the order they appear. */
   private fieldsOf(conflict: Conflict): string[] {
     const fields = new Set(conflict.fields);
-    for (const data of [conflict.mine, conflict.theirs, conflict.base]) if (data) for (const key of Object.keys(data)) fields.add(key);
+    for (const data of [conflict.mine, conflict.theirs, conflict.base])
+      if (data) for (const key of Object.keys(data)) fields.add(key);
     return [...fields];
   }
 
@@ -346,12 +380,20 @@ export class ConflictResolverElement extends SyncElement {
       const from = own(draft.choices[field] === 'theirs' ? conflict.theirs : conflict.mine, field);
       edits[field] = from === undefined ? '' : asText(from);
     }
-    this.revise(conflict, { choices: { ...draft.choices, [field]: choice }, edits, invalid: draft.invalid.filter((f) => f !== field), error: '' });
+    this.revise(conflict, {
+      choices: { ...draft.choices, [field]: choice },
+      edits,
+      invalid: draft.invalid.filter((f) => f !== field),
+      error: '',
+    });
   }
 
   private typed(conflict: Conflict, field: string, value: string): void {
     const draft = this.draftOf(conflict);
-    this.revise(conflict, { edits: { ...draft.edits, [field]: value }, invalid: draft.invalid.filter((f) => f !== field) });
+    this.revise(conflict, {
+      edits: { ...draft.edits, [field]: value },
+      invalid: draft.invalid.filter((f) => f !== field),
+    });
   }
 
   private setAll(conflict: Conflict, side: 'mine' | 'theirs'): void {
@@ -421,14 +463,18 @@ export class ConflictResolverElement extends SyncElement {
       const done = new ConflictResolvedEvent(conflict, result);
       this.dispatchEvent(done);
     } catch (error) {
-      this.revise(conflict, { busy: false, error: this.text.resolveFailed((error as Error)?.message ?? String(error)) });
+      this.revise(conflict, {
+        busy: false,
+        error: this.text.resolveFailed((error as Error)?.message ?? String(error)),
+      });
     }
   }
 
   private conflictsChanged(): void {
     // Drafts of conflicts that are gone are dropped.
     const ids = new Set((this.all.value ?? []).map((c) => c.id));
-    if ([...this.drafts.keys()].some((id) => !ids.has(id))) this.drafts = new Map([...this.drafts].filter(([id]) => ids.has(id)));
+    if ([...this.drafts.keys()].some((id) => !ids.has(id)))
+      this.drafts = new Map([...this.drafts].filter(([id]) => ids.has(id)));
     this.reportNews(false);
   }
 

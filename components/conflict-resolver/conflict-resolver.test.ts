@@ -5,7 +5,13 @@ import { BehaviorSubject } from 'rxjs';
 import type { Collection, Conflict, Resolution, SyncClient } from '../../src/index.ts';
 import { eventually, serverItems } from '../../test/support/server.ts';
 import '../define.ts';
-import { ConflictCancelEvent, ConflictResolverElement, ConflictResolvedEvent, ConflictResolveEvent, PageAnnouncer } from '../index.ts';
+import {
+  ConflictCancelEvent,
+  ConflictResolverElement,
+  ConflictResolvedEvent,
+  ConflictResolveEvent,
+  PageAnnouncer,
+} from '../index.ts';
 import { deepActiveElement, expectFocusOn, liveLog, useColorScheme } from '../test/a11y.ts';
 import { countingClient, entityConflict, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
@@ -50,8 +56,9 @@ function fakeClient(initial: Conflict[]) {
 
 const part = <T extends HTMLElement = HTMLElement>(el: Element, name: string, within?: Element | null) =>
   (within ?? el.shadowRoot!).querySelector<T>(`[part~="${name}"]`);
-const parts = <T extends HTMLElement = HTMLElement>(el: Element, name: string, within?: Element | null) =>
-  [...(within ?? el.shadowRoot!).querySelectorAll<T>(`[part~="${name}"]`)];
+const parts = <T extends HTMLElement = HTMLElement>(el: Element, name: string, within?: Element | null) => [
+  ...(within ?? el.shadowRoot!).querySelectorAll<T>(`[part~="${name}"]`),
+];
 const section = (el: ConflictResolverElement, entityId: string) => {
   const c = el.conflicts!.find((x) => x.entityId === entityId)!;
   return el.shadowRoot!.querySelector<HTMLElement>(`[data-conflict="${CSS.escape(c.id)}"]`)!;
@@ -83,7 +90,8 @@ describe('<conflict-resolver>', () => {
     });
     afterEach(() => t.dispose());
 
-    const makeConflict = (id: string, base: Task, theirs: Task | null, mine: Task) => entityConflict(t, tasks, id, base, theirs, mine);
+    const makeConflict = (id: string, base: Task, theirs: Task | null, mine: Task) =>
+      entityConflict(t, tasks, id, base, theirs, mine);
 
     const mount = async (content = html`<conflict-resolver></conflict-resolver>`, count = 1) => {
       const provider = await fixture(html`<sync-provider .client=${t.client}>${content}</sync-provider>`);
@@ -94,15 +102,26 @@ describe('<conflict-resolver>', () => {
     };
 
     it('shows a real conflict side by side, the field changed on both sides first and marked, changes marked in words', async () => {
-      await makeConflict('t1', { title: 'base', done: false, note: 'n' }, { title: 'theirs', done: true, note: 'n' }, { title: 'mine', done: false, note: 'n' });
+      await makeConflict(
+        't1',
+        { title: 'base', done: false, note: 'n' },
+        { title: 'theirs', done: true, note: 'n' },
+        { title: 'mine', done: false, note: 'n' },
+      );
       const el = await mount();
       const [shown] = el.conflicts!;
-      const name = (row: HTMLElement) => part(el, 'field-name', row)!.textContent!.replace('changed on both sides', '').trim();
+      const name = (row: HTMLElement) =>
+        part(el, 'field-name', row)!.textContent!.replace('changed on both sides', '').trim();
       const rows = parts(el, 'field');
       // The fields changed on both sides come first, in the engine's order, each marked in words.
-      expect(rows.map(name)).to.deep.equal([...shown!.fields, ...['title', 'done', 'note'].filter((f) => !shown!.fields.includes(f))]);
+      expect(rows.map(name)).to.deep.equal([
+        ...shown!.fields,
+        ...['title', 'done', 'note'].filter((f) => !shown!.fields.includes(f)),
+      ]);
       for (const row of rows) {
-        expect(part(el, 'field-name', row)!.textContent!.includes('changed on both sides'), name(row)).to.equal(shown!.fields.includes(name(row)));
+        expect(part(el, 'field-name', row)!.textContent!.includes('changed on both sides'), name(row)).to.equal(
+          shown!.fields.includes(name(row)),
+        );
       }
       const row = (field: string) => rows.find((r) => name(r) === field)!;
       const [title, done, note] = [row('title'), row('done'), row('note')];
@@ -122,8 +141,15 @@ describe('<conflict-resolver>', () => {
       const announcer = new PageAnnouncer({ delay: 200, clearAfter: 10_000 });
       const log = liveLog();
       try {
-        await makeConflict('t1', { title: 'base', done: false, count: 1 }, { title: 'theirs', done: true, count: 1 }, { title: 'mine', done: false, count: 2 });
-        const provider = await fixture(html`<sync-provider .client=${t.client} .announcer=${announcer}><conflict-resolver></conflict-resolver></sync-provider>`);
+        await makeConflict(
+          't1',
+          { title: 'base', done: false, count: 1 },
+          { title: 'theirs', done: true, count: 1 },
+          { title: 'mine', done: false, count: 2 },
+        );
+        const provider = await fixture(
+          html`<sync-provider .client=${t.client} .announcer=${announcer}><conflict-resolver></conflict-resolver></sync-provider>`,
+        );
         const el = provider.querySelector('conflict-resolver')!;
         await until(() => el.conflicts?.length === 1, 10_000, 'conflict shown');
         await el.updateComplete;
@@ -148,10 +174,14 @@ describe('<conflict-resolver>', () => {
         await until(() => el.conflicts?.length === 0, 10_000, 'conflict gone');
         await el.updateComplete;
         expectFocusOn(part(el, 'empty'));
-        await eventually(async () => {
-          const item = (await serverItems(t.collection)).find((i) => i.id === 't1');
-          return !!item && item.version === 3;
-        }, 10_000, 'resolution pushed');
+        await eventually(
+          async () => {
+            const item = (await serverItems(t.collection)).find((i) => i.id === 't1');
+            return !!item && item.version === 3;
+          },
+          10_000,
+          'resolution pushed',
+        );
         const item = (await serverItems(t.collection)).find((i) => i.id === 't1')!;
         expect(item.data).to.deep.equal({ title: 'both, merged', done: true, count: 2 });
         await until(() => log.said.includes('Conflict resolved'), 5000, 'announced');
@@ -163,7 +193,12 @@ describe('<conflict-resolver>', () => {
     });
 
     it('"Keep all of the server\'s" resolves with { choose: "theirs" } and the server copy stays', async () => {
-      await makeConflict('t1', { title: 'base', done: false }, { title: 'theirs', done: false }, { title: 'mine', done: true });
+      await makeConflict(
+        't1',
+        { title: 'base', done: false },
+        { title: 'theirs', done: false },
+        { title: 'mine', done: true },
+      );
       const el = await mount();
       const box = section(el, 't1');
       part(el, 'all-theirs', box)!.click();
@@ -174,15 +209,19 @@ describe('<conflict-resolver>', () => {
       expect((await resolving).resolution).to.deep.equal({ choose: 'theirs' });
       await until(() => el.conflicts?.length === 0, 10_000, 'conflict gone');
       const items = tasks.items$;
-      await eventually(async () => {
-        const list = await new Promise<{ id: string; dirty: boolean; data: Task }[]>((resolve) => {
-          const sub = items.subscribe((l) => {
-            resolve(l);
-            queueMicrotask(() => sub.unsubscribe());
+      await eventually(
+        async () => {
+          const list = await new Promise<{ id: string; dirty: boolean; data: Task }[]>((resolve) => {
+            const sub = items.subscribe((l) => {
+              resolve(l);
+              queueMicrotask(() => sub.unsubscribe());
+            });
           });
-        });
-        return list.some((e) => e.id === 't1' && !e.dirty && e.data.title === 'theirs');
-      }, 10_000, 'local copy is the server\'s');
+          return list.some((e) => e.id === 't1' && !e.dirty && e.data.title === 'theirs');
+        },
+        10_000,
+        "local copy is the server's",
+      );
       const item = (await serverItems(t.collection)).find((i) => i.id === 't1')!;
       expect(item).to.deep.include({ version: 2, data: { title: 'theirs', done: false } });
     });
@@ -198,10 +237,14 @@ describe('<conflict-resolver>', () => {
       const resolving = oneEvent(el, ConflictResolveEvent.type) as unknown as Promise<ConflictResolveEvent>;
       part(el, 'apply', box)!.click();
       expect((await resolving).resolution).to.deep.equal({ choose: 'mine' });
-      await eventually(async () => {
-        const item = (await serverItems(t.collection)).find((i) => i.id === 't1');
-        return !!item && !item.deleted && (item.data as unknown as Task)?.title === 'mine';
-      }, 10_000, 'restored on the server');
+      await eventually(
+        async () => {
+          const item = (await serverItems(t.collection)).find((i) => i.id === 't1');
+          return !!item && !item.deleted && (item.data as unknown as Task)?.title === 'mine';
+        },
+        10_000,
+        'restored on the server',
+      );
     });
 
     it('shows only the conflict of one entity with `entity` (and `collection`)', async () => {
@@ -223,25 +266,42 @@ describe('<conflict-resolver>', () => {
 
     it('renders values as text, never as HTML', async () => {
       const evil = '<img src=x onerror="window.__resolverXss = true">';
-      const { el } = await mountFake([conflict('x', { base: { title: evil }, mine: { title: `${evil}!` }, theirs: { title: { html: evil } } })]);
+      const { el } = await mountFake([
+        conflict('x', { base: { title: evil }, mine: { title: `${evil}!` }, theirs: { title: { html: evil } } }),
+      ]);
       expect(el.shadowRoot!.querySelector('img')).to.equal(null);
-      expect(parts(el, 'value').map((v) => v.textContent)).to.deep.equal([evil, `${evil}!`, JSON.stringify({ html: evil })]);
+      expect(parts(el, 'value').map((v) => v.textContent)).to.deep.equal([
+        evil,
+        `${evil}!`,
+        JSON.stringify({ html: evil }),
+      ]);
       await new Promise((r) => setTimeout(r, 50));
       expect((window as unknown as { __resolverXss?: boolean }).__resolverXss).to.equal(undefined);
     });
 
     it('takes a renderValue hook for a field view', async () => {
       const { el } = await mountFake([conflict('x')]);
-      el.renderValue = (value, field, side) => (field === 'done' ? html`<b class="flag">${side}:${value ? 'yes' : 'no'}</b>` : undefined);
+      el.renderValue = (value, field, side) =>
+        field === 'done' ? html`<b class="flag">${side}:${value ? 'yes' : 'no'}</b>` : undefined;
       await el.updateComplete;
-      expect([...el.shadowRoot!.querySelectorAll('.flag')].map((b) => b.textContent)).to.deep.equal(['base:no', 'mine:no', 'theirs:yes']);
+      expect([...el.shadowRoot!.querySelectorAll('.flag')].map((b) => b.textContent)).to.deep.equal([
+        'base:no',
+        'mine:no',
+        'theirs:yes',
+      ]);
       expect(parts(el, 'value')[0]!.textContent).to.equal('base');
     });
 
     it('handles an item deleted here, and one created on both sides (no base)', async () => {
       const { el } = await mountFake([
         conflict('deleted-here', { mine: null, fields: ['title', 'done', 'count'] }),
-        conflict('created-twice', { id: 'k-2', base: null, mine: { title: 'a' }, theirs: { title: 'b' }, fields: ['title'] }),
+        conflict('created-twice', {
+          id: 'k-2',
+          base: null,
+          mine: { title: 'a' },
+          theirs: { title: 'b' },
+          fields: ['title'],
+        }),
       ]);
       const here = section(el, 'deleted-here');
       expect(part(el, 'notice', here)!.textContent).to.equal('You deleted this item; the server changed it.');
@@ -311,7 +371,7 @@ describe('<conflict-resolver>', () => {
       expect(calls[0]![1]).to.deep.equal({ data: { title: 'mine', done: true, count: 7 } });
     });
 
-    it('is operated by keyboard: arrows move a field\'s choice, Space presses the buttons', async () => {
+    it("is operated by keyboard: arrows move a field's choice, Space presses the buttons", async () => {
       const { el, calls } = await mountFake([conflict('x')]);
       const box = section(el, 'x');
       part(el, 'all-theirs', box)!.focus();
@@ -353,7 +413,10 @@ describe('<conflict-resolver>', () => {
     it('is accessible with a list, one conflict, editing, and empty, in light and dark', async () => {
       for (const scheme of ['light', 'dark'] as const) {
         if (!(await useColorScheme(scheme))) continue;
-        const { el, list } = await mountFake([conflict('a'), conflict('b', { id: 'k-b', theirs: null, fields: ['title', 'done', 'count'] })]);
+        const { el, list } = await mountFake([
+          conflict('a'),
+          conflict('b', { id: 'k-b', theirs: null, fields: ['title', 'done', 'count'] }),
+        ]);
         await expect(el).to.be.accessible();
         radio(el, section(el, 'a'), 'title', 'edit').click();
         await el.updateComplete;
@@ -369,9 +432,12 @@ describe('<conflict-resolver>', () => {
     });
 
     it('takes overridden strings', async () => {
-      const { el } = await mountFake([conflict('x')], html`<conflict-resolver
+      const { el } = await mountFake(
+        [conflict('x')],
+        html`<conflict-resolver
         .strings=${{ apply: 'Übernehmen', conflictMarker: 'beidseitig geändert', sideMine: 'Deine' }}
-      ></conflict-resolver>`);
+      ></conflict-resolver>`,
+      );
       expect(part(el, 'apply')!.textContent).to.equal('Übernehmen');
       expect(parts(el, 'marker')[0]!.textContent).to.equal('beidseitig geändert');
       expect(shadowText(el)).to.contain('Deine');
@@ -382,7 +448,9 @@ describe('<conflict-resolver>', () => {
       const log = liveLog();
       try {
         const fake = fakeClient([conflict('a')]);
-        const provider = await fixture(html`<sync-provider .client=${fake.client} .announcer=${announcer}><conflict-resolver></conflict-resolver></sync-provider>`);
+        const provider = await fixture(
+          html`<sync-provider .client=${fake.client} .announcer=${announcer}><conflict-resolver></conflict-resolver></sync-provider>`,
+        );
         const el = provider.querySelector('conflict-resolver')!;
         await until(() => el.conflicts?.length === 1, 2000, 'first');
         fake.list.next([...fake.list.value, conflict('b', { id: 'k-b' })]);
@@ -402,7 +470,9 @@ describe('<conflict-resolver>', () => {
       const t = testClient('resolver-leak');
       try {
         const counting = countingClient(t.client);
-        const provider = await fixture(html`<sync-provider .client=${counting.client}><conflict-resolver></conflict-resolver></sync-provider>`);
+        const provider = await fixture(
+          html`<sync-provider .client=${counting.client}><conflict-resolver></conflict-resolver></sync-provider>`,
+        );
         const el = provider.querySelector('conflict-resolver')!;
         await until(() => el.conflicts !== undefined, 5000, 'conflicts');
         expect(counting.active).to.equal(1);

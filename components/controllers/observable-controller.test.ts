@@ -17,7 +17,13 @@ function counted<T>(initial: T) {
       subscription.unsubscribe();
     };
   });
-  return { source, next: (v: T) => subject.next(v), get active() { return active; } };
+  return {
+    source,
+    next: (v: T) => subject.next(v),
+    get active() {
+      return active;
+    },
+  };
 }
 
 class Host extends LitElement {

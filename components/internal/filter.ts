@@ -2,7 +2,11 @@
 import type { DirtyEntity, OperationFilter } from '../../src/index.ts';
 
 /** Only the given fields: an absent attribute matches everything. */
-export function filterOf(lane: string | undefined, kind: string | undefined, entity: string | undefined): OperationFilter {
+export function filterOf(
+  lane: string | undefined,
+  kind: string | undefined,
+  entity: string | undefined,
+): OperationFilter {
   const filter: OperationFilter = {};
   if (lane) filter.lane = lane;
   if (kind) filter.kind = kind;

@@ -55,7 +55,12 @@ export type PaletteToken = keyof typeof privateNames;
 export const paletteTokens = Object.keys(privateNames) as PaletteToken[];
 
 /** The tokens of the focus ring and buttons, which every element with controls uses. */
-export const controlTokens: readonly PaletteToken[] = ['focus-color', 'button-background', 'button-color', 'button-border-color'];
+export const controlTokens: readonly PaletteToken[] = [
+  'focus-color',
+  'button-background',
+  'button-color',
+  'button-border-color',
+];
 
 /**
  * The `:host` rules mapping `--<element>-<token>` over `--syncline-<token>` to the private property the shared
@@ -63,7 +68,12 @@ export const controlTokens: readonly PaletteToken[] = ['focus-color', 'button-ba
  */
 export function sharedTokens(element: string, tokens: readonly PaletteToken[] = paletteTokens): CSSResult {
   const declarations = (scheme: 'light' | 'dark') =>
-    tokens.map((token) => `${privateNames[token]}: var(--${element}-${token}, var(--syncline-${token}, ${sharedDefaults[scheme][token]}));`).join('\n');
+    tokens
+      .map(
+        (token) =>
+          `${privateNames[token]}: var(--${element}-${token}, var(--syncline-${token}, ${sharedDefaults[scheme][token]}));`,
+      )
+      .join('\n');
   return unsafeCSS(`
     :host { ${declarations('light')} }
     @media (prefers-color-scheme: dark) { :host { ${declarations('dark')} } }

@@ -13,13 +13,19 @@ export const germanStrings: SynclineStrings = {
   noClient: 'Synchronisierung ist nicht verbunden',
   clientError: (message) => `Synchronisierung konnte nicht starten: ${message}`,
   pendingCount: (n) => `${changes(n)} noch nicht gespeichert`,
-  failedCount: (n) => plural('de', n, { one: '# Änderung konnte nicht gespeichert werden', other: '# Änderungen konnten nicht gespeichert werden' }),
+  failedCount: (n) =>
+    plural('de', n, {
+      one: '# Änderung konnte nicht gespeichert werden',
+      other: '# Änderungen konnten nicht gespeichert werden',
+    }),
   conflictCount: (n) => `${changes(n)} im Konflikt`,
   pendingAnnouncement: (n) => `${changes(n)} noch nicht gespeichert`,
   allSaved: 'Alle Änderungen gespeichert',
   offlineAnnouncement: 'Offline: Änderungen bleiben auf diesem Gerät',
   onlineAnnouncement: (n) =>
-    n > 0 ? `Wieder online: ${plural('de', n, { one: '# Änderung wird gesendet', other: '# Änderungen werden gesendet' })}` : 'Wieder online',
+    n > 0
+      ? `Wieder online: ${plural('de', n, { one: '# Änderung wird gesendet', other: '# Änderungen werden gesendet' })}`
+      : 'Wieder online',
   pausedAnnouncement: 'Warten auf Anmeldung: Änderungen bleiben auf diesem Gerät',
   markerPending: 'ausstehend',
   markerFailed: 'fehlgeschlagen',
@@ -51,14 +57,21 @@ export const germanStrings: SynclineStrings = {
   waitingForSignIn: 'Warten auf Anmeldung',
   storageFull: 'Speicher voll: Neue Änderungen werden auf diesem Gerät womöglich nicht gespeichert.',
   storageError: 'Lokaler Speicher fehlerhaft: Neue Änderungen werden auf diesem Gerät womöglich nicht gespeichert.',
-  lastSynced: (ms) => (ms < 45_000 ? 'Zuletzt synchronisiert: gerade eben' : `Zuletzt synchronisiert ${timeAgo('de', ms)}`),
+  lastSynced: (ms) =>
+    ms < 45_000 ? 'Zuletzt synchronisiert: gerade eben' : `Zuletzt synchronisiert ${timeAgo('de', ms)}`,
   neverSynced: 'Noch nicht synchronisiert',
   unsent: (n) => `${changes(n)} noch nicht gesendet`,
-  sentWhileOpen: 'Änderungen werden auf diesem Gerät gespeichert und gesendet, solange diese App in einem Tab geöffnet ist.',
+  sentWhileOpen:
+    'Änderungen werden auf diesem Gerät gespeichert und gesendet, solange diese App in einem Tab geöffnet ist.',
   continuesAfterClose: 'Andere offene Tabs senden deine Änderungen weiter.',
   syncNow: 'Jetzt synchronisieren',
-  unsentWithEdits: (c, e) => (c > 0 ? `${changes(c)} und ${edits(e)} noch nicht gesendet` : `${edits(e)} noch nicht gesendet`),
-  conflictsNeedDecision: (n) => plural('de', n, { one: '# Konflikt wartet auf deine Entscheidung', other: '# Konflikte warten auf deine Entscheidung' }),
+  unsentWithEdits: (c, e) =>
+    c > 0 ? `${changes(c)} und ${edits(e)} noch nicht gesendet` : `${edits(e)} noch nicht gesendet`,
+  conflictsNeedDecision: (n) =>
+    plural('de', n, {
+      one: '# Konflikt wartet auf deine Entscheidung',
+      other: '# Konflikte warten auf deine Entscheidung',
+    }),
   editsTitle: 'Noch nicht übertragene Bearbeitungen',
   editLabel: (collection, id, deleted) => `${deleted ? 'Löschen von ' : ''}${collection}/${id}`,
   editStatus: { pending: 'ausstehend', failed: 'fehlgeschlagen', conflict: 'Konflikt' },
@@ -77,7 +90,8 @@ export const germanStrings: SynclineStrings = {
   chooseTheirs: 'Server',
   chooseEdit: 'Bearbeiten',
   editValueLabel: (field) => `Neuer Wert von ${field}`,
-  invalidValue: (field) => `${field}: kein gültiger Wert. Schreibe JSON, z. B. 42, true, null, "Text", [1, 2] oder {"a": 1}.`,
+  invalidValue: (field) =>
+    `${field}: kein gültiger Wert. Schreibe JSON, z. B. 42, true, null, "Text", [1, 2] oder {"a": 1}.`,
   allMine: 'Alles von dir behalten',
   allTheirs: 'Alles vom Server übernehmen',
   deletedOnServer: 'Der Server hat diesen Eintrag gelöscht; du hast ihn bearbeitet.',

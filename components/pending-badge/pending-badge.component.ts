@@ -149,7 +149,11 @@ export class PendingBadgeElement extends SyncElement {
     const total = this.total.value;
     const edits = this.editCounts();
     if (total === undefined || !edits) return undefined;
-    return { total: total + edits.total, failed: (this.failed.value ?? 0) + edits.failed, conflict: (this.conflicts.value ?? 0) + edits.conflict };
+    return {
+      total: total + edits.total,
+      failed: (this.failed.value ?? 0) + edits.failed,
+      conflict: (this.conflicts.value ?? 0) + edits.conflict,
+    };
   }
 
   /** The matching unpushed edits: all, refused for good, held by a conflict; undefined until the list is known. */
@@ -158,7 +162,11 @@ export class PendingBadgeElement extends SyncElement {
     const edits = this.edits.value?.filter((edit) => editMatches(edit, this.entity));
     if (!edits) return undefined;
     const conflict = edits.filter((edit) => edit.conflictId !== null).length;
-    return { total: edits.length, failed: edits.filter((edit) => edit.failed && edit.conflictId === null).length, conflict };
+    return {
+      total: edits.length,
+      failed: edits.filter((edit) => edit.failed && edit.conflictId === null).length,
+      conflict,
+    };
   }
 
   private computeState(): BadgeState {

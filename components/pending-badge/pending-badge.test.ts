@@ -120,7 +120,9 @@ describe('<pending-badge>', () => {
 
   it('is really hidden at zero, and adds its words once to a heading that holds it', async () => {
     await t.offline();
-    const provider = await fixture(html`<sync-provider .client=${t.client}><h2>Tasks <pending-badge></pending-badge></h2></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${t.client}><h2>Tasks <pending-badge></pending-badge></h2></sync-provider>`,
+    );
     const heading = provider.querySelector('h2')!;
     const el = provider.querySelector('pending-badge')!;
     await until(() => el.count === 0, 5000, 'count 0');
@@ -138,23 +140,33 @@ describe('<pending-badge>', () => {
 
   it('counts unpushed Background Sync edits, and an edit in conflict as a conflict, but not under a lane filter', async () => {
     const tasks = t.client.collection<{ title: string }>(t.collection, { conflict: 'manual', pullIntervalMs: 0 });
-    const el = await mount(html`<pending-badge entity=${`${t.collection}/a`}></pending-badge><pending-badge lane="x"></pending-badge><pending-badge></pending-badge>`);
+    const el = await mount(
+      html`<pending-badge entity=${`${t.collection}/a`}></pending-badge><pending-badge lane="x"></pending-badge><pending-badge></pending-badge>`,
+    );
     const [one, lane, all] = [...el.parentElement!.querySelectorAll('pending-badge')];
     await entityConflict(t, tasks, 'a', { title: 'base' }, { title: 'theirs' }, { title: 'mine' });
-    await until(() => one!.getAttribute('state') === 'conflict' && all!.getAttribute('state') === 'conflict', 10_000, 'conflict counted');
+    await until(
+      () => one!.getAttribute('state') === 'conflict' && all!.getAttribute('state') === 'conflict',
+      10_000,
+      'conflict counted',
+    );
     await t.offline();
     await tasks.put('b', { title: 'offline edit' });
     await until(() => all!.count === 2, 5000, 'edit counted');
     await all!.updateComplete;
     expect(one!.count).to.equal(1);
     expect(lane!.count).to.equal(0);
-    expect(all!.shadowRoot!.querySelector('.visually-hidden')!.textContent!.trim()).to.equal('1 change in conflict, 1 change not yet saved');
+    expect(all!.shadowRoot!.querySelector('.visually-hidden')!.textContent!.trim()).to.equal(
+      '1 change in conflict, 1 change not yet saved',
+    );
     await expect(all!).to.be.accessible();
   });
 
   it('takes overridden strings', async () => {
     await t.offline();
-    const el = await mount(html`<pending-badge .strings=${{ pendingCount: (n: number) => `${n} Änderungen offen` }}></pending-badge>`);
+    const el = await mount(
+      html`<pending-badge .strings=${{ pendingCount: (n: number) => `${n} Änderungen offen` }}></pending-badge>`,
+    );
     await t.client.enqueue(t.op('a'));
     await until(() => el.count === 1, 5000, 'count');
     await el.updateComplete;
@@ -163,7 +175,9 @@ describe('<pending-badge>', () => {
 
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
-    const provider = await fixture(html`<sync-provider .client=${counting.client}><pending-badge></pending-badge></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${counting.client}><pending-badge></pending-badge></sync-provider>`,
+    );
     const el = provider.querySelector('pending-badge')!;
     await until(() => el.count !== undefined, 5000, 'count');
     // The three operation counts and the unpushed edits.

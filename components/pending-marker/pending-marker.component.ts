@@ -90,7 +90,12 @@ export class PendingMarkerElement extends SyncElement {
     if (!this.client) return this.renderNoProvider();
     // A pill that holds focus stays (saying "saved") until focus leaves it: focus is never dropped on <body>.
     if (this.state === MarkerState.Saved && !this.engaged.focus) return nothing;
-    const words = { saved: this.text.markerSaved, pending: this.text.markerPending, failed: this.text.markerFailed, conflict: this.text.markerConflict };
+    const words = {
+      saved: this.text.markerSaved,
+      pending: this.text.markerPending,
+      failed: this.text.markerFailed,
+      conflict: this.text.markerConflict,
+    };
     const text = words[this.state];
     const latest = this.operations[this.operations.length - 1];
     const edit = this.edit;
@@ -106,11 +111,13 @@ export class PendingMarkerElement extends SyncElement {
         @focus=${() => this.engage({ focus: true })}
         @blur=${() => this.engage({ focus: false })}
         ><slot>${text}</slot></span
-      >${details
-        ? // Hidden visually, never from assistive technology: it is the pill's description whether shown or not.
-          // eslint-disable-next-line lit-a11y/accessible-name -- a tooltip is named by its contents (ARIA 1.2), which the rule does not read
-          html`<span part="details" id="details" role="tooltip" class=${shown ? 'details shown' : 'details visually-hidden'}>${details}</span>`
-        : nothing}`;
+      >${
+        details
+          ? // Hidden visually, never from assistive technology: it is the pill's description whether shown or not.
+            // eslint-disable-next-line lit-a11y/accessible-name -- a tooltip is named by its contents (ARIA 1.2), which the rule does not read
+            html`<span part="details" id="details" role="tooltip" class=${shown ? 'details shown' : 'details visually-hidden'}>${details}</span>`
+          : nothing
+      }`;
   }
 
   private engage(change: Partial<{ focus: boolean; hover: boolean }>): void {

@@ -15,7 +15,9 @@ describe('<pending-marker>', () => {
   afterEach(() => t.dispose());
 
   const mount = async (entity: string, strings = {}) => {
-    const provider = await fixture(html`<sync-provider .client=${t.client}><pending-marker entity=${entity} .strings=${strings}></pending-marker></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${t.client}><pending-marker entity=${entity} .strings=${strings}></pending-marker></sync-provider>`,
+    );
     return provider.querySelector('pending-marker')!;
   };
   const pill = (el: PendingMarkerElement) => el.shadowRoot!.querySelector<HTMLElement>('[part="base"]');
@@ -88,7 +90,10 @@ describe('<pending-marker>', () => {
     await el.updateComplete;
     const box = pill(el)!.getBoundingClientRect();
     try {
-      await sendMouse({ type: 'move', position: [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)] });
+      await sendMouse({
+        type: 'move',
+        position: [Math.round(box.x + box.width / 2), Math.round(box.y + box.height / 2)],
+      });
       await until(() => shown(el), 2000, 'details on hover');
       await sendKeys({ press: 'Escape' });
       await until(() => !shown(el), 2000, 'Escape hides them');
@@ -142,7 +147,12 @@ describe('<pending-marker>', () => {
     expect(pillText(el)).to.equal('wartet');
     el.textContent = 'saving…';
     const slot = el.shadowRoot!.querySelector('slot')!;
-    expect(slot.assignedNodes().map((n) => n.textContent).join('')).to.equal('saving…');
+    expect(
+      slot
+        .assignedNodes()
+        .map((n) => n.textContent)
+        .join(''),
+    ).to.equal('saving…');
   });
 
   it('marks an entity with an unpushed edit "pending", and "conflict" once a conflict holds it', async () => {
@@ -162,7 +172,9 @@ describe('<pending-marker>', () => {
 
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
-    const provider = await fixture(html`<sync-provider .client=${counting.client}><pending-marker entity="a/1"></pending-marker></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${counting.client}><pending-marker entity="a/1"></pending-marker></sync-provider>`,
+    );
     const el = provider.querySelector('pending-marker')!;
     await el.updateComplete;
     // The entity's operations and the unpushed edits.

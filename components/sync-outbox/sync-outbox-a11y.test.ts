@@ -22,12 +22,21 @@ describe('<sync-outbox> accessibility', () => {
     return el;
   };
   const rows = (el: SyncOutboxElement) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
-  const row = (el: SyncOutboxElement, label: string) => rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
-  const inRow = (el: SyncOutboxElement, label: string, selector: string) => row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
+  const row = (el: SyncOutboxElement, label: string) =>
+    rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
+  const inRow = (el: SyncOutboxElement, label: string, selector: string) =>
+    row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
   const waitRow = (el: SyncOutboxElement, label: string, check: (r: HTMLElement) => boolean = () => true) =>
-    until(() => { const r = row(el, label); return !!r && check(r); }, 8000, `row ${label}`);
+    until(
+      () => {
+        const r = row(el, label);
+        return !!r && check(r);
+      },
+      8000,
+      `row ${label}`,
+    );
 
-  it('keeps focus on a row\'s Retry while its operation is sent again (aria-disabled, never disabled)', async () => {
+  it("keeps focus on a row's Retry while its operation is sent again (aria-disabled, never disabled)", async () => {
     await addFault({ pathPrefix: `/api/${t.collection}`, status: 400, latencyMs: 1500 });
     await t.client.enqueue(t.op('a'));
     const el = await mount();
@@ -57,7 +66,11 @@ describe('<sync-outbox> accessibility', () => {
     await addFault({ pathPrefix: `/api/${t.collection}`, latencyMs: 300 });
     button.focus();
     await sendKeys({ press: 'Enter' });
-    await until(() => !applies() && rows(el).every((r) => r.dataset.status !== 'failed'), 5000, 'nothing left to retry');
+    await until(
+      () => !applies() && rows(el).every((r) => r.dataset.status !== 'failed'),
+      5000,
+      'nothing left to retry',
+    );
     await el.updateComplete;
     expectFocusOn(button);
     expect(button.getAttribute('aria-disabled')).to.equal('true');
@@ -120,18 +133,24 @@ describe('<sync-outbox> accessibility', () => {
     expect(heading.getAttribute('aria-level')).to.equal('3');
   });
 
-  for (const [kind, count] of [['short', 3], ['long', 120]] as const) {
+  for (const [kind, count] of [
+    ['short', 3],
+    ['long', 120],
+  ] as const) {
     it(`offers the rows of a ${kind} list to assistive technology while the outbox is below the fold`, async () => {
       // A long list is virtualized: see ignoringResizeObserverLoop.
       await ignoringResizeObserverLoop(async () => {
         await t.offline();
         await t.client.enqueueMany(Array.from({ length: count }, (_, i) => t.op(`r${i}`)));
-        const provider = await fixture(html`<div><div style="height: 3000px"></div><sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider></div>`);
+        const provider = await fixture(
+          html`<div><div style="height: 3000px"></div><sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider></div>`,
+        );
         const el = provider.querySelector('sync-outbox')!;
         expect(el.getBoundingClientRect().top).to.be.greaterThan(window.innerHeight);
         await until(() => el.total === count, 5000, 'counted');
         // The virtualizer itself, not the plain first screenful shown while it loads.
-        if (kind === 'long') await until(() => !!el.shadowRoot!.querySelector('[part="list"] [virtualizer-sizer]'), 8000, 'virtualized');
+        if (kind === 'long')
+          await until(() => !!el.shadowRoot!.querySelector('[part="list"] [virtualizer-sizer]'), 8000, 'virtualized');
         await until(() => rows(el).length >= Math.min(count, 3), 5000, 'rows while off-screen');
         await frames();
         const items = el.shadowRoot!.querySelectorAll('[role="listitem"]');
@@ -145,11 +164,14 @@ describe('<sync-outbox> accessibility', () => {
       await ignoringResizeObserverLoop(async () => {
         await t.offline();
         await t.client.enqueueMany(Array.from({ length: count }, (_, i) => t.op(`r${i}`)));
-        const provider = await fixture(html`<div><sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider><div style="height: 4000px"></div></div>`);
+        const provider = await fixture(
+          html`<div><sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider><div style="height: 4000px"></div></div>`,
+        );
         const el = provider.querySelector('sync-outbox')!;
         await until(() => !!row(el, 'Create r2'), 8000, 'row r2');
         // A long list virtualizes once its module has loaded.
-        if (kind === 'long') await until(() => !!el.shadowRoot!.querySelector('[part="list"] [virtualizer-sizer]'), 8000, 'virtualized');
+        if (kind === 'long')
+          await until(() => !!el.shadowRoot!.querySelector('[part="list"] [virtualizer-sizer]'), 8000, 'virtualized');
         const button = inRow(el, 'Create r2', '[part="discard"]')!;
         button.focus();
         try {
@@ -171,7 +193,8 @@ describe('<sync-outbox> accessibility', () => {
 /** The virtualizer's ResizeObserver may defer a notification to the next frame; Chromium reports that benign loop as an error. */
 async function ignoringResizeObserverLoop(run: () => Promise<void>): Promise<void> {
   const mochaOnError = window.onerror;
-  window.onerror = (message, ...rest) => (/ResizeObserver loop/.test(String(message)) ? true : (mochaOnError?.call(window, message, ...rest) ?? false));
+  window.onerror = (message, ...rest) =>
+    /ResizeObserver loop/.test(String(message)) ? true : (mochaOnError?.call(window, message, ...rest) ?? false);
   try {
     await run();
   } finally {

@@ -209,7 +209,12 @@ export class SyncOutboxElement extends SyncElement {
   }
 
   protected override willUpdate(changed: PropertyValues): void {
-    const filterChanged = changed.has('client') || changed.has('lane') || changed.has('kind') || changed.has('entity') || changed.has('selectedLane');
+    const filterChanged =
+      changed.has('client') ||
+      changed.has('lane') ||
+      changed.has('kind') ||
+      changed.has('entity') ||
+      changed.has('selectedLane');
     if (filterChanged) {
       // Another list: its first counts are the baseline, not news (reset before observing: a source may emit at once).
       this.spoken = undefined;
@@ -254,24 +259,28 @@ export class SyncOutboxElement extends SyncElement {
     return html`<section part="base" class="base" aria-labelledby="heading">
       <div part="header" class="header">
         <span part="heading" class="heading" id="heading" role="heading" aria-level=${level}><slot name="heading">${text.outboxTitle}</slot></span>
-        ${showLanes && !this.lane
-          ? html`<label part="lane-filter"
+        ${
+          showLanes && !this.lane
+            ? html`<label part="lane-filter"
               >${text.laneFilter}
               <select .value=${this.selectedLane} @change=${this.onLaneChange}>
                 <option value="" ?selected=${this.selectedLane === ''}>${text.allLanes}</option>
                 ${lanes.map((lane) => html`<option value=${lane} ?selected=${this.selectedLane === lane}>${text.lane(lane)}</option>`)}
               </select></label
             >`
-          : nothing}
+            : nothing
+        }
         <button part="retry-all" type="button" aria-disabled=${retryable === 0 ? 'true' : 'false'} @click=${this.onRetryAll}>${text.retryAll}</button>
       </div>
-      ${!win
-        ? html`<p class="loading" tabindex="-1">${text.loading}</p>`
-        : win.total === 0
-          ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${edits.length > 0 ? text.outboxNoOperations : text.outboxEmpty}</slot></p>`
-          : this.virtual
-            ? this.renderVirtualList(win.total, showLanes)
-            : this.renderFullList(win.total, showLanes)}
+      ${
+        !win
+          ? html`<p class="loading" tabindex="-1">${text.loading}</p>`
+          : win.total === 0
+            ? html`<p part="empty" class="empty" tabindex="-1"><slot name="empty">${edits.length > 0 ? text.outboxNoOperations : text.outboxEmpty}</slot></p>`
+            : this.virtual
+              ? this.renderVirtualList(win.total, showLanes)
+              : this.renderFullList(win.total, showLanes)
+      }
       ${edits.length > 0 ? this.renderEdits(edits, Math.min(6, level + 1)) : nothing}
     </section>`;
   }
@@ -282,16 +291,20 @@ export class SyncOutboxElement extends SyncElement {
     return html`<div part="edits" class="edits" role="group" aria-labelledby="edits-heading">
       <span part="edits-heading" class="heading edits-heading" id="edits-heading" role="heading" aria-level=${level}>${text.editsTitle}</span>
       <ul part="edit-list" class="edit-list" aria-labelledby="edits-heading">
-        ${repeat(edits, (edit) => `${edit.collection}/${edit.id}`, (edit) => {
-          const status = edit.conflictId ? 'conflict' : edit.failed ? 'failed' : 'pending';
-          return html`<li part="edit" class="item" data-status=${status}>
+        ${repeat(
+          edits,
+          (edit) => `${edit.collection}/${edit.id}`,
+          (edit) => {
+            const status = edit.conflictId ? 'conflict' : edit.failed ? 'failed' : 'pending';
+            return html`<li part="edit" class="item" data-status=${status}>
             <div class="line">
               <span part="label" class="label">${text.editLabel(edit.collection, edit.id, edit.deleted)}</span>
               <span part="status" class="status status-${status}">${text.editStatus[status]}</span>
             </div>
             ${edit.lastError ? html`<div part="error" class="error">${edit.lastError.message}</div>` : nothing}
           </li>`;
-        })}
+          },
+        )}
       </ul>
     </div>`;
   }
@@ -305,7 +318,11 @@ export class SyncOutboxElement extends SyncElement {
   /** Every row in the DOM: what assistive technology reads is the whole list, wherever the page is scrolled. */
   private renderFullList(total: number, showLanes: boolean): TemplateResult {
     return html`<div part="list" class="list" role="list" aria-label=${this.text.outboxListLabel} tabindex="0">
-      ${repeat(this.rows, (op, index) => op?.id ?? `row-${index}`, (op, index) => this.renderRow(op, index, total, showLanes))}
+      ${repeat(
+        this.rows,
+        (op, index) => op?.id ?? `row-${index}`,
+        (op, index) => this.renderRow(op, index, total, showLanes),
+      )}
     </div>`;
   }
 
@@ -315,14 +332,16 @@ export class SyncOutboxElement extends SyncElement {
     const keyFunction = (op: Operation | undefined, index: number) => op?.id ?? `row-${index}`;
     const renderItem = (op: Operation | undefined, index: number) => this.renderRow(op, index, total, showLanes);
     return html`<div part="list" class="list virtual" role="list" aria-label=${this.text.outboxListLabel} tabindex="0" @rangeChanged=${this.onRangeChanged}>
-      ${module
-        ? module.virtualList<Operation | undefined>({
-            items: this.rows,
-            keyFunction,
-            renderItem,
-            viewportElement: () => this.renderRoot.querySelector<HTMLElement>('.list.virtual') ?? undefined,
-          })
-        : repeat(this.rows.slice(0, PREVIEW_ROWS), keyFunction, renderItem)}
+      ${
+        module
+          ? module.virtualList<Operation | undefined>({
+              items: this.rows,
+              keyFunction,
+              renderItem,
+              viewportElement: () => this.renderRoot.querySelector<HTMLElement>('.list.virtual') ?? undefined,
+            })
+          : repeat(this.rows.slice(0, PREVIEW_ROWS), keyFunction, renderItem)
+      }
     </div>`;
   }
 
@@ -335,7 +354,8 @@ export class SyncOutboxElement extends SyncElement {
         <div class="actions" aria-hidden="true"><span class="button-space">&nbsp;</span></div>
       </div>`;
     }
-    const wait = op.status === 'pending' && op.nextAttemptAt > this.now ? Math.ceil((op.nextAttemptAt - this.now) / 1000) : 0;
+    const wait =
+      op.status === 'pending' && op.nextAttemptAt > this.now ? Math.ceil((op.nextAttemptAt - this.now) / 1000) : 0;
     const discarding = this.discarding.has(op.id);
     // In flight: the buttons stay focusable but do nothing (a disabled button would drop focus on <body>).
     const retryBusy = discarding || op.status === 'sending';
@@ -349,14 +369,16 @@ export class SyncOutboxElement extends SyncElement {
       </div>
       ${op.lastError ? html`<div part="error" class="error">${op.lastError.message}</div>` : nothing}
       <div class="actions">
-        ${this.confirming === op.id
-          ? html`<div part="confirm-group" class="confirm" role="group" aria-labelledby="confirm-question" @keydown=${(event: KeyboardEvent) => this.onConfirmKeydown(event, op, index)}>
+        ${
+          this.confirming === op.id
+            ? html`<div part="confirm-group" class="confirm" role="group" aria-labelledby="confirm-question" @keydown=${(event: KeyboardEvent) => this.onConfirmKeydown(event, op, index)}>
               <span part="confirm" id="confirm-question">${text.discardConfirm(op.label)}</span>
               <button part="confirm-discard" class="confirm-discard" type="button" @click=${() => this.confirmDiscard(op, index)}>${text.discard}</button>
               <button part="keep" class="keep" type="button" @click=${() => this.keep(op, index)}>${text.keep}</button>
             </div>`
-          : html`<button part="retry" class="retry" type="button" aria-label=${text.retryLabel(op.label)} aria-disabled=${retryBusy ? 'true' : 'false'} @click=${() => this.onRetry(op)}>${text.retry}</button>
-              <button part="discard" class="discard" type="button" aria-label=${text.discardLabel(op.label)} aria-disabled=${discarding ? 'true' : 'false'} @click=${() => this.onDiscard(op, index)}>${text.discard}</button>`}
+            : html`<button part="retry" class="retry" type="button" aria-label=${text.retryLabel(op.label)} aria-disabled=${retryBusy ? 'true' : 'false'} @click=${() => this.onRetry(op)}>${text.retry}</button>
+              <button part="discard" class="discard" type="button" aria-label=${text.discardLabel(op.label)} aria-disabled=${discarding ? 'true' : 'false'} @click=${() => this.onDiscard(op, index)}>${text.discard}</button>`
+        }
       </div>
     </div>`;
   }
@@ -510,7 +532,11 @@ export class SyncOutboxElement extends SyncElement {
 
   private knownLanes(): string[] {
     // The loaded rows' lanes count at once; the engine's list follows a round trip later.
-    const lanes = new Set([...this.lanes, ...this.engineLanes, ...(this.window.value?.items ?? []).map((op) => op.lane)]);
+    const lanes = new Set([
+      ...this.lanes,
+      ...this.engineLanes,
+      ...(this.window.value?.items ?? []).map((op) => op.lane),
+    ]);
     if (this.lane) lanes.add(this.lane);
     return [...lanes].sort();
   }
@@ -520,7 +546,8 @@ export class SyncOutboxElement extends SyncElement {
     // A confirmed discard is over once its operation has left the list.
     if (this.discarding.size > 0 && window.offset === 0 && window.items.length === window.total) {
       const present = new Set(window.items.map((op) => op.id));
-      if ([...this.discarding].some((id) => !present.has(id))) this.discarding = new Set([...this.discarding].filter((id) => present.has(id)));
+      if ([...this.discarding].some((id) => !present.has(id)))
+        this.discarding = new Set([...this.discarding].filter((id) => present.has(id)));
     }
     for (const op of window.items) {
       if (op.status !== 'failed' && op.status !== 'conflict') continue;
@@ -536,7 +563,10 @@ export class SyncOutboxElement extends SyncElement {
   private learnLanes(window: OperationWindow): void {
     if (window.total === this.lanesAskedAt || !this.client) return;
     this.lanesAskedAt = window.total;
-    this.client.lanes().then((lanes) => (this.engineLanes = lanes), () => {});
+    this.client.lanes().then(
+      (lanes) => (this.engineLanes = lanes),
+      () => {},
+    );
   }
 
   private counts() {
@@ -571,7 +601,8 @@ export class SyncOutboxElement extends SyncElement {
     // Edits still waiting to be pushed: the queue emptying is not everything saved.
     if (now.total === 0) return before.total > 0 && this.shownEdits.length === 0 ? text.allSaved : '';
     const parts: string[] = [];
-    if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict)) parts.push(text.conflictCount(now.conflict));
+    if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict))
+      parts.push(text.conflictCount(now.conflict));
     if (now.failed > 0 && (now.failed > before.failed || refailed.failed)) parts.push(text.failedCount(now.failed));
     return parts.join('. ');
   }

@@ -22,10 +22,19 @@ describe('<sync-outbox>', () => {
     return el;
   };
   const rows = (el: SyncOutboxElement) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
-  const row = (el: SyncOutboxElement, label: string) => rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
-  const inRow = (el: SyncOutboxElement, label: string, selector: string) => row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
+  const row = (el: SyncOutboxElement, label: string) =>
+    rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
+  const inRow = (el: SyncOutboxElement, label: string, selector: string) =>
+    row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
   const waitRow = (el: SyncOutboxElement, label: string, check: (r: HTMLElement) => boolean = () => true) =>
-    until(() => { const r = row(el, label); return !!r && check(r); }, 5000, `row ${label}`);
+    until(
+      () => {
+        const r = row(el, label);
+        return !!r && check(r);
+      },
+      5000,
+      `row ${label}`,
+    );
 
   it('is defined by the define module', () => {
     expect(customElements.get('sync-outbox')).to.equal(SyncOutboxElement);
@@ -59,7 +68,7 @@ describe('<sync-outbox>', () => {
     await expect(el).to.be.accessible();
   });
 
-  it('shows a failed operation\'s error, and retries it through a cancelable sync-retry event', async () => {
+  it("shows a failed operation's error, and retries it through a cancelable sync-retry event", async () => {
     await t.failWith(400);
     await t.client.enqueue(t.op('a'));
     const el = await mount();
@@ -148,7 +157,11 @@ describe('<sync-outbox>', () => {
     expect(event).to.be.instanceOf(SyncRetryAllEvent);
     expect(event.cancelable).to.equal(true);
     expect(event.filter).to.deep.equal({});
-    await until(() => rows(el).every((r) => r.querySelector('[part="attempts"]')!.textContent === '2 attempts'), 5000, 'both retried');
+    await until(
+      () => rows(el).every((r) => r.querySelector('[part="attempts"]')!.textContent === '2 attempts'),
+      5000,
+      'both retried',
+    );
   });
 
   it('puts the whole filter it retries on sync-retry-all: lane, kind and entity', async () => {
@@ -169,7 +182,7 @@ describe('<sync-outbox>', () => {
     expect(seen[0]!.lane).to.equal('x');
   });
 
-  it('names each row\'s lane and filters by lane when there are several', async () => {
+  it("names each row's lane and filters by lane when there are several", async () => {
     await t.offline();
     await t.client.enqueueMany([t.op('a', { lane: 'x' }), t.op('b', { lane: 'y' }), t.op('c', { lane: 'y' })]);
     const el = await mount();
@@ -193,13 +206,20 @@ describe('<sync-outbox>', () => {
     await ignoringResizeObserverLoop(async () => {
       await t.offline();
       // 100 rows of lane x fill the first window; lane z only appears far below it.
-      await t.client.enqueueMany([...Array.from({ length: 100 }, (_, i) => t.op(`x${i}`, { lane: 'x' })), t.op('z0', { lane: 'z' })]);
+      await t.client.enqueueMany([
+        ...Array.from({ length: 100 }, (_, i) => t.op(`x${i}`, { lane: 'x' })),
+        t.op('z0', { lane: 'z' }),
+      ]);
       const el = await mount();
       await until(() => el.total === 101, 5000, 'all counted');
-      await until(() => {
-        const select = el.shadowRoot!.querySelector<HTMLSelectElement>('[part="lane-filter"] select');
-        return !!select && [...select.options].map((o) => o.value).join() === ',x,z';
-      }, 5000, 'lane z offered');
+      await until(
+        () => {
+          const select = el.shadowRoot!.querySelector<HTMLSelectElement>('[part="lane-filter"] select');
+          return !!select && [...select.options].map((o) => o.value).join() === ',x,z';
+        },
+        5000,
+        'lane z offered',
+      );
       expect(row(el, 'Create z0')).to.equal(undefined);
     });
   });
@@ -207,7 +227,9 @@ describe('<sync-outbox>', () => {
   it('takes overridden strings', async () => {
     await t.offline();
     await t.client.enqueue(t.op('a'));
-    const el = await mount(html`<sync-outbox .strings=${{ retry: 'Nochmal', discard: 'Verwerfen', status: { pending: 'wartet' } }}></sync-outbox>`);
+    const el = await mount(
+      html`<sync-outbox .strings=${{ retry: 'Nochmal', discard: 'Verwerfen', status: { pending: 'wartet' } }}></sync-outbox>`,
+    );
     await waitRow(el, 'Create a');
     // The first attempt is under way for a moment before the cut connection makes it pending.
     await until(() => row(el, 'Create a')?.dataset.status === 'pending', 5000, 'pending');
@@ -220,9 +242,12 @@ describe('<sync-outbox>', () => {
 
   it('lists Background Sync edits not yet pushed beside queued operations, with their state, as text', async () => {
     const tasks = t.client.collection<{ title: string }>(t.collection, { conflict: 'manual', pullIntervalMs: 0 });
-    const provider = await fixture(html`<sync-provider .client=${t.client}><sync-outbox></sync-outbox><sync-outbox lane="x"></sync-outbox></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${t.client}><sync-outbox></sync-outbox><sync-outbox lane="x"></sync-outbox></sync-provider>`,
+    );
     const [el, laneOutbox] = [...provider.querySelectorAll('sync-outbox')];
-    const edits = () => [...el!.shadowRoot!.querySelectorAll('[part="edit"]')].map((li) => li.textContent!.replace(/\s+/g, ' ').trim());
+    const edits = () =>
+      [...el!.shadowRoot!.querySelectorAll('[part="edit"]')].map((li) => li.textContent!.replace(/\s+/g, ' ').trim());
     await entityConflict(t, tasks, 'a', { title: 'base' }, { title: 'theirs' }, { title: 'mine' });
     await until(() => edits().join() === `${t.collection}/a conflict`, 10_000, 'the conflict listed');
     await t.offline();
@@ -230,7 +255,10 @@ describe('<sync-outbox>', () => {
     await t.client.enqueue(t.op('q'));
     await until(() => edits().length === 2 && el!.total === 1, 10_000, 'two edits and one operation');
     // Label and state (an attempt made before the engine saw the server go away may add its error).
-    expect(edits().map((e) => e.split(' ').slice(0, 2).join(' '))).to.deep.equal([`${t.collection}/a conflict`, `${t.collection}/b pending`]);
+    expect(edits().map((e) => e.split(' ').slice(0, 2).join(' '))).to.deep.equal([
+      `${t.collection}/a conflict`,
+      `${t.collection}/b pending`,
+    ]);
     expect(el!.shadowRoot!.querySelector('[part="edits-heading"]')!.textContent).to.equal('Edits not yet pushed');
     expect(el!.shadowRoot!.querySelector('[part="edits-heading"]')!.getAttribute('aria-level')).to.equal('3');
     expect(laneOutbox!.shadowRoot!.querySelector('[part="edits"]')).to.equal(null);
@@ -239,7 +267,9 @@ describe('<sync-outbox>', () => {
 
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
-    const provider = await fixture(html`<sync-provider .client=${counting.client}><sync-outbox></sync-outbox></sync-provider>`);
+    const provider = await fixture(
+      html`<sync-provider .client=${counting.client}><sync-outbox></sync-outbox></sync-provider>`,
+    );
     const el = provider.querySelector('sync-outbox')!;
     await until(() => el.total !== undefined, 5000, 'window');
     // The window, the failed and conflict counts, and the unpushed edits.
@@ -283,7 +313,8 @@ describe('<sync-outbox>', () => {
  */
 async function ignoringResizeObserverLoop(run: () => Promise<void>): Promise<void> {
   const mochaOnError = window.onerror;
-  window.onerror = (message, ...rest) => (/ResizeObserver loop/.test(String(message)) ? true : (mochaOnError?.call(window, message, ...rest) ?? false));
+  window.onerror = (message, ...rest) =>
+    /ResizeObserver loop/.test(String(message)) ? true : (mochaOnError?.call(window, message, ...rest) ?? false);
   try {
     await run();
   } finally {

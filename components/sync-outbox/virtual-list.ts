@@ -45,7 +45,12 @@ export interface VirtualListOptions<T> {
 }
 
 /** Renders `items` virtualized into the scrolling element that holds this directive; fires `rangeChanged` on it. */
-export function virtualList<T>({ items, keyFunction, renderItem, viewportElement }: VirtualListOptions<T>): DirectiveResult {
+export function virtualList<T>({
+  items,
+  keyFunction,
+  renderItem,
+  viewportElement,
+}: VirtualListOptions<T>): DirectiveResult {
   return virtualize<T>({
     scroller: true,
     items,

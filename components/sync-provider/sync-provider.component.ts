@@ -128,13 +128,23 @@ export class SyncProviderElement extends LitElement {
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('strings')) this.publishStrings();
-    if (this.isConnected && (changed.has('client') || changed.has('endpoint') || changed.has('namespace') || changed.has('mode') || changed.has('workerUrl'))) {
+    if (
+      this.isConnected &&
+      (changed.has('client') ||
+        changed.has('endpoint') ||
+        changed.has('namespace') ||
+        changed.has('mode') ||
+        changed.has('workerUrl'))
+    ) {
       this.reconcile();
     }
   }
 
   protected override render() {
-    const error = this.clientError === undefined ? nothing : html`<p part="error" class="error" role="alert">${this.localize.strings(this.outerStrings, this.strings).clientError(this.clientError)}</p>`;
+    const error =
+      this.clientError === undefined
+        ? nothing
+        : html`<p part="error" class="error" role="alert">${this.localize.strings(this.outerStrings, this.strings).clientError(this.clientError)}</p>`;
     return html`${error}<slot></slot>`;
   }
 

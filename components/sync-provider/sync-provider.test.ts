@@ -30,7 +30,9 @@ describe('<sync-provider>', () => {
   });
 
   it('provides a client handed in, follows a new one, and does not close it on removal', async () => {
-    const el = await fixture<SyncProviderElement>(html`<sync-provider .client=${t.client}><pending-badge></pending-badge></sync-provider>`);
+    const el = await fixture<SyncProviderElement>(
+      html`<sync-provider .client=${t.client}><pending-badge></pending-badge></sync-provider>`,
+    );
     const badge = el.querySelector('pending-badge')!;
     await until(() => badge.count !== undefined, 5000, 'count');
     const other = testClient('provider-b');
@@ -59,7 +61,9 @@ describe('<sync-provider>', () => {
     el.setAttribute('namespace', namespace);
     el.setAttribute('mode', 'in-page');
     el.innerHTML = '<pending-badge show-zero></pending-badge>';
-    const changed = new Promise<SyncClientChangedEvent>((resolve) => el.addEventListener('sync-client-changed', resolve, { once: true }));
+    const changed = new Promise<SyncClientChangedEvent>((resolve) =>
+      el.addEventListener('sync-client-changed', resolve, { once: true }),
+    );
     wrapper.append(el);
     const client = (await changed).client as SyncClient;
     expect(client).to.equal(el.client);
@@ -81,7 +85,9 @@ describe('<sync-provider>', () => {
     console.error = (...args: unknown[]) => void errors.push(args);
     const warnings = captureWarnings();
     try {
-      const el = await fixture<SyncProviderElement>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
+      const el = await fixture<SyncProviderElement>(
+        html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`,
+      );
       expect(el.client).to.equal(undefined);
       expect(errors.length).to.equal(1);
       const badge = el.querySelector('pending-badge')!;
@@ -100,7 +106,9 @@ describe('<sync-provider>', () => {
     console.error = () => {};
     const namespace = uniqueName('el-fixed');
     try {
-      const el = await fixture<SyncProviderElement>(html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`);
+      const el = await fixture<SyncProviderElement>(
+        html`<sync-provider endpoint="/api" namespace="no spaces" mode="in-page"><pending-badge></pending-badge></sync-provider>`,
+      );
       await el.updateComplete;
       const error = el.shadowRoot!.querySelector<HTMLElement>('[part="error"]')!;
       expect(error).to.exist;
@@ -120,7 +128,7 @@ describe('<sync-provider>', () => {
     }
   });
 
-  it('serves an element inside another element\'s shadow root (a micro-frontend)', async () => {
+  it("serves an element inside another element's shadow root (a micro-frontend)", async () => {
     class MicroFrontend extends LitElement {
       override render() {
         return html`<pending-badge show-zero></pending-badge>`;
@@ -145,7 +153,9 @@ describe('<sync-provider>', () => {
     const namespace = uniqueName('el-late');
     const tag = uniqueName('late-provider');
     try {
-      const el = await fixture(`<${tag} endpoint="/api" namespace="${namespace}" mode="in-page"><pending-badge show-zero></pending-badge></${tag}>`);
+      const el = await fixture(
+        `<${tag} endpoint="/api" namespace="${namespace}" mode="in-page"><pending-badge show-zero></pending-badge></${tag}>`,
+      );
       const badge = el.querySelector('pending-badge')!;
       await badge.updateComplete;
       expect(shadowText(badge)).to.equal(defaultStrings.noProvider);

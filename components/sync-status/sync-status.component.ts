@@ -82,7 +82,9 @@ export class SyncStatusElement extends SyncElement {
   /** Epoch ms used for "last synced … ago"; moves every 15 s while connected. */
   @state() private now = Date.now();
 
-  private readonly statusController = new ObservableController<EngineSyncStatus>(this, { onValue: (status) => this.connectionSeen(status) });
+  private readonly statusController = new ObservableController<EngineSyncStatus>(this, {
+    onValue: (status) => this.connectionSeen(status),
+  });
   private clockTimer: ReturnType<typeof setInterval> | undefined;
   private listening = false;
   /** The connection as the page last heard it, and as last seen; undefined until the first connected status. */
@@ -148,7 +150,8 @@ export class SyncStatusElement extends SyncElement {
       syncing: text.syncing,
       paused: text.waitingForSignIn,
     };
-    const storage = status.storage === 'quota-exceeded' ? text.storageFull : status.storage === 'error' ? text.storageError : '';
+    const storage =
+      status.storage === 'quota-exceeded' ? text.storageFull : status.storage === 'error' ? text.storageError : '';
     return html`<div part="base" class="base">
       <div class="line">
         <span part="indicator" class="dot"></span>
@@ -156,9 +159,11 @@ export class SyncStatusElement extends SyncElement {
         <span part="last-sync">${status.lastSyncAt === null ? text.neverSynced : text.lastSynced(Math.max(0, this.now - status.lastSyncAt))}</span>
         ${edits > 0 ? html`<span part="unsent">${text.unsentWithEdits(unsent, edits)}</span>` : unsent > 0 ? html`<span part="unsent">${text.unsent(unsent)}</span>` : nothing}
         ${conflicts > 0 ? html`<span part="conflicts">${text.conflictsNeedDecision(conflicts)}</span>` : nothing}
-        ${unsent > 0 || edits > 0 || status.connectivity !== 'online' || status.paused
-          ? html`<button part="sync-now" type="button" @click=${this.onSyncNow}>${text.syncNow}</button>`
-          : nothing}
+        ${
+          unsent > 0 || edits > 0 || status.connectivity !== 'online' || status.paused
+            ? html`<button part="sync-now" type="button" @click=${this.onSyncNow}>${text.syncNow}</button>`
+            : nothing
+        }
       </div>
       ${storage ? html`<p part="warning" class="warning" role="alert">${storage}</p>` : nothing}
       <p part="runtime">${status.continuesAfterClose ? text.continuesAfterClose : text.sentWhileOpen}</p>

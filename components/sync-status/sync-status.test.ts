@@ -31,11 +31,19 @@ function scriptedClient(status: Partial<SyncStatus> = {}) {
   const status$ = new BehaviorSubject<SyncStatus>({ ...baseStatus, ...status });
   let syncs = 0;
   const client = { status$: status$.asObservable(), syncNow: async () => void syncs++ } as unknown as SyncClient;
-  return { client, set: (next: Partial<SyncStatus>) => status$.next({ ...status$.value, ...next }), get syncs() { return syncs; } };
+  return {
+    client,
+    set: (next: Partial<SyncStatus>) => status$.next({ ...status$.value, ...next }),
+    get syncs() {
+      return syncs;
+    },
+  };
 }
 
 async function mountWith(client: SyncClient, warnOnUnload = false) {
-  const provider = await fixture(html`<sync-provider .client=${client}><sync-status ?warn-on-unload=${warnOnUnload}></sync-status></sync-provider>`);
+  const provider = await fixture(
+    html`<sync-provider .client=${client}><sync-status ?warn-on-unload=${warnOnUnload}></sync-status></sync-provider>`,
+  );
   const el = provider.querySelector('sync-status')!;
   await until(() => el.status !== undefined, 5000, 'status');
   await el.updateComplete;
@@ -61,7 +69,9 @@ describe('<sync-status> with an engine', () => {
     await el.updateComplete;
     expect(part(el, 'state')!.textContent).to.equal('Online');
     expect(part(el, 'last-sync')!.textContent).to.equal('Not synced yet');
-    expect(part(el, 'runtime')!.textContent).to.equal('Changes are saved on this device and are sent while this app is open in a tab.');
+    expect(part(el, 'runtime')!.textContent).to.equal(
+      'Changes are saved on this device and are sent while this app is open in a tab.',
+    );
     expect(part(el, 'sync-now')).to.equal(null);
     await expect(el).to.be.accessible();
   });
@@ -114,7 +124,10 @@ describe('<sync-status> states', () => {
   });
 
   it('says what is unsent: queued changes, unpushed edits and conflicts that need a decision', async () => {
-    const scripted = scriptedClient({ counts: { pending: 3, sending: 0, failed: 0, conflict: 0 }, entities: { dirty: 3, conflicts: 1 } });
+    const scripted = scriptedClient({
+      counts: { pending: 3, sending: 0, failed: 0, conflict: 0 },
+      entities: { dirty: 3, conflicts: 1 },
+    });
     const el = await mountWith(scripted.client);
     expect(part(el, 'unsent')!.textContent).to.equal('3 changes and 2 edits not yet sent');
     expect(part(el, 'conflicts')!.textContent).to.equal('1 conflict needs your decision');
@@ -133,7 +146,12 @@ describe('<sync-status> states', () => {
   });
 
   it('warns when storage is full and says other tabs keep sending when they do', async () => {
-    const s = scriptedClient({ storage: 'quota-exceeded', continuesAfterClose: true, clients: 2, lastSyncAt: Date.now() - 125_000 });
+    const s = scriptedClient({
+      storage: 'quota-exceeded',
+      continuesAfterClose: true,
+      clients: 2,
+      lastSyncAt: Date.now() - 125_000,
+    });
     const el = await mountWith(s.client);
     expect(part(el, 'warning')!.textContent).to.equal('Storage is full: new changes may not be saved on this device.');
     expect(part(el, 'warning')!.getAttribute('role')).to.equal('alert');
@@ -206,7 +224,11 @@ describe('<sync-status> states', () => {
   it('takes overridden strings', async () => {
     const s = scriptedClient();
     const el = await mountWith(s.client);
-    el.strings = { online: 'En ligne', neverSynced: 'Jamais synchronisé', sentWhileOpen: 'Envoyé tant que l’onglet est ouvert.' };
+    el.strings = {
+      online: 'En ligne',
+      neverSynced: 'Jamais synchronisé',
+      sentWhileOpen: 'Envoyé tant que l’onglet est ouvert.',
+    };
     await el.updateComplete;
     expect(shadowText(el)).to.equal('En ligne Jamais synchronisé Envoyé tant que l’onglet est ouvert.');
   });

@@ -17,7 +17,13 @@ export function parseColor(value: string): Rgba {
     return { r: Number(rgb[1]), g: Number(rgb[2]), b: Number(rgb[3]), a: alpha };
   }
   const srgb = /color\(srgb\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)(?:\s*\/\s*([\d.]+))?\)/.exec(value);
-  if (srgb) return { r: Number(srgb[1]) * 255, g: Number(srgb[2]) * 255, b: Number(srgb[3]) * 255, a: srgb[4] === undefined ? 1 : Number(srgb[4]) };
+  if (srgb)
+    return {
+      r: Number(srgb[1]) * 255,
+      g: Number(srgb[2]) * 255,
+      b: Number(srgb[3]) * 255,
+      a: srgb[4] === undefined ? 1 : Number(srgb[4]),
+    };
   if (value === 'transparent') return { r: 0, g: 0, b: 0, a: 0 };
   throw new Error(`Unparsed colour: ${value}`);
 }
@@ -25,7 +31,12 @@ export function parseColor(value: string): Rgba {
 /** `top` composited over an opaque `bottom`. */
 function over(top: Rgba, bottom: Rgba): Rgba {
   const a = top.a;
-  return { r: top.r * a + bottom.r * (1 - a), g: top.g * a + bottom.g * (1 - a), b: top.b * a + bottom.b * (1 - a), a: 1 };
+  return {
+    r: top.r * a + bottom.r * (1 - a),
+    g: top.g * a + bottom.g * (1 - a),
+    b: top.b * a + bottom.b * (1 - a),
+    a: 1,
+  };
 }
 
 function luminance({ r, g, b }: Rgba): number {
@@ -93,7 +104,8 @@ export function deepElements(root: ParentNode): Element[] {
   return found;
 }
 
-const LIVE = (element: Element) => element.hasAttribute('aria-live') || ['status', 'log', 'alert'].includes(element.getAttribute('role') ?? '');
+const LIVE = (element: Element) =>
+  element.hasAttribute('aria-live') || ['status', 'log', 'alert'].includes(element.getAttribute('role') ?? '');
 
 /**
  * Records what every live region of the page says, through shadow roots: each new non-empty text of a

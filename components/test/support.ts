@@ -123,10 +123,21 @@ function latest<T>(source: Observable<T>): Promise<T> {
  * for null) behind the client's back, then edited here to `mine`, whose push meets a 412. The collection must use
  * the 'manual' strategy for the conflict to stay open.
  */
-export async function entityConflict<T extends object>(t: TestClient, items: Collection<T>, id: string, base: T, theirs: T | null, mine: T): Promise<void> {
+export async function entityConflict<T extends object>(
+  t: TestClient,
+  items: Collection<T>,
+  id: string,
+  base: T,
+  theirs: T | null,
+  mine: T,
+): Promise<void> {
   await items.put(id, base);
   await eventually(async () => (await serverItems(t.collection)).some((i) => i.id === id), 10_000, `${id} pushed`);
-  await eventually(async () => !(await latest(t.client.dirtyEntities$)).some((e) => e.id === id), 10_000, `${id} clean`);
+  await eventually(
+    async () => !(await latest(t.client.dirtyEntities$)).some((e) => e.id === id),
+    10_000,
+    `${id} clean`,
+  );
   const answer = await fetch(`${API}/${t.collection}/${id}`, {
     method: theirs ? 'PUT' : 'DELETE',
     headers: { 'Content-Type': 'application/json', 'If-Match': '"1"' },

@@ -10,7 +10,9 @@ import { createSyncServer, type SyncServer } from '../app.ts';
 import { connectMiddleware, koaMiddleware } from '../node-adapter.ts';
 import { call, jsonInit } from './helpers.ts';
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ origin: string; server: Server }> {
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ origin: string; server: Server }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -60,9 +62,15 @@ describe('node adapters', () => {
   test('koaMiddleware serves /api with respond=false and awaits next otherwise; drop works through it', async () => {
     const middleware = koaMiddleware(sync.app);
     const { origin, server } = await serve((req, res) => {
-      const ctx: { req: IncomingMessage; res: ServerResponse; respond?: boolean; originalUrl?: string } = { req, res, originalUrl: req.url };
+      const ctx: { req: IncomingMessage; res: ServerResponse; respond?: boolean; originalUrl?: string } = {
+        req,
+        res,
+        originalUrl: req.url,
+      };
       let nextCalled = false;
-      middleware(ctx, async () => { nextCalled = true; }).then(() => {
+      middleware(ctx, async () => {
+        nextCalled = true;
+      }).then(() => {
         if (nextCalled) fallback(res);
         else assert.equal(ctx.respond, false);
       });

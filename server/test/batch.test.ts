@@ -23,9 +23,15 @@ function put(key: string, path: string, data: unknown, headers: Record<string, s
 
 describe('batch push', () => {
   let t: TestServer;
-  before(async () => { t = await startServer({ batch: { maxOps: 5, maxBytes: 4096 } }); });
-  after(async () => { await t.close(); });
-  beforeEach(async () => { await call(`${t.api}/_admin/faults`, { method: 'DELETE' }); });
+  before(async () => {
+    t = await startServer({ batch: { maxOps: 5, maxBytes: 4096 } });
+  });
+  after(async () => {
+    await t.close();
+  });
+  beforeEach(async () => {
+    await call(`${t.api}/_admin/faults`, { method: 'DELETE' });
+  });
 
   test('applies ops in order, one result each; a re-sent batch replays every op', async () => {
     const ops: Op[] = [
@@ -42,35 +48,65 @@ describe('batch push', () => {
         headers: { etag: '"1"', location: '/api/happy/x', 'content-type': 'application/json' },
         body: { id: 'x', version: 1, data: { id: 'x', n: 1 }, deleted: false },
       },
-      { status: 200, headers: { etag: '"2"', 'content-type': 'application/json' }, body: { id: 'x', version: 2, data: { n: 2 }, deleted: false } },
-      { status: 200, headers: { etag: '"3"', 'content-type': 'application/json' }, body: { id: 'x', version: 3, data: null, deleted: true } },
+      {
+        status: 200,
+        headers: { etag: '"2"', 'content-type': 'application/json' },
+        body: { id: 'x', version: 2, data: { n: 2 }, deleted: false },
+      },
+      {
+        status: 200,
+        headers: { etag: '"3"', 'content-type': 'application/json' },
+        body: { id: 'x', version: 3, data: null, deleted: true },
+      },
     ]);
 
     const again = await sendBatch(t.api, ops, { authorization: 'Bearer alice' });
-    assert.deepEqual(again.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed']]),
-      [[201, 'true'], [200, 'true'], [200, 'true']]);
-    assert.deepEqual(again.body.results.map((r: any) => r.body), first.body.results.map((r: any) => r.body));
+    assert.deepEqual(
+      again.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed']]),
+      [
+        [201, 'true'],
+        [200, 'true'],
+        [200, 'true'],
+      ],
+    );
+    assert.deepEqual(
+      again.body.results.map((r: any) => r.body),
+      first.body.results.map((r: any) => r.body),
+    );
 
-    assert.deepEqual((await changeLog(t.api, 'happy')).map((c) => [c.version, c.idempotencyKey, c.principal]), [
-      [1, 'b1', 'bearer:alice'], [2, 'b2', 'bearer:alice'], [3, 'b3', 'bearer:alice'],
-    ]);
+    assert.deepEqual(
+      (await changeLog(t.api, 'happy')).map((c) => [c.version, c.idempotencyKey, c.principal]),
+      [
+        [1, 'b1', 'bearer:alice'],
+        [2, 'b2', 'bearer:alice'],
+        [3, 'b3', 'bearer:alice'],
+      ],
+    );
   });
 
-  test('shares keys with single requests, scoped to the batch request\'s principal', async () => {
-    const single = await call(`${t.api}/shared/s`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"sent-alone"', authorization: 'Bearer alice' }));
+  test("shares keys with single requests, scoped to the batch request's principal", async () => {
+    const single = await call(
+      `${t.api}/shared/s`,
+      jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"sent-alone"', authorization: 'Bearer alice' }),
+    );
     assert.equal(single.status, 201);
     const op = put('sent-alone', '/api/shared/s', { n: 1 });
     const asAlice = await sendBatch(t.api, [op], { authorization: 'Bearer alice' });
     assert.equal(asAlice.body.results[0].status, 201);
     assert.equal(asAlice.body.results[0].headers['idempotent-replayed'], 'true');
     const asBob = await sendBatch(t.api, [op], { authorization: 'Bearer bob' });
-    assert.equal(asBob.body.results[0].status, 200, 'bob\'s key of the same name is his own');
+    assert.equal(asBob.body.results[0].status, 200, "bob's key of the same name is his own");
     assert.equal(asBob.body.results[0].headers['idempotent-replayed'], undefined);
 
-    const reuse = await sendBatch(t.api, [put('sent-alone', '/api/shared/s', { n: 99 })], { authorization: 'Bearer alice' });
+    const reuse = await sendBatch(t.api, [put('sent-alone', '/api/shared/s', { n: 99 })], {
+      authorization: 'Bearer alice',
+    });
     assert.equal(reuse.body.results[0].status, 422);
     assert.equal(reuse.body.results[0].body.error, 'idempotency-key-reuse');
-    assert.deepEqual((await changeLog(t.api, 'shared')).map((c) => c.principal), ['bearer:alice', 'bearer:bob']);
+    assert.deepEqual(
+      (await changeLog(t.api, 'shared')).map((c) => c.principal),
+      ['bearer:alice', 'bearer:bob'],
+    );
   });
 
   test('a 412 on op 3 of 5: ops 1-2 applied, op 3 reported with the current copy, ops 4-5 not applied', async () => {
@@ -87,66 +123,128 @@ describe('batch push', () => {
     assert.equal(response.status, 200);
     const { results } = response.body;
     assert.equal(results.length, 3);
-    assert.deepEqual(results.map((r: any) => r.status), [201, 201, 412]);
+    assert.deepEqual(
+      results.map((r: any) => r.status),
+      [201, 201, 412],
+    );
     assert.equal(results[2].body.error, 'precondition-failed');
     assert.deepEqual(results[2].body.current, { id: 'p', version: 2, data: { n: 1 }, deleted: false });
     assert.equal(results[2].headers.etag, '"2"');
-    assert.deepEqual((await changeLog(t.api, 'partial')).map((c) => c.id), ['p', 'p', 'a', 'b']);
+    assert.deepEqual(
+      (await changeLog(t.api, 'partial')).map((c) => c.id),
+      ['p', 'p', 'a', 'b'],
+    );
 
     // The 412 is a definite answer, stored like any other: the same batch again stops at it again.
     const again = await sendBatch(t.api, ops);
-    assert.deepEqual(again.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed']]),
-      [[201, 'true'], [201, 'true'], [412, 'true']]);
+    assert.deepEqual(
+      again.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed']]),
+      [
+        [201, 'true'],
+        [201, 'true'],
+        [412, 'true'],
+      ],
+    );
     assert.equal((await changeLog(t.api, 'partial')).length, 4);
   });
 
   test('ops are validated as single requests are: their 4xx is their result and stops the batch', async () => {
     const cases: Array<[Op, number, string]> = [
-      [{ key: 'v-type', method: 'PUT', path: '/api/checked/x', headers: { 'content-type': 'text/html' }, body: '{}' }, 415, 'unsupported-media-type'],
-      [{ key: 'v-json', method: 'PUT', path: '/api/checked/x', headers: JSON_TYPE, body: '{"broken":' }, 400, 'bad-json'],
+      [
+        { key: 'v-type', method: 'PUT', path: '/api/checked/x', headers: { 'content-type': 'text/html' }, body: '{}' },
+        415,
+        'unsupported-media-type',
+      ],
+      [
+        { key: 'v-json', method: 'PUT', path: '/api/checked/x', headers: JSON_TYPE, body: '{"broken":' },
+        400,
+        'bad-json',
+      ],
       [{ key: 'v-none', method: 'POST', path: '/api/checked' }, 400, 'bad-json'],
       [put('v-match', '/api/checked/x', {}, { 'if-match': 'garbage' }), 400, 'bad-if-match'],
       [put('v-id', '/api/checked/has%20space', {}), 400, 'bad-id'],
       [put('v-deep', '/api/checked/x/y', {}), 404, 'not-found'],
-      [{ key: 'v-patch', method: 'PATCH', path: '/api/checked/x', headers: JSON_TYPE, body: '{}' }, 405, 'method-not-allowed'],
+      [
+        { key: 'v-patch', method: 'PATCH', path: '/api/checked/x', headers: JSON_TYPE, body: '{}' },
+        405,
+        'method-not-allowed',
+      ],
       [{ key: 'v-gone', method: 'DELETE', path: '/api/checked/never' }, 404, 'not-found'],
     ];
     for (const [op, status, error] of cases) {
-      const response = await sendBatch(t.api, [put(`${op.key}-before`, `/api/checked/${op.key}`, {}), op, put(`${op.key}-after`, '/api/checked/z', {})]);
+      const response = await sendBatch(t.api, [
+        put(`${op.key}-before`, `/api/checked/${op.key}`, {}),
+        op,
+        put(`${op.key}-after`, '/api/checked/z', {}),
+      ]);
       assert.equal(response.status, 200, op.key);
-      assert.deepEqual(response.body.results.map((r: any) => r.status), [201, status], op.key);
+      assert.deepEqual(
+        response.body.results.map((r: any) => r.status),
+        [201, status],
+        op.key,
+      );
       assert.equal(response.body.results[1].body.error, error, op.key);
     }
-    assert.deepEqual((await changeLog(t.api, 'checked')).map((c) => c.id), cases.map(([op]) => op.key));
+    assert.deepEqual(
+      (await changeLog(t.api, 'checked')).map((c) => c.id),
+      cases.map(([op]) => op.key),
+    );
   });
 
   test('a batch re-sent after a lost reply applies each op exactly once and replays the rest', async () => {
     await addFault(t.api, { pathPrefix: '/api/lost/2', drop: true, times: 1 });
     const ops = [1, 2, 3].map((n) => put(`lost-${n}`, `/api/lost/${n}`, { n }));
     await assert.rejects(fetch(`${t.api}/_batch`, jsonInit('POST', { ops })), TypeError);
-    assert.deepEqual((await changeLog(t.api, 'lost')).map((c) => c.id), ['1', '2'], 'op 2 applied, its reply lost with the batch');
+    assert.deepEqual(
+      (await changeLog(t.api, 'lost')).map((c) => c.id),
+      ['1', '2'],
+      'op 2 applied, its reply lost with the batch',
+    );
 
     const resent = await sendBatch(t.api, ops);
-    assert.deepEqual(resent.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed'] ?? null]),
-      [[201, 'true'], [201, 'true'], [201, null]]);
+    assert.deepEqual(
+      resent.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed'] ?? null]),
+      [
+        [201, 'true'],
+        [201, 'true'],
+        [201, null],
+      ],
+    );
     const log = await changeLog(t.api, 'lost');
-    assert.deepEqual(log.map((c) => c.idempotencyKey), ['lost-1', 'lost-2', 'lost-3'], 'each key once, in order');
+    assert.deepEqual(
+      log.map((c) => c.idempotencyKey),
+      ['lost-1', 'lost-2', 'lost-3'],
+      'each key once, in order',
+    );
   });
 
-  test('a status rule on an op\'s path becomes that op\'s result, is not stored, and stops the batch', async () => {
+  test("a status rule on an op's path becomes that op's result, is not stored, and stops the batch", async () => {
     await addFault(t.api, { pathPrefix: '/api/inner-flaky', status: 503, retryAfter: 2, times: 1 });
     await call(`${t.api}/_admin/stats`, { method: 'DELETE' });
-    const ops = [put('if-1', '/api/inner-ok/1', {}), put('if-2', '/api/inner-flaky/2', {}), put('if-3', '/api/inner-ok/3', {})];
+    const ops = [
+      put('if-1', '/api/inner-ok/1', {}),
+      put('if-2', '/api/inner-flaky/2', {}),
+      put('if-3', '/api/inner-ok/3', {}),
+    ];
     const first = await sendBatch(t.api, ops);
     assert.equal(first.status, 200);
-    assert.deepEqual(first.body.results.map((r: any) => r.status), [201, 503]);
+    assert.deepEqual(
+      first.body.results.map((r: any) => r.status),
+      [201, 503],
+    );
     assert.equal(first.body.results[1].headers['retry-after'], '2');
     assert.equal(first.body.results[1].body.error, 'injected');
     assert.deepEqual(await changeLog(t.api, 'inner-flaky'), []);
 
     const retried = await sendBatch(t.api, ops);
-    assert.deepEqual(retried.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed'] ?? null]),
-      [[201, 'true'], [201, null], [201, null]]);
+    assert.deepEqual(
+      retried.body.results.map((r: any) => [r.status, r.headers['idempotent-replayed'] ?? null]),
+      [
+        [201, 'true'],
+        [201, null],
+        [201, null],
+      ],
+    );
     // Inner ops count under their own paths, beside the batch requests.
     assert.equal((await call(`${t.api}/_admin/stats?pathPrefix=/api/inner-flaky`)).body.requests, 2);
     assert.equal((await call(`${t.api}/_admin/stats?pathPrefix=/api/_batch`)).body.requests, 2);
@@ -155,18 +253,30 @@ describe('batch push', () => {
   test('a rate-1 failure on a collection path hits the batched op as it would a single request', async () => {
     await addFault(t.api, { pathPrefix: '/api/chaos', methods: ['PUT'], status: 503, failureRate: 1 });
     const response = await sendBatch(t.api, [put('chaos-1', '/api/chaos/1', {}), put('chaos-2', '/api/chaos/2', {})]);
-    assert.deepEqual(response.body.results.map((r: any) => r.status), [503]);
+    assert.deepEqual(
+      response.body.results.map((r: any) => r.status),
+      [503],
+    );
     assert.deepEqual(await changeLog(t.api, 'chaos'), []);
   });
 
-  test('offline on an op\'s path cuts the batch before that op; earlier ops stay applied', async () => {
+  test("offline on an op's path cuts the batch before that op; earlier ops stay applied", async () => {
     await addFault(t.api, { pathPrefix: '/api/cut/2', offline: true, times: 1 });
     const ops = [1, 2, 3].map((n) => put(`cut-${n}`, `/api/cut/${n}`, { n }));
     await assert.rejects(fetch(`${t.api}/_batch`, jsonInit('POST', { ops })), TypeError);
-    assert.deepEqual((await changeLog(t.api, 'cut')).map((c) => c.id), ['1']);
+    assert.deepEqual(
+      (await changeLog(t.api, 'cut')).map((c) => c.id),
+      ['1'],
+    );
     const resent = await sendBatch(t.api, ops);
-    assert.deepEqual(resent.body.results.map((r: any) => r.headers['idempotent-replayed'] ?? null), ['true', null, null]);
-    assert.deepEqual((await changeLog(t.api, 'cut')).map((c) => c.id), ['1', '2', '3']);
+    assert.deepEqual(
+      resent.body.results.map((r: any) => r.headers['idempotent-replayed'] ?? null),
+      ['true', null, null],
+    );
+    assert.deepEqual(
+      (await changeLog(t.api, 'cut')).map((c) => c.id),
+      ['1', '2', '3'],
+    );
   });
 
   test('a rule on the batch path applies to the whole batch request', async () => {
@@ -187,7 +297,12 @@ describe('batch push', () => {
       ['no ops', { op: [good] }, 400, 'bad-batch'],
       ['ops not an array', { ops: { 0: good } }, 400, 'bad-batch'],
       ['an unknown field', { ops: [good], atomic: true }, 400, 'bad-batch'],
-      ['too many ops', { ops: [good, ...[1, 2, 3, 4, 5].map((n) => put(`mal-${n}`, `/api/mal/${n}`, {}))] }, 413, 'too-many-ops'],
+      [
+        'too many ops',
+        { ops: [good, ...[1, 2, 3, 4, 5].map((n) => put(`mal-${n}`, `/api/mal/${n}`, {}))] },
+        413,
+        'too-many-ops',
+      ],
       ['too many bytes', { ops: [good, put('mal-big', '/api/mal/big', { blob: 'x'.repeat(5000) })] }, 413, 'too-large'],
       ['not JSON by type', { ops: [good] }, 415, 'unsupported-media-type', { 'content-type': 'text/plain' }],
       ['a key of its own', { ops: [good] }, 400, 'bad-batch', { 'idempotency-key': '"whole-batch"' }],
@@ -205,17 +320,57 @@ describe('batch push', () => {
       ['another host', withGood(put('mal-host', '//evil.example/api/mal/x', {})), 400, 'bad-batch'],
       ['dot segments', withGood(put('mal-dots', '/api/mal/../_admin/faults', {})), 400, 'bad-batch'],
       ['a fragment', withGood(put('mal-frag', '/api/mal/x#y', {})), 400, 'bad-batch'],
-      ['the batch route', withGood({ key: 'mal-b', method: 'POST', path: '/api/_batch', body: '{"ops":[]}' }), 400, 'bad-batch'],
-      ['an escaped batch route', withGood({ key: 'mal-eb', method: 'POST', path: '/api/%5Fbatch', body: '{}' }), 400, 'bad-batch'],
-      ['the admin routes', withGood({ key: 'mal-a', method: 'POST', path: '/api/_admin/faults', body: '{"offline":true}' }), 400, 'bad-batch'],
+      [
+        'the batch route',
+        withGood({ key: 'mal-b', method: 'POST', path: '/api/_batch', body: '{"ops":[]}' }),
+        400,
+        'bad-batch',
+      ],
+      [
+        'an escaped batch route',
+        withGood({ key: 'mal-eb', method: 'POST', path: '/api/%5Fbatch', body: '{}' }),
+        400,
+        'bad-batch',
+      ],
+      [
+        'the admin routes',
+        withGood({ key: 'mal-a', method: 'POST', path: '/api/_admin/faults', body: '{"offline":true}' }),
+        400,
+        'bad-batch',
+      ],
       ['the capability document', withGood(put('mal-cap', '/api/_syncline', {})), 400, 'bad-batch'],
       ['the health route', withGood(put('mal-h', '/api/health/x', {})), 400, 'bad-batch'],
-      ['headers not an object', withGood({ ...put('mal-hdr', '/api/mal/x', {}), headers: ['content-type'] }), 400, 'bad-batch'],
-      ['a header value not a string', withGood(put('mal-hv', '/api/mal/x', {}, { 'if-match': 1 as unknown as string })), 400, 'bad-batch'],
+      [
+        'headers not an object',
+        withGood({ ...put('mal-hdr', '/api/mal/x', {}), headers: ['content-type'] }),
+        400,
+        'bad-batch',
+      ],
+      [
+        'a header value not a string',
+        withGood(put('mal-hv', '/api/mal/x', {}, { 'if-match': 1 as unknown as string })),
+        400,
+        'bad-batch',
+      ],
       ['a header with CR/LF', withGood(put('mal-crlf', '/api/mal/x', {}, { 'x-a': 'a\r\nb' })), 400, 'bad-batch'],
-      ['an op Authorization', withGood(put('mal-auth', '/api/mal/x', {}, { Authorization: 'Bearer eve' })), 400, 'bad-batch'],
-      ['an op Idempotency-Key', withGood(put('mal-ik', '/api/mal/x', {}, { 'idempotency-key': '"other"' })), 400, 'bad-batch'],
-      ['a body not a string', withGood({ key: 'mal-obj', method: 'PUT', path: '/api/mal/x', body: { n: 1 } }), 400, 'bad-batch'],
+      [
+        'an op Authorization',
+        withGood(put('mal-auth', '/api/mal/x', {}, { Authorization: 'Bearer eve' })),
+        400,
+        'bad-batch',
+      ],
+      [
+        'an op Idempotency-Key',
+        withGood(put('mal-ik', '/api/mal/x', {}, { 'idempotency-key': '"other"' })),
+        400,
+        'bad-batch',
+      ],
+      [
+        'a body not a string',
+        withGood({ key: 'mal-obj', method: 'PUT', path: '/api/mal/x', body: { n: 1 } }),
+        400,
+        'bad-batch',
+      ],
     ];
     for (const [name, body, status, error, headers] of cases) {
       const response = await call(`${t.api}/_batch`, jsonInit('POST', body, headers));
@@ -243,8 +398,12 @@ describe('batch push', () => {
 
 describe('batch push switched off', () => {
   let t: TestServer;
-  before(async () => { t = await startServer({ batch: false }); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer({ batch: false });
+  });
+  after(async () => {
+    await t.close();
+  });
 
   test('the batch route answers 404 like a server without it', async () => {
     const response = await sendBatch(t.api, [put('off-1', '/api/off/1', {})]);

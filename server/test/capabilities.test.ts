@@ -33,7 +33,12 @@ describe('capability document', () => {
   });
 
   test('follows the options, and says batch: null when batching is off', async () => {
-    const t = await startServer({ basePath: '/sync', idempotencyTtlMs: 3_600_000, tombstoneTtlMs: 86_400_000, batch: { maxOps: 10 } });
+    const t = await startServer({
+      basePath: '/sync',
+      idempotencyTtlMs: 3_600_000,
+      tombstoneTtlMs: 86_400_000,
+      batch: { maxOps: 10 },
+    });
     const off = await startServer({ batch: false });
     try {
       assert.deepEqual((await call(`${t.api}/_syncline`)).body, {

@@ -5,8 +5,12 @@ import { addFault, call, changeLog, jsonInit, startServer, type TestServer } fro
 
 describe('fault injection', () => {
   let t: TestServer;
-  before(async () => { t = await startServer(); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer();
+  });
+  after(async () => {
+    await t.close();
+  });
   beforeEach(async () => {
     await call(`${t.api}/_admin/faults`, { method: 'DELETE' });
     await call(`${t.api}/_admin/stats`, { method: 'DELETE' });
@@ -35,7 +39,14 @@ describe('fault injection', () => {
   });
 
   test('status rules answer without processing; times makes a rule expire', async () => {
-    const rule = await addFault(t.api, { pathPrefix: '/api/limited', methods: ['post'], status: 429, retryAfter: 3, body: { error: 'slow-down' }, times: 2 });
+    const rule = await addFault(t.api, {
+      pathPrefix: '/api/limited',
+      methods: ['post'],
+      status: 429,
+      retryAfter: 3,
+      body: { error: 'slow-down' },
+      times: 2,
+    });
     assert.match(rule.id, /\S/);
     const init = jsonInit('POST', { id: 'l' });
     for (let i = 0; i < 2; i++) {
@@ -51,20 +62,25 @@ describe('fault injection', () => {
   });
 
   test('failureRate 0 never fails; latency from every matching rule adds up', async () => {
-    await call(`${t.api}/_admin/faults`, jsonInit('PUT', { rules: [
-      { pathPrefix: '/api/health', latencyMs: 100 },
-      { pathPrefix: '/api/health/slow', latencyMs: 100, status: 500, failureRate: 0 },
-    ] }));
+    await call(
+      `${t.api}/_admin/faults`,
+      jsonInit('PUT', {
+        rules: [
+          { pathPrefix: '/api/health', latencyMs: 100 },
+          { pathPrefix: '/api/health/slow', latencyMs: 100, status: 500, failureRate: 0 },
+        ],
+      }),
+    );
     const started = Date.now();
     assert.equal((await call(`${t.api}/health/slow`)).status, 200);
     assert.ok(Date.now() - started >= 190, `took ${Date.now() - started} ms`);
   });
 
   test('the first matching failing rule decides', async () => {
-    await call(`${t.api}/_admin/faults`, jsonInit('PUT', { rules: [
-      { pathPrefix: '/api/health/x', status: 502 },
-      { status: 503 },
-    ] }));
+    await call(
+      `${t.api}/_admin/faults`,
+      jsonInit('PUT', { rules: [{ pathPrefix: '/api/health/x', status: 502 }, { status: 503 }] }),
+    );
     assert.equal((await call(`${t.api}/health/x`)).status, 502);
     assert.equal((await call(`${t.api}/health/y`)).status, 503);
     assert.equal((await call(`${t.api}/_admin/faults`)).status, 200, 'admin routes are never faulted');
@@ -78,7 +94,10 @@ describe('fault injection', () => {
     assert.equal(listed.length, 2);
     const cleared = await call(`${t.api}/_admin/faults?pathPrefix=/api/a`, { method: 'DELETE' });
     assert.equal(cleared.body.removed, 1);
-    assert.deepEqual(cleared.body.rules.map((r: any) => r.pathPrefix), ['/api/b']);
+    assert.deepEqual(
+      cleared.body.rules.map((r: any) => r.pathPrefix),
+      ['/api/b'],
+    );
 
     await call(`${t.api}/_admin/stats`, { method: 'DELETE' });
     await call(`${t.api}/counted/1`);
@@ -95,18 +114,42 @@ describe('fault injection', () => {
     assert.equal(created.status, 201);
     const read = await call(`${t.api}/_admin/direct/direct-items/1`);
     assert.deepEqual([read.body.version, read.body.data], [1, { title: 'a' }]);
-    const stale = await call(`${t.api}/_admin/direct/direct-items/1`, jsonInit('PUT', { title: 'b' }, { 'if-match': '"0"' }));
+    const stale = await call(
+      `${t.api}/_admin/direct/direct-items/1`,
+      jsonInit('PUT', { title: 'b' }, { 'if-match': '"0"' }),
+    );
     assert.equal(stale.status, 412, 'If-Match is checked as on the collection route');
-    const edited = await call(`${t.api}/_admin/direct/direct-items/1`, jsonInit('PUT', { title: 'b' }, { 'if-match': read.headers.get('etag')! }));
+    const edited = await call(
+      `${t.api}/_admin/direct/direct-items/1`,
+      jsonInit('PUT', { title: 'b' }, { 'if-match': read.headers.get('etag')! }),
+    );
     assert.equal(edited.status, 200);
-    assert.deepEqual((await changeLog(t.api, 'direct-items')).map((e) => [e.version, e.principal]), [[1, 'admin'], [2, 'admin']]);
-    assert.equal((await call(`${t.api}/_admin/direct/_admin/faults`)).body.error, 'bad-collection', 'only collections are reachable through it');
+    assert.deepEqual(
+      (await changeLog(t.api, 'direct-items')).map((e) => [e.version, e.principal]),
+      [
+        [1, 'admin'],
+        [2, 'admin'],
+      ],
+    );
+    assert.equal(
+      (await call(`${t.api}/_admin/direct/_admin/faults`)).body.error,
+      'bad-collection',
+      'only collections are reachable through it',
+    );
   });
 
   test('bad admin bodies are 400', async () => {
     const bad: unknown[] = [
-      '{nope', [], { status: 99 }, { failureRate: 2 }, { latencyMs: -1 }, { times: 0 }, { methods: 'GET' },
-      { pathPrefix: 'api' }, { offline: 'yes' }, { statuss: 500 },
+      '{nope',
+      [],
+      { status: 99 },
+      { failureRate: 2 },
+      { latencyMs: -1 },
+      { times: 0 },
+      { methods: 'GET' },
+      { pathPrefix: 'api' },
+      { offline: 'yes' },
+      { statuss: 500 },
     ];
     for (const body of bad) {
       const response = await call(`${t.api}/_admin/faults`, jsonInit('POST', body));
@@ -114,19 +157,36 @@ describe('fault injection', () => {
       assert.match(response.body.error, /^bad-/);
     }
     assert.equal((await call(`${t.api}/_admin/faults`, jsonInit('PUT', { rules: {} }))).status, 400);
-    assert.equal((await call(`${t.api}/_admin/faults`, jsonInit('PUT', { rules: [{ id: 'x' }, { id: 'x' }] }))).status, 400);
+    assert.equal(
+      (await call(`${t.api}/_admin/faults`, jsonInit('PUT', { rules: [{ id: 'x' }, { id: 'x' }] }))).status,
+      400,
+    );
     assert.deepEqual((await call(`${t.api}/_admin/faults`)).body.rules, []);
   });
 });
 
 describe('without admin', () => {
   let t: TestServer;
-  before(async () => { t = await startServer({ admin: false }); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer({ admin: false });
+  });
+  after(async () => {
+    await t.close();
+  });
 
   test('admin routes are 404', async () => {
-    for (const [path, method] of [['/_admin/faults', 'GET'], ['/_admin/faults', 'POST'], ['/_admin/stats', 'GET'], ['/_admin', 'GET'], ['/_admin/changes', 'GET'], ['/_admin/direct/x/1', 'GET']]) {
-      const response = await call(`${t.api}${path}`, method === 'POST' ? jsonInit('POST', { offline: true }) : undefined);
+    for (const [path, method] of [
+      ['/_admin/faults', 'GET'],
+      ['/_admin/faults', 'POST'],
+      ['/_admin/stats', 'GET'],
+      ['/_admin', 'GET'],
+      ['/_admin/changes', 'GET'],
+      ['/_admin/direct/x/1', 'GET'],
+    ]) {
+      const response = await call(
+        `${t.api}${path}`,
+        method === 'POST' ? jsonInit('POST', { offline: true }) : undefined,
+      );
       assert.equal(response.status, 404, `${method} ${path}`);
       assert.equal(response.body.error, 'not-found');
     }

@@ -7,8 +7,12 @@ import { addFault, call, changeLog, jsonInit, sleep, startServer, type TestServe
 
 describe('idempotency keys', () => {
   let t: TestServer;
-  before(async () => { t = await startServer(); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer();
+  });
+  after(async () => {
+    await t.close();
+  });
 
   test('a repeat gets the stored response with Idempotent-Replayed and no second effect', async () => {
     const key = { 'idempotency-key': '"01J9ZQ4Y7D0replay"' };
@@ -23,7 +27,10 @@ describe('idempotency keys', () => {
     assert.equal(second.headers.get('location'), first.headers.get('location'));
     assert.deepEqual(second.body, first.body);
 
-    assert.deepEqual((await changeLog(t.api, 'todos')).map((c) => c.id), [first.body.id]);
+    assert.deepEqual(
+      (await changeLog(t.api, 'todos')).map((c) => c.id),
+      [first.body.id],
+    );
     assert.equal((await call(`${t.api}/todos`)).body.items.length, 1);
   });
 
@@ -41,7 +48,10 @@ describe('idempotency keys', () => {
     const delReplay = await call(`${t.api}/puts/p`, del);
     assert.equal(delReplay.body.version, 3);
     assert.equal(delReplay.headers.get('idempotent-replayed'), 'true');
-    assert.deepEqual((await changeLog(t.api, 'puts')).map((c) => c.version), [1, 2, 3]);
+    assert.deepEqual(
+      (await changeLog(t.api, 'puts')).map((c) => c.version),
+      [1, 2, 3],
+    );
   });
 
   test('client errors are stored and replayed too', async () => {
@@ -87,17 +97,26 @@ describe('idempotency keys', () => {
     assert.equal(otherPath.status, 422);
     const otherMethod = await call(`${t.api}/reuse/r`, { method: 'DELETE', headers: key });
     assert.equal(otherMethod.status, 422);
-    assert.deepEqual((await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]), [['r', 1]]);
+    assert.deepEqual(
+      (await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]),
+      [['r', 1]],
+    );
   });
 
   test('keys are scoped per principal: equal keys of two users never meet', async () => {
-    const as = (token: string | null, n: number) => jsonInit('PUT', { n }, {
-      'idempotency-key': '"shared-key"', ...(token === null ? {} : { authorization: `Bearer ${token}` }),
-    });
+    const as = (token: string | null, n: number) =>
+      jsonInit(
+        'PUT',
+        { n },
+        {
+          'idempotency-key': '"shared-key"',
+          ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+        },
+      );
     const alice = await call(`${t.api}/scoped/s`, as('alice', 1));
     assert.equal(alice.status, 201);
     const bob = await call(`${t.api}/scoped/s`, as('bob', 2));
-    assert.equal(bob.status, 200, 'not 422: the key is bob\'s own');
+    assert.equal(bob.status, 200, "not 422: the key is bob's own");
     assert.equal(bob.headers.get('idempotent-replayed'), null);
     const anonymous = await call(`${t.api}/scoped/s`, as(null, 3));
     assert.equal(anonymous.headers.get('idempotent-replayed'), null);
@@ -108,20 +127,35 @@ describe('idempotency keys', () => {
     assert.equal(aliceAgain.body.version, 1);
     assert.equal((await call(`${t.api}/scoped/s`, as('alice', 9))).status, 422, 'still one key per principal');
     assert.equal((await call(`${t.api}/scoped/s`, as('bob', 2))).body.version, 2);
-    assert.deepEqual((await changeLog(t.api, 'scoped')).map((c) => c.version), [1, 2, 3]);
+    assert.deepEqual(
+      (await changeLog(t.api, 'scoped')).map((c) => c.version),
+      [1, 2, 3],
+    );
   });
 
   test('the change log records the principal and key of the request behind each write', async () => {
-    await call(`${t.api}/origins`, jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }));
-    await call(`${t.api}/origins`, jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }));
+    await call(
+      `${t.api}/origins`,
+      jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }),
+    );
+    await call(
+      `${t.api}/origins`,
+      jsonInit('POST', { id: 'o' }, { 'idempotency-key': '"origin-1"', authorization: 'Bearer alice' }),
+    );
     await call(`${t.api}/origins/o`, jsonInit('PUT', { n: 2 }));
-    await call(`${t.api}/origins/o`, { method: 'DELETE', headers: { 'idempotency-key': '"origin-3"', authorization: 'Bearer bob' } });
+    await call(`${t.api}/origins/o`, {
+      method: 'DELETE',
+      headers: { 'idempotency-key': '"origin-3"', authorization: 'Bearer bob' },
+    });
     const log = await changeLog(t.api, 'origins');
-    assert.deepEqual(log.map((c) => [c.version, c.principal, c.idempotencyKey]), [
-      [1, 'bearer:alice', 'origin-1'],
-      [2, 'anonymous', null],
-      [3, 'bearer:bob', 'origin-3'],
-    ]);
+    assert.deepEqual(
+      log.map((c) => [c.version, c.principal, c.idempotencyKey]),
+      [
+        [1, 'bearer:alice', 'origin-1'],
+        [2, 'anonymous', null],
+        [3, 'bearer:bob', 'origin-3'],
+      ],
+    );
   });
 
   test('the query string is part of the request: same key, other query is 422', async () => {
@@ -133,7 +167,11 @@ describe('idempotency keys', () => {
     const otherQuery = await call(`${t.api}/query/q?mode=b`, jsonInit('PUT', { n: 1 }, key));
     assert.equal(otherQuery.status, 422);
     assert.equal(otherQuery.body.error, 'idempotency-key-reuse');
-    assert.equal((await call(`${t.api}/query/q`, jsonInit('PUT', { n: 1 }, key))).status, 422, 'no query is another query');
+    assert.equal(
+      (await call(`${t.api}/query/q`, jsonInit('PUT', { n: 1 }, key))).status,
+      422,
+      'no query is another query',
+    );
     assert.equal((await changeLog(t.api, 'query')).length, 1);
   });
 
@@ -143,13 +181,23 @@ describe('idempotency keys', () => {
       assert.equal(response.status, 400, header.slice(0, 40));
       assert.equal(response.body.error, 'bad-idempotency-key');
     }
-    const escaped = await call(`${t.api}/badkeys/y`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"with \\"quote\\""' }));
+    const escaped = await call(
+      `${t.api}/badkeys/y`,
+      jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"with \\"quote\\""' }),
+    );
     assert.equal(escaped.status, 201);
-    assert.deepEqual((await changeLog(t.api, 'badkeys')).map((c) => c.id), ['y']);
+    assert.deepEqual(
+      (await changeLog(t.api, 'badkeys')).map((c) => c.id),
+      ['y'],
+    );
   });
 
   test('injected 429, 401 and 503 answers are not stored: the repeat is processed, once', async () => {
-    for (const [status, n] of [[429, 1], [401, 2], [503, 3]] as const) {
+    for (const [status, n] of [
+      [429, 1],
+      [401, 2],
+      [503, 3],
+    ] as const) {
       await addFault(t.api, { pathPrefix: '/api/refused', status, times: 1 });
       const init = jsonInit('PUT', { n }, { 'idempotency-key': `"refused-${status}"` });
       assert.equal((await call(`${t.api}/refused/r${n}`, init)).status, status);
@@ -157,7 +205,10 @@ describe('idempotency keys', () => {
       assert.equal(repeat.status, 201, `after ${status}`);
       assert.equal(repeat.headers.get('idempotent-replayed'), null);
     }
-    assert.deepEqual((await changeLog(t.api, 'refused')).map((c) => c.id), ['r1', 'r2', 'r3']);
+    assert.deepEqual(
+      (await changeLog(t.api, 'refused')).map((c) => c.id),
+      ['r1', 'r2', 'r3'],
+    );
   });
 
   test('an injected 5xx is not stored, so the retry with the same key succeeds once', async () => {
@@ -178,8 +229,12 @@ describe('idempotency keys', () => {
 
 describe('idempotency key expiry', () => {
   let t: TestServer;
-  before(async () => { t = await startServer({ idempotencyTtlMs: 100 }); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer({ idempotencyTtlMs: 100 });
+  });
+  after(async () => {
+    await t.close();
+  });
 
   test('an expired key is treated as new', async () => {
     const init = jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"short-lived"' });
@@ -223,7 +278,9 @@ describe('a custom principal', () => {
       },
     });
   });
-  after(async () => { await t.close(); });
+  after(async () => {
+    await t.close();
+  });
 
   test('scopes keys by what it returns, and its ApiError answers the request', async () => {
     const as = (user: string) => jsonInit('POST', { id: `by-${user}` }, { 'idempotency-key': '"k"', 'x-user': user });
@@ -233,6 +290,9 @@ describe('a custom principal', () => {
     const refused = await call(`${t.api}/custom`, jsonInit('POST', { id: 'nobody' }, { 'idempotency-key': '"k"' }));
     assert.equal(refused.status, 401);
     assert.equal(refused.body.error, 'sign-in');
-    assert.deepEqual((await changeLog(t.api, 'custom')).map((c) => c.id), ['by-ann', 'by-ben']);
+    assert.deepEqual(
+      (await changeLog(t.api, 'custom')).map((c) => c.id),
+      ['by-ann', 'by-ben'],
+    );
   });
 });

@@ -38,13 +38,28 @@ function writeOldFile(file: string): void {
   try {
     db.exec(OLD_SCHEMA);
     const now = Date.now();
-    db.prepare('INSERT INTO changes (collection, id, version, deleted, at) VALUES (?, ?, 1, 0, ?)').run('legacy', 'a', now);
-    db.prepare('INSERT INTO entities VALUES (?, ?, 1, ?, 0, 1, ?)').run('legacy', 'a', JSON.stringify(OLD_ENTITY.data), now);
+    db.prepare('INSERT INTO changes (collection, id, version, deleted, at) VALUES (?, ?, 1, 0, ?)').run(
+      'legacy',
+      'a',
+      now,
+    );
+    db.prepare('INSERT INTO entities VALUES (?, ?, 1, ?, 0, 1, ?)').run(
+      'legacy',
+      'a',
+      JSON.stringify(OLD_ENTITY.data),
+      now,
+    );
     const digest = createHash('sha256').update(OLD_BODY).digest('hex');
     db.prepare(`INSERT INTO idempotency_keys VALUES (?, ?, 'done', ?, 201, ?, ?)`).run(
-      'old-key', `PUT /api/legacy/a sha256:${digest}`, now,
-      JSON.stringify({ 'content-type': 'application/json', etag: '"1"', location: '/api/legacy/a' }), JSON.stringify(OLD_ENTITY));
-    db.prepare(`INSERT INTO idempotency_keys VALUES ('stuck', 'PUT /api/legacy/b sha256:0', 'processing', ?, NULL, NULL, NULL)`).run(now);
+      'old-key',
+      `PUT /api/legacy/a sha256:${digest}`,
+      now,
+      JSON.stringify({ 'content-type': 'application/json', etag: '"1"', location: '/api/legacy/a' }),
+      JSON.stringify(OLD_ENTITY),
+    );
+    db.prepare(
+      `INSERT INTO idempotency_keys VALUES ('stuck', 'PUT /api/legacy/b sha256:0', 'processing', ?, NULL, NULL, NULL)`,
+    ).run(now);
   } finally {
     db.close();
   }
@@ -67,7 +82,9 @@ describe('an old SQLite file', () => {
     file = join(dir, 'db', 'old.sqlite');
     writeOldFile(file);
   });
-  after(() => { rmSync(dir, { recursive: true, force: true }); });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   test('is migrated in place: data, cursors and stored keys still answer', async () => {
     const t = await startServer({}, file);
@@ -77,7 +94,8 @@ describe('an old SQLite file', () => {
       assert.deepEqual((await call(`${t.api}/legacy`)).body.items, [OLD_ENTITY]);
 
       // A key stored before scoping existed has no known owner: it still replays, for whoever sends it.
-      const init = (token: string) => jsonInit('PUT', OLD_BODY, { 'idempotency-key': '"old-key"', authorization: `Bearer ${token}` });
+      const init = (token: string) =>
+        jsonInit('PUT', OLD_BODY, { 'idempotency-key': '"old-key"', authorization: `Bearer ${token}` });
       for (const token of ['alice', 'bob']) {
         const replay = await call(`${t.api}/legacy/a`, init(token));
         assert.equal(replay.status, 201, token);
@@ -86,11 +104,20 @@ describe('an old SQLite file', () => {
         assert.deepEqual(replay.body, OLD_ENTITY);
       }
       // A key left processing by the old process is gone, not a 409 forever.
-      assert.equal((await call(`${t.api}/legacy/b`, jsonInit('PUT', {}, { 'idempotency-key': '"stuck"' }))).status, 201);
+      assert.equal(
+        (await call(`${t.api}/legacy/b`, jsonInit('PUT', {}, { 'idempotency-key': '"stuck"' }))).status,
+        201,
+      );
 
-      const fresh = await call(`${t.api}/legacy/c`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer alice' }));
+      const fresh = await call(
+        `${t.api}/legacy/c`,
+        jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer alice' }),
+      );
       assert.equal(fresh.status, 201);
-      const other = await call(`${t.api}/legacy/c`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer bob' }));
+      const other = await call(
+        `${t.api}/legacy/c`,
+        jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer bob' }),
+      );
       assert.equal(other.status, 200, 'new keys are scoped per principal');
     } finally {
       await t.stop();
@@ -101,13 +128,19 @@ describe('an old SQLite file', () => {
     const t = await startServer({}, file);
     try {
       assert.equal(userVersion(file), SCHEMA_VERSION);
-      assert.deepEqual((await changeLog(t.api, 'legacy')).map((c) => [c.id, c.version, c.principal, c.idempotencyKey]), [
-        ['a', 1, null, null], // written by the old server, which kept no origins
-        ['b', 1, 'anonymous', 'stuck'],
-        ['c', 1, 'bearer:alice', 'new-key'],
-        ['c', 2, 'bearer:bob', 'new-key'],
-      ]);
-      const replay = await call(`${t.api}/legacy/c`, jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer alice' }));
+      assert.deepEqual(
+        (await changeLog(t.api, 'legacy')).map((c) => [c.id, c.version, c.principal, c.idempotencyKey]),
+        [
+          ['a', 1, null, null], // written by the old server, which kept no origins
+          ['b', 1, 'anonymous', 'stuck'],
+          ['c', 1, 'bearer:alice', 'new-key'],
+          ['c', 2, 'bearer:bob', 'new-key'],
+        ],
+      );
+      const replay = await call(
+        `${t.api}/legacy/c`,
+        jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"new-key"', authorization: 'Bearer alice' }),
+      );
       assert.equal(replay.headers.get('idempotent-replayed'), 'true');
       assert.equal(replay.body.version, 1);
     } finally {

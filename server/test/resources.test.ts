@@ -5,8 +5,12 @@ import { call, changeLog, jsonInit, startServer, type TestServer } from './helpe
 
 describe('resources', () => {
   let t: TestServer;
-  before(async () => { t = await startServer({ changesPageSize: 3 }); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer({ changesPageSize: 3 });
+  });
+  after(async () => {
+    await t.close();
+  });
 
   test('create, read, replace and delete with ETags', async () => {
     const created = await call(`${t.api}/notes`, jsonInit('POST', { id: 'n1', text: 'hello' }));
@@ -87,7 +91,10 @@ describe('resources', () => {
     await call(`${t.api}/stale`, jsonInit('POST', { id: 't' }));
     await call(`${t.api}/stale/t`, { method: 'DELETE' });
     const tomb = { id: 't', version: 2, data: null, deleted: true };
-    for (const init of [jsonInit('PUT', { n: 1 }, { 'if-match': '"1"' }), { method: 'DELETE', headers: { 'if-match': '"1"' } }]) {
+    for (const init of [
+      jsonInit('PUT', { n: 1 }, { 'if-match': '"1"' }),
+      { method: 'DELETE', headers: { 'if-match': '"1"' } },
+    ]) {
       const response = await call(`${t.api}/stale/t`, init);
       assert.equal(response.status, 412, init.method);
       assert.deepEqual(response.body.current, tomb);
@@ -121,7 +128,10 @@ describe('resources', () => {
 
     const first = await call(`${t.api}/feed`);
     assert.equal(first.status, 200);
-    assert.deepEqual(first.body.items.map((i: any) => i.id), ['a', 'd', 'e']);
+    assert.deepEqual(
+      first.body.items.map((i: any) => i.id),
+      ['a', 'd', 'e'],
+    );
     assert.equal(first.body.hasMore, true);
     assert.equal(typeof first.body.cursor, 'string');
 
@@ -137,7 +147,10 @@ describe('resources', () => {
 
     await call(`${t.api}/feed/a`, jsonInit('PUT', { id: 'a', later: true }));
     const next = await call(`${t.api}/feed?since=${second.body.cursor}`);
-    assert.deepEqual(next.body.items.map((i: any) => [i.id, i.version]), [['a', 2]]);
+    assert.deepEqual(
+      next.body.items.map((i: any) => [i.id, i.version]),
+      [['a', 2]],
+    );
 
     const other = await call(`${t.api}/unrelated?since=0`);
     assert.deepEqual(other.body, { items: [], cursor: '0', hasMore: false });
@@ -159,7 +172,12 @@ describe('resources', () => {
       [`${t.api}/val?since=abc`, undefined, 400, 'bad-cursor'],
       [`${t.api}/val?since=-1`, undefined, 400, 'bad-cursor'],
       [`${t.api}/val/x`, jsonInit('PUT', {}, { 'if-match': 'garbage' }), 400, 'bad-if-match'],
-      [`${t.api}/val`, { method: 'POST', headers: { 'content-type': 'text/html' }, body: '{}' }, 415, 'unsupported-media-type'],
+      [
+        `${t.api}/val`,
+        { method: 'POST', headers: { 'content-type': 'text/html' }, body: '{}' },
+        415,
+        'unsupported-media-type',
+      ],
       [`${t.api}/val`, jsonInit('POST', { blob: 'x'.repeat(2 * 1024 * 1024) }), 413, 'too-large'],
     ];
     for (const [url, init, status, error] of cases) {
@@ -189,7 +207,10 @@ describe('resources', () => {
       },
     });
     const response = await call(`${t.api}/chunked`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
     } as RequestInit);
     assert.equal(response.status, 413);
     assert.equal(response.body.error, 'too-large');
@@ -226,12 +247,18 @@ describe('persistence', () => {
     try {
       const read = await call(`${second.api}/keep/k`);
       assert.deepEqual(read.body, { id: 'k', version: 2, data: { n: 2 }, deleted: false });
-      const replay = await call(`${second.api}/keep/k`, jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"restart-key"' }));
+      const replay = await call(
+        `${second.api}/keep/k`,
+        jsonInit('PUT', { n: 2 }, { 'idempotency-key': '"restart-key"' }),
+      );
       assert.equal(replay.headers.get('idempotent-replayed'), 'true');
       assert.equal(replay.body.version, 2);
       await call(`${second.api}/keep`, jsonInit('POST', { id: 'k2' }));
       const after = await call(`${second.api}/keep?since=${cursor}`);
-      assert.deepEqual(after.body.items.map((i: any) => i.id), ['k2']);
+      assert.deepEqual(
+        after.body.items.map((i: any) => i.id),
+        ['k2'],
+      );
       assert.ok(Number(after.body.cursor) > Number(cursor));
     } finally {
       await second.close();

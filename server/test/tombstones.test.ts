@@ -8,8 +8,12 @@ const TTL = 60_000;
 describe('tombstone retention', () => {
   let t: TestServer;
   // Long enough that the background sweep never purges mid-test; the test sweeps with a later `now`.
-  before(async () => { t = await startServer({ tombstoneTtlMs: TTL }); });
-  after(async () => { await t.close(); });
+  before(async () => {
+    t = await startServer({ tombstoneTtlMs: TTL });
+  });
+  after(async () => {
+    await t.close();
+  });
 
   const feed = (collection: string, since?: string) =>
     call(`${t.api}/${collection}${since === undefined ? '' : `?since=${since}`}`);
@@ -22,7 +26,9 @@ describe('tombstone retention', () => {
     const afterDelete = (await feed('tomb')).body.cursor;
 
     assert.deepEqual(t.server.sweep(Date.now() + TTL / 2), { keys: 0, tombstones: 0 });
-    assert.deepEqual((await feed('tomb', beforeDelete)).body.items, [{ id: 'a', version: 2, data: null, deleted: true }]);
+    assert.deepEqual((await feed('tomb', beforeDelete)).body.items, [
+      { id: 'a', version: 2, data: null, deleted: true },
+    ]);
 
     assert.equal(t.server.sweep(Date.now() + TTL + 1).tombstones, 1);
     const expired = await feed('tomb', beforeDelete);
@@ -33,13 +39,16 @@ describe('tombstone retention', () => {
 
     // A cursor that saw the deletion goes on; pulling from scratch (no since, or 0) always works.
     assert.deepEqual((await feed('tomb', afterDelete)).body, { items: [], cursor: afterDelete, hasMore: false });
-    assert.deepEqual((await feed('tomb')).body.items.map((i: any) => i.id), ['b']);
+    assert.deepEqual(
+      (await feed('tomb')).body.items.map((i: any) => i.id),
+      ['b'],
+    );
     assert.equal((await feed('tomb', '0')).status, 200);
     assert.equal((await call(`${t.api}/tomb/a`)).status, 404);
     assert.equal((await call(`${t.api}/tomb/a`, { method: 'DELETE' })).status, 404);
   });
 
-  test('a purge in one collection leaves other collections\' cursors alone', async () => {
+  test("a purge in one collection leaves other collections' cursors alone", async () => {
     await call(`${t.api}/keep`, jsonInit('POST', { id: 'k' }));
     const old = (await feed('keep')).body.cursor;
     await call(`${t.api}/purged`, jsonInit('POST', { id: 'p' }));
@@ -59,7 +68,7 @@ describe('tombstone retention', () => {
     assert.equal(stale.body.current, null);
     const created = await call(`${t.api}/again/r`, jsonInit('PUT', { n: 'new' }));
     assert.equal(created.status, 201);
-    assert.equal(created.body.version, 4, 'above the purged tombstone\'s 3');
+    assert.equal(created.body.version, 4, "above the purged tombstone's 3");
     const posted = await call(`${t.api}/again`, jsonInit('POST', { id: 'other' }));
     assert.equal(posted.body.version, 4, 'every new id in the collection starts above what was purged');
   });

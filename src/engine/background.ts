@@ -1,7 +1,17 @@
 // Background Sync: a local replica of server collections, edited optimistically, pushed and pulled, conflicts kept.
 import { Subject, type Observable } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
-import type { CollectionConfig, CollectionStatus, Conflict, ConflictStrategy, DirtyEntity, EntityRecord, OperationError, Resolution, Rollback } from '../types.ts';
+import type {
+  CollectionConfig,
+  CollectionStatus,
+  Conflict,
+  ConflictStrategy,
+  DirtyEntity,
+  EntityRecord,
+  OperationError,
+  Resolution,
+  Rollback,
+} from '../types.ts';
 import type { Clock } from './clock.ts';
 import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
 import { operationId } from './ids.ts';
@@ -34,7 +44,15 @@ export interface BackgroundHost {
   clock: Clock;
   fetch: typeof fetch;
   random(): number;
-  config: { credentials: RequestCredentials; requestTimeoutMs: number; maxAttempts: number; backoffBaseMs: number; backoffCapMs: number; maxRetryAfterMs: number; durability: IDBTransactionDurability };
+  config: {
+    credentials: RequestCredentials;
+    requestTimeoutMs: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    maxRetryAfterMs: number;
+    durability: IDBTransactionDurability;
+  };
   origins: string[];
   /** This database's id, part of every push key (revisions count per device). */
   deviceId: string;
@@ -154,8 +172,15 @@ export class BackgroundSync {
     const config = this.checkConfig(input);
     const existing = this.collections.get(config.name);
     const row: CollectionRow = { ...config, cursor: existing?.cursor ?? '', lastPullAt: existing?.lastPullAt ?? null };
-    if (!existing || existing.url !== row.url || existing.conflict !== row.conflict || existing.pullIntervalMs !== row.pullIntervalMs) {
-      await this.host.db.put('collections', row).catch((e: unknown) => { throw this.host.storageFailure(e); });
+    if (
+      !existing ||
+      existing.url !== row.url ||
+      existing.conflict !== row.conflict ||
+      existing.pullIntervalMs !== row.pullIntervalMs
+    ) {
+      await this.host.db.put('collections', row).catch((e: unknown) => {
+        throw this.host.storageFailure(e);
+      });
     }
     this.collections.set(config.name, row);
     this.stat(config.name);
@@ -171,7 +196,8 @@ export class BackgroundSync {
   private checkConfig(input: unknown): CollectionConfig {
     if (typeof input !== 'object' || input === null) invalid('A collection needs { name, url }.');
     const { name, url, conflict = 'merge', pullIntervalMs = 30_000 } = input as Partial<CollectionConfig>;
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) invalid('A collection name is 1-64 letters, digits, _ . or -, starting with a letter or digit.');
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name))
+      invalid('A collection name is 1-64 letters, digits, _ . or -, starting with a letter or digit.');
     if (typeof url !== 'string') invalid('A collection needs a url.');
     let parsed: URL;
     try {
@@ -179,15 +205,22 @@ export class BackgroundSync {
     } catch {
       invalid(`The collection url is not a URL: ${url}`);
     }
-    if (!this.host.origins.includes(parsed.origin)) invalid(`A collection may only live on ${this.host.origins.join(', ')}; ${parsed.origin} is not allowed.`);
-    if (!(['server-wins', 'client-wins', 'merge', 'manual'] as ConflictStrategy[]).includes(conflict)) invalid(`Unknown conflict strategy "${String(conflict)}".`);
-    if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0)) invalid('pullIntervalMs must be a number of milliseconds (0: no interval).');
+    if (!this.host.origins.includes(parsed.origin))
+      invalid(`A collection may only live on ${this.host.origins.join(', ')}; ${parsed.origin} is not allowed.`);
+    if (!(['server-wins', 'client-wins', 'merge', 'manual'] as ConflictStrategy[]).includes(conflict))
+      invalid(`Unknown conflict strategy "${String(conflict)}".`);
+    if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0))
+      invalid('pullIntervalMs must be a number of milliseconds (0: no interval).');
     return { name, url: parsed.href.replace(/\/+$/, ''), conflict, pullIntervalMs };
   }
 
   private config(collection: string): CollectionRow {
     const config = this.collections.get(collection);
-    if (!config) throw new SynclineError(SynclineErrorCode.NotFound, `No collection "${collection}": register it with client.collection() first.`);
+    if (!config)
+      throw new SynclineError(
+        SynclineErrorCode.NotFound,
+        `No collection "${collection}": register it with client.collection() first.`,
+      );
     return config;
   }
 
@@ -202,7 +235,8 @@ export class BackgroundSync {
   /** Replaces an entity's data (creating it), at once, for every tab; pushed in the background. */
   put(collection: string, id: unknown, data: unknown): Promise<EntityRecord> {
     return this.edit(collection, id, () => {
-      if (typeof data !== 'object' || data === null || Array.isArray(data)) invalid('Entity data must be a JSON object.');
+      if (typeof data !== 'object' || data === null || Array.isArray(data))
+        invalid('Entity data must be a JSON object.');
       return checkedData(data);
     });
   }
@@ -210,8 +244,10 @@ export class BackgroundSync {
   /** Changes some fields of an entity (which must exist locally). */
   patch(collection: string, id: unknown, fields: unknown): Promise<EntityRecord> {
     return this.edit(collection, id, (row) => {
-      if (!row || row.deleted || row.data === null) throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection} to patch.`);
-      if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) invalid('A patch is a JSON object of fields.');
+      if (!row || row.deleted || row.data === null)
+        throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection} to patch.`);
+      if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+        invalid('A patch is a JSON object of fields.');
       return checkedData({ ...row.data, ...(fields as Data) });
     });
   }
@@ -220,12 +256,14 @@ export class BackgroundSync {
   async delete(collection: string, id: unknown): Promise<boolean> {
     try {
       await this.edit(collection, id, (row) => {
-        if (!row || row.deleted || row.data === null) throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection}.`);
+        if (!row || row.deleted || row.data === null)
+          throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection}.`);
         return null;
       });
       return true;
     } catch (error) {
-      if ((error as SynclineError).code === SynclineErrorCode.NotFound && this.collections.has(collection)) return false;
+      if ((error as SynclineError).code === SynclineErrorCode.NotFound && this.collections.has(collection))
+        return false;
       throw error;
     }
   }
@@ -245,7 +283,11 @@ export class BackgroundSync {
     return reverted;
   }
 
-  private async edit(collection: string, id: unknown, change: (row: EntityRow | undefined) => Data | null): Promise<EntityRecord> {
+  private async edit(
+    collection: string,
+    id: unknown,
+    change: (row: EntityRow | undefined) => Data | null,
+  ): Promise<EntityRecord> {
     this.config(collection);
     const entityId = checkEntityId(id);
     const now = this.host.clock.now();
@@ -253,8 +295,18 @@ export class BackgroundSync {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       const data = change(row);
       const base: EntityRow = row ?? {
-        collection, id: entityId, data: null, serverData: null, baseVersion: null, dirty: false, deleted: false,
-        localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: now,
+        collection,
+        id: entityId,
+        data: null,
+        serverData: null,
+        baseVersion: null,
+        dirty: false,
+        deleted: false,
+        localRev: 0,
+        attempts: 0,
+        strikes: 0,
+        nextAttemptAt: 0,
+        updatedAt: now,
       };
       // Deleting what the server never had: nothing to push, it just goes.
       if (data === null && base.baseVersion === null && base.serverData === null) {
@@ -270,7 +322,9 @@ export class BackgroundSync {
         pushOrder: base.dirty && base.pushOrder !== undefined ? base.pushOrder : ++this.pushOrder,
         dirtySince: base.dirty && base.dirtySince !== undefined ? base.dirtySince : now,
         // A new edit is worth a new try: the user changed what is sent.
-        attempts: 0, strikes: 0, nextAttemptAt: 0,
+        attempts: 0,
+        strikes: 0,
+        nextAttemptAt: 0,
         updatedAt: now,
       };
       delete next.failed;
@@ -293,7 +347,10 @@ export class BackgroundSync {
   /** Every entity with an unpushed edit, over all collections, oldest edit first (read through the push index). */
   async dirty(): Promise<DirtyEntity[]> {
     const rows = await this.host.db.getAllFromIndex('entities', 'pushOrder');
-    return rows.map(dirtyOf).filter((d): d is DirtyEntity => d !== null).sort((a, b) => a.since - b.since);
+    return rows
+      .map(dirtyOf)
+      .filter((d): d is DirtyEntity => d !== null)
+      .sort((a, b) => a.since - b.since);
   }
 
   async conflicts(collection?: string): Promise<Conflict[]> {
@@ -313,7 +370,8 @@ export class BackgroundSync {
   /** Settles a conflict: the chosen data is pushed against the server's current version. */
   async resolve(conflictId: unknown, resolution: unknown): Promise<EntityRecord | null> {
     if (typeof conflictId !== 'string' || !conflictId) invalid('A conflict id must be a non-empty string.');
-    if (typeof resolution !== 'object' || resolution === null) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
+    if (typeof resolution !== 'object' || resolution === null)
+      invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
     const r = resolution as Resolution;
     if ('choose' in r && r.choose !== 'mine' && r.choose !== 'theirs') invalid('choose must be "mine" or "theirs".');
     if (!('choose' in r) && !('data' in r)) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
@@ -322,17 +380,40 @@ export class BackgroundSync {
     const now = this.host.clock.now();
     const result = await this.write(async (tx, batch) => {
       const conflict = await tx.objectStore('conflicts').get(conflictId);
-      if (!conflict) throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
+      if (!conflict)
+        throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
       collection = conflict.collection;
       const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
       await this.dropConflict(tx, batch, conflictId, conflict.collection);
-      const chosen = dataIn !== undefined ? dataIn : 'choose' in r && r.choose === 'theirs' ? conflict.theirs : (row?.deleted ? null : (row?.data ?? conflict.mine));
+      const chosen =
+        dataIn !== undefined
+          ? dataIn
+          : 'choose' in r && r.choose === 'theirs'
+            ? conflict.theirs
+            : row?.deleted
+              ? null
+              : (row?.data ?? conflict.mine);
       const base: EntityRow = row ?? {
-        collection: conflict.collection, id: conflict.entityId, data: null, serverData: null, baseVersion: null, dirty: false,
-        deleted: false, localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: now,
+        collection: conflict.collection,
+        id: conflict.entityId,
+        data: null,
+        serverData: null,
+        baseVersion: null,
+        dirty: false,
+        deleted: false,
+        localRev: 0,
+        attempts: 0,
+        strikes: 0,
+        nextAttemptAt: 0,
+        updatedAt: now,
       };
       // Against the server's current version: the push that follows does not meet the same 412 again.
-      const rebased: EntityRow = { ...base, serverData: conflict.theirs, baseVersion: conflict.theirsVersion, updatedAt: now };
+      const rebased: EntityRow = {
+        ...base,
+        serverData: conflict.theirs,
+        baseVersion: conflict.theirsVersion,
+        updatedAt: now,
+      };
       delete rebased.conflictId;
       if (sameValue(chosen, conflict.theirs)) {
         const clean = this.cleanRow(rebased, conflict.theirs, conflict.theirsVersion);
@@ -340,8 +421,16 @@ export class BackgroundSync {
         return conflict.theirs === null ? null : recordOf(clean);
       }
       const next: EntityRow = {
-        ...rebased, data: chosen, deleted: chosen === null, dirty: true, localRev: base.localRev + 1,
-        pushOrder: base.pushOrder ?? ++this.pushOrder, dirtySince: base.dirtySince ?? now, attempts: 0, strikes: 0, nextAttemptAt: 0,
+        ...rebased,
+        data: chosen,
+        deleted: chosen === null,
+        dirty: true,
+        localRev: base.localRev + 1,
+        pushOrder: base.pushOrder ?? ++this.pushOrder,
+        dirtySince: base.dirtySince ?? now,
+        attempts: 0,
+        strikes: 0,
+        nextAttemptAt: 0,
       };
       this.putRow(tx, batch, row ?? null, next);
       return recordOf(next);
@@ -364,7 +453,12 @@ export class BackgroundSync {
       const config = this.collections.get(collection);
       if (!config) return Infinity;
       const now = this.host.clock.now();
-      const candidates = await this.host.db.getAllFromIndex('entities', 'pushOrder', IDBKeyRange.bound([collection, -Infinity], [collection, Infinity]), 64);
+      const candidates = await this.host.db.getAllFromIndex(
+        'entities',
+        'pushOrder',
+        IDBKeyRange.bound([collection, -Infinity], [collection, Infinity]),
+        64,
+      );
       let next: EntityRow | undefined;
       for (const row of candidates) {
         if (row.conflictId || row.failed) continue;
@@ -418,7 +512,12 @@ export class BackgroundSync {
       }
       auth = answer;
     } catch (error) {
-      await this.recordFailure(row, rev, { type: 'retry', strike: false, retryAfterMs: 1000, error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` } });
+      await this.recordFailure(row, rev, {
+        type: 'retry',
+        strike: false,
+        retryAfterMs: 1000,
+        error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
+      });
       return 'pushed';
     }
     const headers: Record<string, string> = {
@@ -428,16 +527,24 @@ export class BackgroundSync {
       ...(row.baseVersion !== null ? { 'If-Match': `"${row.baseVersion}"` } : {}),
       ...(method === 'PUT' ? { 'Content-Type': 'application/json' } : {}),
     };
-    let result = await attempt(url, { method, headers, body: method === 'PUT' ? JSON.stringify(row.data) : null }, {
-      fetch: this.host.fetch, clock: this.host.clock, credentials: this.host.config.credentials, requestTimeoutMs: this.host.config.requestTimeoutMs,
-    });
+    let result = await attempt(
+      url,
+      { method, headers, body: method === 'PUT' ? JSON.stringify(row.data) : null },
+      {
+        fetch: this.host.fetch,
+        clock: this.host.clock,
+        credentials: this.host.config.credentials,
+        requestTimeoutMs: this.host.config.requestTimeoutMs,
+      },
+    );
     if (this.closed) return 'stopped';
     result = await this.host.judge(result);
     const outcome = result.outcome;
     if (outcome.type === 'done') {
       const body = result.result?.body as { version?: unknown; data?: unknown; deleted?: unknown } | undefined;
       const version = typeof body?.version === 'number' ? body.version : versionOf(result.result?.etag);
-      const data = method === 'DELETE' || body?.deleted === true ? null : (isData(body?.data) ? body!.data as Data : row.data);
+      const data =
+        method === 'DELETE' || body?.deleted === true ? null : isData(body?.data) ? (body!.data as Data) : row.data;
       await this.accepted(row, rev, data, version);
       return 'pushed';
     }
@@ -447,10 +554,16 @@ export class BackgroundSync {
       return 'pushed';
     }
     if (outcome.type === 'conflict' && outcome.error.status === 412) {
-      const current = (outcome.error.body as { current?: { version?: unknown; data?: unknown; deleted?: unknown } | null } | undefined)?.current;
-      const theirs = current && typeof current.version === 'number'
-        ? { data: current.deleted === true || !isData(current.data) ? null : current.data as Data, version: current.version }
-        : { data: null, version: null };
+      const current = (
+        outcome.error.body as { current?: { version?: unknown; data?: unknown; deleted?: unknown } | null } | undefined
+      )?.current;
+      const theirs =
+        current && typeof current.version === 'number'
+          ? {
+              data: current.deleted === true || !isData(current.data) ? null : (current.data as Data),
+              version: current.version,
+            }
+          : { data: null, version: null };
       await this.settleConflict(row.collection, row.id, theirs, '412');
       return 'pushed';
     }
@@ -486,7 +599,14 @@ export class BackgroundSync {
         return;
       }
       // Edited again while the push was out: the next push starts from what the server now has.
-      this.putRow(tx, batch, row, { ...row, serverData: data, baseVersion: version, attempts: 0, strikes: 0, nextAttemptAt: 0 });
+      this.putRow(tx, batch, row, {
+        ...row,
+        serverData: data,
+        baseVersion: version,
+        attempts: 0,
+        strikes: 0,
+        nextAttemptAt: 0,
+      });
     });
   }
 
@@ -499,9 +619,15 @@ export class BackgroundSync {
       const next: EntityRow = { ...row, attempts: row.attempts + 1, lastError: error, updatedAt: now };
       if (outcome.type === 'retry' || outcome.type === 'auth') {
         const strikes = row.strikes + (outcome.type === 'retry' && outcome.strike ? 1 : 0);
-        const delay = outcome.type === 'retry' && outcome.retryAfterMs !== undefined
-          ? Math.min(outcome.retryAfterMs, this.host.config.maxRetryAfterMs)
-          : backoffDelay(Math.max(1, strikes), this.host.config.backoffBaseMs, this.host.config.backoffCapMs, this.host.random);
+        const delay =
+          outcome.type === 'retry' && outcome.retryAfterMs !== undefined
+            ? Math.min(outcome.retryAfterMs, this.host.config.maxRetryAfterMs)
+            : backoffDelay(
+                Math.max(1, strikes),
+                this.host.config.backoffBaseMs,
+                this.host.config.backoffCapMs,
+                this.host.random,
+              );
         next.strikes = strikes;
         // Background Sync keeps trying (capped backoff): the user's edit is not dropped for a flaky server.
         next.nextAttemptAt = outcome.type === 'auth' ? 0 : now + delay;
@@ -527,13 +653,15 @@ export class BackgroundSync {
       this.pullAgain.set(collection, again);
       return again;
     }
-    const run = this.pullPages(collection).catch((error) => {
-      this.host.reportError(`Pull of ${collection} failed: ${(error as Error)?.message ?? error}`);
-    }).finally(() => {
-      this.pulling.delete(collection);
-      this.pullAgain.delete(collection);
-      this.schedulePull(collection);
-    });
+    const run = this.pullPages(collection)
+      .catch((error) => {
+        this.host.reportError(`Pull of ${collection} failed: ${(error as Error)?.message ?? error}`);
+      })
+      .finally(() => {
+        this.pulling.delete(collection);
+        this.pullAgain.delete(collection);
+        this.schedulePull(collection);
+      });
     this.pulling.set(collection, run);
     return run;
   }
@@ -554,7 +682,10 @@ export class BackgroundSync {
     this.host.clock.clearTimeout(this.pullTimers.get(collection));
     const config = this.collections.get(collection);
     if (this.closed || !config || config.pullIntervalMs <= 0 || !this.visible) return;
-    this.pullTimers.set(collection, this.host.clock.setTimeout(() => void this.pull(collection), config.pullIntervalMs));
+    this.pullTimers.set(
+      collection,
+      this.host.clock.setTimeout(() => void this.pull(collection), config.pullIntervalMs),
+    );
   }
 
   private async pullPages(collection: string): Promise<void> {
@@ -569,10 +700,19 @@ export class BackgroundSync {
       const answer = await this.host.authorize({ method: 'GET', url });
       if (answer === false) return this.host.pauseForAuth();
       const auth = answer;
-      const result = await this.host.judge(await attempt(url, { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } }, {
-        fetch: this.host.fetch, clock: this.host.clock, credentials: this.host.config.credentials, requestTimeoutMs: this.host.config.requestTimeoutMs,
-        maxBodyBytes: 64 * 1024 * 1024,
-      }));
+      const result = await this.host.judge(
+        await attempt(
+          url,
+          { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } },
+          {
+            fetch: this.host.fetch,
+            clock: this.host.clock,
+            credentials: this.host.config.credentials,
+            requestTimeoutMs: this.host.config.requestTimeoutMs,
+            maxBodyBytes: 64 * 1024 * 1024,
+          },
+        ),
+      );
       if (this.closed) return;
       const outcome = result.outcome;
       if (outcome.type !== 'done') {
@@ -584,7 +724,8 @@ export class BackgroundSync {
         throw new Error(outcome.error.message);
       }
       const body = result.result?.body as { items?: unknown; cursor?: unknown; hasMore?: unknown } | undefined;
-      if (!body || !Array.isArray(body.items) || typeof body.cursor !== 'string') throw new Error('The changes feed answered without { items, cursor }.');
+      if (!body || !Array.isArray(body.items) || typeof body.cursor !== 'string')
+        throw new Error('The changes feed answered without { items, cursor }.');
       await this.applyPulled(collection, body.items, body.cursor, seen);
       config = this.config(collection);
       cursor = body.cursor;
@@ -605,23 +746,43 @@ export class BackgroundSync {
     await this.host.db.put('collections', row);
   }
 
-  private async applyPulled(collection: string, items: unknown[], cursor: string, seen: Set<string> | null): Promise<void> {
+  private async applyPulled(
+    collection: string,
+    items: unknown[],
+    cursor: string,
+    seen: Set<string> | null,
+  ): Promise<void> {
     const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
     await this.write(async (tx, batch) => {
       const store = tx.objectStore('entities');
-      const valid = items.filter((i): i is { id: string; version: number; data: unknown; deleted?: boolean } =>
-        typeof i === 'object' && i !== null && typeof (i as { id?: unknown }).id === 'string' && typeof (i as { version?: unknown }).version === 'number');
+      const valid = items.filter(
+        (i): i is { id: string; version: number; data: unknown; deleted?: boolean } =>
+          typeof i === 'object' &&
+          i !== null &&
+          typeof (i as { id?: unknown }).id === 'string' &&
+          typeof (i as { version?: unknown }).version === 'number',
+      );
       const rows = await Promise.all(valid.map((item) => store.get([collection, item.id])));
       valid.forEach((item, i) => {
         seen?.add(item.id);
         const row = rows[i];
-        const theirs = { data: item.deleted || !isData(item.data) ? null : item.data as Data, version: item.version };
+        const theirs = { data: item.deleted || !isData(item.data) ? null : (item.data as Data), version: item.version };
         if (row && row.baseVersion !== null && item.version <= row.baseVersion) return;
         if (!row || (!row.dirty && !row.conflictId)) {
           // Clean (or new): the server's copy is the copy.
           const base: EntityRow = row ?? {
-            collection, id: item.id, data: null, serverData: null, baseVersion: null, dirty: false, deleted: false,
-            localRev: 0, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: this.host.clock.now(),
+            collection,
+            id: item.id,
+            data: null,
+            serverData: null,
+            baseVersion: null,
+            dirty: false,
+            deleted: false,
+            localRev: 0,
+            attempts: 0,
+            strikes: 0,
+            nextAttemptAt: 0,
+            updatedAt: this.host.clock.now(),
           };
           if (theirs.data === null) {
             if (row) this.putRow(tx, batch, row, null);
@@ -636,7 +797,9 @@ export class BackgroundSync {
       });
       const stored = { ...this.config(collection), cursor };
       this.collections.set(collection, stored);
-      tx.objectStore('collections').put(stored).catch(() => {});
+      tx.objectStore('collections')
+        .put(stored)
+        .catch(() => {});
     });
     for (const c of conflicts) await this.settleConflict(collection, c.id, c.theirs, 'pull');
   }
@@ -649,7 +812,8 @@ export class BackgroundSync {
     await this.write(async (tx, batch) => {
       const rows = await tx.objectStore('entities').getAll(IDBKeyRange.bound([collection, ''], [collection, '\uffff']));
       for (const row of rows) {
-        if (!seen.has(row.id) && !row.dirty && !row.conflictId && row.baseVersion !== null && row.updatedAt < startedAt) this.putRow(tx, batch, row, null);
+        if (!seen.has(row.id) && !row.dirty && !row.conflictId && row.baseVersion !== null && row.updatedAt < startedAt)
+          this.putRow(tx, batch, row, null);
       }
     });
   }
@@ -661,7 +825,12 @@ export class BackgroundSync {
    * rollback is reported); client-wins: mine is pushed against their version; merge: fields changed on one
    * side only are combined and pushed, and fields changed on both sides go to manual; manual: a conflict is kept.
    */
-  private async settleConflict(collection: string, id: string, theirs: { data: Data | null; version: number | null }, detectedBy: '412' | 'pull'): Promise<void> {
+  private async settleConflict(
+    collection: string,
+    id: string,
+    theirs: { data: Data | null; version: number | null },
+    detectedBy: '412' | 'pull',
+  ): Promise<void> {
     const config = this.collections.get(collection);
     if (!config) return;
     const now = this.host.clock.now();
@@ -671,7 +840,15 @@ export class BackgroundSync {
       if (!row || !row.dirty || row.conflictId) return;
       const mine = row.deleted ? null : row.data;
       const base = row.serverData;
-      const rebased: EntityRow = { ...row, serverData: theirs.data, baseVersion: theirs.version, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: now };
+      const rebased: EntityRow = {
+        ...row,
+        serverData: theirs.data,
+        baseVersion: theirs.version,
+        attempts: 0,
+        strikes: 0,
+        nextAttemptAt: 0,
+        updatedAt: now,
+      };
       // Their change is this device's own edit coming back (the push landed, its answer did not): nothing to settle.
       if (sameValue(mine, theirs.data)) {
         this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
@@ -691,21 +868,37 @@ export class BackgroundSync {
       switch (strategy) {
         case 'server-wins':
           rollback = { collection, entityId: id, mine, theirs: theirs.data, at: now };
-          this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
+          this.putRow(
+            tx,
+            batch,
+            row,
+            theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version),
+          );
           return;
         case 'client-wins':
           this.putRow(tx, batch, row, { ...rebased, localRev: row.localRev + 1 });
           return;
         case 'merge':
-          if (sameValue(merged, theirs.data)) this.putRow(tx, batch, row, this.cleanRow(rebased, theirs.data, theirs.version));
+          if (sameValue(merged, theirs.data))
+            this.putRow(tx, batch, row, this.cleanRow(rebased, theirs.data, theirs.version));
           else this.putRow(tx, batch, row, { ...rebased, data: merged, deleted: false, localRev: row.localRev + 1 });
           return;
         case 'manual': {
           const conflict: Conflict = {
-            id: operationId(now), collection, entityId: id, base, mine, theirs: theirs.data, theirsVersion: theirs.version,
-            fields, detectedBy, detectedAt: now,
+            id: operationId(now),
+            collection,
+            entityId: id,
+            base,
+            mine,
+            theirs: theirs.data,
+            theirsVersion: theirs.version,
+            fields,
+            detectedBy,
+            detectedAt: now,
           };
-          tx.objectStore('conflicts').put(conflict).catch(() => {});
+          tx.objectStore('conflicts')
+            .put(conflict)
+            .catch(() => {});
           batch.conflicts.push({ id: conflict.id, next: conflict });
           this.stat(collection).conflicts++;
           // The local data stays on screen; the base stays what the edit started from until the user chooses.
@@ -720,7 +913,9 @@ export class BackgroundSync {
 
   private async dropConflict(tx: Tx, batch: EntityBatch, conflictId: string, collection: string): Promise<void> {
     if (!(await tx.objectStore('conflicts').get(conflictId))) return;
-    tx.objectStore('conflicts').delete(conflictId).catch(() => {});
+    tx.objectStore('conflicts')
+      .delete(conflictId)
+      .catch(() => {});
     batch.conflicts.push({ id: conflictId, next: null });
     this.stat(collection).conflicts = Math.max(0, this.stat(collection).conflicts - 1);
   }
@@ -728,7 +923,18 @@ export class BackgroundSync {
   // ---- writes -----------------------------------------------------------------------------
 
   private cleanRow(row: EntityRow, data: Data | null, version: number | null): EntityRow {
-    const clean: EntityRow = { ...row, data, serverData: data, baseVersion: version, dirty: false, deleted: false, attempts: 0, strikes: 0, nextAttemptAt: 0, updatedAt: this.host.clock.now() };
+    const clean: EntityRow = {
+      ...row,
+      data,
+      serverData: data,
+      baseVersion: version,
+      dirty: false,
+      deleted: false,
+      attempts: 0,
+      strikes: 0,
+      nextAttemptAt: 0,
+      updatedAt: this.host.clock.now(),
+    };
     delete clean.pushOrder;
     delete clean.dirtySince;
     delete clean.lastError;
@@ -740,8 +946,14 @@ export class BackgroundSync {
   /** Writes (or deletes, for null) a row in `tx`, and notes the change and the dirty count. */
   private putRow(tx: Tx, batch: EntityBatch, prev: EntityRow | null, next: EntityRow | null): void {
     const key: [string, string] = next ? [next.collection, next.id] : [prev!.collection, prev!.id];
-    if (next) tx.objectStore('entities').put(next).catch(() => {});
-    else tx.objectStore('entities').delete(key).catch(() => {});
+    if (next)
+      tx.objectStore('entities')
+        .put(next)
+        .catch(() => {});
+    else
+      tx.objectStore('entities')
+        .delete(key)
+        .catch(() => {});
     const stat = this.stat(key[0]);
     stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
     batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
@@ -754,7 +966,9 @@ export class BackgroundSync {
     const statsBefore = new Map([...this.stats].map(([k, v]) => [k, { ...v }]));
     let tx: Tx | undefined;
     try {
-      tx = this.host.db.transaction(['entities', 'conflicts', 'collections'], 'readwrite', { durability: this.host.config.durability }) as unknown as Tx;
+      tx = this.host.db.transaction(['entities', 'conflicts', 'collections'], 'readwrite', {
+        durability: this.host.config.durability,
+      }) as unknown as Tx;
       batch.seq = this.host.nextSeq();
       const result = await body(tx, batch);
       await tx.done;

@@ -24,10 +24,12 @@ function invalid(message: string): never {
 export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | undefined {
   if (body === undefined || body === null) return undefined;
   if (declared === 'form') {
-    if (!Array.isArray(body) || !body.every(isFormEntry)) invalid('A form body must be a list of [name, string | Blob, filename?] entries.');
+    if (!Array.isArray(body) || !body.every(isFormEntry))
+      invalid('A form body must be a list of [name, string | Blob, filename?] entries.');
     return { body, bodyType: 'form', size: formSize(body as FormEntry[]) };
   }
-  if (typeof body === 'string') return { body, bodyType: declared === 'json' ? 'json' : 'text', size: encoder.encode(body).length };
+  if (typeof body === 'string')
+    return { body, bodyType: declared === 'json' ? 'json' : 'text', size: encoder.encode(body).length };
   if (typeof Blob !== 'undefined' && body instanceof Blob) return { body, bodyType: 'binary', size: body.size };
   if (body instanceof ArrayBuffer) return { body, bodyType: 'binary', size: body.byteLength };
   if (ArrayBuffer.isView(body)) {
@@ -44,7 +46,12 @@ export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | 
   }
   if (typeof URLSearchParams !== 'undefined' && body instanceof URLSearchParams) {
     const text = body.toString();
-    return { body: text, bodyType: 'text', size: encoder.encode(text).length, contentType: 'application/x-www-form-urlencoded;charset=UTF-8' };
+    return {
+      body: text,
+      bodyType: 'text',
+      size: encoder.encode(text).length,
+      contentType: 'application/x-www-form-urlencoded;charset=UTF-8',
+    };
   }
   let json: string | undefined;
   try {
@@ -63,13 +70,24 @@ function isFormEntry(entry: unknown): boolean {
 }
 
 export function isStoredBytes(value: unknown): value is StoredBytes {
-  return typeof value === 'object' && value !== null && (value as StoredBytes).bytes instanceof ArrayBuffer && typeof (value as StoredBytes).type === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as StoredBytes).bytes instanceof ArrayBuffer &&
+    typeof (value as StoredBytes).type === 'string'
+  );
 }
 
 function formSize(entries: FormEntry[]): number {
   let size = 0;
   for (const [name, value] of entries) {
-    size += encoder.encode(name).length + (typeof value === 'string' ? encoder.encode(value).length : value instanceof Blob ? value.size : value.bytes.byteLength);
+    size +=
+      encoder.encode(name).length +
+      (typeof value === 'string'
+        ? encoder.encode(value).length
+        : value instanceof Blob
+          ? value.size
+          : value.bytes.byteLength);
   }
   return size;
 }

@@ -53,17 +53,20 @@ export class ConnectivityManager {
     if (this.closed) return Promise.resolve(false);
     if (!this.probing) {
       this.options.clock.clearTimeout(this.probeTimer);
-      this.probing = this.options.probe().catch(() => false).then((ok) => {
-        this.probing = null;
-        if (this.closed) return ok;
-        if (ok) {
-          if (this.current === Connectivity.Offline) this.set(Connectivity.Online);
-        } else {
-          this.set(Connectivity.Offline);
-          this.scheduleProbe();
-        }
-        return ok;
-      });
+      this.probing = this.options
+        .probe()
+        .catch(() => false)
+        .then((ok) => {
+          this.probing = null;
+          if (this.closed) return ok;
+          if (ok) {
+            if (this.current === Connectivity.Offline) this.set(Connectivity.Online);
+          } else {
+            this.set(Connectivity.Offline);
+            this.scheduleProbe();
+          }
+          return ok;
+        });
     }
     return this.probing;
   }

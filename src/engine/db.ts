@@ -1,8 +1,14 @@
 // The IndexedDB schema `syncline:<namespace>` and its versioned upgrades.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { CollectionConfig, Conflict, Operation, OperationError, OperationResult, OperationStatus } from '../types.ts';
+import type {
+  CollectionConfig,
+  Conflict,
+  Operation,
+  OperationError,
+  OperationResult,
+  OperationStatus,
+} from '../types.ts';
 import { DB_VERSION, databaseName, deleteSynclineDB } from '../runtime/names.ts';
-
 
 export interface SynclineSchema extends DBSchema {
   operations: {
@@ -119,15 +125,21 @@ export function openSynclineDB(namespace: string, onVersionChange?: () => void):
         // `sending` is no longer stored (it lives in the engine's memory while a request is out): an operation an
         // older engine left marked is simply pending; its key makes a repeat safe.
         const ops = tx.objectStore('operations');
-        void ops.index('status').openCursor('sending' as OperationStatus).then(async function step(cursor): Promise<void> {
-          if (!cursor) return;
-          await cursor.update({ ...cursor.value, status: 'pending' as OperationStatus });
-          return step(await cursor.continue());
-        });
+        void ops
+          .index('status')
+          .openCursor('sending' as OperationStatus)
+          .then(async function step(cursor): Promise<void> {
+            if (!cursor) return;
+            await cursor.update({ ...cursor.value, status: 'pending' as OperationStatus });
+            return step(await cursor.continue());
+          });
       }
       if (oldVersion < 4) {
         // Background Sync. pushOrder is set only while an entity is dirty: the index holds exactly what to push.
-        db.createObjectStore('entities', { keyPath: ['collection', 'id'] }).createIndex('pushOrder', ['collection', 'pushOrder']);
+        db.createObjectStore('entities', { keyPath: ['collection', 'id'] }).createIndex('pushOrder', [
+          'collection',
+          'pushOrder',
+        ]);
         db.createObjectStore('conflicts', { keyPath: 'id' }).createIndex('entity', ['collection', 'entityId']);
         db.createObjectStore('collections', { keyPath: 'name' });
       }
@@ -139,4 +151,3 @@ export function openSynclineDB(namespace: string, onVersionChange?: () => void):
     },
   });
 }
-

@@ -38,7 +38,10 @@ export type { ChangeBatch, OperationChange } from './store.ts';
  * user is signed out (the queue pauses until `resume()`). A rejection (no tab answered in time, the tab
  * closed) is not a verdict: the operation waits a little and asks again, with no strike.
  */
-export type AuthorizeHook = (request: { method: string; url: string }) => Promise<Record<string, string> | null | false>;
+export type AuthorizeHook = (request: {
+  method: string;
+  url: string;
+}) => Promise<Record<string, string> | null | false>;
 
 export interface EngineDeps {
   config: EngineConfig;
@@ -117,7 +120,13 @@ export class SyncEngine {
   /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
   private readonly laneBuffers = new Map<string, Operation[]>();
   private readonly doneQueue: DoneRecord[] = [];
-  private readonly insertQueue: { valid: OperationInput[]; ids: string[]; now: number; resolve(ops: Operation[]): void; reject(error: unknown): void }[] = [];
+  private readonly insertQueue: {
+    valid: OperationInput[];
+    ids: string[];
+    now: number;
+    resolve(ops: Operation[]): void;
+    reject(error: unknown): void;
+  }[] = [];
   private inserting = false;
   private recording: Promise<void> | null = null;
   private doneWindowEnd: (() => void) | null = null;
@@ -128,7 +137,13 @@ export class SyncEngine {
   private lastPruneAt = 0;
   private closed = false;
 
-  private constructor(deps: EngineDeps, store: QueueStore, lastSyncAt: number | null, lastSeq: number, readonly deviceId: string) {
+  private constructor(
+    deps: EngineDeps,
+    store: QueueStore,
+    lastSyncAt: number | null,
+    lastSeq: number,
+    readonly deviceId: string,
+  ) {
     this.config = deps.config;
     this.clock = deps.clock ?? realClock;
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
@@ -167,8 +182,12 @@ export class SyncEngine {
       clock: this.clock,
       concurrency: () => this.config.laneConcurrency,
       canRun: () => this.canSend(),
-      run: (lane) => (lane.startsWith(PUSH_LANE) ? this.background.pushCollection(lane.slice(1)) : this.drainLane(lane)),
-      onError: (lane, error) => this.reportError(`Lane "${lane}" stopped on an error and is tried again: ${(error as Error)?.message ?? error}`),
+      run: (lane) =>
+        lane.startsWith(PUSH_LANE) ? this.background.pushCollection(lane.slice(1)) : this.drainLane(lane),
+      onError: (lane, error) =>
+        this.reportError(
+          `Lane "${lane}" stopped on an error and is tried again: ${(error as Error)?.message ?? error}`,
+        ),
       onBusyChange: () => this.refreshSyncing(),
     });
     store.changes$.subscribe(() => {
@@ -247,7 +266,8 @@ export class SyncEngine {
    */
   async enqueue(inputs: unknown[], options: { resent?: boolean } = {}): Promise<Operation[]> {
     this.assertOpen();
-    if (!Array.isArray(inputs) || inputs.length === 0) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'Nothing to enqueue.');
+    if (!Array.isArray(inputs) || inputs.length === 0)
+      throw new SynclineError(SynclineErrorCode.InvalidOperation, 'Nothing to enqueue.');
     const limits = { origins: this.origins, maxPayloadBytes: this.config.maxPayloadBytes };
     const valid = inputs.map((input) => validateOperationInput(input, limits));
     const now = this.clock.now();
@@ -283,7 +303,12 @@ export class SyncEngine {
         const start = this.lastSeq;
         this.lastSeq += valid.length;
         try {
-          const ops = await this.insert(valid, group.flatMap((g) => g.ids), group[0]!.now, start);
+          const ops = await this.insert(
+            valid,
+            group.flatMap((g) => g.ids),
+            group[0]!.now,
+            start,
+          );
           let i = 0;
           for (const g of group) {
             g.resolve(ops.slice(i, i + g.valid.length));
@@ -304,7 +329,8 @@ export class SyncEngine {
       }
     } finally {
       this.inserting = false;
-      for (const g of this.insertQueue.splice(0)) g.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.'));
+      for (const g of this.insertQueue.splice(0))
+        g.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.'));
     }
   }
 
@@ -313,13 +339,19 @@ export class SyncEngine {
    * the unique `seq` index refuse a duplicate id or seq, and the caller retries reading the counter, the ids and
    * the recent results.
    */
-  private async insert(valid: OperationInput[], ids: string[], now: number, knownSeq: number | null): Promise<Operation[]> {
+  private async insert(
+    valid: OperationInput[],
+    ids: string[],
+    now: number,
+    knownSeq: number | null,
+  ): Promise<Operation[]> {
     let constraintFailed = false;
     let next = knownSeq ?? 0;
     let result: Operation[];
     try {
       // The usual insert touches only the queue and its counter; the slow path also reads the recent results.
-      const stores: ('operations' | 'meta' | 'completed')[] = knownSeq === null ? ['operations', 'meta', 'completed'] : ['operations', 'meta'];
+      const stores: ('operations' | 'meta' | 'completed')[] =
+        knownSeq === null ? ['operations', 'meta', 'completed'] : ['operations', 'meta'];
       result = await this.store.write(stores, this.config.durability, async (tx, record) => {
         const store = tx.objectStore('operations');
         let existing: (Operation | undefined)[] = [];
@@ -328,10 +360,15 @@ export class SyncEngine {
           // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
           const [seq0, last, ...rows] = await Promise.all([
             tx.objectStore('meta').get('seq') as Promise<number | undefined>,
-            store.index('seq').openKeyCursor(null, 'prev').then((c) => c?.key),
+            store
+              .index('seq')
+              .openKeyCursor(null, 'prev')
+              .then((c) => c?.key),
             ...ids.map((id) => store.get(id)),
           ]);
-          const done = tx.objectStore('completed' as 'operations') as unknown as { get(id: string): Promise<CompletedRow | undefined> };
+          const done = tx.objectStore('completed' as 'operations') as unknown as {
+            get(id: string): Promise<CompletedRow | undefined>;
+          };
           completed = await Promise.all(ids.map((id) => done.get(id)));
           // The counter never goes back, even if another engine last wrote a smaller one.
           next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0);
@@ -361,7 +398,9 @@ export class SyncEngine {
           out.push(op);
           record(null, op);
         });
-        tx.objectStore('meta').put(next, 'seq').catch(() => {});
+        tx.objectStore('meta')
+          .put(next, 'seq')
+          .catch(() => {});
         return out;
       });
     } catch (error) {
@@ -397,14 +436,21 @@ export class SyncEngine {
     checkId(id);
     const sending = this.inFlight.get(id);
     if (sending) return sending;
-    const op = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
-      const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
-      if (!prev) return undefined;
-      const next = resetForRetry(prev, this.clock.now());
-      tx.objectStore('operations').put(next).catch(() => {});
-      record(prev, next);
-      return next;
-    }, () => this.unsaved.delete(id));
+    const op = await this.store.write(
+      ['operations'],
+      this.config.durability,
+      async (tx, record) => {
+        const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
+        if (!prev) return undefined;
+        const next = resetForRetry(prev, this.clock.now());
+        tx.objectStore('operations')
+          .put(next)
+          .catch(() => {});
+        record(prev, next);
+        return next;
+      },
+      () => this.unsaved.delete(id),
+    );
     if (!op) throw new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}.`);
     this.laneBuffers.delete(op.lane);
     this.scheduler.poke(op.lane);
@@ -447,13 +493,20 @@ export class SyncEngine {
     this.gone.add(id);
     let removed: Operation | undefined;
     try {
-      removed = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
-        const prev = await tx.objectStore('operations').get(id);
-        if (!prev) return undefined;
-        tx.objectStore('operations').delete(id).catch(() => {});
-        record(prev, null);
-        return prev;
-      }, () => this.unsaved.delete(id));
+      removed = await this.store.write(
+        ['operations'],
+        this.config.durability,
+        async (tx, record) => {
+          const prev = await tx.objectStore('operations').get(id);
+          if (!prev) return undefined;
+          tx.objectStore('operations')
+            .delete(id)
+            .catch(() => {});
+          record(prev, null);
+          return prev;
+        },
+        () => this.unsaved.delete(id),
+      );
     } catch (error) {
       if (!wasGone) this.gone.delete(id);
       throw error;
@@ -514,23 +567,38 @@ export class SyncEngine {
    */
   async clear(options: { discardUnsent?: boolean; before?: number } = {}): Promise<number> {
     this.assertOpen();
-    const before = typeof options.before === 'number' && Number.isFinite(options.before) ? options.before : this.clock.now();
+    const before =
+      typeof options.before === 'number' && Number.isFinite(options.before) ? options.before : this.clock.now();
     this.clearingBefore = before;
     try {
-      const removed = await this.store.write(['operations', 'meta', 'completed'], this.config.durability, async (tx, record) => {
-        const rows = (await tx.objectStore('operations').getAll()).filter((op) => op.createdAt <= before);
-        if (rows.length > 0 && !options.discardUnsent) {
-          throw new SynclineError(SynclineErrorCode.UnsentOperations, `${rows.length} operation(s) have not reached the server; pass { discardUnsent: true } to remove them.`, { unsent: rows.length });
-        }
-        for (const op of rows) {
-          tx.objectStore('operations').delete(op.id).catch(() => {});
-          record(op, null);
-          this.gone.add(op.id);
-        }
-        tx.objectStore('completed').clear().catch(() => {});
-        tx.objectStore('meta').delete('lastSyncAt').catch(() => {});
-        return rows;
-      });
+      const removed = await this.store.write(
+        ['operations', 'meta', 'completed'],
+        this.config.durability,
+        async (tx, record) => {
+          const rows = (await tx.objectStore('operations').getAll()).filter((op) => op.createdAt <= before);
+          if (rows.length > 0 && !options.discardUnsent) {
+            throw new SynclineError(
+              SynclineErrorCode.UnsentOperations,
+              `${rows.length} operation(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
+              { unsent: rows.length },
+            );
+          }
+          for (const op of rows) {
+            tx.objectStore('operations')
+              .delete(op.id)
+              .catch(() => {});
+            record(op, null);
+            this.gone.add(op.id);
+          }
+          tx.objectStore('completed')
+            .clear()
+            .catch(() => {});
+          tx.objectStore('meta')
+            .delete('lastSyncAt')
+            .catch(() => {});
+          return rows;
+        },
+      );
       for (const op of removed) this.unsaved.delete(op.id);
       this.laneBuffers.clear();
       this.patchStatus({ lastSyncAt: null });
@@ -585,7 +653,10 @@ export class SyncEngine {
     this.assertOpen();
     const rows = isEmptyFilter(filter) ? this.store.all() : this.store.scan({ ...filter, status: undefined });
     const overlay = this.overlay();
-    return (await rows).map(overlay).filter((op) => matchesFilter(op, filter)).sort((a, b) => a.seq - b.seq);
+    return (await rows)
+      .map(overlay)
+      .filter((op) => matchesFilter(op, filter))
+      .sort((a, b) => a.seq - b.seq);
   }
 
   /** A window of matching operations in `seq` order, with the total: what a virtual list asks for. */
@@ -711,7 +782,11 @@ export class SyncEngine {
       if (head.uncertainSince !== undefined && now - head.uncertainSince > this.capabilities.idempotencyTtlMs) {
         await this.settleFailure(head, {
           type: 'failed',
-          error: { kind: 'uncertain', message: 'The server may or may not have applied this change, and it no longer remembers its key: check, then retry or discard.' },
+          error: {
+            kind: 'uncertain',
+            message:
+              'The server may or may not have applied this change, and it no longer remembers its key: check, then retry or discard.',
+          },
         });
         continue;
       }
@@ -761,7 +836,8 @@ export class SyncEngine {
   /** How many operations of this lane one batch may carry (0: none, send one by one). */
   private batchLimit(lane: string): number {
     const caps = this.capabilities.batch;
-    const allowed = this.config.batch === true || (Array.isArray(this.config.batch) && this.config.batch.includes(lane));
+    const allowed =
+      this.config.batch === true || (Array.isArray(this.config.batch) && this.config.batch.includes(lane));
     return caps && allowed ? Math.max(0, Math.min(caps.maxOps, this.config.batchMaxOps)) : 0;
   }
 
@@ -779,7 +855,12 @@ export class SyncEngine {
     for (const row of this.laneBuffers.get(lane) ?? []) {
       if (this.isGone(row)) continue;
       const op = this.view(row);
-      if (op.status !== OperationStatus.Pending || !isDue(op, now, this.connectivity.lastOnlineAt) || !batchable(op, caps.url)) break;
+      if (
+        op.status !== OperationStatus.Pending ||
+        !isDue(op, now, this.connectivity.lastOnlineAt) ||
+        !batchable(op, caps.url)
+      )
+        break;
       // An operation on a Background Sync entity is checked against that entity's unpushed edits on its own.
       if (ops.length > 0 && op.entity && this.background.names.includes(op.entity.type)) break;
       if (op.uncertainSince !== undefined && now - op.uncertainSince > this.capabilities.idempotencyTtlMs) break;
@@ -803,12 +884,20 @@ export class SyncEngine {
     // The last check before the request leaves: a discard or clear up to here is honoured.
     if (this.isGone(op)) return 'skipped';
     if (!this.canSend()) return 'stopped';
-    const sending: Operation = { ...op, status: OperationStatus.Sending, attempts: op.attempts + 1, updatedAt: this.clock.now() };
+    const sending: Operation = {
+      ...op,
+      status: OperationStatus.Sending,
+      attempts: op.attempts + 1,
+      updatedAt: this.clock.now(),
+    };
     this.inFlight.set(op.id, sending);
     this.store.emitVirtual([{ prev: op, next: sending }]);
     const { url, init } = buildRequest(op, auth);
     let result: Attempt = await attempt(url, init, {
-      fetch: this.fetchFn, clock: this.clock, credentials: this.config.credentials, requestTimeoutMs: this.config.requestTimeoutMs,
+      fetch: this.fetchFn,
+      clock: this.clock,
+      credentials: this.config.credentials,
+      requestTimeoutMs: this.config.requestTimeoutMs,
     });
     if (this.closed) return 'stopped';
     result = await this.judge(result);
@@ -825,7 +914,10 @@ export class SyncEngine {
    * queue pauses); 'waiting': no tab could answer in time, which is not the operation's fault and sent nothing, so
    * it is asked again soon with no strike.
    */
-  private async credentials(op: Operation, request: { method: string; url: string }): Promise<Record<string, string> | null | 'stopped' | 'waiting'> {
+  private async credentials(
+    op: Operation,
+    request: { method: string; url: string },
+  ): Promise<Record<string, string> | null | 'stopped' | 'waiting'> {
     if (!this.authorize) return null;
     try {
       const answer = await this.authorize(request);
@@ -833,10 +925,16 @@ export class SyncEngine {
       this.patchStatus({ paused: 'auth' });
       return 'stopped';
     } catch (error) {
-      await this.settleFailure(op, {
-        type: 'retry', strike: false, retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
-        error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
-      }, false);
+      await this.settleFailure(
+        op,
+        {
+          type: 'retry',
+          strike: false,
+          retryAfterMs: Math.min(this.config.backoffBaseMs, 5_000),
+          error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
+        },
+        false,
+      );
       return 'waiting';
     }
   }
@@ -849,7 +947,16 @@ export class SyncEngine {
     const outcome = result.outcome;
     if (outcome.type === 'retry' && outcome.error.kind === 'network') {
       if (await this.connectivity.reachableAfterFailure()) {
-        return { outcome: { ...outcome, strike: true, error: { ...outcome.error, message: `${outcome.error.message} (the server is reachable: this request failed on its own)` } } };
+        return {
+          outcome: {
+            ...outcome,
+            strike: true,
+            error: {
+              ...outcome.error,
+              message: `${outcome.error.message} (the server is reachable: this request failed on its own)`,
+            },
+          },
+        };
       }
       return result;
     }
@@ -872,14 +979,30 @@ export class SyncEngine {
     if (ops.length === 0) return 'skipped';
     if (!this.canSend()) return 'stopped';
     const now = this.clock.now();
-    const sending = ops.map((op) => ({ ...op, status: OperationStatus.Sending, attempts: op.attempts + 1, updatedAt: now }));
+    const sending = ops.map((op) => ({
+      ...op,
+      status: OperationStatus.Sending,
+      attempts: op.attempts + 1,
+      updatedAt: now,
+    }));
     sending.forEach((op) => this.inFlight.set(op.id, op));
     this.store.emitVirtual(ops.map((op, i) => ({ prev: op, next: sending[i]! })));
-    const headers: Record<string, string> = { ...(auth ?? {}), 'Content-Type': 'application/json', Accept: 'application/json' };
-    let result = await attempt(caps.url, { method: 'POST', headers, body: JSON.stringify({ ops: ops.map(batchEntry) }) }, {
-      fetch: this.fetchFn, clock: this.clock, credentials: this.config.credentials, requestTimeoutMs: this.config.requestTimeoutMs,
-      maxBodyBytes: 64 * 1024 * 1024,
-    });
+    const headers: Record<string, string> = {
+      ...(auth ?? {}),
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+    };
+    let result = await attempt(
+      caps.url,
+      { method: 'POST', headers, body: JSON.stringify({ ops: ops.map(batchEntry) }) },
+      {
+        fetch: this.fetchFn,
+        clock: this.clock,
+        credentials: this.config.credentials,
+        requestTimeoutMs: this.config.requestTimeoutMs,
+        maxBodyBytes: 64 * 1024 * 1024,
+      },
+    );
     if (this.closed) return 'stopped';
     // Back in line, this attempt not counted: the server never looked at these.
     const release = (from: number) => {
@@ -903,9 +1026,19 @@ export class SyncEngine {
     const results = (result.result?.body as { results?: unknown } | undefined)?.results;
     if (result.outcome.type !== 'done' || !Array.isArray(results)) {
       // The batch as a whole was not delivered (or its answer is unreadable): the head takes the blame.
-      const whole = result.outcome.type === 'done'
-        ? { type: 'retry' as const, strike: true, uncertain: true, error: { kind: 'http' as const, status: result.outcome.status, message: 'The batch answer has no results list.' } }
-        : result.outcome;
+      const whole =
+        result.outcome.type === 'done'
+          ? {
+              type: 'retry' as const,
+              strike: true,
+              uncertain: true,
+              error: {
+                kind: 'http' as const,
+                status: result.outcome.status,
+                message: 'The batch answer has no results list.',
+              },
+            }
+          : result.outcome;
       release(1);
       await this.settleFailure(sending[0]!, whole);
       return 'sent';
@@ -918,10 +1051,15 @@ export class SyncEngine {
         break;
       }
       const answerHeaders = answer.headers ?? {};
-      const opOutcome = classifyResponse({ status: answer.status, retryAfter: answerHeaders['retry-after'] ?? null, body: answer.body }, this.clock.now());
+      const opOutcome = classifyResponse(
+        { status: answer.status, retryAfter: answerHeaders['retry-after'] ?? null, body: answer.body },
+        this.clock.now(),
+      );
       if (opOutcome.type === 'done') {
         this.recordDone(sending[i]!, {
-          id: ops[i]!.id, completedAt: this.clock.now(), status: answer.status,
+          id: ops[i]!.id,
+          completedAt: this.clock.now(),
+          status: answer.status,
           ...(answerHeaders.etag ? { etag: answerHeaders.etag } : {}),
           ...(answerHeaders.location ? { location: answerHeaders.location } : {}),
           ...(answer.body !== undefined ? { body: answer.body } : {}),
@@ -951,16 +1089,23 @@ export class SyncEngine {
       if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
     };
     try {
-      await this.store.write(['operations'], 'relaxed', async (tx, record) => {
-        const row = await tx.objectStore('operations').get(shown.id);
-        // Discarded while its request was out: the user's choice stands.
-        if (!row) return;
-        tx.objectStore('operations').put(next).catch(() => {});
-        record(row, next, wasSending ? shown : undefined);
-      }, () => {
-        dropOverlay();
-        this.unsaved.delete(shown.id);
-      });
+      await this.store.write(
+        ['operations'],
+        'relaxed',
+        async (tx, record) => {
+          const row = await tx.objectStore('operations').get(shown.id);
+          // Discarded while its request was out: the user's choice stands.
+          if (!row) return;
+          tx.objectStore('operations')
+            .put(next)
+            .catch(() => {});
+          record(row, next, wasSending ? shown : undefined);
+        },
+        () => {
+          dropOverlay();
+          this.unsaved.delete(shown.id);
+        },
+      );
     } catch (error) {
       // A full disk must not stop the queue: the newer state lives in memory until a write succeeds.
       const removed = this.gone.has(shown.id);
@@ -1029,35 +1174,51 @@ export class SyncEngine {
   private writeDone(batch: DoneRecord[], lean: boolean): Promise<void> {
     const now = this.clock.now();
     const stores = lean ? (['operations'] as const) : (['operations', 'completed', 'meta'] as const);
-    return this.store.write([...stores], 'relaxed', async (tx, record) => {
-      const ops = tx.objectStore('operations');
-      // Keys only: whether each row is still there (not discarded meanwhile) is all this needs, and reading whole
-      // rows back (bodies and all) was the largest cost per operation on the drain's thread.
-      const present = await Promise.all(batch.map(({ shown }) => ops.getKey(shown.id)));
-      batch.forEach(({ shown, result }, i) => {
-        if (present[i] !== undefined) {
-          ops.delete(shown.id).catch(() => {});
-          const before = this.inFlight.get(shown.id) ?? shown;
-          record(before, null, before);
+    return this.store.write(
+      [...stores],
+      'relaxed',
+      async (tx, record) => {
+        const ops = tx.objectStore('operations');
+        // Keys only: whether each row is still there (not discarded meanwhile) is all this needs, and reading whole
+        // rows back (bodies and all) was the largest cost per operation on the drain's thread.
+        const present = await Promise.all(batch.map(({ shown }) => ops.getKey(shown.id)));
+        batch.forEach(({ shown, result }, i) => {
+          if (present[i] !== undefined) {
+            ops.delete(shown.id).catch(() => {});
+            const before = this.inFlight.get(shown.id) ?? shown;
+            record(before, null, before);
+          }
+          if (!lean)
+            tx.objectStore('completed')
+              .put({ ...result, seq: shown.seq })
+              .catch(() => {});
+        });
+        if (lean) return;
+        tx.objectStore('meta')
+          .put(now, 'lastSyncAt')
+          .catch(() => {});
+        if (now - this.lastPruneAt > 60_000) {
+          this.lastPruneAt = now;
+          // A bounded step per flush: results older than the retention go, a few hundred at a time.
+          const old = await tx
+            .objectStore('completed')
+            .index('completedAt')
+            .getAllKeys(IDBKeyRange.upperBound(now - COMPLETED_RETENTION_MS), COMPLETED_PRUNE_BATCH);
+          for (const key of old)
+            tx.objectStore('completed')
+              .delete(key)
+              .catch(() => {});
         }
-        if (!lean) tx.objectStore('completed').put({ ...result, seq: shown.seq }).catch(() => {});
-      });
-      if (lean) return;
-      tx.objectStore('meta').put(now, 'lastSyncAt').catch(() => {});
-      if (now - this.lastPruneAt > 60_000) {
-        this.lastPruneAt = now;
-        // A bounded step per flush: results older than the retention go, a few hundred at a time.
-        const old = await tx.objectStore('completed').index('completedAt').getAllKeys(IDBKeyRange.upperBound(now - COMPLETED_RETENTION_MS), COMPLETED_PRUNE_BATCH);
-        for (const key of old) tx.objectStore('completed').delete(key).catch(() => {});
-      }
-    }, () => {
-      for (const { shown } of batch) {
-        this.inFlight.delete(shown.id);
-        this.unsaved.delete(shown.id);
-      }
-      // Their lanes may have taken a stale read for the end of the line: look again.
-      this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
-    });
+      },
+      () => {
+        for (const { shown } of batch) {
+          this.inFlight.delete(shown.id);
+          this.unsaved.delete(shown.id);
+        }
+        // Their lanes may have taken a stale read for the end of the line: look again.
+        this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
+      },
+    );
   }
 
   // ---- connectivity and capabilities ----------------------------------------------------
@@ -1068,7 +1229,11 @@ export class SyncEngine {
     const timer = this.clock.setTimeout(() => controller.abort(), Math.min(this.config.requestTimeoutMs, 10_000));
     try {
       const response = await this.fetchFn(this.config.healthUrl, {
-        method: 'GET', credentials: this.config.credentials, cache: 'no-store', redirect: 'manual', signal: controller.signal,
+        method: 'GET',
+        credentials: this.config.credentials,
+        cache: 'no-store',
+        redirect: 'manual',
+        signal: controller.signal,
       });
       await response.body?.cancel().catch(() => {});
       return response.ok;
@@ -1083,17 +1248,28 @@ export class SyncEngine {
   private async loadCapabilities(): Promise<void> {
     try {
       const response = await this.fetchFn(`${this.config.endpoint}/_syncline`, {
-        method: 'GET', credentials: this.config.credentials, cache: 'no-store', redirect: 'manual', headers: { Accept: 'application/json' },
+        method: 'GET',
+        credentials: this.config.credentials,
+        cache: 'no-store',
+        redirect: 'manual',
+        headers: { Accept: 'application/json' },
       });
       if (!response.ok || !/json/i.test(response.headers.get('Content-Type') ?? '')) return;
-      const doc = (await response.json()) as { idempotency?: { ttlMs?: unknown }; batch?: { path?: unknown; maxOps?: unknown; maxBytes?: unknown } | null };
+      const doc = (await response.json()) as {
+        idempotency?: { ttlMs?: unknown };
+        batch?: { path?: unknown; maxOps?: unknown; maxBytes?: unknown } | null;
+      };
       const ttl = doc.idempotency?.ttlMs;
       const batch = doc.batch;
       const next: ServerCapabilities = {
         idempotencyTtlMs: typeof ttl === 'number' && ttl > 0 ? ttl : DEFAULT_KEY_TTL_MS,
-        batch: batch && typeof batch.path === 'string' && typeof batch.maxOps === 'number' && typeof batch.maxBytes === 'number'
-          ? { url: new URL(batch.path, this.config.endpoint).href, maxOps: batch.maxOps, maxBytes: batch.maxBytes }
-          : null,
+        batch:
+          batch &&
+          typeof batch.path === 'string' &&
+          typeof batch.maxOps === 'number' &&
+          typeof batch.maxBytes === 'number'
+            ? { url: new URL(batch.path, this.config.endpoint).href, maxOps: batch.maxOps, maxBytes: batch.maxBytes }
+            : null,
       };
       // Only a batch route on an allowed origin is ever used.
       if (next.batch && !this.origins.includes(new URL(next.batch.url).origin)) next.batch = null;
@@ -1152,7 +1328,8 @@ export class SyncEngine {
 }
 
 function checkId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.');
+  if (typeof id !== 'string' || id.length === 0)
+    throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.');
 }
 
 /**
@@ -1168,4 +1345,3 @@ async function newDeviceId(db: SynclineDB): Promise<string> {
   await tx.done;
   return stored ?? fresh;
 }
-

@@ -23,7 +23,9 @@ export function matchesFilter(op: Operation, filter: OperationFilter = {}): bool
 }
 
 export function isEmptyFilter(filter: OperationFilter = {}): boolean {
-  return filter.lane === undefined && filter.kind === undefined && filter.entity === undefined && filter.status === undefined;
+  return (
+    filter.lane === undefined && filter.kind === undefined && filter.entity === undefined && filter.status === undefined
+  );
 }
 
 /** All operations of one lane, in `seq` order, on the `laneSeq` index. */

@@ -17,7 +17,10 @@ export function operationId(now: number = Date.now()): string {
     now = lastTime;
     random = lastRandom.slice();
     for (let i = random.length - 1; i >= 0; i--) {
-      if (random[i]! < 31) { random[i]!++; break; }
+      if (random[i]! < 31) {
+        random[i]!++;
+        break;
+      }
       random[i] = 0;
     }
   } else {
@@ -27,6 +30,9 @@ export function operationId(now: number = Date.now()): string {
   lastRandom = random;
   let time = '';
   let t = now;
-  for (let i = 0; i < 10; i++) { time = ALPHABET[t % 32] + time; t = Math.floor(t / 32); }
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
   return time + random.map((d) => ALPHABET[d]).join('');
 }

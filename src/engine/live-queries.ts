@@ -1,6 +1,17 @@
 // Live queries over the engine: a snapshot lined up exactly with the change stream, then only what changed.
 import { Subscription, auditTime, filter as rxFilter } from 'rxjs';
-import type { CollectionStatus, Conflict, DirtyEntity, EngineStatus, EntityRecord, Operation, OperationFilter, OperationResult, OperationWindow, Rollback } from '../types.ts';
+import type {
+  CollectionStatus,
+  Conflict,
+  DirtyEntity,
+  EngineStatus,
+  EntityRecord,
+  Operation,
+  OperationFilter,
+  OperationResult,
+  OperationWindow,
+  Rollback,
+} from '../types.ts';
 import type { EntityBatch } from './background.ts';
 import type { ChangeBatch, SyncEngine } from './engine.ts';
 import { isEmptyFilter, matchesFilter } from './filter.ts';
@@ -58,10 +69,12 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
         const read = () => countFromStatus(engine, query.filter);
         let count = read();
         emit({ type: 'count', value: count });
-        subscription.add(engine.changes$.subscribe(() => {
-          const next = read();
-          if (next !== count) emit({ type: 'count', value: (count = next) });
-        }));
+        subscription.add(
+          engine.changes$.subscribe(() => {
+            const next = read();
+            if (next !== count) emit({ type: 'count', value: (count = next) });
+          }),
+        );
         return subscription;
       }
       return watchSnapshot(engine, query, emit, subscription);
@@ -101,63 +114,112 @@ function watchReplica<T>(
   let buffer: EntityBatch[] | null = [];
   subscription.add(engine.background.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
   const mark = engine.writeSeq;
-  read().then((items) => {
-    reset(items);
-    const pending = buffer ?? [];
-    buffer = null;
-    for (const batch of pending) if (batch.seq > mark) apply(batch);
-  }, () => subscription.unsubscribe());
+  read().then(
+    (items) => {
+      reset(items);
+      const pending = buffer ?? [];
+      buffer = null;
+      for (const batch of pending) if (batch.seq > mark) apply(batch);
+    },
+    () => subscription.unsubscribe(),
+  );
   return subscription;
 }
 
-function watchEntities(engine: SyncEngine, collection: string, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
-  return watchReplica(engine, () => engine.entities(collection), (entities) => emit({ type: 'entities-reset', entities }), (batch) => {
-    const upserts = new Map<string, EntityRecord>();
-    const removes = new Set<string>();
-    for (const change of batch.changes) {
-      if (change.collection !== collection) continue;
-      if (change.next) { upserts.set(change.id, change.next); removes.delete(change.id); }
-      else { removes.add(change.id); upserts.delete(change.id); }
-    }
-    if (upserts.size || removes.size) emit({ type: 'entities-changes', upserts: [...upserts.values()], removes: [...removes] });
-  }, subscription);
+function watchEntities(
+  engine: SyncEngine,
+  collection: string,
+  emit: (event: LiveEvent) => void,
+  subscription: Subscription,
+): Subscription {
+  return watchReplica(
+    engine,
+    () => engine.entities(collection),
+    (entities) => emit({ type: 'entities-reset', entities }),
+    (batch) => {
+      const upserts = new Map<string, EntityRecord>();
+      const removes = new Set<string>();
+      for (const change of batch.changes) {
+        if (change.collection !== collection) continue;
+        if (change.next) {
+          upserts.set(change.id, change.next);
+          removes.delete(change.id);
+        } else {
+          removes.add(change.id);
+          upserts.delete(change.id);
+        }
+      }
+      if (upserts.size || removes.size)
+        emit({ type: 'entities-changes', upserts: [...upserts.values()], removes: [...removes] });
+    },
+    subscription,
+  );
 }
 
-function watchConflicts(engine: SyncEngine, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
-  return watchReplica(engine, () => engine.conflicts(), (conflicts) => emit({ type: 'conflicts-reset', conflicts }), (batch) => {
-    if (batch.conflicts.length === 0) return;
-    emit({
-      type: 'conflicts-changes',
-      upserts: batch.conflicts.filter((c) => c.next).map((c) => c.next!),
-      removes: batch.conflicts.filter((c) => !c.next).map((c) => c.id),
-    });
-  }, subscription);
+function watchConflicts(
+  engine: SyncEngine,
+  emit: (event: LiveEvent) => void,
+  subscription: Subscription,
+): Subscription {
+  return watchReplica(
+    engine,
+    () => engine.conflicts(),
+    (conflicts) => emit({ type: 'conflicts-reset', conflicts }),
+    (batch) => {
+      if (batch.conflicts.length === 0) return;
+      emit({
+        type: 'conflicts-changes',
+        upserts: batch.conflicts.filter((c) => c.next).map((c) => c.next!),
+        removes: batch.conflicts.filter((c) => !c.next).map((c) => c.id),
+      });
+    },
+    subscription,
+  );
 }
 
 function watchDirty(engine: SyncEngine, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
-  return watchReplica(engine, () => engine.dirtyEntities(), (entities) => emit({ type: 'dirty-reset', entities }), (batch) => {
-    const upserts = new Map<string, DirtyEntity>();
-    const removes = new Set<string>();
-    for (const change of batch.changes) {
-      const key = `${change.collection}/${change.id}`;
-      if (change.dirty) { upserts.set(key, change.dirty); removes.delete(key); }
-      else { removes.add(key); upserts.delete(key); }
-    }
-    if (upserts.size || removes.size) emit({ type: 'dirty-changes', upserts: [...upserts.values()], removes: [...removes] });
-  }, subscription);
+  return watchReplica(
+    engine,
+    () => engine.dirtyEntities(),
+    (entities) => emit({ type: 'dirty-reset', entities }),
+    (batch) => {
+      const upserts = new Map<string, DirtyEntity>();
+      const removes = new Set<string>();
+      for (const change of batch.changes) {
+        const key = `${change.collection}/${change.id}`;
+        if (change.dirty) {
+          upserts.set(key, change.dirty);
+          removes.delete(key);
+        } else {
+          removes.add(key);
+          upserts.delete(key);
+        }
+      }
+      if (upserts.size || removes.size)
+        emit({ type: 'dirty-changes', upserts: [...upserts.values()], removes: [...removes] });
+    },
+    subscription,
+  );
 }
 
-function watchResult(engine: SyncEngine, id: string, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+function watchResult(
+  engine: SyncEngine,
+  id: string,
+  emit: (event: LiveEvent) => void,
+  subscription: Subscription,
+): Subscription {
   let settled = false;
   const finish = (event: LiveEvent) => {
     if (settled) return;
     settled = true;
     emit(event);
   };
-  subscription.add(engine.completions$.subscribe((c) => {
-    if (c.id !== id) return;
-    finish('discarded' in c ? { type: 'discarded' } : { type: 'result', result: c.result });
-  }));
+  subscription.add(
+    engine.completions$.subscribe((c) => {
+      if (c.id !== id) return;
+      finish('discarded' in c ? { type: 'discarded' } : { type: 'result', result: c.result });
+    }),
+  );
   // Subscribed first, then read: a completion in between is seen by one or the other.
   void (async () => {
     const result = await engine.result(id);
@@ -173,22 +235,42 @@ function watchResult(engine: SyncEngine, id: string, emit: (event: LiveEvent) =>
   return subscription;
 }
 
-function watchWindow(engine: SyncEngine, query: Extract<LiveQuery, { topic: 'window' }>, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+function watchWindow(
+  engine: SyncEngine,
+  query: Extract<LiveQuery, { topic: 'window' }>,
+  emit: (event: LiveEvent) => void,
+  subscription: Subscription,
+): Subscription {
   // Refreshes can overlap; only the newest one's answer may reach the tab.
   let latest = 0;
   const refresh = () => {
     const ticket = ++latest;
-    return engine.window(query.filter, query.offset, query.limit).then((window) => {
-      if (ticket === latest) emit({ type: 'window', window });
-    }, () => {});
+    return engine.window(query.filter, query.offset, query.limit).then(
+      (window) => {
+        if (ticket === latest) emit({ type: 'window', window });
+      },
+      () => {},
+    );
   };
-  subscription.add(engine.changes$.pipe(rxFilter((batch) => relevant(batch, query.filter)), auditTime(30)).subscribe(() => void refresh()));
+  subscription.add(
+    engine.changes$
+      .pipe(
+        rxFilter((batch) => relevant(batch, query.filter)),
+        auditTime(30),
+      )
+      .subscribe(() => void refresh()),
+  );
   void refresh();
   return subscription;
 }
 
 /** A snapshot read at a known change number, then every later batch applied: the two line up exactly. */
-function watchSnapshot(engine: SyncEngine, query: Extract<LiveQuery, { topic: 'ops' | 'count' }>, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
+function watchSnapshot(
+  engine: SyncEngine,
+  query: Extract<LiveQuery, { topic: 'ops' | 'count' }>,
+  emit: (event: LiveEvent) => void,
+  subscription: Subscription,
+): Subscription {
   const filter = query.filter;
   let buffer: ChangeBatch[] | null = [];
   let count = 0;
@@ -201,17 +283,27 @@ function watchSnapshot(engine: SyncEngine, query: Extract<LiveQuery, { topic: 'o
     const upserts = new Map<string, Operation>();
     const removes = new Set<string>();
     for (const { prev, next } of batch.changes) {
-      if (next && matchesFilter(next, filter)) { upserts.set(next.id, next); removes.delete(next.id); }
-      else if (prev && matchesFilter(prev, filter)) { removes.add(prev.id); upserts.delete(prev.id); }
+      if (next && matchesFilter(next, filter)) {
+        upserts.set(next.id, next);
+        removes.delete(next.id);
+      } else if (prev && matchesFilter(prev, filter)) {
+        removes.add(prev.id);
+        upserts.delete(prev.id);
+      }
     }
-    if (upserts.size || removes.size) emit({ type: 'ops-changes', upserts: [...upserts.values()], removes: [...removes] });
+    if (upserts.size || removes.size)
+      emit({ type: 'ops-changes', upserts: [...upserts.values()], removes: [...removes] });
   };
   subscription.add(engine.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
   // The read starts now, at this change number: batches numbered after it are not in the snapshot.
   const mark = engine.writeSeq;
-  const snapshot = query.topic === 'count'
-    ? engine.count(filter).then((value) => { count = value; emit({ type: 'count', value }); })
-    : engine.list(filter).then((ops) => emit({ type: 'ops-reset', ops }));
+  const snapshot =
+    query.topic === 'count'
+      ? engine.count(filter).then((value) => {
+          count = value;
+          emit({ type: 'count', value });
+        })
+      : engine.list(filter).then((ops) => emit({ type: 'ops-reset', ops }));
   snapshot.then(
     () => {
       const pending = buffer ?? [];
@@ -224,18 +316,24 @@ function watchSnapshot(engine: SyncEngine, query: Extract<LiveQuery, { topic: 'o
 }
 
 function relevant(batch: ChangeBatch, filter: OperationFilter): boolean {
-  return batch.changes.some((c) => (c.prev && matchesFilter(c.prev, filter)) || (c.next && matchesFilter(c.next, filter)));
+  return batch.changes.some(
+    (c) => (c.prev && matchesFilter(c.prev, filter)) || (c.next && matchesFilter(c.next, filter)),
+  );
 }
 
 /** How a batch moves the number of operations matching `filter`. */
 function countDelta(batch: ChangeBatch, filter: OperationFilter): number {
   let delta = 0;
-  for (const { prev, next } of batch.changes) delta += Number(!!next && matchesFilter(next, filter)) - Number(!!prev && matchesFilter(prev, filter));
+  for (const { prev, next } of batch.changes)
+    delta += Number(!!next && matchesFilter(next, filter)) - Number(!!prev && matchesFilter(prev, filter));
   return delta;
 }
 
 function countFromStatus(engine: SyncEngine, filter: OperationFilter): number {
   const counts = engine.counts;
-  const statuses = filter.status === undefined ? (Object.keys(counts) as (keyof typeof counts)[]) : ([] as (keyof typeof counts)[]).concat(filter.status);
+  const statuses =
+    filter.status === undefined
+      ? (Object.keys(counts) as (keyof typeof counts)[])
+      : ([] as (keyof typeof counts)[]).concat(filter.status);
   return statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
 }

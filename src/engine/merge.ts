@@ -20,7 +20,10 @@ export function sameValue(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a as Data);
   const kb = Object.keys(b as Data);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Data)[k], (b as Data)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Data)[k], (b as Data)[k]))
+  );
 }
 
 /**
@@ -41,7 +44,7 @@ export function threeWayMerge(base: Data | null, mine: Data, theirs: Data): Merg
     let pick: 'mine' | 'theirs';
     if (!mineChanged) pick = 'theirs';
     else if (!theirsChanged) pick = 'mine';
-    else if ((key in mine) === (key in theirs) && sameValue(m, t)) pick = 'mine';
+    else if (key in mine === key in theirs && sameValue(m, t)) pick = 'mine';
     else {
       conflicts.push(key);
       pick = 'mine';

@@ -21,7 +21,10 @@ export function parseRetryAfter(value: string | null, now: number): number | und
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   // IMF-fixdate, and the two obsolete forms a recipient must accept; all name a weekday and a GMT time.
-  if (!/^[A-Za-z]{3,9}, .*\d{2}:\d{2}:\d{2}.*GMT$/.test(trimmed) && !/^[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}$/.test(trimmed)) {
+  if (
+    !/^[A-Za-z]{3,9}, .*\d{2}:\d{2}:\d{2}.*GMT$/.test(trimmed) &&
+    !/^[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}$/.test(trimmed)
+  ) {
     return undefined;
   }
   const date = Date.parse(trimmed);
@@ -48,16 +51,37 @@ export function classifyResponse(facts: ResponseFacts, now: number): Outcome {
   const { status, body } = facts;
   if (facts.redirected) {
     // A redirect is never followed (it could carry the body and credentials elsewhere): nothing was delivered.
-    return { type: 'retry', strike: true, error: { kind: 'http', status: 0, message: 'The server answered with a redirect; queued requests are never redirected.' } };
+    return {
+      type: 'retry',
+      strike: true,
+      error: {
+        kind: 'http',
+        status: 0,
+        message: 'The server answered with a redirect; queued requests are never redirected.',
+      },
+    };
   }
   if (status >= 200 && status < 300) {
     if (facts.htmlInsteadOfJson) {
-      return { type: 'retry', strike: true, error: { kind: 'http', status, message: `HTTP ${status} with an HTML page instead of JSON (a captive portal or proxy?): not delivered.` } };
+      return {
+        type: 'retry',
+        strike: true,
+        error: {
+          kind: 'http',
+          status,
+          message: `HTTP ${status} with an HTML page instead of JSON (a captive portal or proxy?): not delivered.`,
+        },
+      };
     }
     return { type: 'done', status };
   }
   const retryAfterMs = parseRetryAfter(facts.retryAfter, now);
-  const error: OperationError = { kind: 'http', status, message: messageOf(status, body), ...(body !== undefined ? { body } : {}) };
+  const error: OperationError = {
+    kind: 'http',
+    status,
+    message: messageOf(status, body),
+    ...(body !== undefined ? { body } : {}),
+  };
   if (status === 409 && retryAfterMs !== undefined) {
     // The same key is still being processed (an earlier attempt): wait and ask again; not the operation's fault.
     return { type: 'retry', error, strike: false, retryAfterMs };

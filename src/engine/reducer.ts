@@ -32,20 +32,42 @@ export function reduceOutcome(op: Operation, outcome: Outcome, now: number, poli
     case 'retry': {
       const strikes = op.strikes + (outcome.strike ? 1 : 0);
       if (strikes >= policy.maxAttempts) {
-        return { next: { ...base, status: OperationStatus.Failed, strikes, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: false };
+        return {
+          next: { ...base, status: OperationStatus.Failed, strikes, lastError: outcome.error, nextAttemptAt: 0 },
+          pauseForAuth: false,
+        };
       }
-      const delay = outcome.retryAfterMs !== undefined
-        ? Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs)
-        : backoffDelay(Math.max(1, strikes), policy.backoffBaseMs, policy.backoffCapMs, policy.random);
-      return { next: { ...base, status: OperationStatus.Pending, strikes, lastError: outcome.error, nextAttemptAt: now + delay }, pauseForAuth: false };
+      const delay =
+        outcome.retryAfterMs !== undefined
+          ? Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs)
+          : backoffDelay(Math.max(1, strikes), policy.backoffBaseMs, policy.backoffCapMs, policy.random);
+      return {
+        next: {
+          ...base,
+          status: OperationStatus.Pending,
+          strikes,
+          lastError: outcome.error,
+          nextAttemptAt: now + delay,
+        },
+        pauseForAuth: false,
+      };
     }
     case 'auth':
       // Not the operation's fault: it waits, its standing unchanged, until the app signs in again.
-      return { next: { ...base, status: OperationStatus.Pending, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: true };
+      return {
+        next: { ...base, status: OperationStatus.Pending, lastError: outcome.error, nextAttemptAt: 0 },
+        pauseForAuth: true,
+      };
     case 'conflict':
-      return { next: { ...base, status: OperationStatus.Conflict, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: false };
+      return {
+        next: { ...base, status: OperationStatus.Conflict, lastError: outcome.error, nextAttemptAt: 0 },
+        pauseForAuth: false,
+      };
     case 'failed':
-      return { next: { ...base, status: OperationStatus.Failed, lastError: outcome.error, nextAttemptAt: 0 }, pauseForAuth: false };
+      return {
+        next: { ...base, status: OperationStatus.Failed, lastError: outcome.error, nextAttemptAt: 0 },
+        pauseForAuth: false,
+      };
   }
 }
 
@@ -55,8 +77,13 @@ export function reduceOutcome(op: Operation, outcome: Outcome, now: number, poli
  * (timeouts, network, 5xx) keeps its key, so a request that did land is replayed, not applied twice.
  */
 export function resetForRetry(op: Operation, now: number): Operation {
-  const refused = op.lastError?.kind === 'conflict' || (op.lastError?.kind === 'http' && op.lastError.status !== undefined &&
-    op.lastError.status >= 400 && op.lastError.status < 500 && ![408, 425, 429].includes(op.lastError.status));
+  const refused =
+    op.lastError?.kind === 'conflict' ||
+    (op.lastError?.kind === 'http' &&
+      op.lastError.status !== undefined &&
+      op.lastError.status >= 400 &&
+      op.lastError.status < 500 &&
+      ![408, 425, 429].includes(op.lastError.status));
   const uncertainExpired = op.lastError?.kind === 'uncertain';
   const next: Operation = { ...op, status: OperationStatus.Pending, strikes: 0, nextAttemptAt: 0, updatedAt: now };
   if (refused) next.keyGen = (op.keyGen ?? 0) + 1;

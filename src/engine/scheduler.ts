@@ -90,10 +90,13 @@ export class LaneScheduler {
 
   private setTimer(lane: string, at: number): void {
     this.clearTimer(lane);
-    const handle = this.options.clock.setTimeout(() => {
-      this.timers.delete(lane);
-      this.poke(lane);
-    }, Math.max(0, at - this.options.clock.now()));
+    const handle = this.options.clock.setTimeout(
+      () => {
+        this.timers.delete(lane);
+        this.poke(lane);
+      },
+      Math.max(0, at - this.options.clock.now()),
+    );
     this.timers.set(lane, { at, handle });
   }
 

@@ -60,7 +60,11 @@ export class QueueStore {
   async loadCounts(): Promise<void> {
     const tx = this.db.transaction('operations');
     const index = tx.store.index('status');
-    const [total, failed, conflict] = await Promise.all([tx.store.count(), index.count(OperationStatus.Failed), index.count(OperationStatus.Conflict)]);
+    const [total, failed, conflict] = await Promise.all([
+      tx.store.count(),
+      index.count(OperationStatus.Failed),
+      index.count(OperationStatus.Conflict),
+    ]);
     this.counts = { pending: total - failed - conflict, sending: 0, failed, conflict };
   }
 
@@ -88,10 +92,13 @@ export class QueueStore {
       committed?.();
       this.setHealth('ok');
       // Views are taken at commit: what tabs see now, with what is only in memory laid over the stored rows.
-      this.emit(seq, changes.map(({ prev, next, shownPrev }) => ({
-        prev: shownPrev ?? (prev && this.options.view(prev)),
-        next: next && this.options.view(next),
-      })));
+      this.emit(
+        seq,
+        changes.map(({ prev, next, shownPrev }) => ({
+          prev: shownPrev ?? (prev && this.options.view(prev)),
+          next: next && this.options.view(next),
+        })),
+      );
       return result;
     } catch (error) {
       if (tx) {
@@ -124,17 +131,27 @@ export class QueueStore {
     }
     // Firefox, once a write has exceeded the quota, throws InvalidStateError from the next put() itself ("a mutation
     // operation was attempted on a database that did not allow mutations"): the disk is still full.
-    const firefoxFull = !this.closed && (error as Error)?.name === 'InvalidStateError' &&
+    const firefoxFull =
+      !this.closed &&
+      (error as Error)?.name === 'InvalidStateError' &&
       (this.health === 'quota-exceeded' || /mutation/i.test((error as Error).message ?? ''));
     if (isQuotaError(cause) || isQuotaError(error) || firefoxFull) {
       this.setHealth('quota-exceeded');
-      return new SynclineError(SynclineErrorCode.QuotaExceeded, 'The device is out of storage for this site; nothing was written.', { cause: String(cause) });
+      return new SynclineError(
+        SynclineErrorCode.QuotaExceeded,
+        'The device is out of storage for this site; nothing was written.',
+        { cause: String(cause) },
+      );
     }
     if ((error as Error)?.name === 'InvalidStateError' && this.closed) {
       return new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
     }
     this.setHealth('error');
-    return new SynclineError(SynclineErrorCode.Storage, `Storage failed: ${(cause as Error)?.message ?? String(cause)}`, { name: (cause as Error)?.name });
+    return new SynclineError(
+      SynclineErrorCode.Storage,
+      `Storage failed: ${(cause as Error)?.message ?? String(cause)}`,
+      { name: (cause as Error)?.name },
+    );
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -149,7 +166,8 @@ export class QueueStore {
   /** The first `limit` stored operations of a lane in `seq` order, after `afterSeq` when given. */
   async laneHead(lane: string, limit: number, afterSeq?: number): Promise<Operation[]> {
     this.assertOpen();
-    const range = afterSeq === undefined ? laneRange(lane) : IDBKeyRange.bound([lane, afterSeq], [lane, Infinity], true, false);
+    const range =
+      afterSeq === undefined ? laneRange(lane) : IDBKeyRange.bound([lane, afterSeq], [lane, Infinity], true, false);
     return this.readTx().store.index('laneSeq').getAll(range, limit);
   }
 

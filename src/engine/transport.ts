@@ -31,7 +31,13 @@ export function batchable(op: Operation, batchUrl: string): boolean {
 }
 
 /** One operation as an entry of a batch (see docs/server-contract.md): its key, method, path, headers and body as text. */
-export function batchEntry(op: Operation): { key: string; method: string; path: string; headers: Record<string, string>; body?: string } {
+export function batchEntry(op: Operation): {
+  key: string;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+} {
   const url = new URL(op.request.url);
   const headers: Record<string, string> = { ...(op.request.headers ?? {}) };
   let body: string | undefined;
@@ -41,7 +47,13 @@ export function batchEntry(op: Operation): { key: string; method: string; path: 
     body = json ? JSON.stringify(stored) : (stored as string);
     if (json && !hasHeader(headers, 'content-type')) headers['Content-Type'] = 'application/json';
   }
-  return { key: idempotencyKey(op), method: op.request.method, path: url.pathname + url.search, headers, ...(body !== undefined ? { body } : {}) };
+  return {
+    key: idempotencyKey(op),
+    method: op.request.method,
+    path: url.pathname + url.search,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  };
 }
 
 /** The request for one attempt at `op`, with credentials from `authorize()` merged in at send time. */
@@ -65,7 +77,8 @@ export function buildRequest(op: Operation, auth: Record<string, string> | null)
         const form = new FormData();
         for (const [name, value, filename] of stored as FormEntry[]) {
           if (typeof value === 'string') form.append(name, value);
-          else form.append(name, value instanceof Blob ? value : new Blob([value.bytes], { type: value.type }), filename);
+          else
+            form.append(name, value instanceof Blob ? value : new Blob([value.bytes], { type: value.type }), filename);
         }
         body = form;
         break;
@@ -91,29 +104,62 @@ export async function attempt(url: string, init: RequestInit, options: Transport
     controller.abort();
   }, options.requestTimeoutMs);
   try {
-    const response = await options.fetch(url, { ...init, credentials: options.credentials, redirect: 'manual', cache: 'no-store', signal: controller.signal });
+    const response = await options.fetch(url, {
+      ...init,
+      credentials: options.credentials,
+      redirect: 'manual',
+      cache: 'no-store',
+      signal: controller.signal,
+    });
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-      return { outcome: classifyResponse({ status: response.status, retryAfter: null, body: undefined, redirected: true }, options.clock.now()) };
+      return {
+        outcome: classifyResponse(
+          { status: response.status, retryAfter: null, body: undefined, redirected: true },
+          options.clock.now(),
+        ),
+      };
     }
     const contentType = response.headers.get('Content-Type') ?? '';
     const body = await readBody(response, contentType, options.maxBodyBytes ?? MAX_BODY_KEPT);
     const askedJson = /json/i.test(new Headers(init.headers).get('Accept') ?? '');
     const htmlInsteadOfJson = askedJson && /text\/html/i.test(contentType);
-    const outcome = classifyResponse({ status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson }, options.clock.now());
+    const outcome = classifyResponse(
+      { status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson },
+      options.clock.now(),
+    );
     if (outcome.type !== 'done') return { outcome };
     const etag = response.headers.get('ETag');
     const location = response.headers.get('Location');
     return {
       outcome,
-      result: { status: response.status, ...(etag ? { etag } : {}), ...(location ? { location } : {}), ...(body !== undefined ? { body } : {}) },
+      result: {
+        status: response.status,
+        ...(etag ? { etag } : {}),
+        ...(location ? { location } : {}),
+        ...(body !== undefined ? { body } : {}),
+      },
     };
   } catch (error) {
     if (timedOut) {
-      return { outcome: { type: 'retry', strike: true, uncertain: true, error: { kind: 'timeout', message: `No answer within ${options.requestTimeoutMs} ms.` } } };
+      return {
+        outcome: {
+          type: 'retry',
+          strike: true,
+          uncertain: true,
+          error: { kind: 'timeout', message: `No answer within ${options.requestTimeoutMs} ms.` },
+        },
+      };
     }
     // No answer at all: maybe no network, maybe a request the browser would not send. The engine asks the
     // health probe which, before it decides between "offline" and a strike for this operation.
-    return { outcome: { type: 'retry', strike: false, uncertain: true, error: { kind: 'network', message: (error as Error)?.message || 'Network error' } } };
+    return {
+      outcome: {
+        type: 'retry',
+        strike: false,
+        uncertain: true,
+        error: { kind: 'network', message: (error as Error)?.message || 'Network error' },
+      },
+    };
   } finally {
     options.clock.clearTimeout(timer);
   }

@@ -9,9 +9,27 @@ export { normalizeBody, isStoredBytes, type StoredBody } from './body.ts';
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 /** Headers the browser sets itself (it would silently drop ours) or the engine sets per attempt. */
 const RESERVED_HEADERS = [
-  'accept-charset', 'accept-encoding', 'access-control-request-headers', 'access-control-request-method', 'connection',
-  'content-length', 'cookie2', 'date', 'dnt', 'expect', 'host', 'keep-alive', 'origin', 'referer', 'set-cookie', 'te',
-  'trailer', 'transfer-encoding', 'upgrade', 'via', 'idempotency-key',
+  'accept-charset',
+  'accept-encoding',
+  'access-control-request-headers',
+  'access-control-request-method',
+  'connection',
+  'content-length',
+  'cookie2',
+  'date',
+  'dnt',
+  'expect',
+  'host',
+  'keep-alive',
+  'origin',
+  'referer',
+  'set-cookie',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'via',
+  'idempotency-key',
 ];
 const LANE_PATTERN = /^[\w.:/-]{1,64}$/;
 
@@ -29,7 +47,11 @@ export interface ValidationLimits {
 export function holdsBlob(input: OperationInput): boolean {
   const body = input.request.body;
   if (typeof Blob !== 'undefined' && body instanceof Blob) return true;
-  return input.request.bodyType === 'form' && Array.isArray(body) && (body as FormEntry[]).some(([, value]) => value instanceof Blob);
+  return (
+    input.request.bodyType === 'form' &&
+    Array.isArray(body) &&
+    (body as FormEntry[]).some(([, value]) => value instanceof Blob)
+  );
 }
 
 /**
@@ -41,13 +63,16 @@ export async function withoutBlobs(input: OperationInput): Promise<OperationInpu
   const body = request.body;
   if (body instanceof Blob) {
     request.body = await body.arrayBuffer();
-    if (body.type && !hasHeader(request.headers, 'content-type')) request.headers = { ...request.headers, 'Content-Type': body.type };
+    if (body.type && !hasHeader(request.headers, 'content-type'))
+      request.headers = { ...request.headers, 'Content-Type': body.type };
   } else if (request.bodyType === 'form' && Array.isArray(body)) {
-    request.body = await Promise.all((body as FormEntry[]).map(async ([name, value, filename]): Promise<FormEntry> => {
-      if (!(value instanceof Blob)) return filename === undefined ? [name, value] : [name, value, filename];
-      const bytes: StoredBytes = { bytes: await value.arrayBuffer(), type: value.type };
-      return filename === undefined ? [name, bytes] : [name, bytes, filename];
-    }));
+    request.body = await Promise.all(
+      (body as FormEntry[]).map(async ([name, value, filename]): Promise<FormEntry> => {
+        if (!(value instanceof Blob)) return filename === undefined ? [name, value] : [name, value, filename];
+        const bytes: StoredBytes = { bytes: await value.arrayBuffer(), type: value.type };
+        return filename === undefined ? [name, bytes] : [name, bytes, filename];
+      }),
+    );
   }
   return { ...input, request };
 }
@@ -65,22 +90,35 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
   let copy: OperationInput;
   try {
     const { body: _body, bodyType: _type, ...request } = raw.request;
-    copy = structuredClone({ ...raw, request: { ...request, ...(stored ? { body: stored.body } : {}) } }) as OperationInput;
+    copy = structuredClone({
+      ...raw,
+      request: { ...request, ...(stored ? { body: stored.body } : {}) },
+    }) as OperationInput;
   } catch (error) {
     invalid(`The operation cannot be stored: ${(error as Error).message}`);
   }
   const { kind, label, request, entity, lane, id } = copy;
   if (typeof kind !== 'string' || kind.length === 0 || kind.length > 200) invalid('`kind` must be a non-empty string.');
   if (typeof label !== 'string' || label.length > 1000) invalid('`label` must be a string of at most 1000 characters.');
-  if (lane !== undefined && (typeof lane !== 'string' || !LANE_PATTERN.test(lane))) invalid('`lane` must be 1-64 letters, digits or ._:/-');
-  if (id !== undefined && (typeof id !== 'string' || !/^[\w-]{8,64}$/.test(id))) invalid('`id` must be 8-64 letters, digits, _ or -.');
+  if (lane !== undefined && (typeof lane !== 'string' || !LANE_PATTERN.test(lane)))
+    invalid('`lane` must be 1-64 letters, digits or ._:/-');
+  if (id !== undefined && (typeof id !== 'string' || !/^[\w-]{8,64}$/.test(id)))
+    invalid('`id` must be 8-64 letters, digits, _ or -.');
   if (entity !== undefined) {
-    if (typeof entity !== 'object' || entity === null || typeof entity.type !== 'string' || typeof entity.id !== 'string' || !entity.type || !entity.id) {
+    if (
+      typeof entity !== 'object' ||
+      entity === null ||
+      typeof entity.type !== 'string' ||
+      typeof entity.id !== 'string' ||
+      !entity.type ||
+      !entity.id
+    ) {
       invalid('`entity` must be { type, id } with non-empty strings.');
     }
   }
   const method = String(request.method ?? '').toUpperCase();
-  if (!(HTTP_METHODS as readonly string[]).includes(method)) invalid(`Unknown method "${String(request.method)}"; use one of ${HTTP_METHODS.join(', ')}.`);
+  if (!(HTTP_METHODS as readonly string[]).includes(method))
+    invalid(`Unknown method "${String(request.method)}"; use one of ${HTTP_METHODS.join(', ')}.`);
   request.method = method as OperationInput['request']['method'];
   if (typeof request.url !== 'string' || request.url.length === 0) invalid('`request.url` is required.');
   let url: URL;
@@ -89,18 +127,25 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
   } catch {
     invalid(`\`request.url\` is not a valid URL: ${request.url}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') invalid(`Only http(s) URLs can be queued, not ${url.protocol}`);
-  if (url.username || url.password) invalid('`request.url` must not carry a user name or password: they would be stored as they are.');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    invalid(`Only http(s) URLs can be queued, not ${url.protocol}`);
+  if (url.username || url.password)
+    invalid('`request.url` must not carry a user name or password: they would be stored as they are.');
   if (!limits.origins.includes(url.origin)) {
-    invalid(`Requests may only target ${limits.origins.join(', ')}; ${url.origin} is not allowed (add it to allowedOrigins).`);
+    invalid(
+      `Requests may only target ${limits.origins.join(', ')}; ${url.origin} is not allowed (add it to allowedOrigins).`,
+    );
   }
   if (request.headers !== undefined) {
-    if (typeof request.headers !== 'object' || request.headers === null || Array.isArray(request.headers)) invalid('`request.headers` must be a plain object.');
+    if (typeof request.headers !== 'object' || request.headers === null || Array.isArray(request.headers))
+      invalid('`request.headers` must be a plain object.');
     for (const [name, value] of Object.entries(request.headers)) {
       if (typeof value !== 'string') invalid(`Header "${name}" must be a string.`);
       const lower = name.toLowerCase();
       if (CREDENTIAL_HEADERS.includes(lower)) {
-        invalid(`Header "${name}" would store a credential; supply credentials with authorize() or cookies at send time.`);
+        invalid(
+          `Header "${name}" would store a credential; supply credentials with authorize() or cookies at send time.`,
+        );
       }
       if (RESERVED_HEADERS.includes(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) {
         invalid(`Header "${name}" is set by the browser or by syncline, not by an operation.`);
@@ -109,9 +154,14 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
   }
   if (stored) {
     request.bodyType = stored.bodyType;
-    if (stored.contentType && !hasHeader(request.headers, 'content-type')) request.headers = { ...request.headers, 'Content-Type': stored.contentType };
+    if (stored.contentType && !hasHeader(request.headers, 'content-type'))
+      request.headers = { ...request.headers, 'Content-Type': stored.contentType };
     if (stored.size > limits.maxPayloadBytes) {
-      throw new SynclineError(SynclineErrorCode.PayloadTooLarge, `The body is ${stored.size} bytes; the limit is ${limits.maxPayloadBytes}.`, { size: stored.size, limit: limits.maxPayloadBytes });
+      throw new SynclineError(
+        SynclineErrorCode.PayloadTooLarge,
+        `The body is ${stored.size} bytes; the limit is ${limits.maxPayloadBytes}.`,
+        { size: stored.size, limit: limits.maxPayloadBytes },
+      );
     }
   }
   // The browser is the final judge of what it can send (a GET with a body, CR/LF or non-Latin-1 in a header):

@@ -4,7 +4,16 @@ import { deserializeError, SynclineError, SynclineErrorCode } from '../errors.ts
 import { DB_VERSION } from '../runtime/names.ts';
 import type { AuthorizeHook } from '../engine/engine.ts';
 import type { EngineConfig, Runtime } from '../types.ts';
-import { PROTOCOL_VERSION, parseEngineMessage, type CallMethod, type ClientMessage, type EngineCalls, type Link, type Topic, type TopicEvent } from './protocol.ts';
+import {
+  PROTOCOL_VERSION,
+  parseEngineMessage,
+  type CallMethod,
+  type ClientMessage,
+  type EngineCalls,
+  type Link,
+  type Topic,
+  type TopicEvent,
+} from './protocol.ts';
 
 export interface ConnectionOptions {
   client: string;
@@ -67,7 +76,11 @@ export class EngineConnection {
   private lastHeard = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
-  private readonly stateSubject = new BehaviorSubject<ConnectionState>({ connected: false, updateRequired: null, unavailable: null });
+  private readonly stateSubject = new BehaviorSubject<ConnectionState>({
+    connected: false,
+    updateRequired: null,
+    unavailable: null,
+  });
   /** The tab's standing with its engine. */
   readonly state$ = this.stateSubject.asObservable();
   /** Where the engine said it runs; set by its welcome. */
@@ -101,7 +114,9 @@ export class EngineConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
-        reject(new SynclineError(SynclineErrorCode.Unavailable, `The sync engine did not answer within ${timeoutMs} ms.`));
+        reject(
+          new SynclineError(SynclineErrorCode.Unavailable, `The sync engine did not answer within ${timeoutMs} ms.`),
+        );
       }, timeoutMs);
       const sub = this.stateSubject.subscribe((state) => {
         if (!state.connected && !state.updateRequired) return;
@@ -123,9 +138,15 @@ export class EngineConnection {
         const call = this.calls.get(id);
         if (!call) return;
         this.calls.delete(id);
-        call.reject(new SynclineError(SynclineErrorCode.Unavailable, call.sent
-          ? `No answer from the sync engine within ${this.options.callTimeoutMs} ms; ${method} may still have taken effect.`
-          : `The sync engine could not be reached within ${this.options.callTimeoutMs} ms; ${method} was not sent.`, { method, sent: call.sent }));
+        call.reject(
+          new SynclineError(
+            SynclineErrorCode.Unavailable,
+            call.sent
+              ? `No answer from the sync engine within ${this.options.callTimeoutMs} ms; ${method} may still have taken effect.`
+              : `The sync engine could not be reached within ${this.options.callTimeoutMs} ms; ${method} was not sent.`,
+            { method, sent: call.sent },
+          ),
+        );
       }, this.options.callTimeoutMs);
       const call: PendingCall = { method, args, sent: false, timer, resolve: resolve as (v: unknown) => void, reject };
       this.calls.set(id, call);
@@ -186,7 +207,12 @@ export class EngineConnection {
     }
     for (const call of this.calls.values()) {
       clearTimeout(call.timer);
-      call.reject(new SynclineError(SynclineErrorCode.Unavailable, `The sync client closed before the engine answered; ${call.method} may still have taken effect.`));
+      call.reject(
+        new SynclineError(
+          SynclineErrorCode.Unavailable,
+          `The sync client closed before the engine answered; ${call.method} may still have taken effect.`,
+        ),
+      );
     }
     this.calls.clear();
     if (this.timer) clearInterval(this.timer);
@@ -203,10 +229,13 @@ export class EngineConnection {
     this.link?.close();
     this.epoch++;
     this.via = via;
-    const link = via === 'primary' ? this.options.connectPrimary() : this.options.connectBroadcast!(() => {
-      // An engine has just started serving the channel: say hello now rather than at the next retry.
-      if (!this.connected && this.link === link) this.hello();
-    });
+    const link =
+      via === 'primary'
+        ? this.options.connectPrimary()
+        : this.options.connectBroadcast!(() => {
+            // An engine has just started serving the channel: say hello now rather than at the next retry.
+            if (!this.connected && this.link === link) this.hello();
+          });
     this.link = link;
     this.lastHeard = Date.now();
     link.onMessage((data) => {
@@ -218,7 +247,13 @@ export class EngineConnection {
   private hello(): void {
     const { online, visible } = this.options.environment();
     this.sendQuietly({
-      t: 'hello', client: this.options.client, config: this.options.config, online, visible, canAuthorize: !!this.options.authorize, ...this.versions,
+      t: 'hello',
+      client: this.options.client,
+      config: this.options.config,
+      online,
+      visible,
+      canAuthorize: !!this.options.authorize,
+      ...this.versions,
       epoch: this.epoch,
     });
   }
@@ -255,16 +290,30 @@ export class EngineConnection {
   private post(id: number, call: PendingCall): void {
     const resent = call.sent;
     try {
-      this.link?.send({ t: 'call', id, method: call.method, args: call.args, ...(resent ? { resent: true } : {}) } satisfies ClientMessage);
+      this.link?.send({
+        t: 'call',
+        id,
+        method: call.method,
+        args: call.args,
+        ...(resent ? { resent: true } : {}),
+      } satisfies ClientMessage);
       call.sent = true;
     } catch (error) {
       // A value the browser cannot clone (a function, a Symbol, a DOM node): refused like any bad input.
       clearTimeout(call.timer);
       this.calls.delete(id);
       const name = (error as Error)?.name;
-      call.reject(name === 'DataCloneError'
-        ? new SynclineError(SynclineErrorCode.InvalidOperation, `The ${call.method} arguments cannot be sent to the engine: ${(error as Error).message}`)
-        : new SynclineError(SynclineErrorCode.Unavailable, `Could not reach the sync engine: ${(error as Error)?.message ?? error}`));
+      call.reject(
+        name === 'DataCloneError'
+          ? new SynclineError(
+              SynclineErrorCode.InvalidOperation,
+              `The ${call.method} arguments cannot be sent to the engine: ${(error as Error).message}`,
+            )
+          : new SynclineError(
+              SynclineErrorCode.Unavailable,
+              `Could not reach the sync engine: ${(error as Error)?.message ?? error}`,
+            ),
+      );
     }
   }
 
@@ -280,16 +329,23 @@ export class EngineConnection {
     if (this.stateSubject.closed) return;
     const next = { ...this.stateSubject.value, ...patch };
     const prev = this.stateSubject.value;
-    if (next.connected !== prev.connected || next.updateRequired !== prev.updateRequired || next.unavailable !== prev.unavailable) this.stateSubject.next(next);
+    if (
+      next.connected !== prev.connected ||
+      next.updateRequired !== prev.updateRequired ||
+      next.unavailable !== prev.unavailable
+    )
+      this.stateSubject.next(next);
   }
 
   private watchEngine(lock: string, engineId: string): void {
     const locks = this.options.locks;
     if (!locks) return;
     // Granted the moment the engine's instance lock is released: crash, kill, close or hand-over alike.
-    locks.request(lock, { mode: 'shared' }, async () => {
-      if (this.engineId === engineId) this.engineLost();
-    }).catch(() => {});
+    locks
+      .request(lock, { mode: 'shared' }, async () => {
+        if (this.engineId === engineId) this.engineLost();
+      })
+      .catch(() => {});
   }
 
   private rejectAll(error: SynclineError): void {
@@ -322,7 +378,10 @@ export class EngineConnection {
         if (this.options.connectBroadcast) {
           this.open('broadcast');
         } else {
-          this.setState({ connected: false, unavailable: 'Another engine runs this namespace and this browser cannot reach it (no BroadcastChannel).' });
+          this.setState({
+            connected: false,
+            unavailable: 'Another engine runs this namespace and this browser cannot reach it (no BroadcastChannel).',
+          });
         }
         return;
       case 'update-required':
@@ -332,7 +391,9 @@ export class EngineConnection {
       case 'unavailable': {
         const error = deserializeError(message.error);
         this.setState({ connected: false, unavailable: error.message });
-        this.rejectAll(error instanceof SynclineError ? error : new SynclineError(SynclineErrorCode.Unavailable, error.message));
+        this.rejectAll(
+          error instanceof SynclineError ? error : new SynclineError(SynclineErrorCode.Unavailable, error.message),
+        );
         return;
       }
       case 'reset':

@@ -5,7 +5,14 @@ import type { SyncEngine } from '../engine/engine.ts';
 import { subscribeLive } from '../engine/live-queries.ts';
 import { DB_VERSION } from '../runtime/names.ts';
 import type { EngineConfig, Runtime } from '../types.ts';
-import { compareVersions, engineLockName, instanceLockName, parseInstanceLock, tabLockName, channelName } from '../runtime/names.ts';
+import {
+  compareVersions,
+  engineLockName,
+  instanceLockName,
+  parseInstanceLock,
+  tabLockName,
+  channelName,
+} from '../runtime/names.ts';
 import { serveOverBroadcast } from '../runtime/broadcast.ts';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type EngineMessage, type Link } from './protocol.ts';
 
@@ -72,7 +79,10 @@ export class EngineHost {
   /** The newest link (epoch) each tab has said hello on. */
   private readonly epochs = new Map<string, number>();
   private readonly recentCalls = new Map<string, Map<number, { answer: Promise<unknown>; at: number }>>();
-  private readonly authWaiters = new Map<number, { resolve(h: Record<string, string> | null | false): void; reject(e: Error): void; connection: Connection }>();
+  private readonly authWaiters = new Map<
+    number,
+    { resolve(h: Record<string, string> | null | false): void; reject(e: Error): void; connection: Connection }
+  >();
   private nextAuthId = 1;
   private readonly id = `${Date.now().toString(36)}-${(hostCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   private silenceTimer: ReturnType<typeof setInterval> | null = null;
@@ -85,9 +95,12 @@ export class EngineHost {
     this.versions = options.versions ?? { protocol: PROTOCOL_VERSION, schema: DB_VERSION };
     if (!this.locks) {
       const timeout = options.silenceTimeoutMs ?? 60_000;
-      this.silenceTimer = setInterval(() => {
-        for (const c of this.connections) if (Date.now() - c.lastSeen > timeout) this.drop(c);
-      }, Math.min(timeout, 10_000));
+      this.silenceTimer = setInterval(
+        () => {
+          for (const c of this.connections) if (Date.now() - c.lastSeen > timeout) this.drop(c);
+        },
+        Math.min(timeout, 10_000),
+      );
     }
   }
 
@@ -167,7 +180,10 @@ export class EngineHost {
     const order = compareVersions(hello, this.versions);
     if (order < 0) {
       // An older tab (a page loaded before a deploy): it cannot talk to this engine.
-      safeSend(link, { t: 'update-required', reason: `This page runs syncline protocol ${hello.protocol}, schema ${hello.schema}; the engine runs ${this.versions.protocol}, ${this.versions.schema}.` });
+      safeSend(link, {
+        t: 'update-required',
+        reason: `This page runs syncline protocol ${hello.protocol}, schema ${hello.schema}; the engine runs ${this.versions.protocol}, ${this.versions.schema}.`,
+      });
       return null;
     }
     // A newer tab: its own runtime takes over the namespace from this older one; nothing to say to it.
@@ -179,12 +195,23 @@ export class EngineHost {
     // The same tab on a new link (it took the old one for dead): the old connection is gone for good.
     for (const old of this.connections) if (old.client === hello.client) this.drop(old);
     const connection: Connection = {
-      client: hello.client, link, online: hello.online, visible: hello.visible, canAuthorize: hello.canAuthorize,
-      lastSeen: Date.now(), subs: new Map(), welcomed: false, closed: false,
+      client: hello.client,
+      link,
+      online: hello.online,
+      visible: hello.visible,
+      canAuthorize: hello.canAuthorize,
+      lastSeen: Date.now(),
+      subs: new Map(),
+      welcomed: false,
+      closed: false,
     };
     this.connections.add(connection);
     this.watchTab(hello.config.namespace, hello.client);
-    if ((this.state.kind === 'failed' && Date.now() - this.state.at > RETRY_START_AFTER_MS) || this.state.kind === 'idle') this.begin(hello.config);
+    if (
+      (this.state.kind === 'failed' && Date.now() - this.state.at > RETRY_START_AFTER_MS) ||
+      this.state.kind === 'idle'
+    )
+      this.begin(hello.config);
     this.introduce(connection);
     return connection;
   }
@@ -197,12 +224,14 @@ export class EngineHost {
   private watchTab(namespace: string, client: string): void {
     if (!this.locks || this.watchedTabs.has(client)) return;
     this.watchedTabs.add(client);
-    this.locks.request(tabLockName(namespace, client), async () => {
-      this.watchedTabs.delete(client);
-      this.recentCalls.delete(client);
-      this.epochs.delete(client);
-      for (const c of [...this.connections]) if (c.client === client) this.drop(c);
-    }).catch(() => {});
+    this.locks
+      .request(tabLockName(namespace, client), async () => {
+        this.watchedTabs.delete(client);
+        this.recentCalls.delete(client);
+        this.epochs.delete(client);
+        for (const c of [...this.connections]) if (c.client === client) this.drop(c);
+      })
+      .catch(() => {});
   }
 
   /** Tells a connection what this host can do for it now. */
@@ -215,7 +244,11 @@ export class EngineHost {
         state.engine.setNetwork(connection.online);
         this.shareVisibility();
         this.send(connection, {
-          t: 'welcome', runtime: this.options.runtime, engine: this.id, lock: this.instanceLock, ...this.versions,
+          t: 'welcome',
+          runtime: this.options.runtime,
+          engine: this.id,
+          lock: this.instanceLock,
+          ...this.versions,
         });
         return;
       case 'waiting':
@@ -225,7 +258,10 @@ export class EngineHost {
       case 'failed':
         if (isVersionError(state.error)) {
           // This code is older than the database: a newer deploy created it.
-          this.send(connection, { t: 'update-required', reason: 'The database was created by a newer version of syncline.' });
+          this.send(connection, {
+            t: 'update-required',
+            reason: 'The database was created by a newer version of syncline.',
+          });
         } else {
           this.send(connection, { t: 'unavailable', error: serializeError(unavailable(state.error)) });
         }
@@ -261,14 +297,16 @@ export class EngineHost {
         locks.request(name, { steal: true }, () => this.hold()).catch((error) => this.lost(error));
         return;
       }
-      locks.request(name, { ifAvailable: true }, async (lock) => {
-        if (lock) return this.hold();
-        // Held by another engine of this version: tabs go there until it is gone, then this host takes over.
-        if (this.state.kind !== 'acquiring') return;
-        this.state = { kind: 'waiting' };
-        this.introduceAll();
-        locks.request(name, () => this.hold()).catch((error) => this.lost(error));
-      }).catch((error) => this.lost(error));
+      locks
+        .request(name, { ifAvailable: true }, async (lock) => {
+          if (lock) return this.hold();
+          // Held by another engine of this version: tabs go there until it is gone, then this host takes over.
+          if (this.state.kind !== 'acquiring') return;
+          this.state = { kind: 'waiting' };
+          this.introduceAll();
+          locks.request(name, () => this.hold()).catch((error) => this.lost(error));
+        })
+        .catch((error) => this.lost(error));
     });
   }
 
@@ -294,10 +332,12 @@ export class EngineHost {
     if (locks) {
       this.instanceLock = instanceLockName(config.namespace, this.versions.schema, this.versions.protocol, this.id);
       await new Promise<void>((granted) => {
-        locks.request(this.instanceLock!, () => {
-          granted();
-          return life;
-        }).catch(() => granted());
+        locks
+          .request(this.instanceLock!, () => {
+            granted();
+            return life;
+          })
+          .catch(() => granted());
       });
     }
     let engine: SyncEngine;
@@ -408,7 +448,10 @@ export class EngineHost {
       case 'sub':
         if (!engine) return;
         connection.subs.get(message.id)?.unsubscribe();
-        connection.subs.set(message.id, subscribeLive(engine, message.query, (event) => this.send(connection, { t: 'event', id: message.id, event })));
+        connection.subs.set(
+          message.id,
+          subscribeLive(engine, message.query, (event) => this.send(connection, { t: 'event', id: message.id, event })),
+        );
         return;
       case 'call':
         this.call(connection, message);
@@ -420,13 +463,17 @@ export class EngineHost {
     let memory = this.recentCalls.get(connection.client);
     if (!memory) this.recentCalls.set(connection.client, (memory = new Map()));
     const now = Date.now();
-    for (const [id, entry] of memory) if (memory.size > CALL_MEMORY_LIMIT || now - entry.at > CALL_MEMORY_MS) memory.delete(id);
+    for (const [id, entry] of memory)
+      if (memory.size > CALL_MEMORY_LIMIT || now - entry.at > CALL_MEMORY_MS) memory.delete(id);
     let entry = memory.get(message.id);
     if (!entry) {
       // Ids only grow within a tab: a known id is this call again, re-sent after a reconnect.
       entry = { answer: this.invoke(message), at: now };
       memory.set(message.id, entry);
-      entry.answer.then(() => (entry!.at = Date.now()), () => (entry!.at = Date.now()));
+      entry.answer.then(
+        () => (entry!.at = Date.now()),
+        () => (entry!.at = Date.now()),
+      );
     }
     entry.answer.then(
       (value) => this.send(connection, { t: 'result', id: message.id, ok: true, value }),
@@ -437,7 +484,8 @@ export class EngineHost {
   private async invoke(message: Extract<ClientMessage, { t: 'call' }>): Promise<unknown> {
     const engine = this.engine;
     if (!engine) throw new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine is not running here.');
-    if (message.method === 'enqueue') return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true });
+    if (message.method === 'enqueue')
+      return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true });
     const fn = engine[message.method] as (...args: unknown[]) => unknown;
     return fn.apply(engine, message.args);
   }
@@ -446,8 +494,13 @@ export class EngineHost {
    * Asks the tabs that have an `authorize` hook for fresh headers, a visible one first. A tab that closes, fails
    * or does not answer in time passes the question to the next; only an explicit "signed out" is a verdict.
    */
-  private async authorize(request: { method: string; url: string }, timeoutMs: number): Promise<Record<string, string> | null | false> {
-    const candidates = [...this.connections].filter((c) => c.welcomed && c.canAuthorize).sort((a, b) => Number(b.visible) - Number(a.visible));
+  private async authorize(
+    request: { method: string; url: string },
+    timeoutMs: number,
+  ): Promise<Record<string, string> | null | false> {
+    const candidates = [...this.connections]
+      .filter((c) => c.welcomed && c.canAuthorize)
+      .sort((a, b) => Number(b.visible) - Number(a.visible));
     if (candidates.length === 0) return null;
     let lastError: unknown = null;
     for (const connection of candidates) {
@@ -461,7 +514,11 @@ export class EngineHost {
     throw lastError ?? new Error('No tab could supply credentials.');
   }
 
-  private askTab(connection: Connection, request: { method: string; url: string }, timeoutMs: number): Promise<Record<string, string> | null | false> {
+  private askTab(
+    connection: Connection,
+    request: { method: string; url: string },
+    timeoutMs: number,
+  ): Promise<Record<string, string> | null | false> {
     const id = this.nextAuthId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -469,8 +526,14 @@ export class EngineHost {
         reject(new Error(`No credentials from the page within ${timeoutMs} ms.`));
       }, timeoutMs);
       this.authWaiters.set(id, {
-        resolve: (h) => { clearTimeout(timer); resolve(h); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (h) => {
+          clearTimeout(timer);
+          resolve(h);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
         connection,
       });
       this.send(connection, { t: 'authorize', id, request });
@@ -492,5 +555,8 @@ function isVersionError(error: unknown): boolean {
 
 function unavailable(error: unknown): SynclineError {
   if (error instanceof SynclineError && error.code === SynclineErrorCode.Unavailable) return error;
-  return new SynclineError(SynclineErrorCode.Unavailable, `The sync engine could not start: ${(error as Error)?.message ?? String(error)}`);
+  return new SynclineError(
+    SynclineErrorCode.Unavailable,
+    `The sync engine could not start: ${(error as Error)?.message ?? String(error)}`,
+  );
 }

@@ -1,6 +1,16 @@
 // The messages between a tab and its engine: a discriminated union of plain data, validated on arrival.
 import type { SerializedError } from '../errors.ts';
-import type { CollectionConfig, Conflict, EngineConfig, EntityRecord, Operation, OperationFilter, OperationWindow, Resolution, Runtime } from '../types.ts';
+import type {
+  CollectionConfig,
+  Conflict,
+  EngineConfig,
+  EntityRecord,
+  Operation,
+  OperationFilter,
+  OperationWindow,
+  Resolution,
+  Runtime,
+} from '../types.ts';
 import type { LiveEvent, LiveQuery } from '../engine/live-queries.ts';
 
 /** Bumped whenever a message changes shape: a tab and an engine of different versions do not talk. */
@@ -30,8 +40,25 @@ export interface EngineCalls {
 }
 export type CallMethod = keyof EngineCalls;
 export const CALL_METHODS: readonly CallMethod[] = [
-  'enqueue', 'retry', 'retryAll', 'discard', 'syncNow', 'resume', 'clear', 'count', 'list', 'window', 'lanes',
-  'registerCollection', 'entityPut', 'entityPatch', 'entityDelete', 'entityRevert', 'resolve', 'entities', 'conflicts',
+  'enqueue',
+  'retry',
+  'retryAll',
+  'discard',
+  'syncNow',
+  'resume',
+  'clear',
+  'count',
+  'list',
+  'window',
+  'lanes',
+  'registerCollection',
+  'entityPut',
+  'entityPatch',
+  'entityDelete',
+  'entityRevert',
+  'resolve',
+  'entities',
+  'conflicts',
 ];
 
 /** Live queries a tab may subscribe to, and what they emit (defined beside the engine that answers them). */
@@ -39,9 +66,15 @@ export type { LiveQuery as Topic, LiveEvent as TopicEvent } from '../engine/live
 
 export type ClientMessage =
   | {
-      t: 'hello'; client: string; config: EngineConfig; online: boolean; visible: boolean; canAuthorize: boolean;
+      t: 'hello';
+      client: string;
+      config: EngineConfig;
+      online: boolean;
+      visible: boolean;
+      canAuthorize: boolean;
       /** This tab's `PROTOCOL_VERSION` and database schema version. */
-      protocol: number; schema: number;
+      protocol: number;
+      schema: number;
       /**
        * Grows with every link the tab opens. Hellos on different links are not ordered: one from a link the tab has
        * already left may arrive after the newer one, and must not replace it.
@@ -107,13 +140,22 @@ export function parseClientMessage(data: unknown): ClientMessage | null {
   if (!isObject(data) || typeof data.t !== 'string') return null;
   switch (data.t) {
     case 'hello':
-      return typeof data.client === 'string' && isObject(data.config) && typeof data.config.namespace === 'string' &&
-        typeof data.config.endpoint === 'string' && typeof data.online === 'boolean' && typeof data.visible === 'boolean' &&
-        typeof data.canAuthorize === 'boolean' && isInt(data.protocol) && isInt(data.schema) && (data.epoch === undefined || isInt(data.epoch))
+      return typeof data.client === 'string' &&
+        isObject(data.config) &&
+        typeof data.config.namespace === 'string' &&
+        typeof data.config.endpoint === 'string' &&
+        typeof data.online === 'boolean' &&
+        typeof data.visible === 'boolean' &&
+        typeof data.canAuthorize === 'boolean' &&
+        isInt(data.protocol) &&
+        isInt(data.schema) &&
+        (data.epoch === undefined || isInt(data.epoch))
         ? (data as ClientMessage)
         : null;
     case 'call':
-      return isInt(data.id) && CALL_METHODS.includes(data.method as CallMethod) && Array.isArray(data.args) ? (data as ClientMessage) : null;
+      return isInt(data.id) && CALL_METHODS.includes(data.method as CallMethod) && Array.isArray(data.args)
+        ? (data as ClientMessage)
+        : null;
     case 'sub':
       return isInt(data.id) && isTopic(data.query) ? (data as ClientMessage) : null;
     case 'unsub':
@@ -135,14 +177,21 @@ export function parseEngineMessage(data: unknown): EngineMessage | null {
   if (!isObject(data) || typeof data.t !== 'string') return null;
   switch (data.t) {
     case 'welcome':
-      return typeof data.runtime === 'string' && typeof data.engine === 'string' && (data.lock === null || typeof data.lock === 'string') &&
-        isInt(data.protocol) && isInt(data.schema)
+      return typeof data.runtime === 'string' &&
+        typeof data.engine === 'string' &&
+        (data.lock === null || typeof data.lock === 'string') &&
+        isInt(data.protocol) &&
+        isInt(data.schema)
         ? (data as EngineMessage)
         : null;
     case 'result':
-      return isInt(data.id) && typeof data.ok === 'boolean' && (data.ok || isObject(data.error)) ? (data as EngineMessage) : null;
+      return isInt(data.id) && typeof data.ok === 'boolean' && (data.ok || isObject(data.error))
+        ? (data as EngineMessage)
+        : null;
     case 'event':
-      return isInt(data.id) && isObject(data.event) && typeof data.event.type === 'string' ? (data as EngineMessage) : null;
+      return isInt(data.id) && isObject(data.event) && typeof data.event.type === 'string'
+        ? (data as EngineMessage)
+        : null;
     case 'authorize':
       return isInt(data.id) && isObject(data.request) ? (data as EngineMessage) : null;
     case 'update-required':

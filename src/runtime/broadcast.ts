@@ -36,7 +36,11 @@ export interface LinkAcceptor {
 }
 
 /** The engine's side: demultiplexes the channel into one link per tab and hands each to the host; announces itself. */
-export function serveOverBroadcast(channelName: string, host: LinkAcceptor, onMalformed?: (data: unknown) => void): () => void {
+export function serveOverBroadcast(
+  channelName: string,
+  host: LinkAcceptor,
+  onMalformed?: (data: unknown) => void,
+): () => void {
   const channel = new BroadcastChannel(channelName);
   const receivers = new Map<string, (data: unknown) => void>();
   channel.onmessage = (event) => {
@@ -52,7 +56,10 @@ export function serveOverBroadcast(channelName: string, host: LinkAcceptor, onMa
     if (!receiver) {
       host.accept({
         send: (m) => channel.postMessage({ to: from, m } satisfies Envelope),
-        onMessage: (r) => { receiver = r; receivers.set(from, r); },
+        onMessage: (r) => {
+          receiver = r;
+          receivers.set(from, r);
+        },
         close: () => receivers.delete(from),
       });
     }

@@ -18,7 +18,10 @@ export const instanceLockName = (namespace: string, schema: number, protocol: nu
   `syncline:${namespace}:instance:${schema}.${protocol}:${engineId}`;
 
 /** The versions in an instance lock name of this namespace, or null for any other lock. */
-export function parseInstanceLock(namespace: string, name: string): { schema: number; protocol: number; engineId: string } | null {
+export function parseInstanceLock(
+  namespace: string,
+  name: string,
+): { schema: number; protocol: number; engineId: string } | null {
   const prefix = `syncline:${namespace}:instance:`;
   if (!name.startsWith(prefix)) return null;
   const match = /^(\d+)\.(\d+):(.+)$/.exec(name.slice(prefix.length));
@@ -26,7 +29,10 @@ export function parseInstanceLock(namespace: string, name: string): { schema: nu
 }
 
 /** Orders (schema, protocol) versions: negative when `a` is older than `b`. */
-export function compareVersions(a: { schema: number; protocol: number }, b: { schema: number; protocol: number }): number {
+export function compareVersions(
+  a: { schema: number; protocol: number },
+  b: { schema: number; protocol: number },
+): number {
   return a.schema - b.schema || a.protocol - b.protocol;
 }
 

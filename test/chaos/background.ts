@@ -54,12 +54,29 @@ export interface BackgroundChaosResult {
 }
 
 export const BACKGROUND_DEFAULTS: Omit<BackgroundChaosConfig, 'seed' | 'browserPath'> = {
-  tabs: 3, entities: 12, edits: 400, serverEdits: 80, mode: 'shared-worker', failureRate: 0.3, retryAfterSeconds: 1, latencyMs: [0, 120],
-  dropRate: 0.03, offlineFlaps: 3, tabCloses: 4, workerKills: 3, windowMs: 15_000, stallAfterMs: 90_000,
+  tabs: 3,
+  entities: 12,
+  edits: 400,
+  serverEdits: 80,
+  mode: 'shared-worker',
+  failureRate: 0.3,
+  retryAfterSeconds: 1,
+  latencyMs: [0, 120],
+  dropRate: 0.03,
+  offlineFlaps: 3,
+  tabCloses: 4,
+  workerKills: 3,
+  windowMs: 15_000,
+  stallAfterMs: 90_000,
 };
 
 type Data = Record<string, unknown>;
-interface Item { id: string; version: number | null; data: Data; dirty?: boolean }
+interface Item {
+  id: string;
+  version: number | null;
+  data: Data;
+  dirty?: boolean;
+}
 interface TabWindow {
   syncline: typeof import('../../src/index.ts');
   client: import('../../src/index.ts').SyncClient;
@@ -90,9 +107,18 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
     executablePath: config.browserPath,
     headless: true,
     networkEnabled: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-features=BackForwardCache', '--disable-renderer-backgrounding',
-      '--disable-background-timer-throttling'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=BackForwardCache',
+      '--disable-renderer-backgrounding',
+      '--disable-background-timer-throttling',
+    ],
   });
   const admin = app.admin.bind(app);
   let chaos = true;
@@ -100,15 +126,34 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
     // The entities every tab will find on its first pull, made before any fault is switched on.
     const seeded = Array.from({ length: config.entities }, (_, i) => `e${i}`);
     for (const id of seeded) {
-      const r = await fetch(`${api}/${id}`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ seed: true }) });
+      const r = await fetch(`${api}/${id}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ seed: true }),
+      });
       if (!r.ok) throw new Error(`seeding ${id}: ${r.status}`);
     }
-    await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.failureRate, status: 503, retryAfter: config.retryAfterSeconds });
-    if (config.dropRate > 0) await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
+    await admin('POST', 'faults', {
+      pathPrefix: base,
+      methods: ['PUT'],
+      failureRate: config.failureRate,
+      status: 503,
+      retryAfter: config.retryAfterSeconds,
+    });
+    if (config.dropRate > 0)
+      await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
 
     const options = {
-      endpoint: '/api', namespace, mode: config.mode, workerUrl: '/worker.js', healthUrl: health,
-      backoffBaseMs: 200, backoffCapMs: 2_000, maxAttempts: 10_000, probeIntervalMs: 300, requestTimeoutMs: 5_000,
+      endpoint: '/api',
+      namespace,
+      mode: config.mode,
+      workerUrl: '/worker.js',
+      healthUrl: health,
+      backoffBaseMs: 200,
+      backoffCapMs: 2_000,
+      maxAttempts: 10_000,
+      probeIntervalMs: 300,
+      requestTimeoutMs: 5_000,
     };
     const pages = new Set<Page>();
     const openTab = async (): Promise<Page> => {
@@ -119,39 +164,62 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       page.on('pageerror', (e) => logs.push(`${Date.now()} pageerror ${e}`));
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'syncline' in window);
-      await page.evaluate((opts, name) => {
-        const w = window as unknown as TabWindow;
-        w.client = w.syncline.createSyncClient(opts as never);
-        // Merge with fields that never overlap: every conflict would be a false one.
-        w.tasks = w.client.collection<Data>(name, { conflict: 'merge', pullIntervalMs: 1000 });
-        w.items = null;
-        w.conflicts = [];
-        w.rollbacks = 0;
-        w.dirty = -1;
-        w.tasks.items$.subscribe((items) => (w.items = items as Item[]));
-        w.client.conflicts$.subscribe((c) => (w.conflicts = c));
-        w.tasks.rollbacks$.subscribe(() => w.rollbacks++);
-        w.client.status$.subscribe((s) => (w.dirty = s.entities.dirty + s.entities.conflicts));
-      }, options, collection);
+      await page.evaluate(
+        (opts, name) => {
+          const w = window as unknown as TabWindow;
+          w.client = w.syncline.createSyncClient(opts as never);
+          // Merge with fields that never overlap: every conflict would be a false one.
+          w.tasks = w.client.collection<Data>(name, { conflict: 'merge', pullIntervalMs: 1000 });
+          w.items = null;
+          w.conflicts = [];
+          w.rollbacks = 0;
+          w.dirty = -1;
+          w.tasks.items$.subscribe((items) => (w.items = items as Item[]));
+          w.client.conflicts$.subscribe((c) => (w.conflicts = c));
+          w.tasks.rollbacks$.subscribe(() => w.rollbacks++);
+          w.client.status$.subscribe((s) => (w.dirty = s.entities.dirty + s.entities.conflicts));
+        },
+        options,
+        collection,
+      );
       pages.add(page);
       return page;
     };
     for (let i = 0; i < config.tabs; i++) await openTab();
 
     const plan = [
-      ...Array.from({ length: config.edits }, (_, n) => ({ n, at: Math.floor(random() * config.windowMs), kind: 'edit' as const })),
-      ...Array.from({ length: config.serverEdits }, (_, n) => ({ n, at: Math.floor(random() * config.windowMs), kind: 'server' as const })),
+      ...Array.from({ length: config.edits }, (_, n) => ({
+        n,
+        at: Math.floor(random() * config.windowMs),
+        kind: 'edit' as const,
+      })),
+      ...Array.from({ length: config.serverEdits }, (_, n) => ({
+        n,
+        at: Math.floor(random() * config.windowMs),
+        kind: 'server' as const,
+      })),
     ].sort((a, b) => a.at - b.at);
     const chaosEvents: { at: number; kind: 'close' | 'kill' | 'flap' }[] = [
-      ...Array.from({ length: config.tabCloses }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'close' as const })),
-      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'kill' as const })),
-      ...Array.from({ length: config.offlineFlaps }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'flap' as const })),
+      ...Array.from({ length: config.tabCloses }, () => ({
+        at: Math.floor(random() * config.windowMs),
+        kind: 'close' as const,
+      })),
+      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({
+        at: Math.floor(random() * config.windowMs),
+        kind: 'kill' as const,
+      })),
+      ...Array.from({ length: config.offlineFlaps }, () => ({
+        at: Math.floor(random() * config.windowMs),
+        kind: 'flap' as const,
+      })),
     ].sort((a, b) => a.at - b.at);
 
     const latency = setInterval(() => {
       if (!chaos) return;
       const ms = config.latencyMs[0] + Math.floor(random() * (config.latencyMs[1] - config.latencyMs[0] + 1));
-      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`).then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms })).catch(() => {});
+      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`)
+        .then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms }))
+        .catch(() => {});
     }, 500);
 
     const created: string[] = [];
@@ -164,16 +232,23 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       const known = [...seeded, ...created];
       const entity = create ? `n${n}` : known[pick(known.length)]!;
       const field = `t${n}`;
-      const outcome = await page.evaluate(async (entity, field, create) => {
-        const w = window as unknown as TabWindow;
-        try {
-          if (create) await w.tasks.put(entity, { [field]: true });
-          else await w.tasks.patch(entity, { [field]: true });
-          return 'ok';
-        } catch (e) {
-          return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
-        }
-      }, entity, field, create).catch(() => 'tab closed');
+      const outcome = await page
+        .evaluate(
+          async (entity, field, create) => {
+            const w = window as unknown as TabWindow;
+            try {
+              if (create) await w.tasks.put(entity, { [field]: true });
+              else await w.tasks.patch(entity, { [field]: true });
+              return 'ok';
+            } catch (e) {
+              return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
+            }
+          },
+          entity,
+          field,
+          create,
+        )
+        .catch(() => 'tab closed');
       if (outcome === 'ok') {
         localEdits.push({ entity, field });
         if (create) created.push(entity);
@@ -231,12 +306,22 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
           const victim = [...pages][pick(pages.size)]!;
           pages.delete(victim);
           events.tabsClosed!++;
-          inFlight.push(victim.close().catch(() => {}).then(() => sleep(200 + pick(800))).then(() => openTab()));
+          inFlight.push(
+            victim
+              .close()
+              .catch(() => {})
+              .then(() => sleep(200 + pick(800)))
+              .then(() => openTab()),
+          );
         } else if (event.kind === 'kill') {
           for (const target of browser.targets()) {
             if (target.type() !== 'shared_worker') continue;
             const worker = await target.worker().catch(() => null);
-            if (worker && (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) === `syncline:${namespace}`) {
+            if (
+              worker &&
+              (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) ===
+                `syncline:${namespace}`
+            ) {
               await worker.close().catch(() => {});
               events.workersKilled!++;
             }
@@ -248,9 +333,14 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
           flaps = flaps.then(async () => {
             if (!chaos) return;
             events.offlineFlaps!++;
-            const rules = [await admin('POST', 'faults', { pathPrefix: base, offline: true }), await admin('POST', 'faults', { pathPrefix: health, offline: true })] as { id: string }[];
+            const rules = [
+              await admin('POST', 'faults', { pathPrefix: base, offline: true }),
+              await admin('POST', 'faults', { pathPrefix: health, offline: true }),
+            ] as { id: string }[];
             await sleep(ms);
-            const current = ((await admin('GET', 'faults')) as { rules: { id: string }[] }).rules.filter((r) => !rules.some((o) => o.id === r.id));
+            const current = ((await admin('GET', 'faults')) as { rules: { id: string }[] }).rules.filter(
+              (r) => !rules.some((o) => o.id === r.id),
+            );
             await admin('PUT', 'faults', { rules: current.map(({ id: _id, ...rest }) => rest) });
           });
           inFlight.push(flaps);
@@ -275,11 +365,20 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
     let diverged = 0;
     while (Date.now() - stopped < config.stallAfterMs) {
       server = await serverState(api);
-      tabs = await Promise.all([...pages].map((p) => p.evaluate(() => {
-        const w = window as unknown as TabWindow;
-        return { items: w.items, conflicts: w.conflicts, rollbacks: w.rollbacks, dirty: w.dirty };
-      }).catch(() => ({ items: null, conflicts: [], rollbacks: 0, dirty: -1 }))));
-      diverged = divergence(server, tabs.map((t) => t.items));
+      tabs = await Promise.all(
+        [...pages].map((p) =>
+          p
+            .evaluate(() => {
+              const w = window as unknown as TabWindow;
+              return { items: w.items, conflicts: w.conflicts, rollbacks: w.rollbacks, dirty: w.dirty };
+            })
+            .catch(() => ({ items: null, conflicts: [], rollbacks: 0, dirty: -1 })),
+        ),
+      );
+      diverged = divergence(
+        server,
+        tabs.map((t) => t.items),
+      );
       const openConflicts = Math.max(0, ...tabs.map((t) => t.conflicts.length));
       if (diverged === 0 && tabs.every((t) => t.dirty === openConflicts)) {
         drainMs = Date.now() - stopped;
@@ -293,7 +392,9 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       [...conflicts.values()].some((c) => c.entityId === entity && !!c[side] && field in (c[side] as Data));
     const has = (entity: string, field: string) => !!server.get(entity) && field in server.get(entity)!.data;
     const missingLocal = localEdits.filter((e) => !has(e.entity, e.field) && !inConflict(e.entity, e.field, 'mine'));
-    const missingServer = serverEdits.filter((e) => !has(e.entity, e.field) && !inConflict(e.entity, e.field, 'theirs'));
+    const missingServer = serverEdits.filter(
+      (e) => !has(e.entity, e.field) && !inConflict(e.entity, e.field, 'theirs'),
+    );
     const keys = new Map<string, number>();
     for (const row of rows) {
       const key = row.idempotencyKey ?? row.key ?? '';
@@ -321,7 +422,17 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       result.diagnosis = {
         missingLocal: missingLocal.slice(0, 20),
         missingServer: missingServer.slice(0, 20),
-        divergent: [...server.values()].filter((s) => tabs.some((t) => !sameItem(s, t.items?.find((i) => i.id === s.id)))).slice(0, 10)
+        divergent: [...server.values()]
+          .filter((s) =>
+            tabs.some(
+              (t) =>
+                !sameItem(
+                  s,
+                  t.items?.find((i) => i.id === s.id),
+                ),
+            ),
+          )
+          .slice(0, 10)
           .map((s) => ({ server: s, tabs: tabs.map((t) => t.items?.find((i) => i.id === s.id) ?? null) })),
         tabs: tabs.map((t) => ({ dirty: t.dirty, conflicts: t.conflicts.length, items: t.items?.length ?? null })),
         logs: logs.slice(-40),
@@ -346,7 +457,11 @@ async function serverState(api: string): Promise<Map<string, Item>> {
   const items = new Map<string, Item>();
   let cursor = '';
   for (;;) {
-    const page = (await (await fetch(`${api}?since=${encodeURIComponent(cursor)}`)).json()) as { items: (Item & { deleted: boolean })[]; cursor: string; hasMore: boolean };
+    const page = (await (await fetch(`${api}?since=${encodeURIComponent(cursor)}`)).json()) as {
+      items: (Item & { deleted: boolean })[];
+      cursor: string;
+      hasMore: boolean;
+    };
     for (const item of page.items) {
       if (item.deleted) items.delete(item.id);
       else items.set(item.id, { id: item.id, version: item.version, data: item.data });
@@ -357,7 +472,12 @@ async function serverState(api: string): Promise<Map<string, Item>> {
 }
 
 function sameItem(server: Item, local: Item | undefined): boolean {
-  return !!local && local.version === server.version && !local.dirty && JSON.stringify(sorted(local.data)) === JSON.stringify(sorted(server.data));
+  return (
+    !!local &&
+    local.version === server.version &&
+    !local.dirty &&
+    JSON.stringify(sorted(local.data)) === JSON.stringify(sorted(server.data))
+  );
 }
 
 function sorted(data: Data): Data {
@@ -369,7 +489,14 @@ function divergence(server: Map<string, Item>, tabs: (Item[] | null)[]): number 
   const bad = new Set<string>();
   for (const items of tabs) {
     if (!items) return server.size || 1;
-    for (const s of server.values()) if (!sameItem(s, items.find((i) => i.id === s.id))) bad.add(s.id);
+    for (const s of server.values())
+      if (
+        !sameItem(
+          s,
+          items.find((i) => i.id === s.id),
+        )
+      )
+        bad.add(s.id);
     for (const i of items) if (!server.has(i.id)) bad.add(i.id);
   }
   return bad.size;

@@ -2,7 +2,12 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findChromium } from '../../scripts/ensure-chromium.mjs';
-import { BACKGROUND_DEFAULTS, runBackgroundChaos, type BackgroundChaosConfig, type BackgroundChaosResult } from './background.ts';
+import {
+  BACKGROUND_DEFAULTS,
+  runBackgroundChaos,
+  type BackgroundChaosConfig,
+  type BackgroundChaosResult,
+} from './background.ts';
 import { DEFAULTS, runChaos, type ChaosConfig, type ChaosResult } from './run.ts';
 
 const { values } = parseArgs({
@@ -42,7 +47,9 @@ if (!mixes.every((m) => m === 'queue' || m === 'background')) {
 const results: ChaosResult[] = [];
 const modes = values.mode === 'both' ? ['shared-worker', 'leader-tab'] : [values.mode];
 if (mixes.includes('queue')) {
-  console.log('seed  mode           tabs   ops  acked  lost  dup  order  stall  drain s  outage s  tabs closed  kills  flaps');
+  console.log(
+    'seed  mode           tabs   ops  acked  lost  dup  order  stall  drain s  outage s  tabs closed  kills  flaps',
+  );
   for (const mode of modes) {
     for (const seed of seedsOf(values.seeds!)) {
       const config: ChaosConfig = {
@@ -57,19 +64,33 @@ if (mixes.includes('queue')) {
       };
       const r = await runChaos(config);
       results.push(r);
-      console.log([
-        String(seed).padEnd(4), mode.padEnd(14), String(config.tabs).padStart(4), String(config.ops).padStart(5), String(r.acknowledged).padStart(6),
-        String(r.lost).padStart(5), String(r.duplicates).padStart(4), String(r.orderViolations).padStart(6), (r.stalled ? 'YES' : 'no').padStart(6),
-        (r.drainMs === null ? '-' : (r.drainMs / 1000).toFixed(1)).padStart(8), (r.longestOutageMs / 1000).toFixed(1).padStart(8), String(r.events.tabsClosed).padStart(12),
-        String(r.events.workersKilled).padStart(6), String(r.events.offlineFlaps).padStart(6),
-      ].join('  '));
+      console.log(
+        [
+          String(seed).padEnd(4),
+          mode.padEnd(14),
+          String(config.tabs).padStart(4),
+          String(config.ops).padStart(5),
+          String(r.acknowledged).padStart(6),
+          String(r.lost).padStart(5),
+          String(r.duplicates).padStart(4),
+          String(r.orderViolations).padStart(6),
+          (r.stalled ? 'YES' : 'no').padStart(6),
+          (r.drainMs === null ? '-' : (r.drainMs / 1000).toFixed(1)).padStart(8),
+          (r.longestOutageMs / 1000).toFixed(1).padStart(8),
+          String(r.events.tabsClosed).padStart(12),
+          String(r.events.workersKilled).padStart(6),
+          String(r.events.offlineFlaps).padStart(6),
+        ].join('  '),
+      );
     }
   }
 }
 const background: BackgroundChaosResult[] = [];
 if (mixes.includes('background')) {
   console.log('\nBackground Sync mix');
-  console.log('seed  mode           tabs  edits  acked  server  lost  overwr  dup  confl  rollb  diverged  pushes  stall  drain s  tabs closed  kills  flaps');
+  console.log(
+    'seed  mode           tabs  edits  acked  server  lost  overwr  dup  confl  rollb  diverged  pushes  stall  drain s  tabs closed  kills  flaps',
+  );
   for (const mode of modes) {
     for (const seed of seedsOf(values.seeds!)) {
       const config: BackgroundChaosConfig = {
@@ -85,21 +106,42 @@ if (mixes.includes('background')) {
       };
       const r = await runBackgroundChaos(config);
       background.push(r);
-      console.log([
-        String(seed).padEnd(4), mode.padEnd(14), String(config.tabs).padStart(4), String(config.edits).padStart(5), String(r.acknowledged).padStart(5),
-        String(r.serverEdits).padStart(6), String(r.lost).padStart(4), String(r.overwritten).padStart(6), String(r.duplicates).padStart(3),
-        String(r.conflicts).padStart(5), String(r.rollbacks).padStart(5), String(r.diverged).padStart(8), String(r.pushes).padStart(6),
-        (r.stalled ? 'YES' : 'no').padStart(5), (r.drainMs === null ? '-' : (r.drainMs / 1000).toFixed(1)).padStart(7),
-        String(r.events.tabsClosed).padStart(11), String(r.events.workersKilled).padStart(6), String(r.events.offlineFlaps).padStart(6),
-      ].join('  '));
+      console.log(
+        [
+          String(seed).padEnd(4),
+          mode.padEnd(14),
+          String(config.tabs).padStart(4),
+          String(config.edits).padStart(5),
+          String(r.acknowledged).padStart(5),
+          String(r.serverEdits).padStart(6),
+          String(r.lost).padStart(4),
+          String(r.overwritten).padStart(6),
+          String(r.duplicates).padStart(3),
+          String(r.conflicts).padStart(5),
+          String(r.rollbacks).padStart(5),
+          String(r.diverged).padStart(8),
+          String(r.pushes).padStart(6),
+          (r.stalled ? 'YES' : 'no').padStart(5),
+          (r.drainMs === null ? '-' : (r.drainMs / 1000).toFixed(1)).padStart(7),
+          String(r.events.tabsClosed).padStart(11),
+          String(r.events.workersKilled).padStart(6),
+          String(r.events.offlineFlaps).padStart(6),
+        ].join('  '),
+      );
       if (r.diagnosis) console.log(JSON.stringify(r.diagnosis, null, 2).split('\n').slice(0, 80).join('\n'));
     }
   }
 }
-writeFileSync(values.out!, JSON.stringify({ at: new Date().toISOString(), results, ...(background.length ? { background } : {}) }, null, 2) + '\n');
+writeFileSync(
+  values.out!,
+  JSON.stringify({ at: new Date().toISOString(), results, ...(background.length ? { background } : {}) }, null, 2) +
+    '\n',
+);
 const bad = results.filter((r) => r.lost || r.duplicates || r.orderViolations || r.stalled);
 const badBackground = background.filter((r) => r.lost || r.overwritten || r.duplicates || r.diverged || r.stalled);
 const total = results.length + background.length;
 const clean = total - bad.length - badBackground.length;
-console.log(`\n${clean} of ${total} runs clean (queue: lost 0, duplicates 0, order violations 0, no stall; background: lost 0, overwritten 0, duplicates 0, diverged 0, no stall); JSON in ${values.out}`);
+console.log(
+  `\n${clean} of ${total} runs clean (queue: lost 0, duplicates 0, order violations 0, no stall; background: lost 0, overwritten 0, duplicates 0, diverged 0, no stall); JSON in ${values.out}`,
+);
 process.exit(bad.length || badBackground.length ? 1 : 0);

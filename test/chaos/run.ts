@@ -52,8 +52,19 @@ export interface ChaosResult {
 }
 
 export const DEFAULTS: Omit<ChaosConfig, 'seed' | 'browserPath'> = {
-  tabs: 3, ops: 1000, lanes: 4, mode: 'shared-worker', failureRate: 0.3, retryAfterSeconds: 1, latencyMs: [0, 120],
-  dropRate: 0.03, offlineFlaps: 3, tabCloses: 4, workerKills: 3, windowMs: 15_000, stallAfterMs: 90_000,
+  tabs: 3,
+  ops: 1000,
+  lanes: 4,
+  mode: 'shared-worker',
+  failureRate: 0.3,
+  retryAfterSeconds: 1,
+  latencyMs: [0, 120],
+  dropRate: 0.03,
+  offlineFlaps: 3,
+  tabCloses: 4,
+  workerKills: 3,
+  windowMs: 15_000,
+  stallAfterMs: 90_000,
 };
 
 /** mulberry32: a small seeded PRNG, so a run's schedule is reproducible from its seed. */
@@ -99,21 +110,45 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     headless: true,
     // Puppeteer's Network domain would slow every request; nothing here needs it.
     networkEnabled: false,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-features=BackForwardCache', '--disable-renderer-backgrounding',
-      '--disable-background-timer-throttling'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-features=BackForwardCache',
+      '--disable-renderer-backgrounding',
+      '--disable-background-timer-throttling',
+    ],
   });
   const admin = app.admin.bind(app);
   const base = `/api/${collection}`;
   const health = `/api/health/${collection}`;
   let chaos = true;
   try {
-    await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.failureRate, status: 503, retryAfter: config.retryAfterSeconds });
-    if (config.dropRate > 0) await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
+    await admin('POST', 'faults', {
+      pathPrefix: base,
+      methods: ['PUT'],
+      failureRate: config.failureRate,
+      status: 503,
+      retryAfter: config.retryAfterSeconds,
+    });
+    if (config.dropRate > 0)
+      await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
 
     const options = {
-      endpoint: '/api', namespace, mode: config.mode, workerUrl: '/worker.js', healthUrl: health,
-      backoffBaseMs: 200, backoffCapMs: 2_000, maxAttempts: 10_000, probeIntervalMs: 300, requestTimeoutMs: 5_000,
+      endpoint: '/api',
+      namespace,
+      mode: config.mode,
+      workerUrl: '/worker.js',
+      healthUrl: health,
+      backoffBaseMs: 200,
+      backoffCapMs: 2_000,
+      maxAttempts: 10_000,
+      probeIntervalMs: 300,
+      requestTimeoutMs: 5_000,
     };
     const pages = new Set<Page>();
     const openTab = async (): Promise<Page> => {
@@ -126,7 +161,11 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'syncline' in window);
       await page.evaluate((opts) => {
-        const w = window as unknown as { syncline: typeof import('../../src/index.ts'); client: import('../../src/index.ts').SyncClient; conn: [number, boolean][] };
+        const w = window as unknown as {
+          syncline: typeof import('../../src/index.ts');
+          client: import('../../src/index.ts').SyncClient;
+          conn: [number, boolean][];
+        };
         w.client = w.syncline.createSyncClient(opts as never);
         // When this tab could reach its engine, for the longest-outage figure.
         w.conn = [[Date.now(), false]];
@@ -141,18 +180,32 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     for (let i = 0; i < config.tabs; i++) await openTab();
 
     // The schedule, drawn up front from the seed.
-    const perOp = Array.from({ length: config.ops }, (_, i) => ({ n: i, lane: `lane${pick(config.lanes)}`, at: Math.floor(random() * config.windowMs) }))
-      .sort((a, b) => a.at - b.at);
+    const perOp = Array.from({ length: config.ops }, (_, i) => ({
+      n: i,
+      lane: `lane${pick(config.lanes)}`,
+      at: Math.floor(random() * config.windowMs),
+    })).sort((a, b) => a.at - b.at);
     const chaosEvents: { at: number; kind: 'close' | 'kill' | 'flap' }[] = [
-      ...Array.from({ length: config.tabCloses }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'close' as const })),
-      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'kill' as const })),
-      ...Array.from({ length: config.offlineFlaps }, () => ({ at: Math.floor(random() * config.windowMs), kind: 'flap' as const })),
+      ...Array.from({ length: config.tabCloses }, () => ({
+        at: Math.floor(random() * config.windowMs),
+        kind: 'close' as const,
+      })),
+      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({
+        at: Math.floor(random() * config.windowMs),
+        kind: 'kill' as const,
+      })),
+      ...Array.from({ length: config.offlineFlaps }, () => ({
+        at: Math.floor(random() * config.windowMs),
+        kind: 'flap' as const,
+      })),
     ].sort((a, b) => a.at - b.at);
 
     const latency = setInterval(() => {
       if (!chaos) return;
       const ms = config.latencyMs[0] + Math.floor(random() * (config.latencyMs[1] - config.latencyMs[0] + 1));
-      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`).then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms })).catch(() => {});
+      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`)
+        .then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms }))
+        .catch(() => {});
     }, 500);
 
     const started = Date.now();
@@ -161,26 +214,45 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       const page = live[pick(live.length)];
       if (!page) return;
       const id = `c${config.seed}-${op.n}-${Math.floor(random() * 1e9).toString(36)}`;
-      const outcome = await page.evaluate(async (id, lane, url) => {
-        const w = window as unknown as { client: import('../../src/index.ts').SyncClient; chaosAck(a: Ack): Promise<void> };
-        try {
-          const op = await w.client.enqueue({ id, kind: 'chaos', label: id, lane, request: { method: 'PUT', url, body: { op: id } } });
-          await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
-          return 'ok';
-        } catch (e) {
-          return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
-        }
-      }, id, op.lane, `${collection}/${op.lane}`).catch(() => 'tab closed');
+      const outcome = await page
+        .evaluate(
+          async (id, lane, url) => {
+            const w = window as unknown as {
+              client: import('../../src/index.ts').SyncClient;
+              chaosAck(a: Ack): Promise<void>;
+            };
+            try {
+              const op = await w.client.enqueue({
+                id,
+                kind: 'chaos',
+                label: id,
+                lane,
+                request: { method: 'PUT', url, body: { op: id } },
+              });
+              await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
+              return 'ok';
+            } catch (e) {
+              return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
+            }
+          },
+          id,
+          op.lane,
+          `${collection}/${op.lane}`,
+        )
+        .catch(() => 'tab closed');
       // A tab closed under it, or a refused enqueue: not acknowledged, so not owed.
       if (outcome !== 'ok') events[outcome] = (events[outcome] ?? 0) + 1;
     };
     const inFlight: Promise<unknown>[] = [];
     const outages: number[] = [];
     const measure = async (page: Page) => {
-      const spans = await page.evaluate(() => (window as unknown as { conn: [number, boolean][] }).conn).catch(() => null);
+      const spans = await page
+        .evaluate(() => (window as unknown as { conn: [number, boolean][] }).conn)
+        .catch(() => null);
       if (!spans) return;
       let longest = 0;
-      for (let i = 0; i < spans.length; i++) if (!spans[i]![1]) longest = Math.max(longest, (spans[i + 1]?.[0] ?? Date.now()) - spans[i]![0]);
+      for (let i = 0; i < spans.length; i++)
+        if (!spans[i]![1]) longest = Math.max(longest, (spans[i + 1]?.[0] ?? Date.now()) - spans[i]![0]);
       outages.push(longest);
     };
     let opIndex = 0;
@@ -195,12 +267,22 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
           pages.delete(victim);
           await measure(victim);
           events.tabsClosed!++;
-          inFlight.push(victim.close().catch(() => {}).then(() => sleep(200 + pick(800))).then(() => openTab()));
+          inFlight.push(
+            victim
+              .close()
+              .catch(() => {})
+              .then(() => sleep(200 + pick(800)))
+              .then(() => openTab()),
+          );
         } else if (event.kind === 'kill') {
           for (const target of browser.targets()) {
             if (target.type() !== 'shared_worker') continue;
             const worker = await target.worker().catch(() => null);
-            if (worker && (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) === `syncline:${namespace}`) {
+            if (
+              worker &&
+              (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) ===
+                `syncline:${namespace}`
+            ) {
               await worker.close().catch(() => {});
               events.workersKilled!++;
             }
@@ -214,13 +296,16 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
             await admin('POST', 'faults', { pathPrefix: base, offline: true });
             await admin('POST', 'faults', { pathPrefix: health, offline: true });
           }
-          inFlight.push(sleep(1000 + pick(2000)).then(async () => {
-            if (--activeFlaps > 0) return;
-            type Rule = { id: string; pathPrefix?: string; offline?: boolean };
-            const current = ((await admin('GET', 'faults')) as { rules: Rule[] }).rules
-              .filter((r) => !(r.offline && (r.pathPrefix === base || r.pathPrefix === health)));
-            await admin('PUT', 'faults', { rules: current.map(({ id: _id, ...rest }) => rest) });
-          }));
+          inFlight.push(
+            sleep(1000 + pick(2000)).then(async () => {
+              if (--activeFlaps > 0) return;
+              type Rule = { id: string; pathPrefix?: string; offline?: boolean };
+              const current = ((await admin('GET', 'faults')) as { rules: Rule[] }).rules.filter(
+                (r) => !(r.offline && (r.pathPrefix === base || r.pathPrefix === health)),
+              );
+              await admin('PUT', 'faults', { rules: current.map(({ id: _id, ...rest }) => rest) });
+            }),
+          );
         }
       }
       await sleep(10);
@@ -238,14 +323,25 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       rows = await changeLog(app, collection);
       const applied = new Set(rows.map(keyOf));
       if ([...acks.keys()].every((id) => applied.has(id))) {
-        const idle = await Promise.all([...pages].map((p) => p.evaluate(() => new Promise<number>((resolve) => {
-          const sub = (window as unknown as { client: import('../../src/index.ts').SyncClient }).client.pendingCount$.subscribe((n) => {
-            resolve(n);
-            queueMicrotask(() => sub.unsubscribe());
-          });
-          // A tab that cannot answer now is not idle.
-          setTimeout(() => resolve(-1), 2_000);
-        })).catch(() => 0)));
+        const idle = await Promise.all(
+          [...pages].map((p) =>
+            p
+              .evaluate(
+                () =>
+                  new Promise<number>((resolve) => {
+                    const sub = (
+                      window as unknown as { client: import('../../src/index.ts').SyncClient }
+                    ).client.pendingCount$.subscribe((n) => {
+                      resolve(n);
+                      queueMicrotask(() => sub.unsubscribe());
+                    });
+                    // A tab that cannot answer now is not idle.
+                    setTimeout(() => resolve(-1), 2_000);
+                  }),
+              )
+              .catch(() => 0),
+          ),
+        );
         if (idle.every((n) => n === 0)) {
           drainMs = Date.now() - stopped;
           break;
@@ -256,24 +352,53 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     rows = await changeLog(app, collection);
     for (const page of pages) await measure(page);
     const verdict = judge(rows, acks);
-    const result: ChaosResult = { config: strip(config), ...verdict, stalled: drainMs === null, drainMs, events, longestOutageMs: Math.max(0, ...outages) };
+    const result: ChaosResult = {
+      config: strip(config),
+      ...verdict,
+      stalled: drainMs === null,
+      drainMs,
+      events,
+      longestOutageMs: Math.max(0, ...outages),
+    };
     if (result.stalled || verdict.lost > 0 || result.longestOutageMs > 15_000) {
       const applied = new Set(rows.map(keyOf));
       result.diagnosis = {
         missing: [...acks.values()].filter((a) => !applied.has(a.id)).slice(0, 20),
         logs: logs.slice(-60),
-        tabs: await Promise.all([...pages].map((p) => p.evaluate(async () => {
-          const client = (window as unknown as { client: import('../../src/index.ts').SyncClient }).client;
-          const status = await new Promise((resolve) => {
-            const sub = client.status$.subscribe((s) => { resolve(s); queueMicrotask(() => sub.unsubscribe()); });
-            setTimeout(() => resolve('no status within 3 s'), 3000);
-          });
-          const ops = await new Promise((resolve) => {
-            const sub = client.window$({}, 0, 10).subscribe((w) => { resolve(w.items.map((o) => [o.lane, o.seq, o.status, o.attempts, o.strikes, o.lastError?.message, o.nextAttemptAt - Date.now()])); queueMicrotask(() => sub.unsubscribe()); });
-            setTimeout(() => resolve('no window within 3 s'), 3000);
-          });
-          return { status, ops };
-        }).catch((e) => String(e)))),
+        tabs: await Promise.all(
+          [...pages].map((p) =>
+            p
+              .evaluate(async () => {
+                const client = (window as unknown as { client: import('../../src/index.ts').SyncClient }).client;
+                const status = await new Promise((resolve) => {
+                  const sub = client.status$.subscribe((s) => {
+                    resolve(s);
+                    queueMicrotask(() => sub.unsubscribe());
+                  });
+                  setTimeout(() => resolve('no status within 3 s'), 3000);
+                });
+                const ops = await new Promise((resolve) => {
+                  const sub = client.window$({}, 0, 10).subscribe((w) => {
+                    resolve(
+                      w.items.map((o) => [
+                        o.lane,
+                        o.seq,
+                        o.status,
+                        o.attempts,
+                        o.strikes,
+                        o.lastError?.message,
+                        o.nextAttemptAt - Date.now(),
+                      ]),
+                    );
+                    queueMicrotask(() => sub.unsubscribe());
+                  });
+                  setTimeout(() => resolve('no window within 3 s'), 3000);
+                });
+                return { status, ops };
+              })
+              .catch((e) => String(e)),
+          ),
+        ),
       };
     }
     return result;
@@ -297,7 +422,9 @@ export async function changeLog(app: AppServer, collection: string): Promise<Cha
   const rows: ChangeRow[] = [];
   let since = 0;
   for (;;) {
-    const page = (await app.admin('GET', `changes?collection=${encodeURIComponent(collection)}&since=${since}`)) as { items: ChangeRow[] };
+    const page = (await app.admin('GET', `changes?collection=${encodeURIComponent(collection)}&since=${since}`)) as {
+      items: ChangeRow[];
+    };
     rows.push(...page.items);
     if (page.items.length === 0) return rows;
     since = page.items[page.items.length - 1]!.seq;
@@ -305,7 +432,10 @@ export async function changeLog(app: AppServer, collection: string): Promise<Cha
 }
 
 /** Lost, duplicated and reordered operations, from the server's own write log. */
-function judge(rows: ChangeRow[], acks: Map<string, Ack>): Pick<ChaosResult, 'acknowledged' | 'lost' | 'duplicates' | 'orderViolations' | 'applied'> {
+function judge(
+  rows: ChangeRow[],
+  acks: Map<string, Ack>,
+): Pick<ChaosResult, 'acknowledged' | 'lost' | 'duplicates' | 'orderViolations' | 'applied'> {
   const seen = new Map<string, number>();
   const byLane = new Map<string, string[]>();
   for (const row of rows) {

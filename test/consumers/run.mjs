@@ -20,7 +20,15 @@ const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const pinned = (...names) => Object.fromEntries(names.map((n) => [n, rootPkg.devDependencies[n]]));
 
 const CSP = "script-src 'self'; require-trusted-types-for 'script'";
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.map': 'application/json', '.txt': 'text/plain' };
+const TYPES = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.txt': 'text/plain',
+};
 
 /** A static file server; `api` (the reference server) answers /api, `headers` go on every response. */
 function serve(dir, { api, headers = {} } = {}) {
@@ -29,32 +37,68 @@ function serve(dir, { api, headers = {} } = {}) {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     if (apiListener && (path === '/api' || path.startsWith('/api/'))) return apiListener(req, res);
     let file = resolve(dir, `.${path}`);
-    if (!file.startsWith(resolve(dir) + sep) && file !== resolve(dir)) { res.writeHead(403).end(); return; }
+    if (!file.startsWith(resolve(dir) + sep) && file !== resolve(dir)) {
+      res.writeHead(403).end();
+      return;
+    }
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     // Browsers ask for a favicon by themselves; no app here has one.
-    if (path === '/favicon.ico') { res.writeHead(204, headers).end(); return; }
-    if (!existsSync(file)) { res.writeHead(404, headers).end('not found'); return; }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', ...headers });
+    if (path === '/favicon.ico') {
+      res.writeHead(204, headers).end();
+      return;
+    }
+    if (!existsSync(file)) {
+      res.writeHead(404, headers).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-store',
+      ...headers,
+    });
     res.end(readFileSync(file));
   });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => {
-    server.closeAllConnections?.();
-    ok({ origin: `http://127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } });
-  }));
+  return new Promise((ok) =>
+    server.listen(0, '127.0.0.1', () => {
+      server.closeAllConnections?.();
+      ok({
+        origin: `http://127.0.0.1:${server.address().port}`,
+        close: () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      });
+    }),
+  );
 }
 
 function sh(cwd, cmd, args) {
-  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+  execFileSync(cmd, args, {
+    cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, npm_config_update_notifier: 'false' },
+  });
 }
 
 /** A fresh app folder: the fixture's files and a package.json naming the tarball and the app's own tools. */
 function app(name, tarball, devDependencies, scripts = {}) {
   const dir = mkdtempSync(join(tmpdir(), `syncline-${name}-`));
   cpSync(join(here, name), dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({
-    name: `consumer-${name}`, private: true, type: 'module', scripts,
-    dependencies: { syncline: `file:${tarball}` }, devDependencies,
-  }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify(
+      {
+        name: `consumer-${name}`,
+        private: true,
+        type: 'module',
+        scripts,
+        dependencies: { syncline: `file:${tarball}` },
+        devDependencies,
+      },
+      null,
+      2,
+    ),
+  );
   sh(dir, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error']);
   return dir;
 }
@@ -72,23 +116,34 @@ async function drive(browser, { origin, before }) {
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()} ${m.location()?.url ?? ''}`); });
-  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()} ${m.location()?.url ?? ''}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.url()}`);
+  });
   await page.evaluateOnNewDocument(() => {
     window.__violations = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective}: ${e.blockedURI || e.sample}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__violations.push(`${e.violatedDirective}: ${e.blockedURI || e.sample}`),
+    );
   });
   try {
     const id = `note-${Date.now().toString(36)}`;
     await before?.();
     await page.goto(`${origin}/?id=${id}`);
-    const defined = await page.evaluate(() => ['sync-provider', 'pending-badge', 'sync-outbox', 'sync-status', 'conflict-resolver'].every((t) => customElements.get(t)));
+    const defined = await page.evaluate(() =>
+      ['sync-provider', 'pending-badge', 'sync-outbox', 'sync-status', 'conflict-resolver'].every((t) =>
+        customElements.get(t),
+      ),
+    );
     if (!defined) throw new Error('the elements are not defined');
     await page.waitForFunction(() => window.__syncline?.enqueued || window.__syncline?.error, { timeout: 30_000 });
     const error = await page.evaluate(() => window.__syncline.error);
     if (error) throw new Error(`enqueue failed: ${error}`);
     const worker = await context.waitForTarget((t) => t.type() === 'shared_worker', { timeout: 10_000 });
-    if (new URL(worker.url()).origin !== origin) throw new Error(`the SharedWorker came from ${worker.url()}, not from ${origin}`);
+    if (new URL(worker.url()).origin !== origin)
+      throw new Error(`the SharedWorker came from ${worker.url()}, not from ${origin}`);
     return { page, context, id, problems, worker };
   } catch (e) {
     const violations = await page.evaluate(() => window.__violations).catch(() => []);
@@ -102,7 +157,10 @@ async function delivered(api, origin, id, page) {
   for (;;) {
     const res = await api.app.request(`/api/notes/${id}`);
     if (res.status === 200) break;
-    if (Date.now() > deadline) throw new Error(`notes/${id} never reached the server (page: ${JSON.stringify(await page.evaluate(() => window.__syncline))})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `notes/${id} never reached the server (page: ${JSON.stringify(await page.evaluate(() => window.__syncline))})`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
   await page.waitForFunction(() => window.__syncline.pending === 0, { timeout: 10_000 });
@@ -110,20 +168,37 @@ async function delivered(api, origin, id, page) {
   if (runtime !== 'shared-worker') throw new Error(`ran in "${runtime}", not in the SharedWorker`);
 }
 
-const freePort = () => new Promise((ok) => {
-  const server = createNetServer().listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => ok(port)); });
-});
+const freePort = () =>
+  new Promise((ok) => {
+    const server = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
 
 /** `vite` (dev) in the app folder; resolves once it answers, with a stop(). */
 async function viteDev(dir) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', '--port', String(port), '--strictPort', '--host', '127.0.0.1'],
+    { cwd: dir, stdio: 'ignore' },
+  );
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`vite dev exited (${child.exitCode})`);
-    if (await fetch(origin).then((r) => r.ok, () => false)) break;
-    if (Date.now() > deadline) { child.kill(); throw new Error('vite dev did not answer within 30 s'); }
+    if (
+      await fetch(origin).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error('vite dev did not answer within 30 s');
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return { origin, stop: () => child.kill() };
@@ -146,15 +221,25 @@ const cases = {
         await delivered(api, site.origin, run.id, run.page);
         if (run.problems.length) throw new Error(run.problems.join('\n'));
         await run.context.close();
-      } finally { site.close(); api.close(); }
+      } finally {
+        site.close();
+        api.close();
+      }
       // The dev server has no API behind /api: the operation is stored and waits, which is all this checks.
       const dev = await viteDev(dir);
       try {
         const run = await drive(browser, { origin: dev.origin });
-        await run.page.waitForFunction(() => window.__syncline.runtime === 'shared-worker' && window.__syncline.pending === 1, { timeout: 15_000 });
+        await run.page.waitForFunction(
+          () => window.__syncline.runtime === 'shared-worker' && window.__syncline.pending === 1,
+          { timeout: 15_000 },
+        );
         await run.context.close();
-      } finally { dev.stop(); }
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+      } finally {
+        dev.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 
   /** webpack 5, production mode, no loader and no plugin. */
@@ -168,7 +253,11 @@ const cases = {
       await delivered(api, site.origin, run.id, run.page);
       if (run.problems.length) throw new Error(run.problems.join('\n'));
       await run.context.close();
-    } finally { site.close(); api.close(); rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      site.close();
+      api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 
   /** A page with no build: the bundle from a second origin (a CDN's stand-in), the worker file from the page's own. */
@@ -181,7 +270,10 @@ const cases = {
     const cdn = await serve(cdnDir, { headers: { 'access-control-allow-origin': '*' } });
     const siteDir = join(dir, 'site');
     mkdirSync(siteDir);
-    writeFileSync(join(siteDir, 'index.html'), readFileSync(join(here, 'no-build/index.html'), 'utf8').replaceAll('__CDN__', cdn.origin));
+    writeFileSync(
+      join(siteDir, 'index.html'),
+      readFileSync(join(here, 'no-build/index.html'), 'utf8').replaceAll('__CDN__', cdn.origin),
+    );
     cpSync(join(cdnDir, 'dist/bundle/worker.js'), join(siteDir, 'syncline-worker.js'));
     const api = apiServer(dir);
     const site = await serve(siteDir, { api });
@@ -190,7 +282,12 @@ const cases = {
       await delivered(api, site.origin, run.id, run.page);
       if (run.problems.length) throw new Error(run.problems.join('\n'));
       await run.context.close();
-    } finally { site.close(); cdn.close(); api.close(); rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      site.close();
+      cdn.close();
+      api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 
   /**
@@ -210,14 +307,21 @@ const cases = {
     const site = await serve(siteDir, { api, headers: { 'content-security-policy': CSP } });
     try {
       // The first send fails for good (a 422): the outbox must render the failed operation.
-      const before = () => api.app.request('/api/_admin/faults', { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ pathPrefix: '/api/notes', methods: ['POST'], status: 422, times: 1 }) });
+      const before = () =>
+        api.app.request('/api/_admin/faults', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ pathPrefix: '/api/notes', methods: ['POST'], status: 422, times: 1 }),
+        });
       const run = await drive(browser, { origin: site.origin, api, before });
       const { page } = run;
-      await page.waitForFunction(() => {
-        const outbox = document.querySelector('sync-outbox');
-        return outbox?.shadowRoot?.textContent?.includes('Create a <b>note</b>');
-      }, { timeout: 15_000 });
+      await page.waitForFunction(
+        () => {
+          const outbox = document.querySelector('sync-outbox');
+          return outbox?.shadowRoot?.textContent?.includes('Create a <b>note</b>');
+        },
+        { timeout: 15_000 },
+      );
       if (await page.evaluate(() => !!document.querySelector('sync-outbox').shadowRoot.querySelector('b'))) {
         throw new Error('the label was parsed as HTML');
       }
@@ -226,18 +330,34 @@ const cases = {
       const violations = await page.evaluate(() => window.__violations);
       if (violations.length || run.problems.length) throw new Error([...violations, ...run.problems].join('\n'));
       // Control: a string assigned to innerHTML must be refused and reported, or this test proves nothing.
-      const refused = await page.evaluate(() => { try { document.body.innerHTML += '<i>x</i>'; return false; } catch { return true; } });
+      const refused = await page.evaluate(() => {
+        try {
+          document.body.innerHTML += '<i>x</i>';
+          return false;
+        } catch {
+          return true;
+        }
+      });
       await page.waitForFunction(() => window.__violations.length > 0, { timeout: 5_000 }).catch(() => {});
-      if (!refused || !(await page.evaluate(() => window.__violations.length))) throw new Error('Trusted Types were not enforced: the check is void');
+      if (!refused || !(await page.evaluate(() => window.__violations.length)))
+        throw new Error('Trusted Types were not enforced: the check is void');
       await run.context.close();
-    } finally { site.close(); api.close(); rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      site.close();
+      api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 
   /** TypeScript consumers: a React TSX file and a Vue SFC use the elements, type-checked with the package's typings. */
   async types({ tarball }) {
     const dir = app('types', tarball, pinned('typescript', 'vue-tsc', 'vue', '@types/react', 'react'));
     const { typeConsumers } = await import('./types/check.mjs');
-    try { typeConsumers(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+    try {
+      typeConsumers(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };
 
@@ -249,8 +369,17 @@ if (!existsSync(join(root, 'dist/src/index.js'))) {
 }
 const packed = packTarball();
 const browser = await puppeteer.launch({
-  executablePath: findChromium(), headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  executablePath: findChromium(),
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
 });
 let passed = 0;
 let failed = 0;

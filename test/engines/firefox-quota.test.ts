@@ -11,7 +11,10 @@ let app: AppServer;
 let browser: Browser;
 
 before(async () => {
-  assert.ok(existsSync(FIREFOX), `Firefox not found at ${FIREFOX} (apt-get install -y firefox-esr, or set FIREFOX_PATH)`);
+  assert.ok(
+    existsSync(FIREFOX),
+    `Firefox not found at ${FIREFOX} (apt-get install -y firefox-esr, or set FIREFOX_PATH)`,
+  );
   app = await startAppServer();
   browser = await puppeteer.launch({
     browser: 'firefox',
@@ -37,17 +40,28 @@ test('a full disk in Firefox is quota-exceeded on every refused enqueue, nothing
   const filled = await page.evaluate(async (collection) => {
     const { createSyncClient } = (window as unknown as { syncline: typeof import('../../src/index.ts') }).syncline;
     const client = createSyncClient({
-      endpoint: '/api', namespace: collection, mode: 'shared-worker', workerUrl: '/worker.js',
-      healthUrl: `/api/health/${collection}`, maxPayloadBytes: 1024 * 1024, probeIntervalMs: 200, backoffBaseMs: 200,
+      endpoint: '/api',
+      namespace: collection,
+      mode: 'shared-worker',
+      workerUrl: '/worker.js',
+      healthUrl: `/api/health/${collection}`,
+      maxPayloadBytes: 1024 * 1024,
+      probeIntervalMs: 200,
+      backoffBaseMs: 200,
     });
     (window as unknown as { client: typeof client }).client = client;
     // Random text: IndexedDB compresses values, so a repeated character would never fill anything.
-    const noise = () => Array.from(crypto.getRandomValues(new Uint8Array(65536)), (b) => b.toString(16).padStart(2, '0')).join('');
+    const noise = () =>
+      Array.from(crypto.getRandomValues(new Uint8Array(65536)), (b) => b.toString(16).padStart(2, '0')).join('');
     let stored = 0;
     const refusals: string[] = [];
     for (let i = 0; i < 200 && refusals.length < 4; i++) {
       try {
-        await client.enqueue({ kind: 'photo', label: `photo ${i}`, request: { method: 'POST', url: collection, body: { id: `p${i}`, data: noise() } } });
+        await client.enqueue({
+          kind: 'photo',
+          label: `photo ${i}`,
+          request: { method: 'POST', url: collection, body: { id: `p${i}`, data: noise() } },
+        });
         stored++;
       } catch (e) {
         refusals.push((e as { code?: string }).code ?? String(e));
@@ -75,8 +89,14 @@ test('a full disk in Firefox is quota-exceeded on every refused enqueue, nothing
       });
     });
   });
-  const feed = (await (await fetch(`${app.url}/api/${collection}?since=0`)).json()) as { items: { id: string; version: number }[]; hasMore: boolean };
+  const feed = (await (await fetch(`${app.url}/api/${collection}?since=0`)).json()) as {
+    items: { id: string; version: number }[];
+    hasMore: boolean;
+  };
   assert.equal(feed.items.length, filled.stored);
-  assert.ok(feed.items.every((item) => item.version === 1), 'each applied once');
+  assert.ok(
+    feed.items.every((item) => item.version === 1),
+    'each applied once',
+  );
   await page.close();
 });

@@ -29,7 +29,15 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>syncline harness</titl
 </script>`;
 
 async function bundle(entry: string): Promise<string> {
-  const result = await build({ entryPoints: [entry], bundle: true, format: 'esm', target: 'es2022', write: false, minify: false, logLevel: 'silent' });
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    write: false,
+    minify: false,
+    logLevel: 'silent',
+  });
   return result.outputFiles[0]!.text;
 }
 

@@ -17,7 +17,10 @@ export interface EngineFixture {
   dispose(): Promise<void>;
 }
 
-export async function engineFixture(config: Partial<EngineConfig> = {}, deps: Partial<EngineDeps> = {}): Promise<EngineFixture> {
+export async function engineFixture(
+  config: Partial<EngineConfig> = {},
+  deps: Partial<EngineDeps> = {},
+): Promise<EngineFixture> {
   const namespace = uniqueName('eng');
   const collection = uniqueName('c');
   const resolved = resolveConfig({ endpoint: API, namespace, healthUrl: `${API}/health/${collection}`, ...config });
@@ -38,10 +41,14 @@ export async function engineFixture(config: Partial<EngineConfig> = {}, deps: Pa
     }),
     async until(id, check, message) {
       let found: Operation | undefined;
-      await eventually(async () => {
-        found = (await engine.list()).find((op) => op.id === id);
-        return check === null ? found === undefined : !!found && check(found);
-      }, 10_000, message ?? `operation ${id}`);
+      await eventually(
+        async () => {
+          found = (await engine.list()).find((op) => op.id === id);
+          return check === null ? found === undefined : !!found && check(found);
+        },
+        10_000,
+        message ?? `operation ${id}`,
+      );
       return found;
     },
     async dispose() {

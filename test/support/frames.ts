@@ -32,7 +32,11 @@ export async function openFrame(): Promise<Frame> {
 }
 
 /** Latest value of an observable, kept up to date, with a way to stop. */
-export function follow<T>(source: { subscribe(next: (v: T) => void): { unsubscribe(): void } }): { readonly value: T | undefined; values: T[]; stop(): void } {
+export function follow<T>(source: { subscribe(next: (v: T) => void): { unsubscribe(): void } }): {
+  readonly value: T | undefined;
+  values: T[];
+  stop(): void;
+} {
   const values: T[] = [];
   const sub = source.subscribe((v) => values.push(v));
   return {

@@ -24,7 +24,9 @@ export function testHooks() {
       return;
     }
     if (kind === 'redirect') {
-      const other = ctx.host.startsWith('localhost') ? ctx.host.replace('localhost', '127.0.0.1') : ctx.host.replace('127.0.0.1', 'localhost');
+      const other = ctx.host.startsWith('localhost')
+        ? ctx.host.replace('localhost', '127.0.0.1')
+        : ctx.host.replace('127.0.0.1', 'localhost');
       ctx.status = 307;
       ctx.set('Location', `${ctx.protocol}://${other}/hooks/sink/${name}`);
       ctx.set('Cache-Control', 'no-store');

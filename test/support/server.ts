@@ -65,7 +65,11 @@ export async function serverItems(collection: string): Promise<ServerItem[]> {
 }
 
 /** Polls until `check` passes; for real worker and network round trips only. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, message = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  message = 'condition',
+): Promise<void> {
   const start = Date.now();
   for (;;) {
     if (await check()) return;
@@ -92,5 +96,7 @@ export async function hookLog(name: string): Promise<HookRecord[]> {
 
 export async function sha256Hex(data: ArrayBuffer | Blob): Promise<string> {
   const bytes = data instanceof Blob ? await data.arrayBuffer() : data;
-  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('');
 }

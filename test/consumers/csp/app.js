@@ -10,7 +10,12 @@ client.pendingCount$.subscribe((count) => (report.pending = count));
 const id = new URLSearchParams(location.search).get('id') ?? 'csp';
 client
   .enqueue({
-    kind: 'note.create', label: 'Create a <b>note</b>', entity: { type: 'notes', id: 'csp' },
+    kind: 'note.create',
+    label: 'Create a <b>note</b>',
+    entity: { type: 'notes', id: 'csp' },
     request: { method: 'POST', url: 'notes', body: { id, text: 'under a strict CSP' } },
   })
-  .then((op) => (report.enqueued = op.id), (error) => (report.error = String(error)));
+  .then(
+    (op) => (report.enqueued = op.id),
+    (error) => (report.error = String(error)),
+  );

@@ -3,7 +3,10 @@ import { execFileSync } from 'node:child_process';
 
 /** Throws with the compiler's output when either consumer has a type error (skipLibCheck is off: syncline's .d.ts count too). */
 export function typeConsumers(dir) {
-  for (const [tool, config] of [['tsc', 'tsconfig.react.json'], ['vue-tsc', 'tsconfig.vue.json']]) {
+  for (const [tool, config] of [
+    ['tsc', 'tsconfig.react.json'],
+    ['vue-tsc', 'tsconfig.vue.json'],
+  ]) {
     try {
       execFileSync('npx', [tool, '-p', config], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {

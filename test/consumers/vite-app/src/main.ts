@@ -13,5 +13,12 @@ client.pendingCount$.subscribe((count) => (report.pending = count));
 
 const id = new URLSearchParams(location.search).get('id') ?? 'vite';
 client
-  .enqueue({ kind: 'note.create', label: 'Create a note', request: { method: 'POST', url: 'notes', body: { id, text: 'from a Vite app' } } })
-  .then((op) => (report.enqueued = op.id), (error: unknown) => (report.error = String(error)));
+  .enqueue({
+    kind: 'note.create',
+    label: 'Create a note',
+    request: { method: 'POST', url: 'notes', body: { id, text: 'from a Vite app' } },
+  })
+  .then(
+    (op) => (report.enqueued = op.id),
+    (error: unknown) => (report.error = String(error)),
+  );

@@ -9,5 +9,12 @@ client.pendingCount$.subscribe((count) => (report.pending = count));
 
 const id = new URLSearchParams(location.search).get('id') ?? 'webpack';
 client
-  .enqueue({ kind: 'note.create', label: 'Create a note', request: { method: 'POST', url: 'notes', body: { id, text: 'from a webpack app' } } })
-  .then((op) => (report.enqueued = op.id), (error) => (report.error = String(error)));
+  .enqueue({
+    kind: 'note.create',
+    label: 'Create a note',
+    request: { method: 'POST', url: 'notes', body: { id, text: 'from a webpack app' } },
+  })
+  .then(
+    (op) => (report.enqueued = op.id),
+    (error) => (report.error = String(error)),
+  );
