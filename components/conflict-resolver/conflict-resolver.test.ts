@@ -390,7 +390,7 @@ describe('<conflict-resolver>', () => {
       expectFocusOn(part(el, 'edit-input', box));
       await sendKeys({ press: 'ArrowLeft' });
       part(el, 'apply', box)!.focus();
-      await sendKeys({ press: 'Space' });
+      await sendKeys({ press: ' ' });
       await until(() => calls.length === 1, 2000, 'resolved');
       expect(calls[0]![1]).to.deep.equal({ choose: 'theirs' });
     });
