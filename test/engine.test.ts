@@ -51,6 +51,37 @@ describe('SyncEngine', () => {
       expect(await f.engine.count()).to.equal(3);
     });
 
+    it('never hands out a seq again after a restart: not one still queued, discarded or sent', async () => {
+      f = await engineFixture();
+      const reopen = async () => {
+        f.engine.close();
+        const engine = await SyncEngine.open({
+          config: f.engine.config,
+          db: await openSynclineDB(f.namespace),
+          clock: f.clock,
+          random: () => 0.5,
+        });
+        engine.setNetwork(false);
+        f.engine = engine;
+        return engine;
+      };
+      f.engine.setNetwork(false);
+      await f.engine.enqueue([f.create('a'), f.create('b'), f.create('c')]);
+      // Queued: the largest stored seq carries the counter.
+      expect((await (await reopen()).enqueue([f.create('d')]))[0]!.seq).to.equal(4);
+      // The last one discarded: its seq is not reused.
+      const [e] = await f.engine.enqueue([f.create('e')]);
+      expect(await f.engine.discard(e!.id)).to.equal(true);
+      expect((await (await reopen()).enqueue([f.create('f')]))[0]!.seq).to.equal(6);
+      // Everything sent and gone: still counting on.
+      f.engine.setNetwork(true);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+      await f.engine.enqueue([f.create('g')]).then(([g]) => expect(g!.seq).to.equal(7));
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained again');
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await (await reopen()).enqueue([f.create('h')]))[0]!.seq).to.equal(8);
+    });
+
     it('blocks only the lane of a failed operation; retry and discard release it', async () => {
       f = await engineFixture();
       // Lane a writes to its own collection, so the injected 400s hit only it.

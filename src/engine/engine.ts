@@ -226,14 +226,22 @@ export class SyncEngine {
       onStorageHealth: (health) => engine?.setStorageHealth(health),
     });
     await store.loadCounts();
-    const meta = deps.db.transaction('meta').store;
-    const [lastSyncAt, lastSeq, capabilities, device] = await Promise.all([
+    const read = deps.db.transaction(['meta', 'operations']);
+    const meta = read.objectStore('meta');
+    const [lastSyncAt, storedSeq, highestSeq, capabilities, device] = await Promise.all([
       meta.get('lastSyncAt') as Promise<number | undefined>,
       meta.get('seq') as Promise<number | undefined>,
+      // Inserts do not write the counter: the largest seq still queued is part of it.
+      read
+        .objectStore('operations')
+        .index('seq')
+        .openKeyCursor(null, 'prev')
+        .then((c) => c?.key as number | undefined),
       meta.get('capabilities') as Promise<ServerCapabilities | undefined>,
       meta.get('device') as Promise<string | undefined>,
     ]);
-    engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq ?? 0, device ?? (await newDeviceId(deps.db)));
+    const lastSeq = Math.max(storedSeq ?? 0, highestSeq ?? 0);
+    engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq, device ?? (await newDeviceId(deps.db)));
     if (capabilities) engine.capabilities = capabilities;
     await engine.background.load();
     engine.patchStatus({ entities: engine.background.totals });
@@ -349,9 +357,11 @@ export class SyncEngine {
     let next = knownSeq ?? 0;
     let result: Operation[];
     try {
-      // The usual insert touches only the queue and its counter; the slow path also reads the recent results.
+      // The usual insert touches only the queue: the seq counter's high-water mark is the largest seq stored, read
+      // at open, and kept in meta whenever operations leave (a second store in every enqueue cost a sixth of its
+      // rate). The slow path also reads the counter and the recent results.
       const stores: ('operations' | 'meta' | 'completed')[] =
-        knownSeq === null ? ['operations', 'meta', 'completed'] : ['operations', 'meta'];
+        knownSeq === null ? ['operations', 'meta', 'completed'] : ['operations'];
       result = await this.store.write(stores, this.config.durability, async (tx, record) => {
         const store = tx.objectStore('operations');
         let existing: (Operation | undefined)[] = [];
@@ -398,9 +408,10 @@ export class SyncEngine {
           out.push(op);
           record(null, op);
         });
-        tx.objectStore('meta')
-          .put(next, 'seq')
-          .catch(() => {});
+        if (knownSeq === null)
+          tx.objectStore('meta')
+            .put(next, 'seq')
+            .catch(() => {});
         return out;
       });
     } catch (error) {
@@ -494,13 +505,17 @@ export class SyncEngine {
     let removed: Operation | undefined;
     try {
       removed = await this.store.write(
-        ['operations'],
+        ['operations', 'meta'],
         this.config.durability,
         async (tx, record) => {
           const prev = await tx.objectStore('operations').get(id);
           if (!prev) return undefined;
           tx.objectStore('operations')
             .delete(id)
+            .catch(() => {});
+          // The counter's high-water mark outlives the operation that held it (see insert).
+          tx.objectStore('meta')
+            .put(this.lastSeq, 'seq')
             .catch(() => {});
           record(prev, null);
           return prev;
@@ -1196,6 +1211,9 @@ export class SyncEngine {
         if (lean) return;
         tx.objectStore('meta')
           .put(now, 'lastSyncAt')
+          .catch(() => {});
+        tx.objectStore('meta')
+          .put(this.lastSeq, 'seq')
           .catch(() => {});
         if (now - this.lastPruneAt > 60_000) {
           this.lastPruneAt = now;

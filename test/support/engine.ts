@@ -52,7 +52,8 @@ export async function engineFixture(
       return found;
     },
     async dispose() {
-      engine.close();
+      // The engine the test left in place (a test may reopen one on the same database).
+      fixture.engine.close();
       await deleteSynclineDB(namespace);
     },
   };
