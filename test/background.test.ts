@@ -35,6 +35,34 @@ async function writes(collection: string): Promise<[string, number, string | nul
   return rows;
 }
 
+/**
+ * A fetch that, once `hold()` is called, keeps the answers to PUTs of URLs ending in `suffix` from the engine until
+ * `release()` (the server has applied them by then): a push out, its answer late.
+ */
+function holdPutAnswers(suffix: string) {
+  let gate: Promise<void> | null = null;
+  let open = () => {};
+  const answered: string[] = [];
+  const held: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (gate && init?.method === 'PUT' && url.endsWith(suffix)) {
+      answered.push(url);
+      await gate;
+    }
+    return response;
+  };
+  return {
+    fetch: held,
+    answered,
+    hold: () => (gate = new Promise<void>((resolve) => (open = resolve))),
+    release: () => {
+      gate = null;
+      open();
+    },
+  };
+}
+
 const serverPut = (collection: string, id: string, data: object, ifMatch?: string) =>
   fetch(`${API}/${collection}/${id}`, {
     method: 'PUT',
@@ -340,19 +368,8 @@ describe('Background Sync in the engine', () => {
 
   it('keeps a newer server copy a pull brought in over the late answer of a push the server applied before it', async () => {
     // Answers to this device's PUTs of t1 reach the engine only when the test lets them (the server has applied them by then).
-    let hold: Promise<void> | null = null;
-    let release = () => {};
-    const answered: string[] = [];
-    const fetchHeld: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (hold && init?.method === 'PUT' && url.endsWith('/t1')) {
-        answered.push(url);
-        await hold;
-      }
-      return response;
-    };
-    f = await engineFixture({}, { fetch: fetchHeld });
+    const held = holdPutAnswers('/t1');
+    f = await engineFixture({}, { fetch: held.fetch });
     collection = uniqueName('bg');
     const engine = f.engine;
     await engine.registerCollection({
@@ -363,15 +380,15 @@ describe('Background Sync in the engine', () => {
     });
     await engine.entityPut(collection, 't1', { title: 'base' });
     await clean('t1');
-    hold = new Promise<void>((r) => (release = r));
+    held.hold();
     await engine.entityPatch(collection, 't1', { title: 'mine' });
-    await eventually(() => answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
     // Someone else builds on version 2; a pull brings version 3, which already holds this device's edit: t1 is clean.
     await serverPut(collection, 't1', { title: 'mine', note: 'theirs' }, '"2"');
     await engine.background.pull(collection);
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
     expect(engine.status.syncing).to.equal(true);
-    release();
+    held.release();
     await eventually(() => !engine.status.syncing, 5_000, 'the push lane done with the answer');
     // The answer "version 2" came after version 3 was known: the replica stays on version 3.
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
@@ -379,19 +396,8 @@ describe('Background Sync in the engine', () => {
 
   it("drops a conflict a pull made of this device's own push once that push is accepted, and pushes the newer edit", async () => {
     // As above, the answers to this device's PUTs of t1 are held; a pull meanwhile sees the push's own result.
-    let hold: Promise<void> | null = null;
-    let release = () => {};
-    const answered: string[] = [];
-    const fetchHeld: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (hold && init?.method === 'PUT' && url.endsWith('/t1')) {
-        answered.push(url);
-        await hold;
-      }
-      return response;
-    };
-    f = await engineFixture({}, { fetch: fetchHeld });
+    const held = holdPutAnswers('/t1');
+    f = await engineFixture({}, { fetch: held.fetch });
     collection = uniqueName('bg');
     const engine = f.engine;
     await engine.registerCollection({
@@ -402,15 +408,14 @@ describe('Background Sync in the engine', () => {
     });
     await engine.entityPut(collection, 't1', { title: 'base' });
     await clean('t1');
-    hold = new Promise<void>((r) => (release = r));
+    held.hold();
     await engine.entityPatch(collection, 't1', { title: 'first' });
-    await eventually(() => answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
     // Edited again while the push is out; the pull finds version 2 ("first") under an unpushed "second".
     await engine.entityPatch(collection, 't1', { title: 'second' });
     await engine.background.pull(collection);
     expect((await engine.conflicts(collection)).length).to.equal(1);
-    hold = null;
-    release();
+    held.release();
     await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'the newer edit pushed');
     expect(await engine.conflicts(collection)).to.deep.equal([]);
     expect(await stored('t1')).to.deep.include({ version: 3, conflictId: null, data: { title: 'second' } });

@@ -170,7 +170,7 @@ describe('<sync-outbox>', () => {
     const el = await mount(html`<sync-outbox lane="x" kind="item.create" entity=${`${t.collection}/a`}></sync-outbox>`);
     await until(() => rows(el).filter((r) => r.dataset.status === 'failed').length === 1, 5000, 'one failed');
     const button = el.shadowRoot!.querySelector<HTMLButtonElement>('[part="retry-all"]')!;
-    await until(() => button.getAttribute('aria-disabled') !== 'true', 2000, 'retry all applies');
+    await until(() => button.getAttribute('aria-disabled') !== 'true', 5000, 'retry all applies');
     const seen: SyncRetryAllEvent[] = [];
     el.addEventListener(SyncRetryAllEvent.type, (event) => {
       seen.push(event);

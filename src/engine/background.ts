@@ -294,20 +294,7 @@ export class BackgroundSync {
     const record = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       const data = change(row);
-      const base: EntityRow = row ?? {
-        collection,
-        id: entityId,
-        data: null,
-        serverData: null,
-        baseVersion: null,
-        dirty: false,
-        deleted: false,
-        localRev: 0,
-        attempts: 0,
-        strikes: 0,
-        nextAttemptAt: 0,
-        updatedAt: now,
-      };
+      const base: EntityRow = row ?? emptyRow(collection, entityId, now);
       // Deleting what the server never had: nothing to push, it just goes.
       if (data === null && base.baseVersion === null && base.serverData === null) {
         this.putRow(tx, batch, row ?? null, null);
@@ -393,20 +380,7 @@ export class BackgroundSync {
             : row?.deleted
               ? null
               : (row?.data ?? conflict.mine);
-      const base: EntityRow = row ?? {
-        collection: conflict.collection,
-        id: conflict.entityId,
-        data: null,
-        serverData: null,
-        baseVersion: null,
-        dirty: false,
-        deleted: false,
-        localRev: 0,
-        attempts: 0,
-        strikes: 0,
-        nextAttemptAt: 0,
-        updatedAt: now,
-      };
+      const base: EntityRow = row ?? emptyRow(conflict.collection, conflict.entityId, now);
       // Against the server's current version: the push that follows does not meet the same 412 again.
       const rebased: EntityRow = {
         ...base,
@@ -770,20 +744,7 @@ export class BackgroundSync {
         if (row && row.baseVersion !== null && item.version <= row.baseVersion) return;
         if (!row || (!row.dirty && !row.conflictId)) {
           // Clean (or new): the server's copy is the copy.
-          const base: EntityRow = row ?? {
-            collection,
-            id: item.id,
-            data: null,
-            serverData: null,
-            baseVersion: null,
-            dirty: false,
-            deleted: false,
-            localRev: 0,
-            attempts: 0,
-            strikes: 0,
-            nextAttemptAt: 0,
-            updatedAt: this.host.clock.now(),
-          };
+          const base: EntityRow = row ?? emptyRow(collection, item.id, this.host.clock.now());
           if (theirs.data === null) {
             if (row) this.putRow(tx, batch, row, null);
             return;
@@ -1023,4 +984,22 @@ function checkedData(data: unknown): Data {
 function versionOf(etag: string | undefined): number | null {
   const match = etag ? /^(?:W\/)?"(\d+)"$/.exec(etag) : null;
   return match ? Number(match[1]) : null;
+}
+
+/** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */
+function emptyRow(collection: string, id: string, now: number): EntityRow {
+  return {
+    collection,
+    id,
+    data: null,
+    serverData: null,
+    baseVersion: null,
+    dirty: false,
+    deleted: false,
+    localRev: 0,
+    attempts: 0,
+    strikes: 0,
+    nextAttemptAt: 0,
+    updatedAt: now,
+  };
 }
