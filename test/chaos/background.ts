@@ -1,7 +1,7 @@
 // Seeded Background Sync chaos: tabs edit one collection while the server's own edits land, under the queue chaos's faults; the server's final state and write log say what happened.
 import puppeteer, { type Page } from 'puppeteer-core';
 import { startAppServer } from '../harness/app-server.ts';
-import { changeLog, prng, type ChangeRow } from './run.ts';
+import { changeLog, clientOptions, prng, switchOnFaults, type ChangeRow } from './run.ts';
 
 export interface BackgroundChaosConfig {
   seed: number;
@@ -133,28 +133,8 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       });
       if (!r.ok) throw new Error(`seeding ${id}: ${r.status}`);
     }
-    await admin('POST', 'faults', {
-      pathPrefix: base,
-      methods: ['PUT'],
-      failureRate: config.failureRate,
-      status: 503,
-      retryAfter: config.retryAfterSeconds,
-    });
-    if (config.dropRate > 0)
-      await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
-
-    const options = {
-      endpoint: '/api',
-      namespace,
-      mode: config.mode,
-      workerUrl: '/worker.js',
-      healthUrl: health,
-      backoffBaseMs: 200,
-      backoffCapMs: 2_000,
-      maxAttempts: 10_000,
-      probeIntervalMs: 300,
-      requestTimeoutMs: 5_000,
-    };
+    await switchOnFaults(admin, base, config);
+    const options = clientOptions(namespace, config.mode, health);
     const pages = new Set<Page>();
     const openTab = async (): Promise<Page> => {
       const page = await browser.newPage();

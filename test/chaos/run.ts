@@ -85,6 +85,39 @@ interface Ack {
   lane: string;
 }
 
+/** The run's server faults on writes under `base`: 503 with Retry-After at `failureRate`, lost replies at `dropRate`. */
+export async function switchOnFaults(
+  admin: (method: string, path: string, body?: unknown) => Promise<unknown>,
+  base: string,
+  config: { failureRate: number; retryAfterSeconds: number; dropRate: number },
+): Promise<void> {
+  await admin('POST', 'faults', {
+    pathPrefix: base,
+    methods: ['PUT'],
+    failureRate: config.failureRate,
+    status: 503,
+    retryAfter: config.retryAfterSeconds,
+  });
+  if (config.dropRate > 0)
+    await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
+}
+
+/** Every tab's client options: quick retries and probes, so a run's minutes hold many recoveries. */
+export function clientOptions(namespace: string, mode: string, healthUrl: string) {
+  return {
+    endpoint: '/api',
+    namespace,
+    mode,
+    workerUrl: '/worker.js',
+    healthUrl,
+    backoffBaseMs: 200,
+    backoffCapMs: 2_000,
+    maxAttempts: 10_000,
+    probeIntervalMs: 300,
+    requestTimeoutMs: 5_000,
+  };
+}
+
 export interface ChangeRow {
   seq: number;
   id: string;
@@ -128,28 +161,8 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
   const health = `/api/health/${collection}`;
   let chaos = true;
   try {
-    await admin('POST', 'faults', {
-      pathPrefix: base,
-      methods: ['PUT'],
-      failureRate: config.failureRate,
-      status: 503,
-      retryAfter: config.retryAfterSeconds,
-    });
-    if (config.dropRate > 0)
-      await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
-
-    const options = {
-      endpoint: '/api',
-      namespace,
-      mode: config.mode,
-      workerUrl: '/worker.js',
-      healthUrl: health,
-      backoffBaseMs: 200,
-      backoffCapMs: 2_000,
-      maxAttempts: 10_000,
-      probeIntervalMs: 300,
-      requestTimeoutMs: 5_000,
-    };
+    await switchOnFaults(admin, base, config);
+    const options = clientOptions(namespace, config.mode, health);
     const pages = new Set<Page>();
     const openTab = async (): Promise<Page> => {
       const page = await browser.newPage();
