@@ -1,7 +1,7 @@
 // Seeded Background Sync chaos: tabs edit one collection while the server's own edits land, under the queue chaos's faults; the server's final state and write log say what happened.
 import puppeteer, { type Page } from 'puppeteer-core';
 import { startAppServer } from '../harness/app-server.ts';
-import { changeLog, clientOptions, prng, switchOnFaults, type ChangeRow } from './run.ts';
+import { chaosSchedule, changeLog, clientOptions, prng, switchOnFaults, varyLatency, type ChangeRow } from './run.ts';
 
 export interface BackgroundChaosConfig {
   seed: number;
@@ -179,28 +179,8 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
         kind: 'server' as const,
       })),
     ].sort((a, b) => a.at - b.at);
-    const chaosEvents: { at: number; kind: 'close' | 'kill' | 'flap' }[] = [
-      ...Array.from({ length: config.tabCloses }, () => ({
-        at: Math.floor(random() * config.windowMs),
-        kind: 'close' as const,
-      })),
-      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({
-        at: Math.floor(random() * config.windowMs),
-        kind: 'kill' as const,
-      })),
-      ...Array.from({ length: config.offlineFlaps }, () => ({
-        at: Math.floor(random() * config.windowMs),
-        kind: 'flap' as const,
-      })),
-    ].sort((a, b) => a.at - b.at);
-
-    const latency = setInterval(() => {
-      if (!chaos) return;
-      const ms = config.latencyMs[0] + Math.floor(random() * (config.latencyMs[1] - config.latencyMs[0] + 1));
-      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`)
-        .then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms }))
-        .catch(() => {});
-    }, 500);
+    const chaosEvents = chaosSchedule(config, random);
+    const latency = varyLatency(admin, base, config.latencyMs, random, () => chaos);
 
     const created: string[] = [];
     const edit = async (n: number) => {

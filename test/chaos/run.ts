@@ -102,6 +102,44 @@ export async function switchOnFaults(
     await admin('POST', 'faults', { pathPrefix: base, methods: ['PUT'], failureRate: config.dropRate, drop: true });
 }
 
+/** When tabs close, workers die and the server goes offline in a run, drawn from the seed up front (in this order). */
+export function chaosSchedule(
+  config: { tabCloses: number; workerKills: number; offlineFlaps: number; windowMs: number; mode: string },
+  random: () => number,
+): { at: number; kind: 'close' | 'kill' | 'flap' }[] {
+  return [
+    ...Array.from({ length: config.tabCloses }, () => ({
+      at: Math.floor(random() * config.windowMs),
+      kind: 'close' as const,
+    })),
+    ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({
+      at: Math.floor(random() * config.windowMs),
+      kind: 'kill' as const,
+    })),
+    ...Array.from({ length: config.offlineFlaps }, () => ({
+      at: Math.floor(random() * config.windowMs),
+      kind: 'flap' as const,
+    })),
+  ].sort((a, b) => a.at - b.at);
+}
+
+/** Every half second while `active()`, a new random latency for the writes under `base`. */
+export function varyLatency(
+  admin: (method: string, path: string, body?: unknown) => Promise<unknown>,
+  base: string,
+  latencyMs: [number, number],
+  random: () => number,
+  active: () => boolean,
+): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    if (!active()) return;
+    const ms = latencyMs[0] + Math.floor(random() * (latencyMs[1] - latencyMs[0] + 1));
+    void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`)
+      .then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms }))
+      .catch(() => {});
+  }, 500);
+}
+
 /** Every tab's client options: quick retries and probes, so a run's minutes hold many recoveries. */
 export function clientOptions(namespace: string, mode: string, healthUrl: string) {
   return {
@@ -198,28 +236,8 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       lane: `lane${pick(config.lanes)}`,
       at: Math.floor(random() * config.windowMs),
     })).sort((a, b) => a.at - b.at);
-    const chaosEvents: { at: number; kind: 'close' | 'kill' | 'flap' }[] = [
-      ...Array.from({ length: config.tabCloses }, () => ({
-        at: Math.floor(random() * config.windowMs),
-        kind: 'close' as const,
-      })),
-      ...Array.from({ length: config.mode === 'shared-worker' ? config.workerKills : 0 }, () => ({
-        at: Math.floor(random() * config.windowMs),
-        kind: 'kill' as const,
-      })),
-      ...Array.from({ length: config.offlineFlaps }, () => ({
-        at: Math.floor(random() * config.windowMs),
-        kind: 'flap' as const,
-      })),
-    ].sort((a, b) => a.at - b.at);
-
-    const latency = setInterval(() => {
-      if (!chaos) return;
-      const ms = config.latencyMs[0] + Math.floor(random() * (config.latencyMs[1] - config.latencyMs[0] + 1));
-      void admin('DELETE', `faults?pathPrefix=${encodeURIComponent(`${base}/`)}`)
-        .then(() => admin('POST', 'faults', { pathPrefix: `${base}/`, latencyMs: ms }))
-        .catch(() => {});
-    }, 500);
+    const chaosEvents = chaosSchedule(config, random);
+    const latency = varyLatency(admin, base, config.latencyMs, random, () => chaos);
 
     const started = Date.now();
     const enqueue = async (op: { n: number; lane: string }) => {
