@@ -1,6 +1,6 @@
 // Node half of the Background Sync benchmarks (run by bench/runner.ts): drives bench/background.ts in fresh pages, one row per figure beside its raw limit.
 import type { Page } from 'puppeteer-core';
-import { median, percentile, type Row } from './report.ts';
+import { measuredRow as row, median, percentile, type Row } from './report.ts';
 
 export interface BackgroundBenchContext {
   open(): Promise<Page>;
@@ -14,32 +14,6 @@ const PUTS = 1_000;
 const PUT_ENTITIES = 100;
 const REPLICA = 10_000;
 const SAMPLES = 50;
-
-function row(
-  id: string,
-  label: string,
-  unit: string,
-  figures: number[],
-  raw?: number[],
-  baseline?: string,
-  extra: Record<string, unknown> = {},
-): Row {
-  const figure = median(figures);
-  if (!raw) return { id, label, unit, figure, runs: figures, ...extra };
-  const limit = median(raw);
-  return {
-    id,
-    label,
-    unit,
-    figure,
-    raw: limit,
-    baseline,
-    ratio: figure / limit,
-    runs: figures,
-    rawRuns: raw,
-    ...extra,
-  };
-}
 
 /** Each run in a fresh page: puts → pushed beside raw PUTs; then a 10,000-entity collection pulled beside a raw paged pull, and edit → items$ beside a raw put + getAll. */
 export async function runBackgroundBench({ open, call, closeAll, name, runs }: BackgroundBenchContext): Promise<Row[]> {

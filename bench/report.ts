@@ -58,3 +58,47 @@ export function formatTable(rows: Row[], header = true): string {
       .trimEnd();
   return (header ? [line(head), widths.map((w) => '─'.repeat(w)).join('─┼─')] : []).concat(cells.map(line)).join('\n');
 }
+
+/** A figure (median of its runs), beside the median of its raw runs when it has them: the ratio of the two. */
+export function measuredRow(
+  id: string,
+  label: string,
+  unit: string,
+  figures: number[],
+  raw?: number[],
+  baseline?: string,
+  extra: Record<string, unknown> = {},
+): Row {
+  const figure = median(figures);
+  if (!raw) return { id, label, unit, figure, runs: figures, ...extra };
+  const limit = median(raw);
+  return {
+    id,
+    label,
+    unit,
+    figure,
+    raw: limit,
+    baseline,
+    ratio: figure / limit,
+    runs: figures,
+    rawRuns: raw,
+    ...extra,
+  };
+}
+
+/** A measured row with a target on its ratio, and whether the ratio meets it. */
+export function ratioRow(
+  id: string,
+  label: string,
+  unit: string,
+  figures: number[],
+  raw: number[],
+  baseline: string,
+  op: '>=' | '<=',
+  target: number,
+  extra: Record<string, unknown> = {},
+): Row {
+  const row = measuredRow(id, label, unit, figures, raw, baseline, extra);
+  const ratio = row.ratio!;
+  return { ...row, target: { op, value: target }, pass: op === '>=' ? ratio >= target : ratio <= target };
+}

@@ -8,7 +8,7 @@ import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { synclineServer } from '../server/vite-plugin.ts';
 import { runBackgroundBench } from './background-runner.ts';
 import { formatPeers, PEER_DEPS, runPeers, type PeersResult } from './peers.ts';
-import { median, percentile, type Row, formatTable } from './report.ts';
+import { median, percentile, ratioRow, type Row, formatTable } from './report.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -510,35 +510,6 @@ async function main(): Promise<void> {
   }
 }
 
-function ratioRow(
-  id: string,
-  label: string,
-  unit: string,
-  figures: number[],
-  raw: number[],
-  baseline: string,
-  op: '>=' | '<=',
-  target: number,
-  extra: Record<string, unknown> = {},
-): Row {
-  const figure = median(figures);
-  const limit = median(raw);
-  const ratio = figure / limit;
-  return {
-    id,
-    label,
-    unit,
-    figure,
-    raw: limit,
-    baseline,
-    ratio,
-    target: { op, value: target },
-    pass: op === '>=' ? ratio >= target : ratio <= target,
-    runs: figures,
-    rawRuns: raw,
-    ...extra,
-  };
-}
 function infoRow(id: string, label: string, unit: string, figures: number[]): Row {
   return { id, label, unit, figure: median(figures), runs: figures };
 }
