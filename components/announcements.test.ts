@@ -6,7 +6,7 @@ import { addFault, clearFaults } from '../test/support/server.ts';
 import './define.ts';
 import { PageAnnouncer, type Announcer } from './index.ts';
 import { liveLog } from './test/a11y.ts';
-import { testClient, until, type TestClient } from './test/support.ts';
+import { fakeStatus, testClient, until, type TestClient } from './test/support.ts';
 
 /** Short enough for quick tests, long enough that one burst of engine updates on a loaded machine stays one burst. */
 const DELAY = 300;
@@ -113,23 +113,7 @@ describe('announcements', () => {
   });
 
   it('says connectivity going offline, coming back and waiting for sign-in, but not a blip within one burst', async () => {
-    const status$ = new BehaviorSubject<SyncStatus>({
-      connectivity: 'online',
-      syncing: false,
-      paused: null,
-      counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
-      lastSyncAt: null,
-      storage: 'ok',
-      clients: 1,
-      runtime: 'in-page',
-      hostedHere: true,
-      continuesAfterClose: false,
-      connected: true,
-      engineError: null,
-      entities: { dirty: 0, conflicts: 0 },
-      updateRequired: false,
-      unavailable: null,
-    });
+    const status$ = new BehaviorSubject<SyncStatus>(fakeStatus());
     const set = (next: Partial<SyncStatus>) => status$.next({ ...status$.value, ...next });
     const client = { status$: status$.asObservable(), syncNow: async () => {} } as unknown as SyncClient;
     const provider = await fixture(

@@ -19,26 +19,14 @@ import {
   type SyncProviderElement,
   type SyncStatusElement,
 } from './index.ts';
-import { until } from './test/support.ts';
+import { fakeStatus, until } from './test/support.ts';
 
-const status = (over: Partial<SyncStatus> = {}): SyncStatus => ({
-  connectivity: 'online',
-  syncing: false,
-  paused: null,
-  counts: { pending: 2, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: Date.now() - 5 * 60_000,
-  storage: 'ok',
-  clients: 1,
-  runtime: 'in-page',
-  hostedHere: true,
-  continuesAfterClose: false,
-  connected: true,
-  engineError: null,
-  entities: { dirty: 0, conflicts: 0 },
-  updateRequired: false,
-  unavailable: null,
-  ...over,
-});
+const status = (over: Partial<SyncStatus> = {}): SyncStatus =>
+  fakeStatus({
+    counts: { pending: 2, sending: 0, failed: 0, conflict: 0 },
+    lastSyncAt: Date.now() - 5 * 60_000,
+    ...over,
+  });
 
 /** A client with fixed streams: a badge count, a status and conflicts, enough for what each element reads. */
 function fakeClient(count: BehaviorSubject<number>, conflicts: Conflict[] = []): SyncClient {

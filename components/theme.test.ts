@@ -6,25 +6,12 @@ import type { SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
 import type { SyncOutboxElement, SyncStatusElement } from './index.ts';
 import { contrast, deepActiveElement, effectiveBackground, parseColor, useColorScheme } from './test/a11y.ts';
-import { testClient, until, type TestClient } from './test/support.ts';
+import { fakeStatus, testClient, until, type TestClient } from './test/support.ts';
 
-const offlineStatus: SyncStatus = {
+const offlineStatus: SyncStatus = fakeStatus({
   connectivity: 'offline',
-  syncing: false,
-  paused: null,
   counts: { pending: 1, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: null,
-  storage: 'ok',
-  clients: 1,
-  runtime: 'in-page',
-  hostedHere: true,
-  continuesAfterClose: false,
-  connected: true,
-  engineError: null,
-  entities: { dirty: 0, conflicts: 0 },
-  updateRequired: false,
-  unavailable: null,
-};
+});
 
 describe('theme', () => {
   let t: TestClient;

@@ -6,25 +6,9 @@ import type { SyncClient, SyncStatus } from '../../src/index.ts';
 import '../define.ts';
 import { SyncNowEvent, SyncStatusElement } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
-import { countingClient, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+import { countingClient, fakeStatus, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
-const baseStatus: SyncStatus = {
-  connectivity: 'online',
-  syncing: false,
-  paused: null,
-  counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
-  lastSyncAt: null,
-  storage: 'ok',
-  clients: 1,
-  runtime: 'shared-worker',
-  hostedHere: false,
-  continuesAfterClose: false,
-  engineError: null,
-  entities: { dirty: 0, conflicts: 0 },
-  updateRequired: false,
-  unavailable: null,
-  connected: true,
-};
+const baseStatus: SyncStatus = fakeStatus({ runtime: 'shared-worker', hostedHere: false });
 
 /** A client that only has a scripted status$ and records syncNow calls: every state on demand. */
 function scriptedClient(status: Partial<SyncStatus> = {}) {

@@ -1,8 +1,36 @@
 // Helpers for the element tests: an in-page client per test against the reference server, fault switches, a subscription counter.
 import { Observable } from 'rxjs';
-import { createSyncClient, type Collection, type OperationInput, type SyncClient } from '../../src/index.ts';
+import {
+  createSyncClient,
+  type Collection,
+  type OperationInput,
+  type SyncClient,
+  type SyncStatus,
+} from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from '../../test/support/server.ts';
+
+/** A status for stand-in clients: online, in-page, nothing queued; `over` sets what a test is about. */
+export function fakeStatus(over: Partial<SyncStatus> = {}): SyncStatus {
+  return {
+    connectivity: 'online',
+    syncing: false,
+    paused: null,
+    counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+    lastSyncAt: null,
+    storage: 'ok',
+    clients: 1,
+    runtime: 'in-page',
+    hostedHere: true,
+    continuesAfterClose: false,
+    connected: true,
+    engineError: null,
+    entities: { dirty: 0, conflicts: 0 },
+    updateRequired: false,
+    unavailable: null,
+    ...over,
+  };
+}
 
 export interface TestClient {
   client: SyncClient;
