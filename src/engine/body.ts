@@ -13,7 +13,8 @@ export interface StoredBody {
 
 const encoder = new TextEncoder();
 
-function invalid(message: string): never {
+/** Refuses an operation with the typed error every bad input gets. */
+export function invalid(message: string): never {
   throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
 }
 

@@ -1,9 +1,7 @@
 // Checks an enqueue request before anything is written: a bad operation is refused whole, with a typed error.
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
 import { HTTP_METHODS, type FormEntry, type OperationInput, type StoredBytes } from '../types.ts';
-import { normalizeBody } from './body.ts';
-
-export { normalizeBody, isStoredBytes, type StoredBody } from './body.ts';
+import { invalid, normalizeBody } from './body.ts';
 
 /** Credentials never go to the database: they come from `authorize()` or cookies at send time. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
@@ -32,10 +30,6 @@ const RESERVED_HEADERS = [
   'idempotency-key',
 ];
 const LANE_PATTERN = /^[\w.:/-]{1,64}$/;
-
-function invalid(message: string): never {
-  throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
-}
 
 export interface ValidationLimits {
   /** Origins a request may target (the endpoint's and any allowed ones). */
