@@ -399,6 +399,34 @@ describe('SyncEngine', () => {
       await clearFaults(`${f.path}-bad`);
     });
 
+    it('shows a read started while an outcome is being written the outcome, once (no stale overlay)', async () => {
+      f = await engineFixture({ batch: false });
+      await addFault({ pathPrefix: f.path, status: 400 });
+      f.engine.setNetwork(false);
+      const [a] = await f.engine.enqueue([f.create('a', { lane: 'x' })]);
+      // Reads made right after the transaction recording the 400 is created, before it commits: they see its row.
+      type Write = (...args: unknown[]) => Promise<unknown>;
+      const store = (f.engine as unknown as { store: { write: Write } }).store;
+      const write = store.write.bind(store);
+      let reads: Promise<[number, string | undefined, string | undefined]> | undefined;
+      store.write = (...args: unknown[]) => {
+        const pending = write(...args);
+        if (!reads && f.engine.counts.sending === 1) {
+          const filter = { lane: 'x', kind: 'item.create' };
+          reads = Promise.all([
+            f.engine.count({ ...filter, status: 'failed' }),
+            f.engine.list(filter).then((ops) => ops[0]?.status),
+            f.engine.window(filter).then((w) => w.items[0]?.status),
+          ]);
+        }
+        return pending;
+      };
+      f.engine.setNetwork(true);
+      await f.until(a!.id, (op) => op.status === OperationStatus.Failed, 'a failed');
+      expect(reads, 'reads made during the write').to.not.equal(undefined);
+      expect(await reads).to.deep.equal([1, 'failed', 'failed']);
+    });
+
     it('refuses a malformed id with a typed error, never a raw DOMException', async () => {
       f = await engineFixture();
       for (const call of [

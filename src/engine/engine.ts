@@ -115,6 +115,12 @@ export class SyncEngine {
   private readonly inFlight = new Map<string, Operation>();
   /** Newer state of operations whose write failed (a full disk): the queue goes on from memory. */
   private readonly unsaved = new Map<string, Operation>();
+  /**
+   * Operations whose new state is being written now (the transaction exists, its commit is still to come), with
+   * whether it committed. A read created after that transaction sees the new row, yet took the overlay before
+   * the commit dropped it: it must take the stored row once the write committed, the overlay if it failed.
+   */
+  private readonly writing = new Map<string, { committed: boolean }>();
   /** Ids that left the queue (done, discarded, cleared): a read that started before they left cannot resurrect them. */
   private readonly gone = new RecentSet(20_000);
   /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
@@ -447,21 +453,28 @@ export class SyncEngine {
     checkId(id);
     const sending = this.inFlight.get(id);
     if (sending) return sending;
-    const op = await this.store.write(
-      ['operations'],
-      this.config.durability,
-      async (tx, record) => {
-        const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
-        if (!prev) return undefined;
-        const next = resetForRetry(prev, this.clock.now());
-        tx.objectStore('operations')
-          .put(next)
-          .catch(() => {});
-        record(prev, next);
-        return next;
-      },
-      () => this.unsaved.delete(id),
-    );
+    let writing: ReturnType<typeof this.writingOf> | undefined;
+    const op = await this.store
+      .write(
+        ['operations'],
+        this.config.durability,
+        async (tx, record) => {
+          writing = this.writingOf(id);
+          const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
+          if (!prev) return undefined;
+          const next = resetForRetry(prev, this.clock.now());
+          tx.objectStore('operations')
+            .put(next)
+            .catch(() => {});
+          record(prev, next);
+          return next;
+        },
+        () => {
+          writing?.committed();
+          this.unsaved.delete(id);
+        },
+      )
+      .finally(() => writing?.finished());
     if (!op) throw new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}.`);
     this.laneBuffers.delete(op.lane);
     this.scheduler.poke(op.lane);
@@ -1103,11 +1116,13 @@ export class SyncEngine {
     const dropOverlay = () => {
       if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
     };
+    let writing: ReturnType<typeof this.writingOf> | undefined;
     try {
       await this.store.write(
         ['operations'],
         'relaxed',
         async (tx, record) => {
+          writing = this.writingOf(shown.id);
           const row = await tx.objectStore('operations').get(shown.id);
           // Discarded while its request was out: the user's choice stands.
           if (!row) return;
@@ -1117,6 +1132,7 @@ export class SyncEngine {
           record(row, next, wasSending ? shown : undefined);
         },
         () => {
+          writing?.committed();
           dropOverlay();
           this.unsaved.delete(shown.id);
         },
@@ -1132,6 +1148,8 @@ export class SyncEngine {
       if (!isQuotaError(error) && (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) {
         this.reportError(`Could not record an attempt: ${(error as Error).message}`);
       }
+    } finally {
+      writing?.finished();
     }
     pause();
     this.laneBuffers.delete(shown.lane);
@@ -1311,7 +1329,24 @@ export class SyncEngine {
     if (this.inFlight.size === 0 && this.unsaved.size === 0) return (row) => row;
     const inFlight = new Map(this.inFlight);
     const unsaved = new Map(this.unsaved);
-    return (row) => inFlight.get(row.id) ?? unsaved.get(row.id) ?? row;
+    const writing = new Map(this.writing);
+    // Applied to rows once the read is over, by when every write created before it has committed or failed.
+    return (row) => (writing.get(row.id)?.committed ? row : (inFlight.get(row.id) ?? unsaved.get(row.id) ?? row));
+  }
+
+  /**
+   * Marks an operation's new state as being written by the transaction just created (call it before the body's
+   * first await); `committed` and `finished` are for the write's commit callback and its end.
+   */
+  private writingOf(id: string): { committed(): void; finished(): void } {
+    const mark = { committed: false };
+    this.writing.set(id, mark);
+    return {
+      committed: () => (mark.committed = true),
+      finished: () => {
+        if (this.writing.get(id) === mark) this.writing.delete(id);
+      },
+    };
   }
 
   private setStorageHealth(health: StorageHealth): void {
