@@ -11,10 +11,29 @@ import { generateVuejsTypes } from 'custom-element-vuejs-integration';
 const root = resolve(fileURLToPath(import.meta.url), '../..');
 const dist = join(root, 'dist');
 
-/** The modules a page gets from the no-build bundle: the whole public API, and every tag registered. */
+/**
+ * The no-build bundle: the client API, the strings and events of the elements, and autoload() watching the
+ * document, so each tag's code (and Lit) loads the first time the page uses the tag. The element classes are not
+ * exported here (that would load them all up front): `customElements.get(tag)` gives each once it is defined.
+ */
 const PAGE_ENTRY = `export * from './src/index.js';
-export * from './components/index.js';
-import './components/define.js';
+export { autoload } from './components/autoload.js';
+export * from './components/events.js';
+export { defaultStrings, layerStrings, resolveStrings } from './components/strings.js';
+export { langOf, registerStrings, stringsFor } from './components/localize.js';
+export { plural, timeAgo, timeUntil } from './components/intl.js';
+import { autoload } from './components/autoload.js';
+autoload();
+`;
+/** The same exports, for the bundle's types. */
+const PAGE_TYPES = `export * from '../src/index.js';
+export { autoload } from '../components/autoload.js';
+export * from '../components/events.js';
+export { defaultStrings, layerStrings, resolveStrings } from '../components/strings.js';
+export type { SynclineStrings } from '../components/strings.js';
+export { langOf, registerStrings, stringsFor } from '../components/localize.js';
+export { plural, timeAgo, timeUntil } from '../components/intl.js';
+export type { PluralForms } from '../components/intl.js';
 `;
 
 /**
@@ -153,11 +172,7 @@ export async function buildPackage() {
   rewriteWorkerUrls();
   generateFrameworkTypes();
   await bundle();
-  // The bundle re-exports the public API: give it the same types.
-  writeFileSync(
-    join(dist, 'bundle/syncline.d.ts'),
-    "import '../components/define.js';\nexport * from '../src/index.js';\nexport * from '../components/index.js';\n",
-  );
+  writeFileSync(join(dist, 'bundle/syncline.d.ts'), PAGE_TYPES);
   // The worker is a script to serve, not a module to import: it exports nothing.
   writeFileSync(join(dist, 'bundle/worker.d.ts'), 'export {};\n');
 }

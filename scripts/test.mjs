@@ -22,8 +22,8 @@ const steps = [
   { name: 'manifest', cmd: ['node', 'scripts/manifest.mjs', '--check'], counts: false },
   { name: 'build', cmd: ['node', 'scripts/build.mjs'], counts: false },
   { name: 'package', cmd: ['node', 'scripts/package-check.mjs'], counts: false },
-  // Opt-in until the bundles fit their budgets (npm run size fails while they do not); see the README.
-  { name: 'size', cmd: ['node', 'scripts/size.mjs'], counts: false, optIn: true },
+  // The page budget; the worker's is reported but not yet held (npm run size checks both); see the README.
+  { name: 'size', cmd: ['node', 'scripts/size.mjs', '--only', 'page'], counts: false },
   {
     name: 'server',
     cmd: ['node', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...serverTests()],

@@ -111,7 +111,7 @@ function apiServer(dir) {
  * Loads the app in a fresh browser context and checks the whole path: elements defined, one operation
  * enqueued through a SharedWorker whose script came from the app's origin, and delivered to the server.
  */
-async function drive(browser, { origin, before }) {
+async function drive(browser, { origin, before, autoload = false }) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
   const problems = [];
@@ -132,12 +132,22 @@ async function drive(browser, { origin, before }) {
     const id = `note-${Date.now().toString(36)}`;
     await before?.();
     await page.goto(`${origin}/?id=${id}`);
-    const defined = await page.evaluate(() =>
-      ['sync-provider', 'pending-badge', 'sync-outbox', 'sync-status', 'conflict-resolver'].every((t) =>
-        customElements.get(t),
-      ),
-    );
-    if (!defined) throw new Error('the elements are not defined');
+    const tags = ['sync-provider', 'pending-badge', 'sync-outbox', 'sync-status', 'conflict-resolver'];
+    if (autoload) {
+      // The bundle defines the tags the page uses, once it sees them, and loads nothing for the others.
+      await page
+        .waitForFunction((tags) => tags.every((t) => !document.querySelector(t) || customElements.get(t)), {}, tags)
+        .catch(() => {
+          throw new Error('the elements the page uses are not defined');
+        });
+      const unused = await page.evaluate((tags) => tags.filter((t) => !document.querySelector(t)), tags);
+      await new Promise((r) => setTimeout(r, 300));
+      const loaded = await page.evaluate((tags) => tags.filter((t) => customElements.get(t)), unused);
+      if (unused.length === 0 || loaded.length > 0) throw new Error(`unused tags defined: ${loaded.join(', ')}`);
+    } else {
+      const defined = await page.evaluate((tags) => tags.every((t) => customElements.get(t)), tags);
+      if (!defined) throw new Error('the elements are not defined');
+    }
     await page.waitForFunction(() => window.__syncline?.enqueued || window.__syncline?.error, { timeout: 30_000 });
     const error = await page.evaluate(() => window.__syncline.error);
     if (error) throw new Error(`enqueue failed: ${error}`);
@@ -278,7 +288,7 @@ const cases = {
     const api = apiServer(dir);
     const site = await serve(siteDir, { api });
     try {
-      const run = await drive(browser, { origin: site.origin, api });
+      const run = await drive(browser, { origin: site.origin, api, autoload: true });
       await delivered(api, site.origin, run.id, run.page);
       if (run.problems.length) throw new Error(run.problems.join('\n'));
       await run.context.close();
@@ -313,7 +323,7 @@ const cases = {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ pathPrefix: '/api/notes', methods: ['POST'], status: 422, times: 1 }),
         });
-      const run = await drive(browser, { origin: site.origin, api, before });
+      const run = await drive(browser, { origin: site.origin, api, before, autoload: true });
       const { page } = run;
       await page.waitForFunction(
         () => {

@@ -1,6 +1,9 @@
 // The page's script under a strict CSP: syncline's no-build bundle and its worker, both from this origin.
 import '/syncline/syncline.js';
 
+// The bundle defines each tag once the page uses it: the provider's client exists once it is defined.
+await customElements.whenDefined('sync-provider');
+
 // What the consumer test reads back from the page.
 const report = (window.__syncline = {});
 const client = document.querySelector('sync-provider').client;
