@@ -12,6 +12,7 @@ import {
 import { openSynclineDB, operationId, SyncEngine } from '../src/testing.ts';
 import { resolveConfig } from '../src/index.ts';
 import { fetchLoops } from './fetch-loops.ts';
+import { peekQueueSize } from '../src/runtime/peek.ts';
 import { backgroundBench } from './background.ts';
 
 /** Wall-clock milliseconds with sub-ms resolution, comparable between pages of one browser. */
@@ -444,6 +445,15 @@ const bench = {
     const ms = now() - t0;
     db.close();
     return { ms, value };
+  },
+  /** Breakdown: the page's own early read alone (no client, no worker starting beside it); `listMs` is databases(). */
+  async peekColdCount(namespace: string) {
+    const t0 = now();
+    await indexedDB.databases();
+    const listMs = now() - t0;
+    const t1 = now();
+    const value = await peekQueueSize(namespace);
+    return { ms: now() - t1, listMs, value };
   },
   /** Breakdown: the engine opened in this (fresh) page, no worker: open DB, SyncEngine.open (status counts), count(). */
   async directColdStart(namespace: string, collection: string) {

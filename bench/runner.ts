@@ -198,7 +198,9 @@ async function main(): Promise<void> {
         raw: number[] = [],
         ready: number[] = [],
         rawWorker: number[] = [],
-        direct: number[] = [];
+        direct: number[] = [],
+        peek: number[] = [],
+        list: number[] = [];
       for (const { engine: ns, raw: rawNs, collection } of coldNamespaces) {
         let page = await open();
         const rc = await call(page, 'rawColdCount', rawNs);
@@ -207,6 +209,12 @@ async function main(): Promise<void> {
         await closeAll();
         page = await open();
         rawWorker.push((await call(page, 'rawWorkerColdCount', rawNs)).ms);
+        await closeAll();
+        page = await open();
+        const p = await call(page, 'peekColdCount', rawNs);
+        if (p.value !== 10_000) throw new Error(`peek saw ${p.value}`);
+        peek.push(p.ms);
+        list.push(p.listMs);
         await closeAll();
         page = await open();
         const d = await call(page, 'directColdStart', rawNs, collection);
@@ -237,6 +245,8 @@ async function main(): Promise<void> {
         infoRow('e.direct', 'breakdown: engine opened in a fresh page (open DB, status counts, count())', 'ms', direct),
       );
       rows.push(infoRow('e.worker', 'raw: fresh bare module SharedWorker, open DB + count()', 'ms', rawWorker));
+      rows.push(infoRow('e.peek', "breakdown: the page's early read alone (no worker starting beside it)", 'ms', peek));
+      rows.push(infoRow('e.list', 'breakdown: indexedDB.databases(), the first call in a fresh page', 'ms', list));
       progress(rows);
     }
 

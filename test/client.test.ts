@@ -286,6 +286,31 @@ describe('cold start', () => {
     await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 
+  it('shows a first subscriber that comes after the engine answered only the live count, not the early read', async () => {
+    const namespace = uniqueName('cold-late');
+    const collection = uniqueName('c');
+    const options = { endpoint: '/api', namespace, healthUrl: `/api/health/${collection}` };
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    const op = (id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: collection } });
+    const first = createSyncClient(options);
+    await first.enqueueMany([op('a'), op('b')]);
+    first.close();
+    // Read 2 at construction; 3 by the time anyone watches.
+    const second = createSyncClient(options);
+    await second.ready(10_000);
+    await second.enqueue(op('c'));
+    const count = follow(second.pendingCount$);
+    await eventually(() => count.values.length > 0, 5_000, 'a first count');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(count.values).to.deep.equal([3]);
+    count.stop();
+    second.close();
+    await clearFaults(`/api/${collection}`);
+    await clearFaults(`/api/health/${collection}`);
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+
   it('never creates a database when it peeks for a namespace that has none', async () => {
     const { peekQueueSize } = await import('../src/runtime/peek.ts');
     const namespace = uniqueName('nodb');
