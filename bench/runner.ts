@@ -51,10 +51,10 @@ async function main(): Promise<void> {
   });
   const rows: Row[] = [];
   const pages = new Set<Page>();
-  // BENCH_PROFILE=<dir>: a CPU profile of every SharedWorker, written when the pages close (for Chrome DevTools).
+  // BENCH_PROFILE=<dir>: a CPU profile of every SharedWorker and page, written when the pages close (for Chrome DevTools).
   if (PROFILE_DIR) {
     browser.on('targetcreated', async (target) => {
-      if (target.type() !== 'shared_worker') return;
+      if (target.type() !== 'shared_worker' && target.type() !== 'page') return;
       const session = await target.createCDPSession().catch(() => null);
       if (!session) return;
       await session.send('Profiler.enable');
@@ -62,7 +62,8 @@ async function main(): Promise<void> {
       await session.send('Profiler.start');
       stopProfiles.push(async () => {
         const { profile } = await session.send('Profiler.stop').catch(() => ({ profile: null }));
-        if (profile) writeFileSync(join(PROFILE_DIR, `worker-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+        if (profile)
+          writeFileSync(join(PROFILE_DIR, `${target.type()}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
       });
     });
   }
@@ -554,11 +555,6 @@ async function workersGone(browser: Browser, timeoutMs = 5000): Promise<void> {
   }
 }
 
-/**
- * Vite refuses `new SharedWorker(new URL(...), options)` when `options` is not a literal ("unable to parse the worker
- * options"), which src/client.ts does. Until src is fixed, rewrite that one call on the fly into the equivalent
- * `{ ...options, type: 'module' }` (its `type` already is 'module'): a no-op for behaviour, and only while the pattern exists.
- */
 /** Where the bundled worker is served: as an app that ships syncline bundled serves its worker (`workerUrl`). */
 export const BUNDLED_WORKER_PATH = '/bench-syncline-worker.js';
 
@@ -573,7 +569,8 @@ async function bundledWorker(): Promise<Plugin> {
     bundle: true,
     format: 'esm',
     target: 'es2022',
-    minify: true,
+    // Names kept when profiling, so a profile reads by function.
+    minify: !PROFILE_DIR,
     write: false,
     logLevel: 'silent',
   });
