@@ -39,6 +39,23 @@ describe('SyncEngine', () => {
       expect(await f.engine.count()).to.equal(0);
     });
 
+    it('keeps a long lane in order while it reads ahead, with operations added and discarded mid-drain', async () => {
+      // One request per operation, a few ms each: the lane outruns its read-ahead many times over.
+      f = await engineFixture({ batch: false });
+      await addFault({ pathPrefix: f.path, latencyMs: 3 });
+      const first = await f.engine.enqueue(ids('a', 120).map((id) => f.create(id)));
+      await eventually(async () => (await serverItems(f.collection)).length >= 10, 10_000, 'drain under way');
+      // Discard from the tail (still queued), then add more behind it.
+      const discarded = first.slice(100, 110);
+      for (const op of discarded) expect(await f.engine.discard(op.id)).to.equal(true);
+      await f.engine.enqueue(ids('b', 40).map((id) => f.create(id)));
+      const expected = [...ids('a', 100), ...ids('a', 120).slice(110), ...ids('b', 40)];
+      await eventually(async () => (await serverItems(f.collection)).length >= expected.length, 20_000, 'lane drained');
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(expected);
+      expect(await f.engine.count()).to.equal(0);
+    });
+
     it('assigns increasing seq across enqueue calls and keeps an explicit id idempotent', async () => {
       f = await engineFixture();
       await addFault({ pathPrefix: f.path, offline: true });

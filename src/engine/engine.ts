@@ -65,8 +65,12 @@ const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Results are kept this long after an operation is done (and at most `COMPLETED_LIMIT` of them). */
 const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
 const COMPLETED_PRUNE_BATCH = 500;
-/** Operations read ahead per lane, so the next request of a lane needs no read first. */
-const LANE_READ_AHEAD = 16;
+/**
+ * Operations read ahead per lane, so the next request of a lane needs no read first; the next rows are read
+ * once half of them are used, while requests go on (a read waiting behind the recording of successes held the
+ * lane for 4 ms every dozen requests).
+ */
+const LANE_READ_AHEAD = 32;
 /**
  * Successes are recorded this long after the first of a group (real time, not the engine's clock: only
  * throughput depends on it), or at once once this many are waiting. One transaction per success was the
@@ -125,6 +129,8 @@ export class SyncEngine {
   private readonly gone = new RecentSet(20_000);
   /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
   private readonly laneBuffers = new Map<string, Operation[]>();
+  /** Lanes whose next rows are being read ahead now. */
+  private readonly laneRefills = new Set<string>();
   private readonly doneQueue: DoneRecord[] = [];
   private readonly insertQueue: {
     valid: OperationInput[];
@@ -856,9 +862,32 @@ export class SyncEngine {
         this.laneBuffers.set(lane, buffer);
       }
       while (buffer.length > 0 && this.isGone(buffer[0]!)) buffer.shift();
-      if (buffer.length > 0) return this.view(buffer[0]!);
+      if (buffer.length > 0) {
+        if (buffer.length <= LANE_READ_AHEAD / 2) this.refillLane(lane, buffer);
+        return this.view(buffer[0]!);
+      }
       if (fresh) return null;
     }
+  }
+
+  /**
+   * Reads the rows after the last one in `buffer` and appends them, unless the buffer was dropped or replaced
+   * meanwhile. Seqs only grow, so the rows after the last buffered one are exactly what comes next in the lane.
+   */
+  private refillLane(lane: string, buffer: Operation[]): void {
+    if (this.laneRefills.has(lane) || this.closed) return;
+    this.laneRefills.add(lane);
+    const last = buffer[buffer.length - 1]!.seq;
+    this.store
+      .laneHead(lane, Math.max(LANE_READ_AHEAD, this.batchLimit(lane)), last)
+      .then(
+        (rows) => {
+          if (this.laneBuffers.get(lane) !== buffer || buffer[buffer.length - 1]?.seq !== last) return;
+          for (const row of rows) if (!this.isGone(row)) buffer.push(row);
+        },
+        () => {},
+      )
+      .finally(() => this.laneRefills.delete(lane));
   }
 
   /** How many operations of this lane one batch may carry (0: none, send one by one). */
