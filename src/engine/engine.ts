@@ -66,9 +66,10 @@ const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
 const COMPLETED_PRUNE_BATCH = 500;
 /**
- * Operations read ahead per lane, so the next request of a lane needs no read first; the next rows are read
- * once half of them are used, while requests go on (a read waiting behind the recording of successes held the
- * lane for 4 ms every dozen requests).
+ * Operations read ahead per lane, so the next request of a lane needs no read first; the next rows (as many
+ * again, or a batch's worth) are read while requests go on, once no more than that many are left (a read
+ * waiting behind the recording of successes held the lane for 4 ms every dozen requests, and for a whole
+ * read before every batch).
  */
 const LANE_READ_AHEAD = 32;
 /**
@@ -863,7 +864,7 @@ export class SyncEngine {
       }
       while (buffer.length > 0 && this.isGone(buffer[0]!)) buffer.shift();
       if (buffer.length > 0) {
-        if (buffer.length <= LANE_READ_AHEAD / 2) this.refillLane(lane, buffer);
+        if (buffer.length <= Math.max(LANE_READ_AHEAD, this.batchLimit(lane))) this.refillLane(lane, buffer);
         return this.view(buffer[0]!);
       }
       if (fresh) return null;
