@@ -18,7 +18,7 @@ import { operationId } from './ids.ts';
 import { changedFields, sameValue, threeWayMerge, type Data } from './merge.ts';
 import { backoffDelay, type Outcome } from './outcome.ts';
 import { attempt, type Attempt } from './transport.ts';
-import type { StorageHealth } from './store.ts';
+import { commitNow, type StorageHealth } from './store.ts';
 import type { IDBPTransaction, StoreNames } from 'idb';
 import type { SynclineSchema } from './db.ts';
 
@@ -932,6 +932,7 @@ export class BackgroundSync {
       }) as unknown as Tx;
       batch.seq = this.host.nextSeq();
       const result = await body(tx, batch);
+      commitNow(tx);
       await tx.done;
       if (batch.changes.length || batch.conflicts.length) this.subject.next(batch);
       this.host.countsChanged();

@@ -266,7 +266,7 @@ export class QueueStore {
 }
 
 /** Asks a transaction to commit without waiting for auto-commit; a no-op where it is finished or unsupported. */
-function commitNow(tx: WriteTx): void {
+export function commitNow(tx: { commit?(): void }): void {
   try {
     tx.commit?.();
   } catch {
