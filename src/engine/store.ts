@@ -5,6 +5,7 @@ import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import { OperationStatus, type Operation, type OperationFilter, type OperationWindow } from '../types.ts';
 import type { SynclineDB, SynclineSchema } from './db.ts';
 import { chooseIndex, indexIsExact, laneRange, matchesFilter } from './filter.ts';
+import { holdsBlob } from './validate.ts';
 
 /** One committed change to the queue as tabs see it: `prev` null for an insert, `next` null for a removal. */
 export interface OperationChange {
@@ -89,8 +90,9 @@ export class QueueStore {
       seq = ++this.writeSeq;
       const result = await body(tx, (prev, next, shownPrev) => changes.push({ prev, next, shownPrev }));
       // Every request is placed: commit now rather than when the last one's answer has come back to this thread
-      // (one round trip to the database process less per write, on every enqueue's critical path).
-      commitNow(tx);
+      // (one round trip to the database process less per write, on every enqueue's critical path). Not when a
+      // row holds a Blob: WebKit then stores the Blob without its type.
+      if (!changes.some(({ next }) => next && holdsBlob(next))) commitNow(tx);
       await tx.done;
       committed?.();
       this.setHealth('ok');
