@@ -4,7 +4,7 @@ import { chromeLauncher, puppeteerCore } from '@web/test-runner-chrome';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findChromium } from './scripts/ensure-chromium.mjs';
+import { CHROMIUM_ARGS, findChromium } from './scripts/ensure-chromium.mjs';
 import { startWebKitDriver } from './scripts/webkit-driver.mjs';
 import { createSyncServer } from './server/app.ts';
 import { koaMiddleware } from './server/node-adapter.ts';
@@ -50,21 +50,14 @@ const EXCLUDED = {
   },
 };
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-features=BackForwardCache',
-];
+const CHROMIUM_LAUNCH_ARGS = [...CHROMIUM_ARGS, '--disable-features=BackForwardCache'];
 
 function launcher(engine) {
   switch (engine) {
     case 'chromium':
-      return chromeLauncher({ launchOptions: { executablePath: findChromium(), headless: true, args: CHROMIUM_ARGS } });
+      return chromeLauncher({
+        launchOptions: { executablePath: findChromium(), headless: true, args: CHROMIUM_LAUNCH_ARGS },
+      });
     case 'firefox':
       // puppeteer-core drives Firefox ESR over WebDriver BiDi; passing it names the browser "Firefox" in reports.
       return chromeLauncher({

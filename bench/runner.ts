@@ -4,6 +4,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { CHROMIUM_ARGS } from '../scripts/ensure-chromium.mjs';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { synclineServer } from '../server/vite-plugin.ts';
 import { runBackgroundBench } from './background-runner.ts';
@@ -38,16 +39,7 @@ async function main(): Promise<void> {
     headless: true,
     networkEnabled: false,
     protocolTimeout: 300_000,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=BackForwardCache',
-    ],
+    args: [...CHROMIUM_ARGS, '--disable-features=BackForwardCache'],
   });
   const rows: Row[] = [];
   const pages = new Set<Page>();

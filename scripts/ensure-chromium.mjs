@@ -9,6 +9,17 @@ const candidates = [
   '/usr/bin/google-chrome',
 ].filter(Boolean);
 
+/** The flags every syncline run starts Chromium with: no sandbox (root), no GPU, and nothing that reaches out by itself. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export function findChromium() {
   return candidates.find((p) => existsSync(p));
 }

@@ -1,7 +1,16 @@
 // Seeded Background Sync chaos: tabs edit one collection while the server's own edits land, under the queue chaos's faults; the server's final state and write log say what happened.
-import puppeteer, { type Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { startAppServer } from '../harness/app-server.ts';
-import { chaosSchedule, changeLog, clientOptions, prng, switchOnFaults, varyLatency, type ChangeRow } from './run.ts';
+import {
+  chaosSchedule,
+  changeLog,
+  clientOptions,
+  launchBrowser,
+  prng,
+  switchOnFaults,
+  varyLatency,
+  type ChangeRow,
+} from './run.ts';
 
 export interface BackgroundChaosConfig {
   seed: number;
@@ -103,23 +112,7 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
   /** Acknowledged tab edits: the field each one set, by entity. */
   const localEdits: { entity: string; field: string }[] = [];
   const serverEdits: { entity: string; field: string }[] = [];
-  const browser = await puppeteer.launch({
-    executablePath: config.browserPath,
-    headless: true,
-    networkEnabled: false,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=BackForwardCache',
-      '--disable-renderer-backgrounding',
-      '--disable-background-timer-throttling',
-    ],
-  });
+  const browser = await launchBrowser(config.browserPath);
   const admin = app.admin.bind(app);
   let chaos = true;
   try {

@@ -1,5 +1,6 @@
 // Seeded randomized runs: real tabs, a flaky server, tabs and workers killed; the server's write log says what happened.
-import puppeteer, { type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { CHROMIUM_ARGS } from '../../scripts/ensure-chromium.mjs';
 import { startAppServer, type AppServer } from '../harness/app-server.ts';
 
 export interface ChaosConfig {
@@ -141,6 +142,22 @@ export function varyLatency(
 }
 
 /** Every tab's client options: quick retries and probes, so a run's minutes hold many recoveries. */
+/** The chaos runs' Chromium: tabs in the background keep their timers, as the runs' closes and kills need. */
+export function launchBrowser(executablePath: string): Promise<Browser> {
+  return puppeteer.launch({
+    executablePath,
+    headless: true,
+    // Puppeteer's Network domain would slow every request; nothing here needs it.
+    networkEnabled: false,
+    args: [
+      ...CHROMIUM_ARGS,
+      '--disable-features=BackForwardCache',
+      '--disable-renderer-backgrounding',
+      '--disable-background-timer-throttling',
+    ],
+  });
+}
+
 export function clientOptions(namespace: string, mode: string, healthUrl: string) {
   return {
     endpoint: '/api',
@@ -176,24 +193,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
   let activeFlaps = 0;
   const acks = new Map<string, Ack>();
   const logs: string[] = [];
-  const browser = await puppeteer.launch({
-    executablePath: config.browserPath,
-    headless: true,
-    // Puppeteer's Network domain would slow every request; nothing here needs it.
-    networkEnabled: false,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-features=BackForwardCache',
-      '--disable-renderer-backgrounding',
-      '--disable-background-timer-throttling',
-    ],
-  });
+  const browser = await launchBrowser(config.browserPath);
   const admin = app.admin.bind(app);
   const base = `/api/${collection}`;
   const health = `/api/health/${collection}`;

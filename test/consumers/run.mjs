@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 import { createSyncServer } from '../../server/app.ts';
 import { nodeListener } from '../../server/node-adapter.ts';
-import { findChromium } from '../../scripts/ensure-chromium.mjs';
+import { CHROMIUM_ARGS, findChromium } from '../../scripts/ensure-chromium.mjs';
 import { packTarball } from '../../scripts/package-check.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -381,15 +381,7 @@ const packed = packTarball();
 const browser = await puppeteer.launch({
   executablePath: findChromium(),
   headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
+  args: CHROMIUM_ARGS,
 });
 let passed = 0;
 let failed = 0;
