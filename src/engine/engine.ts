@@ -132,6 +132,8 @@ export class SyncEngine {
   private readonly laneBuffers = new Map<string, Operation[]>();
   /** Lanes whose next rows are being read ahead now. */
   private readonly laneRefills = new Set<string>();
+  /** Read-ahead buffers whose last read reached the end of their lane: nothing to read ahead until they run out. */
+  private readonly laneEnds = new WeakSet<Operation[]>();
   private readonly doneQueue: DoneRecord[] = [];
   private readonly insertQueue: {
     valid: OperationInput[];
@@ -852,11 +854,12 @@ export class SyncEngine {
     let buffer = this.laneBuffers.get(lane);
     for (let fresh = false; ; fresh = true) {
       if (!buffer || buffer.length === 0 || fresh) {
-        const limit = Math.max(LANE_READ_AHEAD, this.batchLimit(lane));
+        const limit = this.readAhead(lane);
         let after: number | undefined;
         for (;;) {
           const rows = await this.store.laneHead(lane, limit, after);
           buffer = rows.filter((row) => !this.isGone(row));
+          if (rows.length < limit) this.laneEnds.add(buffer);
           if (buffer.length > 0 || rows.length < limit) break;
           after = rows[rows.length - 1]!.seq;
         }
@@ -864,7 +867,7 @@ export class SyncEngine {
       }
       while (buffer.length > 0 && this.isGone(buffer[0]!)) buffer.shift();
       if (buffer.length > 0) {
-        if (buffer.length <= Math.max(LANE_READ_AHEAD, this.batchLimit(lane))) this.refillLane(lane, buffer);
+        if (!this.laneEnds.has(buffer) && buffer.length <= this.readAhead(lane)) this.refillLane(lane, buffer);
         return this.view(buffer[0]!);
       }
       if (fresh) return null;
@@ -879,16 +882,23 @@ export class SyncEngine {
     if (this.laneRefills.has(lane) || this.closed) return;
     this.laneRefills.add(lane);
     const last = buffer[buffer.length - 1]!.seq;
+    const limit = this.readAhead(lane);
     this.store
-      .laneHead(lane, Math.max(LANE_READ_AHEAD, this.batchLimit(lane)), last)
+      .laneHead(lane, limit, last)
       .then(
         (rows) => {
           if (this.laneBuffers.get(lane) !== buffer || buffer[buffer.length - 1]?.seq !== last) return;
           for (const row of rows) if (!this.isGone(row)) buffer.push(row);
+          if (rows.length < limit) this.laneEnds.add(buffer);
         },
         () => {},
       )
       .finally(() => this.laneRefills.delete(lane));
+  }
+
+  /** How many rows of this lane one read takes ahead: the read-ahead, or a whole batch's worth. */
+  private readAhead(lane: string): number {
+    return Math.max(LANE_READ_AHEAD, this.batchLimit(lane));
   }
 
   /** How many operations of this lane one batch may carry (0: none, send one by one). */
