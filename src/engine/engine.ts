@@ -120,12 +120,6 @@ export class SyncEngine {
   private readonly inFlight = new Map<string, Operation>();
   /** Newer state of operations whose write failed (a full disk): the queue goes on from memory. */
   private readonly unsaved = new Map<string, Operation>();
-  /**
-   * Operations whose new state is being written now (the transaction exists, its commit is still to come), with
-   * whether it committed. A read created after that transaction sees the new row, yet took the overlay before
-   * the commit dropped it: it must take the stored row once the write committed, the overlay if it failed.
-   */
-  private readonly writing = new Map<string, { committed: boolean }>();
   /** Ids that left the queue (done, discarded, cleared): a read that started before they left cannot resurrect them. */
   private readonly gone = new RecentSet(20_000);
   /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
@@ -462,28 +456,21 @@ export class SyncEngine {
     checkId(id);
     const sending = this.inFlight.get(id);
     if (sending) return sending;
-    let writing: ReturnType<typeof this.writingOf> | undefined;
-    const op = await this.store
-      .write(
-        ['operations'],
-        this.config.durability,
-        async (tx, record) => {
-          writing = this.writingOf(id);
-          const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
-          if (!prev) return undefined;
-          const next = resetForRetry(prev, this.clock.now());
-          tx.objectStore('operations')
-            .put(next)
-            .catch(() => {});
-          record(prev, next);
-          return next;
-        },
-        () => {
-          writing?.committed();
-          this.unsaved.delete(id);
-        },
-      )
-      .finally(() => writing?.finished());
+    const op = await this.store.write(
+      ['operations'],
+      this.config.durability,
+      async (tx, record) => {
+        const prev = this.unsaved.get(id) ?? (await tx.objectStore('operations').get(id));
+        if (!prev) return undefined;
+        const next = resetForRetry(prev, this.clock.now());
+        tx.objectStore('operations')
+          .put(next)
+          .catch(() => {});
+        record(prev, next);
+        return next;
+      },
+      () => this.unsaved.delete(id),
+    );
     if (!op) throw new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}.`);
     this.laneBuffers.delete(op.lane);
     this.scheduler.poke(op.lane);
@@ -1156,13 +1143,11 @@ export class SyncEngine {
     const dropOverlay = () => {
       if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
     };
-    let writing: ReturnType<typeof this.writingOf> | undefined;
     try {
       await this.store.write(
         ['operations'],
         'relaxed',
         async (tx, record) => {
-          writing = this.writingOf(shown.id);
           const row = await tx.objectStore('operations').get(shown.id);
           // Discarded while its request was out: the user's choice stands.
           if (!row) return;
@@ -1172,7 +1157,6 @@ export class SyncEngine {
           record(row, next, wasSending ? shown : undefined);
         },
         () => {
-          writing?.committed();
           dropOverlay();
           this.unsaved.delete(shown.id);
         },
@@ -1188,8 +1172,6 @@ export class SyncEngine {
       if (!isQuotaError(error) && (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) {
         this.reportError(`Could not record an attempt: ${(error as Error).message}`);
       }
-    } finally {
-      writing?.finished();
     }
     pause();
     this.laneBuffers.delete(shown.lane);
@@ -1369,24 +1351,10 @@ export class SyncEngine {
     if (this.inFlight.size === 0 && this.unsaved.size === 0) return (row) => row;
     const inFlight = new Map(this.inFlight);
     const unsaved = new Map(this.unsaved);
-    const writing = new Map(this.writing);
-    // Applied to rows once the read is over, by when every write created before it has committed or failed.
-    return (row) => (writing.get(row.id)?.committed ? row : (inFlight.get(row.id) ?? unsaved.get(row.id) ?? row));
-  }
-
-  /**
-   * Marks an operation's new state as being written by the transaction just created (call it before the body's
-   * first await); `committed` and `finished` are for the write's commit callback and its end.
-   */
-  private writingOf(id: string): { committed(): void; finished(): void } {
-    const mark = { committed: false };
-    this.writing.set(id, mark);
-    return {
-      committed: () => (mark.committed = true),
-      finished: () => {
-        if (this.writing.get(id) === mark) this.writing.delete(id);
-      },
-    };
+    // A write created before this read but not yet committed: the read will hold its rows, while the overlay was
+    // taken before that commit dropped it. Asked once the read is over, when each such write has committed or failed.
+    const written = this.store.openWrites();
+    return (row) => (written(row.id) ? row : (inFlight.get(row.id) ?? unsaved.get(row.id) ?? row));
   }
 
   private setStorageHealth(health: StorageHealth): void {

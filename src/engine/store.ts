@@ -42,6 +42,12 @@ export interface QueueStoreOptions {
   onStorageHealth(health: StorageHealth): void;
 }
 
+/** A write whose transaction exists: the rows it has recorded so far, and whether it has committed. */
+interface OpenWrite {
+  ids: Set<string>;
+  committed: boolean;
+}
+
 export class QueueStore {
   readonly db: SynclineDB;
   /** Write transactions and in-memory changes created so far (see ChangeBatch). */
@@ -52,6 +58,8 @@ export class QueueStore {
   readonly changes$: Observable<ChangeBatch> = this.subject.asObservable();
   private closed = false;
   private health: StorageHealth = 'ok';
+  /** Writes whose transaction exists and has not finished. */
+  private readonly open = new Set<OpenWrite>();
 
   constructor(private readonly options: QueueStoreOptions) {
     this.db = options.db;
@@ -85,15 +93,21 @@ export class QueueStore {
     const changes: { prev: Operation | null; next: Operation | null; shownPrev?: Operation | undefined }[] = [];
     let tx: WriteTx | undefined;
     let seq: number;
+    const open: OpenWrite = { ids: new Set(), committed: false };
     try {
       tx = this.db.transaction(stores, 'readwrite', { durability });
       seq = ++this.writeSeq;
-      const result = await body(tx, (prev, next, shownPrev) => changes.push({ prev, next, shownPrev }));
+      this.open.add(open);
+      const result = await body(tx, (prev, next, shownPrev) => {
+        changes.push({ prev, next, shownPrev });
+        open.ids.add((next ?? prev)!.id);
+      });
       // Every request is placed: commit now rather than when the last one's answer has come back to this thread
       // (one round trip to the database process less per write, on every enqueue's critical path). Not when a
       // row holds a Blob: WebKit then stores the Blob without its type.
       if (!changes.some(({ next }) => next && holdsBlob(next))) commitNow(tx);
       await tx.done;
+      open.committed = true;
       committed?.();
       this.setHealth('ok');
       // Views are taken at commit: what tabs see now, with what is only in memory laid over the stored rows.
@@ -116,7 +130,20 @@ export class QueueStore {
         await tx.done.catch(() => {});
       }
       throw this.failure(error, tx);
+    } finally {
+      this.open.delete(open);
     }
+  }
+
+  /**
+   * For a read about to be created: whether a row was written by a write already open now that then committed.
+   * Such a read holds that write's rows (it is created after it), so an in-memory view from before the commit no
+   * longer applies to them. Ask only once the read is over: by then each of those writes has committed or failed.
+   */
+  openWrites(): (id: string) => boolean {
+    if (this.open.size === 0) return () => false;
+    const writes = [...this.open];
+    return (id) => writes.some((w) => w.committed && w.ids.has(id));
   }
 
   /** A change that is not stored (a request going out or coming back): numbered and emitted like a write. */
