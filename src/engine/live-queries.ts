@@ -1,5 +1,5 @@
 // Live queries over the engine: a snapshot lined up exactly with the change stream, then only what changed.
-import { Subscription, auditTime, filter as rxFilter } from 'rxjs';
+import { Subscription, type Observable } from 'rxjs';
 import type {
   CollectionStatus,
   Conflict,
@@ -49,13 +49,32 @@ export type LiveEvent =
   | { type: 'dirty-changes'; upserts: DirtyEntity[]; removes: string[] }
   | { type: 'rollback'; rollback: Rollback };
 
+/**
+ * Calls `fn` with the latest value `ms` after the first one that passes `test`, then waits for the next: rxjs's
+ * `auditTime`, without the scheduler classes that made up half of the worker's rxjs.
+ */
+function trailing<T>(source: Observable<T>, ms: number, fn: (value: T) => void, test?: (value: T) => boolean) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let latest: T;
+  const subscription = source.subscribe((value) => {
+    if (test && !test(value)) return;
+    latest = value;
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      fn(latest);
+    }, ms);
+  });
+  subscription.add(() => clearTimeout(timer));
+  return subscription;
+}
+
 /** Starts a live query; the subscription ends it. */
 export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event: LiveEvent) => void): Subscription {
   const subscription = new Subscription();
   switch (query.topic) {
     case 'status':
       // Status moves on every settled request; a frame's worth of updates is plenty for a widget.
-      subscription.add(engine.status$.pipe(auditTime(16)).subscribe((status) => emit({ type: 'status', status })));
+      subscription.add(trailing(engine.status$, 16, (status) => emit({ type: 'status', status })));
       emit({ type: 'status', status: engine.status });
       return subscription;
     case 'result':
@@ -94,7 +113,7 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
         if (key !== last) emit({ type: 'collection-status', status: JSON.parse((last = key)) as CollectionStatus });
       };
       send();
-      subscription.add(engine.status$.pipe(auditTime(16)).subscribe(send));
+      subscription.add(trailing(engine.status$, 16, send));
       return subscription;
     }
     case 'rollbacks':
@@ -253,12 +272,12 @@ function watchWindow(
     );
   };
   subscription.add(
-    engine.changes$
-      .pipe(
-        rxFilter((batch) => relevant(batch, query.filter)),
-        auditTime(30),
-      )
-      .subscribe(() => void refresh()),
+    trailing(
+      engine.changes$,
+      30,
+      () => void refresh(),
+      (batch) => relevant(batch, query.filter),
+    ),
   );
   void refresh();
   return subscription;
