@@ -54,8 +54,8 @@ export const bundleOptions = {
 };
 
 /**
- * Bundles the page (split at dynamic imports, so lazily loaded parts stay lazy) and the worker (one file, so an
- * app can copy it to its own origin) from the compiled modules in dist/.
+ * Bundles the page and the worker (each split at dynamic imports, so lazily loaded parts stay lazy) from the
+ * compiled modules in dist/.
  */
 export async function bundle({ write = true, metafile = false } = {}) {
   // Written inside dist/ (and removed after) so the source maps name it by a stable relative path.
@@ -73,12 +73,16 @@ export async function bundle({ write = true, metafile = false } = {}) {
       chunkNames: '[name]-[hash]',
     });
     // The client's default worker URL is './worker.js' beside the module that creates it: here, beside the bundle.
+    // Split like the page: Background Sync's code loads when the first collection exists. Every file is named
+    // worker*.js, so an app serving the worker from its own origin copies that one pattern.
     const worker = await build({
       ...bundleOptions,
       write,
       metafile,
       outdir,
+      splitting: true,
       entryPoints: [{ in: join(dist, 'src/worker.js'), out: 'worker' }],
+      chunkNames: 'worker-[name]-[hash]',
     });
     return { page, worker };
   } finally {

@@ -1,7 +1,7 @@
 // Background Sync: optimistic edits, coalesced pushes with If-Match, pulls that never flicker, conflicts by strategy.
 import { expect } from '@open-wc/testing';
 import { createSyncClient, type SyncClient } from '../src/index.ts';
-import { deleteSynclineDB } from '../src/testing.ts';
+import { SyncEngine, deleteSynclineDB, openSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
@@ -109,6 +109,28 @@ describe('Background Sync in the engine', () => {
   const stored = async (id: string) => (await f.engine.entities(collection)).find((e) => e.id === id);
   const clean = (id: string) => eventually(async () => (await stored(id))?.dirty === false, 10_000, `${id} pushed`);
 
+  it('loads its code only once a collection exists, and at open when one is stored', async () => {
+    f = await engineFixture();
+    collection = uniqueName('bg');
+    // A queue-only app: reading conflicts or dirty entities answers "none" without loading anything.
+    expect(await f.engine.conflicts()).to.deep.equal([]);
+    expect(await f.engine.dirtyEntities()).to.deep.equal([]);
+    expect(f.engine.collectionStatus(collection)).to.deep.equal({ dirty: 0, conflicts: 0, lastPullAt: null });
+    expect(f.engine.background).to.equal(null);
+    await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, pullIntervalMs: 0 });
+    expect(f.engine.background).to.not.equal(null);
+    // An edit left unpushed (offline), then the engine closed: the next one loads the collection as it opens.
+    f.engine.setNetwork(false);
+    await f.engine.entityPut(collection, 't1', { title: 'Buy milk' });
+    const config = f.engine.config;
+    f.engine.close();
+    f.engine = await SyncEngine.open({ config, db: await openSynclineDB(f.namespace) });
+    expect(f.engine.background).to.not.equal(null);
+    expect(f.engine.status.entities.dirty).to.equal(1);
+    await eventually(async () => (await writes(collection)).length === 1, 10_000, 'pushed after reopening');
+    expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`]]);
+  });
+
   it("shows an edit at once, pushes it with a key per edit, and takes the server's version as the next base", async () => {
     const engine = await start();
     const record = await engine.entityPut(collection, 't1', { title: 'Buy milk' });
@@ -195,7 +217,7 @@ describe('Background Sync in the engine', () => {
     const engine = await start('merge');
     await serverPut(collection, 'a', { title: 'A' });
     await serverPut(collection, 'b', { title: 'B', note: 'x' });
-    await engine.background.pull(collection);
+    await engine.background!.pull(collection);
     expect((await engine.entities(collection)).map((e) => [e.id, e.data.title, e.version])).to.deep.equal([
       ['a', 'A', 1],
       ['b', 'B', 1],
@@ -208,11 +230,11 @@ describe('Background Sync in the engine', () => {
     await serverPut(collection, 'b', { title: 'B', note: 'theirs' }, '"1"');
     await fetch(`${API}/${collection}/a`, { method: 'DELETE' });
     const seen: string[] = [];
-    const watch = engine.background.changes$.subscribe((batch) => {
+    const watch = engine.entityChanges$.subscribe((batch) => {
       for (const c of batch.changes) if (c.id === 'b' && c.next) seen.push(String(c.next.data.title));
     });
     await back();
-    await engine.background.pull(collection);
+    await engine.background!.pull(collection);
     await eventually(async () => (await stored('b'))?.dirty === false, 10_000, 'merged and pushed');
     watch.unsubscribe();
     // b never showed the server's stale title while the local edit was unpushed.
@@ -232,10 +254,10 @@ describe('Background Sync in the engine', () => {
       Array.from({ length: 30 }, (_, i) => serverPut(collection, `n${String(i).padStart(3, '0')}`, { title: `#${i}` })),
     );
     // The test server pages by 500; ask for small pages by cursor to see paging: pull twice, the second is empty.
-    await engine.background.pull(collection);
+    await engine.background!.pull(collection);
     expect((await engine.entities(collection)).length).to.equal(30);
     await serverPut(collection, 'n000', { title: 'again' }, '"1"');
-    await engine.background.pull(collection);
+    await engine.background!.pull(collection);
     expect((await stored('n000'))!.data.title).to.equal('again');
   });
 
@@ -258,7 +280,7 @@ describe('Background Sync in the engine', () => {
       await engine.entityPut(collection, 't1', { title: 'base', done: false });
       await clean('t1');
       const rollbacks: unknown[] = [];
-      engine.background.rollbacks$.subscribe((r) => rollbacks.push(r));
+      engine.rollbacks$.subscribe((r) => rollbacks.push(r));
       await serverPut(collection, 't1', { title: 'theirs', done: false }, '"1"');
       await engine.entityPatch(collection, 't1', { title: 'mine' });
       await eventually(
@@ -385,7 +407,7 @@ describe('Background Sync in the engine', () => {
     await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
     // Someone else builds on version 2; a pull brings version 3, which already holds this device's edit: t1 is clean.
     await serverPut(collection, 't1', { title: 'mine', note: 'theirs' }, '"2"');
-    await engine.background.pull(collection);
+    await engine.background!.pull(collection);
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
     expect(engine.status.syncing).to.equal(true);
     held.release();
@@ -413,7 +435,7 @@ describe('Background Sync in the engine', () => {
     await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
     // Edited again while the push is out; the pull finds version 2 ("first") under an unpushed "second".
     await engine.entityPatch(collection, 't1', { title: 'second' });
-    await engine.background.pull(collection);
+    await engine.background!.pull(collection);
     expect((await engine.conflicts(collection)).length).to.equal(1);
     held.release();
     await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'the newer edit pushed');
@@ -434,7 +456,7 @@ describe('Background Sync in the engine', () => {
       });
       await engine.entityPut(collection, 't1', { title: 'here' });
       await clean('t1');
-      await other.engine.background.pull(collection);
+      await other.engine.background!.pull(collection);
       // Both devices' first edits of t1 (revision 1 on each), different data: the server must see two keys.
       await other.engine.entityPatch(collection, 't1', { title: 'there' });
       await eventually(

@@ -1,5 +1,4 @@
 // Background Sync: a local replica of server collections, edited optimistically, pushed and pulled, conflicts kept.
-import { Subject, type Observable } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
 import type {
   CollectionConfig,
@@ -18,7 +17,8 @@ import { operationId } from './ids.ts';
 import { changedFields, sameValue, threeWayMerge, type Data } from './merge.ts';
 import { backoffDelay, type Outcome } from './outcome.ts';
 import { attempt, type Attempt } from './transport.ts';
-import { commitNow, type StorageHealth } from './store.ts';
+import { commitNow } from './commit.ts';
+import type { StorageHealth } from './store.ts';
 import type { IDBPTransaction, StoreNames } from 'idb';
 import type { SynclineSchema } from './db.ts';
 
@@ -68,6 +68,10 @@ export interface BackgroundHost {
   storageFailure(error: unknown): Error;
   reportError(message: string): void;
   countsChanged(): void;
+  /** Every replica change, in commit order (the engine's `entityChanges$`). */
+  changed(batch: EntityBatch): void;
+  /** A local edit a strategy replaced with the server's copy (the engine's `rollbacks$`). */
+  rolledBack(rollback: Rollback): void;
   setStorageHealth?(health: StorageHealth): void;
 }
 
@@ -110,12 +114,6 @@ export function dirtyOf(row: EntityRow | null): DirtyEntity | null {
 
 export class BackgroundSync {
   private readonly collections = new Map<string, CollectionRow>();
-  private readonly subject = new Subject<EntityBatch>();
-  private readonly rollbackSubject = new Subject<Rollback>();
-  /** Every replica change, in commit order. */
-  readonly changes$: Observable<EntityBatch> = this.subject.asObservable();
-  /** Local edits a strategy replaced with the server's copy. */
-  readonly rollbacks$: Observable<Rollback> = this.rollbackSubject.asObservable();
   private pullTimers = new Map<string, unknown>();
   private pulling = new Map<string, Promise<void>>();
   private pullAgain = new Map<string, Promise<void>>();
@@ -868,7 +866,7 @@ export class BackgroundSync {
         }
       }
     });
-    if (rollback) this.rollbackSubject.next(rollback);
+    if (rollback) this.host.rolledBack(rollback);
     this.host.pokePush(collection);
   }
 
@@ -934,7 +932,7 @@ export class BackgroundSync {
       const result = await body(tx, batch);
       commitNow(tx);
       await tx.done;
-      if (batch.changes.length || batch.conflicts.length) this.subject.next(batch);
+      if (batch.changes.length || batch.conflicts.length) this.host.changed(batch);
       this.host.countsChanged();
       return result;
     } catch (error) {
@@ -956,8 +954,6 @@ export class BackgroundSync {
   close(): void {
     this.closed = true;
     for (const timer of this.pullTimers.values()) this.host.clock.clearTimeout(timer);
-    this.subject.complete();
-    this.rollbackSubject.complete();
   }
 }
 

@@ -5,6 +5,7 @@ import {
   Connectivity,
   OperationStatus,
   type CollectionConfig,
+  type CollectionStatus,
   type Conflict,
   type DirtyEntity,
   type EntityRecord,
@@ -15,9 +16,10 @@ import {
   type OperationInput,
   type OperationResult,
   type OperationWindow,
+  type Rollback,
 } from '../types.ts';
 import { realClock, type Clock } from './clock.ts';
-import { BackgroundSync } from './background.ts';
+import type { BackgroundSync, EntityBatch } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
 import type { CompletedRow, SynclineDB } from './db.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
@@ -101,8 +103,20 @@ export class SyncEngine {
   private readonly scheduler: LaneScheduler;
   private readonly connectivity: ConnectivityManager;
   private readonly origins: string[];
-  /** Background Sync: collections, their replica, push and pull. */
-  readonly background: BackgroundSync;
+  /**
+   * Background Sync (collections, their replica, push and pull), once a collection exists: its code is loaded
+   * then, so an app that only queues operations never loads it.
+   */
+  background: BackgroundSync | null = null;
+  private backgroundLoad: Promise<BackgroundSync> | null = null;
+  private readonly entitySubject = new Subject<EntityBatch>();
+  private readonly rollbackSubject = new Subject<Rollback>();
+  /** Every change to the replica, in commit order. */
+  readonly entityChanges$: Observable<EntityBatch> = this.entitySubject.asObservable();
+  /** Local edits a conflict strategy replaced with the server's copy. */
+  readonly rollbacks$: Observable<Rollback> = this.rollbackSubject.asObservable();
+  /** Whether any tab is visible (collections pull on their interval only then). */
+  private visible = true;
 
   /** Every change the tabs see, in the order it took effect. */
   readonly changes$: Observable<ChangeBatch>;
@@ -183,7 +197,7 @@ export class SyncEngine {
         if (previous === Connectivity.Offline) {
           void this.loadCapabilities();
           void this.pokeAllLanes();
-          void this.background.pullAll();
+          void this.background?.pullAll();
         }
       },
     });
@@ -192,7 +206,9 @@ export class SyncEngine {
       concurrency: () => this.config.laneConcurrency,
       canRun: () => this.canSend(),
       run: (lane) =>
-        lane.startsWith(PUSH_LANE) ? this.background.pushCollection(lane.slice(1)) : this.drainLane(lane),
+        lane.startsWith(PUSH_LANE)
+          ? this.loadBackground().then((background) => background.pushCollection(lane.slice(1)))
+          : this.drainLane(lane),
       onError: (lane, error) =>
         this.reportError(
           `Lane "${lane}" stopped on an error and is tried again: ${(error as Error)?.message ?? error}`,
@@ -201,28 +217,6 @@ export class SyncEngine {
     });
     store.changes$.subscribe(() => {
       if (!this.closed) this.patchStatus({ counts: this.store.counts });
-    });
-    this.background = new BackgroundSync({
-      db: store.db,
-      clock: this.clock,
-      fetch: this.fetchFn,
-      random: this.random,
-      config: this.config,
-      origins: this.origins,
-      deviceId,
-      nextSeq: () => ++this.store.writeSeq,
-      canSend: () => this.canSend(),
-      authorize: (request) => (this.authorize ? this.authorize(request) : Promise.resolve(null)),
-      judge: (result) => this.judge(result),
-      pauseForAuth: () => this.patchStatus({ paused: 'auth' }),
-      pokePush: (collection) => this.scheduler.poke(PUSH_LANE + collection),
-      storageFailure: (error) => this.store.failure(error),
-      reportError: (message) => this.reportError(message),
-      countsChanged: () => {
-        const { dirty, conflicts } = this.background.totals;
-        const now = this.status.entities;
-        if (now.dirty !== dirty || now.conflicts !== conflicts) this.patchStatus({ entities: { dirty, conflicts } });
-      },
     });
   }
 
@@ -235,9 +229,9 @@ export class SyncEngine {
       onStorageHealth: (health) => engine?.setStorageHealth(health),
     });
     await store.loadCounts();
-    const read = deps.db.transaction(['meta', 'operations']);
+    const read = deps.db.transaction(['meta', 'operations', 'collections']);
     const meta = read.objectStore('meta');
-    const [lastSyncAt, storedSeq, highestSeq, capabilities, device] = await Promise.all([
+    const [lastSyncAt, storedSeq, highestSeq, capabilities, device, collections] = await Promise.all([
       meta.get('lastSyncAt') as Promise<number | undefined>,
       meta.get('seq') as Promise<number | undefined>,
       // Inserts do not write the counter: the largest seq still queued is part of it.
@@ -248,16 +242,79 @@ export class SyncEngine {
         .then((c) => c?.key as number | undefined),
       meta.get('capabilities') as Promise<ServerCapabilities | undefined>,
       meta.get('device') as Promise<string | undefined>,
+      read.objectStore('collections').count(),
     ]);
     const lastSeq = Math.max(storedSeq ?? 0, highestSeq ?? 0);
     engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq, device ?? (await newDeviceId(deps.db)));
     if (capabilities) engine.capabilities = capabilities;
-    await engine.background.load();
-    engine.patchStatus({ entities: engine.background.totals });
+    // Collections stored by an earlier session are pushed and pulled from the start, as before any tab asks.
+    // A failed load leaves the queue working: it is reported, and the next collection call tries again.
+    if (collections > 0) await engine.loadBackground().catch((error: Error) => engine.reportError(error.message));
     engine.capabilitiesLoaded = engine.loadCapabilities();
     void engine.pokeAllLanes();
-    void engine.background.pullAll();
+    void engine.background?.pullAll();
     return engine;
+  }
+
+  /** Loads Background Sync's code and what it stored, once; a failed load (say, its file missing) may be retried. */
+  private loadBackground(): Promise<BackgroundSync> {
+    this.backgroundLoad ??= (async () => {
+      let BackgroundSync: typeof import('./background.ts').BackgroundSync;
+      try {
+        ({ BackgroundSync } = await import('./background.ts'));
+      } catch (error) {
+        throw new SynclineError(
+          SynclineErrorCode.Unavailable,
+          `Background Sync's code could not be loaded beside the worker (${(error as Error)?.message ?? error}): ` +
+            'serve the worker-*.js files next to worker.js.',
+        );
+      }
+      const background = new BackgroundSync({
+        db: this.store.db,
+        clock: this.clock,
+        fetch: this.fetchFn,
+        random: this.random,
+        config: this.config,
+        origins: this.origins,
+        deviceId: this.deviceId,
+        nextSeq: () => ++this.store.writeSeq,
+        canSend: () => this.canSend(),
+        authorize: (request) => (this.authorize ? this.authorize(request) : Promise.resolve(null)),
+        judge: (result) => this.judge(result),
+        pauseForAuth: () => this.patchStatus({ paused: 'auth' }),
+        pokePush: (collection) => this.scheduler.poke(PUSH_LANE + collection),
+        storageFailure: (error) => this.store.failure(error),
+        reportError: (message) => this.reportError(message),
+        countsChanged: () => {
+          const { dirty, conflicts } = background.totals;
+          const now = this.status.entities;
+          if (now.dirty !== dirty || now.conflicts !== conflicts) this.patchStatus({ entities: { dirty, conflicts } });
+        },
+        changed: (batch) => this.entitySubject.next(batch),
+        rolledBack: (rollback) => this.rollbackSubject.next(rollback),
+      });
+      await background.load();
+      if (this.closed) {
+        background.close();
+        throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
+      }
+      background.setVisible(this.visible);
+      this.background = background;
+      this.patchStatus({ entities: background.totals });
+      return background;
+    })();
+    this.backgroundLoad.catch(() => (this.backgroundLoad = null));
+    return this.backgroundLoad;
+  }
+
+  /** What a collection's live status shows: zeros until Background Sync has loaded. */
+  collectionStatus(collection: string): CollectionStatus {
+    return this.background?.status(collection) ?? { dirty: 0, conflicts: 0, lastPullAt: null };
+  }
+
+  /** Whether `type` names a Background Sync collection. */
+  private isCollection(type: string): boolean {
+    return this.background?.names.includes(type) ?? false;
   }
 
   get status(): EngineStatus {
@@ -566,7 +623,7 @@ export class SyncEngine {
     });
     for (const lane of lanes) this.laneBuffers.delete(lane);
     await this.pokeAllLanes();
-    void this.background.pullAll();
+    void this.background?.pullAll();
   }
 
   /** Lifts an auth pause: the app has fresh credentials. */
@@ -641,7 +698,9 @@ export class SyncEngine {
     this.doneWindowEnd?.();
     this.scheduler.stop();
     this.connectivity.close();
-    this.background.close();
+    this.background?.close();
+    this.entitySubject.complete();
+    this.rollbackSubject.complete();
     this.completionSubject.complete();
     this.store.close();
     this.statusSubject.complete();
@@ -719,54 +778,58 @@ export class SyncEngine {
   /** Registers a collection (idempotent): the engine keeps its replica, pushes its edits and pulls its changes. */
   registerCollection(config: unknown): Promise<CollectionConfig> {
     this.assertOpen();
-    return this.background.register(config);
+    return this.loadBackground().then((b) => b.register(config));
   }
 
   entityPut(collection: string, id: string, data: unknown): Promise<EntityRecord> {
     this.assertOpen();
-    return this.background.put(collection, id, data);
+    return this.loadBackground().then((b) => b.put(collection, id, data));
   }
 
   entityPatch(collection: string, id: string, fields: unknown): Promise<EntityRecord> {
     this.assertOpen();
-    return this.background.patch(collection, id, fields);
+    return this.loadBackground().then((b) => b.patch(collection, id, fields));
   }
 
   entityDelete(collection: string, id: string): Promise<boolean> {
     this.assertOpen();
-    return this.background.delete(collection, id);
+    return this.loadBackground().then((b) => b.delete(collection, id));
   }
 
   entityRevert(collection: string, id: string): Promise<boolean> {
     this.assertOpen();
-    return this.background.revert(collection, id);
+    return this.loadBackground().then((b) => b.revert(collection, id));
   }
 
   /** Settles a conflict; the result is pushed against the server's current version. */
   resolve(conflictId: string, resolution: unknown): Promise<EntityRecord | null> {
     this.assertOpen();
-    return this.background.resolve(conflictId, resolution);
+    return this.loadBackground().then((b) => b.resolve(conflictId, resolution));
   }
 
   entities(collection: string): Promise<EntityRecord[]> {
     this.assertOpen();
-    return this.background.list(collection);
+    return this.loadBackground().then((b) => b.list(collection));
   }
 
   conflicts(collection?: string): Promise<Conflict[]> {
     this.assertOpen();
-    return this.background.conflicts(collection);
+    // With no collection (none stored, none registering) there is nothing to load the code for.
+    if (!this.backgroundLoad) return Promise.resolve([]);
+    return this.backgroundLoad.then((b) => b.conflicts(collection));
   }
 
   /** Every entity with an unpushed edit, over all collections, oldest edit first. */
   dirtyEntities(): Promise<DirtyEntity[]> {
     this.assertOpen();
-    return this.background.dirty();
+    if (!this.backgroundLoad) return Promise.resolve([]);
+    return this.backgroundLoad.then((b) => b.dirty());
   }
 
   /** Whether any tab is visible: collections pull on their interval only then. */
   setVisible(visible: boolean): void {
-    if (!this.closed) this.background.setVisible(visible);
+    this.visible = visible;
+    if (!this.closed) this.background?.setVisible(visible);
   }
 
   /** Whether an operation is in the queue now. */
@@ -786,7 +849,7 @@ export class SyncEngine {
     if (this.closed) return;
     try {
       const lanes = await this.store.lanes();
-      this.scheduler.poke(...lanes, ...this.background.names.map((name) => PUSH_LANE + name));
+      this.scheduler.poke(...lanes, ...(this.background?.names ?? []).map((name) => PUSH_LANE + name));
     } catch (error) {
       if (!this.closed) this.reportError(`Could not list lanes: ${(error as Error).message}`);
     }
@@ -815,12 +878,13 @@ export class SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
-      if (head.entity && this.background.names.includes(head.entity.type)) {
+      if (head.entity && this.background && this.isCollection(head.entity.type)) {
         // An edit of the same entity made before this operation was queued goes first (Background Sync, same entity).
-        const since = await this.background.dirtySince(head.entity.type, head.entity.id);
+        const background = this.background;
+        const since = await background.dirtySince(head.entity.type, head.entity.id);
         if (since !== null && since <= head.createdAt) {
-          await this.background.pushEntityNow(head.entity.type, head.entity.id);
-          const still = await this.background.dirtySince(head.entity.type, head.entity.id);
+          await background.pushEntityNow(head.entity.type, head.entity.id);
+          const still = await background.dirtySince(head.entity.type, head.entity.id);
           if (still !== null && still <= head.createdAt) return this.clock.now() + 1000;
           continue;
         }
@@ -917,7 +981,7 @@ export class SyncEngine {
       )
         break;
       // An operation on a Background Sync entity is checked against that entity's unpushed edits on its own.
-      if (ops.length > 0 && op.entity && this.background.names.includes(op.entity.type)) break;
+      if (ops.length > 0 && op.entity && this.isCollection(op.entity.type)) break;
       if (op.uncertainSince !== undefined && now - op.uncertainSince > this.capabilities.idempotencyTtlMs) break;
       const size = JSON.stringify(batchEntry(op)).length * 3 + 8;
       if (ops.length > 0 && bytes + size > caps.maxBytes) break;

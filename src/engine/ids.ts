@@ -1,4 +1,5 @@
 // Time-ordered unique ids (ULID layout): they sort by creation time and double as Idempotency-Keys.
+import type { Operation } from '../types.ts';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = -1;
@@ -35,4 +36,9 @@ export function operationId(now: number = Date.now()): string {
     t = Math.floor(t / 32);
   }
   return time + random.map((d) => ALPHABET[d]).join('');
+}
+
+/** The Idempotency-Key an operation is sent under (quoted, as the draft's sf-string). */
+export function idempotencyKey(op: Pick<Operation, 'id' | 'keyGen'>): string {
+  return op.keyGen ? `${op.id}.${op.keyGen}` : op.id;
 }

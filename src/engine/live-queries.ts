@@ -108,7 +108,7 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
     case 'collection-status': {
       let last = '';
       const send = () => {
-        const status = engine.background.status(query.collection);
+        const status = engine.collectionStatus(query.collection);
         const key = JSON.stringify(status);
         if (key !== last) emit({ type: 'collection-status', status: JSON.parse((last = key)) as CollectionStatus });
       };
@@ -117,7 +117,7 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
       return subscription;
     }
     case 'rollbacks':
-      subscription.add(engine.background.rollbacks$.subscribe((rollback) => emit({ type: 'rollback', rollback })));
+      subscription.add(engine.rollbacks$.subscribe((rollback) => emit({ type: 'rollback', rollback })));
       return subscription;
   }
 }
@@ -131,7 +131,7 @@ function watchReplica<T>(
   subscription: Subscription,
 ): Subscription {
   let buffer: EntityBatch[] | null = [];
-  subscription.add(engine.background.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
+  subscription.add(engine.entityChanges$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
   const mark = engine.writeSeq;
   read().then(
     (items) => {

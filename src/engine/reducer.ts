@@ -95,11 +95,6 @@ export function resetForRetry(op: Operation, now: number): Operation {
   return next;
 }
 
-/** The Idempotency-Key an operation is sent under (quoted, as the draft's sf-string). */
-export function idempotencyKey(op: Pick<Operation, 'id' | 'keyGen'>): string {
-  return op.keyGen ? `${op.id}.${op.keyGen}` : op.id;
-}
-
 /** Whether an operation may be sent at `now`: its backoff is over, or it waited only for a network that is back. */
 export function isDue(op: Operation, now: number, lastOnlineAt: number): boolean {
   if (op.status !== OperationStatus.Pending) return false;

@@ -6,6 +6,7 @@ import { OperationStatus, type Operation, type OperationFilter, type OperationWi
 import type { SynclineDB, SynclineSchema } from './db.ts';
 import { chooseIndex, indexIsExact, laneRange, matchesFilter } from './filter.ts';
 import { holdsBlob } from './validate.ts';
+import { commitNow } from './commit.ts';
 
 /** One committed change to the queue as tabs see it: `prev` null for an insert, `next` null for a removal. */
 export interface OperationChange {
@@ -291,14 +292,5 @@ export class QueueStore {
 
   private assertOpen(): void {
     if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
-  }
-}
-
-/** Asks a transaction to commit without waiting for auto-commit; a no-op where it is finished or unsupported. */
-export function commitNow(tx: { commit?(): void }): void {
-  try {
-    tx.commit?.();
-  } catch {
-    /* already committing, finished or aborted: tx.done tells */
   }
 }

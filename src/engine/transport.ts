@@ -2,8 +2,7 @@
 import type { FormEntry, Operation, OperationResult } from '../types.ts';
 import type { Clock } from './clock.ts';
 import { classifyResponse, type Outcome } from './outcome.ts';
-import { idempotencyKey } from './reducer.ts';
-import { hasHeader } from './validate.ts';
+import { idempotencyKey } from './ids.ts';
 
 /** The longest response body kept for an error or a result. */
 export const MAX_BODY_KEPT = 64 * 1024;
@@ -176,4 +175,9 @@ async function readBody(response: Response, contentType: string, maxJson: number
     }
   }
   return text.slice(0, MAX_BODY_KEPT);
+}
+
+/** Whether `headers` has `name` (lower case), in any case. */
+export function hasHeader(headers: Record<string, string> | undefined, name: string): boolean {
+  return !!headers && Object.keys(headers).some((h) => h.toLowerCase() === name);
 }

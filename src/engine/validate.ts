@@ -2,6 +2,7 @@
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
 import { HTTP_METHODS, type FormEntry, type OperationInput, type StoredBytes } from '../types.ts';
 import { invalid, normalizeBody } from './body.ts';
+import { hasHeader } from './transport.ts';
 
 /** Credentials never go to the database: they come from `authorize()` or cookies at send time. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
@@ -166,8 +167,4 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
     invalid(`The browser cannot send this request: ${(error as Error).message}`);
   }
   return copy;
-}
-
-export function hasHeader(headers: Record<string, string> | undefined, name: string): boolean {
-  return !!headers && Object.keys(headers).some((h) => h.toLowerCase() === name);
 }

@@ -1,7 +1,7 @@
 // Consumer tests: the packed tarball installed into fresh apps (Vite, webpack, no build from a second origin, strict CSP), each run in Chromium.
 // Run with `node --import tsx test/consumers/run.mjs [name...]` after `npm run build`; installs come from the npm cache (--prefer-offline).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -284,12 +284,20 @@ const cases = {
       join(siteDir, 'index.html'),
       readFileSync(join(here, 'no-build/index.html'), 'utf8').replaceAll('__CDN__', cdn.origin),
     );
-    cpSync(join(cdnDir, 'dist/bundle/worker.js'), join(siteDir, 'syncline-worker.js'));
+    // The worker's files (worker.js and the worker-*.js it loads), as the README says, in a folder of the site.
+    mkdirSync(join(siteDir, 'syncline'));
+    for (const file of readdirSync(join(cdnDir, 'dist/bundle')).filter((f) => /^worker.*\.js$/.test(f)))
+      cpSync(join(cdnDir, 'dist/bundle', file), join(siteDir, 'syncline', file));
     const api = apiServer(dir);
     const site = await serve(siteDir, { api });
     try {
       const run = await drive(browser, { origin: site.origin, api, autoload: true });
       await delivered(api, site.origin, run.id, run.page);
+      await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.error, { timeout: 15_000 });
+      const failed = await run.page.evaluate(() => window.__syncline.error);
+      if (failed) throw new Error(`the collection's edit failed: ${failed}`);
+      const entity = await api.app.request(`/api/tasks-${run.id}/t1`);
+      if (entity.status !== 200) throw new Error(`the collection's edit never reached the server (${entity.status})`);
       if (run.problems.length) throw new Error(run.problems.join('\n'));
       await run.context.close();
     } finally {
