@@ -5,6 +5,7 @@ import {
   chaosSchedule,
   changeLog,
   clientOptions,
+  killWorker,
   launchBrowser,
   prng,
   switchOnFaults,
@@ -267,18 +268,7 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
               .then(() => openTab()),
           );
         } else if (event.kind === 'kill') {
-          for (const target of browser.targets()) {
-            if (target.type() !== 'shared_worker') continue;
-            const worker = await target.worker().catch(() => null);
-            if (
-              worker &&
-              (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) ===
-                `syncline:${namespace}`
-            ) {
-              await worker.close().catch(() => {});
-              events.workersKilled!++;
-            }
-          }
+          events.workersKilled! += await killWorker(browser, namespace);
         } else if (event.kind === 'flap') {
           // One outage at a time: replacing the rule list gives every rule a new id, so an outage that ended while
           // another ran would be put back by the other's end, and the server would stay offline for good.

@@ -158,6 +158,24 @@ export function launchBrowser(executablePath: string): Promise<Browser> {
   });
 }
 
+/** Closes the namespace's SharedWorker (the engine dies mid-whatever, as when the browser kills it); how many closed. */
+export async function killWorker(browser: Browser, namespace: string): Promise<number> {
+  let killed = 0;
+  for (const target of browser.targets()) {
+    if (target.type() !== 'shared_worker') continue;
+    const worker = await target.worker().catch(() => null);
+    if (
+      worker &&
+      (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) ===
+        `syncline:${namespace}`
+    ) {
+      await worker.close().catch(() => {});
+      killed++;
+    }
+  }
+  return killed;
+}
+
 export function clientOptions(namespace: string, mode: string, healthUrl: string) {
   return {
     endpoint: '/api',
@@ -306,18 +324,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
               .then(() => openTab()),
           );
         } else if (event.kind === 'kill') {
-          for (const target of browser.targets()) {
-            if (target.type() !== 'shared_worker') continue;
-            const worker = await target.worker().catch(() => null);
-            if (
-              worker &&
-              (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) ===
-                `syncline:${namespace}`
-            ) {
-              await worker.close().catch(() => {});
-              events.workersKilled!++;
-            }
-          }
+          events.workersKilled! += await killWorker(browser, namespace);
         } else if (event.kind === 'flap') {
           events.offlineFlaps!++;
           // Spells may overlap: the server comes back when the last one open ends (rules are replaced, so their ids
