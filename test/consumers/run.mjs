@@ -1,7 +1,17 @@
 // Consumer tests: the packed tarball installed into fresh apps (Vite, webpack, no build from a second origin, strict CSP), each run in Chromium.
 // Run with `node --import tsx test/consumers/run.mjs [name...]` after `npm run build`; installs come from the npm cache (--prefer-offline).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -162,6 +172,25 @@ async function drive(browser, { origin, before, autoload = false }) {
   }
 }
 
+/**
+ * Serves `siteDir` with the reference API behind /api, loads the app and checks its operation reached the server;
+ * `more(run, api)` checks more on the same page before it closes.
+ */
+async function servedAndDelivered(browser, dir, siteDir, { autoload = false, more } = {}) {
+  const api = apiServer(dir);
+  const site = await serve(siteDir, { api });
+  try {
+    const run = await drive(browser, { origin: site.origin, api, autoload });
+    await delivered(api, site.origin, run.id, run.page);
+    await more?.(run, api);
+    if (run.problems.length) throw new Error(run.problems.join('\n'));
+    await run.context.close();
+  } finally {
+    site.close();
+    api.close();
+  }
+}
+
 async function delivered(api, origin, id, page) {
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -224,17 +253,7 @@ const cases = {
     try {
       sh(dir, 'npx', ['tsc']);
       sh(dir, 'npx', ['vite', 'build', '--logLevel', 'warn']);
-      const api = apiServer(dir);
-      const site = await serve(join(dir, 'dist'), { api });
-      try {
-        const run = await drive(browser, { origin: site.origin, api });
-        await delivered(api, site.origin, run.id, run.page);
-        if (run.problems.length) throw new Error(run.problems.join('\n'));
-        await run.context.close();
-      } finally {
-        site.close();
-        api.close();
-      }
+      await servedAndDelivered(browser, dir, join(dir, 'dist'));
       // The dev server has no API behind /api: the operation is stored and waits, which is all this checks.
       const dev = await viteDev(dir);
       try {
@@ -255,17 +274,10 @@ const cases = {
   /** webpack 5, production mode, no loader and no plugin. */
   async webpack({ browser, tarball }) {
     const dir = app('webpack-app', tarball, pinned('webpack'));
-    sh(dir, 'node', ['build.js']);
-    const api = apiServer(dir);
-    const site = await serve(join(dir, 'dist'), { api });
     try {
-      const run = await drive(browser, { origin: site.origin, api });
-      await delivered(api, site.origin, run.id, run.page);
-      if (run.problems.length) throw new Error(run.problems.join('\n'));
-      await run.context.close();
+      sh(dir, 'node', ['build.js']);
+      await servedAndDelivered(browser, dir, join(dir, 'dist'));
     } finally {
-      site.close();
-      api.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },
@@ -288,22 +300,23 @@ const cases = {
     mkdirSync(join(siteDir, 'syncline'));
     for (const file of readdirSync(join(cdnDir, 'dist/bundle')).filter((f) => /^worker.*\.js$/.test(f)))
       cpSync(join(cdnDir, 'dist/bundle', file), join(siteDir, 'syncline', file));
-    const api = apiServer(dir);
-    const site = await serve(siteDir, { api });
     try {
-      const run = await drive(browser, { origin: site.origin, api, autoload: true });
-      await delivered(api, site.origin, run.id, run.page);
-      await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.error, { timeout: 15_000 });
-      const failed = await run.page.evaluate(() => window.__syncline.error);
-      if (failed) throw new Error(`the collection's edit failed: ${failed}`);
-      const entity = await api.app.request(`/api/tasks-${run.id}/t1`);
-      if (entity.status !== 200) throw new Error(`the collection's edit never reached the server (${entity.status})`);
-      if (run.problems.length) throw new Error(run.problems.join('\n'));
-      await run.context.close();
+      await servedAndDelivered(browser, dir, siteDir, {
+        autoload: true,
+        // The collection's edit went through the worker, which loaded Background Sync's file beside itself.
+        async more(run, api) {
+          await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.error, {
+            timeout: 15_000,
+          });
+          const failed = await run.page.evaluate(() => window.__syncline.error);
+          if (failed) throw new Error(`the collection's edit failed: ${failed}`);
+          const entity = await api.app.request(`/api/tasks-${run.id}/t1`);
+          if (entity.status !== 200)
+            throw new Error(`the collection's edit never reached the server (${entity.status})`);
+        },
+      });
     } finally {
-      site.close();
       cdn.close();
-      api.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },
