@@ -99,11 +99,30 @@ describe('Background Sync in the engine', () => {
     await f.dispose();
   });
 
-  async function start(conflict: 'merge' | 'server-wins' | 'client-wins' | 'manual' = 'merge', extra: object = {}) {
-    f = await engineFixture(extra);
+  async function start(
+    conflict: 'merge' | 'server-wins' | 'client-wins' | 'manual' = 'merge',
+    extra: object = {},
+    deps: Parameters<typeof engineFixture>[1] = {},
+  ) {
+    f = await engineFixture(extra, deps);
     collection = uniqueName('bg');
     await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, conflict, pullIntervalMs: 0 });
     return f.engine;
+  }
+
+  /**
+   * t1 pushed as "base" (version 1), then patched to `title`: the server applies that push (version 2) but its
+   * answer is held from the engine until `held.release()`.
+   */
+  async function pushWithAnswerHeld(conflict: 'merge' | 'manual', title: string) {
+    const held = holdPutAnswers('/t1');
+    const engine = await start(conflict, {}, { fetch: held.fetch });
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    held.hold();
+    await engine.entityPatch(collection, 't1', { title });
+    await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    return { engine, held };
   }
 
   const stored = async (id: string) => (await f.engine.entities(collection)).find((e) => e.id === id);
@@ -390,21 +409,7 @@ describe('Background Sync in the engine', () => {
 
   it('keeps a newer server copy a pull brought in over the late answer of a push the server applied before it', async () => {
     // Answers to this device's PUTs of t1 reach the engine only when the test lets them (the server has applied them by then).
-    const held = holdPutAnswers('/t1');
-    f = await engineFixture({}, { fetch: held.fetch });
-    collection = uniqueName('bg');
-    const engine = f.engine;
-    await engine.registerCollection({
-      name: collection,
-      url: `${API}/${collection}`,
-      conflict: 'merge',
-      pullIntervalMs: 0,
-    });
-    await engine.entityPut(collection, 't1', { title: 'base' });
-    await clean('t1');
-    held.hold();
-    await engine.entityPatch(collection, 't1', { title: 'mine' });
-    await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    const { engine, held } = await pushWithAnswerHeld('merge', 'mine');
     // Someone else builds on version 2; a pull brings version 3, which already holds this device's edit: t1 is clean.
     await serverPut(collection, 't1', { title: 'mine', note: 'theirs' }, '"2"');
     await engine.background!.pull(collection);
@@ -418,21 +423,7 @@ describe('Background Sync in the engine', () => {
 
   it("drops a conflict a pull made of this device's own push once that push is accepted, and pushes the newer edit", async () => {
     // As above, the answers to this device's PUTs of t1 are held; a pull meanwhile sees the push's own result.
-    const held = holdPutAnswers('/t1');
-    f = await engineFixture({}, { fetch: held.fetch });
-    collection = uniqueName('bg');
-    const engine = f.engine;
-    await engine.registerCollection({
-      name: collection,
-      url: `${API}/${collection}`,
-      conflict: 'manual',
-      pullIntervalMs: 0,
-    });
-    await engine.entityPut(collection, 't1', { title: 'base' });
-    await clean('t1');
-    held.hold();
-    await engine.entityPatch(collection, 't1', { title: 'first' });
-    await eventually(() => held.answered.length === 1, 5_000, 'version 2 applied, its answer held');
+    const { engine, held } = await pushWithAnswerHeld('manual', 'first');
     // Edited again while the push is out; the pull finds version 2 ("first") under an unpushed "second".
     await engine.entityPatch(collection, 't1', { title: 'second' });
     await engine.background!.pull(collection);

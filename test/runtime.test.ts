@@ -263,24 +263,28 @@ describe('a link that leads nowhere', () => {
   });
 });
 
+/** The hello a tab (`client`, holding its tab lock) sends for `namespace`: offline, visible, this build's versions. */
+function helloFrom(client: string, namespace: string, extra: { epoch?: number } = {}) {
+  return {
+    t: 'hello',
+    client,
+    config: resolveConfig({ endpoint: API, namespace }),
+    online: false,
+    visible: true,
+    canAuthorize: false,
+    protocol: PROTOCOL_VERSION,
+    schema: DB_VERSION,
+    ...extra,
+  };
+}
+
 describe('hellos out of order', () => {
   it('keeps a tab on its newest link when a hello from a link it already left arrives late', async () => {
     const namespace = uniqueName('epoch');
     cleanups.push(() => deleteSynclineDB(namespace));
     const host = newHost();
     const client = await holdTabLock(namespace);
-    const config = resolveConfig({ endpoint: API, namespace });
-    const hello = (epoch: number) => ({
-      t: 'hello',
-      client,
-      config,
-      online: false,
-      visible: true,
-      canAuthorize: false,
-      protocol: PROTOCOL_VERSION,
-      schema: DB_VERSION,
-      epoch,
-    });
+    const hello = (epoch: number) => helloFrom(client, namespace, { epoch });
     const [older, newer] = [linkTo(host), linkTo(host)];
     const heard = { older: [] as string[], newer: [] as string[] };
     older.onMessage((m) => heard.older.push((m as { t: string }).t));
@@ -306,17 +310,7 @@ describe('calls', () => {
     const link = linkTo(host);
     const heard: { t: string; id?: number; value?: Operation[] }[] = [];
     link.onMessage((m) => heard.push(m as never));
-    const config = resolveConfig({ endpoint: API, namespace });
-    link.send({
-      t: 'hello',
-      client,
-      config,
-      online: false,
-      visible: true,
-      canAuthorize: false,
-      protocol: PROTOCOL_VERSION,
-      schema: DB_VERSION,
-    });
+    link.send(helloFrom(client, namespace));
     await eventually(() => heard.some((m) => m.t === 'welcome'), 5_000, 'welcome');
     const input = { ...create('c', 'a'), id: 'op-resent-0001' };
     link.send({ t: 'call', id: 7, method: 'enqueue', args: [[input]] });
