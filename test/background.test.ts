@@ -501,6 +501,26 @@ describe('Background Sync through clients', () => {
     for (const ns of namespaces) await Promise.race([deleteSynclineDB(ns), new Promise((r) => setTimeout(r, 2000))]);
   });
 
+  /** An in-page client on a namespace of its own whose health probe is under `collection` (see `unreachable`). */
+  function inPageClient(prefix: string, collection: string): SyncClient {
+    const namespace = uniqueName(prefix);
+    namespaces.push(namespace);
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'in-page',
+      healthUrl: `/api/health/${collection}`,
+    });
+    clients.push(client);
+    return client;
+  }
+
+  /** Takes `collection`'s routes and its client's health probe off the network, or (false) brings them back. */
+  async function unreachable(collection: string, off = true): Promise<void> {
+    for (const pathPrefix of [`/api/${collection}`, `/api/health/${collection}`])
+      await (off ? addFault({ pathPrefix, offline: true }) : clearFaults(pathPrefix));
+  }
+
   it('shows an optimistic edit at once in this tab and another, then pushes it', async () => {
     const namespace = uniqueName('bgc');
     namespaces.push(namespace);
@@ -628,22 +648,13 @@ describe('Background Sync through clients', () => {
   });
 
   it('lists unpushed edits over every collection on dirtyEntities$, a local delete included, until they are pushed', async () => {
-    const namespace = uniqueName('bgd');
-    namespaces.push(namespace);
     const collection = uniqueName('tasks');
-    const client = createSyncClient({
-      endpoint: '/api',
-      namespace,
-      mode: 'in-page',
-      healthUrl: `/api/health/${collection}`,
-    });
-    clients.push(client);
+    const client = inPageClient('bgd', collection);
     const tasks = client.collection<Task>(collection, { pullIntervalMs: 0 });
     await tasks.put('gone', { title: 'to delete' });
     const dirty = follow(client.dirtyEntities$);
     await eventually(() => dirty.value?.length === 0, 10_000, 'first push');
-    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    await unreachable(collection);
     await tasks.put('a', { title: 'a' });
     await tasks.delete('gone');
     await eventually(() => dirty.value?.length === 2, 5_000, 'two dirty');
@@ -651,33 +662,22 @@ describe('Background Sync through clients', () => {
       [collection, 'a', false, null, false],
       [collection, 'gone', true, null, false],
     ]);
-    await clearFaults(`/api/${collection}`);
-    await clearFaults(`/api/health/${collection}`);
+    await unreachable(collection, false);
     await client.syncNow();
     await eventually(() => dirty.value?.length === 0, 10_000, 'pushed');
     dirty.stop();
   });
 
   it('counts dirty entities and conflicts in status', async () => {
-    const namespace = uniqueName('bgs');
-    namespaces.push(namespace);
     const collection = uniqueName('tasks');
-    const client = createSyncClient({
-      endpoint: '/api',
-      namespace,
-      mode: 'in-page',
-      healthUrl: `/api/health/${collection}`,
-    });
-    clients.push(client);
-    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    const client = inPageClient('bgs', collection);
+    await unreachable(collection);
     const tasks = client.collection<Task>(collection, { pullIntervalMs: 0 });
     await tasks.put('a', { title: 'a' });
     await tasks.put('b', { title: 'b' });
     const status = follow(client.status$);
     await eventually(() => status.value?.entities.dirty === 2, 5_000, 'two dirty');
-    await clearFaults(`/api/${collection}`);
-    await clearFaults(`/api/health/${collection}`);
+    await unreachable(collection, false);
     await client.syncNow();
     await eventually(() => status.value?.entities.dirty === 0, 10_000, 'pushed');
     status.stop();
