@@ -11,30 +11,16 @@ import {
   switchOnFaults,
   varyLatency,
   type ChangeRow,
+  type ChaosCommon,
 } from './run.ts';
 
-export interface BackgroundChaosConfig {
-  seed: number;
-  /** Tabs open at once (real pages). */
-  tabs: number;
+export interface BackgroundChaosConfig extends ChaosCommon {
   /** Entities on the server before the tabs open; tabs patch these, and create new ones. */
   entities: number;
   /** Edits made in the tabs (patches of existing entities; one in ten creates a new one). */
   edits: number;
   /** Edits made on the server directly (GET, then PUT with If-Match), during the same window. */
   serverEdits: number;
-  mode: 'shared-worker' | 'leader-tab';
-  failureRate: number;
-  retryAfterSeconds: number;
-  latencyMs: [number, number];
-  dropRate: number;
-  offlineFlaps: number;
-  tabCloses: number;
-  workerKills: number;
-  windowMs: number;
-  /** After the chaos stops, everything pushed and every tab converged within this, or it is a stall. */
-  stallAfterMs: number;
-  browserPath: string;
 }
 
 export interface BackgroundChaosResult {

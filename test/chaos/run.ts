@@ -3,12 +3,11 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { CHROMIUM_ARGS } from '../../scripts/ensure-chromium.mjs';
 import { startAppServer, type AppServer } from '../harness/app-server.ts';
 
-export interface ChaosConfig {
+/** What both mixes (queue and Background Sync) share: the tabs, the runtime and the faults around them. */
+export interface ChaosCommon {
   seed: number;
   /** Tabs open at once (real pages). */
   tabs: number;
-  ops: number;
-  lanes: number;
   mode: 'shared-worker' | 'leader-tab';
   /** Share of writes answered 503 with Retry-After. */
   failureRate: number;
@@ -23,11 +22,16 @@ export interface ChaosConfig {
   tabCloses: number;
   /** Times the SharedWorker is killed (shared-worker mode), through DevTools. */
   workerKills: number;
-  /** How long enqueueing goes on, with the chaos around it. */
+  /** How long the tabs work, with the chaos around them. */
   windowMs: number;
-  /** After the chaos stops, drained within this or it is a stall. */
+  /** After the chaos stops, everything delivered (and every tab converged) within this, or it is a stall. */
   stallAfterMs: number;
   browserPath: string;
+}
+
+export interface ChaosConfig extends ChaosCommon {
+  ops: number;
+  lanes: number;
 }
 
 export interface ChaosResult {
