@@ -173,22 +173,31 @@ async function drive(browser, { origin, before, autoload = false }) {
 }
 
 /**
- * Serves `siteDir` with the reference API behind /api, loads the app and checks its operation reached the server;
- * `more(run, api)` checks more on the same page before it closes.
+ * Serves `siteDir` with the reference API behind /api, loads the app and checks that its operation and its
+ * collection edit reached the server.
  */
-async function servedAndDelivered(browser, dir, siteDir, { autoload = false, more } = {}) {
+async function servedAndDelivered(browser, dir, siteDir, { autoload = false } = {}) {
   const api = apiServer(dir);
   const site = await serve(siteDir, { api });
   try {
     const run = await drive(browser, { origin: site.origin, api, autoload });
     await delivered(api, site.origin, run.id, run.page);
-    await more?.(run, api);
+    await pushed(api, run);
     if (run.problems.length) throw new Error(run.problems.join('\n'));
     await run.context.close();
   } finally {
     site.close();
     api.close();
   }
+}
+
+/** The app's collection edit reached the server: the worker loaded Background Sync's code and pushed it. */
+async function pushed(api, run) {
+  await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.error, { timeout: 15_000 });
+  const failed = await run.page.evaluate(() => window.__syncline.error);
+  if (failed) throw new Error(`the collection's edit failed: ${failed}`);
+  const entity = await api.app.request(`/api/tasks-${run.id}/t1`);
+  if (entity.status !== 200) throw new Error(`the collection's edit never reached the server (${entity.status})`);
 }
 
 async function delivered(api, origin, id, page) {
@@ -301,20 +310,7 @@ const cases = {
     for (const file of readdirSync(join(cdnDir, 'dist/bundle')).filter((f) => /^worker.*\.js$/.test(f)))
       cpSync(join(cdnDir, 'dist/bundle', file), join(siteDir, 'syncline', file));
     try {
-      await servedAndDelivered(browser, dir, siteDir, {
-        autoload: true,
-        // The collection's edit went through the worker, which loaded Background Sync's file beside itself.
-        async more(run, api) {
-          await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.error, {
-            timeout: 15_000,
-          });
-          const failed = await run.page.evaluate(() => window.__syncline.error);
-          if (failed) throw new Error(`the collection's edit failed: ${failed}`);
-          const entity = await api.app.request(`/api/tasks-${run.id}/t1`);
-          if (entity.status !== 200)
-            throw new Error(`the collection's edit never reached the server (${entity.status})`);
-        },
-      });
+      await servedAndDelivered(browser, dir, siteDir, { autoload: true });
     } finally {
       cdn.close();
       rmSync(dir, { recursive: true, force: true });
@@ -358,6 +354,7 @@ const cases = {
       }
       await page.evaluate(() => document.querySelector('sync-provider').client.retry(window.__syncline.enqueued));
       await delivered(api, site.origin, run.id, page);
+      await pushed(api, run);
       const violations = await page.evaluate(() => window.__violations);
       if (violations.length || run.problems.length) throw new Error([...violations, ...run.problems].join('\n'));
       // Control: a string assigned to innerHTML must be refused and reported, or this test proves nothing.

@@ -3,7 +3,13 @@ import 'syncline/define';
 import type { SyncStatus } from 'syncline';
 
 // What the consumer test reads back from the page.
-const report: { runtime?: SyncStatus['runtime']; pending?: number; enqueued?: string; error?: string } = {};
+const report: {
+  runtime?: SyncStatus['runtime'];
+  pending?: number;
+  enqueued?: string;
+  pushed?: boolean;
+  error?: string;
+} = {};
 Object.assign(window, { __syncline: report });
 
 // Typed through HTMLElementTagNameMap: a SyncProviderElement, whose client exists once the tag is defined.
@@ -22,3 +28,8 @@ client
     (op) => (report.enqueued = op.id),
     (error: unknown) => (report.error = String(error)),
   );
+
+// Background Sync: one collection edit, pushed by the worker (which loads that part of its code with the first collection).
+const tasks = client.collection<{ title: string }>(`tasks-${id}`, { pullIntervalMs: 0 });
+tasks.items$.subscribe((items) => (report.pushed = items.length === 1 && !items[0]!.dirty));
+tasks.put('t1', { title: 'from a Vite app' }).catch((error: unknown) => (report.error = String(error)));

@@ -18,3 +18,8 @@ client
     (op) => (report.enqueued = op.id),
     (error) => (report.error = String(error)),
   );
+
+// Background Sync: one collection edit, pushed by the worker (which loads that part of its code with the first collection).
+const tasks = client.collection(`tasks-${id}`, { pullIntervalMs: 0 });
+tasks.items$.subscribe((items) => (report.pushed = items.length === 1 && !items[0].dirty));
+tasks.put('t1', { title: 'from a webpack app' }).catch((error) => (report.error = String(error)));
