@@ -193,8 +193,10 @@ async function servedAndDelivered(browser, dir, siteDir, { autoload = false } = 
 
 /** The app's collection edit reached the server: the worker loaded Background Sync's code and pushed it. */
 async function pushed(api, run) {
-  await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.error, { timeout: 15_000 });
-  const failed = await run.page.evaluate(() => window.__syncline.error);
+  await run.page.waitForFunction(() => window.__syncline.pushed || window.__syncline.collectionError, {
+    timeout: 15_000,
+  });
+  const failed = await run.page.evaluate(() => window.__syncline.collectionError);
   if (failed) throw new Error(`the collection's edit failed: ${failed}`);
   const entity = await api.app.request(`/api/tasks-${run.id}/t1`);
   if (entity.status !== 200) throw new Error(`the collection's edit never reached the server (${entity.status})`);
@@ -311,6 +313,26 @@ const cases = {
       cpSync(join(cdnDir, 'dist/bundle', file), join(siteDir, 'syncline', file));
     try {
       await servedAndDelivered(browser, dir, siteDir, { autoload: true });
+      // A site that copied worker.js but not Background Sync's file: the queue works, and a collection call says
+      // which files to serve.
+      const partial = join(dir, 'site-without-background');
+      cpSync(siteDir, partial, { recursive: true });
+      for (const file of readdirSync(join(partial, 'syncline')))
+        if (file.startsWith('worker-background-')) rmSync(join(partial, 'syncline', file));
+      const api = apiServer(dir);
+      const site = await serve(partial, { api });
+      try {
+        const run = await drive(browser, { origin: site.origin, api, autoload: true });
+        await delivered(api, site.origin, run.id, run.page);
+        await run.page.waitForFunction(() => window.__syncline.collectionError, { timeout: 15_000 });
+        const said = await run.page.evaluate(() => window.__syncline.collectionError);
+        if (!/unavailable|could not be loaded/i.test(said) || !said.includes('worker-*.js'))
+          throw new Error(`a missing Background Sync file gave: ${said}`);
+        await run.context.close();
+      } finally {
+        site.close();
+        api.close();
+      }
     } finally {
       cdn.close();
       rmSync(dir, { recursive: true, force: true });

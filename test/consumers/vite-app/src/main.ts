@@ -9,6 +9,7 @@ const report: {
   enqueued?: string;
   pushed?: boolean;
   error?: string;
+  collectionError?: string;
 } = {};
 Object.assign(window, { __syncline: report });
 
@@ -32,4 +33,4 @@ client
 // Background Sync: one collection edit, pushed by the worker (which loads that part of its code with the first collection).
 const tasks = client.collection<{ title: string }>(`tasks-${id}`, { pullIntervalMs: 0 });
 tasks.items$.subscribe((items) => (report.pushed = items.length === 1 && !items[0]!.dirty));
-tasks.put('t1', { title: 'from a Vite app' }).catch((error: unknown) => (report.error = String(error)));
+tasks.put('t1', { title: 'from a Vite app' }).catch((error: unknown) => (report.collectionError = String(error)));

@@ -22,4 +22,4 @@ client
 // Background Sync: one collection edit, pushed by the worker (which loads that part of its code with the first collection).
 const tasks = client.collection(`tasks-${id}`, { pullIntervalMs: 0 });
 tasks.items$.subscribe((items) => (report.pushed = items.length === 1 && !items[0].dirty));
-tasks.put('t1', { title: 'from a webpack app' }).catch((error) => (report.error = String(error)));
+tasks.put('t1', { title: 'from a webpack app' }).catch((error) => (report.collectionError = String(error)));
