@@ -28,14 +28,14 @@ function staticClosure(meta, entryOut) {
   return seen;
 }
 
-/** Minified bytes per package (or per folder of ours) in the given outputs, largest first. */
-function contributors(meta, outs) {
+/** Minified bytes per package (or per folder of ours, or per file with `byFile`) in the given outputs, largest first. */
+function contributors(meta, outs, byFile = false) {
   const by = new Map();
   for (const out of outs) {
     for (const [input, { bytesInOutput }] of Object.entries(meta.outputs[out].inputs)) {
       const pkg =
         /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ??
-        input.replace(/^.*?dist\/((?:src|components)\/[^/]+).*$/, '$1');
+        (byFile ? input.replace(/^.*?dist\//, '') : input.replace(/^.*?dist\/((?:src|components)\/[^/]+).*$/, '$1'));
       by.set(pkg, (by.get(pkg) ?? 0) + bytesInOutput);
     }
   }
@@ -90,6 +90,7 @@ const size = {
   },
   workerLazy: { gzip: gzOf(workerFiles, workerLazy), files: workerLazy.length },
   pageContributors: Object.fromEntries(contributors(pageMeta, upFront)),
+  workerContributors: Object.fromEntries(contributors(workerMeta, workerUpFront, true)),
 };
 
 const line = (name, s) =>
@@ -105,6 +106,9 @@ console.log(
 );
 console.log('page bundle by source (minified bytes):');
 for (const [name, bytes] of Object.entries(size.pageContributors).slice(0, 10))
+  console.log(`  ${name.padEnd(28)} ${kb(bytes).padStart(9)}`);
+console.log('worker as a tab starts it, by source (minified bytes):');
+for (const [name, bytes] of Object.entries(size.workerContributors).slice(0, 10))
   console.log(`  ${name.padEnd(28)} ${kb(bytes).padStart(9)}`);
 
 // Keep the figures beside the benchmark's (the file is the bench's record; other keys stay as they are).
