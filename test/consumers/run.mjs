@@ -173,22 +173,29 @@ async function drive(browser, { origin, before, autoload = false }) {
 }
 
 /**
- * Serves `siteDir` with the reference API behind /api, loads the app and checks that its operation and its
- * collection edit reached the server.
+ * Serves `siteDir` (with `headers`) and the reference API behind /api, loads the app (`drive`, after
+ * `before(api)`), then `check(run, api, origin)`; everything is closed after.
  */
-async function servedAndDelivered(browser, dir, siteDir, { autoload = false } = {}) {
+async function onSite(browser, dir, siteDir, { headers, autoload = false, before } = {}, check) {
   const api = apiServer(dir);
-  const site = await serve(siteDir, { api });
+  const site = await serve(siteDir, { api, headers });
   try {
-    const run = await drive(browser, { origin: site.origin, api, autoload });
-    await delivered(api, site.origin, run.id, run.page);
-    await pushed(api, run);
-    if (run.problems.length) throw new Error(run.problems.join('\n'));
+    const run = await drive(browser, { origin: site.origin, before: before && (() => before(api)), autoload });
+    await check(run, api, site.origin);
     await run.context.close();
   } finally {
     site.close();
     api.close();
   }
+}
+
+/** Loads the app on its site and checks that its operation and its collection edit reached the server. */
+function servedAndDelivered(browser, dir, siteDir, { autoload = false } = {}) {
+  return onSite(browser, dir, siteDir, { autoload }, async (run, api, origin) => {
+    await delivered(api, origin, run.id, run.page);
+    await pushed(api, run);
+    if (run.problems.length) throw new Error(run.problems.join('\n'));
+  });
 }
 
 /** The app's collection edit reached the server: the worker loaded Background Sync's code and pushed it. */
@@ -319,20 +326,13 @@ const cases = {
       cpSync(siteDir, partial, { recursive: true });
       for (const file of readdirSync(join(partial, 'syncline')))
         if (file.startsWith('worker-background-')) rmSync(join(partial, 'syncline', file));
-      const api = apiServer(dir);
-      const site = await serve(partial, { api });
-      try {
-        const run = await drive(browser, { origin: site.origin, api, autoload: true });
-        await delivered(api, site.origin, run.id, run.page);
+      await onSite(browser, dir, partial, { autoload: true }, async (run, api, origin) => {
+        await delivered(api, origin, run.id, run.page);
         await run.page.waitForFunction(() => window.__syncline.collectionError, { timeout: 15_000 });
         const said = await run.page.evaluate(() => window.__syncline.collectionError);
         if (!/unavailable|could not be loaded/i.test(said) || !said.includes('worker-*.js'))
           throw new Error(`a missing Background Sync file gave: ${said}`);
-        await run.context.close();
-      } finally {
-        site.close();
-        api.close();
-      }
+      });
     } finally {
       cdn.close();
       rmSync(dir, { recursive: true, force: true });
@@ -352,49 +352,46 @@ const cases = {
     const siteDir = join(dir, 'site');
     cpSync(join(here, 'csp'), siteDir, { recursive: true });
     cpSync(join(pkgDir, 'dist/bundle'), join(siteDir, 'syncline'), { recursive: true });
-    const api = apiServer(dir);
-    const site = await serve(siteDir, { api, headers: { 'content-security-policy': CSP } });
     try {
       // The first send fails for good (a 422): the outbox must render the failed operation.
-      const before = () =>
+      const before = (api) =>
         api.app.request('/api/_admin/faults', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ pathPrefix: '/api/notes', methods: ['POST'], status: 422, times: 1 }),
         });
-      const run = await drive(browser, { origin: site.origin, api, before, autoload: true });
-      const { page } = run;
-      await page.waitForFunction(
-        () => {
-          const outbox = document.querySelector('sync-outbox');
-          return outbox?.shadowRoot?.textContent?.includes('Create a <b>note</b>');
-        },
-        { timeout: 15_000 },
-      );
-      if (await page.evaluate(() => !!document.querySelector('sync-outbox').shadowRoot.querySelector('b'))) {
-        throw new Error('the label was parsed as HTML');
-      }
-      await page.evaluate(() => document.querySelector('sync-provider').client.retry(window.__syncline.enqueued));
-      await delivered(api, site.origin, run.id, page);
-      await pushed(api, run);
-      const violations = await page.evaluate(() => window.__violations);
-      if (violations.length || run.problems.length) throw new Error([...violations, ...run.problems].join('\n'));
-      // Control: a string assigned to innerHTML must be refused and reported, or this test proves nothing.
-      const refused = await page.evaluate(() => {
-        try {
-          document.body.innerHTML += '<i>x</i>';
-          return false;
-        } catch {
-          return true;
+      const options = { headers: { 'content-security-policy': CSP }, autoload: true, before };
+      await onSite(browser, dir, siteDir, options, async (run, api, origin) => {
+        const { page } = run;
+        await page.waitForFunction(
+          () => {
+            const outbox = document.querySelector('sync-outbox');
+            return outbox?.shadowRoot?.textContent?.includes('Create a <b>note</b>');
+          },
+          { timeout: 15_000 },
+        );
+        if (await page.evaluate(() => !!document.querySelector('sync-outbox').shadowRoot.querySelector('b'))) {
+          throw new Error('the label was parsed as HTML');
         }
+        await page.evaluate(() => document.querySelector('sync-provider').client.retry(window.__syncline.enqueued));
+        await delivered(api, origin, run.id, page);
+        await pushed(api, run);
+        const violations = await page.evaluate(() => window.__violations);
+        if (violations.length || run.problems.length) throw new Error([...violations, ...run.problems].join('\n'));
+        // Control: a string assigned to innerHTML must be refused and reported, or this test proves nothing.
+        const refused = await page.evaluate(() => {
+          try {
+            document.body.innerHTML += '<i>x</i>';
+            return false;
+          } catch {
+            return true;
+          }
+        });
+        await page.waitForFunction(() => window.__violations.length > 0, { timeout: 5_000 }).catch(() => {});
+        if (!refused || !(await page.evaluate(() => window.__violations.length)))
+          throw new Error('Trusted Types were not enforced: the check is void');
       });
-      await page.waitForFunction(() => window.__violations.length > 0, { timeout: 5_000 }).catch(() => {});
-      if (!refused || !(await page.evaluate(() => window.__violations.length)))
-        throw new Error('Trusted Types were not enforced: the check is void');
-      await run.context.close();
     } finally {
-      site.close();
-      api.close();
       rmSync(dir, { recursive: true, force: true });
     }
   },
