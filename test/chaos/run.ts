@@ -145,7 +145,6 @@ export function varyLatency(
   }, 500);
 }
 
-/** Every tab's client options: quick retries and probes, so a run's minutes hold many recoveries. */
 /** The chaos runs' Chromium: tabs in the background keep their timers, as the runs' closes and kills need. */
 export function launchBrowser(executablePath: string): Promise<Browser> {
   return puppeteer.launch({
@@ -180,6 +179,7 @@ export async function killWorker(browser: Browser, namespace: string): Promise<n
   return killed;
 }
 
+/** Every tab's client options: quick retries and probes, so a run's minutes hold many recoveries. */
 export function clientOptions(namespace: string, mode: string, healthUrl: string) {
   return {
     endpoint: '/api',
