@@ -300,6 +300,7 @@ export class SyncEngine {
       }
       background.setVisible(this.visible);
       this.background = background;
+      // Always a new status: a collection's live status (lastPullAt included) is read again on it.
       this.patchStatus({ entities: background.totals });
       return background;
     })();
@@ -312,9 +313,9 @@ export class SyncEngine {
     return this.background?.status(collection) ?? { dirty: 0, conflicts: 0, lastPullAt: null };
   }
 
-  /** Whether `type` names a Background Sync collection. */
-  private isCollection(type: string): boolean {
-    return this.background?.names.includes(type) ?? false;
+  /** Background Sync, when `type` names one of its collections; null otherwise. */
+  private collectionOwner(type: string): BackgroundSync | null {
+    return this.background?.names.includes(type) ? this.background : null;
   }
 
   get status(): EngineStatus {
@@ -878,9 +879,9 @@ export class SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
-      if (head.entity && this.background && this.isCollection(head.entity.type)) {
+      const background = head.entity && this.collectionOwner(head.entity.type);
+      if (head.entity && background) {
         // An edit of the same entity made before this operation was queued goes first (Background Sync, same entity).
-        const background = this.background;
         const since = await background.dirtySince(head.entity.type, head.entity.id);
         if (since !== null && since <= head.createdAt) {
           await background.pushEntityNow(head.entity.type, head.entity.id);
@@ -981,7 +982,7 @@ export class SyncEngine {
       )
         break;
       // An operation on a Background Sync entity is checked against that entity's unpushed edits on its own.
-      if (ops.length > 0 && op.entity && this.isCollection(op.entity.type)) break;
+      if (ops.length > 0 && op.entity && this.collectionOwner(op.entity.type)) break;
       if (op.uncertainSince !== undefined && now - op.uncertainSince > this.capabilities.idempotencyTtlMs) break;
       const size = JSON.stringify(batchEntry(op)).length * 3 + 8;
       if (ops.length > 0 && bytes + size > caps.maxBytes) break;
