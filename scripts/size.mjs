@@ -54,7 +54,11 @@ const entryOut = Object.keys(pageMeta.outputs).find(
   (o) => pageMeta.outputs[o].entryPoint && basename(o) === 'syncline.js',
 );
 const upFront = staticClosure(pageMeta, entryOut);
-const sum = (outs) => [...outs].reduce((n, o) => n + gz(pageFiles.get(o)), 0);
+/** Gzip and minified bytes of some output files. */
+const measure = (contents, outs) => ({
+  gzip: [...outs].reduce((n, o) => n + gz(contents.get(o)), 0),
+  minified: [...outs].reduce((n, o) => n + contents.get(o).length, 0),
+});
 const lazy = Object.keys(pageMeta.outputs).filter((o) => o.endsWith('.js') && !upFront.has(o));
 // A page that uses all six tags: the up-front files and every tag's chunk with what it imports (not the engine,
 // which loads only in a tab that runs it, nor the virtualizer, which loads only for long outboxes).
@@ -70,25 +74,15 @@ const workerEntry = Object.keys(workerMeta.outputs).find(
 );
 const workerUpFront = staticClosure(workerMeta, workerEntry);
 const workerLazy = [...workerFiles.keys()].filter((o) => !workerUpFront.has(o));
-const gzOf = (map, outs) => [...outs].reduce((n, o) => n + gz(map.get(o)), 0);
 
 const size = {
   measuredAt: new Date().toISOString(),
   unit: 'bytes, gzip -9',
-  page: {
-    gzip: sum(upFront),
-    minified: [...upFront].reduce((n, o) => n + pageFiles.get(o).length, 0),
-    budget: BUDGET.page,
-  },
-  pageLazy: { gzip: sum(lazy), files: lazy.length },
-  pageEveryTag: { gzip: sum(everyTag), files: everyTag.size },
-  worker: {
-    gzip: gzOf(workerFiles, workerUpFront),
-    minified: [...workerUpFront].reduce((n, o) => n + workerFiles.get(o).length, 0),
-    files: workerUpFront.size,
-    budget: BUDGET.worker,
-  },
-  workerLazy: { gzip: gzOf(workerFiles, workerLazy), files: workerLazy.length },
+  page: { ...measure(pageFiles, upFront), budget: BUDGET.page },
+  pageLazy: { gzip: measure(pageFiles, lazy).gzip, files: lazy.length },
+  pageEveryTag: { gzip: measure(pageFiles, everyTag).gzip, files: everyTag.size },
+  worker: { ...measure(workerFiles, workerUpFront), files: workerUpFront.size, budget: BUDGET.worker },
+  workerLazy: { gzip: measure(workerFiles, workerLazy).gzip, files: workerLazy.length },
   pageContributors: Object.fromEntries(contributors(pageMeta, upFront)),
   workerContributors: Object.fromEntries(contributors(workerMeta, workerUpFront, true)),
 };
