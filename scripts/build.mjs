@@ -16,25 +16,27 @@ const dist = join(root, 'dist');
  * document, so each tag's code (and Lit) loads the first time the page uses the tag. The element classes are not
  * exported here (that would load them all up front): `customElements.get(tag)` gives each once it is defined.
  */
-const PAGE_ENTRY = `export * from './src/index.js';
-export { autoload } from './components/autoload.js';
-export * from './components/events.js';
-export { defaultStrings, layerStrings, resolveStrings } from './components/strings.js';
-export { langOf, registerStrings, stringsFor } from './components/localize.js';
-export { plural, timeAgo, timeUntil } from './components/intl.js';
-import { autoload } from './components/autoload.js';
+const PAGE_EXPORTS = [
+  ['*', 'src/index.js'],
+  ['{ autoload }', 'components/autoload.js'],
+  ['*', 'components/events.js'],
+  ['{ defaultStrings, layerStrings, resolveStrings }', 'components/strings.js'],
+  ['{ langOf, registerStrings, stringsFor }', 'components/localize.js'],
+  ['{ plural, timeAgo, timeUntil }', 'components/intl.js'],
+];
+/** The type-only exports beside them, for the bundle's types. */
+const PAGE_TYPE_EXPORTS = [
+  ['{ SynclineStrings }', 'components/strings.js'],
+  ['{ PluralForms }', 'components/intl.js'],
+];
+const exportLines = (list, from, type = '') =>
+  list.map(([names, path]) => `export ${type}${names} from '${from}${path}';\n`);
+/** The bundle's entry (beside src/ and components/ in dist/), which also starts the watch of the document. */
+const PAGE_ENTRY = `${exportLines(PAGE_EXPORTS, './').join('')}import { autoload } from './components/autoload.js';
 autoload();
 `;
-/** The same exports, for the bundle's types. */
-const PAGE_TYPES = `export * from '../src/index.js';
-export { autoload } from '../components/autoload.js';
-export * from '../components/events.js';
-export { defaultStrings, layerStrings, resolveStrings } from '../components/strings.js';
-export type { SynclineStrings } from '../components/strings.js';
-export { langOf, registerStrings, stringsFor } from '../components/localize.js';
-export { plural, timeAgo, timeUntil } from '../components/intl.js';
-export type { PluralForms } from '../components/intl.js';
-`;
+/** Its types (in dist/bundle/). */
+const PAGE_TYPES = [...exportLines(PAGE_EXPORTS, '../'), ...exportLines(PAGE_TYPE_EXPORTS, '../', 'type ')].join('');
 
 /**
  * esbuild options shared by the build and the size check, so the budget measures exactly what ships.
