@@ -4,7 +4,16 @@ import { createSyncClient, type SyncClient } from '../src/index.ts';
 import { SyncEngine, deleteSynclineDB, openSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
-import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
+import {
+  API,
+  addFault,
+  clearFaults,
+  eventually,
+  requestCount,
+  serverItems,
+  uniqueName,
+  unreachable,
+} from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
 
 interface Task {
@@ -513,12 +522,6 @@ describe('Background Sync through clients', () => {
     });
     clients.push(client);
     return client;
-  }
-
-  /** Takes `collection`'s routes and its client's health probe off the network, or (false) brings them back. */
-  async function unreachable(collection: string, off = true): Promise<void> {
-    for (const pathPrefix of [`/api/${collection}`, `/api/health/${collection}`])
-      await (off ? addFault({ pathPrefix, offline: true }) : clearFaults(pathPrefix));
   }
 
   it('shows an optimistic edit at once in this tab and another, then pushes it', async () => {

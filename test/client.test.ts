@@ -3,7 +3,7 @@ import { expect } from '@open-wc/testing';
 import { firstValueFrom } from 'rxjs';
 import { createSyncClient, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
-import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
+import { API, addFault, eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
 import { follow } from './support/frames.ts';
 
 for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
@@ -24,8 +24,7 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
     });
     afterEach(async () => {
       client.close();
-      await clearFaults(`/api/${collection}`);
-      await clearFaults(`/api/health/${collection}`);
+      await unreachable(collection, false);
       // The worker may still hold the database for a moment after the last client leaves.
       await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
     });
@@ -77,8 +76,7 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
     });
 
     it('serves a live window of the queue and filtered counts', async () => {
-      await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-      await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+      await unreachable(collection);
       await client.enqueueMany(
         Array.from({ length: 30 }, (_, i) => ({
           kind: i % 2 ? 'odd' : 'even',
@@ -251,8 +249,7 @@ describe('cold start', () => {
       mode: 'shared-worker',
       healthUrl: `/api/health/${collection}`,
     });
-    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    await unreachable(collection);
     await first.enqueueMany(
       Array.from({ length: 500 }, (_, i) => ({
         kind: 'x',
@@ -281,8 +278,7 @@ describe('cold start', () => {
     expect(count.values.every((n) => n === 500)).to.equal(true);
     count.stop();
     second.close();
-    await clearFaults(`/api/${collection}`);
-    await clearFaults(`/api/health/${collection}`);
+    await unreachable(collection, false);
     await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 
@@ -290,8 +286,7 @@ describe('cold start', () => {
     const namespace = uniqueName('cold-late');
     const collection = uniqueName('c');
     const options = { endpoint: '/api', namespace, healthUrl: `/api/health/${collection}` };
-    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    await unreachable(collection);
     const op = (id: string) => ({ kind: 'x', label: id, request: { method: 'POST' as const, url: collection } });
     const first = createSyncClient(options);
     await first.enqueueMany([op('a'), op('b')]);
@@ -306,8 +301,7 @@ describe('cold start', () => {
     expect(count.values).to.deep.equal([3]);
     count.stop();
     second.close();
-    await clearFaults(`/api/${collection}`);
-    await clearFaults(`/api/health/${collection}`);
+    await unreachable(collection, false);
     await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 

@@ -38,6 +38,15 @@ export function clearFaults(pathPrefix: string): Promise<unknown> {
   return admin('DELETE', `faults?pathPrefix=${encodeURIComponent(pathPrefix)}`);
 }
 
+/**
+ * Takes `/api/<collection>` and its health probe `/api/health/<collection>` (a client's `healthUrl` in the tests)
+ * off the network, or (`off` false) brings them back.
+ */
+export async function unreachable(collection: string, off = true): Promise<void> {
+  for (const pathPrefix of [`/api/${collection}`, `/api/health/${collection}`])
+    await (off ? addFault({ pathPrefix, offline: true }) : clearFaults(pathPrefix));
+}
+
 /** Requests the server has seen under a path (admin routes excluded). */
 export async function requestCount(pathPrefix: string): Promise<number> {
   const stats = (await admin('GET', `stats?pathPrefix=${encodeURIComponent(pathPrefix)}`)) as { requests: number };
