@@ -3,8 +3,8 @@ import { expect, fixture, html } from '@open-wc/testing';
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault, clearFaults } from '../../test/support/server.ts';
 import '../define.ts';
-import type { SyncOutboxElement } from '../index.ts';
 import { deepActiveElement, expectFocusOn, frames } from '../test/a11y.ts';
+import { outboxHelpers } from '../test/outbox.ts';
 import { testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox> accessibility', () => {
@@ -14,27 +14,7 @@ describe('<sync-outbox> accessibility', () => {
   });
   afterEach(() => t.dispose());
 
-  const mount = async (outbox = html`<sync-outbox></sync-outbox>`) => {
-    const provider = await fixture(html`<sync-provider .client=${t.client}>${outbox}</sync-provider>`);
-    const el = provider.querySelector('sync-outbox')!;
-    await until(() => el.total !== undefined, 5000, 'first window');
-    await el.updateComplete;
-    return el;
-  };
-  const rows = (el: SyncOutboxElement) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
-  const row = (el: SyncOutboxElement, label: string) =>
-    rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
-  const inRow = (el: SyncOutboxElement, label: string, selector: string) =>
-    row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
-  const waitRow = (el: SyncOutboxElement, label: string, check: (r: HTMLElement) => boolean = () => true) =>
-    until(
-      () => {
-        const r = row(el, label);
-        return !!r && check(r);
-      },
-      8000,
-      `row ${label}`,
-    );
+  const { mount, rows, row, inRow, waitRow } = outboxHelpers(() => t, 8000);
 
   it("keeps focus on a row's Retry while its operation is sent again (aria-disabled, never disabled)", async () => {
     await addFault({ pathPrefix: `/api/${t.collection}`, status: 400, latencyMs: 1500 });

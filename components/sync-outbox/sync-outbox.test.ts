@@ -5,6 +5,7 @@ import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
 import { SyncDiscardEvent, SyncOutboxElement, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
+import { outboxHelpers } from '../test/outbox.ts';
 import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox>', () => {
@@ -14,27 +15,7 @@ describe('<sync-outbox>', () => {
   });
   afterEach(() => t.dispose());
 
-  const mount = async (outbox = html`<sync-outbox></sync-outbox>`) => {
-    const provider = await fixture(html`<sync-provider .client=${t.client}>${outbox}</sync-provider>`);
-    const el = provider.querySelector('sync-outbox')!;
-    await until(() => el.total !== undefined, 5000, 'first window');
-    await el.updateComplete;
-    return el;
-  };
-  const rows = (el: SyncOutboxElement) => [...el.shadowRoot!.querySelectorAll<HTMLElement>('.item[data-id]')];
-  const row = (el: SyncOutboxElement, label: string) =>
-    rows(el).find((r) => r.querySelector('[part="label"]')!.textContent === label);
-  const inRow = (el: SyncOutboxElement, label: string, selector: string) =>
-    row(el, label)?.querySelector<HTMLElement>(selector) ?? null;
-  const waitRow = (el: SyncOutboxElement, label: string, check: (r: HTMLElement) => boolean = () => true) =>
-    until(
-      () => {
-        const r = row(el, label);
-        return !!r && check(r);
-      },
-      5000,
-      `row ${label}`,
-    );
+  const { mount, rows, row, inRow, waitRow } = outboxHelpers(() => t, 5000);
 
   it('is defined by the define module', () => {
     expect(customElements.get('sync-outbox')).to.equal(SyncOutboxElement);
