@@ -4,7 +4,7 @@ import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault, clearFaults } from '../../test/support/server.ts';
 import '../define.ts';
 import { deepActiveElement, expectFocusOn, frames } from '../test/a11y.ts';
-import { outboxHelpers } from '../test/outbox.ts';
+import { ignoringResizeObserverLoop, outboxHelpers } from '../test/outbox.ts';
 import { testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox> accessibility', () => {
@@ -169,15 +169,3 @@ describe('<sync-outbox> accessibility', () => {
     });
   }
 });
-
-/** The virtualizer's ResizeObserver may defer a notification to the next frame; Chromium reports that benign loop as an error. */
-async function ignoringResizeObserverLoop(run: () => Promise<void>): Promise<void> {
-  const mochaOnError = window.onerror;
-  window.onerror = (message, ...rest) =>
-    /ResizeObserver loop/.test(String(message)) ? true : (mochaOnError?.call(window, message, ...rest) ?? false);
-  try {
-    await run();
-  } finally {
-    window.onerror = mochaOnError;
-  }
-}

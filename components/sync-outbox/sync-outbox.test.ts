@@ -5,7 +5,7 @@ import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
 import { SyncDiscardEvent, SyncOutboxElement, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
 import { expectFocusOn } from '../test/a11y.ts';
-import { outboxHelpers } from '../test/outbox.ts';
+import { ignoringResizeObserverLoop, outboxHelpers } from '../test/outbox.ts';
 import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox>', () => {
@@ -287,18 +287,3 @@ describe('<sync-outbox>', () => {
     });
   });
 });
-
-/**
- * The virtualizer's ResizeObserver may defer a notification to the next frame while rows arrive; Chromium reports
- * that as a benign "ResizeObserver loop" error, which mocha would count as a failure. Only that message is ignored.
- */
-async function ignoringResizeObserverLoop(run: () => Promise<void>): Promise<void> {
-  const mochaOnError = window.onerror;
-  window.onerror = (message, ...rest) =>
-    /ResizeObserver loop/.test(String(message)) ? true : (mochaOnError?.call(window, message, ...rest) ?? false);
-  try {
-    await run();
-  } finally {
-    window.onerror = mochaOnError;
-  }
-}
