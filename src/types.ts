@@ -55,9 +55,10 @@ export interface OperationError {
   /**
    * `network`: no answer (the server may not have seen it); `timeout`: no answer in time; `http`: an HTTP answer;
    * `auth`: credentials (401, or `authorize()` could not supply them); `conflict`: 409/412; `uncertain`: the server
-   * may have applied it, and its idempotency key has expired, so sending again could apply it twice.
+   * may have applied it, and its idempotency key has expired, so sending again could apply it twice; `blocked`: not
+   * sent, its URL's origin is no longer allowed (queued under an earlier `endpoint` / `allowedOrigins`).
    */
-  kind: 'network' | 'timeout' | 'http' | 'auth' | 'conflict' | 'uncertain';
+  kind: 'network' | 'timeout' | 'http' | 'auth' | 'conflict' | 'uncertain' | 'blocked';
   status?: number;
   message: string;
   /** The response body (parsed JSON or text, truncated), e.g. the server copy sent with a 412. */

@@ -4,6 +4,24 @@ import { OperationStatus } from '../src/index.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems } from './support/server.ts';
 
+/**
+ * A fetch that answers the next batch requests itself, with `answers` in turn (a server at fault), and passes
+ * every other request, and batches once the answers are used up, to the reference server.
+ */
+function answeringBatches(answers: { status?: number; body: unknown }[]) {
+  let batches = 0;
+  const answering: typeof fetch = (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.endsWith('/_batch')) return fetch(input, init);
+    batches++;
+    const answer = answers.shift();
+    if (!answer) return fetch(input, init);
+    const headers = { 'Content-Type': 'application/json' };
+    return Promise.resolve(new Response(JSON.stringify(answer.body), { status: answer.status ?? 200, headers }));
+  };
+  return { fetch: answering, batches: () => batches };
+}
+
 describe('batched push', () => {
   let f: EngineFixture;
   afterEach(async () => {
@@ -139,6 +157,190 @@ describe('batched push', () => {
     release();
     await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
     expect(await applied(f.collection)).to.deep.equal(['n1', 'n3']);
+  });
+
+  it('keeps the lane going through malformed batch answers: a Retry-After that is not text, an empty results list', async () => {
+    const server = answeringBatches([
+      { body: { results: [{ status: 503, headers: { 'retry-after': 5 } }] } },
+      { body: { results: [] } },
+      { body: { results: [null, 'x'] } },
+    ]);
+    f = await engineFixture({ backoffBaseMs: 100 }, { fetch: server.fetch });
+    await f.engine.capabilitiesLoaded;
+    f.engine.setNetwork(false);
+    const ids = ['n1', 'n2', 'n3'];
+    const ops = await f.engine.enqueue(ids.map((id) => put(id)));
+    f.engine.setNetwork(true);
+    // A 503 for the head: it waits out a backoff (the number is no Retry-After); the rest go back uncounted.
+    const head = await f.until(ops[0]!.id, (o) => o.status === OperationStatus.Pending && o.attempts === 1);
+    expect(head!.lastError).to.include({ kind: 'http', status: 503 });
+    expect((await f.engine.list()).map((o) => [o.status, o.attempts])).to.deep.equal([
+      ['pending', 1],
+      ['pending', 0],
+      ['pending', 0],
+    ]);
+    // No results to read, twice: each time the head takes a strike and waits; the batch is not sent again at once.
+    for (const answered of [2, 3]) {
+      f.clock.advance(1_000);
+      await f.until(ops[0]!.id, (o) => o.attempts === answered, `answer ${answered}`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(server.batches(), 'no batch sent again before the backoff').to.equal(answered);
+      expect((await f.engine.list())[0]!.lastError!.message).to.contain('no usable results');
+    }
+    await eventually(
+      async () => {
+        f.clock.advance(1_000);
+        return (await f.engine.count()) === 0;
+      },
+      10_000,
+      'drained',
+    );
+    expect(await applied(f.collection)).to.deep.equal(ids);
+  });
+
+  it('sends each operation of a batch the server refused as a whole alone, once, so only the one at fault fails', async () => {
+    const server = answeringBatches([{ status: 400, body: { error: 'bad-batch', message: 'ops[1]', op: 1 } }]);
+    f = await engineFixture({}, { fetch: server.fetch });
+    await f.engine.capabilitiesLoaded;
+    await addFault({ pathPrefix: `${f.path}/n2`, status: 400, times: 1 });
+    f.engine.setNetwork(false);
+    const ops = await f.engine.enqueue(['n1', 'n2', 'n3', 'n4'].map((id) => put(id)));
+    f.engine.setNetwork(true);
+    // n1 alone, then n2 alone (its own 400: it fails, the lane stops at it); n3 and n4 wait behind it.
+    const failed = await f.until(ops[1]!.id, (o) => o.status === OperationStatus.Failed);
+    expect(failed!.attempts).to.equal(1);
+    await f.until(ops[0]!.id, null);
+    expect((await f.engine.list()).map((o) => [o.label, o.status])).to.deep.equal([
+      ['n2', 'failed'],
+      ['n3', 'pending'],
+      ['n4', 'pending'],
+    ]);
+    expect(await applied(f.collection)).to.deep.equal(['n1']);
+    // Discarding it lets the rest through in order (n3 alone, as it was in the refused batch, then n4).
+    await f.engine.discard(ops[1]!.id);
+    await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n3', 'n4']);
+  });
+
+  it('sends an operation outside the API base alone, never inside a batch the server would refuse', async () => {
+    f = await engineFixture();
+    await f.engine.capabilitiesLoaded;
+    f.engine.setNetwork(false);
+    const outside = { ...put('x'), request: { ...put('x').request, url: `${location.origin}/not-the-api/x` } };
+    const health = { ...put('h'), request: { ...put('h').request, url: `${API}/health/${f.collection}` } };
+    const ops = await f.engine.enqueue([put('n1'), put('n2'), outside, health, put('n3'), put('n4')]);
+    const before = await requestCount('/api/_batch');
+    f.engine.setNetwork(true);
+    // n1 and n2 in one batch; the operation off the API base alone (this page's server refuses it: it fails).
+    await f.until(ops[2]!.id, (o) => o.status === OperationStatus.Failed);
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n2']);
+    await f.engine.discard(ops[2]!.id);
+    // The health route is under the base but reserved: alone too (and refused there), then n3 and n4 together.
+    await f.until(ops[3]!.id, (o) => o.status === OperationStatus.Failed);
+    await f.engine.discard(ops[3]!.id);
+    await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3', 'n4']);
+    expect((await requestCount('/api/_batch')) - before).to.equal(2);
+  });
+
+  it('marks every operation of a batch that got no answer as possibly applied, not only its head', async () => {
+    f = await engineFixture({ backoffBaseMs: 100, maxAttempts: 2 });
+    await f.engine.capabilitiesLoaded;
+    await addFault({ pathPrefix: '/api/_batch', offline: true });
+    f.engine.setNetwork(false);
+    const ops = await f.engine.enqueue(['n1', 'n2', 'n3'].map((id) => put(id)));
+    f.engine.setNetwork(true);
+    // The server is reachable, the batch never answered: the head fails in the end, and none is forgotten as sent.
+    await eventually(
+      async () => {
+        f.clock.advance(1_000);
+        return (await f.engine.list())[0]?.status === OperationStatus.Failed;
+      },
+      10_000,
+      'the head failed',
+    );
+    expect((await f.engine.list())[0]!.id).to.equal(ops[0]!.id);
+    expect((await f.engine.list()).map((o) => o.uncertainSince !== undefined)).to.deep.equal([true, true, true]);
+    await clearFaults('/api/_batch');
+    await f.engine.retryAll();
+    await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3']);
+  });
+
+  it('keeps the key of an operation waiting on a 409 in progress when the user retries it', async () => {
+    f = await engineFixture({ backoffBaseMs: 100 });
+    await f.engine.capabilitiesLoaded;
+    await addFault({ pathPrefix: `${f.path}/n1`, status: 409, retryAfter: 30, times: 1 });
+    const [op] = await f.engine.enqueue([put('n1')]);
+    const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+    expect(waiting!.lastError).to.include({ kind: 'http', status: 409 });
+    // The request the server is still processing may yet be applied: a fresh key would apply it a second time.
+    const retried = await f.engine.retry(op!.id);
+    expect(retried.keyGen ?? 0).to.equal(waiting!.keyGen ?? 0);
+    await f.until(op!.id, null);
+    expect(await applied(f.collection)).to.deep.equal(['n1']);
+  });
+
+  it('holds, rather than skips, the operations a clear is removing, so a refused clear leaves the order intact', async () => {
+    f = await engineFixture();
+    await f.engine.capabilitiesLoaded;
+    let release!: () => void;
+    let asked = 0;
+    f.engine.authorize = async () => {
+      asked++;
+      if (asked === 1) await new Promise<void>((r) => (release = r));
+      return null;
+    };
+    f.engine.setNetwork(false);
+    const old = await f.engine.enqueue([put('n1'), put('n2')]);
+    f.clock.advance(1_000);
+    await f.engine.enqueue([put('n3')]);
+    const before = old[1]!.createdAt;
+    f.engine.setNetwork(true);
+    await eventually(() => asked === 1, 5_000, 'the batch is about to leave');
+    // A clear of what is older than n3, refused (n1 and n2 are unsent); the batch leaves while it runs.
+    const refused = f.engine.clear({ before }).catch((e: unknown) => e);
+    release();
+    expect(((await refused) as { code?: string }).code).to.equal('unsent-operations');
+    await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3']);
+
+    // The same with discardUnsent: n1 and n2 are held, never sent; n3 goes once the clear has removed them.
+    f.engine.setNetwork(false);
+    asked = 0;
+    const more = await f.engine.enqueue([put('m1'), put('m2')]);
+    f.clock.advance(1_000);
+    await f.engine.enqueue([put('m3')]);
+    f.engine.setNetwork(true);
+    await eventually(() => asked === 1, 5_000, 'the second batch is about to leave');
+    const cleared = f.engine.clear({ before: more[1]!.createdAt, discardUnsent: true });
+    release();
+    expect(await cleared).to.equal(2);
+    await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained again');
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3', 'm3']);
+  });
+
+  it("starts with the batch route it stored for the same endpoint, and never with another endpoint's", async () => {
+    f = await engineFixture();
+    await f.engine.capabilitiesLoaded;
+    const stored = f.engine.capabilities.batch;
+    expect(stored).to.not.equal(null);
+    f.engine.close();
+    // The capability document is not answered: what the engine starts with is what it had stored.
+    const unanswered: typeof fetch = (input, init) =>
+      String(input).endsWith('/_syncline') ? new Promise<Response>(() => {}) : fetch(input, init);
+    const reopen = async (endpoint: string) => {
+      const { resolveConfig } = await import('../src/index.ts');
+      const { SyncEngine, openSynclineDB } = await import('../src/testing.ts');
+      const config = resolveConfig({ endpoint, namespace: f.namespace, healthUrl: `${API}/health/${f.collection}` });
+      return SyncEngine.open({ config, db: await openSynclineDB(f.namespace), fetch: unanswered });
+    };
+    const same = await reopen(API);
+    expect(same.capabilities.batch).to.deep.equal(stored);
+    same.close();
+    const other = await reopen(`${location.origin}/other-api`);
+    expect(other.capabilities.batch).to.equal(null);
+    f.engine = other;
   });
 
   it('sends one request per operation to a server that does not advertise batching', async () => {

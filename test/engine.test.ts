@@ -1,6 +1,6 @@
 // The engine on its own: FIFO per lane, outcome classes, backoff, connectivity, bad input; virtual time, real server.
 import { expect } from '@open-wc/testing';
-import { Connectivity, OperationStatus, SynclineError } from '../src/index.ts';
+import { Connectivity, OperationStatus, SynclineError, type Operation } from '../src/index.ts';
 import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -338,6 +338,33 @@ describe('SyncEngine', () => {
       expect(parked!.keyGen).to.equal(1);
     });
 
+    it('keeps an unknown outcome through an attempt that never left for want of credentials', async () => {
+      f = await engineFixture({ batch: false, backoffBaseMs: 100 });
+      // Applied, then the reply is lost: the server may have it.
+      await addFault({ pathPrefix: f.path, methods: ['POST'], drop: true });
+      let credentials = true;
+      f.engine.authorize = async () => {
+        if (!credentials) throw new Error('the tab closed');
+        return null;
+      };
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const unsure = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      expect(unsure!.uncertainSince).to.be.a('number');
+      credentials = false;
+      let waiting: Operation | undefined;
+      await eventually(
+        async () => {
+          f.clock.advance(1_000);
+          waiting = (await f.engine.list()).find((o) => o.id === op!.id && o.lastError?.kind === 'auth');
+          return !!waiting;
+        },
+        10_000,
+        'asked for credentials',
+      );
+      // Nothing was sent this time, so nothing was learnt: the key-lifetime guard still runs from the first loss.
+      expect(waiting!.uncertainSince).to.equal(unsure!.uncertainSince);
+    });
+
     it('waits without a strike or a pause when no tab can give credentials; pauses only when told the user signed out', async () => {
       f = await engineFixture({ backoffBaseMs: 1000 });
       let answer: 'throw' | 'signed-out' | 'ok' = 'throw';
@@ -442,6 +469,57 @@ describe('SyncEngine', () => {
       await f.until(a!.id, (op) => op.status === OperationStatus.Failed, 'a failed');
       expect(reads, 'reads made during the write').to.not.equal(undefined);
       expect(await reads).to.deep.equal([1, 'failed', 'failed']);
+    });
+
+    it("sends an operation queued again under the id of one discarded earlier in the engine's life, and not one done", async () => {
+      f = await engineFixture({ batch: false });
+      f.engine.setNetwork(false);
+      const [x] = await f.engine.enqueue([f.create('a')]);
+      expect(await f.engine.discard(x!.id)).to.equal(true);
+      // The same id, a new operation: it is queued and sent, not mistaken for the one discarded.
+      await f.engine.enqueue([{ ...f.create('b'), id: x!.id }]);
+      f.engine.setNetwork(true);
+      await f.until(x!.id, null, 'b sent');
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['b']);
+      // An id already done: queueing it again answers from its record, and sends nothing.
+      const [y] = await f.engine.enqueue([f.create('c')]);
+      await f.until(y!.id, null, 'c sent');
+      await f.engine.enqueue([{ ...f.create('c'), id: y!.id }]);
+      expect(await f.engine.count()).to.equal(0);
+      expect((await serverItems(f.collection)).map((i) => [i.id, i.version])).to.deep.equal([
+        ['b', 1],
+        ['c', 1],
+      ]);
+    });
+
+    it('never sends an operation whose origin is no longer allowed: it fails as blocked', async () => {
+      f = await engineFixture({ allowedOrigins: ['https://elsewhere.example'] });
+      f.engine.setNetwork(false);
+      const [op] = await f.engine.enqueue([
+        { ...f.create('x'), request: { method: 'POST', url: 'https://elsewhere.example/items', body: {} } },
+      ]);
+      f.engine.close();
+      // The app's next release no longer allows that origin.
+      const { resolveConfig } = await import('../src/index.ts');
+      const config = resolveConfig({
+        endpoint: API,
+        namespace: f.namespace,
+        healthUrl: `${API}/health/${f.collection}`,
+      });
+      const requested: string[] = [];
+      f.engine = await SyncEngine.open({
+        config,
+        db: await openSynclineDB(f.namespace),
+        fetch: (input, init) => {
+          requested.push(String(input));
+          return fetch(input, init);
+        },
+      });
+      const failed = () => f.engine.list().then((ops) => ops.find((o) => o.id === op!.id && o.status === 'failed'));
+      await eventually(async () => !!(await failed()), 10_000, 'failed');
+      expect((await failed())!.lastError).to.include({ kind: 'blocked' });
+      expect((await failed())!.lastError!.message).to.contain('https://elsewhere.example');
+      expect(requested.filter((url) => url.startsWith('https://elsewhere.example'))).to.deep.equal([]);
     });
 
     it('refuses a malformed id with a typed error, never a raw DOMException', async () => {

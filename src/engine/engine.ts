@@ -29,7 +29,7 @@ import { RecentSet } from './recent.ts';
 import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
 import { LaneScheduler } from './scheduler.ts';
 import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
-import { attempt, batchable, batchEntry, buildRequest, type Attempt } from './transport.ts';
+import { attempt, batchable, batchEntry, buildRequest, readBatchAnswer, type Attempt } from './transport.ts';
 import { classifyResponse } from './outcome.ts';
 import { holdsBlob, validateOperationInput, withoutBlobs } from './validate.ts';
 
@@ -155,8 +155,15 @@ export class SyncEngine {
   private doneWindowEnd: (() => void) | null = null;
   /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
   private lastSeq: number;
-  /** `clear()` under way: operations created up to this time must not be sent. */
-  private clearingBefore: number | null = null;
+  /**
+   * `clear({ discardUnsent })` calls under way: operations created up to any of these times are held (not sent,
+   * not skipped) until the clear ends. Skipping them would send later ones first should the clear fail.
+   */
+  private readonly clearing: number[] = [];
+  /** Discards being written: their operations are held the same way, until the write ends either way. */
+  private readonly discarding = new Set<string>();
+  /** Operations of a batch the server refused as a whole: each goes alone once, so the one at fault gets its answer. */
+  private readonly solo = new Set<string>();
   private lastPruneAt = 0;
   private closed = false;
 
@@ -240,13 +247,20 @@ export class SyncEngine {
         .index('seq')
         .openKeyCursor(null, 'prev')
         .then((c) => c?.key as number | undefined),
-      meta.get('capabilities') as Promise<ServerCapabilities | undefined>,
+      meta.get('capabilities') as Promise<(ServerCapabilities & { endpoint?: string }) | undefined>,
       meta.get('device') as Promise<string | undefined>,
       read.objectStore('collections').count(),
     ]);
     const lastSeq = Math.max(storedSeq ?? 0, highestSeq ?? 0);
     engine = new SyncEngine(deps, store, lastSyncAt ?? null, lastSeq, device ?? (await newDeviceId(deps.db)));
-    if (capabilities) engine.capabilities = capabilities;
+    // What the same endpoint said last time, until it is asked again: another endpoint's batch route is not ours.
+    if (capabilities?.endpoint === deps.config.endpoint) {
+      const batch = capabilities.batch;
+      engine.capabilities = {
+        idempotencyTtlMs: capabilities.idempotencyTtlMs,
+        batch: batch && engine.origins.includes(new URL(batch.url).origin) ? batch : null,
+      };
+    }
     // Collections stored by an earlier session are pushed and pulled from the start, as before any tab asks.
     // A failed load leaves the queue working: it is reported, and the next collection call tries again.
     if (collections > 0) await engine.loadBackground().catch((error: Error) => engine.reportError(error.message));
@@ -356,7 +370,8 @@ export class SyncEngine {
         return this.insert(await Promise.all(valid.map(withoutBlobs)), ids, now, null);
       }
     }
-    if (options.resent) return this.insert(valid, ids, now, null);
+    // An id that left the queue in this engine's life (done, discarded) is looked up first: it may be done already.
+    if (options.resent || ids.some((id) => this.gone.has(id))) return this.insert(valid, ids, now, null);
     return new Promise((resolve, reject) => {
       this.insertQueue.push({ valid, ids, now, resolve, reject });
       if (!this.inserting) void this.flushInserts();
@@ -422,6 +437,7 @@ export class SyncEngine {
   ): Promise<Operation[]> {
     let constraintFailed = false;
     let next = knownSeq ?? 0;
+    const inserted: Operation[] = [];
     let result: Operation[];
     try {
       // The usual insert touches only the queue: the seq counter's high-water mark is the largest seq stored, read
@@ -469,6 +485,7 @@ export class SyncEngine {
           }
           const op = this.operationFrom(input, id, ++next, now);
           seen.set(id, op);
+          inserted.push(op);
           (knownSeq === null ? store.put(op) : store.add(op)).catch((e: unknown) => {
             if ((e as Error)?.name === 'ConstraintError') constraintFailed = true;
           });
@@ -486,6 +503,10 @@ export class SyncEngine {
       throw error;
     }
     if (knownSeq === null) this.lastSeq = Math.max(this.lastSeq, next);
+    for (const op of inserted) {
+      // Queued again under an id that had left the queue: the new operation is not the one that left.
+      if (this.gone.delete(op.id)) this.laneBuffers.delete(op.lane);
+    }
     this.scheduler.poke(...new Set(result.map((op) => op.lane)));
     return result;
   }
@@ -566,9 +587,8 @@ export class SyncEngine {
   async discard(id: string): Promise<boolean> {
     this.assertOpen();
     checkId(id);
-    const wasGone = this.gone.has(id);
-    // Marked before the write, so a lane about to send it stops at its last check.
-    this.gone.add(id);
+    // Held before the write, so a lane about to send it stops at its last check.
+    this.discarding.add(id);
     let removed: Operation | undefined;
     try {
       removed = await this.store.write(
@@ -590,9 +610,13 @@ export class SyncEngine {
         () => this.unsaved.delete(id),
       );
     } catch (error) {
-      if (!wasGone) this.gone.delete(id);
+      // The operation stays queued: the lane held at it goes on.
+      this.discarding.delete(id);
+      void this.pokeAllLanes();
       throw error;
     }
+    if (removed) this.gone.add(id);
+    this.discarding.delete(id);
     if (!removed) return false;
     this.completionSubject.next({ id, discarded: true });
     // The lane it blocked may move again.
@@ -651,7 +675,8 @@ export class SyncEngine {
     this.assertOpen();
     const before =
       typeof options.before === 'number' && Number.isFinite(options.before) ? options.before : this.clock.now();
-    this.clearingBefore = before;
+    // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
+    if (options.discardUnsent) this.clearing.push(before);
     try {
       const removed = await this.store.write(
         ['operations', 'meta', 'completed'],
@@ -670,7 +695,6 @@ export class SyncEngine {
               .delete(op.id)
               .catch(() => {});
             record(op, null);
-            this.gone.add(op.id);
           }
           tx.objectStore('completed')
             .clear()
@@ -681,12 +705,18 @@ export class SyncEngine {
           return rows;
         },
       );
-      for (const op of removed) this.unsaved.delete(op.id);
-      this.laneBuffers.clear();
+      // Gone only once the removal committed (until then the clear holds them).
+      for (const op of removed) {
+        this.gone.add(op.id);
+        this.unsaved.delete(op.id);
+      }
       this.patchStatus({ lastSyncAt: null });
       return removed.length;
     } finally {
-      this.clearingBefore = null;
+      if (options.discardUnsent) this.clearing.splice(this.clearing.indexOf(before), 1);
+      // Lanes held by the clear look again, whether it removed their operations or failed.
+      this.laneBuffers.clear();
+      void this.pokeAllLanes();
     }
   }
 
@@ -866,6 +896,8 @@ export class SyncEngine {
       if (!this.canSend()) return Infinity;
       const head = await this.laneHead(lane);
       if (!head || head.status !== OperationStatus.Pending) return Infinity;
+      // A discard or clear of it is being written: it ends by poking the lane.
+      if (this.isHeld(head)) return Infinity;
       const now = this.clock.now();
       if (head.uncertainSince !== undefined && now - head.uncertainSince > this.capabilities.idempotencyTtlMs) {
         await this.settleFailure(head, {
@@ -879,6 +911,17 @@ export class SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
+      if (!this.origins.includes(new URL(head.request.url).origin)) {
+        // Queued under an earlier configuration: the origin was allowed then, and is not now. Never sent.
+        await this.settleFailure(head, {
+          type: 'failed',
+          error: {
+            kind: 'blocked',
+            message: `Not sent: ${new URL(head.request.url).origin} is not an allowed origin (endpoint, allowedOrigins).`,
+          },
+        });
+        continue;
+      }
       const background = head.entity && this.collectionOwner(head.entity.type);
       if (head.entity && background) {
         // An edit of the same entity made before this operation was queued goes first (Background Sync, same entity).
@@ -974,11 +1017,12 @@ export class SyncEngine {
     let bytes = 16;
     for (const row of this.laneBuffers.get(lane) ?? []) {
       if (this.isGone(row)) continue;
+      if (this.isHeld(row) || this.solo.has(row.id)) break;
       const op = this.view(row);
       if (
         op.status !== OperationStatus.Pending ||
         !isDue(op, now, this.connectivity.lastOnlineAt) ||
-        !batchable(op, caps.url)
+        !batchable(op, caps.url, this.config.endpoint)
       )
         break;
       // An operation on a Background Sync entity is checked against that entity's unpushed edits on its own.
@@ -993,8 +1037,14 @@ export class SyncEngine {
     return ops.length >= 2 ? ops : null;
   }
 
+  /** The operation left the queue (done, discarded, cleared): lanes read past it. */
   private isGone(op: Operation): boolean {
-    return this.gone.has(op.id) || (this.clearingBefore !== null && op.createdAt <= this.clearingBefore);
+    return this.gone.has(op.id);
+  }
+
+  /** A discard or clear of the operation is being written: its lane waits for the outcome, sending nothing. */
+  private isHeld(op: Operation): boolean {
+    return this.discarding.has(op.id) || this.clearing.some((before) => op.createdAt <= before);
   }
 
   /** One attempt at `op`. 'skipped': it left the queue before its request could leave; 'stopped': the queue may not send. */
@@ -1003,7 +1053,9 @@ export class SyncEngine {
     if (auth === 'stopped' || auth === 'waiting') return auth === 'stopped' ? 'stopped' : 'sent';
     // The last check before the request leaves: a discard or clear up to here is honoured.
     if (this.isGone(op)) return 'skipped';
+    if (this.isHeld(op)) return 'stopped';
     if (!this.canSend()) return 'stopped';
+    this.solo.delete(op.id);
     const sending: Operation = {
       ...op,
       status: OperationStatus.Sending,
@@ -1094,9 +1146,11 @@ export class SyncEngine {
     const head = candidates[0]!;
     const auth = await this.credentials(head, { method: 'POST', url: caps.url });
     if (auth === 'stopped' || auth === 'waiting') return auth === 'stopped' ? 'stopped' : 'sent';
-    // The last check before the request leaves, as for a single one.
-    const ops = candidates.filter((op) => !this.isGone(op));
-    if (ops.length === 0) return 'skipped';
+    // The last check before the request leaves, as for a single one; the batch ends before a held operation.
+    let ops = candidates.filter((op) => !this.isGone(op));
+    const held = ops.findIndex((op) => this.isHeld(op));
+    if (held >= 0) ops = ops.slice(0, held);
+    if (ops.length === 0) return held >= 0 ? 'stopped' : 'skipped';
     if (!this.canSend()) return 'stopped';
     const now = this.clock.now();
     const sending = ops.map((op) => ({
@@ -1144,8 +1198,18 @@ export class SyncEngine {
     }
     result = await this.judge(result);
     const results = (result.result?.body as { results?: unknown } | undefined)?.results;
-    if (result.outcome.type !== 'done' || !Array.isArray(results)) {
-      // The batch as a whole was not delivered (or its answer is unreadable): the head takes the blame.
+    const answers = Array.isArray(results) ? results.slice(0, ops.length).map(readBatchAnswer) : [];
+    if (result.outcome.type === 'failed' || result.outcome.type === 'conflict') {
+      // Refused as a whole (an operation this server will not take in a batch, limits changed since they were
+      // read): nothing was applied. Each goes alone once, so only the one at fault is judged by its own answer.
+      for (const op of ops) this.solo.add(op.id);
+      release(0);
+      if (result.outcome.error.status === 413) void this.loadCapabilities();
+      return 'sent';
+    }
+    if (result.outcome.type !== 'done' || !answers[0]) {
+      // The batch as a whole was not delivered, or its answer has no first result: the head takes the blame
+      // (with a backoff, so a server answering this way is not asked again at once).
       const whole =
         result.outcome.type === 'done'
           ? {
@@ -1155,24 +1219,25 @@ export class SyncEngine {
               error: {
                 kind: 'http' as const,
                 status: result.outcome.status,
-                message: 'The batch answer has no results list.',
+                message: 'The batch answer has no usable results list.',
               },
             }
           : result.outcome;
       release(1);
+      // With no answer the server may have applied any of them: each keeps its key past the head's retry too.
+      if (whole.type === 'retry' && whole.uncertain) await this.markUncertain(ops.slice(1));
       await this.settleFailure(sending[0]!, whole);
       return 'sent';
     }
     for (let i = 0; i < ops.length; i++) {
-      const answer = results[i] as { status?: unknown; headers?: Record<string, string>; body?: unknown } | undefined;
-      if (!answer || typeof answer.status !== 'number') {
-        // The server stopped before this one: never looked at.
+      const answer = answers[i];
+      if (!answer) {
+        // The server stopped before this one (or its entry is not a result): not looked at, as far as we know.
         release(i);
         break;
       }
-      const answerHeaders = answer.headers ?? {};
       const opOutcome = classifyResponse(
-        { status: answer.status, retryAfter: answerHeaders['retry-after'] ?? null, body: answer.body },
+        { status: answer.status, retryAfter: answer.headers['retry-after'] ?? null, body: answer.body },
         this.clock.now(),
       );
       if (opOutcome.type === 'done') {
@@ -1180,8 +1245,8 @@ export class SyncEngine {
           id: ops[i]!.id,
           completedAt: this.clock.now(),
           status: answer.status,
-          ...(answerHeaders.etag ? { etag: answerHeaders.etag } : {}),
-          ...(answerHeaders.location ? { location: answerHeaders.location } : {}),
+          ...(answer.headers.etag ? { etag: answer.headers.etag } : {}),
+          ...(answer.headers.location ? { location: answer.headers.location } : {}),
           ...(answer.body !== undefined ? { body: answer.body } : {}),
         });
         continue;
@@ -1191,6 +1256,25 @@ export class SyncEngine {
       break;
     }
     return 'sent';
+  }
+
+  /** Marks operations the server may have applied without answering (`uncertainSince`), unless already marked. */
+  private async markUncertain(ops: Operation[]): Promise<void> {
+    if (ops.length === 0) return;
+    const now = this.clock.now();
+    await this.store
+      .write(['operations'], 'relaxed', async (tx, record) => {
+        const store = tx.objectStore('operations');
+        const rows = await Promise.all(ops.map((op) => store.get(op.id)));
+        for (const row of rows) {
+          if (!row || row.uncertainSince !== undefined) continue;
+          const next = { ...row, uncertainSince: now };
+          store.put(next).catch(() => {});
+          record(row, next);
+        }
+      })
+      // Only a guard for a lane held past the key's lifetime: a failed write leaves them as they were.
+      .catch(() => {});
   }
 
   /** Records an outcome other than done, awaited (the lane waits now anyway), and drops the sending overlay. */
@@ -1398,7 +1482,7 @@ export class SyncEngine {
       if (next.batch && !this.origins.includes(new URL(next.batch.url).origin)) next.batch = null;
       if (this.closed) return;
       this.capabilities = next;
-      await this.store.db.put('meta', next, 'capabilities').catch(() => {});
+      await this.store.db.put('meta', { ...next, endpoint: this.config.endpoint }, 'capabilities').catch(() => {});
     } catch {
       /* unreachable or not a syncline server: keep what we know */
     }

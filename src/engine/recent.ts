@@ -19,8 +19,9 @@ export class RecentSet {
     return this.items.has(id);
   }
 
-  delete(id: string): void {
-    this.items.delete(id);
+  /** Whether it was there. */
+  delete(id: string): boolean {
+    return this.items.delete(id);
   }
 
   clear(): void {

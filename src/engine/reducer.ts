@@ -20,12 +20,13 @@ export interface Reduction {
 /**
  * `op` is the operation as it was sent (its `attempts` already counts this attempt). A retryable outcome waits
  * out `Retry-After` (clamped) or full-jitter backoff; `maxAttempts` strikes make it `failed`. An outcome the
- * server may have applied without our learning it starts (or keeps) `uncertainSince`; any HTTP answer ends it.
+ * server may have applied without our learning it starts (or keeps) `uncertainSince`; only an HTTP answer (to
+ * the same key: the server replays or applies it) ends it. An attempt that never left (no credentials) keeps it.
  */
 export function reduceOutcome(op: Operation, outcome: Outcome, now: number, policy: RetryPolicy): Reduction {
   const base: Operation = { ...op, updatedAt: now };
   if (outcome.type === 'retry' && outcome.uncertain) base.uncertainSince = op.uncertainSince ?? now;
-  else delete base.uncertainSince;
+  else if (outcome.type === 'done' || (outcome.error.status ?? 0) > 0) delete base.uncertainSince;
   switch (outcome.type) {
     case 'done':
       return { next: null, pauseForAuth: false };
@@ -72,18 +73,21 @@ export function reduceOutcome(op: Operation, outcome: Outcome, now: number, poli
 }
 
 /**
- * The operation made due again by the user's Retry. One the server definitively refused (a stored 4xx, a
+ * The operation made due again by the user's Retry. One the server definitively refused (failed on a 4xx, a
  * conflict) gets a fresh Idempotency-Key, or the server would replay its refusal; one whose outcome is unknown
- * (timeouts, network, 5xx) keeps its key, so a request that did land is replayed, not applied twice.
+ * (timeouts, network, 5xx) keeps its key, so a request that did land is replayed, not applied twice. So does
+ * one still waiting (a 409 while its key is in progress): the request it waits on may yet be applied.
  */
 export function resetForRetry(op: Operation, now: number): Operation {
+  const settled = op.status === OperationStatus.Failed || op.status === OperationStatus.Conflict;
   const refused =
-    op.lastError?.kind === 'conflict' ||
-    (op.lastError?.kind === 'http' &&
-      op.lastError.status !== undefined &&
-      op.lastError.status >= 400 &&
-      op.lastError.status < 500 &&
-      ![408, 425, 429].includes(op.lastError.status));
+    settled &&
+    (op.lastError?.kind === 'conflict' ||
+      (op.lastError?.kind === 'http' &&
+        op.lastError.status !== undefined &&
+        op.lastError.status >= 400 &&
+        op.lastError.status < 500 &&
+        ![408, 425, 429].includes(op.lastError.status)));
   const uncertainExpired = op.lastError?.kind === 'uncertain';
   const next: Operation = { ...op, status: OperationStatus.Pending, strikes: 0, nextAttemptAt: 0, updatedAt: now };
   if (refused) next.keyGen = (op.keyGen ?? 0) + 1;

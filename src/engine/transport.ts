@@ -22,11 +22,41 @@ export interface Attempt {
   result?: Omit<OperationResult, 'id' | 'completedAt'>;
 }
 
-/** Whether an operation can travel inside a batch to `batchUrl`: a write with a text body, on the batch route's origin. */
-export function batchable(op: Operation, batchUrl: string): boolean {
+/** Paths under the API base a batch op may not target (docs/server-contract.md, section 5). */
+const NOT_BATCH_TARGETS = new Set(['_batch', '_admin', '_syncline', 'health']);
+
+/**
+ * Whether an operation can travel inside a batch to `batchUrl`: a write with a text body, on the batch route's
+ * origin, under the API base (`endpoint`) and not at one of its reserved paths. Any other is sent alone: in a
+ * batch the server would refuse the whole request for it.
+ */
+export function batchable(op: Operation, batchUrl: string, endpoint: string): boolean {
   if (op.request.method === 'GET' || op.request.method === 'HEAD') return false;
   if (op.request.bodyType === 'binary' || op.request.bodyType === 'form') return false;
-  return new URL(op.request.url).origin === new URL(batchUrl).origin;
+  const url = new URL(op.request.url);
+  if (url.origin !== new URL(batchUrl).origin) return false;
+  const base = new URL(endpoint).pathname.replace(/\/+$/, '');
+  if (!url.pathname.startsWith(`${base}/`)) return false;
+  return !NOT_BATCH_TARGETS.has(url.pathname.slice(base.length + 1).split('/')[0]!);
+}
+
+/** One result of a batch answer, checked: an HTTP status, and only the headers given as text (names in lower case). */
+export interface BatchAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** Reads one entry of a batch answer's `results`; null when it is not a result at all (a server's fault). */
+export function readBatchAnswer(value: unknown): BatchAnswer | null {
+  if (!value || typeof value !== 'object') return null;
+  const { status, headers, body } = value as { status?: unknown; headers?: unknown; body?: unknown };
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return null;
+  const kept: Record<string, string> = {};
+  if (headers && typeof headers === 'object') {
+    for (const [name, text] of Object.entries(headers)) if (typeof text === 'string') kept[name.toLowerCase()] = text;
+  }
+  return { status, headers: kept, body };
 }
 
 /** One operation as an entry of a batch (see docs/server-contract.md): its key, method, path, headers and body as text. */
