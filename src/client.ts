@@ -1,11 +1,10 @@
 // The main-thread API: createSyncClient picks a runtime (SharedWorker, leader tab or in-page) and exposes one queue as streams.
 import { Observable, combineLatest, filter, map, scan, shareReplay, startWith } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
-import type { AuthorizeHook } from './engine/engine.ts';
 import { operationId } from './engine/ids.ts';
 import { normalizeBody } from './engine/body.ts';
 import type { EngineHost } from './rpc/host.ts';
-import { EngineConnection, type ConnectionState } from './rpc/connection.ts';
+import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from './rpc/connection.ts';
 import {
   CollectionHandle,
   conflictList,
@@ -48,8 +47,9 @@ export interface SyncClientOptions extends Partial<Omit<EngineConfig, 'endpoint'
   /**
    * Fresh credentials for each request, asked just before it is sent: headers to add, null for none, or false
    * when the user is signed out (the queue pauses until `resume()`). A throw is not a verdict: asked again later.
+   * It may answer at once (a plain value) or with a promise.
    */
-  authorize?: AuthorizeHook;
+  authorize?: PageAuthorizeHook;
   /** Without Web Locks only: how often a tab checks that its engine is alive. */
   heartbeatMs?: number;
   /** Ask the browser to keep the SharedWorker alive briefly after the last tab closes (default true). */
@@ -71,7 +71,7 @@ export interface SyncClient {
   /**
    * The server's answer once the operation is done (status, ETag, Location, JSON body), waiting while it is
    * queued; rejects with `discarded` if it is discarded first, `not-found` if it is unknown (or its result has
-   * expired: results are kept a day).
+   * expired: results are kept a day), `closed` or `update-required` if the client can no longer learn it.
    */
   settled(id: string): Promise<OperationResult>;
   /** Every unsent operation, in queue order. */
@@ -307,17 +307,25 @@ class Client implements SyncClient {
         new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.'),
       );
     return new Promise((resolve, reject) => {
-      const sub = this.connection.watch({ topic: 'result', id }).subscribe((event) => {
-        queueMicrotask(() => sub.unsubscribe());
-        if (event.type === 'result') resolve(event.result);
-        else if (event.type === 'discarded')
+      const sub = this.connection.watch({ topic: 'result', id }).subscribe({
+        next: (event) => {
+          queueMicrotask(() => sub.unsubscribe());
+          if (event.type === 'result') resolve(event.result);
+          else if (event.type === 'discarded')
+            reject(
+              new SynclineError(
+                SynclineErrorCode.Discarded,
+                `Operation ${id} was discarded before it reached the server.`,
+              ),
+            );
+          else reject(new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}, and no result kept for it.`));
+        },
+        // Ended with no answer (`closed`, `update-required`): no engine will tell this client the operation's fate.
+        complete: () =>
           reject(
-            new SynclineError(
-              SynclineErrorCode.Discarded,
-              `Operation ${id} was discarded before it reached the server.`,
-            ),
-          );
-        else reject(new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}, and no result kept for it.`));
+            this.connection.endReason() ??
+              new SynclineError(SynclineErrorCode.Closed, `Operation ${id}: the live query ended with no answer.`),
+          ),
       });
     });
   }

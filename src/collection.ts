@@ -3,6 +3,7 @@ import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type 
 import type { EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
 import type {
+  CollectionConfig,
   CollectionStatus,
   Conflict,
   ConflictStrategy,
@@ -54,8 +55,11 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   readonly status$: Observable<CollectionStatus>;
   readonly rollbacks$: Observable<Rollback<T>>;
   private readonly byId$: Observable<Map<string, EntityRecord<T>>>;
-  private readonly registered: Promise<unknown>;
+  private readonly config: CollectionConfig;
+  /** The registration under way or done; null before the first and after one failed, so the next use asks again. */
+  private registration: Promise<unknown> | null = null;
   private resolver: Subscription | null = null;
+  private readonly welcomes: Subscription;
 
   constructor(
     readonly name: string,
@@ -66,11 +70,21 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     resolve: (id: string, resolution: Resolution) => Promise<unknown>,
   ) {
     const policy = options.conflict ?? 'merge';
-    this.registered = connection.call('registerCollection', {
+    this.config = {
       name,
       url,
       conflict: typeof policy === 'function' ? 'manual' : policy,
       pullIntervalMs: options.pullIntervalMs ?? 30_000,
+    };
+    // Registered at once (so it pulls before the first edit); a failure shows on the next edit, which asks again.
+    this.register().catch(() => {});
+    // A registration that failed (the engine was unavailable, the call timed out) is asked again as soon as an
+    // engine welcomes this tab, not only at the next edit: until then the collection neither pulls nor pushes.
+    let connected = connection.connected;
+    this.welcomes = connection.state$.subscribe((state) => {
+      const welcomed = state.connected && !connected;
+      connected = state.connected;
+      if (welcomed && !this.registration) this.register().catch(() => {});
     });
     this.byId$ = connection.watch({ topic: 'entities', collection: name }).pipe(
       scan((items, event: TopicEvent) => {
@@ -114,23 +128,34 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     }
   }
 
+  /** Registers the collection with the engine (idempotent there), unless a registration is under way or done. */
+  private register(): Promise<unknown> {
+    if (this.registration) return this.registration;
+    const attempt = this.connection.call('registerCollection', this.config);
+    this.registration = attempt;
+    attempt.catch(() => {
+      if (this.registration === attempt) this.registration = null;
+    });
+    return attempt;
+  }
+
   async put(id: string, data: T): Promise<EntityRecord<T>> {
-    await this.registered;
+    await this.register();
     return (await this.connection.call('entityPut', this.name, id, data)) as EntityRecord<T>;
   }
 
   async patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>> {
-    await this.registered;
+    await this.register();
     return (await this.connection.call('entityPatch', this.name, id, fields)) as EntityRecord<T>;
   }
 
   async delete(id: string): Promise<boolean> {
-    await this.registered;
+    await this.register();
     return this.connection.call('entityDelete', this.name, id);
   }
 
   async revert(id: string): Promise<boolean> {
-    await this.registered;
+    await this.register();
     return this.connection.call('entityRevert', this.name, id);
   }
 
@@ -144,6 +169,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   /** Ends the page-side conflict rule (the collection itself lives on in the engine). */
   close(): void {
     this.resolver?.unsubscribe();
+    this.welcomes.unsubscribe();
   }
 }
 

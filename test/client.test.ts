@@ -3,6 +3,7 @@ import { expect } from '@open-wc/testing';
 import { firstValueFrom } from 'rxjs';
 import { createSyncClient, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
+import { engineLockName } from '../src/runtime/names.ts';
 import { API, addFault, eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
 import { follow } from './support/frames.ts';
 
@@ -311,5 +312,109 @@ describe('cold start', () => {
     expect(await peekQueueSize(namespace)).to.equal(null);
     const names = (await indexedDB.databases()).map((d) => d.name);
     expect(names).to.not.include(`syncline:${namespace}`);
+  });
+});
+
+describe('settled() and close()', () => {
+  it('rejects a pending settled() with closed when the client closes, and one asked after close at once', async () => {
+    const namespace = uniqueName('settle-close');
+    const collection = uniqueName('c');
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      healthUrl: `/api/health/${collection}`,
+    });
+    await unreachable(collection);
+    try {
+      const op = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection } });
+      // The server is unreachable: the operation's fate is not known before the client closes.
+      const pending = client.settled(op.id);
+      client.close();
+      expect(await pending.catch((e: SynclineError) => e.code)).to.equal('closed');
+      expect(await client.settled(op.id).catch((e: SynclineError) => e.code)).to.equal('closed');
+    } finally {
+      client.close();
+      await unreachable(collection, false);
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  });
+});
+
+describe('collection registration', () => {
+  it('registers a collection again after a failed registration: once an engine answers, and on the next edit', async () => {
+    const namespace = uniqueName('reg');
+    const collection = uniqueName('tasks');
+    await fetch(`${API}/${collection}/srv`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'on the server' }),
+    });
+    // Another runtime holds the engine lock and serves no tab: this client's calls time out.
+    let release!: () => void;
+    await new Promise<void>(
+      (held) =>
+        void navigator.locks.request(engineLockName(namespace), () => {
+          held();
+          return new Promise<void>((r) => (release = r));
+        }),
+    );
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page', callTimeoutMs: 500 });
+    try {
+      const tasks = client.collection<{ title: string }>(collection, { pullIntervalMs: 0 });
+      const error = await tasks.put('a', { title: 'a' }).catch((e: SynclineError) => e);
+      expect((error as SynclineError).code).to.equal('unavailable');
+      // That runtime goes: this client's host takes the lock and runs the engine.
+      release();
+      const items = follow(tasks.items$);
+      // Registered again as soon as the engine welcomes the tab (no edit needed): it pulls the server's items.
+      await eventually(() => items.value?.some((e) => e.id === 'srv') === true, 10_000, 'pulled once registered');
+      await tasks.put('b', { title: 'b' });
+      await eventually(
+        async () => (await serverItems(collection)).some((i) => i.id === 'b'),
+        10_000,
+        'the edit pushed',
+      );
+      items.stop();
+    } finally {
+      release();
+      client.close();
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  });
+});
+
+describe('logout', () => {
+  it('starts afresh after close() and deleteSynclineDB() in the same page: a new client on the same worker queues and drains', async () => {
+    const namespace = uniqueName('logout');
+    const collection = uniqueName('c');
+    const options = {
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker' as const,
+      healthUrl: `/api/health/${collection}`,
+    };
+    const op = (id: string) => ({
+      kind: 'x',
+      label: id,
+      request: { method: 'POST' as const, url: collection, body: { id } },
+    });
+    const first = createSyncClient(options);
+    await unreachable(collection);
+    await first.enqueue(op('left-behind'));
+    // Logout: the worker (this page keeps it alive) still runs the engine on the database being deleted.
+    first.close();
+    await deleteSynclineDB(namespace);
+    await unreachable(collection, false);
+    const second = createSyncClient(options);
+    try {
+      expect(await firstValueFrom(second.operations$)).to.deep.equal([]);
+      const queued = await second.enqueue(op('after'));
+      await second.settled(queued.id);
+      expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after']);
+    } finally {
+      second.close();
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { createSyncClient, resolveConfig, SynclineError, type Operation, type Sy
 import { deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION } from '../src/engine/db.ts';
 import { EngineHost } from '../src/rpc/host.ts';
-import { EngineConnection, type ConnectionState } from '../src/rpc/connection.ts';
+import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from '../src/rpc/connection.ts';
 import { PROTOCOL_VERSION, portLink, type Link } from '../src/rpc/protocol.ts';
 import { broadcastLink } from '../src/runtime/broadcast.ts';
 import { channelName, tabLockName } from '../src/runtime/names.ts';
@@ -36,13 +36,16 @@ interface TestTab {
   release(): void;
 }
 
-/** A tab as the client builds one: it holds its tab lock, then connects to `host` (or over the channel when sent elsewhere). */
+/**
+ * A tab as the client builds one: it holds its tab lock, then connects to `host` (or over the channel when sent
+ * elsewhere). `host` may be a function: the tab's runtime as it is each time the tab opens a link (a new worker).
+ */
 async function tab(
   namespace: string,
-  host: EngineHost,
+  host: EngineHost | (() => EngineHost),
   options: {
     versions?: { protocol: number; schema: number };
-    authorize?: () => Promise<Record<string, string> | null | false>;
+    authorize?: PageAuthorizeHook;
     visible?: boolean;
   } = {},
 ): Promise<TestTab> {
@@ -59,7 +62,7 @@ async function tab(
   const connection = new EngineConnection({
     client,
     config: resolveConfig({ endpoint: API, namespace }),
-    connectPrimary: () => linkTo(host),
+    connectPrimary: () => linkTo(typeof host === 'function' ? host() : host),
     connectBroadcast: (onAnnounce) => broadcastLink(channelName(namespace), client, onAnnounce),
     locks: navigator.locks,
     heartbeatMs: 60_000,
@@ -194,6 +197,25 @@ describe('one engine per namespace', () => {
     await eventually(() => status.value?.updateRequired === true, 5_000, 'status says update-required');
   });
 
+  it('rejects settled() with update-required, one asked before the engine answered and one after, instead of hanging', async () => {
+    const namespace = uniqueName('downgrade-settled');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
+      open.onsuccess = () => {
+        open.result.close();
+        resolve();
+      };
+      open.onerror = () => reject(open.error);
+    });
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    cleanups.push(() => client.close());
+    // Asked at once: the tab is not even connected yet, so this waits on a live query that no engine will answer.
+    const before = client.settled('op-asked-before');
+    expect(await before.catch((e: SynclineError) => e.code)).to.equal('update-required');
+    expect(await client.settled('op-asked-after').catch((e: SynclineError) => e.code)).to.equal('update-required');
+  });
+
   it('fails calls fast with unavailable when the engine cannot start, and says why in status', async () => {
     const namespace = uniqueName('broken');
     const host = newHost({ startEngine: () => Promise.reject(new Error('IndexedDB is not available here')) });
@@ -206,6 +228,28 @@ describe('one engine per namespace', () => {
       5_000,
       'unavailable state',
     );
+  });
+});
+
+describe('a deleted database (logout)', () => {
+  it('lets the deletion through and serves a tab still open from a fresh engine, not as a newer version', async () => {
+    const namespace = uniqueName('deleted');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const t = await tab(namespace, host);
+    await t.connection.ready(5_000);
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    await t.connection.call('enqueue', [create(collection, 'before')]);
+    await deleteSynclineDB(namespace);
+    await eventually(() => host.engine !== null && t.connection.connected, 10_000, 'the tab on a fresh engine');
+    expect(t.states.every((s) => s.updateRequired === null)).to.equal(true);
+    expect(await t.connection.call('count', {})).to.equal(0);
+    await clearFaults(`/api/${collection}`);
+    await t.connection.call('enqueue', [create(collection, 'after')]);
+    await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'drained');
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after']);
   });
 });
 
@@ -420,6 +464,60 @@ describe('credentials from tabs', () => {
     expect(host.engine!.status.paused).to.equal(null);
     // Its success is recorded behind the requests, a moment after the server has it.
     await eventually(async () => !(await host.engine!.has(op!.id)), 5_000, 'recorded as done');
+  });
+});
+
+describe('authorize answers', () => {
+  it('never applies a late answer to the question of a gone engine to the same-numbered question of the next', async () => {
+    const namespace = uniqueName('stale-auth');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const first = newHost();
+    const second = newHost();
+    let runtime = first;
+    const asked: { request: { method: string; url: string }; answer(headers: Record<string, string>): void }[] = [];
+    const t = await tab(namespace, () => runtime, {
+      // A slow hook: each question waits until the test answers it.
+      authorize: (request) => new Promise((answer) => asked.push({ request, answer })),
+    });
+    await t.connection.ready(5_000);
+    const firstAsk = first.engine!.authorize!({ method: 'PUT', url: `${API}/x` }).catch(() => 'given up');
+    await eventually(() => asked.length === 1, 5_000, 'the first engine asked');
+    // That engine dies with the question open (as a killed worker does); the tab's runtime is a new one now.
+    runtime = second;
+    await first.close();
+    expect(await firstAsk).to.equal('given up');
+    await eventually(() => second.engine !== null && second.clientCount === 1, 10_000, 'the tab on the next engine');
+    const secondAsk = second.engine!.authorize!({ method: 'DELETE', url: `${API}/y` });
+    await eventually(() => asked.length === 2, 5_000, 'the next engine asked');
+    expect(asked[1]!.request.method).to.equal('DELETE');
+    // The late answer (for PUT /x) settles first, on the same port, before the answer for DELETE /y.
+    asked[0]!.answer({ 'X-For': 'PUT /x' });
+    asked[1]!.answer({ 'X-For': 'DELETE /y' });
+    expect(await secondAsk).to.deep.equal({ 'X-For': 'DELETE /y' });
+  });
+
+  it('takes a plain value from an authorize hook that is not async as its answer', async () => {
+    const namespace = uniqueName('sync-auth');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const t = await tab(namespace, host, { authorize: () => ({ 'X-Token': 'plain' }) });
+    await t.connection.ready(5_000);
+    expect(await host.engine!.authorize!({ method: 'PUT', url: `${API}/x` })).to.deep.equal({ 'X-Token': 'plain' });
+  });
+
+  it('answers with an error, at once, for an authorize hook that throws synchronously', async () => {
+    const namespace = uniqueName('throw-auth');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const t = await tab(namespace, host, {
+      authorize: () => {
+        throw new Error('no token in this page');
+      },
+    });
+    await t.connection.ready(5_000);
+    const error = await host.engine!.authorize!({ method: 'PUT', url: `${API}/x` }).catch((e: Error) => e);
+    // The hook's own error, not the host's "no credentials within authorizeTimeoutMs".
+    expect((error as Error).message).to.equal('no token in this page');
   });
 });
 

@@ -99,9 +99,13 @@ export { DB_VERSION, databaseName, deleteSynclineDB };
 
 /**
  * Opens (and creates or upgrades) a namespace's database. `onVersionChange` runs when a newer version of
- * syncline (another worker during a deploy) needs to upgrade it; the connection is closed right after.
+ * syncline (another worker during a deploy) needs to upgrade it (`newVersion` is that version), or when it is
+ * being deleted (a logout: `newVersion` is null); the connection is closed right after.
  */
-export function openSynclineDB(namespace: string, onVersionChange?: () => void): Promise<SynclineDB> {
+export function openSynclineDB(
+  namespace: string,
+  onVersionChange?: (newVersion: number | null) => void,
+): Promise<SynclineDB> {
   return openDB<SynclineSchema>(databaseName(namespace), DB_VERSION, {
     upgrade(db, oldVersion, _newVersion, tx) {
       // One step per version, so any older database walks up to the current schema.
@@ -144,9 +148,10 @@ export function openSynclineDB(namespace: string, onVersionChange?: () => void):
         db.createObjectStore('collections', { keyPath: 'name' });
       }
     },
-    blocking(_current, _next, event) {
-      // A newer version wants to upgrade: step aside rather than wedge it behind this connection.
-      onVersionChange?.();
+    blocking(_current, next, event) {
+      // A newer version wants to upgrade, or the database is being deleted: step aside rather than wedge it
+      // behind this connection. Which of the two it is matters to the host (see EngineHost).
+      onVersionChange?.(next);
       (event.target as IDBDatabase).close();
     },
   });

@@ -15,6 +15,10 @@ import {
   type TopicEvent,
 } from './protocol.ts';
 
+/** The page's `authorize`: the engine's hook, or one that answers at once (a plain value, or a throw). */
+export type PageAuthorizeHook =
+  AuthorizeHook | ((request: Parameters<AuthorizeHook>[0]) => Awaited<ReturnType<AuthorizeHook>>);
+
 export interface ConnectionOptions {
   client: string;
   config: EngineConfig;
@@ -24,7 +28,7 @@ export interface ConnectionOptions {
   connectBroadcast: ((onAnnounce: () => void) => Link) | null;
   /** Web Locks: the engine's instance lock tells this tab the moment the engine is gone. Null: heartbeats. */
   locks: LockManager | null;
-  authorize?: AuthorizeHook;
+  authorize?: PageAuthorizeHook;
   /** Without Web Locks: how often to ping the engine, and the silence after which it is taken for dead. */
   heartbeatMs: number;
   deadAfterMs: number;
@@ -72,7 +76,7 @@ export class EngineConnection {
   private via: 'primary' | 'broadcast' = 'primary';
   private nextId = 1;
   private readonly calls = new Map<number, PendingCall>();
-  private readonly subs = new Map<number, { query: Topic; emit(event: TopicEvent): void }>();
+  private readonly subs = new Map<number, { query: Topic; emit(event: TopicEvent): void; end(): void }>();
   private lastHeard = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
@@ -154,11 +158,23 @@ export class EngineConnection {
     });
   }
 
-  /** A live query; each subscriber gets its own engine-side subscription, released on unsubscribe. */
+  /**
+   * A live query; each subscriber gets its own engine-side subscription, released on unsubscribe. It completes
+   * when no engine will ever answer it again (`close()`, `update-required`; `endReason()` says which), so nothing
+   * waiting on it hangs, and a page that subscribed without an error handler sees no error for a normal close.
+   */
   watch(query: Topic): Observable<TopicEvent> {
     return new Observable<TopicEvent>((subscriber) => {
+      if (this.endReason()) {
+        subscriber.complete();
+        return;
+      }
       const id = this.nextId++;
-      this.subs.set(id, { query, emit: (event) => subscriber.next(event) });
+      this.subs.set(id, {
+        query,
+        emit: (event) => subscriber.next(event),
+        end: () => subscriber.complete(),
+      });
       if (this.connected) this.sendQuietly({ t: 'sub', id, query });
       return () => {
         this.subs.delete(id);
@@ -186,6 +202,7 @@ export class EngineConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.endStreams();
     for (const [id, call] of this.calls) {
       if (call.sent) continue;
       clearTimeout(call.timer);
@@ -348,6 +365,20 @@ export class EngineConnection {
       .catch(() => {});
   }
 
+  /** Why no engine will answer this tab again (it closed, or must reload), or null while one may. */
+  endReason(): SynclineError | null {
+    if (this.closed) return new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.');
+    const { updateRequired } = this.stateSubject.value;
+    return updateRequired ? new SynclineError(SynclineErrorCode.UpdateRequired, updateRequired) : null;
+  }
+
+  /** Completes every live query: a stream that would otherwise wait forever (`settled()`) ends. */
+  private endStreams(): void {
+    const subs = [...this.subs.values()];
+    this.subs.clear();
+    for (const sub of subs) sub.end();
+  }
+
   private rejectAll(error: SynclineError): void {
     for (const call of this.calls.values()) {
       clearTimeout(call.timer);
@@ -387,6 +418,7 @@ export class EngineConnection {
       case 'update-required':
         this.setState({ connected: false, updateRequired: message.reason });
         this.rejectAll(new SynclineError(SynclineErrorCode.UpdateRequired, message.reason));
+        this.endStreams();
         return;
       case 'unavailable': {
         const error = deserializeError(message.error);
@@ -416,13 +448,23 @@ export class EngineConnection {
         return;
       case 'authorize': {
         const hook = this.options.authorize;
-        const reply = (headers: Record<string, string> | null, extra: { signedOut?: boolean; error?: string } = {}) =>
+        // The answer goes back only on the link, and to the engine, that asked: if the tab has moved on meanwhile
+        // (the engine died, another took over), a new engine may have asked a question under the same id, and a
+        // late answer for another request must not settle it. The old engine has given up on it anyway.
+        const link = this.link;
+        const engine = this.engineId;
+        const reply = (headers: Record<string, string> | null, extra: { signedOut?: boolean; error?: string } = {}) => {
+          if (this.link !== link || this.engineId !== engine) return;
           this.sendQuietly({ t: 'auth-result', id: message.id, headers, ...extra });
+        };
         if (!hook) return reply(null);
-        hook(message.request).then(
-          (h) => (h === false ? reply(null, { signedOut: true }) : reply(h ?? null)),
-          (e: unknown) => reply(null, { error: e instanceof Error ? e.message : String(e) }),
-        );
+        // A hook that is not async still gets an answer sent: a plain value is its answer, a throw an error.
+        Promise.resolve()
+          .then(() => hook(message.request))
+          .then(
+            (h) => (h === false ? reply(null, { signedOut: true }) : reply(h ?? null)),
+            (e: unknown) => reply(null, { error: e instanceof Error ? e.message : String(e) }),
+          );
         return;
       }
     }

@@ -20,9 +20,10 @@ export interface EngineHostOptions {
   runtime: Runtime;
   /**
    * Opens the database and the engine. Called only while this host holds the namespace's engine lock;
-   * `onVersionChange` runs if a newer version of syncline upgrades the database under it.
+   * `onVersionChange` runs if a newer version of syncline upgrades the database under it (`newVersion` is a
+   * number), or if the database is deleted (null: a logout).
    */
-  startEngine(config: EngineConfig, onVersionChange: () => void): Promise<SyncEngine>;
+  startEngine(config: EngineConfig, onVersionChange: (newVersion: number | null) => void): Promise<SyncEngine>;
   /** Rejects a hello whose namespace does not belong here (a worker is named after its namespace). */
   acceptsNamespace?(namespace: string): boolean;
   locks?: LockManager | null;
@@ -83,8 +84,15 @@ export class EngineHost {
     number,
     { resolve(h: Record<string, string> | null | false): void; reject(e: Error): void; connection: Connection }
   >();
-  private nextAuthId = 1;
+  /**
+   * Starts at a random point, so two hosts (a worker and the one after it) do not hand out the same ids: a tab's
+   * late answer to the first can then never match a question of the second.
+   */
+  private nextAuthId = 1 + Math.floor(Math.random() * 2 ** 40);
   private readonly id = `${Date.now().toString(36)}-${(hostCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  /** The running engine's identity (welcome, instance lock): a new one for each engine this host starts. */
+  private engineId = this.id;
+  private starts = 0;
   private silenceTimer: ReturnType<typeof setInterval> | null = null;
   private releaseHold: (() => void) | null = null;
   private stopBroadcast: (() => void) | null = null;
@@ -246,7 +254,7 @@ export class EngineHost {
         this.send(connection, {
           t: 'welcome',
           runtime: this.options.runtime,
-          engine: this.id,
+          engine: this.engineId,
           lock: this.instanceLock,
           ...this.versions,
         });
@@ -327,10 +335,20 @@ export class EngineHost {
     const config = this.config;
     if (!config || this.state.kind === 'closed' || this.state.kind === 'superseded') return;
     this.state = { kind: 'starting' };
-    const life = new Promise<void>((resolve) => (this.releaseHold = resolve));
+    let release!: () => void;
+    const life = new Promise<void>((resolve) => (release = resolve));
+    this.releaseHold = release;
+    this.engineId = `${this.id}.${++this.starts}`;
+    // Still this start, not one begun after this engine stepped aside (a deleted database) while it opened.
+    const current = () => this.state.kind === 'starting' && this.releaseHold === release;
     const locks = this.locks;
     if (locks) {
-      this.instanceLock = instanceLockName(config.namespace, this.versions.schema, this.versions.protocol, this.id);
+      this.instanceLock = instanceLockName(
+        config.namespace,
+        this.versions.schema,
+        this.versions.protocol,
+        this.engineId,
+      );
       await new Promise<void>((granted) => {
         locks
           .request(this.instanceLock!, () => {
@@ -342,19 +360,23 @@ export class EngineHost {
     }
     let engine: SyncEngine;
     try {
-      engine = await this.options.startEngine(config, () => this.supersede());
+      engine = await this.options.startEngine(config, (newVersion) =>
+        newVersion === null ? this.databaseDeleted() : this.supersede(),
+      );
     } catch (error) {
-      console.error('syncline: the engine failed to start', error);
-      if (this.state.kind === 'starting') {
+      // An engine given up on while it opened (closed, superseded, its database deleted) fails as it should.
+      if (current()) {
+        console.error('syncline: the engine failed to start', error);
         this.state = { kind: 'failed', error, at: Date.now() };
         this.introduceAll();
       }
-      this.releaseHold?.();
+      release();
       return;
     }
-    if (this.state.kind !== 'starting') {
-      // Closed or superseded while opening.
+    if (!current()) {
+      // Closed, superseded or stepped aside while opening.
       engine.close();
+      release();
       return;
     }
     engine.authorize = (request) => this.authorize(request, engine.config.authorizeTimeoutMs);
@@ -387,6 +409,27 @@ export class EngineHost {
     for (const c of [...this.connections]) {
       this.send(c, { t: 'update-required', reason: SUPERSEDED });
       this.drop(c, false);
+    }
+    this.releaseHold?.();
+  }
+
+  /**
+   * The database is being deleted (a logout): the engine closes so the deletion can go through, and the host
+   * goes back to idle, so the next hello starts a fresh engine on a fresh database. Nothing newer took over:
+   * tabs still here look for the next engine rather than being told to reload.
+   */
+  private databaseDeleted(): void {
+    if (this.state.kind !== 'running' && this.state.kind !== 'starting') return;
+    const engine = this.engine;
+    this.state = { kind: 'idle' };
+    this.stopBroadcast?.();
+    this.stopBroadcast = null;
+    engine?.close();
+    for (const c of [...this.connections]) {
+      // With Web Locks, tabs learn from the instance lock, released below, as after any stop: their hello on a
+      // fresh link then comes once this engine has let go of the engine lock. Without, they are told to start over.
+      if (!this.locks) this.send(c, { t: 'reset' });
+      this.drop(c, !!this.locks);
     }
     this.releaseHold?.();
   }
@@ -436,9 +479,11 @@ export class EngineHost {
         return;
       case 'auth-result': {
         const waiter = this.authWaiters.get(message.id);
+        // Only the connection that was asked may answer: any other answer is for a question this host never asked it.
+        if (!waiter || waiter.connection !== connection) return;
         this.authWaiters.delete(message.id);
-        if (message.error !== undefined) waiter?.reject(new Error(message.error));
-        else waiter?.resolve(message.signedOut ? false : message.headers);
+        if (message.error !== undefined) waiter.reject(new Error(message.error));
+        else waiter.resolve(message.signedOut ? false : message.headers);
         return;
       }
       case 'unsub':
