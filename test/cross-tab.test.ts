@@ -4,6 +4,7 @@ import { firstValueFrom } from 'rxjs';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { Operation, SyncClient, SyncMode, SyncStatus } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
+import { workerName } from '../src/runtime/names.ts';
 import { addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 
@@ -165,7 +166,7 @@ for (const mode of ['shared-worker', 'leader-tab'] as SyncMode[]) {
       const engineBefore = status.value!;
       if (mode === 'shared-worker') {
         // Kill the worker itself (a DevTools target): both tabs must notice and reconnect to a fresh one.
-        const killed = await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` });
+        const killed = await executeServerCommand('kill-shared-worker', { name: workerName(namespace) });
         expect(killed).to.equal(1);
       } else {
         // The leader is the first tab: close it; the second takes the lock and resumes from IndexedDB.

@@ -3,6 +3,7 @@ import { expect } from '@open-wc/testing';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { createSyncClient } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
+import { workerName } from '../src/runtime/names.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { follow } from './support/frames.ts';
 
@@ -27,7 +28,7 @@ describe('a killed worker', () => {
     const status = follow(client.status$);
     cleanups.push(() => status.stop());
     await client.ready();
-    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    expect(await executeServerCommand('kill-shared-worker', { name: workerName(namespace) })).to.equal(1);
     await eventually(() => status.values.some((s) => !s.connected), 5_000, 'lost');
     const op = await client.enqueue(create(collection, 'after-kill'));
     await client.settled(op.id);
@@ -62,7 +63,7 @@ describe('no write before a request', () => {
     await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'applied on the server');
     await new Promise((r) => setTimeout(r, 300));
     // The 2xx is in; its record waits behind our transaction. Now the engine dies.
-    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    expect(await executeServerCommand('kill-shared-worker', { name: workerName(namespace) })).to.equal(1);
     const requestsBefore = await requestCount(`/api/${collection}`);
     spinning = false;
     await new Promise((r) => (tx.oncomplete = r));
@@ -103,7 +104,7 @@ describe('a worker killed mid-push (Background Sync)', () => {
     // A create: it carries no If-Match, so a repeat under any other key would be applied a second time (version 2).
     await tasks.put('t1', { title: 'once' });
     await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 1, 5_000, 'push out');
-    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(1);
+    expect(await executeServerCommand('kill-shared-worker', { name: workerName(namespace) })).to.equal(1);
     // The restarted engine finds the edit still dirty (its answer was never recorded) and pushes it again.
     await eventually(
       () => items.value?.find((e) => e.id === 't1')?.dirty === false,

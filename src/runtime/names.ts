@@ -1,9 +1,16 @@
 // Names of the shared resources of a namespace: worker, channel and locks all carry it.
+import { PROTOCOL_VERSION } from '../rpc/protocol.ts';
 /** The IndexedDB database of a namespace's queue. */
 export const databaseName = (namespace: string) => `syncline:${namespace}`;
 /** The schema version of that database; tabs and engines compare it (with the protocol's) before they talk. */
 export const DB_VERSION = 4;
-export const workerName = (namespace: string) => `syncline:${namespace}`;
+/**
+ * The SharedWorker of a namespace, named with the versions it speaks (schema.protocol). After a deploy that
+ * changes them, a new page starts a worker of its own, even from the same URL, which takes the namespace over
+ * (the engine lock, the database upgrade); with one name for all versions the browser would hand it the older
+ * worker still running for older tabs, which cannot serve it.
+ */
+export const workerName = (namespace: string) => `syncline:${namespace}:${DB_VERSION}.${PROTOCOL_VERSION}`;
 export const channelName = (namespace: string) => `syncline:${namespace}`;
 export const tabLockName = (namespace: string, client: string) => `syncline:${namespace}:tab:${client}`;
 

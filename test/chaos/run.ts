@@ -1,6 +1,7 @@
 // Seeded randomized runs: real tabs, a flaky server, tabs and workers killed; the server's write log says what happened.
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { CHROMIUM_ARGS } from '../../scripts/ensure-chromium.mjs';
+import { workerName } from '../../src/runtime/names.ts';
 import { startAppServer, type AppServer } from '../harness/app-server.ts';
 
 /** What both mixes (queue and Background Sync) share: the tabs, the runtime and the faults around them. */
@@ -170,7 +171,7 @@ export async function killWorker(browser: Browser, namespace: string): Promise<n
     if (
       worker &&
       (await worker.evaluate(() => (self as unknown as { name: string }).name).catch(() => null)) ===
-        `syncline:${namespace}`
+        workerName(namespace)
     ) {
       await worker.close().catch(() => {});
       killed++;
