@@ -7,7 +7,7 @@ import { EngineHost } from '../src/rpc/host.ts';
 import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from '../src/rpc/connection.ts';
 import { PROTOCOL_VERSION, portLink, type Link } from '../src/rpc/protocol.ts';
 import { broadcastLink } from '../src/runtime/broadcast.ts';
-import { channelName, tabLockName } from '../src/runtime/names.ts';
+import { channelName, engineLockName, tabLockName } from '../src/runtime/names.ts';
 import { startEngine } from '../src/runtime/start-engine.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
@@ -228,6 +228,37 @@ describe('one engine per namespace', () => {
       5_000,
       'unavailable state',
     );
+  });
+});
+
+describe('sent elsewhere to an engine that goes away', () => {
+  it('comes back to its own runtime when the channel stays silent, and is served once that runtime starts', async () => {
+    const namespace = uniqueName('silent-channel');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    // Another tab's engine holds the namespace (the lock only: it dies before it ever answers on the channel).
+    let releaseOther!: () => void;
+    await new Promise<void>(
+      (held) =>
+        void navigator.locks.request(engineLockName(namespace), () => {
+          held();
+          return new Promise<void>((r) => (releaseOther = r));
+        }),
+    );
+    // This tab's own runtime: its first start fails (a passing storage error), the next one works.
+    let starts = 0;
+    const host = newHost({
+      startEngine: (config, onVersionChange) =>
+        ++starts === 1 ? Promise.reject(new Error('a passing failure')) : startEngine(config, onVersionChange),
+    });
+    const t = await tab(namespace, host);
+    await eventually(() => (t.connection as unknown as { via: string }).via === 'broadcast', 5_000, 'sent elsewhere');
+    releaseOther();
+    // The runtime takes the lock and fails to start: it serves no channel. The tab must not wait there for good.
+    await eventually(() => starts >= 1, 5_000, 'first start');
+    await t.connection.ready(20_000);
+    expect(starts).to.equal(2);
+    const [op] = (await t.connection.call('enqueue', [create(uniqueName('c'), 'a')])) as Operation[];
+    expect(op!.label).to.equal('a');
   });
 });
 

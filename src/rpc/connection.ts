@@ -291,7 +291,10 @@ export class EngineConnection {
       if (state.unavailable && Date.now() - this.lastHeard <= UNAVAILABLE_RETRY_MS) return;
       // A link whose hellos go unanswered may lead nowhere (a port to a worker that was being killed as it was
       // made): after a few, open a fresh one. Only while not welcomed; a welcomed tab trusts the engine's lock.
-      if (Date.now() - this.lastHeard > SILENT_LINK_MS) this.open(this.via);
+      // A silent channel goes back to the tab's own runtime: the engine it was sent to may be gone before it
+      // answered, and the runtime that took the lock after it may have failed to start, serving no channel; only
+      // a hello to that runtime makes it try again (or sends the tab elsewhere once more).
+      if (Date.now() - this.lastHeard > SILENT_LINK_MS) this.open('primary');
       else this.hello();
       return;
     }
