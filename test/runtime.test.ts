@@ -228,6 +228,15 @@ describe('one engine per namespace', () => {
       5_000,
       'unavailable state',
     );
+    // A call made once the engine has said so fails at once with its reason: no round trip, no call timeout.
+    let settled = false;
+    const call = t.connection.call('count', {}).catch((e: SynclineError) => ((settled = true), e));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(settled, 'rejected without waiting for the engine').to.equal(true);
+    const later = await call;
+    expect((later as SynclineError).code).to.equal('unavailable');
+    expect((later as SynclineError).message).to.contain('IndexedDB is not available here');
   });
 });
 

@@ -134,8 +134,11 @@ export class EngineConnection {
 
   call<M extends CallMethod>(method: M, ...args: EngineCalls[M]['args']): Promise<EngineCalls[M]['result']> {
     if (this.closed) return Promise.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.'));
-    const { updateRequired } = this.stateSubject.value;
+    const { updateRequired, unavailable, connected } = this.stateSubject.value;
     if (updateRequired) return Promise.reject(new SynclineError(SynclineErrorCode.UpdateRequired, updateRequired));
+    // The engine said it cannot start (the tab asks again every few seconds): fail fast with its reason rather
+    // than after callTimeoutMs with none.
+    if (!connected && unavailable) return Promise.reject(new SynclineError(SynclineErrorCode.Unavailable, unavailable));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(() => {
