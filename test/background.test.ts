@@ -123,7 +123,7 @@ describe('Background Sync in the engine', () => {
    * t1 pushed as "base" (version 1), then patched to `title`: the server applies that push (version 2) but its
    * answer is held from the engine until `held.release()`.
    */
-  async function pushWithAnswerHeld(conflict: 'merge' | 'manual', title: string) {
+  async function pushWithAnswerHeld(conflict: 'merge' | 'manual' | 'server-wins', title: string) {
     const held = holdPutAnswers('/t1');
     const engine = await start(conflict, {}, { fetch: held.fetch });
     await engine.entityPut(collection, 't1', { title: 'base' });
@@ -430,13 +430,15 @@ describe('Background Sync in the engine', () => {
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'mine', note: 'theirs' } });
   });
 
-  it("drops a conflict a pull made of this device's own push once that push is accepted, and pushes the newer edit", async () => {
+  it("takes a pull of this device's own push still out for its own, not a conflict, and pushes the newer edit", async () => {
     // As above, the answers to this device's PUTs of t1 are held; a pull meanwhile sees the push's own result.
     const { engine, held } = await pushWithAnswerHeld('manual', 'first');
-    // Edited again while the push is out; the pull finds version 2 ("first") under an unpushed "second".
+    // Edited again while the push is out; the pull finds version 2 ("first", what the push out carries) under an
+    // unpushed "second": the newer edit is rebased on it, as the push's answer will do.
     await engine.entityPatch(collection, 't1', { title: 'second' });
     await engine.background!.pull(collection);
-    expect((await engine.conflicts(collection)).length).to.equal(1);
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+    expect(await stored('t1')).to.deep.include({ version: 2, dirty: true, data: { title: 'second' } });
     held.release();
     await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'the newer edit pushed');
     expect(await engine.conflicts(collection)).to.deep.equal([]);
@@ -478,6 +480,267 @@ describe('Background Sync in the engine', () => {
     } finally {
       await other.dispose();
     }
+  });
+
+  it('never repeats a key for an entity made again after its delete, even across a restart: the re-create is a new write', async () => {
+    const engine = await start();
+    await engine.entityPut(collection, 't1', { title: 'A' });
+    await clean('t1');
+    expect(await engine.entityDelete(collection, 't1')).to.equal(true);
+    await eventually(
+      async () => engine.status.entities.dirty === 0 && (await stored('t1')) === undefined,
+      10_000,
+      'delete pushed',
+    );
+    // The row (and its revision) is gone; so is the engine: what it knew of revisions must survive in the database.
+    const config = f.engine.config;
+    f.engine.close();
+    f.engine = await SyncEngine.open({
+      config,
+      db: await openSynclineDB(f.namespace),
+      clock: f.clock,
+      random: () => 0.5,
+    });
+    // The same data again: under a repeated key the server would replay its first answer (version 1) and apply nothing.
+    await f.engine.entityPut(collection, 't1', { title: 'A' });
+    await clean('t1');
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'A' } });
+    expect((await serverItems(collection))[0]).to.deep.include({ version: 3, deleted: false, data: { title: 'A' } });
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+      ['t1', 3, `${collection}/t1@3`],
+    ]);
+  });
+
+  it("pushes a delete or revert made while the create's push is out, so the entity does not come back", async () => {
+    const held = holdPutAnswers('');
+    const engine = await start('merge', {}, { fetch: held.fetch });
+    for (const [id, undo] of [
+      ['t1', () => engine.entityDelete(collection, 't1')],
+      ['t2', () => engine.entityRevert(collection, 't2')],
+    ] as const) {
+      held.hold();
+      await engine.entityPut(collection, id, { title: 'created' });
+      await eventually(() => held.answered.some((url) => url.endsWith(`/${id}`)), 5_000, `${id} created, answer held`);
+      expect(await undo()).to.equal(true);
+      expect(await stored(id)).to.equal(undefined);
+      held.release();
+      await eventually(async () => engine.status.entities.dirty === 0, 10_000, `${id}'s delete pushed`);
+      expect((await serverItems(collection)).find((i) => i.id === id)).to.deep.include({ deleted: true });
+    }
+    await engine.background!.pull(collection);
+    expect(await engine.entities(collection)).to.deep.equal([]);
+  });
+
+  it('keeps a 412 whose server copy is bigger than 64 KB a conflict: a delete against stale data is not done', async () => {
+    const engine = await start('merge');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    const big = 'x'.repeat(100_000);
+    await serverPut(collection, 't1', { title: 'theirs', big }, '"1"');
+    await engine.entityDelete(collection, 't1');
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict).to.deep.include({ mine: null, theirsVersion: 2, detectedBy: '412' });
+    expect((conflict!.theirs as { big: string }).big.length).to.equal(big.length);
+    expect((await serverItems(collection)).at(-1)).to.deep.include({ version: 2, deleted: false });
+  });
+
+  it("reads a version from the ETag when the body has none, and never takes an answer without one for 'no version'", async () => {
+    let rewrite: ((response: Response) => Promise<Response>) | null = null;
+    let feedDown = false;
+    const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
+      new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json', ...headers } });
+    const engine = await start(
+      'merge',
+      {},
+      {
+        fetch: async (input, init) => {
+          if (feedDown && String(input).includes('?since=')) return json({ error: 'down' }, 400);
+          const response = await fetch(input, init);
+          return rewrite && init?.method === 'PUT' ? rewrite(response) : response;
+        },
+      },
+    );
+    // A 201 with neither "version" nor ETag: the row stays unpushed until the feed tells the version.
+    rewrite = async (response) => {
+      const { version: _v, ...body } = (await response.json()) as Record<string, unknown>;
+      return json(body, response.status);
+    };
+    await engine.entityPut(collection, 't1', { title: 'base', done: false });
+    await clean('t1');
+    expect((await stored('t1'))!.version).to.equal(1);
+    // A 412 whose "current" has no version, but whose ETag has: theirs is version 2, merged and pushed on it (the
+    // feed is down, so the ETag alone tells it).
+    feedDown = true;
+    rewrite = async (response) => {
+      if (response.status !== 412) return response;
+      const body = (await response.json()) as { current: Record<string, unknown> };
+      delete body.current['version'];
+      return json(body, 412, { ETag: response.headers.get('ETag')! });
+    };
+    await serverPut(collection, 't1', { title: 'base', done: true }, '"1"');
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(async () => (await stored('t1'))?.version === 3, 10_000, 'merged and pushed');
+    expect((await serverItems(collection)).at(-1)).to.deep.include({ version: 3, data: { title: 'mine', done: true } });
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+  });
+
+  it("under server-wins, takes a pull of this device's own push still out for its own: no rollback, the newer edit pushed", async () => {
+    const { engine, held } = await pushWithAnswerHeld('server-wins', 'b');
+    const rollbacks: unknown[] = [];
+    const sub = engine.rollbacks$.subscribe((r) => rollbacks.push(r));
+    await engine.entityPatch(collection, 't1', { title: 'c' });
+    await engine.background!.pull(collection);
+    expect(await stored('t1')).to.deep.include({ version: 2, dirty: true, data: { title: 'c' } });
+    held.release();
+    await eventually(async () => (await stored('t1'))?.version === 3, 10_000, 'c pushed');
+    sub.unsubscribe();
+    expect(await stored('t1')).to.deep.include({ dirty: false, data: { title: 'c' } });
+    expect((await serverItems(collection))[0]).to.deep.include({ version: 3, data: { title: 'c' } });
+    expect(rollbacks).to.deep.equal([]);
+  });
+
+  it("shows the server's newer copy, not a conflict, when a late answer shows the pulled change came after this device's edit", async () => {
+    const { engine, held } = await pushWithAnswerHeld('manual', 'A');
+    // Another client builds on version 2 (this device's A, its answer still held); a pull sees version 3 under A.
+    await serverPut(collection, 't1', { title: 'B' }, '"2"');
+    await engine.background!.pull(collection);
+    expect((await engine.conflicts(collection)).length).to.equal(1);
+    held.release();
+    await eventually(async () => (await engine.conflicts(collection)).length === 0, 10_000, 'conflict dropped');
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, conflictId: null, data: { title: 'B' } });
+    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+  });
+
+  it('pushes a new edit queued behind more than 64 refused ones', async () => {
+    const engine = await start();
+    await addFault({ pathPrefix: `/api/${collection}/`, methods: ['PUT'], status: 400 });
+    for (let i = 0; i < 65; i++) await engine.entityPut(collection, `f${String(i).padStart(2, '0')}`, { title: 'no' });
+    await eventually(
+      async () => (await engine.dirtyEntities()).filter((d) => d.failed).length === 65,
+      20_000,
+      'all refused',
+    );
+    await clearFaults(`/api/${collection}/`);
+    await engine.entityPut(collection, 'later', { title: 'goes' });
+    await clean('later');
+    expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['later']);
+  });
+
+  it("holds a queued operation on an entity for that entity's Retry-After instead of pushing it every second", async () => {
+    const engine = await start();
+    const path = `/api/${collection}/t1`;
+    await addFault({ pathPrefix: path, methods: ['PUT'], status: 503, retryAfter: 120 });
+    await engine.entityPut(collection, 't1', { title: 'edited first' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'first push refused');
+    const [op] = await engine.enqueue([
+      {
+        kind: 'task.delete',
+        label: 'Delete',
+        entity: { type: collection, id: 't1' },
+        request: { method: 'DELETE', url: `${API}/${collection}/t1` },
+      },
+    ]);
+    await eventually(() => !engine.status.syncing, 5_000, 'lanes idle');
+    for (let s = 0; s < 5; s++) {
+      f.clock.advance(1_000);
+      await eventually(() => !engine.status.syncing, 5_000, 'lanes idle');
+    }
+    expect(await requestCount(path)).to.equal(1);
+    await clearFaults(path);
+    f.clock.advance(120_000);
+    await eventually(
+      async () => (await engine.count()) === 0 && engine.status.entities.dirty === 0,
+      10_000,
+      'both sent',
+    );
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, op!.id],
+    ]);
+  });
+
+  /** A fetch whose answers to the collection's feed come from `feed` while it is set (the real server otherwise). */
+  function fakeFeed() {
+    const asked: string[] = [];
+    const control = {
+      asked,
+      feed: null as ((since: string) => { status?: number; body: unknown }) | null,
+      fetch: (async (input, init) => {
+        const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+        const since = url.searchParams.get('since');
+        if (!control.feed || since === null || (init?.method ?? 'GET') !== 'GET') return fetch(input, init);
+        asked.push(since);
+        const { status = 200, body } = control.feed(since);
+        return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
+      }) as typeof fetch,
+    };
+    return control;
+  }
+
+  it('stops a pull whose feed says hasMore without moving its cursor', async () => {
+    const fake = fakeFeed();
+    const engine = await start('merge', {}, { fetch: fake.fetch });
+    await engine.background!.pull(collection);
+    fake.feed = () => ({ body: { items: [], cursor: '7', hasMore: true } });
+    await engine.background!.pull(collection);
+    expect(fake.asked.length).to.be.at.most(2);
+  });
+
+  it('after a 410, starts a full pull cut short over from the start, and drops what the server no longer has', async () => {
+    const fake = fakeFeed();
+    const engine = await start('merge', {}, { fetch: fake.fetch });
+    const item = (id: string) => ({ id, version: 1, data: { title: id }, deleted: false });
+    fake.feed = () => ({ body: { items: [item('a'), item('b')], cursor: '2', hasMore: false } });
+    await engine.background!.pull(collection);
+    expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['a', 'b']);
+    // b's tombstone is purged: the cursor expires; the full pull's second page fails.
+    fake.feed = (since) =>
+      since === '2'
+        ? { status: 410, body: { error: 'cursor-expired' } }
+        : since === ''
+          ? { body: { items: [item('a')], cursor: '3', hasMore: true } }
+          : { status: 400, body: { error: 'bad-cursor' } };
+    await engine.background!.pull(collection);
+    f.clock.advance(1);
+    // Asked again: from the start (not from the cut-short page), so b, which the feed no longer has, goes.
+    fake.feed = (since) =>
+      since === ''
+        ? { body: { items: [item('a')], cursor: '4', hasMore: false } }
+        : { body: { items: [], cursor: '4', hasMore: false } };
+    await engine.background!.pull(collection);
+    expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['a']);
+  });
+
+  it('refuses non-object resolutions, oversized edits, the ids "." and "..", and a pull interval no timer holds', async () => {
+    const engine = await start('manual', { maxPayloadBytes: 1024 });
+    await engine.entityPut(collection, 'ok', { title: 'kept' });
+    await clean('ok');
+    await serverPut(collection, 'ok', { title: 'theirs' }, '"1"');
+    await engine.entityPatch(collection, 'ok', { title: 'mine' });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [conflict] = await engine.conflicts(collection);
+    const before = [await engine.entities(collection), await engine.conflicts(collection)];
+    const url = `${API}/${collection}`;
+    for (const [call, code] of [
+      [() => engine.resolve(conflict!.id, { data: 5 } as never), 'invalid-operation'],
+      [() => engine.resolve(conflict!.id, { data: 'x' } as never), 'invalid-operation'],
+      [() => engine.resolve(conflict!.id, { data: [1] } as never), 'invalid-operation'],
+      [() => engine.resolve(conflict!.id, { data: { text: 'x'.repeat(2_000) } }), 'payload-too-large'],
+      [() => engine.entityPut(collection, 'big', { text: 'x'.repeat(2_000) }), 'payload-too-large'],
+      // 600 two-byte characters: within the limit as UTF-16 code units, over it as bytes.
+      [() => engine.entityPatch(collection, 'ok', { text: 'é'.repeat(600) }), 'payload-too-large'],
+      [() => engine.entityPut(collection, '.', { title: 'x' }), 'invalid-operation'],
+      [() => engine.entityPut(collection, '..', { title: 'x' }), 'invalid-operation'],
+      [() => engine.registerCollection({ name: collection, url, pullIntervalMs: Infinity }), 'invalid-operation'],
+      [() => engine.registerCollection({ name: collection, url, pullIntervalMs: 2 ** 31 }), 'invalid-operation'],
+    ] as const) {
+      const error = await (call as () => Promise<unknown>)().catch((e: unknown) => e);
+      expect((error as { code?: string })?.code, String(call)).to.equal(code);
+    }
+    expect([await engine.entities(collection), await engine.conflicts(collection)]).to.deep.equal(before);
   });
 
   it('refuses bad input with typed errors and changes nothing', async () => {

@@ -51,6 +51,8 @@ export interface BackgroundHost {
     backoffBaseMs: number;
     backoffCapMs: number;
     maxRetryAfterMs: number;
+    /** The largest entity data an edit may store (its JSON, in bytes), as for a queued operation's body. */
+    maxPayloadBytes: number;
     durability: IDBTransactionDurability;
   };
   origins: string[];
@@ -77,6 +79,14 @@ export interface BackgroundHost {
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** The longest delay a timer takes (2^31-1 ms): a longer one fires at once, over and over. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Push answers are parsed up to this size: a 412's `current` is a whole entity, and must not be cut to text. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** The meta key of the highest revision of any row removed so far (new rows count on from it). */
+const REV_FLOOR_KEY = 'entityRev';
+/** Rows of the push index read at a time. */
+const PUSH_PAGE = 64;
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
 
@@ -119,7 +129,11 @@ export class BackgroundSync {
   private pullAgain = new Map<string, Promise<void>>();
   /** The push out for each entity (`<collection>\0<id>`), if any. */
   private readonly pushing = new Map<string, Promise<'pushed' | 'stopped'>>();
+  /** What the push out for each entity carries: a pull that meets it is this device's own edit, not a conflict. */
+  private readonly outgoing = new Map<string, { data: Data | null }>();
   private pushOrder = 0;
+  /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
+  private revFloor = 0;
   private visible = true;
   private closed = false;
   /** Dirty entities and open conflicts, by collection. */
@@ -129,12 +143,14 @@ export class BackgroundSync {
 
   /** Reads what is stored: collections, counts, the push order to continue from. */
   async load(): Promise<void> {
-    const tx = this.host.db.transaction(['collections', 'entities', 'conflicts']);
-    const [collections, entities, conflicts] = await Promise.all([
+    const tx = this.host.db.transaction(['collections', 'entities', 'conflicts', 'meta']);
+    const [collections, entities, conflicts, floor] = await Promise.all([
       tx.objectStore('collections').getAll(),
       tx.objectStore('entities').getAll(),
       tx.objectStore('conflicts').getAll(),
+      tx.objectStore('meta').get(REV_FLOOR_KEY),
     ]);
+    if (typeof floor === 'number') this.revFloor = floor;
     for (const c of collections) {
       this.collections.set(c.name, c);
       this.stat(c.name).lastPullAt = c.lastPullAt;
@@ -207,8 +223,8 @@ export class BackgroundSync {
       invalid(`A collection may only live on ${this.host.origins.join(', ')}; ${parsed.origin} is not allowed.`);
     if (!(['server-wins', 'client-wins', 'merge', 'manual'] as ConflictStrategy[]).includes(conflict))
       invalid(`Unknown conflict strategy "${String(conflict)}".`);
-    if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0))
-      invalid('pullIntervalMs must be a number of milliseconds (0: no interval).');
+    if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0) || pullIntervalMs > MAX_TIMER_MS)
+      invalid(`pullIntervalMs must be a number of milliseconds up to ${MAX_TIMER_MS} (0: no interval).`);
     return { name, url: parsed.href.replace(/\/+$/, ''), conflict, pullIntervalMs };
   }
 
@@ -235,7 +251,7 @@ export class BackgroundSync {
     return this.edit(collection, id, () => {
       if (typeof data !== 'object' || data === null || Array.isArray(data))
         invalid('Entity data must be a JSON object.');
-      return checkedData(data);
+      return checkedData(data, this.host.config.maxPayloadBytes);
     });
   }
 
@@ -246,7 +262,7 @@ export class BackgroundSync {
         throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection} to patch.`);
       if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
         invalid('A patch is a JSON object of fields.');
-      return checkedData({ ...row.data, ...(fields as Data) });
+      return checkedData({ ...row.data, ...(fields as Data) }, this.host.config.maxPayloadBytes);
     });
   }
 
@@ -270,14 +286,19 @@ export class BackgroundSync {
   async revert(collection: string, id: unknown): Promise<boolean> {
     this.config(collection);
     const entityId = checkEntityId(id);
+    const now = this.host.clock.now();
     const reverted = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       if (!row || (!row.dirty && !row.conflictId)) return false;
       if (row.conflictId) await this.dropConflict(tx, batch, row.conflictId, collection);
       const clean = this.cleanRow(row, row.serverData, row.baseVersion);
-      this.putRow(tx, batch, row, clean.serverData === null && clean.baseVersion === null ? null : clean);
+      if (clean.serverData !== null || clean.baseVersion !== null) this.putRow(tx, batch, row, clean);
+      // A create whose push left may be on the server: going back to "none" there takes a DELETE.
+      else if (row.sent) this.putRow(tx, batch, row, this.edited({ ...row, conflictId: undefined }, null, now));
+      else this.putRow(tx, batch, row, null);
       return true;
     });
+    if (reverted) this.host.pokePush(collection);
     return reverted;
   }
 
@@ -292,33 +313,41 @@ export class BackgroundSync {
     const record = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       const data = change(row);
-      const base: EntityRow = row ?? emptyRow(collection, entityId, now);
-      // Deleting what the server never had: nothing to push, it just goes.
-      if (data === null && base.baseVersion === null && base.serverData === null) {
+      const base: EntityRow = row ?? emptyRow(collection, entityId, now, this.revFloor);
+      // Deleting what the server never had: nothing to push, it just goes. Not once a push of it has left (still
+      // out, or its answer lost): the server may have it, and only a DELETE makes sure it does not come back.
+      if (data === null && base.baseVersion === null && base.serverData === null && !base.sent) {
         this.putRow(tx, batch, row ?? null, null);
         return null;
       }
-      const next: EntityRow = {
-        ...base,
-        data,
-        deleted: data === null,
-        dirty: true,
-        localRev: base.localRev + 1,
-        pushOrder: base.dirty && base.pushOrder !== undefined ? base.pushOrder : ++this.pushOrder,
-        dirtySince: base.dirty && base.dirtySince !== undefined ? base.dirtySince : now,
-        // A new edit is worth a new try: the user changed what is sent.
-        attempts: 0,
-        strikes: 0,
-        nextAttemptAt: 0,
-        updatedAt: now,
-      };
-      delete next.failed;
-      delete next.lastError;
+      const next = this.edited(base, data, now);
       this.putRow(tx, batch, row ?? null, next);
       return recordOf(next);
     });
     this.host.pokePush(collection);
     return record ?? { id: entityId, data: {}, version: null, dirty: false, deleted: true, conflictId: null };
+  }
+
+  /** `base` with a new local edit (`data`, null for a delete): a new revision, dirty, due at once. */
+  private edited(base: EntityRow, data: Data | null, now: number): EntityRow {
+    const next: EntityRow = {
+      ...base,
+      data,
+      deleted: data === null,
+      dirty: true,
+      localRev: base.localRev + 1,
+      pushOrder: base.dirty && base.pushOrder !== undefined ? base.pushOrder : ++this.pushOrder,
+      dirtySince: base.dirty && base.dirtySince !== undefined ? base.dirtySince : now,
+      // A new edit is worth a new try: the user changed what is sent.
+      attempts: 0,
+      strikes: 0,
+      nextAttemptAt: 0,
+      updatedAt: now,
+    };
+    delete next.failed;
+    delete next.lastError;
+    if (next.conflictId === undefined) delete next.conflictId;
+    return next;
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -360,7 +389,10 @@ export class BackgroundSync {
     const r = resolution as Resolution;
     if ('choose' in r && r.choose !== 'mine' && r.choose !== 'theirs') invalid('choose must be "mine" or "theirs".');
     if (!('choose' in r) && !('data' in r)) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
-    const dataIn = 'data' in r ? (r.data === null ? null : checkedData(r.data)) : undefined;
+    if ('data' in r && r.data !== null && (typeof r.data !== 'object' || Array.isArray(r.data)))
+      invalid("A resolution's data is a JSON object, or null to delete.");
+    const dataIn =
+      'data' in r ? (r.data === null ? null : checkedData(r.data, this.host.config.maxPayloadBytes)) : undefined;
     let collection = '';
     const now = this.host.clock.now();
     const result = await this.write(async (tx, batch) => {
@@ -378,7 +410,7 @@ export class BackgroundSync {
             : row?.deleted
               ? null
               : (row?.data ?? conflict.mine);
-      const base: EntityRow = row ?? emptyRow(conflict.collection, conflict.entityId, now);
+      const base: EntityRow = row ?? emptyRow(conflict.collection, conflict.entityId, now, this.revFloor);
       // Against the server's current version: the push that follows does not meet the same 412 again.
       const rebased: EntityRow = {
         ...base,
@@ -425,21 +457,27 @@ export class BackgroundSync {
       const config = this.collections.get(collection);
       if (!config) return Infinity;
       const now = this.host.clock.now();
-      const candidates = await this.host.db.getAllFromIndex(
-        'entities',
-        'pushOrder',
-        IDBKeyRange.bound([collection, -Infinity], [collection, Infinity]),
-        64,
-      );
       let next: EntityRow | undefined;
-      for (const row of candidates) {
-        if (row.conflictId || row.failed) continue;
-        if (row.nextAttemptAt > now) {
-          wakeAt = Math.min(wakeAt, row.nextAttemptAt);
-          continue;
+      // Page by page: conflicted and failed rows keep their place in the index, and any number of them must not
+      // hide an edit behind them.
+      for (let after: number | null = null; !next;) {
+        const candidates: EntityRow[] = await this.host.db.getAllFromIndex(
+          'entities',
+          'pushOrder',
+          IDBKeyRange.bound([collection, after ?? -Infinity], [collection, Infinity], after !== null),
+          PUSH_PAGE,
+        );
+        for (const row of candidates) {
+          if (row.conflictId || row.failed) continue;
+          if (row.nextAttemptAt > now) {
+            wakeAt = Math.min(wakeAt, row.nextAttemptAt);
+            continue;
+          }
+          next = row;
+          break;
         }
-        next = row;
-        break;
+        if (candidates.length < PUSH_PAGE) break;
+        after = candidates[candidates.length - 1]!.pushOrder!;
       }
       if (!next) return wakeAt;
       const pushed = await this.push(config, next);
@@ -447,15 +485,22 @@ export class BackgroundSync {
     }
   }
 
-  /** Pushes one entity now (a queued operation on it waits for this). */
-  async pushEntityNow(collection: string, id: string): Promise<void> {
+  /**
+   * Pushes one entity now, if its push is due (a queued operation on it waits for this). Resolves with when its next
+   * push is due if that is later (a backoff, a Retry-After: the operation waits for it too), else 0.
+   */
+  async pushEntityNow(collection: string, id: string): Promise<number> {
     const config = this.collections.get(collection);
     // A push of this entity already out is waited for, then what is still dirty goes (read again: it may be clean now).
     for (let tries = 0; config && tries < 3; tries++) {
       const row = await this.host.db.get('entities', [collection, id]);
-      if (!row?.dirty || row.conflictId || row.failed) return;
-      if ((await this.push(config, row)) !== 'waited') return;
+      if (!row?.dirty || row.conflictId || row.failed) return 0;
+      if (row.nextAttemptAt > this.host.clock.now()) return row.nextAttemptAt;
+      if ((await this.push(config, row)) === 'waited') continue;
+      const after = await this.host.db.get('entities', [collection, id]);
+      return after?.dirty && after.nextAttemptAt > this.host.clock.now() ? after.nextAttemptAt : 0;
     }
+    return 0;
   }
 
   /**
@@ -466,7 +511,11 @@ export class BackgroundSync {
     const key = `${row.collection}\0${row.id}`;
     const running = this.pushing.get(key);
     if (running) return running.then(() => 'waited' as const);
-    const run = this.pushOnce(config, row).finally(() => this.pushing.delete(key));
+    this.outgoing.set(key, { data: row.deleted ? null : row.data });
+    const run = this.pushOnce(config, row).finally(() => {
+      this.pushing.delete(key);
+      this.outgoing.delete(key);
+    });
     this.pushing.set(key, run);
     return run;
   }
@@ -492,6 +541,9 @@ export class BackgroundSync {
       });
       return 'pushed';
     }
+    // A create is marked before it leaves: from now on the server may have it, whatever becomes of the answer.
+    // (A storage failure here throws: the lane is tried again shortly, and nothing has left.)
+    if (row.baseVersion === null && !row.sent && !(await this.markSent(row))) return 'pushed';
     const headers: Record<string, string> = {
       ...(auth ?? {}),
       Accept: 'application/json',
@@ -507,6 +559,7 @@ export class BackgroundSync {
         clock: this.host.clock,
         credentials: this.host.config.credentials,
         requestTimeoutMs: this.host.config.requestTimeoutMs,
+        maxBodyBytes: MAX_ANSWER_BYTES,
       },
     );
     if (this.closed) return 'stopped';
@@ -515,6 +568,10 @@ export class BackgroundSync {
     if (outcome.type === 'done') {
       const body = result.result?.body as { version?: unknown; data?: unknown; deleted?: unknown } | undefined;
       const version = typeof body?.version === 'number' ? body.version : versionOf(result.result?.etag);
+      // Without a version the next push would go without If-Match and could overwrite anything: not taken as
+      // accepted. The feed tells the version (a pull that finds this data there makes the row clean).
+      if (version === null && method === 'PUT')
+        return this.unreadable(config, row, rev, outcome.status, 'names no version (no "version", no ETag)');
       const data =
         method === 'DELETE' || body?.deleted === true ? null : isData(body?.data) ? (body!.data as Data) : row.data;
       await this.accepted(row, rev, data, version);
@@ -526,16 +583,10 @@ export class BackgroundSync {
       return 'pushed';
     }
     if (outcome.type === 'conflict' && outcome.error.status === 412) {
-      const current = (
-        outcome.error.body as { current?: { version?: unknown; data?: unknown; deleted?: unknown } | null } | undefined
-      )?.current;
-      const theirs =
-        current && typeof current.version === 'number'
-          ? {
-              data: current.deleted === true || !isData(current.data) ? null : (current.data as Data),
-              version: current.version,
-            }
-          : { data: null, version: null };
+      const theirs = currentOf(outcome.error.body, versionOf(result.etag));
+      // An answer whose "current" cannot be read is not "nothing there": that would drop If-Match, or take a
+      // local delete as done. Tried again later; the feed brings the server's copy meanwhile.
+      if (!theirs) return this.unreadable(config, row, rev, 412, 'carries no readable "current" entity');
       await this.settleConflict(row.collection, row.id, theirs, '412');
       return 'pushed';
     }
@@ -545,6 +596,40 @@ export class BackgroundSync {
       return 'stopped';
     }
     await this.recordFailure(row, rev, outcome);
+    return 'pushed';
+  }
+
+  /**
+   * Notes (no change for tabs to see) that a push of a row without a server version is leaving. False when the
+   * row is gone or edited since it was read: nothing goes, and the lane reads it again. One transaction with the
+   * check, so a local delete either sees the mark (and pushes a DELETE) or comes first (and nothing is sent).
+   */
+  private async markSent(row: EntityRow): Promise<boolean> {
+    return this.write(async (tx) => {
+      const stored = await tx.objectStore('entities').get([row.collection, row.id]);
+      if (!stored || stored.localRev !== row.localRev) return false;
+      if (!stored.sent)
+        tx.objectStore('entities')
+          .put({ ...stored, sent: true })
+          .catch(() => {});
+      return true;
+    });
+  }
+
+  /** A push answer that cannot be read: a failure to retry (with backoff), and a pull to learn the server's copy. */
+  private async unreadable(
+    config: CollectionRow,
+    row: EntityRow,
+    rev: number,
+    status: number,
+    what: string,
+  ): Promise<'pushed'> {
+    await this.recordFailure(row, rev, {
+      type: 'retry',
+      strike: true,
+      error: { kind: 'http', status, message: `HTTP ${status}: the answer ${what}; the push is tried again.` },
+    });
+    void this.pull(config.name);
     return 'pushed';
   }
 
@@ -564,6 +649,17 @@ export class BackgroundSync {
           const settled: EntityRow = { ...row };
           delete settled.conflictId;
           row = settled;
+        } else if (row.localRev === rev) {
+          // "Theirs" was written after this edit landed, and nothing newer is left here: no conflict, just the
+          // server's newer copy. (Cleaning the row on this answer would show an older copy and orphan the conflict.)
+          await this.dropConflict(tx, batch, conflict.id, conflict.collection);
+          this.putRow(
+            tx,
+            batch,
+            row,
+            conflict.theirs === null ? null : this.cleanRow(row, conflict.theirs, conflict.theirsVersion),
+          );
+          return;
         }
       }
       if (row.localRev === rev) {
@@ -586,7 +682,8 @@ export class BackgroundSync {
     const now = this.host.clock.now();
     await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
-      if (!row || row.localRev !== rev) return;
+      // Edited again (a new try is due), or made clean meanwhile (a pull found the edit on the server).
+      if (!row || row.localRev !== rev || !row.dirty) return;
       const error: OperationError = 'error' in outcome ? outcome.error : { kind: 'http', message: 'Not accepted.' };
       const next: EntityRow = { ...row, attempts: row.attempts + 1, lastError: error, updatedAt: now };
       if (outcome.type === 'retry' || outcome.type === 'auth') {
@@ -667,6 +764,7 @@ export class BackgroundSync {
     const full = cursor === '';
     const seen = full ? new Set<string>() : null;
     const startedAt = this.host.clock.now();
+    let complete = false;
     for (let page = 0; page < 10_000; page++) {
       const url = `${config.url}?since=${encodeURIComponent(cursor)}`;
       const answer = await this.host.authorize({ method: 'GET', url });
@@ -681,7 +779,7 @@ export class BackgroundSync {
             clock: this.host.clock,
             credentials: this.host.config.credentials,
             requestTimeoutMs: this.host.config.requestTimeoutMs,
-            maxBodyBytes: 64 * 1024 * 1024,
+            maxBodyBytes: MAX_ANSWER_BYTES,
           },
         ),
       );
@@ -698,12 +796,22 @@ export class BackgroundSync {
       const body = result.result?.body as { items?: unknown; cursor?: unknown; hasMore?: unknown } | undefined;
       if (!body || !Array.isArray(body.items) || typeof body.cursor !== 'string')
         throw new Error('The changes feed answered without { items, cursor }.');
-      await this.applyPulled(collection, body.items, body.cursor, seen);
+      // A full pull keeps its cursor to itself until it is complete: one cut short must start over (from ''),
+      // else the next pull would go on from a middle page and never drop what the server deleted.
+      await this.applyPulled(collection, body.items, full ? null : body.cursor, seen);
       config = this.config(collection);
+      if (body.hasMore !== true) {
+        complete = true;
+        cursor = body.cursor;
+        break;
+      }
+      // "More" at the same cursor would be asked for again and again, at once.
+      if (body.cursor === cursor)
+        throw new Error('The changes feed answered hasMore without moving its cursor; pulled again later.');
       cursor = body.cursor;
-      if (body.hasMore !== true) break;
     }
-    if (seen) await this.dropUnseen(collection, seen, startedAt);
+    if (seen && complete) await this.dropUnseen(collection, seen, startedAt);
+    if (full) await this.saveCursor(collection, cursor);
     const now = this.host.clock.now();
     const row = { ...this.config(collection), lastPullAt: now };
     this.collections.set(collection, row);
@@ -718,10 +826,11 @@ export class BackgroundSync {
     await this.host.db.put('collections', row);
   }
 
+  /** Applies one page of the feed; `cursor` (null: not yet) is stored in the same transaction. */
   private async applyPulled(
     collection: string,
     items: unknown[],
-    cursor: string,
+    cursor: string | null,
     seen: Set<string> | null,
   ): Promise<void> {
     const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
@@ -742,7 +851,7 @@ export class BackgroundSync {
         if (row && row.baseVersion !== null && item.version <= row.baseVersion) return;
         if (!row || (!row.dirty && !row.conflictId)) {
           // Clean (or new): the server's copy is the copy.
-          const base: EntityRow = row ?? emptyRow(collection, item.id, this.host.clock.now());
+          const base: EntityRow = row ?? emptyRow(collection, item.id, this.host.clock.now(), this.revFloor);
           if (theirs.data === null) {
             if (row) this.putRow(tx, batch, row, null);
             return;
@@ -754,6 +863,7 @@ export class BackgroundSync {
         // Dirty, and the server moved: the local data stays on screen; the strategy decides after this page.
         conflicts.push({ id: item.id, theirs });
       });
+      if (cursor === null) return;
       const stored = { ...this.config(collection), cursor };
       this.collections.set(collection, stored);
       tx.objectStore('collections')
@@ -811,6 +921,13 @@ export class BackgroundSync {
       // Their change is this device's own edit coming back (the push landed, its answer did not): nothing to settle.
       if (sameValue(mine, theirs.data)) {
         this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
+        return;
+      }
+      // A pull met what this device's push still out carries: that push landed, its answer is on the way. Not a
+      // change of someone else's: the newer local edit is rebased on it and pushed next, as the answer would do.
+      const out = this.outgoing.get(`${collection}\0${id}`);
+      if (detectedBy === 'pull' && out && theirs.version !== null && sameValue(out.data, theirs.data)) {
+        this.putRow(tx, batch, row, rebased);
         return;
       }
       let strategy = config.conflict;
@@ -899,6 +1016,8 @@ export class BackgroundSync {
     delete clean.lastError;
     delete clean.failed;
     delete clean.conflictId;
+    // The server's version is known now: nothing left to wonder about.
+    if (version !== null) delete clean.sent;
     return clean;
   }
 
@@ -909,10 +1028,18 @@ export class BackgroundSync {
       tx.objectStore('entities')
         .put(next)
         .catch(() => {});
-    else
+    else {
       tx.objectStore('entities')
         .delete(key)
         .catch(() => {});
+      // The row's revisions must not start over if the entity is made again (its keys would repeat).
+      if (prev && prev.localRev > this.revFloor) {
+        this.revFloor = prev.localRev;
+        tx.objectStore('meta')
+          .put(this.revFloor, REV_FLOOR_KEY)
+          .catch(() => {});
+      }
+    }
     const stat = this.stat(key[0]);
     stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
     batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
@@ -925,7 +1052,7 @@ export class BackgroundSync {
     const statsBefore = new Map([...this.stats].map(([k, v]) => [k, { ...v }]));
     let tx: Tx | undefined;
     try {
-      tx = this.host.db.transaction(['entities', 'conflicts', 'collections'], 'readwrite', {
+      tx = this.host.db.transaction(['entities', 'conflicts', 'collections', 'meta'], 'readwrite', {
         durability: this.host.config.durability,
       }) as unknown as Tx;
       batch.seq = this.host.nextSeq();
@@ -959,6 +1086,8 @@ export class BackgroundSync {
 
 function checkEntityId(id: unknown): string {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) invalid('An entity id is 1-128 letters, digits, _ . : or -.');
+  // As a path segment "." and ".." are not ids: the URL would name the collection itself, or what holds it.
+  if (id === '.' || id === '..') invalid(`"${id}" cannot be an entity id.`);
   return id;
 }
 
@@ -966,8 +1095,8 @@ function isData(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** A clean copy of entity data: JSON only (what cannot be JSON cannot be pushed). */
-function checkedData(data: unknown): Data {
+/** A clean copy of entity data: JSON only (what cannot be JSON cannot be pushed), within `maxBytes`. */
+function checkedData(data: unknown, maxBytes: number): Data {
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
@@ -975,6 +1104,14 @@ function checkedData(data: unknown): Data {
     invalid(`Entity data is not JSON-serialisable: ${(error as Error).message}`);
   }
   if (json === undefined) invalid('Entity data is not JSON-serialisable.');
+  // As for a queued body: what the server would refuse, or what would crowd the replica, is refused here.
+  const size = json.length > maxBytes / 3 ? new TextEncoder().encode(json).length : json.length;
+  if (size > maxBytes)
+    throw new SynclineError(
+      SynclineErrorCode.PayloadTooLarge,
+      `The entity data is ${size} bytes as JSON; the limit is ${maxBytes}.`,
+      { size, limit: maxBytes },
+    );
   return JSON.parse(json) as Data;
 }
 
@@ -983,8 +1120,24 @@ function versionOf(etag: string | undefined): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/**
+ * The server's copy a 412 names: `current` (its version from the body, else from the ETag), or "none" when
+ * `current` is null (the contract's answer when there is no such entity). Null when it cannot be read.
+ */
+function currentOf(body: unknown, etagVersion: number | null): { data: Data | null; version: number | null } | null {
+  if (typeof body !== 'object' || body === null || !('current' in body)) return null;
+  const current = (body as { current: unknown }).current;
+  if (current === null) return { data: null, version: null };
+  if (typeof current !== 'object') return null;
+  const { version, data, deleted } = current as { version?: unknown; data?: unknown; deleted?: unknown };
+  const known = typeof version === 'number' ? version : etagVersion;
+  if (known === null) return null;
+  if (deleted === true) return { data: null, version: known };
+  return isData(data) ? { data: data as Data, version: known } : null;
+}
+
 /** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */
-function emptyRow(collection: string, id: string, now: number): EntityRow {
+function emptyRow(collection: string, id: string, now: number, revFloor: number): EntityRow {
   return {
     collection,
     id,
@@ -993,7 +1146,7 @@ function emptyRow(collection: string, id: string, now: number): EntityRow {
     baseVersion: null,
     dirty: false,
     deleted: false,
-    localRev: 0,
+    localRev: revFloor,
     attempts: 0,
     strikes: 0,
     nextAttemptAt: 0,

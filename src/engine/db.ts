@@ -22,7 +22,10 @@ export interface SynclineSchema extends DBSchema {
       kind: string;
     };
   };
-  /** Small engine facts: the enqueue sequence counter, the last successful sync, the server's capabilities. */
+  /**
+   * Small engine facts: the enqueue sequence counter, the last successful sync, the server's capabilities, this
+   * device's id, and Background Sync's revision floor (`entityRev`).
+   */
   meta: {
     key: string;
     value: unknown;
@@ -68,7 +71,10 @@ export interface EntityRow {
   dirty: boolean;
   /** Deleted locally; the DELETE is not yet accepted. */
   deleted: boolean;
-  /** Grows with every local edit; the push of edit N goes out under the key `<collection>/<id>@<device>.N`. */
+  /**
+   * Grows with every local edit; the push of edit N goes out under the key `<collection>/<id>@<device>.N`. A new row
+   * starts from the highest revision of any row removed before (meta `entityRev`), so no key repeats for an entity.
+   */
   localRev: number;
   /** While dirty: the order it became dirty in (the sparse index the pusher walks). */
   pushOrder?: number;
@@ -81,6 +87,11 @@ export interface EntityRow {
   lastError?: OperationError;
   /** A push the server refused for good (a 4xx other than a conflict): it waits for the user. */
   failed?: boolean;
+  /**
+   * A push of this entity has left while it had no `baseVersion`: its create may be on the server though no answer
+   * said so (still out, or lost), so deleting or reverting it must push a DELETE rather than just forget it.
+   */
+  sent?: boolean;
   updatedAt: number;
 }
 

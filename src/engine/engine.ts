@@ -927,9 +927,10 @@ export class SyncEngine {
         // An edit of the same entity made before this operation was queued goes first (Background Sync, same entity).
         const since = await background.dirtySince(head.entity.type, head.entity.id);
         if (since !== null && since <= head.createdAt) {
-          await background.pushEntityNow(head.entity.type, head.entity.id);
+          // Not before that entity's push is due: its backoff and Retry-After hold this operation too.
+          const dueAt = await background.pushEntityNow(head.entity.type, head.entity.id);
           const still = await background.dirtySince(head.entity.type, head.entity.id);
-          if (still !== null && still <= head.createdAt) return this.clock.now() + 1000;
+          if (still !== null && still <= head.createdAt) return Math.max(dueAt, this.clock.now() + 1000);
           continue;
         }
       }

@@ -20,6 +20,8 @@ export interface TransportOptions {
 export interface Attempt {
   outcome: Outcome;
   result?: Omit<OperationResult, 'id' | 'completedAt'>;
+  /** The answer's ETag, whatever its status: a 412 names the server's current version in it. */
+  etag?: string;
 }
 
 /** Paths under the API base a batch op may not target (docs/server-contract.md, section 5). */
@@ -156,8 +158,8 @@ export async function attempt(url: string, init: RequestInit, options: Transport
       { status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson },
       options.clock.now(),
     );
-    if (outcome.type !== 'done') return { outcome };
     const etag = response.headers.get('ETag');
+    if (outcome.type !== 'done') return { outcome, ...(etag ? { etag } : {}) };
     const location = response.headers.get('Location');
     return {
       outcome,
