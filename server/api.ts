@@ -33,6 +33,8 @@ export interface ApiContext {
 export interface ApiOptions {
   basePath: string;
   pageSize: number;
+  /** Most bytes of entity data in one feed page past its first entity. */
+  pageBytes: number;
   maxBodyBytes: number;
 }
 
@@ -79,11 +81,17 @@ export class SyncApi {
         case 'HEAD':
           return jsonResult(
             200,
-            listChanges(store, collection, url.searchParams.get('since') ?? undefined, this.#options.pageSize),
+            listChanges(
+              store,
+              collection,
+              url.searchParams.get('since') ?? undefined,
+              this.#options.pageSize,
+              this.#options.pageBytes,
+            ),
           );
         case 'POST': {
           const key = parseIdempotencyKey(headers.get('idempotency-key'));
-          const data = parseJsonObject(headers.get('content-type'), request.body);
+          const data = this.#entityData(request);
           return this.#write(request, key, context, (origin) =>
             createEntity(store, collection, data, this.#location(collection), origin),
           );
@@ -100,7 +108,7 @@ export class SyncApi {
       case 'PUT': {
         const ifMatch = parseIfMatch(headers.get('if-match'));
         const key = parseIdempotencyKey(headers.get('idempotency-key'));
-        const data = parseJsonObject(headers.get('content-type'), request.body);
+        const data = this.#entityData(request);
         return this.#write(request, key, context, (origin) =>
           putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin),
         );
@@ -129,6 +137,26 @@ export class SyncApi {
       : { kind: 'item', collection, id: checkId(segments[1]!) };
   }
 
+  /**
+   * The body as entity data, refused (413) when what would be stored is over maxBodyBytes: the store keeps
+   * data re-encoded as JSON, which can be several times the body (`1e20` is stored as 21 digits), and every
+   * stored entity must stay small enough to go out in a feed page.
+   */
+  #entityData(request: ApiRequest): Record<string, unknown> {
+    const data = parseJsonObject(request.headers.get('content-type'), request.body);
+    const { maxBodyBytes } = this.#options;
+    const stored = Buffer.byteLength(JSON.stringify(data));
+    if (stored > maxBodyBytes) {
+      throw new ApiError(
+        413,
+        'too-large',
+        `The data takes ${stored} bytes once stored as JSON (numbers and escapes written out); the limit is ${maxBodyBytes}.`,
+        { storedBytes: stored, limit: maxBodyBytes },
+      );
+    }
+    return data;
+  }
+
   #location(collection: string): (id: string) => string {
     const { basePath } = this.#options;
     return (id) => `${basePath}/${encodeURIComponent(collection)}/${encodeURIComponent(id)}`;
@@ -154,17 +182,19 @@ export class SyncApi {
       principal,
       key,
       requestFingerprint(request.method, request.target, request.body),
+      context.latencyMs,
     );
     if (admission.kind === 'replay') return replayResult(admission.response);
+    const { claim } = admission;
     try {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => {
         const result = this.#apply(work);
-        this.#keys.settle(principal, key, result);
+        this.#keys.settle(claim, result);
         return result;
       });
     } catch (err) {
-      this.#keys.release(principal, key);
+      this.#keys.release(claim);
       throw err;
     }
   }
@@ -193,6 +223,14 @@ class Rollback extends Error {
   constructor(readonly result: ApiResult) {
     super(`rolled back: ${result.status}`);
   }
+}
+
+/**
+ * A path as the router reads it: each segment percent-decoded. Fault rules and request stats use this form,
+ * so `/api/ta%73ks/2` counts, and is faulted, as the `/api/tasks/2` it is routed to.
+ */
+export function decodePath(pathname: string): string {
+  return pathname.split('/').map(decodeSegment).join('/');
 }
 
 /** Percent-decodes one path segment; a malformed escape stays as sent and fails the name checks. */

@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import { Store } from './db.ts';
 import { FaultInjector, injectedResult, type FaultPlan } from './faults.ts';
-import { SyncApi, sleep } from './api.ts';
+import { decodePath, SyncApi, sleep } from './api.ts';
 import { parseBatch, runBatch, type BatchLimits } from './batch.ts';
 import { ApiError, checkCollection, EMPTY_BODY, methodNotAllowed, readJson, readRawBody, toResponse } from './http.ts';
 import { defaultPrincipal, IdempotencyKeys } from './idempotency.ts';
@@ -14,8 +14,9 @@ export interface SyncServerOptions {
   /** Enables the /_admin fault switches and request stats (default false: those routes 404). */
   admin?: boolean;
   /**
-   * How long a stored idempotent response is kept, from the first request (default 7 days). Advertised in
-   * the capability document: a client whose op stayed uncertain longer can no longer rely on a replay.
+   * How long a stored idempotent response is kept, from when it was stored (so at least that long from the
+   * first request; default 7 days). Advertised in the capability document: a client whose op stayed uncertain
+   * longer can no longer rely on a replay. A key whose request is still in progress never expires.
    */
   idempotencyTtlMs?: number;
   /**
@@ -23,12 +24,20 @@ export interface SyncServerOptions {
    * purged by the background sweep; a `since` cursor from before a purged one then gets 410 cursor-expired.
    */
   tombstoneTtlMs?: number;
-  /** Largest accepted request body (default 1 MiB); more gets 413. */
+  /**
+   * Largest accepted request body, and largest entity data as stored (re-encoded as JSON, which can be larger
+   * than the body sent); more gets 413. Default 1 MiB, at most 256 MiB (an entity must fit in a feed page).
+   */
   maxBodyBytes?: number;
   /** Where the API is mounted (default '/api'). */
   basePath?: string;
   /** Most items per changes-feed page (default 500). */
   changesPageSize?: number;
+  /**
+   * Most bytes of entity data per changes-feed page (default 4 MiB). A page always carries at least one
+   * entity, so one larger than this comes in a page of its own and the cursor still moves.
+   */
+  changesPageBytes?: number;
   /**
    * Who makes a request: idempotency keys are scoped to it (two principals' equal keys never meet) and the
    * change log records it. Must return a non-empty string; may throw an ApiError (e.g. 401) to refuse the
@@ -48,7 +57,7 @@ export interface Capabilities {
   /** The sync protocol this server speaks; bumped only for changes an older client would get wrong. */
   protocol: number;
   idempotency: {
-    /** How long a response stays replayable after the first request with its key. */
+    /** How long a response stays replayable: at least this long after the first request with its key. */
     ttlMs: number;
   };
   /** Batch push, or null when the server has none (send one request per op). */
@@ -80,6 +89,9 @@ type AppEnv = {
 type Ctx = Context<AppEnv>;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+// A feed page is written out as one JavaScript string (at most 2^29 - 24 UTF-16 units in V8); an entity as
+// large as this still fits in one, with room to spare.
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
 const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // Tells @hono/node-server that the response went out another way (here: not at all).
 const ALREADY_SENT_HEADER = 'x-hono-already-sent';
@@ -87,7 +99,11 @@ const ALREADY_SENT_HEADER = 'x-hono-already-sent';
 export function createSyncServer(options: SyncServerOptions): SyncServer {
   const basePath = normalizeBasePath(options.basePath ?? '/api');
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes ?? 1024 * 1024);
+  if (maxBodyBytes > MAX_BODY_BYTES) {
+    throw new TypeError(`maxBodyBytes must be at most ${MAX_BODY_BYTES}, got ${maxBodyBytes}`);
+  }
   const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
+  const pageBytes = positive('changesPageBytes', options.changesPageBytes ?? 4 * 1024 * 1024);
   const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
   const tombstoneTtlMs = positive('tombstoneTtlMs', options.tombstoneTtlMs ?? 30 * DAY_MS);
   const principalOf = options.principal ?? defaultPrincipal;
@@ -114,7 +130,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     Math.min(Math.max(Math.min(ttlMs, tombstoneTtlMs), 1000), 60 * 60 * 1000),
   );
   sweeper.unref();
-  const faults = options.admin ? new FaultInjector(basePath) : null;
+  const faults = options.admin ? new FaultInjector(basePath, { batchPath: batch ? `${basePath}/_batch` : null }) : null;
   const adminPrefix = `${basePath}/_admin`;
   const path = (suffix: string) => `${basePath}${suffix}`;
 
@@ -137,9 +153,12 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
 
   if (faults) {
     app.use(path('/*'), async (c, next) => {
-      if (c.req.path === adminPrefix || c.req.path.startsWith(`${adminPrefix}/`)) return next();
-      // The path as sent, not decoded, as for batch ops, so one rule matches a request sent either way.
-      const plan = faults.plan(c.req.method, new URL(c.req.url).pathname);
+      const { pathname } = new URL(c.req.url);
+      // Decoded as the router reads it, so an encoded spelling of an admin path is still one.
+      const routed = decodePath(pathname);
+      if (routed === adminPrefix || routed.startsWith(`${adminPrefix}/`)) return next();
+      // plan() decodes it the same way, for this request and for batch ops alike.
+      const plan = faults.plan(c.req.method, pathname);
       c.set('fault', plan);
       const { outcome } = plan;
       if (outcome.kind === 'offline') return cutConnection(c);
@@ -170,7 +189,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   app.get(path('/health'), health);
   app.get(path('/health/*'), health);
 
-  const api = new SyncApi(store, keys, { basePath, pageSize, maxBodyBytes });
+  const api = new SyncApi(store, keys, { basePath, pageSize, pageBytes, maxBodyBytes });
 
   if (faults) {
     app.get(path('/_admin/faults'), (c) => c.json({ rules: faults.list() }));

@@ -1,5 +1,6 @@
 // SQLite storage for the sync server: schema and its migrations, prepared statements, the row ↔ entity mapping.
 import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -22,7 +23,24 @@ export interface IdempotencyRow {
   fingerprint: string;
   state: 'processing' | 'done';
   createdAt: number;
+  /** The request holding a 'processing' key; null on keys claimed before claims were named. */
+  claim: string | null;
+  /**
+   * Until when a 'processing' key is presumed held by a live request; past it (or when null, for keys claimed
+   * before leases existed) the claim is abandoned and the key may be claimed again.
+   */
+  leaseUntil: number | null;
+  /** When a 'done' key's response was stored; its TTL counts from here. */
+  completedAt: number | null;
   response: StoredResponse | null;
+}
+
+/** A request's hold on an idempotency key, named so that only that request can complete or release it. */
+export interface KeyClaim {
+  principal: string;
+  key: string;
+  /** Unique per admission: a key claimed again after its lease ran out gets a new one. */
+  token: string;
 }
 
 /** Who made a write; the change log keeps it so a checker can tie every effect to the request that made it. */
@@ -64,6 +82,10 @@ interface KeyRow {
   fingerprint: string;
   state: 'processing' | 'done';
   created_at: number;
+  claim: string | null;
+  owner: string | null;
+  lease_until: number | null;
+  completed_at: number | null;
   status: number | null;
   headers: string | null;
   body: string | null;
@@ -151,6 +173,17 @@ const MIGRATIONS: string[] = [
      seq        INTEGER NOT NULL,
      version    INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // 4: a 'processing' key names the request holding it (claim), its process (owner) and a lease, so a second
+  //    process on the file no longer clears keys another one is still working on; a 'done' key expires from
+  //    when its response was stored, not from the first request, so a slow request's answer is replayable too.
+  `ALTER TABLE idempotency_keys ADD COLUMN claim TEXT;
+   ALTER TABLE idempotency_keys ADD COLUMN owner TEXT;
+   ALTER TABLE idempotency_keys ADD COLUMN lease_until INTEGER;
+   ALTER TABLE idempotency_keys ADD COLUMN completed_at INTEGER;
+   UPDATE idempotency_keys SET completed_at = created_at WHERE state = 'done';
+   DROP INDEX idempotency_keys_by_age;
+   CREATE INDEX idempotency_keys_done_by_age ON idempotency_keys (completed_at) WHERE state = 'done';
+   CREATE INDEX idempotency_keys_processing_by_lease ON idempotency_keys (lease_until) WHERE state = 'processing';`,
 ];
 
 /** The schema version this code writes (SQLite `user_version`). */
@@ -159,6 +192,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export class Store {
   readonly #db: Database.Database;
   readonly #stmt;
+  /** This open store (one process, or one server in a process); recorded as the owner of the keys it claims. */
+  readonly #owner = randomUUID();
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -174,8 +209,8 @@ export class Store {
       this.#db.close();
       throw err;
     }
-    // Nothing can still be processing after a restart; leaving such keys would answer 409 forever.
-    this.#db.prepare(`DELETE FROM idempotency_keys WHERE state = 'processing'`).run();
+    // Keys left 'processing' are not cleared here: another process on this file may still be working on them.
+    // A crashed process's keys are claimed again once their lease runs out; a closed store releases its own.
     const db = this.#db;
     this.#stmt = {
       getEntity: db.prepare<[string, string], EntityRow>(
@@ -205,14 +240,25 @@ export class Store {
       purgeTombstones: db.prepare<[number]>('DELETE FROM entities WHERE deleted = 1 AND updated_at <= ?'),
       getHorizon: db.prepare<[string], PurgeHorizon>('SELECT seq, version FROM purge_horizons WHERE collection = ?'),
       getKey: db.prepare<[string, string], KeyRow>('SELECT * FROM idempotency_keys WHERE principal = ? AND key = ?'),
-      insertKey: db.prepare<[string, string, string, number]>(
-        `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at) VALUES (?, ?, ?, 'processing', ?)`,
+      insertKey: db.prepare<[string, string, string, number, string, string, number]>(
+        `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at, claim, owner, lease_until)
+         VALUES (?, ?, ?, 'processing', ?, ?, ?, ?)`,
       ),
-      completeKey: db.prepare<[number, string, string, string, string]>(
-        `UPDATE idempotency_keys SET state = 'done', status = ?, headers = ?, body = ? WHERE principal = ? AND key = ?`,
+      // Only the claim's own request completes it: a key claimed again since (its lease ran out) is left alone.
+      completeKey: db.prepare<[number, string, string, number, string, string, string]>(
+        `UPDATE idempotency_keys
+           SET state = 'done', status = ?, headers = ?, body = ?, completed_at = ?, claim = NULL, owner = NULL, lease_until = NULL
+         WHERE principal = ? AND key = ? AND state = 'processing' AND claim = ?`,
       ),
+      releaseKey: db.prepare<[string, string, string]>(
+        `DELETE FROM idempotency_keys WHERE principal = ? AND key = ? AND state = 'processing' AND claim = ?`,
+      ),
+      releaseOwnKeys: db.prepare<[string]>(`DELETE FROM idempotency_keys WHERE state = 'processing' AND owner = ?`),
       deleteKey: db.prepare<[string, string]>('DELETE FROM idempotency_keys WHERE principal = ? AND key = ?'),
-      purgeKeys: db.prepare<[number]>('DELETE FROM idempotency_keys WHERE created_at <= ?'),
+      purgeDoneKeys: db.prepare<[number]>(`DELETE FROM idempotency_keys WHERE state = 'done' AND completed_at <= ?`),
+      purgeAbandonedKeys: db.prepare<[number]>(
+        `DELETE FROM idempotency_keys WHERE state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)`,
+      ),
       hasKeysOf: db.prepare<[string], { found: number }>(
         'SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?) AS found',
       ),
@@ -262,11 +308,30 @@ export class Store {
     return this.#stmt.getHorizon.get(collection) ?? { seq: 0, version: 0 };
   }
 
-  /** Current state of entities whose last write is after `since`, oldest write first. */
-  changesSince(collection: string, since: number, limit: number): Array<{ entity: Entity; seq: number }> {
-    return this.#stmt.changesSince
-      .all(collection, since, limit)
-      .map((row) => ({ entity: toEntity(row), seq: row.seq }));
+  /**
+   * Current state of entities whose last write is after `since`, oldest write first: at most `maxItems`, and
+   * past the first one no more than `maxBytes` of stored JSON, so a page can always be written out as one
+   * response however large its entities are. The first entity comes whatever its size, so the cursor moves.
+   */
+  changesSince(
+    collection: string,
+    since: number,
+    maxItems: number,
+    maxBytes: number,
+  ): { changes: Array<{ entity: Entity; seq: number }>; hasMore: boolean } {
+    const changes: Array<{ entity: Entity; seq: number }> = [];
+    let bytes = 0;
+    // Rows are read one at a time and reading stops at the first that does not fit: one row past the page
+    // tells whether more follow, without holding a whole page of large rows in memory first.
+    for (const row of this.#stmt.changesSince.iterate(collection, since, maxItems + 1)) {
+      const size = storedBytes(row);
+      if (changes.length === maxItems || (changes.length > 0 && bytes + size > maxBytes)) {
+        return { changes, hasMore: true };
+      }
+      bytes += size;
+      changes.push({ entity: toEntity(row), seq: row.seq });
+    }
+    return { changes, hasMore: false };
   }
 
   /**
@@ -307,18 +372,40 @@ export class Store {
       fingerprint: row.fingerprint,
       state: row.state,
       createdAt: row.created_at,
+      claim: row.claim,
+      leaseUntil: row.lease_until,
+      completedAt: row.completed_at,
       response,
     };
   }
 
-  insertKey(principal: string, key: string, fingerprint: string, now: number): void {
-    this.#stmt.insertKey.run(principal, key, fingerprint, now);
+  /** Claims a free key for one request, held by this store until `leaseUntil`; returns the claim. */
+  insertKey(principal: string, key: string, fingerprint: string, now: number, leaseUntil: number): KeyClaim {
+    const token = randomUUID();
+    this.#stmt.insertKey.run(principal, key, fingerprint, now, token, this.#owner, leaseUntil);
+    return { principal, key, token };
   }
 
-  completeKey(principal: string, key: string, response: StoredResponse): void {
-    this.#stmt.completeKey.run(response.status, JSON.stringify(response.headers), response.body, principal, key);
+  /** Stores the claim's response; false (nothing changed) when the key is no longer held by this claim. */
+  completeKey(claim: KeyClaim, response: StoredResponse, now = Date.now()): boolean {
+    const { changes } = this.#stmt.completeKey.run(
+      response.status,
+      JSON.stringify(response.headers),
+      response.body,
+      now,
+      claim.principal,
+      claim.key,
+      claim.token,
+    );
+    return changes === 1;
   }
 
+  /** Frees the key if this claim still holds it; a stored response or another request's claim stays. */
+  releaseKey(claim: KeyClaim): void {
+    this.#stmt.releaseKey.run(claim.principal, claim.key, claim.token);
+  }
+
+  /** Deletes a key whatever its state (admission replaces an expired or abandoned one with it). */
   deleteKey(principal: string, key: string): void {
     this.#stmt.deleteKey.run(principal, key);
   }
@@ -328,9 +415,14 @@ export class Store {
     return this.#stmt.hasKeysOf.get(principal)!.found === 1;
   }
 
-  /** Deletes keys created at or before `cutoff`; returns how many went. */
-  purgeKeysCreatedBefore(cutoff: number): number {
-    return this.#stmt.purgeKeys.run(cutoff).changes;
+  /**
+   * Deletes stored responses completed at or before `cutoff` and claims whose lease ran out by `now`; returns
+   * how many went. A claim within its lease is never purged, however old, as its request may still complete.
+   */
+  purgeKeys(cutoff: number, now: number): number {
+    return this.transaction(
+      () => this.#stmt.purgeDoneKeys.run(cutoff).changes + this.#stmt.purgeAbandonedKeys.run(now).changes,
+    );
   }
 
   /**
@@ -361,8 +453,20 @@ export class Store {
   }
 
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    // Requests still holding keys of this store can no longer complete (their effect would need this
+    // connection), so their keys are freed for the client's retry now instead of when their lease runs out.
+    try {
+      this.#stmt.releaseOwnKeys.run(this.#owner);
+    } finally {
+      this.#db.close();
+    }
   }
+}
+
+/** About what an entity row takes in a feed page: its stored JSON, its id and the item's fixed fields. */
+function storedBytes(row: EntityRow): number {
+  return Buffer.byteLength(row.data ?? '') + Buffer.byteLength(row.id) + 64;
 }
 
 function toEntity(row: EntityRow): Entity {

@@ -1,8 +1,14 @@
 // Fault injection for tests and the demo: scripted outages, error statuses, latency and lost responses.
+import { decodePath } from './api.ts';
 import { ApiError, type ApiResult } from './http.ts';
 
 export interface FaultRule {
   id: string;
+  /**
+   * Matched against the path as routed (percent-decoded; stored decoded too), so an encoded spelling of a
+   * path cannot slip past a rule. The batch request itself is matched only by a prefix at or under the batch
+   * path; a broader one (`/api`) applies to each of its ops under the op's own path instead.
+   */
   pathPrefix: string;
   methods?: string[];
   /**
@@ -62,16 +68,24 @@ const RULE_KEYS = new Set([
 ]);
 const MAX_LATENCY_MS = 10 * 60 * 1000;
 
+export interface FaultInjectorOptions {
+  /** The batch route (e.g. `/api/_batch`), or null when batching is off. */
+  batchPath?: string | null;
+  random?: () => number;
+}
+
 export class FaultInjector {
   readonly #basePath: string;
+  readonly #batchPath: string | null;
   readonly #random: () => number;
   #rules: FaultRule[] = [];
   #nextId = 1;
   readonly #requestsByPath = new Map<string, number>();
 
-  constructor(basePath: string, random: () => number = Math.random) {
+  constructor(basePath: string, options: FaultInjectorOptions = {}) {
     this.#basePath = basePath;
-    this.#random = random;
+    this.#batchPath = options.batchPath ?? null;
+    this.#random = options.random ?? Math.random;
   }
 
   list(): FaultRule[] {
@@ -97,22 +111,29 @@ export class FaultInjector {
   /** Removes every rule, or only those with exactly `pathPrefix`; returns how many went. */
   clear(pathPrefix?: string): number {
     const before = this.#rules.length;
-    this.#rules = pathPrefix === undefined ? [] : this.#rules.filter((rule) => rule.pathPrefix !== pathPrefix);
+    const prefix = pathPrefix === undefined ? undefined : decodePath(pathPrefix);
+    this.#rules = prefix === undefined ? [] : this.#rules.filter((rule) => rule.pathPrefix !== prefix);
     return before - this.#rules.length;
   }
 
   /**
    * Decides what happens to one request and counts it: an HTTP request, or one op of a batch under the
    * op's own path (so a batch of 3 ops counts 4 requests). Every matching rule contributes its latency and
-   * uses up one of its `times`; the first matching rule that fails decides the outcome.
+   * uses up one of its `times`; the first matching rule that fails decides the outcome. `pathname` is matched
+   * as routed (percent-decoded). A rule whose prefix merely covers the batch path (`/api`) leaves the batch
+   * request alone: it is meant for the ops, which meet it under their own paths, so a `times: 1` is not
+   * used up by the batch carrying them.
    */
-  plan(method: string, path: string): FaultPlan {
+  plan(method: string, pathname: string): FaultPlan {
+    const path = decodePath(pathname);
     this.#requestsByPath.set(path, (this.#requestsByPath.get(path) ?? 0) + 1);
     if (this.#rules.length === 0) return NO_FAULT;
+    const batch = this.#batchPath !== null && path === this.#batchPath ? this.#batchPath : null;
     let latencyMs = 0;
     let outcome: FaultOutcome = { kind: 'pass' };
     for (const rule of this.#rules) {
       if (!path.startsWith(rule.pathPrefix)) continue;
+      if (batch !== null && !rule.pathPrefix.startsWith(batch)) continue;
       if (rule.methods && !rule.methods.includes(method.toUpperCase())) continue;
       if (rule.times !== undefined) rule.times -= 1;
       latencyMs += rule.latencyMs ?? 0;
@@ -133,10 +154,11 @@ export class FaultInjector {
     return { latencyMs, outcome };
   }
 
-  /** Requests seen (admin ones excluded) whose path starts with `pathPrefix`. */
+  /** Requests seen (admin ones excluded) whose path, as routed, starts with `pathPrefix`. */
   requests(pathPrefix: string): number {
+    const prefix = decodePath(pathPrefix);
     let total = 0;
-    for (const [path, count] of this.#requestsByPath) if (path.startsWith(pathPrefix)) total += count;
+    for (const [path, count] of this.#requestsByPath) if (path.startsWith(prefix)) total += count;
     return total;
   }
 
@@ -159,7 +181,7 @@ export class FaultInjector {
     }
     if (pathPrefix !== undefined) {
       if (typeof pathPrefix !== 'string' || !pathPrefix.startsWith('/')) throw bad('pathPrefix must start with "/".');
-      rule.pathPrefix = pathPrefix;
+      rule.pathPrefix = decodePath(pathPrefix);
     }
     if (methods !== undefined) {
       if (!Array.isArray(methods) || !methods.every((m) => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {

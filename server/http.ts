@@ -64,8 +64,13 @@ export function checkCollection(name: string): string {
   return name;
 }
 
-export function checkId(id: string): string {
-  if (!ID_PATTERN.test(id)) throw new ApiError(400, 'bad-id', `Ids match ${ID_PATTERN.source}.`);
+export function checkId(id: unknown): string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
+    throw new ApiError(400, 'bad-id', `An id is a string matching ${ID_PATTERN.source}.`);
+  }
+  // The pattern allows dots, but "." and ".." are dot segments: URL parsing removes them from a path, so such an
+  // entity could be created and never addressed again.
+  if (id === '.' || id === '..') throw new ApiError(400, 'bad-id', `"${id}" cannot be an id: it is a dot segment.`);
   return id;
 }
 
@@ -74,20 +79,37 @@ export function etag(version: number): string {
   return `"${version}"`;
 }
 
-export type IfMatch = { any: true } | { any: false; versions: number[] };
+/** `*`, or the opaque tags listed (the text between the quotes), compared with `etag()`'s as text. */
+export type IfMatch = { any: true } | { any: false; tags: string[] };
 
-/** Parses `If-Match` (`*` or a list of entity tags; weak tags and bare numbers tolerated). Absent → null. */
+// One list member: an entity tag (RFC 9110: optional W/, then a quoted string of etagc), or a bare number, which
+// this server tolerates as if quoted. Sticky, so the members are read in turn from where the last one ended.
+const IF_MATCH_MEMBER = /[ \t]*(?:W\/)?(?:"([\x21\x23-\x7E\x80-\xFF]*)"|(\d{1,15}))[ \t]*(,|$)/y;
+
+/**
+ * Parses `If-Match`: `*` or a list of entity tags (weak tags and bare numbers tolerated). Absent → null. Any
+ * well-formed tag is accepted, and one this server never handed out (`"v1"`, `""`, `"01"`) just never
+ * matches (412); only a header that is not that syntax at all is 400.
+ */
 export function parseIfMatch(header: string | null | undefined): IfMatch | null {
   if (header == null) return null;
   const value = header.trim();
   if (value === '*') return { any: true };
-  const versions: number[] = [];
-  for (const part of value.split(',')) {
-    const match = /^\s*(?:W\/)?(?:"(\d{1,15})"|(\d{1,15}))\s*$/.exec(part);
-    if (!match) throw new ApiError(400, 'bad-if-match', 'If-Match must be * or entity tags like "3".');
-    versions.push(Number(match[1] ?? match[2]));
+  const tags: string[] = [];
+  IF_MATCH_MEMBER.lastIndex = 0;
+  while (IF_MATCH_MEMBER.lastIndex < value.length || tags.length === 0) {
+    const match = IF_MATCH_MEMBER.exec(value);
+    if (!match || (match[3] === ',' && IF_MATCH_MEMBER.lastIndex === value.length)) {
+      throw new ApiError(400, 'bad-if-match', 'If-Match must be * or a list of entity tags like "3".');
+    }
+    tags.push(match[1] ?? match[2]!);
   }
-  return { any: false, versions };
+  return { any: false, tags };
+}
+
+/** Whether If-Match lets a write to `version` through: `*`, or one of its tags is that version's. */
+export function ifMatchAllows(ifMatch: IfMatch, version: number): boolean {
+  return ifMatch.any || ifMatch.tags.includes(String(version));
 }
 
 const JSON_MEDIA_TYPE = /^\s*(?:application\/(?:[\w.+-]+\+)?json|text\/json)\s*(?:;|$)/i;

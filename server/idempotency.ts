@@ -1,6 +1,6 @@
 // Idempotency-Key handling (IETF httpapi draft): first request processed and remembered, repeats replayed.
 import { createHash } from 'node:crypto';
-import { UNSCOPED_PRINCIPAL, type Store, type StoredResponse } from './db.ts';
+import { UNSCOPED_PRINCIPAL, type KeyClaim, type Store, type StoredResponse } from './db.ts';
 import { ApiError, type ApiResult } from './http.ts';
 
 export const MAX_KEY_LENGTH = 255;
@@ -11,6 +11,13 @@ const BARE_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~:/-]+$/;
 const NEVER_STORED = new Set([401, 403, 408, 429]);
 /** Only these headers say something about the stored outcome; the rest belong to the original exchange. */
 const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
+/**
+ * How long a claim is presumed alive beyond its request's injected latency. After that wait the rest of a
+ * request is one synchronous transaction (which waits at most busy_timeout, 5 s, for the file), so only a
+ * process that died or hung holds a key longer; its key is then claimed again, and should it wake up after
+ * all, its completion finds the key no longer its own and undoes its effect.
+ */
+export const CLAIM_LEASE_MS = 60_000;
 
 /** The key from an `Idempotency-Key` header; null when absent, 400 when malformed. */
 export function parseIdempotencyKey(header: string | null | undefined): string | null {
@@ -58,7 +65,7 @@ export function isStoredStatus(status: number): boolean {
   return status < 500 && !NEVER_STORED.has(status);
 }
 
-export type Admission = { kind: 'new' } | { kind: 'replay'; response: StoredResponse };
+export type Admission = { kind: 'new'; claim: KeyClaim } | { kind: 'replay'; response: StoredResponse };
 
 export class IdempotencyKeys {
   readonly #store: Store;
@@ -72,7 +79,10 @@ export class IdempotencyKeys {
     this.#hasUnscoped = store.hasKeysOf(UNSCOPED_PRINCIPAL);
   }
 
-  /** How long a stored response is replayed, from the first request; the capability document advertises it. */
+  /**
+   * How long a stored response is replayed, counted from when it was stored (so at least that long from the
+   * first request); the capability document advertises it.
+   */
   get ttlMs(): number {
     return this.#ttlMs;
   }
@@ -80,17 +90,25 @@ export class IdempotencyKeys {
   /**
    * Claims `principal`'s key for this request, or says how to answer instead (replay, or a thrown 409/422).
    * Synchronous, so the check and the insert cannot interleave with another request on this process.
+   * `holdMs` is how long the request will wait before its effect (injected latency); its claim's lease covers it.
    */
-  admit(principal: string, key: string, fingerprint: string, now = Date.now()): Admission {
+  admit(principal: string, key: string, fingerprint: string, holdMs = 0, now = Date.now()): Admission {
     // One immediate transaction, so another process sharing the file cannot claim the key in between.
-    return this.#store.transaction(() => this.#admit(principal, key, fingerprint, now));
+    return this.#store.transaction(() => this.#admit(principal, key, fingerprint, holdMs, now));
   }
 
-  #admit(principal: string, key: string, fingerprint: string, now: number): Admission {
+  #admit(principal: string, key: string, fingerprint: string, holdMs: number, now: number): Admission {
     const row =
       this.#store.getKey(principal, key) ??
       (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
-    if (row && row.createdAt > now - this.#ttlMs) {
+    // A claim is live until its lease runs out, however old the key (a TTL shorter than the request must not
+    // free it); a stored response lives for the TTL from when it was stored.
+    const live =
+      row !== undefined &&
+      (row.state === 'processing'
+        ? row.leaseUntil !== null && row.leaseUntil > now
+        : (row.completedAt ?? row.createdAt) > now - this.#ttlMs);
+    if (row && live) {
       if (row.fingerprint !== fingerprint) {
         throw new ApiError(
           422,
@@ -98,29 +116,26 @@ export class IdempotencyKeys {
           'This Idempotency-Key was already used for a different request; use a new key for a new request.',
         );
       }
-      if (row.state === 'processing' || !row.response) {
-        throw new ApiError(
-          409,
-          'in-progress',
-          'A request with this Idempotency-Key is still being processed.',
-          {},
-          { 'retry-after': '1' },
-        );
-      }
+      if (row.state === 'processing' || !row.response) throw inProgress();
       return { kind: 'replay', response: row.response };
     }
+    // Expired, or abandoned by a request that died: the key is free again.
     if (row) this.#store.deleteKey(row.principal, key);
-    this.#store.insertKey(principal, key, fingerprint, now);
-    return { kind: 'new' };
+    return {
+      kind: 'new',
+      claim: this.#store.insertKey(principal, key, fingerprint, now, now + holdMs + CLAIM_LEASE_MS),
+    };
   }
 
   /**
    * Remembers the outcome, or forgets the key when the outcome must not be replayed (see `isStoredStatus`).
-   * Call in the same transaction as the effect so neither exists without the other.
+   * Call in the same transaction as the effect so neither exists without the other. Throws 409 in-progress
+   * when the claim no longer holds the key (its lease ran out and another request took it): the transaction
+   * then rolls the effect back, so the key's outcome is the other request's alone.
    */
-  settle(principal: string, key: string, result: ApiResult): void {
+  settle(claim: KeyClaim, result: ApiResult, now = Date.now()): void {
     if (!isStoredStatus(result.status)) {
-      this.#store.deleteKey(principal, key);
+      this.#store.releaseKey(claim);
       return;
     }
     const headers: Record<string, string> = {};
@@ -128,19 +143,30 @@ export class IdempotencyKeys {
       const value = result.headers[name];
       if (value !== undefined) headers[name] = value;
     }
-    this.#store.completeKey(principal, key, { status: result.status, headers, body: JSON.stringify(result.body) });
+    const response = { status: result.status, headers, body: JSON.stringify(result.body) };
+    if (!this.#store.completeKey(claim, response, now)) throw inProgress();
   }
 
   /** Forgets a key whose request failed on our side, so the client's retry is processed afresh. */
-  release(principal: string, key: string): void {
-    if (this.#store.open) this.#store.deleteKey(principal, key);
+  release(claim: KeyClaim): void {
+    if (this.#store.open) this.#store.releaseKey(claim);
   }
 
   purgeExpired(now = Date.now()): number {
-    const purged = this.#store.purgeKeysCreatedBefore(now - this.#ttlMs);
+    const purged = this.#store.purgeKeys(now - this.#ttlMs, now);
     if (this.#hasUnscoped && purged > 0) this.#hasUnscoped = this.#store.hasKeysOf(UNSCOPED_PRINCIPAL);
     return purged;
   }
+}
+
+function inProgress(): ApiError {
+  return new ApiError(
+    409,
+    'in-progress',
+    'A request with this Idempotency-Key is still being processed.',
+    {},
+    { 'retry-after': '1' },
+  );
 }
 
 /** A stored response as a result again, marked as a replay. */

@@ -1,7 +1,7 @@
 // The versioned-resource rules (create, replace, tombstone, changes feed) as synchronous functions over the store.
 import { randomUUID } from 'node:crypto';
 import type { Entity, Store, WriteOrigin } from './db.ts';
-import { ApiError, checkId, etag, jsonResult, type ApiResult, type IfMatch } from './http.ts';
+import { ApiError, checkId, etag, ifMatchAllows, jsonResult, type ApiResult, type IfMatch } from './http.ts';
 
 export function getEntity(store: Store, collection: string, id: string): ApiResult {
   const entity = store.getEntity(collection, id);
@@ -25,7 +25,8 @@ export function createEntity(
   location: (id: string) => string,
   origin: WriteOrigin,
 ): ApiResult {
-  const id = typeof data['id'] === 'string' ? checkId(data['id']) : randomUUID();
+  // Only an absent id means "pick one": any other id that is not a valid one is refused, not replaced.
+  const id = 'id' in data ? checkId(data['id']) : randomUUID();
   const current = store.getEntity(collection, id);
   if (current && !current.deleted) {
     throw new ApiError(
@@ -91,12 +92,16 @@ export interface ChangesPage {
   hasMore: boolean;
 }
 
-/** One page of the changes feed: each changed entity once, in its latest state, in order of its last write. */
+/**
+ * One page of the changes feed: each changed entity once, in its latest state, in order of its last write;
+ * at most `pageSize` entities and, past the first, `pageBytes` of entity data (see Store.changesSince).
+ */
 export function listChanges(
   store: Store,
   collection: string,
   since: string | undefined,
   pageSize: number,
+  pageBytes: number,
 ): ChangesPage {
   // An empty since (a client that has no cursor yet) means the start, like a missing one.
   if (since !== undefined && since !== '' && !/^\d{1,15}$/.test(since)) {
@@ -112,17 +117,14 @@ export function listChanges(
       'This cursor is older than the deletions this server still keeps; pull again from the start, without since.',
     );
   }
-  // One row past the page tells whether more follow without a second query.
-  const rows = store.changesSince(collection, from, pageSize + 1);
-  const hasMore = rows.length > pageSize;
-  const page = hasMore ? rows.slice(0, pageSize) : rows;
-  const last = page[page.length - 1];
-  return { items: page.map((r) => r.entity), cursor: String(last ? last.seq : from), hasMore };
+  const { changes, hasMore } = store.changesSince(collection, from, pageSize, pageBytes);
+  const last = changes[changes.length - 1];
+  return { items: changes.map((r) => r.entity), cursor: String(last ? last.seq : from), hasMore };
 }
 
 function checkPrecondition(current: Entity | undefined, ifMatch: IfMatch | null): void {
   if (!ifMatch) return;
-  const ok = current !== undefined && (ifMatch.any || ifMatch.versions.includes(current.version));
+  const ok = current !== undefined && ifMatchAllows(ifMatch, current.version);
   if (ok) return;
   throw new ApiError(
     412,

@@ -288,6 +288,27 @@ describe('batch push', () => {
     assert.equal((await sendBatch(t.api, [put('whole-1', '/api/whole/1', {})])).body.results[0].status, 201);
   });
 
+  test('a rule on a prefix that merely covers the batch path applies to the ops, not to the batch request', async () => {
+    await addFault(t.api, { pathPrefix: '/api', status: 503, times: 1 });
+    const ops = [put('cover-1', '/api/cover/1', {}), put('cover-2', '/api/cover/2', {})];
+    const first = await sendBatch(t.api, ops);
+    assert.equal(first.status, 200, 'the batch request itself passes');
+    assert.deepEqual(
+      first.body.results.map((r: any) => r.status),
+      [503],
+      'the first op meets the rule and uses it up',
+    );
+    const resent = await sendBatch(t.api, ops);
+    assert.deepEqual(
+      resent.body.results.map((r: any) => r.status),
+      [201, 201],
+    );
+    assert.deepEqual(
+      (await changeLog(t.api, 'cover')).map((c) => c.id),
+      ['1', '2'],
+    );
+  });
+
   test('a malformed batch is refused whole: 4xx, nothing applied, no key claimed', async () => {
     const good = put('mal-good', '/api/mal/good', { n: 1 });
     const withGood = (op: unknown) => ({ ops: [good, op] });

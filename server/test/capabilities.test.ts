@@ -64,6 +64,8 @@ describe('capability document', () => {
       assert.throws(() => createSyncServer({ dbFile, batch: { maxOps: 2.5 } }), /batch.maxOps/);
       assert.throws(() => createSyncServer({ dbFile, batch: { maxBytes: Number.NaN } }), /batch.maxBytes/);
       assert.throws(() => createSyncServer({ dbFile, tombstoneTtlMs: -1 }), /tombstoneTtlMs/);
+      assert.throws(() => createSyncServer({ dbFile, changesPageBytes: 0 }), /changesPageBytes/);
+      assert.throws(() => createSyncServer({ dbFile, maxBodyBytes: 2 ** 30 }), /maxBodyBytes must be at most/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

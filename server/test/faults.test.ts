@@ -25,6 +25,33 @@ describe('fault injection', () => {
     assert.deepEqual(await changeLog(t.api, 'off'), []);
   });
 
+  test('rules match the path as routed: a percent-encoded spelling does not slip past one', async () => {
+    await addFault(t.api, { pathPrefix: '/api/encoded', methods: ['PUT'], status: 503 });
+    const single = await call(`${t.api}/enc%6Fded/1`, jsonInit('PUT', { n: 1 }));
+    assert.equal(single.status, 503);
+    assert.equal(single.body.error, 'injected');
+    const batch = await call(
+      `${t.api}/_batch`,
+      jsonInit('POST', {
+        ops: [
+          {
+            key: 'enc-2',
+            method: 'PUT',
+            path: '/api/%65ncoded/2',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      batch.body.results.map((r: any) => r.status),
+      [503],
+    );
+    assert.deepEqual(await changeLog(t.api, 'encoded'), []);
+    assert.equal((await call(`${t.api}/_admin/stats?pathPrefix=/api/encoded`)).body.requests, 2);
+  });
+
   test('drop applies the effect but loses the response; the keyed retry replays it', async () => {
     await addFault(t.api, { pathPrefix: '/api/dropped', drop: true, times: 1 });
     const init = jsonInit('PUT', { n: 1 }, { 'idempotency-key': '"drop-1"' });

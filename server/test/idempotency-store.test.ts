@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Store } from '../db.ts';
-import { jsonResult } from '../http.ts';
-import { defaultPrincipal, IdempotencyKeys, isStoredStatus } from '../idempotency.ts';
+import { Store, type KeyClaim } from '../db.ts';
+import { ApiError, jsonResult } from '../http.ts';
+import { CLAIM_LEASE_MS, defaultPrincipal, IdempotencyKeys, isStoredStatus, type Admission } from '../idempotency.ts';
 
 describe('idempotency key store', () => {
   let dir: string;
@@ -24,8 +24,8 @@ describe('idempotency key store', () => {
 
   /** Claims a key, settles it with `status` as the effect's transaction would, and admits it again. */
   function settleThenRepeat(key: string, status: number): string {
-    assert.equal(keys.admit('bearer:alice', key, 'PUT /api/x sha256:0').kind, 'new');
-    store.transaction(() => keys.settle('bearer:alice', key, jsonResult(status, { status })));
+    const claim = claimOf(keys.admit('bearer:alice', key, 'PUT /api/x sha256:0'));
+    store.transaction(() => keys.settle(claim, jsonResult(status, { status })));
     return keys.admit('bearer:alice', key, 'PUT /api/x sha256:0').kind;
   }
 
@@ -44,12 +44,76 @@ describe('idempotency key store', () => {
   });
 
   test('a key belongs to one principal', () => {
-    assert.equal(keys.admit('bearer:alice', 'same', 'POST /api/x sha256:1').kind, 'new');
-    store.transaction(() => keys.settle('bearer:alice', 'same', jsonResult(201, {})));
+    const claim = claimOf(keys.admit('bearer:alice', 'same', 'POST /api/x sha256:1'));
+    store.transaction(() => keys.settle(claim, jsonResult(201, {})));
     assert.equal(keys.admit('bearer:bob', 'same', 'POST /api/x sha256:2').kind, 'new', 'not a 422');
     assert.equal(keys.admit('bearer:alice', 'same', 'POST /api/x sha256:1').kind, 'replay');
   });
+
+  test("a claim whose lease ran out is taken over, and its late completion leaves the new claim's answer", () => {
+    const t0 = Date.now();
+    const fingerprint = 'POST /api/x sha256:3';
+    const stale = claimOf(keys.admit('bearer:alice', 'lease', fingerprint, 500, t0));
+    assert.throws(
+      () => keys.admit('bearer:alice', 'lease', fingerprint, 0, t0 + 500 + CLAIM_LEASE_MS - 1),
+      (err: unknown) => err instanceof ApiError && err.status === 409 && err.code === 'in-progress',
+      'still within its lease',
+    );
+    const fresh = claimOf(keys.admit('bearer:alice', 'lease', fingerprint, 0, t0 + 500 + CLAIM_LEASE_MS));
+    store.transaction(() => keys.settle(fresh, jsonResult(201, { by: 'fresh' })));
+    // The stale request wakes up: its completion must fail (rolling back its effect), not overwrite the answer.
+    assert.throws(
+      () => store.transaction(() => keys.settle(stale, jsonResult(201, { by: 'stale' }))),
+      (err: unknown) => err instanceof ApiError && err.status === 409 && err.code === 'in-progress',
+    );
+    keys.release(stale);
+    const replay = keys.admit('bearer:alice', 'lease', fingerprint);
+    assert.equal(replay.kind, 'replay');
+    assert.deepEqual(JSON.parse((replay as Extract<Admission, { kind: 'replay' }>).response.body), { by: 'fresh' });
+  });
+
+  test('the TTL never frees a key still processing, and counts from when the response was stored', () => {
+    const t0 = Date.now();
+    const fingerprint = 'POST /api/x sha256:4';
+    // A request held up for twice the TTL (injected latency) keeps its key throughout.
+    const claim = claimOf(keys.admit('bearer:alice', 'slow', fingerprint, 2 * 60_000, t0));
+    const late = t0 + 2 * 60_000;
+    keys.purgeExpired(late);
+    assert.throws(
+      () => keys.admit('bearer:alice', 'slow', fingerprint, 0, late),
+      (err: unknown) => err instanceof ApiError && err.code === 'in-progress',
+    );
+    store.transaction(() => keys.settle(claim, jsonResult(201, {}), late));
+    keys.purgeExpired(late + 59_999);
+    assert.equal(keys.admit('bearer:alice', 'slow', fingerprint, 0, late + 59_999).kind, 'replay');
+    keys.purgeExpired(late + 60_000);
+    assert.equal(keys.admit('bearer:alice', 'slow', fingerprint, 0, late + 60_000).kind, 'new', 'purged');
+  });
+
+  test('a closed store releases the claims it holds; another open store on the file keeps its own', () => {
+    const other = new Store(join(dir, 'keys.sqlite'));
+    const otherKeys = new IdempotencyKeys(other, 60_000);
+    claimOf(otherKeys.admit('bearer:alice', 'held-by-closed', 'PUT /api/x sha256:5'));
+    claimOf(keys.admit('bearer:alice', 'held-by-open', 'PUT /api/x sha256:6'));
+    other.close();
+    assert.equal(keys.admit('bearer:alice', 'held-by-closed', 'PUT /api/x sha256:5').kind, 'new');
+    const reopened = new Store(join(dir, 'keys.sqlite'));
+    try {
+      assert.throws(
+        () => new IdempotencyKeys(reopened, 60_000).admit('bearer:alice', 'held-by-open', 'PUT /api/x sha256:6'),
+        (err: unknown) => err instanceof ApiError && err.code === 'in-progress',
+        'opening the file again does not clear a live claim',
+      );
+    } finally {
+      reopened.close();
+    }
+  });
 });
+
+function claimOf(admission: Admission): KeyClaim {
+  assert.equal(admission.kind, 'new');
+  return (admission as Extract<Admission, { kind: 'new' }>).claim;
+}
 
 describe('the default principal', () => {
   const request = (authorization?: string) =>

@@ -227,6 +227,35 @@ describe('idempotency keys', () => {
   });
 });
 
+describe('two servers on one database file', () => {
+  test('opening the file does not free a key the other server is still processing: one write, one answer', async () => {
+    const a = await startServer();
+    let b: TestServer | undefined;
+    try {
+      await addFault(a.api, { pathPrefix: '/api/multi', methods: ['POST'], latencyMs: 1500, times: 1 });
+      const init = jsonInit('POST', { title: 'once' }, { 'idempotency-key': '"k-multi"' });
+      const first = call(`${a.api}/multi`, init);
+      await sleep(300);
+      b = await startServer({}, a.dbFile);
+      const duplicate = await call(`${b.api}/multi`, init);
+      assert.equal(duplicate.status, 409, 'still in progress on server A');
+      assert.equal(duplicate.body.error, 'in-progress');
+      const answer = await first;
+      assert.equal(answer.status, 201);
+      const replay = await call(`${b.api}/multi`, init);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replay.body, answer.body);
+      assert.deepEqual(
+        (await changeLog(a.api, 'multi')).map((c) => [c.id, c.idempotencyKey]),
+        [[answer.body.id, 'k-multi']],
+      );
+    } finally {
+      await b?.stop();
+      await a.close();
+    }
+  });
+});
+
 describe('idempotency key expiry', () => {
   let t: TestServer;
   before(async () => {
@@ -244,6 +273,29 @@ describe('idempotency key expiry', () => {
     const fresh = await call(`${t.api}/ttl/a`, init);
     assert.equal(fresh.headers.get('idempotent-replayed'), null);
     assert.equal(fresh.body.version, 2);
+  });
+
+  test('a key outliving its TTL while its request still runs is not claimed again, nor swept', async () => {
+    const slow = await startServer({ idempotencyTtlMs: 1000 });
+    try {
+      await addFault(slow.api, { pathPrefix: '/api/ttl-slow', methods: ['POST'], latencyMs: 2000, times: 1 });
+      const init = jsonInit('POST', { title: 'once' }, { 'idempotency-key': '"k-ttl"' });
+      const first = call(`${slow.api}/ttl-slow`, init);
+      await sleep(1200);
+      slow.server.sweep();
+      const duplicate = await call(`${slow.api}/ttl-slow`, init);
+      assert.equal(duplicate.status, 409);
+      assert.equal(duplicate.body.error, 'in-progress');
+      const answer = await first;
+      assert.equal(answer.status, 201);
+      // The TTL counts from the stored answer: the retry right after it is a replay, not a second create.
+      const replay = await call(`${slow.api}/ttl-slow`, init);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(replay.body, answer.body);
+      assert.equal((await changeLog(slow.api, 'ttl-slow')).length, 1);
+    } finally {
+      await slow.close();
+    }
   });
 
   test('the background sweep purges expired keys', async () => {

@@ -191,6 +191,46 @@ describe('resources', () => {
     assert.deepEqual(await changeLog(t.api, 'val'), []);
   });
 
+  test('a POST id that is "." or ".." or not a string is 400 bad-id, never replaced by another id', async () => {
+    for (const id of ['.', '..', 43, null, true, { id: 'x' }, ['x']]) {
+      const response = await call(`${t.api}/postid`, jsonInit('POST', { id, title: 't' }));
+      assert.equal(response.status, 400, JSON.stringify(id));
+      assert.equal(response.body.error, 'bad-id');
+      assert.equal(response.headers.get('location'), null);
+    }
+    assert.deepEqual(await changeLog(t.api, 'postid'), []);
+    const dotted = await call(`${t.api}/postid`, jsonInit('POST', { id: 'a.b..c' }));
+    assert.equal(dotted.status, 201, 'dots inside an id are fine');
+    assert.equal((await call(`${t.api}${dotted.headers.get('location')!.slice('/api'.length)}`)).status, 200);
+  });
+
+  test('If-Match with a well-formed tag naming no current version is 412 with current; bad syntax is 400', async () => {
+    await call(`${t.api}/tags`, jsonInit('POST', { id: 'm', n: 0 }));
+    for (const header of ['"v1"', '""', '"01"', 'W/"01"', '01', '"*"', '"a,b", "2"']) {
+      for (const init of [
+        jsonInit('PUT', { n: 1 }, { 'if-match': header }),
+        { method: 'DELETE', headers: { 'if-match': header } },
+      ]) {
+        const response = await call(`${t.api}/tags/m`, init);
+        assert.equal(response.status, 412, `${init.method} If-Match: ${header}`);
+        assert.equal(response.body.error, 'precondition-failed');
+        assert.equal(response.body.current.version, 1);
+        assert.equal(response.headers.get('etag'), '"1"');
+      }
+    }
+    for (const header of ['', 'garbage', '"1",', ',"1"', '"1" "2"', '"unterminated', 'w/"1"', '"1 "']) {
+      const response = await call(`${t.api}/tags/m`, jsonInit('PUT', { n: 1 }, { 'if-match': header }));
+      assert.equal(response.status, 400, `If-Match: ${header}`);
+      assert.equal(response.body.error, 'bad-if-match');
+    }
+    const listed = await call(`${t.api}/tags/m`, jsonInit('PUT', { n: 2 }, { 'if-match': '"v9", "a,b", "1"' }));
+    assert.equal(listed.status, 200, 'one tag of the list matches');
+    assert.deepEqual(
+      (await changeLog(t.api, 'tags')).map((c) => c.version),
+      [1, 2],
+    );
+  });
+
   test('data nested up to the depth limit is accepted', async () => {
     const body = `{"a":${'['.repeat(99)}${']'.repeat(99)}}`;
     const response = await call(`${t.api}/depth/ok`, jsonInit('PUT', body));
@@ -232,6 +272,61 @@ describe('resources', () => {
     assert.equal(patch.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
     assert.equal((await call(`${t.api}/notes`, { method: 'DELETE' })).headers.get('allow'), 'GET, HEAD, POST');
     assert.equal((await call(`${t.api}/notes/`)).status, 404, 'an empty id segment is no route');
+  });
+});
+
+describe('large entities', () => {
+  test('data that grows past maxBodyBytes once stored (re-encoded as JSON) is 413 and nothing is stored', async () => {
+    const t = await startServer({ maxBodyBytes: 1000 });
+    try {
+      // 160 × "1e20" is about 800 bytes as sent, but each is stored as 21 digits: about 3.5 kB.
+      const grows = `{"a":[${Array(160).fill('1e20').join(',')}]}`;
+      assert.ok(grows.length <= 1000);
+      for (const [url, init] of [
+        [`${t.api}/grow/x`, jsonInit('PUT', grows)],
+        [`${t.api}/grow`, jsonInit('POST', grows)],
+      ] as const) {
+        const refused = await call(url, init);
+        assert.equal(refused.status, 413, init.method);
+        assert.equal(refused.body.error, 'too-large');
+        assert.equal(refused.body.limit, 1000);
+      }
+      const fits = `{"a":[${Array(40).fill('1e20').join(',')}]}`;
+      assert.equal((await call(`${t.api}/grow/y`, jsonInit('PUT', fits))).status, 201);
+      assert.deepEqual(
+        (await changeLog(t.api, 'grow')).map((c) => c.id),
+        ['y'],
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('feed pages are bounded by bytes; an entity larger than a page comes alone and the cursor moves', async () => {
+    const t = await startServer({ changesPageBytes: 1000 });
+    try {
+      const sizes: Record<string, number> = { a: 100, b: 100, big: 3000, c: 100, d: 100 };
+      for (const [id, size] of Object.entries(sizes)) {
+        assert.equal((await call(`${t.api}/sized/${id}`, jsonInit('PUT', { text: 'x'.repeat(size) }))).status, 201);
+      }
+      const pages: Array<{ ids: string[]; hasMore: boolean }> = [];
+      let since = '';
+      for (;;) {
+        const page = await call(`${t.api}/sized?since=${since}`);
+        assert.equal(page.status, 200);
+        pages.push({ ids: page.body.items.map((i: any) => i.id), hasMore: page.body.hasMore });
+        if (!page.body.hasMore) break;
+        assert.notEqual(page.body.cursor, since, 'the cursor moves');
+        since = page.body.cursor;
+      }
+      assert.deepEqual(pages, [
+        { ids: ['a', 'b'], hasMore: true },
+        { ids: ['big'], hasMore: true },
+        { ids: ['c', 'd'], hasMore: false },
+      ]);
+    } finally {
+      await t.close();
+    }
   });
 });
 
