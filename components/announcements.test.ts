@@ -1,10 +1,10 @@
-// What the page says over time, through the real announcer and engine: enqueue bursts, slow drains, failures, connectivity, duplicates and silence.
+// What the page says over time, through the real announcer and engine: enqueue bursts, slow drains, failures, connectivity, duplicates and silence (an element's and a provider's).
 import { expect, fixture, html } from '@open-wc/testing';
 import { BehaviorSubject } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../src/index.ts';
 import { addFault, clearFaults } from '../test/support/server.ts';
 import './define.ts';
-import { PageAnnouncer, type Announcer } from './index.ts';
+import { PageAnnouncer, type Announcer, type SyncProviderElement } from './index.ts';
 import { liveLog } from './test/a11y.ts';
 import { fakeStatus, testClient, until, type TestClient } from './test/support.ts';
 
@@ -164,5 +164,34 @@ describe('silent', () => {
     await t.client.enqueue(t.op('c'));
     await until(() => calls.includes('3 changes not yet saved'), 5000, 'speaks again');
     expect(calls.filter(Boolean)).to.deep.equal(['3 changes not yet saved']);
+  });
+
+  it('silences every element below <sync-provider silent> as its own silent would: un-silenced, it does not catch up', async () => {
+    const t2 = testClient('silent-provider');
+    const announcer = new PageAnnouncer({ delay: DELAY, clearAfter: 10_000 });
+    const log = liveLog();
+    try {
+      await t2.failWith(400);
+      const provider = await fixture<SyncProviderElement>(
+        html`<sync-provider silent .client=${t2.client} .announcer=${announcer}><pending-badge></pending-badge></sync-provider>`,
+      );
+      const badge = provider.querySelector('pending-badge')!;
+      await until(() => badge.count === 0, 5000, 'first counts');
+      // While the provider is silent, a change fails: the page hears nothing of it.
+      await t2.client.enqueue(t2.op('a', { lane: 'x' }));
+      await until(() => badge.state === 'failed', 8000, 'failed');
+      await clearFaults(`/api/${t2.collection}`);
+      await t2.offline();
+      provider.silent = false;
+      await provider.updateComplete;
+      // Un-silenced, a new change is news; the failure from before is not.
+      await t2.client.enqueue(t2.op('b', { lane: 'y' }));
+      await until(() => log.said.length > 0, 8000, 'something said');
+      expect(log.said).to.deep.equal(['2 changes not yet saved']);
+    } finally {
+      log.stop();
+      announcer.dispose();
+      await t2.dispose();
+    }
   });
 });

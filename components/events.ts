@@ -50,6 +50,17 @@ export class SyncNowEvent extends Event {
   }
 }
 
+/**
+ * The user pressed `<sync-status>`'s "Reload" (a new version requires it, or sync stopped). Cancel it to reload
+ * the page your own way (say, after saving what the page holds); otherwise the page reloads.
+ */
+export class SyncReloadEvent extends Event {
+  static readonly type = 'sync-reload';
+  constructor() {
+    super(SyncReloadEvent.type, { bubbles: true, composed: true, cancelable: true });
+  }
+}
+
 /** The user applied a resolution of a conflict. Cancel it to stop the element from calling `client.resolve`. */
 export class ConflictResolveEvent extends Event {
   static readonly type = 'conflict-resolve';
@@ -88,6 +99,7 @@ declare global {
     'sync-discard': SyncDiscardEvent;
     'sync-retry-all': SyncRetryAllEvent;
     'sync-now': SyncNowEvent;
+    'sync-reload': SyncReloadEvent;
     'conflict-resolve': ConflictResolveEvent;
     'conflict-resolved': ConflictResolvedEvent;
     'conflict-cancel': ConflictCancelEvent;

@@ -19,6 +19,7 @@ export {
   SyncClientChangedEvent,
   SyncDiscardEvent,
   SyncNowEvent,
+  SyncReloadEvent,
   SyncRetryAllEvent,
   SyncRetryEvent,
 } from './events.ts';

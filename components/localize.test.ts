@@ -1,7 +1,7 @@
 // Localization: the nearest `lang` picks the table (German shipped), plurals and relative times through Intl, strings
 // provided page-wide by <sync-provider> under each element's own, registered tables, and announcements in the page's language.
 import { expect, fixture, html } from '@open-wc/testing';
-import { BehaviorSubject, of } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import type { Conflict, DirtyEntity, OperationFilter, SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
 import { germanStrings } from './locales/de.ts';
@@ -28,13 +28,16 @@ const status = (over: Partial<SyncStatus> = {}): SyncStatus =>
     ...over,
   });
 
+/** A stream that stays open, as a live client's do: one that completes tells the elements the client has ended. */
+const live = <T>(value: T) => new BehaviorSubject(value).asObservable();
+
 /** A client with fixed streams: a badge count, a status and conflicts, enough for what each element reads. */
 function fakeClient(count: BehaviorSubject<number>, conflicts: Conflict[] = []): SyncClient {
   return {
-    count$: (filter: OperationFilter) => (filter.status ? of(0) : count.asObservable()),
-    dirtyEntities$: of([] as DirtyEntity[]),
-    status$: of(status()),
-    conflicts$: of(conflicts),
+    count$: (filter: OperationFilter) => (filter.status ? live(0) : count.asObservable()),
+    dirtyEntities$: live([] as DirtyEntity[]),
+    status$: live(status()),
+    conflicts$: live(conflicts),
     syncNow: async () => {},
   } as unknown as SyncClient;
 }

@@ -10,6 +10,8 @@ export interface SynclineStrings {
   noClient: string;
   /** Shown by `<sync-provider>` (role alert) when it cannot create its client; `message` is the client's error. */
   clientError(message: string): string;
+  /** Shown by an element once its client's live queries have ended (the client closed, or the page must reload). */
+  syncStopped: string;
   /** The badge's words for changes waiting to be sent (neither failed nor in conflict). */
   pendingCount(count: number): string;
   /** The badge's words for changes the server refused; also announced when more fail. */
@@ -56,6 +58,14 @@ export interface SynclineStrings {
   attempts(count: number): string;
   /** Countdown to the next automatic attempt. */
   retryIn(seconds: number): string;
+  /** The outbox's words (shown and announced) when a Retry the user asked for failed; `message` is the client's error. */
+  retryFailed(label: string, message: string): string;
+  /** When "Retry all" failed. */
+  retryAllFailed(message: string): string;
+  /** When a confirmed discard failed. */
+  discardFailed(label: string, message: string): string;
+  /** When a confirmed discard found the operation no longer queued (sent, or discarded elsewhere, meanwhile). */
+  discardGone(label: string): string;
   laneFilter: string;
   allLanes: string;
   lane(name: string): string;
@@ -71,6 +81,16 @@ export interface SynclineStrings {
   lastSynced(agoMs: number): string;
   neverSynced: string;
   unsent(count: number): string;
+  /** `<sync-status>` (shown and announced) when the sync engine cannot run on this device; the reason is shown beside it. */
+  unavailable: string;
+  /** `<sync-status>` (shown and announced) when a newer version of the app runs the engine: this page must reload. */
+  updateRequired: string;
+  /** The button that reloads the page when an update is required. */
+  reload: string;
+  /** `<sync-status>`: the last error inside the sync engine itself (storage, a failed step), until a later sync succeeds. */
+  engineError(message: string): string;
+  /** `<sync-status>` (shown and announced) when "Sync now" failed; `message` is the client's error. */
+  syncNowFailed(message: string): string;
   /** The honest copy about what happens when this tab closes. */
   sentWhileOpen: string;
   continuesAfterClose: string;
@@ -140,6 +160,7 @@ export const defaultStrings: SynclineStrings = {
   noProvider: 'Sync unavailable: no sync provider',
   noClient: 'Sync is not connected',
   clientError: (message) => `Sync could not start: ${message}`,
+  syncStopped: 'Sync stopped: reload the page',
   pendingCount: (n) => `${plural(n, 'change', 'changes')} not yet saved`,
   failedCount: (n) => `${plural(n, 'change', 'changes')} failed to save`,
   conflictCount: (n) => `${plural(n, 'change', 'changes')} in conflict`,
@@ -167,6 +188,10 @@ export const defaultStrings: SynclineStrings = {
   status: { pending: 'pending', sending: 'sending', failed: 'failed', conflict: 'conflict' },
   attempts: (n) => plural(n, 'attempt', 'attempts'),
   retryIn: (s) => `retry ${timeUntil('en', s)}`,
+  retryFailed: (label, message) => `Could not retry "${label}": ${message}`,
+  retryAllFailed: (message) => `Could not retry all: ${message}`,
+  discardFailed: (label, message) => `Could not discard "${label}": ${message}`,
+  discardGone: (label) => `"${label}" was not discarded: it is no longer queued`,
   laneFilter: 'Lane',
   allLanes: 'All lanes',
   lane: (name) => name,
@@ -181,6 +206,11 @@ export const defaultStrings: SynclineStrings = {
   lastSynced: (ms) => (ms < 45_000 ? 'Last synced just now' : `Last synced ${timeAgo('en', ms)}`),
   neverSynced: 'Not synced yet',
   unsent: (n) => `${plural(n, 'change', 'changes')} not yet sent`,
+  unavailable: 'Sync cannot run on this device',
+  updateRequired: 'A new version of this app is available: reload the page to keep syncing',
+  reload: 'Reload',
+  engineError: (message) => `Sync problem: ${message}`,
+  syncNowFailed: (message) => `Could not sync now: ${message}`,
   sentWhileOpen: 'Changes are saved on this device and are sent while this app is open in a tab.',
   continuesAfterClose: 'Other open tabs keep sending your changes.',
   syncNow: 'Sync now',

@@ -1,7 +1,7 @@
 // Shared tokens in light and dark: focus rings at 3:1 or more on each element's real background, one button look, one override theming all.
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
-import { BehaviorSubject, of } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
 import type { SyncOutboxElement, SyncStatusElement } from './index.ts';
@@ -128,7 +128,8 @@ describe('theme', () => {
 
   it("themes text, surfaces, frames and errors of every element from the shared palette, each element's own token first", async () => {
     await useColorScheme('light');
-    const resolverClient = { conflicts$: of([]) } as unknown as SyncClient;
+    // Open, as a live client's stream is: one that completes would show the resolver's "Sync stopped" state.
+    const resolverClient = { conflicts$: new BehaviorSubject([]).asObservable() } as unknown as SyncClient;
     page.insertAdjacentHTML('beforeend', '<sync-provider><conflict-resolver></conflict-resolver></sync-provider>');
     const provider = page.lastElementChild as HTMLElement & { client: SyncClient };
     provider.client = resolverClient;

@@ -44,6 +44,19 @@ type Data = Record<string, unknown>;
 const own = (data: Data | null, field: string) =>
   data !== null && Object.hasOwn(data, field) ? data[field] : undefined;
 
+/** A field's own entry: `record[field]` reads `Object.prototype` for a field named `__proto__` that it lacks. */
+function ownEntry<T>(record: Record<string, T>, field: string): T | undefined {
+  return Object.hasOwn(record, field) ? record[field] : undefined;
+}
+
+/**
+ * Sets a field as an own property, also one named `__proto__`: an assignment would go through the `__proto__`
+ * setter instead, and the field would be lost from the choices and from the data sent back.
+ */
+function setEntry<T>(record: Record<string, T>, field: string, value: T): void {
+  Object.defineProperty(record, field, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Structural equality of JSON-like values (key order ignored), as the engine compares them. */
 function same(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
@@ -106,6 +119,8 @@ function asText(value: unknown): string {
  * @csspart apply - The Apply button.
  * @csspart cancel - The Cancel button.
  * @csspart empty - The empty state.
+ * @csspart ended - "Sync stopped: reload the page", in place of the conflicts once the client's live queries
+ *   have ended (the client closed, or the page must reload): they can no longer be resolved from here.
  *
  * @cssprop --conflict-resolver-color - Text color (falls back to --syncline-color).
  * @cssprop --conflict-resolver-background - Background (falls back to --syncline-background).
@@ -204,6 +219,7 @@ export class ConflictResolverElement extends SyncElement {
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
+    if (this.ended) return this.renderEnded();
     const conflicts = this.conflicts;
     if (!conflicts)
       return html`<div part="base" class="base"><p class="empty" tabindex="-1">${this.text.loading}</p></div>`;
@@ -273,7 +289,7 @@ export class ConflictResolverElement extends SyncElement {
         <div class="cell ${theirsChanged ? 'changed' : ''}"><span class="visually-hidden">${text.sideTheirs}: </span>${this.renderSide(conflict.theirs, field, 'theirs')}${this.changed(theirsChanged)}</div>
       </div>`;
     }
-    const choice = draft.choices[field];
+    const choice = ownEntry(draft.choices, field);
     const group = `${conflict.id}:${field}`;
     const invalid = draft.invalid.includes(field);
     const radio = (
@@ -302,7 +318,7 @@ export class ConflictResolverElement extends SyncElement {
                 aria-label=${text.editValueLabel(field)}
                 aria-invalid=${invalid ? 'true' : 'false'}
                 aria-describedby=${invalid ? `${id}-error` : nothing}
-                .value=${draft.edits[field] ?? ''}
+                .value=${ownEntry(draft.edits, field) ?? ''}
                 @input=${(event: Event) => this.typed(conflict, field, (event.target as HTMLInputElement).value)}
               />
               ${invalid ? html`<p part="field-error" class="field-error" id="${id}-error">${text.invalidValue(field)}</p>` : nothing}`
@@ -361,7 +377,7 @@ export class ConflictResolverElement extends SyncElement {
       const base = own(conflict.base, field);
       const mineChanged = !same(own(conflict.mine, field), base);
       const theirsChanged = !same(own(conflict.theirs, field), base);
-      choices[field] = theirsChanged && !mineChanged ? 'theirs' : 'mine';
+      setEntry(choices, field, theirsChanged && !mineChanged ? 'theirs' : 'mine');
     }
     return { detectedAt: conflict.detectedAt, choices, edits: {}, invalid: [], whole: 'mine', busy: false, error: '' };
   }
@@ -376,9 +392,9 @@ export class ConflictResolverElement extends SyncElement {
     const draft = this.draftOf(conflict);
     const edits = { ...draft.edits };
     // The edit starts from the value chosen so far, as the user would type it.
-    if (choice === 'edit' && edits[field] === undefined) {
-      const from = own(draft.choices[field] === 'theirs' ? conflict.theirs : conflict.mine, field);
-      edits[field] = from === undefined ? '' : asText(from);
+    if (choice === 'edit' && ownEntry(edits, field) === undefined) {
+      const from = own(ownEntry(draft.choices, field) === 'theirs' ? conflict.theirs : conflict.mine, field);
+      setEntry(edits, field, from === undefined ? '' : asText(from));
     }
     this.revise(conflict, {
       choices: { ...draft.choices, [field]: choice },
@@ -420,13 +436,13 @@ export class ConflictResolverElement extends SyncElement {
     const invalid: string[] = [];
     for (const [field, choice] of Object.entries(draft.choices)) {
       if (choice === 'edit') {
-        const typed = draft.edits[field] ?? '';
+        const typed = ownEntry(draft.edits, field) ?? '';
         const original = own(conflict.mine, field) ?? own(conflict.theirs, field);
         // Text stays text; any other value is read back as JSON (a number, a flag, a list).
-        if (typeof original === 'string') data[field] = typed;
+        if (typeof original === 'string') setEntry<unknown>(data, field, typed);
         else {
           try {
-            data[field] = JSON.parse(typed);
+            setEntry(data, field, JSON.parse(typed));
           } catch {
             invalid.push(field);
           }
@@ -434,7 +450,7 @@ export class ConflictResolverElement extends SyncElement {
         continue;
       }
       const source = choice === 'mine' ? conflict.mine : conflict.theirs;
-      if (Object.hasOwn(source, field)) data[field] = source[field];
+      if (Object.hasOwn(source, field)) setEntry(data, field, source[field]);
     }
     if (invalid.length > 0) {
       this.revise(conflict, { invalid });

@@ -330,6 +330,37 @@ describe('<conflict-resolver>', () => {
       expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine' }]);
     });
 
+    it('offers and sends back every own field, also one named __proto__', async () => {
+      // JSON.parse makes `__proto__` an own field, as data from the server or IndexedDB has it.
+      const { el, calls } = await mountFake([
+        conflict('x', {
+          base: JSON.parse('{"title": "base", "__proto__": "b"}') as Record<string, unknown>,
+          mine: JSON.parse('{"title": "mine", "__proto__": "m"}') as Record<string, unknown>,
+          theirs: JSON.parse('{"title": "theirs", "__proto__": "t"}') as Record<string, unknown>,
+          fields: ['title', '__proto__'],
+        }),
+      ]);
+      const box = section(el, 'x');
+      expect(radio(el, box, '__proto__', 'mine').checked, 'a choice for __proto__, yours by default').to.equal(true);
+      radio(el, box, 'title', 'theirs').click();
+      radio(el, box, '__proto__', 'edit').click();
+      await el.updateComplete;
+      const inputs = parts<HTMLInputElement>(el, 'edit-input', box);
+      expect(inputs).to.have.length(1);
+      expect(inputs[0]!.value, 'the edit starts from yours').to.equal('m');
+      inputs[0]!.value = 'edited';
+      inputs[0]!.dispatchEvent(new Event('input'));
+      await el.updateComplete;
+      part(el, 'apply', box)!.click();
+      await until(() => calls.length === 1, 2000, 'resolved');
+      const resolution = calls[0]![1] as { data: Record<string, unknown> };
+      expect(Object.keys(resolution.data).sort()).to.deep.equal(['__proto__', 'title']);
+      expect(Object.hasOwn(resolution.data, '__proto__')).to.equal(true);
+      expect(resolution.data['__proto__']).to.equal('edited');
+      expect(resolution.data['title']).to.equal('theirs');
+      expect(Object.getPrototypeOf(resolution.data)).to.equal(Object.prototype);
+    });
+
     it('Cancel puts the choices back and fires conflict-cancel', async () => {
       const { el } = await mountFake([conflict('x')]);
       const box = section(el, 'x');

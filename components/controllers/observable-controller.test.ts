@@ -1,4 +1,4 @@
-// ObservableController: subscribes only while connected, updates only on change, switches and clears sources without leaks.
+// ObservableController: subscribes only while connected, updates only on change, switches and clears sources without leaks, says when a source ends.
 import { expect, fixture } from '@open-wc/testing';
 import { html, LitElement } from 'lit';
 import { BehaviorSubject, Observable } from 'rxjs';
@@ -90,6 +90,25 @@ describe('ObservableController', () => {
     expect(host.value.value).to.equal(undefined);
     await host.updateComplete;
     expect(host.shadowRoot!.textContent).to.equal('–');
+  });
+
+  it('says when its source has ended (completed or errored), and forgets that for a new source', async () => {
+    const subject = new BehaviorSubject(1);
+    const host = document.createElement(tag) as Host;
+    host.value.observe(subject.asObservable());
+    (await fixture('<div></div>')).append(host);
+    expect(host.value.ended).to.equal(false);
+    subject.complete();
+    expect(host.value.ended).to.equal(true);
+    // The last value stays, for what an element still wants to show of it.
+    expect(host.value.value).to.equal(1);
+    const failing = new Observable<number>((subscriber) => subscriber.error(new Error('gone')));
+    host.value.observe(failing);
+    expect(host.value.ended).to.equal(true);
+    expect((host.value.error as Error).message).to.equal('gone');
+    host.value.observe(counted(2).source);
+    expect(host.value.ended).to.equal(false);
+    expect(host.value.value).to.equal(2);
   });
 
   it('keeps the last value across a switch when asked (a moving list window)', async () => {

@@ -10,13 +10,17 @@ export interface ObservableControllerOptions<T> {
 /**
  * Subscribes in `hostConnected`, unsubscribes in `hostDisconnected`, and asks the host to update only
  * when a value differs (`Object.is`) from the last. The source is set with `observe()`, typically from
- * `willUpdate` when the client or a filter changed, never from `render()`.
+ * `willUpdate` when the client or a filter changed, never from `render()`. A source that completes or
+ * errors is `ended`: a client's live queries end only when no engine will answer them again (the client
+ * closed, or the page must reload), so its last value is no longer live.
  */
 export class ObservableController<T> implements ReactiveController {
   /** The latest value, or undefined before the first one (and after the source is cleared). */
   value: T | undefined;
   /** The error the source ended with, if any. */
   error: unknown;
+  /** The source completed or errored: `value` is the last one it gave, no longer kept up to date. */
+  ended = false;
   private source: Observable<T> | undefined;
   private subscription: Subscription | undefined;
   private connected = false;
@@ -38,6 +42,7 @@ export class ObservableController<T> implements ReactiveController {
     this.subscription = undefined;
     this.source = source;
     this.error = undefined;
+    this.ended = false;
     if ((!source || !keepValue) && this.value !== undefined) {
       this.value = undefined;
       this.host.requestUpdate();
@@ -64,6 +69,8 @@ export class ObservableController<T> implements ReactiveController {
   private subscribe(): void {
     if (!this.source || this.subscription) return;
     const source = this.source;
+    // Subscribed again (reconnected): a source that has ended says so again at once.
+    this.ended = false;
     this.subscription = source.subscribe({
       next: (value) => {
         if (source !== this.source || Object.is(value, this.value)) return;
@@ -72,7 +79,14 @@ export class ObservableController<T> implements ReactiveController {
         this.host.requestUpdate();
       },
       error: (error: unknown) => {
+        if (source !== this.source) return;
         this.error = error;
+        this.ended = true;
+        this.host.requestUpdate();
+      },
+      complete: () => {
+        if (source !== this.source) return;
+        this.ended = true;
         this.host.requestUpdate();
       },
     });

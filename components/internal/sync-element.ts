@@ -1,10 +1,11 @@
 // The base of every element that reads the client from the nearest <sync-provider>: context, announcer, strings and the "no provider" state.
 import { ContextConsumer } from '@lit/context';
-import { html, LitElement, type PropertyValues, type TemplateResult } from 'lit';
+import { html, LitElement, type PropertyValues, type ReactiveController, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { SyncClient } from '../../src/index.ts';
 import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
 import { stringsContext, syncClientContext } from '../context.ts';
+import { ObservableController } from '../controllers/observable-controller.ts';
 import { LocalizeController } from '../localize.ts';
 import type { SynclineStrings } from '../strings.ts';
 import { ensureContextRoot } from './context-root.ts';
@@ -13,7 +14,10 @@ import { ensureContextRoot } from './context-root.ts';
  * Consumes the client, the announcer and the strings provided by `<sync-provider>` (subscribed, so a provider
  * that changes or arrives late is followed). Without a client it renders a visible note and warns once per
  * element; without a provided announcer it uses the document's. Its strings are the table of its language
- * (nearest `lang`), under the provider's `strings`, under its own.
+ * (nearest `lang`), under the provider's `strings`, under its own. Moved to where no provider answers, it
+ * forgets the client, announcer and strings of the one it left (context only says when a value changes, never
+ * that a provider has gone). Once the client's live queries end (closed, or the page must reload) it stops
+ * claiming live state: `ended`, and `renderEnded()`.
  */
 export abstract class SyncElement extends LitElement {
   /** Overrides of the user-visible strings, over the provider's and the table of the element's language; any subset. */
@@ -29,6 +33,12 @@ export abstract class SyncElement extends LitElement {
   @state() private providedStrings: Partial<SynclineStrings> | undefined;
   private readonly localize = new LocalizeController(this);
   private providedAnnouncer: Announcer | undefined;
+  /** The live queries of the element (every ObservableController it adds). */
+  private readonly streams: ObservableController<unknown>[] = [];
+  /** The client the provider gave (a subclass may set `client` itself: that one is not a provider's to take away). */
+  private providedClient: SyncClient | undefined;
+  /** The contexts a provider answered since the element last connected. */
+  private readonly answered = new Set<'client' | 'announcer' | 'strings'>();
 
   constructor() {
     super();
@@ -36,6 +46,7 @@ export abstract class SyncElement extends LitElement {
       context: announcerContext,
       subscribe: true,
       callback: (announcer) => {
+        this.answered.add('announcer');
         if (this.providedAnnouncer && this.providedAnnouncer !== announcer) this.providedAnnouncer.cancel(this);
         this.providedAnnouncer = announcer;
       },
@@ -43,22 +54,63 @@ export abstract class SyncElement extends LitElement {
     new ContextConsumer(this, {
       context: stringsContext,
       subscribe: true,
-      callback: (strings) => (this.providedStrings = strings),
+      callback: (strings) => {
+        this.answered.add('strings');
+        this.providedStrings = strings;
+      },
     });
     new ContextConsumer(this, {
       context: syncClientContext,
       subscribe: true,
       callback: (client) => {
+        this.answered.add('client');
         this.providerFound = true;
+        this.providedClient = client;
         this.client = client;
       },
     });
+    // After the consumers' requests (a provider answers them synchronously), before the element's live queries
+    // subscribe again: what no provider answered now belongs to a provider the element is no longer under.
+    this.addController({ hostConnected: () => this.forgetUnanswered() });
+  }
+
+  override addController(controller: ReactiveController): void {
+    super.addController(controller);
+    if (controller instanceof ObservableController) this.streams.push(controller as ObservableController<unknown>);
   }
 
   override connectedCallback(): void {
     // Before the consumer's request (made in super.connectedCallback): the root must hear it to replay it later.
     ensureContextRoot(this.ownerDocument);
+    this.answered.clear();
     super.connectedCallback();
+  }
+
+  /**
+   * Drops what the provider the element was under gave it, when no provider answered this connection: an
+   * element moved out of its provider must not keep reading the old client (after a logout, the previous
+   * user's). A provider that arrives later answers through the document's context root as on first connect.
+   */
+  private forgetUnanswered(): void {
+    if (!this.answered.has('client') && this.providerFound) {
+      this.providerFound = false;
+      if (this.client !== undefined && this.client === this.providedClient) {
+        this.client = undefined;
+        // Before they subscribe again in their own hostConnected: not even briefly to the old client.
+        for (const stream of this.streams) stream.observe(undefined);
+      }
+      this.providedClient = undefined;
+    }
+    if (!this.answered.has('announcer') && this.providedAnnouncer) {
+      this.providedAnnouncer.cancel(this);
+      this.providedAnnouncer = undefined;
+    }
+    if (!this.answered.has('strings')) this.providedStrings = undefined;
+  }
+
+  /** Some live query of the element has ended: what it shows is the last word of a client that no longer speaks. */
+  protected get ended(): boolean {
+    return this.streams.some((stream) => stream.ended);
   }
 
   override disconnectedCallback(): void {
@@ -100,5 +152,10 @@ export abstract class SyncElement extends LitElement {
   /** The visible state of an element with no client to read from. */
   protected renderNoProvider(): TemplateResult {
     return html`<span part="base no-provider" class="no-provider">${this.providerFound ? this.text.noClient : this.text.noProvider}</span>`;
+  }
+
+  /** The visible state of an element whose client's live queries have ended: nothing it knew is live any more. */
+  protected renderEnded(): TemplateResult {
+    return html`<span part="base ended" class="no-provider">${this.text.syncStopped}</span>`;
   }
 }

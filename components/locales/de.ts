@@ -12,6 +12,7 @@ export const germanStrings: SynclineStrings = {
   noProvider: 'Synchronisierung nicht verfügbar: kein Sync-Provider',
   noClient: 'Synchronisierung ist nicht verbunden',
   clientError: (message) => `Synchronisierung konnte nicht starten: ${message}`,
+  syncStopped: 'Synchronisierung beendet: Seite neu laden',
   pendingCount: (n) => `${changes(n)} noch nicht gespeichert`,
   failedCount: (n) =>
     plural('de', n, {
@@ -46,6 +47,10 @@ export const germanStrings: SynclineStrings = {
   status: { pending: 'ausstehend', sending: 'wird gesendet', failed: 'fehlgeschlagen', conflict: 'Konflikt' },
   attempts: (n) => plural('de', n, { one: '# Versuch', other: '# Versuche' }),
   retryIn: (s) => `neuer Versuch ${timeUntil('de', s)}`,
+  retryFailed: (label, message) => `„${label}“ konnte nicht erneut gesendet werden: ${message}`,
+  retryAllFailed: (message) => `Erneutes Senden fehlgeschlagen: ${message}`,
+  discardFailed: (label, message) => `„${label}“ konnte nicht verworfen werden: ${message}`,
+  discardGone: (label) => `„${label}“ wurde nicht verworfen: nicht mehr in der Warteschlange`,
   laneFilter: 'Warteschlange',
   allLanes: 'Alle Warteschlangen',
   lane: (name) => name,
@@ -61,6 +66,11 @@ export const germanStrings: SynclineStrings = {
     ms < 45_000 ? 'Zuletzt synchronisiert: gerade eben' : `Zuletzt synchronisiert ${timeAgo('de', ms)}`,
   neverSynced: 'Noch nicht synchronisiert',
   unsent: (n) => `${changes(n)} noch nicht gesendet`,
+  unavailable: 'Synchronisierung ist auf diesem Gerät nicht möglich',
+  updateRequired: 'Eine neue Version dieser App ist verfügbar: Seite neu laden, um weiter zu synchronisieren',
+  reload: 'Neu laden',
+  engineError: (message) => `Synchronisierungsproblem: ${message}`,
+  syncNowFailed: (message) => `Synchronisieren fehlgeschlagen: ${message}`,
   sentWhileOpen:
     'Änderungen werden auf diesem Gerät gespeichert und gesendet, solange diese App in einem Tab geöffnet ist.',
   continuesAfterClose: 'Andere offene Tabs senden deine Änderungen weiter.',

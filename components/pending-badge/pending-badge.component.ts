@@ -43,6 +43,9 @@ interface Counts {
  * @csspart base - The badge.
  * @csspart icon - The failed or conflict icon (absent while only pending).
  * @csspart count - The number.
+ * @csspart ended - "Sync stopped: reload the page", in place of the count once the client's live queries have
+ *   ended (the client closed, or the page must reload): the last count is no longer live (`count` and `state`
+ *   keep it).
  *
  * @cssprop --pending-badge-color - Text color.
  * @cssprop --pending-badge-background - Background while changes are pending.
@@ -103,6 +106,7 @@ export class PendingBadgeElement extends SyncElement {
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
+    if (this.ended) return this.renderEnded();
     const counts = this.counts();
     const hidden = !counts || (counts.total === 0 && !this.showZero);
     return html`<span part="base" class="base" ?hidden=${hidden}>

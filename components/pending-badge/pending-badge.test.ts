@@ -173,6 +173,18 @@ describe('<pending-badge>', () => {
     expect(shadowText(el)).to.contain('1 Änderungen offen');
   });
 
+  it('says sync stopped once its client has closed, instead of a count that no longer moves', async () => {
+    await t.offline();
+    const el = await mount();
+    await t.client.enqueue(t.op('a'));
+    await until(() => el.count === 1, 5000, 'count 1');
+    t.client.close();
+    await until(() => !!el.shadowRoot!.querySelector('[part~="ended"]'), 5000, 'ended');
+    expect(shadowText(el)).to.equal('Sync stopped: reload the page');
+    expect(el.shadowRoot!.querySelector('[part="count"]')).to.equal(null);
+    await expect(el).to.be.accessible();
+  });
+
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
     const provider = await fixture(

@@ -30,6 +30,8 @@ export type MarkerState = (typeof MarkerState)[keyof typeof MarkerState];
  *
  * @csspart base - The pill.
  * @csspart details - The label and error shown on focus or hover.
+ * @csspart ended - "Sync stopped: reload the page", in place of a pending, failed or conflict pill once the
+ *   client's live queries have ended (the client closed, or the page must reload): that state is no longer live.
  *
  * @cssprop --pending-marker-color - Text color.
  * @cssprop --pending-marker-background - Background while pending.
@@ -88,6 +90,8 @@ export class PendingMarkerElement extends SyncElement {
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
+    // Something was unsent when the client's live queries ended: its fate is unknown here now, so not "pending".
+    if (this.ended && this.state !== MarkerState.Saved) return this.renderEnded();
     // A pill that holds focus stays (saying "saved") until focus leaves it: focus is never dropped on <body>.
     if (this.state === MarkerState.Saved && !this.engaged.focus) return nothing;
     const words = {

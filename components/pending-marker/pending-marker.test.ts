@@ -61,6 +61,19 @@ describe('<pending-marker>', () => {
     expect(pill(el)).to.equal(null);
   });
 
+  it('says sync stopped in place of "pending" once its client has closed; a saved item stays unmarked', async () => {
+    await t.offline();
+    const el = await mount(`${t.collection}/42`);
+    const saved = await mount(`${t.collection}/43`);
+    await t.client.enqueue(t.op('42'));
+    await until(() => el.state === 'pending', 5000, 'pending');
+    t.client.close();
+    await until(() => !!el.shadowRoot!.querySelector('[part~="ended"]'), 5000, 'ended');
+    expect(el.shadowRoot!.querySelector('[part~="ended"]')!.textContent).to.equal('Sync stopped: reload the page');
+    await saved.updateComplete;
+    expect(saved.shadowRoot!.querySelector('[part~="ended"], [part="base"]')).to.equal(null);
+  });
+
   it('can be focused with Tab; its label and error then show beside it, and Escape hides them', async () => {
     await t.failWith(400);
     const before = await fixture(html`<button>before</button>`);

@@ -3,11 +3,12 @@ import type { RangeChangedEvent } from '@lit-labs/virtualizer/events.js';
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
-import type { DirtyEntity, Operation, OperationFilter, OperationWindow } from '../../src/index.ts';
+import type { DirtyEntity, Operation, OperationFilter, OperationWindow, SyncClient } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import type { SynclineStrings } from '../strings.ts';
 import { styles } from './sync-outbox.styles.ts';
 
 /** Rows fetched beyond each side of the rendered range, so a short scroll needs no new window. */
@@ -16,6 +17,10 @@ const OVERSCAN = 30;
 const INITIAL_LIMIT = 60;
 /** Rows shown while the virtualizer loads: a screenful, so the first rows do not wait for the module. */
 const PREVIEW_ROWS = 20;
+/** `virtualize-after` when the attribute is absent or not a usable number. */
+const DEFAULT_VIRTUALIZE_AFTER = 50;
+/** The most rows the engine serves in one window (it caps `limit` there): a full list must fit in one. */
+const ENGINE_WINDOW_MAX = 1000;
 
 type VirtualListModule = typeof import('./virtual-list.ts');
 /** The virtualizer module, fetched the first time any outbox needs it and shared by all. */
@@ -36,12 +41,14 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * The outbox: each pending, sending, failed and conflicting operation with its label, status,
  * attempts, a live countdown to its next automatic attempt and its last error, with Retry and
  * Discard (after an inline confirmation) per row and "Retry all". With several lanes, each row names
- * its lane and a select filters by lane. Below, "Edits not yet pushed" lists Background Sync edits the
+ * its lane and a select filters by lane; a lane chosen there that empties (or leaves the select) gives way to
+ * all lanes, so no other lane's failures hide behind a filter the user can no longer see. Below, "Edits not yet pushed" lists Background Sync edits the
  * server has not accepted yet (from `client.dirtyEntities$`), each with its state (pending, failed,
  * conflict) and error; a lane or kind filter hides them (edits have neither).
  *
- * Up to `virtualize-after` operations (50) every row is in the DOM, so assistive technology finds each
- * one wherever the page is scrolled. A longer list is virtualized (the virtualizer is loaded on first
+ * Up to `virtualize-after` operations (50; a value that is not a number of 0 or more counts as 50, and
+ * at most 999 are kept unvirtualized, the engine's largest window) every row is in the DOM, so assistive
+ * technology finds each one wherever the page is scrolled. A longer list is virtualized (the virtualizer is loaded on first
  * need) and asks the engine only for the rows around its own viewport, so 10,000 operations cost what
  * 100 do; those rows stay rendered while the page scrolls the list out of view.
  *
@@ -51,7 +58,10 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  *
  * Announces, through the page's announcer, new failures and conflicts ("2 changes failed to save"),
  * also when a retried operation fails again, and "All changes saved" when the list empties. `silent`
- * stops it.
+ * stops it. When Retry, "Retry all" or a confirmed discard fails (the engine unavailable, the client
+ * closed, the operation gone), it says so below the heading (part `action-error`) and announces it.
+ * Once the client's live queries end (closed, or the page must reload) it shows "Sync stopped" instead
+ * of a list that would no longer be live (part `ended`).
  *
  * @summary List of unsent operations with retry and discard.
  *
@@ -63,6 +73,8 @@ const ROW_PARTS = new Set(['retry', 'discard']);
  * @csspart heading - The heading (role heading, level `heading-level`).
  * @csspart lane-filter - The lane select's label.
  * @csspart retry-all - The "Retry all" button.
+ * @csspart action-error - Why the last Retry, "Retry all" or discard the user asked for failed.
+ * @csspart ended - "Sync stopped", in place of the list, once the client's live queries have ended.
  * @csspart list - The scrolling list.
  * @csspart item - One row.
  * @csspart placeholder - A row not loaded yet.
@@ -125,8 +137,11 @@ export class SyncOutboxElement extends SyncElement {
   /** Lanes the app uses, for the lane select; the lanes that hold operations are added from the engine. */
   @property({ attribute: false }) lanes: string[] = [];
 
-  /** Lists longer than this are virtualized; up to it, every row is in the DOM for assistive technology. */
-  @property({ type: Number, attribute: 'virtualize-after' }) virtualizeAfter = 50;
+  /**
+   * Lists longer than this are virtualized; up to it, every row is in the DOM for assistive technology. Not a
+   * number of 0 or more (or removed): 50. At most 999: the engine serves at most 1000 rows at once.
+   */
+  @property({ type: Number, attribute: 'virtualize-after' }) virtualizeAfter = DEFAULT_VIRTUALIZE_AFTER;
 
   /** The heading's level (1–6), to fit the page's outline. */
   @property({ type: Number, attribute: 'heading-level' }) headingLevel = 2;
@@ -146,6 +161,10 @@ export class SyncOutboxElement extends SyncElement {
   @state() private now = Date.now();
   /** The virtualizer module, once loaded. */
   @state() private virtualListLoaded: VirtualListModule | undefined;
+  /** Why the last action the user asked for failed, shown until the next one (or another list). */
+  @state() private actionError = '';
+  /** That failure, until the announcer has said it. */
+  private unsaidFailure = '';
 
   private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.windowChanged(w) });
   private readonly failed = new ObservableController<number>(this, { onValue: () => this.reportNews() });
@@ -154,6 +173,10 @@ export class SyncOutboxElement extends SyncElement {
   /** Lanes that hold operations, as the engine last said. */
   @state() private engineLanes: string[] = [];
   private lanesAskedAt: number | undefined;
+  /** `engineLanes` answers a question asked since the list last changed filter (or client). */
+  private lanesFresh = false;
+  /** Counts filter and client changes, so an answer to an older question is known as such. */
+  private lanesEpoch = 0;
   private rows: (Operation | undefined)[] = [];
   /** The window `rows` was built from: rebuilt only when a new one arrives. */
   private rowsFrom: OperationWindow | undefined;
@@ -198,17 +221,38 @@ export class SyncOutboxElement extends SyncElement {
     return filterOf(this.lane || this.selectedLane || undefined, this.kind, this.entity);
   }
 
+  /**
+   * `virtualizeAfter` made usable: an attribute that is no number (NaN, Infinity), negative or removed (null)
+   * would ask the engine for a window it refuses, or virtualize every list; one past the engine's window
+   * would leave the rows beyond it placeholders for good.
+   */
+  private get threshold(): number {
+    const n = this.virtualizeAfter;
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return DEFAULT_VIRTUALIZE_AFTER;
+    return Math.min(Math.floor(n), ENGINE_WINDOW_MAX - 1);
+  }
+
   /** The window that holds every row of a list short enough not to virtualize (and tells whether it is). */
   private get fullRange() {
-    return { offset: 0, limit: Math.max(INITIAL_LIMIT, this.virtualizeAfter + 1) };
+    return { offset: 0, limit: Math.min(ENGINE_WINDOW_MAX, Math.max(INITIAL_LIMIT, this.threshold + 1)) };
   }
 
   /** Whether the list is long enough to virtualize. */
   private get virtual(): boolean {
-    return (this.window.value?.total ?? 0) > this.virtualizeAfter;
+    return (this.window.value?.total ?? 0) > this.threshold;
   }
 
   protected override willUpdate(changed: PropertyValues): void {
+    if (changed.has('client')) {
+      // Another client (another user, after a logout): the lanes and the lane chosen were the old queue's.
+      this.selectedLane = '';
+      this.engineLanes = [];
+      this.actionError = '';
+      this.unsaidFailure = '';
+    } else if (this.selectedLane && !this.lane && !this.laneOffered(this.selectedLane)) {
+      // The lane chosen has emptied, or the select is gone: a filter the user cannot see would hide the rest.
+      this.selectedLane = '';
+    }
     const filterChanged =
       changed.has('client') ||
       changed.has('lane') ||
@@ -218,6 +262,10 @@ export class SyncOutboxElement extends SyncElement {
     if (filterChanged) {
       // Another list: its first counts are the baseline, not news (reset before observing: a source may emit at once).
       this.spoken = undefined;
+      // The lanes are asked again for the new list; until they answer, what the select lists may be short.
+      this.lanesAskedAt = undefined;
+      this.lanesFresh = false;
+      this.lanesEpoch++;
       this.failedAttempts.clear();
       const filter = this.filter;
       this.failed.observe(this.client?.count$({ ...filter, status: 'failed' }));
@@ -249,6 +297,7 @@ export class SyncOutboxElement extends SyncElement {
 
   protected override render() {
     if (!this.client) return this.renderNoProvider();
+    if (this.ended) return this.renderEnded();
     const text = this.text;
     const win = this.window.value;
     const lanes = this.knownLanes();
@@ -272,6 +321,7 @@ export class SyncOutboxElement extends SyncElement {
         }
         <button part="retry-all" type="button" aria-disabled=${retryable === 0 ? 'true' : 'false'} @click=${this.onRetryAll}>${text.retryAll}</button>
       </div>
+      ${this.actionError ? html`<p part="action-error" class="action-error">${this.actionError}</p>` : nothing}
       ${
         !win
           ? html`<p class="loading" tabindex="-1">${text.loading}</p>`
@@ -403,7 +453,7 @@ export class SyncOutboxElement extends SyncElement {
     const { offset, limit } = this.range;
     if (first < 0 || (first >= offset && last < offset + limit)) return;
     const from = Math.max(0, first - OVERSCAN);
-    this.range = { offset: from, limit: last - from + 1 + OVERSCAN };
+    this.range = { offset: from, limit: Math.min(ENGINE_WINDOW_MAX, last - from + 1 + OVERSCAN) };
   }
 
   private onLaneChange(event: Event): void {
@@ -415,7 +465,12 @@ export class SyncOutboxElement extends SyncElement {
     // Dispatched through a variable: the manifest analyzer reads `dispatchEvent(new X(arg))` as an event named by `arg`.
     const event = new SyncRetryEvent(op);
     if (!this.dispatchEvent(event)) return;
-    this.client?.retry(op.id).catch((error: unknown) => console.error('<sync-outbox>: retry failed', error));
+    const client = this.client;
+    if (!client) return;
+    this.actionError = '';
+    client
+      .retry(op.id)
+      .catch((error: unknown) => this.actionFailed(client, (text) => text.retryFailed(op.label, messageOf(error))));
   }
 
   private onRetryAll(): void {
@@ -423,7 +478,25 @@ export class SyncOutboxElement extends SyncElement {
     const filter = this.filter;
     const event = new SyncRetryAllEvent(Object.freeze({ ...filter }));
     if (!this.dispatchEvent(event)) return;
-    this.client?.retryAll(filter).catch((error: unknown) => console.error('<sync-outbox>: retry all failed', error));
+    const client = this.client;
+    if (!client) return;
+    this.actionError = '';
+    client
+      .retryAll(filter)
+      .catch((error: unknown) => this.actionFailed(client, (text) => text.retryAllFailed(messageOf(error))));
+  }
+
+  /**
+   * Tells the user that what they asked for did not happen: shown below the heading, and announced (unless
+   * silent). A failure of another client's call (the provider moved on meanwhile) is no longer this list's news.
+   */
+  private actionFailed(client: SyncClient, words: (text: SynclineStrings) => string): void {
+    if (client !== this.client) return;
+    const message = words(this.text);
+    this.actionError = message;
+    if (this.silent) return;
+    this.unsaidFailure = message;
+    this.announce(() => this.news());
   }
 
   private onDiscard(op: Operation, index: number): void {
@@ -458,13 +531,21 @@ export class SyncOutboxElement extends SyncElement {
       discarding.delete(op.id);
       this.discarding = discarding;
     };
-    this.client?.discard(op.id).then(
+    const client = this.client;
+    if (!client) {
+      undo();
+      return;
+    }
+    this.actionError = '';
+    client.discard(op.id).then(
       (discarded) => {
-        if (!discarded) undo();
+        if (discarded) return;
+        undo();
+        this.actionFailed(client, (text) => text.discardGone(op.label));
       },
       (error: unknown) => {
         undo();
-        console.error('<sync-outbox>: discard failed', error);
+        this.actionFailed(client, (text) => text.discardFailed(op.label, messageOf(error)));
       },
     );
   }
@@ -530,6 +611,17 @@ export class SyncOutboxElement extends SyncElement {
     return root.querySelector<HTMLElement>('.list') ?? root.querySelector<HTMLElement>('[part="empty"], .loading');
   }
 
+  /**
+   * Whether a lane chosen in the select still stands: it holds operations (or the app names it), and the select
+   * still shows. Judged only on what is known: the lane's own list once loaded, and the engine's list of lanes
+   * once it has answered since the choice (until then the select may list fewer lanes than there are).
+   */
+  private laneOffered(lane: string): boolean {
+    const win = this.window.value;
+    if (win && win.total === 0 && !this.lanes.includes(lane)) return false;
+    return !this.lanesFresh || this.knownLanes().length > 1;
+  }
+
   private knownLanes(): string[] {
     // The loaded rows' lanes count at once; the engine's list follows a round trip later.
     const lanes = new Set([
@@ -561,10 +653,17 @@ export class SyncOutboxElement extends SyncElement {
 
   /** Asks the engine for the lanes whenever the list grows or shrinks: lanes come and go with operations. */
   private learnLanes(window: OperationWindow): void {
-    if (window.total === this.lanesAskedAt || !this.client) return;
+    const client = this.client;
+    if (window.total === this.lanesAskedAt || !client) return;
     this.lanesAskedAt = window.total;
-    this.client.lanes().then(
-      (lanes) => (this.engineLanes = lanes),
+    const epoch = this.lanesEpoch;
+    client.lanes().then(
+      (lanes) => {
+        // The answer of a client since replaced is another queue's lanes.
+        if (client !== this.client) return;
+        this.engineLanes = lanes;
+        if (epoch === this.lanesEpoch) this.lanesFresh = true;
+      },
       () => {},
     );
   }
@@ -589,18 +688,24 @@ export class SyncOutboxElement extends SyncElement {
     this.announce(() => this.news());
   }
 
-  /** New failures and conflicts (by count, or a retry failing again), and the list emptying. */
+  /** An action that failed; new failures and conflicts (by count, or a retry failing again), and the list emptying. */
   private news(): string {
+    // One report per element and burst: a failure reported with counts that change in the same burst is said too.
+    const parts = this.unsaidFailure ? [this.unsaidFailure] : [];
+    this.unsaidFailure = '';
     const now = this.counts();
     const before = this.spoken;
-    if (!now || !before) return '';
+    if (!now || !before) return parts.join('. ');
     const refailed = this.refailed;
     this.spoken = now;
     this.refailed = { failed: false, conflict: false };
     const text = this.text;
-    // Edits still waiting to be pushed: the queue emptying is not everything saved.
-    if (now.total === 0) return before.total > 0 && this.shownEdits.length === 0 ? text.allSaved : '';
-    const parts: string[] = [];
+    if (now.total === 0) {
+      // Edits still waiting to be pushed: the queue emptying is not everything saved. Nor is a lane chosen in the
+      // select emptying: the outbox is about to show every lane again.
+      if (before.total > 0 && this.shownEdits.length === 0 && !this.selectedLane) parts.push(text.allSaved);
+      return parts.join('. ');
+    }
     if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict))
       parts.push(text.conflictCount(now.conflict));
     if (now.failed > 0 && (now.failed > before.failed || refailed.failed)) parts.push(text.failedCount(now.failed));
@@ -612,4 +717,9 @@ export class SyncOutboxElement extends SyncElement {
     const now = Date.now();
     if (this.window.value?.items.some((op) => op.status === 'pending' && op.nextAttemptAt > now - 1000)) this.now = now;
   }
+}
+
+/** The words of a rejected call: a SynclineError's message (it says what and why), else whatever was thrown. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

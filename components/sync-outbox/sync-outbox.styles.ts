@@ -101,6 +101,13 @@ export const styles = [
     .edit-list .item:last-child {
       border-bottom: 0;
     }
+    .action-error {
+      margin: 0;
+      padding: 0.5em 0.75em;
+      color: var(--_error);
+      font-weight: 600;
+      overflow-wrap: anywhere;
+    }
     .empty,
     .loading {
       margin: 0;

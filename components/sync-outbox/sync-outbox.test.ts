@@ -1,12 +1,20 @@
-// <sync-outbox>: rows in each state, retry / discard with events and confirmation, retry all, lanes, keyboard, strings, leaks, 10,000 operations (focus and assistive technology: ./sync-outbox-a11y.test.ts).
+// <sync-outbox>: rows in each state, retry / discard with events and confirmation, failures of both said, retry all, lanes, virtualize-after, keyboard, strings, leaks, 10,000 operations (focus and assistive technology: ./sync-outbox-a11y.test.ts).
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { executeServerCommand, sendKeys } from '@web/test-runner-commands';
 import { addFault } from '../../test/support/server.ts';
 import '../define.ts';
-import { SyncDiscardEvent, SyncOutboxElement, SyncRetryAllEvent, SyncRetryEvent } from '../index.ts';
-import { expectFocusOn } from '../test/a11y.ts';
+import { SynclineError, SynclineErrorCode } from '../../src/index.ts';
+import {
+  PageAnnouncer,
+  SyncDiscardEvent,
+  SyncOutboxElement,
+  SyncRetryAllEvent,
+  SyncRetryEvent,
+  type SyncProviderElement,
+} from '../index.ts';
+import { expectFocusOn, liveLog } from '../test/a11y.ts';
 import { ignoringResizeObserverLoop, outboxHelpers } from '../test/outbox.ts';
-import { countingClient, entityConflict, testClient, until, type TestClient } from '../test/support.ts';
+import { countingClient, entityConflict, refusingClient, testClient, until, type TestClient } from '../test/support.ts';
 
 describe('<sync-outbox>', () => {
   let t: TestClient;
@@ -202,6 +210,138 @@ describe('<sync-outbox>', () => {
         'lane z offered',
       );
       expect(row(el, 'Create z0')).to.equal(undefined);
+    });
+  });
+
+  it('shows every lane again when the lane chosen empties, so no failure hides behind a filter that is gone', async () => {
+    await t.failWith(400);
+    const [a] = await t.client.enqueueMany([t.op('a', { lane: 'a' }), t.op('b', { lane: 'b' })]);
+    const el = await mount();
+    await until(() => rows(el).filter((r) => r.dataset.status === 'failed').length === 2, 5000, 'two failed');
+    const select = () => el.shadowRoot!.querySelector<HTMLSelectElement>('[part="lane-filter"] select');
+    await until(() => [...(select()?.options ?? [])].map((o) => o.value).join() === ',a,b', 5000, 'lanes offered');
+    select()!.value = 'a';
+    select()!.dispatchEvent(new Event('change'));
+    await until(() => el.total === 1 && !!row(el, 'Create a') && !row(el, 'Create b'), 5000, 'lane a only');
+    // Lane a empties (here discarded elsewhere; it could as well have been sent).
+    expect(await t.client.discard(a!.id)).to.equal(true);
+    await until(() => !!row(el, 'Create b'), 5000, "lane b's failure in view");
+    await el.updateComplete;
+    expect(row(el, 'Create b')!.dataset.status).to.equal('failed');
+    expect(el.shadowRoot!.querySelector('[part="empty"]')).to.equal(null);
+    // One lane left: no select, and no filter left that the user cannot see.
+    await until(() => select() === null, 5000, 'the select gone');
+    expect(el.total).to.equal(1);
+  });
+
+  it('forgets the lane chosen when the provider hands it another client (another user)', async () => {
+    await t.offline();
+    await t.client.enqueueMany([t.op('a', { lane: 'x' }), t.op('b', { lane: 'y' })]);
+    const provider = await fixture<SyncProviderElement>(
+      html`<sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider>`,
+    );
+    const el = provider.querySelector('sync-outbox')!;
+    const select = () => el.shadowRoot!.querySelector<HTMLSelectElement>('[part="lane-filter"] select');
+    await until(() => [...(select()?.options ?? [])].map((o) => o.value).join() === ',x,y', 5000, 'lanes offered');
+    select()!.value = 'x';
+    select()!.dispatchEvent(new Event('change'));
+    await until(() => el.total === 1 && rows(el).length === 1, 5000, 'lane x only');
+    const other = testClient('outbox-next');
+    try {
+      await other.offline();
+      await other.client.enqueueMany([other.op('c', { lane: 'x' }), other.op('d', { lane: 'y' })]);
+      provider.client = other.client;
+      await until(() => el.total === 2 && rows(el).length === 2, 5000, "every lane of the new client's queue");
+      await until(() => select()?.value === '', 5000, 'the select on all lanes');
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('says when Retry, "Retry all" or a discard fails, below the heading and through the announcer', async () => {
+    await t.failWith(400);
+    // Two lanes: a failed operation holds its lane, and both must fail.
+    await t.client.enqueueMany([t.op('a', { lane: 'x' }), t.op('b', { lane: 'y' })]);
+    const unavailable = () =>
+      Promise.reject(new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine cannot start here'));
+    let discard: () => Promise<unknown> = async () => false;
+    const client = refusingClient(t.client, { retry: unavailable, retryAll: unavailable, discard: () => discard() });
+    const announcer = new PageAnnouncer({ delay: 50, clearAfter: 10_000 });
+    const log = liveLog();
+    try {
+      const provider = await fixture(
+        html`<sync-provider .client=${client} .announcer=${announcer}><sync-outbox></sync-outbox></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-outbox')!;
+      await until(() => rows(el).filter((r) => r.dataset.status === 'failed').length === 2, 5000, 'two failed');
+      const shown = () => el.shadowRoot!.querySelector('[part="action-error"]')?.textContent ?? '';
+      const said = (words: string) => until(() => log.said.some((s) => s.includes(words)), 5000, `"${words}" said`);
+
+      inRow(el, 'Create a', '[part="retry"]')!.click();
+      await until(() => shown() === 'Could not retry "Create a": The sync engine cannot start here', 5000, 'retry');
+      await said('Could not retry "Create a": The sync engine cannot start here');
+
+      el.shadowRoot!.querySelector<HTMLElement>('[part="retry-all"]')!.click();
+      await until(() => shown() === 'Could not retry all: The sync engine cannot start here', 5000, 'retry all');
+      await said('Could not retry all');
+
+      // A discard the engine answers with false: the operation had left the queue meanwhile.
+      inRow(el, 'Create a', '[part="discard"]')!.click();
+      await el.updateComplete;
+      inRow(el, 'Create a', '[part="confirm-discard"]')!.click();
+      await until(() => shown() === '"Create a" was not discarded: it is no longer queued', 5000, 'discard refused');
+      await said('"Create a" was not discarded');
+      await until(
+        () => inRow(el, 'Create a', '[part="discard"]')?.getAttribute('aria-disabled') === 'false',
+        5000,
+        'Discard applies again',
+      );
+
+      discard = unavailable;
+      inRow(el, 'Create a', '[part="discard"]')!.click();
+      await el.updateComplete;
+      inRow(el, 'Create a', '[part="confirm-discard"]')!.click();
+      await until(() => shown() === 'Could not discard "Create a": The sync engine cannot start here', 5000, 'discard');
+      await said('Could not discard "Create a"');
+      await expect(el).to.be.accessible();
+    } finally {
+      log.stop();
+      announcer.dispose();
+    }
+  });
+
+  it('treats a virtualize-after that is no number of 0 or more, or removed, as 50', async () => {
+    await t.offline();
+    await t.client.enqueueMany([t.op('a'), t.op('b')]);
+    for (const value of ['abc', 'Infinity', '-3']) {
+      const el = await mount(html`<sync-outbox virtualize-after=${value}></sync-outbox>`);
+      await waitRow(el, 'Create b');
+      expect(el.total, value).to.equal(2);
+      expect(el.shadowRoot!.querySelector('.list.virtual'), value).to.equal(null);
+    }
+    const el = await mount(html`<sync-outbox virtualize-after="1"></sync-outbox>`);
+    await until(() => !!el.shadowRoot!.querySelector('.list.virtual'), 5000, 'virtualized past 1');
+    // Removed: back to 50, every row in the DOM (not null, which every length would exceed).
+    el.removeAttribute('virtualize-after');
+    await until(() => !el.shadowRoot!.querySelector('.list.virtual') && rows(el).length === 2, 5000, 'not virtual');
+  });
+
+  it('virtualizes past 999 rows whatever virtualize-after says: the engine serves at most 1000 at once', async function () {
+    // Storing 1001 operations takes a while on a loaded machine: this test checks structure, not speed.
+    this.timeout(120_000);
+    await ignoringResizeObserverLoop(async () => {
+      await t.offline();
+      await t.client.enqueueMany(Array.from({ length: 1001 }, (_, i) => t.op(`n${i}`, { label: `Op ${i}` })));
+      const el = await mount(html`<sync-outbox virtualize-after="5000"></sync-outbox>`);
+      expect(el.total).to.equal(1001);
+      await until(() => !!el.shadowRoot!.querySelector('.list.virtual'), 5000, 'virtualized');
+      // The last row loads (in a list of 1001 rows from a window of 1000 it would stay a placeholder).
+      const list = el.shadowRoot!.querySelector<HTMLElement>('[part="list"]')!;
+      for (let i = 0; i < 20 && !row(el, 'Op 1000'); i++) {
+        list.scrollTop = list.scrollHeight;
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await until(() => !!row(el, 'Op 1000'), 5000, 'last row');
     });
   });
 

@@ -20,7 +20,7 @@ import { styles } from './sync-provider.styles.ts';
  * It also provides the announcer the elements speak through: by default the document's single polite live
  * region (at the end of `<body>`), so several providers and elements on one page never say the same thing
  * twice. Hand in your own through `.announcer` to route the words elsewhere; `silent` silences every
- * element below.
+ * element below as its own `silent` would: un-silenced, they do not catch up on what happened meanwhile.
  *
  * It provides strings page-wide too: its `strings` (over those of any provider above it) override the table of
  * each element's language, and each element's own `strings` override them.
@@ -83,7 +83,10 @@ export class SyncProviderElement extends LitElement {
    */
   private readonly announcerFacade: Announcer = {
     announce: (source, message) => {
-      if (!this.silent) this.currentAnnouncer.announce(source, message);
+      if (!this.silent) return this.currentAnnouncer.announce(source, message);
+      // Silenced here, as an element's own `silent`: its words are worked out (which moves its baseline on to
+      // what it would have said) and dropped, so un-silencing does not announce everything that happened meanwhile.
+      if (typeof message === 'function') message();
     },
     cancel: (source) => this.currentAnnouncer.cancel(source),
   };

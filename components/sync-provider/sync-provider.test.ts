@@ -1,4 +1,4 @@
-// <sync-provider>: creating and taking clients, context through shadow roots, late upgrade, and the no-provider state of every element.
+// <sync-provider>: creating and taking clients, context through shadow roots, late upgrade, elements moved away from it, and the no-provider state of every element.
 import { expect, fixture, fixtureCleanup, html, oneEvent } from '@open-wc/testing';
 import { LitElement } from 'lit';
 import type { SyncClient } from '../../src/index.ts';
@@ -50,6 +50,57 @@ describe('<sync-provider>', () => {
       expect(await other.client.discard('nope')).to.equal(false);
     } finally {
       await other.dispose();
+    }
+  });
+
+  it('is forgotten by an element moved out from under it; a provider above it again is followed', async () => {
+    const el = await fixture<SyncProviderElement>(
+      html`<sync-provider .client=${t.client}><pending-badge show-zero></pending-badge></sync-provider>`,
+    );
+    const badge = el.querySelector('pending-badge')!;
+    await until(() => badge.count === 0, 5000, 'count');
+    // Moved within its provider: the same client at once, no flash of another state.
+    const box = document.createElement('div');
+    el.append(box);
+    box.append(badge);
+    expect(badge.count).to.equal(0);
+    const warnings = captureWarnings();
+    try {
+      // Out from under any provider (say, a widget kept while the app logs the user out and in again).
+      document.body.append(badge);
+      await badge.updateComplete;
+      expect(badge.count).to.equal(undefined);
+      expect(badge.shadowRoot!.querySelector('[part~="no-provider"]')!.textContent).to.equal(defaultStrings.noProvider);
+      // Under the provider again: its client, handed in as a property, is followed again.
+      el.append(badge);
+      await until(() => badge.count === 0, 5000, 'count again');
+      await badge.updateComplete;
+      expect(badge.shadowRoot!.querySelector('[part~="no-provider"]')).to.equal(null);
+    } finally {
+      warnings.restore();
+      badge.remove();
+    }
+  });
+
+  it('leaves an element the client it was given directly (a subclass setting client), wherever it moves', async () => {
+    class DirectBadge extends PendingBadgeElement {
+      set direct(client: SyncClient) {
+        this.client = client;
+      }
+    }
+    const tag = uniqueName('direct-badge');
+    customElements.define(tag, DirectBadge);
+    const badge = document.createElement(tag) as DirectBadge;
+    badge.direct = t.client;
+    try {
+      (await fixture(html`<div></div>`)).append(badge);
+      await until(() => badge.count === 0, 5000, 'count');
+      document.body.append(badge);
+      await badge.updateComplete;
+      expect(badge.count).to.equal(0);
+      expect(badge.shadowRoot!.querySelector('[part~="no-provider"]')).to.equal(null);
+    } finally {
+      badge.remove();
     }
   });
 

@@ -3,7 +3,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import { property, state } from 'lit/decorators.js';
 import type { SyncStatus as EngineSyncStatus } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
-import { SyncNowEvent } from '../events.ts';
+import { SyncNowEvent, SyncReloadEvent } from '../events.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 import { styles } from './sync-status.styles.ts';
 
@@ -15,20 +15,29 @@ export const StatusState = {
   Degraded: 'degraded',
   Syncing: 'syncing',
   Paused: 'paused',
+  /** The engine cannot run on this device (no IndexedDB, the database failed to open): `unavailable` says why. */
+  Unavailable: 'unavailable',
+  /** A newer version of the app runs the engine: this page must reload. */
+  UpdateRequired: 'update-required',
+  /** The client's status stream has ended (the client closed): nothing shown is live any more. */
+  Stopped: 'stopped',
 } as const;
 export type StatusState = (typeof StatusState)[keyof typeof StatusState];
 
 /**
  * Says whether changes reach the server: online, offline, degraded, syncing or waiting for sign-in;
- * when it last synced; how many changes and edits are unsent ("3 changes and 2 edits not yet sent") and how
+ * that sync cannot run on this device (with the engine's reason), that the page must reload for a new
+ * version (with a Reload button), or that sync has stopped (the client closed); the engine's last error
+ * until a later sync succeeds; when it last synced; how many changes and edits are unsent ("3 changes and 2 edits not yet sent") and how
  * many conflicts need a decision ("1 conflict needs your decision"); a storage warning; and, honestly, whether unsent
  * changes keep being sent after this tab closes. With `warn-on-unload`, closing the last tab that
  * sends them asks the user first.
  *
  * Announces, through the page's announcer, when the connection is lost ("Offline: changes are kept on this
  * device"), when it comes back ("Back online: sending 2 changes") and when sending waits for sign-in; a
- * connection that drops and returns within one burst says nothing. `silent` stops it. When "Sync now"
- * goes away while it has focus (everything sent), focus moves to the state words.
+ * connection that drops and returns within one burst says nothing; also when sync becomes unavailable or
+ * an update is required, and when "Sync now" fails (shown too, part `action-error`). `silent` stops it.
+ * When "Sync now" goes away while it has focus (everything sent), focus moves to the state words.
  *
  * @summary Connectivity and sync state, with honest copy about closing the tab.
  *
@@ -43,6 +52,10 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @csspart runtime - The copy about closing the tab.
  * @csspart warning - The storage warning.
  * @csspart sync-now - The "Sync now" button.
+ * @csspart reason - Why sync cannot run on this device (state `unavailable`).
+ * @csspart reload - The "Reload" button (states `update-required` and `stopped`).
+ * @csspart engine-error - The sync engine's last error, until a later sync succeeds.
+ * @csspart action-error - Why "Sync now" failed.
  *
  * @cssprop --sync-status-color - Text color (falls back to --syncline-color, then the text around it).
  * @cssprop --sync-status-online-color - Dot color online.
@@ -61,6 +74,7 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @cssprop --syncline-button-border-color - Button border of every syncline element.
  *
  * @fires {SyncNowEvent} sync-now - When the user presses "Sync now"; cancel it to skip `client.syncNow()`.
+ * @fires {SyncReloadEvent} sync-reload - When the user presses "Reload"; cancel it to reload the page your own way.
  */
 export class SyncStatusElement extends SyncElement {
   static override styles = styles;
@@ -71,7 +85,10 @@ export class SyncStatusElement extends SyncElement {
   /** Announce nothing (the status still shows). */
   @property({ type: Boolean, reflect: true }) silent = false;
 
-  /** `connecting | online | offline | degraded | syncing | paused`. Reflected for styling; read-only in effect. */
+  /**
+   * `connecting | online | offline | degraded | syncing | paused | unavailable | update-required | stopped`.
+   * Reflected for styling; read-only in effect.
+   */
   @property({ reflect: true }) state: StatusState = StatusState.Connecting;
 
   /** The latest status from the engine. */
@@ -92,6 +109,10 @@ export class SyncStatusElement extends SyncElement {
   private seen: Connection | undefined;
   /** "Sync now" had focus before this update. */
   private syncNowHadFocus = false;
+  /** Why the last "Sync now" failed, shown until the next one (or another client). */
+  @state() private actionError = '';
+  /** That failure, until the announcer has said it. */
+  private unsaidFailure = '';
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -117,6 +138,7 @@ export class SyncStatusElement extends SyncElement {
     if (changed.has('client')) {
       // Before observing: a source that emits at once sets the new baseline.
       this.spoken = this.seen = undefined;
+      this.actionError = this.unsaidFailure = '';
       this.statusController.observe(this.client?.status$);
     }
     if (changed.has('silent') && this.silent) this.announcer.cancel(this);
@@ -137,11 +159,7 @@ export class SyncStatusElement extends SyncElement {
     if (!this.client) return this.renderNoProvider();
     const status = this.status;
     const text = this.text;
-    if (!status) {
-      return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state">${text.connecting}</span></div></div>`;
-    }
-    const unsent = unsentOf(status);
-    const { edits, conflicts } = editsOf(status);
+    const state = this.state;
     const words: Record<StatusState, string> = {
       connecting: text.connecting,
       online: text.online,
@@ -149,9 +167,34 @@ export class SyncStatusElement extends SyncElement {
       degraded: text.degraded,
       syncing: text.syncing,
       paused: text.waitingForSignIn,
+      unavailable: text.unavailable,
+      'update-required': text.updateRequired,
+      stopped: text.syncStopped,
     };
+    if (state === StatusState.Stopped || state === StatusState.UpdateRequired || state === StatusState.Unavailable) {
+      // Nothing here is live or being sent any more: no counts, no "Sync now", no copy about what keeps sending.
+      return html`<div part="base" class="base">
+        <div class="line">
+          <span part="indicator" class="dot"></span>
+          <span part="state" class="state" tabindex="-1">${words[state]}</span>
+          ${state === StatusState.Unavailable && status?.unavailable ? html`<span part="reason" class="reason">${status.unavailable}</span>` : nothing}
+          ${state === StatusState.Unavailable ? nothing : html`<button part="reload" type="button" @click=${this.onReload}>${text.reload}</button>`}
+        </div>
+        <slot></slot>
+      </div>`;
+    }
+    if (!status) {
+      return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state">${text.connecting}</span></div></div>`;
+    }
+    const unsent = unsentOf(status);
+    const { edits, conflicts } = editsOf(status);
     const storage =
       status.storage === 'quota-exceeded' ? text.storageFull : status.storage === 'error' ? text.storageError : '';
+    // Kept by the engine until replaced; a sync accepted since shows the engine got past it.
+    const engineError =
+      status.engineError && !(status.lastSyncAt !== null && status.lastSyncAt > status.engineError.at)
+        ? status.engineError.message
+        : '';
     return html`<div part="base" class="base">
       <div class="line">
         <span part="indicator" class="dot"></span>
@@ -165,7 +208,9 @@ export class SyncStatusElement extends SyncElement {
             : nothing
         }
       </div>
+      ${this.actionError ? html`<p part="action-error" class="warning">${this.actionError}</p>` : nothing}
       ${storage ? html`<p part="warning" class="warning" role="alert">${storage}</p>` : nothing}
+      ${engineError ? html`<p part="engine-error" class="warning">${text.engineError(engineError)}</p>` : nothing}
       <p part="runtime">${status.continuesAfterClose ? text.continuesAfterClose : text.sentWhileOpen}</p>
       <slot></slot>
     </div>`;
@@ -173,6 +218,9 @@ export class SyncStatusElement extends SyncElement {
 
   private computeState(): StatusState {
     const status = this.status;
+    if (this.client && this.ended) return StatusState.Stopped;
+    if (status?.updateRequired) return StatusState.UpdateRequired;
+    if (status && !status.connected && status.unavailable !== null) return StatusState.Unavailable;
     if (!this.client || !status || !status.connected) return StatusState.Connecting;
     if (status.paused === 'auth') return StatusState.Paused;
     if (status.connectivity === 'offline') return StatusState.Offline;
@@ -182,9 +230,9 @@ export class SyncStatusElement extends SyncElement {
 
   /** Reports a connection change to the announcer; status updates that leave the connection as it was are not news. */
   private connectionSeen(status: EngineSyncStatus): void {
-    if (!status.connected) return;
     const connection = connectionOf(status);
-    if (connection === this.seen) return;
+    // Reconnecting (to a restarted worker, a new leader) is not news: what follows it is.
+    if (connection === undefined || connection === this.seen) return;
     this.seen = connection;
     if (this.spoken === undefined || this.silent) {
       this.spoken = connection;
@@ -193,23 +241,49 @@ export class SyncStatusElement extends SyncElement {
     this.announce(() => this.news());
   }
 
+  /** A "Sync now" that failed, and the connection as it stands now if it is not what the page last heard. */
   private news(): string {
+    // One report per element and burst: a failure and a connection change in the same burst are both said.
+    const parts = this.unsaidFailure ? [this.unsaidFailure] : [];
+    this.unsaidFailure = '';
     const status = this.status;
-    if (!status?.connected || this.spoken === undefined) return '';
-    const connection = connectionOf(status);
-    if (connection === this.spoken) return '';
+    const connection = status && connectionOf(status);
+    if (!status || connection === undefined || this.spoken === undefined || connection === this.spoken)
+      return parts.join('. ');
     this.spoken = connection;
     const text = this.text;
-    if (connection === 'offline') return text.offlineAnnouncement;
-    if (connection === 'paused') return text.pausedAnnouncement;
-    return text.onlineAnnouncement(unsentOf(status));
+    const words = {
+      offline: () => text.offlineAnnouncement,
+      paused: () => text.pausedAnnouncement,
+      unavailable: () => text.unavailable,
+      'update-required': () => text.updateRequired,
+      online: () => text.onlineAnnouncement(unsentOf(status)),
+    };
+    parts.push(words[connection]());
+    return parts.join('. ');
   }
 
   private onSyncNow(): void {
     // Dispatched through a variable: the manifest analyzer reads `dispatchEvent(new X(arg))` as an event named by `arg`.
     const event = new SyncNowEvent();
     if (!this.dispatchEvent(event)) return;
-    this.client?.syncNow().catch((error: unknown) => console.error('<sync-status>: syncNow failed', error));
+    const client = this.client;
+    if (!client) return;
+    this.actionError = '';
+    client.syncNow().catch((error: unknown) => {
+      // A failure of a client since replaced is not this status's news.
+      if (client !== this.client) return;
+      this.actionError = this.text.syncNowFailed(error instanceof Error ? error.message : String(error));
+      if (this.silent) return;
+      this.unsaidFailure = this.actionError;
+      this.announce(() => this.news());
+    });
+  }
+
+  private onReload(): void {
+    const event = new SyncReloadEvent();
+    if (!this.dispatchEvent(event)) return;
+    this.ownerDocument.defaultView?.location.reload();
   }
 
   private listenForUnload(): void {
@@ -229,10 +303,16 @@ export class SyncStatusElement extends SyncElement {
   };
 }
 
-/** What the announcements distinguish: reaching the server, not reaching it, or waiting for sign-in. */
-type Connection = 'online' | 'offline' | 'paused';
+/**
+ * What the announcements distinguish: reaching the server, not reaching it, waiting for sign-in, sync unable to
+ * run here, or a reload required.
+ */
+type Connection = 'online' | 'offline' | 'paused' | 'unavailable' | 'update-required';
 
-function connectionOf(status: EngineSyncStatus): Connection {
+/** The connection a status shows; undefined while the tab reconnects to its engine (no news either way yet). */
+function connectionOf(status: EngineSyncStatus): Connection | undefined {
+  if (status.updateRequired) return 'update-required';
+  if (!status.connected) return status.unavailable !== null ? 'unavailable' : undefined;
   if (status.paused === 'auth') return 'paused';
   return status.connectivity === 'offline' ? 'offline' : 'online';
 }

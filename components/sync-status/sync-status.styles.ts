@@ -46,8 +46,15 @@ export const styles = [
     :host([state='paused']) .dot {
       background: var(--_degraded);
     }
+    :host([state='unavailable']) .dot,
+    :host([state='update-required']) .dot {
+      background: var(--_warning);
+    }
     .state {
       font-weight: 600;
+    }
+    .reason {
+      overflow-wrap: anywhere;
     }
     p {
       margin: 0.25em 0 0;

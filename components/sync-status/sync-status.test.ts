@@ -1,11 +1,20 @@
-// <sync-status>: each state from a real engine and from a scripted status, the honest runtime copy, sync now and its focus, warn-on-unload, leaks.
+// <sync-status>: each state from a real engine and from a scripted status (unavailable, update required, stopped too), the honest runtime copy, sync now, its failure and its focus, warn-on-unload, leaks.
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { BehaviorSubject } from 'rxjs';
-import type { SyncClient, SyncStatus } from '../../src/index.ts';
+import { DB_VERSION } from '../../src/engine/db.ts';
+import {
+  createSyncClient,
+  SynclineError,
+  SynclineErrorCode,
+  type SyncClient,
+  type SyncStatus,
+} from '../../src/index.ts';
+import { deleteSynclineDB } from '../../src/testing.ts';
+import { uniqueName } from '../../test/support/server.ts';
 import '../define.ts';
-import { SyncNowEvent, SyncStatusElement } from '../index.ts';
-import { expectFocusOn } from '../test/a11y.ts';
+import { PageAnnouncer, SyncNowEvent, SyncReloadEvent, SyncStatusElement } from '../index.ts';
+import { expectFocusOn, liveLog } from '../test/a11y.ts';
 import { countingClient, fakeStatus, shadowText, testClient, until, type TestClient } from '../test/support.ts';
 
 const baseStatus: SyncStatus = fakeStatus({ runtime: 'shared-worker', hostedHere: false });
@@ -83,6 +92,87 @@ describe('<sync-status> with an engine', () => {
     expect(part(el, 'state')!.textContent).to.equal('Waiting for sign-in');
   });
 
+  it("says sync cannot run on this device when the engine cannot start, with the engine's reason", async () => {
+    // The engine's database cannot be opened in this page (as without IndexedDB): the real engine fails to start.
+    const namespace = uniqueName('el-status-broken');
+    const idb = indexedDB as IDBFactory & { open: IDBFactory['open'] };
+    idb.open = () => {
+      throw new DOMException('IndexedDB is switched off for this test', 'InvalidStateError');
+    };
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    try {
+      const provider = await fixture(
+        html`<sync-provider .client=${client}><sync-status></sync-status></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-status')!;
+      await until(() => el.state === 'unavailable', 10_000, 'unavailable');
+      await el.updateComplete;
+      expect(part(el, 'state')!.textContent).to.equal('Sync cannot run on this device');
+      expect(part(el, 'reason')!.textContent).to.contain('IndexedDB is switched off for this test');
+      // Nothing to send from here, and no claim about what keeps sending.
+      expect(part(el, 'sync-now')).to.equal(null);
+      expect(part(el, 'runtime')).to.equal(null);
+      await expect(el).to.be.accessible();
+    } finally {
+      delete (idb as Partial<typeof idb>).open;
+      client.close();
+      await deleteSynclineDB(namespace);
+    }
+  });
+
+  it('says an update is required, with a Reload button (sync-reload, cancelable), and the badge stops claiming a live count', async () => {
+    // A database left by a newer version of syncline: this page's code must not touch it, and must reload.
+    const namespace = uniqueName('el-status-newer');
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
+      open.onsuccess = () => {
+        open.result.close();
+        resolve();
+      };
+      open.onerror = () => reject(open.error);
+    });
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    try {
+      const provider = await fixture(
+        html`<sync-provider .client=${client}><sync-status></sync-status><pending-badge show-zero></pending-badge></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-status')!;
+      const badge = provider.querySelector('pending-badge')!;
+      await until(() => el.state === 'update-required', 10_000, 'update-required');
+      await el.updateComplete;
+      expect(el.getAttribute('state')).to.equal('update-required');
+      expect(part(el, 'state')!.textContent).to.equal(
+        'A new version of this app is available: reload the page to keep syncing',
+      );
+      const reload = part(el, 'reload')!;
+      expect(reload.textContent).to.equal('Reload');
+      // Prevented, or the test page itself would reload.
+      el.addEventListener(SyncReloadEvent.type, (event) => event.preventDefault(), { once: true });
+      setTimeout(() => reload.click());
+      const event = (await oneEvent(el, SyncReloadEvent.type)) as unknown as SyncReloadEvent;
+      expect(event.cancelable && event.bubbles && event.composed).to.equal(true);
+      expect(part(el, 'sync-now')).to.equal(null);
+      await expect(el).to.be.accessible();
+      // The badge's live queries ended with the engine: it says so instead of a count that no longer moves.
+      await until(() => !!badge.shadowRoot!.querySelector('[part~="ended"]'), 5000, 'badge ended');
+      expect(badge.shadowRoot!.querySelector('[part~="ended"]')!.textContent).to.equal('Sync stopped: reload the page');
+    } finally {
+      client.close();
+      await deleteSynclineDB(namespace);
+    }
+  });
+
+  it('says sync stopped once its client has closed, rather than "Connecting…" for ever', async () => {
+    const el = await mountWith(t.client);
+    await until(() => el.state === 'online', 5000, 'online');
+    t.client.close();
+    await until(() => el.state === 'stopped', 5000, 'stopped');
+    await el.updateComplete;
+    expect(part(el, 'state')!.textContent).to.equal('Sync stopped: reload the page');
+    expect(part(el, 'reload')).to.exist;
+    expect(part(el, 'runtime')).to.equal(null);
+  });
+
   it('leaves no subscription open after removal', async () => {
     const counting = countingClient(t.client);
     const el = await mountWith(counting.client);
@@ -127,6 +217,68 @@ describe('<sync-status> states', () => {
     expect(part(el, 'unsent')).to.equal(null);
     expect(part(el, 'conflicts')!.textContent).to.equal('2 conflicts need your decision');
     await expect(el).to.be.accessible();
+  });
+
+  it("shows the engine's last error until a sync succeeds after it", async () => {
+    const s = scriptedClient({ lastSyncAt: 1_000, engineError: { message: 'A drain step failed', at: 2_000 } });
+    const el = await mountWith(s.client);
+    expect(part(el, 'engine-error')!.textContent).to.equal('Sync problem: A drain step failed');
+    s.set({ lastSyncAt: 3_000 });
+    await el.updateComplete;
+    expect(part(el, 'engine-error')).to.equal(null);
+  });
+
+  it('announces that sync became unavailable, or that an update is required', async () => {
+    const announcer = new PageAnnouncer({ delay: 50, clearAfter: 10_000 });
+    const log = liveLog();
+    try {
+      const s = scriptedClient();
+      const provider = await fixture(
+        html`<sync-provider .client=${s.client} .announcer=${announcer}><sync-status></sync-status></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-status')!;
+      await until(() => el.state === 'online', 5000, 'online');
+      s.set({ connected: false, unavailable: 'The database could not be opened' });
+      await until(() => log.said.includes('Sync cannot run on this device'), 5000, 'unavailable said');
+      s.set({ connected: false, unavailable: null, updateRequired: true });
+      await until(
+        () => log.said.includes('A new version of this app is available: reload the page to keep syncing'),
+        5000,
+        'update required said',
+      );
+    } finally {
+      log.stop();
+      announcer.dispose();
+    }
+  });
+
+  it('says when "Sync now" fails, and announces it', async () => {
+    const status$ = new BehaviorSubject<SyncStatus>({ ...baseStatus, connectivity: 'offline' });
+    const client = {
+      status$: status$.asObservable(),
+      syncNow: () => Promise.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.')),
+    } as unknown as SyncClient;
+    const announcer = new PageAnnouncer({ delay: 50, clearAfter: 10_000 });
+    const log = liveLog();
+    try {
+      const provider = await fixture(
+        html`<sync-provider .client=${client} .announcer=${announcer}><sync-status></sync-status></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-status')!;
+      await until(() => el.status !== undefined, 5000, 'status');
+      await el.updateComplete;
+      part(el, 'sync-now')!.click();
+      await until(
+        () => part(el, 'action-error')?.textContent === 'Could not sync now: The sync client is closed.',
+        5000,
+        'failure shown',
+      );
+      await until(() => log.said.includes('Could not sync now: The sync client is closed'), 5000, 'failure said');
+      await expect(el).to.be.accessible();
+    } finally {
+      log.stop();
+      announcer.dispose();
+    }
   });
 
   it('warns when storage is full and says other tabs keep sending when they do', async () => {

@@ -122,6 +122,24 @@ export function countingClient(client: SyncClient): { client: SyncClient; readon
   };
 }
 
+/**
+ * A real client whose named commands answer as given instead (a rejection, or a refusal such as `discard` → false):
+ * what an element does when the engine cannot carry out what the user asked, while its lists stay live.
+ */
+export function refusingClient(
+  client: SyncClient,
+  answers: Partial<Record<'retry' | 'retryAll' | 'discard' | 'syncNow', () => Promise<unknown>>>,
+): SyncClient {
+  return new Proxy(client, {
+    get(target, key) {
+      const answer = answers[key as keyof typeof answers];
+      if (answer) return () => answer();
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 /** Waits for `check` on each animation frame; for engine round trips. */
 export async function until(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const start = performance.now();
