@@ -1,6 +1,5 @@
 // The main-thread client over each runtime: the same API, streams that follow the queue, typed errors.
 import { expect } from '@open-wc/testing';
-import { executeServerCommand } from '@web/test-runner-commands';
 import { firstValueFrom } from 'rxjs';
 import { createSyncClient, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { deleteSynclineDB } from '../src/testing.ts';
@@ -118,21 +117,6 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
 }
 
 describe('message validation', () => {
-  it('runs its SharedWorker under a name carrying the versions it speaks, so another release gets a worker of its own', async () => {
-    const namespace = uniqueName('named');
-    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
-    await client.ready();
-    const { DB_VERSION } = await import('../src/runtime/names.ts');
-    const { PROTOCOL_VERSION } = await import('../src/rpc/protocol.ts');
-    // A page of a release with other versions asks for another name: the browser starts it a new worker, even from
-    // the same URL, instead of handing it this one (which would not serve it). Found by that name, and only by it.
-    expect(workerName(namespace)).to.equal(`syncline:${namespace}:${DB_VERSION}.${PROTOCOL_VERSION}`);
-    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(0);
-    expect(await executeServerCommand('kill-shared-worker', { name: workerName(namespace) })).to.equal(1);
-    await client.close();
-    await deleteSynclineDB(namespace);
-  });
-
   it('drops malformed messages on a worker port and refuses a hello for another namespace; the engine goes on', async () => {
     const namespace = uniqueName('garbage');
     const collection = uniqueName('c');

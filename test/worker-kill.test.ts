@@ -36,6 +36,23 @@ describe('a killed worker', () => {
   });
 });
 
+describe('the worker by name', () => {
+  it('runs its SharedWorker under a name carrying the versions it speaks, so another release gets a worker of its own', async () => {
+    const namespace = uniqueName('named');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    await client.ready();
+    const { DB_VERSION } = await import('../src/runtime/names.ts');
+    const { PROTOCOL_VERSION } = await import('../src/rpc/protocol.ts');
+    // A page of a release with other versions asks for another name: the browser starts it a new worker, even from
+    // the same URL, instead of handing it this one (which would not serve it). Found by that name, and only by it.
+    expect(workerName(namespace)).to.equal(`syncline:${namespace}:${DB_VERSION}.${PROTOCOL_VERSION}`);
+    expect(await executeServerCommand('kill-shared-worker', { name: `syncline:${namespace}` })).to.equal(0);
+    expect(await executeServerCommand('kill-shared-worker', { name: workerName(namespace) })).to.equal(1);
+    await client.close();
+    await deleteSynclineDB(namespace);
+  });
+});
+
 describe('no write before a request', () => {
   it('sends again, under the same key, an operation whose 2xx came back but was never recorded: applied once', async () => {
     const namespace = uniqueName('unrecorded');
