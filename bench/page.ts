@@ -234,6 +234,21 @@ const bench = {
     return { ms, opsPerSec: (n * 1000) / ms };
   },
 
+  /** Breakdown: the page asks a bare SharedWorker to put each record in its own strict transaction (port round trip + put in a worker). */
+  async rawWorkerPutSequential(namespace: string, collection: string, n: number) {
+    // The schema comes from the library; the worker only writes.
+    (await openSynclineDB(namespace)).close();
+    const db = `syncline:${namespace}`;
+    let seq = 0;
+    const put = (i: number) => rawCall({ cmd: 'put', db, record: record(collection, i, ++seq) });
+    for (let i = 0; i < 10; i++) await put(1e6 + i);
+    const t0 = now();
+    for (let i = 0; i < n; i++) await put(i);
+    const ms = now() - t0;
+    await rawCall({ cmd: 'close', db });
+    return { ms, opsPerSec: (n * 1000) / ms };
+  },
+
   /** Breakdown: the same engine hosted in this page (no worker, no RPC), server unreachable through a rejecting fetch. */
   async directEnqueue(namespace: string, collection: string, n: number, bulk: boolean) {
     const engine = await directEngine(namespace, collection);

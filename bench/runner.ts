@@ -118,12 +118,14 @@ async function main(): Promise<void> {
       const engine: number[] = [],
         raw: number[] = [],
         direct: number[] = [],
+        workerPut: number[] = [],
         port: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const page = await open();
         raw.push((await call(page, 'rawPutSequential', name('a-raw'), name('c'), 300)).opsPerSec);
         engine.push((await call(page, 'enqueueSequential', name('a'), name('c'), 300)).opsPerSec);
         direct.push((await call(page, 'directEnqueue', name('a-direct'), name('c'), 300, false)).opsPerSec);
+        workerPut.push((await call(page, 'rawWorkerPutSequential', name('a-worker'), name('c'), 300)).opsPerSec);
         port.push((await call(page, 'portRoundTrips', 300)).perCallMs);
         await closeAll();
       }
@@ -140,6 +142,14 @@ async function main(): Promise<void> {
         ),
       );
       rows.push(infoRow('a.direct', 'breakdown: SyncEngine.enqueue in the page (no worker/RPC)', 'ops/s', direct));
+      rows.push(
+        infoRow(
+          'a.worker',
+          'breakdown: raw strict put in a bare SharedWorker, one port round trip per op (the floor for a worker that writes)',
+          'ops/s',
+          workerPut,
+        ),
+      );
       rows.push(infoRow('a.port', 'breakdown: bare SharedWorker port round trip', 'ms', port));
       progress(rows);
     }
