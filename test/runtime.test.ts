@@ -11,6 +11,7 @@ import { channelName, engineLockName, tabLockName } from '../src/runtime/names.t
 import { startEngine } from '../src/runtime/start-engine.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
+import { leaveNewerDatabase } from './support/databases.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -180,14 +181,7 @@ describe('one engine per namespace', () => {
   it('says update-required, not a hang, when the database is newer than this code (a downgrade)', async () => {
     const namespace = uniqueName('downgrade');
     cleanups.push(() => deleteSynclineDB(namespace));
-    await new Promise<void>((resolve, reject) => {
-      const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
-      open.onsuccess = () => {
-        open.result.close();
-        resolve();
-      };
-      open.onerror = () => reject(open.error);
-    });
+    await leaveNewerDatabase(namespace);
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
     cleanups.push(() => client.close());
     const status = follow(client.status$);
@@ -200,14 +194,7 @@ describe('one engine per namespace', () => {
   it('rejects settled() with update-required, one asked before the engine answered and one after, instead of hanging', async () => {
     const namespace = uniqueName('downgrade-settled');
     cleanups.push(() => deleteSynclineDB(namespace));
-    await new Promise<void>((resolve, reject) => {
-      const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
-      open.onsuccess = () => {
-        open.result.close();
-        resolve();
-      };
-      open.onerror = () => reject(open.error);
-    });
+    await leaveNewerDatabase(namespace);
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
     cleanups.push(() => client.close());
     // Asked at once: the tab is not even connected yet, so this waits on a live query that no engine will answer.

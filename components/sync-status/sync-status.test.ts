@@ -2,7 +2,6 @@
 import { expect, fixture, html, oneEvent } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { BehaviorSubject } from 'rxjs';
-import { DB_VERSION } from '../../src/engine/db.ts';
 import {
   createSyncClient,
   SynclineError,
@@ -16,6 +15,7 @@ import '../define.ts';
 import { PageAnnouncer, SyncNowEvent, SyncReloadEvent, SyncStatusElement } from '../index.ts';
 import { expectFocusOn, liveLog } from '../test/a11y.ts';
 import { countingClient, fakeStatus, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+import { leaveNewerDatabase } from '../../test/support/databases.ts';
 
 const baseStatus: SyncStatus = fakeStatus({ runtime: 'shared-worker', hostedHere: false });
 
@@ -123,14 +123,7 @@ describe('<sync-status> with an engine', () => {
   it('says an update is required, with a Reload button (sync-reload, cancelable), and the badge stops claiming a live count', async () => {
     // A database left by a newer version of syncline: this page's code must not touch it, and must reload.
     const namespace = uniqueName('el-status-newer');
-    await new Promise<void>((resolve, reject) => {
-      const open = indexedDB.open(`syncline:${namespace}`, DB_VERSION + 5);
-      open.onsuccess = () => {
-        open.result.close();
-        resolve();
-      };
-      open.onerror = () => reject(open.error);
-    });
+    await leaveNewerDatabase(namespace);
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
     try {
       const provider = await fixture(
