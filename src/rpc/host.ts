@@ -401,16 +401,10 @@ export class EngineHost {
   /** A newer version runs the namespace now: stop the engine and tell every tab of this one to reload. */
   private supersede(): void {
     if (this.state.kind === 'closed' || this.state.kind === 'superseded') return;
-    const engine = this.engine;
-    this.state = { kind: 'superseded' };
-    this.stopBroadcast?.();
-    this.stopBroadcast = null;
-    engine?.close();
-    for (const c of [...this.connections]) {
+    this.stopEngine({ kind: 'superseded' }, (c) => {
       this.send(c, { t: 'update-required', reason: SUPERSEDED });
-      this.drop(c, false);
-    }
-    this.releaseHold?.();
+      return false;
+    });
   }
 
   /**
@@ -420,17 +414,25 @@ export class EngineHost {
    */
   private databaseDeleted(): void {
     if (this.state.kind !== 'running' && this.state.kind !== 'starting') return;
-    const engine = this.engine;
-    this.state = { kind: 'idle' };
-    this.stopBroadcast?.();
-    this.stopBroadcast = null;
-    engine?.close();
-    for (const c of [...this.connections]) {
+    this.stopEngine({ kind: 'idle' }, (c) => {
       // With Web Locks, tabs learn from the instance lock, released below, as after any stop: their hello on a
       // fresh link then comes once this engine has let go of the engine lock. Without, they are told to start over.
       if (!this.locks) this.send(c, { t: 'reset' });
-      this.drop(c, !!this.locks);
-    }
+      return !!this.locks;
+    });
+  }
+
+  /**
+   * Stops the engine and its channel, lets every connection go (`farewell` tells it why and says whether to close
+   * its link) and releases the engine lock; the host is then in `next`.
+   */
+  private stopEngine(next: State, farewell: (connection: Connection) => boolean): void {
+    const engine = this.engine;
+    this.state = next;
+    this.stopBroadcast?.();
+    this.stopBroadcast = null;
+    engine?.close();
+    for (const c of [...this.connections]) this.drop(c, farewell(c));
     this.releaseHold?.();
   }
 
