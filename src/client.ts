@@ -1,5 +1,5 @@
 // The main-thread API: createSyncClient picks a runtime (SharedWorker, leader tab or in-page) and exposes one queue as streams.
-import { Observable, combineLatest, filter, map, scan, shareReplay, startWith } from 'rxjs';
+import { Observable, combineLatest, distinctUntilChanged, filter, from, map, scan, shareReplay, startWith } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import { operationId } from './engine/ids.ts';
 import { normalizeBody } from './engine/body.ts';
@@ -144,6 +144,15 @@ const EMPTY_STATUS: EngineStatus = {
   entities: { dirty: 0, conflicts: 0 },
 };
 
+/**
+ * What `status$` shows when no engine has ever answered (it is unavailable, or a newer version needs a reload):
+ * the queue read in the page, all counted as pending (the read does not tell statuses apart), rather than a
+ * queue of zero. Zero only where no queue was found.
+ */
+function statusBeforeEngine(queued: number | null): EngineStatus {
+  return queued ? { ...EMPTY_STATUS, counts: { ...EMPTY_STATUS.counts, pending: queued } } : EMPTY_STATUS;
+}
+
 const NAMESPACE_PATTERN = /^[\w.-]{1,100}$/;
 /** How long the engine's start waits for the early read of the queue size (it takes ~10 ms alone; see the constructor). */
 const EARLY_READ_WAIT_MS = 50;
@@ -267,17 +276,27 @@ class Client implements SyncClient {
       map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status),
       startWith(null),
     );
-    this.status$ = combineLatest([engineStatus$, this.connection.state$]).pipe(
+    // The queue size read in the page, for a status shown before (or without) any engine's.
+    const early$ = from(this.early.catch(() => null)).pipe(startWith(null));
+    this.status$ = combineLatest([engineStatus$, this.connection.state$, early$]).pipe(
       // The last status the engine sent is kept while it cannot be reached, beside the reason why.
       scan(
-        (last: { status: EngineStatus | null; state: ConnectionState }, [status, state]) => ({
+        (
+          last: { status: EngineStatus | null; state: ConnectionState; early: number | null },
+          [status, state, early],
+        ) => ({
           status: status ?? last.status,
           state,
+          early,
         }),
-        { status: null, state: { connected: false, updateRequired: null, unavailable: null } },
+        { status: null, state: { connected: false, updateRequired: null, unavailable: null }, early: null },
       ),
       filter(({ status, state }) => status !== null || state.updateRequired !== null || state.unavailable !== null),
-      map(({ status, state }) => this.describe(status ?? EMPTY_STATUS, state)),
+      // The early read matters only while no engine status has come: once one has, its arrival is no news.
+      distinctUntilChanged(
+        (a, b) => a.status === b.status && a.state === b.state && (a.status !== null || a.early === b.early),
+      ),
+      map(({ status, state, early }) => this.describe(status ?? statusBeforeEngine(early), state)),
       shareReplay({ bufferSize: 1, refCount: true }),
     );
   }

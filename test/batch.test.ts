@@ -1,6 +1,7 @@
 // Batched push: many operations of a lane in one request, each with its own key; partial failures, crashes, fallback.
 import { expect } from '@open-wc/testing';
-import { OperationStatus } from '../src/index.ts';
+import { OperationStatus, type Operation } from '../src/index.ts';
+import { subscribeLive } from '../src/engine/live-queries.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems } from './support/server.ts';
 
@@ -20,6 +21,25 @@ function answeringBatches(answers: { status?: number; body: unknown }[]) {
     return Promise.resolve(new Response(JSON.stringify(answer.body), { status: answer.status ?? 200, headers }));
   };
   return { fetch: answering, batches: () => batches };
+}
+
+/** A fetch that holds the first batch request until `answer()` is called, then answers it itself. */
+function heldBatch(status: number, body: unknown) {
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  let arrived!: () => void;
+  const sent = new Promise<void>((resolve) => (arrived = resolve));
+  let used = false;
+  const holding: typeof fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.endsWith('/_batch') || used) return fetch(input, init);
+    used = true;
+    arrived();
+    await answered;
+    const headers = { 'Content-Type': 'application/json' };
+    return new Response(JSON.stringify(body), { status, headers });
+  };
+  return { fetch: holding, sent, answer };
 }
 
 describe('batched push', () => {
@@ -95,6 +115,57 @@ describe('batched push', () => {
     await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
     expect(await applied(f.collection)).to.deep.equal(['n3', 'n1', 'n2', 'n4', 'n5']);
   });
+
+  for (const [name, status, body] of [
+    ['goes unanswered (a 503)', 503, { error: 'down' }],
+    ['is refused as a whole (a 400)', 400, { error: 'no' }],
+  ] as const) {
+    it(`keeps an operation discarded while its batch was out discarded when the batch ${name}`, async () => {
+      const held = heldBatch(status, body);
+      f = await engineFixture({ backoffBaseMs: 100 }, { fetch: held.fetch });
+      await f.engine.capabilitiesLoaded;
+      f.engine.setNetwork(false);
+      const ops = await f.engine.enqueue(['a', 'b', 'c'].map((id) => put(id)));
+      const shown: Operation[][] = [];
+      const sub = subscribeLive(f.engine, { topic: 'ops', filter: {} }, (event) => {
+        const last = shown.at(-1) ?? [];
+        if (event.type === 'ops-reset') shown.push(event.ops);
+        if (event.type === 'ops-changes')
+          shown.push([
+            ...last.filter((o) => !event.removes.includes(o.id) && !event.upserts.some((u) => u.id === o.id)),
+            ...event.upserts,
+          ]);
+      });
+      try {
+        f.engine.setNetwork(true);
+        await held.sent;
+        expect(f.engine.counts).to.include({ sending: 3 });
+        expect(await f.engine.discard(ops[1]!.id)).to.equal(true);
+        expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 2, failed: 0, conflict: 0 });
+        // Every count from here on, as tabs are shown them: b is never put back in line.
+        const seen: { pending: number; sending: number }[] = [];
+        const watch = f.engine.changes$.subscribe(() => seen.push({ ...f.engine.counts }));
+        held.answer();
+        await eventually(() => seen.length > 0, 5_000, 'the batch answered');
+        await eventually(
+          async () => {
+            f.clock.advance(500);
+            return (await f.engine.count()) === 0;
+          },
+          10_000,
+          'drained',
+        );
+        watch.unsubscribe();
+        expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
+        expect(seen.every((c) => c.sending >= 0 && c.pending >= 0 && c.pending + c.sending <= 2)).to.equal(true);
+        expect(shown.some((list) => list.some((o) => o.id === ops[1]!.id))).to.equal(true);
+        expect(shown.at(-1)!.map((o) => o.id)).to.deep.equal([]);
+        expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['a', 'c']);
+      } finally {
+        sub.unsubscribe();
+      }
+    });
+  }
 
   it('re-sends a batch whose reply was lost; the server applies each operation once', async () => {
     f = await engineFixture({ backoffBaseMs: 100 });

@@ -1,9 +1,9 @@
 // The main-thread client over each runtime: the same API, streams that follow the queue, typed errors.
 import { expect } from '@open-wc/testing';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, type Observable } from 'rxjs';
 import { createSyncClient, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
-import { deleteSynclineDB } from '../src/testing.ts';
-import { engineLockName, workerName } from '../src/runtime/names.ts';
+import { databaseName, deleteSynclineDB } from '../src/testing.ts';
+import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
 import { API, addFault, eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
 import { follow } from './support/frames.ts';
 
@@ -414,6 +414,68 @@ describe('logout', () => {
       expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after']);
     } finally {
       second.close();
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  });
+});
+
+describe('live queries with a bad filter', () => {
+  it('end with invalid-operation in the tab instead of waiting for good', async () => {
+    const namespace = uniqueName('badfilter');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'shared-worker' });
+    try {
+      const failure = (stream: Observable<unknown>) =>
+        new Promise<unknown>((resolve) => {
+          const sub = stream.subscribe({ next: () => resolve('a value'), error: resolve });
+          setTimeout(() => {
+            sub.unsubscribe();
+            resolve('no answer');
+          }, 5_000);
+        });
+      const streams: [string, Observable<unknown>][] = [
+        ['count$ status "constructor"', client.count$({ status: 'constructor' as never })],
+        ['count$ entity null', client.count$({ entity: null as never })],
+        ['watchOperations lane {}', client.watchOperations({ lane: {} as never })],
+        ['window$ entity null', client.window$({ entity: null as never }, 0, 10)],
+        ['window$ offset 2^32', client.window$({ kind: 'k' }, 2 ** 32, 10)],
+      ];
+      for (const [name, stream] of streams) {
+        const error = await failure(stream);
+        expect(error, name).to.be.instanceOf(SynclineError);
+        expect((error as SynclineError).code, name).to.equal('invalid-operation');
+      }
+      // The engine is none the worse: a good query still answers.
+      expect(await firstValueFrom(client.count$({ status: ['pending', 'pending'] }))).to.equal(0);
+    } finally {
+      client.close();
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  });
+});
+
+describe('status$ before any engine status', () => {
+  it('shows the queue read in the page, not zero, when the database needs a newer version', async () => {
+    const namespace = uniqueName('newer');
+    // A newer deploy's database holding three operations: this code cannot open it, the page can still count them.
+    await new Promise<void>((resolve, reject) => {
+      const request = indexedDB.open(databaseName(namespace), DB_VERSION + 1);
+      request.onupgradeneeded = () => {
+        const store = request.result.createObjectStore('operations', { keyPath: 'id' });
+        for (const id of ['a', 'b', 'c']) store.add({ id });
+      };
+      request.onsuccess = () => {
+        request.result.close();
+        resolve();
+      };
+      request.onerror = () => reject(request.error);
+    });
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    try {
+      const status = await firstValueFrom(client.status$);
+      expect(status.updateRequired).to.equal(true);
+      expect(status.counts).to.deep.equal({ pending: 3, sending: 0, failed: 0, conflict: 0 });
+    } finally {
+      client.close();
       await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
     }
   });

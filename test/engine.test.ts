@@ -1,6 +1,7 @@
 // The engine on its own: FIFO per lane, outcome classes, backoff, connectivity, bad input; virtual time, real server.
 import { expect } from '@open-wc/testing';
-import { Connectivity, OperationStatus, SynclineError, type Operation } from '../src/index.ts';
+import { Connectivity, OperationStatus, SynclineError, type Operation, type OperationFilter } from '../src/index.ts';
+import { subscribeLive, type LiveEvent, type LiveQuery } from '../src/engine/live-queries.ts';
 import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -752,6 +753,201 @@ describe('SyncEngine', () => {
       }
       expect(await f.engine.list()).to.deep.equal(before);
       expect(before[0]!.id).to.equal(kept!.id);
+    });
+
+    /** A live query's events until `settle` says it has answered (or 2 s pass). */
+    async function liveEvents(query: LiveQuery, settle: (events: LiveEvent[]) => boolean): Promise<LiveEvent[]> {
+      const events: LiveEvent[] = [];
+      const sub = subscribeLive(f.engine, query, (event) => events.push(event));
+      try {
+        await eventually(() => settle(events), 2_000, `an answer to ${JSON.stringify(query)}`).catch(() => {});
+        return events;
+      } finally {
+        sub.unsubscribe();
+      }
+    }
+
+    it('refuses a bad filter or range with invalid-operation, in calls and in live queries, and nothing changes', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      await f.engine.enqueue([f.create('a'), f.create('b')]);
+      const before = await f.engine.list();
+      const filters: [string, unknown][] = [
+        ['inherited status name', { status: 'constructor' }],
+        ['__proto__ status', { status: ['pending', '__proto__'] }],
+        ['toString status', { status: 'toString' }],
+        ['null entity', { entity: null }],
+        ['entity without id', { entity: { type: 't' } }],
+        ['object lane', { lane: {} }],
+        ['number kind', { kind: 7 }],
+        ['null filter', null],
+      ];
+      const refused = async (name: string, call: () => Promise<unknown>) => {
+        const error = await call().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(error, name).to.be.instanceOf(SynclineError);
+        expect((error as SynclineError).code, name).to.equal('invalid-operation');
+      };
+      for (const [name, filter] of filters) {
+        const bad = filter as OperationFilter;
+        await refused(`count: ${name}`, () => f.engine.count(bad));
+        await refused(`list: ${name}`, () => f.engine.list(bad));
+        await refused(`window: ${name}`, () => f.engine.window(bad, 0, 10));
+        await refused(`retryAll: ${name}`, () => f.engine.retryAll(bad));
+        for (const query of [
+          { topic: 'count', filter: bad },
+          { topic: 'ops', filter: bad },
+          { topic: 'window', filter: bad, offset: 0, limit: 10 },
+        ] as LiveQuery[]) {
+          const events = await liveEvents(query, (e) => e.length > 0);
+          expect(
+            events.map((e) => e.type),
+            `${query.topic}: ${name}`,
+          ).to.deep.equal(['error']);
+          const error = (events[0] as Extract<LiveEvent, { type: 'error' }>).error;
+          expect(error.code, `${query.topic}: ${name}`).to.equal('invalid-operation');
+        }
+      }
+      for (const [offset, limit] of [
+        [2 ** 32, 10],
+        [-1, 10],
+        [0.5, 10],
+        [0, Number.NaN],
+        [0, '10'],
+      ] as [number, number][]) {
+        await refused(`window range ${offset}, ${limit}`, () =>
+          f.engine.window({ kind: 'item.create' }, offset, limit),
+        );
+        const events = await liveEvents(
+          { topic: 'window', filter: { kind: 'item.create' }, offset, limit },
+          (e) => e.length > 0,
+        );
+        expect(
+          events.map((e) => e.type),
+          `live window range ${offset}, ${limit}`,
+        ).to.deep.equal(['error']);
+      }
+      // A refused query ended: later changes reach no predicate (an entity filter of null threw on every batch).
+      await f.engine.enqueue([f.create('c')]);
+      expect(f.engine.status.storage).to.equal('ok');
+      expect(f.engine.status.engineError).to.equal(null);
+      expect((await f.engine.list()).slice(0, 2)).to.deep.equal(before);
+      expect(f.engine.counts).to.deep.equal({ pending: 3, sending: 0, failed: 0, conflict: 0 });
+    });
+
+    it('counts a status named twice once', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      await f.engine.enqueue([f.create('a'), f.create('b'), f.create('c', { lane: 'z' })]);
+      const twice = { status: ['pending', 'pending'] } as OperationFilter;
+      expect(await f.engine.count(twice)).to.equal(3);
+      expect(await f.engine.count({ ...twice, lane: 'z' })).to.equal(1);
+      expect((await f.engine.list(twice)).length).to.equal(3);
+      expect((await f.engine.window(twice, 0, 10)).total).to.equal(3);
+      const value = (events: LiveEvent[]) =>
+        (events.at(-1) as Extract<LiveEvent, { type: 'count' }> | undefined)?.value;
+      expect(value(await liveEvents({ topic: 'count', filter: twice }, (e) => e.length > 0))).to.equal(3);
+      expect(
+        value(await liveEvents({ topic: 'count', filter: { ...twice, lane: 'z' } }, (e) => e.length > 0)),
+      ).to.equal(1);
+    });
+
+    it('answers a filtered window exactly as the filtered list, cut: whatever index or read it takes', async () => {
+      f = await engineFixture({ batch: false });
+      f.engine.setNetwork(false);
+      const inputs = Array.from({ length: 240 }, (_, i) =>
+        f.create(`w${i}`, {
+          kind: i % 8 === 0 ? 'rare' : 'common',
+          lane: i % 3 === 0 ? 'l3' : 'other',
+          ...(i % 50 === 0 ? { entity: { type: 'doc', id: String(i % 100) } } : {}),
+          // Ids out of seq order: an index on kind or status lists by id, not by seq.
+          id: `id-${String(1000 - i).padStart(6, '0')}`,
+        }),
+      );
+      await f.engine.enqueue(inputs);
+      // Some failed (stored), one sending (only in memory): statuses as tabs see them decide.
+      await addFault({ pathPrefix: `${f.path}`, status: 400, times: 3 });
+      f.engine.setNetwork(true);
+      await eventually(() => f.engine.counts.failed >= 1, 5_000, 'a failure');
+      f.engine.setNetwork(false);
+      const filters: OperationFilter[] = [
+        { kind: 'common' },
+        { kind: 'rare' },
+        { entity: 'doc/0' },
+        { entity: { type: 'doc', id: '50' } },
+        { status: 'failed' },
+        { status: ['pending', 'failed'] },
+        { status: 'sending' },
+        { kind: 'common', lane: 'l3' },
+        { kind: 'rare', status: 'pending' },
+        { lane: 'other', status: 'failed' },
+      ];
+      for (const filter of filters) {
+        for (const [offset, limit] of [
+          [0, 10],
+          [0, 1000],
+          [25, 7],
+          [200, 50],
+          [5, 0],
+        ] as [number, number][]) {
+          const list = await f.engine.list(filter);
+          const window = await f.engine.window(filter, offset, limit);
+          expect(window, `${JSON.stringify(filter)} ${offset}+${limit}`).to.deep.equal({
+            total: list.length,
+            offset,
+            items: list.slice(offset, offset + limit),
+          });
+        }
+      }
+      await clearFaults(f.path);
+    });
+
+    it('reads only about a window of rows for a filtered window at the top of a large queue', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      await f.engine.enqueue(
+        Array.from({ length: 600 }, (_, i) => f.create(`r${i}`, { kind: i % 10 === 0 ? 'rare' : 'common' })),
+      );
+      // Rows handed back by getAll (the engine's reads use it, a cursor's steps would show as well).
+      let rows = 0;
+      const count = (request: IDBRequest) => {
+        request.addEventListener('success', () => {
+          const result = request.result as unknown;
+          rows += Array.isArray(result) ? result.length : result ? 1 : 0;
+        });
+        return request;
+      };
+      const patched = [IDBIndex.prototype, IDBObjectStore.prototype] as unknown as Record<string, unknown>[];
+      const originals = patched.map((proto) => ({ getAll: proto.getAll, openCursor: proto.openCursor }));
+      for (const proto of patched)
+        for (const name of ['getAll', 'openCursor'] as const) {
+          const original = proto[name] as (...args: unknown[]) => IDBRequest;
+          proto[name] = function (this: unknown, ...args: unknown[]) {
+            return count(original.apply(this, args));
+          };
+        }
+      try {
+        const read = async (filter: OperationFilter, offset: number, limit: number) => {
+          rows = 0;
+          const window = await f.engine.window(filter, offset, limit);
+          return { rows, window };
+        };
+        const common = await read({ kind: 'common' }, 0, 20);
+        expect(common.window.total).to.equal(540);
+        expect(common.window.items.length).to.equal(20);
+        expect(common.rows).to.be.below(100);
+        const rare = await read({ kind: 'rare' }, 0, 20);
+        expect(rare.window.total).to.equal(60);
+        expect(rare.rows).to.be.at.most(200);
+        // Nothing failed: the failed rows are read, not the queue.
+        const failed = await read({ status: 'failed' }, 0, 20);
+        expect(failed.window.total).to.equal(0);
+        expect(failed.rows).to.equal(0);
+      } finally {
+        patched.forEach((proto, i) => Object.assign(proto, originals[i]));
+      }
     });
   });
 });

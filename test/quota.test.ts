@@ -63,4 +63,74 @@ describe('storage quota (Chromium, enforced)', () => {
       await clearFaults(`/api/health/${collection}`);
     }
   });
+
+  it('counts a failure it could not write (kept in memory) as failed when that operation is discarded', async function () {
+    this.timeout(60_000);
+    const collection = uniqueName('q');
+    const namespace = uniqueName('quota');
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+    const page = (await executeServerCommand('open-page-with-quota', {
+      path: '/test/fixtures/frame.html',
+      quota: 3 * 1024 * 1024,
+    })) as number;
+    try {
+      const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
+      await run(
+        `new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`,
+      );
+      const stored = (await run(`(async () => {
+        const client = window.client = window.syncline.createSyncClient({
+          endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker', batch: false,
+          healthUrl: '/api/health/${collection}', maxPayloadBytes: 1024 * 1024, backoffBaseMs: 200, probeIntervalMs: 200,
+        });
+        client.status$.subscribe((s) => (window.syncStatus = s));
+        const noise = () => Array.from(crypto.getRandomValues(new Uint8Array(65536)), (b) => b.toString(16).padStart(2, '0')).join('');
+        let n = 0;
+        for (let i = 0; i < 60; i++) {
+          try {
+            await client.enqueue({ kind: 'photo', label: 'photo ' + i, request: { method: 'POST', url: ${JSON.stringify(collection)}, body: { id: 'p' + i, data: noise() } } });
+            n++;
+          } catch (e) { break; }
+        }
+        return n;
+      })()`)) as number;
+      expect(stored).to.be.greaterThan(2);
+      // The first request is refused (a 400): recording it as failed needs space the disk does not have.
+      await clearFaults(`/api/health/${collection}`);
+      await clearFaults(`/api/${collection}`);
+      await addFault({ pathPrefix: `/api/${collection}`, methods: ['POST'], status: 400, times: 1 });
+      const waitFor = (check: string, what: string) =>
+        run(`new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(${JSON.stringify(what)} + ': ' + JSON.stringify(window.syncStatus))), 20000);
+          const poll = () => { if (${check}) { clearTimeout(timer); resolve(); } else setTimeout(poll, 20); };
+          poll();
+        })`);
+      await run(`window.client.syncNow()`);
+      await waitFor(`window.syncStatus && window.syncStatus.counts.failed === 1`, 'one failed');
+      const failed = (await run(`(async () => {
+        const ops = await new Promise((resolve) => {
+          const sub = window.client.watchOperations({ status: 'failed' }).subscribe((ops) => { if (ops.length) { resolve(ops); setTimeout(() => sub.unsubscribe()); } });
+        });
+        return { id: ops[0].id, storage: window.syncStatus.storage };
+      })()`)) as { id: string; storage: string };
+      expect(failed.storage).to.equal('quota-exceeded');
+      expect(await run(`window.client.discard(${JSON.stringify(failed.id)})`)).to.equal(true);
+      // The rest drains; the failure that was only in memory left the counts with it.
+      await waitFor(
+        `window.syncStatus.counts.pending + window.syncStatus.counts.sending === 0 || window.syncStatus.counts.pending < 0`,
+        'drained',
+      );
+      const after = (await run(`(async () => ({
+        counts: window.syncStatus.counts,
+        failed: await new Promise((resolve) => { const sub = window.client.count$({ status: 'failed' }).subscribe((n) => { resolve(n); setTimeout(() => sub.unsubscribe()); }); }),
+      }))()`)) as { counts: Record<string, number>; failed: number };
+      expect(after).to.deep.equal({ counts: { pending: 0, sending: 0, failed: 0, conflict: 0 }, failed: 0 });
+      expect((await serverItems(collection)).length).to.equal(stored - 1);
+    } finally {
+      await executeServerCommand('close-page', { id: page });
+      await clearFaults(`/api/${collection}`);
+      await clearFaults(`/api/health/${collection}`);
+    }
+  });
 });

@@ -23,6 +23,7 @@ import type { BackgroundSync, EntityBatch } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
 import type { CompletedRow, SynclineDB } from './db.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
+import { validateFilter, validateRange } from './filter-check.ts';
 import { operationId } from './ids.ts';
 import type { Outcome } from './outcome.ts';
 import { RecentSet } from './recent.ts';
@@ -557,15 +558,16 @@ export class SyncEngine {
   }
 
   /** Retries every failed and conflicting operation (optionally filtered). Returns how many. */
-  async retryAll(filter: OperationFilter = {}): Promise<number> {
+  async retryAll(filter?: OperationFilter): Promise<number> {
     this.assertOpen();
+    filter = validateFilter(filter);
     const lanes = new Set<string>();
     const count = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
       const index = tx.objectStore('operations').index('status');
       let n = 0;
       for (const status of [OperationStatus.Failed, OperationStatus.Conflict]) {
         for (let cursor = await index.openCursor(status); cursor; cursor = await cursor.continue()) {
-          if (!matchesFilter(cursor.value, filter)) continue;
+          if (!matchesFilter(cursor.value, filter!)) continue;
           const next = resetForRetry(cursor.value, this.clock.now());
           cursor.update(next).catch(() => {});
           record(cursor.value, next);
@@ -595,8 +597,11 @@ export class SyncEngine {
         ['operations', 'meta'],
         this.config.durability,
         async (tx, record) => {
-          const prev = await tx.objectStore('operations').get(id);
-          if (!prev) return undefined;
+          const row = await tx.objectStore('operations').get(id);
+          if (!row) return undefined;
+          // A state that could not be written (a full disk) is what tabs were shown and counted: it is what leaves.
+          // The committed callback drops it before the views are taken, so the stored row would be counted instead.
+          const prev = this.unsaved.get(id) ?? row;
           tx.objectStore('operations')
             .delete(id)
             .catch(() => {});
@@ -744,8 +749,9 @@ export class SyncEngine {
   // ---- queries --------------------------------------------------------------------------
 
   /** Counts matching operations, from an index or the engine's own counts where the filter allows. */
-  async count(filter: OperationFilter = {}): Promise<number> {
+  async count(filter?: OperationFilter): Promise<number> {
     this.assertOpen();
+    filter = validateFilter(filter);
     if (filter.status === undefined) {
       const exact = await this.store.indexCount(filter);
       if (exact !== null) return exact;
@@ -753,31 +759,33 @@ export class SyncEngine {
     }
     const overlay = this.overlay();
     if (isEmptyFilter({ ...filter, status: undefined })) {
-      const statuses = ([] as string[]).concat(filter.status);
+      // Validated: known statuses, each once.
+      const statuses = ([] as OperationStatus[]).concat(filter.status);
       const counts = this.store.counts;
-      return statuses.reduce((sum, s) => sum + (counts[s as OperationStatus] ?? 0), 0);
+      return statuses.reduce((sum, s) => sum + counts[s], 0);
     }
     // Stored statuses are not what tabs see while a request is out: select without them, then overlay.
     const rows = await this.store.scan({ ...filter, status: undefined });
-    return rows.map(overlay).filter((op) => matchesFilter(op, filter)).length;
+    return rows.map(overlay).filter((op) => matchesFilter(op, filter!)).length;
   }
 
   /** Every matching operation in `seq` order, as tabs see them. */
-  async list(filter: OperationFilter = {}): Promise<Operation[]> {
+  async list(filter?: OperationFilter): Promise<Operation[]> {
     this.assertOpen();
+    filter = validateFilter(filter);
     const rows = isEmptyFilter(filter) ? this.store.all() : this.store.scan({ ...filter, status: undefined });
     const overlay = this.overlay();
     return (await rows)
       .map(overlay)
-      .filter((op) => matchesFilter(op, filter))
+      .filter((op) => matchesFilter(op, filter!))
       .sort((a, b) => a.seq - b.seq);
   }
 
   /** A window of matching operations in `seq` order, with the total: what a virtual list asks for. */
-  async window(filter: OperationFilter = {}, offset = 0, limit = 50): Promise<OperationWindow> {
+  async window(filter?: OperationFilter, offset: number = 0, limit: number = 50): Promise<OperationWindow> {
     this.assertOpen();
-    offset = Math.max(0, Math.floor(offset));
-    limit = Math.max(0, Math.min(1000, Math.floor(limit)));
+    filter = validateFilter(filter);
+    ({ offset, limit } = validateRange(offset, limit));
     const onlyLane = filter.lane !== undefined && isEmptyFilter({ ...filter, lane: undefined });
     if (isEmptyFilter(filter) || onlyLane) {
       const read = this.store.indexWindow(filter.lane, offset, limit);
@@ -785,8 +793,18 @@ export class SyncEngine {
       const window = await read;
       return { ...window, items: window.items.map(overlay) };
     }
-    const all = await this.list(filter);
-    return { total: all.length, offset, items: all.slice(offset, offset + limit) };
+    // The overlay and its ids at this moment, as the read starts: a live window is read again on every relevant
+    // change during a drain, so it reads as few rows as the filter allows (see filteredWindow).
+    const overlay = this.overlay();
+    const counts = this.store.counts;
+    return this.store.filteredWindow(
+      filter,
+      offset,
+      limit,
+      overlay,
+      [...this.inFlight.keys(), ...this.unsaved.keys()],
+      counts.pending + counts.sending + counts.failed + counts.conflict,
+    );
   }
 
   /** The lanes that hold operations, in name order. */
@@ -1185,6 +1203,9 @@ export class SyncEngine {
       for (let i = from; i < ops.length; i++) {
         if (this.inFlight.get(ops[i]!.id) !== sending[i]) continue;
         this.inFlight.delete(ops[i]!.id);
+        // Discarded or cleared while the batch was out: its removal was already shown (and counted) from
+        // sending, so there is nothing to put back.
+        if (this.isGone(ops[i]!)) continue;
         back.push({ prev: sending[i]!, next: ops[i]! });
       }
       this.store.emitVirtual(back);

@@ -6,7 +6,7 @@ export function entityKeyOf(entity: OperationFilter['entity']): string | undefin
   return typeof entity === 'string' ? entity : `${entity.type}/${entity.id}`;
 }
 
-function statusesOf(filter: OperationFilter): OperationStatus[] | undefined {
+export function statusesOf(filter: OperationFilter): OperationStatus[] | undefined {
   if (filter.status === undefined) return undefined;
   return Array.isArray(filter.status) ? filter.status : [filter.status];
 }

@@ -1,5 +1,6 @@
 // Live queries over the engine: a snapshot lined up exactly with the change stream, then only what changed.
 import { Subscription, type Observable } from 'rxjs';
+import { SynclineErrorCode, serializeError, type SerializedError, type SynclineError } from '../errors.ts';
 import type {
   CollectionStatus,
   Conflict,
@@ -15,6 +16,7 @@ import type {
 import type { EntityBatch } from './background.ts';
 import type { ChangeBatch, SyncEngine } from './engine.ts';
 import { isEmptyFilter, matchesFilter } from './filter.ts';
+import { validateFilter, validateRange } from './filter-check.ts';
 
 /** What a tab may watch (mirrors the RPC topics). */
 export type LiveQuery =
@@ -47,7 +49,9 @@ export type LiveEvent =
   | { type: 'conflicts-changes'; upserts: Conflict[]; removes: string[] }
   | { type: 'dirty-reset'; entities: DirtyEntity[] }
   | { type: 'dirty-changes'; upserts: DirtyEntity[]; removes: string[] }
-  | { type: 'rollback'; rollback: Rollback };
+  | { type: 'rollback'; rollback: Rollback }
+  /** The query cannot be answered (a bad filter, a failed read): the last event, the tab's stream errors with it. */
+  | { type: 'error'; error: SerializedError };
 
 /**
  * Calls `fn` with the latest value `ms` after the first one that passes `test`, then waits for the next: rxjs's
@@ -68,9 +72,18 @@ function trailing<T>(source: Observable<T>, ms: number, fn: (value: T) => void, 
   return subscription;
 }
 
-/** Starts a live query; the subscription ends it. */
+/** Starts a live query; the subscription ends it. A query that cannot be answered ends with an `error` event. */
 export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event: LiveEvent) => void): Subscription {
   const subscription = new Subscription();
+  try {
+    // Filters and ranges come from tabs: checked once here, so every read and every change batch sees a clean one.
+    if (query.topic === 'ops' || query.topic === 'count') query = { ...query, filter: validateFilter(query.filter) };
+    if (query.topic === 'window')
+      query = { ...query, filter: validateFilter(query.filter), ...validateRange(query.offset, query.limit) };
+  } catch (error) {
+    emit({ type: 'error', error: serializeError(error) });
+    return subscription;
+  }
   switch (query.topic) {
     case 'status':
       // Status moves on every settled request; a frame's worth of updates is plenty for a widget.
@@ -266,9 +279,9 @@ function watchWindow(
     const ticket = ++latest;
     return engine.window(query.filter, query.offset, query.limit).then(
       (window) => {
-        if (ticket === latest) emit({ type: 'window', window });
+        if (ticket === latest && !subscription.closed) emit({ type: 'window', window });
       },
-      () => {},
+      (error: unknown) => fail(emit, subscription, error),
     );
   };
   subscription.add(
@@ -329,9 +342,20 @@ function watchSnapshot(
       buffer = null;
       for (const batch of pending) if (batch.seq > mark) apply(batch);
     },
-    () => subscription.unsubscribe(),
+    (error: unknown) => fail(emit, subscription, error),
   );
   return subscription;
+}
+
+/**
+ * Ends a live query whose read failed, telling the tab why: a stream that stops without a word would leave it
+ * waiting for good. An engine closing says nothing: the tab re-subscribes to the engine that follows.
+ */
+function fail(emit: (event: LiveEvent) => void, subscription: Subscription, error: unknown): void {
+  if (subscription.closed) return;
+  subscription.unsubscribe();
+  if ((error as SynclineError)?.code === SynclineErrorCode.Closed) return;
+  emit({ type: 'error', error: serializeError(error) });
 }
 
 function relevant(batch: ChangeBatch, filter: OperationFilter): boolean {
@@ -348,11 +372,12 @@ function countDelta(batch: ChangeBatch, filter: OperationFilter): number {
   return delta;
 }
 
+/** A count by status from the engine's counts; the filter is a validated one (known statuses, each once). */
 function countFromStatus(engine: SyncEngine, filter: OperationFilter): number {
   const counts = engine.counts;
   const statuses =
     filter.status === undefined
       ? (Object.keys(counts) as (keyof typeof counts)[])
       : ([] as (keyof typeof counts)[]).concat(filter.status);
-  return statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+  return statuses.reduce((sum, status) => sum + counts[status], 0);
 }

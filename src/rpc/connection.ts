@@ -76,7 +76,10 @@ export class EngineConnection {
   private via: 'primary' | 'broadcast' = 'primary';
   private nextId = 1;
   private readonly calls = new Map<number, PendingCall>();
-  private readonly subs = new Map<number, { query: Topic; emit(event: TopicEvent): void; end(): void }>();
+  private readonly subs = new Map<
+    number,
+    { query: Topic; emit(event: TopicEvent): void; end(): void; fail(error: Error): void }
+  >();
   private lastHeard = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
@@ -177,6 +180,7 @@ export class EngineConnection {
         query,
         emit: (event) => subscriber.next(event),
         end: () => subscriber.complete(),
+        fail: (error) => subscriber.error(error),
       });
       if (this.connected) this.sendQuietly({ t: 'sub', id, query });
       return () => {
@@ -449,9 +453,17 @@ export class EngineConnection {
         else call.reject(deserializeError(message.error));
         return;
       }
-      case 'event':
-        this.subs.get(message.id)?.emit(message.event);
+      case 'event': {
+        const sub = this.subs.get(message.id);
+        if (message.event.type !== 'error') {
+          sub?.emit(message.event);
+          return;
+        }
+        // The engine refused the query (a bad filter): it is over, and never sent again to a later engine.
+        this.subs.delete(message.id);
+        sub?.fail(deserializeError(message.event.error));
         return;
+      }
       case 'authorize': {
         const hook = this.options.authorize;
         // The answer goes back only on the link, and to the engine, that asked: if the tab has moved on meanwhile
