@@ -57,6 +57,17 @@ describe('batched push', () => {
     request: { method: 'PUT' as const, url: `${API}/${f.collection}/${id}`, body: { title: id, ...extra } },
   });
 
+  /** Waits until the queue is empty, moving virtual time on meanwhile (backoffs, Retry-After). */
+  const drainedAdvancing = () =>
+    eventually(
+      async () => {
+        f.clock.advance(500);
+        return (await f.engine.count()) === 0;
+      },
+      10_000,
+      'drained',
+    );
+
   async function applied(collection: string): Promise<string[]> {
     const changes = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
       items: { id: string; idempotencyKey: string | null }[];
@@ -147,14 +158,7 @@ describe('batched push', () => {
         const watch = f.engine.changes$.subscribe(() => seen.push({ ...f.engine.counts }));
         held.answer();
         await eventually(() => seen.length > 0, 5_000, 'the batch answered');
-        await eventually(
-          async () => {
-            f.clock.advance(500);
-            return (await f.engine.count()) === 0;
-          },
-          10_000,
-          'drained',
-        );
+        await drainedAdvancing();
         watch.unsubscribe();
         expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
         expect(seen.every((c) => c.sending >= 0 && c.pending >= 0 && c.pending + c.sending <= 2)).to.equal(true);
@@ -178,14 +182,7 @@ describe('batched push', () => {
     await f.engine.enqueue(ids.map((id) => put(id)));
     const batchesBefore = await requestCount('/api/_batch');
     f.engine.setNetwork(true);
-    await eventually(
-      async () => {
-        f.clock.advance(500);
-        return (await f.engine.count()) === 0;
-      },
-      10_000,
-      'drained',
-    );
+    await drainedAdvancing();
     expect((await requestCount('/api/_batch')) - batchesBefore).to.be.greaterThan(1);
     expect(await applied(f.collection)).to.deep.equal(ids);
     expect((await serverItems(f.collection)).map((i) => [i.id, i.version])).to.deep.equal(ids.map((id) => [id, 1]));
@@ -258,14 +255,7 @@ describe('batched push', () => {
       expect(server.batches(), 'no batch sent again before the backoff').to.equal(answered);
       expect((await f.engine.list())[0]!.lastError!.message).to.contain('no usable results');
     }
-    await eventually(
-      async () => {
-        f.clock.advance(1_000);
-        return (await f.engine.count()) === 0;
-      },
-      10_000,
-      'drained',
-    );
+    await drainedAdvancing();
     expect(await applied(f.collection)).to.deep.equal(ids);
   });
 

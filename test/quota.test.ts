@@ -8,17 +8,7 @@ describe('storage quota (Chromium, enforced)', () => {
     this.timeout(60_000);
     const collection = uniqueName('q');
     const namespace = uniqueName('quota');
-    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-    const page = (await executeServerCommand('open-page-with-quota', {
-      path: '/test/fixtures/frame.html',
-      quota: 3 * 1024 * 1024,
-    })) as number;
-    try {
-      const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
-      await run(
-        `new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`,
-      );
+    await withQuotaPage(collection, async (run) => {
       const filled = (await run(`(async () => {
         const client = window.client = window.syncline.createSyncClient({
           endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker',
@@ -57,28 +47,14 @@ describe('storage quota (Chromium, enforced)', () => {
       const items = await serverItems(collection);
       expect(items.length).to.equal(filled.stored);
       expect(items.every((i) => i.version === 1)).to.equal(true);
-    } finally {
-      await executeServerCommand('close-page', { id: page });
-      await clearFaults(`/api/${collection}`);
-      await clearFaults(`/api/health/${collection}`);
-    }
+    });
   });
 
   it('counts a failure it could not write (kept in memory) as failed when that operation is discarded', async function () {
     this.timeout(60_000);
     const collection = uniqueName('q');
     const namespace = uniqueName('quota');
-    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-    await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-    const page = (await executeServerCommand('open-page-with-quota', {
-      path: '/test/fixtures/frame.html',
-      quota: 3 * 1024 * 1024,
-    })) as number;
-    try {
-      const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
-      await run(
-        `new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`,
-      );
+    await withQuotaPage(collection, async (run) => {
       const stored = (await run(`(async () => {
         const client = window.client = window.syncline.createSyncClient({
           endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker', batch: false,
@@ -95,7 +71,8 @@ describe('storage quota (Chromium, enforced)', () => {
         }
         return n;
       })()`)) as number;
-      expect(stored).to.be.greaterThan(2);
+      // One to fail and be discarded, at least one behind it to drain (how many fit varies from run to run).
+      expect(stored).to.be.at.least(2);
       // The first request is refused (a 400): recording it as failed needs space the disk does not have.
       await clearFaults(`/api/health/${collection}`);
       await clearFaults(`/api/${collection}`);
@@ -127,10 +104,34 @@ describe('storage quota (Chromium, enforced)', () => {
       }))()`)) as { counts: Record<string, number>; failed: number };
       expect(after).to.deep.equal({ counts: { pending: 0, sending: 0, failed: 0, conflict: 0 }, failed: 0 });
       expect((await serverItems(collection)).length).to.equal(stored - 1);
-    } finally {
-      await executeServerCommand('close-page', { id: page });
-      await clearFaults(`/api/${collection}`);
-      await clearFaults(`/api/health/${collection}`);
-    }
+    });
   });
 });
+
+/**
+ * Runs `test` against a page on a fresh origin whose storage quota is 3 MB and where syncline is loaded (`run`
+ * evaluates an expression there), with the collection's routes and health probe off the network until the test
+ * lets them back; the page is closed and the faults cleared afterwards.
+ */
+async function withQuotaPage(
+  collection: string,
+  test: (run: (expression: string) => Promise<unknown>) => Promise<void>,
+): Promise<void> {
+  await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+  await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
+  const page = (await executeServerCommand('open-page-with-quota', {
+    path: '/test/fixtures/frame.html',
+    quota: 3 * 1024 * 1024,
+  })) as number;
+  try {
+    const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
+    await run(
+      `new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`,
+    );
+    await test(run);
+  } finally {
+    await executeServerCommand('close-page', { id: page });
+    await clearFaults(`/api/${collection}`);
+    await clearFaults(`/api/health/${collection}`);
+  }
+}
