@@ -867,11 +867,13 @@ describe('SyncEngine', () => {
         }),
       );
       await f.engine.enqueue(inputs);
-      // Some failed (stored), one sending (only in memory): statuses as tabs see them decide.
+      // Some failed (stored): statuses as tabs see them decide.
       await addFault({ pathPrefix: `${f.path}`, status: 400, times: 3 });
       f.engine.setNetwork(true);
       await eventually(() => f.engine.counts.failed >= 1, 5_000, 'a failure');
       f.engine.setNetwork(false);
+      // A request already out still lands (and its operation changes status): compare only once none is out.
+      await eventually(() => f.engine.counts.sending === 0, 5_000, 'no request out');
       const filters: OperationFilter[] = [
         { kind: 'common' },
         { kind: 'rare' },
