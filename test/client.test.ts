@@ -402,6 +402,14 @@ describe('logout', () => {
     const first = createSyncClient(options);
     await unreachable(collection);
     await first.enqueue(op('left-behind'));
+    // Its attempt over (no request still out, which would land whatever happens to the database), and offline.
+    const status = follow(first.status$);
+    await eventually(
+      () => status.value?.connectivity === 'offline' && status.value.counts.sending === 0,
+      10_000,
+      'offline, nothing out',
+    );
+    status.stop();
     // Logout: the worker (this page keeps it alive) still runs the engine on the database being deleted.
     first.close();
     await deleteSynclineDB(namespace);
