@@ -623,6 +623,8 @@ export class SyncEngine {
     if (removed) this.gone.add(id);
     this.discarding.delete(id);
     if (!removed) return false;
+    // Waiting to go alone after a refused batch: it never will.
+    this.solo.delete(id);
     this.completionSubject.next({ id, discarded: true });
     // The lane it blocked may move again.
     this.laneBuffers.delete(removed.lane);
@@ -929,13 +931,14 @@ export class SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
-      if (!this.origins.includes(new URL(head.request.url).origin)) {
+      const origin = new URL(head.request.url).origin;
+      if (!this.origins.includes(origin)) {
         // Queued under an earlier configuration: the origin was allowed then, and is not now. Never sent.
         await this.settleFailure(head, {
           type: 'failed',
           error: {
             kind: 'blocked',
-            message: `Not sent: ${new URL(head.request.url).origin} is not an allowed origin (endpoint, allowedOrigins).`,
+            message: `Not sent: ${origin} is not an allowed origin (endpoint, allowedOrigins).`,
           },
         });
         continue;
