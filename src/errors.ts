@@ -15,6 +15,8 @@ export const SynclineErrorCode = {
   UpdateRequired: 'update-required',
   /** The operation was discarded before it reached the server (from `settled()`). */
   Discarded: 'discarded',
+  /** Something failed inside the engine that it did not expect (a defect): `message` says what, `detail.name` its type. */
+  Internal: 'internal',
 } as const;
 export type SynclineErrorCode = (typeof SynclineErrorCode)[keyof typeof SynclineErrorCode];
 
@@ -38,11 +40,22 @@ export interface SerializedError {
   detail?: unknown;
 }
 
+/**
+ * For the tab: always a SynclineError, so a page handles every failure by its `code`. An error the engine did not
+ * raise on purpose keeps its message, with its type in `detail.name`: a storage failure (IndexedDB's
+ * DOMExceptions) is `storage` or `quota-exceeded`, anything else `internal`.
+ */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof SynclineError)
     return { name: error.name, code: error.code, message: error.message, detail: error.detail };
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'Error', message: String(error) };
+  const name = error instanceof Error || error instanceof DOMException ? error.name : 'Error';
+  const message = error instanceof Error || error instanceof DOMException ? error.message : String(error);
+  const code = isQuotaError(error)
+    ? SynclineErrorCode.QuotaExceeded
+    : error instanceof DOMException
+      ? SynclineErrorCode.Storage
+      : SynclineErrorCode.Internal;
+  return { name: 'SynclineError', code, message, detail: { name } };
 }
 
 export function deserializeError(data: SerializedError): Error {

@@ -1,6 +1,15 @@
 // The engine on its own: FIFO per lane, outcome classes, backoff, connectivity, bad input; virtual time, real server.
 import { expect } from '@open-wc/testing';
-import { Connectivity, OperationStatus, SynclineError, type Operation, type OperationFilter } from '../src/index.ts';
+import {
+  Connectivity,
+  OperationStatus,
+  SynclineError,
+  SynclineErrorCode,
+  type Operation,
+  type OperationFilter,
+} from '../src/index.ts';
+import { serializeError } from '../src/errors.ts';
+import { CALL_METHODS } from '../src/rpc/protocol.ts';
 import { subscribeLive, type LiveEvent, type LiveQuery } from '../src/engine/live-queries.ts';
 import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
@@ -835,6 +844,72 @@ describe('SyncEngine', () => {
       expect(f.engine.status.engineError).to.equal(null);
       expect((await f.engine.list()).slice(0, 2)).to.deep.equal(before);
       expect(f.engine.counts).to.deep.equal({ pending: 3, sending: 0, failed: 0, conflict: 0 });
+    });
+
+    it('answers hostile arguments to every call with a typed error, and nothing stored changes', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      await f.engine.enqueue([f.create('a'), f.create('b', { lane: 'z' })]);
+      const before = await f.engine.list();
+      const hostile: unknown[] = [undefined, null, 7, {}, [], '', '__proto__', 'constructor', Object.create(null)];
+      // Each call as a tab could send it (any JSON-like arguments): every refusal is a SynclineError with a code a
+      // page can act on, never a TypeError or a raw IndexedDB DataError.
+      const codes = Object.values(SynclineErrorCode).filter((c) => c !== 'internal') as string[];
+      // syncNow and resume take no arguments, and send: they would empty the queue this test watches.
+      for (const method of CALL_METHODS.filter((m) => m !== 'syncNow' && m !== 'resume')) {
+        for (const a of hostile) {
+          for (const b of [undefined, null, {}, 'x']) {
+            const args = method === 'window' ? [a, b, 10] : [a, b];
+            const call = (f.engine[method] as (...args: unknown[]) => Promise<unknown>).bind(f.engine);
+            const error = await Promise.resolve()
+              .then(() => call(...args))
+              .then(
+                () => null,
+                (e: unknown) => e,
+              );
+            const name = `${method}(${JSON.stringify(a) ?? 'undefined'}, ${JSON.stringify(b) ?? 'undefined'})`;
+            if (error === null) continue;
+            expect(error, name).to.be.instanceOf(SynclineError);
+            expect(codes, `${name}: ${(error as Error).message}`).to.include((error as SynclineError).code);
+          }
+        }
+      }
+      // A value that only looks like true never discards: clear() refuses it and the queue stays.
+      const refused = await f.engine.clear({ discardUnsent: 'false' as unknown as boolean }).catch((e: unknown) => e);
+      expect((refused as SynclineError).code).to.equal('invalid-operation');
+      expect(await f.engine.list()).to.deep.equal(before);
+      expect(f.engine.counts).to.deep.equal({ pending: 2, sending: 0, failed: 0, conflict: 0 });
+    });
+
+    it('ends a replica live query whose read fails with a typed error, never without a word', async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      await f.engine.registerCollection({ name: 'notes', url: `${API}/${f.collection}` });
+      // The database goes away under the engine: every read now fails with IndexedDB's InvalidStateError.
+      f.db.close();
+      for (const query of [
+        { topic: 'entities', collection: 'notes' },
+        { topic: 'conflicts' },
+        { topic: 'dirty' },
+      ] as LiveQuery[]) {
+        const events = await liveEvents(query, (e) => e.length > 0);
+        expect(
+          events.map((e) => e.type),
+          query.topic,
+        ).to.deep.equal(['error']);
+        const { error } = events[0] as Extract<LiveEvent, { type: 'error' }>;
+        expect(error.code, query.topic).to.equal('storage');
+        expect((error.detail as { name: string }).name, query.topic).to.equal('InvalidStateError');
+      }
+      // A call's failure reaches a tab the same way: typed, with the original kind kept.
+      const failed = serializeError(await f.engine.list().catch((e: unknown) => e));
+      expect([failed.name, failed.code]).to.deep.equal(['SynclineError', 'storage']);
+      expect(serializeError(new TypeError('x is undefined'))).to.deep.equal({
+        name: 'SynclineError',
+        code: 'internal',
+        message: 'x is undefined',
+        detail: { name: 'TypeError' },
+      });
     });
 
     it('counts a status named twice once', async () => {

@@ -678,10 +678,10 @@ export class SyncEngine {
    * refuses while any of them is unsent unless `discardUnsent`. A call re-sent after its engine was replaced
    * passes its original time, so operations queued since are kept.
    */
-  async clear(options: { discardUnsent?: boolean; before?: number } = {}): Promise<number> {
+  async clear(input?: { discardUnsent?: boolean; before?: number }): Promise<number> {
     this.assertOpen();
-    const before =
-      typeof options.before === 'number' && Number.isFinite(options.before) ? options.before : this.clock.now();
+    const options = checkClearOptions(input);
+    const before = options.before ?? this.clock.now();
     // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
     if (options.discardUnsent) this.clearing.push(before);
     try {
@@ -834,21 +834,25 @@ export class SyncEngine {
 
   entityPut(collection: string, id: string, data: unknown): Promise<EntityRecord> {
     this.assertOpen();
+    checkCollectionName(collection);
     return this.loadBackground().then((b) => b.put(collection, id, data));
   }
 
   entityPatch(collection: string, id: string, fields: unknown): Promise<EntityRecord> {
     this.assertOpen();
+    checkCollectionName(collection);
     return this.loadBackground().then((b) => b.patch(collection, id, fields));
   }
 
   entityDelete(collection: string, id: string): Promise<boolean> {
     this.assertOpen();
+    checkCollectionName(collection);
     return this.loadBackground().then((b) => b.delete(collection, id));
   }
 
   entityRevert(collection: string, id: string): Promise<boolean> {
     this.assertOpen();
+    checkCollectionName(collection);
     return this.loadBackground().then((b) => b.revert(collection, id));
   }
 
@@ -860,11 +864,13 @@ export class SyncEngine {
 
   entities(collection: string): Promise<EntityRecord[]> {
     this.assertOpen();
+    checkCollectionName(collection);
     return this.loadBackground().then((b) => b.list(collection));
   }
 
   conflicts(collection?: string): Promise<Conflict[]> {
     this.assertOpen();
+    if (collection !== undefined) checkCollectionName(collection);
     // With no collection (none stored, none registering) there is nothing to load the code for.
     if (!this.backgroundLoad) return Promise.resolve([]);
     return this.backgroundLoad.then((b) => b.conflicts(collection));
@@ -1565,6 +1571,27 @@ export class SyncEngine {
 function checkId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0)
     throw new SynclineError(SynclineErrorCode.InvalidOperation, 'An operation id must be a non-empty string.');
+}
+
+function checkCollectionName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw new SynclineError(SynclineErrorCode.InvalidOperation, 'A collection name must be a non-empty string.');
+}
+
+/**
+ * clear()'s options, checked before anything is removed: it deletes, so a value that only looks like `true`
+ * (`discardUnsent: 'false'`) must not count as one.
+ */
+function checkClearOptions(options: unknown): { discardUnsent?: boolean; before?: number } {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new SynclineError(SynclineErrorCode.InvalidOperation, 'clear() takes an options object.');
+  const { discardUnsent, before } = options as { discardUnsent?: unknown; before?: unknown };
+  if (discardUnsent !== undefined && typeof discardUnsent !== 'boolean')
+    throw new SynclineError(SynclineErrorCode.InvalidOperation, '`discardUnsent` must be true or false.');
+  if (before !== undefined && (typeof before !== 'number' || !Number.isFinite(before)))
+    throw new SynclineError(SynclineErrorCode.InvalidOperation, '`before` must be a finite number (ms since epoch).');
+  return { discardUnsent, before } as { discardUnsent?: boolean; before?: number };
 }
 
 /**

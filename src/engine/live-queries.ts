@@ -135,9 +135,13 @@ export function subscribeLive(engine: SyncEngine, query: LiveQuery, emit: (event
   }
 }
 
-/** The same snapshot rule for the replica: read at a known change number, then only later batches. */
+/**
+ * The same snapshot rule for the replica: read at a known change number, then only later batches. A read that
+ * fails ends the query with an `error` event, like the queue's.
+ */
 function watchReplica<T>(
   engine: SyncEngine,
+  emit: (event: LiveEvent) => void,
   read: () => Promise<T[]>,
   reset: (items: T[]) => void,
   apply: (batch: EntityBatch) => void,
@@ -146,14 +150,21 @@ function watchReplica<T>(
   let buffer: EntityBatch[] | null = [];
   subscription.add(engine.entityChanges$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
   const mark = engine.writeSeq;
-  read().then(
+  let snapshot: Promise<T[]>;
+  try {
+    snapshot = read();
+  } catch (error) {
+    // A refused argument throws before any read starts.
+    snapshot = Promise.reject(error);
+  }
+  snapshot.then(
     (items) => {
       reset(items);
       const pending = buffer ?? [];
       buffer = null;
       for (const batch of pending) if (batch.seq > mark) apply(batch);
     },
-    () => subscription.unsubscribe(),
+    (error: unknown) => fail(emit, subscription, error),
   );
   return subscription;
 }
@@ -166,6 +177,7 @@ function watchEntities(
 ): Subscription {
   return watchReplica(
     engine,
+    emit,
     () => engine.entities(collection),
     (entities) => emit({ type: 'entities-reset', entities }),
     (batch) => {
@@ -195,6 +207,7 @@ function watchConflicts(
 ): Subscription {
   return watchReplica(
     engine,
+    emit,
     () => engine.conflicts(),
     (conflicts) => emit({ type: 'conflicts-reset', conflicts }),
     (batch) => {
@@ -212,6 +225,7 @@ function watchConflicts(
 function watchDirty(engine: SyncEngine, emit: (event: LiveEvent) => void, subscription: Subscription): Subscription {
   return watchReplica(
     engine,
+    emit,
     () => engine.dirtyEntities(),
     (entities) => emit({ type: 'dirty-reset', entities }),
     (batch) => {

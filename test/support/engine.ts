@@ -5,6 +5,8 @@ import { API, eventually, uniqueName } from './server.ts';
 
 export interface EngineFixture {
   engine: SyncEngine;
+  /** The database the engine was opened on (a test closes it to make the engine's reads fail). */
+  db: Awaited<ReturnType<typeof openSynclineDB>>;
   clock: VirtualClock;
   namespace: string;
   /** A collection (URL path segment) no other test uses. */
@@ -29,6 +31,7 @@ export async function engineFixture(
   const engine = await SyncEngine.open({ config: resolved, db, clock, random: () => 0.5, ...deps });
   const fixture: EngineFixture = {
     engine,
+    db,
     clock,
     namespace,
     collection,
