@@ -30,6 +30,14 @@ export interface IdempotencyRow {
    * before leases existed) the claim is abandoned and the key may be claimed again.
    */
   leaseUntil: number | null;
+  /** The open store holding a 'processing' key; null on keys claimed before owners were named. */
+  owner: string | null;
+  /**
+   * When the store holding a 'processing' key last recorded itself alive. Null when the file has no record of
+   * it (keys claimed before owners were recorded, or by a server of schema version 4 still running on the
+   * file): such a claim is held by its lease alone.
+   */
+  ownerSeenAt: number | null;
   /** When a 'done' key's response was stored; its TTL counts from here. */
   completedAt: number | null;
   response: StoredResponse | null;
@@ -42,6 +50,31 @@ export interface KeyClaim {
   /** Unique per admission: a key claimed again after its lease ran out gets a new one. */
   token: string;
 }
+
+/** How an open store shows the other stores on its file that it is alive; every store on one file should agree. */
+export interface StoreOptions {
+  /** How often it records itself alive (default OWNER_HEARTBEAT_MS). */
+  heartbeatMs?: number;
+  /** How long a store may go unrecorded before its claims are abandoned (default OWNER_TIMEOUT_MS). */
+  ownerTimeoutMs?: number;
+  /** The clock its records are stamped with (default Date.now). */
+  clock?: () => number;
+}
+
+/**
+ * How often an open store records itself alive: one small upsert, so an open store costs its file one write
+ * per interval.
+ */
+export const OWNER_HEARTBEAT_MS = 2_000;
+/**
+ * How long a store may go unrecorded before its 'processing' keys count as abandoned, as if their lease had
+ * run out; so after a crash a retry gets 409 for at most this long instead of for the lease (60 s). Five
+ * beats, so that a beat or two put off (the event loop held up by a transaction waiting out busy_timeout, 5 s)
+ * does not make a live store look dead. Should it still, that costs a retry, not a second effect: the store's
+ * request then finds its claim gone and undoes its effect. WAL needs every process on the file to share one
+ * host, so all stores stamp and judge with one wall clock.
+ */
+export const OWNER_TIMEOUT_MS = 10_000;
 
 /** Who made a write; the change log keeps it so a checker can tie every effect to the request that made it. */
 export interface WriteOrigin {
@@ -86,6 +119,7 @@ interface KeyRow {
   owner: string | null;
   lease_until: number | null;
   completed_at: number | null;
+  owner_seen_at: number | null;
   status: number | null;
   headers: string | null;
   body: string | null;
@@ -184,6 +218,14 @@ const MIGRATIONS: string[] = [
    DROP INDEX idempotency_keys_by_age;
    CREATE INDEX idempotency_keys_done_by_age ON idempotency_keys (completed_at) WHERE state = 'done';
    CREATE INDEX idempotency_keys_processing_by_lease ON idempotency_keys (lease_until) WHERE state = 'processing';`,
+  // 5: each open store records itself alive (a heartbeat), so a crashed process's keys are claimed again once
+  //    it stops, not when their lease runs out. Additive only: a server of version 4 still running on the file
+  //    keeps working, and its claims, having no owner recorded, keep their lease.
+  `CREATE TABLE owners (
+     owner   TEXT    PRIMARY KEY,
+     seen_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX idempotency_keys_processing_by_owner ON idempotency_keys (owner) WHERE state = 'processing';`,
 ];
 
 /** The schema version this code writes (SQLite `user_version`). */
@@ -194,8 +236,22 @@ export class Store {
   readonly #stmt;
   /** This open store (one process, or one server in a process); recorded as the owner of the keys it claims. */
   readonly #owner = randomUUID();
+  readonly #ownerTimeoutMs: number;
+  readonly #clock: () => number;
+  readonly #heartbeat: ReturnType<typeof setInterval>;
 
-  constructor(file: string) {
+  constructor(file: string, options: StoreOptions = {}) {
+    const heartbeatMs = options.heartbeatMs ?? OWNER_HEARTBEAT_MS;
+    const ownerTimeoutMs = options.ownerTimeoutMs ?? OWNER_TIMEOUT_MS;
+    if (!Number.isFinite(heartbeatMs) || heartbeatMs <= 0) {
+      throw new TypeError(`heartbeatMs must be a positive number, got ${heartbeatMs}`);
+    }
+    // A timeout within one beat would declare every live store dead between two of its beats.
+    if (!Number.isFinite(ownerTimeoutMs) || ownerTimeoutMs <= heartbeatMs) {
+      throw new TypeError(`ownerTimeoutMs must be a number above heartbeatMs (${heartbeatMs}), got ${ownerTimeoutMs}`);
+    }
+    this.#ownerTimeoutMs = ownerTimeoutMs;
+    this.#clock = options.clock ?? Date.now;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
     try {
@@ -210,7 +266,8 @@ export class Store {
       throw err;
     }
     // Keys left 'processing' are not cleared here: another process on this file may still be working on them.
-    // A crashed process's keys are claimed again once their lease runs out; a closed store releases its own.
+    // A crashed process's keys are claimed again once it has gone unrecorded for ownerTimeoutMs (or their
+    // lease ran out); a closed store releases its own.
     const db = this.#db;
     this.#stmt = {
       getEntity: db.prepare<[string, string], EntityRow>(
@@ -239,7 +296,10 @@ export class Store {
       ),
       purgeTombstones: db.prepare<[number]>('DELETE FROM entities WHERE deleted = 1 AND updated_at <= ?'),
       getHorizon: db.prepare<[string], PurgeHorizon>('SELECT seq, version FROM purge_horizons WHERE collection = ?'),
-      getKey: db.prepare<[string, string], KeyRow>('SELECT * FROM idempotency_keys WHERE principal = ? AND key = ?'),
+      getKey: db.prepare<[string, string], KeyRow>(
+        `SELECT k.*, o.seen_at AS owner_seen_at FROM idempotency_keys k LEFT JOIN owners o ON o.owner = k.owner
+         WHERE k.principal = ? AND k.key = ?`,
+      ),
       insertKey: db.prepare<[string, string, string, number, string, string, number]>(
         `INSERT INTO idempotency_keys (principal, key, fingerprint, state, created_at, claim, owner, lease_until)
          VALUES (?, ?, ?, 'processing', ?, ?, ?, ?)`,
@@ -259,10 +319,39 @@ export class Store {
       purgeAbandonedKeys: db.prepare<[number]>(
         `DELETE FROM idempotency_keys WHERE state = 'processing' AND (lease_until IS NULL OR lease_until <= ?)`,
       ),
+      purgeDeadOwnersKeys: db.prepare<[number, string]>(
+        `DELETE FROM idempotency_keys
+         WHERE state = 'processing' AND owner IN (SELECT owner FROM owners WHERE seen_at <= ? AND owner <> ?)`,
+      ),
+      forgetDeadOwners: db.prepare<[number, string]>('DELETE FROM owners WHERE seen_at <= ? AND owner <> ?'),
+      recordOwner: db.prepare<[string, number]>(
+        'INSERT INTO owners (owner, seen_at) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at',
+      ),
+      forgetOwner: db.prepare<[string]>('DELETE FROM owners WHERE owner = ?'),
       hasKeysOf: db.prepare<[string], { found: number }>(
         'SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE principal = ?) AS found',
       ),
     };
+    try {
+      // Recorded before this store can claim anything, so none of its claims is ever without a record.
+      this.#recordAlive();
+    } catch (err) {
+      this.#db.close();
+      throw err;
+    }
+    this.#heartbeat = setInterval(() => {
+      try {
+        this.#recordAlive();
+      } catch (err) {
+        // The next beat tries again; only ownerTimeoutMs without one lets other stores take this one's keys.
+        console.error('[syncline server] could not record this server as alive:', err);
+      }
+    }, heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  #recordAlive(): void {
+    this.#stmt.recordOwner.run(this.#owner, this.#clock());
   }
 
   /** Runs `fn` in one immediate transaction: it all lands or none of it does. */
@@ -374,9 +463,20 @@ export class Store {
       createdAt: row.created_at,
       claim: row.claim,
       leaseUntil: row.lease_until,
+      owner: row.owner,
+      ownerSeenAt: row.owner_seen_at,
       completedAt: row.completed_at,
       response,
     };
+  }
+
+  /**
+   * Whether the store holding a 'processing' key has gone unrecorded for ownerTimeoutMs by `now`: it crashed
+   * or hung, and its claim is abandoned whatever its lease says. Never this store: it is running, and a late
+   * record of its own only means its event loop was held up (while its request may still complete).
+   */
+  ownerIsDead(row: IdempotencyRow, now: number): boolean {
+    return row.owner !== this.#owner && row.ownerSeenAt !== null && row.ownerSeenAt <= now - this.#ownerTimeoutMs;
   }
 
   /** Claims a free key for one request, held by this store until `leaseUntil`; returns the claim. */
@@ -416,13 +516,21 @@ export class Store {
   }
 
   /**
-   * Deletes stored responses completed at or before `cutoff` and claims whose lease ran out by `now`; returns
-   * how many went. A claim within its lease is never purged, however old, as its request may still complete.
+   * Deletes stored responses completed at or before `cutoff` and claims abandoned by `now` (lease run out, or
+   * owner dead: see ownerIsDead), and forgets dead owners; returns how many keys went. A claim within its lease
+   * whose owner is alive is never purged, however old, as its request may still complete.
    */
   purgeKeys(cutoff: number, now: number): number {
-    return this.transaction(
-      () => this.#stmt.purgeDoneKeys.run(cutoff).changes + this.#stmt.purgeAbandonedKeys.run(now).changes,
-    );
+    const deadSince = now - this.#ownerTimeoutMs;
+    return this.transaction(() => {
+      const purged =
+        this.#stmt.purgeDoneKeys.run(cutoff).changes +
+        this.#stmt.purgeAbandonedKeys.run(now).changes +
+        this.#stmt.purgeDeadOwnersKeys.run(deadSince, this.#owner).changes;
+      // In the same transaction as their keys, so no claim is left whose owner's death is no longer on record.
+      this.#stmt.forgetDeadOwners.run(deadSince, this.#owner);
+      return purged;
+    });
   }
 
   /**
@@ -454,10 +562,14 @@ export class Store {
 
   close(): void {
     if (!this.#db.open) return;
+    clearInterval(this.#heartbeat);
     // Requests still holding keys of this store can no longer complete (their effect would need this
     // connection), so their keys are freed for the client's retry now instead of when their lease runs out.
     try {
-      this.#stmt.releaseOwnKeys.run(this.#owner);
+      this.transaction(() => {
+        this.#stmt.releaseOwnKeys.run(this.#owner);
+        this.#stmt.forgetOwner.run(this.#owner);
+      });
     } finally {
       this.#db.close();
     }

@@ -15,7 +15,9 @@ const REPLAYED_HEADERS = ['content-type', 'etag', 'location'];
  * How long a claim is presumed alive beyond its request's injected latency. After that wait the rest of a
  * request is one synchronous transaction (which waits at most busy_timeout, 5 s, for the file), so only a
  * process that died or hung holds a key longer; its key is then claimed again, and should it wake up after
- * all, its completion finds the key no longer its own and undoes its effect.
+ * all, its completion finds the key no longer its own and undoes its effect. A process that stops recording
+ * itself alive loses its keys sooner (see OWNER_TIMEOUT_MS); the lease bounds the claims of one that is not
+ * on record (older servers).
  */
 export const CLAIM_LEASE_MS = 60_000;
 
@@ -101,12 +103,12 @@ export class IdempotencyKeys {
     const row =
       this.#store.getKey(principal, key) ??
       (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
-    // A claim is live until its lease runs out, however old the key (a TTL shorter than the request must not
-    // free it); a stored response lives for the TTL from when it was stored.
+    // A claim is live until its lease runs out or its owner dies, however old the key (a TTL shorter than the
+    // request must not free it); a stored response lives for the TTL from when it was stored.
     const live =
       row !== undefined &&
       (row.state === 'processing'
-        ? row.leaseUntil !== null && row.leaseUntil > now
+        ? row.leaseUntil !== null && row.leaseUntil > now && !this.#store.ownerIsDead(row, now)
         : (row.completedAt ?? row.createdAt) > now - this.#ttlMs);
     if (row && live) {
       if (row.fingerprint !== fingerprint) {
@@ -119,7 +121,7 @@ export class IdempotencyKeys {
       if (row.state === 'processing' || !row.response) throw inProgress();
       return { kind: 'replay', response: row.response };
     }
-    // Expired, or abandoned by a request that died: the key is free again.
+    // Expired, or abandoned (its lease ran out or its process died): the key is free again.
     if (row) this.#store.deleteKey(row.principal, key);
     return {
       kind: 'new',
@@ -130,7 +132,7 @@ export class IdempotencyKeys {
   /**
    * Remembers the outcome, or forgets the key when the outcome must not be replayed (see `isStoredStatus`).
    * Call in the same transaction as the effect so neither exists without the other. Throws 409 in-progress
-   * when the claim no longer holds the key (its lease ran out and another request took it): the transaction
+   * when the claim no longer holds the key (it was abandoned and another request took it): the transaction
    * then rolls the effect back, so the key's outcome is the other request's alone.
    */
   settle(claim: KeyClaim, result: ApiResult, now = Date.now()): void {
