@@ -14,7 +14,7 @@ import {
 } from './collection.ts';
 import { portLink, type Link, type TopicEvent } from './rpc/protocol.ts';
 import { broadcastLink } from './runtime/broadcast.ts';
-import { channelName, tabLockName, workerName } from './runtime/names.ts';
+import { channelName, checkNamespace, tabLockName, workerName } from './runtime/names.ts';
 import { peekQueueSize } from './runtime/peek.ts';
 import { trustedScriptUrl } from './trusted-script-url.ts';
 import {
@@ -153,7 +153,6 @@ function statusBeforeEngine(queued: number | null): EngineStatus {
   return queued ? { ...EMPTY_STATUS, counts: { ...EMPTY_STATUS.counts, pending: queued } } : EMPTY_STATUS;
 }
 
-const NAMESPACE_PATTERN = /^[\w.-]{1,100}$/;
 /** How long the engine's start waits for the early read of the queue size (it takes ~10 ms alone; see the constructor). */
 const EARLY_READ_WAIT_MS = 50;
 
@@ -163,9 +162,7 @@ function pageBase(): string {
 
 /** Fills defaults and makes URLs absolute (the worker has another base URL than the page). */
 export function resolveConfig(options: SyncClientOptions): EngineConfig {
-  if (typeof options.namespace !== 'string' || !NAMESPACE_PATTERN.test(options.namespace)) {
-    throw new SynclineError(SynclineErrorCode.InvalidConfig, '`namespace` must be 1-100 letters, digits, _ . or -.');
-  }
+  checkNamespace(options.namespace);
   let endpoint: string;
   try {
     endpoint = new URL(options.endpoint, pageBase()).href.replace(/\/+$/, '');

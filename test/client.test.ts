@@ -238,6 +238,27 @@ describe('client configuration', () => {
     expect(() => createSyncClient({ endpoint: '/api', namespace: 'a b' })).to.throw(SynclineError);
     expect(() => createSyncClient({ endpoint: 'http://[', namespace: 'ok' })).to.throw(SynclineError);
   });
+
+  it('refuses to delete the database of a namespace that could not exist, and deletes nothing', async () => {
+    // A logout calling deleteSynclineDB() with no namespace used to resolve, having deleted "syncline:undefined".
+    const kept = databaseName('undefined');
+    await new Promise<void>((resolve, reject) => {
+      const open = indexedDB.open(kept);
+      open.onsuccess = () => (open.result.close(), resolve());
+      open.onerror = () => reject(open.error);
+    });
+    for (const bad of [undefined, null, '', 'a b', 7, {}]) {
+      const error = await deleteSynclineDB(bad as unknown as string).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error, String(bad)).to.be.instanceOf(SynclineError);
+      expect((error as SynclineError).code, String(bad)).to.equal('invalid-config');
+    }
+    expect((await indexedDB.databases()).map((d) => d.name)).to.include(kept);
+    await deleteSynclineDB('undefined');
+    expect((await indexedDB.databases()).map((d) => d.name)).not.to.include(kept);
+  });
 });
 
 describe('cold start', () => {

@@ -1,5 +1,15 @@
 // Names of the shared resources of a namespace: worker, channel and locks all carry it.
+import { SynclineError, SynclineErrorCode } from '../errors.ts';
 import { PROTOCOL_VERSION } from '../rpc/protocol.ts';
+
+/** What a namespace may be: it names the database, the worker, the channel and the locks. */
+export const NAMESPACE_PATTERN = /^[\w.-]{1,100}$/;
+
+/** Refuses a namespace that could name no queue, with the typed error a bad configuration gets. */
+export function checkNamespace(namespace: unknown): asserts namespace is string {
+  if (typeof namespace !== 'string' || !NAMESPACE_PATTERN.test(namespace))
+    throw new SynclineError(SynclineErrorCode.InvalidConfig, '`namespace` must be 1-100 letters, digits, _ . or -.');
+}
 /** The IndexedDB database of a namespace's queue. */
 export const databaseName = (namespace: string) => `syncline:${namespace}`;
 /** The schema version of that database; tabs and engines compare it (with the protocol's) before they talk. */
@@ -46,11 +56,21 @@ export function compareVersions(
 /**
  * Deletes a namespace's database (logout). Plain IndexedDB, so a page that only uses the client does not load the
  * engine's storage code for it. Resolves once deleted; a tab still holding it open delays that until it closes.
+ * A missing or malformed namespace is refused: it would "delete" a database that never existed and resolve,
+ * leaving the user's queue on the device after a logout that looked done.
  */
 export function deleteSynclineDB(namespace: string): Promise<void> {
   return new Promise((resolve, reject) => {
+    checkNamespace(namespace);
     const request = indexedDB.deleteDatabase(databaseName(namespace));
     request.onsuccess = () => resolve();
-    request.onerror = () => reject(request.error);
+    request.onerror = () =>
+      reject(
+        new SynclineError(
+          SynclineErrorCode.Storage,
+          `The database of namespace "${namespace}" could not be deleted: ${request.error?.message ?? 'unknown error'}`,
+          { name: request.error?.name },
+        ),
+      );
   });
 }
