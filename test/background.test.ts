@@ -533,6 +533,187 @@ describe('Background Sync in the engine', () => {
     expect(await engine.entities(collection)).to.deep.equal([]);
   });
 
+  /** Waits for `check`, moving virtual time on a second per look: backoffs and Retry-After waits run out meanwhile. */
+  const advancingUntil = (check: () => Promise<boolean>, message: string) =>
+    eventually(
+      async () => {
+        f.clock.advance(1_000);
+        await new Promise((r) => setTimeout(r, 200));
+        return check();
+      },
+      10_000,
+      message,
+    );
+
+  /** Where a delete of `id` racing its own create must end: on neither side, nothing left to push, no conflict. */
+  async function goneEverywhere(id: string) {
+    await f.engine.background!.pull(collection);
+    expect(await f.engine.entities(collection)).to.deep.equal([]);
+    expect(await f.engine.conflicts(collection)).to.deep.equal([]);
+    expect(f.engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+    expect((await serverItems(collection)).filter((i) => i.id === id && !i.deleted)).to.deep.equal([]);
+  }
+
+  it("deletes an entity whose create's answer was lost: the create is settled under its own key, then deleted on its version", async () => {
+    const engine = await start();
+    // The server applies the create, then cuts the connection: the engine never hears of version 1. (Until the
+    // engine has seen it fail: Chromium itself sends a request again once when its connection closes unanswered.)
+    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], drop: true });
+    await engine.entityPut(collection, 't1', { title: 'created' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, "the create's answer lost");
+    await clearFaults(`/api/${collection}`);
+    expect(await engine.entityDelete(collection, 't1')).to.equal(true);
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'deleted');
+    await goneEverywhere('t1');
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+    ]);
+  });
+
+  /** t1 created: the server holds the create for 1.5 s after claiming its key; the engine stops waiting long before. */
+  async function createStillProcessing() {
+    const engine = await start('merge', { requestTimeoutMs: 5_000 });
+    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], latencyMs: 1_500, times: 1 });
+    await engine.entityPut(collection, 't1', { title: 'created' });
+    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) === 1, 5_000, 'create out');
+    f.clock.advance(5_000);
+    await eventually(
+      async () => (await engine.dirtyEntities())[0]?.lastError?.kind === 'timeout',
+      5_000,
+      'the create given up on',
+    );
+    return engine;
+  }
+
+  it('deletes an entity whose create is still being processed by the server only after that create, so it does not come back', async () => {
+    const engine = await createStillProcessing();
+    expect(await engine.entityDelete(collection, 't1')).to.equal(true);
+    // A DELETE now would find nothing (404) and the create would land after it: the delete waits for the create.
+    await advancingUntil(
+      async () => engine.status.entities.dirty === 0 && (await writes(collection)).length > 0,
+      'the create landed and the delete pushed',
+    );
+    await goneEverywhere('t1');
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+    ]);
+  });
+
+  it('pushes an edit made while its create is still being processed by the server after that create, which cannot overwrite it', async () => {
+    const engine = await createStillProcessing();
+    await engine.entityPatch(collection, 't1', { title: 'edited' });
+    // Sent now without a version, the edit would be applied first, and the create, landing after it, would undo it.
+    await advancingUntil(
+      async () => engine.status.entities.dirty === 0 && (await writes(collection)).length > 1,
+      'the create landed and the edit pushed',
+    );
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+    ]);
+    expect((await serverItems(collection))[0]).to.deep.include({ version: 2, data: { title: 'edited' } });
+    expect(await stored('t1')).to.deep.include({ version: 2, dirty: false, data: { title: 'edited' } });
+  });
+
+  it('deletes an entity whose create never reached the server by making it and deleting it: a cut connection could have been after it', async () => {
+    const engine = await start();
+    // The connection is cut before the server reads the create: to the engine, the same network error as a lost
+    // answer.
+    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], offline: true });
+    await engine.entityPut(collection, 't1', { title: 'created' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the create cut off');
+    await clearFaults(`/api/${collection}`);
+    expect(await writes(collection)).to.deep.equal([]);
+    expect(await engine.entityDelete(collection, 't1')).to.equal(true);
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'deleted');
+    await goneEverywhere('t1');
+    // Sent again under its own key, the create is made now; the delete follows on its version.
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t1', 2, `${collection}/t1@2`],
+    ]);
+  });
+
+  /**
+   * A fetch that holds the collection's feed requests and PUTs, each kind until its gate opens: which of a pull and a
+   * push goes first. `waiting` counts the requests held now, by kind.
+   */
+  function gatedFeedAndPuts() {
+    const gate = () => {
+      let resolve = () => {};
+      return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    };
+    const gates = { feed: gate(), put: gate() };
+    const waiting = { feed: 0, put: 0 };
+    const gated: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const kind = init?.method === 'PUT' ? 'put' : url.includes('?since=') ? 'feed' : null;
+      if (kind) {
+        waiting[kind]++;
+        await gates[kind].promise;
+        waiting[kind]--;
+      }
+      return fetch(input, init);
+    };
+    return { fetch: gated, waiting, open: (kind: 'feed' | 'put') => gates[kind].resolve() };
+  }
+
+  for (const first of ['pull', 'push'] as const) {
+    it(`after a restart, takes the server's copy that is exactly what its lost push carried for its own (met by a ${first} first): no conflict`, async () => {
+      // t1 at version 1 ("base"); the push of "first" is applied as version 2, its answer held from the engine.
+      const { held } = await pushWithAnswerHeld('manual', 'first');
+      await f.engine.entityPatch(collection, 't1', { title: 'second' });
+      // The engine stops before the answer comes (a worker killed): only what is stored knows "first" went out.
+      const config = f.engine.config;
+      f.engine.close();
+      held.release();
+      const gated = gatedFeedAndPuts();
+      f.engine = await SyncEngine.open({
+        config,
+        db: await openSynclineDB(f.namespace),
+        clock: f.clock,
+        random: () => 0.5,
+        fetch: gated.fetch,
+      });
+      // "second" leaves on version 1 (what the row knew), and the pull started at open is held too.
+      await eventually(() => gated.waiting.put === 1 && gated.waiting.feed === 1, 5_000, 'push and pull held');
+      const settled = (version: number) => async () =>
+        (await stored('t1'))?.version === version || (await f.engine.conflicts(collection)).length > 0;
+      if (first === 'pull') {
+        // The pull finds version 2: the row goes on it, and the 412 to the push sent on version 1 tells nothing new.
+        gated.open('feed');
+        await eventually(settled(2), 5_000, 'the pull settled');
+        gated.open('put');
+      } else {
+        // The 412 names version 2: the row goes on it, and the pull after it finds nothing new.
+        gated.open('put');
+        await eventually(settled(3), 5_000, 'the 412 settled');
+        gated.open('feed');
+      }
+      await eventually(
+        async () => (await stored('t1'))?.dirty === false || (await f.engine.conflicts(collection)).length > 0,
+        10_000,
+        'the newer edit pushed, or a conflict',
+      );
+      expect(await f.engine.conflicts(collection)).to.deep.equal([]);
+      await f.engine.background!.pull(collection);
+      expect(await stored('t1')).to.deep.include({
+        version: 3,
+        dirty: false,
+        conflictId: null,
+        data: { title: 'second' },
+      });
+      // The push refused by the 412 goes again under a new key: the server replays the 412 to the first one.
+      expect(await writes(collection)).to.deep.equal([
+        ['t1', 1, `${collection}/t1@1`],
+        ['t1', 2, `${collection}/t1@2`],
+        ['t1', 3, `${collection}/t1@4`],
+      ]);
+    });
+  }
+
   it('keeps a 412 whose server copy is bigger than 64 KB a conflict: a delete against stale data is not done', async () => {
     const engine = await start('merge');
     await engine.entityPut(collection, 't1', { title: 'base' });

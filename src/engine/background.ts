@@ -130,7 +130,7 @@ export class BackgroundSync {
   /** The push out for each entity (`<collection>\0<id>`), if any. */
   private readonly pushing = new Map<string, Promise<'pushed' | 'stopped'>>();
   /** What the push out for each entity carries: a pull that meets it is this device's own edit, not a conflict. */
-  private readonly outgoing = new Map<string, { data: Data | null }>();
+  private readonly outgoing = new Map<string, { rev: number; data: Data | null }>();
   private pushOrder = 0;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
@@ -347,6 +347,9 @@ export class BackgroundSync {
     delete next.failed;
     delete next.lastError;
     if (next.conflictId === undefined) delete next.conflictId;
+    // Kept with this edit (no write of its own): the answer to the push out may never come.
+    const out = this.outgoing.get(`${base.collection}\0${base.id}`);
+    if (out && out.rev === base.localRev) next.overtaken = { rev: out.rev, data: out.data };
     return next;
   }
 
@@ -511,7 +514,6 @@ export class BackgroundSync {
     const key = `${row.collection}\0${row.id}`;
     const running = this.pushing.get(key);
     if (running) return running.then(() => 'waited' as const);
-    this.outgoing.set(key, { data: row.deleted ? null : row.data });
     const run = this.pushOnce(config, row).finally(() => {
       this.pushing.delete(key);
       this.outgoing.delete(key);
@@ -521,49 +523,34 @@ export class BackgroundSync {
   }
 
   private async pushOnce(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped'> {
-    const rev = row.localRev;
-    const url = `${config.url}/${encodeURIComponent(row.id)}`;
-    const method = row.deleted ? 'DELETE' : 'PUT';
-    let auth: Record<string, string> | null;
-    try {
-      const answer = await this.host.authorize({ method, url });
-      if (answer === false) {
-        this.host.pauseForAuth();
-        return 'stopped';
-      }
-      auth = answer;
-    } catch (error) {
-      await this.recordFailure(row, rev, {
-        type: 'retry',
-        strike: false,
-        retryAfterMs: 1000,
-        error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
-      });
-      return 'pushed';
+    // A create whose answer was never read may still land: what goes next, a delete above all, must come after it,
+    // or the create would undo it (a DELETE would find nothing yet, and the entity would come back).
+    if (row.sentCreate && row.sentCreate.rev !== row.localRev) {
+      const settled = await this.settleCreate(config, row, row.sentCreate);
+      if (settled !== 'settled') return settled;
+      // Read again: the create's answer moved the base, and the row may have changed meanwhile.
+      const next = await this.host.db.get('entities', [row.collection, row.id]);
+      if (!next?.dirty || next.conflictId || next.failed || next.nextAttemptAt > this.host.clock.now()) return 'pushed';
+      return this.pushOnce(config, next);
     }
-    // A create is marked before it leaves: from now on the server may have it, whatever becomes of the answer.
-    // (A storage failure here throws: the lane is tried again shortly, and nothing has left.)
-    if (row.baseVersion === null && !row.sent && !(await this.markSent(row))) return 'pushed';
-    const headers: Record<string, string> = {
-      ...(auth ?? {}),
-      Accept: 'application/json',
-      'Idempotency-Key': `"${config.name}/${row.id}@${this.host.deviceId}.${rev}"`,
-      ...(row.baseVersion !== null ? { 'If-Match': `"${row.baseVersion}"` } : {}),
-      ...(method === 'PUT' ? { 'Content-Type': 'application/json' } : {}),
-    };
-    let result = await attempt(
-      url,
-      { method, headers, body: method === 'PUT' ? JSON.stringify(row.data) : null },
-      {
-        fetch: this.host.fetch,
-        clock: this.host.clock,
-        credentials: this.host.config.credentials,
-        requestTimeoutMs: this.host.config.requestTimeoutMs,
-        maxBodyBytes: MAX_ANSWER_BYTES,
-      },
-    );
-    if (this.closed) return 'stopped';
-    result = await this.host.judge(result);
+    const rev = row.localRev;
+    const url = entityUrl(config, row.id);
+    const method = row.deleted ? 'DELETE' : 'PUT';
+    const auth = await this.credentials(row, method, url);
+    if (auth === 'pushed' || auth === 'stopped') return auth;
+    const body =
+      method === 'DELETE' ? null : row.sentCreate?.rev === rev ? row.sentCreate.body : JSON.stringify(row.data);
+    // A create is marked before it leaves, with what it carries: from now on the server may have it, whatever
+    // becomes of the answer. (A storage failure here throws: the lane is tried again shortly, and nothing has left.)
+    if (body !== null && row.baseVersion === null && row.sentCreate?.rev !== rev && !(await this.markSent(row, body)))
+      return 'pushed';
+    this.outgoing.set(`${row.collection}\0${row.id}`, { rev, data: row.deleted ? null : row.data });
+    const result = await this.send(url, {
+      method,
+      headers: this.pushHeaders(auth, config, row.id, rev, row.baseVersion, body !== null),
+      body,
+    });
+    if (!result) return 'stopped';
     const outcome = result.outcome;
     if (outcome.type === 'done') {
       const body = result.result?.body as { version?: unknown; data?: unknown; deleted?: unknown } | undefined;
@@ -578,7 +565,8 @@ export class BackgroundSync {
       return 'pushed';
     }
     if (outcome.type === 'failed' && method === 'DELETE' && outcome.error.status === 404) {
-      // Already gone on the server: the delete is done.
+      // Already gone on the server: the delete is done. (No create of this device's can land after it: one whose
+      // answer was never read is settled before anything else of the entity goes.)
       await this.accepted(row, rev, null, null);
       return 'pushed';
     }
@@ -587,7 +575,7 @@ export class BackgroundSync {
       // An answer whose "current" cannot be read is not "nothing there": that would drop If-Match, or take a
       // local delete as done. Tried again later; the feed brings the server's copy meanwhile.
       if (!theirs) return this.unreadable(config, row, rev, 412, 'carries no readable "current" entity');
-      await this.settleConflict(row.collection, row.id, theirs, '412');
+      await this.settleConflict(row.collection, row.id, theirs, row);
       return 'pushed';
     }
     if (outcome.type === 'auth') {
@@ -600,18 +588,128 @@ export class BackgroundSync {
   }
 
   /**
-   * Notes (no change for tabs to see) that a push of a row without a server version is leaving. False when the
-   * row is gone or edited since it was read: nothing goes, and the lane reads it again. One transaction with the
-   * check, so a local delete either sees the mark (and pushes a DELETE) or comes first (and nothing is sent).
+   * Sends a create whose answer was never read again, under its own key and with its own body: the server replays
+   * its answer (its version), answers 409 while it is still processing it (waited for, as its Retry-After says), or,
+   * had it never arrived, makes it now, which is as good: the edit after it goes on that version. 'settled' once
+   * its fate is stored; any other answer is a failure of the row's push, tried again later, with nothing sent after.
    */
-  private async markSent(row: EntityRow): Promise<boolean> {
+  private async settleCreate(
+    config: CollectionRow,
+    row: EntityRow,
+    create: { rev: number; body: string },
+  ): Promise<'settled' | 'pushed' | 'stopped'> {
+    const url = entityUrl(config, row.id);
+    const auth = await this.credentials(row, 'PUT', url);
+    if (auth === 'pushed' || auth === 'stopped') return auth;
+    const data = JSON.parse(create.body) as Data;
+    this.outgoing.set(`${row.collection}\0${row.id}`, { rev: create.rev, data });
+    const result = await this.send(url, {
+      method: 'PUT',
+      headers: this.pushHeaders(auth, config, row.id, create.rev, null, true),
+      body: create.body,
+    });
+    if (!result) return 'stopped';
+    const outcome = result.outcome;
+    if (outcome.type === 'done') {
+      const answer = result.result?.body as { version?: unknown; data?: unknown } | undefined;
+      const version = typeof answer?.version === 'number' ? answer.version : versionOf(result.result?.etag);
+      if (version === null)
+        return this.unreadable(config, row, row.localRev, outcome.status, 'names no version (no "version", no ETag)');
+      await this.accepted(row, create.rev, isData(answer?.data) ? (answer!.data as Data) : data, version);
+      return 'settled';
+    }
+    if (outcome.type === 'failed' || outcome.type === 'conflict') {
+      // Refused for good (an answer the server keeps and replays): the create made nothing, and never will.
+      await this.forgetPushes(row, create.rev);
+      return 'settled';
+    }
+    if (outcome.type === 'auth') {
+      await this.recordFailure(row, row.localRev, { ...outcome, type: 'auth' });
+      this.host.pauseForAuth();
+      return 'stopped';
+    }
+    await this.recordFailure(row, row.localRev, outcome);
+    return 'pushed';
+  }
+
+  /** Credentials for one request of `row`'s push; without them, what became of the push ('stopped': sign-in). */
+  private async credentials(
+    row: EntityRow,
+    method: string,
+    url: string,
+  ): Promise<Record<string, string> | null | 'pushed' | 'stopped'> {
+    try {
+      const answer = await this.host.authorize({ method, url });
+      if (answer !== false) return answer;
+      this.host.pauseForAuth();
+      return 'stopped';
+    } catch (error) {
+      await this.recordFailure(row, row.localRev, {
+        type: 'retry',
+        strike: false,
+        retryAfterMs: 1000,
+        error: { kind: 'auth', message: `No credentials yet: ${(error as Error)?.message ?? error}` },
+      });
+      return 'pushed';
+    }
+  }
+
+  /** The headers of the push of edit `rev`: its key, and If-Match when a server version is known. */
+  private pushHeaders(
+    auth: Record<string, string> | null,
+    config: CollectionRow,
+    id: string,
+    rev: number,
+    baseVersion: number | null,
+    json: boolean,
+  ): Record<string, string> {
+    return {
+      ...(auth ?? {}),
+      Accept: 'application/json',
+      'Idempotency-Key': `"${config.name}/${id}@${this.host.deviceId}.${rev}"`,
+      ...(baseVersion !== null ? { 'If-Match': `"${baseVersion}"` } : {}),
+      ...(json ? { 'Content-Type': 'application/json' } : {}),
+    };
+  }
+
+  /** One request of a push, judged for connectivity; null when the engine closed while it was out. */
+  private async send(url: string, init: RequestInit): Promise<Attempt | null> {
+    const result = await attempt(url, init, {
+      fetch: this.host.fetch,
+      clock: this.host.clock,
+      credentials: this.host.config.credentials,
+      requestTimeoutMs: this.host.config.requestTimeoutMs,
+      maxBodyBytes: MAX_ANSWER_BYTES,
+    });
+    if (this.closed) return null;
+    return this.host.judge(result);
+  }
+
+  /** Stores (no change for tabs to see) that the pushes of a row up to edit `rev` need no more care. */
+  private async forgetPushes(pushed: EntityRow, rev: number): Promise<void> {
+    await this.write(async (tx) => {
+      const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
+      const row = stored && answered(stored, rev);
+      if (row && row !== stored)
+        tx.objectStore('entities')
+          .put(row)
+          .catch(() => {});
+    });
+  }
+
+  /**
+   * Notes (no change for tabs to see) that a push of a row without a server version is leaving, with its body (see
+   * `sentCreate`). False when the row is gone or edited since it was read: nothing goes, and the lane reads it
+   * again. One transaction with the check, so a local delete either sees the mark (and pushes a DELETE) or comes
+   * first (and nothing is sent).
+   */
+  private async markSent(row: EntityRow, body: string): Promise<boolean> {
     return this.write(async (tx) => {
       const stored = await tx.objectStore('entities').get([row.collection, row.id]);
       if (!stored || stored.localRev !== row.localRev) return false;
-      if (!stored.sent)
-        tx.objectStore('entities')
-          .put({ ...stored, sent: true })
-          .catch(() => {});
+      tx.objectStore('entities')
+        .put({ ...stored, sent: true, sentCreate: { rev: row.localRev, body } })
+        .catch(() => {});
       return true;
     });
   }
@@ -636,10 +734,17 @@ export class BackgroundSync {
   /** The server accepted edit `rev`: its answer becomes the base; a newer local edit stays dirty and goes next. */
   private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<void> {
     await this.write(async (tx, batch) => {
-      let row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
-      if (!row) return;
+      const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
+      if (!stored) return;
+      let row = answered(stored, rev);
       // A pull already brought a newer server version (made after this write): a late answer must not take it back.
-      if (version !== null && row.baseVersion !== null && version < row.baseVersion) return;
+      if (version !== null && row.baseVersion !== null && version < row.baseVersion) {
+        if (row !== stored)
+          tx.objectStore('entities')
+            .put(row)
+            .catch(() => {});
+        return;
+      }
       if (row.conflictId && version !== null) {
         // A pull met this push's own result before its answer came and took it for someone else's change: a
         // conflict whose "theirs" is no newer than what the server just accepted from here is settled by it.
@@ -856,7 +961,7 @@ export class BackgroundSync {
             if (row) this.putRow(tx, batch, row, null);
             return;
           }
-          this.putRow(tx, batch, row ?? null, this.cleanRow(base, theirs.data, theirs.version));
+          this.putRow(tx, batch, row ?? null, this.cleanRow(landed(base, theirs.data), theirs.data, theirs.version));
           return;
         }
         if (row.conflictId) return;
@@ -870,7 +975,7 @@ export class BackgroundSync {
         .put(stored)
         .catch(() => {});
     });
-    for (const c of conflicts) await this.settleConflict(collection, c.id, c.theirs, 'pull');
+    for (const c of conflicts) await this.settleConflict(collection, c.id, c.theirs, null);
   }
 
   /**
@@ -893,24 +998,42 @@ export class BackgroundSync {
    * The server has `theirs` where this device has an unpushed edit. server-wins: theirs replaces mine (and a
    * rollback is reported); client-wins: mine is pushed against their version; merge: fields changed on one
    * side only are combined and pushed, and fields changed on both sides go to manual; manual: a conflict is kept.
+   * `refused` is the push a 412 answered (null: a pull found theirs): its key now answers 412 whatever is sent under
+   * it, so the edit goes again under a new revision.
    */
   private async settleConflict(
     collection: string,
     id: string,
     theirs: { data: Data | null; version: number | null },
-    detectedBy: '412' | 'pull',
+    refused: EntityRow | null,
   ): Promise<void> {
     const config = this.collections.get(collection);
     if (!config) return;
+    const detectedBy = refused ? '412' : 'pull';
     const now = this.host.clock.now();
     let rollback: Rollback | null = null;
     await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, id]);
       if (!row || !row.dirty || row.conflictId) return;
+      // The server replays a 412 to its key, whatever is sent under it: an edit whose push it refused goes again
+      // under a new revision (unless the row holds a newer edit already).
+      const again = refused !== null && row.localRev === refused.localRev ? 1 : 0;
+      // Nothing newer than what the row stands on now (the row was rebased on that version since the page was read,
+      // or since the refused push left): nothing to settle, the edit goes again on the row's base.
+      if (
+        theirs.version !== null &&
+        row.baseVersion !== null &&
+        theirs.version <= row.baseVersion &&
+        refused?.baseVersion !== row.baseVersion
+      ) {
+        if (again) this.putRow(tx, batch, row, { ...row, localRev: row.localRev + again, updatedAt: now });
+        return;
+      }
       const mine = row.deleted ? null : row.data;
       const base = row.serverData;
+      const known = landed(row, theirs.data);
       const rebased: EntityRow = {
-        ...row,
+        ...known,
         serverData: theirs.data,
         baseVersion: theirs.version,
         attempts: 0,
@@ -923,11 +1046,13 @@ export class BackgroundSync {
         this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
         return;
       }
-      // A pull met what this device's push still out carries: that push landed, its answer is on the way. Not a
-      // change of someone else's: the newer local edit is rebased on it and pushed next, as the answer would do.
-      const out = this.outgoing.get(`${collection}\0${id}`);
-      if (detectedBy === 'pull' && out && theirs.version !== null && sameValue(out.data, theirs.data)) {
-        this.putRow(tx, batch, row, rebased);
+      // Exactly what one of this device's pushes carried: that push landed, not a change of someone else's. The push
+      // still out (met by a pull: its answer is on the way), or one whose answer was never read (a create's, or one a
+      // newer edit overtook: lost, or the worker stopped). The newer local edit is rebased on it and pushed next, as
+      // the answer would have done.
+      const out = detectedBy === 'pull' ? this.outgoing.get(`${collection}\0${id}`) : undefined;
+      if (theirs.version !== null && (known !== row || (out && sameValue(out.data, theirs.data)))) {
+        this.putRow(tx, batch, row, { ...rebased, localRev: row.localRev + again });
         return;
       }
       let strategy = config.conflict;
@@ -1115,6 +1240,11 @@ function checkedData(data: unknown, maxBytes: number): Data {
   return JSON.parse(json) as Data;
 }
 
+/** Where an entity of a collection is pushed. */
+function entityUrl(config: CollectionRow, id: string): string {
+  return `${config.url}/${encodeURIComponent(id)}`;
+}
+
 function versionOf(etag: string | undefined): number | null {
   const match = etag ? /^(?:W\/)?"(\d+)"$/.exec(etag) : null;
   return match ? Number(match[1]) : null;
@@ -1134,6 +1264,34 @@ function currentOf(body: unknown, etagVersion: number | null): { data: Data | nu
   if (known === null) return null;
   if (deleted === true) return { data: null, version: known };
   return isData(data) ? { data: data as Data, version: known } : null;
+}
+
+/**
+ * `row` without what it keeps of pushes that an answer to its push `rev` settles: the create it answers (or, sent
+ * before it, the one settled first), and any overtaken push up to it. The same row when there is none.
+ */
+function answered(row: EntityRow, rev: number): EntityRow {
+  const create = row.sentCreate !== undefined && row.sentCreate.rev <= rev;
+  const overtaken = row.overtaken !== undefined && row.overtaken.rev <= rev;
+  if (!create && !overtaken) return row;
+  const next = { ...row };
+  if (create) delete next.sentCreate;
+  if (overtaken) delete next.overtaken;
+  return next;
+}
+
+/**
+ * `row` without what it keeps of pushes whose answer was never read that a server copy holding exactly `data`
+ * shows landed. The same row when there is none: `data` is no push of this device's that it knows of.
+ */
+function landed(row: EntityRow, data: Data | null): EntityRow {
+  const create = !!row.sentCreate && sameValue(JSON.parse(row.sentCreate.body), data);
+  const overtaken = !!row.overtaken && sameValue(row.overtaken.data, data);
+  if (!create && !overtaken) return row;
+  const next = { ...row };
+  if (create) delete next.sentCreate;
+  if (overtaken) delete next.overtaken;
+  return next;
 }
 
 /** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */

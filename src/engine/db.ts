@@ -92,6 +92,19 @@ export interface EntityRow {
    * said so (still out, or lost), so deleting or reverting it must push a DELETE rather than just forget it.
    */
   sent?: boolean;
+  /**
+   * A create that left (a push without `baseVersion`) and whose answer has not been read: its revision (so its
+   * key) and its body as sent. It may land at any moment (its answer lost, or the server still processing it), so
+   * nothing else of the entity is pushed before it is sent again under its own key: the server replays its answer,
+   * says it is still processing, or, had it never arrived, makes it now. Written with the mark `sent`.
+   */
+  sentCreate?: { rev: number; body: string };
+  /**
+   * What the push out carried (its revision, its data) when a newer edit was made: should its answer never come
+   * (the worker stopped), a server copy that is exactly this is still known for this device's own push. Written
+   * with that edit.
+   */
+  overtaken?: { rev: number; data: Record<string, unknown> | null };
   updatedAt: number;
 }
 
