@@ -532,6 +532,41 @@ describe('SyncEngine', () => {
       expect(requested.filter((url) => url.startsWith('https://elsewhere.example'))).to.deep.equal([]);
     });
 
+    it('never sends a stored collection whose origin is no longer allowed: no pull, its edits fail as blocked', async () => {
+      f = await engineFixture({ allowedOrigins: ['https://elsewhere.example'] });
+      f.engine.setNetwork(false);
+      await f.engine.registerCollection({ name: 'notes', url: 'https://elsewhere.example/notes' });
+      await f.engine.entityPut('notes', 'n1', { title: 'private' });
+      f.engine.close();
+      // The app's next release no longer allows that origin; the collection and its edit are still stored.
+      const { resolveConfig } = await import('../src/index.ts');
+      const config = resolveConfig({
+        endpoint: API,
+        namespace: f.namespace,
+        healthUrl: `${API}/health/${f.collection}`,
+      });
+      const requested: string[] = [];
+      f.engine = await SyncEngine.open({
+        config,
+        db: await openSynclineDB(f.namespace),
+        fetch: (input, init) => {
+          requested.push(String(input));
+          return fetch(input, init);
+        },
+      });
+      const blocked = async () => (await f.engine.dirtyEntities()).find((e) => e.id === 'n1' && e.failed);
+      await eventually(async () => !!(await blocked()), 10_000, 'the edit failed as blocked');
+      expect((await blocked())!.lastError).to.include({ kind: 'blocked' });
+      await f.engine.syncNow();
+      await eventually(
+        () => f.engine.status.engineError?.message.includes('https://elsewhere.example') === true,
+        10_000,
+        'the pull refused',
+      );
+      expect(requested.filter((url) => url.startsWith('https://elsewhere.example'))).to.deep.equal([]);
+      expect((await f.engine.entities('notes')).map((e) => e.data)).to.deep.equal([{ title: 'private' }]);
+    });
+
     it('refuses a malformed id with a typed error, never a raw DOMException', async () => {
       f = await engineFixture();
       for (const call of [

@@ -523,6 +523,13 @@ export class BackgroundSync {
   }
 
   private async pushOnce(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped'> {
+    const refused = this.offOrigins(config);
+    if (refused) {
+      // Stored under an earlier configuration that allowed its origin: never sent now. It waits for the user, like
+      // a refused push (a revert, or the collection registered again on an allowed URL and the entity edited).
+      await this.recordFailure(row, row.localRev, { type: 'failed', error: { kind: 'blocked', message: refused } });
+      return 'pushed';
+    }
     // A create whose answer was never read may still land: what goes next, a delete above all, must come after it,
     // or the create would undo it (a DELETE would find nothing yet, and the entity would come back).
     if (row.sentCreate && row.sentCreate.rev !== row.localRev) {
@@ -840,6 +847,16 @@ export class BackgroundSync {
     return run;
   }
 
+  /**
+   * Why a collection may not be sent to now, or null: its URL was allowed when it was registered, but the origins
+   * allowed are the current configuration's (a collection stored by an earlier release keeps its URL).
+   */
+  private offOrigins(config: CollectionRow): string | null {
+    const origin = new URL(config.url).origin;
+    if (this.host.origins.includes(origin)) return null;
+    return `Not sent: collection ${config.name} lives on ${origin}, which is not an allowed origin (endpoint, allowedOrigins).`;
+  }
+
   /** Pulls every collection (start, reconnect, syncNow). */
   pullAll(): Promise<void> {
     return Promise.all(this.names.map((name) => this.pull(name))).then(() => {});
@@ -865,6 +882,8 @@ export class BackgroundSync {
   private async pullPages(collection: string): Promise<void> {
     let config = this.config(collection);
     if (!this.host.canSend()) return;
+    const refused = this.offOrigins(config);
+    if (refused) throw new Error(refused);
     let cursor = config.cursor;
     const full = cursor === '';
     const seen = full ? new Set<string>() : null;
