@@ -881,6 +881,38 @@ describe('SyncEngine', () => {
       expect(f.engine.counts).to.deep.equal({ pending: 3, sending: 0, failed: 0, conflict: 0 });
     });
 
+    it("keeps the browser's verdict on a request's shape: the same refusal every time, and a caller's later change never reaches what was queued", async () => {
+      f = await engineFixture();
+      f.engine.setNetwork(false);
+      const get = { kind: 'k', label: 'l', request: { method: 'GET', url: `${API}/x`, body: { a: 1 } } };
+      const crlf = {
+        kind: 'k',
+        label: 'l',
+        request: { method: 'POST', url: `${API}/y`, headers: { 'X-N': 'a\r\nb' } },
+      };
+      for (let i = 0; i < 3; i++) {
+        for (const bad of [get, crlf]) {
+          const error = await f.engine.enqueue([bad]).catch((e: unknown) => e);
+          expect((error as SynclineError).code, `${bad.request.method} #${i}`).to.equal('invalid-operation');
+          expect((error as SynclineError).message).to.contain('The browser cannot send this request');
+        }
+      }
+      // The same shapes without what made them unsendable, on other URLs: accepted.
+      const input = f.create('kept', {
+        request: { method: 'POST', url: `${API}/z`, headers: { 'X-N': 'a' }, body: { t: 1 } },
+      });
+      const [op] = await f.engine.enqueue([input]);
+      (input.request.body as { t: number }).t = 2;
+      (input.request.headers as Record<string, string>)['X-N'] = 'changed';
+      const [stored] = await f.engine.list();
+      expect(stored!.id).to.equal(op!.id);
+      expect(stored!.request.body).to.deep.equal({ t: 1 });
+      expect(stored!.request.headers).to.deep.include({ 'X-N': 'a' });
+      expect(
+        (await f.engine.enqueue([f.create('get', { request: { method: 'GET', url: `${API}/q` } })])).length,
+      ).to.equal(1);
+    });
+
     it('answers hostile arguments to every call with a typed error, and nothing stored changes', async () => {
       f = await engineFixture();
       f.engine.setNetwork(false);

@@ -354,11 +354,11 @@ export class SyncEngine {
    * marks a call a tab sends again after losing its engine: an operation it names that is already queued or
    * already done is returned as it is, never queued a second time.
    */
-  async enqueue(inputs: unknown[], options: { resent?: boolean } = {}): Promise<Operation[]> {
+  async enqueue(inputs: unknown[], options: { resent?: boolean; owned?: boolean } = {}): Promise<Operation[]> {
     this.assertOpen();
     if (!Array.isArray(inputs) || inputs.length === 0)
       throw new SynclineError(SynclineErrorCode.InvalidOperation, 'Nothing to enqueue.');
-    const limits = { origins: this.origins, maxPayloadBytes: this.config.maxPayloadBytes };
+    const limits = { origins: this.origins, maxPayloadBytes: this.config.maxPayloadBytes, owned: options.owned };
     const valid = inputs.map((input) => validateOperationInput(input, limits));
     const now = this.clock.now();
     const ids = valid.map((input) => input.id ?? operationId(now));

@@ -36,6 +36,36 @@ export interface ValidationLimits {
   /** Origins a request may target (the endpoint's and any allowed ones). */
   origins: string[];
   maxPayloadBytes: number;
+  /**
+   * The inputs are this call's own (they came through `postMessage`, a copy already): no second copy is made. A
+   * caller in the same realm passes objects it may change later, and gets them copied.
+   */
+  owned?: boolean;
+}
+
+/**
+ * The browser's verdict on a request's shape (method, headers, with or without a body), by shape: the Request
+ * constructor is ~40% of an input's validation, and a queue's operations share a few shapes. The URL is not part
+ * of it: parsed and checked for credentials before, it changes nothing the constructor judges. Bounded, as shapes
+ * come from callers.
+ */
+const verdicts = new Map<string, string | null>();
+const VERDICTS_KEPT = 64;
+
+function requestVerdict(url: string, method: string, headers: Record<string, string> | undefined, body: boolean) {
+  const key = JSON.stringify([method, body, headers ?? null]);
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    try {
+      new Request(url, { method, headers: headers ?? {}, ...(body ? { body: '' } : {}) });
+      verdict = null;
+    } catch (error) {
+      verdict = (error as Error).message;
+    }
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.clear();
+    verdicts.set(key, verdict);
+  }
+  return verdict;
 }
 
 /** Whether an operation's body holds a Blob (directly or in a form entry). */
@@ -85,10 +115,9 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
   let copy: OperationInput;
   try {
     const { body: _body, bodyType: _type, ...request } = raw.request;
-    copy = structuredClone({
-      ...raw,
-      request: { ...request, ...(stored ? { body: stored.body } : {}) },
-    }) as OperationInput;
+    const shaped = { ...raw, request: { ...request, ...(stored ? { body: stored.body } : {}) } } as OperationInput;
+    // Only what the caller can still reach needs a copy; `request` is a new object either way (it is normalised).
+    copy = limits.owned ? shaped : structuredClone(shaped);
   } catch (error) {
     invalid(`The operation cannot be stored: ${(error as Error).message}`);
   }
@@ -161,10 +190,7 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
   }
   // The browser is the final judge of what it can send (a GET with a body, CR/LF or non-Latin-1 in a header):
   // a request it cannot build is refused now, not retried forever later.
-  try {
-    new Request(url.href, { method, headers: request.headers ?? {}, ...(stored ? { body: '' } : {}) });
-  } catch (error) {
-    invalid(`The browser cannot send this request: ${(error as Error).message}`);
-  }
+  const refused = requestVerdict(url.href, method, request.headers, !!stored);
+  if (refused !== null) invalid(`The browser cannot send this request: ${refused}`);
   return copy;
 }

@@ -532,7 +532,8 @@ export class EngineHost {
     const engine = this.engine;
     if (!engine) throw new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine is not running here.');
     if (message.method === 'enqueue')
-      return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true });
+      // The inputs came through postMessage: the engine's own copies already.
+      return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true, owned: true });
     const fn = engine[message.method] as (...args: unknown[]) => unknown;
     return fn.apply(engine, message.args);
   }
