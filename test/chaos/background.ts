@@ -21,6 +21,11 @@ export interface BackgroundChaosConfig extends ChaosCommon {
   edits: number;
   /** Edits made on the server directly (GET, then PUT with If-Match), during the same window. */
   serverEdits: number;
+  /**
+   * How long the server holds the create of half the create-then-delete pairs (one in twenty tab edits): past the
+   * tabs' `requestTimeoutMs` (5 s), so the tab gives up on it while the server may still apply it.
+   */
+  slowCreateMs: number;
 }
 
 export interface BackgroundChaosResult {
@@ -35,6 +40,10 @@ export interface BackgroundChaosResult {
   serverEdits: number;
   /** Writes the server applied twice under one Idempotency-Key. */
   duplicates: number;
+  /** Entities a tab created and then deleted (both acknowledged) that the server or a tab still has at the end. */
+  resurrected: number;
+  /** Create-then-delete pairs acknowledged. */
+  deletes: number;
   /** Conflicts open at the end, and rollbacks reported (the merge strategy with disjoint fields expects none). */
   conflicts: number;
   rollbacks: number;
@@ -54,6 +63,7 @@ export const BACKGROUND_DEFAULTS: Omit<BackgroundChaosConfig, 'seed' | 'browserP
   entities: 12,
   edits: 400,
   serverEdits: 80,
+  slowCreateMs: 6_000,
   mode: 'shared-worker',
   failureRate: 0.3,
   retryAfterSeconds: 1,
@@ -98,6 +108,8 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
   const logs: string[] = [];
   /** Acknowledged tab edits: the field each one set, by entity. */
   const localEdits: { entity: string; field: string }[] = [];
+  /** Entities a tab created and deleted again, both acknowledged: no one else touches them, so they must end gone. */
+  const deleted: string[] = [];
   const serverEdits: { entity: string; field: string }[] = [];
   const browser = await launchBrowser(config.browserPath);
   const admin = app.admin.bind(app);
@@ -163,10 +175,45 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
     const latency = varyLatency(admin, base, config.latencyMs, random, () => chaos);
 
     const created: string[] = [];
+    /**
+     * Creates an entity and deletes it again in one tab, the delete up to 3 s later: often while the create's
+     * push is out, or its answer lost, or the server still holding it.
+     */
+    const createThenDelete = async (page: Page, n: number) => {
+      // Ends in z: no other entity's path starts with this one's (a fault rule matches a path prefix).
+      const entity = `d${n}z`;
+      if (pick(2) === 0)
+        await admin('POST', 'faults', {
+          pathPrefix: `${base}/${entity}`,
+          methods: ['PUT'],
+          latencyMs: config.slowCreateMs,
+          times: 1,
+        }).catch(() => {});
+      const outcome = await page
+        .evaluate(
+          async (entity, wait) => {
+            const w = window as unknown as TabWindow;
+            try {
+              await w.tasks.put(entity, { short: true });
+              await new Promise((r) => setTimeout(r, wait));
+              await w.tasks.delete(entity);
+              return 'ok';
+            } catch (e) {
+              return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
+            }
+          },
+          entity,
+          pick(3_000),
+        )
+        .catch(() => 'tab closed');
+      if (outcome === 'ok') deleted.push(entity);
+      else events[`delete ${outcome}`] = (events[`delete ${outcome}`] ?? 0) + 1;
+    };
     const edit = async (n: number) => {
       const live = [...pages];
       const page = live[pick(live.length)];
       if (!page) return;
+      if (pick(20) === 0) return createThenDelete(page, n);
       // One in ten creates an entity; the rest patch one, seeded or created earlier.
       const create = pick(10) === 0 || (seeded.length === 0 && created.length === 0);
       const known = [...seeded, ...created];
@@ -332,6 +379,9 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
     let duplicates = 0;
     for (const count of keys.values()) if (count > 1) duplicates += count - 1;
     const pushes = [...keys.keys()].filter((k) => k.startsWith(`${collection}/`)).length;
+    const resurrected = deleted.filter(
+      (id) => server.has(id) || tabs.some((t) => t.items?.some((item) => item.id === id)),
+    );
     const result: BackgroundChaosResult = {
       config: strip(config),
       acknowledged: localEdits.length,
@@ -339,6 +389,8 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       overwritten: missingServer.length,
       serverEdits: serverEdits.length,
       duplicates,
+      resurrected: resurrected.length,
+      deletes: deleted.length,
       conflicts: conflicts.size,
       rollbacks: Math.max(0, ...tabs.map((t) => t.rollbacks)),
       diverged,
@@ -347,8 +399,9 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       drainMs,
       events,
     };
-    if (result.stalled || result.lost || result.overwritten || result.duplicates) {
+    if (result.stalled || result.lost || result.overwritten || result.duplicates || result.resurrected) {
       result.diagnosis = {
+        resurrected: resurrected.slice(0, 20),
         missingLocal: missingLocal.slice(0, 20),
         missingServer: missingServer.slice(0, 20),
         divergent: [...server.values()]

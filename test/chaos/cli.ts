@@ -89,7 +89,7 @@ const background: BackgroundChaosResult[] = [];
 if (mixes.includes('background')) {
   console.log('\nBackground Sync mix');
   console.log(
-    'seed  mode           tabs  edits  acked  server  lost  overwr  dup  confl  rollb  diverged  pushes  stall  drain s  tabs closed  kills  flaps',
+    'seed  mode           tabs  edits  acked  server  lost  overwr  dup  deleted  back  confl  rollb  diverged  pushes  stall  drain s  tabs closed  kills  flaps',
   );
   for (const mode of modes) {
     for (const seed of seedsOf(values.seeds!)) {
@@ -117,6 +117,8 @@ if (mixes.includes('background')) {
           String(r.lost).padStart(4),
           String(r.overwritten).padStart(6),
           String(r.duplicates).padStart(3),
+          String(r.deletes).padStart(7),
+          String(r.resurrected).padStart(4),
           String(r.conflicts).padStart(5),
           String(r.rollbacks).padStart(5),
           String(r.diverged).padStart(8),
@@ -138,10 +140,12 @@ writeFileSync(
     '\n',
 );
 const bad = results.filter((r) => r.lost || r.duplicates || r.orderViolations || r.stalled);
-const badBackground = background.filter((r) => r.lost || r.overwritten || r.duplicates || r.diverged || r.stalled);
+const badBackground = background.filter(
+  (r) => r.lost || r.overwritten || r.duplicates || r.resurrected || r.diverged || r.stalled,
+);
 const total = results.length + background.length;
 const clean = total - bad.length - badBackground.length;
 console.log(
-  `\n${clean} of ${total} runs clean (queue: lost 0, duplicates 0, order violations 0, no stall; background: lost 0, overwritten 0, duplicates 0, diverged 0, no stall); JSON in ${values.out}`,
+  `\n${clean} of ${total} runs clean (queue: lost 0, duplicates 0, order violations 0, no stall; background: lost 0, overwritten 0, duplicates 0, deleted come back 0, diverged 0, no stall); JSON in ${values.out}`,
 );
 process.exit(bad.length || badBackground.length ? 1 : 0);
