@@ -18,7 +18,10 @@ import { channelName, checkNamespace, tabLockName, workerName } from './runtime/
 import { peekQueueSize } from './runtime/peek.ts';
 import { trustedScriptUrl } from './trusted-script-url.ts';
 import {
+  COLLECTION_NAME_PATTERN,
+  CONFLICT_STRATEGIES,
   Connectivity,
+  MAX_TIMER_MS,
   Runtime,
   type EngineConfig,
   type EngineStatus,
@@ -378,15 +381,27 @@ class Client implements SyncClient {
   ): Collection<T> {
     const existing = this.collections.get(name);
     if (existing) return existing as unknown as Collection<T>;
+    // Checked here, at once: a handle for a collection the engine will refuse would show an empty list for good.
+    const bad = (message: string) => new SynclineError(SynclineErrorCode.InvalidConfig, message);
+    if (typeof name !== 'string' || !COLLECTION_NAME_PATTERN.test(name))
+      throw bad('A collection name is 1-64 letters, digits, _ . or -, starting with a letter or digit.');
+    const { conflict, pullIntervalMs } = options;
+    if (conflict !== undefined && typeof conflict !== 'function' && !CONFLICT_STRATEGIES.includes(conflict))
+      throw bad(`Unknown conflict strategy "${String(conflict)}" for collection ${name}.`);
+    if (
+      pullIntervalMs !== undefined &&
+      (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0) || pullIntervalMs > MAX_TIMER_MS)
+    )
+      throw bad(`pullIntervalMs of collection ${name} must be a number of milliseconds up to ${MAX_TIMER_MS}.`);
     let url: string;
     try {
       url = new URL(options.url ?? name, this.config.endpoint + '/').href;
     } catch {
-      throw new SynclineError(
-        SynclineErrorCode.InvalidConfig,
-        `The url of collection ${name} is not a URL: ${options.url}`,
-      );
+      throw bad(`The url of collection ${name} is not a URL: ${options.url}`);
     }
+    const origin = new URL(url).origin;
+    if (origin !== new URL(this.config.endpoint).origin && !this.config.allowedOrigins.includes(origin))
+      throw bad(`Collection ${name} may not live on ${origin}: not the endpoint's origin, nor in allowedOrigins.`);
     const handle = new CollectionHandle<T>(name, this.connection, url, options, this.conflicts$, (id, resolution) =>
       this.resolve(id, resolution),
     );

@@ -239,6 +239,40 @@ describe('client configuration', () => {
     expect(() => createSyncClient({ endpoint: 'http://[', namespace: 'ok' })).to.throw(SynclineError);
   });
 
+  it('refuses a collection the engine would refuse, when it is asked for, and keeps no handle for it', async () => {
+    const namespace = uniqueName('coll');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    try {
+      const refused: [string, () => unknown][] = [
+        ['a name with a space', () => client.collection('a b')],
+        ['an empty name', () => client.collection('')],
+        ['a number for a name', () => client.collection(7 as unknown as string)],
+        ['a name starting with a dot', () => client.collection('.x')],
+        ['an unknown strategy', () => client.collection('ok1', { conflict: 'theirs' as never })],
+        ['a negative interval', () => client.collection('ok2', { pullIntervalMs: -1 })],
+        ['an interval past a timer', () => client.collection('ok3', { pullIntervalMs: 2 ** 31 })],
+        ['a string interval', () => client.collection('ok4', { pullIntervalMs: '1000' as never })],
+        ['another origin', () => client.collection('ok5', { url: 'https://elsewhere.example/tasks' })],
+      ];
+      for (const [name, make] of refused) {
+        expect(make, name).to.throw(SynclineError);
+        try {
+          make();
+        } catch (error) {
+          expect((error as SynclineError).code, name).to.equal('invalid-config');
+        }
+      }
+      // Nothing was kept for a refused one: asked again with good options, it is a working collection.
+      const collection = uniqueName('c');
+      const tasks = client.collection('ok1', { url: collection, conflict: 'server-wins', pullIntervalMs: 0 });
+      await tasks.put('t1', { title: 'x' });
+      await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'pushed');
+    } finally {
+      client.close();
+      await deleteSynclineDB(namespace);
+    }
+  });
+
   it('refuses to delete the database of a namespace that could not exist, and deletes nothing', async () => {
     // A logout calling deleteSynclineDB() with no namespace used to resolve, having deleted "syncline:undefined".
     const kept = databaseName('undefined');

@@ -1,15 +1,17 @@
 // Background Sync: a local replica of server collections, edited optimistically, pushed and pulled, conflicts kept.
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
-import type {
-  CollectionConfig,
-  CollectionStatus,
-  Conflict,
-  ConflictStrategy,
-  DirtyEntity,
-  EntityRecord,
-  OperationError,
-  Resolution,
-  Rollback,
+import {
+  COLLECTION_NAME_PATTERN,
+  CONFLICT_STRATEGIES,
+  MAX_TIMER_MS,
+  type CollectionConfig,
+  type CollectionStatus,
+  type Conflict,
+  type DirtyEntity,
+  type EntityRecord,
+  type OperationError,
+  type Resolution,
+  type Rollback,
 } from '../types.ts';
 import type { Clock } from './clock.ts';
 import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
@@ -78,9 +80,6 @@ export interface BackgroundHost {
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-/** The longest delay a timer takes (2^31-1 ms): a longer one fires at once, over and over. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Push answers are parsed up to this size: a 412's `current` is a whole entity, and must not be cut to text. */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** The meta key of the highest revision of any row removed so far (new rows count on from it). */
@@ -210,7 +209,7 @@ export class BackgroundSync {
   private checkConfig(input: unknown): CollectionConfig {
     if (typeof input !== 'object' || input === null) invalid('A collection needs { name, url }.');
     const { name, url, conflict = 'merge', pullIntervalMs = 30_000 } = input as Partial<CollectionConfig>;
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name))
+    if (typeof name !== 'string' || !COLLECTION_NAME_PATTERN.test(name))
       invalid('A collection name is 1-64 letters, digits, _ . or -, starting with a letter or digit.');
     if (typeof url !== 'string') invalid('A collection needs a url.');
     let parsed: URL;
@@ -221,7 +220,7 @@ export class BackgroundSync {
     }
     if (!this.host.origins.includes(parsed.origin))
       invalid(`A collection may only live on ${this.host.origins.join(', ')}; ${parsed.origin} is not allowed.`);
-    if (!(['server-wins', 'client-wins', 'merge', 'manual'] as ConflictStrategy[]).includes(conflict))
+    if (!(CONFLICT_STRATEGIES as readonly string[]).includes(conflict))
       invalid(`Unknown conflict strategy "${String(conflict)}".`);
     if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0) || pullIntervalMs > MAX_TIMER_MS)
       invalid(`pullIntervalMs must be a number of milliseconds up to ${MAX_TIMER_MS} (0: no interval).`);
