@@ -545,30 +545,41 @@ describe('Background Sync in the engine', () => {
       message,
     );
 
-  /** Where a delete of `id` racing its own create must end: on neither side, nothing left to push, no conflict. */
-  async function goneEverywhere(id: string) {
+  /**
+   * Where a delete of `id` racing its own create must end: on neither side, nothing left to push, no conflict; the
+   * server applied the create (edit 1) and then the delete (edit 2), each once.
+   */
+  async function createdThenDeleted(id: string) {
     await f.engine.background!.pull(collection);
     expect(await f.engine.entities(collection)).to.deep.equal([]);
     expect(await f.engine.conflicts(collection)).to.deep.equal([]);
     expect(f.engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
     expect((await serverItems(collection)).filter((i) => i.id === id && !i.deleted)).to.deep.equal([]);
+    expect(await writes(collection)).to.deep.equal([
+      [id, 1, `${collection}/${id}@1`],
+      [id, 2, `${collection}/${id}@2`],
+    ]);
+  }
+
+  /**
+   * t1 created while the server's PUTs fail with `fault`, until the engine has seen its push fail (not before:
+   * Chromium itself sends a request again once when its connection closes unanswered); the fault is then lifted.
+   */
+  async function createFailing(fault: { drop: true } | { offline: true }) {
+    const engine = await start();
+    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], ...fault });
+    await engine.entityPut(collection, 't1', { title: 'created' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the create failed');
+    await clearFaults(`/api/${collection}`);
+    return engine;
   }
 
   it("deletes an entity whose create's answer was lost: the create is settled under its own key, then deleted on its version", async () => {
-    const engine = await start();
-    // The server applies the create, then cuts the connection: the engine never hears of version 1. (Until the
-    // engine has seen it fail: Chromium itself sends a request again once when its connection closes unanswered.)
-    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], drop: true });
-    await engine.entityPut(collection, 't1', { title: 'created' });
-    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, "the create's answer lost");
-    await clearFaults(`/api/${collection}`);
+    // The server applies the create, then cuts the connection: the engine never hears of version 1.
+    const engine = await createFailing({ drop: true });
     expect(await engine.entityDelete(collection, 't1')).to.equal(true);
     await advancingUntil(async () => engine.status.entities.dirty === 0, 'deleted');
-    await goneEverywhere('t1');
-    expect(await writes(collection)).to.deep.equal([
-      ['t1', 1, `${collection}/t1@1`],
-      ['t1', 2, `${collection}/t1@2`],
-    ]);
+    await createdThenDeleted('t1');
   });
 
   /** t1 created: the server holds the create for 1.5 s after claiming its key; the engine stops waiting long before. */
@@ -594,11 +605,7 @@ describe('Background Sync in the engine', () => {
       async () => engine.status.entities.dirty === 0 && (await writes(collection)).length > 0,
       'the create landed and the delete pushed',
     );
-    await goneEverywhere('t1');
-    expect(await writes(collection)).to.deep.equal([
-      ['t1', 1, `${collection}/t1@1`],
-      ['t1', 2, `${collection}/t1@2`],
-    ]);
+    await createdThenDeleted('t1');
   });
 
   it('pushes an edit made while its create is still being processed by the server after that create, which cannot overwrite it', async () => {
@@ -618,22 +625,14 @@ describe('Background Sync in the engine', () => {
   });
 
   it('deletes an entity whose create never reached the server by making it and deleting it: a cut connection could have been after it', async () => {
-    const engine = await start();
     // The connection is cut before the server reads the create: to the engine, the same network error as a lost
     // answer.
-    await addFault({ pathPrefix: `/api/${collection}`, methods: ['PUT'], offline: true });
-    await engine.entityPut(collection, 't1', { title: 'created' });
-    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the create cut off');
-    await clearFaults(`/api/${collection}`);
+    const engine = await createFailing({ offline: true });
     expect(await writes(collection)).to.deep.equal([]);
     expect(await engine.entityDelete(collection, 't1')).to.equal(true);
     await advancingUntil(async () => engine.status.entities.dirty === 0, 'deleted');
-    await goneEverywhere('t1');
     // Sent again under its own key, the create is made now; the delete follows on its version.
-    expect(await writes(collection)).to.deep.equal([
-      ['t1', 1, `${collection}/t1@1`],
-      ['t1', 2, `${collection}/t1@2`],
-    ]);
+    await createdThenDeleted('t1');
   });
 
   /**

@@ -502,14 +502,11 @@ describe('SyncEngine', () => {
       ]);
     });
 
-    it('never sends an operation whose origin is no longer allowed: it fails as blocked', async () => {
-      f = await engineFixture({ allowedOrigins: ['https://elsewhere.example'] });
-      f.engine.setNetwork(false);
-      const [op] = await f.engine.enqueue([
-        { ...f.create('x'), request: { method: 'POST', url: 'https://elsewhere.example/items', body: {} } },
-      ]);
-      f.engine.close();
-      // The app's next release no longer allows that origin.
+    /**
+     * Reopens the fixture's engine as the app's next release would, allowing only the endpoint's origin (the first
+     * engine also allowed https://elsewhere.example); returns every URL the new engine asks fetch for.
+     */
+    async function reopenAllowingOnlyTheEndpoint(): Promise<string[]> {
       const { resolveConfig } = await import('../src/index.ts');
       const config = resolveConfig({
         endpoint: API,
@@ -525,6 +522,18 @@ describe('SyncEngine', () => {
           return fetch(input, init);
         },
       });
+      return requested;
+    }
+
+    it('never sends an operation whose origin is no longer allowed: it fails as blocked', async () => {
+      f = await engineFixture({ allowedOrigins: ['https://elsewhere.example'] });
+      f.engine.setNetwork(false);
+      const [op] = await f.engine.enqueue([
+        { ...f.create('x'), request: { method: 'POST', url: 'https://elsewhere.example/items', body: {} } },
+      ]);
+      f.engine.close();
+      // The app's next release no longer allows that origin.
+      const requested = await reopenAllowingOnlyTheEndpoint();
       const failed = () => f.engine.list().then((ops) => ops.find((o) => o.id === op!.id && o.status === 'failed'));
       await eventually(async () => !!(await failed()), 10_000, 'failed');
       expect((await failed())!.lastError).to.include({ kind: 'blocked' });
@@ -539,21 +548,7 @@ describe('SyncEngine', () => {
       await f.engine.entityPut('notes', 'n1', { title: 'private' });
       f.engine.close();
       // The app's next release no longer allows that origin; the collection and its edit are still stored.
-      const { resolveConfig } = await import('../src/index.ts');
-      const config = resolveConfig({
-        endpoint: API,
-        namespace: f.namespace,
-        healthUrl: `${API}/health/${f.collection}`,
-      });
-      const requested: string[] = [];
-      f.engine = await SyncEngine.open({
-        config,
-        db: await openSynclineDB(f.namespace),
-        fetch: (input, init) => {
-          requested.push(String(input));
-          return fetch(input, init);
-        },
-      });
+      const requested = await reopenAllowingOnlyTheEndpoint();
       const blocked = async () => (await f.engine.dirtyEntities()).find((e) => e.id === 'n1' && e.failed);
       await eventually(async () => !!(await blocked()), 10_000, 'the edit failed as blocked');
       expect((await blocked())!.lastError).to.include({ kind: 'blocked' });
