@@ -13,6 +13,9 @@ import type {
   Rollback,
 } from './types.ts';
 
+/** How long a collection's conflict rule waits before it asks again for the conflicts after a failed read. */
+const CONFLICTS_RETRY_MS = 1_000;
+
 /** How a collection settles conflicts: a named strategy, or a function run in the page (then 'manual' in the engine). */
 export type ConflictPolicy<T> =
   ConflictStrategy | ((conflict: Conflict<T>) => Resolution<T> | 'manual' | Promise<Resolution<T> | 'manual'>);
@@ -59,6 +62,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   /** The registration under way or done; null before the first and after one failed, so the next use asks again. */
   private registration: Promise<unknown> | null = null;
   private resolver: Subscription | null = null;
+  private rewatch: ReturnType<typeof setTimeout> | undefined;
   private readonly welcomes: Subscription;
 
   constructor(
@@ -112,7 +116,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     if (typeof policy === 'function') {
       // The app's own rule runs here, in the page: each new conflict of this collection is offered to it once.
       const offered = new Set<string>();
-      this.resolver = conflicts$.subscribe((all) => {
+      const offer = (all: Conflict[]) => {
         for (const conflict of all) {
           if (conflict.collection !== name || offered.has(conflict.id)) continue;
           offered.add(conflict.id);
@@ -124,7 +128,18 @@ export class CollectionHandle<T extends object> implements Collection<T> {
               console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error),
             );
         }
-      });
+      };
+      const watch = () => {
+        this.resolver = conflicts$.subscribe({
+          next: offer,
+          // A failed read of the conflicts ends their live query: said here, and asked again, so the rule goes on.
+          error: (error: unknown) => {
+            console.error(`syncline: the conflicts could not be read for the rule of ${name}; asking again.`, error);
+            this.rewatch = setTimeout(watch, CONFLICTS_RETRY_MS);
+          },
+        });
+      };
+      watch();
     }
   }
 
@@ -168,6 +183,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
 
   /** Ends the page-side conflict rule (the collection itself lives on in the engine). */
   close(): void {
+    clearTimeout(this.rewatch);
     this.resolver?.unsubscribe();
     this.welcomes.unsubscribe();
   }

@@ -1093,6 +1093,43 @@ describe('Background Sync through clients', () => {
     conflicts.stop();
   });
 
+  it("keeps a function strategy deciding after the conflicts' live query failed to read: no uncaught error", async () => {
+    const collection = uniqueName('tasks');
+    const client = inPageClient('bgr', collection);
+    // Background Sync running (its code loaded) before the failure.
+    const first = client.collection<Task>(uniqueName('other'), { pullIntervalMs: 0 });
+    await first.put('x', { title: 'x' });
+    // The engine runs in this page: its next read of the conflicts fails once, as a storage hiccup would.
+    const transaction = IDBDatabase.prototype.transaction;
+    let failures = 1;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
+      if (failures > 0 && names.includes('conflicts') && (args[1] ?? 'readonly') === 'readonly') {
+        failures--;
+        throw new DOMException('Injected read failure.', 'UnknownError');
+      }
+      return transaction.apply(this, args);
+    } as typeof transaction;
+    const decided: string[] = [];
+    try {
+      const tasks = client.collection<Task>(collection, {
+        pullIntervalMs: 0,
+        conflict: (c) => (decided.push(c.entityId), { choose: 'theirs' }),
+      });
+      await eventually(() => failures === 0, 5_000, 'the read failed');
+      await tasks.put('auto', { title: 'base' });
+      const items = follow(tasks.items$);
+      await eventually(() => items.value?.[0]?.dirty === false, 10_000, 'pushed');
+      await serverPut(collection, 'auto', { title: 'server' }, '"1"');
+      await tasks.patch('auto', { title: 'mine' });
+      await eventually(() => items.value?.[0]?.data.title === 'server', 10_000, 'the rule took theirs');
+      expect(decided).to.deep.equal(['auto']);
+      items.stop();
+    } finally {
+      IDBDatabase.prototype.transaction = transaction;
+    }
+  });
+
   it('lists unpushed edits over every collection on dirtyEntities$, a local delete included, until they are pushed', async () => {
     const collection = uniqueName('tasks');
     const client = inPageClient('bgd', collection);
