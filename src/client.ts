@@ -339,6 +339,8 @@ class Client implements SyncClient {
             );
           else reject(new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}, and no result kept for it.`));
         },
+        // The engine could not read the operation's fate (a storage failure): the typed error says so.
+        error: reject,
         // Ended with no answer (`closed`, `update-required`): no engine will tell this client the operation's fate.
         complete: () =>
           reject(

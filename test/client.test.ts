@@ -273,6 +273,43 @@ describe('client configuration', () => {
     }
   });
 
+  it("rejects settled() with a typed error when the engine cannot read the operation's fate, never waits for good", async () => {
+    const namespace = uniqueName('settled');
+    const collection = uniqueName('c');
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'in-page',
+      healthUrl: `/api/health/${collection}`,
+    });
+    await unreachable(collection);
+    const op = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, body: {} } });
+    // The engine runs in this page: its next read of the results fails, as a storage failure would.
+    const transaction = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
+      if (names.includes('completed') && (args[1] ?? 'readonly') === 'readonly')
+        throw new DOMException('Injected read failure.', 'UnknownError');
+      return transaction.apply(this, args);
+    } as typeof transaction;
+    try {
+      const outcome = await Promise.race([
+        client.settled(op.id).then(
+          () => 'settled',
+          (e: unknown) => e,
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5_000)),
+      ]);
+      expect(outcome).to.be.instanceOf(SynclineError);
+      expect((outcome as SynclineError).code).to.equal('storage');
+    } finally {
+      IDBDatabase.prototype.transaction = transaction;
+      client.close();
+      await unreachable(collection, false);
+      await deleteSynclineDB(namespace);
+    }
+  });
+
   it('refuses to delete the database of a namespace that could not exist, and deletes nothing', async () => {
     // A logout calling deleteSynclineDB() with no namespace used to resolve, having deleted "syncline:undefined".
     const kept = databaseName('undefined');

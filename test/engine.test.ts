@@ -943,7 +943,7 @@ describe('SyncEngine', () => {
       expect(f.engine.counts).to.deep.equal({ pending: 2, sending: 0, failed: 0, conflict: 0 });
     });
 
-    it('ends a replica live query whose read fails with a typed error, never without a word', async () => {
+    it('ends a replica or result live query whose read fails with a typed error, never without a word', async () => {
       f = await engineFixture();
       f.engine.setNetwork(false);
       await f.engine.registerCollection({ name: 'notes', url: `${API}/${f.collection}` });
@@ -953,6 +953,7 @@ describe('SyncEngine', () => {
         { topic: 'entities', collection: 'notes' },
         { topic: 'conflicts' },
         { topic: 'dirty' },
+        { topic: 'result', id: 'some-operation' },
       ] as LiveQuery[]) {
         const events = await liveEvents(query, (e) => e.length > 0);
         expect(

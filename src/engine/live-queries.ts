@@ -277,7 +277,10 @@ function watchResult(
       if (late) return finish({ type: 'result', result: late });
       if (!(await engine.has(id))) finish({ type: 'not-found' });
     }
-  })().catch(() => {});
+  })().catch((error: unknown) => {
+    // Unanswered, a failed read would leave the tab's settled() waiting for good.
+    if (!settled) fail(emit, subscription, error);
+  });
   return subscription;
 }
 
