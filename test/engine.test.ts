@@ -1023,6 +1023,10 @@ describe('SyncEngine', () => {
         { kind: 'common', lane: 'l3' },
         { kind: 'rare', status: 'pending' },
         { lane: 'other', status: 'failed' },
+        // No filter, or a lane alone: read on the seq or laneSeq index, skipping to the window's first key.
+        {},
+        { lane: 'l3' },
+        { lane: 'nowhere' },
       ];
       for (const filter of filters) {
         for (const [offset, limit] of [
@@ -1031,6 +1035,11 @@ describe('SyncEngine', () => {
           [25, 7],
           [200, 50],
           [5, 0],
+          [79, 1],
+          [80, 5],
+          [239, 10],
+          [240, 10],
+          [1000, 10],
         ] as [number, number][]) {
           const list = await f.engine.list(filter);
           const window = await f.engine.window(filter, offset, limit);
