@@ -15,6 +15,7 @@ import {
   unreachable,
 } from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
+import { failReads } from './support/databases.ts';
 
 interface Task {
   title: string;
@@ -1100,23 +1101,14 @@ describe('Background Sync through clients', () => {
     const first = client.collection<Task>(uniqueName('other'), { pullIntervalMs: 0 });
     await first.put('x', { title: 'x' });
     // The engine runs in this page: its next read of the conflicts fails once, as a storage hiccup would.
-    const transaction = IDBDatabase.prototype.transaction;
-    let failures = 1;
-    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-      const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
-      if (failures > 0 && names.includes('conflicts') && (args[1] ?? 'readonly') === 'readonly') {
-        failures--;
-        throw new DOMException('Injected read failure.', 'UnknownError');
-      }
-      return transaction.apply(this, args);
-    } as typeof transaction;
+    const failing = failReads('conflicts', 1);
     const decided: string[] = [];
     try {
       const tasks = client.collection<Task>(collection, {
         pullIntervalMs: 0,
         conflict: (c) => (decided.push(c.entityId), { choose: 'theirs' }),
       });
-      await eventually(() => failures === 0, 5_000, 'the read failed');
+      await eventually(() => failing.left() === 0, 5_000, 'the read failed');
       await tasks.put('auto', { title: 'base' });
       const items = follow(tasks.items$);
       await eventually(() => items.value?.[0]?.dirty === false, 10_000, 'pushed');
@@ -1126,7 +1118,7 @@ describe('Background Sync through clients', () => {
       expect(decided).to.deep.equal(['auto']);
       items.stop();
     } finally {
-      IDBDatabase.prototype.transaction = transaction;
+      failing.restore();
     }
   });
 

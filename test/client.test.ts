@@ -6,6 +6,7 @@ import { databaseName, deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
 import { API, addFault, eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
 import { follow } from './support/frames.ts';
+import { failReads } from './support/databases.ts';
 
 for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
   describe(`client (${mode})`, () => {
@@ -284,14 +285,8 @@ describe('client configuration', () => {
     });
     await unreachable(collection);
     const op = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, body: {} } });
-    // The engine runs in this page: its next read of the results fails, as a storage failure would.
-    const transaction = IDBDatabase.prototype.transaction;
-    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
-      const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
-      if (names.includes('completed') && (args[1] ?? 'readonly') === 'readonly')
-        throw new DOMException('Injected read failure.', 'UnknownError');
-      return transaction.apply(this, args);
-    } as typeof transaction;
+    // The engine runs in this page: its reads of the results fail, as a storage failure would.
+    const failing = failReads('completed');
     try {
       const outcome = await Promise.race([
         client.settled(op.id).then(
@@ -303,7 +298,7 @@ describe('client configuration', () => {
       expect(outcome).to.be.instanceOf(SynclineError);
       expect((outcome as SynclineError).code).to.equal('storage');
     } finally {
-      IDBDatabase.prototype.transaction = transaction;
+      failing.restore();
       client.close();
       await unreachable(collection, false);
       await deleteSynclineDB(namespace);

@@ -1,4 +1,4 @@
-// IndexedDB states tests start from that syncline itself never leaves: a database created by a newer version.
+// IndexedDB states and failures syncline itself never causes: a database created by a newer version, reads that fail.
 import { DB_VERSION, databaseName } from '../../src/runtime/names.ts';
 
 /** Creates (empty) the namespace's database at a version above this code's, as a newer release would leave it. */
@@ -11,4 +11,27 @@ export function leaveNewerDatabase(namespace: string): Promise<void> {
     };
     open.onerror = () => reject(open.error);
   });
+}
+
+/**
+ * Makes the next `times` read-only transactions over `store` fail in this page (an engine running here, in-page,
+ * meets it as a storage failure), until `restore()`. `left()` says how many failures are still to come.
+ */
+export function failReads(store: string, times = Infinity): { left(): number; restore(): void } {
+  const transaction = IDBDatabase.prototype.transaction;
+  let left = times;
+  IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+    const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
+    if (left > 0 && names.includes(store) && (args[1] ?? 'readonly') === 'readonly') {
+      left--;
+      throw new DOMException('Injected read failure.', 'UnknownError');
+    }
+    return transaction.apply(this, args);
+  } as typeof transaction;
+  return {
+    left: () => left,
+    restore: () => {
+      IDBDatabase.prototype.transaction = transaction;
+    },
+  };
 }
