@@ -559,8 +559,8 @@ export class BackgroundSync {
     if (!result) return 'stopped';
     const outcome = result.outcome;
     if (outcome.type === 'done') {
-      const body = result.result?.body as { version?: unknown; data?: unknown; deleted?: unknown } | undefined;
-      const version = typeof body?.version === 'number' ? body.version : versionOf(result.result?.etag);
+      const body = result.result?.body as { data?: unknown; deleted?: unknown } | undefined;
+      const version = answerVersion(result);
       // Without a version the next push would go without If-Match and could overwrite anything: not taken as
       // accepted. The feed tells the version (a pull that finds this data there makes the row clean).
       if (version === null && method === 'PUT')
@@ -617,8 +617,8 @@ export class BackgroundSync {
     if (!result) return 'stopped';
     const outcome = result.outcome;
     if (outcome.type === 'done') {
-      const answer = result.result?.body as { version?: unknown; data?: unknown } | undefined;
-      const version = typeof answer?.version === 'number' ? answer.version : versionOf(result.result?.etag);
+      const answer = result.result?.body as { data?: unknown } | undefined;
+      const version = answerVersion(result);
       if (version === null)
         return this.unreadable(config, row, row.localRev, outcome.status, 'names no version (no "version", no ETag)');
       await this.accepted(row, create.rev, isData(answer?.data) ? (answer!.data as Data) : data, version);
@@ -678,7 +678,7 @@ export class BackgroundSync {
     };
   }
 
-  /** One request of a push, judged for connectivity; null when the engine closed while it was out. */
+  /** One request (a push, a pull's page), judged for connectivity; null when the engine closed while it was out. */
   private async send(url: string, init: RequestInit): Promise<Attempt | null> {
     const result = await attempt(url, init, {
       fetch: this.host.fetch,
@@ -890,23 +890,10 @@ export class BackgroundSync {
     let complete = false;
     for (let page = 0; page < 10_000; page++) {
       const url = `${config.url}?since=${encodeURIComponent(cursor)}`;
-      const answer = await this.host.authorize({ method: 'GET', url });
-      if (answer === false) return this.host.pauseForAuth();
-      const auth = answer;
-      const result = await this.host.judge(
-        await attempt(
-          url,
-          { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } },
-          {
-            fetch: this.host.fetch,
-            clock: this.host.clock,
-            credentials: this.host.config.credentials,
-            requestTimeoutMs: this.host.config.requestTimeoutMs,
-            maxBodyBytes: MAX_ANSWER_BYTES,
-          },
-        ),
-      );
-      if (this.closed) return;
+      const auth = await this.host.authorize({ method: 'GET', url });
+      if (auth === false) return this.host.pauseForAuth();
+      const result = await this.send(url, { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } });
+      if (!result) return;
       const outcome = result.outcome;
       if (outcome.type !== 'done') {
         if (outcome.type === 'failed' && outcome.error.status === 410 && cursor !== '') {
@@ -1261,6 +1248,12 @@ function checkedData(data: unknown, maxBytes: number): Data {
 /** Where an entity of a collection is pushed. */
 function entityUrl(config: CollectionRow, id: string): string {
   return `${config.url}/${encodeURIComponent(id)}`;
+}
+
+/** The version a 2xx answer to a push names: its body's `version`, else its ETag's; null when it names none. */
+function answerVersion(result: Attempt): number | null {
+  const version = (result.result?.body as { version?: unknown } | undefined)?.version;
+  return typeof version === 'number' ? version : versionOf(result.result?.etag);
 }
 
 function versionOf(etag: string | undefined): number | null {
