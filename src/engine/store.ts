@@ -280,9 +280,10 @@ export class QueueStore {
       sources.push({ size: index.count(kind), rows: () => index.getAll(kind), exact: only('kind') });
     }
     if (entityKey === undefined && filter.lane !== undefined) {
+      // Never exact here: a lane alone is indexWindow's.
       const index = store.index('laneSeq');
       const range = laneRange(filter.lane);
-      sources.push({ size: index.count(range), rows: () => index.getAll(range), exact: only('lane') });
+      sources.push({ size: index.count(range), rows: () => index.getAll(range), exact: false });
     }
     if (entityKey === undefined && statuses !== undefined) {
       // Stored statuses, plus the rows shown with another status than the stored one (sending is never stored).
@@ -314,16 +315,12 @@ export class QueueStore {
       if (wanted * all < total * total) {
         // In chunks of about what should hold the rest of the window (one getAll each: stepping a cursor row by
         // row cost a round trip per row).
-        const lane = filter.lane;
         const items: Operation[] = [];
         let skipped = 0;
         let after = -Infinity;
         for (;;) {
           const chunk = Math.min(1000, Math.max(32, Math.ceil(((wanted - skipped - items.length) * all) / total)));
-          const rows =
-            lane === undefined
-              ? await store.index('seq').getAll(IDBKeyRange.lowerBound(after, true), chunk)
-              : await store.index('laneSeq').getAll(IDBKeyRange.bound([lane, after], [lane, Infinity], true), chunk);
+          const rows = await store.index('seq').getAll(IDBKeyRange.lowerBound(after, true), chunk);
           for (const row of rows) {
             // Lane, kind and entity are never changed by the overlay: the stored row decides.
             if (!matchesFilter(row, filter)) continue;
