@@ -827,48 +827,48 @@ export class SyncEngine {
   // ---- Background Sync ------------------------------------------------------------------
 
   /** Registers a collection (idempotent): the engine keeps its replica, pushes its edits and pulls its changes. */
-  registerCollection(config: unknown): Promise<CollectionConfig> {
+  async registerCollection(config: unknown): Promise<CollectionConfig> {
     this.assertOpen();
     return this.loadBackground().then((b) => b.register(config));
   }
 
-  entityPut(collection: string, id: string, data: unknown): Promise<EntityRecord> {
+  async entityPut(collection: string, id: string, data: unknown): Promise<EntityRecord> {
     this.assertOpen();
     checkCollectionName(collection);
     return this.loadBackground().then((b) => b.put(collection, id, data));
   }
 
-  entityPatch(collection: string, id: string, fields: unknown): Promise<EntityRecord> {
+  async entityPatch(collection: string, id: string, fields: unknown): Promise<EntityRecord> {
     this.assertOpen();
     checkCollectionName(collection);
     return this.loadBackground().then((b) => b.patch(collection, id, fields));
   }
 
-  entityDelete(collection: string, id: string): Promise<boolean> {
+  async entityDelete(collection: string, id: string): Promise<boolean> {
     this.assertOpen();
     checkCollectionName(collection);
     return this.loadBackground().then((b) => b.delete(collection, id));
   }
 
-  entityRevert(collection: string, id: string): Promise<boolean> {
+  async entityRevert(collection: string, id: string): Promise<boolean> {
     this.assertOpen();
     checkCollectionName(collection);
     return this.loadBackground().then((b) => b.revert(collection, id));
   }
 
   /** Settles a conflict; the result is pushed against the server's current version. */
-  resolve(conflictId: string, resolution: unknown): Promise<EntityRecord | null> {
+  async resolve(conflictId: string, resolution: unknown): Promise<EntityRecord | null> {
     this.assertOpen();
     return this.loadBackground().then((b) => b.resolve(conflictId, resolution));
   }
 
-  entities(collection: string): Promise<EntityRecord[]> {
+  async entities(collection: string): Promise<EntityRecord[]> {
     this.assertOpen();
     checkCollectionName(collection);
     return this.loadBackground().then((b) => b.list(collection));
   }
 
-  conflicts(collection?: string): Promise<Conflict[]> {
+  async conflicts(collection?: string): Promise<Conflict[]> {
     this.assertOpen();
     if (collection !== undefined) checkCollectionName(collection);
     // With no collection (none stored, none registering) there is nothing to load the code for.
@@ -877,7 +877,7 @@ export class SyncEngine {
   }
 
   /** Every entity with an unpushed edit, over all collections, oldest edit first. */
-  dirtyEntities(): Promise<DirtyEntity[]> {
+  async dirtyEntities(): Promise<DirtyEntity[]> {
     this.assertOpen();
     if (!this.backgroundLoad) return Promise.resolve([]);
     return this.backgroundLoad.then((b) => b.dirty());

@@ -150,14 +150,7 @@ function watchReplica<T>(
   let buffer: EntityBatch[] | null = [];
   subscription.add(engine.entityChanges$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
   const mark = engine.writeSeq;
-  let snapshot: Promise<T[]>;
-  try {
-    snapshot = read();
-  } catch (error) {
-    // A refused argument throws before any read starts.
-    snapshot = Promise.reject(error);
-  }
-  snapshot.then(
+  read().then(
     (items) => {
       reset(items);
       const pending = buffer ?? [];
