@@ -227,11 +227,11 @@ export interface EngineConfig {
 
 // ---- Background Sync ----------------------------------------------------------------------
 
-/** How a collection settles a conflict: a named strategy, or (in the page) a function. */
 /** What a Background Sync collection may be called (its name is part of its pushes' keys). */
 export const COLLECTION_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** The longest delay a timer takes (2^31-1 ms): a longer one fires at once, over and over. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** How a collection settles a conflict: a named strategy, or (in the page) a function. */
 export const CONFLICT_STRATEGIES = ['server-wins', 'client-wins', 'merge', 'manual'] as const;
 export type ConflictStrategy = (typeof CONFLICT_STRATEGIES)[number];
 
