@@ -502,6 +502,43 @@ describe('SyncEngine', () => {
       ]);
     });
 
+    it('takes an operation delivered but not yet recorded as done: no discard, no clear refusal, and an id queued again after a clear stays', async () => {
+      f = await engineFixture({ batch: false });
+      // The moment the first success is known (lastSyncAt), its record waits for the coalescing window.
+      const delivered = (): Promise<void> =>
+        new Promise((resolve) => {
+          const sub = f.engine.status$.subscribe((s) => {
+            if (s.lastSyncAt === null) return;
+            queueMicrotask(() => sub.unsubscribe());
+            resolve();
+          });
+        });
+      const outcomes: string[] = [];
+      f.engine.completions$.subscribe((c) => outcomes.push(`${c.id}:${'discarded' in c ? 'discarded' : 'done'}`));
+      let seen = delivered();
+      const [x] = await f.engine.enqueue([f.create('a')]);
+      await seen;
+      expect(await f.engine.discard(x!.id), 'discard of a delivered operation').to.equal(false);
+      await f.until(x!.id, null, 'a recorded');
+      expect(outcomes).to.deep.equal([`${x!.id}:done`]);
+
+      // Clear: the delivered one is not unsent. Then the same id queued again before the record is written is a
+      // new operation, and the record must not take its row.
+      await f.engine.clear();
+      seen = delivered();
+      const [y] = await f.engine.enqueue([f.create('b')]);
+      await seen;
+      expect(await f.engine.clear(), 'cleared, nothing unsent').to.equal(1);
+      f.engine.setNetwork(false);
+      await f.engine.enqueue([{ ...f.create('c'), id: y!.id }]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const left = await f.engine.list();
+      expect(
+        left.map((op) => [op.id, (op.request.body as { id: string }).id]),
+        'the operation queued again',
+      ).to.deep.equal([[y!.id, 'c']]);
+    });
+
     /**
      * Reopens the fixture's engine as the app's next release would, allowing only the endpoint's origin (the first
      * engine also allowed https://elsewhere.example); returns every URL the new engine asks fetch for.

@@ -1,5 +1,6 @@
 // The sync engine: owns a namespace's queue and drains it to the server, FIFO per lane, lanes scheduled independently.
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { IDBPObjectStore, StoreNames } from 'idb';
 import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import {
   Connectivity,
@@ -21,7 +22,7 @@ import {
 import { realClock, type Clock } from './clock.ts';
 import type { BackgroundSync, EntityBatch } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
-import type { CompletedRow, SynclineDB } from './db.ts';
+import type { CompletedRow, SynclineDB, SynclineSchema } from './db.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
 import { validateFilter, validateRange } from './filter-check.ts';
 import { operationId } from './ids.ts';
@@ -589,6 +590,8 @@ export class SyncEngine {
   async discard(id: string): Promise<boolean> {
     this.assertOpen();
     checkId(id);
+    // Delivered, its record still being written: it is done, not discarded (its row goes with that record).
+    if (this.gone.has(id)) return false;
     // Held before the write, so a lane about to send it stops at its last check.
     this.discarding.add(id);
     let removed: Operation | undefined;
@@ -690,11 +693,13 @@ export class SyncEngine {
         this.config.durability,
         async (tx, record) => {
           const rows = (await tx.objectStore('operations').getAll()).filter((op) => op.createdAt <= before);
-          if (rows.length > 0 && !options.discardUnsent) {
+          // Delivered, their records still being written: they have reached the server.
+          const unsent = rows.filter((op) => !this.gone.has(op.id)).length;
+          if (unsent > 0 && !options.discardUnsent) {
             throw new SynclineError(
               SynclineErrorCode.UnsentOperations,
-              `${rows.length} operation(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
-              { unsent: rows.length },
+              `${unsent} operation(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
+              { unsent },
             );
           }
           for (const op of rows) {
@@ -1414,11 +1419,11 @@ export class SyncEngine {
       'relaxed',
       async (tx, record) => {
         const ops = tx.objectStore('operations');
-        // Keys only: whether each row is still there (not discarded meanwhile) is all this needs, and reading whole
-        // rows back (bodies and all) was the largest cost per operation on the drain's thread.
-        const present = await Promise.all(batch.map(({ shown }) => ops.getKey(shown.id)));
-        batch.forEach(({ shown, result }, i) => {
-          if (present[i] !== undefined) {
+        const stored = await storedIds(ops, batch);
+        batch.forEach(({ shown, result }) => {
+          // Its row, unless the id was queued again after the row had gone (a clear): that insert took the id out
+          // of `gone` when it committed, which was before this read could see its row.
+          if (stored.has(shown.id) && this.gone.has(shown.id)) {
             ops.delete(shown.id).catch(() => {});
             const before = this.inFlight.get(shown.id) ?? shown;
             record(before, null, before);
@@ -1566,6 +1571,27 @@ export class SyncEngine {
   private assertOpen(): void {
     if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
   }
+}
+
+type OperationsStore = IDBPObjectStore<SynclineSchema, StoreNames<SynclineSchema>[], 'operations', 'readwrite'>;
+
+/**
+ * Which of the batch's ids have a stored row. Keys only: reading whole rows back (bodies and all) was the largest
+ * cost per operation on the drain's thread. Successes come in about seq order, so their seqs usually span little
+ * more than the batch: one key read over that span of the seq index replaces a read per operation.
+ */
+async function storedIds(ops: OperationsStore, batch: DoneRecord[]): Promise<Set<string>> {
+  let low = Infinity,
+    high = -Infinity;
+  for (const { shown } of batch) {
+    low = Math.min(low, shown.seq);
+    high = Math.max(high, shown.seq);
+  }
+  if (high - low < 4 * batch.length + 64) {
+    return new Set(await ops.index('seq').getAllKeys(IDBKeyRange.bound(low, high)));
+  }
+  const keys = await Promise.all(batch.map(({ shown }) => ops.getKey(shown.id)));
+  return new Set(keys.filter((key): key is string => key !== undefined));
 }
 
 function checkId(id: unknown): asserts id is string {
