@@ -152,7 +152,7 @@ export async function attempt(url: string, init: RequestInit, options: Transport
     }
     const contentType = response.headers.get('Content-Type') ?? '';
     const body = await readBody(response, contentType, options.maxBodyBytes ?? MAX_BODY_KEPT);
-    const askedJson = /json/i.test(new Headers(init.headers).get('Accept') ?? '');
+    const askedJson = /json/i.test(headerOf(init.headers, 'accept') ?? '');
     const htmlInsteadOfJson = askedJson && /text\/html/i.test(contentType);
     const outcome = classifyResponse(
       { status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson },
@@ -207,6 +207,13 @@ async function readBody(response: Response, contentType: string, maxJson: number
     }
   }
   return text.slice(0, MAX_BODY_KEPT);
+}
+
+/** The value of header `name` (lower case) in `headers`; a plain record is read without building a Headers. */
+function headerOf(headers: HeadersInit | undefined, name: string): string | null {
+  if (!headers || headers instanceof Headers || Array.isArray(headers)) return new Headers(headers).get(name);
+  for (const key in headers) if (key.toLowerCase() === name) return headers[key]!;
+  return null;
 }
 
 /** Whether `headers` has `name` (lower case), in any case. */
