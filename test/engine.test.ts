@@ -453,6 +453,30 @@ describe('SyncEngine', () => {
       await clearFaults(`${f.path}-bad`);
     });
 
+    it('gives a whole-queue window the total of the rows its read saw, while enqueues, successes and discards are being written', async () => {
+      // The total comes from the engine's counts, not a count of the store: a list read in the same turn sees
+      // the same rows, so the two must agree at every moment of a busy drain.
+      f = await engineFixture({ batch: false, laneConcurrency: 4 });
+      await addFault({ pathPrefix: f.path, latencyMs: 2 });
+      const lanes = ['a', 'b', 'c', 'd'];
+      await f.engine.enqueue(ids('x', 200).map((id, i) => f.create(id, { lane: lanes[i % 4] })));
+      const writes: Promise<unknown>[] = [];
+      for (let round = 0; round < 60; round++) {
+        writes.push(f.engine.enqueue(ids(`r${round}-`, 3).map((id) => f.create(id, { lane: lanes[round % 4] }))));
+        if (round % 3 === 0) {
+          const queued = await f.engine.list({ status: 'pending' });
+          const last = queued[queued.length - 1];
+          if (last) writes.push(f.engine.discard(last.id));
+        }
+        const [window, list] = await Promise.all([f.engine.window({}, 0, 20), f.engine.list()]);
+        expect(window.total, `round ${round}`).to.equal(list.length);
+        expect(window.items.map((op) => op.id)).to.deep.equal(list.slice(0, 20).map((op) => op.id));
+      }
+      await Promise.all(writes);
+      await eventually(async () => (await f.engine.count()) === 0, 20_000, 'drained');
+      expect((await f.engine.window()).total).to.equal(0);
+    });
+
     it('shows a read started while an outcome is being written the outcome, once (no stale overlay)', async () => {
       f = await engineFixture({ batch: false });
       await addFault({ pathPrefix: f.path, status: 400 });

@@ -43,9 +43,13 @@ export interface QueueStoreOptions {
   onStorageHealth(health: StorageHealth): void;
 }
 
-/** A write whose transaction exists: the rows it has recorded so far, and whether it has committed. */
+/**
+ * A write whose transaction exists: the rows it has recorded so far, how many rows it adds (less those it
+ * removes), and whether it has committed.
+ */
 interface OpenWrite {
   ids: Set<string>;
+  added: number;
   committed: boolean;
 }
 
@@ -94,7 +98,7 @@ export class QueueStore {
     const changes: { prev: Operation | null; next: Operation | null; shownPrev?: Operation | undefined }[] = [];
     let tx: WriteTx | undefined;
     let seq: number;
-    const open: OpenWrite = { ids: new Set(), committed: false };
+    const open: OpenWrite = { ids: new Set(), added: 0, committed: false };
     try {
       tx = this.db.transaction(stores, 'readwrite', { durability });
       seq = ++this.writeSeq;
@@ -102,6 +106,7 @@ export class QueueStore {
       const result = await body(tx, (prev, next, shownPrev) => {
         changes.push({ prev, next, shownPrev });
         open.ids.add((next ?? prev)!.id);
+        open.added += (next ? 1 : 0) - (prev ? 1 : 0);
       });
       // Every request is placed: commit now rather than when the last one's answer has come back to this thread
       // (one round trip to the database process less per write, on every enqueue's critical path). Not when a
@@ -145,6 +150,18 @@ export class QueueStore {
     if (this.open.size === 0) return () => false;
     const writes = [...this.open];
     return (id) => writes.some((w) => w.committed && w.ids.has(id));
+  }
+
+  /**
+   * For a read about to be created: how many rows it will find in the store, known without counting them (a count
+   * walks every row). The counts cover every write emitted so far; the read also sees the writes open now that
+   * then commit, which are added. Ask only once the read is over (see openWrites).
+   */
+  rowsSeenByRead(): () => number {
+    const c = this.counts;
+    const base = c.pending + c.sending + c.failed + c.conflict;
+    const writes = [...this.open];
+    return () => writes.reduce((sum, w) => (w.committed ? sum + w.added : sum), base);
   }
 
   /** A change that is not stored (a request going out or coming back): numbered and emitted like a write. */
@@ -234,12 +251,14 @@ export class QueueStore {
     const store = this.readTx().store;
     const index = store.index(lane === undefined ? 'seq' : 'laneSeq');
     const range = lane === undefined ? undefined : laneRange(lane);
-    const total = range ? await index.count(range) : await store.count();
+    // The whole queue's total from the counts: counting it walked every row (8-29 ms over 10,000 in Chromium).
+    const rows = range ? null : this.rowsSeenByRead();
+    const laneTotal = range ? index.count(range) : null;
     const items: Operation[] = [];
     let cursor = await index.openCursor(range);
     if (cursor && offset > 0) cursor = await cursor.advance(offset);
     for (; cursor && items.length < limit; cursor = await cursor.continue()) items.push(cursor.value);
-    return { total, offset, items };
+    return { total: laneTotal ? await laneTotal : rows!(), offset, items };
   }
 
   /**
