@@ -51,6 +51,8 @@ interface OpenWrite {
   ids: Set<string>;
   added: number;
   committed: boolean;
+  /** Resolves once the write has committed and emitted, or failed. */
+  over: Promise<void>;
 }
 
 export class QueueStore {
@@ -98,7 +100,8 @@ export class QueueStore {
     const changes: { prev: Operation | null; next: Operation | null; shownPrev?: Operation | undefined }[] = [];
     let tx: WriteTx | undefined;
     let seq: number;
-    const open: OpenWrite = { ids: new Set(), added: 0, committed: false };
+    let over!: () => void;
+    const open: OpenWrite = { ids: new Set(), added: 0, committed: false, over: new Promise((r) => (over = r)) };
     try {
       tx = this.db.transaction(stores, 'readwrite', { durability });
       seq = ++this.writeSeq;
@@ -138,6 +141,7 @@ export class QueueStore {
       throw this.failure(error, tx);
     } finally {
       this.open.delete(open);
+      over();
     }
   }
 
@@ -155,13 +159,17 @@ export class QueueStore {
   /**
    * For a read about to be created: how many rows it will find in the store, known without counting them (a count
    * walks every row). The counts cover every write emitted so far; the read also sees the writes open now that
-   * then commit, which are added. Ask only once the read is over (see openWrites).
+   * then commit, which are added. Ask once the read is over: those writes have then finished in the database,
+   * though WebKit may not have told this thread yet, so their outcome is awaited.
    */
-  rowsSeenByRead(): () => number {
+  rowsSeenByRead(): () => Promise<number> {
     const c = this.counts;
     const base = c.pending + c.sending + c.failed + c.conflict;
     const writes = [...this.open];
-    return () => writes.reduce((sum, w) => (w.committed ? sum + w.added : sum), base);
+    return async () => {
+      await Promise.all(writes.map((w) => w.over));
+      return writes.reduce((sum, w) => (w.committed ? sum + w.added : sum), base);
+    };
   }
 
   /** A change that is not stored (a request going out or coming back): numbered and emitted like a write. */
@@ -254,11 +262,17 @@ export class QueueStore {
     // The whole queue's total from the counts: counting it walked every row (8-29 ms over 10,000 in Chromium).
     const rows = range ? null : this.rowsSeenByRead();
     const laneTotal = range ? index.count(range) : null;
-    const items: Operation[] = [];
-    let cursor = await index.openCursor(range);
-    if (cursor && offset > 0) cursor = await cursor.advance(offset);
-    for (; cursor && items.length < limit; cursor = await cursor.continue()) items.push(cursor.value);
-    return { total: laneTotal ? await laneTotal : rows!(), offset, items };
+    // The rows in one getAll from the window's first key: a cursor stepping through them cost 7-36 ms for 51 rows
+    // of a 10,000-row queue in Chromium, the getAll 2 ms. A key cursor finds that first key past the offset.
+    let from: IDBKeyRange | undefined = range;
+    let reachable = limit > 0;
+    if (reachable && offset > 0) {
+      const first = await (await index.openKeyCursor(range))?.advance(offset);
+      if (first) from = range ? IDBKeyRange.bound(first.key, range.upper) : IDBKeyRange.lowerBound(first.key);
+      else reachable = false;
+    }
+    const items: Operation[] = reachable ? await index.getAll(from, limit) : [];
+    return { total: laneTotal ? await laneTotal : await rows!(), offset, items };
   }
 
   /**
