@@ -18,6 +18,7 @@ import { channelName, checkNamespace, tabLockName, workerName } from './runtime/
 import { peekQueueSize } from './runtime/peek.ts';
 import { trustedScriptUrl } from './trusted-script-url.ts';
 import {
+  allowedOriginsOf,
   COLLECTION_NAME_PATTERN,
   CONFLICT_STRATEGIES,
   Connectivity,
@@ -179,7 +180,7 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
   if (options.healthUrl) config.healthUrl = new URL(options.healthUrl, pageBase()).href;
   config.allowedOrigins = config.allowedOrigins.map((o) => new URL(o, pageBase()).origin);
   // The probe carries credentials like any request: it must not go where requests may not.
-  const origins = [new URL(endpoint).origin, ...config.allowedOrigins];
+  const origins = allowedOriginsOf(config);
   if (!origins.includes(new URL(config.healthUrl).origin)) {
     throw new SynclineError(
       SynclineErrorCode.InvalidConfig,
@@ -402,7 +403,7 @@ class Client implements SyncClient {
       throw bad(`The url of collection ${name} is not a URL: ${options.url}`);
     }
     const origin = new URL(url).origin;
-    if (origin !== new URL(this.config.endpoint).origin && !this.config.allowedOrigins.includes(origin))
+    if (!allowedOriginsOf(this.config).includes(origin))
       throw bad(`Collection ${name} may not live on ${origin}: not the endpoint's origin, nor in allowedOrigins.`);
     const handle = new CollectionHandle<T>(name, this.connection, url, options, this.conflicts$, (id, resolution) =>
       this.resolve(id, resolution),

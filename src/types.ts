@@ -225,6 +225,11 @@ export interface EngineConfig {
   batchMaxOps: number;
 }
 
+/** The origins requests may go to: the endpoint's, then `allowedOrigins` (each an absolute URL or origin). */
+export function allowedOriginsOf(config: Pick<EngineConfig, 'endpoint' | 'allowedOrigins'>): string[] {
+  return [new URL(config.endpoint).origin, ...config.allowedOrigins.map((o) => new URL(o).origin)];
+}
+
 // ---- Background Sync ----------------------------------------------------------------------
 
 /** What a Background Sync collection may be called (its name is part of its pushes' keys). */

@@ -3,6 +3,7 @@ import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import type { IDBPObjectStore, StoreNames } from 'idb';
 import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import {
+  allowedOriginsOf,
   Connectivity,
   OperationStatus,
   type CollectionConfig,
@@ -182,7 +183,7 @@ export class SyncEngine {
     this.random = deps.random ?? Math.random;
     this.store = store;
     this.lastSeq = lastSeq;
-    this.origins = [new URL(this.config.endpoint).origin, ...this.config.allowedOrigins.map((o) => new URL(o).origin)];
+    this.origins = allowedOriginsOf(this.config);
     this.statusSubject = new BehaviorSubject<EngineStatus>({
       connectivity: Connectivity.Online,
       syncing: false,
