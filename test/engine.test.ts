@@ -14,8 +14,19 @@ import { subscribeLive, type LiveEvent, type LiveQuery } from '../src/engine/liv
 import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
+import { failWrites } from './support/databases.ts';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+
+/** Resolves the moment the engine knows of its first success (lastSyncAt), while that success's record waits. */
+const delivered = (f: EngineFixture): Promise<void> =>
+  new Promise((resolve) => {
+    const sub = f.engine.status$.subscribe((s) => {
+      if (s.lastSyncAt === null) return;
+      queueMicrotask(() => sub.unsubscribe());
+      resolve();
+    });
+  });
 
 describe('SyncEngine', () => {
   let f: EngineFixture;
@@ -526,41 +537,58 @@ describe('SyncEngine', () => {
       ]);
     });
 
-    it('takes an operation delivered but not yet recorded as done: no discard, no clear refusal, and an id queued again after a clear stays', async () => {
+    it('takes an operation delivered but not yet recorded as done: no discard, no clear refusal', async () => {
       f = await engineFixture({ batch: false });
-      // The moment the first success is known (lastSyncAt), its record waits for the coalescing window.
-      const delivered = (): Promise<void> =>
-        new Promise((resolve) => {
-          const sub = f.engine.status$.subscribe((s) => {
-            if (s.lastSyncAt === null) return;
-            queueMicrotask(() => sub.unsubscribe());
-            resolve();
-          });
-        });
       const outcomes: string[] = [];
       f.engine.completions$.subscribe((c) => outcomes.push(`${c.id}:${'discarded' in c ? 'discarded' : 'done'}`));
-      let seen = delivered();
+      let seen = delivered(f);
       const [x] = await f.engine.enqueue([f.create('a')]);
       await seen;
       expect(await f.engine.discard(x!.id), 'discard of a delivered operation').to.equal(false);
       await f.until(x!.id, null, 'a recorded');
       expect(outcomes).to.deep.equal([`${x!.id}:done`]);
-
-      // Clear: the delivered one is not unsent. Then the same id queued again before the record is written is a
-      // new operation, and the record must not take its row.
-      await f.engine.clear();
-      seen = delivered();
+      await f.engine.clear(); // lastSyncAt back to null, for the next delivery to be seen
+      seen = delivered(f);
       const [y] = await f.engine.enqueue([f.create('b')]);
       await seen;
+      await holdRecord();
       expect(await f.engine.clear(), 'cleared, nothing unsent').to.equal(1);
-      f.engine.setNetwork(false);
-      await f.engine.enqueue([{ ...f.create('c'), id: y!.id }]);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const left = await f.engine.list();
-      expect(
-        left.map((op) => [op.id, (op.request.body as { id: string }).id]),
-        'the operation queued again',
-      ).to.deep.equal([[y!.id, 'c']]);
+      // The record written after the clear removes nothing more, and brings back no result and no lastSyncAt.
+      f.clock.advance(1_000);
+      await eventually(() => outcomes.length === 2, 5_000, 'b recorded');
+      expect(await f.db.get('completed', y!.id)).to.equal(undefined);
+      expect(await f.db.get('meta', 'lastSyncAt')).to.equal(undefined);
+      expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
+    });
+
+    /** Makes the next record of successes fail, so it is tried again only once the (virtual) clock moves 1 s. */
+    async function holdRecord(): Promise<void> {
+      const failing = failWrites('completed', 1);
+      try {
+        await eventually(() => failing.left() === 0, 5_000, 'the record tried');
+      } finally {
+        failing.restore();
+      }
+    }
+
+    it('records a delivery a clear removed as nothing, and the same id queued and delivered again once, under a new seq', async () => {
+      f = await engineFixture({ batch: false });
+      const seen = delivered(f);
+      const [y] = await f.engine.enqueue([f.create('b')]);
+      await seen;
+      await holdRecord();
+      expect(await f.engine.clear(), 'the delivered one cleared, nothing unsent').to.equal(1);
+      // The same id, queued again (the same request, so the server replays its answer), sent and done while the
+      // first record still waits: a new operation, with a seq never handed out before.
+      const [again] = await f.engine.enqueue([{ ...f.create('b'), id: y!.id }]);
+      expect(again!.seq).to.be.greaterThan(y!.seq);
+      await eventually(() => f.engine.status.lastSyncAt !== null, 5_000, 'sent again');
+      f.clock.advance(1_000);
+      await eventually(async () => (await f.engine.list()).length === 0, 5_000, 'both recorded');
+      expect(f.engine.counts, 'one row, one removal').to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
+      expect((await f.engine.window()).total).to.equal(0);
+      // The cleared delivery's result is not written back: the one kept is the new operation's.
+      expect((await f.db.get('completed', y!.id))?.seq).to.equal(again!.seq);
     });
 
     /**

@@ -1,6 +1,5 @@
 // The sync engine: owns a namespace's queue and drains it to the server, FIFO per lane, lanes scheduled independently.
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
-import type { IDBPObjectStore, StoreNames } from 'idb';
 import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import {
   allowedOriginsOf,
@@ -23,7 +22,7 @@ import {
 import { realClock, type Clock } from './clock.ts';
 import type { BackgroundSync, EntityBatch } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
-import type { CompletedRow, SynclineDB, SynclineSchema } from './db.ts';
+import type { CompletedRow, SynclineDB } from './db.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
 import { validateFilter, validateRange } from './filter-check.ts';
 import { operationId } from './ids.ts';
@@ -146,6 +145,8 @@ export class SyncEngine {
   /** Read-ahead buffers whose last read reached the end of their lane: nothing to read ahead until they run out. */
   private readonly laneEnds = new WeakSet<Operation[]>();
   private readonly doneQueue: DoneRecord[] = [];
+  /** The seqs of operations delivered whose record is not written yet: done, though their rows are still stored. */
+  private readonly unrecorded = new Set<number>();
   private readonly insertQueue: {
     valid: OperationInput[];
     ids: string[];
@@ -466,8 +467,9 @@ export class SyncEngine {
             get(id: string): Promise<CompletedRow | undefined>;
           };
           completed = await Promise.all(ids.map((id) => done.get(id)));
-          // The counter never goes back, even if another engine last wrote a smaller one.
-          next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0);
+          // The counter never goes back, even if another engine last wrote a smaller one, nor below what this one
+          // has handed out (a clear may have removed the rows that held the highest seqs).
+          next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0, this.lastSeq);
           existing = rows as (Operation | undefined)[];
         }
         const out: Operation[] = [];
@@ -591,8 +593,6 @@ export class SyncEngine {
   async discard(id: string): Promise<boolean> {
     this.assertOpen();
     checkId(id);
-    // Delivered, its record still being written: it is done, not discarded (its row goes with that record).
-    if (this.gone.has(id)) return false;
     // Held before the write, so a lane about to send it stops at its last check.
     this.discarding.add(id);
     let removed: Operation | undefined;
@@ -602,7 +602,8 @@ export class SyncEngine {
         this.config.durability,
         async (tx, record) => {
           const row = await tx.objectStore('operations').get(id);
-          if (!row) return undefined;
+          // Delivered, its record still being written: it is done, not discarded (its row goes with that record).
+          if (!row || this.unrecorded.has(row.seq)) return undefined;
           // A state that could not be written (a full disk) is what tabs were shown and counted: it is what leaves.
           // The committed callback drops it before the views are taken, so the stored row would be counted instead.
           const prev = this.unsaved.get(id) ?? row;
@@ -695,7 +696,7 @@ export class SyncEngine {
         async (tx, record) => {
           const rows = (await tx.objectStore('operations').getAll()).filter((op) => op.createdAt <= before);
           // Delivered, their records still being written: they have reached the server.
-          const unsent = rows.filter((op) => !this.gone.has(op.id)).length;
+          const unsent = rows.filter((op) => !this.unrecorded.has(op.seq)).length;
           if (unsent > 0 && !options.discardUnsent) {
             throw new SynclineError(
               SynclineErrorCode.UnsentOperations,
@@ -714,6 +715,10 @@ export class SyncEngine {
             .catch(() => {});
           tx.objectStore('meta')
             .delete('lastSyncAt')
+            .catch(() => {});
+          // The counter's high-water mark outlives the operations that held it (see insert).
+          tx.objectStore('meta')
+            .put(this.lastSeq, 'seq')
             .catch(() => {});
           return rows;
         },
@@ -1366,6 +1371,7 @@ export class SyncEngine {
   /** Queues a success to be recorded with others in one transaction; the lane goes on without waiting. */
   private recordDone(shown: Operation, result: OperationResult): void {
     this.gone.add(shown.id);
+    this.unrecorded.add(shown.seq);
     this.doneQueue.push({ shown, result });
     if (this.doneQueue.length >= DONE_FLUSH_MAX) this.doneWindowEnd?.();
     this.patchStatus({ lastSyncAt: result.completedAt });
@@ -1420,24 +1426,27 @@ export class SyncEngine {
       'relaxed',
       async (tx, record) => {
         const ops = tx.objectStore('operations');
-        const stored = await storedIds(ops, batch);
-        batch.forEach(({ shown, result }) => {
-          // Its row, unless the id was queued again after the row had gone (a clear): that insert took the id out
-          // of `gone` when it committed, which was before this read could see its row.
-          if (stored.has(shown.id) && this.gone.has(shown.id)) {
-            ops.delete(shown.id).catch(() => {});
-            const before = this.inFlight.get(shown.id) ?? shown;
-            record(before, null, before);
-          }
+        // Keys only, by seq: the row that holds an operation's seq is that operation's (seqs are never handed out
+        // twice), while its id may since have been queued again as a new operation, after a clear removed it.
+        const holders = await Promise.all(batch.map(({ shown }) => ops.index('seq').getKey(shown.seq)));
+        const kept = new Set<number>();
+        batch.forEach(({ shown, result }, i) => {
+          // Not there: a clear removed it, with the results and lastSyncAt it kept; they are not written back.
+          if (holders[i] !== shown.id || kept.has(shown.seq)) return;
+          kept.add(shown.seq);
+          ops.delete(shown.id).catch(() => {});
+          const before = this.inFlight.get(shown.id) ?? shown;
+          record(before, null, before);
           if (!lean)
             tx.objectStore('completed')
               .put({ ...result, seq: shown.seq })
               .catch(() => {});
         });
         if (lean) return;
-        tx.objectStore('meta')
-          .put(now, 'lastSyncAt')
-          .catch(() => {});
+        if (kept.size > 0)
+          tx.objectStore('meta')
+            .put(now, 'lastSyncAt')
+            .catch(() => {});
         tx.objectStore('meta')
           .put(this.lastSeq, 'seq')
           .catch(() => {});
@@ -1456,8 +1465,10 @@ export class SyncEngine {
       },
       () => {
         for (const { shown } of batch) {
-          this.inFlight.delete(shown.id);
-          this.unsaved.delete(shown.id);
+          // Only this operation's own state: its id may be out again as a new operation.
+          if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
+          if (this.unsaved.get(shown.id)?.seq === shown.seq) this.unsaved.delete(shown.id);
+          this.unrecorded.delete(shown.seq);
         }
         // Their lanes may have taken a stale read for the end of the line: look again.
         this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
@@ -1529,7 +1540,7 @@ export class SyncEngine {
 
   /** How tabs see an operation: a request out shows `sending`; a state not yet written shows as in memory. */
   private view(row: Operation): Operation {
-    return this.inFlight.get(row.id) ?? this.unsaved.get(row.id) ?? row;
+    return shownAs(row, this.inFlight, this.unsaved);
   }
 
   /** The view as it stands now, for a read that has just started (its rows are from this moment too). */
@@ -1540,7 +1551,7 @@ export class SyncEngine {
     // A write created before this read but not yet committed: the read will hold its rows, while the overlay was
     // taken before that commit dropped it. Asked once the read is over, when each such write has committed or failed.
     const written = this.store.openWrites();
-    return (row) => (written(row.id) ? row : (inFlight.get(row.id) ?? unsaved.get(row.id) ?? row));
+    return (row) => (written(row.id) ? row : shownAs(row, inFlight, unsaved));
   }
 
   private setStorageHealth(health: StorageHealth): void {
@@ -1574,25 +1585,15 @@ export class SyncEngine {
   }
 }
 
-type OperationsStore = IDBPObjectStore<SynclineSchema, StoreNames<SynclineSchema>[], 'operations', 'readwrite'>;
-
 /**
- * Which of the batch's ids have a stored row. Keys only: reading whole rows back (bodies and all) was the largest
- * cost per operation on the drain's thread. Successes come in about seq order, so their seqs usually span little
- * more than the batch: one key read over that span of the seq index replaces a read per operation.
+ * A stored row as tabs see it: its request out (`inFlight`), or a state not written (`unsaved`). Only the row's own
+ * state: an id queued again after a clear is a new operation (another seq) while the old one's record waits.
  */
-async function storedIds(ops: OperationsStore, batch: DoneRecord[]): Promise<Set<string>> {
-  let low = Infinity,
-    high = -Infinity;
-  for (const { shown } of batch) {
-    low = Math.min(low, shown.seq);
-    high = Math.max(high, shown.seq);
-  }
-  if (high - low < 4 * batch.length + 64) {
-    return new Set(await ops.index('seq').getAllKeys(IDBKeyRange.bound(low, high)));
-  }
-  const keys = await Promise.all(batch.map(({ shown }) => ops.getKey(shown.id)));
-  return new Set(keys.filter((key): key is string => key !== undefined));
+function shownAs(row: Operation, inFlight: Map<string, Operation>, unsaved: Map<string, Operation>): Operation {
+  const flying = inFlight.get(row.id);
+  if (flying?.seq === row.seq) return flying;
+  const kept = unsaved.get(row.id);
+  return kept?.seq === row.seq ? kept : row;
 }
 
 function checkId(id: unknown): asserts id is string {

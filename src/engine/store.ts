@@ -45,12 +45,13 @@ export interface QueueStoreOptions {
 
 /**
  * A write whose transaction exists: the rows it has recorded so far, how many rows it adds (less those it
- * removes), and whether it has committed.
+ * removes), whether it has committed, and whether its changes are in the counts.
  */
 interface OpenWrite {
   ids: Set<string>;
   added: number;
   committed: boolean;
+  emitted: boolean;
   /** Resolves once the write has committed and emitted, or failed. */
   over: Promise<void>;
 }
@@ -101,7 +102,13 @@ export class QueueStore {
     let tx: WriteTx | undefined;
     let seq: number;
     let over!: () => void;
-    const open: OpenWrite = { ids: new Set(), added: 0, committed: false, over: new Promise((r) => (over = r)) };
+    const open: OpenWrite = {
+      ids: new Set(),
+      added: 0,
+      committed: false,
+      emitted: false,
+      over: new Promise((r) => (over = r)),
+    };
     try {
       tx = this.db.transaction(stores, 'readwrite', { durability });
       seq = ++this.writeSeq;
@@ -120,6 +127,7 @@ export class QueueStore {
       committed?.();
       this.setHealth('ok');
       // Views are taken at commit: what tabs see now, with what is only in memory laid over the stored rows.
+      open.emitted = true;
       this.emit(
         seq,
         changes.map(({ prev, next, shownPrev }) => ({
@@ -158,14 +166,14 @@ export class QueueStore {
 
   /**
    * For a read about to be created: how many rows it will find in the store, known without counting them (a count
-   * walks every row). The counts cover every write emitted so far; the read also sees the writes open now that
-   * then commit, which are added. Ask once the read is over: those writes have then finished in the database,
+   * walks every row). The counts cover every write emitted so far; the read also sees the writes not emitted yet
+   * that then commit, which are added. Ask once the read is over: those writes have then finished in the database,
    * though WebKit may not have told this thread yet, so their outcome is awaited.
    */
   rowsSeenByRead(): () => Promise<number> {
     const c = this.counts;
     const base = c.pending + c.sending + c.failed + c.conflict;
-    const writes = [...this.open];
+    const writes = [...this.open].filter((w) => !w.emitted);
     return async () => {
       await Promise.all(writes.map((w) => w.over));
       return writes.reduce((sum, w) => (w.committed ? sum + w.added : sum), base);

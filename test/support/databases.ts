@@ -18,13 +18,22 @@ export function leaveNewerDatabase(namespace: string): Promise<void> {
  * meets it as a storage failure), until `restore()`. `left()` says how many failures are still to come.
  */
 export function failReads(store: string, times = Infinity): { left(): number; restore(): void } {
+  return failTransactions(store, 'readonly', times);
+}
+
+/** As failReads, for read-write transactions over `store`. */
+export function failWrites(store: string, times = Infinity): { left(): number; restore(): void } {
+  return failTransactions(store, 'readwrite', times);
+}
+
+function failTransactions(store: string, mode: IDBTransactionMode, times: number) {
   const transaction = IDBDatabase.prototype.transaction;
   let left = times;
   IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
     const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
-    if (left > 0 && names.includes(store) && (args[1] ?? 'readonly') === 'readonly') {
+    if (left > 0 && names.includes(store) && (args[1] ?? 'readonly') === mode) {
       left--;
-      throw new DOMException('Injected read failure.', 'UnknownError');
+      throw new DOMException(`Injected ${mode} failure.`, 'UnknownError');
     }
     return transaction.apply(this, args);
   } as typeof transaction;
