@@ -553,9 +553,12 @@ describe('SyncEngine', () => {
       await seen;
       await holdRecord();
       expect(await f.engine.clear(), 'cleared, nothing unsent').to.equal(1);
-      // The record written after the clear removes nothing more, and brings back no result and no lastSyncAt.
+      // The record written after the clear removes nothing more, and brings back no result, no lastSyncAt and no
+      // completion (the clear removed the operation).
       f.clock.advance(1_000);
-      await eventually(() => outcomes.length === 2, 5_000, 'b recorded');
+      const engine = f.engine as unknown as { recording: Promise<void> | null };
+      await eventually(() => engine.recording === null, 5_000, 'b recorded');
+      expect(outcomes).to.deep.equal([`${x!.id}:done`]);
       expect(await f.db.get('completed', y!.id)).to.equal(undefined);
       expect(await f.db.get('meta', 'lastSyncAt')).to.equal(undefined);
       expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
@@ -573,6 +576,8 @@ describe('SyncEngine', () => {
 
     it('records a delivery a clear removed as nothing, and the same id queued and delivered again once, under a new seq', async () => {
       f = await engineFixture({ batch: false });
+      const completions: string[] = [];
+      f.engine.completions$.subscribe((c) => completions.push(c.id));
       const seen = delivered(f);
       const [y] = await f.engine.enqueue([f.create('b')]);
       await seen;
@@ -587,8 +592,9 @@ describe('SyncEngine', () => {
       await eventually(async () => (await f.engine.list()).length === 0, 5_000, 'both recorded');
       expect(f.engine.counts, 'one row, one removal').to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
       expect((await f.engine.window()).total).to.equal(0);
-      // The cleared delivery's result is not written back: the one kept is the new operation's.
+      // The cleared delivery's result is not written back, nor told: the one kept is the new operation's.
       expect((await f.db.get('completed', y!.id))?.seq).to.equal(again!.seq);
+      expect(completions, "only the new operation's completion").to.deep.equal([y!.id]);
     });
 
     /**

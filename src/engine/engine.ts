@@ -1385,9 +1385,9 @@ export class SyncEngine {
       if (this.closed) return;
       const batch = this.doneQueue.splice(0);
       try {
-        await this.writeDone(batch, lean);
+        const recorded = await this.writeDone(batch, lean);
         lean = false;
-        for (const { result } of batch) this.completionSubject.next({ id: result.id, result });
+        for (const { result } of recorded) this.completionSubject.next({ id: result.id, result });
       } catch (error) {
         if (this.closed) return;
         // Put back in front; on a full disk, write only the deletes (they free space, results take some).
@@ -1418,7 +1418,8 @@ export class SyncEngine {
     });
   }
 
-  private writeDone(batch: DoneRecord[], lean: boolean): Promise<void> {
+  /** Records successes; returns those whose rows it removed (not those a clear removed first). */
+  private writeDone(batch: DoneRecord[], lean: boolean): Promise<DoneRecord[]> {
     const now = this.clock.now();
     const stores = lean ? (['operations'] as const) : (['operations', 'completed', 'meta'] as const);
     return this.store.write(
@@ -1430,10 +1431,14 @@ export class SyncEngine {
         // twice), while its id may since have been queued again as a new operation, after a clear removed it.
         const holders = await Promise.all(batch.map(({ shown }) => ops.index('seq').getKey(shown.seq)));
         const kept = new Set<number>();
-        batch.forEach(({ shown, result }, i) => {
-          // Not there: a clear removed it, with the results and lastSyncAt it kept; they are not written back.
+        const recorded: DoneRecord[] = [];
+        batch.forEach((done, i) => {
+          const { shown, result } = done;
+          // Not there: a clear removed it, with the results and lastSyncAt it kept; they are not written back, nor
+          // told as a completion (its id may be queued again, as a new operation a tab may be waiting for).
           if (holders[i] !== shown.id || kept.has(shown.seq)) return;
           kept.add(shown.seq);
+          recorded.push(done);
           ops.delete(shown.id).catch(() => {});
           const before = this.inFlight.get(shown.id) ?? shown;
           record(before, null, before);
@@ -1442,7 +1447,7 @@ export class SyncEngine {
               .put({ ...result, seq: shown.seq })
               .catch(() => {});
         });
-        if (lean) return;
+        if (lean) return recorded;
         if (kept.size > 0)
           tx.objectStore('meta')
             .put(now, 'lastSyncAt')
@@ -1462,6 +1467,7 @@ export class SyncEngine {
               .delete(key)
               .catch(() => {});
         }
+        return recorded;
       },
       () => {
         for (const { shown } of batch) {
