@@ -89,6 +89,23 @@ describe('SyncEngine', () => {
       expect(await f.engine.count()).to.equal(3);
     });
 
+    it('gives an enqueue that starts first the lower seq, when a re-sent one (read first) and a new one overlap', async () => {
+      f = await engineFixture({ batch: false });
+      f.engine.setNetwork(false);
+      await f.engine.enqueue([f.create('a0')]);
+      // A re-sent enqueue reads before it writes; a plain one reserves its seqs at once, while that read is out.
+      const [[a], [b]] = await Promise.all([
+        f.engine.enqueue([f.create('a1')], { resent: true }),
+        f.engine.enqueue([f.create('a2')]),
+      ]);
+      expect(a!.seq, 'the one started first').to.be.lessThan(b!.seq);
+      expect((await f.engine.list()).map((op) => (op.request.body as { id: string }).id)).to.deep.equal([
+        'a0',
+        'a1',
+        'a2',
+      ]);
+    });
+
     it('never hands out a seq again after a restart: not one still queued, discarded or sent', async () => {
       f = await engineFixture();
       const reopen = async () => {

@@ -441,6 +441,9 @@ export class SyncEngine {
   ): Promise<Operation[]> {
     let constraintFailed = false;
     let next = knownSeq ?? 0;
+    // The counter as this insert starts: seqs reserved later by others are theirs (taking them too would put this
+    // insert's operations after ones queued after it, yet stored first; the unique seq index settles it instead).
+    const floor = this.lastSeq;
     const inserted: Operation[] = [];
     let result: Operation[];
     try {
@@ -469,7 +472,7 @@ export class SyncEngine {
           completed = await Promise.all(ids.map((id) => done.get(id)));
           // The counter never goes back, even if another engine last wrote a smaller one, nor below what this one
           // has handed out (a clear may have removed the rows that held the highest seqs).
-          next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0, this.lastSeq);
+          next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0, floor);
           existing = rows as (Operation | undefined)[];
         }
         const out: Operation[] = [];
