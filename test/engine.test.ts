@@ -591,6 +591,45 @@ describe('SyncEngine', () => {
       }
     }
 
+    it('keeps the answer of a request that lands after its operation was discarded; not after a clear, nor under an id queued again', async () => {
+      f = await engineFixture({ batch: false });
+      await addFault({ pathPrefix: f.path, latencyMs: 400 });
+      const completions: string[] = [];
+      f.engine.completions$.subscribe((c) => completions.push(`${c.id}:${'discarded' in c ? 'discarded' : 'done'}`));
+      const engine = f.engine as unknown as { recording: Promise<void> | null };
+      const landed = async (id: string) => {
+        await eventually(async () => (await serverItems(f.collection)).some((i) => i.id === id), 5_000, `${id} landed`);
+        await new Promise((r) => setTimeout(r, 100));
+        await eventually(() => engine.recording === null, 5_000, `${id} recorded`);
+      };
+      const out = () => eventually(() => f.engine.counts.sending === 1, 5_000, 'request out');
+
+      const [x] = await f.engine.enqueue([f.create('x')]);
+      await out();
+      expect(await f.engine.discard(x!.id)).to.equal(true);
+      await landed('x');
+      expect((await f.engine.result(x!.id))?.status, 'kept for settled()').to.equal(201);
+      expect(completions).to.deep.equal([`${x!.id}:discarded`, `${x!.id}:done`]);
+
+      const [z] = await f.engine.enqueue([f.create('z')]);
+      await out();
+      expect(await f.engine.clear({ discardUnsent: true })).to.equal(1);
+      await landed('z');
+      expect(await f.engine.result(z!.id), 'the clear removed the answers').to.equal(undefined);
+
+      const [w] = await f.engine.enqueue([f.create('w')]);
+      await out();
+      expect(await f.engine.discard(w!.id)).to.equal(true);
+      f.engine.setNetwork(false);
+      const [again] = await f.engine.enqueue([{ ...f.create('w2'), id: w!.id }]);
+      await landed('w');
+      expect(await f.engine.result(w!.id), 'the id is a new operation now').to.equal(undefined);
+      expect(completions.filter((c) => c.startsWith(z!.id) || c.startsWith(w!.id))).to.deep.equal([
+        `${w!.id}:discarded`,
+      ]);
+      expect((await f.engine.list()).map((op) => op.seq)).to.deep.equal([again!.seq]);
+    });
+
     it('records a delivery a clear removed as nothing, and the same id queued and delivered again once, under a new seq', async () => {
       f = await engineFixture({ batch: false });
       const completions: string[] = [];

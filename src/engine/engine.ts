@@ -147,6 +147,8 @@ export class SyncEngine {
   private readonly doneQueue: DoneRecord[] = [];
   /** The seqs of operations delivered whose record is not written yet: done, though their rows are still stored. */
   private readonly unrecorded = new Set<number>();
+  /** The seqs of operations a clear removed while their request was out or their record unwritten. */
+  private readonly cleared = new Set<number>();
   private readonly insertQueue: {
     valid: OperationInput[];
     ids: string[];
@@ -730,6 +732,8 @@ export class SyncEngine {
       for (const op of removed) {
         this.gone.add(op.id);
         this.unsaved.delete(op.id);
+        // An answer still to come (or to be recorded) is not kept: the clear removed the results too.
+        if (this.unrecorded.has(op.seq) || this.inFlight.get(op.id)?.seq === op.seq) this.cleared.add(op.seq);
       }
       this.patchStatus({ lastSyncAt: null });
       return removed.length;
@@ -1343,8 +1347,11 @@ export class SyncEngine {
         'relaxed',
         async (tx, record) => {
           const row = await tx.objectStore('operations').get(shown.id);
-          // Discarded while its request was out: the user's choice stands.
-          if (!row) return;
+          // Discarded or cleared while its request was out: the user's choice stands.
+          if (!row || row.seq !== shown.seq) {
+            this.cleared.delete(shown.seq);
+            return;
+          }
           tx.objectStore('operations')
             .put(next)
             .catch(() => {});
@@ -1433,18 +1440,26 @@ export class SyncEngine {
         // Keys only, by seq: the row that holds an operation's seq is that operation's (seqs are never handed out
         // twice), while its id may since have been queued again as a new operation, after a clear removed it.
         const holders = await Promise.all(batch.map(({ shown }) => ops.index('seq').getKey(shown.seq)));
+        // A row gone before its record: discarded while its request was out (its answer is kept for settled()),
+        // unless a clear removed it (with the answers) or its id is queued again as a new operation.
+        const discarded = batch.map(({ shown }, i) => holders[i] !== shown.id && !this.cleared.has(shown.seq));
+        const requeued = discarded.some(Boolean)
+          ? await Promise.all(batch.map(({ shown }, i) => (discarded[i] ? ops.getKey(shown.id) : undefined)))
+          : [];
         const kept = new Set<number>();
         const recorded: DoneRecord[] = [];
         batch.forEach((done, i) => {
           const { shown, result } = done;
-          // Not there: a clear removed it, with the results and lastSyncAt it kept; they are not written back, nor
-          // told as a completion (its id may be queued again, as a new operation a tab may be waiting for).
-          if (holders[i] !== shown.id || kept.has(shown.seq)) return;
+          if (kept.has(shown.seq)) return;
+          if (holders[i] === shown.id) {
+            ops.delete(shown.id).catch(() => {});
+            const before = this.inFlight.get(shown.id) ?? shown;
+            record(before, null, before);
+          } else if (!discarded[i] || requeued[i] !== undefined) {
+            return;
+          }
           kept.add(shown.seq);
           recorded.push(done);
-          ops.delete(shown.id).catch(() => {});
-          const before = this.inFlight.get(shown.id) ?? shown;
-          record(before, null, before);
           if (!lean)
             tx.objectStore('completed')
               .put({ ...result, seq: shown.seq })
@@ -1478,6 +1493,7 @@ export class SyncEngine {
           if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
           if (this.unsaved.get(shown.id)?.seq === shown.seq) this.unsaved.delete(shown.id);
           this.unrecorded.delete(shown.seq);
+          this.cleared.delete(shown.seq);
         }
         // Their lanes may have taken a stale read for the end of the line: look again.
         this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
