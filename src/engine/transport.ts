@@ -211,12 +211,13 @@ async function readBody(response: Response, contentType: string, maxJson: number
 
 /** The value of header `name` (lower case) in `headers`; a plain record is read without building a Headers. */
 function headerOf(headers: HeadersInit | undefined, name: string): string | null {
-  if (!headers || headers instanceof Headers || Array.isArray(headers)) return new Headers(headers).get(name);
-  for (const key in headers) if (key.toLowerCase() === name) return headers[key]!;
+  if (!headers) return null;
+  if (headers instanceof Headers || Array.isArray(headers)) return new Headers(headers).get(name);
+  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return headers[key]!;
   return null;
 }
 
 /** Whether `headers` has `name` (lower case), in any case. */
 export function hasHeader(headers: Record<string, string> | undefined, name: string): boolean {
-  return !!headers && Object.keys(headers).some((h) => h.toLowerCase() === name);
+  return headerOf(headers, name) !== null;
 }
