@@ -890,14 +890,14 @@ export class SyncEngine {
     this.assertOpen();
     if (collection !== undefined) checkCollectionName(collection);
     // With no collection (none stored, none registering) there is nothing to load the code for.
-    if (!this.backgroundLoad) return Promise.resolve([]);
+    if (!this.backgroundLoad) return [];
     return this.backgroundLoad.then((b) => b.conflicts(collection));
   }
 
   /** Every entity with an unpushed edit, over all collections, oldest edit first. */
   async dirtyEntities(): Promise<DirtyEntity[]> {
     this.assertOpen();
-    if (!this.backgroundLoad) return Promise.resolve([]);
+    if (!this.backgroundLoad) return [];
     return this.backgroundLoad.then((b) => b.dirty());
   }
 
@@ -1446,11 +1446,9 @@ export class SyncEngine {
         const requeued = discarded.some(Boolean)
           ? await Promise.all(batch.map(({ shown }, i) => (discarded[i] ? ops.getKey(shown.id) : undefined)))
           : [];
-        const kept = new Set<number>();
         const recorded: DoneRecord[] = [];
         batch.forEach((done, i) => {
           const { shown, result } = done;
-          if (kept.has(shown.seq)) return;
           if (holders[i] === shown.id) {
             ops.delete(shown.id).catch(() => {});
             const before = this.inFlight.get(shown.id) ?? shown;
@@ -1458,7 +1456,6 @@ export class SyncEngine {
           } else if (!discarded[i] || requeued[i] !== undefined) {
             return;
           }
-          kept.add(shown.seq);
           recorded.push(done);
           if (!lean)
             tx.objectStore('completed')
@@ -1466,7 +1463,7 @@ export class SyncEngine {
               .catch(() => {});
         });
         if (lean) return recorded;
-        if (kept.size > 0)
+        if (recorded.length > 0)
           tx.objectStore('meta')
             .put(now, 'lastSyncAt')
             .catch(() => {});
