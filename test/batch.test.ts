@@ -328,6 +328,42 @@ describe('batched push', () => {
     expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3']);
   });
 
+  it('marks as possibly applied only the operations of the unanswered batch, not one queued again under an id', async () => {
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let arrived!: () => void;
+    const sent = new Promise<void>((resolve) => (arrived = resolve));
+    // The batch is held until answer(), and then gets no answer at all.
+    const unanswered: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!url.endsWith('/_batch')) return fetch(input, init);
+      arrived();
+      await answered;
+      throw new TypeError('Failed to fetch');
+    };
+    f = await engineFixture({ batch: true }, { fetch: unanswered });
+    await f.engine.capabilitiesLoaded;
+    const ops = await f.engine.enqueue(['n1', 'n2', 'n3'].map((id) => put(id)));
+    await sent;
+    // While the batch is out, the queue is cleared and n2's id queued again: a new operation, never sent.
+    expect(await f.engine.clear({ discardUnsent: true })).to.equal(3);
+    f.engine.setNetwork(false);
+    const [again] = await f.engine.enqueue([{ ...put('n2b'), id: ops[1]!.id }]);
+    answer();
+    await eventually(async () => (await f.engine.list())[0]?.id === again!.id && f.engine.counts.sending === 0, 5_000);
+    // Give the no-answer handling its write: it must leave the new operation alone.
+    await new Promise((r) => setTimeout(r, 200));
+    const [row] = await f.engine.list();
+    expect(row!.seq).to.equal(again!.seq);
+    expect(row!.uncertainSince, 'the new operation was never sent').to.equal(undefined);
+    expect(f.engine.counts, 'the cleared batch is not put back in line').to.deep.equal({
+      pending: 1,
+      sending: 0,
+      failed: 0,
+      conflict: 0,
+    });
+  });
+
   it('keeps the key of an operation waiting on a 409 in progress when the user retries it', async () => {
     f = await engineFixture({ backoffBaseMs: 100 });
     await f.engine.capabilitiesLoaded;

@@ -628,6 +628,11 @@ describe('SyncEngine', () => {
         `${w!.id}:discarded`,
       ]);
       expect((await f.engine.list()).map((op) => op.seq)).to.deep.equal([again!.seq]);
+      // The old delivery's answer does not make the new operation under its id look gone: it is sent (and refused,
+      // as a different request under a key the server has seen).
+      f.engine.setNetwork(true);
+      const sent = await f.until(again!.id, (op) => op.attempts === 1, 'the operation queued again is sent');
+      expect(sent!.lastError).to.include({ kind: 'http', status: 422 });
     });
 
     it('records a delivery a clear removed as nothing, and the same id queued and delivered again once, under a new seq', async () => {

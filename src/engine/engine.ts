@@ -136,8 +136,13 @@ export class SyncEngine {
   private readonly inFlight = new Map<string, Operation>();
   /** Newer state of operations whose write failed (a full disk): the queue goes on from memory. */
   private readonly unsaved = new Map<string, Operation>();
-  /** Ids that left the queue (done, discarded, cleared): a read that started before they left cannot resurrect them. */
-  private readonly gone = new RecentSet(20_000);
+  /**
+   * Seqs of operations that left the queue (done, discarded, cleared): a read that started before they left cannot
+   * resurrect them. By seq, not id: an id may be queued again as a new operation while the old one's answer is due.
+   */
+  private readonly gone = new RecentSet<number>(20_000);
+  /** Ids that left the queue in this engine's life: queued again, each is looked up first (it may be done). */
+  private readonly left = new RecentSet<string>(20_000);
   /** Each lane's next operations, read ahead; dropped whenever something other than a send changes the lane. */
   private readonly laneBuffers = new Map<string, Operation[]>();
   /** Lanes whose next rows are being read ahead now. */
@@ -377,7 +382,7 @@ export class SyncEngine {
       }
     }
     // An id that left the queue in this engine's life (done, discarded) is looked up first: it may be done already.
-    if (options.resent || ids.some((id) => this.gone.has(id))) return this.insert(valid, ids, now, null);
+    if (options.resent || ids.some((id) => this.left.has(id))) return this.insert(valid, ids, now, null);
     return new Promise((resolve, reject) => {
       this.insertQueue.push({ valid, ids, now, resolve, reject });
       if (!this.inserting) void this.flushInserts();
@@ -515,7 +520,7 @@ export class SyncEngine {
     if (knownSeq === null) this.lastSeq = Math.max(this.lastSeq, next);
     for (const op of inserted) {
       // Queued again under an id that had left the queue: the new operation is not the one that left.
-      if (this.gone.delete(op.id)) this.laneBuffers.delete(op.lane);
+      if (this.left.delete(op.id)) this.laneBuffers.delete(op.lane);
     }
     this.scheduler.poke(...new Set(result.map((op) => op.lane)));
     return result;
@@ -544,7 +549,8 @@ export class SyncEngine {
     this.assertOpen();
     checkId(id);
     const sending = this.inFlight.get(id);
-    if (sending) return sending;
+    // Not a flight of an operation that left: the id may since have been queued again.
+    if (sending && !this.isGone(sending)) return sending;
     const op = await this.store.write(
       ['operations'],
       this.config.durability,
@@ -630,7 +636,7 @@ export class SyncEngine {
       void this.pokeAllLanes();
       throw error;
     }
-    if (removed) this.gone.add(id);
+    if (removed) this.leave(removed);
     this.discarding.delete(id);
     if (!removed) return false;
     // Waiting to go alone after a refused batch: it never will.
@@ -656,7 +662,7 @@ export class SyncEngine {
       const index = tx.objectStore('operations').index('status');
       for (let cursor = await index.openCursor(OperationStatus.Pending); cursor; cursor = await cursor.continue()) {
         const op = cursor.value;
-        if (op.nextAttemptAt <= now || this.inFlight.has(op.id)) continue;
+        if (op.nextAttemptAt <= now || this.inFlight.get(op.id)?.seq === op.seq) continue;
         const next = { ...op, nextAttemptAt: 0, updatedAt: now };
         cursor.update(next).catch(() => {});
         record(op, next);
@@ -730,7 +736,7 @@ export class SyncEngine {
       );
       // Gone only once the removal committed (until then the clear holds them).
       for (const op of removed) {
-        this.gone.add(op.id);
+        this.leave(op);
         this.unsaved.delete(op.id);
         // An answer still to come (or to be recorded) is not kept: the clear removed the results too.
         if (this.unrecorded.has(op.seq) || this.inFlight.get(op.id)?.seq === op.seq) this.cleared.add(op.seq);
@@ -1085,7 +1091,12 @@ export class SyncEngine {
 
   /** The operation left the queue (done, discarded, cleared): lanes read past it. */
   private isGone(op: Operation): boolean {
-    return this.gone.has(op.id);
+    return this.gone.has(op.seq);
+  }
+
+  private leave(op: Operation): void {
+    this.gone.add(op.seq);
+    this.left.add(op.id);
   }
 
   /** A discard or clear of the operation is being written: its lane waits for the outcome, sending nothing. */
@@ -1315,12 +1326,13 @@ export class SyncEngine {
       .write(['operations'], 'relaxed', async (tx, record) => {
         const store = tx.objectStore('operations');
         const rows = await Promise.all(ops.map((op) => store.get(op.id)));
-        for (const row of rows) {
-          if (!row || row.uncertainSince !== undefined) continue;
+        rows.forEach((row, i) => {
+          // Not a row that is no longer this operation's (removed, its id queued again as a new operation).
+          if (!row || row.seq !== ops[i]!.seq || row.uncertainSince !== undefined) return;
           const next = { ...row, uncertainSince: now };
           store.put(next).catch(() => {});
           record(row, next);
-        }
+        });
       })
       // Only a guard for a lane held past the key's lifetime: a failed write leaves them as they were.
       .catch(() => {});
@@ -1364,7 +1376,7 @@ export class SyncEngine {
       );
     } catch (error) {
       // A full disk must not stop the queue: the newer state lives in memory until a write succeeds.
-      const removed = this.gone.has(shown.id);
+      const removed = this.isGone(shown);
       dropOverlay();
       if (!removed) {
         this.unsaved.set(shown.id, next);
@@ -1380,7 +1392,7 @@ export class SyncEngine {
 
   /** Queues a success to be recorded with others in one transaction; the lane goes on without waiting. */
   private recordDone(shown: Operation, result: OperationResult): void {
-    this.gone.add(shown.id);
+    this.leave(shown);
     this.unrecorded.add(shown.seq);
     this.doneQueue.push({ shown, result });
     if (this.doneQueue.length >= DONE_FLUSH_MAX) this.doneWindowEnd?.();

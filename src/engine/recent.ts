@@ -1,27 +1,27 @@
-// A bounded set that forgets its oldest entries: ids that left the queue, so a stale read cannot bring them back.
+// A bounded set that forgets its oldest entries: operations that left the queue, so a stale read cannot bring them back.
 
-export class RecentSet {
-  private readonly items = new Set<string>();
+export class RecentSet<T> {
+  private readonly items = new Set<T>();
 
   constructor(private readonly limit: number) {}
 
-  add(id: string): void {
-    // Re-adding moves an id to the young end.
-    this.items.delete(id);
-    this.items.add(id);
+  add(item: T): void {
+    // Re-adding moves an item to the young end.
+    this.items.delete(item);
+    this.items.add(item);
     if (this.items.size > this.limit) {
       const oldest = this.items.values().next().value;
       if (oldest !== undefined) this.items.delete(oldest);
     }
   }
 
-  has(id: string): boolean {
-    return this.items.has(id);
+  has(item: T): boolean {
+    return this.items.has(item);
   }
 
   /** Whether it was there. */
-  delete(id: string): boolean {
-    return this.items.delete(id);
+  delete(item: T): boolean {
+    return this.items.delete(item);
   }
 
   clear(): void {
