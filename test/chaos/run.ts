@@ -33,13 +33,19 @@ export interface ChaosCommon {
 export interface ChaosConfig extends ChaosCommon {
   ops: number;
   lanes: number;
+  /**
+   * Times a user acts on the queue from a tab: discards a recent operation (half of the time then queues it again
+   * under the same id, the same request), or, one time in ten, clears the queue. Drawn from a stream of their own,
+   * so a seed's other events stay where they were.
+   */
+  userActions: number;
 }
 
 export interface ChaosResult {
   config: Omit<ChaosConfig, 'browserPath'>;
   /** Operations whose enqueue resolved (durably stored, by contract). */
   acknowledged: number;
-  /** Acknowledged operations the server never applied. */
+  /** Acknowledged operations the server never applied (a discarded or cleared one may or may not be applied). */
   lost: number;
   /** Operations the server applied more than once. */
   duplicates: number;
@@ -71,6 +77,7 @@ export const DEFAULTS: Omit<ChaosConfig, 'seed' | 'browserPath'> = {
   workerKills: 3,
   windowMs: 15_000,
   stallAfterMs: 90_000,
+  userActions: 12,
 };
 
 /** mulberry32: a small seeded PRNG, so a run's schedule is reproducible from its seed. */
@@ -89,6 +96,29 @@ interface Ack {
   id: string;
   seq: number;
   lane: string;
+}
+
+/** What users did to the queue, and what it allows: each removed operation applied at most once, not at least. */
+interface UserEffects {
+  /** Discarded or cleared, not queued again since: owed no application. */
+  removed: Set<string>;
+  /** Queued again under their id after a discard: owed once, in either place of their lane's order. */
+  requeued: Set<string>;
+}
+
+type UserAction = 'discard' | 'discard-requeue' | 'clear';
+
+/** When users act and how (see ChaosConfig.userActions). */
+export function userSchedule(
+  config: { userActions: number; windowMs: number },
+  random: () => number,
+): { at: number; kind: UserAction }[] {
+  return Array.from({ length: config.userActions }, () => {
+    const at = Math.floor(random() * config.windowMs);
+    const roll = random();
+    const kind: UserAction = roll < 0.1 ? 'clear' : roll < 0.55 ? 'discard' : 'discard-requeue';
+    return { at, kind };
+  }).sort((a, b) => a.at - b.at);
 }
 
 /** The run's server faults on writes under `base`: 503 with Retry-After at `failureRate`, lost replies at `dropRate`. */
@@ -212,7 +242,17 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
   const app = await startAppServer();
   const collection = `chaos${config.seed}x${Date.now().toString(36)}`;
   const namespace = collection;
-  const events: Record<string, number> = { tabsClosed: 0, workersKilled: 0, offlineFlaps: 0 };
+  const events: Record<string, number> = {
+    tabsClosed: 0,
+    workersKilled: 0,
+    offlineFlaps: 0,
+    discarded: 0,
+    requeued: 0,
+    cleared: 0,
+  };
+  const user: UserEffects = { removed: new Set(), requeued: new Set() };
+  /** When each acknowledgement arrived here, in order (a clear removes what was queued before it). */
+  const ackedAt = new Map<string, number>();
   let activeFlaps = 0;
   const acks = new Map<string, Ack>();
   const logs: string[] = [];
@@ -231,7 +271,12 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         if (m.type() === 'error' || m.type() === 'warn') logs.push(`${Date.now()} ${m.type()} ${m.text()}`);
       });
       page.on('pageerror', (e) => logs.push(`${Date.now()} pageerror ${e}`));
-      await page.exposeFunction('chaosAck', (ack: Ack) => acks.set(ack.id, ack)).catch(() => {});
+      await page
+        .exposeFunction('chaosAck', (ack: Ack) => {
+          acks.set(ack.id, ack);
+          ackedAt.set(ack.id, Date.now());
+        })
+        .catch(() => {});
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'syncline' in window);
       await page.evaluate((opts) => {
@@ -260,6 +305,8 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       at: Math.floor(random() * config.windowMs),
     })).sort((a, b) => a.at - b.at);
     const chaosEvents = chaosSchedule(config, random);
+    const userRandom = prng(config.seed ^ 0x5eed);
+    const userEvents = userSchedule(config, userRandom);
     const latency = varyLatency(admin, base, config.latencyMs, random, () => chaos);
 
     const started = Date.now();
@@ -297,6 +344,104 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       // A tab closed under it, or a refused enqueue: not acknowledged, so not owed.
       if (outcome !== 'ok') events[outcome] = (events[outcome] ?? 0) + 1;
     };
+    /** One user action from a random tab; actions run one at a time, beside the enqueues. */
+    const act = async (kind: UserAction) => {
+      const live = [...pages];
+      const page = live[Math.floor(userRandom() * live.length)];
+      if (!page) return;
+      if (kind === 'clear') {
+        const done = await page
+          .evaluate(async () => {
+            const w = window as unknown as { client: import('../../src/index.ts').SyncClient };
+            try {
+              return await w.client.clear({ discardUnsent: true });
+            } catch {
+              return null;
+            }
+          })
+          .catch(() => null);
+        // A clear whose answer was lost (its tab closed) may have happened all the same.
+        if (done !== null) events.cleared!++;
+        // Everything acknowledged up to now may have been removed; an enqueue acknowledged a moment later may
+        // still have been queued before the clear read the queue (another tab's), so a margin is allowed.
+        const until = Date.now() + 1_000;
+        await sleep(1_000);
+        for (const [id, at] of ackedAt) {
+          if (at > until) continue;
+          user.removed.add(id);
+        }
+        return;
+      }
+      // Half of the time the operation the outbox shows going out now (its answer still to come), else a recent one.
+      const recent = [...acks.values()].slice(-30);
+      const fallback = recent[Math.floor(userRandom() * recent.length)] ?? null;
+      const outgoing =
+        userRandom() < 0.5
+          ? await page
+              .evaluate(
+                () =>
+                  new Promise<{ id: string; lane: string } | null>((resolve) => {
+                    const w = window as unknown as { client: import('../../src/index.ts').SyncClient };
+                    const filter = { status: 'sending' as import('../../src/index.ts').OperationStatus };
+                    const sub = w.client.window$(filter, 0, 1).subscribe((win) => {
+                      resolve(win.items[0] ? { id: win.items[0].id, lane: win.items[0].lane } : null);
+                      queueMicrotask(() => sub.unsubscribe());
+                    });
+                    setTimeout(() => resolve(null), 1_000);
+                  }),
+              )
+              .catch(() => null)
+          : null;
+      const target = outgoing ?? fallback;
+      if (!target) return;
+      const { id, lane } = target;
+      const outcome = await page
+        .evaluate(
+          async (id, url, lane, requeue) => {
+            const w = window as unknown as {
+              client: import('../../src/index.ts').SyncClient;
+              chaosAck(a: Ack): Promise<void>;
+            };
+            try {
+              if (!(await w.client.discard(id))) return 'kept';
+            } catch {
+              return 'unknown';
+            }
+            if (!requeue) return 'discarded';
+            try {
+              // The user does it again: the same id and request (the server replays it if the first got there).
+              const op = await w.client.enqueue({
+                id,
+                kind: 'chaos',
+                label: id,
+                lane,
+                request: { method: 'PUT', url, body: { op: id } },
+              });
+              await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
+              return 'requeued';
+            } catch {
+              return 'discarded';
+            }
+          },
+          id,
+          `${collection}/${lane}`,
+          lane,
+          kind === 'discard-requeue',
+        )
+        .catch(() => 'unknown');
+      // A discard whose answer was lost (its tab closed) may have happened all the same.
+      if (outcome === 'unknown') user.removed.add(id);
+      if (outcome === 'discarded' || outcome === 'requeued') {
+        events.discarded!++;
+        user.removed.add(id);
+      }
+      if (outcome === 'requeued') {
+        events.requeued!++;
+        user.removed.delete(id);
+        user.requeued.add(id);
+      }
+    };
+    let acting: Promise<void> = Promise.resolve();
     const inFlight: Promise<unknown>[] = [];
     const outages: number[] = [];
     const measure = async (page: Page) => {
@@ -311,9 +456,15 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     };
     let opIndex = 0;
     let eventIndex = 0;
-    while (opIndex < perOp.length || eventIndex < chaosEvents.length) {
+    let userIndex = 0;
+    while (opIndex < perOp.length || eventIndex < chaosEvents.length || userIndex < userEvents.length) {
       const now = Date.now() - started;
       while (opIndex < perOp.length && perOp[opIndex]!.at <= now) inFlight.push(enqueue(perOp[opIndex++]!));
+      while (userIndex < userEvents.length && userEvents[userIndex]!.at <= now) {
+        const { kind } = userEvents[userIndex++]!;
+        acting = acting.then(() => act(kind));
+        inFlight.push(acting);
+      }
       while (eventIndex < chaosEvents.length && chaosEvents[eventIndex]!.at <= now) {
         const event = chaosEvents[eventIndex++]!;
         if (event.kind === 'close' && pages.size > 0) {
@@ -365,7 +516,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     while (Date.now() - stopped < config.stallAfterMs) {
       rows = await changeLog(app, collection);
       const applied = new Set(rows.map(keyOf));
-      if ([...acks.keys()].every((id) => applied.has(id))) {
+      if ([...acks.keys()].every((id) => applied.has(id) || user.removed.has(id))) {
         const idle = await Promise.all(
           [...pages].map((p) =>
             p
@@ -394,7 +545,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     }
     rows = await changeLog(app, collection);
     for (const page of pages) await measure(page);
-    const verdict = judge(rows, acks);
+    const { reordered, ...verdict } = judge(rows, acks, user);
     const result: ChaosResult = {
       config: strip(config),
       ...verdict,
@@ -403,10 +554,11 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       events,
       longestOutageMs: Math.max(0, ...outages),
     };
-    if (result.stalled || verdict.lost > 0 || result.longestOutageMs > 15_000) {
+    if (result.stalled || verdict.lost > 0 || verdict.orderViolations > 0 || result.longestOutageMs > 15_000) {
       const applied = new Set(rows.map(keyOf));
       result.diagnosis = {
-        missing: [...acks.values()].filter((a) => !applied.has(a.id)).slice(0, 20),
+        reordered,
+        missing: [...acks.values()].filter((a) => !applied.has(a.id) && !user.removed.has(a.id)).slice(0, 20),
         logs: logs.slice(-60),
         tabs: await Promise.all(
           [...pages].map((p) =>
@@ -478,7 +630,11 @@ export async function changeLog(app: AppServer, collection: string): Promise<Cha
 function judge(
   rows: ChangeRow[],
   acks: Map<string, Ack>,
-): Pick<ChaosResult, 'acknowledged' | 'lost' | 'duplicates' | 'orderViolations' | 'applied'> {
+  user: UserEffects,
+): Pick<ChaosResult, 'acknowledged' | 'lost' | 'duplicates' | 'orderViolations' | 'applied'> & {
+  /** The first pairs applied out of order: the earlier-applied one with the higher seq, and whether users removed it. */
+  reordered: { lane: string; applied: [string, number, boolean][] }[];
+} {
   const seen = new Map<string, number>();
   const byLane = new Map<string, string[]>();
   for (const row of rows) {
@@ -490,14 +646,25 @@ function judge(
     byLane.set(row.id, list);
   }
   let lost = 0;
-  for (const id of acks.keys()) if (!seen.has(id)) lost++;
+  for (const id of acks.keys()) if (!seen.has(id) && !user.removed.has(id)) lost++;
   let duplicates = 0;
   for (const count of seen.values()) if (count > 1) duplicates += count - 1;
   let orderViolations = 0;
-  for (const [, keys] of byLane) {
+  const reordered: { lane: string; applied: [string, number, boolean][] }[] = [];
+  for (const [lane, keys] of byLane) {
     // Only acknowledged operations have a known seq; the order among them must be theirs.
-    const seqs = keys.map((k) => acks.get(k)?.seq).filter((s): s is number => s !== undefined);
-    for (let i = 1; i < seqs.length; i++) if (seqs[i]! < seqs[i - 1]!) orderViolations++;
+    // One queued again may stand where it was first applied, or where it was queued again.
+    const known = keys.filter((k) => !user.requeued.has(k) && acks.has(k));
+    const seqs = known.map((k) => acks.get(k)!.seq);
+    for (let i = 1; i < seqs.length; i++) {
+      if (seqs[i]! >= seqs[i - 1]!) continue;
+      orderViolations++;
+      if (reordered.length < 10)
+        reordered.push({
+          lane,
+          applied: [i - 1, i].map((j) => [known[j]!, seqs[j]!, user.removed.has(known[j]!)]),
+        });
+    }
   }
-  return { acknowledged: acks.size, lost, duplicates, orderViolations, applied: seen.size };
+  return { acknowledged: acks.size, lost, duplicates, orderViolations, applied: seen.size, reordered };
 }

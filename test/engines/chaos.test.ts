@@ -5,7 +5,7 @@ import { findChromium } from '../../scripts/ensure-chromium.mjs';
 import { DEFAULTS, runChaos } from '../chaos/run.ts';
 
 for (const mode of ['shared-worker', 'leader-tab'] as const) {
-  test(`chaos (${mode}): 2 tabs, 80 ops, 3 lanes, 30 % 503s, lost replies, a flap, tabs and workers killed`, async () => {
+  test(`chaos (${mode}): 2 tabs, 80 ops, 3 lanes, 30 % 503s, lost replies, a flap, tabs and workers killed, discards`, async () => {
     const result = await runChaos({
       ...DEFAULTS,
       seed: mode === 'shared-worker' ? 11 : 12,
@@ -17,6 +17,7 @@ for (const mode of ['shared-worker', 'leader-tab'] as const) {
       offlineFlaps: 1,
       tabCloses: 2,
       workerKills: 1,
+      userActions: 4,
       stallAfterMs: 60_000,
       browserPath: findChromium()!,
     });
