@@ -48,7 +48,7 @@ const results: ChaosResult[] = [];
 const modes = values.mode === 'both' ? ['shared-worker', 'leader-tab'] : [values.mode];
 if (mixes.includes('queue')) {
   console.log(
-    'seed  mode           tabs   ops  acked  lost  dup  order  stall  drain s  outage s  tabs closed  kills  flaps  discarded/again/clears',
+    'seed  mode           tabs   ops  acked  lost  dup  order  stall  drain s  outage s  tabs closed  kills  flaps  discarded/again/retried/clears',
   );
   for (const mode of modes) {
     for (const seed of seedsOf(values.seeds!)) {
@@ -80,7 +80,7 @@ if (mixes.includes('queue')) {
           String(r.events.tabsClosed).padStart(12),
           String(r.events.workersKilled).padStart(6),
           String(r.events.offlineFlaps).padStart(6),
-          `${r.events.discarded}/${r.events.requeued}/${r.events.cleared}`.padStart(22),
+          `${r.events.discarded}/${r.events.requeued}/${r.events.retried}/${r.events.cleared}`.padStart(30),
         ].join('  '),
       );
     }

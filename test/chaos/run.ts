@@ -35,7 +35,8 @@ export interface ChaosConfig extends ChaosCommon {
   lanes: number;
   /**
    * Times a user acts on the queue from a tab: discards a recent operation (half of the time then queues it again
-   * under the same id, the same request), or, one time in ten, clears the queue. Drawn from a stream of their own,
+   * under the same id, the same request), retries one (a waiting one is made due now), or, one time in ten, clears
+   * the queue. Drawn from a stream of their own,
    * so a seed's other events stay where they were.
    */
   userActions: number;
@@ -106,7 +107,7 @@ interface UserEffects {
   requeued: Set<string>;
 }
 
-type UserAction = 'discard' | 'discard-requeue' | 'clear';
+type UserAction = 'discard' | 'discard-requeue' | 'retry' | 'clear';
 
 /** When users act and how (see ChaosConfig.userActions). */
 export function userSchedule(
@@ -116,7 +117,7 @@ export function userSchedule(
   return Array.from({ length: config.userActions }, () => {
     const at = Math.floor(random() * config.windowMs);
     const roll = random();
-    const kind: UserAction = roll < 0.1 ? 'clear' : roll < 0.55 ? 'discard' : 'discard-requeue';
+    const kind: UserAction = roll < 0.1 ? 'clear' : roll < 0.4 ? 'discard' : roll < 0.7 ? 'discard-requeue' : 'retry';
     return { at, kind };
   }).sort((a, b) => a.at - b.at);
 }
@@ -248,6 +249,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     offlineFlaps: 0,
     discarded: 0,
     requeued: 0,
+    retried: 0,
     cleared: 0,
   };
   const user: UserEffects = { removed: new Set(), requeued: new Set() };
@@ -397,17 +399,24 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       const { id, lane } = target;
       const outcome = await page
         .evaluate(
-          async (id, url, lane, requeue) => {
+          async (id, url, lane, kind) => {
             const w = window as unknown as {
               client: import('../../src/index.ts').SyncClient;
               chaosAck(a: Ack): Promise<void>;
             };
+            if (kind === 'retry') {
+              // Gone already (done, discarded) is the usual answer for a recent operation: not-found.
+              return w.client.retry(id).then(
+                () => 'retried',
+                () => 'not retried',
+              );
+            }
             try {
               if (!(await w.client.discard(id))) return 'kept';
             } catch {
               return 'unknown';
             }
-            if (!requeue) return 'discarded';
+            if (kind === 'discard') return 'discarded';
             try {
               // The user does it again: the same id and request (the server replays it if the first got there).
               const op = await w.client.enqueue({
@@ -426,7 +435,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
           id,
           `${collection}/${lane}`,
           lane,
-          kind === 'discard-requeue',
+          kind,
         )
         .catch(() => 'unknown');
       // A discard whose answer was lost (its tab closed) may have happened all the same.
@@ -435,6 +444,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         events.discarded!++;
         user.removed.add(id);
       }
+      if (outcome === 'retried') events.retried!++;
       if (outcome === 'requeued') {
         events.requeued!++;
         user.removed.delete(id);
