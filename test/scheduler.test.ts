@@ -1,6 +1,6 @@
 // Lanes are scheduled one by one, never in passes: a lane's wake time is its own, a new or due lane starts at once.
 import { expect } from '@open-wc/testing';
-import { OperationStatus } from '../src/index.ts';
+import { OperationStatus, type Operation } from '../src/index.ts';
 import { VirtualClock } from '../src/testing.ts';
 import { LaneScheduler } from '../src/engine/scheduler.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -170,11 +170,11 @@ describe('lanes in the engine', () => {
     f.engine.setNetwork(false);
     const ops = await f.engine.enqueue(Array.from({ length: 40 }, (_, i) => inLane('a', `n${i}`)));
     const engine = f.engine as unknown as {
-      gone: { add(id: string): void };
+      leave(op: Operation): void;
       laneHead(lane: string): Promise<{ id: string } | null>;
     };
     // As the engine holds them after 20 successes whose deletes have not committed yet.
-    for (const op of ops.slice(0, 20)) engine.gone.add(op.id);
+    for (const op of ops.slice(0, 20)) engine.leave(op);
     expect((await engine.laneHead('a'))?.id).to.equal(ops[20]!.id);
   });
 

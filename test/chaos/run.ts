@@ -99,6 +99,9 @@ interface Ack {
   lane: string;
 }
 
+/** In each tab: queues one of the run's operations and acknowledges it to the run once stored. */
+type ChaosEnqueue = (id: string, lane: string, url: string) => Promise<void>;
+
 /** What users did to the queue, and what it allows: each removed operation applied at most once, not at least. */
 interface UserEffects {
   /** Discarded or cleared, not queued again since: owed no application. */
@@ -286,8 +289,21 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
           syncline: typeof import('../../src/index.ts');
           client: import('../../src/index.ts').SyncClient;
           conn: [number, boolean][];
+          chaosAck(a: Ack): Promise<void>;
+          chaosEnqueue: ChaosEnqueue;
         };
         w.client = w.syncline.createSyncClient(opts as never);
+        // How the run's operations are queued (the first time, or again under the same id), told once stored.
+        w.chaosEnqueue = async (id, lane, url) => {
+          const op = await w.client.enqueue({
+            id,
+            kind: 'chaos',
+            label: id,
+            lane,
+            request: { method: 'PUT', url, body: { op: id } },
+          });
+          await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
+        };
         // When this tab could reach its engine, for the longest-outage figure.
         w.conn = [[Date.now(), false]];
         w.client.status$.subscribe((s) => {
@@ -320,19 +336,9 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
       const outcome = await page
         .evaluate(
           async (id, lane, url) => {
-            const w = window as unknown as {
-              client: import('../../src/index.ts').SyncClient;
-              chaosAck(a: Ack): Promise<void>;
-            };
+            const w = window as unknown as { chaosEnqueue: ChaosEnqueue };
             try {
-              const op = await w.client.enqueue({
-                id,
-                kind: 'chaos',
-                label: id,
-                lane,
-                request: { method: 'PUT', url, body: { op: id } },
-              });
-              await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
+              await w.chaosEnqueue(id, lane, url);
               return 'ok';
             } catch (e) {
               return `refused:${(e as { code?: string }).code ?? (e as Error).message}`;
@@ -402,7 +408,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
           async (id, url, lane, kind) => {
             const w = window as unknown as {
               client: import('../../src/index.ts').SyncClient;
-              chaosAck(a: Ack): Promise<void>;
+              chaosEnqueue: ChaosEnqueue;
             };
             if (kind === 'retry') {
               // Gone already (done, discarded) is the usual answer for a recent operation: not-found.
@@ -419,14 +425,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
             if (kind === 'discard') return 'discarded';
             try {
               // The user does it again: the same id and request (the server replays it if the first got there).
-              const op = await w.client.enqueue({
-                id,
-                kind: 'chaos',
-                label: id,
-                lane,
-                request: { method: 'PUT', url, body: { op: id } },
-              });
-              await w.chaosAck({ id: op.id, seq: op.seq, lane: op.lane });
+              await w.chaosEnqueue(id, lane, url);
               return 'requeued';
             } catch {
               return 'discarded';
