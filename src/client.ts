@@ -333,10 +333,17 @@ class Client implements SyncClient {
           if (event.type === 'result') resolve(event.result);
           else if (event.type === 'discarded')
             reject(
-              new SynclineError(
-                SynclineErrorCode.Discarded,
-                `Operation ${id} was discarded before it reached the server.`,
-              ),
+              event.requestOut
+                ? // The truth is not known yet: the request left before the discard, and may still be applied.
+                  new SynclineError(
+                    SynclineErrorCode.Discarded,
+                    `Operation ${id} was discarded while its request was out: the server may still apply it (settled() asked again then answers with its result).`,
+                    { requestOut: true },
+                  )
+                : new SynclineError(
+                    SynclineErrorCode.Discarded,
+                    `Operation ${id} was discarded before it reached the server.`,
+                  ),
             );
           else reject(new SynclineError(SynclineErrorCode.NotFound, `No operation ${id}, and no result kept for it.`));
         },

@@ -402,6 +402,70 @@ describe('cold start', () => {
   });
 });
 
+describe('settled() of a discarded operation', () => {
+  it('says whether the request had left: discarded before, or discarded while out (then the result once it lands)', async () => {
+    const namespace = uniqueName('settle-discard');
+    const collection = uniqueName('c');
+    const client = createSyncClient({
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker',
+      healthUrl: `/api/health/${collection}`,
+    });
+    const create = (id: string) => ({
+      kind: 'item.create',
+      label: id,
+      lane: id,
+      request: { method: 'POST' as const, url: collection, body: { id } },
+    });
+    try {
+      await unreachable(collection);
+      const never = await client.enqueue(create('never'));
+      // Its one try has come back and is recorded (the server is unreachable): no request of it is out.
+      await eventually(
+        async () => {
+          const [op] = (await firstValueFrom(client.window$({}, 0, 1))).items;
+          return op?.attempts === 1 && op.status === 'pending';
+        },
+        5_000,
+        'first try recorded',
+      );
+      const before = client.settled(never.id).catch((e: SynclineError) => e);
+      expect(await client.discard(never.id)).to.equal(true);
+      const unsent = await before;
+      expect(unsent).to.include({ code: 'discarded' });
+      expect((unsent as SynclineError).detail).to.equal(undefined);
+      expect((unsent as SynclineError).message).to.include('before it reached the server');
+
+      await unreachable(collection, false);
+      await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 600 });
+      const out = await client.enqueue(create('out'));
+      await eventually(
+        async () => (await firstValueFrom(client.window$({ status: 'sending' as never }, 0, 1))).items.length === 1,
+        5_000,
+        'request out',
+      );
+      const pending = client.settled(out.id).catch((e: SynclineError) => e);
+      expect(await client.discard(out.id)).to.equal(true);
+      const maybe = (await pending) as SynclineError;
+      expect(maybe.code).to.equal('discarded');
+      expect(maybe.detail).to.deep.equal({ requestOut: true });
+      expect(maybe.message).to.include('may still apply it');
+      // It did land: asked again, settled() has the server's answer.
+      await eventually(async () => (await serverItems(collection)).some((i) => i.id === 'out'), 5_000, 'landed');
+      await eventually(
+        async () => (await client.settled(out.id).catch(() => null))?.status === 201,
+        5_000,
+        'result kept',
+      );
+    } finally {
+      client.close();
+      await unreachable(collection, false);
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  });
+});
+
 describe('settled() and close()', () => {
   it('rejects a pending settled() with closed when the client closes, and one asked after close at once', async () => {
     const namespace = uniqueName('settle-close');

@@ -62,8 +62,11 @@ export interface ServerCapabilities {
   batch: { url: string; maxOps: number; maxBytes: number } | null;
 }
 
-/** A done operation's answer, or word that it was discarded, for `settled()`. */
-export type Completion = { id: string; result: OperationResult } | { id: string; discarded: true };
+/**
+ * A done operation's answer, or word that it was discarded, for `settled()`. `requestOut`: its request had already
+ * left, so the server may apply it all the same (its answer, if it lands, is kept: `settled()` asked later gives it).
+ */
+export type Completion = { id: string; result: OperationResult } | { id: string; discarded: true; requestOut?: true };
 
 const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Results are kept this long after an operation is done (and at most `COMPLETED_LIMIT` of them). */
@@ -636,12 +639,14 @@ export class SyncEngine {
       void this.pokeAllLanes();
       throw error;
     }
+    // Whether its request is out now: taken before leave(), and only this operation's own flight.
+    const requestOut = !!removed && this.inFlight.get(id)?.seq === removed.seq;
     if (removed) this.leave(removed);
     this.discarding.delete(id);
     if (!removed) return false;
     // Waiting to go alone after a refused batch: it never will.
     this.solo.delete(id);
-    this.completionSubject.next({ id, discarded: true });
+    this.completionSubject.next({ id, discarded: true, ...(requestOut ? { requestOut: true as const } : {}) });
     // The lane it blocked may move again.
     this.laneBuffers.delete(removed.lane);
     this.scheduler.poke(removed.lane);

@@ -40,7 +40,8 @@ export type LiveEvent =
   | { type: 'window'; window: OperationWindow }
   | { type: 'status'; status: EngineStatus }
   | { type: 'result'; result: OperationResult }
-  | { type: 'discarded' }
+  /** `requestOut`: discarded while its request was out, so the server may apply it all the same. */
+  | { type: 'discarded'; requestOut?: boolean }
   | { type: 'not-found' }
   | { type: 'entities-reset'; entities: EntityRecord[] }
   | { type: 'entities-changes'; upserts: EntityRecord[]; removes: string[] }
@@ -256,7 +257,8 @@ function watchResult(
   subscription.add(
     engine.completions$.subscribe((c) => {
       if (c.id !== id) return;
-      finish('discarded' in c ? { type: 'discarded' } : { type: 'result', result: c.result });
+      if ('discarded' in c) finish({ type: 'discarded', ...(c.requestOut ? { requestOut: true } : {}) });
+      else finish({ type: 'result', result: c.result });
     }),
   );
   // Subscribed first, then read: a completion in between is seen by one or the other.
