@@ -1099,6 +1099,7 @@ export class SyncEngine {
     return this.gone.has(op.seq);
   }
 
+  /** The operation left the queue: lanes read past its seq, and its id, queued again, is looked up first. */
   private leave(op: Operation): void {
     this.gone.add(op.seq);
     this.left.add(op.id);
