@@ -40,6 +40,8 @@ const EXCLUDED = {
     // Chromium's quota override (CDP Storage.overrideQuotaForOrigin); Firefox's own full disk is tested from Node
     // (test/engines/firefox-quota.test.ts), with a Firefox started under a tiny storage limit.
     'test/quota.test.ts': 'the quota override is a CDP command',
+    // Clears the site's data as the browser's "Clear site data" does: CDP Storage.clearDataForOrigin.
+    'test/storage-cleared.test.ts': 'clearing site data under a page is a CDP command',
   },
   webkit: {
     // Opens real tabs and kills the worker through puppeteer (open-page, kill-shared-worker); WebKitWebDriver
@@ -47,6 +49,7 @@ const EXCLUDED = {
     'test/cross-tab.test.ts': 'extra tabs and worker kill need puppeteer/CDP',
     'test/worker-kill.test.ts': 'killing a SharedWorker needs CDP',
     'test/quota.test.ts': 'the quota override is a CDP command, and the page is opened through puppeteer',
+    'test/storage-cleared.test.ts': 'clearing site data is a CDP command, and the page is opened through puppeteer',
   },
 };
 

@@ -124,7 +124,8 @@ export { DB_VERSION, databaseName, deleteSynclineDB };
 /**
  * Opens (and creates or upgrades) a namespace's database. `onVersionChange` runs when a newer version of
  * syncline (another worker during a deploy) needs to upgrade it (`newVersion` is that version), or when it is
- * being deleted (a logout: `newVersion` is null); the connection is closed right after.
+ * being deleted (a logout: `newVersion` is null) or the browser has closed it (the site's data cleared: null too);
+ * the connection is closed right after, or already.
  */
 export function openSynclineDB(
   namespace: string,
@@ -171,6 +172,11 @@ export function openSynclineDB(
         db.createObjectStore('conflicts', { keyPath: 'id' }).createIndex('entity', ['collection', 'entityId']);
         db.createObjectStore('collections', { keyPath: 'name' });
       }
+    },
+    terminated() {
+      // The browser closed the connection under the engine: the site's data was cleared (the database is gone), or
+      // storage failed. As after a deletion, the engine steps aside, and the next one opens the database afresh.
+      onVersionChange?.(null);
     },
     blocking(_current, next, event) {
       // A newer version wants to upgrade, or the database is being deleted: step aside rather than wedge it

@@ -28,7 +28,10 @@ export function pageCommands() {
       if (command === 'open-page') {
         const opener = session.browser.getPage(session.id);
         const page = await opener.browserContext().newPage();
-        await page.goto(new URL(payload.path, opener.url()).href);
+        const url = new URL(payload.path, opener.url());
+        // On the other loopback origin (127.0.0.1 for localhost): storage of its own, for a test to clear.
+        if (payload.otherOrigin) url.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+        await page.goto(url.href);
         const id = nextPage++;
         pages.set(id, page);
         return id;
@@ -48,6 +51,14 @@ export function pageCommands() {
         // The override lasts as long as the DevTools session that set it.
         sessions.set(id, cdp);
         return id;
+      }
+      if (command === 'clear-page-storage') {
+        // As "Clear site data" does: the page's origin loses its IndexedDB, and open connections are closed under it.
+        const page = pages.get(payload.id);
+        const cdp = await page.createCDPSession();
+        await cdp.send('Storage.clearDataForOrigin', { origin: new URL(page.url()).origin, storageTypes: 'indexeddb' });
+        await cdp.detach();
+        return true;
       }
       if (command === 'page-eval') {
         // undefined or null would read as "no plugin handled this command": an expression with no value answers true.
