@@ -625,6 +625,10 @@ describe('SyncEngine', () => {
       expect(await f.engine.discard(w!.id)).to.equal(true);
       f.engine.setNetwork(false);
       const [again] = await f.engine.enqueue([{ ...f.create('w2'), id: w!.id }]);
+      // While the old request is still out, the id names the new operation: a retry is of it, not of that flight.
+      const flights = (f.engine as unknown as { inFlight: Map<string, Operation> }).inFlight;
+      expect(flights.get(w!.id)?.seq, 'the old request is still out').to.equal(w!.seq);
+      expect((await f.engine.retry(w!.id)).seq).to.equal(again!.seq);
       await landed('w');
       expect(await f.engine.result(w!.id), 'the id is a new operation now').to.equal(undefined);
       expect(completions.filter((c) => c.startsWith(z!.id) || c.startsWith(w!.id))).to.deep.equal([
