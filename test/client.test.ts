@@ -8,6 +8,20 @@ import { API, addFault, eventually, serverItems, uniqueName, unreachable } from 
 import { follow } from './support/frames.ts';
 import { failReads } from './support/databases.ts';
 
+/** A shared-worker client's options for a test's own namespace and collection. */
+const workerOptions = (namespace: string, collection: string) => ({
+  endpoint: '/api',
+  namespace,
+  mode: 'shared-worker' as const,
+  healthUrl: `/api/health/${collection}`,
+});
+
+/** Clears what a test leaves: its collection's routes back on the network, and its database (a worker may hold it a moment). */
+async function forget(namespace: string, collection: string): Promise<void> {
+  await unreachable(collection, false);
+  await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+}
+
 for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
   describe(`client (${mode})`, () => {
     let client: SyncClient;
@@ -26,9 +40,7 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
     });
     afterEach(async () => {
       client.close();
-      await unreachable(collection, false);
-      // The worker may still hold the database for a moment after the last client leaves.
-      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+      await forget(namespace, collection);
     });
 
     it('enqueues, streams the pending count and the operations, and drains', async () => {
@@ -331,12 +343,7 @@ describe('cold start', () => {
   it('shows the stored count read in the page before the engine answers, then the live count, with no value in between', async () => {
     const namespace = uniqueName('cold');
     const collection = uniqueName('c');
-    const first = createSyncClient({
-      endpoint: '/api',
-      namespace,
-      mode: 'shared-worker',
-      healthUrl: `/api/health/${collection}`,
-    });
+    const first = createSyncClient(workerOptions(namespace, collection));
     await unreachable(collection);
     await first.enqueueMany(
       Array.from({ length: 500 }, (_, i) => ({
@@ -366,8 +373,7 @@ describe('cold start', () => {
     expect(count.values.every((n) => n === 500)).to.equal(true);
     count.stop();
     second.close();
-    await unreachable(collection, false);
-    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    await forget(namespace, collection);
   });
 
   it('shows a first subscriber that comes after the engine answered only the live count, not the early read', async () => {
@@ -389,8 +395,7 @@ describe('cold start', () => {
     expect(count.values).to.deep.equal([3]);
     count.stop();
     second.close();
-    await unreachable(collection, false);
-    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    await forget(namespace, collection);
   });
 
   it('never creates a database when it peeks for a namespace that has none', async () => {
@@ -406,12 +411,7 @@ describe('settled() of a discarded operation', () => {
   it('says whether the request had left: discarded before, or discarded while out (then the result once it lands)', async () => {
     const namespace = uniqueName('settle-discard');
     const collection = uniqueName('c');
-    const client = createSyncClient({
-      endpoint: '/api',
-      namespace,
-      mode: 'shared-worker',
-      healthUrl: `/api/health/${collection}`,
-    });
+    const client = createSyncClient(workerOptions(namespace, collection));
     const create = (id: string) => ({
       kind: 'item.create',
       label: id,
@@ -460,8 +460,7 @@ describe('settled() of a discarded operation', () => {
       );
     } finally {
       client.close();
-      await unreachable(collection, false);
-      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+      await forget(namespace, collection);
     }
   });
 });
@@ -470,12 +469,7 @@ describe('settled() and close()', () => {
   it('rejects a pending settled() with closed when the client closes, and one asked after close at once', async () => {
     const namespace = uniqueName('settle-close');
     const collection = uniqueName('c');
-    const client = createSyncClient({
-      endpoint: '/api',
-      namespace,
-      mode: 'shared-worker',
-      healthUrl: `/api/health/${collection}`,
-    });
+    const client = createSyncClient(workerOptions(namespace, collection));
     await unreachable(collection);
     try {
       const op = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection } });
@@ -486,8 +480,7 @@ describe('settled() and close()', () => {
       expect(await client.settled(op.id).catch((e: SynclineError) => e.code)).to.equal('closed');
     } finally {
       client.close();
-      await unreachable(collection, false);
-      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+      await forget(namespace, collection);
     }
   });
 });
