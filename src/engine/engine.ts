@@ -639,13 +639,13 @@ export class SyncEngine {
       void this.pokeAllLanes();
       throw error;
     }
-    // Whether its request is out now: taken before leave(), and only this operation's own flight.
-    const requestOut = !!removed && this.inFlight.get(id)?.seq === removed.seq;
-    if (removed) this.leave(removed);
     this.discarding.delete(id);
     if (!removed) return false;
+    this.leave(removed);
     // Waiting to go alone after a refused batch: it never will.
     this.solo.delete(id);
+    // Its request already out, the server may apply it all the same.
+    const requestOut = this.isOut(removed);
     this.completionSubject.next({ id, discarded: true, ...(requestOut ? { requestOut: true as const } : {}) });
     // The lane it blocked may move again.
     this.laneBuffers.delete(removed.lane);
@@ -667,7 +667,7 @@ export class SyncEngine {
       const index = tx.objectStore('operations').index('status');
       for (let cursor = await index.openCursor(OperationStatus.Pending); cursor; cursor = await cursor.continue()) {
         const op = cursor.value;
-        if (op.nextAttemptAt <= now || this.inFlight.get(op.id)?.seq === op.seq) continue;
+        if (op.nextAttemptAt <= now || this.isOut(op)) continue;
         const next = { ...op, nextAttemptAt: 0, updatedAt: now };
         cursor.update(next).catch(() => {});
         record(op, next);
@@ -744,7 +744,7 @@ export class SyncEngine {
         this.leave(op);
         this.unsaved.delete(op.id);
         // An answer still to come (or to be recorded) is not kept: the clear removed the results too.
-        if (this.unrecorded.has(op.seq) || this.inFlight.get(op.id)?.seq === op.seq) this.cleared.add(op.seq);
+        if (this.unrecorded.has(op.seq) || this.isOut(op)) this.cleared.add(op.seq);
       }
       this.patchStatus({ lastSyncAt: null });
       return removed.length;
@@ -1097,6 +1097,11 @@ export class SyncEngine {
   /** The operation left the queue (done, discarded, cleared): lanes read past it. */
   private isGone(op: Operation): boolean {
     return this.gone.has(op.seq);
+  }
+
+  /** Whether the operation's own request is out now (not that of another operation once under its id). */
+  private isOut(op: Operation): boolean {
+    return this.inFlight.get(op.id)?.seq === op.seq;
   }
 
   /** The operation left the queue: lanes read past its seq, and its id, queued again, is looked up first. */
