@@ -1,14 +1,14 @@
 // A full disk, for real: Chromium's quota override on a fresh origin; the queue refuses new work with a typed error and still drains.
 import { expect } from '@open-wc/testing';
-import { executeServerCommand } from '@web/test-runner-commands';
 import { addFault, clearFaults, serverItems, uniqueName } from './support/server.ts';
+import { withOtherOriginPage } from './support/pages.ts';
 
 describe('storage quota (Chromium, enforced)', () => {
   it('refuses what does not fit with quota-exceeded, keeps what is stored, and drains all of it once the server is back', async function () {
     this.timeout(60_000);
     const collection = uniqueName('q');
     const namespace = uniqueName('quota');
-    await withQuotaPage(collection, async (run) => {
+    await withOtherOriginPage(collection, { quota: 3 * 1024 * 1024 }, async (run) => {
       const filled = (await run(`(async () => {
         const client = window.client = window.syncline.createSyncClient({
           endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker',
@@ -54,7 +54,7 @@ describe('storage quota (Chromium, enforced)', () => {
     this.timeout(60_000);
     const collection = uniqueName('q');
     const namespace = uniqueName('quota');
-    await withQuotaPage(collection, async (run) => {
+    await withOtherOriginPage(collection, { quota: 3 * 1024 * 1024 }, async (run) => {
       const stored = (await run(`(async () => {
         const client = window.client = window.syncline.createSyncClient({
           endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker', batch: false,
@@ -107,31 +107,3 @@ describe('storage quota (Chromium, enforced)', () => {
     });
   });
 });
-
-/**
- * Runs `test` against a page on a fresh origin whose storage quota is 3 MB and where syncline is loaded (`run`
- * evaluates an expression there), with the collection's routes and health probe off the network until the test
- * lets them back; the page is closed and the faults cleared afterwards.
- */
-async function withQuotaPage(
-  collection: string,
-  test: (run: (expression: string) => Promise<unknown>) => Promise<void>,
-): Promise<void> {
-  await addFault({ pathPrefix: `/api/${collection}`, offline: true });
-  await addFault({ pathPrefix: `/api/health/${collection}`, offline: true });
-  const page = (await executeServerCommand('open-page-with-quota', {
-    path: '/test/fixtures/frame.html',
-    quota: 3 * 1024 * 1024,
-  })) as number;
-  try {
-    const run = (expression: string) => executeServerCommand('page-eval', { id: page, expression });
-    await run(
-      `new Promise((resolve) => window.syncline ? resolve() : window.addEventListener('syncline-ready', resolve))`,
-    );
-    await test(run);
-  } finally {
-    await executeServerCommand('close-page', { id: page });
-    await clearFaults(`/api/${collection}`);
-    await clearFaults(`/api/health/${collection}`);
-  }
-}

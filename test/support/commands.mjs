@@ -29,8 +29,8 @@ export function pageCommands() {
         const opener = session.browser.getPage(session.id);
         const page = await opener.browserContext().newPage();
         const url = new URL(payload.path, opener.url());
-        // On the other loopback origin (127.0.0.1 for localhost): storage of its own, for a test to clear.
-        if (payload.otherOrigin) url.hostname = url.hostname === 'localhost' ? '127.0.0.1' : 'localhost';
+        // On another loopback host (the test server listens on every address): an origin with storage of its own.
+        if (payload.host) url.hostname = payload.host;
         await page.goto(url.href);
         const id = nextPage++;
         pages.set(id, page);
