@@ -23,8 +23,11 @@ function answeringBatches(answers: { status?: number; body: unknown }[]) {
   return { fetch: answering, batches: () => batches };
 }
 
-/** A fetch that holds the first batch request until `answer()` is called, then answers it itself. */
-function heldBatch(status: number, body: unknown) {
+/**
+ * A fetch that holds the first batch request until `answer()` is called, then answers it itself, or with a null
+ * status gives it no answer at all (a network error).
+ */
+function heldBatch(status: number | null, body?: unknown) {
   let answer!: () => void;
   const answered = new Promise<void>((resolve) => (answer = resolve));
   let arrived!: () => void;
@@ -36,6 +39,7 @@ function heldBatch(status: number, body: unknown) {
     used = true;
     arrived();
     await answered;
+    if (status === null) throw new TypeError('Failed to fetch');
     const headers = { 'Content-Type': 'application/json' };
     return new Response(JSON.stringify(body), { status, headers });
   };
@@ -329,27 +333,17 @@ describe('batched push', () => {
   });
 
   it('marks as possibly applied only the operations of the unanswered batch, not one queued again under an id', async () => {
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => (answer = resolve));
-    let arrived!: () => void;
-    const sent = new Promise<void>((resolve) => (arrived = resolve));
-    // The batch is held until answer(), and then gets no answer at all.
-    const unanswered: typeof fetch = async (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (!url.endsWith('/_batch')) return fetch(input, init);
-      arrived();
-      await answered;
-      throw new TypeError('Failed to fetch');
-    };
-    f = await engineFixture({ batch: true }, { fetch: unanswered });
+    // The batch is held until answered, and then gets no answer at all.
+    const held = heldBatch(null);
+    f = await engineFixture({ batch: true }, { fetch: held.fetch });
     await f.engine.capabilitiesLoaded;
     const ops = await f.engine.enqueue(['n1', 'n2', 'n3'].map((id) => put(id)));
-    await sent;
+    await held.sent;
     // While the batch is out, the queue is cleared and n2's id queued again: a new operation, never sent.
     expect(await f.engine.clear({ discardUnsent: true })).to.equal(3);
     f.engine.setNetwork(false);
     const [again] = await f.engine.enqueue([{ ...put('n2b'), id: ops[1]!.id }]);
-    answer();
+    held.answer();
     await eventually(async () => (await f.engine.list())[0]?.id === again!.id && f.engine.counts.sending === 0, 5_000);
     // Give the no-answer handling its write: it must leave the new operation alone.
     await new Promise((r) => setTimeout(r, 200));
