@@ -256,10 +256,9 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
     cleared: 0,
   };
   const user: UserEffects = { removed: new Set(), requeued: new Set() };
-  /** When each acknowledgement arrived here, in order (a clear removes what was queued before it). */
-  const ackedAt = new Map<string, number>();
   let activeFlaps = 0;
-  const acks = new Map<string, Ack>();
+  /** Each acknowledged operation, with when its acknowledgement arrived here (a clear removes what was queued before it). */
+  const acks = new Map<string, Ack & { at: number }>();
   const logs: string[] = [];
   const browser = await launchBrowser(config.browserPath);
   const admin = app.admin.bind(app);
@@ -276,12 +275,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         if (m.type() === 'error' || m.type() === 'warn') logs.push(`${Date.now()} ${m.type()} ${m.text()}`);
       });
       page.on('pageerror', (e) => logs.push(`${Date.now()} pageerror ${e}`));
-      await page
-        .exposeFunction('chaosAck', (ack: Ack) => {
-          acks.set(ack.id, ack);
-          ackedAt.set(ack.id, Date.now());
-        })
-        .catch(() => {});
+      await page.exposeFunction('chaosAck', (ack: Ack) => acks.set(ack.id, { ...ack, at: Date.now() })).catch(() => {});
       await page.goto(`${app.url}/`);
       await page.waitForFunction(() => 'syncline' in window);
       await page.evaluate((opts) => {
@@ -374,10 +368,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
         // still have been queued before the clear read the queue (another tab's), so a margin is allowed.
         const until = Date.now() + 1_000;
         await sleep(1_000);
-        for (const [id, at] of ackedAt) {
-          if (at > until) continue;
-          user.removed.add(id);
-        }
+        for (const { id, at } of acks.values()) if (at <= until) user.removed.add(id);
         return;
       }
       // Half of the time the operation the outbox shows going out now (its answer still to come), else a recent one.
