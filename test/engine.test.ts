@@ -533,6 +533,42 @@ describe('SyncEngine', () => {
       expect(await reads).to.deep.equal([1, 'failed', 'failed']);
     });
 
+    it("shows a read that finds an outcome's row before its write reports completion the outcome, not sending", async () => {
+      // WebKit may answer a read created after a write committed before that write's `complete` event reaches this
+      // thread. Chromium does not, so the event is held here: listeners for a transaction's `complete` run 200 ms
+      // late, and a read is made the moment the write has really committed.
+      f = await engineFixture({ batch: false });
+      await addFault({ pathPrefix: f.path, status: 400 });
+      f.engine.setNetwork(false);
+      const [a] = await f.engine.enqueue([f.create('a', { lane: 'x' })]);
+      const add = IDBTransaction.prototype.addEventListener;
+      let read: Promise<(string | undefined)[]> | undefined;
+      IDBTransaction.prototype.addEventListener = function (
+        this: IDBTransaction,
+        ...args: Parameters<IDBTransaction['addEventListener']>
+      ) {
+        const [type, listener] = args;
+        if (type !== 'complete' || this.mode !== 'readwrite' || typeof listener !== 'function')
+          return add.apply(this, args);
+        return add.call(this, type, (event: Event) => {
+          if (!read && f.engine.counts.sending === 1)
+            read = Promise.all([
+              f.engine.list().then((ops) => ops[0]?.status),
+              f.engine.window().then((w) => w.items[0]?.status),
+            ]);
+          setTimeout(() => listener.call(this, event), 200);
+        });
+      } as typeof add;
+      try {
+        f.engine.setNetwork(true);
+        await f.until(a!.id, (op) => op.status === OperationStatus.Failed, 'a failed');
+      } finally {
+        IDBTransaction.prototype.addEventListener = add;
+      }
+      expect(read, 'a read made as the outcome committed').to.not.equal(undefined);
+      expect(await read).to.deep.equal(['failed', 'failed']);
+    });
+
     it("sends an operation queued again under the id of one discarded earlier in the engine's life, and not one done", async () => {
       f = await engineFixture({ batch: false });
       f.engine.setNetwork(false);

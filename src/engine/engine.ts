@@ -1632,11 +1632,13 @@ export class SyncEngine {
 
 /**
  * A stored row as tabs see it: its request out (`inFlight`), or a state not written (`unsaved`). Only the row's own
- * state: an id queued again after a clear is a new operation (another seq) while the old one's record waits.
+ * state: an id queued again after a clear is a new operation (another seq) while the old one's record waits. A row
+ * that already counts the attempt out is that attempt's outcome, read before its write's completion reached this
+ * thread (WebKit answers such reads first): the overlay is stale for it.
  */
 function shownAs(row: Operation, inFlight: Map<string, Operation>, unsaved: Map<string, Operation>): Operation {
   const flying = inFlight.get(row.id);
-  if (flying?.seq === row.seq) return flying;
+  if (flying?.seq === row.seq && row.attempts < flying.attempts) return flying;
   const kept = unsaved.get(row.id);
   return kept?.seq === row.seq ? kept : row;
 }
