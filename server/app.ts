@@ -181,13 +181,16 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     changes: { tombstoneTtlMs },
   };
   app.get(path('/_syncline'), (c) => c.json(capabilities));
-  app.all(path('/_syncline'), (c) => {
-    throw methodNotAllowed(c.req.method, c.req.path, ['GET', 'HEAD']);
-  });
 
   const health = (c: Ctx) => c.json({ ok: true, time: Date.now() });
   app.get(path('/health'), health);
   app.get(path('/health/*'), health);
+  const readOnly = (c: Ctx) => {
+    throw methodNotAllowed(c.req.method, c.req.path, ['GET', 'HEAD']);
+  };
+  app.all(path('/_syncline'), readOnly);
+  app.all(path('/health'), readOnly);
+  app.all(path('/health/*'), readOnly);
 
   const api = new SyncApi(store, keys, { basePath, pageSize, pageBytes, maxBodyBytes });
 

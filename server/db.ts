@@ -296,6 +296,8 @@ export class Store {
       ),
       purgeTombstones: db.prepare<[number]>('DELETE FROM entities WHERE deleted = 1 AND updated_at <= ?'),
       getHorizon: db.prepare<[string], PurgeHorizon>('SELECT seq, version FROM purge_horizons WHERE collection = ?'),
+      // AUTOINCREMENT keeps the highest seq ever handed out here, whatever rows are gone since.
+      lastChangeSeq: db.prepare<[], { seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'changes'"),
       getKey: db.prepare<[string, string], KeyRow>(
         `SELECT k.*, o.seen_at AS owner_seen_at FROM idempotency_keys k LEFT JOIN owners o ON o.owner = k.owner
          WHERE k.principal = ? AND k.key = ?`,
@@ -359,6 +361,14 @@ export class Store {
     return this.#db.transaction(fn).immediate();
   }
 
+  /**
+   * Runs reads in one deferred transaction: they all see the database as of the first one (WAL), so a write by
+   * another process on the same file cannot land between them.
+   */
+  read<T>(fn: () => T): T {
+    return this.#db.transaction(fn).deferred();
+  }
+
   getEntity(collection: string, id: string): Entity | undefined {
     const row = this.#stmt.getEntity.get(collection, id);
     return row && toEntity(row);
@@ -390,6 +400,11 @@ export class Store {
       this.#stmt.raiseHorizons.run(cutoff);
       return this.#stmt.purgeTombstones.run(cutoff).changes;
     });
+  }
+
+  /** The highest change seq this database ever handed out (0 when it has none): no cursor of its feed is past it. */
+  lastChangeSeq(): number {
+    return this.#stmt.lastChangeSeq.get()?.seq ?? 0;
   }
 
   /** What purging took from a collection: zeros when nothing was ever purged from it. */

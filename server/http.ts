@@ -83,8 +83,9 @@ export function etag(version: number): string {
 export type IfMatch = { any: true } | { any: false; tags: string[] };
 
 // One list member: an entity tag (RFC 9110: optional W/, then a quoted string of etagc), or a bare number, which
-// this server tolerates as if quoted. Sticky, so the members are read in turn from where the last one ended.
-const IF_MATCH_MEMBER = /[ \t]*(?:W\/)?(?:"([\x21\x23-\x7E\x80-\xFF]*)"|(\d{1,15}))[ \t]*(,|$)/y;
+// this server tolerates as if quoted, or nothing (RFC 9110 section 5.6.1: a recipient accepts empty list elements).
+// Sticky, so the members are read in turn from where the last one ended.
+const IF_MATCH_MEMBER = /[ \t]*(?:(?:W\/)?(?:"([\x21\x23-\x7E\x80-\xFF]*)"|(\d{1,15})))?[ \t]*(?:,|$)/y;
 
 /**
  * Parses `If-Match`: `*` or a list of entity tags (weak tags and bare numbers tolerated). Absent → null. Any
@@ -95,15 +96,17 @@ export function parseIfMatch(header: string | null | undefined): IfMatch | null 
   if (header == null) return null;
   const value = header.trim();
   if (value === '*') return { any: true };
+  const bad = () => new ApiError(400, 'bad-if-match', 'If-Match must be * or a list of entity tags like "3".');
   const tags: string[] = [];
   IF_MATCH_MEMBER.lastIndex = 0;
-  while (IF_MATCH_MEMBER.lastIndex < value.length || tags.length === 0) {
+  // Each match ends at a comma or at the end, so every turn moves on (an empty match happens only at the end).
+  while (IF_MATCH_MEMBER.lastIndex < value.length) {
     const match = IF_MATCH_MEMBER.exec(value);
-    if (!match || (match[3] === ',' && IF_MATCH_MEMBER.lastIndex === value.length)) {
-      throw new ApiError(400, 'bad-if-match', 'If-Match must be * or a list of entity tags like "3".');
-    }
-    tags.push(match[1] ?? match[2]!);
+    if (!match) throw bad();
+    const tag = match[1] ?? match[2];
+    if (tag !== undefined) tags.push(tag);
   }
+  if (tags.length === 0) throw bad();
   return { any: false, tags };
 }
 
@@ -197,11 +200,31 @@ export function parseJsonBody(contentType: string | null, bytes: Uint8Array): un
   if (contentType !== null && !JSON_MEDIA_TYPE.test(contentType)) {
     throw new ApiError(415, 'unsupported-media-type', 'Send the body as application/json.');
   }
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw new ApiError(400, 'bad-json', 'The body is not valid JSON.');
   }
+  // JSON.parse reads 1e400 as Infinity, which is stored (and replayed) as null: a value changed, not re-encoded.
+  if (holdsNonFinite(value)) {
+    throw new ApiError(400, 'bad-json', 'The body holds a number too large for a double (like 1e400).');
+  }
+  return value;
+}
+
+/** Whether a parsed JSON value holds a number JSON cannot write back. Walks without recursion, like the depth check. */
+function holdsNonFinite(root: unknown): boolean {
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return true;
+    } else if (typeof value === 'object' && value !== null) {
+      for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push(child);
+    }
+  }
+  return false;
 }
 
 /** Parses a body for the admin API, where content type is not policed. */

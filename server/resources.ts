@@ -108,18 +108,31 @@ export function listChanges(
     throw new ApiError(400, 'bad-cursor', 'since must be a cursor returned by this feed.');
   }
   const from = since ? Number(since) : 0;
-  // Tombstones past their retention are gone; a cursor from before the newest purged one may have missed a
-  // deletion, so the client must pull from scratch (no since) instead of trusting an incomplete page.
-  if (from > 0 && from < store.purgeHorizon(collection).seq) {
-    throw new ApiError(
-      410,
-      'cursor-expired',
-      'This cursor is older than the deletions this server still keeps; pull again from the start, without since.',
-    );
-  }
-  const { changes, hasMore } = store.changesSince(collection, from, pageSize, pageBytes);
-  const last = changes[changes.length - 1];
-  return { items: changes.map((r) => r.entity), cursor: String(last ? last.seq : from), hasMore };
+  // One snapshot: a purge by another process on the same file between the horizon check and the page would
+  // take a deletion out of the page that the check let through.
+  return store.read(() => {
+    // Tombstones past their retention are gone; a cursor from before the newest purged one may have missed a
+    // deletion, so the client must pull from scratch (no since) instead of trusting an incomplete page.
+    if (from > 0 && from < store.purgeHorizon(collection).seq) {
+      throw new ApiError(
+        410,
+        'cursor-expired',
+        'This cursor is older than the deletions this server still keeps; pull again from the start, without since.',
+      );
+    }
+    // A cursor past every change this database has: it came from another database (reset, or restored from a
+    // backup). Answering it with empty pages would hide every change until the sequence caught up with it.
+    if (from > store.lastChangeSeq()) {
+      throw new ApiError(
+        410,
+        'cursor-unknown',
+        'This cursor is ahead of every change this server has (its data was reset or restored); pull again from the start, without since.',
+      );
+    }
+    const { changes, hasMore } = store.changesSince(collection, from, pageSize, pageBytes);
+    const last = changes[changes.length - 1];
+    return { items: changes.map((r) => r.entity), cursor: String(last ? last.seq : from), hasMore };
+  });
 }
 
 function checkPrecondition(current: Entity | undefined, ifMatch: IfMatch | null): void {

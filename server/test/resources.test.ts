@@ -159,6 +159,9 @@ describe('resources', () => {
   test('bad input gets a clear 4xx JSON error and writes nothing', async () => {
     const cases: Array<[string, RequestInit | undefined, number, string]> = [
       [`${t.api}/val`, jsonInit('POST', '{"broken":'), 400, 'bad-json'],
+      // JSON.parse takes these as ±Infinity, which would be stored as null.
+      [`${t.api}/val/x`, jsonInit('PUT', '{"n":1e400}'), 400, 'bad-json'],
+      [`${t.api}/val/x`, jsonInit('PUT', '{"a":[1,{"m":-1e400}]}'), 400, 'bad-json'],
       [`${t.api}/val`, jsonInit('POST', '[1,2]'), 400, 'bad-body'],
       [`${t.api}/val`, jsonInit('POST', 'null'), 400, 'bad-body'],
       [`${t.api}/val/x`, jsonInit('PUT', '"text"'), 400, 'bad-body'],
@@ -206,7 +209,8 @@ describe('resources', () => {
 
   test('If-Match with a well-formed tag naming no current version is 412 with current; bad syntax is 400', async () => {
     await call(`${t.api}/tags`, jsonInit('POST', { id: 'm', n: 0 }));
-    for (const header of ['"v1"', '""', '"01"', 'W/"01"', '01', '"*"', '"a,b", "2"']) {
+    // Empty list members are allowed (RFC 9110 section 5.6.1) and name nothing.
+    for (const header of ['"v1"', '""', '"01"', 'W/"01"', '01', '"*"', '"a,b", "2"', ', "v1" ,, "01",']) {
       for (const init of [
         jsonInit('PUT', { n: 1 }, { 'if-match': header }),
         { method: 'DELETE', headers: { 'if-match': header } },
@@ -218,12 +222,12 @@ describe('resources', () => {
         assert.equal(response.headers.get('etag'), '"1"');
       }
     }
-    for (const header of ['', 'garbage', '"1",', ',"1"', '"1" "2"', '"unterminated', 'w/"1"', '"1 "']) {
+    for (const header of ['', ',', ' , ,', 'garbage', '"1" "2"', '"unterminated', 'w/"1"', '"1 "', '"1",x']) {
       const response = await call(`${t.api}/tags/m`, jsonInit('PUT', { n: 1 }, { 'if-match': header }));
       assert.equal(response.status, 400, `If-Match: ${header}`);
       assert.equal(response.body.error, 'bad-if-match');
     }
-    const listed = await call(`${t.api}/tags/m`, jsonInit('PUT', { n: 2 }, { 'if-match': '"v9", "a,b", "1"' }));
+    const listed = await call(`${t.api}/tags/m`, jsonInit('PUT', { n: 2 }, { 'if-match': '"v9",, "a,b", "1",' }));
     assert.equal(listed.status, 200, 'one tag of the list matches');
     assert.deepEqual(
       (await changeLog(t.api, 'tags')).map((c) => c.version),
@@ -262,7 +266,10 @@ describe('resources', () => {
     assert.equal(health.status, 200);
     assert.equal(health.body.ok, true);
     assert.equal(typeof health.body.time, 'number');
-    assert.equal((await call(`${t.api}/health`, jsonInit('POST', {}))).body.error, 'bad-collection');
+    const postHealth = await call(`${t.api}/health`, jsonInit('POST', {}));
+    assert.equal(postHealth.status, 405, 'the health route is read-only');
+    assert.equal(postHealth.headers.get('allow'), 'GET, HEAD');
+    assert.equal((await call(`${t.api}/health/x`, { method: 'DELETE' })).status, 405);
     const deep = await call(`${t.api}/a/b/c`);
     assert.equal(deep.status, 404);
     assert.equal(deep.body.error, 'not-found');
@@ -357,6 +364,29 @@ describe('persistence', () => {
       assert.ok(Number(after.body.cursor) > Number(cursor));
     } finally {
       await second.close();
+    }
+  });
+
+  test('a cursor past every change of this database (data reset or restored) is 410 cursor-unknown', async () => {
+    const first = await startServer();
+    const fresh = await startServer();
+    try {
+      for (const id of ['a', 'b', 'c']) await call(`${first.api}/reset`, jsonInit('POST', { id }));
+      const cursor = (await call(`${first.api}/reset`)).body.cursor;
+      assert.equal((await call(`${first.api}/reset?since=${cursor}`)).status, 200, 'its own newest cursor');
+      // The same client against a database that has fewer changes: empty pages would hide `x` from it.
+      await call(`${fresh.api}/reset`, jsonInit('POST', { id: 'x' }));
+      const unknown = await call(`${fresh.api}/reset?since=${cursor}`);
+      assert.equal(unknown.status, 410);
+      assert.equal(unknown.body.error, 'cursor-unknown');
+      assert.deepEqual(
+        (await call(`${fresh.api}/reset`)).body.items.map((i: any) => i.id),
+        ['x'],
+      );
+      assert.equal((await call(`${fresh.api}/other?since=999999999999999`)).status, 410);
+    } finally {
+      await first.close();
+      await fresh.close();
     }
   });
 });

@@ -1,6 +1,11 @@
 // Tombstone retention: purged after tombstoneTtlMs, cursors from before a purge get 410, versions never repeat.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../db.ts';
+import { createEntity, deleteEntity, listChanges } from '../resources.ts';
 import { call, jsonInit, startServer, type TestServer } from './helpers.ts';
 
 const TTL = 60_000;
@@ -71,6 +76,41 @@ describe('tombstone retention', () => {
     assert.equal(created.body.version, 4, "above the purged tombstone's 3");
     const posted = await call(`${t.api}/again`, jsonInit('POST', { id: 'other' }));
     assert.equal(posted.body.version, 4, 'every new id in the collection starts above what was purged');
+  });
+
+  test('a page read while another process purges on the same file keeps the deletion or says 410, never drops it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-race-'));
+    const file = join(dir, 'shared.sqlite');
+    const a = new Store(file);
+    const b = new Store(file);
+    try {
+      const origin = { principal: 'p', idempotencyKey: null };
+      a.transaction(() => createEntity(a, 'race', { id: 'x' }, (id) => id, origin));
+      const cursor = listChanges(a, 'race', undefined, 500, 1e6).cursor;
+      a.transaction(() => deleteEntity(a, 'race', 'x', null, origin));
+      a.transaction(() => createEntity(a, 'race', { id: 'z' }, (id) => id, origin));
+      // The other process's sweep commits after this one checked the horizon, before it reads the page.
+      const horizon = a.purgeHorizon.bind(a);
+      a.purgeHorizon = (collection) => {
+        const seen = horizon(collection);
+        b.purgeTombstonesBefore(Date.now() + TTL);
+        return seen;
+      };
+      const page = listChanges(a, 'race', cursor, 500, 1e6);
+      assert.deepEqual(
+        page.items.map((i) => [i.id, i.deleted]),
+        [
+          ['x', true],
+          ['z', false],
+        ],
+      );
+      a.purgeHorizon = horizon;
+      assert.throws(() => listChanges(a, 'race', cursor, 500, 1e6), { status: 410 }, 'once purged, the cursor is old');
+    } finally {
+      a.close();
+      b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the purge horizon survives a restart', async () => {
