@@ -50,6 +50,8 @@ export interface ValidationLimits {
  * come from callers.
  */
 const verdicts = new Map<string, string | null>();
+/** An HTTP field name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VERDICTS_KEPT = 64;
 
 function requestVerdict(url: string, method: string, headers: Record<string, string> | undefined, body: boolean) {
@@ -165,6 +167,12 @@ export function validateOperationInput(input: unknown, limits: ValidationLimits)
       invalid('`request.headers` must be a plain object.');
     for (const [name, value] of Object.entries(request.headers)) {
       if (typeof value !== 'string') invalid(`Header "${name}" must be a string.`);
+      // What the Request constructor would refuse with a message that names no header ("Invalid value").
+      if (!HEADER_NAME.test(name))
+        invalid(`Header name "${name}" is not an HTTP token (letters, digits, !#$%&'*+-.^_\`|~).`);
+      if (/[\0\r\n]/.test(value)) invalid(`Header "${name}" holds a line break or NUL, which HTTP cannot carry.`);
+      if (/[^\0-\xFF]/.test(value))
+        invalid(`Header "${name}" holds characters beyond Latin-1, which HTTP cannot carry: encode the value first.`);
       const lower = name.toLowerCase();
       if (CREDENTIAL_HEADERS.includes(lower)) {
         invalid(
