@@ -14,6 +14,7 @@ export type {
   OperationFilter,
   OperationInput,
   OperationRequest,
+  OperationResult,
   OperationWindow,
   SyncMode,
   SyncStatus,
@@ -26,7 +27,8 @@ export type {
   Resolution,
   Rollback,
 } from './types.ts';
-export type { AuthorizeHook } from './engine/engine.ts';
+/** The `authorize` option: headers for a request about to leave (now or as a promise), null for none, false when signed out. */
+export type { PageAuthorizeHook as AuthorizeHook } from './rpc/connection.ts';
 export { matchesFilter, entityKeyOf } from './engine/filter.ts';
 /** Deletes a namespace's database (for logout, after `client.close()`). */
 export { deleteSynclineDB } from './runtime/names.ts';
