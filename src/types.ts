@@ -163,7 +163,10 @@ export interface EngineStatus {
   /** Why the queue does not send although it could: waiting for sign-in (a 401, or `authorize()` said signed out). */
   paused: null | 'auth';
   counts: Record<OperationStatus, number>;
-  /** Epoch ms of the last request the server accepted. */
+  /**
+   * Epoch ms of the last exchange the server accepted: a queued operation done, a Background Sync push accepted or
+   * a pull completed (pushes are not stored: after a reload, the queue's last success or the last pull).
+   */
   lastSyncAt: number | null;
   /** Storage health: a full disk is not a silent loss. */
   storage: 'ok' | 'quota-exceeded' | 'error';

@@ -160,6 +160,27 @@ describe('Background Sync in the engine', () => {
     expect(await writes(collection)).to.deep.equal([['t1', 1, `${collection}/t1@1`]]);
   });
 
+  it('counts an answered pull and an accepted push as syncs (status.lastSyncAt), and the stored pull after a reopen', async () => {
+    f = await engineFixture();
+    collection = uniqueName('bg');
+    f.engine.setNetwork(false);
+    await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, pullIntervalMs: 0 });
+    expect(f.engine.status.lastSyncAt, 'nothing exchanged yet').to.equal(null);
+    f.engine.setNetwork(true);
+    const pulledAt = f.clock.now();
+    await eventually(() => f.engine.collectionStatus(collection).lastPullAt !== null, 10_000, 'pulled');
+    expect(f.engine.status.lastSyncAt, 'a pull').to.equal(pulledAt);
+    f.clock.advance(5_000);
+    await f.engine.entityPut(collection, 't1', { title: 'Buy milk' });
+    await clean('t1');
+    expect(f.engine.status.lastSyncAt, 'a push').to.equal(pulledAt + 5_000);
+    // Pushes are not stored; the last pull is, and is the engine's last sync until its own first exchange.
+    const config = f.engine.config;
+    f.engine.close();
+    f.engine = await SyncEngine.open({ config, db: await openSynclineDB(f.namespace) });
+    expect(f.engine.status.lastSyncAt, 'after a reopen').to.equal(pulledAt);
+  });
+
   it("shows an edit at once, pushes it with a key per edit, and takes the server's version as the next base", async () => {
     const engine = await start();
     const record = await engine.entityPut(collection, 't1', { title: 'Buy milk' });

@@ -76,6 +76,8 @@ export interface BackgroundHost {
   changed(batch: EntityBatch): void;
   /** A local edit a strategy replaced with the server's copy (the engine's `rollbacks$`). */
   rolledBack(rollback: Rollback): void;
+  /** The server accepted a push or answered a whole pull at `at`: the engine's `lastSyncAt` moves on to it. */
+  synced(at: number): void;
   setStorageHealth?(health: StorageHealth): void;
 }
 
@@ -150,10 +152,14 @@ export class BackgroundSync {
       tx.objectStore('meta').get(REV_FLOOR_KEY),
     ]);
     if (typeof floor === 'number') this.revFloor = floor;
+    let lastPullAt: number | null = null;
     for (const c of collections) {
       this.collections.set(c.name, c);
       this.stat(c.name).lastPullAt = c.lastPullAt;
+      if (c.lastPullAt !== null && (lastPullAt === null || c.lastPullAt > lastPullAt)) lastPullAt = c.lastPullAt;
     }
+    // A pull stored by an earlier session is a sync too (pushes are not stored: the pull at start follows them).
+    if (lastPullAt !== null) this.host.synced(lastPullAt);
     for (const row of entities) {
       if (row.dirty) this.stat(row.collection).dirty++;
       if (row.pushOrder !== undefined) this.pushOrder = Math.max(this.pushOrder, row.pushOrder);
@@ -568,12 +574,14 @@ export class BackgroundSync {
       const data =
         method === 'DELETE' || body?.deleted === true ? null : isData(body?.data) ? (body!.data as Data) : row.data;
       await this.accepted(row, rev, data, version);
+      this.host.synced(this.host.clock.now());
       return 'pushed';
     }
     if (outcome.type === 'failed' && method === 'DELETE' && outcome.error.status === 404) {
       // Already gone on the server: the delete is done. (No create of this device's can land after it: one whose
       // answer was never read is settled before anything else of the entity goes.)
       await this.accepted(row, rev, null, null);
+      this.host.synced(this.host.clock.now());
       return 'pushed';
     }
     if (outcome.type === 'conflict' && outcome.error.status === 412) {
@@ -927,6 +935,7 @@ export class BackgroundSync {
     this.collections.set(collection, row);
     this.stat(collection).lastPullAt = now;
     await this.host.db.put('collections', row).catch(() => {});
+    this.host.synced(now);
     this.host.countsChanged();
   }
 

@@ -320,6 +320,10 @@ export class SyncEngine {
         },
         changed: (batch) => this.entitySubject.next(batch),
         rolledBack: (rollback) => this.rollbackSubject.next(rollback),
+        synced: (at) => {
+          const last = this.status.lastSyncAt;
+          if (last === null || at > last) this.patchStatus({ lastSyncAt: at });
+        },
       });
       await background.load();
       if (this.closed) {
