@@ -68,6 +68,9 @@ describe('autoload()', () => {
 
   it("gives the elements the provider's client, whichever of them is defined first", async () => {
     const t = testClient('autoload');
+    const warn = console.warn;
+    const warnings: unknown[][] = [];
+    console.warn = (...args: unknown[]) => void warnings.push(args);
     try {
       stops.push(autoload());
       place('<sync-provider><sync-outbox></sync-outbox></sync-provider>');
@@ -77,7 +80,10 @@ describe('autoload()', () => {
       provider.client = t.client;
       // The outbox counts the client's queue (empty): it has the client.
       await until(() => outbox.total === 0, 5000, 'outbox has the client');
+      // An outbox defined before its provider waited for it: no "no <sync-provider>" warning.
+      expect(warnings).to.deep.equal([]);
     } finally {
+      console.warn = warn;
       await t.dispose();
     }
   });

@@ -164,9 +164,28 @@ function pageBase(): string {
   return globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/';
 }
 
+/**
+ * Refuses an endpoint that is not there: resolved against the page, a missing, empty or blank one would become
+ * the page's own URL, and every request would go there instead of failing where the mistake is.
+ */
+function checkEndpoint(endpoint: unknown): asserts endpoint is string {
+  let problem: string | undefined;
+  if (endpoint === undefined || endpoint === null) problem = 'missing';
+  else if (typeof endpoint !== 'string') problem = `of type ${typeof endpoint}, not a string`;
+  else if (endpoint === '') problem = 'empty';
+  else if (endpoint.trim() === '') problem = 'blank';
+  if (problem) {
+    throw new SynclineError(
+      SynclineErrorCode.InvalidConfig,
+      `\`endpoint\` must be the URL of the sync API, such as "/api"; it is ${problem}.`,
+    );
+  }
+}
+
 /** Fills defaults and makes URLs absolute (the worker has another base URL than the page). */
 export function resolveConfig(options: SyncClientOptions): EngineConfig {
   checkNamespace(options.namespace);
+  checkEndpoint(options.endpoint);
   let endpoint: string;
   try {
     endpoint = new URL(options.endpoint, pageBase()).href.replace(/\/+$/, '');

@@ -252,6 +252,23 @@ describe('client configuration', () => {
     expect(() => createSyncClient({ endpoint: 'http://[', namespace: 'ok' })).to.throw(SynclineError);
   });
 
+  it('refuses a missing, empty or blank endpoint with invalid-config naming `endpoint` (not the page URL)', async () => {
+    const namespace = uniqueName('no-endpoint');
+    for (const endpoint of [undefined, null, '', '   ', 7]) {
+      let error: unknown;
+      try {
+        // Closed at once if made: a client made with the page URL as its endpoint must not linger.
+        createSyncClient({ endpoint: endpoint as unknown as string, namespace, mode: 'in-page' }).close();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, String(endpoint)).to.be.instanceOf(SynclineError);
+      expect((error as SynclineError).code, String(endpoint)).to.equal('invalid-config');
+      expect((error as SynclineError).message, String(endpoint)).to.contain('`endpoint`');
+    }
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+
   it('refuses a collection the engine would refuse, when it is asked for, and keeps no handle for it', async () => {
     const namespace = uniqueName('coll');
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });

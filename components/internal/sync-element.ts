@@ -11,13 +11,28 @@ import type { SynclineStrings } from '../strings.ts';
 import { ensureContextRoot } from './context-root.ts';
 
 /**
+ * How long an element waits for a `<sync-provider>` above it that is not defined yet before it warns: its code
+ * may still be loading (autoload(), the no-build bundle), or it may never be (its define module not imported).
+ */
+const PROVIDER_DEFINE_WAIT_MS = 5000;
+
+/** The nearest `<sync-provider>` above `element` (across shadow roots) that is not upgraded yet, if any. */
+function undefinedProviderAbove(element: Element): Element | undefined {
+  for (let node = element.parentNode; node; node = node instanceof ShadowRoot ? node.host : node.parentNode) {
+    if (node instanceof Element && node.localName === 'sync-provider' && !node.matches(':defined')) return node;
+  }
+  return undefined;
+}
+
+/**
  * Consumes the client, the announcer and the strings provided by `<sync-provider>` (subscribed, so a provider
  * that changes or arrives late is followed). Without a client it renders a visible note and warns once per
- * element; without a provided announcer it uses the document's. Its strings are the table of its language
- * (nearest `lang`), under the provider's `strings`, under its own. Moved to where no provider answers, it
- * forgets the client, announcer and strings of the one it left (context only says when a value changes, never
- * that a provider has gone). Once the client's live queries end (closed, or the page must reload) it stops
- * claiming live state: `ended`, and `renderEnded()`.
+ * element, except while a `<sync-provider>` above it is not defined yet (its code loads after the element's, as
+ * with autoload()): that one is waited for, up to a few seconds. Without a provided announcer it uses the
+ * document's. Its strings are the table of its language (nearest `lang`), under the provider's `strings`, under
+ * its own. Moved to where no provider answers, it forgets the client, announcer and strings of the one it left
+ * (context only says when a value changes, never that a provider has gone). Once the client's live queries end
+ * (closed, or the page must reload) it stops claiming live state: `ended`, and `renderEnded()`.
  */
 export abstract class SyncElement extends LitElement {
   /** Overrides of the user-visible strings, over the provider's and the table of the element's language; any subset. */
@@ -29,6 +44,11 @@ export abstract class SyncElement extends LitElement {
   private warned = false;
   /** A provider answered, even if it has no client yet (an app that hands one in later). */
   @state() private providerFound = false;
+  /**
+   * A `<sync-provider>` above has not upgraded yet (its code loads after the element's): the element neither warns
+   * nor says there is no provider until it has, or the wait for it is over. The wait in progress, undefined when none.
+   */
+  @state() private providerPending: object | undefined;
   /** The strings `<sync-provider>` provides page-wide, if any. */
   @state() private providedStrings: Partial<SynclineStrings> | undefined;
   private readonly localize = new LocalizeController(this);
@@ -84,6 +104,33 @@ export abstract class SyncElement extends LitElement {
     ensureContextRoot(this.ownerDocument);
     this.answered.clear();
     super.connectedCallback();
+    this.awaitPendingProvider();
+  }
+
+  /**
+   * When no provider answered because the one above is not upgraded yet, waits for it: once defined, it answers
+   * through the document's context root as it upgrades; its first update is awaited too before the element decides.
+   */
+  private awaitPendingProvider(): void {
+    const pending = this.answered.has('client') ? undefined : undefinedProviderAbove(this);
+    if (!pending) {
+      this.providerPending = undefined;
+      return;
+    }
+    const wait = {};
+    this.providerPending = wait;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    void Promise.race([
+      customElements
+        .whenDefined('sync-provider')
+        .then(() => (pending as Partial<LitElement>).updateComplete)
+        .catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, PROVIDER_DEFINE_WAIT_MS))),
+    ]).then(() => {
+      clearTimeout(timer);
+      // A later connection started its own wait (or needed none): this one no longer speaks for the element.
+      if (this.providerPending === wait) this.providerPending = undefined;
+    });
   }
 
   /**
@@ -117,6 +164,7 @@ export abstract class SyncElement extends LitElement {
     super.disconnectedCallback();
     // Nothing is said on behalf of an element that has left the page.
     this.announcer.cancel(this);
+    this.providerPending = undefined;
   }
 
   /** The announcer in effect: the provider's, or the document's without one. */
@@ -139,19 +187,21 @@ export abstract class SyncElement extends LitElement {
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
-    // Only a missing provider is a mistake worth a warning; a provider still without a client is a normal start-up.
-    if (!this.client && !this.providerFound && !this.warned && this.isConnected) {
+    // Only a missing provider is a mistake worth a warning; a provider still without a client is a normal start-up,
+    // and so is one whose code has not loaded yet.
+    if (!this.client && !this.providerFound && !this.providerPending && !this.warned && this.isConnected) {
       this.warned = true;
-      console.warn(
-        `<${this.localName}>: no <sync-provider> with a client above this element; it shows "${this.text.noProvider}" until one arrives.`,
-        this,
-      );
+      const why = undefinedProviderAbove(this)
+        ? 'the <sync-provider> above this element is not defined (import its define module, or use autoload())'
+        : 'no <sync-provider> with a client above this element';
+      console.warn(`<${this.localName}>: ${why}; it shows "${this.text.noProvider}" until one arrives.`, this);
     }
   }
 
   /** The visible state of an element with no client to read from. */
   protected renderNoProvider(): TemplateResult {
-    return html`<span part="base no-provider" class="no-provider">${this.providerFound ? this.text.noClient : this.text.noProvider}</span>`;
+    const words = this.providerFound || this.providerPending ? this.text.noClient : this.text.noProvider;
+    return html`<span part="base no-provider" class="no-provider">${words}</span>`;
   }
 
   /** The visible state of an element whose client's live queries have ended: nothing it knew is live any more. */

@@ -25,8 +25,10 @@ import { styles } from './sync-provider.styles.ts';
  * It provides strings page-wide too: its `strings` (over those of any provider above it) override the table of
  * each element's language, and each element's own `strings` override them.
  *
- * When it cannot create its client (bad attributes), it logs the error and shows it in words, before its
- * content, as an alert: the elements below say "Sync is not connected".
+ * When it cannot create its client (bad attributes, or a `namespace` without an `endpoint`), it logs the error
+ * and shows it in words, before its content, as an alert: the elements below say "Sync is not connected". It
+ * judges its attributes at its first update, not as each arrives; with neither `namespace` nor `endpoint` it
+ * waits for a client handed in, and with an `endpoint` alone for a `namespace`, without an alert.
  *
  * @summary Provides a syncline client to the elements below it.
  *
@@ -92,6 +94,8 @@ export class SyncProviderElement extends LitElement {
   };
   private owned: { client: SyncClient; key: string } | undefined;
   private failedKey: string | undefined;
+  /** A namespace came without an endpoint as it connected: judged at the next update, once a framework set them all. */
+  private judgeLater = false;
 
   constructor() {
     super();
@@ -112,7 +116,7 @@ export class SyncProviderElement extends LitElement {
     super.connectedCallback();
     // Synchronously, so children connecting right after see the client and the strings at once (no flash of "no provider").
     this.publishStrings();
-    this.reconcile();
+    this.reconcile(true);
   }
 
   override disconnectedCallback(): void {
@@ -133,7 +137,8 @@ export class SyncProviderElement extends LitElement {
     if (changed.has('strings')) this.publishStrings();
     if (
       this.isConnected &&
-      (changed.has('client') ||
+      (this.judgeLater ||
+        changed.has('client') ||
         changed.has('endpoint') ||
         changed.has('namespace') ||
         changed.has('mode') ||
@@ -156,8 +161,13 @@ export class SyncProviderElement extends LitElement {
     this.stringsProvider.setValue(layerStrings(this.outerStrings, this.strings));
   }
 
-  /** Brings the provided client in line with `.client` and the attributes. */
-  private reconcile(): void {
+  /**
+   * Brings the provided client in line with `.client` and the attributes. `connecting`: called as the element
+   * connects, when a framework may not have set every attribute yet; a namespace without an endpoint is then
+   * left to the next update rather than reported at once.
+   */
+  private reconcile(connecting = false): void {
+    this.judgeLater = false;
     if (this.client && this.client !== this.owned?.client) {
       // Handed in: drop the one we made (and any error making it).
       this.clientError = undefined;
@@ -171,10 +181,14 @@ export class SyncProviderElement extends LitElement {
         this.client = undefined;
       }
       if (!key || key !== this.failedKey) this.clientError = undefined;
-      if (!this.owned && key && key !== this.failedKey) {
+      if (!this.owned && key && key !== this.failedKey && connecting && !this.endpoint?.trim()) {
+        this.judgeLater = true;
+        this.requestUpdate();
+      } else if (!this.owned && key && key !== this.failedKey) {
         try {
+          // A missing endpoint is the client's to refuse: its error is what the alert says.
           const client = createSyncClient({
-            endpoint: this.endpoint!,
+            endpoint: this.endpoint as string,
             namespace: this.namespace!,
             ...(this.mode ? { mode: this.mode } : {}),
             ...(this.workerUrl ? { workerUrl: this.workerUrl } : {}),
@@ -194,9 +208,14 @@ export class SyncProviderElement extends LitElement {
     this.publish();
   }
 
+  /**
+   * The configuration the client is made from, '' for none. A namespace names a user's queue: with it the
+   * attributes are meant to make a client, so a missing endpoint is an error to show. An endpoint alone is a
+   * provider waiting for the user (the namespace is set once they sign in), or for a client handed in.
+   */
   private configKey(): string {
-    if (!this.endpoint || !this.namespace) return '';
-    return JSON.stringify([this.endpoint, this.namespace, this.mode ?? '', this.workerUrl ?? '']);
+    if (!this.namespace) return '';
+    return JSON.stringify([this.endpoint ?? null, this.namespace, this.mode ?? '', this.workerUrl ?? '']);
   }
 
   private publish(): void {

@@ -27,6 +27,8 @@ describe('<sync-provider>', () => {
     expect(customElements.get('sync-provider')).to.equal(SyncProviderElement);
     const el = await fixture<SyncProviderElement>(html`<sync-provider></sync-provider>`);
     expect(getComputedStyle(el).display).to.equal('contents');
+    // No attributes at all: it waits for a client handed in, which is no error.
+    expect(el.shadowRoot!.querySelector('[part="error"]')).to.equal(null);
   });
 
   it('provides a client handed in, follows a new one, and does not close it on removal', async () => {
@@ -176,6 +178,72 @@ describe('<sync-provider>', () => {
       console.error = original;
       fixtureCleanup();
       await deleteSynclineDB(namespace);
+    }
+  });
+
+  for (const [what, attribute] of [
+    ['no endpoint', ''],
+    ['an empty endpoint', 'endpoint=""'],
+    ['a blank endpoint', 'endpoint="   "'],
+  ]) {
+    it(`shows a visible alert for a namespace with ${what}, gone once the endpoint is set`, async () => {
+      const original = console.error;
+      const errors: unknown[][] = [];
+      console.error = (...args: unknown[]) => void errors.push(args);
+      const warnings = captureWarnings();
+      const namespace = uniqueName('el-no-endpoint');
+      try {
+        const el = await fixture<SyncProviderElement>(
+          `<sync-provider ${attribute} namespace="${namespace}" mode="in-page"><pending-badge show-zero></pending-badge></sync-provider>`,
+        );
+        await el.updateComplete;
+        expect(el.client).to.equal(undefined);
+        const error = el.shadowRoot!.querySelector<HTMLElement>('[part="error"]')!;
+        expect(error, 'the alert').to.exist;
+        expect(error.getAttribute('role')).to.equal('alert');
+        expect(error.textContent).to.match(/^Sync could not start: .*`endpoint`/);
+        expect(error.getBoundingClientRect().height).to.be.greaterThan(0);
+        expect(errors.length, 'logged once').to.equal(1);
+        const badge = el.querySelector('pending-badge')!;
+        await badge.updateComplete;
+        expect(shadowText(badge)).to.equal(defaultStrings.noClient);
+        el.endpoint = '/api';
+        await until(() => el.client !== undefined, 5000, 'client created');
+        await el.updateComplete;
+        expect(el.shadowRoot!.querySelector('[part="error"]')).to.equal(null);
+        await until(() => badge.count === 0, 5000, 'badge reads the created client');
+        expect(errors.length).to.equal(1);
+        expect(warnings.calls).to.deep.equal([]);
+      } finally {
+        console.error = original;
+        warnings.restore();
+        fixtureCleanup();
+        await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+      }
+    });
+  }
+
+  it('judges its attributes once set, not as each arrives: set one by one after it connects, no error', async () => {
+    const original = console.error;
+    const errors: unknown[][] = [];
+    console.error = (...args: unknown[]) => void errors.push(args);
+    const namespace = uniqueName('el-late-attrs');
+    try {
+      const wrapper = await fixture(html`<div></div>`);
+      // As a framework may: created, connected, then given its attributes in the same task.
+      const el = document.createElement('sync-provider');
+      wrapper.append(el);
+      el.setAttribute('namespace', namespace);
+      el.setAttribute('mode', 'in-page');
+      el.setAttribute('endpoint', '/api');
+      await el.updateComplete;
+      expect(el.client).to.not.equal(undefined);
+      expect(el.shadowRoot!.querySelector('[part="error"]')).to.equal(null);
+      expect(errors).to.deep.equal([]);
+    } finally {
+      console.error = original;
+      fixtureCleanup();
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
     }
   });
 
