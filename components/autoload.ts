@@ -1,4 +1,9 @@
 // Defines syncline's elements on first use: a tag's module is loaded when the tag first appears in a watched root.
+// The tags on HTMLElementTagNameMap and their events on GlobalEventHandlersEventMap, for an app whose only import is
+// this one: a reference kept in autoload.d.ts (preserve; `import type {}` would be dropped from it), and only a comment
+// in the JS, which stays lazy: no element module is imported up front.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- the import style is what the .d.ts would lose
+/// <reference path="define.ts" preserve="true" />
 
 /** Each tag's define module, loaded on demand (bundlers split each into its own chunk). */
 const loaders: Record<string, () => Promise<unknown>> = {

@@ -35,6 +35,10 @@ const exportLines = (list, from, type = '') =>
 const PAGE_ENTRY = `${exportLines(PAGE_EXPORTS, './').join('')}import { autoload } from './components/autoload.js';
 autoload();
 `;
+/** The string tables shipped beside the English defaults (components/locales/*.ts). */
+const LOCALES = readdirSync(join(root, 'components/locales'))
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  .map((f) => f.slice(0, -'.ts'.length));
 /** Its types (in dist/bundle/). */
 const PAGE_TYPES = [...exportLines(PAGE_EXPORTS, '../'), ...exportLines(PAGE_TYPE_EXPORTS, '../', 'type ')].join('');
 
@@ -71,7 +75,12 @@ export async function bundle({ write = true, metafile = false } = {}) {
       metafile,
       outdir,
       splitting: true,
-      entryPoints: [{ in: entry, out: 'syncline' }],
+      // Each locale is an entry of its own (bundle/locales/de.js), sharing the bundle's chunk of the string registry:
+      // a page with no build imports it beside the bundle, and its table lands in the registry the elements read.
+      entryPoints: [
+        { in: entry, out: 'syncline' },
+        ...LOCALES.map((lang) => ({ in: join(dist, `components/locales/${lang}.js`), out: `locales/${lang}` })),
+      ],
       chunkNames: '[name]-[hash]',
     });
     // The client's default worker URL is './worker.js' beside the module that creates it: here, beside the bundle.
@@ -122,6 +131,66 @@ function rewriteWorkerUrls() {
     throw new Error('found no worker URL to rewrite: has the SharedWorker line in src/client.ts changed?');
 }
 
+/** Vue's names: `heading-level` → `headingLevel`, and the handler key of an event (`sync-now` → `onSyncNow`). */
+const camelize = (name) => name.replace(/-(\w)/g, (_m, c) => c.toUpperCase());
+const handlerKey = (event) => `on${camelize(event).replace(/^\w/, (c) => c.toUpperCase())}`;
+
+/**
+ * vue-tsc looks a template's `:heading-level` and `@sync-now` up as the props `headingLevel` and `onSyncNow` (what
+ * Vue's compiler turns them into); the generator keys them `"heading-level"` and `"onsync-now"`, which match nothing,
+ * so a wrong value passed and a handler's parameter was implicitly `any`. Rekeys them the way Vue does.
+ */
+function vueKeys(text, elements) {
+  const keys = new Map();
+  for (const element of elements) {
+    for (const { name } of element.attributes ?? []) keys.set(name, camelize(name));
+    for (const { name } of element.events ?? []) keys.set(`on${name}`, handlerKey(name));
+  }
+  const next = text.replace(/"([^"]+)"\?:/g, (whole, key) => (keys.has(key) ? `${keys.get(key)}?:` : whole));
+  // A key still quoted is one this did not rename (a new generator's output?): it would be unusable in templates.
+  const left = /"([^"]+)"\?:/.exec(next);
+  if (left) throw new Error(`dist/types/vue.d.ts: no Vue name for the prop ${left[0]}`);
+  return next;
+}
+
+/**
+ * React 19's JSX for syncline's tags: each tag's own attributes, properties and `onsync-*` events (jsx.d.ts), over
+ * React's props for an HTML element of its class (onClick, role, aria-*, className, style, children), with a `ref`
+ * typed for that class. The generic JSX typings type `ref` as unknown and know no React prop.
+ */
+function reactTypes(elements) {
+  const list = (names) => `{\n${names.map((n) => `  ${n},\n`).join('')}}`;
+  const names = elements.map((e) => e.name);
+  return `// React 19: syncline's elements in JSX, with React's props for an element of each one's class. Load once, e.g. \`import type {} from 'syncline/react';\`
+import type { HTMLAttributes, RefAttributes } from 'react';
+import type ${list(names)} from '../components/index.js';
+import type ${list(names.map((n) => `${n}Props`))} from './jsx.js';
+
+/**
+ * A tag's props: its own (which win where a name is in both) over React's HTML attributes and handlers for its
+ * element class, \`ref\` and \`key\`.
+ */
+export type ReactElementProps<E extends HTMLElement, Own> = Partial<Own> &
+  Omit<HTMLAttributes<E>, keyof Own> &
+  RefAttributes<E> & {
+    /** The part names of the element, for \`::part()\` from outside the shadow tree that holds it. */
+    part?: string;
+    /** Part names of the element's shadow tree exposed on the element, for \`::part()\` from further out. */
+    exportparts?: string;
+  };
+
+export type SynclineIntrinsicElements = {
+${elements.map((e) => `  '${e.tagName}': ReactElementProps<${e.name}, ${e.name}Props>;`).join('\n')}
+};
+
+declare module 'react' {
+  namespace JSX {
+    interface IntrinsicElements extends SynclineIntrinsicElements {}
+  }
+}
+`;
+}
+
 /**
  * Framework typings and editor data, generated from custom-elements.json by the cem-tools generators:
  * dist/types/jsx.d.ts (any JSX), react.d.ts (React's JSX.IntrinsicElements), vue.d.ts (Vue's GlobalComponents)
@@ -129,6 +198,7 @@ function rewriteWorkerUrls() {
  */
 function generateFrameworkTypes() {
   const manifest = JSON.parse(readFileSync(join(root, 'custom-elements.json'), 'utf8'));
+  const elements = manifest.modules.flatMap((m) => m.declarations ?? []).filter((d) => d.customElement && d.tagName);
   const outdir = join(dist, 'types');
   // One module exports every element class and event class, so the typings import from it.
   const common = { outdir, globalTypePath: '../components/index.js', hideLogs: true };
@@ -147,23 +217,13 @@ function generateFrameworkTypes() {
   ].map((m) => m[1]);
   for (const file of ['jsx.d.ts', 'vue.d.ts']) {
     const path = join(outdir, file);
-    const text = readFileSync(path, 'utf8').replace(/CustomEvent<(\w+)>/g, (whole, type) =>
+    let text = readFileSync(path, 'utf8').replace(/CustomEvent<(\w+)>/g, (whole, type) =>
       events.includes(type) ? type : whole,
     );
+    if (file === 'vue.d.ts') text = vueKeys(text, elements);
     writeFileSync(path, text);
   }
-  writeFileSync(
-    join(outdir, 'react.d.ts'),
-    `// React 19: syncline's elements in JSX. Load once, e.g. \`import type {} from 'syncline/react';\`
-import type { CustomElements } from './jsx.js';
-
-declare module 'react' {
-  namespace JSX {
-    interface IntrinsicElements extends CustomElements {}
-  }
-}
-`,
-  );
+  writeFileSync(join(outdir, 'react.d.ts'), reactTypes(elements));
   // The typing entries are types only; an empty module answers a runtime import of them.
   for (const name of ['jsx', 'react', 'vue']) writeFileSync(join(outdir, `${name}.js`), 'export {};\n');
 }
@@ -179,6 +239,8 @@ export async function buildPackage() {
   generateFrameworkTypes();
   await bundle();
   writeFileSync(join(dist, 'bundle/syncline.d.ts'), PAGE_TYPES);
+  for (const lang of LOCALES)
+    writeFileSync(join(dist, `bundle/locales/${lang}.d.ts`), `export * from '../../components/locales/${lang}.js';\n`);
   // The worker is a script to serve, not a module to import: it exports nothing.
   writeFileSync(join(dist, 'bundle/worker.d.ts'), 'export {};\n');
 }

@@ -225,6 +225,28 @@ async function delivered(api, origin, id, page) {
   if (runtime !== 'shared-worker') throw new Error(`ran in "${runtime}", not in the SharedWorker`);
 }
 
+/**
+ * The page's `<sync-outbox lang="de">` renders its heading from the German table the page imported beside the
+ * bundle: the table reached the registry the bundle's elements read, not a second copy of it.
+ */
+async function speaksGerman(page) {
+  const heading = () =>
+    document.querySelector('sync-outbox')?.shadowRoot?.querySelector('[part="heading"]')?.textContent?.trim();
+  const german = await page
+    .waitForFunction(
+      () =>
+        document.querySelector('sync-outbox')?.shadowRoot?.querySelector('[part="heading"]')?.textContent?.trim() ===
+        'Nicht gesendete Änderungen',
+      { timeout: 10_000 },
+    )
+    .then(
+      () => true,
+      () => false,
+    );
+  if (!german)
+    throw new Error(`<sync-outbox lang="de"> is not in German: its heading is "${await page.evaluate(heading)}"`);
+}
+
 const freePort = () =>
   new Promise((ok) => {
     const server = createNetServer().listen(0, '127.0.0.1', () => {
@@ -319,7 +341,12 @@ const cases = {
     for (const file of readdirSync(join(cdnDir, 'dist/bundle')).filter((f) => /^worker.*\.js$/.test(f)))
       cpSync(join(cdnDir, 'dist/bundle', file), join(siteDir, 'syncline', file));
     try {
-      await servedAndDelivered(browser, dir, siteDir, { autoload: true });
+      await onSite(browser, dir, siteDir, { autoload: true }, async (run, api, origin) => {
+        await delivered(api, origin, run.id, run.page);
+        await pushed(api, run);
+        await speaksGerman(run.page);
+        if (run.problems.length) throw new Error(run.problems.join('\n'));
+      });
       // A site that copied worker.js but not Background Sync's file: the queue works, and a collection call says
       // which files to serve.
       const partial = join(dir, 'site-without-background');
