@@ -27,6 +27,8 @@ if (isMain) {
       'LICENSE',
       'README.md',
       'custom-elements.json',
+      // The README links to it: what a server must do for the queue's promises.
+      'docs/server-contract.md',
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/index.js.map',
@@ -42,7 +44,7 @@ if (isMain) {
       }
     const stray = files.filter(
       (f) =>
-        !/^(package\.json|LICENSE|README\.md|custom-elements\.json|dist\/)/.test(f) ||
+        !/^(package\.json|LICENSE|README\.md|custom-elements\.json|docs\/server-contract\.md|dist\/)/.test(f) ||
         /\.test\.|\.ts$(?<!\.d\.ts)/.test(f),
     );
     for (const f of stray) {
