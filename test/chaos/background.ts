@@ -7,6 +7,7 @@ import {
   clientOptions,
   killWorker,
   launchBrowser,
+  quotaOf,
   prng,
   switchOnFaults,
   varyLatency,
@@ -111,7 +112,7 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
   /** Entities a tab created and deleted again, both acknowledged: no one else touches them, so they must end gone. */
   const deleted: string[] = [];
   const serverEdits: { entity: string; field: string }[] = [];
-  const browser = await launchBrowser(config.browserPath);
+  const browser = await launchBrowser(config.browserPath, quotaOf(config, app.url));
   const admin = app.admin.bind(app);
   let chaos = true;
   try {

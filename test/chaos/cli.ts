@@ -24,8 +24,17 @@ const { values } = parseArgs({
     edits: { type: 'string' },
     'server-edits': { type: 'string' },
     entities: { type: 'string' },
+    // The origin's storage quota in bytes (e.g. 400000): a full disk for the whole run.
+    quota: { type: 'string' },
   },
 });
+const quota = values.quota ? { quota: Number(values.quota) } : {};
+
+/** Under a quota, what the full disk (or anything else) refused from the tabs: not acknowledged, so not owed. */
+function printRefused(events: Record<string, number>): void {
+  const refused = Object.entries(events).filter(([k]) => k.startsWith('refused:'));
+  if (refused.length > 0) console.log(`      ${refused.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+}
 
 /** "1-10" or "3,7,9". */
 function seedsOf(spec: string): number[] {
@@ -61,6 +70,7 @@ if (mixes.includes('queue')) {
         ...(values.ops ? { ops: Number(values.ops) } : {}),
         ...(values.lanes ? { lanes: Number(values.lanes) } : {}),
         ...(values.window ? { windowMs: Number(values.window) } : {}),
+        ...quota,
       };
       const r = await runChaos(config);
       results.push(r);
@@ -83,6 +93,7 @@ if (mixes.includes('queue')) {
           `${r.events.discarded}/${r.events.requeued}/${r.events.retried}/${r.events.cleared}`.padStart(30),
         ].join('  '),
       );
+      printRefused(r.events);
     }
   }
 }
@@ -104,6 +115,7 @@ if (mixes.includes('background')) {
         ...(values['server-edits'] ? { serverEdits: Number(values['server-edits']) } : {}),
         ...(values.entities ? { entities: Number(values.entities) } : {}),
         ...(values.window ? { windowMs: Number(values.window) } : {}),
+        ...quota,
       };
       const r = await runBackgroundChaos(config);
       background.push(r);
@@ -131,6 +143,7 @@ if (mixes.includes('background')) {
           String(r.events.offlineFlaps).padStart(6),
         ].join('  '),
       );
+      printRefused(r.events);
       if (r.diagnosis) console.log(JSON.stringify(r.diagnosis, null, 2).split('\n').slice(0, 80).join('\n'));
     }
   }

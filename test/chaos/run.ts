@@ -27,6 +27,11 @@ export interface ChaosCommon {
   windowMs: number;
   /** After the chaos stops, everything delivered (and every tab converged) within this, or it is a stall. */
   stallAfterMs: number;
+  /**
+   * The origin's storage quota in bytes (none: the browser's own): a full disk through the run, so enqueues are
+   * refused with `quota-exceeded` and the engine's writes (records, attempts) fail now and then while it drains.
+   */
+  quota?: number;
   browserPath: string;
 }
 
@@ -180,9 +185,16 @@ export function varyLatency(
   }, 500);
 }
 
-/** The chaos runs' Chromium: tabs in the background keep their timers, as the runs' closes and kills need. */
-export function launchBrowser(executablePath: string): Promise<Browser> {
-  return puppeteer.launch({
+/**
+ * The chaos runs' Chromium: tabs in the background keep their timers, as the runs' closes and kills need. With
+ * `quota`, the app's origin gets that storage quota, set before its first use (Chromium enforces an override only
+ * then) from a blank tab whose DevTools session, which the override lasts as long as, stays open for the run.
+ */
+export async function launchBrowser(
+  executablePath: string,
+  quota?: { origin: string; bytes: number },
+): Promise<Browser> {
+  const browser = await puppeteer.launch({
     executablePath,
     headless: true,
     // Puppeteer's Network domain would slow every request; nothing here needs it.
@@ -194,6 +206,16 @@ export function launchBrowser(executablePath: string): Promise<Browser> {
       '--disable-background-timer-throttling',
     ],
   });
+  if (quota) {
+    const cdp = await (await browser.newPage()).createCDPSession();
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: quota.origin, quotaSize: quota.bytes });
+  }
+  return browser;
+}
+
+/** The quota override for a run's app, if its config asks for one. */
+export function quotaOf(config: ChaosCommon, appUrl: string): { origin: string; bytes: number } | undefined {
+  return config.quota === undefined ? undefined : { origin: new URL(appUrl).origin, bytes: config.quota };
 }
 
 /** Closes the namespace's SharedWorker (the engine dies mid-whatever, as when the browser kills it); how many closed. */
@@ -260,7 +282,7 @@ export async function runChaos(config: ChaosConfig): Promise<ChaosResult> {
   /** Each acknowledged operation, with when its acknowledgement arrived here (a clear removes what was queued before it). */
   const acks = new Map<string, Ack & { at: number }>();
   const logs: string[] = [];
-  const browser = await launchBrowser(config.browserPath);
+  const browser = await launchBrowser(config.browserPath, quotaOf(config, app.url));
   const admin = app.admin.bind(app);
   const base = `/api/${collection}`;
   const health = `/api/health/${collection}`;
