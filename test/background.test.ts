@@ -348,6 +348,19 @@ describe('Background Sync in the engine', () => {
     });
   }
 
+  it('names in a manual conflict only the fields changed on both sides to different values', async () => {
+    const engine = await start('manual');
+    await engine.entityPut(collection, 't1', { title: 'base', done: false, note: 'n', count: 1 });
+    await clean('t1');
+    // The server changes title, done and note; this device title (differently) and done (alike).
+    await serverPut(collection, 't1', { title: 'theirs', done: true, note: 'server note', count: 1 }, '"1"');
+    await engine.entityPatch(collection, 't1', { title: 'mine', done: true });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict!.fields, 'not done (alike on both sides), nor note (the server only)').to.deep.equal(['title']);
+    expect(conflict!.mine).to.deep.equal({ title: 'mine', done: true, note: 'n', count: 1 });
+  });
+
   it('merges a 412 whose changes touch other fields, and keeps a conflict for a field changed on both sides', async () => {
     const engine = await start('merge');
     await engine.entityPut(collection, 't1', { title: 'base', done: false });

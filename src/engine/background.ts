@@ -1071,13 +1071,13 @@ export class BackgroundSync {
       }
       let strategy = config.conflict;
       let merged: Data | null = null;
-      let fields: string[] = changedFields(mine, theirs.data);
+      // The fields changed on both sides to different values (as the three-way merge finds them, whatever the
+      // strategy); every field when one side deleted. A plain diff of mine against theirs would also name the
+      // fields only one side changed.
+      const result = mine && theirs.data ? threeWayMerge(base, mine, theirs.data) : null;
+      const fields = result ? result.conflicts : changedFields(mine, theirs.data);
       if (strategy === 'merge') {
-        if (mine && theirs.data) {
-          const result = threeWayMerge(base, mine, theirs.data);
-          if (result.conflicts.length === 0) merged = result.merged;
-          else fields = result.conflicts;
-        }
+        if (result && result.conflicts.length === 0) merged = result.merged;
         if (merged === null) strategy = 'manual';
       }
       switch (strategy) {
