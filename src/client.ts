@@ -95,7 +95,11 @@ export interface SyncClient {
   syncNow(): Promise<void>;
   /** Lifts a pause for sign-in: call after the user has signed in again. */
   resume(): Promise<void>;
-  /** Removes this namespace's queue (logout); refuses while unsent work exists unless `discardUnsent`. */
+  /**
+   * Removes this namespace's queued operations and the results kept for `settled()`; refuses while unsent operations
+   * exist unless `discardUnsent`. Background Sync's replica, unpushed edits and conflicts stay: at a logout, close
+   * the client and `deleteSynclineDB(namespace)` to remove everything.
+   */
   clear(options?: { discardUnsent?: boolean }): Promise<number>;
   /** Resolves once the engine has answered this tab. */
   ready(timeoutMs?: number): Promise<void>;
