@@ -96,9 +96,9 @@ export interface SyncClient {
   /** Lifts a pause for sign-in: call after the user has signed in again. */
   resume(): Promise<void>;
   /**
-   * Removes this namespace's queued operations and the results kept for `settled()`; refuses while unsent operations
-   * exist unless `discardUnsent`. Background Sync's replica, unpushed edits and conflicts stay: at a logout, close
-   * the client and `deleteSynclineDB(namespace)` to remove everything.
+   * Removes this namespace's data (a logout): the queued operations, the results kept for `settled()`, and Background
+   * Sync's replica (entities, edits, conflicts; each collection pulls from the start next time). Refuses while
+   * operations or edits have not reached the server, unless `discardUnsent`. Collections stay registered.
    */
   clear(options?: { discardUnsent?: boolean }): Promise<number>;
   /** Resolves once the engine has answered this tab. */

@@ -1,6 +1,6 @@
 // Background Sync: optimistic edits, coalesced pushes with If-Match, pulls that never flicker, conflicts by strategy.
 import { expect } from '@open-wc/testing';
-import { createSyncClient, type SyncClient } from '../src/index.ts';
+import { createSyncClient, type SyncClient, type SynclineError } from '../src/index.ts';
 import { SyncEngine, deleteSynclineDB, openSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -347,6 +347,47 @@ describe('Background Sync in the engine', () => {
       expect(rollbacks.length).to.equal(expected.rollbacks);
     });
   }
+
+  it('clears the replica with the queue (a logout): refused while an edit is unpushed, then nothing of it left', async () => {
+    // Pulls answered late, so one is out when the clear comes.
+    let slow = false;
+    const engine = await start(
+      'manual',
+      {},
+      {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (slow && (init?.method ?? 'GET') === 'GET') await new Promise((r) => setTimeout(r, 300));
+          return response;
+        },
+      },
+    );
+    await serverPut(collection, 's1', { title: 'on the server' });
+    await engine.background!.pull(collection);
+    await engine.entityPut(collection, 'mine', { title: 'unpushed' });
+    // An unpushed edit (its push held by a 503) refuses the clear: nothing is removed, queue or replica.
+    await addFault({ pathPrefix: `/api/${collection}/mine`, status: 503 });
+    await engine.entityPut(collection, 'mine', { title: 'unpushed' });
+    await engine.enqueue([f.create('op')]);
+    const refused = await engine.clear().catch((e: unknown) => e);
+    expect((refused as SynclineError).code).to.equal('unsent-operations');
+    expect((await engine.entities(collection)).map((e) => e.id).sort()).to.deep.equal(['mine', 's1']);
+    // With discardUnsent, while a pull is out: the pull ends first, and brings nothing back after the clear.
+    slow = true;
+    const pulling = engine.background!.pull(collection);
+    const removed = await engine.clear({ discardUnsent: true });
+    await pulling;
+    expect(removed, 'the queued operation').to.equal(1);
+    expect(await engine.entities(collection)).to.deep.equal([]);
+    expect(await engine.conflicts()).to.deep.equal([]);
+    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+    expect(engine.collectionStatus(collection).lastPullAt).to.equal(null);
+    // The next pull starts from the start: the server's entity is back, the discarded edit is not.
+    slow = false;
+    await clearFaults(`/api/${collection}`);
+    await engine.background!.pull(collection);
+    expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['s1']);
+  });
 
   it('names in a manual conflict only the fields changed on both sides to different values', async () => {
     const engine = await start('manual');

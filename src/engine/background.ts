@@ -127,6 +127,8 @@ export class BackgroundSync {
   private readonly collections = new Map<string, CollectionRow>();
   private pullTimers = new Map<string, unknown>();
   private pulling = new Map<string, Promise<void>>();
+  /** Clears under way: pushes and pulls wait (an answer landing after a clear would bring its data back). */
+  private clearing = 0;
   private pullAgain = new Map<string, Promise<void>>();
   /** The push out for each entity (`<collection>\0<id>`), if any. */
   private readonly pushing = new Map<string, Promise<'pushed' | 'stopped'>>();
@@ -516,6 +518,8 @@ export class BackgroundSync {
    * two pushes of one entity out at once could land in either order. 'waited': another push was out; read the row again.
    */
   private push(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped' | 'waited'> {
+    // A clear is waiting for the requests out to end: nothing new leaves (the lanes are poked after it).
+    if (this.clearing > 0) return Promise.resolve('stopped');
     const key = `${row.collection}\0${row.id}`;
     const running = this.pushing.get(key);
     if (running) return running.then(() => 'waited' as const);
@@ -827,6 +831,63 @@ export class BackgroundSync {
     });
   }
 
+  /**
+   * The replica's part of a clear (a logout): every clean entity, every edit made up to `before` and the conflicts
+   * they hold go, and each collection pulls from the start next time; an edit made after `before` (a new user's,
+   * when the call was re-sent) stays. Refuses while such edits are unpushed unless `discardUnsent`. Pushes and pulls
+   * out are waited for first and none starts meanwhile: an answer landing after the clear would bring data back.
+   * Returns how many entities went.
+   */
+  async clear(before: number, discardUnsent: boolean): Promise<number> {
+    this.clearing++;
+    try {
+      while (this.pushing.size > 0 || this.pulling.size > 0)
+        await Promise.allSettled([...this.pushing.values(), ...this.pulling.values()]);
+      const goes = (row: EntityRow) => !row.dirty || (row.dirtySince ?? row.updatedAt) <= before;
+      const count = await this.write(async (tx, batch) => {
+        const [rows, conflicts] = await Promise.all([
+          tx.objectStore('entities').getAll(),
+          tx.objectStore('conflicts').getAll(),
+        ]);
+        const removed = rows.filter(goes);
+        const unsent = removed.filter((row) => row.dirty).length;
+        if (unsent > 0 && !discardUnsent) {
+          throw new SynclineError(
+            SynclineErrorCode.UnsentOperations,
+            `${unsent} edit(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
+            { unsentEdits: unsent },
+          );
+        }
+        for (const row of removed) this.putRow(tx, batch, row, null);
+        const held = new Set(removed.filter((row) => row.conflictId).map((row) => row.conflictId));
+        for (const conflict of conflicts) {
+          if (!held.has(conflict.id)) continue;
+          tx.objectStore('conflicts')
+            .delete(conflict.id)
+            .catch(() => {});
+          batch.conflicts.push({ id: conflict.id, next: null });
+          this.stat(conflict.collection).conflicts--;
+        }
+        for (const config of this.collections.values())
+          tx.objectStore('collections')
+            .put({ ...config, cursor: '', lastPullAt: null })
+            .catch(() => {});
+        return removed.length;
+      });
+      // Once committed: each collection pulls from the start next time.
+      for (const config of this.collections.values()) {
+        this.collections.set(config.name, { ...config, cursor: '', lastPullAt: null });
+        this.stat(config.name).lastPullAt = null;
+      }
+      return count;
+    } finally {
+      this.clearing--;
+      this.host.countsChanged();
+      // An edit made while the clear waited was not pushed: its lane looks again.
+      for (const name of this.collections.keys()) this.host.pokePush(name);
+    }
+  }
+
   // ---- pull -------------------------------------------------------------------------------
 
   /**
@@ -835,6 +896,11 @@ export class BackgroundSync {
    */
   pull(collection: string): Promise<void> {
     if (this.closed) return Promise.resolve();
+    // Not while a clear runs: the interval's next pull comes as usual.
+    if (this.clearing > 0) {
+      this.schedulePull(collection);
+      return Promise.resolve();
+    }
     const running = this.pulling.get(collection);
     if (running) {
       const again = this.pullAgain.get(collection) ?? running.then(() => this.pull(collection));

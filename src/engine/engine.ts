@@ -707,6 +707,15 @@ export class SyncEngine {
     this.assertOpen();
     const options = checkClearOptions(input);
     const before = options.before ?? this.clock.now();
+    // Unpushed Background Sync edits refuse the clear before any operation is removed (the replica's part checks
+    // again in its own transaction, for an edit made meanwhile).
+    const edits = this.background ? this.background.totals.dirty : 0;
+    if (edits > 0 && !options.discardUnsent)
+      throw new SynclineError(
+        SynclineErrorCode.UnsentOperations,
+        `${edits} edit(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
+        { unsentEdits: edits },
+      );
     // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
     if (options.discardUnsent) this.clearing.push(before);
     try {
@@ -751,6 +760,8 @@ export class SyncEngine {
         if (this.unrecorded.has(op.seq) || this.isOut(op)) this.cleared.add(op.seq);
       }
       this.patchStatus({ lastSyncAt: null });
+      // The replica goes too (a logout): its entities, edits and conflicts, and where each collection's pulls stood.
+      await this.background?.clear(before, options.discardUnsent === true);
       return removed.length;
     } finally {
       if (options.discardUnsent) this.clearing.splice(this.clearing.indexOf(before), 1);
