@@ -101,6 +101,14 @@ describe('PageAnnouncer', () => {
     expect(text()).to.equal('All changes saved. Back online');
   });
 
+  it('says a sentence once when one report holds it among others', () => {
+    announcer.announce({}, '1 change failed to save');
+    announcer.announce({}, '1 change failed to save. Back online');
+    announcer.announce({}, 'Back online!');
+    clock.advance(1000);
+    expect(text()).to.equal('1 change failed to save. Back online');
+  });
+
   it('forgets a cancelled report, and drops everything while silent', () => {
     const source = {};
     announcer.announce(source, 'Gone');

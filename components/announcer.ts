@@ -101,11 +101,16 @@ export class PageAnnouncer implements Announcer {
     const said: string[] = [];
     for (const message of this.pending.values()) {
       const text = (typeof message === 'function' ? message() : message).trim();
-      if (text && !said.includes(text)) said.push(text);
+      // Sentence by sentence: one element's report may hold several ("1 change failed to save. Back online"), and
+      // a sentence another element says too is said once.
+      for (const sentence of text.split(/(?<=[.!?…])\s+/)) {
+        const words = sentence.replace(/[.!?…]$/, '').trim();
+        if (words && !said.includes(words)) said.push(words);
+      }
     }
     this.pending.clear();
     if (said.length === 0 || this.silent) return;
-    this.write(said.map((text) => text.replace(/[.!?…]$/, '')).join('. '));
+    this.write(said.join('. '));
   }
 
   /** Removes the region and forgets every report. */
