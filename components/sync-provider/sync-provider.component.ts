@@ -56,7 +56,12 @@ export class SyncProviderElement extends LitElement {
   /** URL of the worker script, for apps that serve it themselves. */
   @property({ attribute: 'worker-url' }) workerUrl: string | undefined;
 
-  /** Fresh credentials for each request; read when the provider creates its client. */
+  /**
+   * Fresh credentials for each request, asked just before it is sent (see the client's `authorize` option). Set
+   * or change it at any time: another function is used from the next request on; going from none to a function,
+   * or back, replaces the client the provider created (`sync-client-changed` fires). Not used for a client handed
+   * in through `.client`: give that one its own.
+   */
   @property({ attribute: false }) authorize: AuthorizeHook | undefined;
 
   /** The provided client. Set it to provide your own (the provider will not close it); read it to use the one the provider created. */
@@ -92,7 +97,8 @@ export class SyncProviderElement extends LitElement {
     },
     cancel: (source) => this.currentAnnouncer.cancel(source),
   };
-  private owned: { client: SyncClient; key: string } | undefined;
+  /** The client this provider created: `key` its attributes, `authorized` whether it was given the `authorize` hook. */
+  private owned: { client: SyncClient; key: string; authorized: boolean } | undefined;
   private failedKey: string | undefined;
   /** A namespace came without an endpoint as it connected: judged at the next update, once a framework set them all. */
   private judgeLater = false;
@@ -142,7 +148,8 @@ export class SyncProviderElement extends LitElement {
         changed.has('endpoint') ||
         changed.has('namespace') ||
         changed.has('mode') ||
-        changed.has('workerUrl'))
+        changed.has('workerUrl') ||
+        changed.has('authorize'))
     ) {
       this.reconcile();
     }
@@ -175,7 +182,10 @@ export class SyncProviderElement extends LitElement {
       this.owned = undefined;
     } else {
       const key = this.configKey();
-      if (this.owned && this.owned.key !== key) {
+      const authorized = !!this.authorize;
+      // Whether the client has a hook is fixed when it is made (the engine asks only tabs that have one, and
+      // asking costs a round trip per request): going from none to a function or back needs a new client.
+      if (this.owned && (this.owned.key !== key || this.owned.authorized !== authorized)) {
         this.owned.client.close();
         this.owned = undefined;
         this.client = undefined;
@@ -192,9 +202,10 @@ export class SyncProviderElement extends LitElement {
             namespace: this.namespace!,
             ...(this.mode ? { mode: this.mode } : {}),
             ...(this.workerUrl ? { workerUrl: this.workerUrl } : {}),
-            ...(this.authorize ? { authorize: this.authorize } : {}),
+            // Forwards to the current `authorize`, so setting another function needs no new client.
+            ...(authorized ? { authorize: (request) => this.currentAuthorize(request) } : {}),
           });
-          this.owned = { client, key };
+          this.owned = { client, key, authorized };
           this.client = client;
         } catch (error) {
           // Once per configuration: a re-render must not log the same error again.
@@ -216,6 +227,14 @@ export class SyncProviderElement extends LitElement {
   private configKey(): string {
     if (!this.namespace) return '';
     return JSON.stringify([this.endpoint ?? null, this.namespace, this.mode ?? '', this.workerUrl ?? '']);
+  }
+
+  /**
+   * What the created client's hook answers: the provider's `authorize` now. None (it was just unset, and the
+   * client is replaced at the next update) answers as a client without a hook would: no credentials.
+   */
+  private async currentAuthorize(request: Parameters<AuthorizeHook>[0]): Promise<Awaited<ReturnType<AuthorizeHook>>> {
+    return this.authorize ? this.authorize(request) : null;
   }
 
   private publish(): void {

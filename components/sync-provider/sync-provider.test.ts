@@ -3,10 +3,18 @@ import { expect, fixture, fixtureCleanup, html, oneEvent } from '@open-wc/testin
 import { LitElement } from 'lit';
 import type { SyncClient } from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
-import { uniqueName } from '../../test/support/server.ts';
+import { API, eventually, uniqueName } from '../../test/support/server.ts';
 import '../define.ts';
 import { PendingBadgeElement, SyncClientChangedEvent, SyncProviderElement, defaultStrings } from '../index.ts';
 import { shadowText, testClient, until, type TestClient } from '../test/support.ts';
+
+/** Who the server took each write of `collection` to be from (its principal comes from the Authorization header), by entity id. */
+async function principals(collection: string): Promise<Record<string, string>> {
+  const page = (await (await fetch(`${API}/_admin/changes?collection=${collection}`)).json()) as {
+    items: { id: string; principal: string | null }[];
+  };
+  return Object.fromEntries(page.items.map((c) => [c.id, c.principal ?? '']));
+}
 
 /** Replaces console.warn for a test, recording calls. */
 function captureWarnings(): { calls: unknown[][]; restore(): void } {
@@ -242,6 +250,50 @@ describe('<sync-provider>', () => {
       expect(errors).to.deep.equal([]);
     } finally {
       console.error = original;
+      fixtureCleanup();
+      await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+    }
+  });
+
+  it('uses `authorize` set after it created its client from markup, and each new function at the next request', async () => {
+    const namespace = uniqueName('el-attr-auth');
+    const collection = t.collection;
+    try {
+      // As an app renders it in HTML and sets the property from script: the client already exists by then.
+      const el = await fixture<SyncProviderElement>(
+        `<sync-provider endpoint="/api" namespace="${namespace}" mode="in-page"></sync-provider>`,
+      );
+      expect(el.client, 'created from the attributes at once').to.not.equal(undefined);
+      const asked: string[] = [];
+      el.authorize = async (request) => {
+        asked.push(`${request.method} ${request.url}`);
+        return { Authorization: 'Bearer bob' };
+      };
+      await el.updateComplete;
+      await el.client!.enqueue(t.op('first'));
+      await eventually(async () => 'first' in (await principals(collection)), 10_000, 'the first write');
+      expect((await principals(collection))['first']).to.equal('bearer:bob');
+      expect(
+        asked.some((a) => a.startsWith('POST ')),
+        'asked for the write',
+      ).to.equal(true);
+      // Another function: the next request uses it, with the same client (the elements keep their subscriptions).
+      const client = el.client;
+      el.authorize = () => ({ Authorization: 'Bearer carol' });
+      await el.updateComplete;
+      expect(el.client).to.equal(client);
+      await el.client!.enqueue(t.op('second'));
+      await eventually(async () => 'second' in (await principals(collection)), 10_000, 'the second write');
+      expect(await principals(collection)).to.deep.equal({ first: 'bearer:bob', second: 'bearer:carol' });
+      // None again: a client without a hook takes its place, announced to the elements, and sends no credentials.
+      const changed = oneEvent(el, SyncClientChangedEvent.type) as unknown as Promise<SyncClientChangedEvent>;
+      el.authorize = undefined;
+      expect((await changed).client).to.equal(el.client);
+      expect(el.client).to.not.equal(client);
+      await el.client!.enqueue(t.op('third'));
+      await eventually(async () => 'third' in (await principals(collection)), 10_000, 'the third write');
+      expect((await principals(collection))['third']).to.equal('anonymous');
+    } finally {
       fixtureCleanup();
       await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
     }
