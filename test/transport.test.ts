@@ -1,7 +1,8 @@
-// What goes over the wire: redirects never followed, captive portals not taken for delivery, binary bodies as is, results kept.
+// What goes over the wire: redirects never followed, captive portals not taken for delivery, error bodies read, binary bodies as is, results kept.
 import { expect } from '@open-wc/testing';
+import { attempt } from '../src/engine/transport.ts';
 import { Connectivity, OperationStatus, SynclineError, createSyncClient } from '../src/index.ts';
-import { deleteSynclineDB } from '../src/testing.ts';
+import { VirtualClock, deleteSynclineDB } from '../src/testing.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { addFault, clearFaults, eventually, hookLog, serverItems, sha256Hex, uniqueName } from './support/server.ts';
 
@@ -83,6 +84,85 @@ describe('transport', () => {
     expect(result).to.include({ id: op!.id, status: 201, etag: '"1"' });
     expect(result.location).to.equal(`/api/${f.collection}/made`);
     expect((result.body as { id: string }).id).to.equal('made');
+  });
+});
+
+describe("an error's message from the body formats servers commonly send", () => {
+  /** The message and body an answer of `status` with `body` (JSON unless a string) leaves on the operation. */
+  async function errorOf(status: number, body: unknown, contentType = 'application/json') {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const fetchStub = (async () =>
+      new Response(text, { status, headers: { 'Content-Type': contentType } })) as unknown as typeof fetch;
+    const { outcome } = await attempt(
+      'https://api.example/x',
+      { method: 'POST', headers: { Accept: 'application/json' } },
+      { fetch: fetchStub, clock: new VirtualClock(), credentials: 'same-origin', requestTimeoutMs: 1_000 },
+    );
+    expect(outcome.type).to.not.equal('done');
+    return (outcome as Exclude<typeof outcome, { type: 'done' }>).error;
+  }
+
+  it('reads RFC 9457 problem details: detail, else title', async () => {
+    const problem = {
+      type: 'https://api.example/probs/out-of-credit',
+      title: 'You do not have enough credit.',
+      status: 403,
+      detail: 'Your current balance is 30, but that costs 50.',
+    };
+    const error = await errorOf(403, problem, 'application/problem+json');
+    expect(error.message).to.equal('403: Your current balance is 30, but that costs 50.');
+    expect(error.body).to.deep.equal(problem);
+    expect(
+      (await errorOf(400, { type: 'about:blank', title: 'Bad Request' }, 'application/problem+json')).message,
+    ).to.equal('400: Bad Request');
+  });
+
+  it('reads { error: { message } }', async () => {
+    const body = { error: { code: 'invalid_request', message: 'The title is too long.' } };
+    const error = await errorOf(400, body);
+    expect(error.message).to.equal('400: The title is too long.');
+    expect(error.body).to.deep.equal(body);
+  });
+
+  it('sums up { errors }: a list of strings or of { message }, or fields with a string or a list each', async () => {
+    expect((await errorOf(422, { errors: ['Title is required', 'Due date is in the past'] })).message).to.equal(
+      '422: Title is required (+1 more)',
+    );
+    expect((await errorOf(422, { errors: [{ message: 'Title is required' }] })).message).to.equal(
+      '422: Title is required',
+    );
+    expect(
+      (await errorOf(422, { errors: [{ status: '422', title: 'Invalid', detail: 'Title is required' }] })).message,
+    ).to.equal('422: Title is required');
+    expect(
+      (await errorOf(422, { errors: { title: ["can't be blank", 'is too short'], due: 'is in the past' } })).message,
+    ).to.equal("422: title: can't be blank (+2 more)");
+    expect((await errorOf(422, { errors: { email: 'is taken' } })).message).to.equal('422: email: is taken');
+    // A code in `error` says less than what the fields say.
+    expect((await errorOf(422, { error: 'validation_failed', errors: { email: ['is taken'] } })).message).to.equal(
+      '422: email: is taken',
+    );
+  });
+
+  it('still reads message, a string error and a text body, and keeps every message short', async () => {
+    expect(
+      (await errorOf(409, { error: 'precondition-failed', message: 'The current version is 2.' })).message,
+    ).to.equal('409: The current version is 2.');
+    expect((await errorOf(400, { error: 'Bad input' })).message).to.equal('400: Bad input');
+    expect((await errorOf(400, 'Plain words', 'text/plain')).message).to.equal('400: Plain words');
+    expect((await errorOf(400, { errors: [] })).message).to.equal('HTTP 400');
+    expect((await errorOf(400, { error: { code: 7 } })).message).to.equal('HTTP 400');
+    const long = 'x'.repeat(5_000);
+    for (const body of [
+      { message: long },
+      { detail: long },
+      { error: { message: long } },
+      { errors: { field: long } },
+      long,
+    ]) {
+      const error = await errorOf(400, body, typeof body === 'string' ? 'text/plain' : 'application/json');
+      expect(error.message.length, JSON.stringify(body).slice(0, 30)).to.be.at.most(220);
+    }
   });
 });
 

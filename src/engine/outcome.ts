@@ -94,14 +94,67 @@ export function classifyResponse(facts: ResponseFacts, now: number): Outcome {
   return { type: 'failed', error };
 }
 
+/** The longest message read from a body: a line in the outbox, not the whole answer (that stays on `body`). */
+const MAX_MESSAGE = 200;
+
+/**
+ * The error's message: the status and what the body says, read from the formats servers commonly use, most
+ * specific first. `error` as a string comes after `errors`: it is often a code or the reason phrase, while the
+ * field messages say what to fix.
+ */
 function messageOf(status: number, body: unknown): string {
-  if (body && typeof body === 'object') {
-    const { message, error } = body as { message?: unknown; error?: unknown };
-    if (typeof message === 'string') return `${status}: ${message}`;
-    if (typeof error === 'string') return `${status}: ${error}`;
+  const said = typeof body === 'string' ? text(body) : record(body) ? fromRecord(body) : undefined;
+  return said === undefined ? `HTTP ${status}` : `${status}: ${said.slice(0, MAX_MESSAGE)}`;
+}
+
+function fromRecord(body: Record<string, unknown>): string | undefined {
+  const { error } = body;
+  return (
+    text(body.message) ??
+    // RFC 9457 problem details (application/problem+json): `detail` is about this occurrence, `title` the kind.
+    text(body.detail) ??
+    text(body.title) ??
+    (record(error) ? text(error.message) : undefined) ??
+    summary(body.errors) ??
+    text(error)
+  );
+}
+
+/**
+ * The first message of `errors`, and how many more there are: a list of strings or of `{ message }` (or JSON:API's
+ * `{ detail, title }`), or an object of field → string or list of strings ("field: message").
+ */
+function summary(errors: unknown): string | undefined {
+  const messages: string[] = [];
+  if (Array.isArray(errors)) {
+    for (const item of errors) {
+      const said =
+        text(item) ?? (record(item) ? (text(item.message) ?? text(item.detail) ?? text(item.title)) : undefined);
+      if (said !== undefined) messages.push(said);
+    }
+  } else if (record(errors)) {
+    for (const [field, value] of Object.entries(errors)) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        const said = text(item) ?? (record(item) ? text(item.message) : undefined);
+        if (said !== undefined) messages.push(`${field}: ${said}`);
+      }
+    }
   }
-  if (typeof body === 'string' && body.length > 0) return `${status}: ${body.slice(0, 200)}`;
-  return `HTTP ${status}`;
+  if (messages.length === 0) return undefined;
+  // The count goes first into the bound, so a long first message cannot cut it off.
+  const more = messages.length > 1 ? ` (+${messages.length - 1} more)` : '';
+  return messages[0]!.slice(0, MAX_MESSAGE - more.length) + more;
+}
+
+/** A non-empty string, trimmed; anything else is not a message. */
+function text(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed.length > 0 ? trimmed : undefined;
+}
+
+function record(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(n-1))]. */
