@@ -1,10 +1,11 @@
-// Shared tokens in light and dark: focus rings at 3:1 or more on each element's real background, one button look, one override theming all.
+// Shared tokens in light and dark: the page's colour scheme picks the palette, focus rings at 3:1 or more on each element's real background, one button look, one override theming all.
 import { expect, fixture, html } from '@open-wc/testing';
 import { sendKeys } from '@web/test-runner-commands';
 import { BehaviorSubject } from 'rxjs';
 import type { SyncClient, SyncStatus } from '../src/index.ts';
 import './define.ts';
 import type { SyncOutboxElement, SyncStatusElement } from './index.ts';
+import { schemeDefaults } from './internal/styles.ts';
 import { contrast, deepActiveElement, effectiveBackground, parseColor, useColorScheme } from './test/a11y.ts';
 import { fakeStatus, testClient, until, type TestClient } from './test/support.ts';
 
@@ -149,5 +150,112 @@ describe('theme', () => {
     expect(getComputedStyle(resolverBase).backgroundColor).to.equal('rgb(240, 250, 250)');
     expect(getComputedStyle(outboxBase).borderTopColor).to.equal('rgb(40, 50, 60)');
     expect(getComputedStyle(resolver.shadowRoot!.querySelector('[part="empty"]')!).color).to.equal('rgb(70, 80, 90)');
+  });
+
+  /**
+   * Adds to the page a <sync-status> showing its storage and engine warnings, a <conflict-resolver> with nothing to
+   * resolve, a badge, and a <sync-status> with no provider (its note), and returns what the palette colours.
+   */
+  async function palettePage() {
+    const warned = {
+      status$: new BehaviorSubject(
+        fakeStatus({ storage: 'quota-exceeded', engineError: { message: 'The disk is full.', at: 1 } }),
+      ).asObservable(),
+      syncNow: async () => {},
+    } as unknown as SyncClient;
+    const resolverClient = { conflicts$: new BehaviorSubject([]).asObservable() } as unknown as SyncClient;
+    page.insertAdjacentHTML(
+      'beforeend',
+      `<sync-provider id="warned"><sync-status></sync-status></sync-provider>
+      <sync-provider id="resolving"><conflict-resolver></conflict-resolver></sync-provider>
+      <sync-provider id="badged"><pending-badge show-zero></pending-badge></sync-provider>
+      <sync-status id="alone"></sync-status>`,
+    );
+    const provide = (id: string, client: SyncClient) =>
+      ((page.querySelector(`#${id}`) as HTMLElement & { client: SyncClient }).client = client);
+    provide('warned', warned);
+    provide('resolving', resolverClient);
+    provide('badged', t.client);
+    const warnedStatus = page.querySelector('#warned sync-status')!;
+    const resolver = page.querySelector('conflict-resolver')!;
+    const badge = page.querySelector('pending-badge')!;
+    const alone = page.querySelector('#alone')!;
+    await until(() => warnedStatus.shadowRoot!.querySelectorAll('.warning').length === 2, 5000, 'two warnings');
+    await until(() => !!resolver.shadowRoot?.querySelector('[part="empty"]'), 5000, 'resolver renders');
+    await until(() => !!badge.shadowRoot?.querySelector('[part="base"]:not([hidden])'), 5000, 'badge renders');
+    await until(() => !!alone.shadowRoot?.querySelector('[part~="no-provider"]'), 5000, 'no-provider note');
+    const base = (el: Element) => el.shadowRoot!.querySelector<HTMLElement>('[part~="base"]')!;
+    const readable = (el: Element) => {
+      const colour = getComputedStyle(el).color;
+      const behind = effectiveBackground(el);
+      return {
+        colour,
+        ratio: contrast(parseColor(colour), behind),
+        behind: `rgb(${behind.r}, ${behind.g}, ${behind.b})`,
+      };
+    };
+    return {
+      warnings: [...warnedStatus.shadowRoot!.querySelectorAll('.warning'), base(alone)].map(readable),
+      outboxError: readable(outbox.shadowRoot!.querySelector('.error') ?? base(outbox)),
+      surfaces: [base(outbox), base(resolver)].map((el) => getComputedStyle(el).backgroundColor),
+      badge: getComputedStyle(base(badge)).backgroundColor,
+    };
+  }
+
+  it('stays light on a page that declares no colour scheme, even when the OS prefers dark', async () => {
+    // Where the preference cannot be emulated (Firefox, WebKit) the OS's own (light) stands in: still a check.
+    await useColorScheme('dark');
+    // A default page: no color-scheme, no colours of its own, so white under the inherited text colour.
+    page.removeAttribute('style');
+    const { warnings, surfaces, badge } = await palettePage();
+    expect(warnings).to.have.length(3);
+    for (const warning of warnings) {
+      expect(warning.behind).to.equal('rgb(255, 255, 255)');
+      expect(warning.ratio, `${warning.colour} on ${warning.behind}`).to.be.at.least(4.5);
+    }
+    // The outbox and resolver are light boxes, not dark ones on a light page.
+    expect(surfaces).to.deep.equal(['rgb(255, 255, 255)', 'rgb(255, 255, 255)']);
+    expect(badge).to.equal('rgb(138, 90, 0)');
+  });
+
+  it('takes the dark palette on a page that declares color-scheme: dark, even when the OS prefers light', async () => {
+    // light-dark() is what lets the page's scheme decide: every engine under test must have it.
+    expect(CSS.supports('color', 'light-dark(#000, #fff)')).to.equal(true);
+    await useColorScheme('light');
+    page.style.colorScheme = 'dark';
+    const { warnings, outboxError, surfaces, badge } = await palettePage();
+    expect(warnings).to.have.length(3);
+    expect(warnings[0]!.colour).to.equal('rgb(255, 180, 171)');
+    for (const warning of [...warnings, outboxError])
+      expect(warning.ratio, `${warning.colour} on ${warning.behind}`).to.be.at.least(4.5);
+    expect(surfaces).to.deep.equal(['rgb(30, 30, 30)', 'rgb(30, 30, 30)']);
+    expect(badge).to.equal('rgb(255, 207, 112)');
+  });
+
+  it('falls back to the OS preference, as before, in an engine without light-dark()', () => {
+    const text = schemeDefaults({ '--_x': [['--a', '--b'], '#111111', '#eeeeee'] }).cssText.replace(/\s+/g, ' ');
+    expect(text).to.contain(':host { --_x: var(--a, var(--b, light-dark(#111111, #eeeeee))); }');
+    expect(text).to.contain(
+      '@supports not (color: light-dark(#000, #fff)) { :host { --_x: var(--a, var(--b, #111111)); } ' +
+        '@media (prefers-color-scheme: dark) { :host { --_x: var(--a, var(--b, #eeeeee)); } } }',
+    );
+    // And it parses: the :host rule and the @supports rule.
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(text);
+    expect(sheet.cssRules.length).to.equal(2);
+  });
+
+  it('follows the OS on a page that declares color-scheme: light dark', async function () {
+    for (const [scheme, surface] of [
+      ['dark', 'rgb(30, 30, 30)'],
+      ['light', 'rgb(255, 255, 255)'],
+    ] as const) {
+      if (!(await useColorScheme(scheme))) continue;
+      const { warnings, surfaces } = await palettePage();
+      expect(surfaces, scheme).to.deep.equal([surface, surface]);
+      for (const warning of warnings)
+        expect(warning.ratio, `${scheme}: ${warning.colour} on ${warning.behind}`).to.be.at.least(4.5);
+      for (const added of page.querySelectorAll('#warned, #resolving, #badged, #alone')) added.remove();
+    }
   });
 });

@@ -1,20 +1,15 @@
 // The styles of <conflict-resolver>: its own tokens mapped to private properties, light and dark defaults, and its parts.
 import { css } from 'lit';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
+import { schemeDefaults, sharedStyles, sharedTokens } from '../internal/styles.ts';
 
 /** `static styles` of <conflict-resolver>. */
 export const styles = [
   sharedStyles,
   sharedTokens('conflict-resolver'),
+  schemeDefaults({ '--_changed-bg': [['--conflict-resolver-changed-background'], '#fff4d6', '#3d3000'] }),
   css`
     :host {
       display: block;
-      --_changed-bg: var(--conflict-resolver-changed-background, #fff4d6);
-    }
-    @media (prefers-color-scheme: dark) {
-      :host {
-        --_changed-bg: var(--conflict-resolver-changed-background, #3d3000);
-      }
     }
     .base {
       color: var(--_color);

@@ -442,23 +442,32 @@ describe('<conflict-resolver>', () => {
     });
 
     it('is accessible with a list, one conflict, editing, and empty, in light and dark', async () => {
-      for (const scheme of ['light', 'dark'] as const) {
-        if (!(await useColorScheme(scheme))) continue;
-        const { el, list } = await mountFake([
-          conflict('a'),
-          conflict('b', { id: 'k-b', theirs: null, fields: ['title', 'done', 'count'] }),
-        ]);
-        await expect(el).to.be.accessible();
-        radio(el, section(el, 'a'), 'title', 'edit').click();
-        await el.updateComplete;
-        await expect(el).to.be.accessible();
-        el.entity = 'a';
-        await el.updateComplete;
-        await expect(el).to.be.accessible();
-        list.next([]);
-        await el.updateComplete;
-        expect(part(el, 'empty')).to.exist;
-        await expect(el).to.be.accessible();
+      // The elements follow the page's colour scheme: this page declares both, so the dark pass gets the dark palette.
+      document.documentElement.style.colorScheme = 'light dark';
+      try {
+        for (const scheme of ['light', 'dark'] as const) {
+          if (!(await useColorScheme(scheme))) continue;
+          const { el, list } = await mountFake([
+            conflict('a'),
+            conflict('b', { id: 'k-b', theirs: null, fields: ['title', 'done', 'count'] }),
+          ]);
+          expect(getComputedStyle(part(el, 'base')!).backgroundColor, scheme).to.equal(
+            scheme === 'dark' ? 'rgb(30, 30, 30)' : 'rgb(255, 255, 255)',
+          );
+          await expect(el).to.be.accessible();
+          radio(el, section(el, 'a'), 'title', 'edit').click();
+          await el.updateComplete;
+          await expect(el).to.be.accessible();
+          el.entity = 'a';
+          await el.updateComplete;
+          await expect(el).to.be.accessible();
+          list.next([]);
+          await el.updateComplete;
+          expect(part(el, 'empty')).to.exist;
+          await expect(el).to.be.accessible();
+        }
+      } finally {
+        document.documentElement.style.removeProperty('color-scheme');
       }
     });
 

@@ -1,5 +1,33 @@
-// Styles shared by the elements: the shared --syncline-* tokens behind each element's own, buttons, focus, hiding and the "no provider" note.
+// Styles shared by the elements: light and dark defaults that follow the page's colour scheme, the shared --syncline-* tokens behind each element's own, buttons, focus, hiding and the "no provider" note.
 import { css, unsafeCSS, type CSSResult } from 'lit';
+
+/** A private property's default: the tokens read first (outermost first), then the light and the dark colour. */
+export type SchemeDefault = readonly [tokens: readonly string[], light: string, dark: string];
+
+/**
+ * `:host` rules giving private properties (`--_error`, …) their tokens over a light and a dark default. The
+ * default is `light-dark()`, which resolves against the `color-scheme` the element inherits, i.e. the page's: a
+ * page that does not declare `color-scheme: dark` (or `light dark`) stays light whatever the OS prefers. Switching
+ * on `prefers-color-scheme` alone gave a page with no dark theme pale warnings on white (1.7:1) and dark boxes.
+ * An engine without light-dark() (Chrome < 123, Firefox < 120, Safari < 17.5) would drop every such colour,
+ * so it gets the OS preference, as before, rather than none.
+ */
+export function schemeDefaults(defaults: Record<string, SchemeDefault>): CSSResult {
+  const declarations = (colour: (light: string, dark: string) => string) =>
+    Object.entries(defaults)
+      .map(
+        ([property, [tokens, light, dark]]) =>
+          `${property}: ${tokens.reduceRight((inner, token) => `var(${token}, ${inner})`, colour(light, dark))};`,
+      )
+      .join('\n');
+  return unsafeCSS(`
+    :host { ${declarations((light, dark) => `light-dark(${light}, ${dark})`)} }
+    @supports not (color: light-dark(#000, #fff)) {
+      :host { ${declarations((light) => light)} }
+      @media (prefers-color-scheme: dark) { :host { ${declarations((_, dark) => dark)} } }
+    }
+  `);
+}
 
 /**
  * The shared palette, light and dark. Every element reads `--<element>-<token>` first, then
@@ -67,20 +95,19 @@ export const controlTokens: readonly PaletteToken[] = [
  * and the element's own styles use (`--_color`, `--_bg`, `--_focus`, …), with light and dark defaults.
  */
 export function sharedTokens(element: string, tokens: readonly PaletteToken[] = paletteTokens): CSSResult {
-  const declarations = (scheme: 'light' | 'dark') =>
-    tokens
-      .map(
-        (token) =>
-          `${privateNames[token]}: var(--${element}-${token}, var(--syncline-${token}, ${sharedDefaults[scheme][token]}));`,
-      )
-      .join('\n');
-  return unsafeCSS(`
-    :host { ${declarations('light')} }
-    @media (prefers-color-scheme: dark) { :host { ${declarations('dark')} } }
-  `);
+  return schemeDefaults(
+    Object.fromEntries(
+      tokens.map((token) => [
+        privateNames[token],
+        [[`--${element}-${token}`, `--syncline-${token}`], sharedDefaults.light[token], sharedDefaults.dark[token]],
+      ]),
+    ),
+  );
 }
 
-export const sharedStyles = css`
+export const sharedStyles = [
+  schemeDefaults({ '--_note': [['--syncline-error-color'], '#8a1c00', '#ffb59e'] }),
+  css`
   :host([hidden]) {
     display: none !important;
   }
@@ -107,7 +134,7 @@ export const sharedStyles = css`
     border-radius: 0.25em;
     font: inherit;
     font-size: 0.875em;
-    color: var(--syncline-error-color, #8a1c00);
+    color: var(--_note);
   }
   button,
   select {
@@ -133,9 +160,5 @@ export const sharedStyles = css`
     cursor: default;
     opacity: 0.6;
   }
-  @media (prefers-color-scheme: dark) {
-    .no-provider {
-      color: var(--syncline-error-color, #ffb59e);
-    }
-  }
-`;
+`,
+];

@@ -1,27 +1,20 @@
 // The styles of <pending-badge>: its own tokens mapped to private properties, light and dark defaults, and its parts.
 import { css } from 'lit';
-import { sharedStyles } from '../internal/styles.ts';
+import { schemeDefaults, sharedStyles } from '../internal/styles.ts';
 
 /** `static styles` of <pending-badge>. */
 export const styles = [
   sharedStyles,
+  schemeDefaults({
+    '--_color': [['--pending-badge-color'], '#ffffff', '#1a1a1a'],
+    '--_bg': [['--pending-badge-background'], '#8a5a00', '#ffcf70'],
+    '--_failed-bg': [['--pending-badge-failed-background'], '#b3261e', '#ffb4ab'],
+    '--_conflict-bg': [['--pending-badge-conflict-background'], '#6a1b9a', '#e1b6ff'],
+    '--_saved-bg': [['--pending-badge-saved-background', '--pending-badge-idle-background'], '#3d6b35', '#a5d6a7'],
+  }),
   css`
     :host {
       display: inline-block;
-      --_color: var(--pending-badge-color, #ffffff);
-      --_bg: var(--pending-badge-background, #8a5a00);
-      --_failed-bg: var(--pending-badge-failed-background, #b3261e);
-      --_conflict-bg: var(--pending-badge-conflict-background, #6a1b9a);
-      --_saved-bg: var(--pending-badge-saved-background, var(--pending-badge-idle-background, #3d6b35));
-    }
-    @media (prefers-color-scheme: dark) {
-      :host {
-        --_color: var(--pending-badge-color, #1a1a1a);
-        --_bg: var(--pending-badge-background, #ffcf70);
-        --_failed-bg: var(--pending-badge-failed-background, #ffb4ab);
-        --_conflict-bg: var(--pending-badge-conflict-background, #e1b6ff);
-        --_saved-bg: var(--pending-badge-saved-background, var(--pending-badge-idle-background, #a5d6a7));
-      }
     }
     .base {
       display: inline-flex;

@@ -1,32 +1,24 @@
 // The styles of <pending-marker>: its own tokens mapped to private properties, light and dark defaults, and its parts.
 import { css } from 'lit';
-import { sharedStyles, sharedTokens } from '../internal/styles.ts';
+import { schemeDefaults, sharedStyles, sharedTokens } from '../internal/styles.ts';
 
 /** `static styles` of <pending-marker>. */
 export const styles = [
   sharedStyles,
   sharedTokens('pending-marker', ['focus-color']),
+  schemeDefaults({
+    '--_color': [['--pending-marker-color'], '#1a1a1a', '#f5f5f5'],
+    '--_bg': [['--pending-marker-background'], '#ffe3a3', '#5c4300'],
+    '--_failed-bg': [['--pending-marker-failed-background'], '#ffd8d4', '#8c1d18'],
+    '--_conflict-bg': [['--pending-marker-conflict-background'], '#f0dbff', '#5b2a7a'],
+    '--_details-color': [['--pending-marker-details-color'], '#ffffff', '#1a1a1a'],
+    '--_details-bg': [['--pending-marker-details-background'], '#1a1a1a', '#f1f1f1'],
+  }),
   css`
     :host {
       display: inline-block;
       position: relative;
       vertical-align: middle;
-      --_color: var(--pending-marker-color, #1a1a1a);
-      --_bg: var(--pending-marker-background, #ffe3a3);
-      --_failed-bg: var(--pending-marker-failed-background, #ffd8d4);
-      --_conflict-bg: var(--pending-marker-conflict-background, #f0dbff);
-      --_details-color: var(--pending-marker-details-color, #ffffff);
-      --_details-bg: var(--pending-marker-details-background, #1a1a1a);
-    }
-    @media (prefers-color-scheme: dark) {
-      :host {
-        --_color: var(--pending-marker-color, #f5f5f5);
-        --_bg: var(--pending-marker-background, #5c4300);
-        --_failed-bg: var(--pending-marker-failed-background, #8c1d18);
-        --_conflict-bg: var(--pending-marker-conflict-background, #5b2a7a);
-        --_details-color: var(--pending-marker-details-color, #1a1a1a);
-        --_details-bg: var(--pending-marker-details-background, #f1f1f1);
-      }
     }
     .base {
       display: inline-block;

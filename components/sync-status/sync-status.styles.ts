@@ -1,27 +1,22 @@
 // The styles of <sync-status>: its own tokens mapped to private properties, light and dark defaults, and its parts.
 import { css } from 'lit';
-import { controlTokens, sharedStyles, sharedTokens } from '../internal/styles.ts';
+import { controlTokens, schemeDefaults, sharedStyles, sharedTokens } from '../internal/styles.ts';
 
 /** `static styles` of <sync-status>. */
 export const styles = [
   sharedStyles,
   sharedTokens('sync-status', controlTokens),
+  // It has no background of its own: its colours must suit the page's, so they follow the page's colour scheme.
+  schemeDefaults({
+    '--_online': [['--sync-status-online-color'], '#2e7d32', '#81c784'],
+    '--_offline': [['--sync-status-offline-color'], '#6b6b6b', '#bdbdbd'],
+    '--_degraded': [['--sync-status-degraded-color'], '#b26a00', '#ffb74d'],
+    '--_warning': [['--sync-status-warning-color', '--syncline-error-color'], '#b3261e', '#ffb4ab'],
+  }),
   css`
     :host {
       display: block;
       --_color: var(--sync-status-color, var(--syncline-color, inherit));
-      --_online: var(--sync-status-online-color, #2e7d32);
-      --_offline: var(--sync-status-offline-color, #6b6b6b);
-      --_degraded: var(--sync-status-degraded-color, #b26a00);
-      --_warning: var(--sync-status-warning-color, var(--syncline-error-color, #b3261e));
-    }
-    @media (prefers-color-scheme: dark) {
-      :host {
-        --_online: var(--sync-status-online-color, #81c784);
-        --_offline: var(--sync-status-offline-color, #bdbdbd);
-        --_degraded: var(--sync-status-degraded-color, #ffb74d);
-        --_warning: var(--sync-status-warning-color, var(--syncline-error-color, #ffb4ab));
-      }
     }
     .base {
       color: var(--_color);
