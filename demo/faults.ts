@@ -45,7 +45,10 @@ export function mountFaultPanel(
   // Show the server's current switches (another tab may have set them).
   void fetch(`${api}/_admin/faults`).then(async (r) => {
     if (!r.ok) return;
-    const { rules } = (await r.json()) as { rules: Rule[] };
+    // Only the demo's own switches: the server may hold rules for other paths (other apps, tests).
+    const rules = ((await r.json()) as { rules: Rule[] }).rules.filter(
+      (rule) => rule.pathPrefix === TASKS || rule.pathPrefix === HEALTH,
+    );
     field<HTMLInputElement>('offline').checked = rules.some((rule) => rule.offline);
     const failing = rules.find((rule) => rule.status);
     if (failing) {

@@ -384,7 +384,7 @@ describe('Background Sync in the engine', () => {
     expect(engine.collectionStatus(collection).lastPullAt).to.equal(null);
     // The next pull starts from the start: the server's entity is back, the discarded edit is not.
     slow = false;
-    await clearFaults(`/api/${collection}`);
+    await clearFaults(`/api/${collection}/mine`);
     await engine.background!.pull(collection);
     expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['s1']);
   });

@@ -1000,8 +1000,9 @@ export class BackgroundSync {
     const row = { ...this.config(collection), lastPullAt: now };
     this.collections.set(collection, row);
     this.stat(collection).lastPullAt = now;
-    await this.host.db.put('collections', row).catch(() => {});
+    // In the same turn as the collection's lastPullAt, so no reader sees one without the other.
     this.host.synced(now);
+    await this.host.db.put('collections', row).catch(() => {});
     this.host.countsChanged();
   }
 
