@@ -45,8 +45,11 @@ export function timeAgo(lang: string, ms: number): string {
 
 /** How long until a moment `seconds` ahead, through `Intl.RelativeTimeFormat`: "in 30 seconds", "in 2 Minuten". */
 export function timeUntil(lang: string, seconds: number): string {
-  // Rounded up: a countdown must not say "in 0 seconds" while there is still time left.
-  const [value, unit] =
-    seconds < 60 ? [Math.max(0, Math.ceil(seconds)), 'second' as const] : [Math.ceil(seconds / 60), 'minute' as const];
-  return relative(lang).format(value, unit);
+  // Seconds and minutes rounded up: a countdown must not say "in 0 seconds" while there is still time left. From an
+  // hour on, the nearest hour or day ("in 60 minutes" for a one-hour Retry-After read oddly).
+  if (seconds < 60) return relative(lang).format(Math.max(0, Math.ceil(seconds)), 'second');
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return relative(lang).format(minutes, 'minute');
+  const hours = Math.max(1, Math.round(seconds / 3600));
+  return hours < 24 ? relative(lang).format(hours, 'hour') : relative(lang).format(Math.round(hours / 24), 'day');
 }

@@ -85,6 +85,11 @@ describe('localization', () => {
     expect(timeAgo('de', 5 * 60_000)).to.equal('vor 5 Minuten');
     expect(timeAgo('de', 3 * 3600_000)).to.equal('vor 3 Stunden');
     expect(timeUntil('de', 30)).to.equal('in 30 Sekunden');
+    expect(timeUntil('en', 58.2 * 60)).to.equal('in 59 minutes');
+    expect(timeUntil('en', 59.2 * 60)).to.equal('in 1 hour');
+    expect(timeUntil('en', 3600)).to.equal('in 1 hour');
+    expect(timeUntil('de', 5 * 3600)).to.equal('in 5 Stunden');
+    expect(timeUntil('en', 2 * 86_400)).to.equal('in 2 days');
     expect(defaultStrings.lastSynced(2 * 86_400_000)).to.equal('Last synced 2 days ago');
     expect(germanStrings.lastSynced(5 * 60_000)).to.equal('Zuletzt synchronisiert vor 5 Minuten');
     expect(germanStrings.retryIn(90)).to.equal('neuer Versuch in 2 Minuten');
