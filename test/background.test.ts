@@ -393,10 +393,15 @@ describe('Background Sync in the engine', () => {
     const engine = await start('manual');
     await engine.entityPut(collection, 't1', { title: 'base', done: false, note: 'n', count: 1 });
     await clean('t1');
-    // The server changes title, done and note; this device title (differently) and done (alike).
+    // The server changes title, done and note; this device title (differently) and done (alike), and its first push
+    // of that meets a 502.
     await serverPut(collection, 't1', { title: 'theirs', done: true, note: 'server note', count: 1 }, '"1"');
+    await addFault({ pathPrefix: `/api/${collection}/t1`, status: 502, times: 1 });
     await engine.entityPatch(collection, 't1', { title: 'mine', done: true });
+    await eventually(async () => (await engine.dirtyEntities())[0]?.lastError?.status === 502, 10_000, 'a 502');
+    await engine.background!.pull(collection);
     await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    expect((await engine.dirtyEntities())[0]!.lastError, "the 502 is not the conflict's news").to.equal(undefined);
     const [conflict] = await engine.conflicts(collection);
     expect(conflict!.fields, 'not done (alike on both sides), nor note (the server only)').to.deep.equal(['title']);
     expect(conflict!.mine).to.deep.equal({ title: 'mine', done: true, note: 'n', count: 1 });

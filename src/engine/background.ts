@@ -1183,8 +1183,11 @@ export class BackgroundSync {
             .catch(() => {});
           batch.conflicts.push({ id: conflict.id, next: conflict });
           this.stat(collection).conflicts++;
-          // The local data stays on screen; the base stays what the edit started from until the user chooses.
-          this.putRow(tx, batch, row, { ...row, conflictId: conflict.id, updatedAt: now });
+          // The local data stays on screen; the base stays what the edit started from until the user chooses. An
+          // earlier push's failure (a 502 while the server was away) is no longer the news: the conflict is.
+          const held: EntityRow = { ...row, conflictId: conflict.id, updatedAt: now };
+          delete held.lastError;
+          this.putRow(tx, batch, row, held);
           return;
         }
       }
