@@ -456,6 +456,8 @@ describe('settled() of a discarded operation', () => {
 
       await unreachable(collection, false);
       await addFault({ pathPrefix: `/api/${collection}`, latencyMs: 600 });
+      // The engine learns the server is back now (a probe), not at its next interval: the request goes out at once.
+      await client.syncNow();
       const out = await client.enqueue(create('out'));
       await eventually(
         async () => (await firstValueFrom(client.window$({ status: 'sending' as never }, 0, 1))).items.length === 1,
