@@ -93,18 +93,16 @@ describe('PageAnnouncer', () => {
     expect(text()).to.equal('');
   });
 
-  it('says identical words from several sources once, and different words together', () => {
+  it('says identical words from several sources once, sentence by sentence, and different words together', () => {
     announcer.announce({}, 'All changes saved');
     announcer.announce({}, 'All changes saved');
     announcer.announce({}, 'Back online.');
     clock.advance(1000);
     expect(text()).to.equal('All changes saved. Back online');
-  });
-
-  it('says a sentence once when one report holds it among others', () => {
-    announcer.announce({}, '1 change failed to save');
-    announcer.announce({}, '1 change failed to save. Back online');
-    announcer.announce({}, 'Back online!');
+    clock.advance(5000);
+    // One report may hold several sentences: one another source says too is said once.
+    for (const words of ['1 change failed to save', '1 change failed to save. Back online', 'Back online!'])
+      announcer.announce({}, words);
     clock.advance(1000);
     expect(text()).to.equal('1 change failed to save. Back online');
   });
