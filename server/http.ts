@@ -172,30 +172,41 @@ export const MAX_JSON_DEPTH = 100;
 
 /** Decodes a body that must be a JSON object (entity data), given the request's Content-Type. */
 export function parseJsonObject(contentType: string | null, bytes: Uint8Array): Record<string, unknown> {
-  const value = parseJsonBody(contentType, bytes);
+  const { value, depth } = parseJson(contentType, bytes);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError(400, 'bad-body', 'The body must be a JSON object.');
   }
-  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+  if (depth > MAX_JSON_DEPTH) {
     throw new ApiError(400, 'bad-body', `The body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
   }
   return value as Record<string, unknown>;
 }
 
-/** Walks without recursion, so the check itself cannot overflow the stack. */
-function nestedDeeperThan(root: object, max: number): boolean {
+/**
+ * One walk over a parsed value: its deepest nesting of objects and arrays, and whether it holds a number JSON cannot
+ * write back. Without recursion, so the walk itself cannot overflow the stack.
+ */
+function shapeOf(root: unknown): { depth: number; nonFinite: boolean } {
+  let depth = 0;
+  let nonFinite = false;
   const pending: Array<[unknown, number]> = [[root, 1]];
   while (pending.length > 0) {
-    const [value, depth] = pending.pop()!;
+    const [value, level] = pending.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) nonFinite = true;
     if (typeof value !== 'object' || value === null) continue;
-    if (depth > max) return true;
-    for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push([child, depth + 1]);
+    depth = Math.max(depth, level);
+    for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push([child, level + 1]);
   }
-  return false;
+  return { depth, nonFinite };
 }
 
 /** Decodes a JSON body of any shape; a declared non-JSON Content-Type is 415. */
 export function parseJsonBody(contentType: string | null, bytes: Uint8Array): unknown {
+  return parseJson(contentType, bytes).value;
+}
+
+/** Decodes a JSON body, with the depth of its nesting (for the callers that bound it). */
+function parseJson(contentType: string | null, bytes: Uint8Array): { value: unknown; depth: number } {
   // A missing type is tolerated for hand-written clients; a declared non-JSON type is a client bug worth naming.
   if (contentType !== null && !JSON_MEDIA_TYPE.test(contentType)) {
     throw new ApiError(415, 'unsupported-media-type', 'Send the body as application/json.');
@@ -206,25 +217,10 @@ export function parseJsonBody(contentType: string | null, bytes: Uint8Array): un
   } catch {
     throw new ApiError(400, 'bad-json', 'The body is not valid JSON.');
   }
+  const { depth, nonFinite } = shapeOf(value);
   // JSON.parse reads 1e400 as Infinity, which is stored (and replayed) as null: a value changed, not re-encoded.
-  if (holdsNonFinite(value)) {
-    throw new ApiError(400, 'bad-json', 'The body holds a number too large for a double (like 1e400).');
-  }
-  return value;
-}
-
-/** Whether a parsed JSON value holds a number JSON cannot write back. Walks without recursion, like the depth check. */
-function holdsNonFinite(root: unknown): boolean {
-  const pending: unknown[] = [root];
-  while (pending.length > 0) {
-    const value = pending.pop();
-    if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return true;
-    } else if (typeof value === 'object' && value !== null) {
-      for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push(child);
-    }
-  }
-  return false;
+  if (nonFinite) throw new ApiError(400, 'bad-json', 'The body holds a number too large for a double (like 1e400).');
+  return { value, depth };
 }
 
 /** Parses a body for the admin API, where content type is not policed. */
