@@ -831,6 +831,12 @@ export class BackgroundSync {
     });
   }
 
+  /** Refuses a clear while edits are unpushed (asked before the queue's part removes anything). */
+  refuseClearWhileUnpushed(): void {
+    const { dirty } = this.totals;
+    if (dirty > 0) throw unpushedEdits(dirty);
+  }
+
   /**
    * The replica's part of a clear (a logout): every clean entity, every edit made up to `before` and the conflicts
    * they hold go, and each collection pulls from the start next time; an edit made after `before` (a new user's,
@@ -851,13 +857,7 @@ export class BackgroundSync {
         ]);
         const removed = rows.filter(goes);
         const unsent = removed.filter((row) => row.dirty).length;
-        if (unsent > 0 && !discardUnsent) {
-          throw new SynclineError(
-            SynclineErrorCode.UnsentOperations,
-            `${unsent} edit(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
-            { unsentEdits: unsent },
-          );
-        }
+        if (unsent > 0 && !discardUnsent) throw unpushedEdits(unsent);
         for (const row of removed) this.putRow(tx, batch, row, null);
         const held = new Set(removed.filter((row) => row.conflictId).map((row) => row.conflictId));
         for (const conflict of conflicts) {
@@ -1298,6 +1298,15 @@ function checkEntityId(id: unknown): string {
   // As a path segment "." and ".." are not ids: the URL would name the collection itself, or what holds it.
   if (id === '.' || id === '..') invalid(`"${id}" cannot be an entity id.`);
   return id;
+}
+
+/** What a clear without `discardUnsent` answers while edits have not reached the server, as for operations. */
+function unpushedEdits(count: number): SynclineError {
+  return new SynclineError(
+    SynclineErrorCode.UnsentOperations,
+    `${count} edit(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
+    { unsentEdits: count },
+  );
 }
 
 function isData(value: unknown): boolean {

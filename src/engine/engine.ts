@@ -709,13 +709,7 @@ export class SyncEngine {
     const before = options.before ?? this.clock.now();
     // Unpushed Background Sync edits refuse the clear before any operation is removed (the replica's part checks
     // again in its own transaction, for an edit made meanwhile).
-    const edits = this.background ? this.background.totals.dirty : 0;
-    if (edits > 0 && !options.discardUnsent)
-      throw new SynclineError(
-        SynclineErrorCode.UnsentOperations,
-        `${edits} edit(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
-        { unsentEdits: edits },
-      );
+    if (!options.discardUnsent) this.background?.refuseClearWhileUnpushed();
     // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
     if (options.discardUnsent) this.clearing.push(before);
     try {
