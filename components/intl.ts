@@ -50,6 +50,7 @@ export function timeUntil(lang: string, seconds: number): string {
   if (seconds < 60) return relative(lang).format(Math.max(0, Math.ceil(seconds)), 'second');
   const minutes = Math.ceil(seconds / 60);
   if (minutes < 60) return relative(lang).format(minutes, 'minute');
-  const hours = Math.max(1, Math.round(seconds / 3600));
-  return hours < 24 ? relative(lang).format(hours, 'hour') : relative(lang).format(Math.round(hours / 24), 'day');
+  // Past 59 whole minutes rounded up: at least an hour, in unitOf's hours or days.
+  const [value, unit] = unitOf(Math.max(seconds, 3600));
+  return relative(lang).format(value, unit);
 }
