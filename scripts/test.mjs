@@ -79,6 +79,23 @@ function run(step) {
   });
 }
 
+/** Titles of failed tests in a runner's output: node's spec reporter marks them ✖, the test runner ❌. */
+function failedTitles(text) {
+  const titles = new Set();
+  let file = '';
+  // eslint-disable-next-line no-control-regex -- cursor moves (ESC [ 2K …) come before the runner's file names
+  for (const line of text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').split('\n')) {
+    // The test runner prints each file's name, then its failures under it.
+    const header = /^(\S+\.test\.ts):\s*$/.exec(line);
+    if (header) file = header[1];
+    const mark = /^\s*(?:✖|❌)\s+(.+?)\s*$/.exec(line);
+    // Node prints a "failing tests:" recap of the same ✖ lines; the set keeps one of each.
+    if (mark && !/^failing tests/.test(mark[1]))
+      titles.add(file && line.includes('❌') ? `${file} › ${mark[1]}` : mark[1]);
+  }
+  return [...titles].slice(0, 20);
+}
+
 // Strip ANSI colour codes before reading a runner's summary.
 // eslint-disable-next-line no-control-regex -- ESC starts every ANSI code
 const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -86,6 +103,8 @@ const plain = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 let passed = 0;
 let failed = 0;
 let exitCode = 0;
+// What failed, by step and test title, repeated at the end: a long log's tail is often all a reader gets.
+const failures = [];
 const timings = [];
 const started = Date.now();
 const only = process.argv.slice(2);
@@ -113,6 +132,8 @@ for (const step of steps) {
   if (code !== 0) {
     exitCode = 1;
     console.error(`\n${step.name} failed (exit ${code})`);
+    const titles = failedTitles(text);
+    failures.push(...(titles.length ? titles.map((t) => `${step.name}: ${t}`) : [`${step.name}: exit ${code}`]));
   }
   timings.push(`${step.name} ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
@@ -125,7 +146,9 @@ if (process.env.SYNCLINE_TOTALS) {
     : {};
   passed += before.passed ?? 0;
   failed += before.failed ?? 0;
-  writeFileSync(process.env.SYNCLINE_TOTALS, JSON.stringify({ passed, failed }));
+  failures.unshift(...(before.failures ?? []));
+  writeFileSync(process.env.SYNCLINE_TOTALS, JSON.stringify({ passed, failed, failures }));
 }
+if (failures.length) console.log(`\nfailed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(exitCode || (failed > 0 ? 1 : 0));
