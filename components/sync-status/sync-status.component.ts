@@ -28,8 +28,9 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * Says whether changes reach the server: online, offline, degraded, syncing or waiting for sign-in;
  * that sync cannot run on this device (with the engine's reason), that the page must reload for a new
  * version (with a Reload button), or that sync has stopped (the client closed); the engine's last error
- * until a later sync succeeds; when it last synced; how many changes and edits are unsent ("3 changes and 2 edits not yet sent") and how
- * many conflicts need a decision ("1 conflict needs your decision"); a storage warning; and, honestly, whether unsent
+ * until a later sync succeeds; when it last synced; how many changes and edits are unsent ("3 changes and 2 edits not yet sent"), how
+ * many changes the server refused ("1 change failed to save") and how many conflicts, queued changes' and edits',
+ * need a decision ("1 conflict needs your decision"); a storage warning; and, honestly, whether unsent
  * changes keep being sent after this tab closes. With `warn-on-unload`, closing the last tab that
  * sends them asks the user first.
  *
@@ -47,8 +48,9 @@ export type StatusState = (typeof StatusState)[keyof typeof StatusState];
  * @csspart indicator - The colored dot.
  * @csspart state - The state words.
  * @csspart last-sync - "Last synced …".
- * @csspart unsent - The unsent count: queued changes, and Background Sync edits not yet pushed.
- * @csspart conflicts - How many conflicts need the user's decision.
+ * @csspart unsent - The unsent count: queued changes waiting or out, and Background Sync edits not yet pushed.
+ * @csspart failed - How many queued changes the server refused (they wait in the outbox for a retry or a discard).
+ * @csspart conflicts - How many conflicts need the user's decision (queued changes' and edits').
  * @csspart runtime - The copy about closing the tab.
  * @csspart warning - The storage warning.
  * @csspart sync-now - The "Sync now" button.
@@ -131,7 +133,9 @@ export class SyncStatusElement extends SyncElement {
   /** Whether leaving now would strand unsent changes: the `beforeunload` check, usable by apps too. */
   get unloadWouldStrandChanges(): boolean {
     const status = this.status;
-    return !!status && !status.continuesAfterClose && unsentOf(status) + editsOf(status).edits > 0;
+    if (!status || status.continuesAfterClose) return false;
+    // Refused changes count too: no tab left open means no one sees them until the app is opened again.
+    return unsentOf(status) + status.counts.failed + status.counts.conflict + editsOf(status).edits > 0;
   }
 
   protected override willUpdate(changed: PropertyValues): void {
@@ -187,7 +191,10 @@ export class SyncStatusElement extends SyncElement {
       return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state">${text.connecting}</span></div></div>`;
     }
     const unsent = unsentOf(status);
-    const { edits, conflicts } = editsOf(status);
+    const { edits, conflicts: editConflicts } = editsOf(status);
+    // Sent and refused is not "not yet sent": those wait for the user, and are said apart.
+    const failed = status.counts.failed;
+    const conflicts = status.counts.conflict + editConflicts;
     const storage =
       status.storage === 'quota-exceeded' ? text.storageFull : status.storage === 'error' ? text.storageError : '';
     // Kept by the engine until replaced; a sync accepted since shows the engine got past it.
@@ -201,6 +208,7 @@ export class SyncStatusElement extends SyncElement {
         <span part="state" class="state" tabindex="-1">${words[this.state]}</span>
         <span part="last-sync">${status.lastSyncAt === null ? text.neverSynced : text.lastSynced(Math.max(0, this.now - status.lastSyncAt))}</span>
         ${edits > 0 ? html`<span part="unsent">${text.unsentWithEdits(unsent, edits)}</span>` : unsent > 0 ? html`<span part="unsent">${text.unsent(unsent)}</span>` : nothing}
+        ${failed > 0 ? html`<span part="failed">${text.failedCount(failed)}</span>` : nothing}
         ${conflicts > 0 ? html`<span part="conflicts">${text.conflictsNeedDecision(conflicts)}</span>` : nothing}
         ${
           unsent > 0 || edits > 0 || status.connectivity !== 'online' || status.paused
@@ -317,8 +325,9 @@ function connectionOf(status: EngineSyncStatus): Connection | undefined {
   return status.connectivity === 'offline' ? 'offline' : 'online';
 }
 
+/** Queued changes that are waiting to go or are out: the ones the engine still sends by itself. */
 function unsentOf(status: EngineSyncStatus): number {
-  return status.counts.pending + status.counts.sending + status.counts.failed + status.counts.conflict;
+  return status.counts.pending + status.counts.sending;
 }
 
 /** Background Sync: edits waiting to be pushed (conflicts apart, since they wait for the user), and open conflicts. */

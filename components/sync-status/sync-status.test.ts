@@ -212,6 +212,21 @@ describe('<sync-status> states', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('says refused changes apart from unsent ones: sent and refused is not "not yet sent"', async () => {
+    const scripted = scriptedClient({ counts: { pending: 1, sending: 0, failed: 2, conflict: 1 } });
+    const el = await mountWith(scripted.client);
+    expect(part(el, 'unsent')!.textContent).to.equal('1 change not yet sent');
+    expect(part(el, 'failed')!.textContent).to.equal('2 changes failed to save');
+    // A queued change in conflict waits for a decision like an edit's conflict.
+    expect(part(el, 'conflicts')!.textContent).to.equal('1 conflict needs your decision');
+    scripted.set({ counts: { pending: 0, sending: 0, failed: 2, conflict: 0 } });
+    await el.updateComplete;
+    expect(part(el, 'unsent')).to.equal(null);
+    expect(part(el, 'failed')!.textContent).to.equal('2 changes failed to save');
+    // Nothing the engine would send by itself: "Sync now" has nothing to send.
+    expect(part(el, 'sync-now')).to.equal(null);
+  });
+
   it("shows the engine's last error until a sync succeeds after it", async () => {
     const s = scriptedClient({ lastSyncAt: 1_000, engineError: { message: 'A drain step failed', at: 2_000 } });
     const el = await mountWith(s.client);
@@ -219,6 +234,25 @@ describe('<sync-status> states', () => {
     s.set({ lastSyncAt: 3_000 });
     await el.updateComplete;
     expect(part(el, 'engine-error')).to.equal(null);
+  });
+
+  it('announces back online with the changes it sends, not the ones the server refused', async () => {
+    const announcer = new PageAnnouncer({ delay: 50, clearAfter: 10_000 });
+    const log = liveLog();
+    try {
+      const s = scriptedClient({ connectivity: 'offline', counts: { pending: 2, sending: 0, failed: 3, conflict: 1 } });
+      const provider = await fixture(
+        html`<sync-provider .client=${s.client} .announcer=${announcer}><sync-status></sync-status></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-status')!;
+      await until(() => el.state === 'offline', 5000, 'offline');
+      s.set({ connectivity: 'online' });
+      await until(() => log.said.some((t) => t.includes('Back online')), 5000, 'back online said');
+      expect(log.said.join(' ')).to.contain('Back online: sending 2 changes');
+    } finally {
+      log.stop();
+      announcer.dispose();
+    }
   });
 
   it('announces that sync became unavailable, or that an update is required', async () => {
