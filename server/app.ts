@@ -1,5 +1,6 @@
 // The reference sync server: versioned collections, a changes feed, idempotent and batched writes, switchable faults.
 import { Hono, type Context } from 'hono';
+import { cors } from 'hono/cors';
 import type { HttpBindings } from '@hono/node-server';
 import { Store } from './db.ts';
 import { FaultInjector, injectedResult, type FaultPlan } from './faults.ts';
@@ -50,6 +51,14 @@ export interface SyncServerOptions {
    * answers 404, as on a server without batching, so clients can test their fallback to single requests.
    */
   batch?: false | { maxOps?: number; maxBytes?: number };
+  /**
+   * Cross-origin access for apps on other origins (default none: only same-origin pages, or a proxy, reach the API).
+   * Preflights from `origins` are answered allowing the methods and headers they ask for (`Idempotency-Key`,
+   * `If-Match` and the app's own), and `ETag`, `Retry-After` and `Location` are exposed: a client that cannot read
+   * them cannot learn a version or a server's wish to wait. Each origin is exact (`https://app.example`, no path,
+   * no wildcard). With `credentials`, browsers send cookies too (the client's `credentials: 'include'`).
+   */
+  cors?: { origins: readonly string[]; credentials?: boolean; maxAgeSeconds?: number };
 }
 
 /** The capability document, `GET {basePath}/_syncline`. */
@@ -115,6 +124,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
           maxBytes: positive('batch.maxBytes', options.batch?.maxBytes ?? 1024 * 1024),
         };
 
+  const corsOrigins = options.cors ? corsOriginsOf(options.cors.origins) : null;
   const store = new Store(options.dbFile);
   const keys = new IdempotencyKeys(store, ttlMs);
   const sweep = (now = Date.now()) => ({
@@ -144,6 +154,19 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   app.notFound((c) =>
     toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult()),
   );
+
+  // First, so a preflight is answered before any fault switch or route sees it.
+  if (corsOrigins)
+    app.use(
+      path('/*'),
+      cors({
+        origin: corsOrigins,
+        allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        exposeHeaders: ['ETag', 'Retry-After', 'Location'],
+        credentials: options.cors!.credentials === true,
+        maxAge: options.cors!.maxAgeSeconds ?? 600,
+      }),
+    );
 
   // Sync data must never come from an HTTP cache: a stale feed page or entity would silently lose updates.
   app.use(path('/*'), async (c, next) => {
@@ -316,6 +339,26 @@ function normalizeBasePath(basePath: string): string {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer, got ${value}`);
   return value;
+}
+
+/** The `cors.origins` option checked: each a bare origin, as browsers send it in `Origin`. */
+function corsOriginsOf(origins: readonly string[]): string[] {
+  if (!Array.isArray(origins) || origins.length === 0)
+    throw new TypeError('cors.origins must list at least one origin, e.g. ["https://app.example"]');
+  return origins.map((origin) => {
+    let parsed: URL | null = null;
+    try {
+      parsed = typeof origin === 'string' ? new URL(origin) : null;
+    } catch {
+      /* reported below */
+    }
+    // Browsers compare Origin byte for byte: a trailing slash, a path or a default port written out never matches.
+    if (!parsed || parsed.origin === 'null' || parsed.origin !== origin)
+      throw new TypeError(
+        `cors.origins: ${JSON.stringify(origin)} is not an origin as browsers send it (scheme://host[:port]${parsed && parsed.origin !== 'null' ? `, here ${parsed.origin}` : ''})`,
+      );
+    return origin;
+  });
 }
 
 function positive(name: string, value: number): number {

@@ -330,12 +330,13 @@ const cases = {
     // A CDN serves the tarball's files as they are.
     execFileSync('tar', ['-xzf', tarball, '-C', cdnDir, '--strip-components=1']);
     const cdn = await serve(cdnDir, { headers: { 'access-control-allow-origin': '*' } });
+    const page = (api) =>
+      readFileSync(join(here, 'no-build/index.html'), 'utf8')
+        .replaceAll('__CDN__', cdn.origin)
+        .replaceAll('__API__', api);
     const siteDir = join(dir, 'site');
     mkdirSync(siteDir);
-    writeFileSync(
-      join(siteDir, 'index.html'),
-      readFileSync(join(here, 'no-build/index.html'), 'utf8').replaceAll('__CDN__', cdn.origin),
-    );
+    writeFileSync(join(siteDir, 'index.html'), page('/api'));
     // The worker's files (worker.js and the worker-*.js it loads), as the README says, in a folder of the site.
     mkdirSync(join(siteDir, 'syncline'));
     for (const file of readdirSync(join(cdnDir, 'dist/bundle')).filter((f) => /^worker.*\.js$/.test(f)))
@@ -360,6 +361,30 @@ const cases = {
         if (!/unavailable|could not be loaded/i.test(said) || !said.includes('worker-*.js'))
           throw new Error(`a missing Background Sync file gave: ${said}`);
       });
+      // The API on an origin of its own, as the README's CORS paragraph says: the worker's preflighted requests
+      // (Idempotency-Key, If-Match) and the answers it reads must all pass the browser's CORS checks.
+      const crossDir = join(dir, 'site-cross-origin');
+      cpSync(siteDir, crossDir, { recursive: true });
+      const site = await serve(crossDir);
+      const emptyDir = join(dir, 'api-only');
+      mkdirSync(emptyDir);
+      const api = createSyncServer({ dbFile: join(dir, 'cross.sqlite'), cors: { origins: [site.origin] } });
+      const apiSite = await serve(emptyDir, { api });
+      try {
+        writeFileSync(join(crossDir, 'index.html'), page(`${apiSite.origin}/api`));
+        const run = await drive(browser, { origin: site.origin, autoload: true });
+        try {
+          await delivered(api, site.origin, run.id, run.page);
+          await pushed(api, run);
+          if (run.problems.length) throw new Error(run.problems.join('\n'));
+        } finally {
+          await run.context.close();
+        }
+      } finally {
+        site.close();
+        apiSite.close();
+        api.close();
+      }
     } finally {
       cdn.close();
       rmSync(dir, { recursive: true, force: true });
