@@ -99,6 +99,18 @@ describe('three-way merge', () => {
     expect(threeWayMerge(base, withoutNote, base).merged).to.deep.equal(withoutNote);
     expect(threeWayMerge(null, { title: 'x' }, { title: 'y' }).conflicts).to.deep.equal(['title']);
   });
+
+  it("reads a side's own fields only: constructor and __proto__ are fields like any other", () => {
+    // Removed on my side, unchanged on theirs: removed (an `in` test would find Object.prototype.constructor).
+    const merged = threeWayMerge({ constructor: 'c', n: 1 }, { n: 1 }, { constructor: 'c', n: 2 }).merged;
+    expect(merged).to.deep.equal({ n: 2 });
+    expect(Object.keys(merged)).to.deep.equal(['n']);
+    // A field JSON names __proto__ (another client may have written one) is kept as a field, not made a prototype.
+    const theirs = JSON.parse('{"title":"b","__proto__":{"polluted":true}}') as Record<string, unknown>;
+    const out = threeWayMerge({ title: 'a' }, { title: 'a' }, theirs).merged;
+    expect(Object.getPrototypeOf(out)).to.equal(Object.prototype);
+    expect(JSON.stringify(out)).to.equal('{"title":"b","__proto__":{"polluted":true}}');
+  });
 });
 
 describe('Background Sync in the engine', () => {
@@ -1004,6 +1016,17 @@ describe('Background Sync in the engine', () => {
     expect([await engine.entities(collection), await engine.conflicts(collection)]).to.deep.equal(before);
   });
 
+  it('merges a 412 over data with a field named constructor: the removal is pushed, nothing wedges', async () => {
+    const engine = await start('merge');
+    await engine.entityPut(collection, 't1', { constructor: 'c', n: 1 });
+    await clean('t1');
+    await serverPut(collection, 't1', { constructor: 'c', n: 2 }, '"1"');
+    await engine.entityPut(collection, 't1', { n: 1 });
+    await clean('t1');
+    expect((await stored('t1'))!.data).to.deep.equal({ n: 2 });
+    expect((await serverItems(collection)).filter((i) => i.id === 't1').at(-1)!.data).to.deep.equal({ n: 2 });
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const engine = await start();
     await engine.entityPut(collection, 'ok', { title: 'kept' });
@@ -1013,6 +1036,8 @@ describe('Background Sync in the engine', () => {
       () => engine.entityPut(collection, 'bad id!', { title: 'x' }),
       () => engine.entityPut(collection, 'x', [1, 2] as never),
       () => engine.entityPut(collection, 'x', { f: () => 1, big: 10n } as never),
+      () => engine.entityPut(collection, 'x', JSON.parse('{"title":"x","__proto__":"kept?"}')),
+      () => engine.entityPatch(collection, 'ok', JSON.parse('{"meta":{"__proto__":{"admin":true}}}')),
       () => engine.entityPut('no-such-collection', 'x', { title: 'x' }),
       () => engine.entityPatch(collection, 'missing', { title: 'x' }),
       () => engine.resolve('no-such-conflict', { choose: 'mine' }),

@@ -1330,7 +1330,24 @@ function checkedData(data: unknown, maxBytes: number): Data {
       `The entity data is ${size} bytes as JSON; the limit is ${maxBytes}.`,
       { size, limit: maxBytes },
     );
-  return JSON.parse(json) as Data;
+  const parsed = JSON.parse(json) as Data;
+  // JSON may name a field __proto__, and JSON.parse keeps it as a field; much JavaScript would set a prototype
+  // with it instead (an assignment, Object.assign), so such data would not survive the round trip intact.
+  const at = json.includes('"__proto__"') ? protoKeyIn(parsed, '') : null;
+  if (at !== null) invalid(`Entity data may not have a field named "__proto__" (at ${at}).`);
+  return parsed;
+}
+
+/** The path of the first own `__proto__` key in a parsed JSON value, or null. */
+function protoKeyIn(value: unknown, path: string): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  for (const key of Object.keys(value)) {
+    const here = path ? `${path}.${key}` : key;
+    if (key === '__proto__') return here;
+    const found = protoKeyIn((value as Data)[key], here);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /** Where an entity of a collection is pushed. */

@@ -9,6 +9,9 @@ export interface MergeResult {
   conflicts: string[];
 }
 
+/** Whether `key` is a field of `data` itself: `in` would also see `constructor` and the rest of Object.prototype. */
+const has = (data: Data, key: string): boolean => Object.prototype.hasOwnProperty.call(data, key);
+
 /** Structural equality for JSON values (key order does not matter). */
 export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -20,10 +23,7 @@ export function sameValue(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a as Data);
   const kb = Object.keys(b as Data);
-  return (
-    ka.length === kb.length &&
-    ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameValue((a as Data)[k], (b as Data)[k]))
-  );
+  return ka.length === kb.length && ka.every((k) => has(b as Data, k) && sameValue((a as Data)[k], (b as Data)[k]));
 }
 
 /**
@@ -38,19 +38,23 @@ export function threeWayMerge(base: Data | null, mine: Data, theirs: Data): Merg
     const b = base?.[key];
     const m = mine[key];
     const t = theirs[key];
-    const inBase = !!base && key in base;
-    const mineChanged = !(inBase ? key in mine && sameValue(m, b) : !(key in mine));
-    const theirsChanged = !(inBase ? key in theirs && sameValue(t, b) : !(key in theirs));
+    const inBase = !!base && has(base, key);
+    const inMine = has(mine, key);
+    const inTheirs = has(theirs, key);
+    const mineChanged = !(inBase ? inMine && sameValue(m, b) : !inMine);
+    const theirsChanged = !(inBase ? inTheirs && sameValue(t, b) : !inTheirs);
     let pick: 'mine' | 'theirs';
     if (!mineChanged) pick = 'theirs';
     else if (!theirsChanged) pick = 'mine';
-    else if (key in mine === key in theirs && sameValue(m, t)) pick = 'mine';
+    else if (inMine === inTheirs && sameValue(m, t)) pick = 'mine';
     else {
       conflicts.push(key);
       pick = 'mine';
     }
     const source = pick === 'mine' ? mine : theirs;
-    if (key in source) merged[key] = source[key];
+    // Defined, not assigned: a field named __proto__ (JSON allows it) must stay a field, not become a prototype.
+    if (pick === 'mine' ? inMine : inTheirs)
+      Object.defineProperty(merged, key, { value: source[key], enumerable: true, writable: true, configurable: true });
   }
   return { merged, conflicts: conflicts.sort() };
 }
@@ -58,5 +62,5 @@ export function threeWayMerge(base: Data | null, mine: Data, theirs: Data): Merg
 /** The fields whose values differ between two versions (for showing a conflict). */
 export function changedFields(a: Data | null, b: Data | null): string[] {
   const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
-  return [...keys].filter((k) => !(a && b && k in a && k in b && sameValue(a[k], b[k]))).sort();
+  return [...keys].filter((k) => !(a && b && has(a, k) && has(b, k) && sameValue(a[k], b[k]))).sort();
 }
