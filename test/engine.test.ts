@@ -376,6 +376,42 @@ describe('SyncEngine', () => {
       expect(parked!.keyGen).to.equal(1);
     });
 
+    it('keeps an unknown outcome, and its key, through answers the server never stores: a Retry after a 503 or a 403 is replayed, not applied twice', async () => {
+      f = await engineFixture({ batch: false, backoffBaseMs: 100, maxAttempts: 2 });
+      // Applied, then the reply is lost (every time: Chromium itself repeats a request whose reused connection closed).
+      await addFault({ pathPrefix: f.path, methods: ['POST'], drop: true });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const unsure = await f.until(op!.id, (o) => o.attempts === 1 && o.uncertainSince !== undefined);
+      // The server is down a while: a 503 is never stored, so it says nothing of the lost attempt.
+      await clearFaults(f.path);
+      await addFault({ pathPrefix: f.path, methods: ['POST'], status: 503 });
+      let failed: Operation | undefined;
+      await eventually(
+        async () => {
+          f.clock.advance(1_000);
+          failed = (await f.engine.list()).find((o) => o.id === op!.id && o.status === OperationStatus.Failed);
+          return !!failed;
+        },
+        10_000,
+        'failed on 503s',
+      );
+      expect(failed!.uncertainSince).to.equal(unsure!.uncertainSince);
+      // Retried into a lapsed session: a 403 is not stored either, and no refusal of the key.
+      await clearFaults(f.path);
+      await addFault({ pathPrefix: f.path, methods: ['POST'], status: 403 });
+      await f.engine.retry(op!.id);
+      const forbidden = await f.until(
+        op!.id,
+        (o) => o.status === OperationStatus.Failed && o.lastError?.status === 403,
+      );
+      expect(forbidden!.uncertainSince).to.equal(unsure!.uncertainSince);
+      // Access back: the Retry goes under the first key, and the server replays its answer.
+      await clearFaults(f.path);
+      await f.engine.retry(op!.id);
+      await f.until(op!.id, null, 'delivered');
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x']);
+    });
+
     it('keeps an unknown outcome through an attempt that never left for want of credentials', async () => {
       f = await engineFixture({ batch: false, backoffBaseMs: 100 });
       // Applied, then the reply is lost: the server may have it.

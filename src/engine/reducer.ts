@@ -20,13 +20,14 @@ export interface Reduction {
 /**
  * `op` is the operation as it was sent (its `attempts` already counts this attempt). A retryable outcome waits
  * out `Retry-After` (clamped) or full-jitter backoff; `maxAttempts` strikes make it `failed`. An outcome the
- * server may have applied without our learning it starts (or keeps) `uncertainSince`; only an HTTP answer (to
- * the same key: the server replays or applies it) ends it. An attempt that never left (no credentials) keeps it.
+ * server may have applied without our learning it starts (or keeps) `uncertainSince`; only an answer the server
+ * stores under the key (a 2xx, a refusal it would replay) ends it. One it never stores (401, 403, 408, 425, 429,
+ * 5xx, a 409 while the key is in progress) says nothing of an earlier attempt; nor does one that never left.
  */
 export function reduceOutcome(op: Operation, outcome: Outcome, now: number, policy: RetryPolicy): Reduction {
   const base: Operation = { ...op, updatedAt: now };
   if (outcome.type === 'retry' && outcome.uncertain) base.uncertainSince = op.uncertainSince ?? now;
-  else if (outcome.type === 'done' || (outcome.error.status ?? 0) > 0) delete base.uncertainSince;
+  else if (outcome.type === 'done' || storedRefusal(outcome)) delete base.uncertainSince;
   switch (outcome.type) {
     case 'done':
       return { next: null, pauseForAuth: false };
@@ -80,14 +81,13 @@ export function reduceOutcome(op: Operation, outcome: Outcome, now: number, poli
  */
 export function resetForRetry(op: Operation, now: number): Operation {
   const settled = op.status === OperationStatus.Failed || op.status === OperationStatus.Conflict;
+  // A refusal is one the server keeps under the key; while an earlier attempt may have landed, the key stays (a
+  // new one could apply it twice), and an answer never stored (a 403) is no refusal of the key.
   const refused =
     settled &&
+    op.uncertainSince === undefined &&
     (op.lastError?.kind === 'conflict' ||
-      (op.lastError?.kind === 'http' &&
-        op.lastError.status !== undefined &&
-        op.lastError.status >= 400 &&
-        op.lastError.status < 500 &&
-        ![408, 425, 429].includes(op.lastError.status)));
+      (op.lastError?.kind === 'http' && op.lastError.status !== undefined && isStoredRefusal(op.lastError.status)));
   const uncertainExpired = op.lastError?.kind === 'uncertain';
   const next: Operation = { ...op, status: OperationStatus.Pending, strikes: 0, nextAttemptAt: 0, updatedAt: now };
   if (refused) next.keyGen = (op.keyGen ?? 0) + 1;
@@ -97,6 +97,16 @@ export function resetForRetry(op: Operation, now: number): Operation {
     delete next.uncertainSince;
   }
   return next;
+}
+
+/** A 4xx the contract has the server store and replay under the key: every one but 401, 403, 408, 425 and 429. */
+function isStoredRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && ![401, 403, 408, 425, 429].includes(status);
+}
+
+/** An outcome that is the server's stored answer to the key: a refusal (failed, conflict) it would replay. */
+function storedRefusal(outcome: Exclude<Outcome, { type: 'done' }>): boolean {
+  return (outcome.type === 'failed' || outcome.type === 'conflict') && isStoredRefusal(outcome.error.status ?? 0);
 }
 
 /** Whether an operation may be sent at `now`: its backoff is over, or it waited only for a network that is back. */
