@@ -11,6 +11,7 @@ import {
 import { serializeError } from '../src/errors.ts';
 import { CALL_METHODS } from '../src/rpc/protocol.ts';
 import { subscribeLive, type LiveEvent, type LiveQuery } from '../src/engine/live-queries.ts';
+import { reduceOutcome } from '../src/engine/reducer.ts';
 import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -1449,6 +1450,44 @@ describe('backoff and Retry-After', () => {
     for (const bad of ['1.5', '-5', '+3', '2 minutes', 'soon', '', '0x10'])
       expect(parseRetryAfter(bad, now), bad).to.equal(undefined);
     expect(parseRetryAfter(null, now)).to.equal(undefined);
+  });
+
+  it('takes Retry-After as the least wait: "0" or a past date never skips the backoff', () => {
+    const policy = {
+      maxAttempts: 5,
+      backoffBaseMs: 1000,
+      backoffCapMs: 60_000,
+      maxRetryAfterMs: 3_600_000,
+      random: () => 0.5,
+    };
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    const op = {
+      id: 'a',
+      seq: 1,
+      kind: 'x',
+      label: 'x',
+      lane: 'default',
+      status: OperationStatus.Sending,
+      attempts: 3,
+      strikes: 2,
+      createdAt: now,
+      updatedAt: now,
+      nextAttemptAt: 0,
+      request: { method: 'POST', url: '/x', headers: {}, body: null },
+    } as unknown as Operation;
+    const error = { kind: 'http' as const, status: 503, message: 'HTTP 503' };
+    const waitFor = (outcome: Parameters<typeof reduceOutcome>[1]) =>
+      reduceOutcome(op, outcome, now, policy).next!.nextAttemptAt - now;
+    // The third strike: 0.5 × 4 s of backoff.
+    expect(waitFor({ type: 'retry', error, strike: true })).to.equal(2_000);
+    expect(waitFor({ type: 'retry', error, strike: true, retryAfterMs: parseRetryAfter('0', now) })).to.equal(2_000);
+    const past = parseRetryAfter('Wed, 31 Dec 2025 23:58:00 GMT', now);
+    expect(waitFor({ type: 'retry', error, strike: true, retryAfterMs: past })).to.equal(2_000);
+    expect(waitFor({ type: 'retry', error, strike: true, retryAfterMs: 7_000 })).to.equal(7_000);
+    // A key in progress (no strike) is asked about again after a second at the soonest.
+    const inProgress = { ...error, status: 409 };
+    expect(waitFor({ type: 'retry', error: inProgress, strike: false, retryAfterMs: 0 })).to.equal(1_000);
+    expect(waitFor({ type: 'retry', error: inProgress, strike: false, retryAfterMs: 3_000 })).to.equal(3_000);
   });
 
   it('waits out a Retry-After of "1.5" with backoff, not as an instant retry', async () => {

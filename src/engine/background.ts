@@ -17,7 +17,8 @@ import type { Clock } from './clock.ts';
 import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
 import { operationId } from './ids.ts';
 import { changedFields, sameValue, threeWayMerge, type Data } from './merge.ts';
-import { backoffDelay, type Outcome } from './outcome.ts';
+import type { Outcome } from './outcome.ts';
+import { retryDelay } from './reducer.ts';
 import { attempt, type Attempt } from './transport.ts';
 import { commitNow } from './commit.ts';
 import type { StorageHealth } from './store.ts';
@@ -811,15 +812,10 @@ export class BackgroundSync {
       const next: EntityRow = { ...row, attempts: row.attempts + 1, lastError: error, updatedAt: now };
       if (outcome.type === 'retry' || outcome.type === 'auth') {
         const strikes = row.strikes + (outcome.type === 'retry' && outcome.strike ? 1 : 0);
-        const delay =
-          outcome.type === 'retry' && outcome.retryAfterMs !== undefined
-            ? Math.min(outcome.retryAfterMs, this.host.config.maxRetryAfterMs)
-            : backoffDelay(
-                Math.max(1, strikes),
-                this.host.config.backoffBaseMs,
-                this.host.config.backoffCapMs,
-                this.host.random,
-              );
+        const delay = retryDelay(outcome.type === 'retry' ? outcome : { strike: false }, strikes, {
+          ...this.host.config,
+          random: this.host.random,
+        });
         next.strikes = strikes;
         // Background Sync keeps trying (capped backoff): the user's edit is not dropped for a flaky server.
         next.nextAttemptAt = outcome.type === 'auth' ? 0 : now + delay;

@@ -39,10 +39,7 @@ export function reduceOutcome(op: Operation, outcome: Outcome, now: number, poli
           pauseForAuth: false,
         };
       }
-      const delay =
-        outcome.retryAfterMs !== undefined
-          ? Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs)
-          : backoffDelay(Math.max(1, strikes), policy.backoffBaseMs, policy.backoffCapMs, policy.random);
+      const delay = retryDelay(outcome, strikes, policy);
       return {
         next: {
           ...base,
@@ -71,6 +68,24 @@ export function reduceOutcome(op: Operation, outcome: Outcome, now: number, poli
         pauseForAuth: false,
       };
   }
+}
+
+/**
+ * How long a retryable outcome waits, `strikes` counting it: full-jitter backoff, or `Retry-After` (clamped). That
+ * is the least wait, not leave to skip ours: "0", or a date already past on a server whose clock lags, would
+ * otherwise spend every attempt at once, or ask about a key in progress hundreds of times a second.
+ */
+export function retryDelay(
+  outcome: { strike: boolean; retryAfterMs?: number },
+  strikes: number,
+  policy: Omit<RetryPolicy, 'maxAttempts'>,
+): number {
+  const backoff = backoffDelay(Math.max(1, strikes), policy.backoffBaseMs, policy.backoffCapMs, policy.random);
+  if (outcome.retryAfterMs === undefined) return backoff;
+  return Math.max(
+    Math.min(outcome.retryAfterMs, policy.maxRetryAfterMs),
+    outcome.strike ? backoff : Math.min(policy.backoffBaseMs, 1_000),
+  );
 }
 
 /**
