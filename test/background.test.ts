@@ -1016,6 +1016,51 @@ describe('Background Sync in the engine', () => {
     expect([await engine.entities(collection), await engine.conflicts(collection)]).to.deep.equal(before);
   });
 
+  it("keeps a server change a pull met on a dirty row whose push's answer came back before the pull settled it", async () => {
+    // The answer of x's push is held until the feed page is read, then let through while the page's other dirty rows
+    // are settled one by one: x is clean by the time its turn comes.
+    let putGate: Promise<void> | null = null;
+    let openPut = () => {};
+    let held = 0;
+    let releaseOnFeed = false;
+    const engine = await start(
+      'merge',
+      {},
+      {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+          if (putGate && init?.method === 'PUT' && url.endsWith('/x')) {
+            held++;
+            await putGate;
+          }
+          if (releaseOnFeed && url.includes('?since=')) {
+            releaseOnFeed = false;
+            setTimeout(() => openPut(), 0);
+          }
+          return response;
+        },
+      },
+    );
+    const others = Array.from({ length: 8 }, (_, i) => `a${i}`);
+    for (const id of ['x', ...others]) await engine.entityPut(collection, id, { title: 'base' });
+    for (const id of ['x', ...others]) await clean(id);
+    await engine.background!.pull(collection);
+    putGate = new Promise<void>((r) => (openPut = r));
+    await engine.entityPatch(collection, 'x', { title: 'mine' });
+    await eventually(() => held === 1, 5_000, "x's version 2 applied, its answer held");
+    for (const id of others) await engine.entityPatch(collection, id, { note: 'mine' });
+    for (const id of others) await serverPut(collection, id, { title: 'theirs' }, '"1"');
+    // Someone else's change on top of x's version 2.
+    await serverPut(collection, 'x', { title: 'mine', note: 'theirs' }, '"2"');
+    releaseOnFeed = true;
+    putGate = null;
+    await engine.background!.pull(collection);
+    await eventually(async () => engine.status.entities.dirty === 0, 10_000, 'all pushed');
+    await engine.background!.pull(collection);
+    expect(await stored('x')).to.deep.include({ version: 3, data: { title: 'mine', note: 'theirs' } });
+  });
+
   it('merges a 412 over data with a field named constructor: the removal is pushed, nothing wedges', async () => {
     const engine = await start('merge');
     await engine.entityPut(collection, 't1', { constructor: 'c', n: 1 });

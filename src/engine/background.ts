@@ -1091,7 +1091,19 @@ export class BackgroundSync {
     let rollback: Rollback | null = null;
     await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, id]);
-      if (!row || !row.dirty || row.conflictId) return;
+      if (!row || row.conflictId) return;
+      if (!row.dirty) {
+        // Made clean since the page was read (the answer of a push that was out came back meanwhile): a newer server
+        // copy is the copy, as for any clean row, or it would be lost (the cursor has passed it).
+        if (theirs.version !== null && (row.baseVersion === null || theirs.version > row.baseVersion))
+          this.putRow(
+            tx,
+            batch,
+            row,
+            theirs.data === null ? null : this.cleanRow(landed(row, theirs.data), theirs.data, theirs.version),
+          );
+        return;
+      }
       // The server replays a 412 to its key, whatever is sent under it: an edit whose push it refused goes again
       // under a new revision (unless the row holds a newer edit already).
       const again = refused !== null && row.localRev === refused.localRev ? 1 : 0;
