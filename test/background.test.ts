@@ -717,15 +717,52 @@ describe('Background Sync in the engine', () => {
     expect(await stored('t1')).to.deep.include({ version: 2, dirty: false, data: { title: 'edited' } });
   });
 
-  it('deletes an entity whose create never reached the server by making it and deleting it: a cut connection could have been after it', async () => {
+  it('deletes an entity whose create never reached the server without making it, and fences the create off for good', async () => {
     // The connection is cut before the server reads the create: to the engine, the same network error as a lost
     // answer.
     const engine = await createFailing({ offline: true });
     expect(await writes(collection)).to.deep.equal([]);
     expect(await engine.entityDelete(collection, 't1')).to.equal(true);
     await advancingUntil(async () => engine.status.entities.dirty === 0, 'deleted');
-    // Sent again under its own key, the create is made now; the delete follows on its version.
-    await createdThenDeleted('t1');
+    // Sent again under its own key with an If-Match nothing has, the create is refused (a 412 kept under its key),
+    // and the delete finds nothing to delete.
+    expect(await engine.entities(collection)).to.deep.equal([]);
+    expect(await writes(collection)).to.deep.equal([]);
+    // A copy of the create still on its way (a slow proxy) lands after all that: the kept 412 is replayed.
+    const late = await fetch(`${API}/${collection}/t1`, {
+      method: 'PUT',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'Idempotency-Key': `"${collection}/t1@${engine.deviceId}.1"`,
+      },
+      body: JSON.stringify({ title: 'created' }),
+    });
+    expect([late.status, late.headers.get('Idempotent-Replayed')]).to.deep.equal([412, 'true']);
+    expect(await writes(collection)).to.deep.equal([]);
+  });
+
+  it("never makes a create the user gave up for the server's copy: a later edit goes on the newest copy, no one's write lost", async () => {
+    const engine = await start('manual');
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], offline: true });
+    await engine.entityPut(collection, 't1', { title: 'A' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the create failed');
+    await clearFaults(`/api/${collection}/t1`);
+    // Another device makes t1 meanwhile; this one keeps the server's copy.
+    await serverPut(collection, 't1', { title: 'B' });
+    await engine.background!.pull(collection);
+    const [conflict] = await engine.conflicts(collection);
+    await engine.resolve(conflict!.id, { choose: 'theirs' });
+    // Another write, then an edit here.
+    await serverPut(collection, 't1', { title: 'C' }, '"1"');
+    await engine.entityPatch(collection, 't1', { done: true });
+    await advancingUntil(async () => (await engine.conflicts(collection)).length > 0, 'the edit met the newer copy');
+    // The edit met C, and waits for the user (manual); A was never written.
+    expect((await writes(collection)).map(([, v]) => v)).to.deep.equal([1, 2]);
+    expect((await serverItems(collection)).filter((i) => i.id === 't1').at(-1)).to.deep.include({
+      version: 2,
+      data: { title: 'C' },
+    });
   });
 
   /**

@@ -89,6 +89,8 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 const REV_FLOOR_KEY = 'entityRev';
 /** Rows of the push index read at a time. */
 const PUSH_PAGE = 64;
+/** An entity tag no server hands out: a well-formed If-Match that matches nothing (see `settleCreate`). */
+const FENCE_TAG = '"syncline-fence"';
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
 
@@ -607,10 +609,13 @@ export class BackgroundSync {
   }
 
   /**
-   * Sends a create whose answer was never read again, under its own key and with its own body: the server replays
-   * its answer (its version), answers 409 while it is still processing it (waited for, as its Retry-After says), or,
-   * had it never arrived, makes it now, which is as good: the edit after it goes on that version. 'settled' once
-   * its fate is stored; any other answer is a failure of the row's push, tried again later, with nothing sent after.
+   * Learns the fate of a create whose answer was never read: sent again under its own key and with its own body,
+   * guarded by an If-Match no entity has. The server replays its answer if it landed (its version: the key's
+   * fingerprint leaves headers out), answers 409 while still processing it (waited for, as its Retry-After says),
+   * and, had it never arrived, refuses it with a 412 it keeps under the key, so a copy still on its way can never
+   * land after what follows. Making it now instead could bring back what the user has since given up (a conflict
+   * resolved to the server's copy) over a newer write of someone else's. 'settled' once its fate is stored; any
+   * other answer is a failure of the row's push, tried again later, with nothing sent after.
    */
   private async settleCreate(
     config: CollectionRow,
@@ -624,7 +629,7 @@ export class BackgroundSync {
     this.outgoing.set(`${row.collection}\0${row.id}`, { rev: create.rev, data });
     const result = await this.send(url, {
       method: 'PUT',
-      headers: this.pushHeaders(auth, config, row.id, create.rev, null, true),
+      headers: { ...this.pushHeaders(auth, config, row.id, create.rev, null, true), 'If-Match': FENCE_TAG },
       body: create.body,
     });
     if (!result) return 'stopped';
@@ -638,7 +643,8 @@ export class BackgroundSync {
       return 'settled';
     }
     if (outcome.type === 'failed' || outcome.type === 'conflict') {
-      // Refused for good (an answer the server keeps and replays): the create made nothing, and never will.
+      // Refused for good, the fence's 412 above all (an answer the server keeps and replays): the create made
+      // nothing, and never will.
       await this.forgetPushes(row, create.rev);
       return 'settled';
     }
