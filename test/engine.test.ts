@@ -645,11 +645,11 @@ describe('SyncEngine', () => {
       await holdRecord();
       expect(await f.engine.clear(), 'cleared, nothing unsent').to.equal(1);
       // The record written after the clear removes nothing more, and brings back no result, no lastSyncAt and no
-      // completion (the clear removed the operation).
+      // completion of its own: the clear ended the operation (as a discard, for a settled() waiting on it).
       f.clock.advance(1_000);
       const engine = f.engine as unknown as { recording: Promise<void> | null };
       await eventually(() => engine.recording === null, 5_000, 'b recorded');
-      expect(outcomes).to.deep.equal([`${x!.id}:done`]);
+      expect(outcomes).to.deep.equal([`${x!.id}:done`, `${y!.id}:discarded`]);
       expect(await f.db.get('completed', y!.id)).to.equal(undefined);
       expect(await f.db.get('meta', 'lastSyncAt')).to.equal(undefined);
       expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
@@ -705,7 +705,9 @@ describe('SyncEngine', () => {
       expect((await f.engine.retry(w!.id)).seq).to.equal(again!.seq);
       await landed('w');
       expect(await f.engine.result(w!.id), 'the id is a new operation now').to.equal(undefined);
+      // The clear ended z (its request out), and its answer landing after is not told.
       expect(completions.filter((c) => c.startsWith(z!.id) || c.startsWith(w!.id))).to.deep.equal([
+        `${z!.id}:discarded (out)`,
         `${w!.id}:discarded (out)`,
       ]);
       expect((await f.engine.list()).map((op) => op.seq)).to.deep.equal([again!.seq]);
@@ -719,7 +721,9 @@ describe('SyncEngine', () => {
     it('records a delivery a clear removed as nothing, and the same id queued and delivered again once, under a new seq', async () => {
       f = await engineFixture({ batch: false });
       const completions: string[] = [];
-      f.engine.completions$.subscribe((c) => completions.push(c.id));
+      f.engine.completions$.subscribe((c) =>
+        completions.push(`${c.id}:${'discarded' in c ? `discarded${c.requestOut ? ', out' : ''}` : c.result.status}`),
+      );
       const seen = delivered(f);
       const [y] = await f.engine.enqueue([f.create('b')]);
       await seen;
@@ -734,9 +738,10 @@ describe('SyncEngine', () => {
       await eventually(async () => (await f.engine.list()).length === 0, 5_000, 'both recorded');
       expect(f.engine.counts, 'one row, one removal').to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
       expect((await f.engine.window()).total).to.equal(0);
-      // The cleared delivery's result is not written back, nor told: the one kept is the new operation's.
+      // The cleared delivery's result is not written back, nor told as a result: the clear ends it as a discard of
+      // a request that was out (a settled() waiting on it ends), and the one result kept is the new operation's.
       expect((await f.db.get('completed', y!.id))?.seq).to.equal(again!.seq);
-      expect(completions, "only the new operation's completion").to.deep.equal([y!.id]);
+      expect(completions).to.deep.equal([`${y!.id}:discarded, out`, `${y!.id}:201`]);
     });
 
     /**

@@ -237,4 +237,21 @@ describe('binary bodies and results through a client', () => {
       ['r2', 1],
     ]);
   });
+
+  it('ends a settled() already waiting when a clear (a logout) removes its operation', async () => {
+    const collection = uniqueName('c');
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    try {
+      const op = await client.enqueue({
+        kind: 'x',
+        label: 'x',
+        request: { method: 'POST', url: collection, body: { id: 'gone' } },
+      });
+      const fate = client.settled(op.id).catch((e: SynclineError) => e.code);
+      expect(await client.clear({ discardUnsent: true })).to.be.at.least(1);
+      expect(await fate).to.equal('discarded');
+    } finally {
+      await clearFaults(`/api/${collection}`);
+    }
+  });
 });

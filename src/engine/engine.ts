@@ -751,7 +751,14 @@ export class SyncEngine {
         this.leave(op);
         this.unsaved.delete(op.id);
         // An answer still to come (or to be recorded) is not kept: the clear removed the results too.
-        if (this.unrecorded.has(op.seq) || this.isOut(op)) this.cleared.add(op.seq);
+        const requestOut = this.unrecorded.has(op.seq) || this.isOut(op);
+        if (requestOut) this.cleared.add(op.seq);
+        // A settled() already waiting ends as for a discard; its request may have been applied (or was, unrecorded).
+        this.completionSubject.next({
+          id: op.id,
+          discarded: true,
+          ...(requestOut ? { requestOut: true as const } : {}),
+        });
       }
       this.patchStatus({ lastSyncAt: null });
       // The replica goes too (a logout): its entities, edits and conflicts, and where each collection's pulls stood.
