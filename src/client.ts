@@ -200,8 +200,13 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     if (options[key] !== undefined) (config as unknown as Record<string, unknown>)[key] = options[key];
   }
-  if (options.healthUrl) config.healthUrl = new URL(options.healthUrl, pageBase()).href;
-  config.allowedOrigins = config.allowedOrigins.map((o) => new URL(o, pageBase()).origin);
+  checkTunables(config);
+  try {
+    if (options.healthUrl) config.healthUrl = new URL(options.healthUrl, pageBase()).href;
+    config.allowedOrigins = config.allowedOrigins.map((o) => new URL(o, pageBase()).origin);
+  } catch {
+    throw new SynclineError(SynclineErrorCode.InvalidConfig, '`healthUrl` or an `allowedOrigins` entry is not a URL.');
+  }
   // The probe carries credentials like any request: it must not go where requests may not.
   const origins = allowedOriginsOf(config);
   if (!origins.includes(new URL(config.healthUrl).origin)) {
@@ -211,6 +216,52 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
     );
   }
   return config;
+}
+
+/**
+ * Refuses tunables the engine cannot run with: a duration that is not a number of milliseconds a timer holds, a
+ * count that is not a positive integer, an unknown mode. Without this, NaN or 2^31 ms made a retry loop spin.
+ */
+function checkTunables(config: EngineConfig): void {
+  const RULES = {
+    requestTimeoutMs: 'a number of milliseconds from 1 to 2147483647',
+    probeIntervalMs: 'a number of milliseconds from 1 to 2147483647',
+    authorizeTimeoutMs: 'a number of milliseconds from 1 to 2147483647',
+    backoffBaseMs: 'a number of milliseconds from 0 to 2147483647',
+    backoffCapMs: 'a number of milliseconds from 0 to 2147483647',
+    maxRetryAfterMs: 'a number of milliseconds from 0 to 2147483647',
+    maxAttempts: 'a whole number from 1',
+    laneConcurrency: 'a whole number from 1',
+    batchMaxOps: 'a whole number from 1',
+    maxPayloadBytes: 'a whole number of bytes from 1',
+    credentials: "'omit', 'same-origin' or 'include'",
+    durability: "'strict', 'relaxed' or 'default'",
+    batch: 'true, false or a list of lane names',
+    allowedOrigins: 'a list of origins',
+  };
+  const bad = (what: string, value: unknown) =>
+    new SynclineError(
+      SynclineErrorCode.InvalidConfig,
+      `\`${what}\` ${value === undefined ? 'is missing' : `is ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}`}: ${RULES[what as keyof typeof RULES]}.`,
+    );
+  const c = config as unknown as Record<string, unknown>;
+  for (const key of ['requestTimeoutMs', 'probeIntervalMs', 'authorizeTimeoutMs'])
+    if (typeof c[key] !== 'number' || !((c[key] as number) >= 1 && (c[key] as number) <= MAX_TIMER_MS))
+      throw bad(key, c[key]);
+  for (const key of ['backoffBaseMs', 'backoffCapMs', 'maxRetryAfterMs'])
+    if (typeof c[key] !== 'number' || !((c[key] as number) >= 0 && (c[key] as number) <= MAX_TIMER_MS))
+      throw bad(key, c[key]);
+  for (const key of ['maxAttempts', 'laneConcurrency', 'batchMaxOps', 'maxPayloadBytes'])
+    if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 1) throw bad(key, c[key]);
+  if (!['omit', 'same-origin', 'include'].includes(config.credentials)) throw bad('credentials', config.credentials);
+  if (!['strict', 'relaxed', 'default'].includes(config.durability)) throw bad('durability', config.durability);
+  if (
+    typeof config.batch !== 'boolean' &&
+    !(Array.isArray(config.batch) && config.batch.every((lane) => typeof lane === 'string'))
+  )
+    throw bad('batch', config.batch);
+  if (!Array.isArray(config.allowedOrigins) || !config.allowedOrigins.every((o) => typeof o === 'string'))
+    throw bad('allowedOrigins', config.allowedOrigins);
 }
 
 /** Creates a client for one namespace. The same API whichever runtime serves it. */

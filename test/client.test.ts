@@ -1,7 +1,7 @@
 // The main-thread client over each runtime: the same API, streams that follow the queue, typed errors.
 import { expect } from '@open-wc/testing';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { createSyncClient, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
+import { createSyncClient, resolveConfig, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { databaseName, deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
 import { API, addFault, eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
@@ -250,6 +250,48 @@ describe('client configuration', () => {
   it('refuses a bad namespace or endpoint with a typed error', () => {
     expect(() => createSyncClient({ endpoint: '/api', namespace: 'a b' })).to.throw(SynclineError);
     expect(() => createSyncClient({ endpoint: 'http://[', namespace: 'ok' })).to.throw(SynclineError);
+  });
+
+  it('refuses tunables the engine cannot run with, naming the option: NaN, negative, past a timer, not whole, unknown modes', () => {
+    const refused: [string, Record<string, unknown>][] = [
+      ['backoffBaseMs', { backoffBaseMs: Number.NaN }],
+      ['backoffCapMs', { backoffCapMs: -1 }],
+      ['maxRetryAfterMs', { maxRetryAfterMs: 2 ** 31 }],
+      ['requestTimeoutMs', { requestTimeoutMs: 0 }],
+      ['requestTimeoutMs', { requestTimeoutMs: Infinity }],
+      ['probeIntervalMs', { probeIntervalMs: '5000' }],
+      ['authorizeTimeoutMs', { authorizeTimeoutMs: 2 ** 32 }],
+      ['maxAttempts', { maxAttempts: 0 }],
+      ['laneConcurrency', { laneConcurrency: 1.5 }],
+      ['batchMaxOps', { batchMaxOps: -3 }],
+      ['maxPayloadBytes', { maxPayloadBytes: null }],
+      ['credentials', { credentials: 'always' }],
+      ['durability', { durability: 'fast' }],
+      ['batch', { batch: 'yes' }],
+      ['batch', { batch: [1] }],
+      ['allowedOrigins', { allowedOrigins: 'https://a.example' }],
+      ['allowedOrigins', { allowedOrigins: ['http://['] }],
+    ];
+    for (const [name, bad] of refused) {
+      let error: unknown;
+      try {
+        resolveConfig({ endpoint: '/api', namespace: 'tunables', ...bad });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(bad)).to.be.instanceOf(SynclineError);
+      expect((error as SynclineError).code, name).to.equal('invalid-config');
+      expect((error as SynclineError).message, name).to.contain(`\`${name}\``);
+    }
+    // The edges that are allowed: no backoff at all, one attempt, a timer's longest wait.
+    const edge = resolveConfig({
+      endpoint: '/api',
+      namespace: 'tunables',
+      backoffBaseMs: 0,
+      maxAttempts: 1,
+      maxRetryAfterMs: 2 ** 31 - 1,
+    });
+    expect(edge).to.include({ backoffBaseMs: 0, maxAttempts: 1, maxRetryAfterMs: 2 ** 31 - 1 });
   });
 
   it('refuses a missing, empty or blank endpoint with invalid-config naming `endpoint` (not the page URL)', async () => {
