@@ -1098,6 +1098,42 @@ describe('Background Sync in the engine', () => {
     expect(await stored('x')).to.deep.include({ version: 3, data: { title: 'mine', note: 'theirs' } });
   });
 
+  /** t1 pushed as "base" (version 1), then "theirs" written on the server and "mine" here: a manual conflict, by a pull. */
+  async function conflictFoundByPull() {
+    const engine = await start('manual');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    await serverPut(collection, 't1', { title: 'theirs' }, '"1"');
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 503 });
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the push failed');
+    await engine.background!.pull(collection);
+    await clearFaults(`/api/${collection}/t1`);
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict).to.deep.include({ theirs: { title: 'theirs' }, theirsVersion: 2 });
+    return { engine, conflict: conflict! };
+  }
+
+  it("reverts a conflicted edit to the server's copy the conflict holds, not to the older base", async () => {
+    const { engine } = await conflictFoundByPull();
+    expect(await engine.entityRevert(collection, 't1')).to.equal(true);
+    await engine.background!.pull(collection);
+    expect(await stored('t1')).to.deep.include({ version: 2, dirty: false, data: { title: 'theirs' } });
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+  });
+
+  it('keeps an open conflict showing the newest server copy a pull brings, and resolves to that copy', async () => {
+    const { engine, conflict } = await conflictFoundByPull();
+    await serverPut(collection, 't1', { title: 'newer', note: 'n' }, '"2"');
+    await engine.background!.pull(collection);
+    const [shown] = await engine.conflicts(collection);
+    expect(shown).to.deep.include({ id: conflict.id, theirs: { title: 'newer', note: 'n' }, theirsVersion: 3 });
+    expect(shown!.fields).to.deep.equal(['title']);
+    await engine.resolve(conflict.id, { choose: 'theirs' });
+    await engine.background!.pull(collection);
+    expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'newer', note: 'n' } });
+  });
+
   it('merges a 412 over data with a field named constructor: the removal is pushed, nothing wedges', async () => {
     const engine = await start('merge');
     await engine.entityPut(collection, 't1', { constructor: 'c', n: 1 });

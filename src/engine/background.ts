@@ -300,7 +300,14 @@ export class BackgroundSync {
     const reverted = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       if (!row || (!row.dirty && !row.conflictId)) return false;
+      // Back to the server's copy: a conflict holds the newest one known (the row's base is older).
+      const conflict = row.conflictId ? await tx.objectStore('conflicts').get(row.conflictId) : undefined;
       if (row.conflictId) await this.dropConflict(tx, batch, row.conflictId, collection);
+      if (conflict && conflict.theirsVersion !== null) {
+        const { theirs, theirsVersion } = conflict;
+        this.putRow(tx, batch, row, theirs === null ? null : this.cleanRow(row, theirs, theirsVersion));
+        return true;
+      }
       const clean = this.cleanRow(row, row.serverData, row.baseVersion);
       if (clean.serverData !== null || clean.baseVersion !== null) this.putRow(tx, batch, row, clean);
       // A create whose push left may be on the server: going back to "none" there takes a DELETE.
@@ -1023,6 +1030,8 @@ export class BackgroundSync {
   ): Promise<void> {
     const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
     await this.write(async (tx, batch) => {
+      // Rows an open conflict holds, with what the page says the server has now.
+      const held: { conflictId: string; theirs: { data: Data | null; version: number } }[] = [];
       const store = tx.objectStore('entities');
       const valid = items.filter(
         (i): i is { id: string; version: number; data: unknown; deleted?: boolean } =>
@@ -1047,10 +1056,27 @@ export class BackgroundSync {
           this.putRow(tx, batch, row ?? null, this.cleanRow(landed(base, theirs.data), theirs.data, theirs.version));
           return;
         }
-        if (row.conflictId) return;
+        if (row.conflictId) {
+          held.push({ conflictId: row.conflictId, theirs });
+          return;
+        }
         // Dirty, and the server moved: the local data stays on screen; the strategy decides after this page.
         conflicts.push({ id: item.id, theirs });
       });
+      // An open conflict shows the server's copy as it is now: the cursor passes this change, so the conflict is the
+      // only place it is kept for the user's choice (or a revert) to take.
+      for (const { conflictId, theirs } of held) {
+        const conflict = await tx.objectStore('conflicts').get(conflictId);
+        if (!conflict || (conflict.theirsVersion !== null && theirs.version <= conflict.theirsVersion)) continue;
+        const { mine, base } = conflict;
+        const fields =
+          mine && theirs.data ? threeWayMerge(base, mine, theirs.data).conflicts : changedFields(mine, theirs.data);
+        const next: Conflict = { ...conflict, theirs: theirs.data, theirsVersion: theirs.version, fields };
+        tx.objectStore('conflicts')
+          .put(next)
+          .catch(() => {});
+        batch.conflicts.push({ id: next.id, next });
+      }
       if (cursor === null) return;
       const stored = { ...this.config(collection), cursor };
       this.collections.set(collection, stored);
