@@ -494,6 +494,37 @@ describe('credentials from tabs', () => {
   });
 });
 
+describe('credentials after the tabs that give them close', () => {
+  it('holds requests, with no strike and no pause, until a tab that can authorize is open again', async () => {
+    const namespace = uniqueName('auth-gone');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const signedIn = await tab(namespace, host, { authorize: async () => ({ 'X-Token': 'fresh' }) });
+    await signedIn.connection.ready(5_000);
+    // A tab of the app without the hook stays (another micro-frontend); the one that gave credentials closes.
+    const other = await tab(namespace, host);
+    await other.connection.ready(5_000);
+    signedIn.release();
+    await eventually(() => host.engine!.status.clients === 1, 5_000, 'the signed-in tab gone');
+    const [op] = await other.connection.call('enqueue', [create(collection, 'a')]);
+    let waiting: Operation | undefined;
+    await eventually(
+      async () =>
+        !!(waiting = (await host.engine!.list()).find((o) => o.id === op!.id && o.lastError?.kind === 'auth')),
+      5_000,
+      'waiting for credentials',
+    );
+    expect(waiting).to.include({ status: 'pending', strikes: 0, attempts: 0 });
+    expect(host.engine!.status.paused).to.equal(null);
+    expect(await serverItems(collection)).to.deep.equal([]);
+    // Signed in again in a new tab: sent with its credentials.
+    const back = await tab(namespace, host, { authorize: async () => ({ 'X-Token': 'again' }) });
+    await back.connection.ready(5_000);
+    await eventually(async () => (await serverItems(collection)).length === 1, 15_000, 'sent once a tab can authorize');
+  });
+});
+
 describe('authorize answers', () => {
   it('never applies a late answer to the question of a gone engine to the same-numbered question of the next', async () => {
     const namespace = uniqueName('stale-auth');

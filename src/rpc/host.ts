@@ -89,6 +89,8 @@ export class EngineHost {
    * late answer to the first can then never match a question of the second.
    */
   private nextAuthId = 1 + Math.floor(Math.random() * 2 ** 40);
+  /** A tab with an `authorize` hook has connected: from then on requests wait for one rather than go without. */
+  private authorizingSeen = false;
   private readonly id = `${Date.now().toString(36)}-${(hostCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   /** The running engine's identity (welcome, instance lock): a new one for each engine this host starts. */
   private engineId = this.id;
@@ -202,6 +204,7 @@ export class EngineHost {
     this.epochs.set(hello.client, epoch);
     // The same tab on a new link (it took the old one for dead): the old connection is gone for good.
     for (const old of this.connections) if (old.client === hello.client) this.drop(old);
+    if (hello.canAuthorize) this.authorizingSeen = true;
     const connection: Connection = {
       client: hello.client,
       link,
@@ -549,7 +552,12 @@ export class EngineHost {
     const candidates = [...this.connections]
       .filter((c) => c.welcomed && c.canAuthorize)
       .sort((a, b) => Number(b.visible) - Number(a.visible));
-    if (candidates.length === 0) return null;
+    if (candidates.length === 0) {
+      // The app supplies credentials through its tabs: with none of those open, a request without them would be
+      // refused (a 401 pauses the queue) or, worse, taken as anonymous. It waits for such a tab instead.
+      if (this.authorizingSeen) throw new Error('no open tab of the app can supply credentials now');
+      return null;
+    }
     let lastError: unknown = null;
     for (const connection of candidates) {
       if (connection.closed) continue;
