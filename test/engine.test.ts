@@ -628,6 +628,35 @@ describe('SyncEngine', () => {
       ]);
     });
 
+    it('aborts on close the requests still waiting in the browser, so a deleted database sends nothing after', async () => {
+      const signals: AbortSignal[] = [];
+      f = await engineFixture(
+        { batch: false },
+        {
+          // A request that waits in the browser (a full connection pool) and leaves only if not aborted by then.
+          fetch: (input, init) => {
+            if (init?.method !== 'POST') return fetch(input, init);
+            signals.push(init.signal!);
+            return new Promise((resolve, reject) =>
+              setTimeout(
+                () =>
+                  init.signal!.aborted
+                    ? reject(new DOMException('aborted', 'AbortError'))
+                    : resolve(fetch(input, init)),
+                300,
+              ),
+            );
+          },
+        },
+      );
+      await f.engine.enqueue([f.create('x')]);
+      await eventually(() => signals.length === 1, 5_000, 'the request asked for');
+      f.engine.close();
+      expect(signals[0]!.aborted).to.equal(true);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await serverItems(f.collection)).to.deep.equal([]);
+    });
+
     it('takes an operation delivered but not yet recorded as done: no discard, no clear refusal', async () => {
       f = await engineFixture({ batch: false });
       const outcomes: string[] = [];

@@ -46,6 +46,8 @@ export interface BackgroundHost {
   db: SynclineDB;
   clock: Clock;
   fetch: typeof fetch;
+  /** Aborted when the engine closes: requests not yet out never leave. */
+  signal: AbortSignal;
   random(): number;
   config: {
     credentials: RequestCredentials;
@@ -712,6 +714,7 @@ export class BackgroundSync {
       credentials: this.host.config.credentials,
       requestTimeoutMs: this.host.config.requestTimeoutMs,
       maxBodyBytes: MAX_ANSWER_BYTES,
+      signal: this.host.signal,
     });
     if (this.closed) return null;
     return this.host.judge(result);

@@ -139,6 +139,8 @@ export class SyncEngine {
   private readonly inFlight = new Map<string, Operation>();
   /** Newer state of operations whose write failed (a full disk): the queue goes on from memory. */
   private readonly unsaved = new Map<string, Operation>();
+  /** Aborted by close(): requests not yet out never leave. */
+  private readonly stopping = new AbortController();
   /**
    * Seqs of operations that left the queue (done, discarded, cleared): a read that started before they left cannot
    * resurrect them. By seq, not id: an id may be queued again as a new operation while the old one's answer is due.
@@ -301,6 +303,7 @@ export class SyncEngine {
         db: this.store.db,
         clock: this.clock,
         fetch: this.fetchFn,
+        signal: this.stopping.signal,
         random: this.random,
         config: this.config,
         origins: this.origins,
@@ -776,6 +779,9 @@ export class SyncEngine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Requests still waiting in the browser never leave (a deleted database, a logout, must not be followed by its
+    // operations); one already out may land, unrecorded, and is sent again under its key by the next engine.
+    this.stopping.abort();
     // Successes still waiting for their record get it now: the connection closes only after this transaction.
     if (this.doneQueue.length > 0) void this.writeDone(this.doneQueue.splice(0), false).catch(() => {});
     this.doneWindowEnd?.();
@@ -1154,6 +1160,7 @@ export class SyncEngine {
       clock: this.clock,
       credentials: this.config.credentials,
       requestTimeoutMs: this.config.requestTimeoutMs,
+      signal: this.stopping.signal,
     });
     if (this.closed) return 'stopped';
     result = await this.judge(result);
@@ -1258,6 +1265,7 @@ export class SyncEngine {
         clock: this.clock,
         credentials: this.config.credentials,
         requestTimeoutMs: this.config.requestTimeoutMs,
+        signal: this.stopping.signal,
         maxBodyBytes: 64 * 1024 * 1024,
       },
     );

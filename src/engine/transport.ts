@@ -14,6 +14,8 @@ export interface TransportOptions {
   requestTimeoutMs: number;
   /** The longest JSON answer parsed (a batch's results are bigger than one operation's answer). */
   maxBodyBytes?: number;
+  /** Aborts the request (the engine closing: a request still waiting in the browser never leaves). */
+  signal?: AbortSignal;
 }
 
 /** An attempt's outcome, plus the server's answer when it is a delivery. */
@@ -134,6 +136,9 @@ export async function attempt(url: string, init: RequestInit, options: Transport
     timedOut = true;
     controller.abort();
   }, options.requestTimeoutMs);
+  const stop = () => controller.abort();
+  if (options.signal?.aborted) stop();
+  options.signal?.addEventListener('abort', stop);
   try {
     const response = await options.fetch(url, {
       ...init,
@@ -193,6 +198,7 @@ export async function attempt(url: string, init: RequestInit, options: Transport
     };
   } finally {
     options.clock.clearTimeout(timer);
+    options.signal?.removeEventListener('abort', stop);
   }
 }
 
