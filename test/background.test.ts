@@ -1134,6 +1134,61 @@ describe('Background Sync in the engine', () => {
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'newer', note: 'n' } });
   });
 
+  it('does not bring back an entity whose delete was accepted while a pull read an older page', async () => {
+    let gate: Promise<void> | null = null;
+    let open = () => {};
+    let heldFeed = 0;
+    const engine = await start(
+      'merge',
+      {},
+      {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+          if (gate && url.includes('?since=')) {
+            heldFeed++;
+            await gate;
+          }
+          return response;
+        },
+      },
+    );
+    await engine.entityPut(collection, 't1', { title: 'x' });
+    await clean('t1');
+    // A pull reads t1 at version 1; its page is held while the delete is pushed and accepted (version 2).
+    gate = new Promise<void>((r) => (open = r));
+    const pulling = engine.background!.pull(collection);
+    await eventually(() => heldFeed === 1, 5_000, 'the page read, held');
+    await engine.entityDelete(collection, 't1');
+    await eventually(async () => engine.status.entities.dirty === 0, 5_000, 'the delete accepted');
+    gate = null;
+    open();
+    await pulling;
+    expect(await stored('t1')).to.equal(undefined);
+    // The next pull brings the deletion itself; the entity made again goes on its version, not as a conflict.
+    await engine.background!.pull(collection);
+    await engine.entityPut(collection, 't1', { title: 'again' });
+    await clean('t1');
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+    expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'again' } });
+  });
+
+  it('takes its own deletion in the feed for its own when the entity is made again before it is pushed: no conflict', async () => {
+    const engine = await start('merge');
+    await engine.entityPut(collection, 't1', { title: 'x' });
+    await clean('t1');
+    await engine.entityDelete(collection, 't1');
+    await eventually(async () => engine.status.entities.dirty === 0 && !(await stored('t1')), 5_000, 'deleted');
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 503 });
+    await engine.entityPut(collection, 't1', { title: 'again' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the push failed');
+    await engine.background!.pull(collection);
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+    await clearFaults(`/api/${collection}/t1`);
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'pushed');
+    expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'again' } });
+  });
+
   it('merges a 412 over data with a field named constructor: the removal is pushed, nothing wedges', async () => {
     const engine = await start('merge');
     await engine.entityPut(collection, 't1', { constructor: 'c', n: 1 });

@@ -803,7 +803,7 @@ export class BackgroundSync {
         }
       }
       if (row.localRev === rev) {
-        this.putRow(tx, batch, row, data === null ? null : this.cleanRow(row, data, version));
+        this.putRow(tx, batch, row, data === null ? this.goneRow(row, version) : this.cleanRow(row, data, version));
         return;
       }
       // Edited again while the push was out: the next push starts from what the server now has.
@@ -1048,7 +1048,11 @@ export class BackgroundSync {
         seen?.add(item.id);
         const row = rows[i];
         const theirs = { data: item.deleted || !isData(item.data) ? null : (item.data as Data), version: item.version };
-        if (row && row.baseVersion !== null && item.version <= row.baseVersion) return;
+        if (row && row.baseVersion !== null && item.version <= row.baseVersion) {
+          // This device's accepted delete, met in the feed: nothing older of the entity can follow it now.
+          if (row.deleted && !row.dirty && item.version === row.baseVersion) this.putRow(tx, batch, row, null);
+          return;
+        }
         if (!row || (!row.dirty && !row.conflictId)) {
           // Clean (or new): the server's copy is the copy.
           const base: EntityRow = row ?? emptyRow(collection, item.id, this.host.clock.now(), this.revFloor);
@@ -1271,6 +1275,18 @@ export class BackgroundSync {
     // The server's version is known now: nothing left to wonder about.
     if (version !== null) delete clean.sent;
     return clean;
+  }
+
+  /**
+   * The row after the server accepted its delete at `version`: kept, hidden (`recordOf` shows no deleted row), until
+   * the feed brings that deletion. Until then its version is what the entity stands on: a feed page read before the
+   * delete landed is older and not applied (the entity would come back), and the entity made again goes with
+   * If-Match on it (no conflict with its own deletion; a 412 if someone made it again meanwhile). Null (the row
+   * goes) when no version is known.
+   */
+  private goneRow(row: EntityRow, version: number | null): EntityRow | null {
+    if (version === null) return null;
+    return { ...this.cleanRow(row, null, version), deleted: true };
   }
 
   /** Writes (or deletes, for null) a row in `tx`, and notes the change and the dirty count. */
