@@ -1134,6 +1134,39 @@ describe('Background Sync in the engine', () => {
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, data: { title: 'newer', note: 'n' } });
   });
 
+  it('takes a push whose credentials were still being asked for when the entity was edited for its own, answer lost: no conflict', async () => {
+    const engine = await start('manual');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    // The app's hook answers late; the user edits meanwhile, so what goes is the edit before.
+    let answer = () => {};
+    let asked = 0;
+    engine.authorize = () =>
+      asked++ > 0
+        ? Promise.resolve(null)
+        : new Promise((resolve) => {
+            answer = () => resolve(null);
+          });
+    // Applied, then the connection cut: its answer never comes.
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], drop: true });
+    await engine.entityPatch(collection, 't1', { title: 'first' });
+    await eventually(() => asked === 1, 5_000, 'credentials asked for');
+    await engine.entityPatch(collection, 't1', { title: 'second' });
+    answer();
+    await eventually(
+      async () => (await serverItems(collection)).some((i) => i.data?.title === 'first'),
+      5_000,
+      'first applied',
+    );
+    // Its answer lost (the browser repeats it once, also cut), and the next push's too.
+    await eventually(async () => (await requestCount(`/api/${collection}/t1`)) >= 3, 5_000, 'answers lost');
+    await clearFaults(`/api/${collection}/t1`);
+    // The next push meets a 412 whose server copy is exactly the push that went: this device's own, not a conflict.
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'second pushed');
+    expect(await engine.conflicts(collection)).to.deep.equal([]);
+    expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'second' } });
+  });
+
   it('does not bring back an entity whose delete was accepted while a pull read an older page', async () => {
     let gate: Promise<void> | null = null;
     let open = () => {};

@@ -564,6 +564,8 @@ export class BackgroundSync {
     const rev = row.localRev;
     const url = entityUrl(config, row.id);
     const method = row.deleted ? 'DELETE' : 'PUT';
+    // Out from now on, credentials included: an edit made while a tab is asked for them overtakes what goes.
+    this.outgoing.set(`${row.collection}\0${row.id}`, { rev, data: row.deleted ? null : row.data });
     const auth = await this.credentials(row, method, url);
     if (auth === 'pushed' || auth === 'stopped') return auth;
     const body =
@@ -572,7 +574,6 @@ export class BackgroundSync {
     // becomes of the answer. (A storage failure here throws: the lane is tried again shortly, and nothing has left.)
     if (body !== null && row.baseVersion === null && row.sentCreate?.rev !== rev && !(await this.markSent(row, body)))
       return 'pushed';
-    this.outgoing.set(`${row.collection}\0${row.id}`, { rev, data: row.deleted ? null : row.data });
     const result = await this.send(url, {
       method,
       headers: this.pushHeaders(auth, config, row.id, rev, row.baseVersion, body !== null),
