@@ -401,6 +401,34 @@ describe('Background Sync in the engine', () => {
     expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['s1']);
   });
 
+  it('runs a pull asked for while a clear ran once the clear is over, for a collection with no interval', async () => {
+    let slow = false;
+    const engine = await start(
+      'manual',
+      {},
+      {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (slow && (init?.method ?? 'GET') === 'GET') await new Promise((r) => setTimeout(r, 300));
+          return response;
+        },
+      },
+    );
+    await serverPut(collection, 's1', { title: 'on the server' });
+    slow = true;
+    const pulling = engine.background!.pull(collection);
+    // The clear waits for the pull out; a pull asked for meanwhile is not dropped.
+    const clearing = engine.background!.clear(f.clock.now(), true);
+    void engine.background!.pull(collection);
+    await Promise.all([pulling, clearing]);
+    slow = false;
+    await eventually(
+      async () => (await engine.entities(collection)).some((e) => e.id === 's1'),
+      5_000,
+      'pulled again after the clear',
+    );
+  });
+
   it('names in a manual conflict only the fields changed on both sides to different values', async () => {
     const engine = await start('manual');
     await engine.entityPut(collection, 't1', { title: 'base', done: false, note: 'n', count: 1 });

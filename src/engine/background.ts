@@ -134,6 +134,8 @@ export class BackgroundSync {
   private pulling = new Map<string, Promise<void>>();
   /** Clears under way: pushes and pulls wait (an answer landing after a clear would bring its data back). */
   private clearing = 0;
+  /** Pulls asked for while a clear ran: run once it is over (a collection without an interval has no next one). */
+  private readonly pullsAfterClear = new Set<string>();
   private pullAgain = new Map<string, Promise<void>>();
   /** The push out for each entity (`<collection>\0<id>`), if any. */
   private readonly pushing = new Map<string, Promise<'pushed' | 'stopped'>>();
@@ -896,8 +898,13 @@ export class BackgroundSync {
     } finally {
       this.clearing--;
       this.host.countsChanged();
-      // An edit made while the clear waited was not pushed: its lane looks again.
+      // An edit made while the clear waited was not pushed: its lane looks again; a pull asked for meanwhile runs.
       for (const name of this.collections.keys()) this.host.pokePush(name);
+      if (this.clearing === 0) {
+        const asked = [...this.pullsAfterClear];
+        this.pullsAfterClear.clear();
+        for (const name of asked) void this.pull(name);
+      }
     }
   }
 
@@ -909,9 +916,9 @@ export class BackgroundSync {
    */
   pull(collection: string): Promise<void> {
     if (this.closed) return Promise.resolve();
-    // Not while a clear runs: the interval's next pull comes as usual.
+    // Not while a clear runs: it runs once the clear is over.
     if (this.clearing > 0) {
-      this.schedulePull(collection);
+      this.pullsAfterClear.add(collection);
       return Promise.resolve();
     }
     const running = this.pulling.get(collection);
