@@ -111,6 +111,8 @@ export interface SynclineStrings {
   conflictHeading(collection: string, entityId: string): string;
   /** No conflict (left) to decide. */
   conflictsEmpty: string;
+  /** The server's copy moved while the user was choosing: the fields it changed are set again (part `moved`). */
+  conflictMoved: string;
   /** Column headings: the last common version, this device's, the server's. */
   sideBase: string;
   sideMine: string;
@@ -226,6 +228,7 @@ export const defaultStrings: SynclineStrings = {
   outboxNoOperations: 'No queued changes.',
   conflictHeading: (collection, id) => `${collection}/${id}: changed here and on the server`,
   conflictsEmpty: 'No conflicts need your decision.',
+  conflictMoved: "The server's copy changed while you were choosing: check the fields it changed again.",
   sideBase: 'Before',
   sideMine: 'Yours',
   sideTheirs: 'Server',

@@ -28,6 +28,11 @@ type Choice = 'mine' | 'theirs' | 'edit';
 interface Draft {
   /** The conflict version the draft was made for: a conflict detected again starts afresh. */
   detectedAt: number;
+  /** The server copy the choices were made against (a pull may bring a newer one into the open conflict). */
+  theirs: Data | null;
+  theirsVersion: number | null;
+  /** The server copy moved under the draft: the fields it changed were set again, and the user is told. */
+  moved: boolean;
   choices: Record<string, Choice>;
   /** Text typed for edited fields. */
   edits: Record<string, string>;
@@ -115,6 +120,7 @@ function asText(value: unknown): string {
  * @csspart edit-input - The text field of an edited value.
  * @csspart field-error - The error under an invalid edited value.
  * @csspart whole - The whole-item choice when one side deleted the item.
+ * @csspart moved - Said when the server's copy changed while the user was choosing (the fields it changed are set again).
  * @csspart error - Why applying failed.
  * @csspart apply - The Apply button.
  * @csspart cancel - The Cancel button.
@@ -261,6 +267,7 @@ export class ConflictResolverElement extends SyncElement {
         ${this.fieldsOf(conflict).map((field, n) => this.renderField(conflict, draft, field, `${id}-f${n}`, deleted))}
       </div>
       ${deleted ? this.renderWhole(conflict, draft, id) : nothing}
+      ${draft.moved ? html`<p part="moved" role="status">${text.conflictMoved}</p>` : nothing}
       ${draft.error ? html`<p part="error" class="error" role="alert">${draft.error}</p>` : nothing}
       <div class="actions">
         <button part="apply" type="button" aria-disabled=${draft.busy ? 'true' : 'false'} @click=${() => this.apply(conflict)}>${text.apply}</button>
@@ -371,15 +378,41 @@ export class ConflictResolverElement extends SyncElement {
   /** The draft of a conflict, or its defaults: the changed side for fields changed on one side, yours where both changed. */
   private draftOf(conflict: Conflict): Draft {
     const existing = this.drafts.get(conflict.id);
-    if (existing && existing.detectedAt === conflict.detectedAt) return existing;
+    if (existing && existing.detectedAt === conflict.detectedAt && existing.theirsVersion === conflict.theirsVersion)
+      return existing;
     const choices: Record<string, Choice> = {};
+    const edits: Record<string, string> = {};
+    // The same conflict with a newer server copy: what the user chose stands for the fields that copy left as they
+    // were; the others (changed, added, removed by it) start again from their defaults.
+    const kept = existing?.detectedAt === conflict.detectedAt ? existing : undefined;
+    let moved = false;
     for (const field of this.fieldsOf(conflict)) {
+      const unchanged = kept && same(own(kept.theirs, field), own(conflict.theirs, field));
+      const chosen = unchanged ? ownEntry(kept.choices, field) : undefined;
+      if (chosen !== undefined) {
+        setEntry(choices, field, chosen);
+        const typed = ownEntry(kept!.edits, field);
+        if (typed !== undefined) setEntry(edits, field, typed);
+        continue;
+      }
+      if (kept && !unchanged) moved = true;
       const base = own(conflict.base, field);
       const mineChanged = !same(own(conflict.mine, field), base);
       const theirsChanged = !same(own(conflict.theirs, field), base);
       setEntry(choices, field, theirsChanged && !mineChanged ? 'theirs' : 'mine');
     }
-    return { detectedAt: conflict.detectedAt, choices, edits: {}, invalid: [], whole: 'mine', busy: false, error: '' };
+    return {
+      detectedAt: conflict.detectedAt,
+      theirs: conflict.theirs,
+      theirsVersion: conflict.theirsVersion,
+      moved: moved || (kept?.moved ?? false),
+      choices,
+      edits,
+      invalid: [],
+      whole: kept?.whole ?? 'mine',
+      busy: kept?.busy ?? false,
+      error: '',
+    };
   }
 
   private revise(conflict: Conflict, change: Partial<Draft>): void {

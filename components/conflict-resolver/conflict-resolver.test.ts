@@ -330,6 +330,31 @@ describe('<conflict-resolver>', () => {
       expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine' }]);
     });
 
+    it("keeps the user's choices when a pull brings a newer server copy, sets the fields it changed again, and says so", async () => {
+      const { el, list, calls } = await mountFake([conflict('x')]);
+      let box = section(el, 'x');
+      // The user takes the server's title; "done" defaults to the server's (only it changed it).
+      radio(el, box, 'title', 'theirs').click();
+      await el.updateComplete;
+      expect(part(el, 'moved', box)).to.equal(null);
+      // A pull brings version 3: the server added a priority and changed "done" back; the title is as it was.
+      list.next([
+        conflict('x', {
+          theirs: { title: 'theirs', done: false, count: 1, priority: 'high' },
+          theirsVersion: 3,
+        }),
+      ]);
+      await el.updateComplete;
+      box = section(el, 'x');
+      expect(radio(el, box, 'title', 'theirs').checked, 'the choice on an unchanged field stands').to.equal(true);
+      expect(radio(el, box, 'priority', 'theirs').checked, 'a field the server added: its value').to.equal(true);
+      expect(part(el, 'moved', box)!.textContent).to.contain("The server's copy changed");
+      part(el, 'apply', box)!.click();
+      await until(() => calls.length === 1, 2000, 'resolved');
+      // Everything the server's newest copy holds, nothing of it dropped.
+      expect(calls[0]).to.deep.equal(['k-x', { choose: 'theirs' }]);
+    });
+
     it('offers and sends back every own field, also one named __proto__', async () => {
       // JSON.parse makes `__proto__` an own field, as data from the server or IndexedDB has it.
       const { el, calls } = await mountFake([

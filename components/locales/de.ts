@@ -88,6 +88,8 @@ export const germanStrings: SynclineStrings = {
   outboxNoOperations: 'Keine Änderungen in der Warteschlange.',
   conflictHeading: (collection, id) => `${collection}/${id}: hier und auf dem Server geändert`,
   conflictsEmpty: 'Keine Konflikte warten auf deine Entscheidung.',
+  conflictMoved:
+    'Die Kopie auf dem Server hat sich geändert, während Sie gewählt haben: Prüfen Sie die Felder, die sie geändert hat.',
   sideBase: 'Vorher',
   sideMine: 'Deine',
   sideTheirs: 'Server',
