@@ -149,7 +149,7 @@ const EMPTY_STATUS: EngineStatus = {
   storage: 'ok',
   clients: 0,
   engineError: null,
-  entities: { dirty: 0, conflicts: 0 },
+  entities: { dirty: 0, conflicts: 0, failed: 0 },
 };
 
 /**

@@ -174,8 +174,12 @@ export interface EngineStatus {
   clients: number;
   /** The last thing that went wrong inside the engine itself (storage, a failed drain step), for `status$`. */
   engineError: { message: string; at: number } | null;
-  /** Background Sync: entities with unpushed edits, and open conflicts, over every collection. */
-  entities: { dirty: number; conflicts: number };
+  /**
+   * Background Sync, over every collection: entities with unpushed edits (`dirty`), and of those, the ones an open
+   * conflict holds (`conflicts`) and the ones the server refused for good (`failed`: they wait for a revert or a
+   * new edit).
+   */
+  entities: { dirty: number; conflicts: number; failed: number };
 }
 
 /** What `status$` tells a tab: the engine's state plus where it runs and what survives this tab closing. */

@@ -392,7 +392,7 @@ describe('Background Sync in the engine', () => {
     expect(removed, 'the queued operation').to.equal(1);
     expect(await engine.entities(collection)).to.deep.equal([]);
     expect(await engine.conflicts()).to.deep.equal([]);
-    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0, failed: 0 });
     expect(engine.collectionStatus(collection).lastPullAt).to.equal(null);
     // The next pull starts from the start: the server's entity is back, the discarded edit is not.
     slow = false;
@@ -480,7 +480,7 @@ describe('Background Sync in the engine', () => {
       version: 3,
       data: { title: 'mine, after all', done: false },
     });
-    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0, failed: 0 });
   });
 
   it("sends a queued operation on an entity after that entity's earlier background edit", async () => {
@@ -674,7 +674,7 @@ describe('Background Sync in the engine', () => {
     await f.engine.background!.pull(collection);
     expect(await f.engine.entities(collection)).to.deep.equal([]);
     expect(await f.engine.conflicts(collection)).to.deep.equal([]);
-    expect(f.engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+    expect(f.engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0, failed: 0 });
     expect((await serverItems(collection)).filter((i) => i.id === id && !i.deleted)).to.deep.equal([]);
     expect(await writes(collection)).to.deep.equal([
       [id, 1, `${collection}/${id}@1`],
@@ -949,7 +949,7 @@ describe('Background Sync in the engine', () => {
     held.release();
     await eventually(async () => (await engine.conflicts(collection)).length === 0, 10_000, 'conflict dropped');
     expect(await stored('t1')).to.deep.include({ version: 3, dirty: false, conflictId: null, data: { title: 'B' } });
-    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0 });
+    expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0, failed: 0 });
   });
 
   it('pushes a new edit queued behind more than 64 refused ones', async () => {
@@ -1259,6 +1259,18 @@ describe('Background Sync in the engine', () => {
     await clean('t1');
     expect((await stored('t1'))!.data).to.deep.equal({ n: 2 });
     expect((await serverItems(collection)).filter((i) => i.id === 't1').at(-1)!.data).to.deep.equal({ n: 2 });
+  });
+
+  it('counts an edit the server refused for good apart in status.entities.failed, until it is reverted', async () => {
+    const engine = await start('merge');
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 422 });
+    await engine.entityPut(collection, 't1', { title: 'refused' });
+    await eventually(() => engine.status.entities.failed === 1, 5_000, 'refused');
+    expect(engine.status.entities).to.deep.equal({ dirty: 1, conflicts: 0, failed: 1 });
+    // Reverted: no longer refused (its create left, so a DELETE makes sure, and finds nothing).
+    await engine.entityRevert(collection, 't1');
+    expect(engine.status.entities.failed).to.equal(0);
+    await eventually(() => engine.status.entities.dirty === 0, 5_000, 'reverted');
   });
 
   it('refuses bad input with typed errors and changes nothing', async () => {

@@ -628,6 +628,28 @@ describe('SyncEngine', () => {
       ]);
     });
 
+    it('keeps call order when a Blob body is stored as bytes after the browser refused the Blob', async () => {
+      f = await engineFixture({ batch: false });
+      f.engine.setNetwork(false);
+      // The first write fails as WebKit's does in an ephemeral session: the Blob is stored again as bytes.
+      const failing = failWrites('operations', 1);
+      try {
+        const upload = f.engine.enqueue([
+          {
+            ...f.create('a'),
+            lane: 'doc',
+            request: { method: 'PUT', url: `${API}/${f.collection}/a`, body: new Blob(['x']) },
+          },
+        ]);
+        const edit = f.engine.enqueue([{ ...f.create('b'), lane: 'doc' }]);
+        const [[a], [b]] = await Promise.all([upload, edit]);
+        expect(failing.left()).to.equal(0);
+        expect(a!.seq, 'the upload, called first, goes first').to.be.lessThan(b!.seq);
+      } finally {
+        failing.restore();
+      }
+    });
+
     it('aborts on close the requests still waiting in the browser, so a deleted database sends nothing after', async () => {
       const signals: AbortSignal[] = [];
       f = await engineFixture(

@@ -134,8 +134,8 @@ export class SyncStatusElement extends SyncElement {
   get unloadWouldStrandChanges(): boolean {
     const status = this.status;
     if (!status || status.continuesAfterClose) return false;
-    // Refused changes count too: no tab left open means no one sees them until the app is opened again.
-    return unsentOf(status) + status.counts.failed + status.counts.conflict + editsOf(status).edits > 0;
+    // Refused changes and conflicts count too: no tab left open means no one sees them until the app is opened again.
+    return unsentOf(status) + status.counts.failed + status.counts.conflict + (status.entities?.dirty ?? 0) > 0;
   }
 
   protected override willUpdate(changed: PropertyValues): void {
@@ -191,9 +191,9 @@ export class SyncStatusElement extends SyncElement {
       return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state">${text.connecting}</span></div></div>`;
     }
     const unsent = unsentOf(status);
-    const { edits, conflicts: editConflicts } = editsOf(status);
-    // Sent and refused is not "not yet sent": those wait for the user, and are said apart.
-    const failed = status.counts.failed;
+    const { edits, conflicts: editConflicts, failed: editsFailed } = editsOf(status);
+    // Sent and refused is not "not yet sent": those wait for the user, and are said apart (changes and edits alike).
+    const failed = status.counts.failed + editsFailed;
     const conflicts = status.counts.conflict + editConflicts;
     const storage =
       status.storage === 'quota-exceeded' ? text.storageFull : status.storage === 'error' ? text.storageError : '';
@@ -330,8 +330,11 @@ function unsentOf(status: EngineSyncStatus): number {
   return status.counts.pending + status.counts.sending;
 }
 
-/** Background Sync: edits waiting to be pushed (conflicts apart, since they wait for the user), and open conflicts. */
-function editsOf(status: EngineSyncStatus): { edits: number; conflicts: number } {
-  const entities = status.entities ?? { dirty: 0, conflicts: 0 };
-  return { edits: Math.max(0, entities.dirty - entities.conflicts), conflicts: entities.conflicts };
+/**
+ * Background Sync: edits waiting to be pushed, and apart from them (they wait for the user) open conflicts and edits
+ * the server refused.
+ */
+function editsOf(status: EngineSyncStatus): { edits: number; conflicts: number; failed: number } {
+  const { dirty = 0, conflicts = 0, failed = 0 } = status.entities ?? {};
+  return { edits: Math.max(0, dirty - conflicts - failed), conflicts, failed };
 }

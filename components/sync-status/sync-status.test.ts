@@ -193,19 +193,22 @@ describe('<sync-status> states', () => {
   it('says what is unsent: queued changes, unpushed edits and conflicts that need a decision', async () => {
     const scripted = scriptedClient({
       counts: { pending: 3, sending: 0, failed: 0, conflict: 0 },
-      entities: { dirty: 3, conflicts: 1 },
+      entities: { dirty: 3, conflicts: 1, failed: 0 },
     });
     const el = await mountWith(scripted.client);
     expect(part(el, 'unsent')!.textContent).to.equal('3 changes and 2 edits not yet sent');
     expect(part(el, 'conflicts')!.textContent).to.equal('1 conflict needs your decision');
-    scripted.set({ counts: { pending: 0, sending: 0, failed: 0, conflict: 0 }, entities: { dirty: 2, conflicts: 0 } });
+    scripted.set({
+      counts: { pending: 0, sending: 0, failed: 0, conflict: 0 },
+      entities: { dirty: 2, conflicts: 0, failed: 0 },
+    });
     await el.updateComplete;
     expect(part(el, 'unsent')!.textContent).to.equal('2 edits not yet sent');
     expect(part(el, 'conflicts')).to.equal(null);
     expect(part(el, 'sync-now')).to.exist;
     // Edits are pushed only while a tab is open, like queued changes.
     expect(el.unloadWouldStrandChanges).to.equal(true);
-    scripted.set({ entities: { dirty: 2, conflicts: 2 } });
+    scripted.set({ entities: { dirty: 2, conflicts: 2, failed: 0 } });
     await el.updateComplete;
     expect(part(el, 'unsent')).to.equal(null);
     expect(part(el, 'conflicts')!.textContent).to.equal('2 conflicts need your decision');
@@ -225,6 +228,11 @@ describe('<sync-status> states', () => {
     expect(part(el, 'failed')!.textContent).to.equal('2 changes failed to save');
     // Nothing the engine would send by itself: "Sync now" has nothing to send.
     expect(part(el, 'sync-now')).to.equal(null);
+    // An edit the server refused is no unsent edit either: it joins the refused changes.
+    scripted.set({ entities: { dirty: 2, conflicts: 0, failed: 1 } });
+    await el.updateComplete;
+    expect(part(el, 'unsent')!.textContent).to.equal('1 edit not yet sent');
+    expect(part(el, 'failed')!.textContent).to.equal('3 changes failed to save');
   });
 
   it("shows the engine's last error until a sync succeeds after it", async () => {

@@ -25,7 +25,7 @@ export function fakeStatus(over: Partial<SyncStatus> = {}): SyncStatus {
     continuesAfterClose: false,
     connected: true,
     engineError: null,
-    entities: { dirty: 0, conflicts: 0 },
+    entities: { dirty: 0, conflicts: 0, failed: 0 },
     updateRequired: false,
     unavailable: null,
     ...over,

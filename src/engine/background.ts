@@ -147,7 +147,10 @@ export class BackgroundSync {
   private visible = true;
   private closed = false;
   /** Dirty entities and open conflicts, by collection. */
-  private readonly stats = new Map<string, { dirty: number; conflicts: number; lastPullAt: number | null }>();
+  private readonly stats = new Map<
+    string,
+    { dirty: number; conflicts: number; failed: number; lastPullAt: number | null }
+  >();
 
   constructor(private readonly host: BackgroundHost) {}
 
@@ -171,6 +174,7 @@ export class BackgroundSync {
     if (lastPullAt !== null) this.host.synced(lastPullAt);
     for (const row of entities) {
       if (row.dirty) this.stat(row.collection).dirty++;
+      if (refusedEdit(row)) this.stat(row.collection).failed++;
       if (row.pushOrder !== undefined) this.pushOrder = Math.max(this.pushOrder, row.pushOrder);
     }
     for (const c of conflicts) this.stat(c.collection).conflicts++;
@@ -180,14 +184,16 @@ export class BackgroundSync {
     return [...this.collections.keys()];
   }
 
-  get totals(): { dirty: number; conflicts: number } {
+  get totals(): { dirty: number; conflicts: number; failed: number } {
     let dirty = 0;
     let conflicts = 0;
+    let failed = 0;
     for (const s of this.stats.values()) {
       dirty += s.dirty;
       conflicts += s.conflicts;
+      failed += s.failed;
     }
-    return { dirty, conflicts };
+    return { dirty, conflicts, failed };
   }
 
   status(collection: string): CollectionStatus {
@@ -254,7 +260,7 @@ export class BackgroundSync {
 
   private stat(collection: string) {
     let s = this.stats.get(collection);
-    if (!s) this.stats.set(collection, (s = { dirty: 0, conflicts: 0, lastPullAt: null }));
+    if (!s) this.stats.set(collection, (s = { dirty: 0, conflicts: 0, failed: 0, lastPullAt: null }));
     return s;
   }
 
@@ -1318,6 +1324,7 @@ export class BackgroundSync {
     }
     const stat = this.stat(key[0]);
     stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
+    stat.failed += Number(refusedEdit(next)) - Number(refusedEdit(prev));
     batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
   }
 
@@ -1374,6 +1381,11 @@ function unpushedEdits(count: number): SynclineError {
     `${count} edit(s) have not reached the server; pass { discardUnsent: true } to remove them.`,
     { unsentEdits: count },
   );
+}
+
+/** An unpushed edit the server refused for good: it waits for the user (a conflict holding it counts as that). */
+function refusedEdit(row: EntityRow | null | undefined): boolean {
+  return !!row?.dirty && !!row.failed && !row.conflictId;
 }
 
 function isData(value: unknown): boolean {

@@ -167,6 +167,8 @@ export class SyncEngine {
     reject(error: unknown): void;
   }[] = [];
   private inserting = false;
+  /** An enqueue with a Blob body being stored (a second try included): group inserts wait for it, to keep call order. */
+  private blobInsert: Promise<unknown> | null = null;
   private recording: Promise<void> | null = null;
   private doneWindowEnd: (() => void) | null = null;
   /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
@@ -206,7 +208,7 @@ export class SyncEngine {
       storage: 'ok',
       clients: 0,
       engineError: null,
-      entities: { dirty: 0, conflicts: 0 },
+      entities: { dirty: 0, conflicts: 0, failed: 0 },
     });
     this.changes$ = store.changes$;
     this.status$ = this.statusSubject.asObservable();
@@ -317,9 +319,10 @@ export class SyncEngine {
         storageFailure: (error) => this.store.failure(error),
         reportError: (message) => this.reportError(message),
         countsChanged: () => {
-          const { dirty, conflicts } = background.totals;
+          const { dirty, conflicts, failed } = background.totals;
           const now = this.status.entities;
-          if (now.dirty !== dirty || now.conflicts !== conflicts) this.patchStatus({ entities: { dirty, conflicts } });
+          if (now.dirty !== dirty || now.conflicts !== conflicts || now.failed !== failed)
+            this.patchStatus({ entities: { dirty, conflicts, failed } });
         },
         changed: (batch) => this.entitySubject.next(batch),
         rolledBack: (rollback) => this.rollbackSubject.next(rollback),
@@ -383,12 +386,23 @@ export class SyncEngine {
     const now = this.clock.now();
     const ids = valid.map((input) => input.id ?? operationId(now));
     if (valid.some(holdsBlob)) {
+      const before = this.blobInsert;
+      const run = (async () => {
+        await before?.catch(() => {});
+        try {
+          return await this.insert(valid, ids, now, null);
+        } catch (error) {
+          // Some browsers cannot store a Blob at all (WebKit in an ephemeral session): keep its bytes instead.
+          if ((error as SynclineError)?.code !== SynclineErrorCode.Storage) throw error;
+          return this.insert(await Promise.all(valid.map(withoutBlobs)), ids, now, null);
+        }
+      })();
+      // Enqueues called after this one wait for it, second try included, or they would take the seqs before it.
+      this.blobInsert = run;
       try {
-        return await this.insert(valid, ids, now, null);
-      } catch (error) {
-        // Some browsers cannot store a Blob at all (WebKit in an ephemeral session): keep its bytes instead.
-        if ((error as SynclineError)?.code !== SynclineErrorCode.Storage) throw error;
-        return this.insert(await Promise.all(valid.map(withoutBlobs)), ids, now, null);
+        return await run;
+      } finally {
+        if (this.blobInsert === run) this.blobInsert = null;
       }
     }
     // An id that left the queue in this engine's life (done, discarded) is looked up first: it may be done already.
@@ -408,6 +422,10 @@ export class SyncEngine {
     this.inserting = true;
     try {
       while (this.insertQueue.length > 0 && !this.closed) {
+        if (this.blobInsert) {
+          await this.blobInsert.catch(() => {});
+          continue;
+        }
         const group = this.insertQueue.splice(0);
         const valid = group.flatMap((g) => g.valid);
         // Reserved before any await, so nothing else picks the same numbers.
