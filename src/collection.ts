@@ -114,15 +114,22 @@ export class CollectionHandle<T extends object> implements Collection<T> {
       filter((r) => r.collection === name),
     );
     if (typeof policy === 'function') {
-      // The app's own rule runs here, in the page: each new conflict of this collection is offered to it once.
+      // The app's own rule runs here, in the page: each conflict of this collection is offered to it once per server
+      // copy (a pull may bring a newer one into an open conflict while the rule decides).
       const offered = new Set<string>();
+      const latest = new Map<string, number | null>();
       const offer = (all: Conflict[]) => {
+        latest.clear();
+        for (const conflict of all) if (conflict.collection === name) latest.set(conflict.id, conflict.theirsVersion);
         for (const conflict of all) {
-          if (conflict.collection !== name || offered.has(conflict.id)) continue;
-          offered.add(conflict.id);
+          const key = `${conflict.id}@${conflict.theirsVersion}`;
+          if (conflict.collection !== name || offered.has(key)) continue;
+          offered.add(key);
           void Promise.resolve(policy(conflict as Conflict<T>))
             .then((answer) => {
-              return answer === 'manual' ? undefined : resolve(conflict.id, answer as Resolution);
+              // Decided on a server copy since replaced (the rule is asked about the newer one), or resolved meanwhile.
+              if (answer === 'manual' || latest.get(conflict.id) !== conflict.theirsVersion) return undefined;
+              return resolve(conflict.id, answer as Resolution);
             })
             .catch((error) =>
               console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error),

@@ -1,6 +1,6 @@
 // Background Sync: optimistic edits, coalesced pushes with If-Match, pulls that never flicker, conflicts by strategy.
 import { expect } from '@open-wc/testing';
-import { createSyncClient, type SyncClient, type SynclineError } from '../src/index.ts';
+import { createSyncClient, type Resolution, type SyncClient, type SynclineError } from '../src/index.ts';
 import { SyncEngine, deleteSynclineDB, openSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -1443,6 +1443,47 @@ describe('Background Sync through clients', () => {
     ]);
     items.stop();
     conflicts.stop();
+  });
+
+  it('asks a function strategy again when a pull brings a newer server copy while it decides, and drops the older answer', async () => {
+    const namespace = uniqueName('bgk');
+    namespaces.push(namespace);
+    const collection = uniqueName('tasks');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'in-page' });
+    clients.push(client);
+    const asked: (number | null)[] = [];
+    let answerFirst = (_: Resolution<Task>) => {};
+    const tasks = client.collection<Task>(collection, {
+      pullIntervalMs: 0,
+      conflict: (c) => {
+        asked.push(c.theirsVersion);
+        // The first question waits (a dialog, say); the next answers at once: the server's copy with my title.
+        if (asked.length === 1) return new Promise<Resolution<Task>>((r) => (answerFirst = r));
+        return { data: { ...(c.theirs as Task), title: (c.mine as Task).title } };
+      },
+    });
+    const items = follow(tasks.items$);
+    await tasks.put('t1', { title: 'base' });
+    await eventually(() => items.value?.length === 1 && !items.value[0]!.dirty, 10_000, 'pushed');
+    await serverPut(collection, 't1', { title: 'server' }, '"1"');
+    await tasks.patch('t1', { title: 'mine' });
+    await eventually(() => asked.length === 1, 10_000, 'the rule asked');
+    // While the rule decides, the server moves on and a pull brings that into the open conflict.
+    await serverPut(collection, 't1', { title: 'server', note: 'added' }, '"2"');
+    await client.syncNow();
+    await eventually(() => asked.length === 2, 10_000, 'the rule asked again');
+    answerFirst({ data: { title: 'mine' } });
+    await eventually(
+      () => items.value?.[0]?.dirty === false && items.value[0].version === 4,
+      10_000,
+      'resolved and pushed',
+    );
+    expect(asked).to.deep.equal([2, 3]);
+    expect((await serverItems(collection)).filter((i) => i.id === 't1').at(-1)!.data).to.deep.equal({
+      title: 'mine',
+      note: 'added',
+    });
+    items.stop();
   });
 
   it("keeps a function strategy deciding after the conflicts' live query failed to read: no uncaught error", async () => {
