@@ -108,8 +108,24 @@ describe('announcements', () => {
     await until(() => attempts() === '2 attempts', 8000, 'second attempt');
     await until(() => log.said.length === 2, 8000, 'second announcement');
     expect(log.said).to.deep.equal(['1 change failed to save', '1 change failed to save']);
+    // Discarded, not saved: the list emptying without a sync says so.
     await t.client.discard(op!.id);
-    await said('All changes saved');
+    await said('No unsent changes');
+    expect(log.said).not.to.include('All changes saved');
+  });
+
+  it('has the badge say a discard or a clear emptied the queue, not that the changes were saved', async () => {
+    await t.offline();
+    await mount(html`<pending-badge></pending-badge>`);
+    const [op] = await t.client.enqueueMany([t.op('a')]);
+    await said('1 change not yet saved');
+    await t.client.discard(op!.id);
+    await said('No unsent changes');
+    await t.client.enqueue(t.op('b'));
+    await until(() => log.said.filter((s) => s === '1 change not yet saved').length === 2, 8000, 'b said');
+    await t.client.clear({ discardUnsent: true });
+    await until(() => log.said.filter((s) => s === 'No unsent changes').length === 2, 8000, 'the clear said');
+    expect(log.said).not.to.include('All changes saved');
   });
 
   it('says connectivity going offline, coming back and waiting for sign-in, but not a blip within one burst', async () => {

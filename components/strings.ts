@@ -22,6 +22,8 @@ export interface SynclineStrings {
   pendingAnnouncement(count: number): string;
   /** Shown by a badge at zero, and announced when the last unsent change is saved. */
   allSaved: string;
+  /** Announced instead when the last unsent changes went without a sync (discarded, cleared): nothing was saved. */
+  nothingUnsent: string;
   /** Announced when the connection to the server is lost. */
   offlineAnnouncement: string;
   /** Announced when the connection comes back; `unsent` changes are being sent. */
@@ -168,6 +170,7 @@ export const defaultStrings: SynclineStrings = {
   conflictCount: (n) => `${plural(n, 'change', 'changes')} in conflict`,
   pendingAnnouncement: (n) => `${plural(n, 'change', 'changes')} not yet saved`,
   allSaved: 'All changes saved',
+  nothingUnsent: 'No unsent changes',
   offlineAnnouncement: 'Offline: changes are kept on this device',
   onlineAnnouncement: (n) => (n > 0 ? `Back online: sending ${plural(n, 'change', 'changes')}` : 'Back online'),
   pausedAnnouncement: 'Waiting for sign-in: changes are kept on this device',

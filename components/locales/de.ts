@@ -22,6 +22,7 @@ export const germanStrings: SynclineStrings = {
   conflictCount: (n) => `${changes(n)} im Konflikt`,
   pendingAnnouncement: (n) => `${changes(n)} noch nicht gespeichert`,
   allSaved: 'Alle Änderungen gespeichert',
+  nothingUnsent: 'Keine ungesendeten Änderungen',
   offlineAnnouncement: 'Offline: Änderungen bleiben auf diesem Gerät',
   onlineAnnouncement: (n) =>
     n > 0

@@ -192,12 +192,12 @@ describe('<pending-badge>', () => {
     );
     const el = provider.querySelector('pending-badge')!;
     await until(() => el.count !== undefined, 5000, 'count');
-    // The three operation counts and the unpushed edits.
-    expect(counting.active).to.equal(4);
+    // The three operation counts, the unpushed edits and the last sync time.
+    expect(counting.active).to.equal(5);
     el.remove();
     expect(counting.active).to.equal(0);
     provider.append(el);
-    await until(() => counting.active === 4, 5000, 'resubscribed on reconnect');
+    await until(() => counting.active === 5, 5000, 'resubscribed on reconnect');
     provider.remove();
     expect(counting.active).to.equal(0);
   });

@@ -5,6 +5,7 @@ import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { DirtyEntity, Operation, OperationFilter, OperationWindow, SyncClient } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
+import { emptiedWords, lastSyncOf } from '../internal/emptied.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
 import { SyncElement } from '../internal/sync-element.ts';
@@ -191,6 +192,9 @@ export class SyncOutboxElement extends SyncElement {
 
   /** What the page last heard from this outbox; undefined until the first counts, which are the baseline. */
   private spoken: { total: number; failed: number; conflict: number } | undefined;
+  /** The client's last sync as the outbox last spoke: the list emptying is "saved" only after a newer one. */
+  private spokenSyncAt: number | null | undefined;
+  private readonly lastSync = new ObservableController<number | null>(this);
   /** Attempts of each failed or conflicting operation when last seen so: more attempts there is a new failure. */
   private readonly failedAttempts = new Map<string, number>();
   private refailed = { failed: false, conflict: false };
@@ -271,6 +275,7 @@ export class SyncOutboxElement extends SyncElement {
       this.failed.observe(this.client?.count$({ ...filter, status: 'failed' }));
       this.conflicts.observe(this.client?.count$({ ...filter, status: 'conflict' }));
       this.edits.observe(this.client?.dirtyEntities$);
+      this.lastSync.observe(lastSyncOf(this.client));
       this.confirming = undefined;
       this.range = this.fullRange;
     }
@@ -682,6 +687,7 @@ export class SyncOutboxElement extends SyncElement {
     if (!this.spoken || this.silent) {
       // Silence keeps the baseline current: un-silencing must not announce everything that happened meanwhile.
       this.spoken = counts;
+      this.spokenSyncAt = this.lastSync.value;
       this.refailed = { failed: false, conflict: false };
       return;
     }
@@ -698,12 +704,15 @@ export class SyncOutboxElement extends SyncElement {
     if (!now || !before) return parts.join('. ');
     const refailed = this.refailed;
     this.spoken = now;
+    const spokenSyncAt = this.spokenSyncAt;
+    this.spokenSyncAt = this.lastSync.value;
     this.refailed = { failed: false, conflict: false };
     const text = this.text;
     if (now.total === 0) {
       // Edits still waiting to be pushed: the queue emptying is not everything saved. Nor is a lane chosen in the
       // select emptying: the outbox is about to show every lane again.
-      if (before.total > 0 && this.shownEdits.length === 0 && !this.selectedLane) parts.push(text.allSaved);
+      if (before.total > 0 && this.shownEdits.length === 0 && !this.selectedLane)
+        parts.push(emptiedWords(text, this.lastSync.value, spokenSyncAt));
       return parts.join('. ');
     }
     if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict))

@@ -393,8 +393,8 @@ describe('<sync-outbox>', () => {
     );
     const el = provider.querySelector('sync-outbox')!;
     await until(() => el.total !== undefined, 5000, 'window');
-    // The window, the failed and conflict counts, and the unpushed edits.
-    expect(counting.active).to.equal(4);
+    // The window, the failed and conflict counts, the unpushed edits and the last sync time.
+    expect(counting.active).to.equal(5);
     el.remove();
     expect(counting.active).to.equal(0);
   });
