@@ -163,6 +163,11 @@ function statusBeforeEngine(queued: number | null): EngineStatus {
 
 /** How long the engine's start waits for the early read of the queue size (it takes ~10 ms alone; see the constructor). */
 const EARLY_READ_WAIT_MS = 50;
+/**
+ * This page's id, shared by every client in it (micro-frontends may make several): the engine counts pages, not
+ * clients, so two clients of one page are not "another tab that keeps sending".
+ */
+const PAGE_ID = operationId();
 
 function pageBase(): string {
   return globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/';
@@ -318,6 +323,7 @@ class Client implements SyncClient {
     const canBroadcast = !!locks && typeof BroadcastChannel !== 'undefined';
     this.connection = new EngineConnection({
       client: this.clientId,
+      page: PAGE_ID,
       config: this.config,
       connectPrimary: () => this.connect(),
       connectBroadcast: canBroadcast

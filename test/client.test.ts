@@ -73,6 +73,34 @@ for (const mode of ['in-page', 'shared-worker', 'leader-tab'] as SyncMode[]) {
       status.stop();
     });
 
+    if (mode !== 'in-page')
+      it('counts a second client of the same page (another micro-frontend) as the same tab, not one that keeps sending', async () => {
+        const second = createSyncClient({ endpoint: '/api', namespace, mode, healthUrl: `/api/health/${collection}` });
+        try {
+          const status = follow(second.status$);
+          await eventually(() => status.value?.connected === true, 5000, 'the second connected');
+          const first = follow(client.status$);
+          await eventually(() => first.value?.connected === true, 5000, 'the first connected');
+          // Both are served (one answers a call through the engine), and the page is one tab.
+          expect(
+            (
+              await second.enqueue({
+                kind: 'x',
+                label: 'x',
+                request: { method: 'POST', url: collection, body: { id: 'p' } },
+              })
+            ).seq,
+          ).to.equal(1);
+          expect(status.value!.clients).to.equal(1);
+          expect(status.value!.continuesAfterClose).to.equal(false);
+          expect(first.value!.continuesAfterClose).to.equal(false);
+          status.stop();
+          first.stop();
+        } finally {
+          second.close();
+        }
+      });
+
     it('rejects bad input with a typed error through the RPC', async () => {
       let error: unknown;
       try {

@@ -21,6 +21,8 @@ export type PageAuthorizeHook =
 
 export interface ConnectionOptions {
   client: string;
+  /** The page the client lives in (several clients may share one): what the engine counts as a tab. */
+  page?: string;
   config: EngineConfig;
   /** Opens a link to this tab's own runtime: a SharedWorker port, or the engine host in this page. */
   connectPrimary(): Link;
@@ -273,6 +275,7 @@ export class EngineConnection {
     this.sendQuietly({
       t: 'hello',
       client: this.options.client,
+      ...(this.options.page ? { page: this.options.page } : {}),
       config: this.options.config,
       online,
       visible,

@@ -38,6 +38,8 @@ export interface EngineHostOptions {
 
 interface Connection {
   client: string;
+  /** The page it lives in: one tab may hold several clients. */
+  page: string;
   link: Link;
   online: boolean;
   visible: boolean;
@@ -128,8 +130,9 @@ export class EngineHost {
     return this.state.kind === 'running' ? this.state.engine : null;
   }
 
+  /** Tabs served: pages, however many clients each holds. */
   get clientCount(): number {
-    return [...this.connections].filter((c) => c.welcomed).length;
+    return new Set([...this.connections].filter((c) => c.welcomed).map((c) => c.page)).size;
   }
 
   /** Serves a new tab on this link; it becomes a connection once it says hello. */
@@ -207,6 +210,7 @@ export class EngineHost {
     if (hello.canAuthorize) this.authorizingSeen = true;
     const connection: Connection = {
       client: hello.client,
+      page: hello.page ?? hello.client,
       link,
       online: hello.online,
       visible: hello.visible,

@@ -68,6 +68,8 @@ export type ClientMessage =
   | {
       t: 'hello';
       client: string;
+      /** The page (tab) the client lives in; absent from older tabs, which count as a page each. */
+      page?: string;
       config: EngineConfig;
       online: boolean;
       visible: boolean;
@@ -148,6 +150,7 @@ export function parseClientMessage(data: unknown): ClientMessage | null {
         typeof data.online === 'boolean' &&
         typeof data.visible === 'boolean' &&
         typeof data.canAuthorize === 'boolean' &&
+        (data.page === undefined || typeof data.page === 'string') &&
         isInt(data.protocol) &&
         isInt(data.schema) &&
         (data.epoch === undefined || isInt(data.epoch))
