@@ -157,7 +157,8 @@ export class SyncOutboxElement extends SyncElement {
   /** The operation whose discard awaits confirmation. */
   @state() private confirming: string | undefined;
   /** Operations confirmed for discard whose removal has not arrived yet: their buttons no longer apply. */
-  @state() private discarding: ReadonlySet<string> = new Set();
+  /** Confirmed discards under way, by id, with the seq of the operation discarded (its id may be queued again). */
+  @state() private discarding: ReadonlyMap<string, number> = new Map();
   /** Epoch ms for countdowns; ticks every second while a countdown shows. */
   @state() private now = Date.now();
   /** The virtualizer module, once loaded. */
@@ -411,7 +412,7 @@ export class SyncOutboxElement extends SyncElement {
     }
     const wait =
       op.status === 'pending' && op.nextAttemptAt > this.now ? Math.ceil((op.nextAttemptAt - this.now) / 1000) : 0;
-    const discarding = this.discarding.has(op.id);
+    const discarding = this.isDiscarding(op);
     // In flight: the buttons stay focusable but do nothing (a disabled button would drop focus on <body>).
     const retryBusy = discarding || op.status === 'sending';
     return html`<div part="item" class="item" role="listitem" aria-setsize=${total} aria-posinset=${index + 1} data-id=${op.id} data-status=${op.status}>
@@ -466,7 +467,7 @@ export class SyncOutboxElement extends SyncElement {
   }
 
   private onRetry(op: Operation): void {
-    if (op.status === 'sending' || this.discarding.has(op.id)) return;
+    if (op.status === 'sending' || this.isDiscarding(op)) return;
     // Dispatched through a variable: the manifest analyzer reads `dispatchEvent(new X(arg))` as an event named by `arg`.
     const event = new SyncRetryEvent(op);
     if (!this.dispatchEvent(event)) return;
@@ -505,7 +506,7 @@ export class SyncOutboxElement extends SyncElement {
   }
 
   private onDiscard(op: Operation, index: number): void {
-    if (this.discarding.has(op.id)) return;
+    if (this.isDiscarding(op)) return;
     const event = new SyncDiscardEvent(op);
     if (!this.dispatchEvent(event)) return;
     this.confirming = op.id;
@@ -526,14 +527,22 @@ export class SyncOutboxElement extends SyncElement {
     this.keep(op, index);
   }
 
+  /**
+   * Whether this row's discard is under way: only for the operation discarded, not one queued again under its id
+   * (the list may never be seen whole to tell that the discarded one left, when it is long).
+   */
+  private isDiscarding(op: Operation): boolean {
+    return this.discarding.get(op.id) === op.seq;
+  }
+
   private confirmDiscard(op: Operation, index: number): void {
     this.confirming = undefined;
-    this.discarding = new Set([...this.discarding, op.id]);
+    this.discarding = new Map([...this.discarding, [op.id, op.seq]]);
     // Until the row goes, focus waits on its (now inert) Discard; then it moves to the next row.
     this.focusNext = { id: op.id, part: 'discard', index };
     const undo = () => {
-      const discarding = new Set(this.discarding);
-      discarding.delete(op.id);
+      const discarding = new Map(this.discarding);
+      if (discarding.get(op.id) === op.seq) discarding.delete(op.id);
       this.discarding = discarding;
     };
     const client = this.client;
@@ -643,8 +652,8 @@ export class SyncOutboxElement extends SyncElement {
     // A confirmed discard is over once its operation has left the list.
     if (this.discarding.size > 0 && window.offset === 0 && window.items.length === window.total) {
       const present = new Set(window.items.map((op) => op.id));
-      if ([...this.discarding].some((id) => !present.has(id)))
-        this.discarding = new Set([...this.discarding].filter((id) => present.has(id)));
+      if ([...this.discarding.keys()].some((id) => !present.has(id)))
+        this.discarding = new Map([...this.discarding].filter(([id]) => present.has(id)));
     }
     for (const op of window.items) {
       if (op.status !== 'failed' && op.status !== 'conflict') continue;

@@ -399,6 +399,37 @@ describe('<sync-outbox>', () => {
     expect(counting.active).to.equal(0);
   });
 
+  it('lets the operation queued again under a discarded id be discarded in a long (virtualized) list', async function () {
+    this.timeout(60_000);
+    await ignoringResizeObserverLoop(async () => {
+      await t.offline();
+      const ops = await t.client.enqueueMany(
+        Array.from({ length: 120 }, (_, i) => t.op(`n${i}`, { label: `Op ${i}` })),
+      );
+      const el = await mount();
+      await until(() => rows(el).length > 0, 5000, 'first rows');
+      const list = el.shadowRoot!.querySelector<HTMLElement>('[part="list"]')!;
+      const toEnd = async (label: string) => {
+        for (let i = 0; i < 20 && !row(el, label); i++) {
+          list.scrollTop = list.scrollHeight;
+          await new Promise((r) => setTimeout(r, 150));
+        }
+        await until(() => !!row(el, label), 5000, label);
+      };
+      // The last row discarded (the list is never seen whole, so the discarded one's leaving is not seen either).
+      await toEnd('Op 119');
+      inRow(el, 'Op 119', '[part="discard"]')!.click();
+      await until(() => !!inRow(el, 'Op 119', '[part="confirm-discard"]'), 2000, 'confirmation');
+      inRow(el, 'Op 119', '[part="confirm-discard"]')!.click();
+      await until(() => el.total === 119, 5000, 'discarded');
+      // The same id queued again: a new operation, whose Discard works.
+      await t.client.enqueue({ ...t.op('n119', { label: 'Again' }), id: ops[119]!.id });
+      await toEnd('Again');
+      expect(inRow(el, 'Again', '[part="discard"]')!.getAttribute('aria-disabled')).to.equal('false');
+      expect(inRow(el, 'Again', '[part="retry"]')?.getAttribute('aria-disabled') ?? 'false').to.equal('false');
+    });
+  });
+
   it('stays small with 10,000 operations and scrolls to the last', async function () {
     // Storing 10,000 operations takes seconds, many more on a loaded machine: this test checks structure, not speed.
     this.timeout(180_000);
