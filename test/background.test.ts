@@ -360,20 +360,25 @@ describe('Background Sync in the engine', () => {
     });
   }
 
-  it('clears the replica with the queue (a logout): refused while an edit is unpushed, then nothing of it left', async () => {
-    // Pulls answered late, so one is out when the clear comes.
-    let slow = false;
+  /** A manual-conflict collection whose GETs (pulls) are answered 300 ms late while `slow.on`: one is out when a clear comes. */
+  async function startWithSlowPulls() {
+    const slow = { on: false };
     const engine = await start(
       'manual',
       {},
       {
         fetch: async (input, init) => {
           const response = await fetch(input, init);
-          if (slow && (init?.method ?? 'GET') === 'GET') await new Promise((r) => setTimeout(r, 300));
+          if (slow.on && (init?.method ?? 'GET') === 'GET') await new Promise((r) => setTimeout(r, 300));
           return response;
         },
       },
     );
+    return { engine, slow };
+  }
+
+  it('clears the replica with the queue (a logout): refused while an edit is unpushed, then nothing of it left', async () => {
+    const { engine, slow } = await startWithSlowPulls();
     await serverPut(collection, 's1', { title: 'on the server' });
     await engine.background!.pull(collection);
     await engine.entityPut(collection, 'mine', { title: 'unpushed' });
@@ -385,7 +390,7 @@ describe('Background Sync in the engine', () => {
     expect((refused as SynclineError).code).to.equal('unsent-operations');
     expect((await engine.entities(collection)).map((e) => e.id).sort()).to.deep.equal(['mine', 's1']);
     // With discardUnsent, while a pull is out: the pull ends first, and brings nothing back after the clear.
-    slow = true;
+    slow.on = true;
     const pulling = engine.background!.pull(collection);
     const removed = await engine.clear({ discardUnsent: true });
     await pulling;
@@ -395,33 +400,22 @@ describe('Background Sync in the engine', () => {
     expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0, failed: 0 });
     expect(engine.collectionStatus(collection).lastPullAt).to.equal(null);
     // The next pull starts from the start: the server's entity is back, the discarded edit is not.
-    slow = false;
+    slow.on = false;
     await clearFaults(`/api/${collection}/mine`);
     await engine.background!.pull(collection);
     expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['s1']);
   });
 
   it('runs a pull asked for while a clear ran once the clear is over, for a collection with no interval', async () => {
-    let slow = false;
-    const engine = await start(
-      'manual',
-      {},
-      {
-        fetch: async (input, init) => {
-          const response = await fetch(input, init);
-          if (slow && (init?.method ?? 'GET') === 'GET') await new Promise((r) => setTimeout(r, 300));
-          return response;
-        },
-      },
-    );
+    const { engine, slow } = await startWithSlowPulls();
     await serverPut(collection, 's1', { title: 'on the server' });
-    slow = true;
+    slow.on = true;
     const pulling = engine.background!.pull(collection);
     // The clear waits for the pull out; a pull asked for meanwhile is not dropped.
     const clearing = engine.background!.clear(f.clock.now(), true);
     void engine.background!.pull(collection);
     await Promise.all([pulling, clearing]);
-    slow = false;
+    slow.on = false;
     await eventually(
       async () => (await engine.entities(collection)).some((e) => e.id === 's1'),
       5_000,
