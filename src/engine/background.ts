@@ -16,8 +16,8 @@ import {
 import type { Clock } from './clock.ts';
 import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
 import { operationId } from './ids.ts';
-import { changedFields, sameValue, threeWayMerge, type Data } from './merge.ts';
-import type { Outcome } from './outcome.ts';
+import { changedFields, sameValue, threeWayMerge, type Data, type MergeResult } from './merge.ts';
+import { isRecord, type Outcome } from './outcome.ts';
 import { retryDelay } from './reducer.ts';
 import { attempt, type Attempt } from './transport.ts';
 import { commitNow } from './commit.ts';
@@ -312,10 +312,10 @@ export class BackgroundSync {
       if (!row || (!row.dirty && !row.conflictId)) return false;
       // Back to the server's copy: a conflict holds the newest one known (the row's base is older).
       const conflict = row.conflictId ? await tx.objectStore('conflicts').get(row.conflictId) : undefined;
-      if (row.conflictId) await this.dropConflict(tx, batch, row.conflictId, collection);
+      if (conflict) this.removeConflict(tx, batch, conflict.id, collection);
       if (conflict && conflict.theirsVersion !== null) {
         const { theirs, theirsVersion } = conflict;
-        this.putRow(tx, batch, row, theirs === null ? null : this.cleanRow(row, theirs, theirsVersion));
+        this.putRow(tx, batch, row, this.serverCopy(row, theirs, theirsVersion));
         return true;
       }
       const clean = this.cleanRow(row, row.serverData, row.baseVersion);
@@ -597,7 +597,7 @@ export class BackgroundSync {
       if (version === null && method === 'PUT')
         return this.unreadable(config, row, rev, outcome.status, 'names no version (no "version", no ETag)');
       const data =
-        method === 'DELETE' || body?.deleted === true ? null : isData(body?.data) ? (body!.data as Data) : row.data;
+        method === 'DELETE' || body?.deleted === true ? null : isRecord(body?.data) ? (body!.data as Data) : row.data;
       await this.accepted(row, rev, data, version);
       this.host.synced(this.host.clock.now());
       return 'pushed';
@@ -657,7 +657,7 @@ export class BackgroundSync {
       const version = answerVersion(result);
       if (version === null)
         return this.unreadable(config, row, row.localRev, outcome.status, 'names no version (no "version", no ETag)');
-      await this.accepted(row, create.rev, isData(answer?.data) ? (answer!.data as Data) : data, version);
+      await this.accepted(row, create.rev, isRecord(answer?.data) ? (answer!.data as Data) : data, version);
       return 'settled';
     }
     if (outcome.type === 'failed' || outcome.type === 'conflict') {
@@ -802,12 +802,7 @@ export class BackgroundSync {
           // "Theirs" was written after this edit landed, and nothing newer is left here: no conflict, just the
           // server's newer copy. (Cleaning the row on this answer would show an older copy and orphan the conflict.)
           await this.dropConflict(tx, batch, conflict.id, conflict.collection);
-          this.putRow(
-            tx,
-            batch,
-            row,
-            conflict.theirs === null ? null : this.cleanRow(row, conflict.theirs, conflict.theirsVersion),
-          );
+          this.putRow(tx, batch, row, this.serverCopy(row, conflict.theirs, conflict.theirsVersion));
           return;
         }
       }
@@ -881,14 +876,8 @@ export class BackgroundSync {
         if (unsent > 0 && !discardUnsent) throw unpushedEdits(unsent);
         for (const row of removed) this.putRow(tx, batch, row, null);
         const held = new Set(removed.filter((row) => row.conflictId).map((row) => row.conflictId));
-        for (const conflict of conflicts) {
-          if (!held.has(conflict.id)) continue;
-          tx.objectStore('conflicts')
-            .delete(conflict.id)
-            .catch(() => {});
-          batch.conflicts.push({ id: conflict.id, next: null });
-          this.stat(conflict.collection).conflicts--;
-        }
+        for (const conflict of conflicts)
+          if (held.has(conflict.id)) this.removeConflict(tx, batch, conflict.id, conflict.collection);
         for (const config of this.collections.values())
           tx.objectStore('collections')
             .put({ ...config, cursor: '', lastPullAt: null })
@@ -1061,7 +1050,10 @@ export class BackgroundSync {
       valid.forEach((item, i) => {
         seen?.add(item.id);
         const row = rows[i];
-        const theirs = { data: item.deleted || !isData(item.data) ? null : (item.data as Data), version: item.version };
+        const theirs = {
+          data: item.deleted || !isRecord(item.data) ? null : (item.data as Data),
+          version: item.version,
+        };
         if (row && row.baseVersion !== null && item.version <= row.baseVersion) {
           // This device's accepted delete, met in the feed: nothing older of the entity can follow it now.
           if (row.deleted && !row.dirty && item.version === row.baseVersion) this.putRow(tx, batch, row, null);
@@ -1089,9 +1081,7 @@ export class BackgroundSync {
       for (const { conflictId, theirs } of held) {
         const conflict = await tx.objectStore('conflicts').get(conflictId);
         if (!conflict || (conflict.theirsVersion !== null && theirs.version <= conflict.theirsVersion)) continue;
-        const { mine, base } = conflict;
-        const fields =
-          mine && theirs.data ? threeWayMerge(base, mine, theirs.data).conflicts : changedFields(mine, theirs.data);
+        const { fields } = mergeOf(conflict.base, conflict.mine, theirs.data);
         const next: Conflict = { ...conflict, theirs: theirs.data, theirsVersion: theirs.version, fields };
         tx.objectStore('conflicts')
           .put(next)
@@ -1149,12 +1139,7 @@ export class BackgroundSync {
         // Made clean since the page was read (the answer of a push that was out came back meanwhile): a newer server
         // copy is the copy, as for any clean row, or it would be lost (the cursor has passed it).
         if (theirs.version !== null && (row.baseVersion === null || theirs.version > row.baseVersion))
-          this.putRow(
-            tx,
-            batch,
-            row,
-            theirs.data === null ? null : this.cleanRow(landed(row, theirs.data), theirs.data, theirs.version),
-          );
+          this.putRow(tx, batch, row, this.serverCopy(landed(row, theirs.data), theirs.data, theirs.version));
         return;
       }
       // The server replays a 412 to its key, whatever is sent under it: an edit whose push it refused goes again
@@ -1185,7 +1170,7 @@ export class BackgroundSync {
       };
       // Their change is this device's own edit coming back (the push landed, its answer did not): nothing to settle.
       if (sameValue(mine, theirs.data)) {
-        this.putRow(tx, batch, row, theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version));
+        this.putRow(tx, batch, row, this.serverCopy(rebased, theirs.data, theirs.version));
         return;
       }
       // Exactly what one of this device's pushes carried: that push landed, not a change of someone else's. The push
@@ -1199,11 +1184,7 @@ export class BackgroundSync {
       }
       let strategy = config.conflict;
       let merged: Data | null = null;
-      // The fields changed on both sides to different values (as the three-way merge finds them, whatever the
-      // strategy); every field when one side deleted. A plain diff of mine against theirs would also name the
-      // fields only one side changed.
-      const result = mine && theirs.data ? threeWayMerge(base, mine, theirs.data) : null;
-      const fields = result ? result.conflicts : changedFields(mine, theirs.data);
+      const { result, fields } = mergeOf(base, mine, theirs.data);
       if (strategy === 'merge') {
         if (result && result.conflicts.length === 0) merged = result.merged;
         if (merged === null) strategy = 'manual';
@@ -1211,12 +1192,7 @@ export class BackgroundSync {
       switch (strategy) {
         case 'server-wins':
           rollback = { collection, entityId: id, mine, theirs: theirs.data, at: now };
-          this.putRow(
-            tx,
-            batch,
-            row,
-            theirs.data === null ? null : this.cleanRow(rebased, theirs.data, theirs.version),
-          );
+          this.putRow(tx, batch, row, this.serverCopy(rebased, theirs.data, theirs.version));
           return;
         case 'client-wins':
           this.putRow(tx, batch, row, { ...rebased, localRev: row.localRev + 1 });
@@ -1258,7 +1234,11 @@ export class BackgroundSync {
   }
 
   private async dropConflict(tx: Tx, batch: EntityBatch, conflictId: string, collection: string): Promise<void> {
-    if (!(await tx.objectStore('conflicts').get(conflictId))) return;
+    if (await tx.objectStore('conflicts').get(conflictId)) this.removeConflict(tx, batch, conflictId, collection);
+  }
+
+  /** Deletes a stored conflict in `tx`, and notes the change and the count. */
+  private removeConflict(tx: Tx, batch: EntityBatch, conflictId: string, collection: string): void {
     tx.objectStore('conflicts')
       .delete(conflictId)
       .catch(() => {});
@@ -1289,6 +1269,11 @@ export class BackgroundSync {
     // The server's version is known now: nothing left to wonder about.
     if (version !== null) delete clean.sent;
     return clean;
+  }
+
+  /** The row as the server's copy (`data` at `version`), or none when the server's copy is a deletion. */
+  private serverCopy(row: EntityRow, data: Data | null, version: number | null): EntityRow | null {
+    return data === null ? null : this.cleanRow(row, data, version);
   }
 
   /**
@@ -1374,6 +1359,20 @@ function checkEntityId(id: unknown): string {
   return id;
 }
 
+/**
+ * The three-way merge of an entity both sides have (null when one side deleted it), and the fields a conflict names:
+ * those changed on both sides to different values, whatever the strategy; every differing field when one side
+ * deleted. A plain diff of mine against theirs would also name the fields only one side changed.
+ */
+function mergeOf(
+  base: Data | null,
+  mine: Data | null,
+  theirs: Data | null,
+): { result: MergeResult | null; fields: string[] } {
+  const result = mine && theirs ? threeWayMerge(base, mine, theirs) : null;
+  return { result, fields: result ? result.conflicts : changedFields(mine, theirs) };
+}
+
 /** What a clear without `discardUnsent` answers while edits have not reached the server, as for operations. */
 function unpushedEdits(count: number): SynclineError {
   return new SynclineError(
@@ -1386,10 +1385,6 @@ function unpushedEdits(count: number): SynclineError {
 /** An unpushed edit the server refused for good: it waits for the user (a conflict holding it counts as that). */
 function refusedEdit(row: EntityRow | null | undefined): boolean {
   return !!row?.dirty && !!row.failed && !row.conflictId;
-}
-
-function isData(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A clean copy of entity data: JSON only (what cannot be JSON cannot be pushed), within `maxBytes`. */
@@ -1458,7 +1453,7 @@ function currentOf(body: unknown, etagVersion: number | null): { data: Data | nu
   const known = typeof version === 'number' ? version : etagVersion;
   if (known === null) return null;
   if (deleted === true) return { data: null, version: known };
-  return isData(data) ? { data: data as Data, version: known } : null;
+  return isRecord(data) ? { data: data as Data, version: known } : null;
 }
 
 /**

@@ -103,7 +103,7 @@ const MAX_MESSAGE = 200;
  * field messages say what to fix.
  */
 function messageOf(status: number, body: unknown): string {
-  const said = typeof body === 'string' ? text(body) : record(body) ? fromRecord(body) : undefined;
+  const said = typeof body === 'string' ? text(body) : isRecord(body) ? fromRecord(body) : undefined;
   return said === undefined ? `HTTP ${status}` : `${status}: ${said.slice(0, MAX_MESSAGE)}`;
 }
 
@@ -114,7 +114,7 @@ function fromRecord(body: Record<string, unknown>): string | undefined {
     // RFC 9457 problem details (application/problem+json): `detail` is about this occurrence, `title` the kind.
     text(body.detail) ??
     text(body.title) ??
-    (record(error) ? text(error.message) : undefined) ??
+    (isRecord(error) ? text(error.message) : undefined) ??
     summary(body.errors) ??
     text(error)
   );
@@ -129,13 +129,13 @@ function summary(errors: unknown): string | undefined {
   if (Array.isArray(errors)) {
     for (const item of errors) {
       const said =
-        text(item) ?? (record(item) ? (text(item.message) ?? text(item.detail) ?? text(item.title)) : undefined);
+        text(item) ?? (isRecord(item) ? (text(item.message) ?? text(item.detail) ?? text(item.title)) : undefined);
       if (said !== undefined) messages.push(said);
     }
-  } else if (record(errors)) {
+  } else if (isRecord(errors)) {
     for (const [field, value] of Object.entries(errors)) {
       for (const item of Array.isArray(value) ? value : [value]) {
-        const said = text(item) ?? (record(item) ? text(item.message) : undefined);
+        const said = text(item) ?? (isRecord(item) ? text(item.message) : undefined);
         if (said !== undefined) messages.push(`${field}: ${said}`);
       }
     }
@@ -153,7 +153,8 @@ function text(value: unknown): string | undefined {
   return trimmed.length > 0 ? trimmed : undefined;
 }
 
-function record(value: unknown): value is Record<string, unknown> {
+/** A JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
