@@ -3,7 +3,7 @@ import { html, nothing, svg, type PropertyValues } from 'lit';
 import { property } from 'lit/decorators.js';
 import type { DirtyEntity } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
-import { emptiedWords, lastSyncOf } from '../internal/emptied.ts';
+import { SyncsSinceSpoken } from '../internal/emptied.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
 import { SyncElement } from '../internal/sync-element.ts';
 import { styles } from './pending-badge.styles.ts';
@@ -88,9 +88,8 @@ export class PendingBadgeElement extends SyncElement {
   private countsEdits = false;
   /** What the page last heard from this badge; undefined until the first counts, which are the baseline, not news. */
   private spoken: Counts | undefined;
-  /** The client's last sync as the badge last spoke: the count reaching zero is "saved" only after a newer one. */
-  private spokenSyncAt: number | null | undefined;
-  private readonly lastSync = new ObservableController<number | null>(this);
+  /** Whether the client synced since the badge last spoke: the count reaching zero is "saved" only then. */
+  private readonly syncs = new SyncsSinceSpoken(this);
 
   protected override willUpdate(changed: PropertyValues): void {
     if (changed.has('client') || changed.has('lane') || changed.has('kind') || changed.has('entity')) {
@@ -103,7 +102,7 @@ export class PendingBadgeElement extends SyncElement {
       this.conflicts.observe(client?.count$({ ...filter, status: 'conflict' }));
       this.countsEdits = !this.lane && !this.kind;
       this.edits.observe(this.countsEdits ? client?.dirtyEntities$ : undefined);
-      this.lastSync.observe(lastSyncOf(client));
+      this.syncs.observe(client);
     }
     if (changed.has('silent') && this.silent) this.announcer.cancel(this);
     this.state = this.computeState();
@@ -194,7 +193,7 @@ export class PendingBadgeElement extends SyncElement {
     if (!this.spoken || this.silent) {
       // Silence keeps the baseline current: un-silencing must not announce everything that happened meanwhile.
       this.spoken = counts;
-      this.spokenSyncAt = this.lastSync.value;
+      this.syncs.spoke(this.text);
       return;
     }
     this.announce(() => this.news());
@@ -210,10 +209,9 @@ export class PendingBadgeElement extends SyncElement {
     const before = this.spoken;
     if (!now || !before) return '';
     this.spoken = now;
-    const spokenSyncAt = this.spokenSyncAt;
-    this.spokenSyncAt = this.lastSync.value;
+    const emptied = this.syncs.spoke(this.text);
     const text = this.text;
-    if (now.total === 0) return before.total > 0 ? emptiedWords(text, this.lastSync.value, spokenSyncAt) : '';
+    if (now.total === 0) return before.total > 0 ? emptied : '';
     const parts: string[] = [];
     const moreConflicts = Math.max(0, now.conflict - before.conflict);
     const moreFailed = Math.max(0, now.failed - before.failed);

@@ -5,7 +5,7 @@ import { property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { DirtyEntity, Operation, OperationFilter, OperationWindow, SyncClient } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
-import { emptiedWords, lastSyncOf } from '../internal/emptied.ts';
+import { SyncsSinceSpoken } from '../internal/emptied.ts';
 import { SyncDiscardEvent, SyncRetryAllEvent, SyncRetryEvent } from '../events.ts';
 import { editMatches, filterOf } from '../internal/filter.ts';
 import { SyncElement } from '../internal/sync-element.ts';
@@ -156,8 +156,10 @@ export class SyncOutboxElement extends SyncElement {
   @state() private range = { offset: 0, limit: INITIAL_LIMIT };
   /** The operation whose discard awaits confirmation. */
   @state() private confirming: string | undefined;
-  /** Operations confirmed for discard whose removal has not arrived yet: their buttons no longer apply. */
-  /** Confirmed discards under way, by id, with the seq of the operation discarded (its id may be queued again). */
+  /**
+   * Operations confirmed for discard whose removal has not arrived yet, their buttons no longer applying: by id,
+   * with the seq of the operation discarded (its id may be queued again).
+   */
   @state() private discarding: ReadonlyMap<string, number> = new Map();
   /** Epoch ms for countdowns; ticks every second while a countdown shows. */
   @state() private now = Date.now();
@@ -193,9 +195,8 @@ export class SyncOutboxElement extends SyncElement {
 
   /** What the page last heard from this outbox; undefined until the first counts, which are the baseline. */
   private spoken: { total: number; failed: number; conflict: number } | undefined;
-  /** The client's last sync as the outbox last spoke: the list emptying is "saved" only after a newer one. */
-  private spokenSyncAt: number | null | undefined;
-  private readonly lastSync = new ObservableController<number | null>(this);
+  /** Whether the client synced since the outbox last spoke: the list emptying is "saved" only then. */
+  private readonly syncs = new SyncsSinceSpoken(this);
   /** Attempts of each failed or conflicting operation when last seen so: more attempts there is a new failure. */
   private readonly failedAttempts = new Map<string, number>();
   private refailed = { failed: false, conflict: false };
@@ -276,7 +277,7 @@ export class SyncOutboxElement extends SyncElement {
       this.failed.observe(this.client?.count$({ ...filter, status: 'failed' }));
       this.conflicts.observe(this.client?.count$({ ...filter, status: 'conflict' }));
       this.edits.observe(this.client?.dirtyEntities$);
-      this.lastSync.observe(lastSyncOf(this.client));
+      this.syncs.observe(this.client);
       this.confirming = undefined;
       this.range = this.fullRange;
     }
@@ -696,7 +697,7 @@ export class SyncOutboxElement extends SyncElement {
     if (!this.spoken || this.silent) {
       // Silence keeps the baseline current: un-silencing must not announce everything that happened meanwhile.
       this.spoken = counts;
-      this.spokenSyncAt = this.lastSync.value;
+      this.syncs.spoke(this.text);
       this.refailed = { failed: false, conflict: false };
       return;
     }
@@ -713,15 +714,13 @@ export class SyncOutboxElement extends SyncElement {
     if (!now || !before) return parts.join('. ');
     const refailed = this.refailed;
     this.spoken = now;
-    const spokenSyncAt = this.spokenSyncAt;
-    this.spokenSyncAt = this.lastSync.value;
+    const emptied = this.syncs.spoke(this.text);
     this.refailed = { failed: false, conflict: false };
     const text = this.text;
     if (now.total === 0) {
       // Edits still waiting to be pushed: the queue emptying is not everything saved. Nor is a lane chosen in the
       // select emptying: the outbox is about to show every lane again.
-      if (before.total > 0 && this.shownEdits.length === 0 && !this.selectedLane)
-        parts.push(emptiedWords(text, this.lastSync.value, spokenSyncAt));
+      if (before.total > 0 && this.shownEdits.length === 0 && !this.selectedLane) parts.push(emptied);
       return parts.join('. ');
     }
     if (now.conflict > 0 && (now.conflict > before.conflict || refailed.conflict))
