@@ -228,45 +228,61 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
  * count that is not a positive integer, an unknown mode. Without this, NaN or 2^31 ms made a retry loop spin.
  */
 function checkTunables(config: EngineConfig): void {
-  const RULES = {
-    requestTimeoutMs: 'a number of milliseconds from 1 to 2147483647',
-    probeIntervalMs: 'a number of milliseconds from 1 to 2147483647',
-    authorizeTimeoutMs: 'a number of milliseconds from 1 to 2147483647',
-    backoffBaseMs: 'a number of milliseconds from 0 to 2147483647',
-    backoffCapMs: 'a number of milliseconds from 0 to 2147483647',
-    maxRetryAfterMs: 'a number of milliseconds from 0 to 2147483647',
-    maxAttempts: 'a whole number from 1',
-    laneConcurrency: 'a whole number from 1',
-    batchMaxOps: 'a whole number from 1',
-    maxPayloadBytes: 'a whole number of bytes from 1',
-    credentials: "'omit', 'same-origin' or 'include'",
-    durability: "'strict', 'relaxed' or 'default'",
-    batch: 'true, false or a list of lane names',
-    allowedOrigins: 'a list of origins',
-  };
-  const bad = (what: string, value: unknown) =>
-    new SynclineError(
-      SynclineErrorCode.InvalidConfig,
-      `\`${what}\` ${value === undefined ? 'is missing' : `is ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}`}: ${RULES[what as keyof typeof RULES]}.`,
-    );
   const c = config as unknown as Record<string, unknown>;
-  for (const key of ['requestTimeoutMs', 'probeIntervalMs', 'authorizeTimeoutMs'])
-    if (typeof c[key] !== 'number' || !((c[key] as number) >= 1 && (c[key] as number) <= MAX_TIMER_MS))
-      throw bad(key, c[key]);
-  for (const key of ['backoffBaseMs', 'backoffCapMs', 'maxRetryAfterMs'])
-    if (typeof c[key] !== 'number' || !((c[key] as number) >= 0 && (c[key] as number) <= MAX_TIMER_MS))
-      throw bad(key, c[key]);
+  const check = (key: string, ok: boolean, rule: string) => {
+    if (ok) return;
+    const value = c[key];
+    const shown = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+    throw new SynclineError(
+      SynclineErrorCode.InvalidConfig,
+      `\`${key}\` ${value === undefined ? 'is missing' : `is ${shown}`}: ${rule}.`,
+    );
+  };
+  // Durations, by the least each may be: timeouts and the probe interval must be some time at all.
+  const leastMs = {
+    requestTimeoutMs: 1,
+    probeIntervalMs: 1,
+    authorizeTimeoutMs: 1,
+    backoffBaseMs: 0,
+    backoffCapMs: 0,
+    maxRetryAfterMs: 0,
+  };
+  for (const [key, least] of Object.entries(leastMs)) {
+    const ms = c[key];
+    check(
+      key,
+      typeof ms === 'number' && ms >= least && ms <= MAX_TIMER_MS,
+      `a number of milliseconds from ${least} to ${MAX_TIMER_MS}`,
+    );
+  }
   for (const key of ['maxAttempts', 'laneConcurrency', 'batchMaxOps', 'maxPayloadBytes'])
-    if (!Number.isSafeInteger(c[key]) || (c[key] as number) < 1) throw bad(key, c[key]);
-  if (!['omit', 'same-origin', 'include'].includes(config.credentials)) throw bad('credentials', config.credentials);
-  if (!['strict', 'relaxed', 'default'].includes(config.durability)) throw bad('durability', config.durability);
-  if (
-    typeof config.batch !== 'boolean' &&
-    !(Array.isArray(config.batch) && config.batch.every((lane) => typeof lane === 'string'))
-  )
-    throw bad('batch', config.batch);
-  if (!Array.isArray(config.allowedOrigins) || !config.allowedOrigins.every((o) => typeof o === 'string'))
-    throw bad('allowedOrigins', config.allowedOrigins);
+    check(
+      key,
+      Number.isSafeInteger(c[key]) && (c[key] as number) >= 1,
+      key === 'maxPayloadBytes' ? 'a whole number of bytes from 1' : 'a whole number from 1',
+    );
+  const oneOf = (key: string, allowed: string[]) =>
+    check(
+      key,
+      allowed.includes(c[key] as string),
+      `${allowed
+        .slice(0, -1)
+        .map((a) => `'${a}'`)
+        .join(', ')} or '${allowed.at(-1)}'`,
+    );
+  oneOf('credentials', ['omit', 'same-origin', 'include']);
+  oneOf('durability', ['strict', 'relaxed', 'default']);
+  const { batch, allowedOrigins } = config;
+  check(
+    'batch',
+    typeof batch === 'boolean' || (Array.isArray(batch) && batch.every((lane) => typeof lane === 'string')),
+    'true, false or a list of lane names',
+  );
+  check(
+    'allowedOrigins',
+    Array.isArray(allowedOrigins) && allowedOrigins.every((o) => typeof o === 'string'),
+    'a list of origins',
+  );
 }
 
 /** Creates a client for one namespace. The same API whichever runtime serves it. */
