@@ -327,6 +327,18 @@ describe('SyncEngine', () => {
     });
   });
 
+  describe('recording successes', () => {
+    it('records successes as soon as no lane is sending, without waiting out the coalescing window', async () => {
+      // A window no test outlives: only the lanes going idle can end it.
+      f = await engineFixture({}, { recordWindowMs: 2 ** 31 - 1 });
+      f.engine.setNetwork(false);
+      const ops = await f.engine.enqueue([f.create('r1'), f.create('r2'), f.create('r3')]);
+      f.engine.setNetwork(true);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'the successes recorded');
+      for (const op of ops) expect((await f.engine.result(op.id))?.status, op.id).to.equal(201);
+    });
+  });
+
   describe('keys and credentials', () => {
     it("sends the user's retry of an operation the server refused under a fresh key, so the stored refusal is not replayed", async () => {
       f = await engineFixture();
