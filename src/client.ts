@@ -229,32 +229,16 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
  */
 function checkTunables(config: EngineConfig): void {
   const c = config as unknown as Record<string, unknown>;
-  const check = (key: string, ok: boolean, rule: string) => {
-    if (ok) return;
-    const value = c[key];
-    const shown = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
-    throw new SynclineError(
-      SynclineErrorCode.InvalidConfig,
-      `\`${key}\` ${value === undefined ? 'is missing' : `is ${shown}`}: ${rule}.`,
-    );
-  };
+  const check = (key: string, ok: boolean, rule: string) => checkOption(c, key, ok, rule);
   // Durations, by the least each may be: timeouts and the probe interval must be some time at all.
-  const leastMs = {
+  checkDurations(c, {
     requestTimeoutMs: 1,
     probeIntervalMs: 1,
     authorizeTimeoutMs: 1,
     backoffBaseMs: 0,
     backoffCapMs: 0,
     maxRetryAfterMs: 0,
-  };
-  for (const [key, least] of Object.entries(leastMs)) {
-    const ms = c[key];
-    check(
-      key,
-      typeof ms === 'number' && ms >= least && ms <= MAX_TIMER_MS,
-      `a number of milliseconds from ${least} to ${MAX_TIMER_MS}`,
-    );
-  }
+  });
   for (const key of ['maxAttempts', 'laneConcurrency', 'batchMaxOps', 'maxPayloadBytes'])
     check(
       key,
@@ -283,6 +267,31 @@ function checkTunables(config: EngineConfig): void {
     Array.isArray(allowedOrigins) && allowedOrigins.every((o) => typeof o === 'string'),
     'a list of origins',
   );
+}
+
+/** Throws `invalid-config` naming the option and its value unless `ok`. */
+function checkOption(options: Record<string, unknown>, key: string, ok: boolean, rule: string): void {
+  if (ok) return;
+  const value = options[key];
+  const shown = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  throw new SynclineError(
+    SynclineErrorCode.InvalidConfig,
+    `\`${key}\` ${value === undefined ? 'is missing' : `is ${shown}`}: ${rule}.`,
+  );
+}
+
+/** Durations a timer must hold, each at least its least value; `optional` ones may be left out. */
+function checkDurations(options: Record<string, unknown>, leastMs: Record<string, number>, optional = false): void {
+  for (const [key, least] of Object.entries(leastMs)) {
+    const ms = options[key];
+    if (optional && ms === undefined) continue;
+    checkOption(
+      options,
+      key,
+      typeof ms === 'number' && ms >= least && ms <= MAX_TIMER_MS,
+      `a number of milliseconds from ${least} to ${MAX_TIMER_MS}`,
+    );
+  }
 }
 
 /** Creates a client for one namespace. The same API whichever runtime serves it. */
@@ -315,6 +324,12 @@ class Client implements SyncClient {
 
   constructor(private readonly options: SyncClientOptions) {
     this.config = resolveConfig(options);
+    // The tab's own timers: Infinity or 2^31 ms would fire at once (every call failing, no wait for the worker).
+    checkDurations(
+      options as unknown as Record<string, unknown>,
+      { heartbeatMs: 1, startTimeoutMs: 1, callTimeoutMs: 1 },
+      true,
+    );
     this.namespace = this.config.namespace;
     const mode = options.mode ?? 'auto';
     this.strategy = this.pickRuntime(mode);

@@ -2,6 +2,7 @@
 import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type Subscription } from 'rxjs';
 import type { EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
+import { SynclineError, SynclineErrorCode } from './errors.ts';
 import type {
   CollectionConfig,
   CollectionStatus,
@@ -82,13 +83,19 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     };
     // Registered at once (so it pulls before the first edit); a failure shows on the next edit, which asks again.
     this.register().catch(() => {});
-    // A registration that failed (the engine was unavailable, the call timed out) is asked again as soon as an
-    // engine welcomes this tab, not only at the next edit: until then the collection neither pulls nor pushes.
+    // Asked again as soon as an engine welcomes this tab, not only at the next edit: after a registration that
+    // failed (the engine was unavailable, the call timed out), and with every new engine, which may run on a fresh
+    // database (deleteSynclineDB in another tab) that has never heard of the collection. Until then the collection
+    // neither pulls nor pushes there. The engine registers idempotently: asking an engine that knows it is cheap.
     let connected = connection.connected;
+    let engine = connection.engineId;
     this.welcomes = connection.state$.subscribe((state) => {
       const welcomed = state.connected && !connected;
       connected = state.connected;
-      if (welcomed && !this.registration) this.register().catch(() => {});
+      if (!welcomed) return;
+      if (connection.engineId !== engine) this.registration = null;
+      engine = connection.engineId;
+      if (!this.registration) this.register().catch(() => {});
     });
     this.byId$ = connection.watch({ topic: 'entities', collection: name }).pipe(
       scan((items, event: TopicEvent) => {
@@ -161,24 +168,43 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     return attempt;
   }
 
-  async put(id: string, data: T): Promise<EntityRecord<T>> {
+  /**
+   * A call on this collection, once registered. An engine that does not know the collection (a call re-sent at its
+   * welcome, before the registration this tab sends it) refused it without effect: registered again, it is asked again.
+   */
+  private async registered<R>(send: () => Promise<R>): Promise<R> {
     await this.register();
-    return (await this.connection.call('entityPut', this.name, id, data)) as EntityRecord<T>;
+    try {
+      return await send();
+    } catch (error) {
+      if (!(
+        error instanceof SynclineError &&
+        error.code === SynclineErrorCode.NotFound &&
+        unregistered(error, this.name)
+      ))
+        throw error;
+      this.registration = null;
+      await this.register();
+      return send();
+    }
   }
 
-  async patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>> {
-    await this.register();
-    return (await this.connection.call('entityPatch', this.name, id, fields)) as EntityRecord<T>;
+  put(id: string, data: T): Promise<EntityRecord<T>> {
+    return this.registered(() => this.connection.call('entityPut', this.name, id, data) as Promise<EntityRecord<T>>);
   }
 
-  async delete(id: string): Promise<boolean> {
-    await this.register();
-    return this.connection.call('entityDelete', this.name, id);
+  patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>> {
+    return this.registered(
+      () => this.connection.call('entityPatch', this.name, id, fields) as Promise<EntityRecord<T>>,
+    );
   }
 
-  async revert(id: string): Promise<boolean> {
-    await this.register();
-    return this.connection.call('entityRevert', this.name, id);
+  delete(id: string): Promise<boolean> {
+    return this.registered(() => this.connection.call('entityDelete', this.name, id));
+  }
+
+  revert(id: string): Promise<boolean> {
+    return this.registered(() => this.connection.call('entityRevert', this.name, id));
   }
 
   get$(id: string): Observable<EntityRecord<T> | undefined> {
@@ -228,4 +254,9 @@ export function dirtyEntityList(connection: EngineConnection): Observable<DirtyE
     map((all) => [...all.values()].sort((a, b) => a.since - b.since)),
     shareReplay({ bufferSize: 1, refCount: true }),
   );
+}
+
+/** Whether an engine refused a call because it does not know the collection (see `BackgroundSync`'s config()). */
+function unregistered(error: SynclineError, collection: string): boolean {
+  return (error.detail as { unregisteredCollection?: unknown } | undefined)?.unregisteredCollection === collection;
 }

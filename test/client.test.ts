@@ -322,6 +322,25 @@ describe('client configuration', () => {
     expect(edge).to.include({ backoffBaseMs: 0, maxAttempts: 1, maxRetryAfterMs: 2 ** 31 - 1 });
   });
 
+  it("refuses the tab's own timers a timer cannot hold (Infinity fired every call's timeout at once), naming the option", () => {
+    const refused: [string, Record<string, unknown>][] = [
+      ['callTimeoutMs', { callTimeoutMs: Infinity }],
+      ['callTimeoutMs', { callTimeoutMs: 2 ** 31 }],
+      ['startTimeoutMs', { startTimeoutMs: 0 }],
+      ['heartbeatMs', { heartbeatMs: Number.NaN }],
+    ];
+    for (const [name, bad] of refused) {
+      let error: unknown;
+      try {
+        createSyncClient({ endpoint: '/api', namespace: uniqueName('timers'), mode: 'in-page', ...bad }).close();
+      } catch (e) {
+        error = e;
+      }
+      expect((error as SynclineError)?.code, JSON.stringify(bad)).to.equal('invalid-config');
+      expect((error as SynclineError).message, name).to.contain(`\`${name}\``);
+    }
+  });
+
   it('refuses a missing, empty or blank endpoint with invalid-config naming `endpoint` (not the page URL)', async () => {
     const namespace = uniqueName('no-endpoint');
     for (const endpoint of [undefined, null, '', '   ', 7]) {
@@ -574,6 +593,19 @@ describe('settled() and close()', () => {
   });
 });
 
+describe('ready() and close()', () => {
+  it('rejects ready() with closed, not at its timeout: asked after close(), and waiting when close() comes', async () => {
+    const namespace = uniqueName('ready-close');
+    const client = createSyncClient({ endpoint: '/api', namespace, mode: 'leader-tab' });
+    // Not welcomed yet when the client closes (a timeout longer than the test's: only a rejection ends these).
+    const waiting = client.ready(60_000).catch((e: SynclineError) => e.code);
+    client.close();
+    expect(await waiting).to.equal('closed');
+    expect(await client.ready(60_000).catch((e: SynclineError) => e.code)).to.equal('closed');
+    await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+  });
+});
+
 describe('collection registration', () => {
   it('registers a collection again after a failed registration: once an engine answers, and on the next edit', async () => {
     const namespace = uniqueName('reg');
@@ -618,6 +650,37 @@ describe('collection registration', () => {
 });
 
 describe('logout', () => {
+  for (const mode of ['leader-tab', 'shared-worker'] as const)
+    it(`keeps a collection handle working when another tab deletes the database: registered on the fresh engine (${mode})`, async () => {
+      const namespace = uniqueName('delcol');
+      const collection = uniqueName('c');
+      const client = createSyncClient({ endpoint: '/api', namespace, mode });
+      const status = follow(client.status$);
+      try {
+        const tasks = client.collection<{ title: string }>(collection, { pullIntervalMs: 0 });
+        await tasks.put('a', { title: 'before' });
+        const seen = status.values.length;
+        // Another tab logs out (or the site's data is cleared); this tab stays open, on the next engine.
+        await deleteSynclineDB(namespace);
+        await eventually(
+          () => status.values.slice(seen).some((s) => !s.connected) && status.value?.connected === true,
+          10_000,
+          'this tab on the fresh engine',
+        );
+        expect(client.collection(collection), 'the handle the app holds').to.equal(tasks);
+        await tasks.put('b', { title: 'after' });
+        await eventually(
+          async () => (await serverItems(collection)).some((i) => i.id === 'b'),
+          10_000,
+          'the edit pushed',
+        );
+      } finally {
+        status.stop();
+        client.close();
+        await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
+      }
+    });
+
   it('starts afresh after close() and deleteSynclineDB() in the same page: a new client on the same worker queues and drains', async () => {
     const namespace = uniqueName('logout');
     const collection = uniqueName('c');

@@ -254,6 +254,7 @@ export class BackgroundSync {
       throw new SynclineError(
         SynclineErrorCode.NotFound,
         `No collection "${collection}": register it with client.collection() first.`,
+        { unregisteredCollection: collection },
       );
     return config;
   }

@@ -120,6 +120,9 @@ export class EngineConnection {
   /** Resolves when an engine has welcomed this tab; rejects after `timeoutMs`, or at once if it cannot be reached. */
   ready(timeoutMs: number): Promise<void> {
     if (this.connected) return Promise.resolve();
+    // Closed (or told to reload): no engine will welcome this tab, so say why now rather than at the timeout.
+    const ended = this.endReason();
+    if (ended) return Promise.reject(ended);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
@@ -127,12 +130,19 @@ export class EngineConnection {
           new SynclineError(SynclineErrorCode.Unavailable, `The sync engine did not answer within ${timeoutMs} ms.`),
         );
       }, timeoutMs);
-      const sub = this.stateSubject.subscribe((state) => {
-        if (!state.connected && !state.updateRequired) return;
-        clearTimeout(timer);
-        queueMicrotask(() => sub.unsubscribe());
-        if (state.updateRequired) reject(new SynclineError(SynclineErrorCode.UpdateRequired, state.updateRequired));
-        else resolve();
+      const sub = this.stateSubject.subscribe({
+        next: (state) => {
+          if (!state.connected && !state.updateRequired) return;
+          clearTimeout(timer);
+          queueMicrotask(() => sub.unsubscribe());
+          if (state.updateRequired) reject(new SynclineError(SynclineErrorCode.UpdateRequired, state.updateRequired));
+          else resolve();
+        },
+        // The state ends when the client closes while this waits.
+        complete: () => {
+          clearTimeout(timer);
+          reject(this.endReason() ?? new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.'));
+        },
       });
     });
   }
