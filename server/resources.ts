@@ -103,26 +103,32 @@ export function listChanges(
   pageSize: number,
   pageBytes: number,
 ): ChangesPage {
-  // An empty since (a client that has no cursor yet) means the start, like a missing one.
-  if (since !== undefined && since !== '' && !/^\d{1,15}$/.test(since)) {
+  // An empty since (a client that has no cursor yet) means the start, like a missing one. A cursor is the seq of
+  // the last change it covers, followed by `.<horizon>` when that is below the purge horizon it was handed out under.
+  const parsed = since ? /^(\d{1,15})(?:\.(\d{1,15}))?$/.exec(since) : null;
+  if (since !== undefined && since !== '' && !parsed) {
     throw new ApiError(400, 'bad-cursor', 'since must be a cursor returned by this feed.');
   }
-  const from = since ? Number(since) : 0;
+  const from = parsed ? Number(parsed[1]) : 0;
+  const issuedUnder = parsed?.[2] !== undefined ? Number(parsed[2]) : 0;
   // One snapshot: a purge by another process on the same file between the horizon check and the page would
   // take a deletion out of the page that the check let through.
   return store.read(() => {
-    // Tombstones past their retention are gone; a cursor from before the newest purged one may have missed a
-    // deletion, so the client must pull from scratch (no since) instead of trusting an incomplete page.
-    if (from > 0 && from < store.purgeHorizon(collection).seq) {
+    // Tombstones past their retention are gone. A cursor below the newest purged one may have missed a deletion,
+    // unless it was handed out after that purge (by a pull that began after it, so never saw the entity or sees it
+    // missing from a full pull): then the client must pull from scratch instead of trusting an incomplete page.
+    const horizon = store.purgeHorizon(collection).seq;
+    if (from > 0 && from < horizon && issuedUnder < horizon) {
       throw new ApiError(
         410,
         'cursor-expired',
         'This cursor is older than the deletions this server still keeps; pull again from the start, without since.',
       );
     }
-    // A cursor past every change this database has: it came from another database (reset, or restored from a
-    // backup). Answering it with empty pages would hide every change until the sequence caught up with it.
-    if (from > store.lastChangeSeq()) {
+    // A cursor past every change this database has, or handed out under a horizon this one has not reached (a
+    // horizon never goes down): it came from another database (reset, or restored from a backup). Answering it
+    // with empty pages would hide every change until the sequence caught up with it.
+    if (from > store.lastChangeSeq() || issuedUnder > horizon) {
       throw new ApiError(
         410,
         'cursor-unknown',
@@ -131,7 +137,8 @@ export function listChanges(
     }
     const { changes, hasMore } = store.changesSince(collection, from, pageSize, pageBytes);
     const last = changes[changes.length - 1];
-    return { items: changes.map((r) => r.entity), cursor: String(last ? last.seq : from), hasMore };
+    const at = last ? last.seq : from;
+    return { items: changes.map((r) => r.entity), cursor: at < horizon ? `${at}.${horizon}` : String(at), hasMore };
   });
 }
 

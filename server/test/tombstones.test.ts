@@ -53,6 +53,36 @@ describe('tombstone retention', () => {
     assert.equal((await call(`${t.api}/tomb/a`, { method: 'DELETE' })).status, 404);
   });
 
+  test('cursors handed out after a purge go on working: the pages of a full pull, and its end', async () => {
+    // A page of two: a full pull of three live entities takes two pages, both below the purged deletion.
+    const small = await startServer({ tombstoneTtlMs: TTL, changesPageSize: 2 });
+    try {
+      for (const id of ['a', 'b', 'c']) await call(`${small.api}/big`, jsonInit('POST', { id }));
+      await call(`${small.api}/big`, jsonInit('POST', { id: 'gone' }));
+      await call(`${small.api}/big/gone`, { method: 'DELETE' });
+      assert.equal(small.server.sweep(Date.now() + TTL + 1).tombstones, 1);
+      const first = await call(`${small.api}/big`);
+      assert.equal(first.body.hasMore, true);
+      const second = await call(`${small.api}/big?since=${first.body.cursor}`);
+      assert.equal(second.status, 200, 'the second page of a pull begun after the purge');
+      assert.deepEqual(
+        [...first.body.items, ...second.body.items].map((i: any) => i.id),
+        ['a', 'b', 'c'],
+      );
+      // The pull's end is below the purged deletion too: the next poll finds nothing new, not 410.
+      const poll = await call(`${small.api}/big?since=${second.body.cursor}`);
+      assert.deepEqual(poll.body, { items: [], cursor: second.body.cursor, hasMore: false });
+      // Another deletion purged after that cursor was handed out: now it may have missed one.
+      await call(`${small.api}/big/a`, { method: 'DELETE' });
+      assert.equal(small.server.sweep(Date.now() + TTL + 1).tombstones, 1);
+      assert.equal((await call(`${small.api}/big?since=${second.body.cursor}`)).body.error, 'cursor-expired');
+      // A horizon this database never reached: the cursor is from another database.
+      assert.equal((await call(`${small.api}/big?since=1.999`)).body.error, 'cursor-unknown');
+    } finally {
+      await small.close();
+    }
+  });
+
   test("a purge in one collection leaves other collections' cursors alone", async () => {
     await call(`${t.api}/keep`, jsonInit('POST', { id: 'k' }));
     const old = (await feed('keep')).body.cursor;
