@@ -111,7 +111,7 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
   if (maxBodyBytes > MAX_BODY_BYTES) {
     throw new TypeError(`maxBodyBytes must be at most ${MAX_BODY_BYTES}, got ${maxBodyBytes}`);
   }
-  const pageSize = positive('changesPageSize', options.changesPageSize ?? 500);
+  const pageSize = positiveInteger('changesPageSize', options.changesPageSize ?? 500);
   const pageBytes = positive('changesPageBytes', options.changesPageBytes ?? 4 * 1024 * 1024);
   const ttlMs = positive('idempotencyTtlMs', options.idempotencyTtlMs ?? 7 * DAY_MS);
   const tombstoneTtlMs = positive('tombstoneTtlMs', options.tombstoneTtlMs ?? 30 * DAY_MS);
@@ -131,11 +131,22 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     keys: keys.purgeExpired(now),
     tombstones: store.purgeTombstonesBefore(now - tombstoneTtlMs),
   });
-  sweep();
-  // Often enough that nothing outlives its TTL by much; the timer never keeps the process alive.
+  try {
+    sweep();
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  // Often enough that nothing outlives its TTL by much; the timer never keeps the process alive. A sweep that
+  // fails (the file locked past busy_timeout by another process, a disk error) is tried again at the next tick:
+  // thrown from a timer, it would end the process.
   const sweeper = setInterval(
     () => {
-      if (store.open) sweep();
+      try {
+        if (store.open) sweep();
+      } catch (err) {
+        console.error('[syncline server] the sweep of expired keys and tombstones failed; tried again later:', err);
+      }
     },
     Math.min(Math.max(Math.min(ttlMs, tombstoneTtlMs), 1000), 60 * 60 * 1000),
   );

@@ -74,6 +74,12 @@ export class IdempotencyKeys {
   readonly #ttlMs: number;
   // Only files from before per-principal scoping have unscoped keys, and only until they expire.
   #hasUnscoped: boolean;
+  /**
+   * Claims of this process whose request failed and whose release failed too (the file was locked past
+   * busy_timeout, the disk failed): abandoned, so their keys are free at once for the client's retry rather than
+   * at the end of their lease. Released again by each sweep.
+   */
+  readonly #unreleased = new Map<string, KeyClaim>();
 
   constructor(store: Store, ttlMs: number) {
     this.#store = store;
@@ -108,7 +114,10 @@ export class IdempotencyKeys {
     const live =
       row !== undefined &&
       (row.state === 'processing'
-        ? row.leaseUntil !== null && row.leaseUntil > now && !this.#store.ownerIsDead(row, now)
+        ? row.leaseUntil !== null &&
+          row.leaseUntil > now &&
+          !this.#store.ownerIsDead(row, now) &&
+          !(row.claim !== null && this.#unreleased.has(row.claim))
         : (row.completedAt ?? row.createdAt) > now - this.#ttlMs);
     if (row && live) {
       if (row.fingerprint !== fingerprint) {
@@ -121,8 +130,11 @@ export class IdempotencyKeys {
       if (row.state === 'processing' || !row.response) throw inProgress();
       return { kind: 'replay', response: row.response };
     }
-    // Expired, or abandoned (its lease ran out or its process died): the key is free again.
-    if (row) this.#store.deleteKey(row.principal, key);
+    // Expired, or abandoned (its lease ran out, its process died, or this process gave it up): the key is free again.
+    if (row) {
+      this.#store.deleteKey(row.principal, key);
+      if (row.claim !== null) this.#unreleased.delete(row.claim);
+    }
     return {
       kind: 'new',
       claim: this.#store.insertKey(principal, key, fingerprint, now, now + holdMs + CLAIM_LEASE_MS),
@@ -149,12 +161,25 @@ export class IdempotencyKeys {
     if (!this.#store.completeKey(claim, response, now)) throw inProgress();
   }
 
-  /** Forgets a key whose request failed on our side, so the client's retry is processed afresh. */
+  /**
+   * Forgets a key whose request failed on our side, so the client's retry is processed afresh. Never throws: a
+   * release that fails (the same locked file that failed the request) leaves the claim abandoned in memory.
+   */
   release(claim: KeyClaim): void {
-    if (this.#store.open) this.#store.releaseKey(claim);
+    if (!this.#store.open) return;
+    try {
+      this.#store.releaseKey(claim);
+    } catch (err) {
+      this.#unreleased.set(claim.token, claim);
+      console.error('[syncline server] could not release an idempotency key; it is free for a retry:', err);
+    }
   }
 
   purgeExpired(now = Date.now()): number {
+    for (const [token, claim] of this.#unreleased) {
+      this.#store.releaseKey(claim);
+      this.#unreleased.delete(token);
+    }
     const purged = this.#store.purgeKeys(now - this.#ttlMs, now);
     if (this.#hasUnscoped && purged > 0) this.#hasUnscoped = this.#store.hasKeysOf(UNSCOPED_PRINCIPAL);
     return purged;

@@ -48,6 +48,29 @@ describe('idempotency key store', () => {
     }
   });
 
+  test('a claim whose release failed (the file locked past busy_timeout) frees its key for the retry at once', () => {
+    const claim = claimOf(keys.admit('bearer:alice', 'k-unreleased', 'PUT /api/x sha256:0'));
+    // The request failed on our side, and so does the release: the same locked file.
+    const releaseKey = store.releaseKey;
+    store.releaseKey = () => {
+      throw new Error('database is locked');
+    };
+    const logged = console.error;
+    console.error = () => {};
+    try {
+      assert.doesNotThrow(() => keys.release(claim), 'the request answers its own failure, not the release');
+    } finally {
+      store.releaseKey = releaseKey;
+      console.error = logged;
+    }
+    // The client's retry is processed afresh, not "in progress" until the lease runs out.
+    const retry = claimOf(keys.admit('bearer:alice', 'k-unreleased', 'PUT /api/x sha256:0'));
+    assert.notEqual(retry.token, claim.token);
+    // The sweep releases what it can of the claims given up, and leaves the retry's claim alone.
+    keys.purgeExpired();
+    assert.throws(() => keys.admit('bearer:alice', 'k-unreleased', 'PUT /api/x sha256:0'), { status: 409 });
+  });
+
   test('a key belongs to one principal', () => {
     const claim = claimOf(keys.admit('bearer:alice', 'same', 'POST /api/x sha256:1'));
     store.transaction(() => keys.settle(claim, jsonResult(201, {})));
