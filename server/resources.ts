@@ -144,7 +144,9 @@ export function listChanges(
 
 function checkPrecondition(current: Entity | undefined, ifMatch: IfMatch | null): void {
   if (!ifMatch) return;
-  const ok = current !== undefined && ifMatchAllows(ifMatch, current.version);
+  // `*` asks for a current representation (RFC 9110 13.1.1), which a deleted entity does not have: it must not
+  // bring one back. A tag names a version, the tombstone's included.
+  const ok = current !== undefined && (ifMatch.any ? !current.deleted : ifMatchAllows(ifMatch, current.version));
   if (ok) return;
   throw new ApiError(
     412,

@@ -67,6 +67,13 @@ describe('resources', () => {
     assert.equal(missing.status, 412);
     assert.equal(missing.body.current, null);
     assert.equal((await call(`${t.api}/notes/never`)).status, 404);
+    // A deleted entity has no current representation either: `*` does not bring it back, nor delete it again.
+    await call(`${t.api}/notes/fresh`, { method: 'DELETE' });
+    const revived = await call(`${t.api}/notes/fresh`, jsonInit('PUT', { a: 3 }, { 'if-match': '*' }));
+    assert.equal(revived.status, 412);
+    assert.equal(revived.body.current.deleted, true);
+    assert.equal((await call(`${t.api}/notes/fresh`, { method: 'DELETE', headers: { 'if-match': '*' } })).status, 412);
+    assert.equal((await call(`${t.api}/notes/fresh`)).body.deleted, true);
   });
 
   test('a stale If-Match gets 412 with the current copy and changes nothing', async () => {
