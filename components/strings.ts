@@ -127,8 +127,6 @@ export interface SynclineStrings {
   changedMarker: string;
   /** The text marker of a field changed on both sides. */
   conflictMarker: string;
-  /** A field's choices, as one radio group named by the field. */
-  fieldChoices(field: string): string;
   chooseMine: string;
   chooseTheirs: string;
   chooseEdit: string;
@@ -239,7 +237,6 @@ export const defaultStrings: SynclineStrings = {
   valueDeleted: '(deleted)',
   changedMarker: 'changed',
   conflictMarker: 'changed on both sides',
-  fieldChoices: (field) => `Value of ${field}`,
   chooseMine: 'Yours',
   chooseTheirs: 'Server',
   chooseEdit: 'Edit',

@@ -634,6 +634,11 @@ class Client implements SyncClient {
       return Runtime.LeaderTab;
     }
     if (mode === Runtime.InPage) return Runtime.InPage;
+    if (mode !== 'auto')
+      throw new SynclineError(
+        SynclineErrorCode.InvalidConfig,
+        `\`mode\` is ${JSON.stringify(mode) ?? String(mode)}: 'auto', 'shared-worker', 'leader-tab' or 'in-page'.`,
+      );
     if (hasSharedWorker) return Runtime.SharedWorker;
     return hasLocks ? Runtime.LeaderTab : Runtime.InPage;
   }

@@ -1,4 +1,4 @@
-// SharedWorker entry: hosts the namespace's engine for every tab of the origin; the worker is named `syncline:<namespace>`.
+// SharedWorker entry: hosts the namespace's engine for every tab of the origin; the worker is named `syncline:<namespace>:<schema>.<protocol>` (names.ts).
 import { EngineHost } from './rpc/host.ts';
 import { portLink } from './rpc/protocol.ts';
 import { startEngine } from './runtime/start-engine.ts';

@@ -322,12 +322,14 @@ describe('client configuration', () => {
     expect(edge).to.include({ backoffBaseMs: 0, maxAttempts: 1, maxRetryAfterMs: 2 ** 31 - 1 });
   });
 
-  it("refuses the tab's own timers a timer cannot hold (Infinity fired every call's timeout at once), naming the option", () => {
+  it("refuses the tab's own timers a timer cannot hold (Infinity fired every call's timeout at once) and an unknown mode, naming the option", () => {
     const refused: [string, Record<string, unknown>][] = [
       ['callTimeoutMs', { callTimeoutMs: Infinity }],
       ['callTimeoutMs', { callTimeoutMs: 2 ** 31 }],
       ['startTimeoutMs', { startTimeoutMs: 0 }],
       ['heartbeatMs', { heartbeatMs: Number.NaN }],
+      ['callTimeoutMs', { callTimeoutMs: -1 }],
+      ['mode', { mode: 'bogus' }],
     ];
     for (const [name, bad] of refused) {
       let error: unknown;

@@ -98,7 +98,6 @@ export const germanStrings: SynclineStrings = {
   valueDeleted: '(gelöscht)',
   changedMarker: 'geändert',
   conflictMarker: 'auf beiden Seiten geändert',
-  fieldChoices: (field) => `Wert von ${field}`,
   chooseMine: 'Deine',
   chooseTheirs: 'Server',
   chooseEdit: 'Bearbeiten',
