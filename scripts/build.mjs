@@ -202,8 +202,13 @@ function generateFrameworkTypes() {
   const outdir = join(dist, 'types');
   // One module exports every element class and event class, so the typings import from it.
   const common = { outdir, globalTypePath: '../components/index.js', hideLogs: true };
-  generateJsxTypes(manifest, { ...common, fileName: 'jsx.d.ts' });
-  generateVuejsTypes(manifest, { ...common, fileName: 'vue.d.ts' });
+  // Read-only members (getters: a badge's count, a resolver's conflicts) are what an element shows, not what a page
+  // sets: offered as props, React 19 assigns them and the whole tree fails ("has only a getter").
+  const settable = structuredClone(manifest);
+  for (const element of settable.modules.flatMap((m) => m.declarations ?? []))
+    if (element.members) element.members = element.members.filter((member) => !member.readonly);
+  generateJsxTypes(settable, { ...common, fileName: 'jsx.d.ts' });
+  generateVuejsTypes(settable, { ...common, fileName: 'vue.d.ts' });
   generateVsCodeCustomElementData(manifest, {
     outdir: dist,
     htmlFileName: 'vscode.html-custom-data.json',

@@ -28,6 +28,10 @@ export function Outbox({ onRetry }: { onRetry: (op: Operation) => void }) {
       <pending-badge ref={input} />
       {/* @ts-expect-error a lane is a string */}
       <pending-badge lane={42} />
+      {/* @ts-expect-error count is what the badge shows (a getter): React would assign it and fail */}
+      <pending-badge count={3} />
+      {/* @ts-expect-error the resolver's conflicts are read-only */}
+      <conflict-resolver conflicts={[]} />
       {/* @ts-expect-error an unknown element attribute */}
       <sync-outbox lanee="tasks" />
       {/* @ts-expect-error onsync-retry gets a SyncRetryEvent, which has no conflict */}
