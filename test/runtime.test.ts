@@ -48,6 +48,7 @@ async function tab(
     versions?: { protocol: number; schema: number };
     authorize?: PageAuthorizeHook;
     visible?: boolean;
+    callTimeoutMs?: number;
   } = {},
 ): Promise<TestTab> {
   const client = uniqueName('tab');
@@ -68,7 +69,7 @@ async function tab(
     locks: navigator.locks,
     heartbeatMs: 60_000,
     deadAfterMs: 180_000,
-    callTimeoutMs: 5_000,
+    callTimeoutMs: options.callTimeoutMs ?? 5_000,
     environment: () => ({ online: true, visible: options.visible ?? true }),
     ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.versions ? { versions: options.versions } : {}),
@@ -373,6 +374,49 @@ describe('hellos out of order', () => {
 });
 
 describe('calls', () => {
+  it('keeps a call that reached an engine gone before answering through a failed start: the next engine answers it, once', async function () {
+    this.timeout(30_000);
+    const namespace = uniqueName('applied');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    cleanups.push(() => answer());
+    // The first engine stores the operation, then is gone before its answer leaves (its tab closed, a worker killed).
+    const first = newHost({
+      startEngine: async (config, onVersionChange) => {
+        const engine = await startEngine(config, onVersionChange);
+        const enqueue = engine.enqueue.bind(engine);
+        engine.enqueue = async (...args) => {
+          const ops = await enqueue(...args);
+          await answered;
+          return ops;
+        };
+        return engine;
+      },
+    });
+    // The runtime that takes over fails its first start (a passing storage error), then starts.
+    let failures = 0;
+    const second = newHost({
+      startEngine: (config, onVersionChange) =>
+        failures++ === 0 ? Promise.reject(new Error('a passing failure')) : startEngine(config, onVersionChange),
+    });
+    let runtime = first;
+    const t = await tab(namespace, () => runtime, { callTimeoutMs: 25_000 });
+    await t.connection.ready(5_000);
+    const call = t.connection.call('enqueue', [{ ...create(collection, 'a'), id: 'op-applied-0001' }]);
+    await eventually(async () => (await first.engine!.count()) === 1, 5_000, 'stored');
+    runtime = second;
+    await first.close();
+    // Not rejected as if it had not happened ("could not start"): answered by the engine that did start.
+    const [op] = await call;
+    expect(op!.id).to.equal('op-applied-0001');
+    expect(failures, 'a start failed first').to.equal(2);
+    expect(await second.engine!.count(), 'queued once').to.equal(1);
+  });
+
   it('answers a call re-sent on the same engine from memory: the operation is queued once', async () => {
     const namespace = uniqueName('resend');
     cleanups.push(() => deleteSynclineDB(namespace));

@@ -402,12 +402,25 @@ export class EngineConnection {
     for (const sub of subs) sub.end();
   }
 
-  private rejectAll(error: SynclineError): void {
-    for (const call of this.calls.values()) {
+  /**
+   * Rejects the calls waiting on an engine. A call already posted may have taken effect (stored, then its engine
+   * went before answering): with `keepSent` it stays, to be re-sent (marked) to the next engine, which answers it
+   * without doing it twice, or to end at its own time bound; otherwise its error says it may have taken effect.
+   */
+  private rejectAll(error: SynclineError, keepSent = false): void {
+    for (const [id, call] of this.calls) {
+      if (call.sent && keepSent) continue;
       clearTimeout(call.timer);
-      call.reject(error);
+      this.calls.delete(id);
+      call.reject(
+        call.sent
+          ? new SynclineError(error.code, `${error.message} (${call.method} may still have taken effect)`, {
+              method: call.method,
+              sent: true,
+            })
+          : error,
+      );
     }
-    this.calls.clear();
   }
 
   private receive(data: unknown): void {
@@ -446,8 +459,10 @@ export class EngineConnection {
       case 'unavailable': {
         const error = deserializeError(message.error);
         this.setState({ connected: false, unavailable: error.message });
+        // The tab asks again in a few seconds: a call already posted waits for that engine (or its own time bound).
         this.rejectAll(
           error instanceof SynclineError ? error : new SynclineError(SynclineErrorCode.Unavailable, error.message),
+          true,
         );
         return;
       }
