@@ -374,6 +374,45 @@ describe('hellos out of order', () => {
 });
 
 describe('calls', () => {
+  it('answers a discard re-sent to the next engine with what the first one did (true), not false', async () => {
+    const namespace = uniqueName('rediscard');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    cleanups.push(() => answer());
+    // The first engine discards, then is gone before its answer leaves.
+    const first = newHost({
+      startEngine: async (config, onVersionChange) => {
+        const engine = await startEngine(config, onVersionChange);
+        const discard = engine.discard.bind(engine);
+        engine.discard = async (...args) => {
+          const done = await discard(...args);
+          await answered;
+          return done;
+        };
+        return engine;
+      },
+    });
+    const second = newHost();
+    let runtime = first;
+    const t = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    await t.connection.ready(5_000);
+    const [op] = await t.connection.call('enqueue', [create(collection, 'a')]);
+    const call = t.connection.call('discard', op!.id);
+    await eventually(async () => (await first.engine!.count()) === 0, 5_000, 'discarded by the first engine');
+    runtime = second;
+    await first.close();
+    expect(await call, 'the discard this tab asked for happened').to.equal(true);
+    // A discard of an operation the server has answered is still false, re-sent or not.
+    await clearFaults(`/api/${collection}`);
+    const [sent] = await t.connection.call('enqueue', [create(collection, 'b')]);
+    await eventually(async () => (await second.engine!.result(sent!.id)) !== undefined, 10_000, 'sent');
+    expect(await second.engine!.discard(sent!.id, { resent: true })).to.equal(false);
+  });
+
   it('keeps a call that reached an engine gone before answering through a failed start: the next engine answers it, once', async function () {
     this.timeout(30_000);
     const namespace = uniqueName('applied');

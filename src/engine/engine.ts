@@ -639,18 +639,20 @@ export class SyncEngine {
    * Removes an operation without sending it (again). Honoured up to the moment its request leaves; a request
    * already out may still land (its result is then kept for `settled()`).
    */
-  async discard(id: string): Promise<boolean> {
+  async discard(id: string, options: { resent?: boolean } = {}): Promise<boolean> {
     this.assertOpen();
     checkId(id);
     // Held before the write, so a lane about to send it stops at its last check.
     this.discarding.add(id);
     let removed: Operation | undefined;
+    let absent = false;
     try {
       removed = await this.store.write(
         ['operations', 'meta'],
         this.config.durability,
         async (tx, record) => {
           const row = await tx.objectStore('operations').get(id);
+          absent = !row;
           // Delivered, its record still being written: it is done, not discarded (its row goes with that record).
           if (!row || this.unrecorded.has(row.seq)) return undefined;
           // A state that could not be written (a full disk) is what tabs were shown and counted: it is what leaves.
@@ -675,7 +677,9 @@ export class SyncEngine {
       throw error;
     }
     this.discarding.delete(id);
-    if (!removed) return false;
+    // Re-sent by a tab whose engine went before answering: that engine may have done it. Gone without an answer
+    // from the server, it was discarded (what the tab asked for); with one, it was sent, not discarded.
+    if (!removed) return absent && options.resent === true && (await this.result(id)) === undefined;
     this.leave(removed);
     // Waiting to go alone after a refused batch: it never will.
     this.solo.delete(id);

@@ -541,6 +541,8 @@ export class EngineHost {
     if (message.method === 'enqueue')
       // The inputs came through postMessage: the engine's own copies already.
       return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true, owned: true });
+    if (message.method === 'discard')
+      return engine.discard(message.args[0] as string, { resent: message.resent === true });
     const fn = engine[message.method] as (...args: unknown[]) => unknown;
     return fn.apply(engine, message.args);
   }
