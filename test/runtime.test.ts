@@ -165,6 +165,64 @@ describe('one engine per namespace', () => {
     expect(await newTab.connection.call('count', {})).to.equal(0);
   });
 
+  it('two runtimes of the newer version starting together take over once: neither tab is told to reload', async () => {
+    const namespace = uniqueName('deploy-two');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
+    const oldHost = newHost({ versions: older });
+    const oldTab = await tab(namespace, oldHost, { versions: older });
+    await oldTab.connection.ready(5_000);
+    // Two tabs (or two clients of one page) of the new build start at about the same time.
+    const [h1, h2] = [newHost(), newHost()];
+    const [t1, t2] = await Promise.all([tab(namespace, h1), tab(namespace, h2)]);
+    await eventually(() => oldHost.stateKind === 'superseded', 10_000, 'older engine superseded');
+    const outcomes = await Promise.all(
+      [t1, t2].map((t) =>
+        t.connection.ready(10_000).then(
+          () => 'ready',
+          (e: SynclineError) => e.code,
+        ),
+      ),
+    );
+    expect({ outcomes, hosts: [h1.stateKind, h2.stateKind].sort() }).to.deep.equal({
+      outcomes: ['ready', 'ready'],
+      hosts: ['running', 'waiting'],
+    });
+  });
+
+  it('an older runtime that got the engine lock after a newer engine left steps aside for a newer tab', async function () {
+    this.timeout(30_000);
+    const namespace = uniqueName('deploy-queued');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
+    const hostA = newHost();
+    const a = await tab(namespace, hostA);
+    await a.connection.ready(5_000);
+    // A tab of the previous build (a stale cache): told to reload and left open, its runtime queued on the lock.
+    const oldHost = newHost({ versions: older });
+    const o = await tab(namespace, oldHost, { versions: older });
+    await eventually(() => o.states.some((s) => s.updateRequired !== null), 5_000, 'old tab told to reload');
+    expect(oldHost.stateKind).to.equal('waiting');
+    // A second tab of the new build: served by A's engine over the channel, its own runtime queued behind.
+    const hostB = newHost();
+    const b = await tab(namespace, hostB);
+    await b.connection.ready(5_000);
+    expect(hostB.stateKind).to.equal('waiting');
+    // The leader tab closes: the lock goes to the older runtime first.
+    a.release();
+    await hostA.close();
+    await eventually(() => !b.connection.connected, 5_000, 'b lost its engine');
+    const outcome = await b.connection.ready(20_000).then(
+      () => 'ready',
+      (e: SynclineError) => e.code,
+    );
+    expect({ outcome, oldHost: oldHost.stateKind, hostB: hostB.stateKind }).to.deep.equal({
+      outcome: 'ready',
+      oldHost: 'superseded',
+      hostB: 'running',
+    });
+  });
+
   it('tells a tab older than the running engine to reload instead of talking to it', async () => {
     const namespace = uniqueName('oldtab');
     cleanups.push(() => deleteSynclineDB(namespace));

@@ -101,6 +101,8 @@ export class EngineHost {
   private releaseHold: (() => void) | null = null;
   private stopBroadcast: (() => void) | null = null;
   private instanceLock: string | null = null;
+  /** Ends a takeover of an older engine (its lock released) once this host's instance lock is held. */
+  private onInstanceHeld: (() => void) | null = null;
   private readonly versions: { protocol: number; schema: number };
 
   constructor(private readonly options: EngineHostOptions) {
@@ -199,8 +201,13 @@ export class EngineHost {
       });
       return null;
     }
-    // A newer tab: its own runtime takes over the namespace from this older one; nothing to say to it.
-    if (order > 0) return null;
+    // A newer tab: its own runtime takes the namespace over from this older one. Reaching this engine, it found its
+    // runtime queued behind it (this host had queued behind a newer engine that has since gone): this one steps
+    // aside, tells its tabs to reload, and lets the newer runtime have the engine lock.
+    if (order > 0) {
+      if (this.state.kind === 'running' || this.state.kind === 'starting') this.supersede();
+      return null;
+    }
     // A hello from a link the tab has already left, arriving late: the newer link stands.
     const epoch = hello.epoch ?? 0;
     if (epoch < (this.epochs.get(hello.client) ?? 0)) return null;
@@ -306,12 +313,7 @@ export class EngineHost {
       return;
     }
     const name = engineLockName(config.namespace);
-    void this.olderEngineRunning(locks, config.namespace).then((older) => {
-      if (this.state.kind !== 'acquiring') return;
-      if (older) {
-        locks.request(name, { steal: true }, () => this.hold()).catch((error) => this.lost(error));
-        return;
-      }
+    const queue = () =>
       locks
         .request(name, { ifAvailable: true }, async (lock) => {
           if (lock) return this.hold();
@@ -322,18 +324,44 @@ export class EngineHost {
           locks.request(name, () => this.hold()).catch((error) => this.lost(error));
         })
         .catch((error) => this.lost(error));
-    });
+    // An older version's engine is taken over (its lock stolen), by one host of this version only: hosts of this
+    // version starting together (two tabs, two clients of one page) would otherwise steal it from each other, and
+    // the first, taken for superseded, would tell its tabs to reload. The takeover lock is held from the check
+    // until the thief's instance lock shows its version; whoever finds it taken, or that version there, queues.
+    void locks
+      .request(`${name}:takeover`, { ifAvailable: true }, async (takeover) => {
+        if (this.state.kind !== 'acquiring') return;
+        const running = takeover ? await this.enginesRunning(locks, config.namespace) : null;
+        if (this.state.kind !== 'acquiring') return;
+        if (!running?.older || running.current) {
+          queue();
+          return;
+        }
+        await new Promise<void>((taken) => {
+          this.onInstanceHeld = taken;
+          locks
+            .request(name, { steal: true }, () => this.hold())
+            .catch((error) => this.lost(error))
+            .finally(taken);
+        });
+      })
+      .catch(() => queue());
   }
 
-  private async olderEngineRunning(locks: LockManager, namespace: string): Promise<boolean> {
+  /** Which engines hold instance locks now: one of an older version, one of this version or newer (not this host's). */
+  private async enginesRunning(locks: LockManager, namespace: string): Promise<{ older: boolean; current: boolean }> {
     try {
       const { held = [] } = await locks.query();
-      return held.some((lock) => {
-        const running = lock.name ? parseInstanceLock(namespace, lock.name) : null;
-        return running !== null && compareVersions(running, this.versions) < 0;
-      });
+      const versions = held
+        .filter((lock) => lock.name !== this.instanceLock)
+        .map((lock) => (lock.name ? parseInstanceLock(namespace, lock.name) : null))
+        .filter((v) => v !== null);
+      return {
+        older: versions.some((v) => compareVersions(v, this.versions) < 0),
+        current: versions.some((v) => compareVersions(v, this.versions) >= 0),
+      };
     } catch {
-      return false;
+      return { older: false, current: false };
     }
   }
 
@@ -364,6 +392,9 @@ export class EngineHost {
           })
           .catch(() => granted());
       });
+      // A takeover is over once this version shows: the next host of it to start queues behind this one.
+      this.onInstanceHeld?.();
+      this.onInstanceHeld = null;
     }
     let engine: SyncEngine;
     try {
