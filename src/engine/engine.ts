@@ -639,7 +639,7 @@ export class SyncEngine {
    * Removes an operation without sending it (again). Honoured up to the moment its request leaves; a request
    * already out may still land (its result is then kept for `settled()`).
    */
-  async discard(id: string, options: { resent?: boolean } = {}): Promise<boolean> {
+  async discard(id: string, options?: { resent?: boolean } | null): Promise<boolean> {
     this.assertOpen();
     checkId(id);
     // Held before the write, so a lane about to send it stops at its last check.
@@ -679,7 +679,7 @@ export class SyncEngine {
     this.discarding.delete(id);
     // Re-sent by a tab whose engine went before answering: that engine may have done it. Gone without an answer
     // from the server, it was discarded (what the tab asked for); with one, it was sent, not discarded.
-    if (!removed) return absent && options.resent === true && (await this.result(id)) === undefined;
+    if (!removed) return absent && options?.resent === true && (await this.result(id)) === undefined;
     this.leave(removed);
     // Waiting to go alone after a refused batch: it never will.
     this.solo.delete(id);
