@@ -90,7 +90,7 @@ export class SyncApi {
             ),
           );
         case 'POST': {
-          const key = parseIdempotencyKey(headers.get('idempotency-key'));
+          const key = this.#keyOf(request, context);
           const data = this.#entityData(request);
           return this.#write(request, key, context, (origin) =>
             createEntity(store, collection, data, this.#location(collection), origin),
@@ -106,16 +106,16 @@ export class SyncApi {
       case 'HEAD':
         return getEntity(store, collection, id);
       case 'PUT': {
+        const key = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
-        const key = parseIdempotencyKey(headers.get('idempotency-key'));
         const data = this.#entityData(request);
         return this.#write(request, key, context, (origin) =>
           putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin),
         );
       }
       case 'DELETE': {
+        const key = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
-        const key = parseIdempotencyKey(headers.get('idempotency-key'));
         return this.#write(request, key, context, (origin) => deleteEntity(store, collection, id, ifMatch, origin));
       }
       default:
@@ -155,6 +155,17 @@ export class SyncApi {
       );
     }
     return data;
+  }
+
+  /**
+   * The request's Idempotency-Key, refused (422) first when it was used for a different request: the contract's
+   * answer to a reused key, whatever else is wrong with the request (a bad body, a bad If-Match).
+   */
+  #keyOf(request: ApiRequest, context: ApiContext): string | null {
+    const key = parseIdempotencyKey(request.headers.get('idempotency-key'));
+    if (key !== null)
+      this.#keys.checkReuse(context.principal, key, requestFingerprint(request.method, request.target, request.body));
+    return key;
   }
 
   #location(collection: string): (id: string) => string {

@@ -105,7 +105,17 @@ export class IdempotencyKeys {
     return this.#store.transaction(() => this.#admit(principal, key, fingerprint, holdMs, now));
   }
 
-  #admit(principal: string, key: string, fingerprint: string, holdMs: number, now: number): Admission {
+  /**
+   * Refuses (422) a key already used for a different request, reading only. Called before a request's own checks,
+   * so a key reused for another request is answered as such whatever else is wrong with that request.
+   */
+  checkReuse(principal: string, key: string, fingerprint: string, now = Date.now()): void {
+    const { row, live } = this.#lookup(principal, key, now);
+    if (row && live && row.fingerprint !== fingerprint) throw keyReuse();
+  }
+
+  /** The key's row, and whether it still holds the key. */
+  #lookup(principal: string, key: string, now: number) {
     const row =
       this.#store.getKey(principal, key) ??
       (this.#hasUnscoped ? this.#store.getKey(UNSCOPED_PRINCIPAL, key) : undefined);
@@ -119,14 +129,13 @@ export class IdempotencyKeys {
           !this.#store.ownerIsDead(row, now) &&
           !(row.claim !== null && this.#unreleased.has(row.claim))
         : (row.completedAt ?? row.createdAt) > now - this.#ttlMs);
+    return { row, live };
+  }
+
+  #admit(principal: string, key: string, fingerprint: string, holdMs: number, now: number): Admission {
+    const { row, live } = this.#lookup(principal, key, now);
     if (row && live) {
-      if (row.fingerprint !== fingerprint) {
-        throw new ApiError(
-          422,
-          'idempotency-key-reuse',
-          'This Idempotency-Key was already used for a different request; use a new key for a new request.',
-        );
-      }
+      if (row.fingerprint !== fingerprint) throw keyReuse();
       if (row.state === 'processing' || !row.response) throw inProgress();
       return { kind: 'replay', response: row.response };
     }
@@ -184,6 +193,14 @@ export class IdempotencyKeys {
     if (this.#hasUnscoped && purged > 0) this.#hasUnscoped = this.#store.hasKeysOf(UNSCOPED_PRINCIPAL);
     return purged;
   }
+}
+
+function keyReuse(): ApiError {
+  return new ApiError(
+    422,
+    'idempotency-key-reuse',
+    'This Idempotency-Key was already used for a different request; use a new key for a new request.',
+  );
 }
 
 function inProgress(): ApiError {

@@ -97,6 +97,20 @@ describe('idempotency keys', () => {
     assert.equal(otherPath.status, 422);
     const otherMethod = await call(`${t.api}/reuse/r`, { method: 'DELETE', headers: key });
     assert.equal(otherMethod.status, 422);
+    // Reuse is answered first, whatever else is wrong with the other request: a bad body, a bad If-Match.
+    const badBody = await call(`${t.api}/reuse/r`, {
+      method: 'PUT',
+      headers: { ...key, 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    assert.equal(badBody.body.error, 'idempotency-key-reuse');
+    const badIfMatch = await call(`${t.api}/reuse/r`, { method: 'DELETE', headers: { ...key, 'if-match': 'garbage' } });
+    assert.equal(badIfMatch.body.error, 'idempotency-key-reuse');
+    // A fresh key with the same faults is refused for what it is.
+    assert.equal(
+      (await call(`${t.api}/reuse/r`, { method: 'DELETE', headers: { 'if-match': 'garbage' } })).status,
+      400,
+    );
     assert.deepEqual(
       (await changeLog(t.api, 'reuse')).map((c) => [c.id, c.version]),
       [['r', 1]],
