@@ -28,7 +28,7 @@ function newHost(options: Partial<ConstructorParameters<typeof EngineHost>[0]> =
  * A runtime whose engine does `method`, then keeps its answer until the test ends: as if the engine went (its tab
  * closed, its worker was killed) after the call took effect and before its answer left.
  */
-function hostWithheldAnswer(method: 'enqueue' | 'discard'): EngineHost {
+function hostWithheldAnswer(method: 'enqueue' | 'discard' | 'entityDelete'): EngineHost {
   let answer!: () => void;
   const answered = new Promise<void>((r) => (answer = r));
   cleanups.push(() => answer());
@@ -210,41 +210,6 @@ describe('one engine per namespace', () => {
     expect({ outcomes, hosts: [h1.stateKind, h2.stateKind].sort() }).to.deep.equal({
       outcomes: ['ready', 'ready'],
       hosts: ['running', 'waiting'],
-    });
-  });
-
-  it('an older runtime that got the engine lock after a newer engine left steps aside for a newer tab', async function () {
-    this.timeout(30_000);
-    const namespace = uniqueName('deploy-queued');
-    cleanups.push(() => deleteSynclineDB(namespace));
-    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
-    const hostA = newHost();
-    const a = await tab(namespace, hostA);
-    await a.connection.ready(5_000);
-    // A tab of the previous build (a stale cache): told to reload and left open, its runtime queued on the lock.
-    const oldHost = newHost({ versions: older });
-    const o = await tab(namespace, oldHost, { versions: older });
-    await eventually(() => o.states.some((s) => s.updateRequired !== null), 5_000, 'old tab told to reload');
-    expect(oldHost.stateKind).to.equal('waiting');
-    // A second tab of the new build: served by A's engine over the channel, its own runtime queued behind.
-    const hostB = newHost();
-    const b = await tab(namespace, hostB);
-    await b.connection.ready(5_000);
-    expect(hostB.stateKind).to.equal('waiting');
-    // The leader tab closes: the lock goes to the older runtime first.
-    const seen = b.states.length;
-    a.release();
-    await hostA.close();
-    // (Seen in its states: it may be on the next engine again before a poll could see it without one.)
-    await eventually(() => b.states.slice(seen).some((s) => !s.connected), 5_000, 'b lost its engine');
-    const outcome = await b.connection.ready(20_000).then(
-      () => 'ready',
-      (e: SynclineError) => e.code,
-    );
-    expect({ outcome, oldHost: oldHost.stateKind, hostB: hostB.stateKind }).to.deep.equal({
-      outcome: 'ready',
-      oldHost: 'superseded',
-      hostB: 'running',
     });
   });
 
@@ -480,6 +445,44 @@ describe('calls', () => {
     const [sent] = await t.connection.call('enqueue', [create(collection, 'b')]);
     await eventually(async () => (await second.engine!.result(sent!.id)) !== undefined, 10_000, 'sent');
     expect(await second.engine!.discard(sent!.id, { resent: true })).to.equal(false);
+  });
+
+  it("answers a collection's delete re-sent to the next engine with what the first one did (true), not false", async () => {
+    const namespace = uniqueName('redelete');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    // On the server already: its delete must be pushed, so the device keeps it as deleted (a delete of an entity
+    // never pushed may drop it altogether).
+    await fetch(`${API}/${collection}/x`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'x' }),
+    });
+    const first = hostWithheldAnswer('entityDelete');
+    const second = newHost();
+    let runtime = first;
+    const t = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    await t.connection.ready(5_000);
+    await t.connection.call('registerCollection', {
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'merge',
+      pullIntervalMs: 0,
+    });
+    await eventually(async () => (await first.engine!.entities(collection)).length === 1, 5_000, 'pulled');
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    const call = t.connection.call('entityDelete', collection, 'x');
+    await eventually(
+      async () => (await first.engine!.entities(collection)).length === 0,
+      5_000,
+      'deleted by the first',
+    );
+    runtime = second;
+    await first.close();
+    expect(await call, 'the delete this tab asked for happened').to.equal(true);
+    // Asked afresh (not re-sent), a delete of what is gone is still false.
+    expect(await t.connection.call('entityDelete', collection, 'x')).to.equal(false);
   });
 
   it('keeps a call that reached an engine gone before answering through a failed start: the next engine answers it, once', async function () {

@@ -288,9 +288,16 @@ export class BackgroundSync {
   }
 
   /** Deletes an entity, at once; the DELETE is pushed in the background. False when there was none. */
-  async delete(collection: string, id: unknown): Promise<boolean> {
+  /**
+   * Deletes an entity: false when there is none. `resent`: asked again by a tab whose engine went before answering;
+   * an entity deleted on this device already (its delete unpushed, or pushed and awaiting the feed) was deleted by
+   * that first ask, most likely, so it answers true.
+   */
+  async delete(collection: string, id: unknown, resent = false): Promise<boolean> {
+    let deletedAlready = false;
     try {
       await this.edit(collection, id, (row) => {
+        deletedAlready = !!row && (row.deleted || row.data === null);
         if (!row || row.deleted || row.data === null)
           throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection}.`);
         return null;
@@ -298,7 +305,7 @@ export class BackgroundSync {
       return true;
     } catch (error) {
       if ((error as SynclineError).code === SynclineErrorCode.NotFound && this.collections.has(collection))
-        return false;
+        return resent && deletedAlready;
       throw error;
     }
   }

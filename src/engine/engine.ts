@@ -927,10 +927,10 @@ export class SyncEngine {
     return this.loadBackground().then((b) => b.patch(collection, id, fields));
   }
 
-  async entityDelete(collection: string, id: string): Promise<boolean> {
+  async entityDelete(collection: string, id: string, options?: { resent?: boolean } | null): Promise<boolean> {
     this.assertOpen();
     checkCollectionName(collection);
-    return this.loadBackground().then((b) => b.delete(collection, id));
+    return this.loadBackground().then((b) => b.delete(collection, id, options?.resent === true));
   }
 
   async entityRevert(collection: string, id: string): Promise<boolean> {

@@ -201,13 +201,8 @@ export class EngineHost {
       });
       return null;
     }
-    // A newer tab: its own runtime takes the namespace over from this older one. Reaching this engine, it found its
-    // runtime queued behind it (this host had queued behind a newer engine that has since gone): this one steps
-    // aside, tells its tabs to reload, and lets the newer runtime have the engine lock.
-    if (order > 0) {
-      if (this.state.kind === 'running' || this.state.kind === 'starting') this.supersede();
-      return null;
-    }
+    // A newer tab: its own runtime takes over the namespace from this older one; nothing to say to it.
+    if (order > 0) return null;
     // A hello from a link the tab has already left, arriving late: the newer link stands.
     const epoch = hello.epoch ?? 0;
     if (epoch < (this.epochs.get(hello.client) ?? 0)) return null;
@@ -572,6 +567,10 @@ export class EngineHost {
     if (message.method === 'enqueue')
       // The inputs came through postMessage: the engine's own copies already.
       return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true, owned: true });
+    if (message.method === 'entityDelete')
+      return engine.entityDelete(message.args[0] as string, message.args[1] as string, {
+        resent: message.resent === true,
+      });
     if (message.method === 'discard')
       return engine.discard(message.args[0] as string, { resent: message.resent === true });
     const fn = engine[message.method] as (...args: unknown[]) => unknown;
