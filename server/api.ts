@@ -38,6 +38,9 @@ export interface ApiOptions {
   maxBodyBytes: number;
 }
 
+/** A request's Idempotency-Key with the fingerprint it is bound to (hashed once, for the reuse check and admission). */
+type KeyedRequest = { key: string; fingerprint: string };
+
 type Route = { kind: 'collection'; collection: string } | { kind: 'item'; collection: string; id: string };
 
 export class SyncApi {
@@ -90,9 +93,9 @@ export class SyncApi {
             ),
           );
         case 'POST': {
-          const key = this.#keyOf(request, context);
+          const keyed = this.#keyOf(request, context);
           const data = this.#entityData(request);
-          return this.#write(request, key, context, (origin) =>
+          return this.#write(keyed, context, (origin) =>
             createEntity(store, collection, data, this.#location(collection), origin),
           );
         }
@@ -106,17 +109,17 @@ export class SyncApi {
       case 'HEAD':
         return getEntity(store, collection, id);
       case 'PUT': {
-        const key = this.#keyOf(request, context);
+        const keyed = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
         const data = this.#entityData(request);
-        return this.#write(request, key, context, (origin) =>
+        return this.#write(keyed, context, (origin) =>
           putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin),
         );
       }
       case 'DELETE': {
-        const key = this.#keyOf(request, context);
+        const keyed = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
-        return this.#write(request, key, context, (origin) => deleteEntity(store, collection, id, ifMatch, origin));
+        return this.#write(keyed, context, (origin) => deleteEntity(store, collection, id, ifMatch, origin));
       }
       default:
         throw methodNotAllowed(method, url.pathname, ['GET', 'HEAD', 'PUT', 'DELETE']);
@@ -161,11 +164,12 @@ export class SyncApi {
    * The request's Idempotency-Key, refused (422) first when it was used for a different request: the contract's
    * answer to a reused key, whatever else is wrong with the request (a bad body, a bad If-Match).
    */
-  #keyOf(request: ApiRequest, context: ApiContext): string | null {
+  #keyOf(request: ApiRequest, context: ApiContext): KeyedRequest | null {
     const key = parseIdempotencyKey(request.headers.get('idempotency-key'));
-    if (key !== null)
-      this.#keys.checkReuse(context.principal, key, requestFingerprint(request.method, request.target, request.body));
-    return key;
+    if (key === null) return null;
+    const fingerprint = requestFingerprint(request.method, request.target, request.body);
+    this.#keys.checkReuse(context.principal, key, fingerprint);
+    return { key, fingerprint };
   }
 
   #location(collection: string): (id: string) => string {
@@ -178,23 +182,17 @@ export class SyncApi {
    * applies the effect and stores its response in one transaction. Replays and 409/422 answers skip the work.
    */
   async #write(
-    request: ApiRequest,
-    key: string | null,
+    keyed: KeyedRequest | null,
     context: ApiContext,
     write: (origin: WriteOrigin) => ApiResult,
   ): Promise<ApiResult> {
     const { principal } = context;
-    const work = () => write({ principal, idempotencyKey: key });
-    if (key === null) {
+    const work = () => write({ principal, idempotencyKey: keyed?.key ?? null });
+    if (keyed === null) {
       await sleep(context.latencyMs);
       return this.#store.transaction(() => this.#apply(work));
     }
-    const admission = this.#keys.admit(
-      principal,
-      key,
-      requestFingerprint(request.method, request.target, request.body),
-      context.latencyMs,
-    );
+    const admission = this.#keys.admit(principal, keyed.key, keyed.fingerprint, context.latencyMs);
     if (admission.kind === 'replay') return replayResult(admission.response);
     const { claim } = admission;
     try {
