@@ -177,12 +177,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     try {
       return await send();
     } catch (error) {
-      if (!(
-        error instanceof SynclineError &&
-        error.code === SynclineErrorCode.NotFound &&
-        unregistered(error, this.name)
-      ))
-        throw error;
+      if (!unregistered(error, this.name)) throw error;
       this.registration = null;
       await this.register();
       return send();
@@ -257,6 +252,10 @@ export function dirtyEntityList(connection: EngineConnection): Observable<DirtyE
 }
 
 /** Whether an engine refused a call because it does not know the collection (see `BackgroundSync`'s config()). */
-function unregistered(error: SynclineError, collection: string): boolean {
-  return (error.detail as { unregisteredCollection?: unknown } | undefined)?.unregisteredCollection === collection;
+function unregistered(error: unknown, collection: string): boolean {
+  return (
+    error instanceof SynclineError &&
+    error.code === SynclineErrorCode.NotFound &&
+    (error.detail as { unregisteredCollection?: unknown } | undefined)?.unregisteredCollection === collection
+  );
 }

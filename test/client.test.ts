@@ -274,6 +274,20 @@ describe('client runtime fallback', () => {
   });
 });
 
+/** `make` throws SynclineError invalid-config naming the option `name`; `input` labels a failure. */
+function expectInvalidConfig(make: () => unknown, name: string, input: unknown): void {
+  let error: unknown;
+  try {
+    make();
+  } catch (e) {
+    error = e;
+  }
+  const label = `${name}: ${String(JSON.stringify(input) ?? input)}`;
+  expect(error, label).to.be.instanceOf(SynclineError);
+  expect((error as SynclineError).code, label).to.equal('invalid-config');
+  expect((error as SynclineError).message, label).to.contain(`\`${name}\``);
+}
+
 describe('client configuration', () => {
   it('refuses a bad namespace or endpoint with a typed error', () => {
     expect(() => createSyncClient({ endpoint: '/api', namespace: 'a b' })).to.throw(SynclineError);
@@ -300,17 +314,8 @@ describe('client configuration', () => {
       ['allowedOrigins', { allowedOrigins: 'https://a.example' }],
       ['allowedOrigins', { allowedOrigins: ['http://['] }],
     ];
-    for (const [name, bad] of refused) {
-      let error: unknown;
-      try {
-        resolveConfig({ endpoint: '/api', namespace: 'tunables', ...bad });
-      } catch (e) {
-        error = e;
-      }
-      expect(error, JSON.stringify(bad)).to.be.instanceOf(SynclineError);
-      expect((error as SynclineError).code, name).to.equal('invalid-config');
-      expect((error as SynclineError).message, name).to.contain(`\`${name}\``);
-    }
+    for (const [name, bad] of refused)
+      expectInvalidConfig(() => resolveConfig({ endpoint: '/api', namespace: 'tunables', ...bad }), name, bad);
     // The edges that are allowed: no backoff at all, one attempt, a timer's longest wait.
     const edge = resolveConfig({
       endpoint: '/api',
@@ -331,32 +336,23 @@ describe('client configuration', () => {
       ['callTimeoutMs', { callTimeoutMs: -1 }],
       ['mode', { mode: 'bogus' }],
     ];
-    for (const [name, bad] of refused) {
-      let error: unknown;
-      try {
-        createSyncClient({ endpoint: '/api', namespace: uniqueName('timers'), mode: 'in-page', ...bad }).close();
-      } catch (e) {
-        error = e;
-      }
-      expect((error as SynclineError)?.code, JSON.stringify(bad)).to.equal('invalid-config');
-      expect((error as SynclineError).message, name).to.contain(`\`${name}\``);
-    }
+    for (const [name, bad] of refused)
+      expectInvalidConfig(
+        () => createSyncClient({ endpoint: '/api', namespace: uniqueName('timers'), mode: 'in-page', ...bad }).close(),
+        name,
+        bad,
+      );
   });
 
   it('refuses a missing, empty or blank endpoint with invalid-config naming `endpoint` (not the page URL)', async () => {
     const namespace = uniqueName('no-endpoint');
-    for (const endpoint of [undefined, null, '', '   ', 7]) {
-      let error: unknown;
-      try {
-        // Closed at once if made: a client made with the page URL as its endpoint must not linger.
-        createSyncClient({ endpoint: endpoint as unknown as string, namespace, mode: 'in-page' }).close();
-      } catch (e) {
-        error = e;
-      }
-      expect(error, String(endpoint)).to.be.instanceOf(SynclineError);
-      expect((error as SynclineError).code, String(endpoint)).to.equal('invalid-config');
-      expect((error as SynclineError).message, String(endpoint)).to.contain('`endpoint`');
-    }
+    for (const endpoint of [undefined, null, '', '   ', 7])
+      // Closed at once if made: a client made with the page URL as its endpoint must not linger.
+      expectInvalidConfig(
+        () => createSyncClient({ endpoint: endpoint as unknown as string, namespace, mode: 'in-page' }).close(),
+        'endpoint',
+        endpoint,
+      );
     await Promise.race([deleteSynclineDB(namespace), new Promise((r) => setTimeout(r, 2000))]);
   });
 

@@ -287,19 +287,19 @@ export class BackgroundSync {
     });
   }
 
-  /** Deletes an entity, at once; the DELETE is pushed in the background. False when there was none. */
   /**
-   * Deletes an entity: false when there is none. `resent`: asked again by a tab whose engine went before answering;
-   * an entity deleted on this device already (its delete unpushed, or pushed and awaiting the feed) was deleted by
-   * that first ask, most likely, so it answers true.
+   * Deletes an entity, at once; the DELETE is pushed in the background. False when there was none. `resent`: asked
+   * again by a tab whose engine went before answering; an entity deleted on this device already (its delete unpushed,
+   * or pushed and awaiting the feed) was most likely deleted by that first ask, so it answers true.
    */
   async delete(collection: string, id: unknown, resent = false): Promise<boolean> {
     let deletedAlready = false;
     try {
       await this.edit(collection, id, (row) => {
-        deletedAlready = !!row && (row.deleted || row.data === null);
-        if (!row || row.deleted || row.data === null)
+        if (!row || row.deleted || row.data === null) {
+          deletedAlready = !!row;
           throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection}.`);
+        }
         return null;
       });
       return true;
