@@ -47,6 +47,16 @@ function hostWithheldAnswer(method: 'enqueue' | 'discard' | 'entityDelete'): Eng
   });
 }
 
+/** An engine of the previous protocol running the namespace, with a tab of its version on it (a deploy's "before"). */
+async function olderEngine(namespace: string): Promise<{ oldHost: EngineHost; oldTab: TestTab }> {
+  cleanups.push(() => deleteSynclineDB(namespace));
+  const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
+  const oldHost = newHost({ versions: older });
+  const oldTab = await tab(namespace, oldHost, { versions: older });
+  await oldTab.connection.ready(5_000);
+  return { oldHost, oldTab };
+}
+
 function linkTo(host: EngineHost): Link {
   const channel = new MessageChannel();
   host.accept(portLink(channel.port1));
@@ -170,11 +180,7 @@ describe('one engine per namespace', () => {
 
   it('hands the namespace to a newer version: the older engine stops and its tabs are told to reload', async () => {
     const namespace = uniqueName('deploy');
-    cleanups.push(() => deleteSynclineDB(namespace));
-    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
-    const oldHost = newHost({ versions: older });
-    const oldTab = await tab(namespace, oldHost, { versions: older });
-    await oldTab.connection.ready(5_000);
+    const { oldHost, oldTab } = await olderEngine(namespace);
     expect(oldHost.stateKind).to.equal('running');
 
     const newHost_ = newHost();
@@ -190,11 +196,7 @@ describe('one engine per namespace', () => {
 
   it('two runtimes of the newer version starting together take over once: neither tab is told to reload', async () => {
     const namespace = uniqueName('deploy-two');
-    cleanups.push(() => deleteSynclineDB(namespace));
-    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
-    const oldHost = newHost({ versions: older });
-    const oldTab = await tab(namespace, oldHost, { versions: older });
-    await oldTab.connection.ready(5_000);
+    const { oldHost } = await olderEngine(namespace);
     // Two tabs (or two clients of one page) of the new build start at about the same time.
     const [h1, h2] = [newHost(), newHost()];
     const [t1, t2] = await Promise.all([tab(namespace, h1), tab(namespace, h2)]);
