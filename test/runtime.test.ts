@@ -215,6 +215,28 @@ describe('one engine per namespace', () => {
     });
   });
 
+  it('never lets an older runtime that queued for the engine run it ahead of a newer one queued behind it', async () => {
+    const namespace = uniqueName('deploy-queue');
+    const { oldHost } = await olderEngine(namespace);
+    // A second runtime of the older build (another leader tab) waits behind the older engine.
+    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
+    const oldQueued = newHost({ versions: older });
+    await tab(namespace, oldQueued, { versions: older });
+    await eventually(() => oldQueued.stateKind === 'waiting', 5_000, 'older runtime queued');
+    // The new build takes over; a second runtime of it queues behind the first (after the older one).
+    const first = newHost();
+    await (await tab(namespace, first)).connection.ready(5_000);
+    expect(oldHost.stateKind).to.equal('superseded');
+    const second = newHost();
+    const newTab = await tab(namespace, second);
+    await eventually(() => second.stateKind === 'waiting', 5_000, 'newer runtime queued');
+    // The first new runtime goes: the lock must reach the newer one, or new tabs wait for the old tab to close.
+    await first.close();
+    await eventually(() => second.stateKind === 'running', 10_000, 'newer runtime took the engine');
+    expect(oldQueued.stateKind).to.equal('superseded');
+    expect(await newTab.connection.call('count', {})).to.equal(0);
+  });
+
   it('tells a tab older than the running engine to reload instead of talking to it', async () => {
     const namespace = uniqueName('oldtab');
     cleanups.push(() => deleteSynclineDB(namespace));

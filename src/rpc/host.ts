@@ -10,6 +10,7 @@ import {
   engineLockName,
   instanceLockName,
   parseInstanceLock,
+  queuedLockName,
   tabLockName,
   channelName,
 } from '../runtime/names.ts';
@@ -103,6 +104,8 @@ export class EngineHost {
   private instanceLock: string | null = null;
   /** Ends a takeover of an older engine (its lock released) once this host's instance lock is held. */
   private onInstanceHeld: (() => void) | null = null;
+  /** Releases this host's queued lock (it stops queueing for the engine lock). */
+  private leaveQueue: (() => void) | null = null;
   private readonly versions: { protocol: number; schema: number };
 
   constructor(private readonly options: EngineHostOptions) {
@@ -177,6 +180,7 @@ export class EngineHost {
     for (const c of [...this.connections]) this.drop(c);
     this.stopBroadcast?.();
     engine?.close();
+    this.leaveQueue?.();
     this.releaseHold?.();
   }
 
@@ -316,7 +320,7 @@ export class EngineHost {
           if (this.state.kind !== 'acquiring') return;
           this.state = { kind: 'waiting' };
           this.introduceAll();
-          locks.request(name, () => this.hold()).catch((error) => this.lost(error));
+          void this.queueFor(locks, config.namespace);
         })
         .catch((error) => this.lost(error));
     // An older version's engine is taken over (its lock stolen), by one host of this version only: hosts of this
@@ -341,6 +345,52 @@ export class EngineHost {
         });
       })
       .catch(() => queue());
+  }
+
+  /**
+   * Queues for the engine lock, showing this version (a queued lock) until granted. Granted while a newer
+   * version queues too, it steps aside for it: a newer engine took the namespace over from this version
+   * meanwhile, and this one's tabs were told to reload. Run now, it would keep every newer tab waiting (they
+   * queue behind it) until the last tab of the older build closed.
+   */
+  private async queueFor(locks: LockManager, namespace: string): Promise<void> {
+    const { schema, protocol } = this.versions;
+    let leave!: () => void;
+    const queued = new Promise<void>((resolve) => (leave = resolve));
+    this.leaveQueue = leave;
+    // Shown before queueing, so an older runtime granted the lock ahead of this one always sees it.
+    await new Promise<void>((shown) => {
+      locks
+        .request(queuedLockName(namespace, schema, protocol, this.id), () => {
+          shown();
+          return queued;
+        })
+        .catch(() => shown());
+    });
+    if (this.state.kind !== 'waiting') return leave();
+    locks
+      .request(engineLockName(namespace), async () => {
+        leave();
+        if (await this.newerQueued(locks, namespace)) return this.supersede();
+        return this.hold();
+      })
+      .catch((error) => {
+        leave();
+        this.lost(error);
+      });
+  }
+
+  /** Whether a runtime of a newer version than this one queues for the engine lock now. */
+  private async newerQueued(locks: LockManager, namespace: string): Promise<boolean> {
+    try {
+      const { held = [] } = await locks.query();
+      return held.some((lock) => {
+        const version = lock.name ? parseInstanceLock(namespace, lock.name, 'queued') : null;
+        return version !== null && compareVersions(version, this.versions) > 0;
+      });
+    } catch {
+      return false;
+    }
   }
 
   /** Which engines hold instance locks now: one of an older version, one of this version or newer (not this host's). */

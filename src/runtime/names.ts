@@ -34,12 +34,20 @@ export const engineLockName = (namespace: string) => `syncline:${namespace}:engi
 export const instanceLockName = (namespace: string, schema: number, protocol: number, engineId: string) =>
   `syncline:${namespace}:instance:${schema}.${protocol}:${engineId}`;
 
-/** The versions in an instance lock name of this namespace, or null for any other lock. */
+/**
+ * Held by a runtime while it queues for the engine lock, naming its versions: an older runtime granted the lock
+ * reads them, and steps aside for a newer one queued behind it rather than run the namespace on older code.
+ */
+export const queuedLockName = (namespace: string, schema: number, protocol: number, hostId: string) =>
+  `syncline:${namespace}:queued:${schema}.${protocol}:${hostId}`;
+
+/** The versions in an instance (or, with `kind`, queued) lock name of this namespace, or null for any other lock. */
 export function parseInstanceLock(
   namespace: string,
   name: string,
+  kind: 'instance' | 'queued' = 'instance',
 ): { schema: number; protocol: number; engineId: string } | null {
-  const prefix = `syncline:${namespace}:instance:`;
+  const prefix = `syncline:${namespace}:${kind}:`;
   if (!name.startsWith(prefix)) return null;
   const match = /^(\d+)\.(\d+):(.+)$/.exec(name.slice(prefix.length));
   return match ? { schema: Number(match[1]), protocol: Number(match[2]), engineId: match[3]! } : null;
