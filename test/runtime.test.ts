@@ -509,6 +509,68 @@ describe('calls', () => {
     expect(await t.connection.call('entityDelete', collection, 'x')).to.equal(false);
   });
 
+  it("answers a conflict's resolve and a revert re-sent to the next engine with what the first one did", async () => {
+    const namespace = uniqueName('reresolve');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const put = (id: string, title: string) =>
+      fetch(`${API}/${collection}/${id}`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title }),
+      });
+    await Promise.all([put('x', 'base'), put('y', 'base')]);
+    const first = newHost({
+      startEngine: async (config, onVersionChange) => {
+        const engine = await startEngine(config, onVersionChange);
+        // Both calls do their work, then their answers are kept back: as if the engine went before answering.
+        for (const method of ['resolve', 'entityRevert'] as const) {
+          const run = engine[method].bind(engine) as (...args: unknown[]) => Promise<unknown>;
+          (engine as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+            run(...args).then(() => new Promise(() => {}));
+        }
+        return engine;
+      },
+    });
+    const second = newHost();
+    let runtime = first;
+    const t = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    await t.connection.ready(5_000);
+    await t.connection.call('registerCollection', {
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'manual',
+      pullIntervalMs: 0,
+    });
+    await eventually(async () => (await first.engine!.entities(collection)).length === 2, 5_000, 'pulled');
+    // x: changed on the server after the pull, then here: its push meets a 412, a conflict for the user.
+    await put('x', 'theirs');
+    await t.connection.call('entityPatch', collection, 'x', { title: 'mine' });
+    await eventually(async () => (await first.engine!.conflicts(collection)).length === 1, 5_000, 'conflict');
+    const [conflict] = await first.engine!.conflicts(collection);
+    // y: an edit held here, unsent (its pushes fail), to be reverted.
+    await addFault({ pathPrefix: `/api/${collection}/y`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}/y`));
+    await t.connection.call('entityPatch', collection, 'y', { title: 'unsent' });
+    const resolved = t.connection.call('resolve', conflict!.id, { choose: 'mine' });
+    const reverted = t.connection.call('entityRevert', collection, 'y');
+    await eventually(
+      async () =>
+        (await first.engine!.conflicts(collection)).length === 0 &&
+        (await first.engine!.entities(collection)).find((e) => e.id === 'y')?.dirty === false,
+      5_000,
+      'both done by the first engine',
+    );
+    runtime = second;
+    await first.close();
+    expect((await resolved)?.data, 'the resolve this tab asked for happened').to.deep.equal({ title: 'mine' });
+    expect(await reverted, 'the revert this tab asked for happened').to.equal(true);
+    // Asked afresh (not re-sent), they answer what is left.
+    const again = await t.connection.call('resolve', conflict!.id, { choose: 'mine' }).catch((e: SynclineError) => e);
+    expect((again as SynclineError).code).to.equal('not-found');
+    expect(await t.connection.call('entityRevert', collection, 'y')).to.equal(false);
+  });
+
   it('keeps a call that reached an engine gone before answering through a failed start: the next engine answers it, once', async function () {
     this.timeout(30_000);
     const namespace = uniqueName('applied');

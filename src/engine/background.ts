@@ -89,12 +89,27 @@ const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** The meta key of the highest revision of any row removed so far (new rows count on from it). */
 const REV_FLOOR_KEY = 'entityRev';
+/** The meta key of the kept answers of recent tab calls (see `TabCall`), and how many are kept. */
+const CALL_ANSWERS_KEY = 'callAnswers';
+const CALL_ANSWERS_KEPT = 32;
 /** Rows of the push index read at a time. */
 const PUSH_PAGE = 64;
 /** An entity tag no server hands out: a well-formed If-Match that matches nothing (see `settleCreate`). */
 const FENCE_TAG = '"syncline-fence"';
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
+
+/**
+ * A tab's call that changes the replica and whose answer says what it did (a resolve, a revert), named by the tab
+ * and its call id. Its answer is kept in the transaction that does it: re-sent to the next engine (the first went
+ * before answering), the call gets that answer rather than one about what is left ("no such conflict", "nothing
+ * to revert"). Kept small: the entity's key for a resolve, whose answer is read again.
+ */
+export interface TabCall {
+  key: string;
+  resent: boolean;
+}
+type KeptAnswer = { key: string; value: boolean | [collection: string, id: string] };
 
 function invalid(message: string): never {
   throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
@@ -311,13 +326,17 @@ export class BackgroundSync {
   }
 
   /** Drops this device's unpushed edits of an entity: back to the last server copy. */
-  async revert(collection: string, id: unknown): Promise<boolean> {
+  async revert(collection: string, id: unknown, call?: TabCall | null): Promise<boolean> {
     this.config(collection);
     const entityId = checkEntityId(id);
     const now = this.host.clock.now();
     const reverted = await this.write(async (tx, batch) => {
+      const kept = await this.keptAnswers(tx, call);
+      if (kept.earlier !== undefined) return kept.earlier === true;
       const row = await tx.objectStore('entities').get([collection, entityId]);
+      // An answer that changed nothing needs no keeping: asked again, it is the same.
       if (!row || (!row.dirty && !row.conflictId)) return false;
+      this.keepAnswer(tx, call, kept.answers, true);
       // Back to the server's copy: a conflict holds the newest one known (the row's base is older).
       const conflict = row.conflictId ? await tx.objectStore('conflicts').get(row.conflictId) : undefined;
       if (conflict) this.removeConflict(tx, batch, conflict.id, collection);
@@ -420,7 +439,7 @@ export class BackgroundSync {
   // ---- conflicts --------------------------------------------------------------------------
 
   /** Settles a conflict: the chosen data is pushed against the server's current version. */
-  async resolve(conflictId: unknown, resolution: unknown): Promise<EntityRecord | null> {
+  async resolve(conflictId: unknown, resolution: unknown, call?: TabCall | null): Promise<EntityRecord | null> {
     if (typeof conflictId !== 'string' || !conflictId) invalid('A conflict id must be a non-empty string.');
     if (typeof resolution !== 'object' || resolution === null)
       invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
@@ -434,10 +453,17 @@ export class BackgroundSync {
     let collection = '';
     const now = this.host.clock.now();
     const result = await this.write(async (tx, batch) => {
+      const kept = await this.keptAnswers(tx, call);
+      if (Array.isArray(kept.earlier)) {
+        // Resolved by this call on the engine before: the entity as it is now is what that resolve made it.
+        const row = await tx.objectStore('entities').get(kept.earlier);
+        return row ? recordOf(row) : null;
+      }
       const conflict = await tx.objectStore('conflicts').get(conflictId);
       if (!conflict)
         throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
       collection = conflict.collection;
+      this.keepAnswer(tx, call, kept.answers, [conflict.collection, conflict.entityId]);
       const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
       await this.dropConflict(tx, batch, conflictId, conflict.collection);
       const chosen =
@@ -1319,6 +1345,32 @@ export class BackgroundSync {
     stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
     stat.failed += Number(refusedEdit(next)) - Number(refusedEdit(prev));
     batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
+  }
+
+  /** The kept answers (for a call to keep its own beside them), and this call's, if it is re-sent and was answered. */
+  private async keptAnswers(
+    tx: Tx,
+    call: TabCall | null | undefined,
+  ): Promise<{ answers: KeptAnswer[]; earlier?: KeptAnswer['value'] }> {
+    if (!call) return { answers: [] };
+    const stored = await tx.objectStore('meta').get(CALL_ANSWERS_KEY);
+    const answers = Array.isArray(stored) ? (stored as KeptAnswer[]) : [];
+    const earlier = call.resent ? answers.find((a) => a.key === call.key)?.value : undefined;
+    return earlier === undefined ? { answers } : { answers, earlier };
+  }
+
+  /** Keeps a call's answer, in the transaction that does what it says; the oldest kept answers make room. */
+  private keepAnswer(
+    tx: Tx,
+    call: TabCall | null | undefined,
+    answers: KeptAnswer[],
+    value: KeptAnswer['value'],
+  ): void {
+    if (!call) return;
+    const next = [...answers.slice(-(CALL_ANSWERS_KEPT - 1)), { key: call.key, value }];
+    tx.objectStore('meta')
+      .put(next, CALL_ANSWERS_KEY)
+      .catch(() => {});
   }
 
   /** One write transaction over the replica; its changes are emitted once it has committed. */

@@ -20,7 +20,7 @@ import {
   type Rollback,
 } from '../types.ts';
 import { realClock, type Clock } from './clock.ts';
-import type { BackgroundSync, EntityBatch } from './background.ts';
+import type { BackgroundSync, EntityBatch, TabCall } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
 import type { CompletedRow, SynclineDB } from './db.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
@@ -933,16 +933,20 @@ export class SyncEngine {
     return this.loadBackground().then((b) => b.delete(collection, id, options?.resent === true));
   }
 
-  async entityRevert(collection: string, id: string): Promise<boolean> {
+  /** Drops this device's unpushed edits of an entity. `call`: a tab's call, answered once (see `TabCall`). */
+  async entityRevert(collection: string, id: string, call?: TabCall | null): Promise<boolean> {
     this.assertOpen();
     checkCollectionName(collection);
-    return this.loadBackground().then((b) => b.revert(collection, id));
+    return this.loadBackground().then((b) => b.revert(collection, id, call));
   }
 
-  /** Settles a conflict; the result is pushed against the server's current version. */
-  async resolve(conflictId: string, resolution: unknown): Promise<EntityRecord | null> {
+  /**
+   * Settles a conflict; the result is pushed against the server's current version. `call`: a tab's call, answered
+   * once (see `TabCall`).
+   */
+  async resolve(conflictId: string, resolution: unknown, call?: TabCall | null): Promise<EntityRecord | null> {
     this.assertOpen();
-    return this.loadBackground().then((b) => b.resolve(conflictId, resolution));
+    return this.loadBackground().then((b) => b.resolve(conflictId, resolution, call));
   }
 
   async entities(collection: string): Promise<EntityRecord[]> {

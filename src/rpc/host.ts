@@ -598,7 +598,7 @@ export class EngineHost {
     let entry = memory.get(message.id);
     if (!entry) {
       // Ids only grow within a tab: a known id is this call again, re-sent after a reconnect.
-      entry = { answer: this.invoke(message), at: now };
+      entry = { answer: this.invoke(connection.client, message), at: now };
       memory.set(message.id, entry);
       entry.answer.then(
         () => (entry!.at = Date.now()),
@@ -611,9 +611,14 @@ export class EngineHost {
     );
   }
 
-  private async invoke(message: Extract<ClientMessage, { t: 'call' }>): Promise<unknown> {
+  private async invoke(client: string, message: Extract<ClientMessage, { t: 'call' }>): Promise<unknown> {
     const engine = this.engine;
     if (!engine) throw new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine is not running here.');
+    // Named by the tab and its call id, which a re-sent call keeps: its answer is kept with what it did.
+    const call = { key: `${client}#${message.id}`, resent: message.resent === true };
+    if (message.method === 'resolve') return engine.resolve(message.args[0] as string, message.args[1], call);
+    if (message.method === 'entityRevert')
+      return engine.entityRevert(message.args[0] as string, message.args[1] as string, call);
     if (message.method === 'enqueue')
       // The inputs came through postMessage: the engine's own copies already.
       return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true, owned: true });
