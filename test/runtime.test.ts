@@ -7,7 +7,7 @@ import { EngineHost } from '../src/rpc/host.ts';
 import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from '../src/rpc/connection.ts';
 import { PROTOCOL_VERSION, portLink, type Link } from '../src/rpc/protocol.ts';
 import { broadcastLink } from '../src/runtime/broadcast.ts';
-import { channelName, engineLockName, tabLockName } from '../src/runtime/names.ts';
+import { channelName, engineLockName, queuedLockName, tabLockName } from '../src/runtime/names.ts';
 import { startEngine } from '../src/runtime/start-engine.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
@@ -235,6 +235,28 @@ describe('one engine per namespace', () => {
     await eventually(() => second.stateKind === 'running', 10_000, 'newer runtime took the engine');
     expect(oldQueued.stateKind).to.equal('superseded');
     expect(await newTab.connection.call('count', {})).to.equal(0);
+  });
+
+  it('steps aside, telling its tabs to reload, when it finds the engine lock free while a newer version queues', async () => {
+    const namespace = uniqueName('deploy-free');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    // A runtime of the next build queues for the lock (as it shows itself), and the lock is free: the newer engine
+    // it queued behind has just gone, and its own request is a step behind.
+    let leave!: () => void;
+    await new Promise<void>(
+      (held) =>
+        void navigator.locks.request(queuedLockName(namespace, DB_VERSION, PROTOCOL_VERSION + 1, 'next'), () => {
+          held();
+          return new Promise<void>((r) => (leave = r));
+        }),
+    );
+    cleanups.push(() => leave());
+    const host = newHost();
+    const t = await tab(namespace, host);
+    await eventually(() => t.states.some((s) => s.updateRequired !== null), 5_000, 'tab told to reload');
+    expect(host.stateKind).to.equal('superseded');
+    const { held = [] } = await navigator.locks.query();
+    expect(held.map((lock) => lock.name)).not.to.include(engineLockName(namespace));
   });
 
   it('tells a tab older than the running engine to reload instead of talking to it', async () => {

@@ -347,12 +347,7 @@ export class EngineHost {
       .catch(() => queue());
   }
 
-  /**
-   * Queues for the engine lock, showing this version (a queued lock) until granted. Granted while a newer
-   * version queues too, it steps aside for it: a newer engine took the namespace over from this version
-   * meanwhile, and this one's tabs were told to reload. Run now, it would keep every newer tab waiting (they
-   * queue behind it) until the last tab of the older build closed.
-   */
+  /** Queues for the engine lock, showing this version (a queued lock, see `hold`) until granted. */
   private async queueFor(locks: LockManager, namespace: string): Promise<void> {
     const { schema, protocol } = this.versions;
     let leave!: () => void;
@@ -369,9 +364,8 @@ export class EngineHost {
     });
     if (this.state.kind !== 'waiting') return leave();
     locks
-      .request(engineLockName(namespace), async () => {
+      .request(engineLockName(namespace), () => {
         leave();
-        if (await this.newerQueued(locks, namespace)) return this.supersede();
         return this.hold();
       })
       .catch((error) => {
@@ -410,10 +404,22 @@ export class EngineHost {
     }
   }
 
+  /** Closed, or superseded by a newer version: this host runs no engine again. */
+  private get ended(): boolean {
+    return this.state.kind === 'closed' || this.state.kind === 'superseded';
+  }
+
   /** Runs the engine while the engine lock is held; the returned promise holds the lock until the engine stops. */
   private async hold(): Promise<void> {
     const config = this.config;
-    if (!config || this.state.kind === 'closed' || this.state.kind === 'superseded') return;
+    if (!config || this.ended) return;
+    const locks = this.locks;
+    // Granted while a newer version queues (this host queued behind the engine a newer one took over, or found the
+    // lock free just as the newer engine went): the namespace belongs to the newer build now. Run, this engine would
+    // keep every newer tab waiting behind it until the last tab of the older build closed; it steps aside instead,
+    // and its tabs are told to reload.
+    if (locks && (await this.newerQueued(locks, config.namespace))) return this.supersede();
+    if (this.ended) return;
     this.state = { kind: 'starting' };
     let release!: () => void;
     const life = new Promise<void>((resolve) => (release = resolve));
@@ -421,7 +427,6 @@ export class EngineHost {
     this.engineId = `${this.id}.${++this.starts}`;
     // Still this start, not one begun after this engine stepped aside (a deleted database) while it opened.
     const current = () => this.state.kind === 'starting' && this.releaseHold === release;
-    const locks = this.locks;
     if (locks) {
       this.instanceLock = instanceLockName(
         config.namespace,
