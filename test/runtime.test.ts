@@ -259,6 +259,83 @@ describe('one engine per namespace', () => {
     expect(held.map((lock) => lock.name)).not.to.include(engineLockName(namespace));
   });
 
+  it('takes over from an older engine when another runtime holds the takeover lock as it starts', async () => {
+    const namespace = uniqueName('deploy-busy');
+    const { oldHost } = await olderEngine(namespace);
+    // Another runtime (of any version) is in its check, holding the takeover lock, as the new build starts.
+    let free!: () => void;
+    await new Promise<void>(
+      (held) =>
+        void navigator.locks.request(`${engineLockName(namespace)}:takeover`, () => {
+          held();
+          return new Promise<void>((r) => (free = r));
+        }),
+    );
+    cleanups.push(() => free());
+    const host = newHost();
+    const t = await tab(namespace, host);
+    await new Promise((r) => setTimeout(r, 300));
+    free();
+    await t.connection.ready(5_000);
+    expect({ newer: host.stateKind, older: oldHost.stateKind }).to.deep.equal({
+      newer: 'running',
+      older: 'superseded',
+    });
+  });
+
+  it('hands over when an older runtime is granted the lock as a newer one reads which engine runs', async () => {
+    const namespace = uniqueName('deploy-race');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
+    // The older runtime's reads of the locks answer late, as of the moment asked: the newer one starts meanwhile.
+    const real = navigator.locks;
+    const slow = {
+      request: real.request.bind(real),
+      query: async () => {
+        const held = await real.query();
+        await new Promise((r) => setTimeout(r, 800));
+        return held;
+      },
+    } as unknown as LockManager;
+    const oldHost = newHost({ versions: older, locks: slow });
+    await tab(namespace, oldHost, { versions: older });
+    await eventually(
+      async () => ((await real.query()).held ?? []).some((l) => l.name === engineLockName(namespace)),
+      5_000,
+      'older runtime granted the lock',
+    );
+    const host = newHost();
+    const t = await tab(namespace, host);
+    await t.connection.ready(10_000);
+    expect({ newer: host.stateKind, older: oldHost.stateKind }).to.deep.equal({
+      newer: 'running',
+      older: 'superseded',
+    });
+  });
+
+  it('steps aside for a newer runtime queued behind it once a tab of that runtime reaches it', async () => {
+    const namespace = uniqueName('deploy-behind');
+    const { oldHost, oldTab } = await olderEngine(namespace);
+    // A newer runtime that missed the older engine (its read of the locks did not show it) queues behind it, and
+    // sends its tab there over the channel.
+    const real = navigator.locks;
+    const blind = {
+      request: real.request.bind(real),
+      query: async () => {
+        const { held = [], pending = [] } = await real.query();
+        return { held: held.filter((l) => !l.name?.includes(':instance:')), pending };
+      },
+    } as unknown as LockManager;
+    const host = newHost({ locks: blind });
+    const t = await tab(namespace, host);
+    await t.connection.ready(10_000);
+    expect({ newer: host.stateKind, older: oldHost.stateKind }).to.deep.equal({
+      newer: 'running',
+      older: 'superseded',
+    });
+    await eventually(() => oldTab.states.some((s) => s.updateRequired !== null), 5_000, 'old tab told to reload');
+  });
+
   it('tells a tab older than the running engine to reload instead of talking to it', async () => {
     const namespace = uniqueName('oldtab');
     cleanups.push(() => deleteSynclineDB(namespace));

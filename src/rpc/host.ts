@@ -206,7 +206,10 @@ export class EngineHost {
       return null;
     }
     // A newer tab: its own runtime takes over the namespace from this older one; nothing to say to it.
-    if (order > 0) return null;
+    if (order > 0) {
+      void this.yieldToNewer();
+      return null;
+    }
     // A hello from a link the tab has already left, arriving late: the newer link stands.
     const epoch = hello.epoch ?? 0;
     if (epoch < (this.epochs.get(hello.client) ?? 0)) return null;
@@ -311,7 +314,29 @@ export class EngineHost {
       void this.hold();
       return;
     }
-    const name = engineLockName(config.namespace);
+    void this.acquire(locks, config.namespace);
+  }
+
+  /**
+   * Shows this host's versions in a queued lock (held until its instance lock shows them), then reads which engine
+   * runs and takes the engine lock: from an older version's engine, or in line behind one of this version. Shown
+   * before anything is read: an older host granted the lock shows its instance lock before it reads the queued ones
+   * (`hold`), so of two hosts doing this at the same moment, at least one sees the other.
+   */
+  private async acquire(locks: LockManager, namespace: string): Promise<void> {
+    const name = engineLockName(namespace);
+    this.leaveQueue?.();
+    let leave!: () => void;
+    const queued = new Promise<void>((resolve) => (leave = resolve));
+    this.leaveQueue = leave;
+    await new Promise<void>((shown) => {
+      locks
+        .request(queuedLockName(namespace, this.versions.schema, this.versions.protocol, this.id), () => {
+          shown();
+          return queued;
+        })
+        .catch(() => shown());
+    });
     const queue = () =>
       locks
         .request(name, { ifAvailable: true }, async (lock) => {
@@ -320,19 +345,19 @@ export class EngineHost {
           if (this.state.kind !== 'acquiring') return;
           this.state = { kind: 'waiting' };
           this.introduceAll();
-          void this.queueFor(locks, config.namespace);
+          locks.request(name, () => this.hold()).catch((error) => this.lost(error));
         })
         .catch((error) => this.lost(error));
     // An older version's engine is taken over (its lock stolen), by one host of this version only: hosts of this
     // version starting together (two tabs, two clients of one page) would otherwise steal it from each other, and
     // the first, taken for superseded, would tell its tabs to reload. The takeover lock is held from the check
-    // until the thief's instance lock shows its version; whoever finds it taken, or that version there, queues.
-    void locks
-      .request(`${name}:takeover`, { ifAvailable: true }, async (takeover) => {
+    // until the thief's instance lock shows its version; whoever waited for it looks again, and finds that version.
+    await locks
+      .request(`${name}:takeover`, async () => {
         if (this.state.kind !== 'acquiring') return;
-        const running = takeover ? await this.enginesRunning(locks, config.namespace) : null;
+        const running = await this.enginesRunning(locks, namespace);
         if (this.state.kind !== 'acquiring') return;
-        if (!running?.older || running.current) {
+        if (!running.older || running.current) {
           queue();
           return;
         }
@@ -347,31 +372,14 @@ export class EngineHost {
       .catch(() => queue());
   }
 
-  /** Queues for the engine lock, showing this version (a queued lock, see `hold`) until granted. */
-  private async queueFor(locks: LockManager, namespace: string): Promise<void> {
-    const { schema, protocol } = this.versions;
-    let leave!: () => void;
-    const queued = new Promise<void>((resolve) => (leave = resolve));
-    this.leaveQueue = leave;
-    // Shown before queueing, so an older runtime granted the lock ahead of this one always sees it.
-    await new Promise<void>((shown) => {
-      locks
-        .request(queuedLockName(namespace, schema, protocol, this.id), () => {
-          shown();
-          return queued;
-        })
-        .catch(() => shown());
-    });
-    if (this.state.kind !== 'waiting') return leave();
-    locks
-      .request(engineLockName(namespace), () => {
-        leave();
-        return this.hold();
-      })
-      .catch((error) => {
-        leave();
-        this.lost(error);
-      });
+  /**
+   * A newer tab reached this engine: its runtime is not running one, so it queues, or is about to take over. If it
+   * queues (it read before this engine showed itself, or the takeover was busy), this engine steps aside for it.
+   */
+  private async yieldToNewer(): Promise<void> {
+    const locks = this.locks;
+    if (!locks || !this.config || this.state.kind !== 'running') return;
+    if ((await this.newerQueued(locks, this.config.namespace)) && this.state.kind === 'running') this.supersede();
   }
 
   /** Whether a runtime of a newer version than this one queues for the engine lock now. */
@@ -404,22 +412,10 @@ export class EngineHost {
     }
   }
 
-  /** Closed, or superseded by a newer version: this host runs no engine again. */
-  private get ended(): boolean {
-    return this.state.kind === 'closed' || this.state.kind === 'superseded';
-  }
-
   /** Runs the engine while the engine lock is held; the returned promise holds the lock until the engine stops. */
   private async hold(): Promise<void> {
     const config = this.config;
-    if (!config || this.ended) return;
-    const locks = this.locks;
-    // Granted while a newer version queues (this host queued behind the engine a newer one took over, or found the
-    // lock free just as the newer engine went): the namespace belongs to the newer build now. Run, this engine would
-    // keep every newer tab waiting behind it until the last tab of the older build closed; it steps aside instead,
-    // and its tabs are told to reload.
-    if (locks && (await this.newerQueued(locks, config.namespace))) return this.supersede();
-    if (this.ended) return;
+    if (!config || this.state.kind === 'closed' || this.state.kind === 'superseded') return;
     this.state = { kind: 'starting' };
     let release!: () => void;
     const life = new Promise<void>((resolve) => (release = resolve));
@@ -427,6 +423,7 @@ export class EngineHost {
     this.engineId = `${this.id}.${++this.starts}`;
     // Still this start, not one begun after this engine stepped aside (a deleted database) while it opened.
     const current = () => this.state.kind === 'starting' && this.releaseHold === release;
+    const locks = this.locks;
     if (locks) {
       this.instanceLock = instanceLockName(
         config.namespace,
@@ -442,9 +439,19 @@ export class EngineHost {
           })
           .catch(() => granted());
       });
-      // A takeover is over once this version shows: the next host of it to start queues behind this one.
+      // This version shows as an engine's now. A takeover is over: the next host of it to start queues behind this one.
+      this.leaveQueue?.();
       this.onInstanceHeld?.();
       this.onInstanceHeld = null;
+      // Granted while a newer version queues (this host queued behind the engine a newer one took over, or found the
+      // lock free just as the newer engine went): the namespace belongs to the newer build. Run, this engine would
+      // keep every newer tab waiting behind it until the last tab of the older build closed; it steps aside instead,
+      // and its tabs are told to reload.
+      if ((await this.newerQueued(locks, config.namespace)) && current()) this.supersede();
+      if (!current()) {
+        release();
+        return;
+      }
     }
     let engine: SyncEngine;
     try {
@@ -479,6 +486,7 @@ export class EngineHost {
   /** The engine lock request failed: taken by a newer version (AbortError), or the lock manager broke. */
   private lost(error: unknown): void {
     if (this.state.kind === 'closed') return;
+    this.leaveQueue?.();
     if ((error as Error)?.name === 'AbortError') this.supersede();
     else {
       this.state = { kind: 'failed', error, at: Date.now() };
@@ -517,6 +525,7 @@ export class EngineHost {
   private stopEngine(next: State, farewell: (connection: Connection) => boolean): void {
     const engine = this.engine;
     this.state = next;
+    this.leaveQueue?.();
     this.stopBroadcast?.();
     this.stopBroadcast = null;
     engine?.close();
