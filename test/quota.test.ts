@@ -50,6 +50,42 @@ describe('storage quota (Chromium, enforced)', () => {
     });
   });
 
+  it('reverts an unsent edit on a full disk, keeping its answer for a re-send as well', async function () {
+    this.timeout(60_000);
+    const collection = uniqueName('q');
+    const namespace = uniqueName('quota');
+    await withOtherOriginPage(collection, { quota: 3 * 1024 * 1024 }, async (run) => {
+      const result = (await run(`(async () => {
+        const client = window.syncline.createSyncClient({
+          endpoint: '/api', namespace: ${JSON.stringify(namespace)}, mode: 'shared-worker',
+          healthUrl: '/api/health/${collection}', maxPayloadBytes: 1024 * 1024,
+        });
+        const items = client.collection(${JSON.stringify(collection)}, { url: '/api/${collection}', pullIntervalMs: 0 });
+        const noise = () => Array.from(crypto.getRandomValues(new Uint8Array(65536)), (b) => b.toString(16).padStart(2, '0')).join('');
+        // Edits made offline until the disk refuses one.
+        let stored = 0;
+        let refusal = null;
+        for (let i = 0; i < 60 && !refusal; i++) {
+          try {
+            await items.put('e' + i, { data: noise() });
+            stored++;
+          } catch (e) { refusal = e.code; }
+        }
+        // The newest: never sent (the oldest goes first, and the push found the server away), so its revert only
+        // removes it.
+        let reverted;
+        try { reverted = await items.revert('e' + (stored - 1)); } catch (e) { reverted = e.code; }
+        client.close();
+        // Space for the tests after this one on the same origin.
+        await window.syncline.deleteSynclineDB(${JSON.stringify(namespace)});
+        return { stored, refusal, reverted };
+      })()`)) as { stored: number; refusal: string; reverted: unknown };
+      expect(result.refusal).to.equal('quota-exceeded');
+      expect(result.stored).to.be.at.least(1);
+      expect(result.reverted).to.equal(true);
+    });
+  });
+
   it('counts a failure it could not write (kept in memory) as failed when that operation is discarded', async function () {
     this.timeout(60_000);
     const collection = uniqueName('q');

@@ -450,6 +450,40 @@ describe('a deleted database (logout)', () => {
     await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'drained');
     expect((await serverItems(collection)).map((i) => i.id)).to.deep.equal(['after']);
   });
+
+  it('asks the fresh engine a call the closing one failed as it went, not answer it with that failure', async () => {
+    const namespace = uniqueName('deleted-call');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    // The first engine takes the call up only once the database is being deleted under it: it fails, closed.
+    let first = true;
+    let closing!: () => void;
+    const closed = new Promise<void>((r) => (closing = r));
+    const host = newHost({
+      startEngine: async (config, onVersionChange) => {
+        const engine = await startEngine(config, (v) => {
+          closing();
+          onVersionChange(v);
+        });
+        if (first) {
+          first = false;
+          const run = engine.enqueue.bind(engine);
+          engine.enqueue = (...args) => closed.then(() => run(...args));
+        }
+        return engine;
+      },
+    });
+    const t = await tab(namespace, host, { callTimeoutMs: 15_000 });
+    await t.connection.ready(5_000);
+    const call = t.connection.call('enqueue', [create(collection, 'kept')]);
+    await new Promise((r) => setTimeout(r, 100));
+    await deleteSynclineDB(namespace);
+    const [op] = await call;
+    expect(op!.id).to.be.a('string');
+    expect(await t.connection.call('count', {})).to.equal(1);
+  });
 });
 
 describe('liveness by locks', () => {
@@ -668,6 +702,55 @@ describe('calls', () => {
     const again = await t.connection.call('resolve', conflict!.id, { choose: 'mine' }).catch((e: SynclineError) => e);
     expect((again as SynclineError).code).to.equal('not-found');
     expect(await t.connection.call('entityRevert', collection, 'y')).to.equal(false);
+  });
+
+  it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {
+    const namespace = uniqueName('rerevert');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    await fetch(`${API}/${collection}/y`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'base' }),
+    });
+    let firstAnswer: unknown;
+    const first = newHost({
+      startEngine: async (config, onVersionChange) => {
+        const engine = await startEngine(config, onVersionChange);
+        const run = engine.entityRevert.bind(engine);
+        // The revert is done (nothing to revert: y is clean), and its answer kept back.
+        engine.entityRevert = (...args) =>
+          run(...args).then((value) => {
+            firstAnswer = value;
+            return new Promise<boolean>(() => {});
+          });
+        return engine;
+      },
+    });
+    const second = newHost();
+    let runtime = first;
+    const a = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    const b = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    await Promise.all([a.connection.ready(5_000), b.connection.ready(5_000)]);
+    await a.connection.call('registerCollection', {
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'merge',
+      pullIntervalMs: 0,
+    });
+    await eventually(async () => (await first.engine!.entities(collection)).length === 1, 5_000, 'pulled');
+    await addFault({ pathPrefix: `/api/${collection}/y`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}/y`));
+    const reverted = a.connection.call('entityRevert', collection, 'y');
+    await eventually(() => firstAnswer === false, 5_000, 'nothing reverted by the first engine');
+    // Another tab's edit, saved (and answered) before the first engine goes.
+    await b.connection.call('entityPatch', collection, 'y', { title: 'saved by b' });
+    runtime = second;
+    await first.close();
+    expect(await reverted).to.equal(false);
+    await eventually(() => second.engine !== null, 5_000, 'second engine');
+    const y = (await second.engine!.entities(collection)).find((e) => e.id === 'y');
+    expect(y?.data).to.deep.equal({ title: 'saved by b' });
   });
 
   it('keeps a call that reached an engine gone before answering through a failed start: the next engine answers it, once', async function () {

@@ -89,9 +89,14 @@ const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** The meta key of the highest revision of any row removed so far (new rows count on from it). */
 const REV_FLOOR_KEY = 'entityRev';
-/** The meta key of the kept answers of recent tab calls (see `TabCall`), and how many are kept. */
+/**
+ * The meta key of the kept answers of recent tab calls (see `TabCall`). Kept for as long as a tab waits for an
+ * answer by default many times over (a call fails after `callTimeoutMs`, 15 s, and is re-sent at the next engine's
+ * welcome, within seconds), and at most so many, so that the list rewritten with each call stays small.
+ */
 const CALL_ANSWERS_KEY = 'callAnswers';
-const CALL_ANSWERS_KEPT = 32;
+const CALL_ANSWERS_MS = 2 * 60_000;
+const CALL_ANSWERS_MAX = 128;
 /** Rows of the push index read at a time. */
 const PUSH_PAGE = 64;
 /** An entity tag no server hands out: a well-formed If-Match that matches nothing (see `settleCreate`). */
@@ -109,7 +114,7 @@ export interface TabCall {
   key: string;
   resent: boolean;
 }
-type KeptAnswer = { key: string; value: boolean | [collection: string, id: string] };
+type KeptAnswer = { key: string; at: number; value: boolean | [collection: string, id: string] };
 
 function invalid(message: string): never {
   throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
@@ -330,28 +335,33 @@ export class BackgroundSync {
     this.config(collection);
     const entityId = checkEntityId(id);
     const now = this.host.clock.now();
-    const reverted = await this.write(async (tx, batch) => {
-      const kept = await this.keptAnswers(tx, call);
-      if (kept.earlier !== undefined) return kept.earlier === true;
-      const row = await tx.objectStore('entities').get([collection, entityId]);
-      // An answer that changed nothing needs no keeping: asked again, it is the same.
-      if (!row || (!row.dirty && !row.conflictId)) return false;
-      this.keepAnswer(tx, call, kept.answers, true);
-      // Back to the server's copy: a conflict holds the newest one known (the row's base is older).
-      const conflict = row.conflictId ? await tx.objectStore('conflicts').get(row.conflictId) : undefined;
-      if (conflict) this.removeConflict(tx, batch, conflict.id, collection);
-      if (conflict && conflict.theirsVersion !== null) {
-        const { theirs, theirsVersion } = conflict;
-        this.putRow(tx, batch, row, this.serverCopy(row, theirs, theirsVersion));
+    const reverted = await this.writeOnce(
+      call,
+      async (tx, batch, keep) => {
+        const row = await tx.objectStore('entities').get([collection, entityId]);
+        // "Nothing to revert" is kept too: re-sent after another tab's edit of the entity, it must not revert that.
+        if (!row || (!row.dirty && !row.conflictId)) {
+          keep(false);
+          return false;
+        }
+        keep(true);
+        // Back to the server's copy: a conflict holds the newest one known (the row's base is older).
+        const conflict = row.conflictId ? await tx.objectStore('conflicts').get(row.conflictId) : undefined;
+        if (conflict) this.removeConflict(tx, batch, conflict.id, collection);
+        if (conflict && conflict.theirsVersion !== null) {
+          const { theirs, theirsVersion } = conflict;
+          this.putRow(tx, batch, row, this.serverCopy(row, theirs, theirsVersion));
+          return true;
+        }
+        const clean = this.cleanRow(row, row.serverData, row.baseVersion);
+        if (clean.serverData !== null || clean.baseVersion !== null) this.putRow(tx, batch, row, clean);
+        // A create whose push left may be on the server: going back to "none" there takes a DELETE.
+        else if (row.sent) this.putRow(tx, batch, row, this.edited({ ...row, conflictId: undefined }, null, now));
+        else this.putRow(tx, batch, row, null);
         return true;
-      }
-      const clean = this.cleanRow(row, row.serverData, row.baseVersion);
-      if (clean.serverData !== null || clean.baseVersion !== null) this.putRow(tx, batch, row, clean);
-      // A create whose push left may be on the server: going back to "none" there takes a DELETE.
-      else if (row.sent) this.putRow(tx, batch, row, this.edited({ ...row, conflictId: undefined }, null, now));
-      else this.putRow(tx, batch, row, null);
-      return true;
-    });
+      },
+      async (_tx, earlier) => earlier === true,
+    );
     if (reverted) this.host.pokePush(collection);
     return reverted;
   }
@@ -452,58 +462,61 @@ export class BackgroundSync {
       'data' in r ? (r.data === null ? null : checkedData(r.data, this.host.config.maxPayloadBytes)) : undefined;
     let collection = '';
     const now = this.host.clock.now();
-    const result = await this.write(async (tx, batch) => {
-      const kept = await this.keptAnswers(tx, call);
-      if (Array.isArray(kept.earlier)) {
+    const result = await this.writeOnce(
+      call,
+      async (tx, batch, keep) => {
+        const conflict = await tx.objectStore('conflicts').get(conflictId);
+        if (!conflict)
+          throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
+        collection = conflict.collection;
+        keep([conflict.collection, conflict.entityId]);
+        const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
+        await this.dropConflict(tx, batch, conflictId, conflict.collection);
+        const chosen =
+          dataIn !== undefined
+            ? dataIn
+            : 'choose' in r && r.choose === 'theirs'
+              ? conflict.theirs
+              : row?.deleted
+                ? null
+                : (row?.data ?? conflict.mine);
+        const base: EntityRow = row ?? emptyRow(conflict.collection, conflict.entityId, now, this.revFloor);
+        // Against the server's current version: the push that follows does not meet the same 412 again.
+        const rebased: EntityRow = {
+          ...base,
+          serverData: conflict.theirs,
+          baseVersion: conflict.theirsVersion,
+          updatedAt: now,
+        };
+        delete rebased.conflictId;
+        if (sameValue(chosen, conflict.theirs)) {
+          const clean = this.cleanRow(rebased, conflict.theirs, conflict.theirsVersion);
+          this.putRow(tx, batch, row ?? null, conflict.theirs === null ? null : clean);
+          return conflict.theirs === null ? null : recordOf(clean);
+        }
+        const next: EntityRow = {
+          ...rebased,
+          data: chosen,
+          deleted: chosen === null,
+          dirty: true,
+          localRev: base.localRev + 1,
+          pushOrder: base.pushOrder ?? ++this.pushOrder,
+          dirtySince: base.dirtySince ?? now,
+          attempts: 0,
+          strikes: 0,
+          nextAttemptAt: 0,
+        };
+        this.putRow(tx, batch, row ?? null, next);
+        return recordOf(next);
+      },
+      async (tx, earlier) => {
         // Resolved by this call on the engine before: the entity as it is now is what that resolve made it.
-        const row = await tx.objectStore('entities').get(kept.earlier);
+        const row = Array.isArray(earlier) ? await tx.objectStore('entities').get(earlier) : undefined;
         return row ? recordOf(row) : null;
-      }
-      const conflict = await tx.objectStore('conflicts').get(conflictId);
-      if (!conflict)
-        throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
-      collection = conflict.collection;
-      this.keepAnswer(tx, call, kept.answers, [conflict.collection, conflict.entityId]);
-      const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
-      await this.dropConflict(tx, batch, conflictId, conflict.collection);
-      const chosen =
-        dataIn !== undefined
-          ? dataIn
-          : 'choose' in r && r.choose === 'theirs'
-            ? conflict.theirs
-            : row?.deleted
-              ? null
-              : (row?.data ?? conflict.mine);
-      const base: EntityRow = row ?? emptyRow(conflict.collection, conflict.entityId, now, this.revFloor);
-      // Against the server's current version: the push that follows does not meet the same 412 again.
-      const rebased: EntityRow = {
-        ...base,
-        serverData: conflict.theirs,
-        baseVersion: conflict.theirsVersion,
-        updatedAt: now,
-      };
-      delete rebased.conflictId;
-      if (sameValue(chosen, conflict.theirs)) {
-        const clean = this.cleanRow(rebased, conflict.theirs, conflict.theirsVersion);
-        this.putRow(tx, batch, row ?? null, conflict.theirs === null ? null : clean);
-        return conflict.theirs === null ? null : recordOf(clean);
-      }
-      const next: EntityRow = {
-        ...rebased,
-        data: chosen,
-        deleted: chosen === null,
-        dirty: true,
-        localRev: base.localRev + 1,
-        pushOrder: base.pushOrder ?? ++this.pushOrder,
-        dirtySince: base.dirtySince ?? now,
-        attempts: 0,
-        strikes: 0,
-        nextAttemptAt: 0,
-      };
-      this.putRow(tx, batch, row ?? null, next);
-      return recordOf(next);
-    });
-    this.host.pokePush(collection);
+      },
+    );
+    // Not for an answer kept from before: that resolve's push was poked then.
+    if (collection) this.host.pokePush(collection);
     return result;
   }
 
@@ -916,6 +929,10 @@ export class BackgroundSync {
           tx.objectStore('collections')
             .put({ ...config, cursor: '', lastPullAt: null })
             .catch(() => {});
+        // They name the entities of the data cleared (a logout), and answer for conflicts no longer there.
+        tx.objectStore('meta')
+          .delete(CALL_ANSWERS_KEY)
+          .catch(() => {});
         return removed.length;
       });
       // Once committed: each collection pulls from the start next time.
@@ -1347,30 +1364,30 @@ export class BackgroundSync {
     batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
   }
 
-  /** The kept answers (for a call to keep its own beside them), and this call's, if it is re-sent and was answered. */
-  private async keptAnswers(
-    tx: Tx,
+  /**
+   * One write doing a tab's call (see `TabCall`). A re-sent call whose answer is kept gets it through `replay`;
+   * otherwise `body` runs, and what it passes to `keep` is kept with its work. (On a full disk Chromium still takes
+   * this small put beside a revert's delete: test/quota.test.ts.)
+   */
+  private writeOnce<T>(
     call: TabCall | null | undefined,
-  ): Promise<{ answers: KeptAnswer[]; earlier?: KeptAnswer['value'] }> {
-    if (!call) return { answers: [] };
-    const stored = await tx.objectStore('meta').get(CALL_ANSWERS_KEY);
-    const answers = Array.isArray(stored) ? (stored as KeptAnswer[]) : [];
-    const earlier = call.resent ? answers.find((a) => a.key === call.key)?.value : undefined;
-    return earlier === undefined ? { answers } : { answers, earlier };
-  }
-
-  /** Keeps a call's answer, in the transaction that does what it says; the oldest kept answers make room. */
-  private keepAnswer(
-    tx: Tx,
-    call: TabCall | null | undefined,
-    answers: KeptAnswer[],
-    value: KeptAnswer['value'],
-  ): void {
-    if (!call) return;
-    const next = [...answers.slice(-(CALL_ANSWERS_KEPT - 1)), { key: call.key, value }];
-    tx.objectStore('meta')
-      .put(next, CALL_ANSWERS_KEY)
-      .catch(() => {});
+    body: (tx: Tx, batch: EntityBatch, keep: (answer: KeptAnswer['value']) => void) => Promise<T>,
+    replay: (tx: Tx, answer: KeptAnswer['value']) => Promise<T>,
+  ): Promise<T> {
+    return this.write(async (tx, batch) => {
+      if (!call) return body(tx, batch, () => {});
+      const meta = tx.objectStore('meta');
+      const now = this.host.clock.now();
+      const stored = await meta.get(CALL_ANSWERS_KEY);
+      const answers = (Array.isArray(stored) ? (stored as KeptAnswer[]) : [])
+        .filter((kept) => now - kept.at < CALL_ANSWERS_MS)
+        .slice(-(CALL_ANSWERS_MAX - 1));
+      const earlier = call.resent ? answers.find((kept) => kept.key === call.key) : undefined;
+      if (earlier) return replay(tx, earlier.value);
+      return body(tx, batch, (answer) => {
+        meta.put([...answers, { key: call.key, at: now, value: answer }], CALL_ANSWERS_KEY).catch(() => {});
+      });
+    });
   }
 
   /** One write transaction over the replica; its changes are emitted once it has committed. */

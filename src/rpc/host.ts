@@ -65,6 +65,12 @@ type State =
   | { kind: 'superseded' }
   | { kind: 'closed' };
 
+/** A call a tab made, as the host remembers it for a re-send: its answer, when, and whether it succeeded. */
+interface RecentCall {
+  answer: Promise<unknown>;
+  at: number;
+  ok: boolean;
+}
 /** Results of recent calls per tab: a call re-sent after a reconnect gets the first answer, not a second effect. */
 const CALL_MEMORY_MS = 60_000;
 const CALL_MEMORY_LIMIT = 500;
@@ -82,7 +88,7 @@ export class EngineHost {
   private readonly watchedTabs = new Set<string>();
   /** The newest link (epoch) each tab has said hello on. */
   private readonly epochs = new Map<string, number>();
-  private readonly recentCalls = new Map<string, Map<number, { answer: Promise<unknown>; at: number }>>();
+  private readonly recentCalls = new Map<string, Map<number, RecentCall>>();
   private readonly authWaiters = new Map<
     number,
     { resolve(h: Record<string, string> | null | false): void; reject(e: Error): void; connection: Connection }
@@ -526,6 +532,9 @@ export class EngineHost {
     const engine = this.engine;
     this.state = next;
     this.leaveQueue?.();
+    // A call this engine failed or left unanswered (it may have failed because it closed): re-sent by its tab, it
+    // is asked of the next engine, whose checks of a re-sent call tell what this one did. Answers given stand.
+    for (const memory of this.recentCalls.values()) for (const [id, call] of memory) if (!call.ok) memory.delete(id);
     this.stopBroadcast?.();
     this.stopBroadcast = null;
     engine?.close();
@@ -612,11 +621,11 @@ export class EngineHost {
     let entry = memory.get(message.id);
     if (!entry) {
       // Ids only grow within a tab: a known id is this call again, re-sent after a reconnect.
-      entry = { answer: this.invoke(connection.client, message), at: now };
-      memory.set(message.id, entry);
-      entry.answer.then(
-        () => (entry!.at = Date.now()),
-        () => (entry!.at = Date.now()),
+      const recent: RecentCall = { answer: this.invoke(connection.client, message), at: now, ok: false };
+      memory.set(message.id, (entry = recent));
+      recent.answer.then(
+        () => Object.assign(recent, { at: Date.now(), ok: true }),
+        () => (recent.at = Date.now()),
       );
     }
     entry.answer.then(
