@@ -704,6 +704,41 @@ describe('calls', () => {
     expect(await t.connection.call('entityRevert', collection, 'y')).to.equal(false);
   });
 
+  it('answers a delete re-sent to the next engine with what the first did, and does not delete what was made since', async () => {
+    const namespace = uniqueName('redelete-local');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const first = hostWithheldAnswer('entityDelete');
+    const second = newHost();
+    let runtime = first;
+    const a = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    const b = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
+    await Promise.all([a.connection.ready(5_000), b.connection.ready(5_000)]);
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    await a.connection.call('registerCollection', {
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'merge',
+      pullIntervalMs: 0,
+    });
+    // Made on this device and never pushed: its delete removes it outright.
+    await a.connection.call('entityPut', collection, 'x', { title: 'draft' });
+    const deleted = a.connection.call('entityDelete', collection, 'x');
+    await eventually(
+      async () => (await first.engine!.entities(collection)).length === 0,
+      5_000,
+      'deleted by the first',
+    );
+    // Made again by another tab, answered, before the first engine goes.
+    await b.connection.call('entityPut', collection, 'x', { title: 'again' });
+    runtime = second;
+    await first.close();
+    expect(await deleted, 'the delete this tab asked for happened').to.equal(true);
+    await eventually(() => second.engine !== null, 5_000, 'second engine');
+    expect((await second.engine!.entities(collection)).map((e) => e.data)).to.deep.equal([{ title: 'again' }]);
+  });
+
   it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {
     const namespace = uniqueName('rerevert');
     const collection = uniqueName('c');

@@ -308,26 +308,30 @@ export class BackgroundSync {
   }
 
   /**
-   * Deletes an entity, at once; the DELETE is pushed in the background. False when there was none. `resent`: asked
-   * again by a tab whose engine went before answering; an entity deleted on this device already (its delete unpushed,
-   * or pushed and awaiting the feed) was most likely deleted by that first ask, so it answers true.
+   * Deletes an entity, at once; the DELETE is pushed in the background. False when there was none. `call`: a tab's
+   * call, answered once (see `TabCall`).
    */
-  async delete(collection: string, id: unknown, resent = false): Promise<boolean> {
-    let deletedAlready = false;
-    try {
-      await this.edit(collection, id, (row) => {
+  async delete(collection: string, id: unknown, call?: TabCall | null): Promise<boolean> {
+    this.config(collection);
+    const entityId = checkEntityId(id);
+    const now = this.host.clock.now();
+    const deleted = await this.writeOnce(
+      call,
+      async (tx, batch, keep) => {
+        const row = await tx.objectStore('entities').get([collection, entityId]);
         if (!row || row.deleted || row.data === null) {
-          deletedAlready = !!row;
-          throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection}.`);
+          // "None" is kept too: re-sent after another tab made the entity again, it must not delete that.
+          keep(false);
+          return false;
         }
-        return null;
-      });
-      return true;
-    } catch (error) {
-      if ((error as SynclineError).code === SynclineErrorCode.NotFound && this.collections.has(collection))
-        return resent && deletedAlready;
-      throw error;
-    }
+        keep(true);
+        this.applyEdit(tx, batch, row, null, now);
+        return true;
+      },
+      async (_tx, earlier) => earlier === true,
+    );
+    if (deleted) this.host.pokePush(collection);
+    return deleted;
   }
 
   /** Drops this device's unpushed edits of an entity: back to the last server copy. */
@@ -377,19 +381,31 @@ export class BackgroundSync {
     const record = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       const data = change(row);
-      const base: EntityRow = row ?? emptyRow(collection, entityId, now, this.revFloor);
-      // Deleting what the server never had: nothing to push, it just goes. Not once a push of it has left (still
-      // out, or its answer lost): the server may have it, and only a DELETE makes sure it does not come back.
-      if (data === null && base.baseVersion === null && base.serverData === null && !base.sent) {
-        this.putRow(tx, batch, row ?? null, null);
-        return null;
-      }
-      const next = this.edited(base, data, now);
-      this.putRow(tx, batch, row ?? null, next);
-      return recordOf(next);
+      return this.applyEdit(tx, batch, row ?? emptyRow(collection, entityId, now, this.revFloor), data, now, !row);
     });
     this.host.pokePush(collection);
     return record ?? { id: entityId, data: {}, version: null, dirty: false, deleted: true, conflictId: null };
+  }
+
+  /** Writes a local edit of `base` (`data`, null for a delete); null when the entity just goes. `fresh`: not stored. */
+  private applyEdit(
+    tx: Tx,
+    batch: EntityBatch,
+    base: EntityRow,
+    data: Data | null,
+    now: number,
+    fresh = false,
+  ): EntityRecord | null {
+    const row = fresh ? null : base;
+    // Deleting what the server never had: nothing to push, it just goes. Not once a push of it has left (still
+    // out, or its answer lost): the server may have it, and only a DELETE makes sure it does not come back.
+    if (data === null && base.baseVersion === null && base.serverData === null && !base.sent) {
+      this.putRow(tx, batch, row, null);
+      return null;
+    }
+    const next = this.edited(base, data, now);
+    this.putRow(tx, batch, row, next);
+    return recordOf(next);
   }
 
   /** `base` with a new local edit (`data`, null for a delete): a new revision, dirty, due at once. */

@@ -927,10 +927,11 @@ export class SyncEngine {
     return this.loadBackground().then((b) => b.patch(collection, id, fields));
   }
 
-  async entityDelete(collection: string, id: string, options?: { resent?: boolean } | null): Promise<boolean> {
+  /** Deletes an entity. `call`: a tab's call, answered once (see `TabCall`). */
+  async entityDelete(collection: string, id: string, call?: TabCall | null): Promise<boolean> {
     this.assertOpen();
     checkCollectionName(collection);
-    return this.loadBackground().then((b) => b.delete(collection, id, options?.resent === true));
+    return this.loadBackground().then((b) => b.delete(collection, id, call));
   }
 
   /** Drops this device's unpushed edits of an entity. `call`: a tab's call, answered once (see `TabCall`). */

@@ -646,9 +646,7 @@ export class EngineHost {
       // The inputs came through postMessage: the engine's own copies already.
       return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true, owned: true });
     if (message.method === 'entityDelete')
-      return engine.entityDelete(message.args[0] as string, message.args[1] as string, {
-        resent: message.resent === true,
-      });
+      return engine.entityDelete(message.args[0] as string, message.args[1] as string, call);
     if (message.method === 'discard')
       return engine.discard(message.args[0] as string, { resent: message.resent === true });
     const fn = engine[message.method] as (...args: unknown[]) => unknown;
