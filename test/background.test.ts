@@ -377,6 +377,25 @@ describe('Background Sync in the engine', () => {
     return { engine, slow };
   }
 
+  it("keeps a tab call's answer for a re-send a minute, and drops kept answers with a clear", async () => {
+    const engine = await start();
+    const back = await offline();
+    const call = (key: string, resent = false) => ({ key, resent });
+    await engine.entityPut(collection, 'a', { title: 'a' });
+    await engine.entityPut(collection, 'b', { title: 'b' });
+    expect(await engine.entityDelete(collection, 'a', call('t#1'))).to.equal(true);
+    expect(await engine.entityDelete(collection, 'a', call('t#1', true)), 'kept').to.equal(true);
+    expect(await engine.entityDelete(collection, 'a', call('t#2', true)), 'another call').to.equal(false);
+    // A minute on, the next call's write removes it.
+    f.clock.advance(61_000);
+    expect(await engine.entityDelete(collection, 'b', call('t#3'))).to.equal(true);
+    expect(await engine.entityDelete(collection, 'a', call('t#1', true)), 'gone a minute on').to.equal(false);
+    expect(await engine.entityDelete(collection, 'b', call('t#3', true)), 'kept').to.equal(true);
+    await engine.clear({ discardUnsent: true });
+    expect(await engine.entityDelete(collection, 'b', call('t#3', true)), 'gone with the clear').to.equal(false);
+    await back();
+  });
+
   it('clears the replica with the queue (a logout): refused while an edit is unpushed, then nothing of it left', async () => {
     const { engine, slow } = await startWithSlowPulls();
     await serverPut(collection, 's1', { title: 'on the server' });

@@ -90,13 +90,13 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** The meta key of the highest revision of any row removed so far (new rows count on from it). */
 const REV_FLOOR_KEY = 'entityRev';
 /**
- * The meta key of the kept answers of recent tab calls (see `TabCall`). Kept for as long as a tab waits for an
- * answer by default many times over (a call fails after `callTimeoutMs`, 15 s, and is re-sent at the next engine's
- * welcome, within seconds), and at most so many, so that the list rewritten with each call stays small.
+ * Kept answers of recent tab calls (see `TabCall`) are meta rows keyed with this prefix and the call's key. Kept a
+ * minute: a call re-sent is one its engine did and went before answering (an answer leaves as soon as the work is
+ * committed), re-sent at the next engine's welcome, within seconds. Older ones go at most once a minute.
  */
-const CALL_ANSWERS_KEY = 'callAnswers';
-const CALL_ANSWERS_MS = 2 * 60_000;
-const CALL_ANSWERS_MAX = 128;
+const CALL_ANSWER_PREFIX = 'call:';
+const CALL_ANSWERS_MS = 60_000;
+const callAnswers = () => IDBKeyRange.bound(CALL_ANSWER_PREFIX, `${CALL_ANSWER_PREFIX}\uffff`);
 /** Rows of the push index read at a time. */
 const PUSH_PAGE = 64;
 /** An entity tag no server hands out: a well-formed If-Match that matches nothing (see `settleCreate`). */
@@ -114,7 +114,7 @@ export interface TabCall {
   key: string;
   resent: boolean;
 }
-type KeptAnswer = { key: string; at: number; value: boolean | [collection: string, id: string] };
+type KeptAnswer = { at: number; value: boolean | [collection: string, id: string] };
 
 function invalid(message: string): never {
   throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
@@ -164,6 +164,8 @@ export class BackgroundSync {
   private pushOrder = 0;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
+  /** When kept answers of tab calls older than they are kept for were last removed. */
+  private answersPrunedAt = 0;
   private visible = true;
   private closed = false;
   /** Dirty entities and open conflicts, by collection. */
@@ -947,7 +949,7 @@ export class BackgroundSync {
             .catch(() => {});
         // They name the entities of the data cleared (a logout), and answer for conflicts no longer there.
         tx.objectStore('meta')
-          .delete(CALL_ANSWERS_KEY)
+          .delete(callAnswers())
           .catch(() => {});
         return removed.length;
       });
@@ -1393,15 +1395,20 @@ export class BackgroundSync {
     return this.write(async (tx, batch) => {
       if (!call) return body(tx, batch, () => {});
       const meta = tx.objectStore('meta');
+      const key = CALL_ANSWER_PREFIX + call.key;
       const now = this.host.clock.now();
-      const stored = await meta.get(CALL_ANSWERS_KEY);
-      const answers = (Array.isArray(stored) ? (stored as KeptAnswer[]) : [])
-        .filter((kept) => now - kept.at < CALL_ANSWERS_MS)
-        .slice(-(CALL_ANSWERS_MAX - 1));
-      const earlier = call.resent ? answers.find((kept) => kept.key === call.key) : undefined;
+      const earlier = call.resent ? ((await meta.get(key)) as KeptAnswer | undefined) : undefined;
       if (earlier) return replay(tx, earlier.value);
+      if (now - this.answersPrunedAt > CALL_ANSWERS_MS) {
+        this.answersPrunedAt = now;
+        const [keys, answers] = await Promise.all([meta.getAllKeys(callAnswers()), meta.getAll(callAnswers())]);
+        keys.forEach((old, i) => {
+          if (now - ((answers[i] as KeptAnswer | undefined)?.at ?? 0) > CALL_ANSWERS_MS)
+            meta.delete(old).catch(() => {});
+        });
+      }
       return body(tx, batch, (answer) => {
-        meta.put([...answers, { key: call.key, at: now, value: answer }], CALL_ANSWERS_KEY).catch(() => {});
+        meta.put({ at: now, value: answer } satisfies KeptAnswer, key).catch(() => {});
       });
     });
   }

@@ -2,6 +2,7 @@
 import type { Subscription } from 'rxjs';
 import { SynclineError, SynclineErrorCode, serializeError } from '../errors.ts';
 import type { SyncEngine } from '../engine/engine.ts';
+import type { TabCall } from '../engine/background.ts';
 import { subscribeLive } from '../engine/live-queries.ts';
 import { DB_VERSION } from '../runtime/names.ts';
 import type { EngineConfig, Runtime } from '../types.ts';
@@ -71,6 +72,12 @@ interface RecentCall {
   at: number;
   ok: boolean;
 }
+/**
+ * Calls that change the replica, with how many arguments they take before the `TabCall` they are given last: each
+ * keeps its answer, so a re-send to the next engine is answered, not applied again. (Not `entityPut` and
+ * `entityPatch`: the kept answer's write cost every edit 13-18 % of its throughput; see docs/architecture.md.)
+ */
+const KEYED_CALLS = { entityDelete: 2, entityRevert: 2, resolve: 2 } as const;
 /** Results of recent calls per tab: a call re-sent after a reconnect gets the first answer, not a second effect. */
 const CALL_MEMORY_MS = 60_000;
 const CALL_MEMORY_LIMIT = 500;
@@ -637,20 +644,17 @@ export class EngineHost {
   private async invoke(client: string, message: Extract<ClientMessage, { t: 'call' }>): Promise<unknown> {
     const engine = this.engine;
     if (!engine) throw new SynclineError(SynclineErrorCode.Unavailable, 'The sync engine is not running here.');
-    // Named by the tab and its call id, which a re-sent call keeps: its answer is kept with what it did.
-    const call = { key: `${client}#${message.id}`, resent: message.resent === true };
-    if (message.method === 'resolve') return engine.resolve(message.args[0] as string, message.args[1], call);
-    if (message.method === 'entityRevert')
-      return engine.entityRevert(message.args[0] as string, message.args[1] as string, call);
-    if (message.method === 'enqueue')
+    const { method, args } = message;
+    if (method === 'enqueue')
       // The inputs came through postMessage: the engine's own copies already.
-      return engine.enqueue(message.args[0] as unknown[], { resent: message.resent === true, owned: true });
-    if (message.method === 'entityDelete')
-      return engine.entityDelete(message.args[0] as string, message.args[1] as string, call);
-    if (message.method === 'discard')
-      return engine.discard(message.args[0] as string, { resent: message.resent === true });
-    const fn = engine[message.method] as (...args: unknown[]) => unknown;
-    return fn.apply(engine, message.args);
+      return engine.enqueue(args[0] as unknown[], { resent: message.resent === true, owned: true });
+    if (method === 'discard') return engine.discard(args[0] as string, { resent: message.resent === true });
+    const fn = engine[method] as (...args: unknown[]) => unknown;
+    const keyed = KEYED_CALLS[method as keyof typeof KEYED_CALLS];
+    if (keyed === undefined) return fn.apply(engine, args);
+    // Named by the tab and its call id, which a re-sent call keeps: its answer is kept with what it did.
+    const call: TabCall = { key: `${client}#${message.id}`, resent: message.resent === true };
+    return fn.apply(engine, [...args.slice(0, keyed), ...Array(Math.max(0, keyed - args.length)), call]);
   }
 
   /**
