@@ -400,8 +400,8 @@ describe('Background Sync in the engine', () => {
     const { engine, slow } = await startWithSlowPulls();
     await serverPut(collection, 's1', { title: 'on the server' });
     await engine.background!.pull(collection);
-    await engine.entityPut(collection, 'mine', { title: 'unpushed' });
-    // An unpushed edit (its push held by a 503) refuses the clear: nothing is removed, queue or replica.
+    // An unpushed edit (its push held by a 503, set before the edit: a push may leave at once) refuses the clear:
+    // nothing is removed, queue or replica.
     await addFault({ pathPrefix: `/api/${collection}/mine`, status: 503 });
     await engine.entityPut(collection, 'mine', { title: 'unpushed' });
     await engine.enqueue([f.create('op')]);
