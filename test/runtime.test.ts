@@ -57,6 +57,39 @@ async function olderEngine(namespace: string): Promise<{ oldHost: EngineHost; ol
   return { oldHost, oldTab };
 }
 
+/**
+ * Tabs (as many as asked) on `first`, a runtime whose answers the test keeps back, with a collection registered;
+ * `handOver()` closes `first` and sends them to a second runtime: as when an engine goes before answering.
+ */
+async function tabsOnEngineThatGoes(
+  namespace: string,
+  collection: string,
+  first: EngineHost,
+  { tabs = 1, conflict = 'merge' }: { tabs?: number; conflict?: 'merge' | 'manual' } = {},
+): Promise<{ tabs: TestTab[]; second: EngineHost; handOver(): Promise<void> }> {
+  cleanups.push(() => deleteSynclineDB(namespace));
+  const second = newHost();
+  let runtime = first;
+  const opened = await Promise.all(
+    Array.from({ length: tabs }, () => tab(namespace, () => runtime, { callTimeoutMs: 15_000 })),
+  );
+  await Promise.all(opened.map((t) => t.connection.ready(5_000)));
+  await opened[0]!.connection.call('registerCollection', {
+    name: collection,
+    url: `${API}/${collection}`,
+    conflict,
+    pullIntervalMs: 0,
+  });
+  return {
+    tabs: opened,
+    second,
+    handOver: async () => {
+      runtime = second;
+      await first.close();
+    },
+  };
+}
+
 function linkTo(host: EngineHost): Link {
   const channel = new MessageChannel();
   host.accept(portLink(channel.port1));
@@ -607,7 +640,6 @@ describe('calls', () => {
   it("answers a collection's delete re-sent to the next engine with what the first one did (true), not false", async () => {
     const namespace = uniqueName('redelete');
     const collection = uniqueName('c');
-    cleanups.push(() => deleteSynclineDB(namespace));
     // On the server already: its delete must be pushed, so the device keeps it as deleted (a delete of an entity
     // never pushed may drop it altogether).
     await fetch(`${API}/${collection}/x`, {
@@ -616,36 +648,28 @@ describe('calls', () => {
       body: JSON.stringify({ title: 'x' }),
     });
     const first = hostWithheldAnswer('entityDelete');
-    const second = newHost();
-    let runtime = first;
-    const t = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
-    await t.connection.ready(5_000);
-    await t.connection.call('registerCollection', {
-      name: collection,
-      url: `${API}/${collection}`,
-      conflict: 'merge',
-      pullIntervalMs: 0,
-    });
+    const {
+      tabs: [t],
+      handOver,
+    } = await tabsOnEngineThatGoes(namespace, collection, first);
     await eventually(async () => (await first.engine!.entities(collection)).length === 1, 5_000, 'pulled');
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     cleanups.push(() => clearFaults(`/api/${collection}`));
-    const call = t.connection.call('entityDelete', collection, 'x');
+    const call = t!.connection.call('entityDelete', collection, 'x');
     await eventually(
       async () => (await first.engine!.entities(collection)).length === 0,
       5_000,
       'deleted by the first',
     );
-    runtime = second;
-    await first.close();
+    await handOver();
     expect(await call, 'the delete this tab asked for happened').to.equal(true);
     // Asked afresh (not re-sent), a delete of what is gone is still false.
-    expect(await t.connection.call('entityDelete', collection, 'x')).to.equal(false);
+    expect(await t!.connection.call('entityDelete', collection, 'x')).to.equal(false);
   });
 
   it("answers a conflict's resolve and a revert re-sent to the next engine with what the first one did", async () => {
     const namespace = uniqueName('reresolve');
     const collection = uniqueName('c');
-    cleanups.push(() => deleteSynclineDB(namespace));
     const put = (id: string, title: string) =>
       fetch(`${API}/${collection}/${id}`, {
         method: 'PUT',
@@ -665,28 +689,22 @@ describe('calls', () => {
         return engine;
       },
     });
-    const second = newHost();
-    let runtime = first;
-    const t = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
-    await t.connection.ready(5_000);
-    await t.connection.call('registerCollection', {
-      name: collection,
-      url: `${API}/${collection}`,
-      conflict: 'manual',
-      pullIntervalMs: 0,
-    });
+    const {
+      tabs: [t],
+      handOver,
+    } = await tabsOnEngineThatGoes(namespace, collection, first, { conflict: 'manual' });
     await eventually(async () => (await first.engine!.entities(collection)).length === 2, 5_000, 'pulled');
     // x: changed on the server after the pull, then here: its push meets a 412, a conflict for the user.
     await put('x', 'theirs');
-    await t.connection.call('entityPatch', collection, 'x', { title: 'mine' });
+    await t!.connection.call('entityPatch', collection, 'x', { title: 'mine' });
     await eventually(async () => (await first.engine!.conflicts(collection)).length === 1, 5_000, 'conflict');
     const [conflict] = await first.engine!.conflicts(collection);
     // y: an edit held here, unsent (its pushes fail), to be reverted.
     await addFault({ pathPrefix: `/api/${collection}/y`, offline: true });
     cleanups.push(() => clearFaults(`/api/${collection}/y`));
-    await t.connection.call('entityPatch', collection, 'y', { title: 'unsent' });
-    const resolved = t.connection.call('resolve', conflict!.id, { choose: 'mine' });
-    const reverted = t.connection.call('entityRevert', collection, 'y');
+    await t!.connection.call('entityPatch', collection, 'y', { title: 'unsent' });
+    const resolved = t!.connection.call('resolve', conflict!.id, { choose: 'mine' });
+    const reverted = t!.connection.call('entityRevert', collection, 'y');
     await eventually(
       async () =>
         (await first.engine!.conflicts(collection)).length === 0 &&
@@ -694,46 +712,37 @@ describe('calls', () => {
       5_000,
       'both done by the first engine',
     );
-    runtime = second;
-    await first.close();
+    await handOver();
     expect((await resolved)?.data, 'the resolve this tab asked for happened').to.deep.equal({ title: 'mine' });
     expect(await reverted, 'the revert this tab asked for happened').to.equal(true);
     // Asked afresh (not re-sent), they answer what is left.
-    const again = await t.connection.call('resolve', conflict!.id, { choose: 'mine' }).catch((e: SynclineError) => e);
+    const again = await t!.connection.call('resolve', conflict!.id, { choose: 'mine' }).catch((e: SynclineError) => e);
     expect((again as SynclineError).code).to.equal('not-found');
-    expect(await t.connection.call('entityRevert', collection, 'y')).to.equal(false);
+    expect(await t!.connection.call('entityRevert', collection, 'y')).to.equal(false);
   });
 
   it('answers a delete re-sent to the next engine with what the first did, and does not delete what was made since', async () => {
     const namespace = uniqueName('redelete-local');
     const collection = uniqueName('c');
-    cleanups.push(() => deleteSynclineDB(namespace));
-    const first = hostWithheldAnswer('entityDelete');
-    const second = newHost();
-    let runtime = first;
-    const a = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
-    const b = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
-    await Promise.all([a.connection.ready(5_000), b.connection.ready(5_000)]);
     await addFault({ pathPrefix: `/api/${collection}`, offline: true });
     cleanups.push(() => clearFaults(`/api/${collection}`));
-    await a.connection.call('registerCollection', {
-      name: collection,
-      url: `${API}/${collection}`,
-      conflict: 'merge',
-      pullIntervalMs: 0,
-    });
+    const first = hostWithheldAnswer('entityDelete');
+    const {
+      tabs: [a, b],
+      second,
+      handOver,
+    } = await tabsOnEngineThatGoes(namespace, collection, first, { tabs: 2 });
     // Made on this device and never pushed: its delete removes it outright.
-    await a.connection.call('entityPut', collection, 'x', { title: 'draft' });
-    const deleted = a.connection.call('entityDelete', collection, 'x');
+    await a!.connection.call('entityPut', collection, 'x', { title: 'draft' });
+    const deleted = a!.connection.call('entityDelete', collection, 'x');
     await eventually(
       async () => (await first.engine!.entities(collection)).length === 0,
       5_000,
       'deleted by the first',
     );
     // Made again by another tab, answered, before the first engine goes.
-    await b.connection.call('entityPut', collection, 'x', { title: 'again' });
-    runtime = second;
-    await first.close();
+    await b!.connection.call('entityPut', collection, 'x', { title: 'again' });
+    await handOver();
     expect(await deleted, 'the delete this tab asked for happened').to.equal(true);
     await eventually(() => second.engine !== null, 5_000, 'second engine');
     expect((await second.engine!.entities(collection)).map((e) => e.data)).to.deep.equal([{ title: 'again' }]);
@@ -742,7 +751,6 @@ describe('calls', () => {
   it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {
     const namespace = uniqueName('rerevert');
     const collection = uniqueName('c');
-    cleanups.push(() => deleteSynclineDB(namespace));
     await fetch(`${API}/${collection}/y`, {
       method: 'PUT',
       headers: { 'Content-Type': 'application/json' },
@@ -762,26 +770,19 @@ describe('calls', () => {
         return engine;
       },
     });
-    const second = newHost();
-    let runtime = first;
-    const a = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
-    const b = await tab(namespace, () => runtime, { callTimeoutMs: 15_000 });
-    await Promise.all([a.connection.ready(5_000), b.connection.ready(5_000)]);
-    await a.connection.call('registerCollection', {
-      name: collection,
-      url: `${API}/${collection}`,
-      conflict: 'merge',
-      pullIntervalMs: 0,
-    });
+    const {
+      tabs: [a, b],
+      second,
+      handOver,
+    } = await tabsOnEngineThatGoes(namespace, collection, first, { tabs: 2 });
     await eventually(async () => (await first.engine!.entities(collection)).length === 1, 5_000, 'pulled');
     await addFault({ pathPrefix: `/api/${collection}/y`, offline: true });
     cleanups.push(() => clearFaults(`/api/${collection}/y`));
-    const reverted = a.connection.call('entityRevert', collection, 'y');
+    const reverted = a!.connection.call('entityRevert', collection, 'y');
     await eventually(() => firstAnswer === false, 5_000, 'nothing reverted by the first engine');
     // Another tab's edit, saved (and answered) before the first engine goes.
-    await b.connection.call('entityPatch', collection, 'y', { title: 'saved by b' });
-    runtime = second;
-    await first.close();
+    await b!.connection.call('entityPatch', collection, 'y', { title: 'saved by b' });
+    await handOver();
     expect(await reverted).to.equal(false);
     await eventually(() => second.engine !== null, 5_000, 'second engine');
     const y = (await second.engine!.entities(collection)).find((e) => e.id === 'y');
