@@ -396,6 +396,30 @@ describe('Background Sync in the engine', () => {
     await back();
   });
 
+  it('keeps an answer as long as its tab may send the call again, and none for a call with no key', async () => {
+    const engine = await start();
+    const back = await offline();
+    await engine.entityPut(collection, 'a', { title: 'a' });
+    // A tab that waits 3 minutes for its answers.
+    const until = f.clock.now() + 180_000;
+    expect(await engine.entityDelete(collection, 'a', { key: 't#1', resent: false, until })).to.equal(true);
+    await engine.entityPut(collection, 'a', { title: 'made again by another tab' });
+    f.clock.advance(120_000);
+    // Another call's end removes what no tab waits for any more: not this one.
+    expect(await engine.entityRevert(collection, 'zz', { key: 'u#1', resent: false })).to.equal(false);
+    expect(await engine.entityDelete(collection, 'a', { key: 't#1', resent: true, until })).to.equal(true);
+    expect((await engine.entities(collection)).map((e) => e.data)).to.deep.equal([
+      { title: 'made again by another tab' },
+    ]);
+    // Calls with no key of their own (an older caller's `{ resent }`) share no answer.
+    await engine.entityPut(collection, 'b', { title: 'b' });
+    const unnamed = { resent: true } as unknown as { key: string; resent: boolean };
+    expect(await engine.entityDelete(collection, 'a', unnamed)).to.equal(true);
+    expect(await engine.entityDelete(collection, 'b', unnamed)).to.equal(true);
+    expect(await engine.entities(collection)).to.deep.equal([]);
+    await back();
+  });
+
   it('clears the replica with the queue (a logout): refused while an edit is unpushed, then nothing of it left', async () => {
     const { engine, slow } = await startWithSlowPulls();
     await serverPut(collection, 's1', { title: 'on the server' });

@@ -9,6 +9,7 @@ import { PROTOCOL_VERSION, portLink, type Link } from '../src/rpc/protocol.ts';
 import { broadcastLink } from '../src/runtime/broadcast.ts';
 import { channelName, engineLockName, queuedLockName, tabLockName } from '../src/runtime/names.ts';
 import { startEngine } from '../src/runtime/start-engine.ts';
+import type { TabCall } from '../src/engine/background.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 import { leaveNewerDatabase } from './support/databases.ts';
@@ -635,6 +636,38 @@ describe('calls', () => {
     const [sent] = await t.connection.call('enqueue', [create(collection, 'b')]);
     await eventually(async () => (await second.engine!.result(sent!.id)) !== undefined, 10_000, 'sent');
     expect(await second.engine!.discard(sent!.id, { resent: true })).to.equal(false);
+  });
+
+  it('names a call that keeps its answer by tab and call, with when the tab stops waiting for it', async () => {
+    const namespace = uniqueName('named');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const seen: (TabCall | null | undefined)[] = [];
+    const host = newHost({
+      startEngine: async (config, onVersionChange) => {
+        const engine = await startEngine(config, onVersionChange);
+        const run = engine.entityRevert.bind(engine);
+        engine.entityRevert = (c, id, call) => {
+          seen.push(call);
+          return run(c, id, call);
+        };
+        return engine;
+      },
+    });
+    const t = await tab(namespace, host, { callTimeoutMs: 7_000 });
+    await t.connection.ready(5_000);
+    await t.connection.call('registerCollection', {
+      name: collection,
+      url: `${API}/${collection}`,
+      conflict: 'merge',
+      pullIntervalMs: 0,
+    });
+    const before = Date.now();
+    expect(await t.connection.call('entityRevert', collection, 'x')).to.equal(false);
+    const [call] = seen;
+    expect(call?.key).to.match(/^[^#]+#\d+$/);
+    expect(call?.resent).to.equal(false);
+    expect(call?.until).to.be.within(before + 7_000, Date.now() + 7_000);
   });
 
   it("answers a collection's delete re-sent to the next engine with what the first one did (true), not false", async () => {

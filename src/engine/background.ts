@@ -90,9 +90,8 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 /** The meta key of the highest revision of any row removed so far (new rows count on from it). */
 const REV_FLOOR_KEY = 'entityRev';
 /**
- * Kept answers of recent tab calls (see `TabCall`) are meta rows keyed with this prefix and the call's key. Kept a
- * minute: a call re-sent is one its engine did and went before answering (an answer leaves as soon as the work is
- * committed), re-sent at the next engine's welcome, within seconds. Older ones go at most once a minute.
+ * Kept answers of recent tab calls (see `TabCall`) are meta rows keyed with this prefix and the call's key, each
+ * kept until its tab stops waiting for it (`until`), and at least a minute. Those past it go at most once a minute.
  */
 const CALL_ANSWER_PREFIX = 'call:';
 const CALL_ANSWERS_MS = 60_000;
@@ -113,8 +112,10 @@ type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwri
 export interface TabCall {
   key: string;
   resent: boolean;
+  /** When the tab stops waiting for the answer (ms since the epoch): it may be re-sent until then. */
+  until?: number;
 }
-type KeptAnswer = { at: number; value: boolean | [collection: string, id: string] };
+type KeptAnswer = { until: number; value: boolean | [collection: string, id: string] };
 
 function invalid(message: string): never {
   throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
@@ -1387,29 +1388,42 @@ export class BackgroundSync {
    * otherwise `body` runs, and what it passes to `keep` is kept with its work. (On a full disk Chromium still takes
    * this small put beside a revert's delete: test/quota.test.ts.)
    */
-  private writeOnce<T>(
+  private async writeOnce<T>(
     call: TabCall | null | undefined,
     body: (tx: Tx, batch: EntityBatch, keep: (answer: KeptAnswer['value']) => void) => Promise<T>,
     replay: (tx: Tx, answer: KeptAnswer['value']) => Promise<T>,
   ): Promise<T> {
-    return this.write(async (tx, batch) => {
-      if (!call) return body(tx, batch, () => {});
-      const meta = tx.objectStore('meta');
-      const key = CALL_ANSWER_PREFIX + call.key;
-      const now = this.host.clock.now();
-      const earlier = call.resent ? ((await meta.get(key)) as KeptAnswer | undefined) : undefined;
-      if (earlier) return replay(tx, earlier.value);
-      if (now - this.answersPrunedAt > CALL_ANSWERS_MS) {
-        this.answersPrunedAt = now;
-        const [keys, answers] = await Promise.all([meta.getAllKeys(callAnswers()), meta.getAll(callAnswers())]);
-        keys.forEach((old, i) => {
-          if (now - ((answers[i] as KeptAnswer | undefined)?.at ?? 0) > CALL_ANSWERS_MS)
-            meta.delete(old).catch(() => {});
+    // Only a call a tab named (the engine's own API passes none).
+    const key = typeof call?.key === 'string' ? CALL_ANSWER_PREFIX + call.key : null;
+    try {
+      return await this.write(async (tx, batch) => {
+        if (!key) return body(tx, batch, () => {});
+        const meta = tx.objectStore('meta');
+        const earlier = call!.resent ? ((await meta.get(key)) as KeptAnswer | undefined) : undefined;
+        if (earlier) return replay(tx, earlier.value);
+        return body(tx, batch, (answer) => {
+          const until = Math.max(this.host.clock.now() + CALL_ANSWERS_MS, call!.until ?? 0);
+          meta.put({ until, value: answer } satisfies KeptAnswer, key).catch(() => {});
         });
-      }
-      return body(tx, batch, (answer) => {
-        meta.put({ at: now, value: answer } satisfies KeptAnswer, key).catch(() => {});
       });
+    } finally {
+      if (key) this.pruneAnswers();
+    }
+  }
+
+  /** Removes kept answers no tab waits for any more, in a transaction of its own, at most once a minute. */
+  private pruneAnswers(): void {
+    const now = this.host.clock.now();
+    if (now - this.answersPrunedAt < CALL_ANSWERS_MS || this.closed) return;
+    this.answersPrunedAt = now;
+    void (async () => {
+      const tx = this.host.db.transaction('meta', 'readwrite');
+      for (let cursor = await tx.store.openCursor(callAnswers()); cursor; cursor = await cursor.continue())
+        if (((cursor.value as KeptAnswer | undefined)?.until ?? 0) < now) await cursor.delete();
+      await tx.done;
+    })().catch(() => {
+      // Tried again at the next call's end.
+      this.answersPrunedAt = 0;
     });
   }
 

@@ -57,6 +57,8 @@ interface PendingCall {
   args: unknown[];
   /** Posted to an engine at least once (a re-send says so). */
   sent: boolean;
+  /** When this tab stops waiting for the answer (ms since the epoch): until then it may send the call again. */
+  until: number;
   timer: ReturnType<typeof setTimeout>;
   resolve(value: unknown): void;
   reject(error: Error): void;
@@ -170,7 +172,15 @@ export class EngineConnection {
           ),
         );
       }, this.options.callTimeoutMs);
-      const call: PendingCall = { method, args, sent: false, timer, resolve: resolve as (v: unknown) => void, reject };
+      const call: PendingCall = {
+        method,
+        args,
+        sent: false,
+        until: Date.now() + this.options.callTimeoutMs,
+        timer,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
       this.calls.set(id, call);
       if (this.connected) this.post(id, call);
     });
@@ -335,6 +345,7 @@ export class EngineConnection {
         id,
         method: call.method,
         args: call.args,
+        until: call.until,
         ...(resent ? { resent: true } : {}),
       } satisfies ClientMessage);
       call.sent = true;

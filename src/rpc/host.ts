@@ -653,7 +653,11 @@ export class EngineHost {
     const keyed = KEYED_CALLS[method as keyof typeof KEYED_CALLS];
     if (keyed === undefined) return fn.apply(engine, args);
     // Named by the tab and its call id, which a re-sent call keeps: its answer is kept with what it did.
-    const call: TabCall = { key: `${client}#${message.id}`, resent: message.resent === true };
+    const call: TabCall = {
+      key: `${client}#${message.id}`,
+      resent: message.resent === true,
+      ...(message.until !== undefined ? { until: message.until } : {}),
+    };
     return fn.apply(engine, [...args.slice(0, keyed), ...Array(Math.max(0, keyed - args.length)), call]);
   }
 

@@ -83,8 +83,11 @@ export type ClientMessage =
        */
       epoch?: number;
     }
-  /** `resent`: sent before, to an engine that went away without answering. */
-  | { t: 'call'; id: number; method: CallMethod; args: unknown[]; resent?: boolean }
+  /**
+   * `resent`: sent before, to an engine that went away without answering. `until`: when the tab stops waiting for
+   * the answer (ms since the epoch); it may send the call again until then.
+   */
+  | { t: 'call'; id: number; method: CallMethod; args: unknown[]; resent?: boolean; until?: number }
   | { t: 'sub'; id: number; query: LiveQuery }
   | { t: 'unsub'; id: number }
   | { t: 'env'; online: boolean; visible: boolean }
@@ -157,7 +160,10 @@ export function parseClientMessage(data: unknown): ClientMessage | null {
         ? (data as ClientMessage)
         : null;
     case 'call':
-      return isInt(data.id) && CALL_METHODS.includes(data.method as CallMethod) && Array.isArray(data.args)
+      return isInt(data.id) &&
+        CALL_METHODS.includes(data.method as CallMethod) &&
+        Array.isArray(data.args) &&
+        (data.until === undefined || (typeof data.until === 'number' && Number.isFinite(data.until)))
         ? (data as ClientMessage)
         : null;
     case 'sub':
