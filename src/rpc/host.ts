@@ -78,6 +78,18 @@ interface RecentCall {
  * `entityPatch`: the kept answer's write cost every edit 13-18 % of its throughput; see docs/architecture.md.)
  */
 const KEYED_CALLS = { entityDelete: 2, entityRevert: 2, resolve: 2 } as const;
+/** Resolves once the lock `name` is held (or could not be asked for); it is held until `life` settles. */
+function holdLock(locks: LockManager, name: string, life: Promise<void>): Promise<void> {
+  return new Promise((held) => {
+    locks
+      .request(name, () => {
+        held();
+        return life;
+      })
+      .catch(() => held());
+  });
+}
+
 /** Results of recent calls per tab: a call re-sent after a reconnect gets the first answer, not a second effect. */
 const CALL_MEMORY_MS = 60_000;
 const CALL_MEMORY_LIMIT = 500;
@@ -342,14 +354,7 @@ export class EngineHost {
     let leave!: () => void;
     const queued = new Promise<void>((resolve) => (leave = resolve));
     this.leaveQueue = leave;
-    await new Promise<void>((shown) => {
-      locks
-        .request(queuedLockName(namespace, this.versions.schema, this.versions.protocol, this.id), () => {
-          shown();
-          return queued;
-        })
-        .catch(() => shown());
-    });
+    await holdLock(locks, queuedLockName(namespace, this.versions.schema, this.versions.protocol, this.id), queued);
     const queue = () =>
       locks
         .request(name, { ifAvailable: true }, async (lock) => {
@@ -397,31 +402,32 @@ export class EngineHost {
 
   /** Whether a runtime of a newer version than this one queues for the engine lock now. */
   private async newerQueued(locks: LockManager, namespace: string): Promise<boolean> {
-    try {
-      const { held = [] } = await locks.query();
-      return held.some((lock) => {
-        const version = lock.name ? parseInstanceLock(namespace, lock.name, 'queued') : null;
-        return version !== null && compareVersions(version, this.versions) > 0;
-      });
-    } catch {
-      return false;
-    }
+    return (await this.versionsShown(locks, namespace, 'queued')).some((v) => compareVersions(v, this.versions) > 0);
   }
 
   /** Which engines hold instance locks now: one of an older version, one of this version or newer (not this host's). */
   private async enginesRunning(locks: LockManager, namespace: string): Promise<{ older: boolean; current: boolean }> {
+    const versions = await this.versionsShown(locks, namespace, 'instance');
+    return {
+      older: versions.some((v) => compareVersions(v, this.versions) < 0),
+      current: versions.some((v) => compareVersions(v, this.versions) >= 0),
+    };
+  }
+
+  /** The versions held locks of one kind show now, this host's instance lock left out; none if the query fails. */
+  private async versionsShown(
+    locks: LockManager,
+    namespace: string,
+    kind: 'instance' | 'queued',
+  ): Promise<{ schema: number; protocol: number }[]> {
     try {
       const { held = [] } = await locks.query();
-      const versions = held
+      return held
         .filter((lock) => lock.name !== this.instanceLock)
-        .map((lock) => (lock.name ? parseInstanceLock(namespace, lock.name) : null))
+        .map((lock) => (lock.name ? parseInstanceLock(namespace, lock.name, kind) : null))
         .filter((v) => v !== null);
-      return {
-        older: versions.some((v) => compareVersions(v, this.versions) < 0),
-        current: versions.some((v) => compareVersions(v, this.versions) >= 0),
-      };
     } catch {
-      return { older: false, current: false };
+      return [];
     }
   }
 
@@ -444,14 +450,7 @@ export class EngineHost {
         this.versions.protocol,
         this.engineId,
       );
-      await new Promise<void>((granted) => {
-        locks
-          .request(this.instanceLock!, () => {
-            granted();
-            return life;
-          })
-          .catch(() => granted());
-      });
+      await holdLock(locks, this.instanceLock, life);
       // This version shows as an engine's now. A takeover is over: the next host of it to start queues behind this one.
       this.leaveQueue?.();
       this.onInstanceHeld?.();
@@ -658,7 +657,7 @@ export class EngineHost {
       resent: message.resent === true,
       ...(message.until !== undefined ? { until: message.until } : {}),
     };
-    return fn.apply(engine, [...args.slice(0, keyed), ...Array(Math.max(0, keyed - args.length)), call]);
+    return fn.apply(engine, [...Array.from({ length: keyed }, (_, i) => args[i]), call]);
   }
 
   /**

@@ -27,19 +27,28 @@ export const tabLockName = (namespace: string, client: string) => `syncline:${na
 /** Held by the one engine of a namespace for its whole life, whatever runs it (worker, leader tab, in-page). */
 export const engineLockName = (namespace: string) => `syncline:${namespace}:engine`;
 
+/** A lock name that shows versions (read back by `parseInstanceLock`). */
+const versionedLockName = (
+  namespace: string,
+  kind: 'instance' | 'queued',
+  schema: number,
+  protocol: number,
+  id: string,
+) => `syncline:${namespace}:${kind}:${schema}.${protocol}:${id}`;
+
 /**
  * Held by one engine instance for its life, naming its versions: tabs request it to learn the moment that
  * engine is gone, and a starting engine reads the versions of the one running (`navigator.locks.query()`).
  */
 export const instanceLockName = (namespace: string, schema: number, protocol: number, engineId: string) =>
-  `syncline:${namespace}:instance:${schema}.${protocol}:${engineId}`;
+  versionedLockName(namespace, 'instance', schema, protocol, engineId);
 
 /**
- * Held by a runtime while it queues for the engine lock, naming its versions: an older runtime granted the lock
- * reads them, and steps aside for a newer one queued behind it rather than run the namespace on older code.
+ * Held by a runtime from when it asks for the engine lock until its instance lock shows its versions: a runtime
+ * granted the lock reads them, and steps aside for a newer one rather than run the namespace on older code.
  */
 export const queuedLockName = (namespace: string, schema: number, protocol: number, hostId: string) =>
-  `syncline:${namespace}:queued:${schema}.${protocol}:${hostId}`;
+  versionedLockName(namespace, 'queued', schema, protocol, hostId);
 
 /** The versions in an instance (or, with `kind`, queued) lock name of this namespace, or null for any other lock. */
 export function parseInstanceLock(
