@@ -320,17 +320,13 @@ export class BackgroundSync {
     const now = this.host.clock.now();
     const deleted = await this.writeOnce(
       call,
-      async (tx, batch, keep) => {
+      async (tx, batch) => {
         const row = await tx.objectStore('entities').get([collection, entityId]);
-        if (!row || row.deleted || row.data === null) {
-          // "None" is kept too: re-sent after another tab made the entity again, it must not delete that.
-          keep(false);
-          return false;
-        }
-        keep(true);
-        this.applyEdit(tx, batch, row, null, now);
+        if (!row || row.deleted || row.data === null) return false;
+        this.applyEdit(tx, batch, row, [collection, entityId], null, now);
         return true;
       },
+      (done) => done,
       async (_tx, earlier) => earlier === true,
     );
     if (deleted) this.host.pokePush(collection);
@@ -344,14 +340,9 @@ export class BackgroundSync {
     const now = this.host.clock.now();
     const reverted = await this.writeOnce(
       call,
-      async (tx, batch, keep) => {
+      async (tx, batch) => {
         const row = await tx.objectStore('entities').get([collection, entityId]);
-        // "Nothing to revert" is kept too: re-sent after another tab's edit of the entity, it must not revert that.
-        if (!row || (!row.dirty && !row.conflictId)) {
-          keep(false);
-          return false;
-        }
-        keep(true);
+        if (!row || (!row.dirty && !row.conflictId)) return false;
         // Back to the server's copy: a conflict holds the newest one known (the row's base is older).
         const conflict = row.conflictId ? await tx.objectStore('conflicts').get(row.conflictId) : undefined;
         if (conflict) this.removeConflict(tx, batch, conflict.id, collection);
@@ -367,6 +358,7 @@ export class BackgroundSync {
         else this.putRow(tx, batch, row, null);
         return true;
       },
+      (done) => done,
       async (_tx, earlier) => earlier === true,
     );
     if (reverted) this.host.pokePush(collection);
@@ -384,30 +376,30 @@ export class BackgroundSync {
     const record = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       const data = change(row);
-      return this.applyEdit(tx, batch, row ?? emptyRow(collection, entityId, now, this.revFloor), data, now, !row);
+      return this.applyEdit(tx, batch, row, [collection, entityId], data, now);
     });
     this.host.pokePush(collection);
     return record ?? { id: entityId, data: {}, version: null, dirty: false, deleted: true, conflictId: null };
   }
 
-  /** Writes a local edit of `base` (`data`, null for a delete); null when the entity just goes. `fresh`: not stored. */
+  /** Writes a local edit (`data`, null for a delete) of the entity `row` holds, if any; null when it just goes. */
   private applyEdit(
     tx: Tx,
     batch: EntityBatch,
-    base: EntityRow,
+    row: EntityRow | undefined,
+    [collection, id]: [string, string],
     data: Data | null,
     now: number,
-    fresh = false,
   ): EntityRecord | null {
-    const row = fresh ? null : base;
+    const base = row ?? emptyRow(collection, id, now, this.revFloor);
     // Deleting what the server never had: nothing to push, it just goes. Not once a push of it has left (still
     // out, or its answer lost): the server may have it, and only a DELETE makes sure it does not come back.
     if (data === null && base.baseVersion === null && base.serverData === null && !base.sent) {
-      this.putRow(tx, batch, row, null);
+      this.putRow(tx, batch, row ?? null, null);
       return null;
     }
     const next = this.edited(base, data, now);
-    this.putRow(tx, batch, row, next);
+    this.putRow(tx, batch, row ?? null, next);
     return recordOf(next);
   }
 
@@ -479,16 +471,16 @@ export class BackgroundSync {
       invalid("A resolution's data is a JSON object, or null to delete.");
     const dataIn =
       'data' in r ? (r.data === null ? null : checkedData(r.data, this.host.config.maxPayloadBytes)) : undefined;
-    let collection = '';
+    // The entity resolved, once read (its key is the answer kept for a re-send).
+    let entity: [string, string] | null = null;
     const now = this.host.clock.now();
     const result = await this.writeOnce(
       call,
-      async (tx, batch, keep) => {
+      async (tx, batch) => {
         const conflict = await tx.objectStore('conflicts').get(conflictId);
         if (!conflict)
           throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
-        collection = conflict.collection;
-        keep([conflict.collection, conflict.entityId]);
+        entity = [conflict.collection, conflict.entityId];
         const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
         await this.dropConflict(tx, batch, conflictId, conflict.collection);
         const chosen =
@@ -528,6 +520,7 @@ export class BackgroundSync {
         this.putRow(tx, batch, row ?? null, next);
         return recordOf(next);
       },
+      () => entity!,
       async (tx, earlier) => {
         // Resolved by this call on the engine before: the entity as it is now is what that resolve made it.
         const row = Array.isArray(earlier) ? await tx.objectStore('entities').get(earlier) : undefined;
@@ -535,7 +528,7 @@ export class BackgroundSync {
       },
     );
     // Not for an answer kept from before: that resolve's push was poked then.
-    if (collection) this.host.pokePush(collection);
+    if (entity) this.host.pokePush(entity[0]);
     return result;
   }
 
@@ -1385,29 +1378,32 @@ export class BackgroundSync {
 
   /**
    * One write doing a tab's call (see `TabCall`). A re-sent call whose answer is kept gets it through `replay`;
-   * otherwise `body` runs, and what it passes to `keep` is kept with its work. (On a full disk Chromium still takes
-   * this small put beside a revert's delete: test/quota.test.ts.)
+   * otherwise `body` runs, and `answerOf` its result is kept with its work. Every answer is kept, "none" and
+   * "nothing to revert" too: re-sent after another tab's edit of the entity, the call must not act on that. (On a
+   * full disk Chromium still takes this small put beside a revert's delete: test/quota.test.ts.)
    */
   private async writeOnce<T>(
     call: TabCall | null | undefined,
-    body: (tx: Tx, batch: EntityBatch, keep: (answer: KeptAnswer['value']) => void) => Promise<T>,
+    body: (tx: Tx, batch: EntityBatch) => Promise<T>,
+    answerOf: (result: T) => KeptAnswer['value'],
     replay: (tx: Tx, answer: KeptAnswer['value']) => Promise<T>,
   ): Promise<T> {
     // Only a call a tab named (the engine's own API passes none).
-    const key = typeof call?.key === 'string' ? CALL_ANSWER_PREFIX + call.key : null;
+    const named = typeof call?.key === 'string' ? call : null;
+    const key = named ? CALL_ANSWER_PREFIX + named.key : '';
     try {
       return await this.write(async (tx, batch) => {
-        if (!key) return body(tx, batch, () => {});
+        if (!named) return body(tx, batch);
         const meta = tx.objectStore('meta');
-        const earlier = call!.resent ? ((await meta.get(key)) as KeptAnswer | undefined) : undefined;
+        const earlier = named.resent ? ((await meta.get(key)) as KeptAnswer | undefined) : undefined;
         if (earlier) return replay(tx, earlier.value);
-        return body(tx, batch, (answer) => {
-          const until = Math.max(this.host.clock.now() + CALL_ANSWERS_MS, call!.until ?? 0);
-          meta.put({ until, value: answer } satisfies KeptAnswer, key).catch(() => {});
-        });
+        const result = await body(tx, batch);
+        const until = Math.max(this.host.clock.now() + CALL_ANSWERS_MS, named.until ?? 0);
+        meta.put({ until, value: answerOf(result) } satisfies KeptAnswer, key).catch(() => {});
+        return result;
       });
     } finally {
-      if (key) this.pruneAnswers();
+      if (named) this.pruneAnswers();
     }
   }
 
