@@ -11,6 +11,7 @@ import {
   eventually,
   requestCount,
   serverItems,
+  serverPut,
   uniqueName,
   unreachable,
 } from './support/server.ts';
@@ -23,7 +24,6 @@ interface Task {
   note?: string;
 }
 
-/** Every write the server applied to a collection, in order: [entity id, version, Idempotency-Key]. */
 /**
  * The server's writes of a collection: id, version and key, the key's device part (the same for every push from
  * one database, checked here) left out so expectations read `<collection>/<id>@<rev>`.
@@ -72,13 +72,6 @@ function holdPutAnswers(suffix: string) {
     },
   };
 }
-
-const serverPut = (collection: string, id: string, data: object, ifMatch?: string) =>
-  fetch(`${API}/${collection}/${id}`, {
-    method: 'PUT',
-    headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
-    body: JSON.stringify(data),
-  });
 
 describe('three-way merge', () => {
   it("takes each side's change to different fields, keeps a change made on both sides alike, and flags the rest", () => {

@@ -4,7 +4,7 @@ import { firstValueFrom, type Observable } from 'rxjs';
 import { createSyncClient, resolveConfig, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { databaseName, deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
-import { API, addFault, eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
+import { API, addFault, eventually, serverItems, serverPut, uniqueName, unreachable } from './support/server.ts';
 import { follow } from './support/frames.ts';
 import { failReads } from './support/databases.ts';
 
@@ -608,11 +608,7 @@ describe('collection registration', () => {
   it('registers a collection again after a failed registration: once an engine answers, and on the next edit', async () => {
     const namespace = uniqueName('reg');
     const collection = uniqueName('tasks');
-    await fetch(`${API}/${collection}/srv`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'on the server' }),
-    });
+    await serverPut(collection, 'srv', { title: 'on the server' });
     // Another runtime holds the engine lock and serves no tab: this client's calls time out.
     let release!: () => void;
     await new Promise<void>(

@@ -10,7 +10,7 @@ import { broadcastLink } from '../src/runtime/broadcast.ts';
 import { channelName, engineLockName, queuedLockName, tabLockName } from '../src/runtime/names.ts';
 import { startEngine } from '../src/runtime/start-engine.ts';
 import type { TabCall } from '../src/engine/background.ts';
-import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from './support/server.ts';
+import { API, addFault, clearFaults, eventually, serverItems, serverPut, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 import { leaveNewerDatabase } from './support/databases.ts';
 
@@ -119,15 +119,7 @@ async function tab(
   } = {},
 ): Promise<TestTab> {
   const client = uniqueName('tab');
-  let release!: () => void;
-  const life = new Promise<void>((r) => (release = r));
-  await new Promise<void>(
-    (held) =>
-      void navigator.locks.request(tabLockName(namespace, client), () => {
-        held();
-        return life;
-      }),
-  );
+  const release = await holdLock(tabLockName(namespace, client));
   const connection = new EngineConnection({
     client,
     config: resolveConfig({ endpoint: API, namespace }),
@@ -156,18 +148,31 @@ async function tab(
   return t;
 }
 
-/** A tab id whose liveness lock is held until the test ends (a host takes a tab without it for gone). */
-async function holdTabLock(namespace: string): Promise<string> {
-  const client = uniqueName('raw');
+/** Resolves once the lock `name` is held; it is held until the function it gives is called, or the test ends. */
+async function holdLock(name: string): Promise<() => void> {
   let release!: () => void;
+  const life = new Promise<void>((r) => (release = r));
   await new Promise<void>(
     (held) =>
-      void navigator.locks.request(tabLockName(namespace, client), () => {
+      void navigator.locks.request(name, () => {
         held();
-        return new Promise<void>((r) => (release = r));
+        return life;
       }),
   );
   cleanups.push(() => release());
+  return release;
+}
+
+/** The page's lock manager, with what its `query()` answers passed through `answer` (late, or with locks left out). */
+function locksAnswering(answer: (snapshot: LockManagerSnapshot) => Promise<LockManagerSnapshot>): LockManager {
+  const real = navigator.locks;
+  return { request: real.request.bind(real), query: async () => answer(await real.query()) } as unknown as LockManager;
+}
+
+/** A tab id whose liveness lock is held until the test ends (a host takes a tab without it for gone). */
+async function holdTabLock(namespace: string): Promise<string> {
+  const client = uniqueName('raw');
+  await holdLock(tabLockName(namespace, client));
   return client;
 }
 
@@ -276,15 +281,7 @@ describe('one engine per namespace', () => {
     cleanups.push(() => deleteSynclineDB(namespace));
     // A runtime of the next build queues for the lock (as it shows itself), and the lock is free: the newer engine
     // it queued behind has just gone, and its own request is a step behind.
-    let leave!: () => void;
-    await new Promise<void>(
-      (held) =>
-        void navigator.locks.request(queuedLockName(namespace, DB_VERSION, PROTOCOL_VERSION + 1, 'next'), () => {
-          held();
-          return new Promise<void>((r) => (leave = r));
-        }),
-    );
-    cleanups.push(() => leave());
+    await holdLock(queuedLockName(namespace, DB_VERSION, PROTOCOL_VERSION + 1, 'next'));
     const host = newHost();
     const t = await tab(namespace, host);
     await eventually(() => t.states.some((s) => s.updateRequired !== null), 5_000, 'tab told to reload');
@@ -297,15 +294,7 @@ describe('one engine per namespace', () => {
     const namespace = uniqueName('deploy-busy');
     const { oldHost } = await olderEngine(namespace);
     // Another runtime (of any version) is in its check, holding the takeover lock, as the new build starts.
-    let free!: () => void;
-    await new Promise<void>(
-      (held) =>
-        void navigator.locks.request(`${engineLockName(namespace)}:takeover`, () => {
-          held();
-          return new Promise<void>((r) => (free = r));
-        }),
-    );
-    cleanups.push(() => free());
+    const free = await holdLock(`${engineLockName(namespace)}:takeover`);
     const host = newHost();
     const t = await tab(namespace, host);
     await new Promise((r) => setTimeout(r, 300));
@@ -322,19 +311,14 @@ describe('one engine per namespace', () => {
     cleanups.push(() => deleteSynclineDB(namespace));
     const older = { protocol: PROTOCOL_VERSION - 1, schema: DB_VERSION };
     // The older runtime's reads of the locks answer late, as of the moment asked: the newer one starts meanwhile.
-    const real = navigator.locks;
-    const slow = {
-      request: real.request.bind(real),
-      query: async () => {
-        const held = await real.query();
-        await new Promise((r) => setTimeout(r, 800));
-        return held;
-      },
-    } as unknown as LockManager;
+    const slow = locksAnswering(async (snapshot) => {
+      await new Promise((r) => setTimeout(r, 800));
+      return snapshot;
+    });
     const oldHost = newHost({ versions: older, locks: slow });
     await tab(namespace, oldHost, { versions: older });
     await eventually(
-      async () => ((await real.query()).held ?? []).some((l) => l.name === engineLockName(namespace)),
+      async () => ((await navigator.locks.query()).held ?? []).some((l) => l.name === engineLockName(namespace)),
       5_000,
       'older runtime granted the lock',
     );
@@ -352,14 +336,10 @@ describe('one engine per namespace', () => {
     const { oldHost, oldTab } = await olderEngine(namespace);
     // A newer runtime that missed the older engine (its read of the locks did not show it) queues behind it, and
     // sends its tab there over the channel.
-    const real = navigator.locks;
-    const blind = {
-      request: real.request.bind(real),
-      query: async () => {
-        const { held = [], pending = [] } = await real.query();
-        return { held: held.filter((l) => !l.name?.includes(':instance:')), pending };
-      },
-    } as unknown as LockManager;
+    const blind = locksAnswering(async ({ held = [], pending = [] }) => ({
+      held: held.filter((l) => !l.name?.includes(':instance:')),
+      pending,
+    }));
     const host = newHost({ locks: blind });
     const t = await tab(namespace, host);
     await t.connection.ready(10_000);
@@ -438,14 +418,7 @@ describe('sent elsewhere to an engine that goes away', () => {
     const namespace = uniqueName('silent-channel');
     cleanups.push(() => deleteSynclineDB(namespace));
     // Another tab's engine holds the namespace (the lock only: it dies before it ever answers on the channel).
-    let releaseOther!: () => void;
-    await new Promise<void>(
-      (held) =>
-        void navigator.locks.request(engineLockName(namespace), () => {
-          held();
-          return new Promise<void>((r) => (releaseOther = r));
-        }),
-    );
+    const releaseOther = await holdLock(engineLockName(namespace));
     // This tab's own runtime: its first start fails (a passing storage error), the next one works.
     let starts = 0;
     const host = newHost({
@@ -675,11 +648,7 @@ describe('calls', () => {
     const collection = uniqueName('c');
     // On the server already: its delete must be pushed, so the device keeps it as deleted (a delete of an entity
     // never pushed may drop it altogether).
-    await fetch(`${API}/${collection}/x`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'x' }),
-    });
+    await serverPut(collection, 'x', { title: 'x' });
     const first = hostWithheldAnswer('entityDelete');
     const {
       tabs: [t],
@@ -703,13 +672,7 @@ describe('calls', () => {
   it("answers a conflict's resolve and a revert re-sent to the next engine with what the first one did", async () => {
     const namespace = uniqueName('reresolve');
     const collection = uniqueName('c');
-    const put = (id: string, title: string) =>
-      fetch(`${API}/${collection}/${id}`, {
-        method: 'PUT',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ title }),
-      });
-    await Promise.all([put('x', 'base'), put('y', 'base')]);
+    await Promise.all([serverPut(collection, 'x', { title: 'base' }), serverPut(collection, 'y', { title: 'base' })]);
     const first = newHost({
       startEngine: async (config, onVersionChange) => {
         const engine = await startEngine(config, onVersionChange);
@@ -728,7 +691,7 @@ describe('calls', () => {
     } = await tabsOnEngineThatGoes(namespace, collection, first, { conflict: 'manual' });
     await eventually(async () => (await first.engine!.entities(collection)).length === 2, 5_000, 'pulled');
     // x: changed on the server after the pull, then here: its push meets a 412, a conflict for the user.
-    await put('x', 'theirs');
+    await serverPut(collection, 'x', { title: 'theirs' });
     await t!.connection.call('entityPatch', collection, 'x', { title: 'mine' });
     await eventually(async () => (await first.engine!.conflicts(collection)).length === 1, 5_000, 'conflict');
     const [conflict] = await first.engine!.conflicts(collection);
@@ -784,11 +747,7 @@ describe('calls', () => {
   it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {
     const namespace = uniqueName('rerevert');
     const collection = uniqueName('c');
-    await fetch(`${API}/${collection}/y`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ title: 'base' }),
-    });
+    await serverPut(collection, 'y', { title: 'base' });
     let firstAnswer: unknown;
     const first = newHost({
       startEngine: async (config, onVersionChange) => {

@@ -60,6 +60,15 @@ export interface ServerItem {
   deleted: boolean;
 }
 
+/** Writes an entity on the server directly (as another device would), with `If-Match` when given. */
+export function serverPut(collection: string, id: string, data: object, ifMatch?: string): Promise<Response> {
+  return fetch(`${API}/${collection}/${id}`, {
+    method: 'PUT',
+    headers: { 'Content-Type': 'application/json', ...(ifMatch ? { 'If-Match': ifMatch } : {}) },
+    body: JSON.stringify(data),
+  });
+}
+
 /** Every write to a collection, in the order the server applied them. */
 export async function serverItems(collection: string): Promise<ServerItem[]> {
   const items: ServerItem[] = [];
