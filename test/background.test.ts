@@ -413,6 +413,54 @@ describe('Background Sync in the engine', () => {
     await back();
   });
 
+  it("applies a tab's put or patch once: re-sent, it is answered with the entity as it is, even after the row went", async () => {
+    const engine = await start();
+    const back = await offline();
+    const call = (key: string, resent = false) => ({ key, resent });
+    await engine.entityPut(collection, 'a', { title: 'mine' }, call('t#1'));
+    await engine.entityPatch(collection, 'a', { note: 'added' }, call('t#2'));
+    await engine.entityPut(collection, 'a', { title: 'saved by another tab' }, call('u#1'));
+    // Re-sent: neither is done again over the later edit; each answers the entity as it is.
+    const again = await engine.entityPut(collection, 'a', { title: 'mine' }, call('t#1', true));
+    expect(again.data).to.deep.equal({ title: 'saved by another tab' });
+    await engine.entityPatch(collection, 'a', { note: 'added' }, call('t#2', true));
+    expect((await engine.entities(collection)).map((e) => e.data)).to.deep.equal([{ title: 'saved by another tab' }]);
+    // A call not done before is done, re-sent or not.
+    await engine.entityPatch(collection, 'a', { note: 'new' }, call('t#3', true));
+    expect((await engine.entities(collection))[0]!.data).to.deep.equal({ title: 'saved by another tab', note: 'new' });
+    // Never pushed, a delete drops the row: the put's key outlives it, and the put does not make the entity again.
+    expect(await engine.entityDelete(collection, 'a')).to.equal(true);
+    const gone = await engine.entityPut(collection, 'a', { title: 'mine' }, call('t#1', true));
+    expect(gone.deleted).to.equal(true);
+    expect(await engine.entities(collection)).to.deep.equal([]);
+    // A minute on, no tab waits for it: the next call's end removes it, and a put under that key is done again.
+    f.clock.advance(61_000);
+    await engine.entityPut(collection, 'b', { title: 'b' }, call('t#4'));
+    await engine.entityPut(collection, 'a', { title: 'mine' }, call('t#1', true));
+    expect((await engine.entities(collection)).map((e) => e.id).sort()).to.deep.equal(['a', 'b']);
+    await back();
+  });
+
+  it("keeps a row's newest 32 call keys, each as long as its tab may send the call again", async () => {
+    const engine = await start();
+    const back = await offline();
+    const until = f.clock.now() + 180_000;
+    const call = (key: string, resent = false) => ({ key, resent, until });
+    for (let i = 1; i <= 33; i++) await engine.entityPut(collection, 'a', { n: i }, call(`t#${i}`));
+    f.clock.advance(120_000);
+    // Past a minute and within its tab's wait: the 2nd call is kept; the 1st went with the 33rd (newest 32 kept).
+    await engine.entityPut(collection, 'a', { n: 2 }, call('t#2', true));
+    expect((await engine.entities(collection))[0]!.data).to.deep.equal({ n: 33 });
+    await engine.entityPut(collection, 'a', { n: 1 }, call('t#1', true));
+    expect((await engine.entities(collection))[0]!.data).to.deep.equal({ n: 1 });
+    // Keys expired go with the next keyed edit of the row.
+    f.clock.advance(61_000);
+    await engine.entityPut(collection, 'a', { n: 34 }, call('t#34'));
+    await engine.entityPut(collection, 'a', { n: 2 }, call('t#2', true));
+    expect((await engine.entities(collection))[0]!.data).to.deep.equal({ n: 2 });
+    await back();
+  });
+
   it('clears the replica with the queue (a logout): refused while an edit is unpushed, then nothing of it left', async () => {
     const { engine, slow } = await startWithSlowPulls();
     await serverPut(collection, 's1', { title: 'on the server' });

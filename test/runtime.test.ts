@@ -29,7 +29,7 @@ function newHost(options: Partial<ConstructorParameters<typeof EngineHost>[0]> =
  * A runtime whose engine does `method`, then keeps its answer until the test ends: as if the engine went (its tab
  * closed, its worker was killed) after the call took effect and before its answer left.
  */
-function hostWithheldAnswer(method: 'enqueue' | 'discard' | 'entityDelete'): EngineHost {
+function hostWithheldAnswer(method: 'enqueue' | 'discard' | 'entityDelete' | 'entityPut' | 'entityPatch'): EngineHost {
   let answer!: () => void;
   const answered = new Promise<void>((r) => (answer = r));
   cleanups.push(() => answer());
@@ -742,6 +742,60 @@ describe('calls', () => {
     expect(await deleted, 'the delete this tab asked for happened').to.equal(true);
     await eventually(() => second.engine !== null, 5_000, 'second engine');
     expect((await second.engine!.entities(collection)).map((e) => e.data)).to.deep.equal([{ title: 'again' }]);
+  });
+
+  it("does not undo, re-sent, another tab's edit saved after the first engine did a put or a patch", async () => {
+    const namespace = uniqueName('reput');
+    const collection = uniqueName('c');
+    await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+    cleanups.push(() => clearFaults(`/api/${collection}`));
+    const first = hostWithheldAnswer('entityPut');
+    const {
+      tabs: [a, b],
+      second,
+      handOver,
+    } = await tabsOnEngineThatGoes(namespace, collection, first, { tabs: 2 });
+    const put = a!.connection.call('entityPut', collection, 'x', { title: 'a' });
+    await eventually(
+      async () => (await first.engine!.entities(collection)).length === 1,
+      5_000,
+      'put by the first engine',
+    );
+    // Another tab's edit, saved (and answered) before the first engine goes.
+    await b!.connection.call('entityPatch', collection, 'x', { title: 'b' });
+    await handOver();
+    expect((await put).data, 'answered with the entity as it is').to.deep.equal({ title: 'b' });
+    await eventually(() => second.engine !== null, 5_000, 'second engine');
+    expect((await second.engine!.entities(collection)).map((e) => e.data)).to.deep.equal([{ title: 'b' }]);
+  });
+
+  it('does not make again, re-sent, an entity deleted on the server after the first engine made it', async () => {
+    const namespace = uniqueName('reput-deleted');
+    const collection = uniqueName('c');
+    const first = hostWithheldAnswer('entityPut');
+    const {
+      tabs: [a],
+      second,
+      handOver,
+    } = await tabsOnEngineThatGoes(namespace, collection, first);
+    const put = a!.connection.call('entityPut', collection, 'x', { title: 'made here' });
+    await eventually(async () => (await serverItems(collection)).length === 1, 5_000, 'pushed by the first engine');
+    // Another device deletes it; the feed brings that here, and the row goes.
+    const deleted = await fetch(`${API}/${collection}/x`, { method: 'DELETE' });
+    expect(deleted.ok).to.equal(true);
+    await eventually(
+      async () => {
+        await first.engine!.syncNow();
+        return (await first.engine!.entities(collection)).length === 0;
+      },
+      5_000,
+      'deletion pulled',
+    );
+    await handOver();
+    expect((await put).deleted, 'answered: deleted since').to.equal(true);
+    await eventually(() => second.engine !== null, 5_000, 'second engine');
+    expect(await second.engine!.entities(collection)).to.deep.equal([]);
+    expect(second.engine!.status.entities.dirty, 'nothing to push').to.equal(0);
   });
 
   it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {

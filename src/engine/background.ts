@@ -96,6 +96,11 @@ const REV_FLOOR_KEY = 'entityRev';
 const CALL_ANSWER_PREFIX = 'call:';
 const CALL_ANSWERS_MS = 60_000;
 const callAnswers = () => IDBKeyRange.bound(CALL_ANSWER_PREFIX, `${CALL_ANSWER_PREFIX}\uffff`);
+/**
+ * The most `put`/`patch` keys a row keeps (see `EntityRow.calls`). An entity edited more often than this while a
+ * tab may still re-send the oldest call loses that call's key: re-sent, it applies again.
+ */
+const ROW_CALLS_MAX = 32;
 /** Rows of the push index read at a time. */
 const PUSH_PAGE = 64;
 /** An entity tag no server hands out: a well-formed If-Match that matches nothing (see `settleCreate`). */
@@ -104,10 +109,12 @@ const FENCE_TAG = '"syncline-fence"';
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
 
 /**
- * A tab's call that changes the replica and whose answer says what it did (a resolve, a revert), named by the tab
- * and its call id. Its answer is kept in the transaction that does it: re-sent to the next engine (the first went
- * before answering), the call gets that answer rather than one about what is left ("no such conflict", "nothing
- * to revert"). Kept small: the entity's key for a resolve, whose answer is read again.
+ * A tab's call that changes the replica, named by the tab and its call id. Re-sent to the next engine (the first
+ * went before answering), it must not act again on what other calls did meanwhile. A delete, revert or resolve
+ * keeps its answer in the transaction that does it, and a re-send gets that answer rather than one about what is
+ * left ("no such conflict", "nothing to revert"); kept small: the entity's key for a resolve, whose answer is read
+ * again. A put or patch keeps its key in the row it writes (`EntityRow.calls`, no write of its own) and a re-send
+ * is answered with the row as it is.
  */
 export interface TabCall {
   key: string;
@@ -290,24 +297,37 @@ export class BackgroundSync {
 
   // ---- local edits ------------------------------------------------------------------------
 
-  /** Replaces an entity's data (creating it), at once, for every tab; pushed in the background. */
-  put(collection: string, id: unknown, data: unknown): Promise<EntityRecord> {
-    return this.edit(collection, id, () => {
-      if (typeof data !== 'object' || data === null || Array.isArray(data))
-        invalid('Entity data must be a JSON object.');
-      return checkedData(data, this.host.config.maxPayloadBytes);
-    });
+  /**
+   * Replaces an entity's data (creating it), at once, for every tab; pushed in the background. `call`: a tab's
+   * call, applied once (see `TabCall`).
+   */
+  put(collection: string, id: unknown, data: unknown, call?: TabCall | null): Promise<EntityRecord> {
+    return this.edit(
+      collection,
+      id,
+      () => {
+        if (typeof data !== 'object' || data === null || Array.isArray(data))
+          invalid('Entity data must be a JSON object.');
+        return checkedData(data, this.host.config.maxPayloadBytes);
+      },
+      call,
+    );
   }
 
-  /** Changes some fields of an entity (which must exist locally). */
-  patch(collection: string, id: unknown, fields: unknown): Promise<EntityRecord> {
-    return this.edit(collection, id, (row) => {
-      if (!row || row.deleted || row.data === null)
-        throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection} to patch.`);
-      if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
-        invalid('A patch is a JSON object of fields.');
-      return checkedData({ ...row.data, ...(fields as Data) }, this.host.config.maxPayloadBytes);
-    });
+  /** Changes some fields of an entity (which must exist locally). `call`: as for `put`. */
+  patch(collection: string, id: unknown, fields: unknown, call?: TabCall | null): Promise<EntityRecord> {
+    return this.edit(
+      collection,
+      id,
+      (row) => {
+        if (!row || row.deleted || row.data === null)
+          throw new SynclineError(SynclineErrorCode.NotFound, `No entity ${String(id)} in ${collection} to patch.`);
+        if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+          invalid('A patch is a JSON object of fields.');
+        return checkedData({ ...row.data, ...(fields as Data) }, this.host.config.maxPayloadBytes);
+      },
+      call,
+    );
   }
 
   /**
@@ -369,20 +389,36 @@ export class BackgroundSync {
     collection: string,
     id: unknown,
     change: (row: EntityRow | undefined) => Data | null,
+    call: TabCall | null | undefined,
   ): Promise<EntityRecord> {
     this.config(collection);
     const entityId = checkEntityId(id);
     const now = this.host.clock.now();
+    const named = typeof call?.key === 'string' ? call : null;
     const record = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
+      // Done by the engine before: the row as it is now (later edits kept), or none if it went since.
+      if (named?.resent && (await this.calledBefore(tx, row, named.key))) return row ? recordOf(row) : null;
       const data = change(row);
-      return this.applyEdit(tx, batch, row, [collection, entityId], data, now);
+      const key = named && { key: named.key, until: Math.max(now + CALL_ANSWERS_MS, named.until ?? 0) };
+      return this.applyEdit(tx, batch, row, [collection, entityId], data, now, key);
     });
+    // Keys kept after their rows went expire like any kept answer.
+    if (named) this.pruneAnswers();
     this.host.pokePush(collection);
     return record ?? { id: entityId, data: {}, version: null, dirty: false, deleted: true, conflictId: null };
   }
 
-  /** Writes a local edit (`data`, null for a delete) of the entity `row` holds, if any; null when it just goes. */
+  /** Whether an edit under the tab call `key` was written: its key in the row, or kept after the row went. */
+  private async calledBefore(tx: Tx, row: EntityRow | undefined, key: string): Promise<boolean> {
+    if (row?.calls?.[key] !== undefined) return true;
+    return (await tx.objectStore('meta').get(CALL_ANSWER_PREFIX + key)) !== undefined;
+  }
+
+  /**
+   * Writes a local edit (`data`, null for a delete) of the entity `row` holds, if any; null when it just goes.
+   * `call`: the tab call's key the row keeps, and until when (see `EntityRow.calls`).
+   */
   private applyEdit(
     tx: Tx,
     batch: EntityBatch,
@@ -390,6 +426,7 @@ export class BackgroundSync {
     [collection, id]: [string, string],
     data: Data | null,
     now: number,
+    call?: { key: string; until: number } | null,
   ): EntityRecord | null {
     const base = row ?? emptyRow(collection, id, now, this.revFloor);
     // Deleting what the server never had: nothing to push, it just goes. Not once a push of it has left (still
@@ -399,6 +436,7 @@ export class BackgroundSync {
       return null;
     }
     const next = this.edited(base, data, now);
+    if (call) next.calls = withCall(base.calls, call, now);
     this.putRow(tx, batch, row ?? null, next);
     return recordOf(next);
   }
@@ -1369,6 +1407,13 @@ export class BackgroundSync {
           .put(this.revFloor, REV_FLOOR_KEY)
           .catch(() => {});
       }
+      // Edits' call keys outlive the row (a re-sent put must not make the entity again): kept as answers.
+      const now = this.host.clock.now();
+      for (const [call, until] of Object.entries(prev?.calls ?? {}))
+        if (until >= now)
+          tx.objectStore('meta')
+            .put({ until, value: key } satisfies KeptAnswer, CALL_ANSWER_PREFIX + call)
+            .catch(() => {});
     }
     const stat = this.stat(key[0]);
     stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
@@ -1595,6 +1640,17 @@ function landed(row: EntityRow, data: Data | null): EntityRow {
 }
 
 /** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */
+/** A row's call keys (see `EntityRow.calls`) with `call` added: those expired dropped, at most `ROW_CALLS_MAX`. */
+function withCall(
+  calls: Record<string, number> | undefined,
+  call: { key: string; until: number },
+  now: number,
+): Record<string, number> {
+  const kept = Object.entries(calls ?? {}).filter(([, until]) => until >= now);
+  kept.push([call.key, call.until]);
+  return Object.fromEntries(kept.slice(-ROW_CALLS_MAX));
+}
+
 function emptyRow(collection: string, id: string, now: number, revFloor: number): EntityRow {
   return {
     collection,

@@ -105,6 +105,12 @@ export interface EntityRow {
    * with that edit.
    */
   overtaken?: { rev: number; data: Record<string, unknown> | null };
+  /**
+   * Tabs' `put`/`patch` calls that edited the row (`<tab>#<call id>` → until when the tab may re-send it), kept in
+   * the edit's own write: re-sent to the next engine, such a call is answered with the row as it is, not applied
+   * again over a later edit. Expired keys go with the next named edit; at most `ROW_CALLS_MAX`, newest kept.
+   */
+  calls?: Record<string, number>;
   updatedAt: number;
 }
 

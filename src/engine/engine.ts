@@ -915,16 +915,18 @@ export class SyncEngine {
     return this.loadBackground().then((b) => b.register(config));
   }
 
-  async entityPut(collection: string, id: string, data: unknown): Promise<EntityRecord> {
+  /** Replaces (or makes) an entity. `call`: a tab's call, applied once (see `TabCall`). */
+  async entityPut(collection: string, id: string, data: unknown, call?: TabCall | null): Promise<EntityRecord> {
     this.assertOpen();
     checkCollectionName(collection);
-    return this.loadBackground().then((b) => b.put(collection, id, data));
+    return this.loadBackground().then((b) => b.put(collection, id, data, call));
   }
 
-  async entityPatch(collection: string, id: string, fields: unknown): Promise<EntityRecord> {
+  /** Changes some fields of an entity. `call`: a tab's call, applied once (see `TabCall`). */
+  async entityPatch(collection: string, id: string, fields: unknown, call?: TabCall | null): Promise<EntityRecord> {
     this.assertOpen();
     checkCollectionName(collection);
-    return this.loadBackground().then((b) => b.patch(collection, id, fields));
+    return this.loadBackground().then((b) => b.patch(collection, id, fields, call));
   }
 
   /** Deletes an entity. `call`: a tab's call, answered once (see `TabCall`). */

@@ -74,10 +74,10 @@ interface RecentCall {
 }
 /**
  * Calls that change the replica, with how many arguments they take before the `TabCall` they are given last: each
- * keeps its answer, so a re-send to the next engine is answered, not applied again. (Not `entityPut` and
- * `entityPatch`: the kept answer's write cost every edit 13-18 % of its throughput; see docs/architecture.md.)
+ * keeps its answer (or, for an edit, its key in the row it wrote), so a re-send to the next engine is answered, not
+ * applied again.
  */
-const KEYED_CALLS = { entityDelete: 2, entityRevert: 2, resolve: 2 } as const;
+const KEYED_CALLS = { entityPut: 3, entityPatch: 3, entityDelete: 2, entityRevert: 2, resolve: 2 } as const;
 /** Resolves once the lock `name` is held (or could not be asked for); it is held until `life` settles. */
 function holdLock(locks: LockManager, name: string, life: Promise<void>): Promise<void> {
   return new Promise((held) => {
