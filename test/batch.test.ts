@@ -389,8 +389,10 @@ describe('batched push', () => {
     const before = old[1]!.createdAt;
     f.engine.setNetwork(true);
     await eventually(() => asked === 1, 5_000, 'the batch is about to leave');
-    // A clear of what is older than n3, refused (n1 and n2 are unsent); the batch leaves while it runs.
-    const refused = f.engine.clear({ before }).catch((e: unknown) => e);
+    // A clear of what is older than n3 (a tab's call re-sent: bound by the time it was first sent), refused (n1 and
+    // n2 are unsent); the batch leaves while it runs.
+    const resent = { key: 't#1', resent: true };
+    const refused = f.engine.clear({ before }, resent).catch((e: unknown) => e);
     release();
     expect(((await refused) as { code?: string }).code).to.equal('unsent-operations');
     await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
@@ -404,7 +406,7 @@ describe('batched push', () => {
     await f.engine.enqueue([put('m3')]);
     f.engine.setNetwork(true);
     await eventually(() => asked === 1, 5_000, 'the second batch is about to leave');
-    const cleared = f.engine.clear({ before: more[1]!.createdAt, discardUnsent: true });
+    const cleared = f.engine.clear({ before: more[1]!.createdAt, discardUnsent: true }, resent);
     release();
     expect(await cleared).to.equal(2);
     await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained again');

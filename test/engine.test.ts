@@ -480,6 +480,67 @@ describe('SyncEngine', () => {
   });
 
   describe('queue invariants', () => {
+    it('clears everything queued before the call, queue and replica, after the clock went back', async () => {
+      f = await engineFixture({ batch: false });
+      await f.engine.registerCollection({ name: 'notes', url: `${API}/${f.collection}-notes`, pullIntervalMs: 0 });
+      // The server out of reach (the prefix covers the notes too), and the engine knows it before anything is made.
+      await addFault({ pathPrefix: f.path, offline: true });
+      await addFault({ pathPrefix: `/api/health/${f.collection}`, offline: true });
+      await f.engine.syncNow();
+      await eventually(() => f.engine.status.connectivity === Connectivity.Offline, 5_000, 'offline');
+      await f.engine.enqueue([f.create('a')]);
+      await f.engine.entityPut('notes', 'n1', { title: 'the last user' });
+      // Set back by the user, or corrected by NTP, before the logout.
+      f.clock.advance(-60_000);
+      const refused = await f.engine.clear().catch((e: SynclineError) => e);
+      expect((refused as SynclineError).code).to.equal(SynclineErrorCode.UnsentOperations);
+      expect(await f.engine.clear({ discardUnsent: true })).to.equal(1);
+      expect(await f.engine.list()).to.deep.equal([]);
+      expect(await f.engine.entities('notes')).to.deep.equal([]);
+      await clearFaults(f.path);
+      await clearFaults(`/api/health/${f.collection}`);
+      await f.engine.syncNow();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await serverItems(f.collection)).to.deep.equal([]);
+      expect(await serverItems(`${f.collection}-notes`)).to.deep.equal([]);
+    });
+
+    it('answers an enqueue of an id done before the engine restarted from its result, sending nothing', async () => {
+      f = await engineFixture({ batch: false });
+      const id = uniqueName('chosen').replace(/[^\w-]/g, '');
+      const [first] = await f.engine.enqueue([f.create('a', { id })]);
+      await f.until(first!.id, null, 'sent');
+      // A new engine (every tab was closed): its memory of what left starts empty.
+      f.engine.close();
+      f.engine = await SyncEngine.open({
+        config: f.engine.config,
+        db: await openSynclineDB(f.namespace),
+        clock: f.clock,
+        random: () => 0.5,
+      });
+      // The app enqueues it again (its own retry), with a body that changed since: a key reuse the server refuses.
+      const again = f.create('a', { id });
+      await f.engine.enqueue([{ ...again, request: { ...again.request, body: { id: 'a', at: 2 } } }]);
+      const [b] = await f.engine.enqueue([f.create('b')]);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'b sent');
+      expect(b!.seq).to.be.greaterThan(0);
+      expect((await serverItems(f.collection)).map((i) => [i.id, i.version])).to.deep.equal([
+        ['a', 1],
+        ['b', 1],
+      ]);
+    });
+
+    it('sends an operation waiting out a backoff once the clock went back past the start of its wait', async () => {
+      f = await engineFixture({ batch: false, backoffBaseMs: 1_000, backoffCapMs: 4_000 });
+      await addFault({ pathPrefix: f.path, methods: ['POST'], status: 503, times: 1 });
+      const [op] = await f.engine.enqueue([f.create('a')]);
+      await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      // Its wait ends a second on in the old time: an hour on, in the new.
+      f.clock.advance(-3_600_000);
+      f.engine.resume();
+      await f.until(op!.id, null, 'sent');
+    });
+
     it('marks only the operation whose request is out as sending, and honours a discard up to the moment a request leaves', async () => {
       // One request per operation here (a batch would carry both): test/batch.test.ts covers batches.
       f = await engineFixture({ batch: false });
@@ -659,6 +720,59 @@ describe('SyncEngine', () => {
         expect(a!.seq, 'the upload, called first, goes first').to.be.lessThan(b!.seq);
       } finally {
         failing.restore();
+      }
+    });
+
+    /** A fetch that, once its first POST is answered, has the next write of the queue refused as by a full disk. */
+    function fullDiskAfterFirstPost(): { fetch: typeof fetch; restore(): void } {
+      let failing: { restore(): void } | null = null;
+      return {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (!failing && init?.method === 'POST') failing = failWrites('operations', 1, 'QuotaExceededError');
+          return response;
+        },
+        restore: () => failing?.restore(),
+      };
+    }
+
+    it('retries with retryAll() a failure a full disk kept from being written', async () => {
+      const disk = fullDiskAfterFirstPost();
+      f = await engineFixture({ batch: false }, { fetch: disk.fetch });
+      try {
+        await addFault({ pathPrefix: f.path, methods: ['POST'], status: 400, times: 1 });
+        const [op] = await f.engine.enqueue([f.create('a')]);
+        await f.until(op!.id, (o) => o.status === OperationStatus.Failed);
+        expect(f.engine.status.storage).to.equal('quota-exceeded');
+        expect((await f.db.get('operations', op!.id))?.status, 'stored').to.equal(OperationStatus.Pending);
+        expect(f.engine.counts.failed).to.equal(1);
+        // Space is back: the user retries what the outbox shows as failed.
+        expect(await f.engine.retryAll()).to.equal(1);
+        await f.until(op!.id, null, 'sent');
+        expect(f.engine.counts.failed).to.equal(0);
+        expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['a']);
+      } finally {
+        disk.restore();
+      }
+    });
+
+    it('cuts short with syncNow() a backoff a full disk kept from being written', async () => {
+      const disk = fullDiskAfterFirstPost();
+      f = await engineFixture({ batch: false, backoffBaseMs: 60_000 }, { fetch: disk.fetch });
+      try {
+        await addFault({ pathPrefix: f.path, methods: ['POST'], status: 503, times: 1 });
+        const [op] = await f.engine.enqueue([f.create('a')]);
+        const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+        expect(waiting!.nextAttemptAt).to.be.greaterThan(f.clock.now());
+        expect(f.engine.status.storage).to.equal('quota-exceeded');
+        expect((await f.db.get('operations', op!.id))?.nextAttemptAt, 'stored').to.equal(0);
+        // It waits: the backoff it was shown holds, written or not.
+        await new Promise((r) => setTimeout(r, 1_000));
+        expect((await f.engine.list()).map((o) => o.status)).to.deep.equal([OperationStatus.Pending]);
+        await f.engine.syncNow();
+        await f.until(op!.id, null, 'sent');
+      } finally {
+        disk.restore();
       }
     });
 

@@ -913,7 +913,7 @@ describe('calls', () => {
     const issuedAt = Date.now();
     await new Promise((r) => setTimeout(r, 5));
     await engine.enqueue([create('c', 'new')]);
-    expect(await engine.clear({ discardUnsent: true, before: issuedAt })).to.equal(1);
+    expect(await engine.clear({ discardUnsent: true, before: issuedAt }, { key: 't#1', resent: true })).to.equal(1);
     expect((await engine.list()).map((op) => op.label)).to.deep.equal(['new']);
   });
 

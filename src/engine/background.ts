@@ -951,18 +951,21 @@ export class BackgroundSync {
   }
 
   /**
-   * The replica's part of a clear (a logout): every clean entity, every edit made up to `before` and the conflicts
-   * they hold go, and each collection pulls from the start next time; an edit made after `before` (a new user's,
+   * The replica's part of a clear (a logout): every clean entity, every edit made up to `before` (null: before the
+   * call) and the conflicts they hold go, and each collection pulls from the start next time; an edit made after `before` (a new user's,
    * when the call was re-sent) stays. Refuses while such edits are unpushed unless `discardUnsent`. Pushes and pulls
    * out are waited for first and none starts meanwhile: an answer landing after the clear would bring data back.
    * Returns how many entities went.
    */
-  async clear(before: number, discardUnsent: boolean): Promise<number> {
+  async clear(before: number | null, discardUnsent: boolean): Promise<number> {
+    // Null: every edit made before the call, by push order (a clock set back must not keep the last user's edits).
+    const upTo = this.pushOrder;
     this.clearing++;
     try {
       while (this.pushing.size > 0 || this.pulling.size > 0)
         await Promise.allSettled([...this.pushing.values(), ...this.pulling.values()]);
-      const goes = (row: EntityRow) => !row.dirty || (row.dirtySince ?? row.updatedAt) <= before;
+      const goes = (row: EntityRow) =>
+        !row.dirty || (before === null ? (row.pushOrder ?? 0) <= upTo : (row.dirtySince ?? row.updatedAt) <= before);
       const count = await this.write(async (tx, batch) => {
         const [rows, conflicts] = await Promise.all([
           tx.objectStore('entities').getAll(),

@@ -179,10 +179,10 @@ export class SyncEngine {
   /** The last `seq` this engine handed out; null when it must be read again (see `insert`). */
   private lastSeq: number;
   /**
-   * `clear({ discardUnsent })` calls under way: operations created up to any of these times are held (not sent,
-   * not skipped) until the clear ends. Skipping them would send later ones first should the clear fail.
+   * `clear({ discardUnsent })` calls under way: operations each one covers are held (not sent, not skipped) until
+   * the clear ends. Skipping them would send later ones first should the clear fail.
    */
-  private readonly clearing: number[] = [];
+  private readonly clearing: ClearBound[] = [];
   /** Discards being written: their operations are held the same way, until the write ends either way. */
   private readonly discarding = new Set<string>();
   /** Operations of a batch the server refused as a whole: each goes alone once, so the one at fault gets its answer. */
@@ -474,9 +474,9 @@ export class SyncEngine {
   }
 
   /**
-   * Writes new operations in one transaction. With `knownSeq` (the usual case) nothing is read first: `add` and
-   * the unique `seq` index refuse a duplicate id or seq, and the caller retries reading the counter, the ids and
-   * the recent results.
+   * Writes new operations in one transaction. With `knownSeq` (the usual case) nothing is read first but the recent
+   * results of ids the caller chose: `add` and the unique `seq` index refuse a duplicate id or seq, and the caller
+   * retries reading the counter, the ids and the recent results.
    */
   private async insert(
     valid: OperationInput[],
@@ -495,12 +495,23 @@ export class SyncEngine {
       // The usual insert touches only the queue: the seq counter's high-water mark is the largest seq stored, read
       // at open, and kept in meta whenever operations leave (a second store in every enqueue cost a sixth of its
       // rate). The slow path also reads the counter and the recent results.
+      // An id the caller chose may be done already, answered by an engine before this one (whose memory of what
+      // left went with it): the usual insert looks those ids up in the recent results, in its own transaction.
+      const chosen = valid.some((input) => input.id !== undefined);
       const stores: ('operations' | 'meta' | 'completed')[] =
-        knownSeq === null ? ['operations', 'meta', 'completed'] : ['operations'];
+        knownSeq === null ? ['operations', 'meta', 'completed'] : chosen ? ['operations', 'completed'] : ['operations'];
       result = await this.store.write(stores, this.config.durability, async (tx, record) => {
         const store = tx.objectStore('operations');
         let existing: (Operation | undefined)[] = [];
         let completed: (CompletedRow | undefined)[] = [];
+        const results = () =>
+          tx.objectStore('completed' as 'operations') as unknown as {
+            get(id: string): Promise<CompletedRow | undefined>;
+          };
+        if (knownSeq !== null && chosen) {
+          const done = results();
+          completed = await Promise.all(ids.map((id, i) => (valid[i]!.id === undefined ? undefined : done.get(id))));
+        }
         if (knownSeq === null) {
           // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
           const [seq0, last, ...rows] = await Promise.all([
@@ -511,9 +522,7 @@ export class SyncEngine {
               .then((c) => c?.key),
             ...ids.map((id) => store.get(id)),
           ]);
-          const done = tx.objectStore('completed' as 'operations') as unknown as {
-            get(id: string): Promise<CompletedRow | undefined>;
-          };
+          const done = results();
           completed = await Promise.all(ids.map((id) => done.get(id)));
           // The counter never goes back, even if another engine last wrote a smaller one, nor below what this one
           // has handed out (a clear may have removed the rows that held the highest seqs).
@@ -615,21 +624,38 @@ export class SyncEngine {
     this.assertOpen();
     filter = validateFilter(filter);
     const lanes = new Set<string>();
-    const count = await this.store.write(['operations'], this.config.durability, async (tx, record) => {
-      const index = tx.objectStore('operations').index('status');
-      let n = 0;
-      for (const status of [OperationStatus.Failed, OperationStatus.Conflict]) {
-        for (let cursor = await index.openCursor(status); cursor; cursor = await cursor.continue()) {
-          if (!matchesFilter(cursor.value, filter!)) continue;
-          const next = resetForRetry(cursor.value, this.clock.now());
-          cursor.update(next).catch(() => {});
-          record(cursor.value, next);
+    const retried: string[] = [];
+    const retryable = (op: Operation) => op.status === OperationStatus.Failed || op.status === OperationStatus.Conflict;
+    const count = await this.store.write(
+      ['operations'],
+      this.config.durability,
+      async (tx, record) => {
+        const store = tx.objectStore('operations');
+        const retry = (row: Operation) => {
+          const shown = shownAs(row, new Map(), this.unsaved);
+          if (!retryable(shown) || !matchesFilter(shown, filter!)) return;
+          const next = resetForRetry(shown, this.clock.now());
+          store.put(next).catch(() => {});
+          record(shown, next);
           lanes.add(next.lane);
-          n++;
-        }
-      }
-      return n;
-    });
+          retried.push(next.id);
+        };
+        const seen = new Set<string>();
+        for (const status of [OperationStatus.Failed, OperationStatus.Conflict])
+          for (let cursor = await store.index('status').openCursor(status); cursor; cursor = await cursor.continue()) {
+            if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
+            retry(cursor.value);
+          }
+        // A failure a full disk kept from being stored is what tabs were shown: it is retried too.
+        for (const kept of this.unsaved.values())
+          if (retryable(kept) && !seen.has(kept.id)) {
+            const row = await store.get(kept.id);
+            if (row) retry(row);
+          }
+        return retried.length;
+      },
+      () => retried.forEach((id) => this.unsaved.delete(id)),
+    );
     for (const lane of lanes) this.laneBuffers.delete(lane);
     this.scheduler.poke(...lanes);
     return count;
@@ -702,17 +728,37 @@ export class SyncEngine {
     }
     const now = this.clock.now();
     const lanes = new Set<string>();
-    await this.store.write(['operations'], this.config.durability, async (tx, record) => {
-      const index = tx.objectStore('operations').index('status');
-      for (let cursor = await index.openCursor(OperationStatus.Pending); cursor; cursor = await cursor.continue()) {
-        const op = cursor.value;
-        if (op.nextAttemptAt <= now || this.isOut(op)) continue;
-        const next = { ...op, nextAttemptAt: 0, updatedAt: now };
-        cursor.update(next).catch(() => {});
-        record(op, next);
-        lanes.add(op.lane);
-      }
-    });
+    const hurried: string[] = [];
+    const waiting = (op: Operation) => op.status === OperationStatus.Pending && op.nextAttemptAt > now;
+    await this.store.write(
+      ['operations'],
+      this.config.durability,
+      async (tx, record) => {
+        const store = tx.objectStore('operations');
+        const hurry = (row: Operation) => {
+          const shown = shownAs(row, new Map(), this.unsaved);
+          if (!waiting(shown) || this.isOut(shown)) return;
+          const next = { ...shown, nextAttemptAt: 0, updatedAt: now };
+          store.put(next).catch(() => {});
+          record(shown, next);
+          lanes.add(next.lane);
+          hurried.push(next.id);
+        };
+        const seen = new Set<string>();
+        const index = store.index('status');
+        for (let cursor = await index.openCursor(OperationStatus.Pending); cursor; cursor = await cursor.continue()) {
+          if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
+          hurry(cursor.value);
+        }
+        // A backoff a full disk kept from being stored is the one the operation waits out: it is cut short too.
+        for (const kept of this.unsaved.values())
+          if (waiting(kept) && !seen.has(kept.id)) {
+            const row = await store.get(kept.id);
+            if (row) hurry(row);
+          }
+      },
+      () => hurried.forEach((id) => this.unsaved.delete(id)),
+    );
     for (const lane of lanes) this.laneBuffers.delete(lane);
     await this.pokeAllLanes();
     void this.background?.pullAll();
@@ -734,25 +780,28 @@ export class SyncEngine {
   }
 
   /**
-   * Removes every operation created up to `before` (default: now), and the results kept for `settled()`;
-   * refuses while any of them is unsent unless `discardUnsent`. A call re-sent after its engine was replaced
-   * passes its original time, so operations queued since are kept.
+   * Removes every operation queued before the call, and the results kept for `settled()`; refuses while any of
+   * them is unsent unless `discardUnsent`. By queue position, not time: a clock set back must not leave the last
+   * user's operations to be sent with the next one's credentials. A tab's call re-sent after its engine was replaced
+   * (`call.resent`) removes those created up to its `before`, the time it was first sent: operations queued since
+   * (the next user's) are kept, and only their time tells them apart in another engine.
    */
-  async clear(input?: { discardUnsent?: boolean; before?: number }): Promise<number> {
+  async clear(input?: { discardUnsent?: boolean; before?: number }, call?: TabCall | null): Promise<number> {
     this.assertOpen();
     const options = checkClearOptions(input);
-    const before = options.before ?? this.clock.now();
+    const bound: ClearBound = call?.resent ? { before: options.before ?? this.clock.now() } : { seq: this.lastSeq };
+    const before = 'before' in bound ? bound.before : null;
     // Unpushed Background Sync edits refuse the clear before any operation is removed (the replica's part checks
     // again in its own transaction, for an edit made meanwhile).
     if (!options.discardUnsent) this.background?.refuseClearWhileUnpushed();
     // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
-    if (options.discardUnsent) this.clearing.push(before);
+    if (options.discardUnsent) this.clearing.push(bound);
     try {
       const removed = await this.store.write(
         ['operations', 'meta', 'completed'],
         this.config.durability,
         async (tx, record) => {
-          const rows = (await tx.objectStore('operations').getAll()).filter((op) => op.createdAt <= before);
+          const rows = (await tx.objectStore('operations').getAll()).filter((op) => clears(bound, op));
           // Delivered, their records still being written: they have reached the server.
           const unsent = rows.filter((op) => !this.unrecorded.has(op.seq)).length;
           if (unsent > 0 && !options.discardUnsent) {
@@ -800,7 +849,7 @@ export class SyncEngine {
       await this.background?.clear(before, options.discardUnsent === true);
       return removed.length;
     } finally {
-      if (options.discardUnsent) this.clearing.splice(this.clearing.indexOf(before), 1);
+      if (options.discardUnsent) this.clearing.splice(this.clearing.indexOf(bound), 1);
       // Lanes held by the clear look again, whether it removed their operations or failed.
       this.laneBuffers.clear();
       void this.pokeAllLanes();
@@ -1173,7 +1222,7 @@ export class SyncEngine {
 
   /** A discard or clear of the operation is being written: its lane waits for the outcome, sending nothing. */
   private isHeld(op: Operation): boolean {
-    return this.discarding.has(op.id) || this.clearing.some((before) => op.createdAt <= before);
+    return this.discarding.has(op.id) || this.clearing.some((bound) => clears(bound, op));
   }
 
   /** One attempt at `op`. 'skipped': it left the queue before its request could leave; 'stopped': the queue may not send. */
@@ -1720,6 +1769,11 @@ function checkCollectionName(name: unknown): asserts name is string {
  * clear()'s options, checked before anything is removed: it deletes, so a value that only looks like `true`
  * (`discardUnsent: 'false'`) must not count as one.
  */
+/** What a clear removes: operations queued up to a seq, or (a re-sent call) created up to a time. */
+type ClearBound = { seq: number } | { before: number };
+const clears = (bound: ClearBound, op: Operation) =>
+  'seq' in bound ? op.seq <= bound.seq : op.createdAt <= bound.before;
+
 function checkClearOptions(options: unknown): { discardUnsent?: boolean; before?: number } {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options))

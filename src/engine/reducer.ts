@@ -124,9 +124,13 @@ function storedRefusal(outcome: Exclude<Outcome, { type: 'done' }>): boolean {
   return (outcome.type === 'failed' || outcome.type === 'conflict') && isStoredRefusal(outcome.error.status ?? 0);
 }
 
-/** Whether an operation may be sent at `now`: its backoff is over, or it waited only for a network that is back. */
+/**
+ * Whether an operation may be sent at `now`: its backoff is over, or it waited only for a network that is back, or
+ * the clock went back past the moment its wait began (set by the user, corrected by NTP): its end, in the old time,
+ * could be hours away, so it goes now; its next wait counts in the new time.
+ */
 export function isDue(op: Operation, now: number, lastOnlineAt: number): boolean {
   if (op.status !== OperationStatus.Pending) return false;
-  if (op.nextAttemptAt <= now) return true;
+  if (op.nextAttemptAt <= now || now < op.updatedAt) return true;
   return op.lastError?.kind === 'network' && op.updatedAt < lastOnlineAt;
 }

@@ -1,4 +1,5 @@
 // The lane scheduler: a set of runnable lanes, up to N lane workers, and a wake timer per waiting lane. No passes.
+import { MAX_TIMER_MS } from '../types.ts';
 import type { Clock } from './clock.ts';
 
 export interface LaneSchedulerOptions {
@@ -95,7 +96,8 @@ export class LaneScheduler {
         this.timers.delete(lane);
         this.poke(lane);
       },
-      Math.max(0, at - this.options.clock.now()),
+      // Past 2^31-1 ms a timer fires at once: a far wake (a clock gone back by weeks) would poll the lane hot.
+      Math.min(Math.max(0, at - this.options.clock.now()), MAX_TIMER_MS),
     );
     this.timers.set(lane, { at, handle });
   }

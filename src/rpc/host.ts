@@ -73,11 +73,11 @@ interface RecentCall {
   ok: boolean;
 }
 /**
- * Calls that change the replica, with how many arguments they take before the `TabCall` they are given last: each
- * keeps its answer (or, for an edit, its key in the row it wrote), so a re-send to the next engine is answered, not
- * applied again.
+ * Calls given the `TabCall` (after as many arguments as said here) that names them. Those that change the replica
+ * keep their answer (or, for an edit, its key in the row it wrote), so a re-send to the next engine is answered, not
+ * applied again; a clear re-sent removes only what was created before it was first sent.
  */
-const KEYED_CALLS = { entityPut: 3, entityPatch: 3, entityDelete: 2, entityRevert: 2, resolve: 2 } as const;
+const KEYED_CALLS = { entityPut: 3, entityPatch: 3, entityDelete: 2, entityRevert: 2, resolve: 2, clear: 1 } as const;
 /** Resolves once the lock `name` is held (or could not be asked for); it is held until `life` settles. */
 function holdLock(locks: LockManager, name: string, life: Promise<void>): Promise<void> {
   return new Promise((held) => {

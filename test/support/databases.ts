@@ -21,19 +21,23 @@ export function failReads(store: string, times = Infinity): { left(): number; re
   return failTransactions(store, 'readonly', times);
 }
 
-/** As failReads, for read-write transactions over `store`. */
-export function failWrites(store: string, times = Infinity): { left(): number; restore(): void } {
-  return failTransactions(store, 'readwrite', times);
+/** As failReads, for read-write transactions over `store`; `name` is the error's (a full disk: QuotaExceededError). */
+export function failWrites(
+  store: string,
+  times = Infinity,
+  name = 'UnknownError',
+): { left(): number; restore(): void } {
+  return failTransactions(store, 'readwrite', times, name);
 }
 
-function failTransactions(store: string, mode: IDBTransactionMode, times: number) {
+function failTransactions(store: string, mode: IDBTransactionMode, times: number, name = 'UnknownError') {
   const transaction = IDBDatabase.prototype.transaction;
   let left = times;
   IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
     const names = typeof args[0] === 'string' ? [args[0]] : [...args[0]];
     if (left > 0 && names.includes(store) && (args[1] ?? 'readonly') === mode) {
       left--;
-      throw new DOMException(`Injected ${mode} failure.`, 'UnknownError');
+      throw new DOMException(`Injected ${mode} failure.`, name);
     }
     return transaction.apply(this, args);
   } as typeof transaction;
