@@ -425,6 +425,22 @@ describe('SyncEngine', () => {
       expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x']);
     });
 
+    it('counts a request the browser refused to build (bad headers from authorize) as not sent, not as maybe applied', async () => {
+      f = await engineFixture({ batch: false, backoffBaseMs: 100 });
+      let token = 'line\nbreak';
+      f.engine.authorize = async () => ({ Authorization: `Bearer ${token}` });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const refused = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      expect(refused!.uncertainSince).to.equal(undefined);
+      expect(refused!.strikes).to.equal(1);
+      expect(refused!.lastError?.message).to.match(/^Not sent: /);
+      expect(await requestCount(f.path)).to.equal(0);
+      token = 'fine';
+      f.clock.advance(1_000);
+      f.engine.resume();
+      await f.until(op!.id, null, 'sent');
+    });
+
     it('keeps an unknown outcome through an attempt that never left for want of credentials', async () => {
       f = await engineFixture({ batch: false, backoffBaseMs: 100 });
       // Applied, then the reply is lost: the server may have it.

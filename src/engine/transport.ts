@@ -130,6 +130,22 @@ export function buildRequest(op: Operation, auth: Record<string, string> | null)
  * the key and the credentials off the allowed origins. Never throws: every failure is an Attempt.
  */
 export async function attempt(url: string, init: RequestInit, options: TransportOptions): Promise<Attempt> {
+  try {
+    // Headers the browser refuses to build (from an `authorize()` hook: a line break, a character above U+00FF):
+    // the request never leaves, so its failure is known, not a lost answer that may have been applied.
+    new Headers(init.headers);
+  } catch (error) {
+    return {
+      outcome: {
+        type: 'retry',
+        strike: true,
+        error: {
+          kind: 'network',
+          message: `Not sent: ${(error as Error)?.message || 'the browser refused its headers'}`,
+        },
+      },
+    };
+  }
   const controller = new AbortController();
   let timedOut = false;
   const timer = options.clock.setTimeout(() => {
