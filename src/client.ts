@@ -1,5 +1,17 @@
 // The main-thread API: createSyncClient picks a runtime (SharedWorker, leader tab or in-page) and exposes one queue as streams.
-import { Observable, combineLatest, distinctUntilChanged, filter, from, map, scan, shareReplay, startWith } from 'rxjs';
+import {
+  Observable,
+  combineLatest,
+  defer,
+  distinctUntilChanged,
+  filter,
+  from,
+  map,
+  of,
+  scan,
+  shareReplay,
+  startWith,
+} from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import { operationId } from './engine/ids.ts';
 import { normalizeBody } from './engine/body.ts';
@@ -208,10 +220,24 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
   checkTunables(config);
   try {
     if (options.healthUrl) config.healthUrl = new URL(options.healthUrl, pageBase()).href;
-    config.allowedOrigins = config.allowedOrigins.map((o) => new URL(o, pageBase()).origin);
   } catch {
-    throw new SynclineError(SynclineErrorCode.InvalidConfig, '`healthUrl` or an `allowedOrigins` entry is not a URL.');
+    throw new SynclineError(SynclineErrorCode.InvalidConfig, `\`healthUrl\` is not a URL: ${options.healthUrl}`);
   }
+  // Absolute, each: a bare host name read against the page would allow the page's own origin instead.
+  config.allowedOrigins = config.allowedOrigins.map((o) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(String(o));
+    } catch {
+      /* refused below */
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+      throw new SynclineError(
+        SynclineErrorCode.InvalidConfig,
+        `An \`allowedOrigins\` entry must be an absolute http(s) URL or origin, like https://api.example.com: ${String(o)}`,
+      );
+    return url.origin;
+  });
   // The probe carries credentials like any request: it must not go where requests may not.
   const origins = allowedOriginsOf(config);
   if (!origins.includes(new URL(config.healthUrl).origin)) {
@@ -330,6 +356,13 @@ class Client implements SyncClient {
       { heartbeatMs: 1, startTimeoutMs: 1, callTimeoutMs: 1 },
       true,
     );
+    // Another value would be called at the first request, fail, and leave every request waiting for credentials.
+    checkOption(
+      options as unknown as Record<string, unknown>,
+      'authorize',
+      options.authorize === undefined || typeof options.authorize === 'function',
+      'a function (request) => headers, null or false',
+    );
     this.namespace = this.config.namespace;
     const mode = options.mode ?? 'auto';
     this.strategy = this.pickRuntime(mode);
@@ -388,8 +421,11 @@ class Client implements SyncClient {
       map((e) => (e as Extract<TopicEvent, { type: 'status' }>).status),
       startWith(null),
     );
-    // The queue size read in the page, for a status shown before (or without) any engine's.
-    const early$ = from(this.early.catch(() => null)).pipe(startWith(null));
+    // The queue size read in the page, for a status shown before (or without) any engine's: not to a subscriber
+    // that comes once an engine has answered (between two engines, it would be an old number).
+    const early$ = defer(() =>
+      this.connection.welcomedOnce ? of(null) : from(this.early.catch(() => null)).pipe(startWith(null)),
+    );
     this.status$ = combineLatest([engineStatus$, this.connection.state$, early$]).pipe(
       // The last status the engine sent is kept while it cannot be reached, beside the reason why.
       scan(
@@ -592,9 +628,9 @@ class Client implements SyncClient {
   private coldStartCount(live$: Observable<number>): Observable<number> {
     let first = true;
     return new Observable<number>((subscriber) => {
-      // Only the very first subscriber, and only while no engine has answered this tab: a later one would be
-      // shown an old number before the live one.
-      const early = first && !this.connection.connected ? this.early : null;
+      // Only the very first subscriber, and only while no engine has ever answered this tab: a later one (or one
+      // between two engines) would be shown an old number before the live one.
+      const early = first && !this.connection.welcomedOnce ? this.early : null;
       first = false;
       let heard = false;
       const sub = live$.subscribe({

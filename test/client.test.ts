@@ -1,12 +1,19 @@
 // The main-thread client over each runtime: the same API, streams that follow the queue, typed errors.
 import { expect } from '@open-wc/testing';
-import { firstValueFrom, type Observable } from 'rxjs';
+import { filter, firstValueFrom, type Observable, type Subscription } from 'rxjs';
 import { createSyncClient, resolveConfig, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { databaseName, deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
 import { API, addFault, eventually, serverItems, serverPut, uniqueName, unreachable } from './support/server.ts';
 import { follow } from './support/frames.ts';
 import { failReads } from './support/databases.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** What a test leaves to undo, undone after it (last first), pass or fail. */
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
 
 /** A shared-worker client's options for a test's own namespace and collection. */
 const workerOptions = (namespace: string, collection: string) => ({
@@ -313,6 +320,10 @@ describe('client configuration', () => {
       ['batch', { batch: [1] }],
       ['allowedOrigins', { allowedOrigins: 'https://a.example' }],
       ['allowedOrigins', { allowedOrigins: ['http://['] }],
+      // Read against the page, these allowed the page's own origin instead.
+      ['allowedOrigins', { allowedOrigins: ['api.example.com'] }],
+      ['allowedOrigins', { allowedOrigins: ['/elsewhere'] }],
+      ['allowedOrigins', { allowedOrigins: ['ftp://files.example'] }],
     ];
     for (const [name, bad] of refused)
       expectInvalidConfig(() => resolveConfig({ endpoint: '/api', namespace: 'tunables', ...bad }), name, bad);
@@ -335,6 +346,8 @@ describe('client configuration', () => {
       ['heartbeatMs', { heartbeatMs: Number.NaN }],
       ['callTimeoutMs', { callTimeoutMs: -1 }],
       ['mode', { mode: 'bogus' }],
+      // Called at the first request, it failed, and every request waited for credentials.
+      ['authorize', { authorize: 'Bearer abc' }],
     ];
     for (const [name, bad] of refused)
       expectInvalidConfig(
@@ -444,6 +457,49 @@ describe('client configuration', () => {
 });
 
 describe('cold start', () => {
+  it('does not show the count read at page load to a first pendingCount$ subscriber during a later reconnect', async () => {
+    const namespace = uniqueName('cold-later');
+    const collection = uniqueName('c');
+    const options = { endpoint: '/api', namespace, mode: 'in-page' as const, healthUrl: `/api/health/${collection}` };
+    await unreachable(collection);
+    cleanups.push(() => unreachable(collection, false));
+    const first = createSyncClient(options);
+    const ops = await first.enqueueMany(
+      [1, 2, 3].map((i) => ({
+        kind: 'x',
+        label: `#${i}`,
+        request: { method: 'POST' as const, url: collection, body: { id: `n${i}` } },
+      })),
+    );
+    first.close();
+    // The first client's engine is gone before the second client is made.
+    await navigator.locks.request(engineLockName(namespace), async () => {});
+    const second = createSyncClient(options); // its early read finds 3
+    cleanups.push(() => second.close());
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), sleep(2000)]));
+    await second.ready(10_000);
+    for (const op of ops) expect(await second.discard(op.id)).to.equal(true);
+    expect(await firstValueFrom(second.count$().pipe(filter((n) => n === 0)))).to.equal(0);
+
+    // Another tab logs out (deleteSynclineDB): the engine steps aside, the tab looks for the next one. A widget
+    // (the first pendingCount$ subscriber of this page) mounts in that moment.
+    const seen: number[] = [];
+    let countSub: Subscription | undefined;
+    let wasConnected = false;
+    let reconnected = false;
+    const statusSub = second.status$.subscribe((s) => {
+      if (s.connected && countSub) reconnected = true;
+      if (s.connected) wasConnected = true;
+      else if (wasConnected && !countSub) countSub = second.pendingCount$.subscribe((n) => seen.push(n));
+    });
+    await deleteSynclineDB(namespace);
+    await eventually(() => reconnected && seen.length > 0, 10_000, 'reconnected with a live count');
+    await sleep(300);
+    statusSub.unsubscribe();
+    countSub?.unsubscribe();
+    // The queue held 0 before the logout and 0 after it: 3 was never true in this window.
+    expect(seen).to.deep.equal([0]);
+  });
   it('shows the stored count read in the page before the engine answers, then the live count, with no value in between', async () => {
     const namespace = uniqueName('cold');
     const collection = uniqueName('c');
@@ -592,6 +648,32 @@ describe('settled() and close()', () => {
 });
 
 describe('ready() and close()', () => {
+  it('leaves no lock request of its own after close() (micro-frontends mounted and unmounted)', async () => {
+    const namespace = uniqueName('close-locks');
+    const collection = uniqueName('c');
+    const options = {
+      endpoint: '/api',
+      namespace,
+      mode: 'shared-worker' as const,
+      healthUrl: `/api/health/${collection}`,
+    };
+    const keep = createSyncClient(options);
+    cleanups.push(() => keep.close());
+    await keep.ready(10_000);
+    const pendingOnEngine = async () =>
+      ((await navigator.locks.query()).pending ?? []).filter((l) =>
+        l.name?.startsWith(`syncline:${namespace}:instance:`),
+      ).length;
+    const before = await pendingOnEngine();
+    for (let i = 0; i < 3; i++) {
+      const c = createSyncClient(options);
+      await c.ready(10_000);
+      c.close();
+    }
+    await sleep(500);
+    const after = await pendingOnEngine();
+    expect({ before, after }).to.deep.equal({ before: 1, after: 1 });
+  });
   it('rejects ready() with closed, not at its timeout: asked after close(), and waiting when close() comes', async () => {
     const namespace = uniqueName('ready-close');
     const client = createSyncClient({ endpoint: '/api', namespace, mode: 'leader-tab' });

@@ -798,6 +798,18 @@ describe('calls', () => {
     expect(second.engine!.status.entities.dirty, 'nothing to push').to.equal(0);
   });
 
+  it('rejects ready() with the reason the engine gave for not starting, at once, as a call is', async () => {
+    const namespace = uniqueName('ready-unavailable');
+    const host = newHost({ startEngine: () => Promise.reject(new Error('IndexedDB is not available here')) });
+    const t = await tab(namespace, host);
+    // Waiting when the answer comes, and asked after it: neither waits out its (long) timeout.
+    const waiting = t.connection.ready(60_000).catch((e: SynclineError) => `${e.code}: ${e.message}`);
+    await eventually(() => t.states.some((s) => s.unavailable !== null), 5_000, 'unavailable');
+    const asked = t.connection.ready(60_000).catch((e: SynclineError) => `${e.code}: ${e.message}`);
+    expect(await waiting).to.match(/^unavailable: .*IndexedDB is not available here/);
+    expect(await asked).to.match(/^unavailable: .*IndexedDB is not available here/);
+  });
+
   it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {
     const namespace = uniqueName('rerevert');
     const collection = uniqueName('c');

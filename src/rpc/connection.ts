@@ -87,6 +87,10 @@ export class EngineConnection {
   private lastHeard = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
+  private welcomed = false;
+  private watchedEngine: string | null = null;
+  /** Aborts the lock requests watching engines (one per welcome) when the tab closes. */
+  private readonly watching = new AbortController();
   private readonly stateSubject = new BehaviorSubject<ConnectionState>({
     connected: false,
     updateRequired: null,
@@ -108,6 +112,11 @@ export class EngineConnection {
     return this.stateSubject.value.connected;
   }
 
+  /** Whether an engine has welcomed this tab at some point (it may be between engines now). */
+  get welcomedOnce(): boolean {
+    return this.welcomed;
+  }
+
   /** Whether the engine runs in this page (it welcomed us over the primary link and is not a worker). */
   get hostedHere(): boolean {
     return this.connected && this.via === 'primary' && this.runtime !== 'shared-worker';
@@ -125,6 +134,9 @@ export class EngineConnection {
     // Closed (or told to reload): no engine will welcome this tab, so say why now rather than at the timeout.
     const ended = this.endReason();
     if (ended) return Promise.reject(ended);
+    // The engine said it cannot start: its reason now, as a call gets it (the tab goes on asking).
+    const { unavailable } = this.stateSubject.value;
+    if (unavailable) return Promise.reject(new SynclineError(SynclineErrorCode.Unavailable, unavailable));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
@@ -134,10 +146,11 @@ export class EngineConnection {
       }, timeoutMs);
       const sub = this.stateSubject.subscribe({
         next: (state) => {
-          if (!state.connected && !state.updateRequired) return;
+          if (!state.connected && !state.updateRequired && !state.unavailable) return;
           clearTimeout(timer);
           queueMicrotask(() => sub.unsubscribe());
           if (state.updateRequired) reject(new SynclineError(SynclineErrorCode.UpdateRequired, state.updateRequired));
+          else if (!state.connected) reject(new SynclineError(SynclineErrorCode.Unavailable, state.unavailable!));
           else resolve();
         },
         // The state ends when the client closes while this waits.
@@ -262,6 +275,7 @@ export class EngineConnection {
     }
     this.calls.clear();
     if (this.timer) clearInterval(this.timer);
+    this.watching.abort();
     this.sendQuietly({ t: 'bye' });
     this.link?.close();
     this.link = null;
@@ -390,10 +404,12 @@ export class EngineConnection {
 
   private watchEngine(lock: string, engineId: string): void {
     const locks = this.options.locks;
-    if (!locks) return;
+    // Welcomed again by the same engine (a new link to it): its lock is watched already.
+    if (!locks || this.watchedEngine === engineId) return;
+    this.watchedEngine = engineId;
     // Granted the moment the engine's instance lock is released: crash, kill, close or hand-over alike.
     locks
-      .request(lock, { mode: 'shared' }, async () => {
+      .request(lock, { mode: 'shared', signal: this.watching.signal }, async () => {
         if (this.engineId === engineId) this.engineLost();
       })
       .catch(() => {});
@@ -449,6 +465,7 @@ export class EngineConnection {
         // Re-establish everything this tab had: live queries, and calls not yet answered (marked if re-sent).
         for (const [id, { query }] of this.subs) this.sendQuietly({ t: 'sub', id, query });
         for (const [id, call] of this.calls) this.post(id, call);
+        this.welcomed = true;
         this.setState({ connected: true, unavailable: null });
         return;
       }
