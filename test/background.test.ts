@@ -1351,6 +1351,30 @@ describe('Background Sync in the engine', () => {
     await eventually(() => engine.status.entities.dirty === 0, 5_000, 'reverted');
   });
 
+  it('keeps the dirty count right when a refused call runs beside an accepted edit', async () => {
+    const engine = await start();
+    // The pull started by the registration is over (its answer would take the engine back online).
+    await engine.background!.pull(collection);
+    engine.setNetwork(false);
+    // Two writes at once: the refused one must take back only what it did to the counts, not the other's edit.
+    const [put, patch] = await Promise.allSettled([
+      engine.entityPut(collection, 't1', { title: 'a' }),
+      engine.entityPatch(collection, 'missing', { title: 'b' }),
+    ]);
+    expect([put.status, patch.status]).to.deep.equal(['fulfilled', 'rejected']);
+    expect((await engine.dirtyEntities()).length, 'stored dirty rows').to.equal(1);
+    const seen: number[] = [engine.collectionStatus(collection).dirty];
+    await engine.entityPut(collection, 't2', { title: 'c' });
+    seen.push(engine.status.entities.dirty, (await engine.dirtyEntities()).length);
+    engine.setNetwork(true);
+    await clean('t1');
+    await clean('t2');
+    seen.push(engine.status.entities.dirty);
+    // The collection's count after the refused call, the total after a second edit, the stored dirty rows, the
+    // total once both are pushed.
+    expect(seen).to.deep.equal([1, 2, 2, 0]);
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const engine = await start();
     await engine.entityPut(collection, 'ok', { title: 'kept' });

@@ -41,6 +41,16 @@ export interface EntityBatch {
   conflicts: { id: string; next: Conflict | null }[];
 }
 
+type Counted = 'dirty' | 'conflicts' | 'failed';
+
+/**
+ * A write under way: its changes, and what it has added to the counts so far. The counts move as the write goes
+ * (they are the engine's, shared by every write); should it fail, only its own additions are taken back.
+ */
+interface Write extends EntityBatch {
+  counted: { collection: string; field: Counted; by: number }[];
+}
+
 /** What the Background Sync part needs from the engine around it. */
 export interface BackgroundHost {
   db: SynclineDB;
@@ -421,7 +431,7 @@ export class BackgroundSync {
    */
   private applyEdit(
     tx: Tx,
-    batch: EntityBatch,
+    batch: Write,
     row: EntityRow | undefined,
     [collection, id]: [string, string],
     data: Data | null,
@@ -1323,7 +1333,7 @@ export class BackgroundSync {
             .put(conflict)
             .catch(() => {});
           batch.conflicts.push({ id: conflict.id, next: conflict });
-          this.stat(collection).conflicts++;
+          this.count(batch, collection, 'conflicts', 1);
           // The local data stays on screen; the base stays what the edit started from until the user chooses. An
           // earlier push's failure (a 502 while the server was away) is no longer the news: the conflict is.
           const held: EntityRow = { ...row, conflictId: conflict.id, updatedAt: now };
@@ -1337,17 +1347,17 @@ export class BackgroundSync {
     this.host.pokePush(collection);
   }
 
-  private async dropConflict(tx: Tx, batch: EntityBatch, conflictId: string, collection: string): Promise<void> {
+  private async dropConflict(tx: Tx, batch: Write, conflictId: string, collection: string): Promise<void> {
     if (await tx.objectStore('conflicts').get(conflictId)) this.removeConflict(tx, batch, conflictId, collection);
   }
 
   /** Deletes a stored conflict in `tx`, and notes the change and the count. */
-  private removeConflict(tx: Tx, batch: EntityBatch, conflictId: string, collection: string): void {
+  private removeConflict(tx: Tx, batch: Write, conflictId: string, collection: string): void {
     tx.objectStore('conflicts')
       .delete(conflictId)
       .catch(() => {});
     batch.conflicts.push({ id: conflictId, next: null });
-    this.stat(collection).conflicts = Math.max(0, this.stat(collection).conflicts - 1);
+    this.count(batch, collection, 'conflicts', this.stat(collection).conflicts > 0 ? -1 : 0);
   }
 
   // ---- writes -----------------------------------------------------------------------------
@@ -1393,7 +1403,7 @@ export class BackgroundSync {
   }
 
   /** Writes (or deletes, for null) a row in `tx`, and notes the change and the dirty count. */
-  private putRow(tx: Tx, batch: EntityBatch, prev: EntityRow | null, next: EntityRow | null): void {
+  private putRow(tx: Tx, batch: Write, prev: EntityRow | null, next: EntityRow | null): void {
     const key: [string, string] = next ? [next.collection, next.id] : [prev!.collection, prev!.id];
     if (next)
       tx.objectStore('entities')
@@ -1418,10 +1428,16 @@ export class BackgroundSync {
             .put({ until, value: key } satisfies KeptAnswer, CALL_ANSWER_PREFIX + call)
             .catch(() => {});
     }
-    const stat = this.stat(key[0]);
-    stat.dirty += Number(!!next?.dirty) - Number(!!prev?.dirty);
-    stat.failed += Number(refusedEdit(next)) - Number(refusedEdit(prev));
+    this.count(batch, key[0], 'dirty', Number(!!next?.dirty) - Number(!!prev?.dirty));
+    this.count(batch, key[0], 'failed', Number(refusedEdit(next)) - Number(refusedEdit(prev)));
     batch.changes.push({ collection: key[0], id: key[1], next: next ? recordOf(next) : null, dirty: dirtyOf(next) });
+  }
+
+  /** Moves one of a collection's counts by `by` for `batch`'s write (taken back if the write fails). */
+  private count(batch: Write, collection: string, field: Counted, by: number): void {
+    if (by === 0) return;
+    this.stat(collection)[field] += by;
+    batch.counted.push({ collection, field, by });
   }
 
   /**
@@ -1432,7 +1448,7 @@ export class BackgroundSync {
    */
   private async writeOnce<T>(
     call: TabCall | null | undefined,
-    body: (tx: Tx, batch: EntityBatch) => Promise<T>,
+    body: (tx: Tx, batch: Write) => Promise<T>,
     answerOf: (result: T) => KeptAnswer['value'],
     replay: (tx: Tx, answer: KeptAnswer['value']) => Promise<T>,
   ): Promise<T> {
@@ -1472,10 +1488,9 @@ export class BackgroundSync {
   }
 
   /** One write transaction over the replica; its changes are emitted once it has committed. */
-  private async write<T>(body: (tx: Tx, batch: EntityBatch) => Promise<T>): Promise<T> {
+  private async write<T>(body: (tx: Tx, batch: Write) => Promise<T>): Promise<T> {
     if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
-    const batch: EntityBatch = { seq: 0, changes: [], conflicts: [] };
-    const statsBefore = new Map([...this.stats].map(([k, v]) => [k, { ...v }]));
+    const batch: Write = { seq: 0, changes: [], conflicts: [], counted: [] };
     let tx: Tx | undefined;
     try {
       tx = this.host.db.transaction(['entities', 'conflicts', 'collections', 'meta'], 'readwrite', {
@@ -1485,13 +1500,14 @@ export class BackgroundSync {
       const result = await body(tx, batch);
       commitNow(tx);
       await tx.done;
-      if (batch.changes.length || batch.conflicts.length) this.host.changed(batch);
+      const { seq, changes, conflicts } = batch;
+      if (changes.length || conflicts.length) this.host.changed({ seq, changes, conflicts });
       this.host.countsChanged();
       return result;
     } catch (error) {
-      // Nothing was written: the counts go back to what they were.
-      this.stats.clear();
-      for (const [k, v] of statsBefore) this.stats.set(k, v);
+      // Nothing was written: what this write added to the counts goes. Not the counts as they were when it began:
+      // a write committed meanwhile (transactions overlap while their bodies await) keeps what it added.
+      for (const { collection, field, by } of batch.counted) this.stat(collection)[field] -= by;
       if (tx) {
         try {
           tx.abort();
