@@ -556,9 +556,11 @@ class Client implements SyncClient {
     } catch {
       throw bad(`The url of collection ${name} is not a URL: ${options.url}`);
     }
-    const origin = new URL(url).origin;
+    const { origin, username, password } = new URL(url);
     if (!allowedOriginsOf(this.config).includes(origin))
       throw bad(`Collection ${name} may not live on ${origin}: not the endpoint's origin, nor in allowedOrigins.`);
+    if (username || password || /[?#]/.test(url))
+      throw bad(`The url of collection ${name} may not carry a user name, a password, a query or a fragment.`);
     const handle = new CollectionHandle<T>(name, this.connection, url, options, this.conflicts$, (id, resolution) =>
       this.resolve(id, resolution),
     );

@@ -1375,6 +1375,17 @@ describe('Background Sync in the engine', () => {
     expect(seen).to.deep.equal([1, 2, 2, 0]);
   });
 
+  it('refuses a collection URL with a user name and password, a query or a fragment, with a typed error', async () => {
+    const engine = await start();
+    const url = `${API}/${uniqueName('u')}`;
+    for (const bad of [url.replace('://', '://user:secret@'), `${url}?tenant=1`, `${url}?`, `${url}#top`]) {
+      const name = uniqueName('u');
+      const error = await engine.registerCollection({ name, url: bad }).catch((e: unknown) => e);
+      expect((error as SynclineError | undefined)?.code, `registered ${bad}`).to.equal('invalid-operation');
+      expect(engine.background!.names, bad).not.to.include(name);
+    }
+  });
+
   it('refuses bad input with typed errors and changes nothing', async () => {
     const engine = await start();
     await engine.entityPut(collection, 'ok', { title: 'kept' });
@@ -1420,6 +1431,19 @@ describe('Background Sync through clients', () => {
     clients.push(client);
     return client;
   }
+
+  it('refuses at once a collection URL with a user name, a query or a fragment', () => {
+    const client = inPageClient('bgu', uniqueName('u'));
+    for (const url of [`${API.replace('://', '://user:secret@')}/u`, '/api/u?tenant=1', '/api/u#top']) {
+      let error: unknown = null;
+      try {
+        client.collection(uniqueName('u'), { url });
+      } catch (e) {
+        error = e;
+      }
+      expect((error as SynclineError | null)?.code, url).to.equal('invalid-config');
+    }
+  });
 
   it('shows an optimistic edit at once in this tab and another, then pushes it', async () => {
     const namespace = uniqueName('bgc');

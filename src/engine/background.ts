@@ -281,6 +281,11 @@ export class BackgroundSync {
     }
     if (!this.host.origins.includes(parsed.origin))
       invalid(`A collection may only live on ${this.host.origins.join(', ')}; ${parsed.origin} is not allowed.`);
+    if (parsed.username || parsed.password)
+      invalid('A collection url must not carry a user name or password: they would be stored as they are.');
+    // Entity urls are the collection's with `/<id>` appended: after a query or a fragment that names no entity. An
+    // empty one ("…/tasks?") counts too.
+    if (/[?#]/.test(parsed.href)) invalid(`A collection url may not carry a query or a fragment: ${url}`);
     if (!(CONFLICT_STRATEGIES as readonly string[]).includes(conflict))
       invalid(`Unknown conflict strategy "${String(conflict)}".`);
     if (typeof pullIntervalMs !== 'number' || !(pullIntervalMs >= 0) || pullIntervalMs > MAX_TIMER_MS)
