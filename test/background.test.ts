@@ -1130,6 +1130,35 @@ describe('Background Sync in the engine', () => {
     expect((await engine.entities(collection)).map((e) => e.id)).to.deep.equal(['a']);
   });
 
+  it("pulls a collection registered again on another URL from the start of that URL's feed, dropping the old feed's entities", async () => {
+    const engine = await start();
+    const name = uniqueName('moved');
+    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+    // x was written to b before anything of a: a cursor of a's feed is past it.
+    expect((await serverPut(b, 'x', { title: 'in b' })).status).to.equal(201);
+    expect((await serverPut(a, 'y', { title: 'in a' })).status).to.equal(201);
+    await engine.registerCollection({ name, url: `${API}/${a}`, pullIntervalMs: 0 });
+    await engine.background!.pull(name);
+    expect((await engine.entities(name)).map((e) => e.id)).to.deep.equal(['y']);
+    // An edit a's server does not take for now.
+    await addFault({ pathPrefix: `/api/${a}`, methods: ['PUT'], status: 503 });
+    await engine.entityPut(name, 'z', { title: 'mine' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the push failed');
+    // A later release moves the collection to b (the virtual clock moves on, as time would).
+    f.clock.advance(1_000);
+    await engine.registerCollection({ name, url: `${API}/${b}`, pullIntervalMs: 0 });
+    await clearFaults(`/api/${a}`);
+    await engine.background!.pull(name);
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'z pushed');
+    const shown = (await engine.entities(name)).map((e) => [e.id, e.data]);
+    expect(shown).to.deep.equal([
+      ['x', { title: 'in b' }],
+      ['z', { title: 'mine' }],
+    ]);
+    expect((await serverItems(b)).map((i) => i.id)).to.deep.equal(['x', 'z']);
+    expect((await serverItems(a)).map((i) => i.id)).to.deep.equal(['y']);
+  });
+
   it('refuses non-object resolutions, oversized edits, the ids "." and "..", and a pull interval no timer holds', async () => {
     const engine = await start('manual', { maxPayloadBytes: 1024 });
     await engine.entityPut(collection, 'ok', { title: 'kept' });

@@ -241,11 +241,20 @@ export class BackgroundSync {
     return { dirty: s.dirty, conflicts: s.conflicts, lastPullAt: s.lastPullAt };
   }
 
-  /** Registers (or updates) a collection; starts pulling it. Idempotent. */
+  /**
+   * Registers (or updates) a collection; starts pulling it. Idempotent. On another URL, it pulls that URL's feed from
+   * the start (a cursor belongs to one feed): clean entities the new feed does not list go, unpushed edits stay and
+   * are pushed to the new URL.
+   */
   async register(input: unknown): Promise<CollectionConfig> {
     const config = this.checkConfig(input);
     const existing = this.collections.get(config.name);
-    const row: CollectionRow = { ...config, cursor: existing?.cursor ?? '', lastPullAt: existing?.lastPullAt ?? null };
+    const moved = !!existing && existing.url !== config.url;
+    const row: CollectionRow = {
+      ...config,
+      cursor: existing && !moved ? existing.cursor : '',
+      lastPullAt: existing?.lastPullAt ?? null,
+    };
     if (
       !existing ||
       existing.url !== row.url ||
@@ -258,7 +267,7 @@ export class BackgroundSync {
     }
     this.collections.set(config.name, row);
     this.stat(config.name);
-    if (!existing) {
+    if (!existing || moved) {
       void this.pull(config.name);
       this.host.pokePush(config.name);
     } else if (existing.pullIntervalMs !== row.pullIntervalMs) {
@@ -1091,6 +1100,10 @@ export class BackgroundSync {
     if (!this.host.canSend()) return;
     const refused = this.offOrigins(config);
     if (refused) throw new Error(refused);
+    // Registered again on another URL meanwhile: this feed's pages and cursor are no longer the collection's (the
+    // pull asked by that registration runs next, from the start of the new feed).
+    const feed = config.url;
+    const moved = () => this.config(collection).url !== feed;
     let cursor = config.cursor;
     const full = cursor === '';
     const seen = full ? new Set<string>() : null;
@@ -1101,7 +1114,7 @@ export class BackgroundSync {
       const auth = await this.host.authorize({ method: 'GET', url });
       if (auth === false) return this.host.pauseForAuth();
       const result = await this.send(url, { method: 'GET', headers: { ...(auth ?? {}), Accept: 'application/json' } });
-      if (!result) return;
+      if (!result || moved()) return;
       const outcome = result.outcome;
       if (outcome.type !== 'done') {
         if (outcome.type === 'failed' && outcome.error.status === 410 && cursor !== '') {
@@ -1116,7 +1129,8 @@ export class BackgroundSync {
         throw new Error('The changes feed answered without { items, cursor }.');
       // A full pull keeps its cursor to itself until it is complete: one cut short must start over (from ''),
       // else the next pull would go on from a middle page and never drop what the server deleted.
-      await this.applyPulled(collection, body.items, full ? null : body.cursor, seen);
+      await this.applyPulled(collection, feed, body.items, full ? null : body.cursor, seen);
+      if (moved()) return;
       config = this.config(collection);
       if (body.hasMore !== true) {
         complete = true;
@@ -1129,6 +1143,7 @@ export class BackgroundSync {
       cursor = body.cursor;
     }
     if (seen && complete) await this.dropUnseen(collection, seen, startedAt);
+    if (moved()) return;
     if (full) await this.saveCursor(collection, cursor);
     const now = this.host.clock.now();
     const row = { ...this.config(collection), lastPullAt: now };
@@ -1146,9 +1161,13 @@ export class BackgroundSync {
     await this.host.db.put('collections', row);
   }
 
-  /** Applies one page of the feed; `cursor` (null: not yet) is stored in the same transaction. */
+  /**
+   * Applies one page of the feed at `feed`; `cursor` (null: not yet) is stored in the same transaction, unless the
+   * collection has moved to another URL since.
+   */
   private async applyPulled(
     collection: string,
+    feed: string,
     items: unknown[],
     cursor: string | null,
     seen: Set<string> | null,
@@ -1207,7 +1226,7 @@ export class BackgroundSync {
           .catch(() => {});
         batch.conflicts.push({ id: next.id, next });
       }
-      if (cursor === null) return;
+      if (cursor === null || this.config(collection).url !== feed) return;
       const stored = { ...this.config(collection), cursor };
       this.collections.set(collection, stored);
       tx.objectStore('collections')
