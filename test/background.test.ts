@@ -1257,6 +1257,51 @@ describe('Background Sync in the engine', () => {
     expect(await engine.conflicts(collection)).to.deep.equal([]);
   });
 
+  it('keeps an open conflict on the newest server copy when a feed page lists the entity twice', async () => {
+    let feed: ((since: string) => unknown) | null = null;
+    let failPuts = false;
+    const fake: typeof fetch = async (input, init) => {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      const method = init?.method ?? 'GET';
+      if (failPuts && method === 'PUT')
+        return new Response('{"error":"down"}', { status: 503, headers: { 'Content-Type': 'application/json' } });
+      const since = url.searchParams.get('since');
+      if (feed && since !== null && method === 'GET')
+        return new Response(JSON.stringify(feed(since)), { headers: { 'Content-Type': 'application/json' } });
+      return fetch(input, init);
+    };
+    const engine = await start('manual', {}, { fetch: fake });
+    await engine.background!.pull(collection);
+    const item = (version: number, title: string) => ({ id: 't1', version, data: { title }, deleted: false });
+    feed = () => ({ items: [item(1, 'base')], cursor: '1', hasMore: false });
+    await engine.background!.pull(collection);
+    failPuts = true;
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'push refused for now');
+    // The server moved twice; the page repeats t1, its older state first (against the contract).
+    feed = (since) =>
+      since === '1'
+        ? { items: [item(2, 'theirs-2'), item(3, 'theirs-3')], cursor: '3', hasMore: false }
+        : { items: [], cursor: '3', hasMore: false };
+    await engine.background!.pull(collection);
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict).to.deep.include({ theirsVersion: 3, theirs: { title: 'theirs-3' } });
+    // A clean entity repeated newest first takes the newest copy too.
+    feed = (since) =>
+      since === '3'
+        ? {
+            items: [
+              { ...item(5, 'five'), id: 't2' },
+              { ...item(4, 'four'), id: 't2' },
+            ],
+            cursor: '5',
+            hasMore: false,
+          }
+        : { items: [], cursor: '5', hasMore: false };
+    await engine.background!.pull(collection);
+    expect(await stored('t2')).to.deep.include({ version: 5, data: { title: 'five' } });
+  });
+
   it('keeps an open conflict showing the newest server copy a pull brings, and resolves to that copy', async () => {
     const { engine, conflict } = await conflictFoundByPull();
     await serverPut(collection, 't1', { title: 'newer', note: 'n' }, '"2"');

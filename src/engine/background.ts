@@ -1184,8 +1184,16 @@ export class BackgroundSync {
           typeof (i as { id?: unknown }).id === 'string' &&
           typeof (i as { version?: unknown }).version === 'number',
       );
-      const rows = await Promise.all(valid.map((item) => store.get([collection, item.id])));
-      valid.forEach((item, i) => {
+      // The contract lists an entity once a page, in its latest state; a page that repeats one must not have an
+      // older state settle it (or a conflict keep it): of each id, only the highest version is applied.
+      const newest = new Map<string, (typeof valid)[number]>();
+      for (const item of valid) {
+        const had = newest.get(item.id);
+        if (!had || item.version >= had.version) newest.set(item.id, item);
+      }
+      const pulled = [...newest.values()];
+      const rows = await Promise.all(pulled.map((item) => store.get([collection, item.id])));
+      pulled.forEach((item, i) => {
         seen?.add(item.id);
         const row = rows[i];
         const theirs = {
