@@ -1,6 +1,6 @@
 // Background Sync: optimistic edits, coalesced pushes with If-Match, pulls that never flicker, conflicts by strategy.
 import { expect } from '@open-wc/testing';
-import { createSyncClient, type Resolution, type SyncClient, type SynclineError } from '../src/index.ts';
+import { createSyncClient, type Resolution, type Rollback, type SyncClient, type SynclineError } from '../src/index.ts';
 import { SyncEngine, deleteSynclineDB, openSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -71,6 +71,21 @@ function holdPutAnswers(suffix: string) {
       open();
     },
   };
+}
+
+/** A fetch whose next PUT, once `lose()` is called, reaches the server but whose answer is lost (a network error). */
+function losingOnePutAnswer() {
+  let lose = false;
+  const lossy: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (lose && init?.method === 'PUT') {
+      lose = false;
+      await response.body?.cancel();
+      throw new TypeError('Failed to fetch');
+    }
+    return response;
+  };
+  return { fetch: lossy, lose: () => (lose = true) };
 }
 
 describe('three-way merge', () => {
@@ -1344,6 +1359,67 @@ describe('Background Sync in the engine', () => {
     // The next push meets a 412 whose server copy is exactly the push that went: this device's own, not a conflict.
     await advancingUntil(async () => engine.status.entities.dirty === 0, 'second pushed');
     expect(await engine.conflicts(collection)).to.deep.equal([]);
+    expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'second' } });
+  });
+
+  for (const strategy of ['server-wins', 'merge'] as const) {
+    it(`under ${strategy}, takes a 412 showing its own earlier push whose answer was lost for its own: the newer edit is pushed on it`, async () => {
+      const lossy = losingOnePutAnswer();
+      const engine = await start(strategy, {}, { fetch: lossy.fetch });
+      const rollbacks: Rollback[] = [];
+      engine.rollbacks$.subscribe((r) => rollbacks.push(r));
+      await engine.entityPut(collection, 't1', { title: 'base' });
+      await clean('t1');
+      // "first" is applied as version 2, its answer lost: the push is no longer out, and nothing says it landed.
+      lossy.lose();
+      await engine.entityPatch(collection, 't1', { title: 'first' });
+      await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the answer lost');
+      expect((await serverItems(collection)).at(-1)).to.deep.include({ version: 2, data: { title: 'first' } });
+      // Edited again before any pull: its push on version 1 meets a 412 whose server copy is "first".
+      await engine.entityPatch(collection, 't1', { title: 'second' });
+      await eventually(
+        async () => (await stored('t1'))?.dirty === false || (await engine.conflicts(collection)).length > 0,
+        10_000,
+        'pushed, or a conflict',
+      );
+      expect(await engine.conflicts(collection)).to.deep.equal([]);
+      expect(rollbacks).to.deep.equal([]);
+      expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'second' } });
+      expect((await serverItems(collection)).at(-1)).to.deep.include({ version: 3, data: { title: 'second' } });
+    });
+  }
+
+  it("after a restart, takes the server's copy of a push the engine before got accepted but never recorded for its own, once edited again", async () => {
+    // t1 at version 1 ("base"); "first" is applied as version 2, and the engine stops before reading the answer.
+    const { held } = await pushWithAnswerHeld('merge', 'first');
+    const config = f.engine.config;
+    f.engine.close();
+    held.release();
+    // The next engine cannot reach the server for a while (a proxy answers 503): "first" is not sent again, nor
+    // pulled, before the user edits the same field.
+    let away = true;
+    const proxied: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (away && url.includes(`/${collection}`))
+        return new Response('{"error":"away"}', { status: 503, headers: { 'Content-Type': 'application/json' } });
+      return fetch(input, init);
+    };
+    f.engine = await SyncEngine.open({
+      config,
+      db: await openSynclineDB(f.namespace),
+      clock: f.clock,
+      random: () => 0.5,
+      fetch: proxied,
+    });
+    await eventually(async () => !!(await f.engine.dirtyEntities())[0]?.lastError, 5_000, 'the push refused for now');
+    await f.engine.entityPatch(collection, 't1', { title: 'second' });
+    away = false;
+    await f.engine.background!.pull(collection);
+    await advancingUntil(
+      async () => f.engine.status.entities.dirty === 0 || (await f.engine.conflicts(collection)).length > 0,
+      'pushed, or a conflict',
+    );
+    expect(await f.engine.conflicts(collection)).to.deep.equal([]);
     expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'second' } });
   });
 

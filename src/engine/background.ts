@@ -179,6 +179,12 @@ export class BackgroundSync {
   private readonly pushing = new Map<string, Promise<'pushed' | 'stopped'>>();
   /** What the push out for each entity carries: a pull that meets it is this device's own edit, not a conflict. */
   private readonly outgoing = new Map<string, { rev: number; data: Data | null }>();
+  /**
+   * The revision of each entity with an unpushed edit when this engine began: the engine before may have had its push
+   * out when it stopped (a worker killed after the server's answer, before its record), so it is taken for one still
+   * out when a newer edit is made (see `edited`).
+   */
+  private readonly outBefore = new Map<string, number>();
   private pushOrder = 0;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
@@ -214,6 +220,8 @@ export class BackgroundSync {
     if (lastPullAt !== null) this.host.synced(lastPullAt);
     for (const row of entities) {
       if (row.dirty) this.stat(row.collection).dirty++;
+      // Only a push with If-Match: a create is marked before it leaves (`sentCreate`).
+      if (row.dirty && row.baseVersion !== null) this.outBefore.set(`${row.collection}\0${row.id}`, row.localRev);
       if (refusedEdit(row)) this.stat(row.collection).failed++;
       if (row.pushOrder !== undefined) this.pushOrder = Math.max(this.pushOrder, row.pushOrder);
     }
@@ -485,8 +493,12 @@ export class BackgroundSync {
     delete next.lastError;
     if (next.conflictId === undefined) delete next.conflictId;
     // Kept with this edit (no write of its own): the answer to the push out may never come.
-    const out = this.outgoing.get(`${base.collection}\0${base.id}`);
+    const key = `${base.collection}\0${base.id}`;
+    const out = this.outgoing.get(key);
     if (out && out.rev === base.localRev) next.overtaken = { rev: out.rev, data: out.data };
+    else if (base.dirty && !base.overtaken && this.outBefore.get(key) === base.localRev)
+      next.overtaken = { rev: base.localRev, data: base.deleted ? null : base.data };
+    this.outBefore.delete(key);
     return next;
   }
 
@@ -743,7 +755,7 @@ export class BackgroundSync {
       this.host.pauseForAuth();
       return 'stopped';
     }
-    await this.recordFailure(row, rev, outcome);
+    await this.recordFailure(row, rev, outcome, true);
     return 'pushed';
   }
 
@@ -943,7 +955,11 @@ export class BackgroundSync {
     });
   }
 
-  private async recordFailure(pushed: EntityRow, rev: number, outcome: Outcome): Promise<void> {
+  /**
+   * Records a failed push of edit `rev`. `carried`: the request carried that edit (not a create settled before it),
+   * so an outcome it never learned leaves the edit possibly on the server.
+   */
+  private async recordFailure(pushed: EntityRow, rev: number, outcome: Outcome, carried = false): Promise<void> {
     const now = this.host.clock.now();
     await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
@@ -951,6 +967,13 @@ export class BackgroundSync {
       if (!row || row.localRev !== rev || !row.dirty) return;
       const error: OperationError = 'error' in outcome ? outcome.error : { kind: 'http', message: 'Not accepted.' };
       const next: EntityRow = { ...row, attempts: row.attempts + 1, lastError: error, updatedAt: now };
+      // No answer (lost, timed out), or its key still being processed: the edit may be on the server all the same.
+      // Kept as an overtaken push is, so a newer edit's 412 (or a pull) showing exactly it is this device's own write,
+      // not someone else's. An older such push stays: its key is never sent again, while this one's is (its answer
+      // tells), and a create's is kept already (`sentCreate`).
+      const unknown = outcome.type === 'retry' && (outcome.uncertain || outcome.error.status === 409);
+      if (carried && unknown && !row.overtaken && row.sentCreate?.rev !== rev)
+        next.overtaken = { rev, data: row.deleted ? null : row.data };
       if (outcome.type === 'retry' || outcome.type === 'auth') {
         const strikes = row.strikes + (outcome.type === 'retry' && outcome.strike ? 1 : 0);
         const delay = retryDelay(outcome.type === 'retry' ? outcome : { strike: false }, strikes, {

@@ -100,9 +100,10 @@ export interface EntityRow {
    */
   sentCreate?: { rev: number; body: string };
   /**
-   * What the push out carried (its revision, its data) when a newer edit was made: should its answer never come
-   * (the worker stopped), a server copy that is exactly this is still known for this device's own push. Written
-   * with that edit.
+   * What a push whose answer was never read carried (its revision, its data): the push out when a newer edit was
+   * made (after a restart, one the engine before may have had out), or one that ended with no answer (lost, timed
+   * out, its key still being processed). A server copy that is exactly this is known for this device's own push,
+   * not someone else's change. Written with that edit, or with the push's failure.
    */
   overtaken?: { rev: number; data: Record<string, unknown> | null };
   /**
