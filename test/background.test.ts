@@ -846,7 +846,7 @@ describe('Background Sync in the engine', () => {
     expect(await engine.entityDelete(collection, 't1')).to.equal(true);
     await advancingUntil(async () => engine.status.entities.dirty === 0, 'deleted');
     // Sent again under its own key with an If-Match nothing has, the create is refused (a 412 kept under its key),
-    // and the delete finds nothing to delete.
+    // so the delete just goes: nothing of it is on the server.
     expect(await engine.entities(collection)).to.deep.equal([]);
     expect(await writes(collection)).to.deep.equal([]);
     // A copy of the create still on its way (a slow proxy) lands after all that: the kept 412 is replayed.
@@ -861,6 +861,38 @@ describe('Background Sync in the engine', () => {
     });
     expect([late.status, late.headers.get('Idempotent-Replayed')]).to.deep.equal([412, 'true']);
     expect(await writes(collection)).to.deep.equal([]);
+  });
+
+  it("deletes a create that never reached the server without a DELETE: another device's entity of that id stays", async () => {
+    const engine = await createFailing({ offline: true });
+    // Another device makes t1; this one deletes its own create, which the fence then shows made nothing.
+    expect((await serverPut(collection, 't1', { title: 'theirs' })).status).to.equal(201);
+    expect(await engine.entityDelete(collection, 't1')).to.equal(true);
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'the delete settled');
+    expect((await serverItems(collection)).at(-1)).to.deep.include({
+      version: 1,
+      deleted: false,
+      data: { title: 'theirs' },
+    });
+    // The fence's 412 named the server's copy: the replica shows it, as a pull would.
+    expect(await stored('t1')).to.deep.include({ version: 1, dirty: false, data: { title: 'theirs' } });
+  });
+
+  it("meets another device's entity as a conflict when a create that never reached the server is edited", async () => {
+    const engine = await createFailing({ offline: true });
+    expect((await serverPut(collection, 't1', { title: 'theirs' })).status).to.equal(201);
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await advancingUntil(async () => (await engine.conflicts(collection)).length > 0, 'a conflict');
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict).to.deep.include({
+      base: null,
+      mine: { title: 'mine' },
+      theirs: { title: 'theirs' },
+      theirsVersion: 1,
+      fields: ['title'],
+      detectedBy: '412',
+    });
+    expect((await serverItems(collection)).at(-1)).to.deep.include({ version: 1, data: { title: 'theirs' } });
   });
 
   it("never makes a create the user gave up for the server's copy: a later edit goes on the newest copy, no one's write lost", async () => {
@@ -1495,7 +1527,7 @@ describe('Background Sync in the engine', () => {
     await engine.entityPut(collection, 't1', { title: 'refused' });
     await eventually(() => engine.status.entities.failed === 1, 5_000, 'refused');
     expect(engine.status.entities).to.deep.equal({ dirty: 1, conflicts: 0, failed: 1 });
-    // Reverted: no longer refused (its create left, so a DELETE makes sure, and finds nothing).
+    // Reverted: no longer refused (its create left, so it is fenced first; it made nothing, and the row just goes).
     await engine.entityRevert(collection, 't1');
     expect(engine.status.entities.failed).to.equal(0);
     await eventually(() => engine.status.entities.dirty === 0, 5_000, 'reverted');

@@ -795,8 +795,9 @@ export class BackgroundSync {
     }
     if (outcome.type === 'failed' || outcome.type === 'conflict') {
       // Refused for good, the fence's 412 above all (an answer the server keeps and replays): the create made
-      // nothing, and never will.
-      await this.forgetPushes(row, create.rev);
+      // nothing, and never will. A 412 names what the server holds there instead (someone else's entity, or none).
+      const theirs = outcome.error.status === 412 ? currentOf(outcome.error.body, versionOf(result.etag)) : null;
+      await this.unmade(row, create.rev, theirs);
       return 'settled';
     }
     if (outcome.type === 'auth') {
@@ -862,16 +863,44 @@ export class BackgroundSync {
     return this.host.judge(result);
   }
 
-  /** Stores (no change for tabs to see) that the pushes of a row up to edit `rev` need no more care. */
-  private async forgetPushes(pushed: EntityRow, rev: number): Promise<void> {
-    await this.write(async (tx) => {
+  /**
+   * Stores that the create `rev` of a row made nothing (see `settleCreate`): a row with no server version is then as
+   * if never sent. A local delete (or revert) of it just goes: a DELETE, with no version to name, would remove
+   * whatever else the server holds under that id. `theirs`, when known, is what it holds: the deleted row takes it as
+   * any clean row would, and an edit meets it as a conflict (the strategy's) rather than overwriting it.
+   */
+  private async unmade(
+    pushed: EntityRow,
+    rev: number,
+    theirs: { data: Data | null; version: number | null } | null,
+  ): Promise<void> {
+    let meets: { data: Data | null; version: number } | null = null;
+    await this.write(async (tx, batch) => {
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
-      const row = stored && answered(stored, rev);
-      if (row && row !== stored)
-        tx.objectStore('entities')
-          .put(row)
-          .catch(() => {});
+      if (!stored) return;
+      const row = answered(stored, rev);
+      // On a server version learned meanwhile (a pull, a resolved conflict), or held by a conflict: it goes on as is.
+      if (row.baseVersion !== null || row.conflictId || !row.dirty) {
+        if (row !== stored)
+          tx.objectStore('entities')
+            .put(row)
+            .catch(() => {});
+        return;
+      }
+      const unsent: EntityRow = { ...row };
+      delete unsent.sent;
+      const known = theirs && theirs.version !== null ? { data: theirs.data, version: theirs.version } : null;
+      if (row.deleted) {
+        this.putRow(tx, batch, stored, known && this.serverCopy(unsent, known.data, known.version));
+        return;
+      }
+      tx.objectStore('entities')
+        .put(unsent)
+        .catch(() => {});
+      meets = known;
     });
+    // As a 412 to the create (its key): the edit's own push has not left, and goes under its own revision.
+    if (meets) await this.settleConflict(pushed.collection, pushed.id, meets, { ...pushed, localRev: rev });
   }
 
   /**
