@@ -136,7 +136,18 @@ export class CollectionHandle<T extends object> implements Collection<T> {
             .then((answer) => {
               // Decided on a server copy since replaced (the rule is asked about the newer one), or resolved meanwhile.
               if (answer === 'manual' || latest.get(conflict.id) !== conflict.theirsVersion) return undefined;
-              return resolve(conflict.id, answer as Resolution);
+              // The engine checks again in the write that settles it: a pull may land before the call does.
+              return resolve(conflict.id, { ...(answer as Resolution), theirsVersion: conflict.theirsVersion }).catch(
+                (error: unknown) => {
+                  const code = (error as SynclineError | undefined)?.code;
+                  // Settled elsewhere (another tab's rule, the user), or about a copy since replaced (offered again
+                  // as that one): nothing to say.
+                  if (code === SynclineErrorCode.NotFound || code === SynclineErrorCode.ConflictChanged) return;
+                  // A passing failure (no engine for a moment, a full disk): offered again with the next list.
+                  offered.delete(key);
+                  throw error;
+                },
+              );
             })
             .catch((error) =>
               console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error),
@@ -172,34 +183,59 @@ export class CollectionHandle<T extends object> implements Collection<T> {
    * A call on this collection, once registered. An engine that does not know the collection (a call re-sent at its
    * welcome, before the registration this tab sends it) refused it without effect: registered again, it is asked again.
    */
-  private async registered<R>(send: () => Promise<R>): Promise<R> {
-    await this.register();
+  private async registered<R>(method: string, send: (deadline: number) => Promise<R>): Promise<R> {
+    // One call's time bound for all of it, registration included: the caller waits no longer than for any call.
+    const deadline = Date.now() + this.connection.callTimeoutMs;
+    await this.registeredBy(deadline, method);
     try {
-      return await send();
+      return await send(deadline);
     } catch (error) {
       if (!unregistered(error, this.name)) throw error;
       this.registration = null;
-      await this.register();
-      return send();
+      await this.registeredBy(deadline, method);
+      return send(deadline);
     }
   }
 
+  /** The registration, or `unavailable` at `deadline` (`method`, not sent yet, named as the call that failed). */
+  private registeredBy(deadline: number, method: string): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SynclineError(
+              SynclineErrorCode.Unavailable,
+              `The sync engine could not be reached within ${this.connection.callTimeoutMs} ms; ${method} was not sent.`,
+              { method, sent: false },
+            ),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    return Promise.race([this.register(), late]).finally(() => clearTimeout(timer));
+  }
+
   put(id: string, data: T): Promise<EntityRecord<T>> {
-    return this.registered(() => this.connection.call('entityPut', this.name, id, data) as Promise<EntityRecord<T>>);
+    return this.registered(
+      'entityPut',
+      (by) => this.connection.callBy(by, 'entityPut', this.name, id, data) as Promise<EntityRecord<T>>,
+    );
   }
 
   patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>> {
     return this.registered(
-      () => this.connection.call('entityPatch', this.name, id, fields) as Promise<EntityRecord<T>>,
+      'entityPatch',
+      (by) => this.connection.callBy(by, 'entityPatch', this.name, id, fields) as Promise<EntityRecord<T>>,
     );
   }
 
   delete(id: string): Promise<boolean> {
-    return this.registered(() => this.connection.call('entityDelete', this.name, id));
+    return this.registered('entityDelete', (by) => this.connection.callBy(by, 'entityDelete', this.name, id));
   }
 
   revert(id: string): Promise<boolean> {
-    return this.registered(() => this.connection.call('entityRevert', this.name, id));
+    return this.registered('entityRevert', (by) => this.connection.callBy(by, 'entityRevert', this.name, id));
   }
 
   get$(id: string): Observable<EntityRecord<T> | undefined> {

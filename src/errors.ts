@@ -13,6 +13,8 @@ export const SynclineErrorCode = {
   InvalidConfig: 'invalid-config',
   /** Another version of syncline runs the engine: this page must reload. */
   UpdateRequired: 'update-required',
+  /** A conflict's server copy changed since the resolution was chosen (`Resolution.theirsVersion`): choose again. */
+  ConflictChanged: 'conflict-changed',
   /** The operation was discarded before it reached the server (from `settled()`). */
   Discarded: 'discarded',
   /** Something failed inside the engine that it did not expect (a defect): `message` says what, `detail.name` its type. */

@@ -320,8 +320,15 @@ export interface Conflict<T = Record<string, unknown>> {
   detectedAt: number;
 }
 
-/** How a conflict is settled: one side whole, or the data to push (e.g. field by field from both). */
-export type Resolution<T = Record<string, unknown>> = { choose: 'mine' | 'theirs' } | { data: T };
+/**
+ * How a conflict is settled: one side whole, or the data to push (e.g. field by field from both). `theirsVersion`:
+ * the server copy (`conflict.theirsVersion`) the choice was made on; if a pull has brought a newer one into the
+ * conflict since, the resolve is refused with `conflict-changed` and the conflict waits, with that copy, for a new
+ * choice (a choice made on an older copy would push over changes the user never saw).
+ */
+export type Resolution<T = Record<string, unknown>> = ({ choose: 'mine' | 'theirs' } | { data: T }) & {
+  theirsVersion?: number | null;
+};
 
 /** Reported when a strategy replaced a local edit with the server's copy: the UI should say so. */
 export interface Rollback<T = Record<string, unknown>> {

@@ -1,6 +1,17 @@
 // Background Sync: optimistic edits, coalesced pushes with If-Match, pulls that never flicker, conflicts by strategy.
 import { expect } from '@open-wc/testing';
-import { createSyncClient, type Resolution, type Rollback, type SyncClient, type SynclineError } from '../src/index.ts';
+import { BehaviorSubject, NEVER } from 'rxjs';
+import {
+  createSyncClient,
+  SynclineError,
+  SynclineErrorCode,
+  type Conflict,
+  type Resolution,
+  type Rollback,
+  type SyncClient,
+} from '../src/index.ts';
+import { CollectionHandle } from '../src/collection.ts';
+import type { EngineConnection } from '../src/rpc/connection.ts';
 import { SyncEngine, deleteSynclineDB, openSynclineDB } from '../src/testing.ts';
 import { threeWayMerge } from '../src/engine/merge.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -574,6 +585,49 @@ describe('Background Sync in the engine', () => {
       data: { title: 'mine, after all', done: false },
     });
     expect(engine.status.entities).to.deep.equal({ dirty: 0, conflicts: 0, failed: 0 });
+  });
+
+  it('pushes an edit waiting out a backoff once the clock went back past the start of its wait', async () => {
+    const engine = await start();
+    await addFault({ pathPrefix: `/api/${collection}/t1`, status: 503, times: 1 });
+    await engine.entityPut(collection, 't1', { title: 'a' });
+    await eventually(async () => (await engine.dirtyEntities())[0]?.lastError?.status === 503, 10_000, 'a 503');
+    // Its wait ends soon in the old time: an hour on, in the new.
+    f.clock.advance(-3_600_000);
+    engine.resume();
+    await clean('t1');
+  });
+
+  it('refuses a resolution chosen on a server copy a pull has since replaced, and takes one chosen on the newest', async () => {
+    const engine = await start('manual');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    await serverPut(collection, 't1', { title: 'theirs' }, '"1"');
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [shown] = await engine.conflicts(collection);
+    expect(shown!.theirsVersion).to.equal(2);
+    // The user decides on version 2; meanwhile the server moves on, and a pull brings version 3 into the conflict.
+    await serverPut(collection, 't1', { title: 'theirs', note: 'added since' }, '"2"');
+    await engine.background!.pull(collection);
+    const refused = await engine
+      .resolve(shown!.id, { choose: 'mine', theirsVersion: 2 })
+      .catch((e: SynclineError) => e);
+    expect((refused as SynclineError).code).to.equal('conflict-changed');
+    expect((refused as SynclineError).detail).to.deep.equal({ theirsVersion: 3 });
+    // Nothing changed: the conflict waits with the newest copy, nothing was pushed over it.
+    const [still] = await engine.conflicts(collection);
+    expect(still).to.deep.include({ id: shown!.id, theirsVersion: 3 });
+    expect((await serverItems(collection)).find((i) => i.id === 't1')!.version).to.equal(3);
+    const bad = await engine.resolve(shown!.id, { choose: 'mine', theirsVersion: 'x' } as never).catch((e) => e);
+    expect((bad as SynclineError).code).to.equal('invalid-operation');
+    // Chosen again, on version 3: taken, and pushed against it.
+    await engine.resolve(shown!.id, { choose: 'mine', theirsVersion: 3 });
+    await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'resolution pushed');
+    expect((await serverItems(collection)).find((i) => i.id === 't1')).to.deep.include({
+      version: 4,
+      data: { title: 'mine' },
+    });
   });
 
   it("sends a queued operation on an entity after that entity's earlier background edit", async () => {
@@ -1613,6 +1667,70 @@ describe('Background Sync through clients', () => {
     clients.push(client);
     return client;
   }
+
+  it("offers a conflict to the app's rule again after its resolve failed for a passing reason, not after a refusal", async () => {
+    // The handle alone: conflicts and resolve are the test's, the engine link answers every call.
+    const connection = {
+      connected: false,
+      engineId: null,
+      state$: NEVER,
+      callTimeoutMs: 5_000,
+      watch: () => NEVER,
+      call: async () => ({}),
+      callBy: async () => ({}),
+    } as unknown as EngineConnection;
+    const conflicts = new BehaviorSubject<Conflict[]>([]);
+    const asked: string[] = [];
+    const answers: (SynclineErrorCode | 'ok')[] = [SynclineErrorCode.Unavailable, 'ok'];
+    const resolved: [string, Resolution][] = [];
+    const logged: unknown[] = [];
+    const log = console.error;
+    console.error = (...args: unknown[]) => logged.push(args[0]);
+    const handle = new CollectionHandle(
+      'notes',
+      connection,
+      `${API}/notes`,
+      { conflict: (c) => (asked.push(`${c.id}@${c.theirsVersion}`), { choose: 'theirs' }) },
+      conflicts.asObservable(),
+      async (id, resolution) => {
+        const answer = answers.shift() ?? SynclineErrorCode.NotFound;
+        if (answer !== 'ok') throw new SynclineError(answer, `resolve: ${answer}`);
+        resolved.push([id, resolution]);
+        return null;
+      },
+    );
+    try {
+      const conflict = (theirsVersion: number): Conflict => ({
+        id: 'k1',
+        collection: 'notes',
+        entityId: 'n1',
+        base: { title: 'base' },
+        mine: { title: 'mine' },
+        theirs: { title: 'theirs' },
+        theirsVersion,
+        fields: ['title'],
+        detectedBy: '412',
+        detectedAt: 0,
+      });
+      conflicts.next([conflict(2)]);
+      await eventually(() => logged.length === 1, 2_000, 'the passing failure said');
+      // The next list (the same conflict): offered again, and resolved.
+      conflicts.next([conflict(2)]);
+      await eventually(() => resolved.length === 1, 2_000, 'resolved on the second offer');
+      expect(resolved[0]).to.deep.equal(['k1', { choose: 'theirs', theirsVersion: 2 }]);
+      // A newer copy, settled meanwhile by another tab (not-found): not said, and not offered again.
+      conflicts.next([conflict(3)]);
+      await eventually(() => asked.length === 3, 2_000, 'offered the newer copy');
+      await new Promise((r) => setTimeout(r, 50));
+      conflicts.next([conflict(3)]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(asked).to.deep.equal(['k1@2', 'k1@2', 'k1@3']);
+      expect(logged).to.have.length(1);
+    } finally {
+      console.error = log;
+      handle.close();
+    }
+  });
 
   it('refuses at once a collection URL with a user name, a query or a fragment', () => {
     const client = inPageClient('bgu', uniqueName('u'));

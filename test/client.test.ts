@@ -1,6 +1,6 @@
 // The main-thread client over each runtime: the same API, streams that follow the queue, typed errors.
 import { expect } from '@open-wc/testing';
-import { filter, firstValueFrom, type Observable, type Subscription } from 'rxjs';
+import { filter, firstValueFrom, type Observable } from 'rxjs';
 import { createSyncClient, resolveConfig, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { databaseName, deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
@@ -457,7 +457,9 @@ describe('client configuration', () => {
 });
 
 describe('cold start', () => {
-  it('does not show the count read at page load to a first pendingCount$ subscriber during a later reconnect', async () => {
+  it('does not show the count read at page load to a first pendingCount$ subscriber during a later reconnect', async function () {
+    // The engine after a logout starts on a fresh database: slow on a loaded machine.
+    this.timeout(40_000);
     const namespace = uniqueName('cold-later');
     const collection = uniqueName('c');
     const options = { endpoint: '/api', namespace, mode: 'in-page' as const, healthUrl: `/api/health/${collection}` };
@@ -481,25 +483,31 @@ describe('cold start', () => {
     for (const op of ops) expect(await second.discard(op.id)).to.equal(true);
     expect(await firstValueFrom(second.count$().pipe(filter((n) => n === 0)))).to.equal(0);
 
-    // Another tab logs out (deleteSynclineDB): the engine steps aside, the tab looks for the next one. A widget
-    // (the first pendingCount$ subscriber of this page) mounts in that moment.
-    const seen: number[] = [];
-    let countSub: Subscription | undefined;
-    let wasConnected = false;
-    let reconnected = false;
-    const statusSub = second.status$.subscribe((s) => {
-      if (s.connected && countSub) reconnected = true;
-      if (s.connected) wasConnected = true;
-      else if (wasConnected && !countSub) countSub = second.pendingCount$.subscribe((n) => seen.push(n));
+    // Another tab logs out (deleteSynclineDB): the engine steps aside, and the next one waits for the deletion, which
+    // a connection of the test's own holds up (it ignores versionchange) until the test lets it through.
+    const holder = await new Promise<IDBDatabase>((resolve, reject) => {
+      const open = indexedDB.open(databaseName(namespace));
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = () => reject(open.error);
     });
-    await deleteSynclineDB(namespace);
-    await eventually(() => reconnected && seen.length > 0, 10_000, 'reconnected with a live count');
+    const status = follow(second.status$);
+    cleanups.push(() => status.stop());
+    const deleted = deleteSynclineDB(namespace);
+    await eventually(() => status.value?.connected === false, 20_000, 'between engines');
+    // A widget (the first pendingCount$ subscriber of this page) mounts in that moment.
+    const seen: number[] = [];
+    const countSub = second.pendingCount$.subscribe((n) => seen.push(n));
+    cleanups.push(() => countSub.unsubscribe());
     await sleep(300);
-    statusSub.unsubscribe();
-    countSub?.unsubscribe();
+    expect(seen, 'nothing shown while no engine answers').to.deep.equal([]);
+    holder.close();
+    await deleted;
+    await eventually(() => seen.length > 0, 30_000, 'the live count of the next engine');
+    await sleep(300);
     // The queue held 0 before the logout and 0 after it: 3 was never true in this window.
     expect(seen).to.deep.equal([0]);
   });
+
   it('shows the stored count read in the page before the engine answers, then the live count, with no value in between', async () => {
     const namespace = uniqueName('cold');
     const collection = uniqueName('c');

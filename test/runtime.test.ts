@@ -10,6 +10,7 @@ import { broadcastLink } from '../src/runtime/broadcast.ts';
 import { channelName, engineLockName, queuedLockName, tabLockName } from '../src/runtime/names.ts';
 import { startEngine } from '../src/runtime/start-engine.ts';
 import type { TabCall } from '../src/engine/background.ts';
+import { CollectionHandle, conflictList } from '../src/collection.ts';
 import { API, addFault, clearFaults, eventually, serverItems, serverPut, uniqueName } from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 import { leaveNewerDatabase } from './support/databases.ts';
@@ -798,16 +799,50 @@ describe('calls', () => {
     expect(second.engine!.status.entities.dirty, 'nothing to push').to.equal(0);
   });
 
-  it('rejects ready() with the reason the engine gave for not starting, at once, as a call is', async () => {
+  it("settles a collection's call within one callTimeoutMs, its registration included", async function () {
+    this.timeout(20_000);
+    const namespace = uniqueName('bound');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    // An engine slow to start (a busy device, an upgrade in another tab) that then never answers the put.
+    const host = newHost({
+      startEngine: async (config, onVersionChange) => {
+        await new Promise((r) => setTimeout(r, 2_500));
+        const engine = await startEngine(config, onVersionChange);
+        engine.entityPut = () => new Promise(() => {});
+        return engine;
+      },
+    });
+    const t = await tab(namespace, host, { callTimeoutMs: 3_000 });
+    const handle = new CollectionHandle<{ title: string }>(
+      collection,
+      t.connection,
+      `${API}/${collection}`,
+      { pullIntervalMs: 0 },
+      conflictList(t.connection),
+      (id, resolution) => t.connection.call('resolve', id, resolution),
+    );
+    cleanups.push(() => handle.close());
+    const start = Date.now();
+    const error = await handle.put('a', { title: 'a' }).catch((e: SynclineError) => e);
+    const elapsed = Date.now() - start;
+    expect((error as SynclineError).code).to.equal('unavailable');
+    expect((error as SynclineError).detail).to.deep.include({ method: 'entityPut', sent: true });
+    // Registration (2.5 s) and the put each had a whole callTimeoutMs before: 5.5 s. Now 3 s, with room for a slow
+    // machine, and still short of what it was.
+    expect(elapsed, `settled after ${elapsed} ms`).to.be.below(4_500);
+  });
+
+  it('rejects ready() at its time with the reason the engine gave for not starting', async () => {
     const namespace = uniqueName('ready-unavailable');
     const host = newHost({ startEngine: () => Promise.reject(new Error('IndexedDB is not available here')) });
     const t = await tab(namespace, host);
-    // Waiting when the answer comes, and asked after it: neither waits out its (long) timeout.
-    const waiting = t.connection.ready(60_000).catch((e: SynclineError) => `${e.code}: ${e.message}`);
+    // Waiting when the answer comes, and asked after it.
+    const waiting = t.connection.ready(1_500).catch((e: SynclineError) => `${e.code}: ${e.message}`);
     await eventually(() => t.states.some((s) => s.unavailable !== null), 5_000, 'unavailable');
-    const asked = t.connection.ready(60_000).catch((e: SynclineError) => `${e.code}: ${e.message}`);
-    expect(await waiting).to.match(/^unavailable: .*IndexedDB is not available here/);
-    expect(await asked).to.match(/^unavailable: .*IndexedDB is not available here/);
+    const asked = t.connection.ready(1_500).catch((e: SynclineError) => `${e.code}: ${e.message}`);
+    expect(await waiting).to.match(/^unavailable: .*within 1500 ms: .*IndexedDB is not available here/);
+    expect(await asked).to.match(/^unavailable: .*within 1500 ms: .*IndexedDB is not available here/);
   });
 
   it('does not revert, re-sent, an edit saved after the first engine found nothing to revert', async () => {

@@ -506,7 +506,8 @@ export class ConflictResolverElement extends SyncElement {
     if (!this.dispatchEvent(event)) return;
     this.revise(conflict, { busy: true, error: '', invalid: [] });
     try {
-      const result = await client.resolve(conflict.id, resolution);
+      // On the server copy shown: if a newer one came in meanwhile, the engine refuses, and it is shown instead.
+      const result = await client.resolve(conflict.id, { ...resolution, theirsVersion: conflict.theirsVersion });
       this.resolvedHere = true;
       this.reportNews(true);
       const done = new ConflictResolvedEvent(conflict, result);

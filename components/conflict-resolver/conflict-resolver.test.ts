@@ -327,7 +327,8 @@ describe('<conflict-resolver>', () => {
       el.removeEventListener(ConflictResolveEvent.type, stop);
       part(el, 'apply', box)!.click();
       await until(() => calls.length === 1, 2000, 'resolved');
-      expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine' }]);
+      // On the server copy shown (version 2): the engine refuses it if a newer one came in meanwhile.
+      expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine', theirsVersion: 2 }]);
     });
 
     it("keeps the user's choices when a pull brings a newer server copy, sets the fields it changed again, and says so", async () => {
@@ -352,7 +353,7 @@ describe('<conflict-resolver>', () => {
       part(el, 'apply', box)!.click();
       await until(() => calls.length === 1, 2000, 'resolved');
       // Everything the server's newest copy holds, nothing of it dropped.
-      expect(calls[0]).to.deep.equal(['k-x', { choose: 'theirs' }]);
+      expect(calls[0]).to.deep.equal(['k-x', { choose: 'theirs', theirsVersion: 3 }]);
     });
 
     it('offers and sends back every own field, also one named __proto__', async () => {
@@ -424,7 +425,7 @@ describe('<conflict-resolver>', () => {
       expect(part(el, 'field-error', box)).to.equal(null);
       part(el, 'apply', box)!.click();
       await until(() => calls.length === 1, 2000, 'resolved');
-      expect(calls[0]![1]).to.deep.equal({ data: { title: 'mine', done: true, count: 7 } });
+      expect(calls[0]![1]).to.deep.equal({ data: { title: 'mine', done: true, count: 7 }, theirsVersion: 2 });
     });
 
     it("is operated by keyboard: arrows move a field's choice, Space presses the buttons", async () => {
@@ -448,7 +449,7 @@ describe('<conflict-resolver>', () => {
       part(el, 'apply', box)!.focus();
       await sendKeys({ press: ' ' });
       await until(() => calls.length === 1, 2000, 'resolved');
-      expect(calls[0]![1]).to.deep.equal({ choose: 'theirs' });
+      expect(calls[0]![1]).to.deep.equal({ choose: 'theirs', theirsVersion: 2 });
     });
 
     it('moves focus to the next conflict after Apply, and to the previous one after the last', async () => {

@@ -543,6 +543,9 @@ export class BackgroundSync {
     if (!('choose' in r) && !('data' in r)) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
     if ('data' in r && r.data !== null && (typeof r.data !== 'object' || Array.isArray(r.data)))
       invalid("A resolution's data is a JSON object, or null to delete.");
+    const { theirsVersion } = r;
+    if (theirsVersion !== undefined && theirsVersion !== null && !Number.isSafeInteger(theirsVersion))
+      invalid("A resolution's theirsVersion is the conflict's theirsVersion: a whole number, or null.");
     const dataIn =
       'data' in r ? (r.data === null ? null : checkedData(r.data, this.host.config.maxPayloadBytes)) : undefined;
     // The entity resolved, once read (its key is the answer kept for a re-send).
@@ -554,6 +557,13 @@ export class BackgroundSync {
         const conflict = await tx.objectStore('conflicts').get(conflictId);
         if (!conflict)
           throw new SynclineError(SynclineErrorCode.NotFound, `No conflict ${conflictId} (already resolved?).`);
+        if (theirsVersion !== undefined && theirsVersion !== conflict.theirsVersion)
+          throw new SynclineError(
+            SynclineErrorCode.ConflictChanged,
+            `The server's copy changed since this choice was made (version ${String(theirsVersion)}, now ` +
+              `${String(conflict.theirsVersion)}): choose again.`,
+            { theirsVersion: conflict.theirsVersion },
+          );
         entity = [conflict.collection, conflict.entityId];
         const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
         await this.dropConflict(tx, batch, conflictId, conflict.collection);
@@ -632,7 +642,7 @@ export class BackgroundSync {
         );
         for (const row of candidates) {
           if (row.conflictId || row.failed) continue;
-          if (row.nextAttemptAt > now) {
+          if (waits(row, now)) {
             wakeAt = Math.min(wakeAt, row.nextAttemptAt);
             continue;
           }
@@ -658,10 +668,10 @@ export class BackgroundSync {
     for (let tries = 0; config && tries < 3; tries++) {
       const row = await this.host.db.get('entities', [collection, id]);
       if (!row?.dirty || row.conflictId || row.failed) return 0;
-      if (row.nextAttemptAt > this.host.clock.now()) return row.nextAttemptAt;
+      if (waits(row, this.host.clock.now())) return row.nextAttemptAt;
       if ((await this.push(config, row)) === 'waited') continue;
       const after = await this.host.db.get('entities', [collection, id]);
-      return after?.dirty && after.nextAttemptAt > this.host.clock.now() ? after.nextAttemptAt : 0;
+      return after?.dirty && waits(after, this.host.clock.now()) ? after.nextAttemptAt : 0;
     }
     return 0;
   }
@@ -699,7 +709,7 @@ export class BackgroundSync {
       if (settled !== 'settled') return settled;
       // Read again: the create's answer moved the base, and the row may have changed meanwhile.
       const next = await this.host.db.get('entities', [row.collection, row.id]);
-      if (!next?.dirty || next.conflictId || next.failed || next.nextAttemptAt > this.host.clock.now()) return 'pushed';
+      if (!next?.dirty || next.conflictId || next.failed || waits(next, this.host.clock.now())) return 'pushed';
       return this.pushOnce(config, next);
     }
     const rev = row.localRev;
@@ -1743,6 +1753,14 @@ function landed(row: EntityRow, data: Data | null): EntityRow {
 }
 
 /** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */
+/**
+ * Whether a row's push waits out a backoff at `now`. Not once the clock went back past the moment the wait began
+ * (set by the user, corrected by NTP): its end, in the old time, could be hours away.
+ */
+function waits(row: EntityRow, now: number): boolean {
+  return row.nextAttemptAt > now && now >= row.updatedAt;
+}
+
 /** A row's call keys (see `EntityRow.calls`) with `call` added: those expired dropped, at most `ROW_CALLS_MAX`. */
 function withCall(
   calls: Record<string, number> | undefined,

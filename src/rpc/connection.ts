@@ -134,23 +134,25 @@ export class EngineConnection {
     // Closed (or told to reload): no engine will welcome this tab, so say why now rather than at the timeout.
     const ended = this.endReason();
     if (ended) return Promise.reject(ended);
-    // The engine said it cannot start: its reason now, as a call gets it (the tab goes on asking).
-    const { unavailable } = this.stateSubject.value;
-    if (unavailable) return Promise.reject(new SynclineError(SynclineErrorCode.Unavailable, unavailable));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         sub.unsubscribe();
+        // An engine that said it cannot start may yet (the tab goes on asking, and a passing failure clears): this
+        // waits its whole time, and then says why, if an engine said.
+        const { unavailable } = this.stateSubject.value;
         reject(
-          new SynclineError(SynclineErrorCode.Unavailable, `The sync engine did not answer within ${timeoutMs} ms.`),
+          new SynclineError(
+            SynclineErrorCode.Unavailable,
+            `The sync engine did not answer within ${timeoutMs} ms${unavailable ? `: ${unavailable}` : '.'}`,
+          ),
         );
       }, timeoutMs);
       const sub = this.stateSubject.subscribe({
         next: (state) => {
-          if (!state.connected && !state.updateRequired && !state.unavailable) return;
+          if (!state.connected && !state.updateRequired) return;
           clearTimeout(timer);
           queueMicrotask(() => sub.unsubscribe());
           if (state.updateRequired) reject(new SynclineError(SynclineErrorCode.UpdateRequired, state.updateRequired));
-          else if (!state.connected) reject(new SynclineError(SynclineErrorCode.Unavailable, state.unavailable!));
           else resolve();
         },
         // The state ends when the client closes while this waits.
@@ -163,6 +165,23 @@ export class EngineConnection {
   }
 
   call<M extends CallMethod>(method: M, ...args: EngineCalls[M]['args']): Promise<EngineCalls[M]['result']> {
+    return this.callBy(Date.now() + this.options.callTimeoutMs, method, ...args);
+  }
+
+  /** How long a call may take before it rejects `unavailable`. */
+  get callTimeoutMs(): number {
+    return this.options.callTimeoutMs;
+  }
+
+  /**
+   * A call that settles by `deadline` (ms since the epoch): a step of something that must end within one
+   * `callTimeoutMs` (a collection's call after its registration).
+   */
+  callBy<M extends CallMethod>(
+    deadline: number,
+    method: M,
+    ...args: EngineCalls[M]['args']
+  ): Promise<EngineCalls[M]['result']> {
     if (this.closed) return Promise.reject(new SynclineError(SynclineErrorCode.Closed, 'The sync client is closed.'));
     const { updateRequired, unavailable, connected } = this.stateSubject.value;
     if (updateRequired) return Promise.reject(new SynclineError(SynclineErrorCode.UpdateRequired, updateRequired));
@@ -171,25 +190,28 @@ export class EngineConnection {
     if (!connected && unavailable) return Promise.reject(new SynclineError(SynclineErrorCode.Unavailable, unavailable));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      const timer = setTimeout(() => {
-        const call = this.calls.get(id);
-        if (!call) return;
-        this.calls.delete(id);
-        call.reject(
-          new SynclineError(
-            SynclineErrorCode.Unavailable,
-            call.sent
-              ? `No answer from the sync engine within ${this.options.callTimeoutMs} ms; ${method} may still have taken effect.`
-              : `The sync engine could not be reached within ${this.options.callTimeoutMs} ms; ${method} was not sent.`,
-            { method, sent: call.sent },
-          ),
-        );
-      }, this.options.callTimeoutMs);
+      const timer = setTimeout(
+        () => {
+          const call = this.calls.get(id);
+          if (!call) return;
+          this.calls.delete(id);
+          call.reject(
+            new SynclineError(
+              SynclineErrorCode.Unavailable,
+              call.sent
+                ? `No answer from the sync engine within ${this.options.callTimeoutMs} ms; ${method} may still have taken effect.`
+                : `The sync engine could not be reached within ${this.options.callTimeoutMs} ms; ${method} was not sent.`,
+              { method, sent: call.sent },
+            ),
+          );
+        },
+        Math.max(0, deadline - Date.now()),
+      );
       const call: PendingCall = {
         method,
         args,
         sent: false,
-        until: Date.now() + this.options.callTimeoutMs,
+        until: deadline,
         timer,
         resolve: resolve as (v: unknown) => void,
         reject,
