@@ -1260,6 +1260,58 @@ describe('Background Sync in the engine', () => {
     expect((await serverItems(a)).map((i) => i.id)).to.deep.equal(['y']);
   });
 
+  it('a collection moved to another URL takes the new feed copy of an id it already had at a higher version', async () => {
+    const engine = await start();
+    const name = uniqueName('mv');
+    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+    expect((await serverPut(a, 'x', { title: 'a1' })).status).to.equal(201);
+    expect((await serverPut(a, 'x', { title: 'a2' }, '"1"')).status).to.equal(200); // x@2 in a
+    expect((await serverPut(b, 'x', { title: 'b1' })).status).to.equal(201); // x@1 in b
+    await engine.registerCollection({ name, url: `${API}/${a}`, pullIntervalMs: 0 });
+    await engine.background!.pull(name);
+    expect((await engine.entities(name)).map((e) => e.data)).to.deep.equal([{ title: 'a2' }]);
+    f.clock.advance(1_000);
+    await engine.registerCollection({ name, url: `${API}/${b}`, pullIntervalMs: 0 });
+    await engine.background!.pull(name);
+    expect((await engine.entities(name)).map((e) => [e.id, e.data, e.version])).to.deep.equal([
+      ['x', { title: 'b1' }, 1],
+    ]);
+  });
+
+  it('an unpushed edit carried over a move meets the new URL entity of that id as a conflict (manual)', async () => {
+    const engine = await start();
+    const name = uniqueName('mv');
+    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+    expect((await serverPut(a, 'x', { title: 'a1' })).status).to.equal(201); // x@1 in a
+    expect((await serverPut(b, 'x', { title: 'someone else' })).status).to.equal(201); // x@1 in b
+    await engine.registerCollection({ name, url: `${API}/${a}`, conflict: 'manual', pullIntervalMs: 0 });
+    await engine.background!.pull(name);
+    await addFault({ pathPrefix: `/api/${a}`, methods: ['PUT'], status: 503 });
+    try {
+      await engine.entityPatch(name, 'x', { title: 'mine' });
+      await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the push failed');
+      f.clock.advance(1_000);
+      await engine.registerCollection({ name, url: `${API}/${b}`, conflict: 'manual', pullIntervalMs: 0 });
+    } finally {
+      await clearFaults(`/api/${a}`);
+    }
+    await engine.background!.pull(name);
+    await eventually(
+      async () => {
+        f.clock.advance(1_000);
+        await new Promise((r) => setTimeout(r, 200));
+        return engine.status.entities.dirty === 0 || (await engine.conflicts(name)).length > 0;
+      },
+      10_000,
+      'settled',
+    );
+    const onB = (await serverItems(b)).filter((i) => i.id === 'x').map((i) => i.data);
+    expect({ onB, conflicts: (await engine.conflicts(name)).length }).to.deep.equal({
+      onB: [{ title: 'someone else' }],
+      conflicts: 1,
+    });
+  });
+
   it('refuses non-object resolutions, oversized edits, the ids "." and "..", and a pull interval no timer holds', async () => {
     const engine = await start('manual', { maxPayloadBytes: 1024 });
     await engine.entityPut(collection, 'ok', { title: 'kept' });

@@ -659,12 +659,7 @@ describe('ready() and close()', () => {
   it('leaves no lock request of its own after close() (micro-frontends mounted and unmounted)', async () => {
     const namespace = uniqueName('close-locks');
     const collection = uniqueName('c');
-    const options = {
-      endpoint: '/api',
-      namespace,
-      mode: 'shared-worker' as const,
-      healthUrl: `/api/health/${collection}`,
-    };
+    const options = workerOptions(namespace, collection);
     const keep = createSyncClient(options);
     cleanups.push(() => keep.close());
     await keep.ready(10_000);
@@ -768,12 +763,7 @@ describe('logout', () => {
   it('starts afresh after close() and deleteSynclineDB() in the same page: a new client on the same worker queues and drains', async () => {
     const namespace = uniqueName('logout');
     const collection = uniqueName('c');
-    const options = {
-      endpoint: '/api',
-      namespace,
-      mode: 'shared-worker' as const,
-      healthUrl: `/api/health/${collection}`,
-    };
+    const options = workerOptions(namespace, collection);
     const op = (id: string) => ({
       kind: 'x',
       label: id,

@@ -546,6 +546,24 @@ describe('SyncEngine', () => {
       ]);
     });
 
+    it('clear({ discardUnsent }) removes a Blob upload enqueued just before it', async () => {
+      f = await engineFixture({ batch: false });
+      await addFault({ pathPrefix: f.path, offline: true });
+      await addFault({ pathPrefix: `/api/health/${f.collection}`, offline: true });
+      const queued = f.engine.enqueue([
+        {
+          ...f.create('photo'),
+          request: { method: 'PUT', url: `${API}/${f.collection}/photo`, body: new Blob([new Uint8Array(200_000)]) },
+        },
+      ]);
+      // The enqueue's insert is under way (its transaction opened) when the logout's clear arrives.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      const cleared = f.engine.clear({ discardUnsent: true });
+      const [op] = await queued;
+      const removed = await cleared;
+      const left = (await f.engine.list()).map((o) => o.id);
+      expect({ removed, left }, `op ${op!.id} seq ${op!.seq}`).to.deep.equal({ removed: 1, left: [] });
+    });
     it('sends an operation waiting out a backoff once the clock went back past the start of its wait', async () => {
       f = await engineFixture({ batch: false, backoffBaseMs: 1_000, backoffCapMs: 4_000 });
       await addFault({ pathPrefix: f.path, methods: ['POST'], status: 503, times: 1 });

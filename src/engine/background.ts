@@ -185,6 +185,8 @@ export class BackgroundSync {
    * out when a newer edit is made (see `edited`).
    */
   private readonly outBefore = new Map<string, number>();
+  /** Collections moved to another URL whose new feed has not been pulled whole yet: they push nothing meanwhile. */
+  private readonly unpulled = new Set<string>();
   private pushOrder = 0;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
@@ -250,9 +252,11 @@ export class BackgroundSync {
   }
 
   /**
-   * Registers (or updates) a collection; starts pulling it. Idempotent. On another URL, it pulls that URL's feed from
-   * the start (a cursor belongs to one feed): clean entities the new feed does not list go, unpushed edits stay and
-   * are pushed to the new URL.
+   * Registers (or updates) a collection; starts pulling it. Idempotent. On another URL, the old feed's copies and
+   * versions mean nothing there (versions count per server): its clean entities and its conflicts go, and each
+   * unpushed edit stays with no server copy. The new feed is pulled from the start, and the collection pushes only
+   * once that pull is complete, so an edit meets the new URL's entity of its id as a conflict (the strategy's)
+   * rather than going over it.
    */
   async register(input: unknown): Promise<CollectionConfig> {
     const config = this.checkConfig(input);
@@ -263,12 +267,18 @@ export class BackgroundSync {
       cursor: existing && !moved ? existing.cursor : '',
       lastPullAt: existing?.lastPullAt ?? null,
     };
-    if (
-      !existing ||
-      existing.url !== row.url ||
-      existing.conflict !== row.conflict ||
-      existing.pullIntervalMs !== row.pullIntervalMs
-    ) {
+    if (moved) {
+      // Known at once, so a pull of the old feed still running applies nothing more (it checks the url).
+      this.collections.set(config.name, row);
+      this.unpulled.add(config.name);
+      try {
+        await this.leaveFeed(row);
+      } catch (error) {
+        this.collections.set(config.name, existing);
+        this.unpulled.delete(config.name);
+        throw error;
+      }
+    } else if (!existing || existing.conflict !== row.conflict || existing.pullIntervalMs !== row.pullIntervalMs) {
       await this.host.db.put('collections', row).catch((e: unknown) => {
         throw this.host.storageFailure(e);
       });
@@ -282,6 +292,33 @@ export class BackgroundSync {
       this.schedulePull(config.name);
     }
     return config;
+  }
+
+  /**
+   * The collection `row` (on another URL now) leaves its old feed, in one write with its new registration: clean
+   * entities go, conflicts go, and each unpushed edit loses its server copy and version (and what was sent of it:
+   * those pushes went to the old URL).
+   */
+  private async leaveFeed(row: CollectionRow): Promise<void> {
+    await this.write(async (tx, batch) => {
+      const range = IDBKeyRange.bound([row.name, ''], [row.name, '\uffff']);
+      for (const entity of await tx.objectStore('entities').getAll(range)) {
+        if (!entity.dirty) {
+          this.putRow(tx, batch, entity, null);
+          continue;
+        }
+        if (entity.conflictId) await this.dropConflict(tx, batch, entity.conflictId, row.name);
+        const next: EntityRow = { ...entity, serverData: null, baseVersion: null, attempts: 0, nextAttemptAt: 0 };
+        for (const key of ['conflictId', 'sent', 'sentCreate', 'overtaken', 'failed', 'lastError'] as const)
+          delete next[key];
+        this.putRow(tx, batch, entity, next);
+      }
+      tx.objectStore('collections')
+        .put(row)
+        .catch(() => {});
+    }).catch((e: unknown) => {
+      throw this.host.storageFailure(e);
+    });
   }
 
   private checkConfig(input: unknown): CollectionConfig {
@@ -626,7 +663,8 @@ export class BackgroundSync {
   async pushCollection(collection: string): Promise<number> {
     let wakeAt = Infinity;
     for (;;) {
-      if (!this.host.canSend() || this.closed) return Infinity;
+      // Moved to another URL: not before its new feed is known (the pull's end pokes this lane).
+      if (!this.host.canSend() || this.closed || this.unpulled.has(collection)) return Infinity;
       const config = this.collections.get(collection);
       if (!config) return Infinity;
       const now = this.host.clock.now();
@@ -669,6 +707,8 @@ export class BackgroundSync {
       const row = await this.host.db.get('entities', [collection, id]);
       if (!row?.dirty || row.conflictId || row.failed) return 0;
       if (waits(row, this.host.clock.now())) return row.nextAttemptAt;
+      // Moved to another URL, its new feed not pulled yet: asked again in a second.
+      if (this.unpulled.has(collection)) return this.host.clock.now() + 1_000;
       if ((await this.push(config, row)) === 'waited') continue;
       const after = await this.host.db.get('entities', [collection, id]);
       return after?.dirty && waits(after, this.host.clock.now()) ? after.nextAttemptAt : 0;
@@ -1207,6 +1247,7 @@ export class BackgroundSync {
     if (seen && complete) await this.dropUnseen(collection, seen, startedAt);
     if (moved()) return;
     if (full) await this.saveCursor(collection, cursor);
+    if (full && this.unpulled.delete(collection)) this.host.pokePush(collection);
     const now = this.host.clock.now();
     const row = { ...this.config(collection), lastPullAt: now };
     this.collections.set(collection, row);

@@ -30,7 +30,7 @@ import type { Outcome } from './outcome.ts';
 import { RecentSet } from './recent.ts';
 import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
 import { LaneScheduler } from './scheduler.ts';
-import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
+import { QueueStore, type ChangeBatch, type StorageHealth, type WriteTx } from './store.ts';
 import { attempt, batchable, batchEntry, buildRequest, readBatchAnswer, type Attempt } from './transport.ts';
 import { classifyResponse } from './outcome.ts';
 import { holdsBlob, validateOperationInput, withoutBlobs } from './validate.ts';
@@ -183,6 +183,8 @@ export class SyncEngine {
    * the clear ends. Skipping them would send later ones first should the clear fail.
    */
   private readonly clearing: ClearBound[] = [];
+  /** Enqueues whose insert chooses its seqs in its own transaction (a Blob, a re-sent call), while under way. */
+  private readonly slowInserts = new Set<Promise<Operation[]>>();
   /** Discards being written: their operations are held the same way, until the write ends either way. */
   private readonly discarding = new Set<string>();
   /** Operations of a batch the server refused as a whole: each goes alone once, so the one at fault gets its answer. */
@@ -409,6 +411,7 @@ export class SyncEngine {
       })();
       // Enqueues called after this one wait for it, second try included, or they would take the seqs before it.
       this.blobInsert = run;
+      this.trackSlow(run);
       try {
         return await run;
       } finally {
@@ -416,11 +419,22 @@ export class SyncEngine {
       }
     }
     // An id that left the queue in this engine's life (done, discarded) is looked up first: it may be done already.
-    if (options.resent || ids.some((id) => this.left.has(id))) return this.insert(valid, ids, now, null);
+    if (options.resent || ids.some((id) => this.left.has(id)))
+      return this.trackSlow(this.insert(valid, ids, now, null));
     return new Promise((resolve, reject) => {
       this.insertQueue.push({ valid, ids, now, resolve, reject });
       if (!this.inserting) void this.flushInserts();
     });
+  }
+
+  /** Keeps `insert` among the slow inserts until it settles (a clear called meanwhile waits for it). */
+  private trackSlow(insert: Promise<Operation[]>): Promise<Operation[]> {
+    this.slowInserts.add(insert);
+    insert.then(
+      () => this.slowInserts.delete(insert),
+      () => this.slowInserts.delete(insert),
+    );
+    return insert;
   }
 
   /**
@@ -640,18 +654,8 @@ export class SyncEngine {
           lanes.add(next.lane);
           retried.push(next.id);
         };
-        const seen = new Set<string>();
-        for (const status of [OperationStatus.Failed, OperationStatus.Conflict])
-          for (let cursor = await store.index('status').openCursor(status); cursor; cursor = await cursor.continue()) {
-            if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
-            retry(cursor.value);
-          }
         // A failure a full disk kept from being stored is what tabs were shown: it is retried too.
-        for (const kept of this.unsaved.values())
-          if (retryable(kept) && !seen.has(kept.id)) {
-            const row = await store.get(kept.id);
-            if (row) retry(row);
-          }
+        await this.eachShown(tx, [OperationStatus.Failed, OperationStatus.Conflict], retryable, retry);
         return retried.length;
       },
       () => retried.forEach((id) => this.unsaved.delete(id)),
@@ -744,24 +748,38 @@ export class SyncEngine {
           lanes.add(next.lane);
           hurried.push(next.id);
         };
-        const seen = new Set<string>();
-        const index = store.index('status');
-        for (let cursor = await index.openCursor(OperationStatus.Pending); cursor; cursor = await cursor.continue()) {
-          if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
-          hurry(cursor.value);
-        }
         // A backoff a full disk kept from being stored is the one the operation waits out: it is cut short too.
-        for (const kept of this.unsaved.values())
-          if (waiting(kept) && !seen.has(kept.id)) {
-            const row = await store.get(kept.id);
-            if (row) hurry(row);
-          }
+        await this.eachShown(tx, [OperationStatus.Pending], waiting, hurry);
       },
       () => hurried.forEach((id) => this.unsaved.delete(id)),
     );
     for (const lane of lanes) this.laneBuffers.delete(lane);
     await this.pokeAllLanes();
     void this.background?.pullAll();
+  }
+
+  /**
+   * Calls `act` with each stored operation of `statuses` (read in `tx`), then with the stored row of each state
+   * kept only in memory (`unsaved`: a write a full disk refused) that `kept` picks and the walk did not meet.
+   */
+  private async eachShown(
+    tx: WriteTx,
+    statuses: OperationStatus[],
+    kept: (op: Operation) => boolean,
+    act: (row: Operation) => void,
+  ): Promise<void> {
+    const store = tx.objectStore('operations');
+    const seen = new Set<string>();
+    for (const status of statuses)
+      for (let cursor = await store.index('status').openCursor(status); cursor; cursor = await cursor.continue()) {
+        if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
+        act(cursor.value);
+      }
+    for (const op of this.unsaved.values())
+      if (kept(op) && !seen.has(op.id)) {
+        const row = await store.get(op.id);
+        if (row) act(row);
+      }
   }
 
   /** Lifts an auth pause: the app has fresh credentials. */
@@ -796,7 +814,15 @@ export class SyncEngine {
     if (!options.discardUnsent) this.background?.refuseClearWhileUnpushed();
     // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
     if (options.discardUnsent) this.clearing.push(bound);
+    // Enqueues made before this call that choose their seqs in their own transaction (a Blob, a re-sent call) are
+    // waited for, and covered: read now, before the first await.
+    const slow = [...this.slowInserts];
     try {
+      if ('seq' in bound && slow.length > 0) {
+        const settled = await Promise.allSettled(slow);
+        for (const r of settled)
+          if (r.status === 'fulfilled') for (const op of r.value) bound.seq = Math.max(bound.seq, op.seq);
+      }
       const removed = await this.store.write(
         ['operations', 'meta', 'completed'],
         this.config.durability,
