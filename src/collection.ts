@@ -16,6 +16,8 @@ import type {
 
 /** How long a collection's conflict rule waits before it asks again for the conflicts after a failed read. */
 const CONFLICTS_RETRY_MS = 1_000;
+/** How soon a conflict whose resolve by the app's rule failed for a passing reason is offered to it again. */
+const REOFFER_MS = 2_000;
 
 /** How a collection settles conflicts: a named strategy, or a function run in the page (then 'manual' in the engine). */
 export type ConflictPolicy<T> =
@@ -64,6 +66,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   private registration: Promise<unknown> | null = null;
   private resolver: Subscription | null = null;
   private rewatch: ReturnType<typeof setTimeout> | undefined;
+  private reoffer: ReturnType<typeof setTimeout> | undefined;
   private readonly welcomes: Subscription;
 
   constructor(
@@ -125,7 +128,9 @@ export class CollectionHandle<T extends object> implements Collection<T> {
       // copy (a pull may bring a newer one into an open conflict while the rule decides).
       const offered = new Set<string>();
       const latest = new Map<string, number | null>();
+      let last: Conflict[] = [];
       const offer = (all: Conflict[]) => {
+        last = all;
         latest.clear();
         for (const conflict of all) if (conflict.collection === name) latest.set(conflict.id, conflict.theirsVersion);
         for (const conflict of all) {
@@ -143,8 +148,13 @@ export class CollectionHandle<T extends object> implements Collection<T> {
                   // Settled elsewhere (another tab's rule, the user), or about a copy since replaced (offered again
                   // as that one): nothing to say.
                   if (code === SynclineErrorCode.NotFound || code === SynclineErrorCode.ConflictChanged) return;
-                  // A passing failure (no engine for a moment, a full disk): offered again with the next list.
+                  // A passing failure (no engine for a moment, a full disk): offered again in a while (or with the
+                  // next list, if one comes first).
                   offered.delete(key);
+                  this.reoffer ??= setTimeout(() => {
+                    this.reoffer = undefined;
+                    offer(last);
+                  }, REOFFER_MS);
                   throw error;
                 },
               );
@@ -248,6 +258,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   /** Ends the page-side conflict rule (the collection itself lives on in the engine). */
   close(): void {
     clearTimeout(this.rewatch);
+    clearTimeout(this.reoffer);
     this.resolver?.unsubscribe();
     this.welcomes.unsubscribe();
   }
