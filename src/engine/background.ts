@@ -1643,6 +1643,8 @@ export class BackgroundSync {
       // Nothing was written: what this write added to the counts goes. Not the counts as they were when it began:
       // a write committed meanwhile (transactions overlap while their bodies await) keeps what it added.
       for (const { collection, field, by } of batch.counted) this.stat(collection)[field] -= by;
+      // Published meanwhile (another write's end), the counts held this write's part: they are published again.
+      if (batch.counted.length > 0) this.host.countsChanged();
       if (tx) {
         try {
           tx.abort();
