@@ -111,9 +111,10 @@ export class SyncApi {
       case 'PUT': {
         const keyed = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
+        const ifNoneMatch = parseIfMatch(headers.get('if-none-match'), 'If-None-Match');
         const data = this.#entityData(request);
         return this.#write(keyed, context, (origin) =>
-          putEntity(store, collection, id, data, ifMatch, this.#location(collection), origin),
+          putEntity(store, collection, id, data, { ifMatch, ifNoneMatch }, this.#location(collection), origin),
         );
       }
       case 'DELETE': {

@@ -92,11 +92,12 @@ const IF_MATCH_MEMBER = /[ \t]*(?:(?:W\/)?(?:"([\x21\x23-\x7E\x80-\xFF]*)"|(\d{1
  * well-formed tag is accepted, and one this server never handed out (`"v1"`, `""`, `"01"`) just never
  * matches (412); only a header that is not that syntax at all is 400.
  */
-export function parseIfMatch(header: string | null | undefined): IfMatch | null {
+export function parseIfMatch(header: string | null | undefined, name = 'If-Match'): IfMatch | null {
   if (header == null) return null;
   const value = header.trim();
   if (value === '*') return { any: true };
-  const bad = () => new ApiError(400, 'bad-if-match', 'If-Match must be * or a list of entity tags like "3".');
+  const code = `bad-${name.toLowerCase()}`;
+  const bad = () => new ApiError(400, code, `${name} must be * or a list of entity tags like "3".`);
   const tags: string[] = [];
   IF_MATCH_MEMBER.lastIndex = 0;
   // Each match ends at a comma or at the end, so every turn moves on (an empty match happens only at the end).

@@ -45,18 +45,24 @@ export function createEntity(
   return jsonResult(201, entity, { etag: etag(entity.version), location: location(id) });
 }
 
-/** PUT: replaces the data (creating the entity when absent), guarded by If-Match when given. */
+/**
+ * PUT: replaces the data (creating the entity when absent), guarded by If-Match when given, and by If-None-Match
+ * (`*`: only when there is none, the create of a client that has no copy; tags: unless it is one of those versions).
+ */
 export function putEntity(
   store: Store,
   collection: string,
   id: string,
   data: Record<string, unknown>,
-  ifMatch: IfMatch | null,
+  { ifMatch, ifNoneMatch }: { ifMatch: IfMatch | null; ifNoneMatch?: IfMatch | null },
   location: (id: string) => string,
   origin: WriteOrigin,
 ): ApiResult {
   const current = store.getEntity(collection, id);
   checkPrecondition(current, ifMatch);
+  // A deleted entity has no current representation (RFC 9110 13.1.2): `*` lets a create through over its tombstone.
+  if (ifNoneMatch && current && !current.deleted && ifMatchAllows(ifNoneMatch, current.version))
+    throw preconditionFailed(current);
   const entity = store.writeEntity(
     collection,
     { id, version: nextVersion(store, collection, current), data, deleted: false },
@@ -148,7 +154,12 @@ function checkPrecondition(current: Entity | undefined, ifMatch: IfMatch | null)
   // bring one back. A tag names a version, the tombstone's included.
   const ok = current !== undefined && (ifMatch.any ? !current.deleted : ifMatchAllows(ifMatch, current.version));
   if (ok) return;
-  throw new ApiError(
+  throw preconditionFailed(current);
+}
+
+/** The 412 of a write whose precondition failed, with the entity as it is (or null), so the client can settle. */
+function preconditionFailed(current: Entity | undefined): ApiError {
+  return new ApiError(
     412,
     'precondition-failed',
     current ? `The current version is ${current.version}.` : 'The resource does not exist.',

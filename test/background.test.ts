@@ -598,6 +598,30 @@ describe('Background Sync in the engine', () => {
     await clean('t1');
   });
 
+  it('meets an entity another device made under the same id as a conflict, not going over it (If-None-Match)', async () => {
+    const engine = await start('manual');
+    // Made elsewhere after this device's last pull: this device has no copy of it.
+    expect((await serverPut(collection, 't1', { title: 'theirs' })).status).to.equal(201);
+    await engine.entityPut(collection, 't1', { title: 'mine' });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'a conflict');
+    expect((await serverItems(collection)).find((i) => i.id === 't1')).to.deep.include({
+      version: 1,
+      data: { title: 'theirs' },
+    });
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict).to.deep.include({ mine: { title: 'mine' }, theirs: { title: 'theirs' }, theirsVersion: 1 });
+    // Chosen by the user: pushed against that version.
+    await engine.resolve(conflict!.id, { choose: 'mine', theirsVersion: 1 });
+    await clean('t1');
+    expect((await serverItems(collection)).find((i) => i.id === 't1')).to.deep.include({
+      version: 2,
+      data: { title: 'mine' },
+    });
+    // A create of an id no one has goes through as before.
+    await engine.entityPut(collection, 't2', { title: 'new' });
+    await clean('t2');
+  });
+
   it('refuses a resolution chosen on a server copy a pull has since replaced, and takes one chosen on the newest', async () => {
     const engine = await start('manual');
     await engine.entityPut(collection, 't1', { title: 'base' });

@@ -127,9 +127,9 @@ describe('framework interop', () => {
     await eventually(() => heard.length === 3, 5000, 'three conflict-resolved events');
     expect(heard.sort()).to.deep.equal(['plain', 'react', 'vue']);
     expect(calls.map(([id, r]) => [id, r])).to.deep.equal([
-      ['k-plain', { choose: 'theirs' }],
-      ['k-react', { choose: 'theirs' }],
-      ['k-vue', { choose: 'theirs' }],
+      ['k-plain', { choose: 'theirs', theirsVersion: 2 }],
+      ['k-react', { choose: 'theirs', theirsVersion: 2 }],
+      ['k-vue', { choose: 'theirs', theirsVersion: 2 }],
     ]);
   });
 });

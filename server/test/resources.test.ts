@@ -76,6 +76,27 @@ describe('resources', () => {
     assert.equal((await call(`${t.api}/notes/fresh`)).body.deleted, true);
   });
 
+  test('If-None-Match: * lets a PUT create only where there is no entity (a tombstone included), else 412 with it', async () => {
+    const created = await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 1 }, { 'if-none-match': '*' }));
+    assert.equal(created.status, 201);
+    const taken = await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 2 }, { 'if-none-match': '*' }));
+    assert.equal(taken.status, 412);
+    assert.equal(taken.body.error, 'precondition-failed');
+    assert.deepEqual(taken.body.current, { id: 'a', version: 1, data: { v: 1 }, deleted: false });
+    assert.equal(taken.headers.get('etag'), '"1"');
+    assert.deepEqual((await call(`${t.api}/inm/a`)).body.data, { v: 1 });
+    // Over a deletion: no current representation, so the create goes through.
+    await call(`${t.api}/inm/a`, { method: 'DELETE' });
+    const again = await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 3 }, { 'if-none-match': '*' }));
+    assert.equal(again.status, 201);
+    // A tag list: refused only when the current version is one of them.
+    assert.equal((await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 4 }, { 'if-none-match': '"1"' }))).status, 200);
+    assert.equal((await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 5 }, { 'if-none-match': '"4"' }))).status, 412);
+    const bad = await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 6 }, { 'if-none-match': 'garbage' }));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error, 'bad-if-none-match');
+  });
+
   test('a stale If-Match gets 412 with the current copy and changes nothing', async () => {
     await call(`${t.api}/stale`, jsonInit('POST', { id: 's', n: 1 }));
     await call(`${t.api}/stale/s`, jsonInit('PUT', { n: 2 }));

@@ -797,7 +797,10 @@ export class BackgroundSync {
       // An answer whose "current" cannot be read is not "nothing there": that would drop If-Match, or take a
       // local delete as done. Tried again later; the feed brings the server's copy meanwhile.
       if (!theirs) return this.unreadable(config, row, rev, 412, 'carries no readable "current" entity');
-      await this.settleConflict(row.collection, row.id, theirs, row);
+      // A create refused by If-None-Match: another device made the entity (or this device did, under a key the
+      // server has forgotten): the create made nothing, and the edit meets that entity.
+      if (method === 'PUT' && row.baseVersion === null) await this.unmade(row, rev, theirs);
+      else await this.settleConflict(row.collection, row.id, theirs, row);
       return 'pushed';
     }
     if (outcome.type === 'auth') {
@@ -830,7 +833,7 @@ export class BackgroundSync {
     this.outgoing.set(`${row.collection}\0${row.id}`, { rev: create.rev, data });
     const result = await this.send(url, {
       method: 'PUT',
-      headers: { ...this.pushHeaders(auth, config, row.id, create.rev, null, true), 'If-Match': FENCE_TAG },
+      headers: this.pushHeaders(auth, config, row.id, create.rev, null, true, true),
       body: create.body,
     });
     if (!result) return 'stopped';
@@ -881,7 +884,11 @@ export class BackgroundSync {
     }
   }
 
-  /** The headers of the push of edit `rev`: its key, and If-Match when a server version is known. */
+  /**
+   * The headers of the push of edit `rev`: its key, and `If-Match` on the server version it started from; with
+   * none (a create), `If-None-Match: *`, so an entity another device made under that id meanwhile is a 412, not
+   * replaced. `fence`: the create's own re-send (see `settleCreate`), which carries its own condition.
+   */
   private pushHeaders(
     auth: Record<string, string> | null,
     config: CollectionRow,
@@ -889,12 +896,21 @@ export class BackgroundSync {
     rev: number,
     baseVersion: number | null,
     json: boolean,
+    fence = false,
   ): Record<string, string> {
+    const condition: Record<string, string> =
+      baseVersion !== null
+        ? { 'If-Match': `"${baseVersion}"` }
+        : fence
+          ? { 'If-Match': FENCE_TAG }
+          : json
+            ? { 'If-None-Match': '*' }
+            : {};
     return {
       ...(auth ?? {}),
       Accept: 'application/json',
       'Idempotency-Key': `"${config.name}/${id}@${this.host.deviceId}.${rev}"`,
-      ...(baseVersion !== null ? { 'If-Match': `"${baseVersion}"` } : {}),
+      ...condition,
       ...(json ? { 'Content-Type': 'application/json' } : {}),
     };
   }
@@ -1795,7 +1811,6 @@ function landed(row: EntityRow, data: Data | null): EntityRow {
   return next;
 }
 
-/** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */
 /**
  * Whether a row's push waits out a backoff at `now`. Not once the clock went back past the moment the wait began
  * (set by the user, corrected by NTP): its end, in the old time, could be hours away.
@@ -1815,6 +1830,7 @@ function withCall(
   return Object.fromEntries(kept.slice(-ROW_CALLS_MAX));
 }
 
+/** A row for an entity this device has no copy of yet: never on the server as far as it knows, nothing unpushed. */
 function emptyRow(collection: string, id: string, now: number, revFloor: number): EntityRow {
   return {
     collection,
