@@ -492,6 +492,8 @@ describe('cold start', () => {
     });
     const status = follow(second.status$);
     cleanups.push(() => status.stop());
+    // Its first status in hand: one asked for as the engine goes would only come from the next one.
+    await eventually(() => status.value?.connected === true, 10_000, 'a status');
     const deleted = deleteSynclineDB(namespace);
     await eventually(() => status.value?.connected === false, 20_000, 'between engines');
     // A widget (the first pendingCount$ subscriber of this page) mounts in that moment.
