@@ -732,6 +732,7 @@ class Client implements SyncClient {
           new EngineHost({
             runtime,
             startEngine,
+            page: PAGE_ID,
             onMalformed: (data) => console.warn('syncline: dropped a malformed message', data),
           }),
       );

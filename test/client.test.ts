@@ -657,6 +657,25 @@ describe('settled() and close()', () => {
   });
 });
 
+describe('two clients of one page', () => {
+  it('says hostedHere for every client of the page whose engine runs in it (leader-tab), also one served over the channel', async () => {
+    const namespace = uniqueName('hosted');
+    const options = { endpoint: '/api', namespace, mode: 'leader-tab' as const };
+    const a = createSyncClient(options);
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), sleep(2000)]));
+    cleanups.push(() => a.close());
+    await a.ready(10_000);
+    const b = createSyncClient(options);
+    cleanups.push(() => b.close());
+    await b.ready(10_000);
+    const sa = follow(a.status$);
+    const sb = follow(b.status$);
+    cleanups.push(() => (sa.stop(), sb.stop()));
+    await eventually(() => sa.value?.connected === true && sb.value?.connected === true, 5_000, 'both statuses');
+    expect({ a: sa.value!.hostedHere, b: sb.value!.hostedHere }).to.deep.equal({ a: true, b: true });
+  });
+});
+
 describe('ready() and close()', () => {
   it('leaves no lock request of its own after close() (micro-frontends mounted and unmounted)', async () => {
     const namespace = uniqueName('close-locks');

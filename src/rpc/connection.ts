@@ -88,6 +88,7 @@ export class EngineConnection {
   private timer: ReturnType<typeof setInterval> | null = null;
   private closed = false;
   private welcomed = false;
+  private enginePage: string | null = null;
   private watchedEngine: string | null = null;
   /** Aborts the lock requests watching engines (one per welcome) when the tab closes. */
   private readonly watching = new AbortController();
@@ -117,9 +118,15 @@ export class EngineConnection {
     return this.welcomed;
   }
 
-  /** Whether the engine runs in this page (it welcomed us over the primary link and is not a worker). */
+  /**
+   * Whether the engine runs in this page: its welcome names this page (another client of the page may host it, met
+   * over the channel), or, from a host that names none, it welcomed us over the primary link and is not a worker.
+   */
   get hostedHere(): boolean {
-    return this.connected && this.via === 'primary' && this.runtime !== 'shared-worker';
+    if (!this.connected || this.runtime === 'shared-worker') return false;
+    return this.enginePage !== null && this.options.page !== undefined
+      ? this.enginePage === this.options.page
+      : this.via === 'primary';
   }
 
   start(): void {
@@ -483,6 +490,7 @@ export class EngineConnection {
       case 'welcome': {
         this.runtime = message.runtime;
         this.engineId = message.engine;
+        this.enginePage = message.page ?? null;
         if (message.lock) this.watchEngine(message.lock, message.engine);
         // Re-establish everything this tab had: live queries, and calls not yet answered (marked if re-sent).
         for (const [id, { query }] of this.subs) this.sendQuietly({ t: 'sub', id, query });

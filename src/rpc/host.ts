@@ -36,6 +36,11 @@ export interface EngineHostOptions {
   onMalformed?(data: unknown): void;
   /** The versions this host speaks (tests play an older or newer deploy with them). */
   versions?: { protocol: number; schema: number };
+  /**
+   * The page this host runs in (in-page and leader-tab runtimes), told in its welcome: every client of that page
+   * is hosted here, whichever link reached it (a second client of the page may come over the channel).
+   */
+  page?: string;
 }
 
 interface Connection {
@@ -298,6 +303,7 @@ export class EngineHost {
           engine: this.engineId,
           lock: this.instanceLock,
           ...this.versions,
+          ...(this.options.page !== undefined ? { page: this.options.page } : {}),
         });
         return;
       case 'waiting':

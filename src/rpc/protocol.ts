@@ -98,7 +98,16 @@ export type ClientMessage =
 
 export type EngineMessage =
   /** `lock`: the engine holds this Web Lock for its life; a tab that requests it learns the moment the engine is gone. */
-  | { t: 'welcome'; runtime: Runtime; engine: string; lock: string | null; protocol: number; schema: number }
+  | {
+      t: 'welcome';
+      runtime: Runtime;
+      engine: string;
+      lock: string | null;
+      protocol: number;
+      schema: number;
+      /** The page the engine runs in (absent for a shared worker, and from older hosts). */
+      page?: string;
+    }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: SerializedError }
   | { t: 'event'; id: number; event: LiveEvent }
@@ -191,7 +200,8 @@ export function parseEngineMessage(data: unknown): EngineMessage | null {
         typeof data.engine === 'string' &&
         (data.lock === null || typeof data.lock === 'string') &&
         isInt(data.protocol) &&
-        isInt(data.schema)
+        isInt(data.schema) &&
+        (data.page === undefined || typeof data.page === 'string')
         ? (data as EngineMessage)
         : null;
     case 'result':
