@@ -1,6 +1,6 @@
 // A Background Sync collection as a tab sees it: optimistic edits, a live view of the replica, its status and rollbacks.
 import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type Subscription } from 'rxjs';
-import type { EngineConnection } from './rpc/connection.ts';
+import { callTimedOut, type EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import type {
@@ -212,14 +212,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () =>
-          reject(
-            new SynclineError(
-              SynclineErrorCode.Unavailable,
-              `The sync engine could not be reached within ${this.connection.callTimeoutMs} ms; ${method} was not sent.`,
-              { method, sent: false },
-            ),
-          ),
+        () => reject(callTimedOut(method, this.connection.callTimeoutMs, false)),
         Math.max(0, deadline - Date.now()),
       );
     });

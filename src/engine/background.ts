@@ -134,6 +134,21 @@ export interface TabCall {
 }
 type KeptAnswer = { until: number; value: boolean | [collection: string, id: string] };
 
+/** The tab call, if a tab named it (the engine's own API passes none, or an older caller's bare `{ resent }`). */
+const namedCall = (call: TabCall | null | undefined): TabCall | null => (typeof call?.key === 'string' ? call : null);
+
+/** The answer kept for the tab call `key`, if any. */
+function keptAnswer(tx: Tx, key: string): Promise<KeptAnswer | undefined> {
+  return tx.objectStore('meta').get(CALL_ANSWER_PREFIX + key) as Promise<KeptAnswer | undefined>;
+}
+
+/** Keeps `value` as the answer of the tab call `key` until `until`, in `tx` (see `TabCall`). */
+function keepAnswer(tx: Tx, key: string, until: number, value: KeptAnswer['value']): void {
+  tx.objectStore('meta')
+    .put({ until, value } satisfies KeptAnswer, CALL_ANSWER_PREFIX + key)
+    .catch(() => {});
+}
+
 function invalid(message: string): never {
   throw new SynclineError(SynclineErrorCode.InvalidOperation, message);
 }
@@ -316,8 +331,6 @@ export class BackgroundSync {
       tx.objectStore('collections')
         .put(row)
         .catch(() => {});
-    }).catch((e: unknown) => {
-      throw this.host.storageFailure(e);
     });
   }
 
@@ -463,13 +476,13 @@ export class BackgroundSync {
     this.config(collection);
     const entityId = checkEntityId(id);
     const now = this.host.clock.now();
-    const named = typeof call?.key === 'string' ? call : null;
+    const named = namedCall(call);
     const record = await this.write(async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, entityId]);
       // Done by the engine before: the row as it is now (later edits kept), or none if it went since.
       if (named?.resent && (await this.calledBefore(tx, row, named.key))) return row ? recordOf(row) : null;
       const data = change(row);
-      const key = named && { key: named.key, until: Math.max(now + CALL_ANSWERS_MS, named.until ?? 0) };
+      const key = named && { key: named.key, until: this.keptUntil(named) };
       return this.applyEdit(tx, batch, row, [collection, entityId], data, now, key);
     });
     // Keys kept after their rows went expire like any kept answer.
@@ -480,8 +493,12 @@ export class BackgroundSync {
 
   /** Whether an edit under the tab call `key` was written: its key in the row, or kept after the row went. */
   private async calledBefore(tx: Tx, row: EntityRow | undefined, key: string): Promise<boolean> {
-    if (row?.calls?.[key] !== undefined) return true;
-    return (await tx.objectStore('meta').get(CALL_ANSWER_PREFIX + key)) !== undefined;
+    return row?.calls?.[key] !== undefined || (await keptAnswer(tx, key)) !== undefined;
+  }
+
+  /** Until when a tab call's answer (or key) is kept: as long as its tab may send it again, and at least a minute. */
+  private keptUntil(call: TabCall): number {
+    return Math.max(this.host.clock.now() + CALL_ANSWERS_MS, call.until ?? 0);
   }
 
   /**
@@ -1094,8 +1111,8 @@ export class BackgroundSync {
 
   /**
    * The replica's part of a clear (a logout): every clean entity, every edit made up to `before` (null: before the
-   * call) and the conflicts they hold go, and each collection pulls from the start next time; an edit made after `before` (a new user's,
-   * when the call was re-sent) stays. Refuses while such edits are unpushed unless `discardUnsent`. Pushes and pulls
+   * call) and the conflicts they hold go, and each collection pulls from the start next time; an edit made after
+   * `before` (a new user's, when the call was re-sent) stays. Refuses while such edits are unpushed unless `discardUnsent`. Pushes and pulls
    * out are waited for first and none starts meanwhile: an answer landing after the clear would bring data back.
    * Returns how many entities went.
    */
@@ -1573,11 +1590,7 @@ export class BackgroundSync {
       }
       // Edits' call keys outlive the row (a re-sent put must not make the entity again): kept as answers.
       const now = this.host.clock.now();
-      for (const [call, until] of Object.entries(prev?.calls ?? {}))
-        if (until >= now)
-          tx.objectStore('meta')
-            .put({ until, value: key } satisfies KeptAnswer, CALL_ANSWER_PREFIX + call)
-            .catch(() => {});
+      for (const [call, until] of Object.entries(prev?.calls ?? {})) if (until >= now) keepAnswer(tx, call, until, key);
     }
     this.count(batch, key[0], 'dirty', Number(!!next?.dirty) - Number(!!prev?.dirty));
     this.count(batch, key[0], 'failed', Number(refusedEdit(next)) - Number(refusedEdit(prev)));
@@ -1603,18 +1616,14 @@ export class BackgroundSync {
     answerOf: (result: T) => KeptAnswer['value'],
     replay: (tx: Tx, answer: KeptAnswer['value']) => Promise<T>,
   ): Promise<T> {
-    // Only a call a tab named (the engine's own API passes none).
-    const named = typeof call?.key === 'string' ? call : null;
-    const key = named ? CALL_ANSWER_PREFIX + named.key : '';
+    const named = namedCall(call);
     try {
       return await this.write(async (tx, batch) => {
         if (!named) return body(tx, batch);
-        const meta = tx.objectStore('meta');
-        const earlier = named.resent ? ((await meta.get(key)) as KeptAnswer | undefined) : undefined;
+        const earlier = named.resent ? await keptAnswer(tx, named.key) : undefined;
         if (earlier) return replay(tx, earlier.value);
         const result = await body(tx, batch);
-        const until = Math.max(this.host.clock.now() + CALL_ANSWERS_MS, named.until ?? 0);
-        meta.put({ until, value: answerOf(result) } satisfies KeptAnswer, key).catch(() => {});
+        keepAnswer(tx, named.key, this.keptUntil(named), answerOf(result));
         return result;
       });
     } finally {

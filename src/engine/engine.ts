@@ -30,7 +30,7 @@ import type { Outcome } from './outcome.ts';
 import { RecentSet } from './recent.ts';
 import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
 import { LaneScheduler } from './scheduler.ts';
-import { QueueStore, type ChangeBatch, type StorageHealth, type WriteTx } from './store.ts';
+import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
 import { attempt, batchable, batchEntry, buildRequest, readBatchAnswer, type Attempt } from './transport.ts';
 import { classifyResponse } from './outcome.ts';
 import { holdsBlob, validateOperationInput, withoutBlobs } from './validate.ts';
@@ -637,30 +637,11 @@ export class SyncEngine {
   async retryAll(filter?: OperationFilter): Promise<number> {
     this.assertOpen();
     filter = validateFilter(filter);
-    const lanes = new Set<string>();
-    const retried: string[] = [];
-    const retryable = (op: Operation) => op.status === OperationStatus.Failed || op.status === OperationStatus.Conflict;
-    const count = await this.store.write(
-      ['operations'],
-      this.config.durability,
-      async (tx, record) => {
-        const store = tx.objectStore('operations');
-        const retry = (row: Operation) => {
-          const shown = shownAs(row, new Map(), this.unsaved);
-          if (!retryable(shown) || !matchesFilter(shown, filter!)) return;
-          const next = resetForRetry(shown, this.clock.now());
-          store.put(next).catch(() => {});
-          record(shown, next);
-          lanes.add(next.lane);
-          retried.push(next.id);
-        };
-        // A failure a full disk kept from being stored is what tabs were shown: it is retried too.
-        await this.eachShown(tx, [OperationStatus.Failed, OperationStatus.Conflict], retryable, retry);
-        return retried.length;
-      },
-      () => retried.forEach((id) => this.unsaved.delete(id)),
+    const { lanes, count } = await this.rewriteShown(
+      [OperationStatus.Failed, OperationStatus.Conflict],
+      (op) => op.status === OperationStatus.Failed || op.status === OperationStatus.Conflict,
+      (shown) => (matchesFilter(shown, filter!) ? resetForRetry(shown, this.clock.now()) : null),
     );
-    for (const lane of lanes) this.laneBuffers.delete(lane);
     this.scheduler.poke(...lanes);
     return count;
   }
@@ -731,55 +712,58 @@ export class SyncEngine {
       return;
     }
     const now = this.clock.now();
-    const lanes = new Set<string>();
-    const hurried: string[] = [];
-    const waiting = (op: Operation) => op.status === OperationStatus.Pending && op.nextAttemptAt > now;
-    await this.store.write(
-      ['operations'],
-      this.config.durability,
-      async (tx, record) => {
-        const store = tx.objectStore('operations');
-        const hurry = (row: Operation) => {
-          const shown = shownAs(row, new Map(), this.unsaved);
-          if (!waiting(shown) || this.isOut(shown)) return;
-          const next = { ...shown, nextAttemptAt: 0, updatedAt: now };
-          store.put(next).catch(() => {});
-          record(shown, next);
-          lanes.add(next.lane);
-          hurried.push(next.id);
-        };
-        // A backoff a full disk kept from being stored is the one the operation waits out: it is cut short too.
-        await this.eachShown(tx, [OperationStatus.Pending], waiting, hurry);
-      },
-      () => hurried.forEach((id) => this.unsaved.delete(id)),
+    await this.rewriteShown(
+      [OperationStatus.Pending],
+      (op) => op.status === OperationStatus.Pending && op.nextAttemptAt > now,
+      (shown) => (this.isOut(shown) ? null : { ...shown, nextAttemptAt: 0, updatedAt: now }),
     );
-    for (const lane of lanes) this.laneBuffers.delete(lane);
     await this.pokeAllLanes();
     void this.background?.pullAll();
   }
 
   /**
-   * Calls `act` with each stored operation of `statuses` (read in `tx`), then with the stored row of each state
-   * kept only in memory (`unsaved`: a write a full disk refused) that `kept` picks and the walk did not meet.
+   * Rewrites, in one transaction, each operation of `statuses` as tabs see it that `wanted` picks: `change` gives
+   * its next state, or null to leave it. A state kept only in memory (a write a full disk refused) is what tabs were
+   * shown, so it is what is read, and its row is met even when its stored status is not among `statuses`. Returns
+   * the lanes changed (their read-ahead dropped) and how many operations.
    */
-  private async eachShown(
-    tx: WriteTx,
+  private async rewriteShown(
     statuses: OperationStatus[],
-    kept: (op: Operation) => boolean,
-    act: (row: Operation) => void,
-  ): Promise<void> {
-    const store = tx.objectStore('operations');
-    const seen = new Set<string>();
-    for (const status of statuses)
-      for (let cursor = await store.index('status').openCursor(status); cursor; cursor = await cursor.continue()) {
-        if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
-        act(cursor.value);
-      }
-    for (const op of this.unsaved.values())
-      if (kept(op) && !seen.has(op.id)) {
-        const row = await store.get(op.id);
-        if (row) act(row);
-      }
+    wanted: (op: Operation) => boolean,
+    change: (shown: Operation) => Operation | null,
+  ): Promise<{ lanes: Set<string>; count: number }> {
+    const lanes = new Set<string>();
+    const changed: string[] = [];
+    await this.store.write(
+      ['operations'],
+      this.config.durability,
+      async (tx, record) => {
+        const store = tx.objectStore('operations');
+        const visit = (row: Operation) => {
+          const shown = shownAs(row, NOTHING_OUT, this.unsaved);
+          const next = wanted(shown) ? change(shown) : null;
+          if (!next) return;
+          store.put(next).catch(() => {});
+          record(shown, next);
+          lanes.add(next.lane);
+          changed.push(next.id);
+        };
+        const seen = new Set<string>();
+        for (const status of statuses)
+          for (let cursor = await store.index('status').openCursor(status); cursor; cursor = await cursor.continue()) {
+            if (this.unsaved.has(cursor.value.id)) seen.add(cursor.value.id);
+            visit(cursor.value);
+          }
+        for (const op of this.unsaved.values())
+          if (wanted(op) && !seen.has(op.id)) {
+            const row = await store.get(op.id);
+            if (row) visit(row);
+          }
+      },
+      () => changed.forEach((id) => this.unsaved.delete(id)),
+    );
+    for (const lane of lanes) this.laneBuffers.delete(lane);
+    return { lanes, count: changed.length };
   }
 
   /** Lifts an auth pause: the app has fresh credentials. */
@@ -1768,6 +1752,9 @@ export class SyncEngine {
   }
 }
 
+/** No request out: for `shownAs` where only what a full disk kept in memory counts. */
+const NOTHING_OUT = new Map<string, Operation>();
+
 /**
  * A stored row as tabs see it: its request out (`inFlight`), or a state not written (`unsaved`). Only the row's own
  * state: an id queued again after a clear is a new operation (another seq) while the old one's record waits. A row
@@ -1791,14 +1778,15 @@ function checkCollectionName(name: unknown): asserts name is string {
     throw new SynclineError(SynclineErrorCode.InvalidOperation, 'A collection name must be a non-empty string.');
 }
 
-/**
- * clear()'s options, checked before anything is removed: it deletes, so a value that only looks like `true`
- * (`discardUnsent: 'false'`) must not count as one.
- */
 /** What a clear removes: operations queued up to a seq, or (a re-sent call) created up to a time. */
 type ClearBound = { seq: number } | { before: number };
 const clears = (bound: ClearBound, op: Operation) =>
   'seq' in bound ? op.seq <= bound.seq : op.createdAt <= bound.before;
+
+/**
+ * clear()'s options, checked before anything is removed: it deletes, so a value that only looks like `true`
+ * (`discardUnsent: 'false'`) must not count as one.
+ */
 
 function checkClearOptions(options: unknown): { discardUnsent?: boolean; before?: number } {
   if (options === undefined) return {};

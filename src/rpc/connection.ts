@@ -68,6 +68,17 @@ interface PendingCall {
 const HELLO_RETRY_MS = 1_000;
 /** After `unavailable`, the tab asks again this much later. */
 const UNAVAILABLE_RETRY_MS = 3_000;
+/** A call's rejection at its time bound (`ms`): whether it was `sent` says whether it may have taken effect. */
+export function callTimedOut(method: string, ms: number, sent: boolean): SynclineError {
+  return new SynclineError(
+    SynclineErrorCode.Unavailable,
+    sent
+      ? `No answer from the sync engine within ${ms} ms; ${method} may still have taken effect.`
+      : `The sync engine could not be reached within ${ms} ms; ${method} was not sent.`,
+    { method, sent },
+  );
+}
+
 /** Silence on a link the tab has not been welcomed on, before it opens a fresh one. */
 const SILENT_LINK_MS = 3_000;
 /** `close()` waits this long for answers to calls already posted (they may have taken effect). */
@@ -202,15 +213,7 @@ export class EngineConnection {
           const call = this.calls.get(id);
           if (!call) return;
           this.calls.delete(id);
-          call.reject(
-            new SynclineError(
-              SynclineErrorCode.Unavailable,
-              call.sent
-                ? `No answer from the sync engine within ${this.options.callTimeoutMs} ms; ${method} may still have taken effect.`
-                : `The sync engine could not be reached within ${this.options.callTimeoutMs} ms; ${method} was not sent.`,
-              { method, sent: call.sent },
-            ),
-          );
+          call.reject(callTimedOut(method, this.options.callTimeoutMs, call.sent));
         },
         Math.max(0, deadline - Date.now()),
       );
