@@ -332,6 +332,24 @@ describe('batched push', () => {
     expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3']);
   });
 
+  it('marks every operation of a batch answered 5xx as possibly applied: the server may have applied some', async () => {
+    const server = answeringBatches([{ status: 502, body: { error: 'bad gateway' } }]);
+    f = await engineFixture({ backoffBaseMs: 100 }, { fetch: server.fetch });
+    await f.engine.capabilitiesLoaded;
+    f.engine.setNetwork(false);
+    await f.engine.enqueue(['n1', 'n2', 'n3'].map((id) => put(id)));
+    f.engine.setNetwork(true);
+    await eventually(async () => server.batches() === 1, 10_000, 'the batch answered 502');
+    await eventually(
+      async () => (await f.engine.list()).every((o) => o.uncertainSince !== undefined),
+      10_000,
+      'each operation marked',
+    );
+    expect((await f.engine.list())[0]!.lastError?.status).to.equal(502);
+    await drainedAdvancing();
+    expect(await applied(f.collection)).to.deep.equal(['n1', 'n2', 'n3']);
+  });
+
   it('marks as possibly applied only the operations of the unanswered batch, not one queued again under an id', async () => {
     // The batch is held until answered, and then gets no answer at all.
     const held = heldBatch(null);

@@ -1402,20 +1402,24 @@ export class SyncEngine {
     }
     if (result.outcome.type !== 'done' || !answers[0]) {
       // The batch as a whole was not delivered, or its answer has no first result: the head takes the blame
-      // (with a backoff, so a server answering this way is not asked again at once).
+      // (with a backoff, so a server answering this way is not asked again at once). Any answer but
+      // `200 { results }` leaves unknown how far the batch went (a gateway's 502 after some were applied): each
+      // operation may have been applied, where one request's 5xx is the server's word that nothing was.
       const whole =
-        result.outcome.type === 'done'
-          ? {
-              type: 'retry' as const,
-              strike: true,
-              uncertain: true,
-              error: {
-                kind: 'http' as const,
-                status: result.outcome.status,
-                message: 'The batch answer has no usable results list.',
-              },
-            }
-          : result.outcome;
+        result.outcome.type === 'retry'
+          ? { ...result.outcome, uncertain: true }
+          : result.outcome.type === 'done'
+            ? {
+                type: 'retry' as const,
+                strike: true,
+                uncertain: true,
+                error: {
+                  kind: 'http' as const,
+                  status: result.outcome.status,
+                  message: 'The batch answer has no usable results list.',
+                },
+              }
+            : result.outcome;
       release(1);
       // With no answer the server may have applied any of them: each keeps its key past the head's retry too.
       if (whole.type === 'retry' && whole.uncertain) await this.markUncertain(ops.slice(1));
