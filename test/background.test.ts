@@ -1336,6 +1336,69 @@ describe('Background Sync in the engine', () => {
     });
   });
 
+  it('keeps holding the pushes of a moved collection across a restart until the new feed has been pulled in full', async () => {
+    const name = uniqueName('mv');
+    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+    // b's server ignores If-None-Match (the header is dropped): only the pull can tell this device of b's x.
+    // Until the restart is over, b's feed does not answer this device.
+    let feedDown = true;
+    const ignoring: typeof fetch = (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (feedDown && url.includes(`/api/${b}?`)) return Promise.resolve(new Response('', { status: 503 }));
+      if (!url.includes(`/api/${b}/`) || !init?.headers) return fetch(input, init);
+      const headers = new Headers(init.headers);
+      headers.delete('If-None-Match');
+      return fetch(input, { ...init, headers });
+    };
+    f = await engineFixture({}, { fetch: ignoring });
+    const engine = f.engine;
+    expect((await serverPut(a, 'x', { title: 'a1' })).status).to.equal(201); // x@1 in a
+    expect((await serverPut(b, 'x', { title: 'someone else' })).status).to.equal(201); // x@1 in b
+    await engine.registerCollection({ name, url: `${API}/${a}`, conflict: 'manual', pullIntervalMs: 0 });
+    await engine.background!.pull(name);
+    await addFault({ pathPrefix: `/api/${a}`, methods: ['PUT'], status: 503 });
+    try {
+      await engine.entityPatch(name, 'x', { title: 'mine' });
+      await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the push failed');
+      f.clock.advance(1_000);
+      await engine.registerCollection({ name, url: `${API}/${b}`, conflict: 'manual', pullIntervalMs: 0 });
+      const config = engine.config;
+      engine.close();
+      f.engine = await SyncEngine.open({
+        config,
+        db: await openSynclineDB(f.namespace),
+        clock: f.clock,
+        random: () => 0.5,
+        fetch: ignoring,
+      });
+      await f.engine.registerCollection({ name, url: `${API}/${b}`, conflict: 'manual', pullIntervalMs: 0 });
+      // Time for a push to go, were it let go: none may reach b before its feed is read.
+      for (let i = 0; i < 10; i++) {
+        f.clock.advance(1_000);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect((await serverItems(b)).map((i) => i.data)).to.deep.equal([{ title: 'someone else' }]);
+    } finally {
+      await clearFaults(`/api/${a}`);
+      feedDown = false;
+    }
+    await f.engine.background!.pull(name);
+    await eventually(
+      async () => {
+        f.clock.advance(1_000);
+        await new Promise((r) => setTimeout(r, 100));
+        return f.engine.status.entities.dirty === 0 || (await f.engine.conflicts(name)).length > 0;
+      },
+      10_000,
+      'settled',
+    );
+    const onB = (await serverItems(b)).filter((i) => i.id === 'x').map((i) => i.data);
+    expect({ onB, conflicts: (await f.engine.conflicts(name)).length }).to.deep.equal({
+      onB: [{ title: 'someone else' }],
+      conflicts: 1,
+    });
+  });
+
   it('refuses non-object resolutions, oversized edits, the ids "." and "..", and a pull interval no timer holds', async () => {
     const engine = await start('manual', { maxPayloadBytes: 1024 });
     await engine.entityPut(collection, 'ok', { title: 'kept' });

@@ -200,8 +200,6 @@ export class BackgroundSync {
    * out when a newer edit is made (see `edited`).
    */
   private readonly outBefore = new Map<string, number>();
-  /** Collections moved to another URL whose new feed has not been pulled whole yet: they push nothing meanwhile. */
-  private readonly unpulled = new Set<string>();
   private pushOrder = 0;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
@@ -281,16 +279,15 @@ export class BackgroundSync {
       ...config,
       cursor: existing && !moved ? existing.cursor : '',
       lastPullAt: existing?.lastPullAt ?? null,
+      ...(moved || existing?.unpulled ? { unpulled: true as const } : {}),
     };
     if (moved) {
       // Known at once, so a pull of the old feed still running applies nothing more (it checks the url).
       this.collections.set(config.name, row);
-      this.unpulled.add(config.name);
       try {
         await this.leaveFeed(row);
       } catch (error) {
         this.collections.set(config.name, existing);
-        this.unpulled.delete(config.name);
         throw error;
       }
     } else if (!existing || existing.conflict !== row.conflict || existing.pullIntervalMs !== row.pullIntervalMs) {
@@ -681,9 +678,9 @@ export class BackgroundSync {
     let wakeAt = Infinity;
     for (;;) {
       // Moved to another URL: not before its new feed is known (the pull's end pokes this lane).
-      if (!this.host.canSend() || this.closed || this.unpulled.has(collection)) return Infinity;
+      if (!this.host.canSend() || this.closed) return Infinity;
       const config = this.collections.get(collection);
-      if (!config) return Infinity;
+      if (!config || config.unpulled) return Infinity;
       const now = this.host.clock.now();
       let next: EntityRow | undefined;
       // Page by page: conflicted and failed rows keep their place in the index, and any number of them must not
@@ -725,7 +722,7 @@ export class BackgroundSync {
       if (!row?.dirty || row.conflictId || row.failed) return 0;
       if (waits(row, this.host.clock.now())) return row.nextAttemptAt;
       // Moved to another URL, its new feed not pulled yet: asked again in a second.
-      if (this.unpulled.has(collection)) return this.host.clock.now() + 1_000;
+      if (this.collections.get(collection)?.unpulled) return this.host.clock.now() + 1_000;
       if ((await this.push(config, row)) === 'waited') continue;
       const after = await this.host.db.get('entities', [collection, id]);
       return after?.dirty && waits(after, this.host.clock.now()) ? after.nextAttemptAt : 0;
@@ -1279,8 +1276,9 @@ export class BackgroundSync {
     }
     if (seen && complete) await this.dropUnseen(collection, seen, startedAt);
     if (moved()) return;
-    if (full) await this.saveCursor(collection, cursor);
-    if (full && this.unpulled.delete(collection)) this.host.pokePush(collection);
+    const held = !!this.config(collection).unpulled;
+    if (full) await this.saveCursor(collection, cursor, true);
+    if (full && held) this.host.pokePush(collection);
     const now = this.host.clock.now();
     const row = { ...this.config(collection), lastPullAt: now };
     this.collections.set(collection, row);
@@ -1291,10 +1289,17 @@ export class BackgroundSync {
     this.host.countsChanged();
   }
 
-  private async saveCursor(collection: string, cursor: string): Promise<void> {
-    const row = { ...this.config(collection), cursor };
+  /** Stores a collection's cursor; `pulledWhole`: a full pull of its feed ended, so what it held may be pushed. */
+  private async saveCursor(collection: string, cursor: string, pulledWhole = false): Promise<void> {
+    const before = this.config(collection);
+    const row = { ...before, cursor };
+    if (pulledWhole) delete row.unpulled;
     this.collections.set(collection, row);
-    await this.host.db.put('collections', row);
+    await this.host.db.put('collections', row).catch((error: unknown) => {
+      // Not stored: what the collection holds stays held, as a restart would find it.
+      if (before.unpulled && this.collections.get(collection) === row) this.collections.set(collection, before);
+      throw error;
+    });
   }
 
   /**

@@ -119,6 +119,11 @@ export interface EntityRow {
 export interface CollectionRow extends CollectionConfig {
   cursor: string;
   lastPullAt: number | null;
+  /**
+   * Moved to another URL, and that feed not yet pulled in full: nothing of it is pushed meanwhile (its copies would
+   * be unknown, and an edit could go over the new URL's entity of its id). Stored, so a restart holds it too.
+   */
+  unpulled?: true;
 }
 
 /** A done operation's result as kept, with the `seq` it had (a re-sent enqueue answers with it). */
