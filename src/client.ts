@@ -347,6 +347,8 @@ class Client implements SyncClient {
   private readonly life = new Promise<void>((resolve) => (this.releaseLife = resolve));
   private readonly cleanup: (() => void)[] = [];
   private closed = false;
+  /** The options last warned about (`warnConfigDiffers`). */
+  private configWarned = '';
 
   constructor(private readonly options: SyncClientOptions) {
     this.config = resolveConfig(options);
@@ -403,6 +405,7 @@ class Client implements SyncClient {
         visible: globalThis.document?.visibilityState !== 'hidden',
       }),
       onMalformed: (data) => console.warn('syncline: dropped a malformed message from the engine', data),
+      onConfigDiffers: (names) => this.warnConfigDiffers(names),
     });
     const canStart = Promise.all([this.lockHeld, earlyRead]);
     void canStart.then(() => this.connection.start());
@@ -679,6 +682,21 @@ class Client implements SyncClient {
       );
     if (hasSharedWorker) return Runtime.SharedWorker;
     return hasLocks ? Runtime.LeaderTab : Runtime.InPage;
+  }
+
+  /**
+   * Says once per set of options that the engine runs with other values than this client's: it started with the
+   * first tab's config (another deploy, another micro-frontend) and keeps it until it restarts.
+   */
+  private warnConfigDiffers(names: string[]): void {
+    const key = names.join(',');
+    if (this.configWarned === key) return;
+    this.configWarned = key;
+    console.warn(
+      `syncline: the engine of namespace "${this.namespace}" runs with other values of ${names.join(', ')} ` +
+        'than this client was created with (another tab or app started it): it keeps its own until every tab of it ' +
+        'has closed. Give clients that need other options a namespace of their own.',
+    );
   }
 
   private fallBack(reason: string): void {

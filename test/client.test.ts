@@ -674,6 +674,32 @@ describe('two clients of one page', () => {
     await eventually(() => sa.value?.connected === true && sb.value?.connected === true, 5_000, 'both statuses');
     expect({ a: sa.value!.hostedHere, b: sb.value!.hostedHere }).to.deep.equal({ a: true, b: true });
   });
+
+  it('warns a client whose options differ from those the running engine started with, naming them', async () => {
+    const namespace = uniqueName('configs');
+    const options = { endpoint: '/api', namespace, mode: 'leader-tab' as const };
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (String(args[0]).includes(namespace)) warned.push(String(args[0]));
+      else warn.apply(console, args);
+    };
+    cleanups.push(() => (console.warn = warn));
+    const a = createSyncClient(options);
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), sleep(2000)]));
+    cleanups.push(() => a.close());
+    await a.ready(10_000);
+    const same = createSyncClient(options);
+    cleanups.push(() => same.close());
+    await same.ready(10_000);
+    expect(warned, 'the same options').to.deep.equal([]);
+    const b = createSyncClient({ ...options, maxAttempts: 3, requestTimeoutMs: 9_000 });
+    cleanups.push(() => b.close());
+    await b.ready(10_000);
+    await eventually(() => warned.length > 0, 5_000, 'a warning');
+    expect(warned).to.have.length(1);
+    expect(warned[0]).to.include('maxAttempts').and.include('requestTimeoutMs').and.not.include('endpoint');
+  });
 });
 
 describe('ready() and close()', () => {

@@ -38,6 +38,8 @@ export interface ConnectionOptions {
   callTimeoutMs: number;
   environment(): { online: boolean; visible: boolean };
   onMalformed?(data: unknown): void;
+  /** A welcome said the engine runs with other values of these options than this tab's config. */
+  onConfigDiffers?(names: string[]): void;
   /** Versions this tab speaks (tests play another deploy with them). */
   versions?: { protocol: number; schema: number };
 }
@@ -494,6 +496,7 @@ export class EngineConnection {
         this.runtime = message.runtime;
         this.engineId = message.engine;
         this.enginePage = message.page ?? null;
+        if (message.differs) this.options.onConfigDiffers?.(message.differs);
         if (message.lock) this.watchEngine(message.lock, message.engine);
         // Re-establish everything this tab had: live queries, and calls not yet answered (marked if re-sent).
         for (const [id, { query }] of this.subs) this.sendQuietly({ t: 'sub', id, query });

@@ -51,6 +51,8 @@ interface Connection {
   online: boolean;
   visible: boolean;
   canAuthorize: boolean;
+  /** The config its tab asked for (the engine runs with the one it started with). */
+  config: EngineConfig;
   lastSeen: number;
   subs: Map<number, Subscription>;
   /** Welcomed: counted as a client and served. */
@@ -254,6 +256,7 @@ export class EngineHost {
       online: hello.online,
       visible: hello.visible,
       canAuthorize: hello.canAuthorize,
+      config: hello.config,
       lastSeen: Date.now(),
       subs: new Map(),
       welcomed: false,
@@ -292,11 +295,12 @@ export class EngineHost {
   private introduce(connection: Connection): void {
     const state = this.state;
     switch (state.kind) {
-      case 'running':
+      case 'running': {
         connection.welcomed = true;
         state.engine.setClientCount(this.clientCount);
         state.engine.setNetwork(connection.online);
         this.shareVisibility();
+        const differs = configDifferences(connection.config, state.engine.config);
         this.send(connection, {
           t: 'welcome',
           runtime: this.options.runtime,
@@ -304,8 +308,10 @@ export class EngineHost {
           lock: this.instanceLock,
           ...this.versions,
           ...(this.options.page !== undefined ? { page: this.options.page } : {}),
+          ...(differs.length > 0 ? { differs } : {}),
         });
         return;
+      }
       case 'waiting':
         this.send(connection, { t: 'elsewhere' });
         this.drop(connection, false);
@@ -720,6 +726,12 @@ export class EngineHost {
       this.send(connection, { t: 'authorize', id, request });
     });
   }
+}
+
+/** The options (by name) whose values differ between a tab's config and the one the engine runs with. */
+function configDifferences(asked: EngineConfig, running: EngineConfig): string[] {
+  const names = new Set([...Object.keys(asked), ...Object.keys(running)]) as Set<keyof EngineConfig>;
+  return [...names].filter((name) => JSON.stringify(asked[name]) !== JSON.stringify(running[name])).sort();
 }
 
 function safeSend(link: Link, message: EngineMessage): void {

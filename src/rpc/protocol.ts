@@ -107,6 +107,11 @@ export type EngineMessage =
       schema: number;
       /** The page the engine runs in (absent for a shared worker, and from older hosts). */
       page?: string;
+      /**
+       * The options of the tab's config that differ from those the engine started with (another deploy, another
+       * micro-frontend): the engine keeps its own until it restarts. Absent when none differ.
+       */
+      differs?: string[];
     }
   | { t: 'result'; id: number; ok: true; value: unknown }
   | { t: 'result'; id: number; ok: false; error: SerializedError }
@@ -201,7 +206,9 @@ export function parseEngineMessage(data: unknown): EngineMessage | null {
         (data.lock === null || typeof data.lock === 'string') &&
         isInt(data.protocol) &&
         isInt(data.schema) &&
-        (data.page === undefined || typeof data.page === 'string')
+        (data.page === undefined || typeof data.page === 'string') &&
+        (data.differs === undefined ||
+          (Array.isArray(data.differs) && data.differs.every((name) => typeof name === 'string')))
         ? (data as EngineMessage)
         : null;
     case 'result':
