@@ -1336,6 +1336,127 @@ describe('Background Sync in the engine', () => {
     });
   });
 
+  it("holds a queued operation on an entity behind that entity's earlier edit by queue position, also after the clock went back between them", async () => {
+    const engine = await start('merge');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    engine.setNetwork(false);
+    // The user's edit, then (after the clock was corrected back by a day: NTP, the user) a delete through the queue.
+    await engine.entityPatch(collection, 't1', { title: 'edited first' });
+    f.clock.advance(-86_400_000);
+    const [op] = await engine.enqueue([
+      {
+        kind: 'task.delete',
+        label: 'Delete',
+        entity: { type: collection, id: 't1' },
+        request: { method: 'DELETE', url: `${API}/${collection}/t1` },
+      },
+    ]);
+    // The edit's push is slow at the server (so a delete that does not wait for it lands first, every time).
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], latencyMs: 800, times: 1 });
+    engine.setNetwork(true);
+    await eventually(
+      async () =>
+        (await engine.count()) === 0 && (engine.status.entities.dirty === 0 || engine.status.entities.conflicts > 0),
+      10_000,
+      'the delete and the edit sent',
+    ).catch(async (error: Error) => {
+      const state = { ops: await engine.list(), status: engine.status, writes: await writes(collection) };
+      throw new Error(`${error.message}: ${JSON.stringify(state)}`);
+    });
+    // The slow PUT has had its time (if the delete did not wait for it, it is answered by now too).
+    await new Promise((r) => setTimeout(r, 1_200));
+    // The edit was made first: it reaches the server first, then the delete (as without the clock change).
+    expect((await writes(collection)).map(([, , key]) => (key === op!.id ? 'queued delete' : key))).to.deep.equal([
+      `${collection}/t1@1`,
+      `${collection}/t1@2`,
+      'queued delete',
+    ]);
+    expect(engine.status.entities.conflicts).to.equal(0);
+  });
+
+  it('refuses put() of a Date or a boxed primitive (not an object once in JSON) with invalid-operation, storing nothing', async () => {
+    const engine = await start('merge');
+    engine.setNetwork(false);
+    // Each survives postMessage (structured clone keeps Date, String and Number objects), so an app can send them.
+    for (const data of [new Date(0), new String('text'), new Number(42)]) {
+      const error = await engine.entityPut(collection, 't1', data).then(
+        (record) => record,
+        (e: unknown) => e,
+      );
+      expect(error, `put(${Object.prototype.toString.call(data)})`).to.be.instanceOf(SynclineError);
+      expect((error as SynclineError).code).to.equal(SynclineErrorCode.InvalidOperation);
+    }
+    // Nothing stored, nothing counted.
+    expect(await engine.entities(collection)).to.deep.equal([]);
+    expect(engine.status.entities.dirty).to.equal(0);
+  });
+
+  it('does not complete a pull past a feed page whose versions are strings (a bigint column): the page is read, or an error kept its cursor', async () => {
+    // A server that sends `version` as a string ("1"): common for a bigint column serialised by a database driver.
+    const stringVersions: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if ((init?.method ?? 'GET') !== 'GET' || !url.includes('?since=') || !response.ok) return response;
+      const page = (await response.json()) as { items: { version: unknown }[] };
+      page.items = page.items.map((item) => ({ ...item, version: String(item.version) }));
+      return new Response(JSON.stringify(page), { status: 200, headers: { 'Content-Type': 'application/json' } });
+    };
+    f = await engineFixture({}, { fetch: stringVersions });
+    collection = uniqueName('rv');
+    expect((await serverPut(collection, 't1', { title: 'on the server' })).status).to.equal(201);
+    await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, pullIntervalMs: 0 });
+    await eventually(
+      () => f.engine.collectionStatus(collection).lastPullAt !== null || f.engine.status.engineError !== null,
+      10_000,
+      'the first pull over',
+    );
+    const items = await f.engine.entities(collection);
+    // Either the entity is read, or the page is an error (pulled again later, cursor kept): never a pull that
+    // completes, stores its cursor past the entity and shows nothing, with no error anywhere.
+    const silentlyLost = f.engine.collectionStatus(collection).lastPullAt !== null && items.length === 0;
+    expect(
+      { silentlyLost, engineError: f.engine.status.engineError !== null },
+      'a completed pull that skipped what it was given',
+    ).to.deep.equal({ silentlyLost: false, engineError: items.length === 0 });
+  });
+
+  it('fails a feed page listing an item it cannot read (no id), storing nothing of it and keeping its cursor', async () => {
+    const junk: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if ((init?.method ?? 'GET') !== 'GET' || !url.includes('?since=') || !response.ok) return response;
+      const page = (await response.json()) as { items: unknown[] };
+      page.items = [...page.items, { version: 7, data: { title: 'no id' } }];
+      return new Response(JSON.stringify(page), { status: 200, headers: { 'Content-Type': 'application/json' } });
+    };
+    f = await engineFixture({}, { fetch: junk });
+    collection = uniqueName('junk');
+    expect((await serverPut(collection, 't1', { title: 'on the server' })).status).to.equal(201);
+    await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, pullIntervalMs: 0 });
+    await eventually(() => f.engine.status.engineError !== null, 10_000, 'the pull failed');
+    expect(f.engine.status.engineError!.message).to.include('item 1 of the page');
+    expect(f.engine.collectionStatus(collection).lastPullAt).to.equal(null);
+    expect(await f.engine.entities(collection)).to.deep.equal([]);
+  });
+
+  it('leaves status.lastSyncAt null after a clear (logout) whose wait a push answered during', async () => {
+    const held = holdPutAnswers('/t1');
+    const engine = await start('merge', {}, { fetch: held.fetch });
+    await eventually(() => engine.collectionStatus(collection).lastPullAt !== null, 10_000, 'first pull');
+    held.hold();
+    await engine.entityPut(collection, 't1', { title: 'the last user' });
+    await eventually(() => held.answered.length === 1, 5_000, 'push applied, its answer held');
+    const clearing = engine.clear({ discardUnsent: true });
+    await eventually(() => engine.status.lastSyncAt === null, 5_000, 'the queue part of the clear done');
+    held.release();
+    await clearing;
+    expect(await engine.entities(collection)).to.deep.equal([]);
+    // The queue's own answers landing after a clear do not write lastSyncAt back; Background Sync's should not either:
+    // the next user's <sync-status> would say "synced a moment ago" about the previous user's data.
+    expect(engine.status.lastSyncAt).to.equal(null);
+  });
+
   it('keeps holding the pushes of a moved collection across a restart until the new feed has been pulled in full', async () => {
     const name = uniqueName('mv');
     const [a, b] = [uniqueName('ga'), uniqueName('gb')];

@@ -75,6 +75,8 @@ export interface BackgroundHost {
   deviceId: string;
   /** The next change number (shared with the queue, so both streams line up with one snapshot rule). */
   nextSeq(): number;
+  /** The highest `seq` the queue has given an operation so far. */
+  queueSeq(): number;
   canSend(): boolean;
   authorize(request: { method: string; url: string }): Promise<Record<string, string> | null | false>;
   /** Connectivity and the reachability probe, as for queued operations. */
@@ -534,6 +536,7 @@ export class BackgroundSync {
       localRev: base.localRev + 1,
       pushOrder: base.dirty && base.pushOrder !== undefined ? base.pushOrder : ++this.pushOrder,
       dirtySince: base.dirty && base.dirtySince !== undefined ? base.dirtySince : now,
+      ...dirtySeqOf(base.dirty ? base : null, this.host),
       // A new edit is worth a new try: the user changed what is sent.
       attempts: 0,
       strikes: 0,
@@ -575,11 +578,15 @@ export class BackgroundSync {
     return collection === undefined ? all : all.filter((c) => c.collection === collection);
   }
 
-  /** The oldest unpushed edit of an entity, if any: a queued operation on it must wait for that push. */
-  async dirtySince(collection: string, id: string): Promise<number | null> {
-    if (!this.collections.has(collection)) return null;
+  /**
+   * Whether the entity has an unpushed edit made before operation `op` was queued: `op` must wait for that push.
+   * By queue position (`dirtySeq`); by time only for a row stored before positions were kept.
+   */
+  async editedBefore(collection: string, id: string, op: { seq: number; createdAt: number }): Promise<boolean> {
+    if (!this.collections.has(collection)) return false;
     const row = await this.host.db.get('entities', [collection, id]);
-    return row?.dirty && !row.conflictId && !row.failed ? (row.dirtySince ?? row.updatedAt) : null;
+    if (!row?.dirty || row.conflictId || row.failed) return false;
+    return row.dirtySeq !== undefined ? row.dirtySeq < op.seq : (row.dirtySince ?? row.updatedAt) <= op.createdAt;
   }
 
   // ---- conflicts --------------------------------------------------------------------------
@@ -648,6 +655,7 @@ export class BackgroundSync {
           localRev: base.localRev + 1,
           pushOrder: base.pushOrder ?? ++this.pushOrder,
           dirtySince: base.dirtySince ?? now,
+          ...dirtySeqOf(base.dirtySince !== undefined ? base : null, this.host),
           attempts: 0,
           strikes: 0,
           nextAttemptAt: 0,
@@ -796,14 +804,14 @@ export class BackgroundSync {
       const data =
         method === 'DELETE' || body?.deleted === true ? null : isRecord(body?.data) ? (body!.data as Data) : row.data;
       await this.accepted(row, rev, data, version);
-      this.host.synced(this.host.clock.now());
+      this.synced(this.host.clock.now());
       return 'pushed';
     }
     if (outcome.type === 'failed' && method === 'DELETE' && outcome.error.status === 404) {
       // Already gone on the server: the delete is done. (No create of this device's can land after it: one whose
       // answer was never read is settled before anything else of the entity goes.)
       await this.accepted(row, rev, null, null);
-      this.host.synced(this.host.clock.now());
+      this.synced(this.host.clock.now());
       return 'pushed';
     }
     if (outcome.type === 'conflict' && outcome.error.status === 412) {
@@ -1284,9 +1292,17 @@ export class BackgroundSync {
     this.collections.set(collection, row);
     this.stat(collection).lastPullAt = now;
     // In the same turn as the collection's lastPullAt, so no reader sees one without the other.
-    this.host.synced(now);
+    this.synced(now);
     await this.host.db.put('collections', row).catch(() => {});
     this.host.countsChanged();
+  }
+
+  /**
+   * A push accepted or a pull answered whole at `at`. Not while a clear (a logout) waits for what is out: the clear
+   * has set `lastSyncAt` aside with the last user's data, and an answer to that user's push must not bring it back.
+   */
+  private synced(at: number): void {
+    if (this.clearing === 0) this.host.synced(at);
   }
 
   /** Stores a collection's cursor; `pulledWhole`: a full pull of its feed ended, so what it held may be pushed. */
@@ -1313,18 +1329,20 @@ export class BackgroundSync {
     cursor: string | null,
     seen: Set<string> | null,
   ): Promise<void> {
+    // An item this engine cannot read fails the page, before anything of it is applied or its cursor stored:
+    // skipped, it would be lost until some later full pull, with no word of it anywhere.
+    const read = items.map(feedItem);
+    const unreadable = read.indexOf(null);
+    if (unreadable >= 0)
+      throw new Error(
+        `The changes feed listed an entity with no string "id" or no integer "version" (item ${unreadable} of the page).`,
+      );
     const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
     await this.write(async (tx, batch) => {
       // Rows an open conflict holds, with what the page says the server has now.
       const held: { conflictId: string; theirs: { data: Data | null; version: number } }[] = [];
       const store = tx.objectStore('entities');
-      const valid = items.filter(
-        (i): i is { id: string; version: number; data: unknown; deleted?: boolean } =>
-          typeof i === 'object' &&
-          i !== null &&
-          typeof (i as { id?: unknown }).id === 'string' &&
-          typeof (i as { version?: unknown }).version === 'number',
-      );
+      const valid = read as FeedItem[];
       // The contract lists an entity once a page, in its latest state; a page that repeats one must not have an
       // older state settle it (or a conflict keep it): of each id, only the highest version is applied.
       const newest = new Map<string, (typeof valid)[number]>();
@@ -1550,6 +1568,7 @@ export class BackgroundSync {
     };
     delete clean.pushOrder;
     delete clean.dirtySince;
+    delete clean.dirtySeq;
     delete clean.lastError;
     delete clean.failed;
     delete clean.conflictId;
@@ -1745,12 +1764,18 @@ function checkedData(data: unknown, maxBytes: number): Data {
       `The entity data is ${size} bytes as JSON; the limit is ${maxBytes}.`,
       { size, limit: maxBytes },
     );
-  const parsed = JSON.parse(json) as Data;
+  const parsed = JSON.parse(json) as unknown;
+  // An object that is not one in JSON (a Date, a String or Number object: postMessage keeps them) would be stored
+  // and pushed as a string or a number.
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    invalid(
+      `Entity data must be a JSON object; this is ${Array.isArray(parsed) ? 'an array' : typeof parsed} in JSON.`,
+    );
   // JSON may name a field __proto__, and JSON.parse keeps it as a field; much JavaScript would set a prototype
   // with it instead (an assignment, Object.assign), so such data would not survive the round trip intact.
   const at = json.includes('"__proto__"') ? protoKeyIn(parsed, '') : null;
   if (at !== null) invalid(`Entity data may not have a field named "__proto__" (at ${at}).`);
-  return parsed;
+  return parsed as Data;
 }
 
 /** The path of the first own `__proto__` key in a parsed JSON value, or null. */
@@ -1773,7 +1798,30 @@ function entityUrl(config: CollectionRow, id: string): string {
 /** The version a 2xx answer to a push names: its body's `version`, else its ETag's; null when it names none. */
 function answerVersion(result: Attempt): number | null {
   const version = (result.result?.body as { version?: unknown } | undefined)?.version;
-  return typeof version === 'number' ? version : versionOf(result.result?.etag);
+  return readVersion(version) ?? versionOf(result.result?.etag);
+}
+
+/** A version as a server sends it: a number, or the digits of one (a bigint column serialised as text). */
+function readVersion(version: unknown): number | null {
+  if (typeof version === 'number') return Number.isFinite(version) ? version : null;
+  return typeof version === 'string' && /^\d{1,15}$/.test(version) ? Number(version) : null;
+}
+
+/** A feed item as applied. */
+interface FeedItem {
+  id: string;
+  version: number;
+  data: unknown;
+  deleted: boolean;
+}
+
+/** A feed item read: a string id and a readable version; null without either. */
+function feedItem(item: unknown): FeedItem | null {
+  if (typeof item !== 'object' || item === null) return null;
+  const { id, version, data, deleted } = item as { id?: unknown; version?: unknown; data?: unknown; deleted?: unknown };
+  const known = readVersion(version);
+  if (typeof id !== 'string' || known === null) return null;
+  return { id, version: known, data, deleted: deleted === true };
 }
 
 function versionOf(etag: string | undefined): number | null {
@@ -1791,7 +1839,7 @@ function currentOf(body: unknown, etagVersion: number | null): { data: Data | nu
   if (current === null) return { data: null, version: null };
   if (typeof current !== 'object') return null;
   const { version, data, deleted } = current as { version?: unknown; data?: unknown; deleted?: unknown };
-  const known = typeof version === 'number' ? version : etagVersion;
+  const known = readVersion(version) ?? etagVersion;
   if (known === null) return null;
   if (deleted === true) return { data: null, version: known };
   return isRecord(data) ? { data: data as Data, version: known } : null;
@@ -1860,4 +1908,13 @@ function emptyRow(collection: string, id: string, now: number, revFloor: number)
     nextAttemptAt: 0,
     updatedAt: now,
   };
+}
+
+/**
+ * `dirtySeq` of a row made dirty by an edit: kept from `dirty` (the row it edits, already dirty), else the queue's
+ * position now. Absent for a row dirty since before positions were kept (it goes by time).
+ */
+function dirtySeqOf(dirty: EntityRow | null, host: BackgroundHost): { dirtySeq?: number } {
+  const seq = dirty ? dirty.dirtySeq : host.queueSeq();
+  return seq === undefined ? {} : { dirtySeq: seq };
 }

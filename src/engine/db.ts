@@ -78,8 +78,13 @@ export interface EntityRow {
   localRev: number;
   /** While dirty: the order it became dirty in (the sparse index the pusher walks). */
   pushOrder?: number;
-  /** While dirty: when the oldest unpushed edit was made (a queued operation on the entity waits for it). */
+  /** While dirty: when the oldest unpushed edit was made (shown; a clear re-sent with a time bound goes by it). */
   dirtySince?: number;
+  /**
+   * While dirty: the queue's last `seq` when the oldest unpushed edit was made. A queued operation on the entity
+   * with a higher `seq` (queued after the edit) waits for its push: an order no clock set back can swap.
+   */
+  dirtySeq?: number;
   conflictId?: string;
   attempts: number;
   strikes: number;

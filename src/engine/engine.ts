@@ -323,6 +323,7 @@ export class SyncEngine {
         origins: this.origins,
         deviceId: this.deviceId,
         nextSeq: () => ++this.store.writeSeq,
+        queueSeq: () => this.lastSeq,
         canSend: () => this.canSend(),
         authorize: (request) => (this.authorize ? this.authorize(request) : Promise.resolve(null)),
         judge: (result) => this.judge(result),
@@ -1101,12 +1102,11 @@ export class SyncEngine {
       const background = head.entity && this.collectionOwner(head.entity.type);
       if (head.entity && background) {
         // An edit of the same entity made before this operation was queued goes first (Background Sync, same entity).
-        const since = await background.dirtySince(head.entity.type, head.entity.id);
-        if (since !== null && since <= head.createdAt) {
+        if (await background.editedBefore(head.entity.type, head.entity.id, head)) {
           // Not before that entity's push is due: its backoff and Retry-After hold this operation too.
           const dueAt = await background.pushEntityNow(head.entity.type, head.entity.id);
-          const still = await background.dirtySince(head.entity.type, head.entity.id);
-          if (still !== null && still <= head.createdAt) return Math.max(dueAt, this.clock.now() + 1000);
+          if (await background.editedBefore(head.entity.type, head.entity.id, head))
+            return Math.max(dueAt, this.clock.now() + 1000);
           continue;
         }
       }
