@@ -257,18 +257,28 @@ export const defaultStrings: SynclineStrings = {
   conflictResolved: 'Conflict resolved',
 };
 
-/** `upper` over `lower`, both partial (`status` and `editStatus` merge key by key): how override layers combine. */
+/**
+ * `upper` over `lower`, both partial (`status` and `editStatus` merge key by key): how override layers combine. A
+ * key left undefined in `upper` (a catalog missing an entry, a framework binding with no value) is no override:
+ * the layer below shows, as for a key left out.
+ */
 export function layerStrings(
   lower: Partial<SynclineStrings> | undefined,
   upper: Partial<SynclineStrings> | undefined,
 ): Partial<SynclineStrings> | undefined {
-  if (!lower) return upper;
   if (!upper) return lower;
-  const layered: Partial<SynclineStrings> = { ...lower, ...upper };
-  if (lower.status || upper.status) layered.status = { ...lower.status, ...upper.status } as SynclineStrings['status'];
-  if (lower.editStatus || upper.editStatus)
-    layered.editStatus = { ...lower.editStatus, ...upper.editStatus } as SynclineStrings['editStatus'];
+  const layered = { ...lower, ...defined(upper) } as Partial<SynclineStrings>;
+  if (lower?.status || upper.status)
+    layered.status = { ...lower?.status, ...defined(upper.status) } as SynclineStrings['status'];
+  if (lower?.editStatus || upper.editStatus)
+    layered.editStatus = { ...lower?.editStatus, ...defined(upper.editStatus) } as SynclineStrings['editStatus'];
   return layered;
+}
+
+/** `table` without its undefined entries. */
+function defined<T extends object>(table: T | undefined): Partial<T> {
+  if (!table) return {};
+  return Object.fromEntries(Object.entries(table).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** A complete table: `overrides` over `base` (the English defaults unless given), `status` and `editStatus` merged key by key. */

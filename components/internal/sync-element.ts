@@ -201,7 +201,8 @@ export abstract class SyncElement extends LitElement {
   /** The visible state of an element with no client to read from. */
   protected renderNoProvider(): TemplateResult {
     const words = this.providerFound || this.providerPending ? this.text.noClient : this.text.noProvider;
-    return html`<span part="base no-provider" class="no-provider">${words}</span>`;
+    // Focusable by script (not by Tab): an element whose control had focus when its client went moves focus here.
+    return html`<span part="base no-provider" class="no-provider" tabindex="-1">${words}</span>`;
   }
 
   /** The visible state of an element whose client's live queries have ended: nothing it knew is live any more. */

@@ -77,6 +77,10 @@ export class PendingMarkerElement extends SyncElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.ownerDocument.removeEventListener('keydown', this.onDocumentKeydown);
+    // Moved (a list re-sorting) or removed: no pointerleave or blur reaches it on the way, so it forgets here that
+    // it was hovered or focused. Otherwise its details would show again on reconnecting, with no Escape to hide them.
+    this.engaged = { focus: false, hover: false };
+    this.dismissed = false;
   }
 
   protected override willUpdate(changed: PropertyValues): void {
@@ -104,7 +108,10 @@ export class PendingMarkerElement extends SyncElement {
     const latest = this.operations[this.operations.length - 1];
     const edit = this.edit;
     const error = this.operations.find((op) => op.lastError)?.lastError?.message ?? edit?.lastError?.message;
-    const label = latest?.label ?? (edit ? this.text.editLabel(edit.collection, edit.id, edit.deleted) : undefined);
+    // An operation queued with an empty label is named by its kind: its error must still be reachable.
+    const label =
+      (latest?.label || latest?.kind) ??
+      (edit ? this.text.editLabel(edit.collection, edit.id, edit.deleted) : undefined);
     const details = label ? this.text.markerDetails(label, error) : '';
     const shown = (this.engaged.focus || this.engaged.hover) && !this.dismissed;
     return html`<span

@@ -167,8 +167,8 @@ export class SyncOutboxElement extends SyncElement {
   @state() private virtualListLoaded: VirtualListModule | undefined;
   /** Why the last action the user asked for failed, shown until the next one (or another list). */
   @state() private actionError = '';
-  /** That failure, until the announcer has said it. */
-  private unsaidFailure = '';
+  /** Failures of actions not yet said, in order (two Retries refused in one burst are both said). */
+  private unsaidFailures: string[] = [];
 
   private readonly window = new ObservableController<OperationWindow>(this, { onValue: (w) => this.windowChanged(w) });
   private readonly failed = new ObservableController<number>(this, { onValue: () => this.reportNews() });
@@ -254,7 +254,7 @@ export class SyncOutboxElement extends SyncElement {
       this.selectedLane = '';
       this.engineLanes = [];
       this.actionError = '';
-      this.unsaidFailure = '';
+      this.unsaidFailures = [];
     } else if (this.selectedLane && !this.lane && !this.laneOffered(this.selectedLane)) {
       // The lane chosen has emptied, or the select is gone: a filter the user cannot see would hide the rest.
       this.selectedLane = '';
@@ -502,7 +502,7 @@ export class SyncOutboxElement extends SyncElement {
     const message = words(this.text);
     this.actionError = message;
     if (this.silent) return;
-    this.unsaidFailure = message;
+    this.unsaidFailures.push(message);
     this.announce(() => this.news());
   }
 
@@ -707,8 +707,8 @@ export class SyncOutboxElement extends SyncElement {
   /** An action that failed; new failures and conflicts (by count, or a retry failing again), and the list emptying. */
   private news(): string {
     // One report per element and burst: a failure reported with counts that change in the same burst is said too.
-    const parts = this.unsaidFailure ? [this.unsaidFailure] : [];
-    this.unsaidFailure = '';
+    const parts = this.unsaidFailures;
+    this.unsaidFailures = [];
     const now = this.counts();
     const before = this.spoken;
     if (!now || !before) return parts.join('. ');

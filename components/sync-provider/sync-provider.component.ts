@@ -80,6 +80,8 @@ export class SyncProviderElement extends LitElement {
   @state() private clientError: string | undefined;
   /** The strings a provider above this one provides. */
   @state() private outerStrings: Partial<SynclineStrings> | undefined;
+  /** The announcer a provider above this one provides (its `silent` and its `announcer` apply below this one too). */
+  private outerAnnouncer: Announcer | undefined;
   private readonly stringsProvider = new ContextProvider(this, { context: stringsContext });
   private readonly localize = new LocalizeController(this);
 
@@ -115,6 +117,11 @@ export class SyncProviderElement extends LitElement {
         this.publishStrings();
       },
     });
+    new ContextConsumer(this, {
+      context: announcerContext,
+      subscribe: true,
+      callback: (announcer) => (this.outerAnnouncer = announcer),
+    });
   }
 
   override connectedCallback(): void {
@@ -127,6 +134,8 @@ export class SyncProviderElement extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    // Asked again on reconnecting: moved out from under the provider above, this one no longer speaks through it.
+    this.outerAnnouncer = undefined;
     if (this.owned) {
       this.owned.client.close();
       this.owned = undefined;
@@ -136,7 +145,7 @@ export class SyncProviderElement extends LitElement {
   }
 
   private get currentAnnouncer(): Announcer {
-    return this.announcer ?? documentAnnouncer(this.ownerDocument);
+    return this.announcer ?? this.outerAnnouncer ?? documentAnnouncer(this.ownerDocument);
   }
 
   protected override willUpdate(changed: PropertyValues): void {

@@ -154,8 +154,9 @@ export class SyncStatusElement extends SyncElement {
     super.updated(changed);
     if (changed.has('warnOnUnload')) this.listenForUnload();
     if (this.syncNowHadFocus && !this.shadowRoot!.activeElement) {
-      // "Sync now" left with focus on it (nothing left to send): the state words are its closest neighbour and the news.
-      this.shadowRoot!.querySelector<HTMLElement>('[part="state"]')?.focus();
+      // "Sync now" left with focus on it (nothing left to send, or another client while its first status comes):
+      // the state words are its closest neighbour and the news (or the note that no client is provided).
+      this.shadowRoot!.querySelector<HTMLElement>('[part="state"], [part~="no-provider"]')?.focus();
     }
   }
 
@@ -188,7 +189,7 @@ export class SyncStatusElement extends SyncElement {
       </div>`;
     }
     if (!status) {
-      return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state">${text.connecting}</span></div></div>`;
+      return html`<div part="base" class="base"><div class="line"><span part="indicator" class="dot"></span><span part="state" class="state" tabindex="-1">${text.connecting}</span></div></div>`;
     }
     const unsent = unsentOf(status);
     const { edits, conflicts: editConflicts, failed: editsFailed } = editsOf(status);
