@@ -1457,6 +1457,35 @@ describe('Background Sync in the engine', () => {
     expect(engine.status.lastSyncAt).to.equal(null);
   });
 
+  it('keeps an entity pushed during a full pull that did not list it, also when the clock went back meanwhile', async () => {
+    let hold = true;
+    let arrived!: () => void;
+    const feedRead = new Promise<void>((resolve) => (arrived = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The first page is read from the server, then held: what it lists is from before the push below.
+    const holding: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!hold || !url.includes('?since=')) return fetch(input, init);
+      hold = false;
+      const response = await fetch(input, init);
+      arrived();
+      await gate;
+      return response;
+    };
+    f = await engineFixture({}, { fetch: holding });
+    collection = uniqueName('fp');
+    await f.engine.registerCollection({ name: collection, url: `${API}/${collection}`, pullIntervalMs: 0 });
+    await feedRead;
+    // The clock is set back a day (NTP, the user) while the pull is out; an entity is made and pushed meanwhile.
+    f.clock.advance(-86_400_000);
+    await f.engine.entityPut(collection, 'n1', { title: 'made during the pull' });
+    await clean('n1');
+    release();
+    await eventually(() => f.engine.collectionStatus(collection).lastPullAt !== null, 10_000, 'the pull over');
+    expect((await f.engine.entities(collection)).map((e) => e.id)).to.deep.equal(['n1']);
+  });
+
   it('keeps holding the pushes of a moved collection across a restart until the new feed has been pulled in full', async () => {
     const name = uniqueName('mv');
     const [a, b] = [uniqueName('ga'), uniqueName('gb')];

@@ -202,6 +202,12 @@ export class BackgroundSync {
    * out when a newer edit is made (see `edited`).
    */
   private readonly outBefore = new Map<string, number>();
+  /**
+   * Each collection's full pull under way: the ids its pages listed and those of rows written meanwhile (what the
+   * pull drops at its end is every other clean row). Not by time: a clock set back during the pull would take a row
+   * pushed meanwhile for one the server no longer has.
+   */
+  private readonly fullPulls = new Map<string, Set<string>>();
   private pushOrder = 0;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
@@ -1197,6 +1203,7 @@ export class BackgroundSync {
       .finally(() => {
         this.pulling.delete(collection);
         this.pullAgain.delete(collection);
+        this.fullPulls.delete(collection);
         this.schedulePull(collection);
       });
     this.pulling.set(collection, run);
@@ -1247,7 +1254,7 @@ export class BackgroundSync {
     let cursor = config.cursor;
     const full = cursor === '';
     const seen = full ? new Set<string>() : null;
-    const startedAt = this.host.clock.now();
+    if (seen) this.fullPulls.set(collection, seen);
     let complete = false;
     for (let page = 0; page < 10_000; page++) {
       const url = `${config.url}?since=${encodeURIComponent(cursor)}`;
@@ -1282,7 +1289,7 @@ export class BackgroundSync {
         throw new Error('The changes feed answered hasMore without moving its cursor; pulled again later.');
       cursor = body.cursor;
     }
-    if (seen && complete) await this.dropUnseen(collection, seen, startedAt);
+    if (seen && complete) await this.dropUnseen(collection, seen);
     if (moved()) return;
     const held = !!this.config(collection).unpulled;
     if (full) await this.saveCursor(collection, cursor, true);
@@ -1404,14 +1411,14 @@ export class BackgroundSync {
   }
 
   /**
-   * After a pull from the start: a clean entity the feed no longer lists was deleted (its tombstone purged). Only
-   * what was already clean before the pull began: one pushed meanwhile may simply be newer than the pages read.
+   * After a pull from the start: a clean entity the feed no longer lists was deleted (its tombstone purged). Not
+   * one written while the pull ran (`seen` holds those too): pushed meanwhile, it may simply be newer than the pages.
    */
-  private async dropUnseen(collection: string, seen: Set<string>, startedAt: number): Promise<void> {
+  private async dropUnseen(collection: string, seen: Set<string>): Promise<void> {
     await this.write(async (tx, batch) => {
       const rows = await tx.objectStore('entities').getAll(IDBKeyRange.bound([collection, ''], [collection, '\uffff']));
       for (const row of rows) {
-        if (!seen.has(row.id) && !row.dirty && !row.conflictId && row.baseVersion !== null && row.updatedAt < startedAt)
+        if (!seen.has(row.id) && !row.dirty && !row.conflictId && row.baseVersion !== null)
           this.putRow(tx, batch, row, null);
       }
     });
@@ -1597,6 +1604,8 @@ export class BackgroundSync {
   /** Writes (or deletes, for null) a row in `tx`, and notes the change and the dirty count. */
   private putRow(tx: Tx, batch: Write, prev: EntityRow | null, next: EntityRow | null): void {
     const key: [string, string] = next ? [next.collection, next.id] : [prev!.collection, prev!.id];
+    // Written while a full pull runs (a push accepted, a create): newer than the pages read, so not "unseen".
+    if (next) this.fullPulls.get(key[0])?.add(key[1]);
     if (next)
       tx.objectStore('entities')
         .put(next)
