@@ -700,6 +700,31 @@ describe('two clients of one page', () => {
     expect(warned).to.have.length(1);
     expect(warned[0]).to.include('maxAttempts').and.include('requestTimeoutMs').and.not.include('endpoint');
   });
+
+  it('does not warn a client whose allowedOrigins are the engine’s in another order (the same set of origins)', async () => {
+    const namespace = uniqueName('configs-order');
+    const options = { endpoint: '/api', namespace, mode: 'leader-tab' as const };
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (String(args[0]).includes(namespace)) warned.push(String(args[0]));
+      else warn.apply(console, args);
+    };
+    cleanups.push(() => (console.warn = warn));
+    const a = createSyncClient({
+      ...options,
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+    });
+    cleanups.push(() => Promise.race([deleteSynclineDB(namespace), sleep(2000)]));
+    cleanups.push(() => a.close());
+    await a.ready(10_000);
+    // Another micro-frontend lists the same origins in its own order: every request is allowed exactly as before.
+    const b = createSyncClient({ ...options, allowedOrigins: ['https://b.example', 'https://a.example'] });
+    cleanups.push(() => b.close());
+    await b.ready(10_000);
+    await sleep(500);
+    expect(warned, 'a warning about options that do not differ').to.deep.equal([]);
+  });
 });
 
 describe('ready() and close()', () => {

@@ -1342,7 +1342,7 @@ export class BackgroundSync {
     const unreadable = read.indexOf(null);
     if (unreadable >= 0)
       throw new Error(
-        `The changes feed listed an entity with no string "id" or no integer "version" (item ${unreadable} of the page).`,
+        `The changes feed listed an entity with no string "id" or no readable "version" (item ${unreadable} of the page).`,
       );
     const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
     await this.write(async (tx, batch) => {
@@ -1813,7 +1813,9 @@ function answerVersion(result: Attempt): number | null {
 /** A version as a server sends it: a number, or the digits of one (a bigint column serialised as text). */
 function readVersion(version: unknown): number | null {
   if (typeof version === 'number') return Number.isFinite(version) ? version : null;
-  return typeof version === 'string' && /^\d{1,15}$/.test(version) ? Number(version) : null;
+  return typeof version === 'string' && /^\d+$/.test(version) && Number.isSafeInteger(Number(version))
+    ? Number(version)
+    : null;
 }
 
 /** A feed item as applied. */
@@ -1830,7 +1832,8 @@ function feedItem(item: unknown): FeedItem | null {
   const { id, version, data, deleted } = item as { id?: unknown; version?: unknown; data?: unknown; deleted?: unknown };
   const known = readVersion(version);
   if (typeof id !== 'string' || known === null) return null;
-  return { id, version: known, data, deleted: deleted === true };
+  // Any truthy `deleted` is a tombstone (a soft-deleting server may send 1 and keep the last data).
+  return { id, version: known, data, deleted: !!deleted };
 }
 
 function versionOf(etag: string | undefined): number | null {

@@ -731,7 +731,10 @@ export class EngineHost {
 /** The options (by name) whose values differ between a tab's config and the one the engine runs with. */
 function configDifferences(asked: EngineConfig, running: EngineConfig): string[] {
   const names = new Set([...Object.keys(asked), ...Object.keys(running)]) as Set<keyof EngineConfig>;
-  return [...names].filter((name) => JSON.stringify(asked[name]) !== JSON.stringify(running[name])).sort();
+  // Lists (allowedOrigins, batch lanes) are sets: the same members in another order are the same option.
+  const value = (option: unknown) =>
+    JSON.stringify(Array.isArray(option) ? [...new Set(option.map((o) => JSON.stringify(o)))].sort() : option);
+  return [...names].filter((name) => value(asked[name]) !== value(running[name])).sort();
 }
 
 function safeSend(link: Link, message: EngineMessage): void {
