@@ -71,6 +71,9 @@ export class SyncApi {
   async #dispatch(request: ApiRequest, context: ApiContext): Promise<ApiResult> {
     const url = new URL(request.target, 'http://syncline.invalid');
     const method = request.method.toUpperCase();
+    // A key reused for another request is answered before the request's own checks (contract section 1): a bad
+    // path, method or body under it is a 422, not a 400, 405 or 413.
+    if (method !== 'GET' && method !== 'HEAD') this.#keyOf(request, context);
     const route = this.#route(method, url.pathname);
     const { headers } = request;
     const store = this.#store;
@@ -95,6 +98,8 @@ export class SyncApi {
         case 'POST': {
           const keyed = this.#keyOf(request, context);
           const data = this.#entityData(request);
+          // Refused by validation before any processing, so not stored under the key (as a bad body is not).
+          if ('id' in data) checkId(data['id']);
           return this.#write(keyed, context, (origin) =>
             createEntity(store, collection, data, this.#location(collection), origin),
           );

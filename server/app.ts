@@ -166,7 +166,14 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     toResponse(new ApiError(404, 'not-found', `No route for ${c.req.method} ${c.req.path}.`).toResult()),
   );
 
-  // First, so a preflight is answered before any fault switch or route sees it.
+  // Sync data must never come from an HTTP cache: a stale feed page or entity would silently lose updates. Around
+  // everything else (a CORS preflight's answer too: every response under the API base carries it).
+  app.use(path('/*'), async (c, next) => {
+    await next();
+    if (!c.res.headers.has(ALREADY_SENT_HEADER)) c.res.headers.set('cache-control', 'no-store');
+  });
+
+  // Before the fault switches and routes, so a preflight is answered before any of them sees it.
   if (corsOrigins)
     app.use(
       path('/*'),
@@ -178,12 +185,6 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
         maxAge: options.cors!.maxAgeSeconds ?? 600,
       }),
     );
-
-  // Sync data must never come from an HTTP cache: a stale feed page or entity would silently lose updates.
-  app.use(path('/*'), async (c, next) => {
-    await next();
-    if (!c.res.headers.has(ALREADY_SENT_HEADER)) c.res.headers.set('cache-control', 'no-store');
-  });
 
   if (faults) {
     app.use(path('/*'), async (c, next) => {
@@ -255,7 +256,9 @@ export function createSyncServer(options: SyncServerOptions): SyncServer {
     const directPrefix = `${adminPrefix}/direct`;
     app.all(`${directPrefix}/*`, async (c) => {
       const url = new URL(c.req.url);
-      const target = basePath + url.pathname.slice(directPrefix.length) + url.search;
+      // By segments of the path as sent: the router matched it decoded (`%5Fadmin`), and the rest stays encoded.
+      const rest = url.pathname.split('/').slice(directPrefix.split('/').length).join('/');
+      const target = `${basePath}/${rest}${url.search}`;
       const body = MUTATING_METHODS.has(c.req.method) ? await readRawBody(c.req.raw, maxBodyBytes) : EMPTY_BODY;
       return toResponse(
         await api.handle(
