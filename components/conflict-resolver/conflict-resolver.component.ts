@@ -187,6 +187,8 @@ export class ConflictResolverElement extends SyncElement {
   private spoken: number | undefined;
   /** A resolution was applied here since the last announcement. */
   private resolvedHere = false;
+  /** What the user must hear besides the counts (a refused resolve, a copy that moved), until the announcer says it. */
+  private unsaid: string[] = [];
   /** The conflict that held focus before this update, and its place in the list. */
   private focusBefore: { id: string; index: number } | undefined;
   /** Fields whose edit input must take focus after this render. */
@@ -267,8 +269,8 @@ export class ConflictResolverElement extends SyncElement {
         ${this.fieldsOf(conflict).map((field, n) => this.renderField(conflict, draft, field, `${id}-f${n}`, deleted))}
       </div>
       ${deleted ? this.renderWhole(conflict, draft, id) : nothing}
-      ${draft.moved ? html`<p part="moved" role="status">${text.conflictMoved}</p>` : nothing}
-      ${draft.error ? html`<p part="error" class="error" role="alert">${draft.error}</p>` : nothing}
+      ${draft.moved ? html`<p part="moved">${text.conflictMoved}</p>` : nothing}
+      ${draft.error ? html`<p part="error" class="error">${draft.error}</p>` : nothing}
       <div class="actions">
         <button part="apply" type="button" aria-disabled=${draft.busy ? 'true' : 'false'} @click=${() => this.apply(conflict)}>${text.apply}</button>
         <button part="cancel" type="button" @click=${() => this.cancel(conflict)}>${text.cancel}</button>
@@ -513,10 +515,11 @@ export class ConflictResolverElement extends SyncElement {
       const done = new ConflictResolvedEvent(conflict, result);
       this.dispatchEvent(done);
     } catch (error) {
-      this.revise(conflict, {
-        busy: false,
-        error: this.text.resolveFailed((error as Error)?.message ?? String(error)),
-      });
+      const message = this.text.resolveFailed((error as Error)?.message ?? String(error));
+      this.revise(conflict, { busy: false, error: message });
+      // Said through the page's one live region, like every other news (and silenced with it).
+      this.unsaid.push(message);
+      this.reportNews(true);
     }
   }
 
@@ -525,7 +528,19 @@ export class ConflictResolverElement extends SyncElement {
     const ids = new Set((this.all.value ?? []).map((c) => c.id));
     if ([...this.drafts.keys()].some((id) => !ids.has(id)))
       this.drafts = new Map([...this.drafts].filter(([id]) => ids.has(id)));
-    this.reportNews(false);
+    // A draft whose server copy changed under the user's choices: said once (its draft is kept as moved), as the
+    // notice beside it shows.
+    const moved = (this.all.value ?? []).filter((c) => {
+      const draft = this.drafts.get(c.id);
+      return draft !== undefined && !draft.moved && this.draftOf(c).moved;
+    });
+    if (moved.length > 0) {
+      const drafts = new Map(this.drafts);
+      for (const c of moved) drafts.set(c.id, this.draftOf(c));
+      this.drafts = drafts;
+      this.unsaid.push(this.text.conflictMoved);
+    }
+    this.reportNews(moved.length > 0);
   }
 
   private reportNews(force: boolean): void {
@@ -535,6 +550,7 @@ export class ConflictResolverElement extends SyncElement {
       // Silence keeps the baseline current: un-silencing must not announce what happened meanwhile.
       this.spoken = count;
       this.resolvedHere = false;
+      this.unsaid = [];
       return;
     }
     if (force || count > this.spoken) this.announce(() => this.news());
@@ -544,7 +560,8 @@ export class ConflictResolverElement extends SyncElement {
   /** A resolution applied here, and more conflicts than were last announced. */
   private news(): string {
     const count = this.conflicts?.length ?? 0;
-    const parts: string[] = [];
+    const parts = this.unsaid;
+    this.unsaid = [];
     if (this.resolvedHere) parts.push(this.text.conflictResolved);
     if (count > (this.spoken ?? 0)) parts.push(this.text.conflictsNeedDecision(count));
     this.resolvedHere = false;

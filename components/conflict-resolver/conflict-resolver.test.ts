@@ -532,6 +532,35 @@ describe('<conflict-resolver>', () => {
       }
     });
 
+    it('says a refused resolve and a server copy that moved through the page announcer, with no live region of its own', async () => {
+      const announcer = new PageAnnouncer({ delay: 100, clearAfter: 10_000 });
+      const log = liveLog();
+      try {
+        const fake = fakeClient([conflict('x')]);
+        (fake.client as { resolve: unknown }).resolve = () => Promise.reject(new Error('The engine stopped'));
+        const provider = await fixture(
+          html`<sync-provider .client=${fake.client} .announcer=${announcer}><conflict-resolver></conflict-resolver></sync-provider>`,
+        );
+        const el = provider.querySelector('conflict-resolver')!;
+        await until(() => el.conflicts?.length === 1, 2000, 'first');
+        radio(el, section(el, 'x'), 'title', 'theirs').click();
+        await el.updateComplete;
+        part(el, 'apply', section(el, 'x'))!.click();
+        await until(() => log.said.includes('Could not resolve: The engine stopped'), 3000, 'the failure said');
+        expect(part(el, 'error', section(el, 'x'))!.textContent).to.contain('The engine stopped');
+        fake.list.next([conflict('x', { theirs: { title: 'newer', done: false, count: 1 }, theirsVersion: 3 })]);
+        await until(() => log.said.some((s) => s.includes("The server's copy changed")), 3000, 'the move said');
+        // Said once, however often the list comes again.
+        fake.list.next([...fake.list.value]);
+        await new Promise((r) => setTimeout(r, 300));
+        expect(log.said.filter((s) => s.includes("The server's copy changed"))).to.have.length(1);
+        expect(el.shadowRoot!.querySelectorAll('[role="status"], [role="alert"], [aria-live]')).to.have.length(0);
+      } finally {
+        log.stop();
+        announcer.dispose();
+      }
+    });
+
     it('leaves no subscription open after removal', async () => {
       const t = testClient('resolver-leak');
       try {
