@@ -90,7 +90,7 @@ export const germanStrings: SynclineStrings = {
   conflictHeading: (collection, id) => `${collection}/${id}: hier und auf dem Server geändert`,
   conflictsEmpty: 'Keine Konflikte warten auf deine Entscheidung.',
   conflictMoved:
-    'Die Kopie auf dem Server hat sich geändert, während Sie gewählt haben: Prüfen Sie die Felder, die sie geändert hat.',
+    'Die Kopie auf dem Server hat sich geändert, während du gewählt hast: Prüfe die Felder, die sie geändert hat.',
   sideBase: 'Vorher',
   sideMine: 'Deine',
   sideTheirs: 'Server',
