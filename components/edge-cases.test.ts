@@ -258,4 +258,22 @@ describe('elements at their edges', () => {
       await t.dispose();
     }
   });
+  it('<sync-outbox> forgets the failures of operations gone from its list', async () => {
+    const t = testClient('forget-failures');
+    try {
+      await t.failWith(422);
+      const [op] = await t.client.enqueueMany([t.op('a')]);
+      const provider = await fixture(
+        html`<sync-provider .client=${t.client}><sync-outbox></sync-outbox></sync-provider>`,
+      );
+      const el = provider.querySelector('sync-outbox')!;
+      const remembered = () => (el as unknown as { failedAttempts: Map<string, number> }).failedAttempts;
+      await until(() => remembered().has(op!.id), 5000, 'the failure seen');
+      await t.client.discard(op!.id);
+      await until(() => !el.shadowRoot!.querySelector('.item[data-id]'), 5000, 'the list empty');
+      expect(remembered().size).to.equal(0);
+    } finally {
+      await t.dispose();
+    }
+  });
 });

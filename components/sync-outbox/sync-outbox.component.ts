@@ -656,6 +656,11 @@ export class SyncOutboxElement extends SyncElement {
       if ([...this.discarding.keys()].some((id) => !present.has(id)))
         this.discarding = new Map([...this.discarding].filter(([id]) => present.has(id)));
     }
+    // Operations gone from a list shown whole are forgotten: a long-lived outbox must not remember every failure.
+    if (this.failedAttempts.size > 0 && window.offset === 0 && window.items.length === window.total) {
+      const present = new Set(window.items.map((op) => op.id));
+      for (const id of this.failedAttempts.keys()) if (!present.has(id)) this.failedAttempts.delete(id);
+    }
     for (const op of window.items) {
       if (op.status !== 'failed' && op.status !== 'conflict') continue;
       const before = this.failedAttempts.get(op.id);
