@@ -13,26 +13,10 @@ import {
   type SyncProviderElement,
   type SyncStatusElement,
 } from './index.ts';
-import { deepActiveElement } from './test/a11y.ts';
-import { liveLog } from './test/a11y.ts';
-import { fakeStatus, refusingClient, testClient, until } from './test/support.ts';
+import { deepActiveElement, liveLog } from './test/a11y.ts';
+import { fakeConflict, fakeStatus, refusingClient, testClient, until } from './test/support.ts';
 
-/** A conflict as the engine makes them. */
-function conflict(id: string, extra: Partial<Conflict> = {}): Conflict {
-  return {
-    id: `k-${id}`,
-    collection: 'tasks',
-    entityId: id,
-    base: { title: 'base' },
-    mine: { title: 'mine' },
-    theirs: { title: 'theirs' },
-    theirsVersion: 2,
-    fields: ['title'],
-    detectedBy: '412',
-    detectedAt: 1,
-    ...extra,
-  };
-}
+const conflict = fakeConflict;
 
 /** A client with only what <conflict-resolver> reads. */
 function conflictClient(initial: Conflict[]) {
@@ -99,20 +83,25 @@ function markerClient(ops: Operation[], edits: DirtyEntity[] = []): SyncClient {
 }
 
 describe('elements at their edges', () => {
+  /** A resolver under an inner provider under an outer one (`outer`: its silent and announcer), once a second conflict shows. */
+  async function nestedResolverAfterSecondConflict(outer: { silent?: boolean; announcer?: Announcer }) {
+    const fake = conflictClient([conflict('a')]);
+    const root = await fixture<SyncProviderElement>(
+      html`<sync-provider ?silent=${!!outer.silent} .announcer=${outer.announcer} .client=${fake.client}
+        ><section><sync-provider .client=${fake.client}><conflict-resolver></conflict-resolver></sync-provider></section
+      ></sync-provider>`,
+    );
+    const el = root.querySelector('conflict-resolver')!;
+    await until(() => el.conflicts?.length === 1, 2000, 'first list');
+    fake.list.next([...fake.list.value, conflict('b')]);
+    await until(() => el.conflicts?.length === 2, 2000, 'second conflict');
+    await el.updateComplete;
+  }
+
   it('silences the elements below an inner <sync-provider> when an outer one is silent', async () => {
     const spy = spyOnDocumentAnnouncer();
     try {
-      const fake = conflictClient([conflict('a')]);
-      const outer = await fixture<SyncProviderElement>(
-        html`<sync-provider silent .client=${fake.client}
-          ><section><sync-provider .client=${fake.client}><conflict-resolver></conflict-resolver></sync-provider></section
-        ></sync-provider>`,
-      );
-      const el = outer.querySelector('conflict-resolver')!;
-      await until(() => el.conflicts?.length === 1, 2000, 'first list');
-      fake.list.next([...fake.list.value, conflict('b')]);
-      await until(() => el.conflicts?.length === 2, 2000, 'second conflict');
-      await el.updateComplete;
+      await nestedResolverAfterSecondConflict({ silent: true });
       // README: "<sync-provider silent> silences every element below it, as their own silent does".
       expect(spy.said, 'an element below a silent provider announced').to.deep.equal([]);
     } finally {
@@ -124,17 +113,7 @@ describe('elements at their edges', () => {
     const spy = spyOnDocumentAnnouncer();
     const own = recorder();
     try {
-      const fake = conflictClient([conflict('a')]);
-      const outer = await fixture<SyncProviderElement>(
-        html`<sync-provider .client=${fake.client} .announcer=${own.announcer}
-          ><section><sync-provider .client=${fake.client}><conflict-resolver></conflict-resolver></sync-provider></section
-        ></sync-provider>`,
-      );
-      const el = outer.querySelector('conflict-resolver')!;
-      await until(() => el.conflicts?.length === 1, 2000, 'first list');
-      fake.list.next([...fake.list.value, conflict('b')]);
-      await until(() => el.conflicts?.length === 2, 2000, 'second conflict');
-      await el.updateComplete;
+      await nestedResolverAfterSecondConflict({ announcer: own.announcer });
       expect(spy.said, 'said through the page announcer instead').to.deep.equal([]);
       expect(own.said).to.deep.equal(['2 conflicts need your decision']);
     } finally {

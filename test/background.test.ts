@@ -1302,10 +1302,11 @@ describe('Background Sync in the engine', () => {
     ]);
   });
 
-  it('an unpushed edit carried over a move meets the new URL entity of that id as a conflict (manual)', async () => {
-    const engine = await start();
-    const name = uniqueName('mv');
-    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+  /**
+   * x in a (version 1) and another device's x in b; collection `name` (manual) on a, x patched to "mine" while a
+   * refuses pushes, then the collection moved to b.
+   */
+  async function moveWithUnpushedEdit(engine: SyncEngine, name: string, a: string, b: string): Promise<void> {
     expect((await serverPut(a, 'x', { title: 'a1' })).status).to.equal(201); // x@1 in a
     expect((await serverPut(b, 'x', { title: 'someone else' })).status).to.equal(201); // x@1 in b
     await engine.registerCollection({ name, url: `${API}/${a}`, conflict: 'manual', pullIntervalMs: 0 });
@@ -1319,6 +1320,13 @@ describe('Background Sync in the engine', () => {
     } finally {
       await clearFaults(`/api/${a}`);
     }
+  }
+
+  it('an unpushed edit carried over a move meets the new URL entity of that id as a conflict (manual)', async () => {
+    const engine = await start();
+    const name = uniqueName('mv');
+    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+    await moveWithUnpushedEdit(engine, name, a, b);
     await engine.background!.pull(name);
     await eventually(
       async () => {
@@ -1502,16 +1510,8 @@ describe('Background Sync in the engine', () => {
     };
     f = await engineFixture({}, { fetch: ignoring });
     const engine = f.engine;
-    expect((await serverPut(a, 'x', { title: 'a1' })).status).to.equal(201); // x@1 in a
-    expect((await serverPut(b, 'x', { title: 'someone else' })).status).to.equal(201); // x@1 in b
-    await engine.registerCollection({ name, url: `${API}/${a}`, conflict: 'manual', pullIntervalMs: 0 });
-    await engine.background!.pull(name);
-    await addFault({ pathPrefix: `/api/${a}`, methods: ['PUT'], status: 503 });
     try {
-      await engine.entityPatch(name, 'x', { title: 'mine' });
-      await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the push failed');
-      f.clock.advance(1_000);
-      await engine.registerCollection({ name, url: `${API}/${b}`, conflict: 'manual', pullIntervalMs: 0 });
+      await moveWithUnpushedEdit(engine, name, a, b);
       const config = engine.config;
       engine.close();
       f.engine = await SyncEngine.open({
@@ -1529,7 +1529,6 @@ describe('Background Sync in the engine', () => {
       }
       expect((await serverItems(b)).map((i) => i.data)).to.deep.equal([{ title: 'someone else' }]);
     } finally {
-      await clearFaults(`/api/${a}`);
       feedDown = false;
     }
     await f.engine.background!.pull(name);

@@ -657,6 +657,18 @@ describe('settled() and close()', () => {
   });
 });
 
+/** The console warnings that name `namespace`, from now until the test's cleanups run (others pass through). */
+function warningsAbout(namespace: string): string[] {
+  const warned: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (String(args[0]).includes(namespace)) warned.push(String(args[0]));
+    else warn.apply(console, args);
+  };
+  cleanups.push(() => (console.warn = warn));
+  return warned;
+}
+
 describe('two clients of one page', () => {
   it('says hostedHere for every client of the page whose engine runs in it (leader-tab), also one served over the channel', async () => {
     const namespace = uniqueName('hosted');
@@ -678,13 +690,7 @@ describe('two clients of one page', () => {
   it('warns a client whose options differ from those the running engine started with, naming them', async () => {
     const namespace = uniqueName('configs');
     const options = { endpoint: '/api', namespace, mode: 'leader-tab' as const };
-    const warned: string[] = [];
-    const warn = console.warn;
-    console.warn = (...args: unknown[]) => {
-      if (String(args[0]).includes(namespace)) warned.push(String(args[0]));
-      else warn.apply(console, args);
-    };
-    cleanups.push(() => (console.warn = warn));
+    const warned = warningsAbout(namespace);
     const a = createSyncClient(options);
     cleanups.push(() => Promise.race([deleteSynclineDB(namespace), sleep(2000)]));
     cleanups.push(() => a.close());
@@ -704,13 +710,7 @@ describe('two clients of one page', () => {
   it('does not warn a client whose allowedOrigins are the engine’s in another order (the same set of origins)', async () => {
     const namespace = uniqueName('configs-order');
     const options = { endpoint: '/api', namespace, mode: 'leader-tab' as const };
-    const warned: string[] = [];
-    const warn = console.warn;
-    console.warn = (...args: unknown[]) => {
-      if (String(args[0]).includes(namespace)) warned.push(String(args[0]));
-      else warn.apply(console, args);
-    };
-    cleanups.push(() => (console.warn = warn));
+    const warned = warningsAbout(namespace);
     const a = createSyncClient({
       ...options,
       allowedOrigins: ['https://a.example', 'https://b.example'],

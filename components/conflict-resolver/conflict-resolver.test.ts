@@ -13,7 +13,15 @@ import {
   PageAnnouncer,
 } from '../index.ts';
 import { deepActiveElement, expectFocusOn, liveLog, useColorScheme } from '../test/a11y.ts';
-import { countingClient, entityConflict, shadowText, testClient, until, type TestClient } from '../test/support.ts';
+import {
+  countingClient,
+  entityConflict,
+  fakeConflict,
+  shadowText,
+  testClient,
+  until,
+  type TestClient,
+} from '../test/support.ts';
 
 interface Task {
   title: string;
@@ -22,22 +30,7 @@ interface Task {
   count?: number;
 }
 
-/** A conflict as the engine makes them, for the tests that need no server round trip. */
-function conflict(id: string, extra: Partial<Conflict> = {}): Conflict {
-  return {
-    id: `k-${id}`,
-    collection: 'tasks',
-    entityId: id,
-    base: { title: 'base', done: false, count: 1 },
-    mine: { title: 'mine', done: false, count: 1 },
-    theirs: { title: 'theirs', done: true, count: 1 },
-    theirsVersion: 2,
-    fields: ['title'],
-    detectedBy: '412',
-    detectedAt: 1,
-    ...extra,
-  };
-}
+const conflict = fakeConflict;
 
 /** A client with only what the resolver reads: a list of conflicts it controls, and a `resolve` that records. */
 function fakeClient(initial: Conflict[]) {

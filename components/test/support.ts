@@ -3,12 +3,30 @@ import { Observable } from 'rxjs';
 import {
   createSyncClient,
   type Collection,
+  type Conflict,
   type OperationInput,
   type SyncClient,
   type SyncStatus,
 } from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from '../../test/support/server.ts';
+
+/** A conflict as the engine makes them, for tests that need no server round trip. */
+export function fakeConflict(id: string, extra: Partial<Conflict> = {}): Conflict {
+  return {
+    id: `k-${id}`,
+    collection: 'tasks',
+    entityId: id,
+    base: { title: 'base', done: false, count: 1 },
+    mine: { title: 'mine', done: false, count: 1 },
+    theirs: { title: 'theirs', done: true, count: 1 },
+    theirsVersion: 2,
+    fields: ['title'],
+    detectedBy: '412',
+    detectedAt: 1,
+    ...extra,
+  };
+}
 
 /** A status for stand-in clients: online, in-page, nothing queued; `over` sets what a test is about. */
 export function fakeStatus(over: Partial<SyncStatus> = {}): SyncStatus {
