@@ -14,7 +14,7 @@ import {
 } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import { operationId } from './engine/ids.ts';
-import { normalizeBody } from './engine/body.ts';
+import { normalizeBody, withToJSON } from './engine/body.ts';
 import type { EngineHost } from './rpc/host.ts';
 import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from './rpc/connection.ts';
 import {
@@ -113,7 +113,10 @@ export interface SyncClient {
    * operations or edits have not reached the server, unless `discardUnsent`. Collections stay registered.
    */
   clear(options?: { discardUnsent?: boolean }): Promise<number>;
-  /** Resolves once the engine has answered this tab. */
+  /**
+   * Resolves once the engine has answered this tab; `unavailable` after `timeoutMs` (10 s; Infinity or 2^31 ms and
+   * more: no limit). A negative or NaN time is refused (`invalid-config`).
+   */
   ready(timeoutMs?: number): Promise<void>;
   /**
    * A Background Sync collection (the same handle for the same name): edits show at once and are pushed in the
@@ -207,12 +210,25 @@ function checkEndpoint(endpoint: unknown): asserts endpoint is string {
 export function resolveConfig(options: SyncClientOptions): EngineConfig {
   checkNamespace(options.namespace);
   checkEndpoint(options.endpoint);
-  let endpoint: string;
+  let url: URL;
   try {
-    endpoint = new URL(options.endpoint, pageBase()).href.replace(/\/+$/, '');
+    url = new URL(options.endpoint, pageBase());
   } catch {
     throw new SynclineError(SynclineErrorCode.InvalidConfig, `\`endpoint\` is not a URL: ${options.endpoint}`);
   }
+  // Requests are resolved against the endpoint's path: a query or fragment would be cut off them (every relative
+  // URL landing at the origin's root); another scheme or a user name could never be sent to.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new SynclineError(
+      SynclineErrorCode.InvalidConfig,
+      `\`endpoint\` must be an http(s) URL: ${options.endpoint}`,
+    );
+  if (url.search || url.hash || url.username || url.password)
+    throw new SynclineError(
+      SynclineErrorCode.InvalidConfig,
+      `\`endpoint\` may not carry a query, a fragment or a user name: ${options.endpoint}`,
+    );
+  const endpoint = url.href.replace(/\/+$/, '');
   const config: EngineConfig = { ...DEFAULTS, healthUrl: `${endpoint}/health`, endpoint, namespace: options.namespace };
   for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
     if (options[key] !== undefined) (config as unknown as Record<string, unknown>)[key] = options[key];
@@ -462,11 +478,20 @@ class Client implements SyncClient {
   enqueueMany(inputs: OperationInput[]): Promise<Operation[]> {
     if (!Array.isArray(inputs))
       return Promise.reject(new SynclineError(SynclineErrorCode.InvalidOperation, 'enqueueMany takes an array.'));
-    let prepared: unknown[];
+    const prepared: unknown[] = [];
     try {
-      prepared = inputs.map((input) => this.prepare(input));
+      // By index: a hole in a sparse array is an input that is not an operation, not one to skip.
+      for (let i = 0; i < inputs.length; i++) prepared.push(this.prepare(inputs[i]!));
     } catch (error) {
-      return Promise.reject(error);
+      // A getter that throws, a revoked Proxy: the input cannot be read, which is bad input like any other.
+      return Promise.reject(
+        error instanceof SynclineError
+          ? error
+          : new SynclineError(
+              SynclineErrorCode.InvalidOperation,
+              `The operation cannot be read: ${(error as Error)?.message ?? String(error)}`,
+            ),
+      );
     }
     return this.connection.call('enqueue', prepared);
   }
@@ -815,6 +840,8 @@ class Client implements SyncClient {
       (typeof URLSearchParams !== 'undefined' && request.body instanceof URLSearchParams)
         ? normalizeBody(request.body)
         : undefined;
+    // A JSON body as JSON.stringify sees it: its toJSONs would not survive the copy to the engine.
+    const json = body ? request.body : withToJSON(request.body);
     const headers =
       body?.contentType && !Object.keys(request.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')
         ? { ...request.headers, 'Content-Type': body.contentType }
@@ -826,7 +853,7 @@ class Client implements SyncClient {
         ...request,
         url,
         ...(headers ? { headers } : {}),
-        ...(body ? { body: body.body, bodyType: body.bodyType } : {}),
+        ...(body ? { body: body.body, bodyType: body.bodyType } : json !== request.body ? { body: json } : {}),
       },
     };
   }

@@ -3,6 +3,7 @@ import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type 
 import { callTimedOut, type EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
+import { withToJSON } from './engine/body.ts';
 import type {
   CollectionConfig,
   CollectionStatus,
@@ -220,16 +221,20 @@ export class CollectionHandle<T extends object> implements Collection<T> {
   }
 
   put(id: string, data: T): Promise<EntityRecord<T>> {
-    return this.registered(
-      'entityPut',
-      (by) => this.connection.callBy(by, 'entityPut', this.name, id, data) as Promise<EntityRecord<T>>,
+    return jsonOf(data).then((json) =>
+      this.registered(
+        'entityPut',
+        (by) => this.connection.callBy(by, 'entityPut', this.name, id, json) as Promise<EntityRecord<T>>,
+      ),
     );
   }
 
   patch(id: string, fields: Partial<T>): Promise<EntityRecord<T>> {
-    return this.registered(
-      'entityPatch',
-      (by) => this.connection.callBy(by, 'entityPatch', this.name, id, fields) as Promise<EntityRecord<T>>,
+    return jsonOf(fields).then((json) =>
+      this.registered(
+        'entityPatch',
+        (by) => this.connection.callBy(by, 'entityPatch', this.name, id, json) as Promise<EntityRecord<T>>,
+      ),
     );
   }
 
@@ -298,4 +303,21 @@ function unregistered(error: unknown, collection: string): boolean {
     error.code === SynclineErrorCode.NotFound &&
     (error.detail as { unregisteredCollection?: unknown } | undefined)?.unregisteredCollection === collection
   );
+}
+
+/**
+ * Entity data as JSON sees it (its toJSONs applied: the copy to the engine keeps no prototype), or `invalid-operation`
+ * when it cannot be read (a getter that throws, a revoked Proxy).
+ */
+function jsonOf(data: unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(withToJSON(data));
+  } catch (error) {
+    return Promise.reject(
+      new SynclineError(
+        SynclineErrorCode.InvalidOperation,
+        `The entity data cannot be read: ${(error as Error)?.message ?? String(error)}`,
+      ),
+    );
+  }
 }

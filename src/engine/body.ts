@@ -64,6 +64,33 @@ export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | 
   return { body, bodyType: 'json', size: encoder.encode(json).length };
 }
 
+/**
+ * `value` with each `toJSON` in it applied, as `JSON.stringify` would (a class instance's, a Date's): the copy
+ * postMessage makes keeps no prototype, so a `toJSON` would be lost on the way to the engine, and the object's own
+ * fields sent instead. The same value when none applies; a getter that throws throws here.
+ */
+export function withToJSON(value: unknown, key = '', path = new Set<object>()): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
+    return withToJSON((value as { toJSON(key: string): unknown }).toJSON(key), key, path);
+  // A cycle is left to the check that refuses it; bytes have no toJSON inside.
+  if (path.has(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
+  if (typeof Blob !== 'undefined' && value instanceof Blob) return value;
+  path.add(value);
+  const isArray = Array.isArray(value);
+  let copy: Record<string, unknown> | unknown[] | null = null;
+  const keys = isArray ? (value as unknown[]).map((_, i) => String(i)) : Object.keys(value);
+  for (const k of keys) {
+    const before = (value as Record<string, unknown>)[k];
+    const after = withToJSON(before, k, path);
+    if (after === before) continue;
+    copy ??= isArray ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
+    (copy as Record<string, unknown>)[k] = after;
+  }
+  path.delete(value);
+  return copy ?? value;
+}
+
 function isFormEntry(entry: unknown): boolean {
   if (!Array.isArray(entry) || typeof entry[0] !== 'string') return false;
   const value = entry[1];
@@ -81,9 +108,11 @@ export function isStoredBytes(value: unknown): value is StoredBytes {
 
 function formSize(entries: FormEntry[]): number {
   let size = 0;
-  for (const [name, value] of entries) {
+  for (const [name, value, filename] of entries) {
+    // The file name goes in the part's headers: counted, or a long one would carry any size past the limit.
     size +=
       encoder.encode(name).length +
+      (typeof filename === 'string' ? encoder.encode(filename).length : 0) +
       (typeof value === 'string'
         ? encoder.encode(value).length
         : value instanceof Blob

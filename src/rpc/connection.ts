@@ -3,7 +3,7 @@ import { BehaviorSubject, Observable } from 'rxjs';
 import { deserializeError, SynclineError, SynclineErrorCode } from '../errors.ts';
 import { DB_VERSION } from '../runtime/names.ts';
 import type { AuthorizeHook } from '../engine/engine.ts';
-import type { EngineConfig, Runtime } from '../types.ts';
+import { MAX_TIMER_MS, type EngineConfig, type Runtime } from '../types.ts';
 import {
   PROTOCOL_VERSION,
   parseEngineMessage,
@@ -150,23 +150,31 @@ export class EngineConnection {
 
   /** Resolves when an engine has welcomed this tab; rejects after `timeoutMs`, or at once if it cannot be reached. */
   ready(timeoutMs: number): Promise<void> {
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)
+      return Promise.reject(
+        new SynclineError(SynclineErrorCode.InvalidConfig, `ready() takes a time in ms from 0; it was ${timeoutMs}.`),
+      );
     if (this.connected) return Promise.resolve();
     // Closed (or told to reload): no engine will welcome this tab, so say why now rather than at the timeout.
     const ended = this.endReason();
     if (ended) return Promise.reject(ended);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        sub.unsubscribe();
-        // An engine that said it cannot start may yet (the tab goes on asking, and a passing failure clears): this
-        // waits its whole time, and then says why, if an engine said.
-        const { unavailable } = this.stateSubject.value;
-        reject(
-          new SynclineError(
-            SynclineErrorCode.Unavailable,
-            `The sync engine did not answer within ${timeoutMs} ms${unavailable ? `: ${unavailable}` : '.'}`,
-          ),
-        );
-      }, timeoutMs);
+      // Longer than a timer holds (Infinity, 2^31 ms and up): no time limit, rather than a timer firing at once.
+      const timer =
+        timeoutMs > MAX_TIMER_MS
+          ? undefined
+          : setTimeout(() => {
+              sub.unsubscribe();
+              // An engine that said it cannot start may yet (the tab goes on asking, and a passing failure clears): this
+              // waits its whole time, and then says why, if an engine said.
+              const { unavailable } = this.stateSubject.value;
+              reject(
+                new SynclineError(
+                  SynclineErrorCode.Unavailable,
+                  `The sync engine did not answer within ${timeoutMs} ms${unavailable ? `: ${unavailable}` : '.'}`,
+                ),
+              );
+            }, timeoutMs);
       const sub = this.stateSubject.subscribe({
         next: (state) => {
           if (!state.connected && !state.updateRequired) return;
@@ -242,6 +250,18 @@ export class EngineConnection {
     return new Observable<TopicEvent>((subscriber) => {
       if (this.endReason()) {
         subscriber.complete();
+        return;
+      }
+      // A query that cannot cross to the engine (a Proxy, as a Vue reactive object is; a function in it) would never
+      // be answered: refused here, at once.
+      const unsendable = cloneError(query);
+      if (unsendable) {
+        subscriber.error(
+          new SynclineError(
+            SynclineErrorCode.InvalidOperation,
+            `The filter cannot be sent to the engine (${unsendable}); pass plain data (Vue: toRaw(filter)).`,
+          ),
+        );
         return;
       }
       const id = this.nextId++;
@@ -398,15 +418,16 @@ export class EngineConnection {
       } satisfies ClientMessage);
       call.sent = true;
     } catch (error) {
-      // A value the browser cannot clone (a function, a Symbol, a DOM node): refused like any bad input.
+      // A value the browser cannot clone (a function, a Symbol, a DOM node, a getter that throws): refused like any
+      // bad input. Only a link that failed with arguments that clone is the engine out of reach.
       clearTimeout(call.timer);
       this.calls.delete(id);
-      const name = (error as Error)?.name;
+      const unsendable = (error as Error)?.name === 'DataCloneError' || cloneError(call.args) !== null;
       call.reject(
-        name === 'DataCloneError'
+        unsendable
           ? new SynclineError(
               SynclineErrorCode.InvalidOperation,
-              `The ${call.method} arguments cannot be sent to the engine: ${(error as Error).message}`,
+              `The ${call.method} arguments cannot be sent to the engine: ${(error as Error)?.message ?? error}`,
             )
           : new SynclineError(
               SynclineErrorCode.Unavailable,
@@ -578,5 +599,15 @@ export class EngineConnection {
         return;
       }
     }
+  }
+}
+
+/** Why `value` cannot be cloned for postMessage (the browser's message), or null when it can. */
+function cloneError(value: unknown): string | null {
+  try {
+    structuredClone(value);
+    return null;
+  } catch (error) {
+    return (error as Error)?.message ?? String(error);
   }
 }
