@@ -82,7 +82,30 @@ function markerClient(ops: Operation[], edits: DirtyEntity[] = []): SyncClient {
   } as unknown as SyncClient;
 }
 
+/** A same-origin iframe from `html`, loaded. */
+async function frame(html: string, head = '', blob = false): Promise<HTMLIFrameElement> {
+  const iframe = document.createElement('iframe');
+  const markup = `<!doctype html><html lang="en"><head><meta charset="utf-8">${head}</head><body>${html}</body></html>`;
+  // A blob: document has a real URL of this origin (location.origin is this origin, as in a served page).
+  if (blob) iframe.src = URL.createObjectURL(new Blob([markup], { type: 'text/html' }));
+  else iframe.srcdoc = markup;
+  const loaded = new Promise((r) => iframe.addEventListener('load', r, { once: true }));
+  document.body.append(iframe);
+  await loaded;
+  return iframe;
+}
+
+/** A stand-in client with the streams <sync-status> reads: a status with `pending` unsent changes. */
+function unloadClient(pending = 0): SyncClient {
+  return {
+    status$: new BehaviorSubject(fakeStatus({ counts: { pending, sending: 0, failed: 0, conflict: 0 } })),
+  } as unknown as SyncClient;
+}
+
 describe('elements at their edges', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
   /** A resolver under an inner provider under an outer one (`outer`: its silent and announcer), once a second conflict shows. */
   async function nestedResolverAfterSecondConflict(outer: { silent?: boolean; announcer?: Announcer }) {
     const fake = conflictClient([conflict('a')]);
@@ -254,5 +277,37 @@ describe('elements at their edges', () => {
     } finally {
       await t.dispose();
     }
+  });
+  it('<sync-status warn-on-unload> moved into an iframe takes its beforeunload listener along: the page it left no longer asks', async () => {
+    const client = unloadClient(1);
+    type Status = HTMLElement & { unloadWouldStrandChanges: boolean };
+    const provider = document.createElement('sync-provider') as HTMLElement & { client?: SyncClient };
+    provider.client = client;
+    const status = document.createElement('sync-status') as Status;
+    status.setAttribute('warn-on-unload', '');
+    provider.append(status);
+    document.body.append(provider);
+    const iframe = await frame('');
+    cleanups.push(() => {
+      // The listener left on this window would otherwise block the runner's navigation ("Leave site?").
+      (client.status$ as BehaviorSubject<ReturnType<typeof fakeStatus>>).next(fakeStatus());
+      provider.remove();
+      iframe.remove();
+    });
+    /** Whether a page would ask before unloading: a cancelable beforeunload that a listener cancels. */
+    const asks = (win: Window) => {
+      const event = new Event('beforeunload', { cancelable: true });
+      win.dispatchEvent(event);
+      return event.defaultPrevented;
+    };
+    await until(() => status.unloadWouldStrandChanges, 5000, 'the status knows of the unsent change');
+    expect(asks(window), 'sanity: the page holding it asks').to.equal(true);
+
+    // Moved into the iframe's document with its provider (adoptNode, then appended there).
+    const doc = iframe.contentDocument!;
+    doc.body.append(doc.adoptNode(provider));
+    await until(() => status.unloadWouldStrandChanges, 5000, 'the moved status has the client again');
+    expect(asks(iframe.contentWindow!), 'the iframe it now lives in asks').to.equal(true);
+    expect(asks(window), 'the page it left no longer asks').to.equal(false);
   });
 });

@@ -8,7 +8,14 @@ interface TrustedTypesLike {
   ): { createScriptURL(input: string): unknown };
 }
 
-let policy: { createScriptURL(input: string): unknown } | null | undefined;
+type Policy = { createScriptURL(input: string): unknown };
+
+/**
+ * The policy, shared by every copy of syncline on the page (the no-build bundle beside an npm build, two
+ * micro-frontends): a second `createPolicy('syncline')` throws under a CSP that lists it once.
+ */
+const POLICY = Symbol.for('syncline.trusted-types-policy');
+const shared = globalThis as { [POLICY]?: Policy };
 
 /**
  * Passes a worker URL through syncline's Trusted Types policy, named `syncline`, where the browser has Trusted
@@ -19,14 +26,15 @@ let policy: { createScriptURL(input: string): unknown } | null | undefined;
 export function trustedScriptUrl(url: string | URL): string | URL {
   const tt = (globalThis as { trustedTypes?: TrustedTypesLike }).trustedTypes;
   if (!tt) return url;
-  policy ??= tt.createPolicy('syncline', {
+  const policy = (shared[POLICY] ??= tt.createPolicy('syncline', {
     createScriptURL(input) {
       const resolved = new URL(input, document.baseURI);
-      if (resolved.origin !== location.origin)
+      // The document's origin: `location.origin` is "null" in an about:blank or srcdoc frame of the same origin.
+      if (resolved.origin !== globalThis.origin)
         throw new TypeError(`syncline: a worker script must be same-origin, not ${resolved.origin}`);
       return resolved.href;
     },
-  });
+  }));
   // The TrustedScriptURL object is what the SharedWorker constructor accepts; TypeScript's lib types only strings.
   return policy.createScriptURL(String(url)) as string;
 }

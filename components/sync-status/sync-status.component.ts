@@ -105,7 +105,7 @@ export class SyncStatusElement extends SyncElement {
     onValue: (status) => this.connectionSeen(status),
   });
   private clockTimer: ReturnType<typeof setInterval> | undefined;
-  private listening = false;
+  private listening: Window | null = null;
   /** The connection as the page last heard it, and as last seen; undefined until the first connected status. */
   private spoken: Connection | undefined;
   private seen: Connection | undefined;
@@ -296,12 +296,13 @@ export class SyncStatusElement extends SyncElement {
   }
 
   private listenForUnload(): void {
-    const want = this.isConnected && this.warnOnUnload;
-    if (want === this.listening) return;
-    this.listening = want;
-    const view = this.ownerDocument.defaultView;
-    if (want) view?.addEventListener('beforeunload', this.onBeforeUnload);
-    else view?.removeEventListener('beforeunload', this.onBeforeUnload);
+    const view = this.isConnected && this.warnOnUnload ? this.ownerDocument.defaultView : null;
+    if (view === this.listening) return;
+    // Removed from the window it was added to: moved to another document (an iframe, a popup), the element's
+    // ownerDocument is already the new one when it disconnects.
+    this.listening?.removeEventListener('beforeunload', this.onBeforeUnload);
+    view?.addEventListener('beforeunload', this.onBeforeUnload);
+    this.listening = view;
   }
 
   private readonly onBeforeUnload = (event: BeforeUnloadEvent): void => {
