@@ -310,4 +310,42 @@ describe('elements at their edges', () => {
     expect(asks(iframe.contentWindow!), 'the iframe it now lives in asks').to.equal(true);
     expect(asks(window), 'the page it left no longer asks').to.equal(false);
   });
+  it("renders and styles an element created in the page and first connected in an iframe's (or popup's) document", async () => {
+    const iframe = await frame('');
+    cleanups.push(() => iframe.remove());
+    const errors: string[] = [];
+    const onError = (event: ErrorEvent) => {
+      errors.push(String(event.message));
+      event.preventDefault();
+    };
+    window.addEventListener('error', onError);
+    cleanups.push(() => window.removeEventListener('error', onError));
+    const status = document.createElement('sync-status') as HTMLElement & { updateComplete: Promise<unknown> };
+    const doc = iframe.contentDocument!;
+    doc.body.append(doc.adoptNode(status));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(errors, 'no uncaught error').to.deep.equal([]);
+    expect(status.shadowRoot?.querySelector('[part~="base"]'), 'it rendered').to.not.equal(null);
+    expect(
+      iframe.contentWindow!.getComputedStyle(status).display,
+      'its styles apply (:host { display: block })',
+    ).to.equal('block');
+  });
+
+  it("keeps the styles of a rendered element moved into an iframe's document", async () => {
+    const status = document.createElement('sync-status') as HTMLElement & { updateComplete: Promise<unknown> };
+    document.body.append(status);
+    await status.updateComplete;
+    expect(getComputedStyle(status).display, 'sanity: styled in the page').to.equal('block');
+    const iframe = await frame('');
+    cleanups.push(() => {
+      status.remove();
+      iframe.remove();
+    });
+    const doc = iframe.contentDocument!;
+    doc.body.append(doc.adoptNode(status));
+    await status.updateComplete;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(iframe.contentWindow!.getComputedStyle(status).display).to.equal('block');
+  });
 });
