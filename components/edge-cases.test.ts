@@ -208,6 +208,35 @@ describe('elements at their edges', () => {
     expect(shown(), 'Escape did not hide the details after the move').to.equal(false);
   });
 
+  it('a hovered <pending-marker> moved into an iframe listens for Escape there, not on the page it left', async () => {
+    const client = markerClient([
+      operation({ status: 'failed', lastError: { kind: 'http', status: 400, message: 'Refused' } }),
+    ]);
+    const provider = await fixture<SyncProviderElement>(
+      html`<sync-provider .client=${client}><pending-marker entity="tasks/42"></pending-marker></sync-provider>`,
+    );
+    const el = provider.querySelector<PendingMarkerElement>('pending-marker')!;
+    const shown = () => el.shadowRoot!.querySelector('[part="details"]')!.classList.contains('shown');
+    await until(() => el.state === 'failed', 2000, 'failed');
+    el.dispatchEvent(new PointerEvent('pointerenter'));
+    await el.updateComplete;
+    const iframe = await frame('');
+    cleanups.push(() => iframe.remove());
+    const doc = iframe.contentDocument!;
+    doc.body.append(doc.adoptNode(provider));
+    await until(() => el.state === 'failed', 2000, 'failed there');
+    el.dispatchEvent(new PointerEvent('pointerenter'));
+    await el.updateComplete;
+    expect(shown(), 'hovered in the iframe').to.equal(true);
+    // Escape in the page it left is not about this marker any more.
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await el.updateComplete;
+    expect(shown(), 'hidden by an Escape on another page').to.equal(true);
+    doc.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+    await el.updateComplete;
+    expect(shown(), 'Escape where it is').to.equal(false);
+  });
+
   it('<pending-marker> describes a failed change whose label is empty by its kind, with its error, focusable', async () => {
     const client = markerClient([
       operation({ label: '', status: 'failed', lastError: { kind: 'http', status: 422, message: 'Title too long' } }),

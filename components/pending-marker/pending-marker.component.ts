@@ -67,6 +67,8 @@ export class PendingMarkerElement extends SyncElement {
   @state() private engaged = { focus: false, hover: false };
   /** Escape hid the details until focus or pointer leave. */
   @state() private dismissed = false;
+  /** The document listening for Escape for this marker, if any. */
+  private escapeOn: Document | null = null;
 
   constructor() {
     super();
@@ -76,7 +78,7 @@ export class PendingMarkerElement extends SyncElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.ownerDocument.removeEventListener('keydown', this.onDocumentKeydown);
+    this.listenForEscape(false);
     // Moved (a list re-sorting) or removed: no pointerleave or blur reaches it on the way, so it forgets here that
     // it was hovered or focused. Otherwise its details would show again on reconnecting, with no Escape to hide them.
     this.engaged = { focus: false, hover: false };
@@ -136,8 +138,19 @@ export class PendingMarkerElement extends SyncElement {
     const engaged = this.engaged.focus || this.engaged.hover;
     if (!engaged) this.dismissed = false;
     // Escape must hide the details whether they came with focus or with the pointer (WCAG 1.4.13).
-    if (engaged) this.ownerDocument.addEventListener('keydown', this.onDocumentKeydown);
-    else this.ownerDocument.removeEventListener('keydown', this.onDocumentKeydown);
+    this.listenForEscape(engaged);
+  }
+
+  /**
+   * Listens for Escape on the document, or stops; removed from the document it was added to (moved to another
+   * one, an iframe's, the element's ownerDocument is already the new one when it disconnects).
+   */
+  private listenForEscape(on: boolean): void {
+    const doc = on ? this.ownerDocument : null;
+    if (doc === this.escapeOn) return;
+    this.escapeOn?.removeEventListener('keydown', this.onDocumentKeydown);
+    doc?.addEventListener('keydown', this.onDocumentKeydown);
+    this.escapeOn = doc;
   }
 
   private readonly onDocumentKeydown = (event: KeyboardEvent): void => {
