@@ -13,6 +13,9 @@ import {
 import { IdempotencyKeys, parseIdempotencyKey, replayResult, requestFingerprint } from './idempotency.ts';
 import { createEntity, deleteEntity, getEntity, listChanges, putEntity } from './resources.ts';
 
+/** The methods whose Idempotency-Key counts (keys are for writes; other methods ignore one). */
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 /** One request to a collection route, as data: a single HTTP request or one op of a batch. */
 export interface ApiRequest {
   method: string;
@@ -73,7 +76,7 @@ export class SyncApi {
     const method = request.method.toUpperCase();
     // A key reused for another request is answered before the request's own checks (contract section 1): a bad
     // path, method or body under it is a 422, not a 400, 405 or 413.
-    if (method !== 'GET' && method !== 'HEAD') this.#keyOf(request, context);
+    if (WRITE_METHODS.has(method)) this.#keyOf(request, context);
     const route = this.#route(method, url.pathname);
     const { headers } = request;
     const store = this.#store;

@@ -14,7 +14,7 @@ import {
 } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
 import { operationId } from './engine/ids.ts';
-import { normalizeBody, withToJSON } from './engine/body.ts';
+import { asJsonValue, normalizeBody } from './engine/body.ts';
 import type { EngineHost } from './rpc/host.ts';
 import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from './rpc/connection.ts';
 import {
@@ -223,7 +223,7 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
       SynclineErrorCode.InvalidConfig,
       `\`endpoint\` must be an http(s) URL: ${options.endpoint}`,
     );
-  if (url.search || url.hash || url.username || url.password)
+  if (url.search || url.hash || /[?#]/.test(options.endpoint) || url.username || url.password)
     throw new SynclineError(
       SynclineErrorCode.InvalidConfig,
       `\`endpoint\` may not carry a query, a fragment or a user name: ${options.endpoint}`,
@@ -840,8 +840,12 @@ class Client implements SyncClient {
       (typeof URLSearchParams !== 'undefined' && request.body instanceof URLSearchParams)
         ? normalizeBody(request.body)
         : undefined;
-    // A JSON body as JSON.stringify sees it: its toJSONs would not survive the copy to the engine.
-    const json = body ? request.body : withToJSON(request.body);
+    // A JSON body as JSON.stringify sees it: its toJSONs would not survive the copy to the engine. One that becomes
+    // a string (a Date) is still JSON (a quoted string), not text.
+    const json = body ? request.body : asJsonValue(request.body);
+    if (json === undefined && request.body !== undefined)
+      throw new SynclineError(SynclineErrorCode.InvalidOperation, '`request.body` is not JSON-serialisable.');
+    const jsonType = json !== request.body && typeof json !== 'object' ? { bodyType: 'json' as const } : {};
     const headers =
       body?.contentType && !Object.keys(request.headers ?? {}).some((h) => h.toLowerCase() === 'content-type')
         ? { ...request.headers, 'Content-Type': body.contentType }
@@ -853,7 +857,11 @@ class Client implements SyncClient {
         ...request,
         url,
         ...(headers ? { headers } : {}),
-        ...(body ? { body: body.body, bodyType: body.bodyType } : json !== request.body ? { body: json } : {}),
+        ...(body
+          ? { body: body.body, bodyType: body.bodyType }
+          : json !== request.body
+            ? { body: json, ...jsonType }
+            : {}),
       },
     };
   }

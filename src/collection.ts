@@ -3,7 +3,7 @@ import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type 
 import { callTimedOut, type EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
 import { SynclineError, SynclineErrorCode } from './errors.ts';
-import { withToJSON } from './engine/body.ts';
+import { asJsonValue } from './engine/body.ts';
 import type {
   CollectionConfig,
   CollectionStatus,
@@ -311,7 +311,7 @@ function unregistered(error: unknown, collection: string): boolean {
  */
 function jsonOf(data: unknown): Promise<unknown> {
   try {
-    return Promise.resolve(withToJSON(data));
+    return Promise.resolve(asJsonValue(data));
   } catch (error) {
     return Promise.reject(
       new SynclineError(

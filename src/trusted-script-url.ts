@@ -29,8 +29,9 @@ export function trustedScriptUrl(url: string | URL): string | URL {
   const policy = (shared[POLICY] ??= tt.createPolicy('syncline', {
     createScriptURL(input) {
       const resolved = new URL(input, document.baseURI);
-      // The document's origin: `location.origin` is "null" in an about:blank or srcdoc frame of the same origin.
-      if (resolved.origin !== globalThis.origin)
+      // The document's origin: `location.origin` is "null" in an about:blank or srcdoc frame of the same origin. An
+      // opaque origin ("null": a sandboxed frame) is the same origin as nothing, a data: URL's "null" included.
+      if (globalThis.origin === 'null' || resolved.origin !== globalThis.origin)
         throw new TypeError(`syncline: a worker script must be same-origin, not ${resolved.origin}`);
       return resolved.href;
     },

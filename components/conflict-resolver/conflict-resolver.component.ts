@@ -200,7 +200,12 @@ export class ConflictResolverElement extends SyncElement {
       this.all.observe(this.client?.conflicts$);
     }
     if (changed.has('entity') || changed.has('collection')) this.spoken = undefined;
-    if (changed.has('silent') && this.silent) this.announcer.cancel(this);
+    if (changed.has('silent') && this.silent) {
+      // What the cancelled announcement was to say is dropped with it: silence does not catch up later.
+      this.announcer.cancel(this);
+      this.unsaid = [];
+      this.resolvedHere = false;
+    }
     const active = this.shadowRoot?.activeElement?.closest<HTMLElement>('[data-conflict]');
     this.focusBefore = active ? { id: active.dataset.conflict!, index: Number(active.dataset.index) } : undefined;
   }

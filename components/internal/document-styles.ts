@@ -31,6 +31,9 @@ function sheetIn(view: Window & typeof globalThis, style: CSSResultOrNative): CS
 export function styleForDocument(element: LitElement, root: ShadowRoot): void {
   const styles = (element.constructor as typeof LitElement).elementStyles;
   const view = element.ownerDocument.defaultView as (Window & typeof globalThis) | null;
+  // A document with no window (a template's content, createHTMLDocument) renders nothing: styled once it is
+  // adopted where it can show (the page's sheets would throw there).
+  if (!view && element.ownerDocument !== globalThis.document) return;
   if (!view || view === globalThis || !('adoptedStyleSheets' in root) || typeof view.CSSStyleSheet !== 'function') {
     adoptStyles(root, styles);
     return;

@@ -293,7 +293,11 @@ export class SyncOutboxElement extends SyncElement {
       // A moved window keeps the rows it had until the new one arrives; a new filter starts afresh.
       this.window.observe(this.client?.window$(this.filter, offset, limit), !filterChanged);
     }
-    if (changed.has('silent') && this.silent) this.announcer.cancel(this);
+    if (changed.has('silent') && this.silent) {
+      // What the cancelled announcement was to say is dropped with it: silence does not catch up later.
+      this.announcer.cancel(this);
+      this.unsaidFailures = [];
+    }
     this.rows = this.buildRows();
   }
 

@@ -145,7 +145,11 @@ export class SyncStatusElement extends SyncElement {
       this.actionError = this.unsaidFailure = '';
       this.statusController.observe(this.client?.status$);
     }
-    if (changed.has('silent') && this.silent) this.announcer.cancel(this);
+    if (changed.has('silent') && this.silent) {
+      // What the cancelled announcement was to say is dropped with it: silence does not catch up later.
+      this.announcer.cancel(this);
+      this.unsaidFailure = '';
+    }
     this.state = this.computeState();
     this.syncNowHadFocus = !!this.shadowRoot?.activeElement?.matches('[part="sync-now"]');
   }

@@ -65,30 +65,27 @@ export function normalizeBody(body: unknown, declared?: BodyType): StoredBody | 
 }
 
 /**
- * `value` with each `toJSON` in it applied, as `JSON.stringify` would (a class instance's, a Date's): the copy
- * postMessage makes keeps no prototype, so a `toJSON` would be lost on the way to the engine, and the object's own
- * fields sent instead. The same value when none applies; a getter that throws throws here.
+ * `value` as JSON sees it, where a `toJSON` in it would change that: the copy postMessage makes keeps no prototype,
+ * so a class instance's `toJSON` would be lost on the way to the engine and its own fields sent instead. Such a
+ * value goes through `JSON.stringify` here, in the page, exactly as it would be sent (undefined when JSON cannot
+ * write it); any other value is returned as it is, for the engine's own checks. A getter that throws throws here.
  */
-export function withToJSON(value: unknown, key = '', path = new Set<object>()): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
-    return withToJSON((value as { toJSON(key: string): unknown }).toJSON(key), key, path);
-  // A cycle is left to the check that refuses it; bytes have no toJSON inside.
-  if (path.has(value) || value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return value;
-  if (typeof Blob !== 'undefined' && value instanceof Blob) return value;
+export function asJsonValue(value: unknown): unknown {
+  if (!hasToJSON(value, new Set())) return value;
+  const text = JSON.stringify(value);
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+}
+
+/** Whether a `toJSON` method is anywhere in `value` (bytes and Blobs have none that JSON would call). */
+function hasToJSON(value: unknown, path: Set<object>): boolean {
+  if (typeof value !== 'object' || value === null || path.has(value)) return false;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return false;
+  if (typeof Blob !== 'undefined' && value instanceof Blob) return false;
   path.add(value);
-  const isArray = Array.isArray(value);
-  let copy: Record<string, unknown> | unknown[] | null = null;
-  const keys = isArray ? (value as unknown[]).map((_, i) => String(i)) : Object.keys(value);
-  for (const k of keys) {
-    const before = (value as Record<string, unknown>)[k];
-    const after = withToJSON(before, k, path);
-    if (after === before) continue;
-    copy ??= isArray ? [...(value as unknown[])] : { ...(value as Record<string, unknown>) };
-    (copy as Record<string, unknown>)[k] = after;
-  }
+  const found = Object.keys(value).some((key) => hasToJSON((value as Record<string, unknown>)[key], path));
   path.delete(value);
-  return copy ?? value;
+  return found;
 }
 
 function isFormEntry(entry: unknown): boolean {
