@@ -1,5 +1,6 @@
 // The page-wide polite announcer: elements report what changed, and it says each burst once, de-duplicated, in one live region.
 import { createContext } from '@lit/context';
+import { langOf } from './localize.ts';
 
 /**
  * What an element needs to tell screen-reader users what changed. `<sync-provider>` provides one through
@@ -98,19 +99,21 @@ export class PageAnnouncer implements Announcer {
   flush(): void {
     if (this.burstTimer !== undefined) this.timers.clearTimeout(this.burstTimer);
     this.burstTimer = undefined;
-    const said: string[] = [];
-    for (const message of this.pending.values()) {
+    const said: { words: string; lang: string }[] = [];
+    for (const [source, message] of this.pending) {
       const text = (typeof message === 'function' ? message() : message).trim();
+      // In the reporting element's language (a German badge on an English page is read in German).
+      const lang = source instanceof Element ? langOf(source) : '';
       // Sentence by sentence: one element's report may hold several ("1 change failed to save. Back online"), and
       // a sentence another element says too is said once.
       for (const sentence of text.split(/(?<=[.!?…])\s+/)) {
         const words = sentence.replace(/[.!?…]$/, '').trim();
-        if (words && !said.includes(words)) said.push(words);
+        if (words && !said.some((s) => s.words === words)) said.push({ words, lang });
       }
     }
     this.pending.clear();
     if (said.length === 0 || this.silent) return;
-    this.write(said.join('. '));
+    this.write(said);
   }
 
   /** Removes the region and forgets every report. */
@@ -123,14 +126,26 @@ export class PageAnnouncer implements Announcer {
     this.element = undefined;
   }
 
-  private write(text: string): void {
+  private write(said: { words: string; lang: string }[]): void {
     const region = this.ensureRegion();
     if (!region) return;
+    const text = said.map((s) => s.words).join('. ');
     if (this.clearTimer !== undefined) this.timers.clearTimeout(this.clearTimer);
     if (this.writeTimer !== undefined) this.timers.clearTimeout(this.writeTimer);
     this.writeTimer = undefined;
     const show = () => {
-      region.textContent = text;
+      // Each sentence in its own language where that is not the page's (WCAG 3.1.2).
+      const pageLang = this.doc.documentElement.lang || 'en';
+      region.replaceChildren(
+        ...said.flatMap(({ words, lang }, i) => {
+          const separator = i > 0 ? ['. '] : [];
+          if (!lang || lang === pageLang) return [...separator, words];
+          const span = this.doc.createElement('span');
+          span.lang = lang;
+          span.textContent = words;
+          return [...separator, span];
+        }),
+      );
       this.clearTimer = this.timers.setTimeout(() => {
         this.clearTimer = undefined;
         region.textContent = '';

@@ -39,7 +39,11 @@ export const styles = [
     .details.shown {
       position: absolute;
       inset-inline-start: 0;
-      top: calc(100% + 0.25em);
+      /* Right below the pill, its gap a transparent border of the details: the pointer moving from the pill to
+         them never leaves the marker, so they stay shown (WCAG 1.4.13, hoverable). */
+      top: 100%;
+      border-top: 0.25em solid transparent;
+      background-clip: padding-box;
       z-index: 1;
       width: max-content;
       max-width: min(20em, 80vw);

@@ -115,6 +115,9 @@ export class SyncStatusElement extends SyncElement {
   @state() private actionError = '';
   /** That failure, until the announcer has said it. */
   private unsaidFailure = '';
+  /** The storage health as the page last heard it, and as last seen; undefined until the first status. */
+  private storageSpoken: EngineSyncStatus['storage'] | undefined;
+  private storageSeen: EngineSyncStatus['storage'] | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -142,6 +145,7 @@ export class SyncStatusElement extends SyncElement {
     if (changed.has('client')) {
       // Before observing: a source that emits at once sets the new baseline.
       this.spoken = this.seen = undefined;
+      this.storageSpoken = this.storageSeen = undefined;
       this.actionError = this.unsaidFailure = '';
       this.statusController.observe(this.client?.status$);
     }
@@ -222,7 +226,7 @@ export class SyncStatusElement extends SyncElement {
         }
       </div>
       ${this.actionError ? html`<p part="action-error" class="warning">${this.actionError}</p>` : nothing}
-      ${storage ? html`<p part="warning" class="warning" role="alert">${storage}</p>` : nothing}
+      ${storage ? html`<p part="warning" class="warning">${storage}</p>` : nothing}
       ${engineError ? html`<p part="engine-error" class="warning">${text.engineError(engineError)}</p>` : nothing}
       <p part="runtime">${status.continuesAfterClose ? text.continuesAfterClose : text.sentWhileOpen}</p>
       <slot></slot>
@@ -243,6 +247,12 @@ export class SyncStatusElement extends SyncElement {
 
   /** Reports a connection change to the announcer; status updates that leave the connection as it was are not news. */
   private connectionSeen(status: EngineSyncStatus): void {
+    // A full (or failing) disk is said through the page's one region like the rest, and silenced with it.
+    if (status.storage !== this.storageSeen) {
+      this.storageSeen = status.storage;
+      if (this.storageSpoken === undefined || this.silent) this.storageSpoken = status.storage;
+      else this.announce(() => this.news());
+    }
     const connection = connectionOf(status);
     // Reconnecting (to a restarted worker, a new leader) is not news: what follows it is.
     if (connection === undefined || connection === this.seen) return;
@@ -260,6 +270,11 @@ export class SyncStatusElement extends SyncElement {
     const parts = this.unsaidFailure ? [this.unsaidFailure] : [];
     this.unsaidFailure = '';
     const status = this.status;
+    if (status && this.storageSpoken !== undefined && status.storage !== this.storageSpoken) {
+      this.storageSpoken = status.storage;
+      if (status.storage === 'quota-exceeded') parts.push(this.text.storageFull);
+      else if (status.storage === 'error') parts.push(this.text.storageError);
+    }
     const connection = status && connectionOf(status);
     if (!status || connection === undefined || this.spoken === undefined || connection === this.spoken)
       return parts.join('. ');
