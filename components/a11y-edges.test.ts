@@ -15,30 +15,23 @@ import './define.ts';
 import './locales/de.ts';
 import { PageAnnouncer, type PendingMarkerElement, type SyncStatusElement } from './index.ts';
 import { frames, liveLog } from './test/a11y.ts';
-import { fakeStatus, until } from './test/support.ts';
+import { fakeOperation, fakeStatus, until } from './test/support.ts';
 
 /** A stream that stays open, as a live client's do (one that completes tells the elements the client has ended). */
 const live = <T>(value: T): Observable<T> => new BehaviorSubject(value).asObservable();
 
 function op(id: string, entity: string, status: OperationStatus, extra: Partial<Operation> = {}): Operation {
   const [type, entityId] = entity.split('/') as [string, string];
-  return {
+  return fakeOperation({
     id,
-    seq: 1,
-    lane: 'default',
-    kind: 'task.rename',
     label: `Rename ${entityId}`,
     request: { method: 'PUT', url: `${type}/${entityId}` },
     entity: { type, id: entityId },
     entityKey: entity,
     status,
     attempts: 1,
-    strikes: 0,
-    nextAttemptAt: 0,
-    createdAt: 1,
-    updatedAt: 1,
     ...extra,
-  } as Operation;
+  });
 }
 
 /** A client with fixed or scripted streams: enough for what the badge, the marker and the status read. */

@@ -14,7 +14,7 @@ import {
   type SyncStatusElement,
 } from './index.ts';
 import { deepActiveElement, liveLog } from './test/a11y.ts';
-import { fakeConflict, fakeStatus, refusingClient, testClient, until } from './test/support.ts';
+import { fakeConflict, fakeOperation, fakeStatus, frame, refusingClient, testClient, until } from './test/support.ts';
 
 const conflict = fakeConflict;
 
@@ -52,25 +52,7 @@ function spyOnDocumentAnnouncer(): { said: string[]; stop(): void } {
   return { said, stop: () => (shared.announce = original) };
 }
 
-function operation(extra: Partial<Operation> = {}): Operation {
-  return {
-    id: 'op-1',
-    seq: 1,
-    lane: 'default',
-    kind: 'task.rename',
-    label: 'Rename task',
-    request: { method: 'PUT', url: 'tasks/42', body: {} },
-    entity: { type: 'tasks', id: '42' },
-    entityKey: 'tasks/42',
-    status: 'pending',
-    attempts: 0,
-    strikes: 0,
-    nextAttemptAt: 0,
-    createdAt: 1,
-    updatedAt: 1,
-    ...extra,
-  } as Operation;
-}
+const operation = fakeOperation;
 
 /** A client with only what <pending-marker> reads. */
 function markerClient(ops: Operation[], edits: DirtyEntity[] = []): SyncClient {
@@ -80,19 +62,6 @@ function markerClient(ops: Operation[], edits: DirtyEntity[] = []): SyncClient {
     watchOperations: () => list.asObservable(),
     dirtyEntities$: new BehaviorSubject(edits).asObservable(),
   } as unknown as SyncClient;
-}
-
-/** A same-origin iframe from `html`, loaded. */
-async function frame(html: string, head = '', blob = false): Promise<HTMLIFrameElement> {
-  const iframe = document.createElement('iframe');
-  const markup = `<!doctype html><html lang="en"><head><meta charset="utf-8">${head}</head><body>${html}</body></html>`;
-  // A blob: document has a real URL of this origin (location.origin is this origin, as in a served page).
-  if (blob) iframe.src = URL.createObjectURL(new Blob([markup], { type: 'text/html' }));
-  else iframe.srcdoc = markup;
-  const loaded = new Promise((r) => iframe.addEventListener('load', r, { once: true }));
-  document.body.append(iframe);
-  await loaded;
-  return iframe;
 }
 
 /** A stand-in client with the streams <sync-status> reads: a status with `pending` unsent changes. */

@@ -1,18 +1,6 @@
 // Worker URLs under Trusted Types: one policy shared by every copy of syncline on a page, and same-origin judged by the document's origin.
 import { expect } from '@open-wc/testing';
-
-/** A same-origin iframe from `html`, loaded. */
-async function frame(html: string, head = '', blob = false): Promise<HTMLIFrameElement> {
-  const iframe = document.createElement('iframe');
-  const markup = `<!doctype html><html lang="en"><head><meta charset="utf-8">${head}</head><body>${html}</body></html>`;
-  // A blob: document has a real URL of this origin (location.origin is this origin, as in a served page).
-  if (blob) iframe.src = URL.createObjectURL(new Blob([markup], { type: 'text/html' }));
-  else iframe.srcdoc = markup;
-  const loaded = new Promise((r) => iframe.addEventListener('load', r, { once: true }));
-  document.body.append(iframe);
-  await loaded;
-  return iframe;
-}
+import { frame } from '../components/test/support.ts';
 
 /** The page's own worker script, as a no-build page names it with `worker-url`. */
 const WORKER = '/src/worker.ts';

@@ -40,3 +40,14 @@ export function styleForDocument(element: LitElement, root: ShadowRoot): void {
   }
   root.adoptedStyleSheets = styles.map((style) => sheetIn(view, style));
 }
+
+/**
+ * What an element's `createRenderRoot` returns: its shadow root styled for the document it is in, with what the
+ * root already holds kept before what is rendered (as LitElement's own does).
+ */
+export function documentRenderRoot(element: LitElement): ShadowRoot {
+  const root = element.shadowRoot ?? element.attachShadow((element.constructor as typeof LitElement).shadowRootOptions);
+  styleForDocument(element, root);
+  element.renderOptions.renderBefore ??= root.firstChild;
+  return root;
+}

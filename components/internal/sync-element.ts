@@ -9,7 +9,7 @@ import { ObservableController } from '../controllers/observable-controller.ts';
 import { LocalizeController } from '../localize.ts';
 import type { SynclineStrings } from '../strings.ts';
 import { ensureContextRoot } from './context-root.ts';
-import { styleForDocument } from './document-styles.ts';
+import { documentRenderRoot, styleForDocument } from './document-styles.ts';
 
 /**
  * How long an element waits for a `<sync-provider>` above it that is not defined yet before it warns: its code
@@ -102,11 +102,7 @@ export abstract class SyncElement extends LitElement {
 
   /** Its shadow root, styled for the document it is in (see `styleForDocument`). */
   protected override createRenderRoot(): HTMLElement | DocumentFragment {
-    const root = this.shadowRoot ?? this.attachShadow((this.constructor as typeof LitElement).shadowRootOptions);
-    styleForDocument(this, root);
-    // As LitElement does: what the root already holds stays before what is rendered.
-    this.renderOptions.renderBefore ??= root.firstChild;
-    return root;
+    return documentRenderRoot(this);
   }
 
   /** Moved into another document (an iframe's, a popup's): styled for that one. */

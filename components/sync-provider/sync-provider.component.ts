@@ -10,7 +10,7 @@ import { ensureContextRoot } from '../internal/context-root.ts';
 import { LocalizeController } from '../localize.ts';
 import { layerStrings, type SynclineStrings } from '../strings.ts';
 import { styles } from './sync-provider.styles.ts';
-import { styleForDocument } from '../internal/document-styles.ts';
+import { documentRenderRoot, styleForDocument } from '../internal/document-styles.ts';
 
 /**
  * Provides a sync client to the syncline elements inside it, through shadow roots: one provider on
@@ -127,11 +127,7 @@ export class SyncProviderElement extends LitElement {
 
   /** Its shadow root, styled for the document it is in (see `styleForDocument`). */
   protected override createRenderRoot(): HTMLElement | DocumentFragment {
-    const root = this.shadowRoot ?? this.attachShadow((this.constructor as typeof LitElement).shadowRootOptions);
-    styleForDocument(this, root);
-    // As LitElement does: what the root already holds stays before what is rendered.
-    this.renderOptions.renderBefore ??= root.firstChild;
-    return root;
+    return documentRenderRoot(this);
   }
 
   /** Moved into another document (an iframe's, a popup's): styled for that one. */

@@ -4,12 +4,46 @@ import {
   createSyncClient,
   type Collection,
   type Conflict,
+  type Operation,
   type OperationInput,
   type SyncClient,
   type SyncStatus,
 } from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
 import { API, addFault, clearFaults, eventually, serverItems, uniqueName } from '../../test/support/server.ts';
+
+/** A same-origin iframe from `html`, loaded: srcdoc, or a blob: URL of this origin (`blob`: a real document URL). */
+export async function frame(html: string, head = '', blob = false): Promise<HTMLIFrameElement> {
+  const iframe = document.createElement('iframe');
+  const markup = `<!doctype html><html lang="en"><head><meta charset="utf-8">${head}</head><body>${html}</body></html>`;
+  if (blob) iframe.src = URL.createObjectURL(new Blob([markup], { type: 'text/html' }));
+  else iframe.srcdoc = markup;
+  const loaded = new Promise((r) => iframe.addEventListener('load', r, { once: true }));
+  document.body.append(iframe);
+  await loaded;
+  return iframe;
+}
+
+/** An operation as the engine shows it, for stand-in clients: `extra` sets what a test is about. */
+export function fakeOperation(extra: Partial<Operation> = {}): Operation {
+  return {
+    id: 'op-1',
+    seq: 1,
+    lane: 'default',
+    kind: 'task.rename',
+    label: 'Rename task',
+    request: { method: 'PUT', url: 'tasks/42', body: {} },
+    entity: { type: 'tasks', id: '42' },
+    entityKey: 'tasks/42',
+    status: 'pending',
+    attempts: 0,
+    strikes: 0,
+    nextAttemptAt: 0,
+    createdAt: 1,
+    updatedAt: 1,
+    ...extra,
+  } as Operation;
+}
 
 /** A conflict as the engine makes them, for tests that need no server round trip. */
 export function fakeConflict(id: string, extra: Partial<Conflict> = {}): Conflict {
