@@ -124,6 +124,37 @@ describe('accessibility at the edges', () => {
       }
     });
 
+    it('says what happens in an open modal <dialog> inside it, where it is not inert, and outside it again once closed (4.1.3)', async () => {
+      const count = new BehaviorSubject(0);
+      const announcer = new PageAnnouncer({ delay: 100 });
+      const dialog = await fixture<HTMLDialogElement>(html`<dialog>
+        <sync-provider .client=${fakeClient({ count })} .announcer=${announcer}><pending-badge></pending-badge></sync-provider>
+      </dialog>`);
+      try {
+        dialog.showModal();
+        const badge = dialog.querySelector('pending-badge')!;
+        await until(() => badge.count === 0, 3000, 'baseline');
+        count.next(3);
+        await until(() => announcer.region?.textContent === '3 changes not yet saved', 3000, 'said');
+        // Not inert: it takes focus (an inert node does not), as assistive technology reads it.
+        const region = announcer.region!;
+        region.tabIndex = -1;
+        region.focus();
+        expect({ inDialog: region.parentNode === dialog, focusable: document.activeElement === region }).to.deep.equal({
+          inDialog: true,
+          focusable: true,
+        });
+        region.removeAttribute('tabindex');
+        dialog.close();
+        count.next(5);
+        await until(() => announcer.region?.textContent === '5 changes not yet saved', 3000, 'said after closing');
+        expect(announcer.region!.parentNode).to.equal(document.body);
+      } finally {
+        if (dialog.open) dialog.close();
+        announcer.dispose();
+      }
+    });
+
     it('marks a lang="de" element\'s German announcement as German in the page\'s English live region (3.1.2)', async () => {
       document.documentElement.lang = 'en';
       const count = new BehaviorSubject(0);

@@ -163,10 +163,17 @@ export class PageAnnouncer implements Announcer {
     }
   }
 
+  /**
+   * The live region, created on first use and placed: where `mount` says, or, while a modal `<dialog>` is open
+   * and that place is outside it, at the end of the topmost one. Everything outside a modal dialog is inert, and a
+   * region there is never heard. Placed at the start of each burst, well before it is written to.
+   */
   private ensureRegion(): HTMLElement | undefined {
-    if (this.element?.isConnected) return this.element;
-    const parent = this.mount();
-    if (!parent) return undefined;
+    const mounted = this.mount();
+    const modal = this.topModal();
+    const parent = modal && !(mounted && modal.contains(mounted as Node)) ? modal : mounted;
+    if (!parent) return this.element?.isConnected ? this.element : undefined;
+    if (this.element?.parentNode === parent) return this.element;
     if (!this.element) {
       const region = this.doc.createElement('div');
       region.setAttribute('role', 'status');
@@ -190,6 +197,17 @@ export class PageAnnouncer implements Announcer {
     }
     parent.append(this.element);
     return this.element;
+  }
+
+  /** The open modal dialog on top: of several (rare), the last in document order. */
+  private topModal(): Element | null {
+    try {
+      const open = this.doc.querySelectorAll('dialog:modal');
+      return open.length > 0 ? open[open.length - 1]! : null;
+    } catch {
+      // A browser without :modal: as before, at the mount.
+      return null;
+    }
   }
 }
 
