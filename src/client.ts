@@ -12,7 +12,7 @@ import {
   shareReplay,
   startWith,
 } from 'rxjs';
-import { SynclineError, SynclineErrorCode } from './errors.ts';
+import { SynclineError, SynclineErrorCode, unreadableInput } from './errors.ts';
 import { operationId } from './engine/ids.ts';
 import { asJsonValue, normalizeBody } from './engine/body.ts';
 import type { EngineHost } from './rpc/host.ts';
@@ -223,7 +223,8 @@ export function resolveConfig(options: SyncClientOptions): EngineConfig {
       SynclineErrorCode.InvalidConfig,
       `\`endpoint\` must be an http(s) URL: ${options.endpoint}`,
     );
-  if (url.search || url.hash || /[?#]/.test(options.endpoint) || url.username || url.password)
+  // On the string as given: a bare "?" or "#" leaves url.search and url.hash empty, and the href keeps it.
+  if (/[?#]/.test(options.endpoint) || url.username || url.password)
     throw new SynclineError(
       SynclineErrorCode.InvalidConfig,
       `\`endpoint\` may not carry a query, a fragment or a user name: ${options.endpoint}`,
@@ -483,15 +484,7 @@ class Client implements SyncClient {
       // By index: a hole in a sparse array is an input that is not an operation, not one to skip.
       for (let i = 0; i < inputs.length; i++) prepared.push(this.prepare(inputs[i]!));
     } catch (error) {
-      // A getter that throws, a revoked Proxy: the input cannot be read, which is bad input like any other.
-      return Promise.reject(
-        error instanceof SynclineError
-          ? error
-          : new SynclineError(
-              SynclineErrorCode.InvalidOperation,
-              `The operation cannot be read: ${(error as Error)?.message ?? String(error)}`,
-            ),
-      );
+      return Promise.reject(unreadableInput(error, 'The operation'));
     }
     return this.connection.call('enqueue', prepared);
   }

@@ -2,7 +2,7 @@
 import { Observable, distinctUntilChanged, filter, map, scan, shareReplay, type Subscription } from 'rxjs';
 import { callTimedOut, type EngineConnection } from './rpc/connection.ts';
 import type { TopicEvent } from './rpc/protocol.ts';
-import { SynclineError, SynclineErrorCode } from './errors.ts';
+import { SynclineError, SynclineErrorCode, unreadableInput } from './errors.ts';
 import { asJsonValue } from './engine/body.ts';
 import type {
   CollectionConfig,
@@ -313,11 +313,6 @@ function jsonOf(data: unknown): Promise<unknown> {
   try {
     return Promise.resolve(asJsonValue(data));
   } catch (error) {
-    return Promise.reject(
-      new SynclineError(
-        SynclineErrorCode.InvalidOperation,
-        `The entity data cannot be read: ${(error as Error)?.message ?? String(error)}`,
-      ),
-    );
+    return Promise.reject(unreadableInput(error, 'The entity data'));
   }
 }

@@ -60,6 +60,18 @@ export function serializeError(error: unknown): SerializedError {
   return { name: 'SynclineError', code, message, detail: { name } };
 }
 
+/**
+ * `error` from reading `what` the app passed (a getter that throws, a revoked Proxy) as the bad input it is:
+ * `invalid-operation`; a SynclineError (a check of ours) as it is.
+ */
+export function unreadableInput(error: unknown, what: string): SynclineError {
+  if (error instanceof SynclineError) return error;
+  return new SynclineError(
+    SynclineErrorCode.InvalidOperation,
+    `${what} cannot be read: ${(error as Error)?.message ?? String(error)}`,
+  );
+}
+
 export function deserializeError(data: SerializedError): Error {
   if (data.name === 'SynclineError' && data.code)
     return new SynclineError(data.code as SynclineErrorCode, data.message, data.detail);

@@ -1,14 +1,12 @@
 // Worker script URLs under Trusted Types: pages with `require-trusted-types-for 'script'` refuse a plain string.
 
+/** A Trusted Types policy, as far as it is used here. */
+type Policy = { createScriptURL(input: string): unknown };
+
 /** The subset of the Trusted Types API used here (not in TypeScript's DOM lib yet). */
 interface TrustedTypesLike {
-  createPolicy(
-    name: string,
-    rules: { createScriptURL(input: string): string },
-  ): { createScriptURL(input: string): unknown };
+  createPolicy(name: string, rules: { createScriptURL(input: string): string }): Policy;
 }
-
-type Policy = { createScriptURL(input: string): unknown };
 
 /**
  * The policy, shared by every copy of syncline on the page (the no-build bundle beside an npm build, two

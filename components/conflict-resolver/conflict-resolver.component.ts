@@ -535,14 +535,13 @@ export class ConflictResolverElement extends SyncElement {
       this.drafts = new Map([...this.drafts].filter(([id]) => ids.has(id)));
     // A draft whose server copy changed under the user's choices: said once (its draft is kept as moved), as the
     // notice beside it shows.
-    const moved = (this.all.value ?? []).filter((c) => {
+    const moved = (this.all.value ?? []).flatMap((c) => {
       const draft = this.drafts.get(c.id);
-      return draft !== undefined && !draft.moved && this.draftOf(c).moved;
+      const now = draft && !draft.moved ? this.draftOf(c) : undefined;
+      return now?.moved ? [[c.id, now] as const] : [];
     });
     if (moved.length > 0) {
-      const drafts = new Map(this.drafts);
-      for (const c of moved) drafts.set(c.id, this.draftOf(c));
-      this.drafts = drafts;
+      this.drafts = new Map([...this.drafts, ...moved]);
       this.unsaid.push(this.text.conflictMoved);
     }
     this.reportNews(moved.length > 0);

@@ -5,6 +5,7 @@ import type { SyncStatus as EngineSyncStatus } from '../../src/index.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
 import { SyncNowEvent, SyncReloadEvent } from '../events.ts';
 import { SyncElement } from '../internal/sync-element.ts';
+import type { SynclineStrings } from '../strings.ts';
 import { styles } from './sync-status.styles.ts';
 
 /** What `<sync-status>` reflects in its `state` attribute. */
@@ -204,8 +205,7 @@ export class SyncStatusElement extends SyncElement {
     // Sent and refused is not "not yet sent": those wait for the user, and are said apart (changes and edits alike).
     const failed = status.counts.failed + editsFailed;
     const conflicts = status.counts.conflict + editConflicts;
-    const storage =
-      status.storage === 'quota-exceeded' ? text.storageFull : status.storage === 'error' ? text.storageError : '';
+    const storage = storageWords(status.storage, text);
     // Kept by the engine until replaced; a sync accepted since shows the engine got past it.
     const engineError =
       status.engineError && !(status.lastSyncAt !== null && status.lastSyncAt > status.engineError.at)
@@ -272,8 +272,8 @@ export class SyncStatusElement extends SyncElement {
     const status = this.status;
     if (status && this.storageSpoken !== undefined && status.storage !== this.storageSpoken) {
       this.storageSpoken = status.storage;
-      if (status.storage === 'quota-exceeded') parts.push(this.text.storageFull);
-      else if (status.storage === 'error') parts.push(this.text.storageError);
+      const storage = storageWords(status.storage, this.text);
+      if (storage) parts.push(storage);
     }
     const connection = status && connectionOf(status);
     if (!status || connection === undefined || this.spoken === undefined || connection === this.spoken)
@@ -358,4 +358,9 @@ function unsentOf(status: EngineSyncStatus): number {
 function editsOf(status: EngineSyncStatus): { edits: number; conflicts: number; failed: number } {
   const { dirty = 0, conflicts = 0, failed = 0 } = status.entities ?? {};
   return { edits: Math.max(0, dirty - conflicts - failed), conflicts, failed };
+}
+
+/** What a storage health says (a full or failing disk), or nothing when it is fine. */
+function storageWords(storage: EngineSyncStatus['storage'], text: SynclineStrings): string {
+  return storage === 'quota-exceeded' ? text.storageFull : storage === 'error' ? text.storageError : '';
 }

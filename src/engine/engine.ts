@@ -1791,7 +1791,6 @@ const clears = (bound: ClearBound, op: Operation) =>
  * clear()'s options, checked before anything is removed: it deletes, so a value that only looks like `true`
  * (`discardUnsent: 'false'`) must not count as one.
  */
-
 function checkClearOptions(options: unknown): { discardUnsent?: boolean; before?: number } {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null || Array.isArray(options))
