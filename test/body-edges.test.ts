@@ -2,11 +2,10 @@
 import { expect, fixture, html } from '@open-wc/testing';
 import { BehaviorSubject } from 'rxjs';
 import { createSyncClient, SynclineError, type Conflict, type Resolution, type SyncClient } from '../src/index.ts';
-import { deleteSynclineDB } from '../src/testing.ts';
 import '../components/define.ts';
 import { PageAnnouncer, type ConflictResolverElement } from '../components/index.ts';
 import { liveLog } from '../components/test/a11y.ts';
-import { fakeConflict, until } from '../components/test/support.ts';
+import { fakeConflict, testClient, until } from '../components/test/support.ts';
 import { uniqueName, unreachable } from './support/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,22 +14,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
+/** A client in the page on a collection of its own, disposed after the test. */
 function makeClient() {
-  const namespace = uniqueName('tj');
-  const collection = uniqueName('c');
-  const client = createSyncClient({
-    endpoint: '/api',
-    namespace,
-    mode: 'in-page',
-    heartbeatMs: 200,
-    healthUrl: `/api/health/${collection}`,
-  });
-  cleanups.push(async () => {
-    client.close();
-    await unreachable(collection, false);
-    await Promise.race([deleteSynclineDB(namespace), sleep(2000)]);
-  });
-  return { client, collection };
+  const t = testClient('tj');
+  cleanups.push(() => t.dispose());
+  return t;
 }
 
 const post = (url: string, body: unknown) =>

@@ -1,8 +1,8 @@
 // The public client API under hostile input: getters that throw, Proxies, toJSON, sparse arrays, odd endpoints and timeouts.
 import { expect } from '@open-wc/testing';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { createSyncClient, SynclineError, type SyncMode } from '../src/index.ts';
-import { deleteSynclineDB } from '../src/testing.ts';
+import { createSyncClient, SynclineError, type SyncClientOptions, type SyncMode } from '../src/index.ts';
+import { testClient } from '../components/test/support.ts';
 import { eventually, serverItems, uniqueName, unreachable } from './support/server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -11,23 +11,11 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-function makeClient(mode: SyncMode = 'in-page', extra: Record<string, unknown> = {}) {
-  const namespace = uniqueName(`rv-${mode}`);
-  const collection = uniqueName('c');
-  const client = createSyncClient({
-    endpoint: '/api',
-    namespace,
-    mode,
-    heartbeatMs: 200,
-    healthUrl: `/api/health/${collection}`,
-    ...extra,
-  });
-  cleanups.push(async () => {
-    client.close();
-    await unreachable(collection, false);
-    await Promise.race([deleteSynclineDB(namespace), sleep(2000)]);
-  });
-  return { client, namespace, collection };
+/** A client of `mode` (and `extra` options) on a collection of its own, disposed after the test. */
+function makeClient(mode: SyncMode = 'in-page', extra: Partial<SyncClientOptions> = {}) {
+  const t = testClient(`rv-${mode}`, { mode, ...extra });
+  cleanups.push(() => t.dispose());
+  return t;
 }
 
 /** The settled outcome of a promise, or 'pending' if it has not settled within `ms`. */

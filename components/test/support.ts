@@ -7,6 +7,7 @@ import {
   type Operation,
   type OperationInput,
   type SyncClient,
+  type SyncClientOptions,
   type SyncStatus,
 } from '../../src/index.ts';
 import { deleteSynclineDB } from '../../src/testing.ts';
@@ -97,7 +98,7 @@ export interface TestClient {
   dispose(): Promise<void>;
 }
 
-export function testClient(prefix: string): TestClient {
+export function testClient(prefix: string, options: Partial<SyncClientOptions> = {}): TestClient {
   const namespace = uniqueName(`el-${prefix}`);
   const collection = uniqueName('c');
   const client = createSyncClient({
@@ -106,6 +107,7 @@ export function testClient(prefix: string): TestClient {
     mode: 'in-page',
     heartbeatMs: 200,
     healthUrl: `/api/health/${collection}`,
+    ...options,
   });
   return {
     client,
