@@ -68,7 +68,14 @@ describe('<sync-provider> defined after the elements inside it', () => {
         expect(shadowText(el), el.localName).not.to.contain(defaultStrings.noProvider);
       }
       expect(warnings.calls, 'before the provider is defined').to.deep.equal([]);
+      // Set before the provider's code loaded: its client is made once, with the hook, not once without it first.
+      const provider = host.querySelector<SyncProviderElement>('sync-provider')!;
+      provider.authorize = async () => ({ Authorization: 'Bearer early' });
       customElements.define('sync-provider', SyncProviderElement);
+      const first = provider.client;
+      expect(first, 'made as it upgraded').to.not.equal(undefined);
+      await provider.updateComplete;
+      expect(provider.client, 'the same client after its first update').to.equal(first);
       const badge = elements[0] as PendingBadgeElement;
       await until(() => badge.count === 0, 5000, 'the badge reads the provider’s client');
       await until(

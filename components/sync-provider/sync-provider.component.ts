@@ -105,6 +105,8 @@ export class SyncProviderElement extends LitElement {
   private failedKey: string | undefined;
   /** A namespace came without an endpoint as it connected: judged at the next update, once a framework set them all. */
   private judgeLater = false;
+  /** The first update, run as the element connects: `connectedCallback` reconciles after it. */
+  private connecting = false;
 
   constructor() {
     super();
@@ -138,6 +140,16 @@ export class SyncProviderElement extends LitElement {
   override connectedCallback(): void {
     ensureContextRoot(this.ownerDocument);
     super.connectedCallback();
+    // Properties set before this element's code loaded (`authorize`, `strings`, a `client`) are applied only by the
+    // first update: run it now, or the client below would be made without them, and replaced a moment later.
+    if (!this.hasUpdated) {
+      this.connecting = true;
+      try {
+        this.performUpdate();
+      } finally {
+        this.connecting = false;
+      }
+    }
     // Synchronously, so children connecting right after see the client and the strings at once (no flash of "no provider").
     this.publishStrings();
     this.reconcile(true);
@@ -163,6 +175,7 @@ export class SyncProviderElement extends LitElement {
     if (changed.has('strings')) this.publishStrings();
     if (
       this.isConnected &&
+      !this.connecting &&
       (this.judgeLater ||
         changed.has('client') ||
         changed.has('endpoint') ||
