@@ -27,7 +27,7 @@ import {
   unreachable,
 } from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
-import { failReads } from './support/databases.ts';
+import { failReads, failWrites } from './support/databases.ts';
 
 interface Task {
   title: string;
@@ -327,6 +327,27 @@ describe('Background Sync in the engine', () => {
       title: 'mine',
       note: 'theirs',
     });
+  });
+
+  it('asks again for a feed page whose write failed at commit: the next pull does not pass over it', async () => {
+    const engine = await start('merge');
+    await serverPut(collection, 'a', { title: 'A' });
+    await engine.background!.pull(collection);
+    await serverPut(collection, 'a', { title: 'A2' }, '"1"');
+    // The next commit of the replica fails (a full disk, a crash of the database process): the page is not stored.
+    const commit = IDBTransaction.prototype.commit;
+    IDBTransaction.prototype.commit = function (this: IDBTransaction) {
+      IDBTransaction.prototype.commit = commit;
+      this.abort();
+    };
+    try {
+      await engine.background!.pull(collection);
+    } finally {
+      IDBTransaction.prototype.commit = commit;
+    }
+    expect((await stored('a'))!.version, 'not stored').to.equal(1);
+    await engine.background!.pull(collection);
+    expect((await stored('a'))!.data).to.deep.equal({ title: 'A2' });
   });
 
   it('pages through a long feed', async () => {
@@ -1546,6 +1567,48 @@ describe('Background Sync in the engine', () => {
       onB: [{ title: 'someone else' }],
       conflicts: 1,
     });
+  });
+
+  it('pushes every stored edit while a full disk refuses to record the answers, and records them once it takes writes', async () => {
+    const engine = await start('merge');
+    for (const id of ['t1', 't2', 't3']) await engine.entityPut(collection, id, { title: id });
+    for (const id of ['t1', 't2', 't3']) await clean(id);
+    const back = await offline();
+    // Oldest first: a create (its mark before it leaves cannot be written either), an edit the server refuses for
+    // good, two it takes.
+    await engine.entityPut(collection, 'n1', { title: 'new' });
+    for (const id of ['t1', 't2', 't3']) await engine.entityPatch(collection, id, { done: true });
+    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 422, times: 1 });
+    const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+    try {
+      await back();
+      await eventually(
+        async () => (await serverItems(collection)).filter((i) => i.data?.done).length === 2,
+        10_000,
+        't2 and t3 pushed past the create and the refusal',
+      );
+      expect(engine.status.storage).to.equal('quota-exceeded');
+      expect(engine.status.entities, 'nothing recorded yet').to.include({ dirty: 4, failed: 0 });
+    } finally {
+      disk.restore();
+    }
+    // The disk takes writes again: the answers are recorded (the next try a second later), then the create goes.
+    f.clock.advance(1_000);
+    await clean('t2');
+    await clean('t3');
+    await clean('n1');
+    await eventually(() => engine.status.entities.failed === 1, 5_000, "t1's refusal recorded");
+    expect(engine.status.storage).to.equal('ok');
+    expect((await stored('t1'))!.lastError?.status).to.equal(422);
+    // Each revision applied once: no push was sent again while its answer waited to be recorded.
+    expect(await writes(collection)).to.deep.equal([
+      ['t1', 1, `${collection}/t1@1`],
+      ['t2', 1, `${collection}/t2@1`],
+      ['t3', 1, `${collection}/t3@1`],
+      ['t2', 2, `${collection}/t2@2`],
+      ['t3', 2, `${collection}/t3@2`],
+      ['n1', 1, `${collection}/n1@1`],
+    ]);
   });
 
   it('refuses non-object resolutions, oversized edits, the ids "." and "..", and a pull interval no timer holds', async () => {

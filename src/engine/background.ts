@@ -21,7 +21,6 @@ import { isRecord, type Outcome } from './outcome.ts';
 import { retryDelay } from './reducer.ts';
 import { attempt, type Attempt } from './transport.ts';
 import { commitNow } from './commit.ts';
-import type { StorageHealth } from './store.ts';
 import type { IDBPTransaction, StoreNames } from 'idb';
 import type { SynclineSchema } from './db.ts';
 
@@ -93,7 +92,8 @@ export interface BackgroundHost {
   rolledBack(rollback: Rollback): void;
   /** The server accepted a push or answered a whole pull at `at`: the engine's `lastSyncAt` moves on to it. */
   synced(at: number): void;
-  setStorageHealth?(health: StorageHealth): void;
+  /** A write committed: storage is taking writes (again, after a full disk). */
+  storageWritten(): void;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -119,6 +119,20 @@ const PUSH_PAGE = 64;
 const FENCE_TAG = '"syncline-fence"';
 
 type Tx = IDBPTransaction<SynclineSchema, StoreNames<SynclineSchema>[], 'readwrite'>;
+type WriteBody = (tx: Tx, batch: Write) => Promise<void>;
+
+/** Push outcomes of one entity a full disk kept from being stored (see `BackgroundSync.unrecorded`). */
+interface Unrecorded {
+  /** The writes, in the order the answers came; `after` runs once its write has committed (a rollback to report). */
+  writes: { body: WriteBody; after?: () => void; retryOf?: number }[];
+  /** Until when the entity's push waits (ms since the epoch): Infinity until the writes are stored. */
+  until: number;
+  /** Tries answered while unrecorded (their strikes are not stored yet): the wait grows with them. */
+  tries: number;
+}
+/** The first wait before a write a full disk refused is tried again on its own; doubled up to the cap. */
+const RECORD_RETRY_MS = 1_000;
+const RECORD_RETRY_CAP_MS = 30_000;
 
 /**
  * A tab's call that changes the replica, named by the tab and its call id. Re-sent to the next engine (the first
@@ -209,6 +223,17 @@ export class BackgroundSync {
    */
   private readonly fullPulls = new Map<string, Set<string>>();
   private pushOrder = 0;
+  /**
+   * Push outcomes a full disk kept from being stored, by entity (`<collection>\0<id>`). The server has answered, so
+   * that entity's push waits rather than asking again, and the lane goes on with the others: one answer that cannot
+   * be written must not hold up every push behind it while the server is there. Each write runs first in the next
+   * write that commits (a pull's, an edit's, or `recordTimer`'s empty one), so what that write reads includes it.
+   * Lost with the engine: the push is then sent again under its key and the server replays its answer, as after a
+   * crash between an answer and its record.
+   */
+  private readonly unrecorded = new Map<string, Unrecorded>();
+  private recordTimer: unknown = null;
+  private recordDelay = RECORD_RETRY_MS;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
   /** When kept answers of tab calls older than they are kept for were last removed. */
@@ -708,6 +733,11 @@ export class BackgroundSync {
         );
         for (const row of candidates) {
           if (row.conflictId || row.failed) continue;
+          const held = this.heldUntil(row);
+          if (held > now) {
+            if (held !== Infinity) wakeAt = Math.min(wakeAt, held);
+            continue;
+          }
           if (waits(row, now)) {
             wakeAt = Math.min(wakeAt, row.nextAttemptAt);
             continue;
@@ -734,6 +764,10 @@ export class BackgroundSync {
     for (let tries = 0; config && tries < 3; tries++) {
       const row = await this.host.db.get('entities', [collection, id]);
       if (!row?.dirty || row.conflictId || row.failed) return 0;
+      // The server answered a push a full disk kept from being stored: done (or refused for good) unless it asked
+      // for a retry.
+      const held = this.heldUntil(row);
+      if (held > this.host.clock.now()) return held === Infinity ? 0 : held;
       if (waits(row, this.host.clock.now())) return row.nextAttemptAt;
       // Moved to another URL, its new feed not pulled yet: asked again in a second.
       if (this.collections.get(collection)?.unpulled) return this.host.clock.now() + 1_000;
@@ -790,9 +824,12 @@ export class BackgroundSync {
     const body =
       method === 'DELETE' ? null : row.sentCreate?.rev === rev ? row.sentCreate.body : JSON.stringify(row.data);
     // A create is marked before it leaves, with what it carries: from now on the server may have it, whatever
-    // becomes of the answer. (A storage failure here throws: the lane is tried again shortly, and nothing has left.)
-    if (body !== null && row.baseVersion === null && row.sentCreate?.rev !== rev && !(await this.markSent(row, body)))
-      return 'pushed';
+    // becomes of the answer. (A storage failure here throws: the lane is tried again shortly, and nothing has left;
+    // on a full disk this entity waits a while, and the lane goes on with the others.)
+    if (body !== null && row.baseVersion === null && row.sentCreate?.rev !== rev) {
+      const marked = await this.markSent(row, body).catch((error: unknown) => this.unmarked(row, error));
+      if (!marked) return 'pushed';
+    }
     const result = await this.send(url, {
       method,
       headers: this.pushHeaders(auth, config, row.id, rev, row.baseVersion, body !== null),
@@ -969,7 +1006,8 @@ export class BackgroundSync {
     theirs: { data: Data | null; version: number | null } | null,
   ): Promise<void> {
     let meets: { data: Data | null; version: number } | null = null;
-    await this.write(async (tx, batch) => {
+    // Unstored, the row stays an unsent create: pushed again once stored, its 412 brings this back.
+    const stored = await this.record(pushed, async (tx, batch) => {
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!stored) return;
       const row = answered(stored, rev);
@@ -994,7 +1032,7 @@ export class BackgroundSync {
       meets = known;
     });
     // As a 412 to the create (its key): the edit's own push has not left, and goes under its own revision.
-    if (meets) await this.settleConflict(pushed.collection, pushed.id, meets, { ...pushed, localRev: rev });
+    if (stored && meets) await this.settleConflict(pushed.collection, pushed.id, meets, { ...pushed, localRev: rev });
   }
 
   /**
@@ -1012,6 +1050,17 @@ export class BackgroundSync {
         .catch(() => {});
       return true;
     });
+  }
+
+  /** A create's mark a full disk refused: its push waits a second, then longer while it is refused again. */
+  private unmarked(row: EntityRow, error: unknown): false {
+    if (this.closed || (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) throw error;
+    const key = `${row.collection}\0${row.id}`;
+    const entry = this.unrecorded.get(key) ?? { writes: [], until: 0, tries: 0 };
+    entry.tries++;
+    entry.until = this.host.clock.now() + Math.min(RECORD_RETRY_MS * 2 ** (entry.tries - 1), RECORD_RETRY_CAP_MS);
+    this.unrecorded.set(key, entry);
+    return false;
   }
 
   /** A push answer that cannot be read: a failure to retry (with backoff), and a pull to learn the server's copy. */
@@ -1033,7 +1082,7 @@ export class BackgroundSync {
 
   /** The server accepted edit `rev`: its answer becomes the base; a newer local edit stays dirty and goes next. */
   private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<void> {
-    await this.write(async (tx, batch) => {
+    await this.record(pushed, async (tx, batch) => {
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!stored) return;
       let row = answered(stored, rev);
@@ -1084,7 +1133,8 @@ export class BackgroundSync {
    */
   private async recordFailure(pushed: EntityRow, rev: number, outcome: Outcome, carried = false): Promise<void> {
     const now = this.host.clock.now();
-    await this.write(async (tx, batch) => {
+    const policy = { ...this.host.config, random: this.host.random };
+    const body: WriteBody = async (tx, batch) => {
       const row = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       // Edited again (a new try is due), or made clean meanwhile (a pull found the edit on the server).
       if (!row || row.localRev !== rev || !row.dirty) return;
@@ -1099,10 +1149,7 @@ export class BackgroundSync {
         next.overtaken = { rev, data: row.deleted ? null : row.data };
       if (outcome.type === 'retry' || outcome.type === 'auth') {
         const strikes = row.strikes + (outcome.type === 'retry' && outcome.strike ? 1 : 0);
-        const delay = retryDelay(outcome.type === 'retry' ? outcome : { strike: false }, strikes, {
-          ...this.host.config,
-          random: this.host.random,
-        });
+        const delay = retryDelay(outcome.type === 'retry' ? outcome : { strike: false }, strikes, policy);
         next.strikes = strikes;
         // Background Sync keeps trying (capped backoff): the user's edit is not dropped for a flaky server.
         next.nextAttemptAt = outcome.type === 'auth' ? 0 : now + delay;
@@ -1111,6 +1158,17 @@ export class BackgroundSync {
         next.failed = true;
       }
       this.putRow(tx, batch, row, next);
+    };
+    // Unstored, a failure to retry holds the push for its backoff (its strikes counted in memory meanwhile), a
+    // refusal until stored; a sign-in does not hold it (the lane waits for that anyway).
+    await this.record(pushed, body, {
+      retryOf: outcome.type === 'retry' || outcome.type === 'auth' ? rev : undefined,
+      until:
+        outcome.type === 'retry'
+          ? (tries) => now + retryDelay(outcome, pushed.strikes + (outcome.strike ? tries : 0), policy)
+          : outcome.type === 'auth'
+            ? () => 0
+            : undefined,
     });
   }
 
@@ -1345,7 +1403,7 @@ export class BackgroundSync {
         `The changes feed listed an entity with no string "id" or no readable "version" (item ${unreadable} of the page).`,
       );
     const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
-    await this.write(async (tx, batch) => {
+    const stored = await this.write(async (tx, batch) => {
       // Rows an open conflict holds, with what the page says the server has now.
       const held: { conflictId: string; theirs: { data: Data | null; version: number } }[] = [];
       const store = tx.objectStore('entities');
@@ -1400,13 +1458,15 @@ export class BackgroundSync {
           .catch(() => {});
         batch.conflicts.push({ id: next.id, next });
       }
-      if (cursor === null || this.config(collection).url !== feed) return;
-      const stored = { ...this.config(collection), cursor };
-      this.collections.set(collection, stored);
+      if (cursor === null || this.config(collection).url !== feed) return false;
       tx.objectStore('collections')
-        .put(stored)
+        .put({ ...this.config(collection), cursor })
         .catch(() => {});
+      return true;
     });
+    // Only once committed: a page a full disk refused is asked for again, not passed over by the next pull.
+    if (stored && this.config(collection).url === feed)
+      this.collections.set(collection, { ...this.config(collection), cursor: cursor! });
     for (const c of conflicts) await this.settleConflict(collection, c.id, c.theirs, null);
   }
 
@@ -1444,7 +1504,10 @@ export class BackgroundSync {
     const detectedBy = refused ? '412' : 'pull';
     const now = this.host.clock.now();
     let rollback: Rollback | null = null;
-    await this.write(async (tx, batch) => {
+    const reportRollback = () => {
+      if (rollback) this.host.rolledBack(rollback);
+    };
+    const body: WriteBody = async (tx, batch) => {
       const row = await tx.objectStore('entities').get([collection, id]);
       if (!row || row.conflictId) return;
       if (!row.dirty) {
@@ -1540,8 +1603,10 @@ export class BackgroundSync {
           return;
         }
       }
-    });
-    if (rollback) this.host.rolledBack(rollback);
+    };
+    // Unstored, the rollback is reported once it is (and the lane poked then).
+    if (!(await this.record({ collection, id }, body, { after: reportRollback }))) return;
+    reportRollback();
     this.host.pokePush(collection);
   }
 
@@ -1680,22 +1745,98 @@ export class BackgroundSync {
     });
   }
 
-  /** One write transaction over the replica; its changes are emitted once it has committed. */
+  /**
+   * Stores what the server answered a push of `entity`. On a full disk it is kept in memory instead (see
+   * `unrecorded`), the entity's push waiting until `until(tries)` (by default until it is stored); false then.
+   * `retryOf`: the answer is a failure to retry of that revision, kept once however often it repeats unstored.
+   */
+  private async record(
+    entity: { collection: string; id: string },
+    body: WriteBody,
+    options: { until?: (tries: number) => number; retryOf?: number; after?: () => void } = {},
+  ): Promise<boolean> {
+    try {
+      await this.write(body);
+      return true;
+    } catch (error) {
+      if (this.closed || (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) throw error;
+      const key = `${entity.collection}\0${entity.id}`;
+      const entry = this.unrecorded.get(key) ?? { writes: [], until: 0, tries: 0 };
+      const last = entry.writes[entry.writes.length - 1];
+      if (options.retryOf === undefined || last?.retryOf !== options.retryOf)
+        entry.writes.push({ body, after: options.after, retryOf: options.retryOf });
+      entry.tries++;
+      entry.until = options.until?.(entry.tries) ?? Infinity;
+      this.unrecorded.set(key, entry);
+      this.retryRecording();
+      return false;
+    }
+  }
+
+  /**
+   * Until when `row`'s push waits for an answer a full disk kept from being stored (0: it does not). A create
+   * whose mark could not be written waits the same way, with nothing to store.
+   */
+  private heldUntil(row: { collection: string; id: string }): number {
+    return this.unrecorded.get(`${row.collection}\0${row.id}`)?.until ?? 0;
+  }
+
+  /** Tries again, in a write of their own, the writes a full disk refused: in a second, then less often. */
+  private retryRecording(): void {
+    if (this.recordTimer !== null || this.closed || this.unrecorded.size === 0) return;
+    this.recordTimer = this.host.clock.setTimeout(() => {
+      this.recordTimer = null;
+      if (this.closed || this.unrecorded.size === 0) return;
+      this.write(async () => {}).then(
+        () => this.retryRecording(),
+        () => {
+          this.recordDelay = Math.min(this.recordDelay * 2, RECORD_RETRY_CAP_MS);
+          this.retryRecording();
+        },
+      );
+    }, this.recordDelay);
+  }
+
+  /** The writes of `unrecorded` a write ran first have committed with it: their entities' pushes go on. */
+  private recorded(ran: { key: string; entry: Unrecorded; count: number }[]): void {
+    this.recordDelay = RECORD_RETRY_MS;
+    for (const { key, entry, count } of ran) {
+      for (const { after } of entry.writes.splice(0, count)) after?.();
+      if (entry.writes.length > 0 || this.unrecorded.get(key) !== entry) continue;
+      this.unrecorded.delete(key);
+      this.host.pokePush(key.slice(0, key.indexOf('\0')));
+    }
+  }
+
+  /**
+   * One write transaction over the replica; its changes are emitted once it has committed. The writes a full disk
+   * refused before (see `unrecorded`) run first in it.
+   */
   private async write<T>(body: (tx: Tx, batch: Write) => Promise<T>): Promise<T> {
     if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
     const batch: Write = { seq: 0, changes: [], conflicts: [], counted: [] };
     let tx: Tx | undefined;
+    const ran = [...this.unrecorded].map(([key, entry]) => ({ key, entry, count: entry.writes.length }));
     try {
       tx = this.host.db.transaction(['entities', 'conflicts', 'collections', 'meta'], 'readwrite', {
         durability: this.host.config.durability,
       }) as unknown as Tx;
       batch.seq = this.host.nextSeq();
+      for (const { key, entry, count } of ran)
+        for (const { body } of entry.writes.slice(0, count))
+          // One that throws is dropped, or it would fail every write after it: its push goes again (replayed).
+          await body(tx, batch).catch((error: unknown) => {
+            this.unrecorded.delete(key);
+            throw error;
+          });
       const result = await body(tx, batch);
       commitNow(tx);
       await tx.done;
       const { seq, changes, conflicts } = batch;
       if (changes.length || conflicts.length) this.host.changed({ seq, changes, conflicts });
       this.host.countsChanged();
+      this.host.storageWritten();
+      if (ran.length > 0) this.recorded(ran);
       return result;
     } catch (error) {
       // Nothing was written: what this write added to the counts goes. Not the counts as they were when it began:
@@ -1718,6 +1859,7 @@ export class BackgroundSync {
   close(): void {
     this.closed = true;
     for (const timer of this.pullTimers.values()) this.host.clock.clearTimeout(timer);
+    if (this.recordTimer !== null) this.host.clock.clearTimeout(this.recordTimer);
   }
 }
 

@@ -330,6 +330,7 @@ export class SyncEngine {
         pauseForAuth: () => this.patchStatus({ paused: 'auth' }),
         pokePush: (collection) => this.scheduler.poke(PUSH_LANE + collection),
         storageFailure: (error) => this.store.failure(error),
+        storageWritten: () => this.store.written(),
         reportError: (message) => this.reportError(message),
         countsChanged: () => {
           const { dirty, conflicts, failed } = background.totals;

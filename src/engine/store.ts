@@ -421,6 +421,11 @@ export class QueueStore {
     }
   }
 
+  /** A write outside this store (the replica's) committed: storage is taking writes. */
+  written(): void {
+    if (this.health !== 'ok') this.setHealth('ok');
+  }
+
   private setHealth(health: StorageHealth): void {
     this.health = health;
     this.options.onStorageHealth(health);

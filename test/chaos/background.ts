@@ -5,6 +5,7 @@ import {
   chaosSchedule,
   changeLog,
   clientOptions,
+  freeDisk,
   killWorker,
   launchBrowser,
   quotaOf,
@@ -53,7 +54,12 @@ export interface BackgroundChaosResult {
   /** Pushes the server applied (PUTs with the engine's keys): acknowledged edits per push is the coalescing. */
   pushes: number;
   stalled: boolean;
-  /** From the chaos stopping to every edit on the server and every tab converged. */
+  /**
+   * Under a quota: acknowledged tab edits on the server once the chaos stopped and the disk, still full, had nothing
+   * more to push (the answers need no write to go on; creates, conflicts and pulls wait for the disk to be freed).
+   */
+  onServerWhileFull: number | null;
+  /** From the chaos stopping (under a quota: the disk freed) to every edit on the server and every tab converged. */
   drainMs: number | null;
   events: Record<string, number>;
   diagnosis?: unknown;
@@ -332,8 +338,21 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
     clearInterval(latency);
     await admin('DELETE', 'faults');
     await pending;
-    const stopped = Date.now();
     if (pages.size === 0) await openTab();
+    let onServerWhileFull: number | null = null;
+    if (config.quota !== undefined) {
+      // The disk stays full until the server has taken what it will (nothing new for 5 s), then is freed.
+      const full = Date.now();
+      let steady = Date.now();
+      while (Date.now() - full < 30_000 && Date.now() - steady < 5_000) {
+        const state = await serverState(api);
+        const on = localEdits.filter((e) => !!state.get(e.entity) && e.field in state.get(e.entity)!.data).length;
+        if (on !== onServerWhileFull) [onServerWhileFull, steady] = [on, Date.now()];
+        await sleep(250);
+      }
+      await freeDisk(browser, new URL(app.url).origin);
+    }
+    const stopped = Date.now();
 
     // Drained and converged: no tab holds an unpushed edit, every tab shows what the server has.
     let drainMs: number | null = null;
@@ -397,6 +416,7 @@ export async function runBackgroundChaos(config: BackgroundChaosConfig): Promise
       diverged,
       pushes,
       stalled: drainMs === null,
+      onServerWhileFull,
       drainMs,
       events,
     };

@@ -144,6 +144,8 @@ if (mixes.includes('background')) {
         ].join('  '),
       );
       printRefused(r.events);
+      if (r.onServerWhileFull !== null)
+        console.log(`      on the server while the disk was full: ${r.onServerWhileFull} of ${r.acknowledged} edits`);
       if (r.diagnosis) console.log(JSON.stringify(r.diagnosis, null, 2).split('\n').slice(0, 80).join('\n'));
     }
   }

@@ -213,6 +213,13 @@ export async function launchBrowser(
   return browser;
 }
 
+/** Gives `origin` space again after a run under a quota (the user freed some disk): a quota of 1 GB. */
+export async function freeDisk(browser: Browser, origin: string): Promise<void> {
+  const page = await browser.newPage();
+  const cdp = await page.createCDPSession();
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 ** 3 });
+}
+
 /** The quota override for a run's app, if its config asks for one. */
 export function quotaOf(config: ChaosCommon, appUrl: string): { origin: string; bytes: number } | undefined {
   return config.quota === undefined ? undefined : { origin: new URL(appUrl).origin, bytes: config.quota };
