@@ -232,6 +232,17 @@ describe('accessibility at the edges', () => {
     const details = (m: PendingMarkerElement) => m.shadowRoot!.querySelector<HTMLElement>('[part="details"]')!;
     const shown = (m: PendingMarkerElement) => details(m).classList.contains('shown');
 
+    it('keeps its details within the viewport for a marker at the end of a right-aligned line (1.4.10)', async () => {
+      const marker = await mountMarker('end');
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await marker.updateComplete;
+      const box = details(marker).getBoundingClientRect();
+      const width = document.documentElement.clientWidth;
+      expect(box.right, `details end at ${box.right} in a viewport ${width} px wide`).to.be.at.most(width);
+      expect(box.left).to.be.at.least(0);
+    });
+
     it('keeps its hover details shown while the pointer moves from the pill onto them (1.4.13)', async () => {
       const marker = await mountMarker();
       const box = pill(marker).getBoundingClientRect();

@@ -133,6 +133,27 @@ export class PendingMarkerElement extends SyncElement {
       }`;
   }
 
+  protected override updated(changed: PropertyValues): void {
+    super.updated(changed);
+    this.keepDetailsInView();
+  }
+
+  /**
+   * Shown details start at the pill's start edge; a pill near the viewport's other edge (the end of a right-aligned
+   * line, a narrow phone) would put part of them off screen (WCAG 1.4.10): they are moved back into view.
+   */
+  private keepDetailsInView(): void {
+    const details = this.renderRoot.querySelector<HTMLElement>('.details.shown');
+    if (!details) return;
+    details.style.removeProperty('translate');
+    const width = this.ownerDocument.documentElement.clientWidth;
+    const box = details.getBoundingClientRect();
+    const margin = 4;
+    let shift = Math.min(0, width - margin - box.right);
+    shift = Math.max(shift, margin - box.left);
+    if (Math.abs(shift) >= 1) details.style.translate = `${Math.round(shift)}px 0`;
+  }
+
   private engage(change: Partial<{ focus: boolean; hover: boolean }>): void {
     this.engaged = { ...this.engaged, ...change };
     const engaged = this.engaged.focus || this.engaged.hover;
