@@ -27,7 +27,7 @@ import {
   unreachable,
 } from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
-import { failReads, failWrites } from './support/databases.ts';
+import { failReads, failWrites, firefoxFullDisk } from './support/databases.ts';
 
 interface Task {
   title: string;
@@ -97,6 +97,43 @@ function losingOnePutAnswer() {
     return response;
   };
   return { fetch: lossy, lose: () => (lose = true) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A fetch the test steers: `hold()` keeps PUTs from leaving until `release()`; `lose()` makes the next PUT reach the
+ * server but lose its answer (a network error).
+ */
+function controlledFetch() {
+  let gate: Promise<void> | null = null;
+  let open = () => {};
+  let lose = false;
+  let pulls = true;
+  const steered: typeof fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    // Pulls off: the engine's feed reads fail (503), nothing the feed says reaches the replica; pushes go on.
+    if (!pulls && (init?.method ?? 'GET') === 'GET' && url.includes('?since='))
+      return new Response('{"error":"away"}', { status: 503, headers: { 'Content-Type': 'application/json' } });
+    if (gate && init?.method === 'PUT') await gate;
+    const response = await fetch(input, init);
+    if (lose && init?.method === 'PUT') {
+      lose = false;
+      await response.body?.cancel();
+      throw new TypeError('Failed to fetch');
+    }
+    return response;
+  };
+  return {
+    fetch: steered,
+    hold: () => void (gate = new Promise<void>((resolve) => (open = resolve))),
+    release: () => {
+      gate = null;
+      open();
+    },
+    lose: () => void (lose = true),
+    noPulls: () => void (pulls = false),
+  };
 }
 
 describe('three-way merge', () => {
@@ -1569,46 +1606,352 @@ describe('Background Sync in the engine', () => {
     });
   });
 
-  it('pushes every stored edit while a full disk refuses to record the answers, and records them once it takes writes', async () => {
-    const engine = await start('merge');
-    for (const id of ['t1', 't2', 't3']) await engine.entityPut(collection, id, { title: id });
-    for (const id of ['t1', 't2', 't3']) await clean(id);
-    const back = await offline();
-    // Oldest first: a create (its mark before it leaves cannot be written either), an edit the server refuses for
-    // good, two it takes.
-    await engine.entityPut(collection, 'n1', { title: 'new' });
-    for (const id of ['t1', 't2', 't3']) await engine.entityPatch(collection, id, { done: true });
-    await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 422, times: 1 });
-    const disk = failWrites('entities', Infinity, 'QuotaExceededError');
-    try {
-      await back();
+  describe('on a full disk', () => {
+    it('pushes every stored edit while a full disk refuses to record the answers, and records them once it takes writes', async () => {
+      const engine = await start('merge');
+      for (const id of ['t1', 't2', 't3']) await engine.entityPut(collection, id, { title: id });
+      for (const id of ['t1', 't2', 't3']) await clean(id);
+      const back = await offline();
+      // Oldest first: a create (its mark before it leaves cannot be written either), an edit the server refuses for
+      // good, two it takes.
+      await engine.entityPut(collection, 'n1', { title: 'new' });
+      for (const id of ['t1', 't2', 't3']) await engine.entityPatch(collection, id, { done: true });
+      await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 422, times: 1 });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      try {
+        await back();
+        await eventually(
+          async () => (await serverItems(collection)).filter((i) => i.data?.done).length === 2,
+          10_000,
+          't2 and t3 pushed past the create and the refusal',
+        );
+        expect(engine.status.storage).to.equal('quota-exceeded');
+        expect(engine.status.entities, 'nothing recorded yet').to.include({ dirty: 4, failed: 0 });
+      } finally {
+        disk.restore();
+      }
+      // The disk takes writes again: the answers are recorded (the next try a second later), then the create goes.
+      f.clock.advance(1_000);
+      await clean('t2');
+      await clean('t3');
+      await clean('n1');
+      await eventually(() => engine.status.entities.failed === 1, 5_000, "t1's refusal recorded");
+      expect(engine.status.storage).to.equal('ok');
+      expect((await stored('t1'))!.lastError?.status).to.equal(422);
+      // Each revision applied once: no push was sent again while its answer waited to be recorded.
+      expect(await writes(collection)).to.deep.equal([
+        ['t1', 1, `${collection}/t1@1`],
+        ['t2', 1, `${collection}/t2@1`],
+        ['t3', 1, `${collection}/t3@1`],
+        ['t2', 2, `${collection}/t2@2`],
+        ['t3', 2, `${collection}/t3@2`],
+        ['n1', 1, `${collection}/n1@1`],
+      ]);
+    });
+
+    it("lets a queued operation waiting on an entity go once that entity's edit is on the server, its answer waiting for space", async () => {
+      const engine = await start('merge');
+      await engine.entityPut(collection, 't1', { title: 't1' });
+      await clean('t1');
+      const back = await offline();
+      await engine.entityPatch(collection, 't1', { done: true });
+      await engine.enqueue([
+        {
+          kind: 'note.create',
+          label: 'Note on t1',
+          entity: { type: collection, id: 't1' },
+          request: { method: 'POST', url: `${API}/${collection}-q`, body: { id: 'o1' } },
+        },
+      ]);
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      let opSent = false;
+      try {
+        await back();
+        await eventually(
+          async () => (await serverItems(collection)).some((i) => i.id === 't1' && i.data?.done === true),
+          10_000,
+          "t1's edit on the server",
+        );
+        // The queue's lane looks again every second (virtual time): give it a good many looks.
+        for (let i = 0; i < 30 && !opSent; i++) {
+          f.clock.advance(1_000);
+          await sleep(100);
+          opSent = (await serverItems(`${collection}-q`)).length === 1;
+        }
+        expect(engine.status.storage).to.equal('quota-exceeded');
+      } finally {
+        disk.restore();
+      }
+      const whileFull = opSent;
+      // Space again: t1's answer is recorded (the next try of its own, a second on), and the operation goes.
+      for (let i = 0; i < 30 && !opSent; i++) {
+        f.clock.advance(1_000);
+        await sleep(100);
+        opSent = (await serverItems(`${collection}-q`)).length === 1;
+      }
+      expect({ whileFull, afterSpace: opSent }, 'the queued operation sent while the disk stayed full').to.deep.equal({
+        whileFull: true,
+        afterSpace: true,
+      });
+    });
+
+    /**
+     * x (server-wins) is deleted on the server while this device edits it; the 412's settle (a rollback: x goes) is
+     * refused by a full disk and kept in memory. Space again, the user (still seeing "b") puts x anew; `together`: a
+     * put of y goes at the same moment (both writes start before either commits).
+     */
+    async function recreateAfterDeferredRollback(together: boolean) {
+      const ctl = controlledFetch();
+      const engine = await start('server-wins', {}, { fetch: ctl.fetch });
+      const rollbacks: Rollback[] = [];
+      engine.rollbacks$.subscribe((r) => rollbacks.push(r));
+      await engine.entityPut(collection, 'x', { title: 'a' });
+      await clean('x');
+      ctl.noPulls();
+      expect((await fetch(`${API}/${collection}/x`, { method: 'DELETE' })).ok).to.equal(true);
+      ctl.hold();
+      await engine.entityPatch(collection, 'x', { title: 'b' });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      try {
+        const before = await requestCount(`/api/${collection}/x`);
+        ctl.release();
+        await eventually(async () => (await requestCount(`/api/${collection}/x`)) > before, 5_000, '412 answered');
+        await sleep(300);
+        expect(engine.status.storage).to.equal('quota-exceeded');
+        expect(rollbacks, 'not reported before it is stored').to.deep.equal([]);
+      } finally {
+        disk.restore();
+      }
+      if (together) {
+        await Promise.all([
+          engine.entityPut(collection, 'x', { title: 'again' }),
+          engine.entityPut(collection, 'y', { title: 'y' }),
+        ]);
+      } else {
+        await engine.entityPut(collection, 'x', { title: 'again' });
+        await engine.entityPut(collection, 'y', { title: 'y' });
+      }
+      await sleep(300);
+      expect(await stored('x'), 'the put acknowledged above is kept').to.deep.include({ data: { title: 'again' } });
+      expect(rollbacks.map((r) => r.mine)).to.deep.equal([{ title: 'b' }]);
       await eventually(
-        async () => (await serverItems(collection)).filter((i) => i.data?.done).length === 2,
+        async () => (await serverItems(collection)).some((i) => i.id === 'x' && i.data?.title === 'again'),
         10_000,
-        't2 and t3 pushed past the create and the refusal',
+        'x made again on the server',
       );
-      expect(engine.status.storage).to.equal('quota-exceeded');
-      expect(engine.status.entities, 'nothing recorded yet').to.include({ dirty: 4, failed: 0 });
-    } finally {
-      disk.restore();
     }
-    // The disk takes writes again: the answers are recorded (the next try a second later), then the create goes.
-    f.clock.advance(1_000);
-    await clean('t2');
-    await clean('t3');
-    await clean('n1');
-    await eventually(() => engine.status.entities.failed === 1, 5_000, "t1's refusal recorded");
-    expect(engine.status.storage).to.equal('ok');
-    expect((await stored('t1'))!.lastError?.status).to.equal(422);
-    // Each revision applied once: no push was sent again while its answer waited to be recorded.
-    expect(await writes(collection)).to.deep.equal([
-      ['t1', 1, `${collection}/t1@1`],
-      ['t2', 1, `${collection}/t2@1`],
-      ['t3', 1, `${collection}/t3@1`],
-      ['t2', 2, `${collection}/t2@2`],
-      ['t3', 2, `${collection}/t3@2`],
-      ['n1', 1, `${collection}/n1@1`],
-    ]);
+
+    it('keeps a put of x made once a server-wins rollback of x (deleted on the server) kept for space is stored', () =>
+      recreateAfterDeferredRollback(false));
+
+    it('keeps a put of x made with another at once: the rollback kept for space is stored by one write only', () =>
+      recreateAfterDeferredRollback(true));
+
+    /**
+     * t1 "base" (version 1) is patched to "first" while a full disk refuses every record. `first503`: its first push
+     * is answered 503 (a retry, unrecorded), and the next one, its backoff over, lands (version 2) with its answer
+     * lost (a retry whose edit may be on the server, unrecorded too). Without: only the lost answer. Space again, the
+     * user patches the same field to "second": its push on version 1 meets a 412 showing "first", its own write.
+     */
+    async function ownWriteAfterUnrecordedRetries(first503: boolean) {
+      const ctl = controlledFetch();
+      const engine = await start('merge', { backoffBaseMs: 100, backoffCapMs: 400 }, { fetch: ctl.fetch });
+      await engine.entityPut(collection, 't1', { title: 'base' });
+      await clean('t1');
+      ctl.noPulls();
+      if (first503) await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 503, times: 1 });
+      ctl.hold();
+      await engine.entityPatch(collection, 't1', { title: 'first' });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      try {
+        const before = await requestCount(`/api/${collection}/t1`);
+        if (first503) {
+          ctl.release();
+          await eventually(async () => (await requestCount(`/api/${collection}/t1`)) > before, 5_000, '503 answered');
+          await sleep(300);
+          // Its backoff over, "first" goes again: the server applies it (version 2), its answer is lost.
+          ctl.lose();
+          f.clock.advance(3_000);
+        } else {
+          ctl.lose();
+          ctl.release();
+        }
+        await eventually(
+          async () => (await serverItems(collection)).some((i) => i.id === 't1' && i.version === 2),
+          5_000,
+          '"first" applied as version 2',
+        );
+        await sleep(300);
+        expect(engine.status.storage).to.equal('quota-exceeded');
+      } finally {
+        disk.restore();
+      }
+      await engine.entityPatch(collection, 't1', { title: 'second' });
+      await eventually(
+        async () => (await stored('t1'))?.dirty === false || (await engine.conflicts(collection)).length > 0,
+        10_000,
+        'pushed, or a conflict',
+      );
+      expect(
+        (await engine.conflicts(collection)).map((c) => ({ mine: c.mine, theirs: c.theirs })),
+        'no conflict with its own edit',
+      ).to.deep.equal([]);
+      expect(await stored('t1')).to.deep.include({ version: 3, data: { title: 'second' } });
+    }
+
+    it('takes its own push, landed with its answer lost and not recorded, for its own when a newer edit meets it', () =>
+      ownWriteAfterUnrecordedRetries(false));
+
+    it('takes its own push for its own after two unrecorded retries of it (a 503, then a lost answer)', () =>
+      ownWriteAfterUnrecordedRetries(true));
+
+    it('settles a create whose answer was lost once on a full disk, not in a loop, and the lane goes on', async () => {
+      const ctl = controlledFetch();
+      const engine = await start('merge', {}, { fetch: ctl.fetch });
+      await engine.entityPut(collection, 'z', { title: 'z' });
+      await clean('z');
+      ctl.noPulls();
+      // The create of x lands (version 1), its answer is lost: x keeps its mark (sentCreate).
+      ctl.lose();
+      await engine.entityPut(collection, 'x', { title: 'first' });
+      await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the answer lost');
+      expect((await serverItems(collection)).length).to.equal(2);
+      // Edited again: the create is settled first (its key re-sent behind a fence). z's edit waits behind x in the
+      // lane (an edit of what the server has: a create could not go, its mark needs space).
+      ctl.hold();
+      await engine.entityPatch(collection, 'x', { title: 'second' });
+      await engine.entityPatch(collection, 'z', { done: true });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      let sent: number;
+      let zOnServer: boolean;
+      try {
+        const before = await requestCount(`/api/${collection}/x`);
+        ctl.release();
+        await sleep(1_500);
+        sent = (await requestCount(`/api/${collection}/x`)) - before;
+        zOnServer = (await serverItems(collection)).some((i) => i.id === 'z' && i.data?.done === true);
+      } finally {
+        disk.restore();
+      }
+      expect({ looping: sent > 2, zOnServer }, `${sent} requests for x in 1.5 s while the disk was full`).to.deep.equal(
+        {
+          looping: false,
+          zOnServer: true,
+        },
+      );
+      // Space again: the create's answer is recorded (the next try a second later), then "second" goes.
+      f.clock.advance(1_000);
+      await clean('x');
+      await clean('z');
+      // Each revision applied once.
+      expect((await writes(collection)).sort()).to.deep.equal([
+        ['x', 1, `${collection}/x@1`],
+        ['x', 2, `${collection}/x@2`],
+        ['z', 1, `${collection}/z@1`],
+        ['z', 2, `${collection}/z@2`],
+      ]);
+    });
+
+    it('logs out on a full disk that takes deletes only: an edit the server took counts as sent, and nothing kept is stored after', async () => {
+      const engine = await start('merge');
+      await engine.entityPut(collection, 't1', { title: 't1' });
+      await clean('t1');
+      const back = await offline();
+      await engine.entityPatch(collection, 't1', { done: true });
+      // As Firefox over its quota: put() throws, a delete still goes.
+      const disk = firefoxFullDisk('entities');
+      try {
+        await back();
+        await eventually(
+          async () => (await serverItems(collection)).some((i) => i.id === 't1' && i.data?.done === true),
+          10_000,
+          't1 pushed',
+        );
+        // Not "1 edit has not reached the server", and not refused for the space the kept record would take.
+        await engine.clear();
+      } finally {
+        disk.restore();
+      }
+      expect(await engine.entities(collection)).to.deep.equal([]);
+      // The record kept for t1 went with the logout: nothing of it comes back once there is space.
+      f.clock.advance(60_000);
+      await engine.background!.pull(collection);
+      await eventually(async () => (await engine.entities(collection)).length === 1, 5_000, 'pulled afresh');
+      expect(await stored('t1')).to.deep.include({ dirty: false, version: 2, data: { title: 't1', done: true } });
+      expect(engine.status.entities.dirty).to.equal(0);
+    });
+
+    it('ends the wait of a retry kept in memory when the clock is set back, as for a stored backoff', async () => {
+      const ctl = controlledFetch();
+      const engine = await start('merge', { backoffBaseMs: 100, backoffCapMs: 400 }, { fetch: ctl.fetch });
+      for (const id of ['t1', 't2']) await engine.entityPut(collection, id, { title: id });
+      for (const id of ['t1', 't2']) await clean(id);
+      ctl.noPulls();
+      await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 503, times: 1 });
+      ctl.hold();
+      for (const id of ['t1', 't2']) await engine.entityPatch(collection, id, { done: true });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      let t1Pushed = false;
+      try {
+        ctl.release();
+        // t1's first push is answered 503 (its backoff: 100-400 ms, kept in memory); t2 goes past it.
+        await eventually(
+          async () => (await serverItems(collection)).some((i) => i.id === 't2' && i.data?.done === true),
+          5_000,
+          't2 pushed',
+        );
+        // The clock is set back an hour (NTP, the user), then moves on a few seconds; the lane looks again.
+        f.clock.advance(-3_600_000);
+        for (let i = 0; i < 10 && !t1Pushed; i++) {
+          f.clock.advance(1_000);
+          await engine.syncNow();
+          await sleep(150);
+          t1Pushed = (await serverItems(collection)).some((i) => i.id === 't1' && i.data?.done === true);
+        }
+        const whileSetBack = t1Pushed;
+        // Control: once the clock is back past the hold's end (in the old time), the lane does push t1 (disk still full).
+        f.clock.advance(3_600_000);
+        for (let i = 0; i < 10 && !t1Pushed; i++) {
+          f.clock.advance(1_000);
+          await engine.syncNow();
+          await sleep(150);
+          t1Pushed = (await serverItems(collection)).some((i) => i.id === 't1' && i.data?.done === true);
+        }
+        // Stored as a row's nextAttemptAt, the same wait would be over at once (waits(): now < updatedAt).
+        expect({ whileSetBack, onceTheOldTimePassed: t1Pushed }, "t1's push tried again").to.deep.equal({
+          whileSetBack: true,
+          onceTheOldTimePassed: true,
+        });
+      } finally {
+        disk.restore();
+      }
+    });
+
+    it("keeps an answer Firefox's full disk refused (put() throws): nothing re-sent while the disk stays full", async () => {
+      const engine = await start('merge');
+      for (const id of ['t1', 't2']) await engine.entityPut(collection, id, { title: id });
+      for (const id of ['t1', 't2']) await clean(id);
+      const back = await offline();
+      for (const id of ['t1', 't2']) await engine.entityPatch(collection, id, { done: true });
+      const disk = firefoxFullDisk('entities');
+      let sent: number;
+      try {
+        const before = await requestCount(`/api/${collection}/`);
+        await back();
+        await eventually(
+          async () => (await serverItems(collection)).filter((i) => i.data?.done).length === 2,
+          10_000,
+          't1 and t2 pushed',
+        );
+        await sleep(1_000);
+        sent = (await requestCount(`/api/${collection}/`)) - before;
+        expect(engine.status.storage).to.equal('quota-exceeded');
+      } finally {
+        disk.restore();
+      }
+      // One PUT each; a replay or two would be a retry, not hundreds.
+      expect(sent, 'PUTs of t1 and t2 while the disk was full').to.be.at.most(4);
+    });
   });
 
   it('refuses non-object resolutions, oversized edits, the ids "." and "..", and a pull interval no timer holds', async () => {

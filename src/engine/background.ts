@@ -123,12 +123,25 @@ type WriteBody = (tx: Tx, batch: Write) => Promise<void>;
 
 /** Push outcomes of one entity a full disk kept from being stored (see `BackgroundSync.unrecorded`). */
 interface Unrecorded {
-  /** The writes, in the order the answers came; `after` runs once its write has committed (a rollback to report). */
-  writes: { body: WriteBody; after?: () => void; retryOf?: number }[];
+  /**
+   * The writes, in the order the answers came; `after` runs once its write has committed (a rollback to report).
+   * `repeat` names an answer that may come again unchanged (a retry of one revision): kept once.
+   */
+  writes: { body: WriteBody; after?: () => void; repeat?: string }[];
   /** Until when the entity's push waits (ms since the epoch): Infinity until the writes are stored. */
   until: number;
-  /** Tries answered while unrecorded (their strikes are not stored yet): the wait grows with them. */
-  tries: number;
+  /** When a finite wait began: a clock set back before it ends the wait, as for a stored backoff (`waits`). */
+  since: number;
+  /** Strikes of retries answered while unrecorded (not stored yet): the backoff grows with them. */
+  strikes: number;
+  /** Create marks refused in a row: the wait before the next try grows with them. */
+  marks: number;
+  /**
+   * The revision the server took (`taken`) or refused for good: while the row still holds it, nothing of the entity
+   * is left to push before a queued operation behind it (which need not wait for the record), and a taken edit has
+   * reached the server (a logout need not refuse it).
+   */
+  settled?: { rev: number; taken: boolean };
 }
 /** The first wait before a write a full disk refused is tried again on its own; doubled up to the cap. */
 const RECORD_RETRY_MS = 1_000;
@@ -234,6 +247,8 @@ export class BackgroundSync {
   private readonly unrecorded = new Map<string, Unrecorded>();
   private recordTimer: unknown = null;
   private recordDelay = RECORD_RETRY_MS;
+  /** The write carrying the writes of `unrecorded`, while one is open (see `write`). */
+  private carrier: Promise<void> | null = null;
   /** The highest `localRev` of any row removed: a row made afresh starts here, so its keys never repeat old ones. */
   private revFloor = 0;
   /** When kept answers of tab calls older than they are kept for were last removed. */
@@ -617,6 +632,9 @@ export class BackgroundSync {
     if (!this.collections.has(collection)) return false;
     const row = await this.host.db.get('entities', [collection, id]);
     if (!row?.dirty || row.conflictId || row.failed) return false;
+    // Taken by the server (or refused for good), only its record waiting for space: nothing left to push first.
+    const held = this.unrecorded.get(`${collection}\0${id}`);
+    if (held?.settled?.rev === row.localRev) return false;
     return row.dirtySeq !== undefined ? row.dirtySeq < op.seq : (row.dirtySince ?? row.updatedAt) <= op.createdAt;
   }
 
@@ -811,7 +829,9 @@ export class BackgroundSync {
       if (settled !== 'settled') return settled;
       // Read again: the create's answer moved the base, and the row may have changed meanwhile.
       const next = await this.host.db.get('entities', [row.collection, row.id]);
-      if (!next?.dirty || next.conflictId || next.failed || waits(next, this.host.clock.now())) return 'pushed';
+      const now = this.host.clock.now();
+      if (!next?.dirty || next.conflictId || next.failed || waits(next, now) || this.heldUntil(next) > now)
+        return 'pushed';
       return this.pushOnce(config, next);
     }
     const rev = row.localRev;
@@ -908,15 +928,20 @@ export class BackgroundSync {
       const version = answerVersion(result);
       if (version === null)
         return this.unreadable(config, row, row.localRev, outcome.status, 'names no version (no "version", no ETag)');
-      await this.accepted(row, create.rev, isRecord(answer?.data) ? (answer!.data as Data) : data, version);
-      return 'settled';
+      // Not stored (a full disk): the entity waits for the record; the lane goes on with the others.
+      const stored = await this.accepted(
+        row,
+        create.rev,
+        isRecord(answer?.data) ? (answer!.data as Data) : data,
+        version,
+      );
+      return stored ? 'settled' : 'pushed';
     }
     if (outcome.type === 'failed' || outcome.type === 'conflict') {
       // Refused for good, the fence's 412 above all (an answer the server keeps and replays): the create made
       // nothing, and never will. A 412 names what the server holds there instead (someone else's entity, or none).
       const theirs = outcome.error.status === 412 ? currentOf(outcome.error.body, versionOf(result.etag)) : null;
-      await this.unmade(row, create.rev, theirs);
-      return 'settled';
+      return (await this.unmade(row, create.rev, theirs)) ? 'settled' : 'pushed';
     }
     if (outcome.type === 'auth') {
       await this.recordFailure(row, row.localRev, { ...outcome, type: 'auth' });
@@ -1004,10 +1029,10 @@ export class BackgroundSync {
     pushed: EntityRow,
     rev: number,
     theirs: { data: Data | null; version: number | null } | null,
-  ): Promise<void> {
+  ): Promise<boolean> {
     let meets: { data: Data | null; version: number } | null = null;
     // Unstored, the row stays an unsent create: pushed again once stored, its 412 brings this back.
-    const stored = await this.record(pushed, async (tx, batch) => {
+    const stored = await this.record(pushed, {}, async (tx, batch) => {
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!stored) return;
       const row = answered(stored, rev);
@@ -1033,6 +1058,7 @@ export class BackgroundSync {
     });
     // As a 412 to the create (its key): the edit's own push has not left, and goes under its own revision.
     if (stored && meets) await this.settleConflict(pushed.collection, pushed.id, meets, { ...pushed, localRev: rev });
+    return stored;
   }
 
   /**
@@ -1055,11 +1081,11 @@ export class BackgroundSync {
   /** A create's mark a full disk refused: its push waits a second, then longer while it is refused again. */
   private unmarked(row: EntityRow, error: unknown): false {
     if (this.closed || (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) throw error;
-    const key = `${row.collection}\0${row.id}`;
-    const entry = this.unrecorded.get(key) ?? { writes: [], until: 0, tries: 0 };
-    entry.tries++;
-    entry.until = this.host.clock.now() + Math.min(RECORD_RETRY_MS * 2 ** (entry.tries - 1), RECORD_RETRY_CAP_MS);
-    this.unrecorded.set(key, entry);
+    const entry = this.unrecordedOf(row);
+    const now = this.host.clock.now();
+    entry.marks++;
+    entry.since = now;
+    entry.until = now + Math.min(RECORD_RETRY_MS * 2 ** (entry.marks - 1), RECORD_RETRY_CAP_MS);
     return false;
   }
 
@@ -1081,8 +1107,8 @@ export class BackgroundSync {
   }
 
   /** The server accepted edit `rev`: its answer becomes the base; a newer local edit stays dirty and goes next. */
-  private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<void> {
-    await this.record(pushed, async (tx, batch) => {
+  private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<boolean> {
+    return this.record(pushed, { settled: { rev, taken: true } }, async (tx, batch) => {
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!stored) return;
       let row = answered(stored, rev);
@@ -1160,21 +1186,27 @@ export class BackgroundSync {
       this.putRow(tx, batch, row, next);
     };
     // Unstored, a failure to retry holds the push for its backoff (its strikes counted in memory meanwhile), a
-    // refusal until stored; a sign-in does not hold it (the lane waits for that anyway).
-    await this.record(pushed, body, {
-      retryOf: outcome.type === 'retry' || outcome.type === 'auth' ? rev : undefined,
-      until:
-        outcome.type === 'retry'
-          ? (tries) => now + retryDelay(outcome, pushed.strikes + (outcome.strike ? tries : 0), policy)
-          : outcome.type === 'auth'
-            ? () => 0
-            : undefined,
-    });
+    // refusal until stored; a sign-in does not hold it (the lane waits for that anyway). A retry that may have
+    // landed is kept apart from one that did not: only it notes the edit as possibly on the server.
+    if (outcome.type === 'retry')
+      await this.record(
+        pushed,
+        { repeat: `retry ${rev} ${outcome.uncertain || outcome.error.status === 409}` },
+        body,
+        (entry) => {
+          if (outcome.strike) entry.strikes++;
+          return now + retryDelay(outcome, pushed.strikes + entry.strikes, policy);
+        },
+      );
+    else if (outcome.type === 'auth') await this.record(pushed, { repeat: `auth ${rev}` }, body, () => 0);
+    else await this.record(pushed, { settled: { rev, taken: false } }, body);
   }
 
   /** Refuses a clear while edits are unpushed (asked before the queue's part removes anything). */
   refuseClearWhileUnpushed(): void {
-    const { dirty } = this.totals;
+    // Less those the server took whose record waits for space (the clear's own transaction checks each row).
+    const taken = [...this.unrecorded.values()].filter((entry) => entry.settled?.taken).length;
+    const dirty = this.totals.dirty - taken;
     if (dirty > 0) throw unpushedEdits(dirty);
   }
 
@@ -1194,14 +1226,21 @@ export class BackgroundSync {
         await Promise.allSettled([...this.pushing.values(), ...this.pulling.values()]);
       const goes = (row: EntityRow) =>
         !row.dirty || (before === null ? (row.pushOrder ?? 0) <= upTo : (row.dirtySince ?? row.updatedAt) <= before);
+      // An edit whose push the server took, only its record waiting for space, has reached the server.
+      const reached = (row: EntityRow) => {
+        const settled = this.unrecorded.get(`${row.collection}\0${row.id}`)?.settled;
+        return !!settled?.taken && settled.rev === row.localRev;
+      };
+      const removedKeys: string[] = [];
       const count = await this.write(async (tx, batch) => {
         const [rows, conflicts] = await Promise.all([
           tx.objectStore('entities').getAll(),
           tx.objectStore('conflicts').getAll(),
         ]);
         const removed = rows.filter(goes);
-        const unsent = removed.filter((row) => row.dirty).length;
+        const unsent = removed.filter((row) => row.dirty && !reached(row)).length;
         if (unsent > 0 && !discardUnsent) throw unpushedEdits(unsent);
+        removedKeys.push(...removed.map((row) => `${row.collection}\0${row.id}`));
         for (const row of removed) this.putRow(tx, batch, row, null);
         const held = new Set(removed.filter((row) => row.conflictId).map((row) => row.conflictId));
         for (const conflict of conflicts)
@@ -1215,7 +1254,10 @@ export class BackgroundSync {
           .delete(callAnswers())
           .catch(() => {});
         return removed.length;
-      });
+        // Not carrying what a full disk refused: a logout must not need more space than it frees.
+      }, false);
+      // What was kept for the entities removed is of the data cleared (a rollback of the last user's edit).
+      for (const key of removedKeys) this.unrecorded.delete(key);
       // Once committed: each collection pulls from the start next time.
       for (const config of this.collections.values()) {
         this.collections.set(config.name, { ...config, cursor: '', lastPullAt: null });
@@ -1605,7 +1647,7 @@ export class BackgroundSync {
       }
     };
     // Unstored, the rollback is reported once it is (and the lane poked then).
-    if (!(await this.record({ collection, id }, body, { after: reportRollback }))) return;
+    if (!(await this.record({ collection, id }, { after: reportRollback }, body))) return;
     reportRollback();
     this.host.pokePush(collection);
   }
@@ -1745,29 +1787,39 @@ export class BackgroundSync {
     });
   }
 
+  /** The entry of `unrecorded` for an entity, made (empty: no wait) if there is none. */
+  private unrecordedOf(entity: { collection: string; id: string }): Unrecorded {
+    const key = `${entity.collection}\0${entity.id}`;
+    let entry = this.unrecorded.get(key);
+    if (!entry) {
+      entry = { writes: [], until: 0, since: 0, strikes: 0, marks: 0 };
+      this.unrecorded.set(key, entry);
+    }
+    return entry;
+  }
+
   /**
    * Stores what the server answered a push of `entity`. On a full disk it is kept in memory instead (see
-   * `unrecorded`), the entity's push waiting until `until(tries)` (by default until it is stored); false then.
-   * `retryOf`: the answer is a failure to retry of that revision, kept once however often it repeats unstored.
+   * `unrecorded`), and false is answered: the entity's push waits until `until` says (by default until it is
+   * stored). `repeat`: as `Unrecorded.writes`; `settled`: as `Unrecorded.settled`.
    */
   private async record(
     entity: { collection: string; id: string },
+    options: { repeat?: string; settled?: Unrecorded['settled']; after?: () => void },
     body: WriteBody,
-    options: { until?: (tries: number) => number; retryOf?: number; after?: () => void } = {},
+    until: (entry: Unrecorded) => number = () => Infinity,
   ): Promise<boolean> {
     try {
       await this.write(body);
       return true;
     } catch (error) {
       if (this.closed || (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded) throw error;
-      const key = `${entity.collection}\0${entity.id}`;
-      const entry = this.unrecorded.get(key) ?? { writes: [], until: 0, tries: 0 };
-      const last = entry.writes[entry.writes.length - 1];
-      if (options.retryOf === undefined || last?.retryOf !== options.retryOf)
-        entry.writes.push({ body, after: options.after, retryOf: options.retryOf });
-      entry.tries++;
-      entry.until = options.until?.(entry.tries) ?? Infinity;
-      this.unrecorded.set(key, entry);
+      const entry = this.unrecordedOf(entity);
+      if (options.repeat === undefined || !entry.writes.some((w) => w.repeat === options.repeat))
+        entry.writes.push({ body, after: options.after, repeat: options.repeat });
+      entry.settled = options.settled;
+      entry.since = this.host.clock.now();
+      entry.until = until(entry);
       this.retryRecording();
       return false;
     }
@@ -1775,18 +1827,27 @@ export class BackgroundSync {
 
   /**
    * Until when `row`'s push waits for an answer a full disk kept from being stored (0: it does not). A create
-   * whose mark could not be written waits the same way, with nothing to store.
+   * whose mark could not be written waits the same way, with nothing to store. A finite wait that began after the
+   * clock's now (set back since) is over.
    */
   private heldUntil(row: { collection: string; id: string }): number {
-    return this.unrecorded.get(`${row.collection}\0${row.id}`)?.until ?? 0;
+    const key = `${row.collection}\0${row.id}`;
+    const entry = this.unrecorded.get(key);
+    if (!entry || entry.until === Infinity) return entry?.until ?? 0;
+    const now = this.host.clock.now();
+    if (entry.until > now && now >= entry.since) return entry.until;
+    // A wait over with nothing left to store: the entry goes.
+    if (entry.writes.length === 0) this.unrecorded.delete(key);
+    return 0;
   }
 
   /** Tries again, in a write of their own, the writes a full disk refused: in a second, then less often. */
   private retryRecording(): void {
-    if (this.recordTimer !== null || this.closed || this.unrecorded.size === 0) return;
+    const waiting = () => [...this.unrecorded.values()].some((entry) => entry.writes.length > 0);
+    if (this.recordTimer !== null || this.closed || !waiting()) return;
     this.recordTimer = this.host.clock.setTimeout(() => {
       this.recordTimer = null;
-      if (this.closed || this.unrecorded.size === 0) return;
+      if (this.closed || !waiting()) return;
       this.write(async () => {}).then(
         () => this.retryRecording(),
         () => {
@@ -1810,13 +1871,22 @@ export class BackgroundSync {
 
   /**
    * One write transaction over the replica; its changes are emitted once it has committed. The writes a full disk
-   * refused before (see `unrecorded`) run first in it.
+   * refused before (see `unrecorded`) run first in it, unless `carry` is false (a clear, which removes what they
+   * would write: it must not take more space than it frees). One write at a time carries them: a second, started
+   * while the first is open, would run them again after it, on top of what came between.
    */
-  private async write<T>(body: (tx: Tx, batch: Write) => Promise<T>): Promise<T> {
+  private async write<T>(body: (tx: Tx, batch: Write) => Promise<T>, carry = true): Promise<T> {
     if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
+    while (carry && this.carrier && this.unrecorded.size > 0) await this.carrier;
     const batch: Write = { seq: 0, changes: [], conflicts: [], counted: [] };
     let tx: Tx | undefined;
-    const ran = [...this.unrecorded].map(([key, entry]) => ({ key, entry, count: entry.writes.length }));
+    const ran = carry
+      ? [...this.unrecorded]
+          .map(([key, entry]) => ({ key, entry, count: entry.writes.length }))
+          .filter(({ count }) => count > 0)
+      : [];
+    let carried = () => {};
+    if (ran.length > 0) this.carrier = new Promise<void>((resolve) => (carried = resolve));
     try {
       tx = this.host.db.transaction(['entities', 'conflicts', 'collections', 'meta'], 'readwrite', {
         durability: this.host.config.durability,
@@ -1824,9 +1894,11 @@ export class BackgroundSync {
       batch.seq = this.host.nextSeq();
       for (const { key, entry, count } of ran)
         for (const { body } of entry.writes.slice(0, count))
-          // One that throws is dropped, or it would fail every write after it: its push goes again (replayed).
           await body(tx, batch).catch((error: unknown) => {
-            this.unrecorded.delete(key);
+            // One that throws for another reason than a full disk (Firefox's put() throws once over its quota) is
+            // dropped, or it would fail every write after it: its push goes again, and is replayed.
+            if ((this.host.storageFailure(error) as SynclineError).code !== SynclineErrorCode.QuotaExceeded)
+              this.unrecorded.delete(key);
             throw error;
           });
       const result = await body(tx, batch);
@@ -1853,6 +1925,11 @@ export class BackgroundSync {
         await tx.done.catch(() => {});
       }
       throw error instanceof SynclineError ? error : this.host.storageFailure(error);
+    } finally {
+      if (ran.length > 0) {
+        this.carrier = null;
+        carried();
+      }
     }
   }
 

@@ -48,3 +48,25 @@ function failTransactions(store: string, mode: IDBTransactionMode, times: number
     },
   };
 }
+
+/**
+ * A full disk as Firefox shows it once a write has gone over the quota: put() on the store throws InvalidStateError
+ * ("a mutation operation was attempted on a database that did not allow mutations"), as src/engine/store.ts's
+ * `failure()` describes and maps to quota-exceeded. `restore()` ends it.
+ */
+export function firefoxFullDisk(store: string): { restore(): void } {
+  const put = IDBObjectStore.prototype.put;
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    if (this.name === store)
+      throw new DOMException(
+        'A mutation operation was attempted on a database that did not allow mutations.',
+        'InvalidStateError',
+      );
+    return put.apply(this, args);
+  } as typeof put;
+  return {
+    restore: () => {
+      IDBObjectStore.prototype.put = put;
+    },
+  };
+}
