@@ -1607,11 +1607,16 @@ describe('Background Sync in the engine', () => {
   });
 
   describe('on a full disk', () => {
-    it('pushes every stored edit while a full disk refuses to record the answers, and records them once it takes writes', async () => {
+    /** Entities `ids` made and pushed, then the server away (see `offline`): `back()` brings it back. */
+    async function pushedThenOffline(ids: string[]) {
       const engine = await start('merge');
-      for (const id of ['t1', 't2', 't3']) await engine.entityPut(collection, id, { title: id });
-      for (const id of ['t1', 't2', 't3']) await clean(id);
-      const back = await offline();
+      for (const id of ids) await engine.entityPut(collection, id, { title: id });
+      for (const id of ids) await clean(id);
+      return { engine, back: await offline() };
+    }
+
+    it('pushes every stored edit while a full disk refuses to record the answers, and records them once it takes writes', async () => {
+      const { engine, back } = await pushedThenOffline(['t1', 't2', 't3']);
       // Oldest first: a create (its mark before it leaves cannot be written either), an edit the server refuses for
       // good, two it takes.
       await engine.entityPut(collection, 'n1', { title: 'new' });
@@ -1650,10 +1655,7 @@ describe('Background Sync in the engine', () => {
     });
 
     it("lets a queued operation waiting on an entity go once that entity's edit is on the server, its answer waiting for space", async () => {
-      const engine = await start('merge');
-      await engine.entityPut(collection, 't1', { title: 't1' });
-      await clean('t1');
-      const back = await offline();
+      const { engine, back } = await pushedThenOffline(['t1']);
       await engine.entityPatch(collection, 't1', { done: true });
       await engine.enqueue([
         {
@@ -1853,10 +1855,7 @@ describe('Background Sync in the engine', () => {
     });
 
     it('logs out on a full disk that takes deletes only: an edit the server took counts as sent, and nothing kept is stored after', async () => {
-      const engine = await start('merge');
-      await engine.entityPut(collection, 't1', { title: 't1' });
-      await clean('t1');
-      const back = await offline();
+      const { engine, back } = await pushedThenOffline(['t1']);
       await engine.entityPatch(collection, 't1', { done: true });
       // As Firefox over its quota: put() throws, a delete still goes.
       const disk = firefoxFullDisk('entities');
@@ -1928,10 +1927,7 @@ describe('Background Sync in the engine', () => {
     });
 
     it("keeps an answer Firefox's full disk refused (put() throws): nothing re-sent while the disk stays full", async () => {
-      const engine = await start('merge');
-      for (const id of ['t1', 't2']) await engine.entityPut(collection, id, { title: id });
-      for (const id of ['t1', 't2']) await clean(id);
-      const back = await offline();
+      const { engine, back } = await pushedThenOffline(['t1', 't2']);
       for (const id of ['t1', 't2']) await engine.entityPatch(collection, id, { done: true });
       const disk = firefoxFullDisk('entities');
       let sent: number;
