@@ -13,7 +13,7 @@ import type {
 } from '../src/index.ts';
 import './define.ts';
 import './locales/de.ts';
-import { PageAnnouncer, registerStrings, type PendingMarkerElement, type SyncStatusElement } from './index.ts';
+import { PageAnnouncer, type PendingMarkerElement, type SyncStatusElement } from './index.ts';
 import { frames, liveLog } from './test/a11y.ts';
 import { fakeOperation, fakeStatus, until } from './test/support.ts';
 
@@ -151,38 +151,6 @@ describe('accessibility at the edges', () => {
         expect(announcer.region!.parentNode).to.equal(document.body);
       } finally {
         if (dialog.open) dialog.close();
-        announcer.dispose();
-      }
-    });
-
-    it('marks English words on a page in a language no table covers as English, on screen and when said (3.1.2)', async () => {
-      document.documentElement.lang = 'fr';
-      const count = new BehaviorSubject(0);
-      const announcer = new PageAnnouncer({ delay: 100 });
-      try {
-        const page = await fixture(html`<div>
-          <sync-provider .client=${fakeClient({ count })} .announcer=${announcer}><pending-badge></pending-badge></sync-provider>
-          <div lang="de"><sync-provider .client=${fakeClient({ count })}><pending-badge></pending-badge></sync-provider></div>
-          <sync-provider .client=${fakeClient({ count })} .strings=${{ allSaved: 'Tout est enregistré' }}><pending-badge show-zero></pending-badge></sync-provider>
-        </div>`);
-        const [english, german, own] = [...page.querySelectorAll('pending-badge')];
-        await until(() => english!.count === 0 && german!.count === 0 && own!.count === 0, 3000, 'baseline');
-        count.next(2);
-        await until(() => !!textNode(english!, 'changes') && !!textNode(german!, 'Änderungen'), 3000, 'rendered');
-        expect(languageOf(textNode(english!, 'changes')!), 'English words, no French table').to.equal('en');
-        expect(languageOf(textNode(german!, 'Änderungen')!), 'the German table').to.equal('de');
-        await until(() => (announcer.region?.textContent ?? '') !== '', 3000, 'announced');
-        expect(languageOf(textNode(announcer.region!, 'changes')!), 'said').to.equal('en');
-        // Words of the app's own (a provider's strings) are taken as the page's: nothing is marked.
-        count.next(0);
-        await until(() => !!textNode(own!, 'Tout'), 3000, "the app's words");
-        expect(languageOf(textNode(own!, 'Tout')!)).to.equal('fr');
-        // A table registered for the page's language: no longer marked.
-        registerStrings('fr', { pendingCount: (n: number) => `${n} modifications non enregistrées` });
-        count.next(3);
-        await until(() => !!textNode(english!, 'modifications'), 3000, 'French');
-        expect(languageOf(textNode(english!, 'modifications')!)).to.equal('fr');
-      } finally {
         announcer.dispose();
       }
     });

@@ -1,6 +1,6 @@
 // The page-wide polite announcer: elements report what changed, and it says each burst once, de-duplicated, in one live region.
 import { createContext } from '@lit/context';
-import { wordsLangOf } from './localize.ts';
+import { langOf } from './localize.ts';
 
 /**
  * What an element needs to tell screen-reader users what changed. `<sync-provider>` provides one through
@@ -102,9 +102,8 @@ export class PageAnnouncer implements Announcer {
     const said: { words: string; lang: string }[] = [];
     for (const [source, message] of this.pending) {
       const text = (typeof message === 'function' ? message() : message).trim();
-      // In the language of the reporting element's words (a German badge on an English page is read in German,
-      // English words on a French page in English).
-      const lang = source instanceof Element ? wordsLangOf(source) : '';
+      // In the reporting element's language (a German badge on an English page is read in German).
+      const lang = source instanceof Element ? langOf(source) : '';
       // Sentence by sentence: one element's report may hold several ("1 change failed to save. Back online"), and
       // a sentence another element says too is said once.
       for (const sentence of text.split(/(?<=[.!?…])\s+/)) {

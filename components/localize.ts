@@ -14,8 +14,6 @@ type Host = ReactiveControllerHost & HTMLElement;
 /** Connected elements, re-rendered when a table is registered or a `lang` attribute changes. */
 const hosts = new Set<Host>();
 const observed = new WeakSet<Document>();
-/** The language each element's words were last given in (see `wordsLangOf`). */
-const wordsLangs = new WeakMap<Element, string>();
 
 /**
  * Registers the strings for a language (a BCP 47 tag: `fr`, `pt-BR`), page-wide, for every syncline element under
@@ -61,37 +59,6 @@ export function langOf(element: Element): string {
   return element.ownerDocument.documentElement.lang || 'en';
 }
 
-/**
- * The language `lang`'s words are in: its own where a table covers it (its base language's counts) or overrides
- * give words of their own (taken as written in it); else English, the table every other one falls back to.
- */
-function wordsLangFor(lang: string, overridden: boolean): string {
-  const tag = lang.toLowerCase();
-  const base = tag.split('-')[0] ?? tag;
-  return overridden || base === 'en' || tables.has(tag) || tables.has(base) ? lang : 'en';
-}
-
-/**
- * The language an element's words are in: that of the table it last rendered from (English on a page in a
- * language no table covers), else that of the element (see `langOf`). Said by a screen reader in that language.
- */
-export function wordsLangOf(element: Element): string {
-  return wordsLangs.get(element) ?? langOf(element);
-}
-
-/**
- * Marks `elements` (of `host`'s shadow root, holding its words) with the language of those words where it is not the
- * element's own (English words on a French page are read as English: WCAG 3.1.2), and unmarks them where it is.
- */
-export function markWordsLang(host: Element, elements: Iterable<Element>): void {
-  const words = wordsLangOf(host);
-  const mark = words !== langOf(host) ? words : null;
-  for (const child of elements) {
-    if (mark === null) child.removeAttribute('lang');
-    else if (child.getAttribute('lang') !== mark) child.setAttribute('lang', mark);
-  }
-}
-
 /** Re-renders the document's syncline elements whenever a `lang` attribute in it changes (one observer per document). */
 function observeLang(doc: Document): void {
   if (observed.has(doc) || typeof MutationObserver === 'undefined') return;
@@ -107,9 +74,7 @@ function observeLang(doc: Document): void {
  * takes effect at the element's next render).
  */
 export class LocalizeController implements ReactiveController {
-  private cache:
-    | { lang: string; version: number; layers: readonly unknown[]; strings: SynclineStrings; wordsLang: string }
-    | undefined;
+  private cache: { lang: string; version: number; layers: readonly unknown[]; strings: SynclineStrings } | undefined;
 
   constructor(private readonly host: Host) {
     host.addController(this);
@@ -140,7 +105,6 @@ export class LocalizeController implements ReactiveController {
       cache.layers.length === layers.length &&
       cache.layers.every((l, i) => l === layers[i])
     ) {
-      wordsLangs.set(this.host, cache.wordsLang);
       return cache.strings;
     }
     const overrides = layers.reduce<Partial<SynclineStrings> | undefined>(
@@ -148,9 +112,7 @@ export class LocalizeController implements ReactiveController {
       undefined,
     );
     const strings = resolveStrings(overrides, stringsFor(lang));
-    const wordsLang = wordsLangFor(lang, Object.keys(overrides ?? {}).length > 0);
-    wordsLangs.set(this.host, wordsLang);
-    this.cache = { lang, version, layers, strings, wordsLang };
+    this.cache = { lang, version, layers, strings };
     return strings;
   }
 }

@@ -6,7 +6,7 @@ import type { SyncClient } from '../../src/index.ts';
 import { announcerContext, documentAnnouncer, type Announcer } from '../announcer.ts';
 import { stringsContext, syncClientContext } from '../context.ts';
 import { ObservableController } from '../controllers/observable-controller.ts';
-import { LocalizeController, markWordsLang } from '../localize.ts';
+import { LocalizeController } from '../localize.ts';
 import type { SynclineStrings } from '../strings.ts';
 import { ensureContextRoot } from './context-root.ts';
 import { documentRenderRoot, styleForDocument } from './document-styles.ts';
@@ -198,7 +198,6 @@ export abstract class SyncElement extends LitElement {
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
-    markWordsLang(this, this.renderRoot.children);
     // Only a missing provider is a mistake worth a warning; a provider still without a client is a normal start-up,
     // and so is one whose code has not loaded yet.
     if (!this.client && !this.providerFound && !this.providerPending && !this.warned && this.isConnected) {

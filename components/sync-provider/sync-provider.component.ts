@@ -7,7 +7,7 @@ import { announcerContext, documentAnnouncer, type Announcer } from '../announce
 import { stringsContext, syncClientContext } from '../context.ts';
 import { SyncClientChangedEvent } from '../events.ts';
 import { ensureContextRoot } from '../internal/context-root.ts';
-import { LocalizeController, markWordsLang } from '../localize.ts';
+import { LocalizeController } from '../localize.ts';
 import { layerStrings, type SynclineStrings } from '../strings.ts';
 import { styles } from './sync-provider.styles.ts';
 import { documentRenderRoot, styleForDocument } from '../internal/document-styles.ts';
@@ -186,12 +186,6 @@ export class SyncProviderElement extends LitElement {
     ) {
       this.reconcile();
     }
-  }
-
-  protected override updated(changed: PropertyValues): void {
-    super.updated(changed);
-    // Its error only: the slot holds the page's own content, in the page's language.
-    markWordsLang(this, this.renderRoot.querySelectorAll('[part~="error"]'));
   }
 
   protected override render() {
