@@ -1,6 +1,6 @@
 // Accessibility at the edges: the storage warning through the one region, announcements in their language, details reachable by pointer.
 import { expect, fixture, html } from '@open-wc/testing';
-import { resetMouse, sendMouse } from '@web/test-runner-commands';
+import { resetMouse, sendMouse, setViewport } from '@web/test-runner-commands';
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type {
   Conflict,
@@ -209,6 +209,28 @@ describe('accessibility at the edges', () => {
       const width = document.documentElement.clientWidth;
       expect(box.right, `details end at ${box.right} in a viewport ${width} px wide`).to.be.at.most(width);
       expect(box.left).to.be.at.least(0);
+    });
+
+    it('keeps shown details within the viewport when it narrows while they are shown (zoom, a phone turned: 1.4.10)', async function () {
+      const marker = await mountMarker();
+      marker.closest('p')!.style.cssText = 'margin:0;padding-left:420px;white-space:nowrap';
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await marker.updateComplete;
+      try {
+        await setViewport({ width: 560, height: 600 });
+      } catch {
+        // A driver that cannot resize its window (WebKitGTK's).
+        this.skip();
+      }
+      try {
+        await frames(3);
+        const box = details(marker).getBoundingClientRect();
+        const width = document.documentElement.clientWidth;
+        expect(box.right, `details end at ${box.right} in a viewport now ${width} px wide`).to.be.at.most(width);
+      } finally {
+        await setViewport({ width: 800, height: 600 });
+      }
     });
 
     it('keeps its hover details shown while the pointer moves from the pill onto them (1.4.13)', async () => {

@@ -69,6 +69,8 @@ export class PendingMarkerElement extends SyncElement {
   @state() private dismissed = false;
   /** The document listening for Escape for this marker, if any. */
   private escapeOn: Document | null = null;
+  /** The window listening for resizes for this marker while its details are shown, if any. */
+  private resizeOn: Window | null = null;
 
   constructor() {
     super();
@@ -79,6 +81,7 @@ export class PendingMarkerElement extends SyncElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.listenForEscape(false);
+    this.listenForResize(false);
     // Moved (a list re-sorting) or removed: no pointerleave or blur reaches it on the way, so it forgets here that
     // it was hovered or focused. Otherwise its details would show again on reconnecting, with no Escape to hide them.
     this.engaged = { focus: false, hover: false };
@@ -143,7 +146,9 @@ export class PendingMarkerElement extends SyncElement {
    * line, a narrow phone) would put part of them off screen (WCAG 1.4.10): they are moved back into view.
    */
   private keepDetailsInView(): void {
-    const details = this.renderRoot.querySelector<HTMLElement>('.details.shown');
+    const details = this.isConnected ? this.renderRoot.querySelector<HTMLElement>('.details.shown') : null;
+    // While shown, a narrower viewport (zoom, a phone turned) is followed too.
+    this.listenForResize(!!details);
     if (!details) return;
     details.style.removeProperty('translate');
     const width = this.ownerDocument.documentElement.clientWidth;
@@ -153,6 +158,17 @@ export class PendingMarkerElement extends SyncElement {
     shift = Math.max(shift, margin - box.left);
     if (Math.abs(shift) >= 1) details.style.translate = `${Math.round(shift)}px 0`;
   }
+
+  /** Listens for resizes of the window the marker is in, or stops (see `listenForEscape`). */
+  private listenForResize(on: boolean): void {
+    const view = on ? this.ownerDocument.defaultView : null;
+    if (view === this.resizeOn) return;
+    this.resizeOn?.removeEventListener('resize', this.onResize);
+    view?.addEventListener('resize', this.onResize);
+    this.resizeOn = view;
+  }
+
+  private readonly onResize = (): void => this.keepDetailsInView();
 
   private engage(change: Partial<{ focus: boolean; hover: boolean }>): void {
     this.engaged = { ...this.engaged, ...change };
