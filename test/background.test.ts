@@ -27,7 +27,7 @@ import {
   unreachable,
 } from './support/server.ts';
 import { follow, openFrame } from './support/frames.ts';
-import { failReads, failWrites, firefoxFullDisk } from './support/databases.ts';
+import { failReads, failWrites, firefoxFullDisk, refusePuts } from './support/databases.ts';
 
 interface Task {
   title: string;
@@ -135,6 +135,12 @@ function controlledFetch() {
     noPulls: () => void (pulls = false),
   };
 }
+
+/** The engine's Background Sync with its private parts open to the test (read only, but for one timing hook). */
+type Internals = {
+  unrecorded: Map<string, unknown>;
+  write: (body: unknown, carry?: boolean) => Promise<unknown>;
+};
 
 describe('three-way merge', () => {
   it("takes each side's change to different fields, keeps a change made on both sides alike, and flags the rest", () => {
@@ -1956,6 +1962,288 @@ describe('Background Sync in the engine', () => {
       }
       // One PUT each; a replay or two would be a retry, not hundreds.
       expect(sent, 'PUTs of t1 and t2 while the disk was full').to.be.at.most(4);
+    });
+    const internals = () => f.engine.background as unknown as Internals;
+
+    it('takes an edit of a small entity, and a pull, while the kept record of a big one does not fit', async () => {
+      const ctl = controlledFetch();
+      const engine = await start('merge', {}, { fetch: ctl.fetch });
+      const other = `${collection}-b`;
+      await engine.registerCollection({ name: other, url: `${API}/${other}`, pullIntervalMs: 0 });
+      await engine.entityPut(collection, 'big', { title: 'big', text: 'x'.repeat(20_000) });
+      await engine.entityPut(collection, 't1', { title: 't1' });
+      await clean('big');
+      await clean('t1');
+      ctl.hold();
+      await engine.entityPatch(collection, 'big', { done: true });
+      // Room for small rows, none for big's row: the server takes big's edit, its record is refused and kept.
+      const disk = refusePuts('entities', (row) => (row as { id?: string })?.id === 'big');
+      let patched: string;
+      let pulled: boolean;
+      try {
+        ctl.release();
+        await eventually(
+          async () => (await serverItems(collection)).some((i) => i.id === 'big' && i.data?.done === true),
+          10_000,
+          "big's edit on the server",
+        );
+        await sleep(300);
+        expect(engine.status.storage, "big's record refused").to.equal('quota-exceeded');
+        // t1's row fits (nothing refuses it): the user's edit must be stored and acknowledged.
+        patched = await engine.entityPatch(collection, 't1', { done: true }).then(
+          () => 'stored',
+          (e: { code?: string }) => `refused: ${e.code}`,
+        );
+        // Another device makes n2 in another collection: a pull brings it. (A page of this collection lists big's
+        // new version, which must be stored with the page's cursor: it waits for space.)
+        expect((await serverPut(other, 'n2', { title: 'n2' })).ok).to.equal(true);
+        await engine.background!.pull(other);
+        pulled = (await engine.entities(other)).some((e) => e.id === 'n2');
+      } finally {
+        disk.restore();
+      }
+      expect(
+        { patched, pulled },
+        "t1's edit and n2's pull, each refused for the space big's kept record needs",
+      ).to.deep.equal({ patched: 'stored', pulled: true });
+    });
+
+    it('pushes again, unprompted, an entity whose kept record was dropped for a passing storage error', async () => {
+      const ctl = controlledFetch();
+      const engine = await start('merge', {}, { fetch: ctl.fetch });
+      await engine.entityPut(collection, 't1', { title: 't1' });
+      await clean('t1');
+      // The server refuses t1's next edit for good (once); its record is refused by a full disk and kept.
+      await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 422, times: 1 });
+      ctl.hold();
+      await engine.entityPatch(collection, 't1', { done: true });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      try {
+        const before = await requestCount(`/api/${collection}/t1`);
+        ctl.release();
+        await eventually(async () => (await requestCount(`/api/${collection}/t1`)) > before, 5_000, '422 answered');
+        await sleep(300);
+        expect(engine.status.storage).to.equal('quota-exceeded');
+      } finally {
+        disk.restore();
+      }
+      // Space again, but the kept write meets a passing I/O error (UnknownError) in the record timer's write: it is
+      // dropped, "its push goes again" (docs/architecture.md).
+      const io = refusePuts('entities', (row) => (row as { id?: string })?.id === 't1', 'UnknownError', 1);
+      try {
+        f.clock.advance(1_000);
+        await eventually(() => io.left() === 0, 5_000, 'the kept write tried');
+        await sleep(300);
+      } finally {
+        io.restore();
+      }
+      // The server is there, the disk takes writes: within a few minutes (and a pull) t1 is pushed again, or recorded
+      // as refused. Nothing but the engine's own timers runs here (no edit, no syncNow).
+      const state = async () => {
+        const [dirty] = await engine.dirtyEntities();
+        return !dirty ? 'clean' : dirty.failed ? 'failed' : 'dirty';
+      };
+      for (let i = 0; i < 20 && (await state()) === 'dirty'; i++) {
+        f.clock.advance(15_000);
+        await sleep(100);
+      }
+      await engine.background!.pull(collection);
+      const withoutPoke = await state();
+      const held = internals().unrecorded.size;
+      // Control: one poke of the lanes (what any edit or syncNow does) is all it lacked.
+      await engine.syncNow();
+      await eventually(async () => (await state()) !== 'dirty', 5_000, 't1 after a poke').catch(() => {});
+      const afterAPoke = await state();
+      // Settled: pushed again (the fault was one 422; the key's push is then taken) or recorded as refused.
+      expect(
+        { settledWithoutPoke: withoutPoke !== 'dirty', held, settledAfterAPoke: afterAPoke !== 'dirty' },
+        `t1's push after its kept record was dropped (5 min, server reachable): ${withoutPoke}, then ${afterAPoke}`,
+      ).to.deep.equal({ settledWithoutPoke: true, held: 0, settledAfterAPoke: true });
+    });
+
+    /**
+     * x (server-wins) is changed on the server while user A edits it: the 412's rollback is refused by a full disk and
+     * kept. User A logs out; `during`: the record timer (1 s after the refusal) fires while the logout's transaction is
+     * open (a hook picks that moment: it runs the original write, then advances the virtual clock), else after it.
+     */
+    async function logoutWithKeptRollback(during: boolean) {
+      const ctl = controlledFetch();
+      const engine = await start('server-wins', {}, { fetch: ctl.fetch });
+      const rollbacks: Rollback[] = [];
+      engine.rollbacks$.subscribe((r) => rollbacks.push(r));
+      await engine.entityPut(collection, 'x', { title: 'a' });
+      await clean('x');
+      ctl.noPulls();
+      // Someone else changes x; this user's edit meets it as a 412: server-wins rolls it back (reported once stored).
+      expect((await serverPut(collection, 'x', { title: 'theirs' }, '"1"')).ok).to.equal(true);
+      ctl.hold();
+      await engine.entityPatch(collection, 'x', { title: 'mine (user A)' });
+      // Firefox's full disk: puts throw, deletes go (the logout is the documented case that works on it).
+      const disk = firefoxFullDisk('entities');
+      try {
+        const before = await requestCount(`/api/${collection}/x`);
+        ctl.release();
+        await eventually(async () => (await requestCount(`/api/${collection}/x`)) > before, 5_000, '412 answered');
+        await sleep(300);
+        expect(engine.status.storage).to.equal('quota-exceeded');
+        expect(rollbacks, 'not reported before it is stored').to.deep.equal([]);
+        // User A logs out. The record timer (1 s after the refusal) fires while the logout's transaction is open: the
+        // hook only picks that moment (it runs the original write and advances the virtual clock right after).
+        const bg = internals();
+        const original = bg.write;
+        if (during)
+          bg.write = function (this: Internals, body: unknown, carry?: boolean) {
+            const written = original.call(this, body, carry);
+            if (carry === false) {
+              delete (bg as Partial<Internals>).write;
+              f.clock.advance(1_000);
+            }
+            return written;
+          };
+        await engine.clear({ discardUnsent: true });
+        if (!during) f.clock.advance(1_000);
+      } finally {
+        disk.restore();
+      }
+      await sleep(500);
+      expect(await engine.entities(collection), 'logged out').to.deep.equal([]);
+      // The next user's page must not be told of user A's edit ("forgets what was kept for what it removes").
+      expect(
+        rollbacks.map((r) => ({ entityId: r.entityId, mine: r.mine })),
+        "user A's rollback reported after A's logout",
+      ).to.deep.equal([]);
+    }
+
+    it("reports no rollback of the last user's edit after a logout, the record timer firing during it", () =>
+      logoutWithKeptRollback(true));
+
+    it("reports no rollback of the last user's edit after a logout, the record timer firing after it", () =>
+      logoutWithKeptRollback(false));
+
+    it('refuses a logout before changing anything when an edit waits behind a create whose record is kept', async () => {
+      const ctl = controlledFetch();
+      const engine = await start('merge', {}, { fetch: ctl.fetch });
+      // A queued operation done: its result is kept for settled().
+      const [op] = await engine.enqueue([
+        {
+          kind: 'note.create',
+          label: 'Note',
+          request: { method: 'POST', url: `${API}/${collection}-q`, body: { id: 'o1' } },
+        },
+      ]);
+      await eventually(async () => (await engine.result(op!.id)) !== undefined, 10_000, 'operation done');
+      await eventually(() => engine.status.lastSyncAt !== null, 5_000, 'a sync');
+      const syncedAt = engine.status.lastSyncAt;
+      ctl.noPulls();
+      // The create of x lands, its answer is lost (x keeps its mark); then x is edited again ("second", unpushed).
+      ctl.lose();
+      await engine.entityPut(collection, 'x', { title: 'first' });
+      await eventually(async () => !!(await engine.dirtyEntities())[0]?.lastError, 5_000, 'the answer lost');
+      ctl.hold();
+      await engine.entityPatch(collection, 'x', { title: 'second' });
+      const disk = failWrites('entities', Infinity, 'QuotaExceededError');
+      try {
+        const before = await requestCount(`/api/${collection}/x`);
+        ctl.release();
+        // The fenced create is answered (replayed 201): x's create is settled, its record kept; "second" waits.
+        await eventually(async () => (await requestCount(`/api/${collection}/x`)) > before, 5_000, 'create settled');
+        await sleep(300);
+        expect(engine.status.storage).to.equal('quota-exceeded');
+      } finally {
+        disk.restore();
+      }
+      expect((await serverItems(collection)).map((i) => i.data)).to.deep.equal([{ title: 'first' }]);
+      // "second" has not reached the server: the logout is refused, and a refused logout changes nothing.
+      const refused = await engine.clear().then(
+        () => 'cleared',
+        (e: { code?: string }) => e.code,
+      );
+      expect({
+        refused,
+        lastSyncAt: engine.status.lastSyncAt,
+        resultKept: (await engine.result(op!.id)) !== undefined,
+      }).to.deep.equal({ refused: 'unsent-operations', lastSyncAt: syncedAt, resultKept: true });
+    });
+
+    /**
+     * t1 (manual) holds an edit the server refused for good; someone else changes t1 on the server; a pull finds it
+     * while the disk has room for the page's cursor but not for the conflict. `restart`: the engine stops before it
+     * stored what it kept, and the next one opens on the same database.
+     */
+    async function pullConflictKept(restart: boolean) {
+      const engine = await start('manual');
+      await engine.entityPut(collection, 't1', { title: 'base' });
+      await clean('t1');
+      // The server refuses this device's edit for good: t1 waits for the user (failed).
+      await addFault({ pathPrefix: `/api/${collection}/t1`, methods: ['PUT'], status: 422, times: 1 });
+      await engine.entityPatch(collection, 't1', { title: 'mine' });
+      await eventually(() => engine.status.entities.failed === 1, 10_000, 't1 refused');
+      // Someone else changes t1 on the server (version 2).
+      expect((await serverPut(collection, 't1', { title: 'theirs' }, '"1"')).ok).to.equal(true);
+      // Room for the page's cursor, none for a conflict record (three copies of the entity).
+      const disk = refusePuts('conflicts', () => true);
+      try {
+        await engine.background!.pull(collection);
+        await sleep(300);
+        expect(engine.status.storage, 'the conflict refused').to.equal('quota-exceeded');
+      } finally {
+        disk.restore();
+      }
+      // The worker stops (every tab closed) before it wrote what it kept; the next engine opens on the same database.
+      if (restart) {
+        const config = f.engine.config;
+        f.engine.close();
+        f.engine = await SyncEngine.open({ config, db: await openSynclineDB(f.namespace), clock: f.clock });
+      }
+      await f.engine.background!.pull(collection);
+      // "Lost with the engine, such an outcome is learned again": the conflict with version 2, or, once the user
+      // reverts the refused edit, the server's copy (version 2).
+      const conflicts = (await f.engine.conflicts(collection)).map((c) => c.theirsVersion);
+      await f.engine.entityRevert(collection, 't1');
+      await f.engine.background!.pull(collection);
+      const after = await stored('t1');
+      expect(
+        { conflicts, afterRevert: { version: after?.version, data: after?.data } },
+        "the server's version 2 of t1, passed by the cursor",
+      ).to.deep.include({ afterRevert: { version: 2, data: { title: 'theirs' } } });
+    }
+
+    it("keeps the server's change a pull found on a refused edit when its conflict did not fit, across a restart", () =>
+      pullConflictKept(true));
+
+    it("keeps the server's change a pull found on a refused edit when its conflict did not fit, the engine staying", () =>
+      pullConflictKept(false));
+
+    it('forgets the wait of a create whose mark a full disk refused once that entity is deleted', async () => {
+      const engine = await start('merge');
+      // Five creates made while the server is away.
+      await addFault({ pathPrefix: `/api/${collection}`, offline: true });
+      await addFault({ pathPrefix: `/api/health/${f.collection}`, offline: true });
+      await engine.syncNow();
+      await eventually(() => engine.status.connectivity === 'offline', 5_000, 'offline');
+      const ids = ['n0', 'n1', 'n2', 'n3', 'n4'];
+      for (const id of ids) await engine.entityPut(collection, id, { title: id });
+      const disk = firefoxFullDisk('entities');
+      try {
+        await clearFaults(`/api/${collection}`);
+        await clearFaults(`/api/health/${f.collection}`);
+        await engine.syncNow();
+        // Each create's mark (before it leaves) is refused: each waits a second, kept in memory.
+        await eventually(() => internals().unrecorded.size === ids.length, 5_000, 'five marks refused');
+        // The user deletes them (never sent: they just go; deletes fit on this disk).
+        for (const id of ids) expect(await engine.entityDelete(collection, id)).to.equal(true);
+      } finally {
+        disk.restore();
+      }
+      // Space again, time passes, the lanes run, even a logout: nothing of those five is left to hold or store.
+      for (let i = 0; i < 10; i++) {
+        f.clock.advance(60_000);
+        await engine.syncNow();
+        await sleep(50);
+      }
+      await engine.clear();
+      expect(await writes(collection), 'nothing of them sent').to.deep.equal([]);
+      expect(internals().unrecorded.size, 'entries kept for entities that no longer exist').to.equal(0);
     });
   });
 

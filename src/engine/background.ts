@@ -849,6 +849,8 @@ export class BackgroundSync {
     if (body !== null && row.baseVersion === null && row.sentCreate?.rev !== rev) {
       const marked = await this.markSent(row, body).catch((error: unknown) => this.unmarked(row, error));
       if (!marked) return 'pushed';
+      const waited = this.unrecorded.get(`${row.collection}\0${row.id}`);
+      if (waited?.writes.length === 0) this.unrecorded.delete(`${row.collection}\0${row.id}`);
     }
     const result = await this.send(url, {
       method,
@@ -1033,6 +1035,7 @@ export class BackgroundSync {
     let meets: { data: Data | null; version: number } | null = null;
     // Unstored, the row stays an unsent create: pushed again once stored, its 412 brings this back.
     const stored = await this.record(pushed, {}, async (tx, batch) => {
+      meets = null;
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!stored) return;
       const row = answered(stored, rev);
@@ -1108,7 +1111,9 @@ export class BackgroundSync {
 
   /** The server accepted edit `rev`: its answer becomes the base; a newer local edit stays dirty and goes next. */
   private async accepted(pushed: EntityRow, rev: number, data: Data | null, version: number | null): Promise<boolean> {
-    return this.record(pushed, { settled: { rev, taken: true } }, async (tx, batch) => {
+    // Settled only if the push carried the row's latest edit (a create settled before a newer edit did not).
+    const settled = rev === pushed.localRev ? { rev, taken: true } : undefined;
+    return this.record(pushed, { settled }, async (tx, batch) => {
       const stored = await tx.objectStore('entities').get([pushed.collection, pushed.id]);
       if (!stored) return;
       let row = answered(stored, rev);
@@ -1226,12 +1231,25 @@ export class BackgroundSync {
         await Promise.allSettled([...this.pushing.values(), ...this.pulling.values()]);
       const goes = (row: EntityRow) =>
         !row.dirty || (before === null ? (row.pushOrder ?? 0) <= upTo : (row.dirtySince ?? row.updatedAt) <= before);
+      // What was kept for a full disk is taken out for the clear (a write carrying it after the clear would bring
+      // back the last user's data, or report a rollback of it): what the clear does not remove is put back.
+      while (this.carrier) await this.carrier;
+      const kept = new Map(this.unrecorded);
+      this.unrecorded.clear();
       // An edit whose push the server took, only its record waiting for space, has reached the server.
       const reached = (row: EntityRow) => {
-        const settled = this.unrecorded.get(`${row.collection}\0${row.id}`)?.settled;
+        const settled = kept.get(`${row.collection}\0${row.id}`)?.settled;
         return !!settled?.taken && settled.rev === row.localRev;
       };
-      const removedKeys: string[] = [];
+      const removedKeys = new Set<string>();
+      const putBack = () => {
+        for (const [key, entry] of kept) {
+          if (removedKeys.has(key)) continue;
+          const since = this.unrecorded.get(key);
+          if (since) since.writes.unshift(...entry.writes);
+          else this.unrecorded.set(key, entry);
+        }
+      };
       const count = await this.write(async (tx, batch) => {
         const [rows, conflicts] = await Promise.all([
           tx.objectStore('entities').getAll(),
@@ -1240,7 +1258,7 @@ export class BackgroundSync {
         const removed = rows.filter(goes);
         const unsent = removed.filter((row) => row.dirty && !reached(row)).length;
         if (unsent > 0 && !discardUnsent) throw unpushedEdits(unsent);
-        removedKeys.push(...removed.map((row) => `${row.collection}\0${row.id}`));
+        for (const row of removed) removedKeys.add(`${row.collection}\0${row.id}`);
         for (const row of removed) this.putRow(tx, batch, row, null);
         const held = new Set(removed.filter((row) => row.conflictId).map((row) => row.conflictId));
         for (const conflict of conflicts)
@@ -1255,9 +1273,13 @@ export class BackgroundSync {
           .catch(() => {});
         return removed.length;
         // Not carrying what a full disk refused: a logout must not need more space than it frees.
-      }, false);
-      // What was kept for the entities removed is of the data cleared (a rollback of the last user's edit).
-      for (const key of removedKeys) this.unrecorded.delete(key);
+      }, false).catch((error: unknown) => {
+        removedKeys.clear();
+        putBack();
+        throw error;
+      });
+      // What was kept for the entities removed is of the data cleared (a rollback of the last user's edit): it goes.
+      putBack();
       // Once committed: each collection pulls from the start next time.
       for (const config of this.collections.values()) {
         this.collections.set(config.name, { ...config, cursor: '', lastPullAt: null });
@@ -1444,8 +1466,10 @@ export class BackgroundSync {
       throw new Error(
         `The changes feed listed an entity with no string "id" or no readable "version" (item ${unreadable} of the page).`,
       );
-    const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
+    const rollbacks: Rollback[] = [];
+    let settled = 0;
     const stored = await this.write(async (tx, batch) => {
+      const conflicts: { id: string; theirs: { data: Data | null; version: number } }[] = [];
       // Rows an open conflict holds, with what the page says the server has now.
       const held: { conflictId: string; theirs: { data: Data | null; version: number } }[] = [];
       const store = tx.objectStore('entities');
@@ -1485,7 +1509,7 @@ export class BackgroundSync {
           held.push({ conflictId: row.conflictId, theirs });
           return;
         }
-        // Dirty, and the server moved: the local data stays on screen; the strategy decides after this page.
+        // Dirty, and the server moved: the local data stays on screen; the strategy decides, once the page is read.
         conflicts.push({ id: item.id, theirs });
       });
       // An open conflict shows the server's copy as it is now: the cursor passes this change, so the conflict is the
@@ -1500,6 +1524,15 @@ export class BackgroundSync {
           .catch(() => {});
         batch.conflicts.push({ id: next.id, next });
       }
+      // Dirty rows the server moved go to the strategy in this transaction: stored with the cursor that passes their
+      // change, or not at all (kept apart, a full disk could keep the conflict in memory and lose it with the engine).
+      rollbacks.length = 0;
+      settled = conflicts.length;
+      for (const c of conflicts) {
+        const rolled: Rollback[] = [];
+        await this.settling(collection, c.id, c.theirs, null, rolled)(tx, batch);
+        rollbacks.push(...rolled);
+      }
       if (cursor === null || this.config(collection).url !== feed) return false;
       tx.objectStore('collections')
         .put({ ...this.config(collection), cursor })
@@ -1509,7 +1542,8 @@ export class BackgroundSync {
     // Only once committed: a page a full disk refused is asked for again, not passed over by the next pull.
     if (stored && this.config(collection).url === feed)
       this.collections.set(collection, { ...this.config(collection), cursor: cursor! });
-    for (const c of conflicts) await this.settleConflict(collection, c.id, c.theirs, null);
+    for (const rollback of rollbacks) this.host.rolledBack(rollback);
+    if (settled > 0) this.host.pokePush(collection);
   }
 
   /**
@@ -1541,15 +1575,32 @@ export class BackgroundSync {
     theirs: { data: Data | null; version: number | null },
     refused: EntityRow | null,
   ): Promise<void> {
-    const config = this.collections.get(collection);
-    if (!config) return;
+    const rollbacks: Rollback[] = [];
+    const body = this.settling(collection, id, theirs, refused, rollbacks);
+    const report = () => rollbacks.forEach((r) => this.host.rolledBack(r));
+    // Unstored, the rollback is reported once it is (and the lane poked then).
+    if (!(await this.record({ collection, id }, { after: report }, body))) return;
+    report();
+    this.host.pokePush(collection);
+  }
+
+  /**
+   * The write that settles what `settleConflict` says, to run in any transaction (a pull page's own: its conflicts
+   * are settled with its cursor). A rollback it makes is put in `rollbacks` (emptied first: a write may run again).
+   */
+  private settling(
+    collection: string,
+    id: string,
+    theirs: { data: Data | null; version: number | null },
+    refused: EntityRow | null,
+    rollbacks: Rollback[],
+  ): WriteBody {
     const detectedBy = refused ? '412' : 'pull';
     const now = this.host.clock.now();
-    let rollback: Rollback | null = null;
-    const reportRollback = () => {
-      if (rollback) this.host.rolledBack(rollback);
-    };
-    const body: WriteBody = async (tx, batch) => {
+    return async (tx, batch) => {
+      rollbacks.length = 0;
+      const config = this.collections.get(collection);
+      if (!config) return;
       const row = await tx.objectStore('entities').get([collection, id]);
       if (!row || row.conflictId) return;
       if (!row.dirty) {
@@ -1608,7 +1659,7 @@ export class BackgroundSync {
       }
       switch (strategy) {
         case 'server-wins':
-          rollback = { collection, entityId: id, mine, theirs: theirs.data, at: now };
+          rollbacks.push({ collection, entityId: id, mine, theirs: theirs.data, at: now });
           this.putRow(tx, batch, row, this.serverCopy(rebased, theirs.data, theirs.version));
           return;
         case 'client-wins':
@@ -1646,10 +1697,6 @@ export class BackgroundSync {
         }
       }
     };
-    // Unstored, the rollback is reported once it is (and the lane poked then).
-    if (!(await this.record({ collection, id }, { after: reportRollback }, body))) return;
-    reportRollback();
-    this.host.pokePush(collection);
   }
 
   private async dropConflict(tx: Tx, batch: Write, conflictId: string, collection: string): Promise<void> {
@@ -1721,6 +1768,9 @@ export class BackgroundSync {
       tx.objectStore('entities')
         .delete(key)
         .catch(() => {});
+      // A create's wait for its mark goes with the row (nothing is left to push).
+      if (this.unrecorded.get(`${key[0]}\0${key[1]}`)?.writes.length === 0)
+        this.unrecorded.delete(`${key[0]}\0${key[1]}`);
       // The row's revisions must not start over if the entity is made again (its keys would repeat).
       if (prev && prev.localRev > this.revFloor) {
         this.revFloor = prev.localRev;
@@ -1848,7 +1898,7 @@ export class BackgroundSync {
     this.recordTimer = this.host.clock.setTimeout(() => {
       this.recordTimer = null;
       if (this.closed || !waiting()) return;
-      this.write(async () => {}).then(
+      this.write(async () => {}, 'only').then(
         () => this.retryRecording(),
         () => {
           this.recordDelay = Math.min(this.recordDelay * 2, RECORD_RETRY_CAP_MS);
@@ -1875,18 +1925,39 @@ export class BackgroundSync {
    * would write: it must not take more space than it frees). One write at a time carries them: a second, started
    * while the first is open, would run them again after it, on top of what came between.
    */
-  private async write<T>(body: (tx: Tx, batch: Write) => Promise<T>, carry = true): Promise<T> {
+  private async write<T>(body: (tx: Tx, batch: Write) => Promise<T>, carry: boolean | 'only' = true): Promise<T> {
     if (this.closed) throw new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.');
-    while (carry && this.carrier && this.unrecorded.size > 0) await this.carrier;
+    while (carry !== false && this.carrier && this.unrecorded.size > 0) await this.carrier;
+    const ran =
+      carry === false
+        ? []
+        : [...this.unrecorded]
+            .map(([key, entry]) => ({ key, entry, count: entry.writes.length }))
+            .filter(({ count }) => count > 0);
+    if (ran.length === 0) return this.transact(body, ran);
+    let carried = () => {};
+    this.carrier = new Promise<void>((resolve) => (carried = resolve));
+    try {
+      return await this.transact(body, ran);
+    } catch (error) {
+      // What was kept does not fit: this write goes without it (as if those answers came after it), so a record
+      // that does not fit holds only its own entity. The recording timer's own write ('only') has nothing else.
+      if (carry === 'only' || this.closed || (error as SynclineError)?.code !== SynclineErrorCode.QuotaExceeded)
+        throw error;
+    } finally {
+      this.carrier = null;
+      carried();
+    }
+    return this.transact(body, []);
+  }
+
+  /** One write transaction: the kept writes `ran` first, then `body`; the changes emitted once it has committed. */
+  private async transact<T>(
+    body: (tx: Tx, batch: Write) => Promise<T>,
+    ran: { key: string; entry: Unrecorded; count: number }[],
+  ): Promise<T> {
     const batch: Write = { seq: 0, changes: [], conflicts: [], counted: [] };
     let tx: Tx | undefined;
-    const ran = carry
-      ? [...this.unrecorded]
-          .map(([key, entry]) => ({ key, entry, count: entry.writes.length }))
-          .filter(({ count }) => count > 0)
-      : [];
-    let carried = () => {};
-    if (ran.length > 0) this.carrier = new Promise<void>((resolve) => (carried = resolve));
     try {
       tx = this.host.db.transaction(['entities', 'conflicts', 'collections', 'meta'], 'readwrite', {
         durability: this.host.config.durability,
@@ -1896,9 +1967,11 @@ export class BackgroundSync {
         for (const { body } of entry.writes.slice(0, count))
           await body(tx, batch).catch((error: unknown) => {
             // One that throws for another reason than a full disk (Firefox's put() throws once over its quota) is
-            // dropped, or it would fail every write after it: its push goes again, and is replayed.
-            if ((this.host.storageFailure(error) as SynclineError).code !== SynclineErrorCode.QuotaExceeded)
+            // dropped, or it would fail every write after it: its push goes again (replayed), the lane poked for it.
+            if ((this.host.storageFailure(error) as SynclineError).code !== SynclineErrorCode.QuotaExceeded) {
               this.unrecorded.delete(key);
+              this.host.pokePush(key.slice(0, key.indexOf('\0')));
+            }
             throw error;
           });
       const result = await body(tx, batch);
@@ -1925,11 +1998,6 @@ export class BackgroundSync {
         await tx.done.catch(() => {});
       }
       throw error instanceof SynclineError ? error : this.host.storageFailure(error);
-    } finally {
-      if (ran.length > 0) {
-        this.carrier = null;
-        carried();
-      }
     }
   }
 

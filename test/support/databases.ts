@@ -70,3 +70,30 @@ export function firefoxFullDisk(store: string): { restore(): void } {
     },
   };
 }
+
+/**
+ * A disk with room for some rows and not for others: put() into `store` of a value `refuse` picks throws `name`
+ * (QuotaExceededError: the row does not fit; UnknownError: a passing I/O failure), at most `times` times.
+ */
+export function refusePuts(
+  store: string,
+  refuse: (value: unknown) => boolean,
+  name = 'QuotaExceededError',
+  times = Infinity,
+): { left(): number; restore(): void } {
+  const put = IDBObjectStore.prototype.put;
+  let left = times;
+  IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    if (left > 0 && this.name === store && refuse(args[0])) {
+      left--;
+      throw new DOMException(`Injected: put into ${store} refused.`, name);
+    }
+    return put.apply(this, args);
+  } as typeof put;
+  return {
+    left: () => left,
+    restore: () => {
+      IDBObjectStore.prototype.put = put;
+    },
+  };
+}
