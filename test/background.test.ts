@@ -1613,6 +1613,18 @@ describe('Background Sync in the engine', () => {
   });
 
   describe('on a full disk', () => {
+    /**
+     * Lets the PUTs `ctl` holds go, on a full disk: waits until the server has answered one more request for `id`
+     * and the engine has read that answer (whose record the disk refuses).
+     */
+    async function releasedAndAnswered(ctl: { release(): void }, id: string, what: string): Promise<void> {
+      const before = await requestCount(`/api/${collection}/${id}`);
+      ctl.release();
+      await eventually(async () => (await requestCount(`/api/${collection}/${id}`)) > before, 5_000, what);
+      await sleep(300);
+      expect(f.engine.status.storage).to.equal('quota-exceeded');
+    }
+
     /** Entities `ids` made and pushed, then the server away (see `offline`): `back()` brings it back. */
     async function pushedThenOffline(ids: string[]) {
       const engine = await start('merge');
@@ -1723,11 +1735,7 @@ describe('Background Sync in the engine', () => {
       await engine.entityPatch(collection, 'x', { title: 'b' });
       const disk = failWrites('entities', Infinity, 'QuotaExceededError');
       try {
-        const before = await requestCount(`/api/${collection}/x`);
-        ctl.release();
-        await eventually(async () => (await requestCount(`/api/${collection}/x`)) > before, 5_000, '412 answered');
-        await sleep(300);
-        expect(engine.status.storage).to.equal('quota-exceeded');
+        await releasedAndAnswered(ctl, 'x', '412 answered');
         expect(rollbacks, 'not reported before it is stored').to.deep.equal([]);
       } finally {
         disk.restore();
@@ -2021,11 +2029,7 @@ describe('Background Sync in the engine', () => {
       await engine.entityPatch(collection, 't1', { done: true });
       const disk = failWrites('entities', Infinity, 'QuotaExceededError');
       try {
-        const before = await requestCount(`/api/${collection}/t1`);
-        ctl.release();
-        await eventually(async () => (await requestCount(`/api/${collection}/t1`)) > before, 5_000, '422 answered');
-        await sleep(300);
-        expect(engine.status.storage).to.equal('quota-exceeded');
+        await releasedAndAnswered(ctl, 't1', '422 answered');
       } finally {
         disk.restore();
       }
@@ -2083,11 +2087,7 @@ describe('Background Sync in the engine', () => {
       // Firefox's full disk: puts throw, deletes go (the logout is the documented case that works on it).
       const disk = firefoxFullDisk('entities');
       try {
-        const before = await requestCount(`/api/${collection}/x`);
-        ctl.release();
-        await eventually(async () => (await requestCount(`/api/${collection}/x`)) > before, 5_000, '412 answered');
-        await sleep(300);
-        expect(engine.status.storage).to.equal('quota-exceeded');
+        await releasedAndAnswered(ctl, 'x', '412 answered');
         expect(rollbacks, 'not reported before it is stored').to.deep.equal([]);
         // User A logs out. The record timer (1 s after the refusal) fires while the logout's transaction is open: the
         // hook only picks that moment (it runs the original write and advances the virtual clock right after).
@@ -2145,12 +2145,8 @@ describe('Background Sync in the engine', () => {
       await engine.entityPatch(collection, 'x', { title: 'second' });
       const disk = failWrites('entities', Infinity, 'QuotaExceededError');
       try {
-        const before = await requestCount(`/api/${collection}/x`);
-        ctl.release();
         // The fenced create is answered (replayed 201): x's create is settled, its record kept; "second" waits.
-        await eventually(async () => (await requestCount(`/api/${collection}/x`)) > before, 5_000, 'create settled');
-        await sleep(300);
-        expect(engine.status.storage).to.equal('quota-exceeded');
+        await releasedAndAnswered(ctl, 'x', 'create settled');
       } finally {
         disk.restore();
       }

@@ -55,38 +55,33 @@ function failTransactions(store: string, mode: IDBTransactionMode, times: number
  * `failure()` describes and maps to quota-exceeded. `restore()` ends it.
  */
 export function firefoxFullDisk(store: string): { restore(): void } {
-  const put = IDBObjectStore.prototype.put;
-  IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
-    if (this.name === store)
-      throw new DOMException(
-        'A mutation operation was attempted on a database that did not allow mutations.',
-        'InvalidStateError',
-      );
-    return put.apply(this, args);
-  } as typeof put;
-  return {
-    restore: () => {
-      IDBObjectStore.prototype.put = put;
-    },
-  };
+  return refusePuts(
+    store,
+    () => true,
+    'InvalidStateError',
+    Infinity,
+    'A mutation operation was attempted on a database that did not allow mutations.',
+  );
 }
 
 /**
  * A disk with room for some rows and not for others: put() into `store` of a value `refuse` picks throws `name`
- * (QuotaExceededError: the row does not fit; UnknownError: a passing I/O failure), at most `times` times.
+ * (QuotaExceededError: the row does not fit; UnknownError: a passing I/O failure), at most `times` times, with
+ * `message`.
  */
 export function refusePuts(
   store: string,
   refuse: (value: unknown) => boolean,
   name = 'QuotaExceededError',
   times = Infinity,
+  message = `Injected: put into ${store} refused.`,
 ): { left(): number; restore(): void } {
   const put = IDBObjectStore.prototype.put;
   let left = times;
   IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
     if (left > 0 && this.name === store && refuse(args[0])) {
       left--;
-      throw new DOMException(`Injected: put into ${store} refused.`, name);
+      throw new DOMException(message, name);
     }
     return put.apply(this, args);
   } as typeof put;
