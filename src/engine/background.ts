@@ -849,8 +849,7 @@ export class BackgroundSync {
     if (body !== null && row.baseVersion === null && row.sentCreate?.rev !== rev) {
       const marked = await this.markSent(row, body).catch((error: unknown) => this.unmarked(row, error));
       if (!marked) return 'pushed';
-      const waited = this.unrecorded.get(`${row.collection}\0${row.id}`);
-      if (waited?.writes.length === 0) this.unrecorded.delete(`${row.collection}\0${row.id}`);
+      this.endWait(`${row.collection}\0${row.id}`);
     }
     const result = await this.send(url, {
       method,
@@ -1769,8 +1768,7 @@ export class BackgroundSync {
         .delete(key)
         .catch(() => {});
       // A create's wait for its mark goes with the row (nothing is left to push).
-      if (this.unrecorded.get(`${key[0]}\0${key[1]}`)?.writes.length === 0)
-        this.unrecorded.delete(`${key[0]}\0${key[1]}`);
+      this.endWait(`${key[0]}\0${key[1]}`);
       // The row's revisions must not start over if the entity is made again (its keys would repeat).
       if (prev && prev.localRev > this.revFloor) {
         this.revFloor = prev.localRev;
@@ -1886,9 +1884,13 @@ export class BackgroundSync {
     if (!entry || entry.until === Infinity) return entry?.until ?? 0;
     const now = this.host.clock.now();
     if (entry.until > now && now >= entry.since) return entry.until;
-    // A wait over with nothing left to store: the entry goes.
-    if (entry.writes.length === 0) this.unrecorded.delete(key);
+    this.endWait(key);
     return 0;
+  }
+
+  /** Forgets the entry of `unrecorded` under `key` if it is only a wait (a create's for its mark): nothing to store. */
+  private endWait(key: string): void {
+    if (this.unrecorded.get(key)?.writes.length === 0) this.unrecorded.delete(key);
   }
 
   /** Tries again, in a write of their own, the writes a full disk refused: in a second, then less often. */
