@@ -1672,9 +1672,7 @@ describe('Background Sync in the engine', () => {
       ]);
     });
 
-    it("lets a queued operation waiting on an entity go once that entity's edit is on the server, its answer waiting for space", async function () {
-      // Fails in Firefox ESR, cause not yet found (see the stop note): skipped there until it is.
-      if (navigator.userAgent.includes('Firefox')) this.skip();
+    it("lets a queued operation waiting on an entity go once that entity's edit is on the server, its answer waiting for space", async () => {
       const { engine, back } = await pushedThenOffline(['t1']);
       await engine.entityPatch(collection, 't1', { done: true });
       await engine.enqueue([

@@ -1278,7 +1278,9 @@ export class BackgroundSync {
         throw error;
       });
       // What was kept for the entities removed is of the data cleared (a rollback of the last user's edit): it goes.
+      // The rest waits for space again: the status, told of the clear's write while it was out, is told again.
       putBack();
+      this.host.storageWritten();
       // Once committed: each collection pulls from the start next time.
       for (const config of this.collections.values()) {
         this.collections.set(config.name, { ...config, cursor: '', lastPullAt: null });
@@ -1835,6 +1837,11 @@ export class BackgroundSync {
     });
   }
 
+  /** Whether push outcomes a full disk refused wait in memory (`unrecorded`): the engine's storage is not ok. */
+  get waitingForSpace(): boolean {
+    return [...this.unrecorded.values()].some((entry) => entry.writes.length > 0);
+  }
+
   /** The entry of `unrecorded` for an entity, made (empty: no wait) if there is none. */
   private unrecordedOf(entity: { collection: string; id: string }): Unrecorded {
     const key = `${entity.collection}\0${entity.id}`;
@@ -1895,11 +1902,10 @@ export class BackgroundSync {
 
   /** Tries again, in a write of their own, the writes a full disk refused: in a second, then less often. */
   private retryRecording(): void {
-    const waiting = () => [...this.unrecorded.values()].some((entry) => entry.writes.length > 0);
-    if (this.recordTimer !== null || this.closed || !waiting()) return;
+    if (this.recordTimer !== null || this.closed || !this.waitingForSpace) return;
     this.recordTimer = this.host.clock.setTimeout(() => {
       this.recordTimer = null;
-      if (this.closed || !waiting()) return;
+      if (this.closed || !this.waitingForSpace) return;
       this.write(async () => {}, 'only').then(
         () => this.retryRecording(),
         () => {
@@ -1982,8 +1988,9 @@ export class BackgroundSync {
       const { seq, changes, conflicts } = batch;
       if (changes.length || conflicts.length) this.host.changed({ seq, changes, conflicts });
       this.host.countsChanged();
-      this.host.storageWritten();
+      // What was kept and ran first is stored: out of `unrecorded` before the status is told.
       if (ran.length > 0) this.recorded(ran);
+      this.host.storageWritten();
       return result;
     } catch (error) {
       // Nothing was written: what this write added to the counts goes. Not the counts as they were when it began:

@@ -1727,7 +1727,10 @@ export class SyncEngine {
   }
 
   private setStorageHealth(health: StorageHealth): void {
-    if (health !== this.status.storage) this.patchStatus({ storage: health });
+    // Answers Background Sync keeps in memory wait for space: a write that fits meanwhile (a queued operation's
+    // record, which frees space) does not make the disk take them.
+    const storage = health === 'ok' && this.background?.waitingForSpace ? 'quota-exceeded' : health;
+    if (storage !== this.status.storage) this.patchStatus({ storage });
   }
 
   private reportError(message: string): void {

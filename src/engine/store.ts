@@ -421,9 +421,13 @@ export class QueueStore {
     }
   }
 
-  /** A write outside this store (the replica's) committed: storage is taking writes. */
+  /**
+   * A write outside this store (the replica's) committed: storage is taking writes. Told even when the health was
+   * already ok: the engine's status also waits for what Background Sync keeps in memory, which that write may have
+   * stored.
+   */
   written(): void {
-    if (this.health !== 'ok') this.setHealth('ok');
+    this.setHealth('ok');
   }
 
   private setHealth(health: StorageHealth): void {
