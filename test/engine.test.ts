@@ -564,6 +564,21 @@ describe('SyncEngine', () => {
       const left = (await f.engine.list()).map((o) => o.id);
       expect({ removed, left }, `op ${op!.id} seq ${op!.seq}`).to.deep.equal({ removed: 1, left: [] });
     });
+    it('clear({ discardUnsent }) removes an enqueue still waiting for the insert before it, and keeps one made after', async () => {
+      f = await engineFixture({ batch: false });
+      // The first user's two enqueues: the second waits (no seq yet) while the first one's insert runs.
+      const first = f.engine.enqueue([f.create('x1')]);
+      const second = f.engine.enqueue([f.create('x9')]);
+      // The logout, then the next user's first enqueue, all before any of them is stored.
+      const cleared = f.engine.clear({ discardUnsent: true });
+      const next = f.engine.enqueue([f.create('y1')]);
+      const [[x1], [x9], removed, [y1]] = await Promise.all([first, second, cleared, next]);
+      expect(removed, `x1 seq ${x1!.seq}, x9 seq ${x9!.seq}, y1 seq ${y1!.seq}`).to.equal(2);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'y1 sent');
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['y1']);
+    });
+
     it('sends an operation waiting out a backoff once the clock went back past the start of its wait', async () => {
       f = await engineFixture({ batch: false, backoffBaseMs: 1_000, backoffCapMs: 4_000 });
       await addFault({ pathPrefix: f.path, methods: ['POST'], status: 503, times: 1 });

@@ -183,8 +183,12 @@ export class SyncEngine {
    * the clear ends. Skipping them would send later ones first should the clear fail.
    */
   private readonly clearing: ClearBound[] = [];
-  /** Enqueues whose insert chooses its seqs in its own transaction (a Blob, a re-sent call), while under way. */
-  private readonly slowInserts = new Set<Promise<Operation[]>>();
+  /**
+   * Enqueues under way, grouped or not: a clear waits for those called before it and covers them. An enqueue waiting
+   * behind a running group insert has no seq yet, nor has one choosing its seqs in its own transaction (a Blob, a
+   * re-sent call), so the clear's seq bound alone would miss them.
+   */
+  private readonly pendingInserts = new Set<Promise<Operation[]>>();
   /** Discards being written: their operations are held the same way, until the write ends either way. */
   private readonly discarding = new Set<string>();
   /** Operations of a batch the server refused as a whole: each goes alone once, so the one at fault gets its answer. */
@@ -413,7 +417,7 @@ export class SyncEngine {
       })();
       // Enqueues called after this one wait for it, second try included, or they would take the seqs before it.
       this.blobInsert = run;
-      this.trackSlow(run);
+      this.trackInsert(run);
       try {
         return await run;
       } finally {
@@ -422,19 +426,21 @@ export class SyncEngine {
     }
     // An id that left the queue in this engine's life (done, discarded) is looked up first: it may be done already.
     if (options.resent || ids.some((id) => this.left.has(id)))
-      return this.trackSlow(this.insert(valid, ids, now, null));
-    return new Promise((resolve, reject) => {
-      this.insertQueue.push({ valid, ids, now, resolve, reject });
-      if (!this.inserting) void this.flushInserts();
-    });
+      return this.trackInsert(this.insert(valid, ids, now, null));
+    return this.trackInsert(
+      new Promise((resolve, reject) => {
+        this.insertQueue.push({ valid, ids, now, resolve, reject });
+        if (!this.inserting) void this.flushInserts();
+      }),
+    );
   }
 
-  /** Keeps `insert` among the slow inserts until it settles (a clear called meanwhile waits for it). */
-  private trackSlow(insert: Promise<Operation[]>): Promise<Operation[]> {
-    this.slowInserts.add(insert);
+  /** Keeps `insert` among the pending inserts until it settles (a clear called meanwhile waits for it). */
+  private trackInsert(insert: Promise<Operation[]>): Promise<Operation[]> {
+    this.pendingInserts.add(insert);
     insert.then(
-      () => this.slowInserts.delete(insert),
-      () => this.slowInserts.delete(insert),
+      () => this.pendingInserts.delete(insert),
+      () => this.pendingInserts.delete(insert),
     );
     return insert;
   }
@@ -800,12 +806,16 @@ export class SyncEngine {
     if (!options.discardUnsent) this.background?.refuseClearWhileUnpushed();
     // Without discardUnsent a clear removes no queued operation (it refuses if there is one): nothing to hold.
     if (options.discardUnsent) this.clearing.push(bound);
-    // Enqueues made before this call that choose their seqs in their own transaction (a Blob, a re-sent call) are
-    // waited for, and covered: read now, before the first await.
-    const slow = [...this.slowInserts];
+    // Enqueues made before this call are waited for, and covered: read now, before the first await.
+    const pending = [...this.pendingInserts];
     try {
-      if ('seq' in bound && slow.length > 0) {
-        const settled = await Promise.allSettled(slow);
+      if ('seq' in bound && pending.length > 0) {
+        // Until they are stored, their seqs are unknown: every operation is held meanwhile, so none of them can
+        // leave between its insert and the bound's widening.
+        const covered = bound.seq;
+        bound.seq = Infinity;
+        const settled = await Promise.allSettled(pending);
+        bound.seq = covered;
         for (const r of settled)
           if (r.status === 'fulfilled') for (const op of r.value) bound.seq = Math.max(bound.seq, op.seq);
       }
