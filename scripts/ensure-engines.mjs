@@ -16,12 +16,42 @@ function aptInstall(packages, why) {
   return true;
 }
 
+/**
+ * The oldest Firefox the tests drive: puppeteer-core's WebDriver BiDi opens each page with commands Firefox ESR 140
+ * does not know (`emulation.setScreenOrientationOverride`: every test file fails to start).
+ */
+const MIN_FIREFOX = 153;
+
+/** The major version of a Firefox binary, or null when it does not say. */
+function firefoxMajor(path) {
+  try {
+    const out = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+    const m = /(\d+)\.\d+/.exec(out);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 export function ensureFirefox() {
   const find = () =>
     [process.env.FIREFOX_PATH, onPath('firefox-esr'), onPath('firefox')].find((p) => p && existsSync(p));
-  if (find() || (aptInstall(['firefox-esr'], 'no Firefox found') && find())) return;
+  let path = find();
+  if (!path && aptInstall(['firefox-esr'], 'no Firefox found')) path = find();
+  if (!path) {
+    console.error(
+      'syncline: Firefox not found. Install it (Debian: "sudo apt-get install -y firefox-esr") or set FIREFOX_PATH.',
+    );
+    process.exit(1);
+  }
+  const major = firefoxMajor(path);
+  if (major === null || major >= MIN_FIREFOX) return;
+  if (!process.env.FIREFOX_PATH && aptInstall(['firefox-esr'], `Firefox ${major} is older than ${MIN_FIREFOX}`)) {
+    const now = firefoxMajor(path);
+    if (now === null || now >= MIN_FIREFOX) return;
+  }
   console.error(
-    'syncline: Firefox not found. Install it (Debian: "sudo apt-get install -y firefox-esr") or set FIREFOX_PATH.',
+    `syncline: ${path} is Firefox ${major}; the tests need ${MIN_FIREFOX} or later (Debian: "sudo apt-get update && sudo apt-get install -y firefox-esr").`,
   );
   process.exit(1);
 }
