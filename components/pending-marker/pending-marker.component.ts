@@ -40,7 +40,8 @@ const VIEWPORT_MARGIN = 4;
  * @slot - Replaces the pill's text (the state word by default).
  *
  * @csspart base - The pill.
- * @csspart details - The label and error shown on focus or hover.
+ * @csspart details - The label and error shown on focus or hover; a `popover` in the top layer while shown where
+ *   the engine has the Popover API (`position: fixed`, its `left` and `top` set by the element).
  * @csspart ended - "Sync stopped: reload the page", in place of a pending, failed or conflict pill once the
  *   client's live queries have ended (the client closed, or the page must reload): that state is no longer live.
  *
