@@ -328,6 +328,31 @@ describe('accessibility at the edges', () => {
       expect(notHitOver(marker), 'points of the details where something else is hit after scrolling').to.deep.equal([]);
     });
 
+    it('hides its focused details while the pill is scrolled out of the list’s view, and shows them when it is back', async () => {
+      const { marker, list } = await mountInScrollingList();
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await frames();
+      const hitInMiddle = () => {
+        const box = details(marker).getBoundingClientRect();
+        const x = Math.round(box.left + box.width / 2);
+        const y = Math.round(box.top + box.height / 2);
+        return marker.shadowRoot!.elementFromPoint(x, y) === details(marker);
+      };
+      expect(hitInMiddle(), 'details seen before scrolling').to.equal(true);
+      list.scrollTop = list.scrollHeight;
+      await until(
+        () => marker.getBoundingClientRect().bottom <= list.getBoundingClientRect().top,
+        2000,
+        'pill out of view',
+      );
+      await frames(3);
+      expect(hitInMiddle(), 'details seen with the pill scrolled out of view').to.equal(false);
+      list.scrollTop = 0;
+      await frames(3);
+      expect(hitInMiddle(), 'details seen with the pill back in view').to.equal(true);
+    });
+
     it('stops following scrolls and resizes once its details are hidden, and once it is removed', async () => {
       const { marker } = await mountInScrollingList();
       // Listeners for scroll and resize added and not yet removed, on the window and on any shadow root.

@@ -165,7 +165,7 @@ export class PendingMarkerElement extends SyncElement {
     if (!details) return;
     if (!shown) {
       // Viewport coordinates left on the hidden details would offset their 1 px box and could widen a scroller.
-      for (const name of ['left', 'top', 'translate']) details.style.removeProperty(name);
+      for (const name of ['left', 'top', 'translate', 'visibility']) details.style.removeProperty(name);
       details.removeAttribute('data-above');
       return;
     }
@@ -199,6 +199,8 @@ export class PendingMarkerElement extends SyncElement {
     } else top = Math.max(0, Math.min(top, height - box.height));
     details.style.left = `${Math.round(left)}px`;
     details.style.top = `${Math.round(top)}px`;
+    // A pill scrolled out of its list's view (still focused) would leave its details floating over the page.
+    details.style.visibility = clippedAway(this, host) ? 'hidden' : '';
   }
 
   /**
@@ -277,12 +279,31 @@ export class PendingMarkerElement extends SyncElement {
 /** The shadow roots `node` is rendered through, nearest first: its own tree's, and those of the slots it is assigned to. */
 function shadowRootsAbove(node: Node): ShadowRoot[] {
   const roots: ShadowRoot[] = [];
-  for (let at: Node | null = node; at;) {
+  for (let at: Node | null = node; at; at = parentInFlatTree(at)) {
     // Not `instanceof`: a marker moved into an iframe's document is under nodes of another realm.
-    if (at.nodeType === Node.DOCUMENT_FRAGMENT_NODE && (at as ShadowRoot).host) {
-      roots.push(at as ShadowRoot);
-      at = (at as ShadowRoot).host;
-    } else at = (at as Element).assignedSlot ?? at.parentNode;
+    if (at.nodeType === Node.DOCUMENT_FRAGMENT_NODE && (at as ShadowRoot).host) roots.push(at as ShadowRoot);
   }
   return roots;
+}
+
+/**
+ * Whether `box` (the host's) lies wholly outside the visible area of an ancestor that clips its content (any
+ * `overflow` but `visible`), up the flat tree: the clipping the top layer lifts from the details, checked for the pill.
+ */
+function clippedAway(node: Element, box: DOMRect): boolean {
+  for (let at = parentInFlatTree(node); at; at = parentInFlatTree(at)) {
+    if (at.nodeType !== Node.ELEMENT_NODE) continue;
+    const style = getComputedStyle(at as Element);
+    if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+    const view = (at as Element).getBoundingClientRect();
+    if (box.right <= view.left || box.left >= view.right || box.bottom <= view.top || box.top >= view.bottom)
+      return true;
+  }
+  return false;
+}
+
+/** The node `node` is rendered in: the slot it is assigned to, its parent, or a shadow root's host. */
+function parentInFlatTree(node: Node): Node | null {
+  if (node.nodeType === Node.DOCUMENT_FRAGMENT_NODE) return (node as ShadowRoot).host ?? null;
+  return (node as Element).assignedSlot ?? node.parentNode;
 }
