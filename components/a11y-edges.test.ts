@@ -233,6 +233,199 @@ describe('accessibility at the edges', () => {
       }
     });
 
+    /** A marker in the second row of a short scrolling list, a block below the list: what clipped details would show. */
+    const mountInScrollingList = async (dir: 'ltr' | 'rtl' = 'ltr') => {
+      const client = fakeClient({
+        ops: [
+          op('o1', 'tasks/42', 'failed', {
+            label: 'Rename "Buy milk and bread for the weekend"',
+            lastError: { kind: 'http', status: 400, message: 'The server refused the change: title too long' } as never,
+          }),
+        ],
+      });
+      const row = (text: string) => html`<li style="height:28px;white-space:nowrap">${text}</li>`;
+      const page = await fixture(html`<sync-provider .client=${client} dir=${dir}>
+        <div style="margin:20px 40px">
+          <ul class="list" style="margin:0;padding:0 8px;list-style:none;width:160px;height:64px;overflow:auto">
+            ${row('Call the plumber')}
+            <li style="height:28px;white-space:nowrap">Buy milk <pending-marker entity="tasks/42"></pending-marker></li>
+            ${row('Water the plants')} ${row('Pay the rent')} ${row('Book the tickets')}
+          </ul>
+          <div class="below" style="width:400px;height:200px;background:#eee"></div>
+        </div>
+      </sync-provider>`);
+      const marker = page.querySelector<PendingMarkerElement>('pending-marker')!;
+      await until(() => marker.state === 'failed', 3000, 'failed');
+      await marker.updateComplete;
+      return {
+        marker,
+        list: page.querySelector<HTMLElement>('.list')!,
+        below: page.querySelector<HTMLElement>('.below')!,
+      };
+    };
+
+    /** What is hit at points spread over the details' box (a 3 × 3 grid, 3 px in from its edges), where it is not the details. */
+    const notHitOver = (marker: PendingMarkerElement): string[] => {
+      const box = details(marker).getBoundingClientRect();
+      const misses: string[] = [];
+      for (const fx of [0, 0.5, 1])
+        for (const fy of [0, 0.5, 1]) {
+          const x = Math.round(box.left + 3 + fx * (box.width - 6));
+          const y = Math.round(box.top + 3 + fy * (box.height - 6));
+          // The document sees the host for anything in its shadow root; the shadow root names the part.
+          const hit = marker.shadowRoot!.elementFromPoint(x, y);
+          if (hit !== details(marker))
+            misses.push(
+              `(${x}, ${y}): ${hit ? hit.localName + (hit.className ? '.' + hit.className : '') : 'nothing'}`,
+            );
+        }
+      return misses;
+    };
+
+    it('shows its details whole over the clipping, scrolling list it is in (1.4.13)', async () => {
+      const { marker, list, below } = await mountInScrollingList();
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await frames();
+      const box = details(marker).getBoundingClientRect();
+      const edge = list.getBoundingClientRect();
+      // The case in point: the details reach past the list's edges, over the block below it.
+      expect(box.bottom, 'the details reach below the list').to.be.above(edge.bottom + 10);
+      expect(box.right, 'the details reach past the list’s end').to.be.above(edge.right + 10);
+      expect(notHitOver(marker), 'points of the details where something else is hit').to.deep.equal([]);
+      // Still the pill's description: the top layer keeps the details in the marker's shadow root, where the id resolves.
+      expect(marker.shadowRoot!.getElementById(pill(marker).getAttribute('aria-describedby')!)).to.equal(
+        details(marker),
+      );
+      const middleBelow = [Math.round((box.left + box.right) / 2), Math.round((edge.bottom + box.bottom) / 2)] as const;
+      expect(document.elementFromPoint(...middleBelow), 'hit below the list').to.equal(marker);
+      expect(below.getBoundingClientRect().top, 'the block below starts at the list’s bottom').to.be.at.most(
+        edge.bottom + 1,
+      );
+    });
+
+    it('keeps its details right under the pill while the list holding it scrolls', async () => {
+      const { marker, list } = await mountInScrollingList();
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await frames();
+      // Within a pixel: the details are placed at whole pixels, the pill may sit between two.
+      const offPill = () => {
+        const host = marker.getBoundingClientRect();
+        const box = details(marker).getBoundingClientRect();
+        const [dx, dy] = [box.left - host.left, box.top - host.bottom];
+        return Math.abs(dx) <= 1 && Math.abs(dy) <= 1
+          ? 'against the pill'
+          : `${dx.toFixed(1)}, ${dy.toFixed(1)} px off`;
+      };
+      expect(offPill(), 'details before scrolling').to.equal('against the pill');
+      const hostTop = marker.getBoundingClientRect().top;
+      list.scrollTop = 14;
+      // Scroll events are dispatched with the next frames; a bounded wait, so an engine that never moves them fails here.
+      await until(() => Math.round(hostTop - marker.getBoundingClientRect().top) === 14, 2000, 'the list scrolled');
+      await frames(3);
+      expect(offPill(), 'details after the list scrolled 14 px').to.equal('against the pill');
+      expect(notHitOver(marker), 'points of the details where something else is hit after scrolling').to.deep.equal([]);
+    });
+
+    it('hides its focused details while the pill is scrolled out of the list’s view, and shows them when it is back', async () => {
+      const { marker, list } = await mountInScrollingList();
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await frames();
+      const hitInMiddle = () => {
+        const box = details(marker).getBoundingClientRect();
+        const x = Math.round(box.left + box.width / 2);
+        const y = Math.round(box.top + box.height / 2);
+        return marker.shadowRoot!.elementFromPoint(x, y) === details(marker);
+      };
+      expect(hitInMiddle(), 'details seen before scrolling').to.equal(true);
+      list.scrollTop = list.scrollHeight;
+      await until(
+        () => marker.getBoundingClientRect().bottom <= list.getBoundingClientRect().top,
+        2000,
+        'pill out of view',
+      );
+      await frames(3);
+      expect(hitInMiddle(), 'details seen with the pill scrolled out of view').to.equal(false);
+      list.scrollTop = 0;
+      await frames(3);
+      expect(hitInMiddle(), 'details seen with the pill back in view').to.equal(true);
+    });
+
+    it('stops following scrolls and resizes once its details are hidden, and once it is removed', async () => {
+      const { marker } = await mountInScrollingList();
+      // Listeners for scroll and resize added and not yet removed, on the window and on any shadow root.
+      const active = new Set<EventListenerOrEventListenerObject>();
+      const add = EventTarget.prototype.addEventListener;
+      const remove = EventTarget.prototype.removeEventListener;
+      EventTarget.prototype.addEventListener = function (this: EventTarget, type: string, listener, options) {
+        if ((type === 'scroll' || type === 'resize') && listener) active.add(listener);
+        return add.call(this, type, listener, options);
+      };
+      EventTarget.prototype.removeEventListener = function (this: EventTarget, type: string, listener, options) {
+        if ((type === 'scroll' || type === 'resize') && listener) active.delete(listener);
+        return remove.call(this, type, listener, options);
+      };
+      try {
+        pill(marker).focus();
+        await until(() => shown(marker), 2000, 'details on focus');
+        expect(active.size, 'listeners while shown').to.be.above(0);
+        pill(marker).blur();
+        await until(() => !shown(marker), 2000, 'details hidden on blur');
+        expect(active.size, 'listeners left once hidden').to.equal(0);
+        pill(marker).focus();
+        await until(() => shown(marker), 2000, 'details on focus again');
+        marker.remove();
+        await marker.updateComplete;
+        expect(active.size, 'listeners left once removed').to.equal(0);
+      } finally {
+        EventTarget.prototype.addEventListener = add;
+        EventTarget.prototype.removeEventListener = remove;
+      }
+    });
+
+    it('keeps the in-flow placement below the pill in an engine without the Popover API', async () => {
+      const showPopover = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'showPopover');
+      // An engine without it (Firefox before 125, Safari before 17): the element reads this at each render.
+      delete (HTMLElement.prototype as Partial<HTMLElement>).showPopover;
+      try {
+        const marker = await mountMarker();
+        pill(marker).focus();
+        await until(() => shown(marker), 2000, 'details on focus');
+        await marker.updateComplete;
+        expect(details(marker).hasAttribute('popover'), 'a popover attribute').to.equal(false);
+        expect(getComputedStyle(details(marker)).position).to.equal('absolute');
+        const host = marker.getBoundingClientRect();
+        const box = details(marker).getBoundingClientRect();
+        expect(
+          Math.abs(box.top - host.bottom),
+          `details start at ${box.top}, the pill ends at ${host.bottom}`,
+        ).to.be.at.most(1);
+        expect(Math.abs(box.left - host.left), `details start at ${box.left}, the pill at ${host.left}`).to.be.at.most(
+          1,
+        );
+      } finally {
+        if (showPopover) Object.defineProperty(HTMLElement.prototype, 'showPopover', showPopover);
+      }
+    });
+
+    it("aligns its details with the pill's right edge in a right-to-left list", async () => {
+      const { marker } = await mountInScrollingList('rtl');
+      pill(marker).focus();
+      await until(() => shown(marker), 2000, 'details on focus');
+      await frames();
+      const host = marker.getBoundingClientRect();
+      const box = details(marker).getBoundingClientRect();
+      expect(Math.abs(box.right - host.right), `details end at ${box.right}, the pill at ${host.right}`).to.be.at.most(
+        1,
+      );
+      expect(
+        Math.abs(box.top - host.bottom),
+        `details start at ${box.top}, the pill ends at ${host.bottom}`,
+      ).to.be.at.most(1);
+    });
+
     it('keeps its hover details shown while the pointer moves from the pill onto them (1.4.13)', async () => {
       const marker = await mountMarker();
       const box = pill(marker).getBoundingClientRect();

@@ -17,19 +17,31 @@ export const MarkerState = {
 export type MarkerState = (typeof MarkerState)[keyof typeof MarkerState];
 
 /**
+ * Whether shown details go to the top layer (the Popover API): there no ancestor's `overflow` clips them and no
+ * stacking context covers them. Read at each render, so an engine without it keeps the in-flow placement.
+ */
+const topLayer = (): boolean => typeof HTMLElement.prototype.showPopover === 'function';
+
+/** Space kept between shown details and the viewport's edges, in CSS pixels. */
+const VIEWPORT_MARGIN = 4;
+
+/**
  * A pill beside an item while any operation on it has not reached the server, or while its Background
  * Sync edit is not pushed yet (the entity "type/id" is the collection and the entity id): "pending"
  * (queued, sending or not yet pushed), "failed" or "conflict" (worst wins). Renders nothing when the item is saved (a pill that has
  * focus then says "saved" until focus leaves it). The pill can be
  * focused: its details (the latest change's label and the error, if any) are its accessible description
- * and show beside it on focus or hover; Escape hides them again.
+ * and show beside it on focus or hover; Escape hides them again. Where the engine has the Popover API, shown
+ * details are in the top layer, placed under the pill: a scrolling list or a card the marker sits in does not
+ * clip them.
  *
  * @summary Pending / failed / conflict pill for one entity.
  *
  * @slot - Replaces the pill's text (the state word by default).
  *
  * @csspart base - The pill.
- * @csspart details - The label and error shown on focus or hover.
+ * @csspart details - The label and error shown on focus or hover; a `popover` in the top layer while shown where
+ *   the engine has the Popover API (`position: fixed`, its `left` and `top` set by the element).
  * @csspart ended - "Sync stopped: reload the page", in place of a pending, failed or conflict pill once the
  *   client's live queries have ended (the client closed, or the page must reload): that state is no longer live.
  *
@@ -69,8 +81,8 @@ export class PendingMarkerElement extends SyncElement {
   @state() private dismissed = false;
   /** The document listening for Escape for this marker, if any. */
   private escapeOn: Document | null = null;
-  /** The window listening for resizes for this marker while its details are shown, if any. */
-  private resizeOn: Window | null = null;
+  /** Where this marker listens, while its details are shown, for what moves or narrows the space around the pill. */
+  private layoutOn: EventTarget[] = [];
 
   constructor() {
     super();
@@ -81,7 +93,7 @@ export class PendingMarkerElement extends SyncElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     this.listenForEscape(false);
-    this.listenForResize(false);
+    this.followLayout(false);
     // Moved (a list re-sorting) or removed: no pointerleave or blur reaches it on the way, so it forgets here that
     // it was hovered or focused. Otherwise its details would show again on reconnecting, with no Escape to hide them.
     this.engaged = { focus: false, hover: false };
@@ -119,6 +131,9 @@ export class PendingMarkerElement extends SyncElement {
       (edit ? this.text.editLabel(edit.collection, edit.id, edit.deleted) : undefined);
     const details = label ? this.text.markerDetails(label, error) : '';
     const shown = (this.engaged.focus || this.engaged.hover) && !this.dismissed;
+    // A popover only while shown: a closed popover is display: none, and hidden the details must stay readable as
+    // the pill's description. Removing the attribute hides an open popover (HTML's popover attribute change steps).
+    const popover = shown && topLayer() ? 'manual' : nothing;
     return html`<span
         part="base"
         class="base"
@@ -131,44 +146,100 @@ export class PendingMarkerElement extends SyncElement {
         details
           ? // Hidden visually, never from assistive technology: it is the pill's description whether shown or not.
             // eslint-disable-next-line lit-a11y/accessible-name -- a tooltip is named by its contents (ARIA 1.2), which the rule does not read
-            html`<span part="details" id="details" role="tooltip" class=${shown ? 'details shown' : 'details visually-hidden'}>${details}</span>`
+            html`<span part="details" id="details" role="tooltip" popover=${popover} class=${shown ? 'details shown' : 'details visually-hidden'}>${details}</span>`
           : nothing
       }`;
   }
 
   protected override updated(changed: PropertyValues): void {
     super.updated(changed);
-    this.keepDetailsInView();
+    this.placeDetails();
+  }
+
+  /** Shows the details in the top layer when they are a popover, and places them; see `keepDetailsInView`. */
+  private placeDetails(): void {
+    const details = this.isConnected ? this.renderRoot.querySelector<HTMLElement>('[part="details"]') : null;
+    const shown = !!details?.classList.contains('shown');
+    // While shown, whatever moves the pill (a scrolling ancestor) or narrows the viewport (zoom, a phone turned) is followed.
+    this.followLayout(shown);
+    if (!details) return;
+    if (!shown) {
+      // Viewport coordinates left on the hidden details would offset their 1 px box and could widen a scroller.
+      for (const name of ['left', 'top', 'translate', 'visibility']) details.style.removeProperty(name);
+      details.removeAttribute('data-above');
+      return;
+    }
+    if (!details.hasAttribute('popover')) {
+      this.keepDetailsInView(details);
+      return;
+    }
+    if (!details.matches(':popover-open')) details.showPopover();
+    this.placeInTopLayer(details);
   }
 
   /**
-   * Shown details start at the pill's start edge; a pill near the viewport's other edge (the end of a right-aligned
-   * line, a narrow phone) would put part of them off screen (WCAG 1.4.10): they are moved back into view.
+   * Top-layer details are `position: fixed`: placed from the host's box, under the pill at its start edge (its
+   * right edge in a right-to-left line), kept inside the viewport (WCAG 1.4.10), above the pill when there is no
+   * room below it and there is room above.
    */
-  private keepDetailsInView(): void {
-    const details = this.isConnected ? this.renderRoot.querySelector<HTMLElement>('.details.shown') : null;
-    // While shown, a narrower viewport (zoom, a phone turned) is followed too.
-    this.listenForResize(!!details);
-    if (!details) return;
+  private placeInTopLayer(details: HTMLElement): void {
+    const root = this.ownerDocument.documentElement;
+    const [width, height] = [root.clientWidth, root.clientHeight];
+    const host = this.getBoundingClientRect();
+    // The gap between the pill and the details is their transparent border, on the side facing the pill.
+    details.removeAttribute('data-above');
+    const box = details.getBoundingClientRect();
+    const rtl = getComputedStyle(this).direction === 'rtl';
+    let left = rtl ? host.right - box.width : host.left;
+    left = Math.max(VIEWPORT_MARGIN, Math.min(left, width - VIEWPORT_MARGIN - box.width));
+    let top = host.bottom;
+    if (top + box.height > height && host.top - box.height >= 0) {
+      details.setAttribute('data-above', '');
+      top = host.top - box.height;
+    } else top = Math.max(0, Math.min(top, height - box.height));
+    details.style.left = `${Math.round(left)}px`;
+    details.style.top = `${Math.round(top)}px`;
+    // A pill scrolled out of its list's view (still focused) would leave its details floating over the page.
+    details.style.visibility = clippedAway(this, host) ? 'hidden' : '';
+  }
+
+  /**
+   * Where there is no top layer, shown details start at the pill's start edge; a pill near the viewport's other
+   * edge (the end of a right-aligned line, a narrow phone) would put part of them off screen (WCAG 1.4.10): they are
+   * moved back into view.
+   */
+  private keepDetailsInView(details: HTMLElement): void {
     details.style.removeProperty('translate');
     const width = this.ownerDocument.documentElement.clientWidth;
     const box = details.getBoundingClientRect();
-    const margin = 4;
-    let shift = Math.min(0, width - margin - box.right);
-    shift = Math.max(shift, margin - box.left);
+    let shift = Math.min(0, width - VIEWPORT_MARGIN - box.right);
+    shift = Math.max(shift, VIEWPORT_MARGIN - box.left);
     if (Math.abs(shift) >= 1) details.style.translate = `${Math.round(shift)}px 0`;
   }
 
-  /** Listens for resizes of the window the marker is in, or stops (see `listenForEscape`). */
-  private listenForResize(on: boolean): void {
+  /**
+   * Listens for resizes of the window the marker is in and for scrolls of any of its scrolling ancestors, or stops.
+   * A scroll event neither bubbles nor leaves its shadow root: it is caught on its way down (capture) at the
+   * window, and at each shadow root the marker is rendered through (a scrolling list inside another element).
+   */
+  private followLayout(on: boolean): void {
+    const listening = this.layoutOn.length > 0;
+    if (on === listening) return;
+    for (const target of this.layoutOn) {
+      target.removeEventListener('resize', this.onLayout);
+      target.removeEventListener('scroll', this.onLayout, { capture: true });
+    }
+    this.layoutOn = [];
     const view = on ? this.ownerDocument.defaultView : null;
-    if (view === this.resizeOn) return;
-    this.resizeOn?.removeEventListener('resize', this.onResize);
-    view?.addEventListener('resize', this.onResize);
-    this.resizeOn = view;
+    if (!view) return;
+    view.addEventListener('resize', this.onLayout);
+    this.layoutOn.push(view);
+    for (const root of shadowRootsAbove(this)) this.layoutOn.push(root);
+    for (const target of this.layoutOn)
+      target.addEventListener('scroll', this.onLayout, { capture: true, passive: true });
   }
 
-  private readonly onResize = (): void => this.keepDetailsInView();
+  private readonly onLayout = (): void => this.placeDetails();
 
   private engage(change: Partial<{ focus: boolean; hover: boolean }>): void {
     this.engaged = { ...this.engaged, ...change };
@@ -203,4 +274,36 @@ export class PendingMarkerElement extends SyncElement {
     if (edit?.failed || ops.some((op) => op.status === 'failed')) return MarkerState.Failed;
     return MarkerState.Pending;
   }
+}
+
+/** The shadow roots `node` is rendered through, nearest first: its own tree's, and those of the slots it is assigned to. */
+function shadowRootsAbove(node: Node): ShadowRoot[] {
+  const roots: ShadowRoot[] = [];
+  for (let at: Node | null = node; at; at = parentInFlatTree(at)) {
+    // Not `instanceof`: a marker moved into an iframe's document is under nodes of another realm.
+    if (at.nodeType === Node.DOCUMENT_FRAGMENT_NODE && (at as ShadowRoot).host) roots.push(at as ShadowRoot);
+  }
+  return roots;
+}
+
+/**
+ * Whether `box` (the host's) lies wholly outside the visible area of an ancestor that clips its content (any
+ * `overflow` but `visible`), up the flat tree: the clipping the top layer lifts from the details, checked for the pill.
+ */
+function clippedAway(node: Element, box: DOMRect): boolean {
+  for (let at = parentInFlatTree(node); at; at = parentInFlatTree(at)) {
+    if (at.nodeType !== Node.ELEMENT_NODE) continue;
+    const style = getComputedStyle(at as Element);
+    if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+    const view = (at as Element).getBoundingClientRect();
+    if (box.right <= view.left || box.left >= view.right || box.bottom <= view.top || box.top >= view.bottom)
+      return true;
+  }
+  return false;
+}
+
+/** The node `node` is rendered in: the slot it is assigned to, its parent, or a shadow root's host. */
+function parentInFlatTree(node: Node): Node | null {
+  if (node.nodeType === Node.DOCUMENT_FRAGMENT_NODE) return (node as ShadowRoot).host ?? null;
+  return (node as Element).assignedSlot ?? node.parentNode;
 }

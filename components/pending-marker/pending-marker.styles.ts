@@ -56,5 +56,26 @@ export const styles = [
       color: var(--_details-color);
       background: var(--_details-bg);
     }
+    /* In the top layer (where the Popover API is): placed by the element, in viewport coordinates, from the pill's
+       box. The UA's popover box (centred, bordered, Canvas-coloured, scrolling) is reset to the look above. */
+    .details.shown[popover] {
+      position: fixed;
+      inset: auto;
+      margin: 0;
+      border: 0;
+      border-top: 0.25em solid transparent;
+      padding: 0.25em 0.5em;
+      width: max-content;
+      height: auto;
+      overflow: visible;
+      color: var(--_details-color);
+      background: var(--_details-bg);
+      background-clip: padding-box;
+    }
+    /* Above the pill when there is no room below: the gap faces the pill there. */
+    .details.shown[popover][data-above] {
+      border-top-width: 0;
+      border-bottom: 0.25em solid transparent;
+    }
   `,
 ];
