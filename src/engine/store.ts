@@ -5,8 +5,7 @@ import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import { OperationStatus, type Operation, type OperationFilter, type OperationWindow } from '../types.ts';
 import type { SynclineDB, SynclineSchema } from './db.ts';
 import { chooseIndex, entityKeyOf, indexIsExact, laneRange, matchesFilter, statusesOf } from './filter.ts';
-import { holdsBlob } from './validate.ts';
-import { commitNow } from './commit.ts';
+import { commitNow, holdsBlob } from './commit.ts';
 
 /** One committed change to the queue as tabs see it: `prev` null for an insert, `next` null for a removal. */
 export interface OperationChange {
