@@ -20,6 +20,7 @@ import { classifyResponse, type Outcome } from './outcome.ts';
 import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
 import { attempt, batchable, batchEntry, buildRequest, readBatchAnswer, type Attempt } from './transport.ts';
 import { validateOperationInput, withoutBlobs } from './validate.ts';
+import { filteredWindow, indexWindow } from './windows.ts';
 
 /** Results are kept this long after an operation is done (and at most `COMPLETED_LIMIT` of them). */
 const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -537,7 +538,7 @@ export class QueueEngine extends SyncEngine {
     ({ offset, limit } = validateRange(offset, limit));
     const onlyLane = filter.lane !== undefined && isEmptyFilter({ ...filter, lane: undefined });
     if (isEmptyFilter(filter) || onlyLane) {
-      const read = this.store.indexWindow(filter.lane, offset, limit);
+      const read = indexWindow(this.store, filter.lane, offset, limit);
       const overlay = this.overlay();
       const window = await read;
       return { ...window, items: window.items.map(overlay) };
@@ -546,7 +547,8 @@ export class QueueEngine extends SyncEngine {
     // change during a drain, so it reads as few rows as the filter allows (see filteredWindow).
     const overlay = this.overlay();
     const counts = this.store.counts;
-    return this.store.filteredWindow(
+    return filteredWindow(
+      this.store,
       filter,
       offset,
       limit,
