@@ -1,4 +1,4 @@
-// The sync engine: owns a namespace's queue and drains it to the server, FIFO per lane, lanes scheduled independently.
+// The sync engine: owns a namespace's queue and drains it to the server (the queue's calls and drain: queue.ts, loaded as it opens).
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { SynclineError, SynclineErrorCode } from '../errors.ts';
 import {
@@ -66,9 +66,9 @@ export type Completion = { id: string; result: OperationResult } | { id: string;
 const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
 /**
  * Successes are recorded this long after the first of a group (real time, not the engine's clock: only
- * throughput depends on it), at once once this many are waiting, or as soon as no lane is sending. One
- * transaction per success was the drain's main cost beside the network, and at 25 ms a 1-lane drain still
- * ran at 0.81x its raw fetch loop against 0.93x at 100 ms (`npm run bench`, d1): the worker's thread and the
+ * throughput depends on it), at once once `DONE_FLUSH_MAX` (queue.ts) are waiting, or as soon as no lane is
+ * sending. One transaction per success was the drain's main cost beside the network, and at 25 ms a 1-lane drain
+ * still ran at 0.81x its raw fetch loop against 0.93x at 100 ms (`npm run bench`, d1): the worker's thread and the
  * database share the cores with the requests. During a drain, counts go down in steps this far apart.
  */
 const DONE_FLUSH_DELAY_MS = 100;

@@ -49,7 +49,7 @@ export class QueueEngine extends SyncEngine {
     return this.background?.names.includes(type) ? this.background : null;
   }
 
-  // ---- commands -------------------------------------------------------------------------
+  // ---- commands (each documented on its stub in engine.ts) ------------------------------
 
   override async enqueue(inputs: unknown[], options: { resent?: boolean; owned?: boolean } = {}): Promise<Operation[]> {
     this.assertOpen();
@@ -499,7 +499,7 @@ export class QueueEngine extends SyncEngine {
     }
   }
 
-  // ---- queries --------------------------------------------------------------------------
+  // ---- queries (each documented on its stub in engine.ts) -------------------------------
 
   override async count(filter?: OperationFilter): Promise<number> {
     this.assertOpen();
