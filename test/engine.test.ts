@@ -1729,6 +1729,7 @@ describe("calls before the queue's code has loaded", () => {
   const queueModule = () => `/realm/${realm}${new URL('../src/engine/queue.ts', import.meta.url).pathname}`;
   type FrameSyncline = typeof import('../src/testing.ts') & {
     resolveConfig: typeof import('../src/index.ts').resolveConfig;
+    subscribeLive: typeof subscribeLive;
   };
   const hook = async (action: 'hold' | 'release' | 'held'): Promise<number> => {
     const response = await fetch(`/hooks/${action}?path=${encodeURIComponent(queueModule())}`, {
@@ -1740,7 +1741,7 @@ describe("calls before the queue's code has loaded", () => {
   let namespace = '';
 
   /** An engine opened in a new frame while the queue's module is held; the frame's objects build its inputs. */
-  async function engineWhileHeld(): Promise<{ engine: SyncEngine; clone<T>(value: T): T }> {
+  async function engineWhileHeld(): Promise<{ engine: SyncEngine; syncline: FrameSyncline; clone<T>(value: T): T }> {
     realm = uniqueName('realm');
     await hook('hold');
     frame = document.createElement('iframe');
@@ -1760,7 +1761,7 @@ describe("calls before the queue's code has loaded", () => {
     // The engine started loading the queue's code as it opened: that request is the one held.
     await eventually(async () => (await hook('held')) > 0, 5_000, "the queue's module requested");
     // Inputs made of the frame's own objects, as a tab's arrive in the engine's realm.
-    return { engine, clone: (value) => win().JSON.parse(JSON.stringify(value)) };
+    return { engine, syncline, clone: (value) => win().JSON.parse(JSON.stringify(value)) };
   }
 
   afterEach(async () => {
@@ -1820,5 +1821,28 @@ describe("calls before the queue's code has loaded", () => {
       (e: SynclineError) => e,
     );
     expect(late?.code).to.equal(SynclineErrorCode.Closed);
+  });
+
+  it('lines a live count up with the calls made before it while the code loads: an operation queued first counts once', async () => {
+    const { engine, syncline, clone } = await engineWhileHeld();
+    const counts: number[] = [];
+    try {
+      engine.setNetwork(false);
+      const queued = engine.enqueue([
+        clone({ kind: 'x', label: 'x', lane: 'counted', request: { method: 'POST', url: `${API}/held`, body: {} } }),
+      ]);
+      // A count the engine's own counts cannot answer (a lane): a snapshot read, then the changes after it.
+      const live = syncline.subscribeLive(engine, clone({ topic: 'count', filter: { lane: 'counted' } }), (event) => {
+        if (event.type === 'count') counts.push(event.value);
+      });
+      await hook('release');
+      await queued;
+      await eventually(() => counts.length > 0, 5_000, 'the first count');
+      await new Promise((r) => setTimeout(r, 300));
+      live.unsubscribe();
+      expect(counts[counts.length - 1], `counts ${counts.join(', ')}`).to.equal(1);
+    } finally {
+      engine.close();
+    }
   });
 });

@@ -394,7 +394,12 @@ export class SyncEngine {
    */
   private queueLoad: Promise<QueueEngine> | null = null;
 
-  private queued<T>(call: (queue: QueueEngine) => T | Promise<T>): Promise<T> {
+  /**
+   * Runs `call` once the queue's code is in place, after every call that began waiting for it before this one (a
+   * tick later once it has loaded). A reader that notes `writeSeq` and then starts its read (a live query's snapshot)
+   * does both in `call`: the writes of the calls that waited before it are then in both, or in neither.
+   */
+  withQueue<T>(call: (queue: QueueEngine) => T | Promise<T>): Promise<T> {
     if (!this.queueLoad) {
       const load = new Promise<QueueEngine>((resolve, reject) => {
         const closed = () => reject(new SynclineError(SynclineErrorCode.Closed, 'The sync engine is closed.'));
@@ -417,17 +422,17 @@ export class SyncEngine {
    * already done is returned as it is, never queued a second time.
    */
   enqueue(inputs: unknown[], options?: { resent?: boolean; owned?: boolean }): Promise<Operation[]> {
-    return this.queued((queue) => queue.enqueue.call(this, inputs, options));
+    return this.withQueue((queue) => queue.enqueue.call(this, inputs, options));
   }
 
   /** Makes a failed, conflicting or waiting operation due now. One whose request is out is left alone. */
   retry(id: string): Promise<Operation> {
-    return this.queued((queue) => queue.retry.call(this, id));
+    return this.withQueue((queue) => queue.retry.call(this, id));
   }
 
   /** Retries every failed and conflicting operation (optionally filtered). Returns how many. */
   retryAll(filter?: OperationFilter): Promise<number> {
-    return this.queued((queue) => queue.retryAll.call(this, filter));
+    return this.withQueue((queue) => queue.retryAll.call(this, filter));
   }
 
   /**
@@ -435,12 +440,12 @@ export class SyncEngine {
    * already out may still land (its result is then kept for `settled()`).
    */
   discard(id: string, options?: { resent?: boolean } | null): Promise<boolean> {
-    return this.queued((queue) => queue.discard.call(this, id, options));
+    return this.withQueue((queue) => queue.discard.call(this, id, options));
   }
 
   /** Sends what is waiting now: probes first when offline, and makes operations waiting on backoff due. */
   syncNow(): Promise<void> {
-    return this.queued((queue) => queue.syncNow.call(this));
+    return this.withQueue((queue) => queue.syncNow.call(this));
   }
 
   /**
@@ -451,42 +456,42 @@ export class SyncEngine {
    * (the next user's) are kept, and only their time tells them apart in another engine.
    */
   clear(input?: { discardUnsent?: boolean; before?: number }, call?: TabCall | null): Promise<number> {
-    return this.queued((queue) => queue.clear.call(this, input, call));
+    return this.withQueue((queue) => queue.clear.call(this, input, call));
   }
 
   /** Counts matching operations, from an index or the engine's own counts where the filter allows. */
   count(filter?: OperationFilter): Promise<number> {
-    return this.queued((queue) => queue.count.call(this, filter));
+    return this.withQueue((queue) => queue.count.call(this, filter));
   }
 
   /** Every matching operation in `seq` order, as tabs see them. */
   list(filter?: OperationFilter): Promise<Operation[]> {
-    return this.queued((queue) => queue.list.call(this, filter));
+    return this.withQueue((queue) => queue.list.call(this, filter));
   }
 
   /** A window of matching operations in `seq` order, with the total: what a virtual list asks for. */
   window(filter?: OperationFilter, offset?: number, limit?: number): Promise<OperationWindow> {
-    return this.queued((queue) => queue.window.call(this, filter, offset, limit));
+    return this.withQueue((queue) => queue.window.call(this, filter, offset, limit));
   }
 
   /** The lanes that hold operations, in name order. */
   lanes(): Promise<string[]> {
-    return this.queued((queue) => queue.lanes.call(this));
+    return this.withQueue((queue) => queue.lanes.call(this));
   }
 
   /** The server's answer to a done operation, if it is still kept. */
   result(id: string): Promise<OperationResult | undefined> {
-    return this.queued((queue) => queue.result.call(this, id));
+    return this.withQueue((queue) => queue.result.call(this, id));
   }
 
   /** Whether an operation is in the queue now. */
   has(id: string): Promise<boolean> {
-    return this.queued((queue) => queue.has.call(this, id));
+    return this.withQueue((queue) => queue.has.call(this, id));
   }
 
   /** A lane worker: sends the lane's operations in order while it may; returns when to look again. */
   protected drainLane(lane: string): Promise<number> {
-    return this.queued((queue: SyncEngine) => queue.drainLane.call(this, lane));
+    return this.withQueue((queue: SyncEngine) => queue.drainLane.call(this, lane));
   }
 
   /** The queue's part of `close()`: nothing before its code has loaded (no success can wait for its record then). */
