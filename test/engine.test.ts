@@ -1736,3 +1736,128 @@ describe('backoff and Retry-After', () => {
     }
   });
 });
+
+describe("calls before the queue's code has loaded", () => {
+  // The queue's commands and drain (queue.ts) load after the engine opens. Each test opens an engine in a frame of
+  // its own, so that code loads anew there, and holds the module's request at the server until the calls are made.
+  let realm = '';
+  const queueModule = () => `/realm/${realm}${new URL('../src/engine/queue.ts', import.meta.url).pathname}`;
+  type FrameSyncline = typeof import('../src/testing.ts') & {
+    resolveConfig: typeof import('../src/index.ts').resolveConfig;
+    subscribeLive: typeof subscribeLive;
+  };
+  const hook = async (action: 'hold' | 'release' | 'held'): Promise<number> => {
+    const response = await fetch(`/hooks/${action}?path=${encodeURIComponent(queueModule())}`, {
+      method: action === 'held' ? 'GET' : 'POST',
+    });
+    return ((await response.json()) as { waiting: number }).waiting;
+  };
+  let frame: HTMLIFrameElement | null = null;
+  let namespace = '';
+
+  /** An engine opened in a new frame while the queue's module is held; the frame's objects build its inputs. */
+  async function engineWhileHeld(): Promise<{ engine: SyncEngine; syncline: FrameSyncline; clone<T>(value: T): T }> {
+    realm = uniqueName('realm');
+    await hook('hold');
+    frame = document.createElement('iframe');
+    frame.src = `/realm/${realm}/test/fixtures/engine-frame.html`;
+    const win = () => frame!.contentWindow as Window & { syncline?: FrameSyncline; JSON: JSON };
+    const ready = new Promise<void>((resolve) =>
+      frame!.addEventListener('load', () =>
+        win().syncline ? resolve() : win().addEventListener('syncline-ready', () => resolve()),
+      ),
+    );
+    document.body.append(frame);
+    await ready;
+    const syncline = win().syncline!;
+    namespace = uniqueName('held');
+    const config = syncline.resolveConfig({ endpoint: API, namespace });
+    const engine = await syncline.SyncEngine.open({ config, db: await syncline.openSynclineDB(namespace) });
+    // The engine started loading the queue's code as it opened: that request is the one held.
+    await eventually(async () => (await hook('held')) > 0, 5_000, "the queue's module requested");
+    // Inputs made of the frame's own objects, as a tab's arrive in the engine's realm.
+    return { engine, syncline, clone: (value) => win().JSON.parse(JSON.stringify(value)) };
+  }
+
+  afterEach(async () => {
+    await hook('release');
+    frame?.remove();
+    frame = null;
+    if (namespace) await deleteSynclineDB(namespace);
+    namespace = '';
+  });
+
+  it('runs them in the order they were made once it loads (an enqueue, then a clear, then another enqueue)', async () => {
+    const { engine, clone } = await engineWhileHeld();
+    try {
+      engine.setNetwork(false);
+      const create = (id: string) =>
+        clone({ id, kind: 'item.create', label: id, request: { method: 'POST', url: `${API}/held`, body: { id } } });
+      const first = engine.enqueue([create('op-first')]);
+      const cleared = engine.clear({ discardUnsent: true });
+      const second = engine.enqueue([create('op-second')]);
+      let settled = false;
+      void Promise.allSettled([first, cleared, second]).then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled, 'no call answered while the code is held').to.equal(false);
+      await hook('release');
+      expect((await first).map((op) => op.id)).to.deep.equal(['op-first']);
+      // The clear ran after the first enqueue (it removed it) and before the second (which it left queued).
+      expect(await cleared).to.equal(1);
+      expect((await second).map((op) => op.id)).to.deep.equal(['op-second']);
+      expect((await engine.list()).map((op) => op.id)).to.deep.equal(['op-second']);
+    } finally {
+      engine.close();
+    }
+  });
+
+  it('fails a waiting call with `closed` when the engine closes before the code has loaded, without waiting for it', async () => {
+    const { engine, clone } = await engineWhileHeld();
+    const waiting = engine
+      .enqueue([clone({ kind: 'x', label: 'x', request: { method: 'POST', url: `${API}/held`, body: {} } })])
+      .then(
+        () => null,
+        (e: SynclineError) => e,
+      );
+    const counting = engine.count().then(
+      () => null,
+      (e: SynclineError) => e,
+    );
+    engine.close();
+    // Still held: the calls end on the close, not on the load.
+    for (const error of [await waiting, await counting]) {
+      expect(error?.code).to.equal(SynclineErrorCode.Closed);
+      expect(error?.name).to.equal('SynclineError');
+    }
+    expect(await hook('held'), "the queue's module still held").to.be.greaterThan(0);
+    // A call after the close fails the same way.
+    const late = await engine.has('x').then(
+      () => null,
+      (e: SynclineError) => e,
+    );
+    expect(late?.code).to.equal(SynclineErrorCode.Closed);
+  });
+
+  it('lines a live count up with the calls made before it while the code loads: an operation queued first counts once', async () => {
+    const { engine, syncline, clone } = await engineWhileHeld();
+    const counts: number[] = [];
+    try {
+      engine.setNetwork(false);
+      const queued = engine.enqueue([
+        clone({ kind: 'x', label: 'x', lane: 'counted', request: { method: 'POST', url: `${API}/held`, body: {} } }),
+      ]);
+      // A count the engine's own counts cannot answer (a lane): a snapshot read, then the changes after it.
+      const live = syncline.subscribeLive(engine, clone({ topic: 'count', filter: { lane: 'counted' } }), (event) => {
+        if (event.type === 'count') counts.push(event.value);
+      });
+      await hook('release');
+      await queued;
+      await eventually(() => counts.length > 0, 5_000, 'the first count');
+      await new Promise((r) => setTimeout(r, 300));
+      live.unsubscribe();
+      expect(counts[counts.length - 1], `counts ${counts.join(', ')}`).to.equal(1);
+    } finally {
+      engine.close();
+    }
+  });
+});

@@ -339,15 +339,18 @@ function watchSnapshot(
       emit({ type: 'ops-changes', upserts: [...upserts.values()], removes: [...removes] });
   };
   subscription.add(engine.changes$.subscribe((batch) => (buffer ? buffer.push(batch) : apply(batch))));
-  // The read starts now, at this change number: batches numbered after it are not in the snapshot.
-  const mark = engine.writeSeq;
-  const snapshot =
-    query.topic === 'count'
+  // The read starts with the mark, at this change number: batches numbered after it are not in the snapshot. Both
+  // wait for the queue's code, behind the calls made before (an enqueue's write is then in both, or in neither).
+  let mark = 0;
+  const snapshot = engine.withQueue(() => {
+    mark = engine.writeSeq;
+    return query.topic === 'count'
       ? engine.count(filter).then((value) => {
           count = value;
           emit({ type: 'count', value });
         })
       : engine.list(filter).then((ops) => emit({ type: 'ops-reset', ops }));
+  });
   snapshot.then(
     () => {
       const pending = buffer ?? [];

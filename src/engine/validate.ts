@@ -70,17 +70,6 @@ function requestVerdict(url: string, method: string, headers: Record<string, str
   return verdict;
 }
 
-/** Whether an operation's body holds a Blob (directly or in a form entry). */
-export function holdsBlob(input: OperationInput): boolean {
-  const body = input.request.body;
-  if (typeof Blob !== 'undefined' && body instanceof Blob) return true;
-  return (
-    input.request.bodyType === 'form' &&
-    Array.isArray(body) &&
-    (body as FormEntry[]).some(([, value]) => value instanceof Blob)
-  );
-}
-
 /**
  * The operation with every Blob read into bytes (its type kept; a bare body's type becomes its Content-Type),
  * for a browser that cannot store Blobs in IndexedDB.

@@ -9,11 +9,44 @@ import { createHash } from 'node:crypto';
  *   Retry-After header (any text, unlike the reference server's faults); later ones are recorded like the sink's.
  * `GET /hooks/log/<name>`: what the sink recorded under that name (both origins share one log).
  * `GET /hooks/slow/<ms>?to=<path>`: waits, then redirects to `path` on this origin (a worker script that is slow to come).
+ * `POST /hooks/hold?path=<path>`: requests for `path` (a module, say) wait, until `POST /hooks/release?path=<path>`;
+ *   `GET /hooks/held?path=<path>` answers how many are waiting now.
+ * `/realm/<name>/<path>`: the file at `/<path>`, under a URL of its own: a frame loaded from there loads its modules
+ *   anew (the browser may reuse a module the page loaded under the same URL without asking the server again).
  */
 export function testHooks() {
   const log = new Map();
+  /** Held paths: how many requests wait for each, and what lets them go. */
+  const holds = new Map();
   return async (ctx, next) => {
     const path = ctx.path;
+    const hold = holds.get(path);
+    if (hold) {
+      hold.waiting++;
+      await hold.gate;
+      hold.waiting--;
+    }
+    const realm = /^\/realm\/[^/]+(\/.*)$/.exec(path);
+    if (realm) {
+      ctx.url = `${realm[1]}${ctx.querystring ? `?${ctx.querystring}` : ''}`;
+      return next();
+    }
+    if (path === '/hooks/hold' || path === '/hooks/release' || path === '/hooks/held') {
+      const target = String(ctx.query.path ?? '');
+      if (path === '/hooks/hold' && !holds.has(target)) {
+        let open;
+        const gate = new Promise((resolve) => (open = resolve));
+        holds.set(target, { waiting: 0, gate, open });
+      }
+      if (path === '/hooks/release') {
+        holds.get(target)?.open();
+        holds.delete(target);
+      }
+      ctx.set('Content-Type', 'application/json');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = JSON.stringify({ waiting: holds.get(target)?.waiting ?? 0 });
+      return;
+    }
     if (!path.startsWith('/hooks/')) return next();
     const [, , kind, name = ''] = path.split('/');
     if (kind === 'slow') {
