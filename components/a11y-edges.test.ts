@@ -177,8 +177,9 @@ describe('accessibility at the edges', () => {
   });
 
   describe('<pending-marker>', () => {
-    const mountMarker = async (layout: 'inline' | 'end' = 'inline') => {
-      const client = fakeClient({
+    /** A client with one failed change to tasks/42 whose label and error are long: its details are wide. */
+    const failedRename = () =>
+      fakeClient({
         ops: [
           op('o1', 'tasks/42', 'failed', {
             label: 'Rename "Buy milk and bread for the weekend"',
@@ -186,6 +187,9 @@ describe('accessibility at the edges', () => {
           }),
         ],
       });
+
+    const mountMarker = async (layout: 'inline' | 'end' = 'inline') => {
+      const client = failedRename();
       const page = await fixture(
         layout === 'end'
           ? html`<sync-provider .client=${client}><p style="margin:0;text-align:right">Buy milk <pending-marker entity="tasks/42"></pending-marker></p></sync-provider>`
@@ -235,14 +239,7 @@ describe('accessibility at the edges', () => {
 
     /** A marker in the second row of a short scrolling list, a block below the list: what clipped details would show. */
     const mountInScrollingList = async (dir: 'ltr' | 'rtl' = 'ltr') => {
-      const client = fakeClient({
-        ops: [
-          op('o1', 'tasks/42', 'failed', {
-            label: 'Rename "Buy milk and bread for the weekend"',
-            lastError: { kind: 'http', status: 400, message: 'The server refused the change: title too long' } as never,
-          }),
-        ],
-      });
+      const client = failedRename();
       const row = (text: string) => html`<li style="height:28px;white-space:nowrap">${text}</li>`;
       const page = await fixture(html`<sync-provider .client=${client} dir=${dir}>
         <div style="margin:20px 40px">
@@ -264,6 +261,15 @@ describe('accessibility at the edges', () => {
       };
     };
 
+    /** The marker in its scrolling list, its pill focused and its details shown (and laid out). */
+    const focusedInScrollingList = async () => {
+      const mounted = await mountInScrollingList();
+      pill(mounted.marker).focus();
+      await until(() => shown(mounted.marker), 2000, 'details on focus');
+      await frames();
+      return mounted;
+    };
+
     /** What is hit at points spread over the details' box (a 3 × 3 grid, 3 px in from its edges), where it is not the details. */
     const notHitOver = (marker: PendingMarkerElement): string[] => {
       const box = details(marker).getBoundingClientRect();
@@ -283,10 +289,7 @@ describe('accessibility at the edges', () => {
     };
 
     it('shows its details whole over the clipping, scrolling list it is in (1.4.13)', async () => {
-      const { marker, list, below } = await mountInScrollingList();
-      pill(marker).focus();
-      await until(() => shown(marker), 2000, 'details on focus');
-      await frames();
+      const { marker, list, below } = await focusedInScrollingList();
       const box = details(marker).getBoundingClientRect();
       const edge = list.getBoundingClientRect();
       // The case in point: the details reach past the list's edges, over the block below it.
@@ -305,10 +308,7 @@ describe('accessibility at the edges', () => {
     });
 
     it('keeps its details right under the pill while the list holding it scrolls', async () => {
-      const { marker, list } = await mountInScrollingList();
-      pill(marker).focus();
-      await until(() => shown(marker), 2000, 'details on focus');
-      await frames();
+      const { marker, list } = await focusedInScrollingList();
       // Within a pixel: the details are placed at whole pixels, the pill may sit between two.
       const offPill = () => {
         const host = marker.getBoundingClientRect();
@@ -329,10 +329,7 @@ describe('accessibility at the edges', () => {
     });
 
     it('hides its focused details while the pill is scrolled out of the list’s view, and shows them when it is back', async () => {
-      const { marker, list } = await mountInScrollingList();
-      pill(marker).focus();
-      await until(() => shown(marker), 2000, 'details on focus');
-      await frames();
+      const { marker, list } = await focusedInScrollingList();
       const hitInMiddle = () => {
         const box = details(marker).getBoundingClientRect();
         const x = Math.round(box.left + box.width / 2);
