@@ -1,4 +1,5 @@
 // The queue's commands, queries and drain: loaded after the engine opens (a chunk of its own), so a worker starts on less code.
+import { unwrap } from 'idb';
 import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import {
   Connectivity,
@@ -779,6 +780,7 @@ export class QueueEngine extends SyncEngine {
       credentials: this.config.credentials,
       requestTimeoutMs: this.config.requestTimeoutMs,
       signal: this.stopping.signal,
+      headersChecked: auth === null,
     });
     if (this.closed) return 'stopped';
     result = await this.judge(result);
@@ -1080,31 +1082,36 @@ export class QueueEngine extends SyncEngine {
       [...stores],
       'relaxed',
       async (tx, record) => {
-        const ops = tx.objectStore('operations');
+        // Raw requests: this runs for every success, and the idb wrapper costs a promise and two listeners per
+        // request. A failed request aborts the transaction, and the write rejects.
+        const raw = unwrap(tx);
+        const ops = raw.objectStore('operations');
+        const results = lean ? null : raw.objectStore('completed');
         // Keys only, by seq: the row that holds an operation's seq is that operation's (seqs are never handed out
         // twice), while its id may since have been queued again as a new operation, after a clear removed it.
-        const holders = await Promise.all(batch.map(({ shown }) => ops.index('seq').getKey(shown.seq)));
+        const bySeq = ops.index('seq');
+        const holders = await allResults(batch.map(({ shown }) => bySeq.getKey(shown.seq)));
         // A row gone before its record: discarded while its request was out (its answer is kept for settled()),
         // unless a clear removed it (with the answers) or its id is queued again as a new operation.
         const discarded = batch.map(({ shown }, i) => holders[i] !== shown.id && !this.cleared.has(shown.seq));
-        const requeued = discarded.some(Boolean)
-          ? await Promise.all(batch.map(({ shown }, i) => (discarded[i] ? ops.getKey(shown.id) : undefined)))
-          : [];
+        const requeued: (IDBValidKey | undefined)[] = [];
+        if (discarded.some(Boolean)) {
+          const asked = batch.flatMap((_, i) => (discarded[i] ? [i] : []));
+          const keys = await allResults(asked.map((i) => ops.getKey(batch[i]!.shown.id)));
+          asked.forEach((i, k) => (requeued[i] = keys[k]));
+        }
         const recorded: DoneRecord[] = [];
         batch.forEach((done, i) => {
           const { shown, result } = done;
           if (holders[i] === shown.id) {
-            ops.delete(shown.id).catch(() => {});
+            ops.delete(shown.id);
             const before = this.inFlight.get(shown.id) ?? shown;
             record(before, null, before);
           } else if (!discarded[i] || requeued[i] !== undefined) {
             return;
           }
           recorded.push(done);
-          if (!lean)
-            tx.objectStore('completed')
-              .put({ ...result, seq: shown.seq })
-              .catch(() => {});
+          results?.put({ ...result, seq: shown.seq });
         });
         if (lean) return recorded;
         if (recorded.length > 0)
@@ -1193,4 +1200,23 @@ function checkClearOptions(options: unknown): { discardUnsent?: boolean; before?
   if (before !== undefined && (typeof before !== 'number' || !Number.isFinite(before)))
     throw new SynclineError(SynclineErrorCode.InvalidOperation, '`before` must be a finite number (ms since epoch).');
   return { discardUnsent, before } as { discardUnsent?: boolean; before?: number };
+}
+
+/**
+ * The results of raw requests placed in one transaction, in order: one promise for all of them, where the idb
+ * wrapper would make a promise and two listeners per request (on the drain's path, a few per operation).
+ */
+function allResults<T>(requests: IDBRequest<T>[]): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const results = new Array<T>(requests.length);
+    let left = requests.length;
+    if (left === 0) resolve(results);
+    requests.forEach((request, i) => {
+      request.onsuccess = () => {
+        results[i] = request.result;
+        if (--left === 0) resolve(results);
+      };
+      request.onerror = () => reject(request.error);
+    });
+  });
 }

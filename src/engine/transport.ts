@@ -16,6 +16,8 @@ export interface TransportOptions {
   maxBodyBytes?: number;
   /** Aborts the request (the engine closing: a request still waiting in the browser never leaves). */
   signal?: AbortSignal;
+  /** The headers are known to be ones the browser accepts (an operation's own, checked when it was queued). */
+  headersChecked?: boolean;
 }
 
 /** An attempt's outcome, plus the server's answer when it is a delivery. */
@@ -132,8 +134,9 @@ export function buildRequest(op: Operation, auth: Record<string, string> | null)
 export async function attempt(url: string, init: RequestInit, options: TransportOptions): Promise<Attempt> {
   try {
     // Headers the browser refuses to build (from an `authorize()` hook: a line break, a character above U+00FF):
-    // the request never leaves, so its failure is known, not a lost answer that may have been applied.
-    new Headers(init.headers);
+    // the request never leaves, so its failure is known, not a lost answer that may have been applied. An
+    // operation's own headers passed the same check when it was queued.
+    if (!options.headersChecked) new Headers(init.headers);
   } catch (error) {
     return {
       outcome: {
