@@ -202,6 +202,9 @@ function controlValue(v: number, ms = 10_000): Promise<{ v: number; t: number }>
   });
 }
 
+/** What drainPrepare left for drainRun. */
+let drainState: { client: SyncClient; count: ReturnType<typeof follow<number>> } | null = null;
+
 const bench = {
   ready: true,
   // Background Sync figures (bench/background.ts).
@@ -412,6 +415,11 @@ const bench = {
 
   // (d) drain to the reference server
   async drain(namespace: string, collection: string, n: number, lanes: number, batch: boolean) {
+    await bench.drainPrepare(namespace, collection, n, lanes, batch);
+    return bench.drainRun(collection, n);
+  },
+  /** The drain's first half: n ops queued with the server unreachable, the engine known to be offline. */
+  async drainPrepare(namespace: string, collection: string, n: number, lanes: number, batch: boolean) {
     await offline(collection);
     const client = await openClient(namespace, collection, { laneConcurrency: lanes, batch });
     const inputs = Array.from({ length: n }, (_, i) => input(collection, i, lanes > 1 ? `l${i % lanes}` : undefined));
@@ -419,6 +427,14 @@ const bench = {
     await waitStatus(client, (s) => s.connectivity === 'offline' && !s.syncing);
     const count = follow<number>(client.pendingCount$);
     await count.until((v) => v === n);
+    drainState = { client, count };
+    return true;
+  },
+  /** The drain's timed half: the server back, syncNow(), until pendingCount$ is 0 in this page. */
+  async drainRun(collection: string, n: number) {
+    if (!drainState) throw new Error('drainPrepare first');
+    const { client, count } = drainState;
+    drainState = null;
     await online(collection);
     await sleep(20);
     const t0 = now();

@@ -10,12 +10,15 @@ import { synclineServer } from '../server/vite-plugin.ts';
 import { runBackgroundBench } from './background-runner.ts';
 import { formatPeers, PEER_DEPS, runPeers, type PeersResult } from './peers.ts';
 import { median, percentile, ratioRow, type Row, formatTable } from './report.ts';
+import { cpuPerOp, cpuSnapshot, formatCpu } from './cpu.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
 const DEBUG = !!process.env.BENCH_DEBUG;
 const FULL = !!process.env.BENCH_FULL;
+/** BENCH_CPU=1: CPU µs per op by process (Chromium's browser, network and renderer processes, this server) for each drain and its raw loop. */
+const CPU = !!process.env.BENCH_CPU;
 // `npm run bench -- --peers`: also the same enqueue + drain through TanStack offline-transactions and redux-offline (bench/peers.ts).
 const PEERS = process.argv.includes('--peers');
 const PROFILE_DIR = process.env.BENCH_PROFILE ?? '';
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     args: [...CHROMIUM_ARGS, '--disable-features=BackForwardCache'],
   });
   const rows: Row[] = [];
+  const cpuLines: { id: string; raw: Record<string, number>; syncline: Record<string, number> }[] = [];
   const pages = new Set<Page>();
   // BENCH_PROFILE=<dir>: a CPU profile of every SharedWorker and page, written when the pages close (for Chrome DevTools).
   if (PROFILE_DIR) {
@@ -328,12 +332,23 @@ async function main(): Promise<void> {
           rawWorker: number[] = [],
           settle: number[] = [],
           requests: number[] = [];
+        const rawCpu: Record<string, number>[] = [],
+          engineCpu: Record<string, number>[] = [];
         for (let r = 0; r < RUNS; r++) {
           const page = await open();
           // The engine sends from its SharedWorker; the same loop from a page is an extra (BENCH_FULL=1) for comparison.
           if (FULL) rawPage.push((await call(page, 'rawFetch', name('c'), 2000, lanes, 'page')).opsPerSec);
+          const c0 = CPU ? cpuSnapshot() : null;
           rawWorker.push((await call(page, 'rawFetch', name('c'), 2000, lanes, 'worker')).opsPerSec);
-          const d = await call(page, 'drain', name('d'), name('c'), 2000, lanes, batch);
+          const c1 = CPU ? cpuSnapshot() : null;
+          const collection = name('c');
+          await call(page, 'drainPrepare', name('d'), collection, 2000, lanes, batch);
+          const c2 = CPU ? cpuSnapshot() : null;
+          const d = await call(page, 'drainRun', collection, 2000);
+          if (c0 && c1 && c2) {
+            rawCpu.push(cpuPerOp(c0, c1, 2000));
+            engineCpu.push(cpuPerOp(c2, cpuSnapshot(), 2000));
+          }
           if (!batch && d.serverRequests < 2000) throw new Error(`server saw ${d.serverRequests} requests`);
           engine.push(d.opsPerSec);
           requests.push(d.serverRequests);
@@ -362,6 +377,17 @@ async function main(): Promise<void> {
             { serverRequests: median(requests) },
           ),
         );
+        if (CPU) {
+          // Medians by process kind over the runs: the server and the browser share the cores, so work the engine
+          // adds anywhere (IndexedDB's backend lives in the browser process) is throughput the raw loop keeps.
+          const byKind = (runs: Record<string, number>[]) =>
+            Object.fromEntries(
+              [...new Set(runs.flatMap(Object.keys))].map((k) => [k, Math.round(median(runs.map((r) => r[k] ?? 0)))]),
+            );
+          const line = `  CPU by process, ${id}: raw ${formatCpu(byKind(rawCpu))}; syncline ${formatCpu(byKind(engineCpu))}`;
+          console.log(line);
+          cpuLines.push({ id, raw: byKind(rawCpu), syncline: byKind(engineCpu) });
+        }
         if (settle.length) {
           rows.push(infoRow('d.tx', 'breakdown: a settle transaction alone (relaxed), sequential', 'ops/s', settle));
         }
@@ -507,10 +533,13 @@ async function main(): Promise<void> {
         `The SharedWorker runs src/worker.ts bundled into one file by esbuild (served at ${BUNDLED_WORKER_PATH} through workerUrl), as a production build ships it; pages load the library unbundled from the Vite dev server.`,
       ],
       results: rows,
+      ...(cpuLines.length ? { cpuPerOp: cpuLines } : {}),
       ...(peers ? { peers } : {}),
     };
     writeFileSync(join(repo, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
     if (rows.length) console.log('\n' + formatTable(rows));
+    for (const { id, raw, syncline } of cpuLines)
+      console.log(`CPU by process, ${id}: raw ${formatCpu(raw)}; syncline ${formatCpu(syncline)}`);
     // The peers table was printed when its section ended; again here only to sit beside the table above.
     if (peers && rows.length) console.log('\n' + formatPeers(peers));
     console.log(
