@@ -31,6 +31,11 @@ const name = (prefix: string) => `bench-${prefix}-${stamp}-${(unique++).toString
 
 type BenchApi = Record<string, (...args: any[]) => any>;
 
+/** A drain's CPU per op by process, its raw loop's beside it (BENCH_CPU=1). */
+type CpuLine = { id: string; raw: Record<string, number>; syncline: Record<string, number> };
+const cpuLine = ({ id, raw, syncline }: CpuLine) =>
+  `CPU by process, ${id}: raw ${formatCpu(raw)}; syncline ${formatCpu(syncline)}`;
+
 async function main(): Promise<void> {
   const started = Date.now();
   const loadAtStart = loadavg().map((v) => Math.round(v * 100) / 100);
@@ -45,7 +50,7 @@ async function main(): Promise<void> {
     args: [...CHROMIUM_ARGS, '--disable-features=BackForwardCache'],
   });
   const rows: Row[] = [];
-  const cpuLines: { id: string; raw: Record<string, number>; syncline: Record<string, number> }[] = [];
+  const cpuLines: CpuLine[] = [];
   const pages = new Set<Page>();
   // BENCH_PROFILE=<dir>: a CPU profile of every SharedWorker and page, written when the pages close (for Chrome DevTools).
   if (PROFILE_DIR) {
@@ -384,9 +389,9 @@ async function main(): Promise<void> {
             Object.fromEntries(
               [...new Set(runs.flatMap(Object.keys))].map((k) => [k, Math.round(median(runs.map((r) => r[k] ?? 0)))]),
             );
-          const line = `  CPU by process, ${id}: raw ${formatCpu(byKind(rawCpu))}; syncline ${formatCpu(byKind(engineCpu))}`;
-          console.log(line);
-          cpuLines.push({ id, raw: byKind(rawCpu), syncline: byKind(engineCpu) });
+          const cpu = { id, raw: byKind(rawCpu), syncline: byKind(engineCpu) };
+          cpuLines.push(cpu);
+          console.log(`  ${cpuLine(cpu)}`);
         }
         if (settle.length) {
           rows.push(infoRow('d.tx', 'breakdown: a settle transaction alone (relaxed), sequential', 'ops/s', settle));
@@ -538,8 +543,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(repo, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
     if (rows.length) console.log('\n' + formatTable(rows));
-    for (const { id, raw, syncline } of cpuLines)
-      console.log(`CPU by process, ${id}: raw ${formatCpu(raw)}; syncline ${formatCpu(syncline)}`);
+    for (const cpu of cpuLines) console.log(cpuLine(cpu));
     // The peers table was printed when its section ended; again here only to sit beside the table above.
     if (peers && rows.length) console.log('\n' + formatPeers(peers));
     console.log(
