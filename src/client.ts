@@ -366,6 +366,8 @@ class Client implements SyncClient {
   private closed = false;
   /** The options last warned about (`warnConfigDiffers`). */
   private configWarned = '';
+  /** What relative request URLs resolve against, parsed once (not at every enqueue). */
+  private requestBase: URL | null = null;
 
   constructor(private readonly options: SyncClientOptions) {
     this.config = resolveConfig(options);
@@ -480,13 +482,18 @@ class Client implements SyncClient {
     if (!Array.isArray(inputs))
       return Promise.reject(new SynclineError(SynclineErrorCode.InvalidOperation, 'enqueueMany takes an array.'));
     const prepared: unknown[] = [];
+    const generated: boolean[] = [];
     try {
       // By index: a hole in a sparse array is an input that is not an operation, not one to skip.
-      for (let i = 0; i < inputs.length; i++) prepared.push(this.prepare(inputs[i]!));
+      for (let i = 0; i < inputs.length; i++) {
+        const input = this.prepare(inputs[i]!);
+        prepared.push(input);
+        generated.push(input.id !== inputs[i]!.id);
+      }
     } catch (error) {
       return Promise.reject(unreadableInput(error, 'The operation'));
     }
-    return this.connection.call('enqueue', prepared);
+    return this.connection.call('enqueue', prepared, { generated });
   }
 
   settled(id: string): Promise<OperationResult> {
@@ -823,7 +830,7 @@ class Client implements SyncClient {
     let url = request.url;
     if (typeof url === 'string' && url.length > 0) {
       try {
-        url = new URL(url, this.config.endpoint + '/').href;
+        url = new URL(url, (this.requestBase ??= new URL(this.config.endpoint + '/'))).href;
       } catch {
         throw new SynclineError(SynclineErrorCode.InvalidOperation, `\`request.url\` is not a valid URL: ${url}`);
       }

@@ -4,7 +4,16 @@ import { filter, firstValueFrom, type Observable } from 'rxjs';
 import { createSyncClient, resolveConfig, SynclineError, type SyncClient, type SyncMode } from '../src/index.ts';
 import { databaseName, deleteSynclineDB } from '../src/testing.ts';
 import { DB_VERSION, engineLockName, workerName } from '../src/runtime/names.ts';
-import { API, addFault, eventually, serverItems, serverPut, uniqueName, unreachable } from './support/server.ts';
+import {
+  API,
+  addFault,
+  eventually,
+  requestCount,
+  serverItems,
+  serverPut,
+  uniqueName,
+  unreachable,
+} from './support/server.ts';
 import { follow } from './support/frames.ts';
 import { failReads } from './support/databases.ts';
 
@@ -654,6 +663,39 @@ describe('settled() and close()', () => {
       client.close();
       await forget(namespace, collection);
     }
+  });
+});
+
+describe('enqueue ids', () => {
+  it('answers an id the app chose, done before the engine restarted, from its result; a made-up one it does not look up', async () => {
+    const namespace = uniqueName('app-id');
+    const collection = uniqueName('c');
+    const options = { endpoint: '/api', namespace, mode: 'in-page' as const, healthUrl: `/api/health/${collection}` };
+    cleanups.push(() => forget(namespace, collection));
+    const create = (id?: string) => ({
+      ...(id ? { id } : {}),
+      kind: 'item.create',
+      label: 'Create a',
+      request: { method: 'POST' as const, url: collection, body: { id: 'a' } },
+    });
+    const id = uniqueName('mine').replace(/[^\w-]/g, '');
+    let client = createSyncClient(options);
+    await client.enqueue(create(id));
+    await client.settled(id);
+    client.close();
+    // A new engine (the page's last client closed): its memory of what left starts empty, so only the stored result
+    // can tell that the app's id is done. The tab must say the id is the app's, or it would be sent again.
+    client = createSyncClient(options);
+    cleanups.push(() => client.close());
+    const again = await client.enqueue(create(id));
+    expect(again.id).to.equal(id);
+    expect(await firstValueFrom(client.count$()), 'not queued again').to.equal(0);
+    expect(await requestCount(`/api/${collection}`), 'sent once').to.equal(1);
+    // Without an id of the app's, a new operation is queued under an id of the tab's.
+    await unreachable(collection);
+    const mine = await client.enqueue(create());
+    expect(mine.id).to.not.equal(id);
+    expect(await firstValueFrom(client.count$())).to.equal(1);
   });
 });
 

@@ -1,7 +1,7 @@
 // One engine per namespace, whatever runs it: the engine lock, version hand-over, liveness by locks, bounded and deduplicated calls.
 import { expect } from '@open-wc/testing';
 import { createSyncClient, resolveConfig, SynclineError, type Operation, type SyncClient } from '../src/index.ts';
-import { deleteSynclineDB } from '../src/testing.ts';
+import { deleteSynclineDB, operationId } from '../src/testing.ts';
 import { DB_VERSION } from '../src/engine/db.ts';
 import { EngineHost } from '../src/rpc/host.ts';
 import { EngineConnection, type ConnectionState, type PageAuthorizeHook } from '../src/rpc/connection.ts';
@@ -11,7 +11,16 @@ import { channelName, engineLockName, queuedLockName, tabLockName } from '../src
 import { startEngine } from '../src/runtime/start-engine.ts';
 import type { TabCall } from '../src/engine/background.ts';
 import { CollectionHandle, conflictList } from '../src/collection.ts';
-import { API, addFault, clearFaults, eventually, serverItems, serverPut, uniqueName } from './support/server.ts';
+import {
+  API,
+  addFault,
+  clearFaults,
+  eventually,
+  requestCount,
+  serverItems,
+  serverPut,
+  uniqueName,
+} from './support/server.ts';
 import { follow, openFrame, type Frame } from './support/frames.ts';
 import { leaveNewerDatabase } from './support/databases.ts';
 
@@ -909,6 +918,28 @@ describe('calls', () => {
     expect(op!.id).to.equal('op-applied-0001');
     expect(failures, 'a start failed first').to.equal(2);
     expect(await second.engine!.count(), 'queued once').to.equal(1);
+  });
+
+  it("answers an enqueue re-sent to the next engine from the first one's result, also for an id the tab made up", async () => {
+    const namespace = uniqueName('resent-done');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    // The first engine stores and sends the operation, then is gone before its answer leaves.
+    const first = hostWithheldAnswer('enqueue');
+    const second = newHost();
+    let runtime = first;
+    const t = await tab(namespace, () => runtime, { callTimeoutMs: 25_000 });
+    await t.connection.ready(5_000);
+    // As the client sends it: an id made up in the tab, marked so (a first send of it is not looked up).
+    const id = operationId();
+    const call = t.connection.call('enqueue', [{ ...create(collection, 'a'), id }], { generated: [true] });
+    await eventually(async () => (await first.engine!.result(id)) !== undefined, 10_000, 'done by the first engine');
+    runtime = second;
+    await first.close();
+    const [op] = await call;
+    expect(op!.id).to.equal(id);
+    expect(await second.engine!.count(), 'not queued again').to.equal(0);
+    expect(await requestCount(`/api/${collection}`), 'sent once').to.equal(1);
   });
 
   it('answers a call re-sent on the same engine from memory: the operation is queued once', async () => {

@@ -61,6 +61,16 @@ export interface ServerCapabilities {
  * A done operation's answer, or word that it was discarded, for `settled()`. `requestOut`: its request had already
  * left, so the server may apply it all the same (its answer, if it lands, is kept: `settled()` asked later gives it).
  */
+/** How an enqueue reached the engine. */
+export interface EnqueueOptions {
+  /** The call is sent again (to this engine or the next): its operations may be queued or done already. */
+  resent?: boolean;
+  /** The inputs are the engine's own (they came through postMessage): not copied. */
+  owned?: boolean;
+  /** Per input, whether its id was made up by the tab rather than chosen by the app (see EngineCalls.enqueue). */
+  generated?: boolean[];
+}
+
 export type Completion = { id: string; result: OperationResult } | { id: string; discarded: true; requestOut?: true };
 
 const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -425,7 +435,7 @@ export class SyncEngine {
    * marks a call a tab sends again after losing its engine: an operation it names that is already queued or
    * already done is returned as it is, never queued a second time.
    */
-  enqueue(inputs: unknown[], options?: { resent?: boolean; owned?: boolean }): Promise<Operation[]> {
+  enqueue(inputs: unknown[], options?: EnqueueOptions): Promise<Operation[]> {
     return this.withQueue((queue) => queue.enqueue.call(this, inputs, options));
   }
 

@@ -5,9 +5,19 @@ const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 let lastTime = -1;
 let lastRandom: number[] = [];
 
+// Random bytes drawn 64 ids at a time: a call to the platform's generator per id was a tenth of an enqueue's time
+// in the page.
+const pool = new Uint8Array(1024);
+let poolAt = pool.length;
+
 function randomDigits(): number[] {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b & 31);
+  if (poolAt === pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
+  const digits: number[] = [];
+  for (let i = 0; i < 16; i++) digits.push(pool[poolAt++]! & 31);
+  return digits;
 }
 
 /** A 26-character id: 10 digits of milliseconds, 16 random; strictly increasing within one context. */

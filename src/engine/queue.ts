@@ -12,7 +12,7 @@ import {
 } from '../types.ts';
 import type { BackgroundSync, TabCall } from './background.ts';
 import type { CompletedRow } from './db.ts';
-import { SyncEngine, shownAs, type ClearBound, type DoneRecord } from './engine.ts';
+import { SyncEngine, shownAs, type ClearBound, type DoneRecord, type EnqueueOptions } from './engine.ts';
 import { holdsBlob } from './commit.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
 import { validateFilter, validateRange } from './filter-check.ts';
@@ -52,7 +52,7 @@ export class QueueEngine extends SyncEngine {
 
   // ---- commands (each documented on its stub in engine.ts) ------------------------------
 
-  override async enqueue(inputs: unknown[], options: { resent?: boolean; owned?: boolean } = {}): Promise<Operation[]> {
+  override async enqueue(inputs: unknown[], options: EnqueueOptions = {}): Promise<Operation[]> {
     this.assertOpen();
     if (!Array.isArray(inputs) || inputs.length === 0)
       throw new SynclineError(SynclineErrorCode.InvalidOperation, 'Nothing to enqueue.');
@@ -60,6 +60,11 @@ export class QueueEngine extends SyncEngine {
     const valid = inputs.map((input) => validateOperationInput(input, limits));
     const now = this.clock.now();
     const ids = valid.map((input) => input.id ?? operationId(now));
+    // An id the tab made up is new, like one the engine makes up: it is not looked up in the recent results (a read
+    // on the critical path of every enqueue). A re-send, which could find it done, looks up every id below.
+    options.generated?.forEach((made, i) => {
+      if (made && valid[i]) delete valid[i].id;
+    });
     if (valid.some(holdsBlob)) {
       const before = this.blobInsert;
       const run = (async () => {
@@ -181,6 +186,7 @@ export class QueueEngine extends SyncEngine {
         knownSeq === null ? ['operations', 'meta', 'completed'] : chosen ? ['operations', 'completed'] : ['operations'];
       result = await this.store.write(stores, this.config.durability, async (tx, record) => {
         const store = tx.objectStore('operations');
+        const rawStore = unwrap(store);
         let existing: (Operation | undefined)[] = [];
         let completed: (CompletedRow | undefined)[] = [];
         const results = () =>
@@ -227,9 +233,11 @@ export class QueueEngine extends SyncEngine {
           const op = this.operationFrom(input, id, ++next, now);
           seen.set(id, op);
           inserted.push(op);
-          (knownSeq === null ? store.put(op) : store.add(op)).catch((e: unknown) => {
-            if ((e as Error)?.name === 'ConstraintError') constraintFailed = true;
-          });
+          // A bare request, not the wrapper's promise and listeners: this is every enqueue's critical path.
+          const placed = knownSeq === null ? rawStore.put(op) : rawStore.add(op);
+          placed.onerror = () => {
+            if (placed.error?.name === 'ConstraintError') constraintFailed = true;
+          };
           out.push(op);
           record(null, op);
         });

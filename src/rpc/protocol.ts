@@ -18,7 +18,11 @@ export const PROTOCOL_VERSION = 4;
 
 /** Engine methods a tab may call, with their argument and result types. */
 export interface EngineCalls {
-  enqueue: { args: [inputs: unknown[], options?: { resent?: boolean }]; result: Operation[] };
+  /**
+   * `generated`, per input, whether the tab made its id up (the app chose none): on a first send such an id cannot be
+   * queued or done already, so the engine looks up only the ids the app chose. A re-sent call looks up all of them.
+   */
+  enqueue: { args: [inputs: unknown[], options?: { generated?: boolean[] }]; result: Operation[] };
   retry: { args: [id: string]; result: Operation };
   retryAll: { args: [filter?: OperationFilter]; result: number };
   discard: { args: [id: string]; result: boolean };
