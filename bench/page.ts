@@ -211,45 +211,53 @@ const bench = {
   ...backgroundBench,
 
   // (a) sequential durable enqueue
-  async enqueueSequential(namespace: string, collection: string, n: number) {
+  /**
+   * a: n sequential enqueues through the engine, n raw strict puts in the page and n strict puts in a bare
+   * SharedWorker (the floor for a worker that writes), in alternating blocks of `block` ops, the order turned each
+   * round: the disk's flush time drifts by a third from one minute to the next, and interleaved, all three see the
+   * same disk. Each rate is over the sum of its own blocks.
+   */
+  async enqueueSequential(
+    namespaces: { engine: string; raw: string; worker: string },
+    collection: string,
+    n: number,
+    block: number,
+  ) {
     await offline(collection);
-    const client = await openClient(namespace, collection);
+    const client = await openClient(namespaces.engine, collection);
     await parkOffline(client, collection);
-    for (let i = 0; i < 10; i++) await client.enqueue(input(collection, 1e6 + i));
-    const t0 = now();
-    for (let i = 0; i < n; i++) await client.enqueue(input(collection, i));
-    const ms = now() - t0;
-    return { ms, opsPerSec: (n * 1000) / ms };
-  },
-  async rawPutSequential(namespace: string, collection: string, n: number) {
-    const db = await openSynclineDB(namespace);
-    let seq = 0;
-    const put = async (i: number) => {
-      const tx = db.transaction('operations', 'readwrite', { durability: 'strict' });
-      tx.store.put(record(collection, i, ++seq)).catch(() => {});
-      await tx.done;
-    };
-    for (let i = 0; i < 10; i++) await put(1e6 + i);
-    const t0 = now();
-    for (let i = 0; i < n; i++) await put(i);
-    const ms = now() - t0;
+    const db = await openSynclineDB(namespaces.raw);
+    // The schema comes from the library; the bare worker only writes.
+    (await openSynclineDB(namespaces.worker)).close();
+    const workerDb = `syncline:${namespaces.worker}`;
+    let rawSeq = 0;
+    let workerSeq = 0;
+    const steps: [keyof typeof ms, (i: number) => Promise<unknown>][] = [
+      ['engine', (i) => client.enqueue(input(collection, i))],
+      [
+        'raw',
+        async (i) => {
+          const tx = db.transaction('operations', 'readwrite', { durability: 'strict' });
+          tx.store.put(record(collection, i, ++rawSeq)).catch(() => {});
+          await tx.done;
+        },
+      ],
+      ['worker', (i) => rawCall({ cmd: 'put', db: workerDb, record: record(collection, i, ++workerSeq) })],
+    ];
+    const ms = { engine: 0, raw: 0, worker: 0 };
+    for (const [, step] of steps) for (let i = 0; i < 10; i++) await step(1e6 + i);
+    for (let first = 0, round = 0; first < n; first += block, round++) {
+      for (let k = 0; k < steps.length; k++) {
+        const [which, step] = steps[(k + round) % steps.length]!;
+        const t0 = now();
+        for (let i = first; i < Math.min(n, first + block); i++) await step(i);
+        ms[which] += now() - t0;
+      }
+    }
     db.close();
-    return { ms, opsPerSec: (n * 1000) / ms };
-  },
-
-  /** Breakdown: the page asks a bare SharedWorker to put each record in its own strict transaction (port round trip + put in a worker). */
-  async rawWorkerPutSequential(namespace: string, collection: string, n: number) {
-    // The schema comes from the library; the worker only writes.
-    (await openSynclineDB(namespace)).close();
-    const db = `syncline:${namespace}`;
-    let seq = 0;
-    const put = (i: number) => rawCall({ cmd: 'put', db, record: record(collection, i, ++seq) });
-    for (let i = 0; i < 10; i++) await put(1e6 + i);
-    const t0 = now();
-    for (let i = 0; i < n; i++) await put(i);
-    const ms = now() - t0;
-    await rawCall({ cmd: 'close', db });
-    return { ms, opsPerSec: (n * 1000) / ms };
+    await rawCall({ cmd: 'close', db: workerDb });
+    const rate = (total: number) => (n * 1000) / total;
+    return { engine: rate(ms.engine), raw: rate(ms.raw), worker: rate(ms.worker) };
   },
 
   /** Breakdown: the same engine hosted in this page (no worker, no RPC), server unreachable through a rejecting fetch. */

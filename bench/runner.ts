@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       const page = await open();
       const ns = name('warm');
       const c = name('c');
-      await call(page, 'enqueueSequential', ns, c, 20);
+      await call(page, 'enqueueSequential', { engine: ns, raw: name('warm'), worker: name('warm') }, c, 20, 10);
       await call(page, 'rawFetch', name('c'), 50, 2, 'worker');
       await call(page, 'rawFetch', name('c'), 50, 2, 'page');
       await closeAll();
@@ -131,10 +131,12 @@ async function main(): Promise<void> {
         port: number[] = [];
       for (let r = 0; r < RUNS; r++) {
         const page = await open();
-        raw.push((await call(page, 'rawPutSequential', name('a-raw'), name('c'), 300)).opsPerSec);
-        engine.push((await call(page, 'enqueueSequential', name('a'), name('c'), 300)).opsPerSec);
+        const namespaces = { engine: name('a'), raw: name('a-raw'), worker: name('a-worker') };
+        const sequential = await call(page, 'enqueueSequential', namespaces, name('c'), 300, 25);
+        engine.push(sequential.engine);
+        raw.push(sequential.raw);
+        workerPut.push(sequential.worker);
         direct.push((await call(page, 'directEnqueue', name('a-direct'), name('c'), 300, false)).opsPerSec);
-        workerPut.push((await call(page, 'rawWorkerPutSequential', name('a-worker'), name('c'), 300)).opsPerSec);
         port.push((await call(page, 'portRoundTrips', 300)).perCallMs);
         await closeAll();
       }
