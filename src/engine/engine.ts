@@ -110,6 +110,8 @@ function loadQueueCode(): Promise<QueueEngine> {
 export interface DoneRecord {
   shown: Operation;
   result: OperationResult;
+  /** Discards and clears started before its request left (see writeDone). */
+  removals: number;
 }
 
 export class SyncEngine {
@@ -175,6 +177,12 @@ export class SyncEngine {
   protected readonly unrecorded = new Set<number>();
   /** The seqs of operations a clear removed while their request was out or their record unwritten. */
   protected readonly cleared = new Set<number>();
+  /**
+   * Discards and clears started so far (the only writes besides a success's record that remove operations), and
+   * their number as each request left: a success whose request left after the last one started still holds its row.
+   */
+  protected removalsStarted = 0;
+  protected readonly removalsAtSend = new WeakMap<Operation, number>();
   protected readonly insertQueue: {
     valid: OperationInput[];
     ids: string[];
