@@ -422,10 +422,6 @@ const bench = {
   },
 
   // (d) drain to the reference server
-  async drain(namespace: string, collection: string, n: number, lanes: number, batch: boolean) {
-    await bench.drainPrepare(namespace, collection, n, lanes, batch);
-    return bench.drainRun(collection, n);
-  },
   /** The drain's first half: n ops queued with the server unreachable, the engine known to be offline. */
   async drainPrepare(namespace: string, collection: string, n: number, lanes: number, batch: boolean) {
     await offline(collection);

@@ -667,7 +667,7 @@ describe('settled() and close()', () => {
 });
 
 describe('enqueue ids', () => {
-  it('answers an id the app chose, done before the engine restarted, from its result; a made-up one it does not look up', async () => {
+  it("answers an id the app chose, done before the engine restarted, from its result; without one, queues under an id of the tab's", async () => {
     const namespace = uniqueName('app-id');
     const collection = uniqueName('c');
     const options = { endpoint: '/api', namespace, mode: 'in-page' as const, healthUrl: `/api/health/${collection}` };

@@ -57,10 +57,6 @@ export interface ServerCapabilities {
   batch: { url: string; maxOps: number; maxBytes: number } | null;
 }
 
-/**
- * A done operation's answer, or word that it was discarded, for `settled()`. `requestOut`: its request had already
- * left, so the server may apply it all the same (its answer, if it lands, is kept: `settled()` asked later gives it).
- */
 /** How an enqueue reached the engine. */
 export interface EnqueueOptions {
   /** The call is sent again (to this engine or the next): its operations may be queued or done already. */
@@ -71,6 +67,10 @@ export interface EnqueueOptions {
   generated?: boolean[];
 }
 
+/**
+ * A done operation's answer, or word that it was discarded, for `settled()`. `requestOut`: its request had already
+ * left, so the server may apply it all the same (its answer, if it lands, is kept: `settled()` asked later gives it).
+ */
 export type Completion = { id: string; result: OperationResult } | { id: string; discarded: true; requestOut?: true };
 
 const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
@@ -178,11 +178,10 @@ export class SyncEngine {
   /** The seqs of operations a clear removed while their request was out or their record unwritten. */
   protected readonly cleared = new Set<number>();
   /**
-   * Discards and clears started so far (the only writes besides a success's record that remove operations), and
-   * their number as each request left: a success whose request left after the last one started still holds its row.
+   * Discards and clears started so far (the only writes besides a success's record that remove operations): a
+   * success whose request left after the last one started still holds its row.
    */
   protected removalsStarted = 0;
-  protected readonly removalsAtSend = new WeakMap<Operation, number>();
   protected readonly insertQueue: {
     valid: OperationInput[];
     ids: string[];

@@ -783,7 +783,7 @@ export class QueueEngine extends SyncEngine {
       updatedAt: this.clock.now(),
     };
     this.inFlight.set(op.id, sending);
-    this.removalsAtSend.set(sending, this.removalsStarted);
+    const removals = this.removalsStarted;
     this.store.emitVirtual([{ prev: op, next: sending }]);
     const { url, init } = buildRequest(op, auth);
     let result: Attempt = await attempt(url, init, {
@@ -797,7 +797,7 @@ export class QueueEngine extends SyncEngine {
     if (this.closed) return 'stopped';
     result = await this.judge(result);
     if (result.outcome.type === 'done') {
-      this.recordDone(sending, { id: op.id, completedAt: this.clock.now(), ...result.result! });
+      this.recordDone(sending, { id: op.id, completedAt: this.clock.now(), ...result.result! }, removals);
     } else {
       await this.settleFailure(sending, result.outcome);
     }
@@ -857,10 +857,8 @@ export class QueueEngine extends SyncEngine {
       attempts: op.attempts + 1,
       updatedAt: now,
     }));
-    sending.forEach((op) => {
-      this.inFlight.set(op.id, op);
-      this.removalsAtSend.set(op, this.removalsStarted);
-    });
+    sending.forEach((op) => this.inFlight.set(op.id, op));
+    const removals = this.removalsStarted;
     this.store.emitVirtual(ops.map((op, i) => ({ prev: op, next: sending[i]! })));
     const headers: Record<string, string> = {
       ...(auth ?? {}),
@@ -950,14 +948,18 @@ export class QueueEngine extends SyncEngine {
         this.clock.now(),
       );
       if (opOutcome.type === 'done') {
-        this.recordDone(sending[i]!, {
-          id: ops[i]!.id,
-          completedAt: this.clock.now(),
-          status: answer.status,
-          ...(answer.headers.etag ? { etag: answer.headers.etag } : {}),
-          ...(answer.headers.location ? { location: answer.headers.location } : {}),
-          ...(answer.body !== undefined ? { body: answer.body } : {}),
-        });
+        this.recordDone(
+          sending[i]!,
+          {
+            id: ops[i]!.id,
+            completedAt: this.clock.now(),
+            status: answer.status,
+            ...(answer.headers.etag ? { etag: answer.headers.etag } : {}),
+            ...(answer.headers.location ? { location: answer.headers.location } : {}),
+            ...(answer.body !== undefined ? { body: answer.body } : {}),
+          },
+          removals,
+        );
         continue;
       }
       release(i + 1);
@@ -1040,10 +1042,11 @@ export class QueueEngine extends SyncEngine {
   }
 
   /** Queues a success to be recorded with others in one transaction; the lane goes on without waiting. */
-  private recordDone(shown: Operation, result: OperationResult): void {
+  /** `removals`: the discards and clears started when its request left (see writeDone). */
+  private recordDone(shown: Operation, result: OperationResult, removals: number): void {
     this.leave(shown);
     this.unrecorded.add(shown.seq);
-    this.doneQueue.push({ shown, result, removals: this.removalsAtSend.get(shown) ?? -1 });
+    this.doneQueue.push({ shown, result, removals });
     if (this.doneQueue.length >= DONE_FLUSH_MAX) this.doneWindowEnd?.();
     this.patchStatus({ lastSyncAt: result.completedAt });
     if (!this.recording) this.recording = this.flushDone().finally(() => (this.recording = null));
@@ -1107,19 +1110,16 @@ export class QueueEngine extends SyncEngine {
         // Not asked where no discard or clear has started since the request left: nothing else removes a row, and
         // an id is queued again only once its row is gone (a tenth of a millisecond of the database's time per op).
         const bySeq = ops.index('seq');
-        const asking = batch.flatMap((done, i) => (done.removals === this.removalsStarted ? [] : [i]));
-        const found = await allResults(asking.map((i) => bySeq.getKey(batch[i]!.shown.seq)));
-        const holders: (IDBValidKey | undefined)[] = batch.map(({ shown }) => shown.id);
-        asking.forEach((i, k) => (holders[i] = found[k]));
+        const kept = batch.map((done) => done.removals === this.removalsStarted);
+        const found = await resultsWhere(
+          kept.map((k) => !k),
+          (i) => bySeq.getKey(batch[i]!.shown.seq),
+        );
+        const holders = batch.map(({ shown }, i) => (kept[i] ? shown.id : found[i]));
         // A row gone before its record: discarded while its request was out (its answer is kept for settled()),
         // unless a clear removed it (with the answers) or its id is queued again as a new operation.
         const discarded = batch.map(({ shown }, i) => holders[i] !== shown.id && !this.cleared.has(shown.seq));
-        const requeued: (IDBValidKey | undefined)[] = [];
-        if (discarded.some(Boolean)) {
-          const asked = batch.flatMap((_, i) => (discarded[i] ? [i] : []));
-          const keys = await allResults(asked.map((i) => ops.getKey(batch[i]!.shown.id)));
-          asked.forEach((i, k) => (requeued[i] = keys[k]));
-        }
+        const requeued = await resultsWhere(discarded, (i) => ops.getKey(batch[i]!.shown.id));
         const recorded: DoneRecord[] = [];
         batch.forEach((done, i) => {
           const { shown, result } = done;
@@ -1223,20 +1223,25 @@ function checkClearOptions(options: unknown): { discardUnsent?: boolean; before?
 }
 
 /**
- * The results of raw requests placed in one transaction, in order: one promise for all of them, where the idb
- * wrapper would make a promise and two listeners per request (on the drain's path, a few per operation).
+ * Places `request(i)` for each index where `asked` is true, in one transaction, and resolves with their results by
+ * index (undefined where not asked): one promise for all of them, where the idb wrapper would make a promise and two
+ * listeners per request (on the drain's path, a few per operation).
  */
-function allResults<T>(requests: IDBRequest<T>[]): Promise<T[]> {
+function resultsWhere<T>(asked: boolean[], request: (i: number) => IDBRequest<T>): Promise<(T | undefined)[]> {
   return new Promise((resolve, reject) => {
-    const results = new Array<T>(requests.length);
-    let left = requests.length;
-    if (left === 0) resolve(results);
-    requests.forEach((request, i) => {
-      request.onsuccess = () => {
-        results[i] = request.result;
-        if (--left === 0) resolve(results);
+    const results = new Array<T | undefined>(asked.length);
+    let left = 1;
+    const settled = () => --left === 0 && resolve(results);
+    asked.forEach((ask, i) => {
+      if (!ask) return;
+      left++;
+      const placed = request(i);
+      placed.onsuccess = () => {
+        results[i] = placed.result;
+        settled();
       };
-      request.onerror = () => reject(request.error);
+      placed.onerror = () => reject(placed.error);
     });
+    settled();
   });
 }
