@@ -424,7 +424,7 @@ describe('client configuration', () => {
     await unreachable(collection);
     const op = await client.enqueue({ kind: 'x', label: 'x', request: { method: 'POST', url: collection, body: {} } });
     // The engine runs in this page: its reads of the results fail, as a storage failure would.
-    const failing = failReads('completed');
+    const failing = failReads('results');
     try {
       const outcome = await Promise.race([
         client.settled(op.id).then(

@@ -16,8 +16,13 @@ import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSyncli
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { failWrites } from './support/databases.ts';
+import { latestResult, resultGroups, type SynclineDB } from '../src/engine/db.ts';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+
+/** The answer the database keeps for `id`, with its seq (the engine's `result()` leaves the seq out). */
+const keptResult = async (db: SynclineDB, id: string) =>
+  latestResult(await db.getAllFromIndex('results', 'ids', id), id);
 
 /** Resolves the moment the engine knows of its first success (lastSyncAt), while that success's record waits. */
 const delivered = (f: EngineFixture): Promise<void> =>
@@ -876,14 +881,14 @@ describe('SyncEngine', () => {
       const engine = f.engine as unknown as { recording: Promise<void> | null };
       await eventually(() => engine.recording === null, 5_000, 'b recorded');
       expect(outcomes).to.deep.equal([`${x!.id}:done`, `${y!.id}:discarded`]);
-      expect(await f.db.get('completed', y!.id)).to.equal(undefined);
+      expect(await keptResult(f.db, y!.id)).to.equal(undefined);
       expect(await f.db.get('meta', 'lastSyncAt')).to.equal(undefined);
       expect(f.engine.counts).to.deep.equal({ pending: 0, sending: 0, failed: 0, conflict: 0 });
     });
 
     /** Makes the next record of successes fail, so it is tried again only once the (virtual) clock moves 1 s. */
     async function holdRecord(): Promise<void> {
-      const failing = failWrites('completed', 1);
+      const failing = failWrites('results', 1);
       try {
         await eventually(() => failing.left() === 0, 5_000, 'the record tried');
       } finally {
@@ -966,7 +971,7 @@ describe('SyncEngine', () => {
       expect((await f.engine.window()).total).to.equal(0);
       // The cleared delivery's result is not written back, nor told as a result: the clear ends it as a discard of
       // a request that was out (a settled() waiting on it ends), and the one result kept is the new operation's.
-      expect((await f.db.get('completed', y!.id))?.seq).to.equal(again!.seq);
+      expect((await keptResult(f.db, y!.id))?.seq).to.equal(again!.seq);
       expect(completions).to.deep.equal([`${y!.id}:discarded, out`, `${y!.id}:201`]);
     });
 
@@ -1624,7 +1629,7 @@ describe('database schema', () => {
     v1.close();
 
     const db = await openSynclineDB(namespace);
-    expect(db.version).to.equal(4);
+    expect(db.version).to.equal(5);
     expect([...db.transaction('operations').store.indexNames]).to.not.include('lane');
     const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
     const engine = await SyncEngine.open({ config, db });
@@ -1637,6 +1642,76 @@ describe('database schema', () => {
     expect(next!.seq).to.equal(2);
     engine.close();
     await deleteSynclineDB(namespace);
+  });
+
+  it('upgrades a version 4 database, moving the answers kept one per row into groups', async () => {
+    const namespace = uniqueName('v4');
+    const open = indexedDB.open(`syncline:${namespace}`, 4);
+    open.onupgradeneeded = () => {
+      const db = open.result;
+      const ops = db.createObjectStore('operations', { keyPath: 'id' });
+      for (const [name, path] of [
+        ['status', 'status'],
+        ['laneSeq', ['lane', 'seq']],
+        ['entityKey', 'entityKey'],
+        ['kind', 'kind'],
+      ] as const)
+        ops.createIndex(name, path as string | string[]);
+      ops.createIndex('seq', 'seq', { unique: true });
+      db.createObjectStore('meta');
+      db.createObjectStore('completed', { keyPath: 'id' }).createIndex('completedAt', 'completedAt');
+      db.createObjectStore('entities', { keyPath: ['collection', 'id'] }).createIndex('pushOrder', [
+        'collection',
+        'pushOrder',
+      ]);
+      db.createObjectStore('conflicts', { keyPath: 'id' }).createIndex('entity', ['collection', 'entityId']);
+      db.createObjectStore('collections', { keyPath: 'name' });
+    };
+    const v4 = await request(open);
+    const tx = v4.transaction(['completed', 'meta'], 'readwrite');
+    const now = Date.now();
+    // More than one group's worth, so the move writes two groups.
+    for (let i = 0; i < 70; i++)
+      tx.objectStore('completed').put({
+        id: `old-row-${i}`,
+        seq: i + 1,
+        status: 201,
+        body: { n: i },
+        completedAt: now - 70 + i,
+      });
+    tx.objectStore('meta').put(70, 'seq');
+    await new Promise((r) => (tx.oncomplete = r));
+    v4.close();
+
+    const db = await openSynclineDB(namespace);
+    expect(db.version).to.equal(5);
+    expect([...db.objectStoreNames]).to.not.include('completed');
+    expect((await db.getAll('results')).map((group) => group.ids.length)).to.deep.equal([64, 6]);
+    const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
+    const engine = await SyncEngine.open({ config, db });
+    engine.setNetwork(false);
+    expect(await engine.result('old-row-0')).to.deep.include({ status: 201, body: { n: 0 } });
+    expect(await engine.result('old-row-69')).to.deep.include({ status: 201, body: { n: 69 } });
+    // A call re-sent with an id done before the upgrade is answered from its moved result, not queued again.
+    const [again] = await engine.enqueue([
+      { id: 'old-row-66', kind: 'k', label: 'Again', request: { method: 'POST', url: `${API}/x` } },
+    ]);
+    expect(again!.seq).to.equal(67);
+    expect(await engine.count()).to.equal(0);
+    engine.close();
+    await deleteSynclineDB(namespace);
+  });
+
+  it('answers an id from the last answer recorded for it', () => {
+    const row = (id: string, seq: number) => ({ id, seq, status: 200, completedAt: seq });
+    const [first, second] = [resultGroups([row('a', 1), row('b', 2), row('a', 3)]), resultGroups([row('a', 9)])];
+    expect(latestResult(first!, 'a')?.seq).to.equal(3);
+    expect(latestResult([...first!, ...second!], 'a')?.seq).to.equal(9);
+    expect(latestResult([...first!, ...second!], 'b')?.seq).to.equal(2);
+    expect(latestResult(first!, 'c')).to.equal(undefined);
+    expect(resultGroups(Array.from({ length: 129 }, (_, i) => row(`r${i}`, i))).map((g) => g.ids.length)).to.deep.equal(
+      [64, 64, 1],
+    );
   });
 
   it('steps aside when a newer version needs to upgrade the database', async () => {

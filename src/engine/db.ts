@@ -31,13 +31,15 @@ export interface SynclineSchema extends DBSchema {
     value: unknown;
   };
   /**
-   * Operations done recently, with the server's answer: `settled(id)` reads them, and a call re-sent after the
-   * engine was replaced finds its operation here instead of queueing it a second time. Pruned by age.
+   * Operations done recently, with the server's answers, in groups: one row per record of successes (at most
+   * `RESULT_GROUP_MAX` answers), found by id through `ids`. `settled(id)` reads them, and a call re-sent after the
+   * engine was replaced finds its operation here instead of queueing it a second time. Pruned by age, a group at a
+   * time. One row per answer cost the database as much as the deletion of its operation did (`npm run bench`, d8).
    */
-  completed: {
-    key: string;
-    value: CompletedRow;
-    indexes: { completedAt: number };
+  results: {
+    key: number;
+    value: ResultGroup;
+    indexes: { ids: string; completedAt: number };
   };
   /** Background Sync: the local replica, one row per entity, keyed [collection, id]. */
   entities: {
@@ -136,6 +138,42 @@ export interface CompletedRow extends OperationResult {
   seq?: number;
 }
 
+/** Answers recorded together; `completedAt` is the newest of theirs, so none of them is pruned early. */
+export interface ResultGroup {
+  ids: string[];
+  results: CompletedRow[];
+  completedAt: number;
+}
+
+/** The most answers one row of `results` holds: reading one answer reads its whole group. */
+export const RESULT_GROUP_MAX = 64;
+
+/** `rows` as rows of `results`, in order, at most RESULT_GROUP_MAX answers each. */
+export function resultGroups(rows: CompletedRow[]): ResultGroup[] {
+  const groups: ResultGroup[] = [];
+  for (let i = 0; i < rows.length; i += RESULT_GROUP_MAX) {
+    const results = rows.slice(i, i + RESULT_GROUP_MAX);
+    groups.push({
+      ids: results.map((row) => row.id),
+      results,
+      completedAt: Math.max(...results.map((row) => row.completedAt)),
+    });
+  }
+  return groups;
+}
+
+/**
+ * The answer kept for `id` in `groups` (its rows of `results`, in key order): the one recorded last, as an id
+ * queued again after its first operation was done is done again under a new seq.
+ */
+export function latestResult(groups: readonly ResultGroup[], id: string): CompletedRow | undefined {
+  for (let g = groups.length - 1; g >= 0; g--) {
+    const { results } = groups[g]!;
+    for (let i = results.length - 1; i >= 0; i--) if (results[i]!.id === id) return results[i];
+  }
+  return undefined;
+}
+
 export { DB_VERSION, databaseName, deleteSynclineDB };
 
 /**
@@ -167,7 +205,6 @@ export function openSynclineDB(
         if ((ops.indexNames as DOMStringList).contains('lane')) ops.deleteIndex('lane' as never);
       }
       if (oldVersion < 3) {
-        db.createObjectStore('completed', { keyPath: 'id' }).createIndex('completedAt', 'completedAt');
         // `sending` is no longer stored (it lives in the engine's memory while a request is out): an operation an
         // older engine left marked is simply pending; its key makes a repeat safe.
         const ops = tx.objectStore('operations');
@@ -188,6 +225,24 @@ export function openSynclineDB(
         ]);
         db.createObjectStore('conflicts', { keyPath: 'id' }).createIndex('entity', ['collection', 'entityId']);
         db.createObjectStore('collections', { keyPath: 'name' });
+      }
+      if (oldVersion < 5) {
+        // Answers in groups (see `results`); those kept one per row move over, oldest first.
+        const results = db.createObjectStore('results', { autoIncrement: true });
+        results.createIndex('ids', 'ids', { multiEntry: true });
+        results.createIndex('completedAt', 'completedAt');
+        if ((db.objectStoreNames as DOMStringList).contains('completed')) {
+          const completed = tx.objectStore('completed' as never) as unknown as {
+            index(name: 'completedAt'): { getAll(): Promise<CompletedRow[]> };
+          };
+          void completed
+            .index('completedAt')
+            .getAll()
+            .then((rows) => {
+              for (const group of resultGroups(rows)) results.add(group).catch(() => {});
+              db.deleteObjectStore('completed' as never);
+            });
+        }
       }
     },
     terminated() {

@@ -11,7 +11,7 @@ import {
   type OperationWindow,
 } from '../types.ts';
 import type { BackgroundSync, TabCall } from './background.ts';
-import type { CompletedRow } from './db.ts';
+import { latestResult, resultGroups, type CompletedRow, type ResultGroup } from './db.ts';
 import { SyncEngine, shownAs, type ClearBound, type DoneRecord, type EnqueueOptions } from './engine.ts';
 import { holdsBlob } from './commit.ts';
 import { entityKeyOf, isEmptyFilter, matchesFilter } from './filter.ts';
@@ -23,8 +23,9 @@ import { attempt, batchable, batchEntry, buildRequest, readBatchAnswer, type Att
 import { validateOperationInput, withoutBlobs } from './validate.ts';
 import { filteredWindow, indexWindow } from './windows.ts';
 
-/** Results are kept this long after an operation is done (and at most `COMPLETED_LIMIT` of them). */
+/** Results are kept this long after an operation is done. */
 const COMPLETED_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** The most groups of results (see `results` in db.ts) one prune step deletes. */
 const COMPLETED_PRUNE_BATCH = 500;
 /**
  * Operations read ahead per lane, so the next request of a lane needs no read first; the next rows (as many
@@ -182,20 +183,23 @@ export class QueueEngine extends SyncEngine {
       // An id the caller chose may be done already, answered by an engine before this one (whose memory of what
       // left went with it): the usual insert looks those ids up in the recent results, in its own transaction.
       const chosen = valid.some((input) => input.id !== undefined);
-      const stores: ('operations' | 'meta' | 'completed')[] =
-        knownSeq === null ? ['operations', 'meta', 'completed'] : chosen ? ['operations', 'completed'] : ['operations'];
+      const stores: ('operations' | 'meta' | 'results')[] =
+        knownSeq === null ? ['operations', 'meta', 'results'] : chosen ? ['operations', 'results'] : ['operations'];
       result = await this.store.write(stores, this.config.durability, async (tx, record) => {
         const store = tx.objectStore('operations');
         const rawStore = unwrap(store);
         let existing: (Operation | undefined)[] = [];
         let completed: (CompletedRow | undefined)[] = [];
-        const results = () =>
-          tx.objectStore('completed' as 'operations') as unknown as {
-            get(id: string): Promise<CompletedRow | undefined>;
+        const byId = () =>
+          tx.objectStore('results' as 'operations').index('ids' as never) as unknown as {
+            getAll(id: string): Promise<ResultGroup[]>;
           };
+        const resultOf = (id: string, groups: ResultGroup[]) => latestResult(groups, id);
         if (knownSeq !== null && chosen) {
-          const done = results();
-          completed = await Promise.all(ids.map((id, i) => (valid[i]!.id === undefined ? undefined : done.get(id))));
+          const done = byId();
+          completed = await Promise.all(
+            ids.map((id, i) => (valid[i]!.id === undefined ? undefined : done.getAll(id).then((g) => resultOf(id, g)))),
+          );
         }
         if (knownSeq === null) {
           // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
@@ -207,8 +211,8 @@ export class QueueEngine extends SyncEngine {
               .then((c) => c?.key),
             ...ids.map((id) => store.get(id)),
           ]);
-          const done = results();
-          completed = await Promise.all(ids.map((id) => done.get(id)));
+          const done = byId();
+          completed = await Promise.all(ids.map((id) => done.getAll(id).then((g) => resultOf(id, g))));
           // The counter never goes back, even if another engine last wrote a smaller one, nor below what this one
           // has handed out (a clear may have removed the rows that held the highest seqs).
           next = Math.max((seq0 as number | undefined) ?? 0, (last as number | undefined) ?? 0, floor);
@@ -459,7 +463,7 @@ export class QueueEngine extends SyncEngine {
           if (r.status === 'fulfilled') for (const op of r.value) bound.seq = Math.max(bound.seq, op.seq);
       }
       const removed = await this.store.write(
-        ['operations', 'meta', 'completed'],
+        ['operations', 'meta', 'results'],
         this.config.durability,
         async (tx, record) => {
           const rows = (await tx.objectStore('operations').getAll()).filter((op) => clears(bound, op));
@@ -478,7 +482,7 @@ export class QueueEngine extends SyncEngine {
               .catch(() => {});
             record(op, null);
           }
-          tx.objectStore('completed')
+          tx.objectStore('results')
             .clear()
             .catch(() => {});
           tx.objectStore('meta')
@@ -583,7 +587,7 @@ export class QueueEngine extends SyncEngine {
 
   override async result(id: string): Promise<OperationResult | undefined> {
     this.assertOpen();
-    const row = await this.store.db.get('completed', id);
+    const row = latestResult(await this.store.db.getAllFromIndex('results', 'ids', id), id);
     if (!row) return undefined;
     const { seq: _seq, ...result } = row;
     return result;
@@ -1095,7 +1099,7 @@ export class QueueEngine extends SyncEngine {
   /** Records successes; returns those whose rows it removed (not those a clear removed first). */
   private writeDone(batch: DoneRecord[], lean: boolean): Promise<DoneRecord[]> {
     const now = this.clock.now();
-    const stores = lean ? (['operations'] as const) : (['operations', 'completed', 'meta'] as const);
+    const stores = lean ? (['operations'] as const) : (['operations', 'results', 'meta'] as const);
     return this.store.write(
       [...stores],
       'relaxed',
@@ -1104,7 +1108,7 @@ export class QueueEngine extends SyncEngine {
         // request. A failed request aborts the transaction, and the write rejects.
         const raw = unwrap(tx);
         const ops = raw.objectStore('operations');
-        const results = lean ? null : raw.objectStore('completed');
+        const results = lean ? null : raw.objectStore('results');
         // Keys only, by seq: the row that holds an operation's seq is that operation's (seqs are never handed out
         // twice), while its id may since have been queued again as a new operation, after a clear removed it.
         // Not asked where no discard or clear has started since the request left: nothing else removes a row, and
@@ -1121,6 +1125,7 @@ export class QueueEngine extends SyncEngine {
         const discarded = batch.map(({ shown }, i) => holders[i] !== shown.id && !this.cleared.has(shown.seq));
         const requeued = await resultsWhere(discarded, (i) => ops.getKey(batch[i]!.shown.id));
         const recorded: DoneRecord[] = [];
+        const answers: CompletedRow[] = [];
         batch.forEach((done, i) => {
           const { shown, result } = done;
           if (holders[i] === shown.id) {
@@ -1131,8 +1136,10 @@ export class QueueEngine extends SyncEngine {
             return;
           }
           recorded.push(done);
-          results?.put({ ...result, seq: shown.seq });
+          answers.push({ ...result, seq: shown.seq });
         });
+        // One request per group of answers: a request each cost the database as much as the deletes.
+        if (results) for (const group of resultGroups(answers)) results.add(group);
         if (lean) return recorded;
         if (recorded.length > 0)
           tx.objectStore('meta')
@@ -1145,11 +1152,11 @@ export class QueueEngine extends SyncEngine {
           this.lastPruneAt = now;
           // A bounded step per flush: results older than the retention go, a few hundred at a time.
           const old = await tx
-            .objectStore('completed')
+            .objectStore('results')
             .index('completedAt')
             .getAllKeys(IDBKeyRange.upperBound(now - COMPLETED_RETENTION_MS), COMPLETED_PRUNE_BATCH);
           for (const key of old)
-            tx.objectStore('completed')
+            tx.objectStore('results')
               .delete(key)
               .catch(() => {});
         }
