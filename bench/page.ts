@@ -305,13 +305,13 @@ const bench = {
       const tx = db.transaction(['operations', 'meta'], 'readwrite', { durability: 'relaxed' });
       const store = tx.objectStore('operations');
       if (sent) {
-        const current = await store.get(sent.id);
-        if (current) store.delete(current.id).catch(() => {});
+        const current = await store.get([sent.lane, sent.seq]);
+        if (current) store.delete([current.lane, current.seq]).catch(() => {});
         tx.objectStore('meta')
           .put(Date.now(), 'lastSyncAt')
           .catch(() => {});
       }
-      const head = await store.index('laneSeq').get(IDBKeyRange.bound(['default', -Infinity], ['default', Infinity]));
+      const head = await store.get(IDBKeyRange.bound(['default', -Infinity], ['default', Infinity]));
       sent = head ? ({ ...head, status: 'sending', attempts: 1 } as Operation) : null;
       if (sent) store.put(sent).catch(() => {});
       await tx.done;

@@ -645,6 +645,58 @@ describe('SyncEngine', () => {
       await clearFaults(`${f.path}-bad`);
     });
 
+    it('removes from the store only the done operations of each lane, whatever lanes lie between', async () => {
+      // Successes leave as one key range per lane ([lane, seq]): lane b, stopped at a failure, lies between a and
+      // c, and a4 waits behind a failure in its own lane, past a's last success.
+      f = await engineFixture({ batch: false, laneConcurrency: 3 });
+      await addFault({ pathPrefix: `${f.path}-bad`, status: 400 });
+      const op = (id: string, lane: string, fails = false) => ({
+        ...f.create(id),
+        lane,
+        ...(fails ? { request: { method: 'POST' as const, url: `${API}/${f.collection}-bad`, body: { id } } } : {}),
+      });
+      await f.engine.enqueue([
+        op('a1', 'a'),
+        op('b1', 'b', true),
+        op('c1', 'c'),
+        op('a2', 'a'),
+        op('b2', 'b'),
+        op('c2', 'c'),
+        op('a3', 'a', true),
+        op('b3', 'b'),
+        op('c3', 'c'),
+        op('a4', 'a'),
+        op('c4', 'c'),
+      ]);
+      const stored = async () =>
+        (await f.db.getAll('operations')).map((row) => [(row.request.body as { id: string }).id, row.status]);
+      const left = [
+        ['a3', OperationStatus.Failed],
+        ['a4', OperationStatus.Pending],
+        ['b1', OperationStatus.Failed],
+        ['b2', OperationStatus.Pending],
+        ['b3', OperationStatus.Pending],
+      ];
+      await eventually(async () => JSON.stringify(await stored()) === JSON.stringify(left), 10_000, 'recorded').catch(
+        async (error) => {
+          expect(await stored()).to.deep.equal(left);
+          throw error;
+        },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await stored()).to.deep.equal(left);
+      expect((await serverItems(f.collection)).map((i) => i.id).sort()).to.deep.equal([
+        'a1',
+        'a2',
+        'c1',
+        'c2',
+        'c3',
+        'c4',
+      ]);
+      expect(f.engine.counts).to.deep.equal({ pending: 3, sending: 0, failed: 2, conflict: 0 });
+      await clearFaults(`${f.path}-bad`);
+    });
+
     it('gives a whole-queue window the total of the rows its read saw, while enqueues, successes and discards are being written', async () => {
       // The total comes from the engine's counts, not a count of the store: a list read in the same turn sees
       // the same rows, so the two must agree at every moment of a busy drain.
@@ -798,7 +850,9 @@ describe('SyncEngine', () => {
         const [op] = await f.engine.enqueue([f.create('a')]);
         await f.until(op!.id, (o) => o.status === OperationStatus.Failed);
         expect(f.engine.status.storage).to.equal('quota-exceeded');
-        expect((await f.db.get('operations', op!.id))?.status, 'stored').to.equal(OperationStatus.Pending);
+        expect((await f.db.getFromIndex('operations', 'id', op!.id))?.status, 'stored').to.equal(
+          OperationStatus.Pending,
+        );
         expect(f.engine.counts.failed).to.equal(1);
         // Space is back: the user retries what the outbox shows as failed.
         expect(await f.engine.retryAll()).to.equal(1);
@@ -819,7 +873,7 @@ describe('SyncEngine', () => {
         const waiting = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
         expect(waiting!.nextAttemptAt).to.be.greaterThan(f.clock.now());
         expect(f.engine.status.storage).to.equal('quota-exceeded');
-        expect((await f.db.get('operations', op!.id))?.nextAttemptAt, 'stored').to.equal(0);
+        expect((await f.db.getFromIndex('operations', 'id', op!.id))?.nextAttemptAt, 'stored').to.equal(0);
         // It waits: the backoff it was shown holds, written or not.
         await new Promise((r) => setTimeout(r, 1_000));
         expect((await f.engine.list()).map((o) => o.status)).to.deep.equal([OperationStatus.Pending]);
@@ -1592,7 +1646,7 @@ describe('database schema', () => {
       r.onerror = () => reject(r.error);
     });
 
-  it('upgrades a version 1 database in place, keeping the queue', async () => {
+  it('upgrades a version 1 database in place, keeping the queue, rekeyed by lane', async () => {
     const namespace = uniqueName('v1');
     const open = indexedDB.open(`syncline:${namespace}`, 1);
     open.onupgradeneeded = () => {
@@ -1624,22 +1678,42 @@ describe('database schema', () => {
       createdAt: 1,
       updatedAt: 1,
     });
-    tx.objectStore('meta').put(1, 'seq');
+    // Marked sending by an engine of version 1 or 2, which stored that state: pending once upgraded.
+    tx.objectStore('operations').put({
+      id: 'old-op-0000',
+      seq: 2,
+      lane: 'a-lane',
+      kind: 'k',
+      label: 'Sent by v1',
+      request: { method: 'POST', url: `${API}/x` },
+      status: 'sending',
+      attempts: 1,
+      strikes: 0,
+      nextAttemptAt: 0,
+      createdAt: 2,
+      updatedAt: 2,
+    });
+    tx.objectStore('meta').put(2, 'seq');
     await new Promise((r) => (tx.oncomplete = r));
     v1.close();
 
     const db = await openSynclineDB(namespace);
-    expect(db.version).to.equal(5);
-    expect([...db.transaction('operations').store.indexNames]).to.not.include('lane');
+    expect(db.version).to.equal(6);
+    const store = db.transaction('operations').store;
+    expect(store.keyPath).to.deep.equal(['lane', 'seq']);
+    expect([...store.indexNames]).to.not.include('lane');
     const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });
     const engine = await SyncEngine.open({ config, db });
     engine.setNetwork(false);
-    expect((await engine.list()).map((op) => op.label)).to.deep.equal(['From v1']);
-    expect(await engine.lanes()).to.deep.equal(['default']);
+    expect((await engine.list()).map((op) => [op.label, op.lane, op.status])).to.deep.equal([
+      ['From v1', 'default', OperationStatus.Pending],
+      ['Sent by v1', 'a-lane', OperationStatus.Pending],
+    ]);
+    expect(await engine.lanes()).to.deep.equal(['a-lane', 'default']);
     const [next] = await engine.enqueue([
       { kind: 'k', label: 'From v2', request: { method: 'POST', url: `${API}/x` } },
     ]);
-    expect(next!.seq).to.equal(2);
+    expect(next!.seq).to.equal(3);
     engine.close();
     await deleteSynclineDB(namespace);
   });
@@ -1684,7 +1758,7 @@ describe('database schema', () => {
     v4.close();
 
     const db = await openSynclineDB(namespace);
-    expect(db.version).to.equal(5);
+    expect(db.version).to.equal(6);
     expect([...db.objectStoreNames]).to.not.include('completed');
     expect((await db.getAll('results')).map((group) => group.ids.length)).to.deep.equal([64, 6]);
     const config = (await import('../src/index.ts')).resolveConfig({ endpoint: API, namespace });

@@ -11,13 +11,18 @@ import type {
 import { DB_VERSION, databaseName, deleteSynclineDB } from '../runtime/names.ts';
 
 export interface SynclineSchema extends DBSchema {
+  /**
+   * The queue, keyed [lane, seq]: a lane's operations are one key range in its order, so the operations a drain
+   * has done in a lane leave with one range delete (a request each cost the database as much as a whole range).
+   * Found by id through the unique `id` index.
+   */
   operations: {
-    key: string;
+    key: [string, number];
     value: Operation;
     indexes: {
+      id: string;
       status: OperationStatus;
       seq: number;
-      laneSeq: [string, number];
       entityKey: string;
       kind: string;
     };
@@ -176,6 +181,22 @@ export function latestResult(groups: readonly ResultGroup[], id: string): Comple
 
 export { DB_VERSION, databaseName, deleteSynclineDB };
 
+/** The queue's store as version 6 made it (see `operations` in SynclineSchema). */
+function createOperations(db: IDBPDatabase<SynclineSchema>) {
+  const ops = db.createObjectStore('operations', { keyPath: ['lane', 'seq'] });
+  ops.createIndex('id', 'id', { unique: true });
+  ops.createIndex('status', 'status');
+  ops.createIndex('seq', 'seq', { unique: true });
+  ops.createIndex('entityKey', 'entityKey');
+  ops.createIndex('kind', 'kind');
+  return ops;
+}
+
+/** An operation's key in `operations`. */
+export function operationKey(op: Pick<Operation, 'lane' | 'seq'>): [string, number] {
+  return [op.lane, op.seq];
+}
+
 /**
  * Opens (and creates or upgrades) a namespace's database. `onVersionChange` runs when a newer version of
  * syncline (another worker during a deploy) needs to upgrade it (`newVersion` is that version), or when it is
@@ -190,32 +211,28 @@ export function openSynclineDB(
     upgrade(db, oldVersion, _newVersion, tx) {
       // One step per version, so any older database walks up to the current schema.
       if (oldVersion < 1) {
-        const ops = db.createObjectStore('operations', { keyPath: 'id' });
-        ops.createIndex('status', 'status');
-        ops.createIndex('seq', 'seq', { unique: true });
-        ops.createIndex('lane' as never, 'lane');
-        ops.createIndex('laneSeq', ['lane', 'seq']);
-        ops.createIndex('entityKey', 'entityKey');
-        ops.createIndex('kind', 'kind');
+        createOperations(db);
         db.createObjectStore('meta');
-      }
-      if (oldVersion < 2) {
-        // Lanes are read from [lane, seq] alone: a second lane index only slowed every write.
-        const ops = tx.objectStore('operations');
-        if ((ops.indexNames as DOMStringList).contains('lane')) ops.deleteIndex('lane' as never);
-      }
-      if (oldVersion < 3) {
-        // `sending` is no longer stored (it lives in the engine's memory while a request is out): an operation an
-        // older engine left marked is simply pending; its key makes a repeat safe.
-        const ops = tx.objectStore('operations');
-        void ops
-          .index('status')
-          .openCursor('sending' as OperationStatus)
-          .then(async function step(cursor): Promise<void> {
-            if (!cursor) return;
-            await cursor.update({ ...cursor.value, status: 'pending' as OperationStatus });
-            return step(await cursor.continue());
-          });
+      } else if (oldVersion < 6) {
+        // Keyed by id before version 6: the queue moves to a store keyed [lane, seq], in the transaction that
+        // opens it. Older steps ride along: `sending` is no longer stored (version 3: it lives in the engine's
+        // memory while a request is out, so an operation an older engine left marked is pending; its key makes a
+        // repeat safe), and the lane index of version 1 is not carried over (version 2).
+        void (tx.objectStore('operations') as unknown as { getAll(): Promise<Operation[]> }).getAll().then((rows) => {
+          db.deleteObjectStore('operations');
+          const ops = createOperations(db);
+          let next = Math.max(0, ...rows.map((row) => (Number.isSafeInteger(row.seq) ? row.seq : 0)));
+          for (const row of rows) {
+            const moved: Operation = {
+              ...row,
+              // Never written without them; a row that somehow lacks one keeps its place at the end, not lost.
+              lane: typeof row.lane === 'string' ? row.lane : 'default',
+              seq: Number.isSafeInteger(row.seq) ? row.seq : ++next,
+              status: (row.status as string) === 'sending' ? ('pending' as OperationStatus) : row.status,
+            };
+            ops.put(moved).catch(() => {});
+          }
+        });
       }
       if (oldVersion < 4) {
         // Background Sync. pushOrder is set only while an entity is dirty: the index holds exactly what to push.

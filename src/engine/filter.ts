@@ -28,7 +28,7 @@ export function isEmptyFilter(filter: OperationFilter = {}): boolean {
   );
 }
 
-/** All operations of one lane, in `seq` order, on the `laneSeq` index. */
+/** All operations of one lane, in `seq` order: a range of the queue's own keys, [lane, seq]. */
 export function laneRange(lane: string): IDBKeyRange {
   return IDBKeyRange.bound([lane, -Infinity], [lane, Infinity]);
 }
@@ -37,7 +37,7 @@ export function laneRange(lane: string): IDBKeyRange {
 export type IndexChoice =
   | { index: 'entityKey'; key: string }
   | { index: 'kind'; key: string }
-  | { index: 'laneSeq'; key: IDBKeyRange }
+  | { index: 'lane'; key: IDBKeyRange }
   | { index: 'status'; key: OperationStatus }
   | null;
 
@@ -47,7 +47,7 @@ export function chooseIndex(filter: OperationFilter = {}): IndexChoice {
   const statuses = statusesOf(filter);
   if (statuses && statuses.length === 1) return { index: 'status', key: statuses[0]! };
   if (filter.kind !== undefined) return { index: 'kind', key: filter.kind };
-  if (filter.lane !== undefined) return { index: 'laneSeq', key: laneRange(filter.lane) };
+  if (filter.lane !== undefined) return { index: 'lane', key: laneRange(filter.lane) };
   return null;
 }
 
@@ -58,6 +58,6 @@ export function indexIsExact(filter: OperationFilter, choice: IndexChoice): bool
   if (choice.index === 'entityKey') delete rest.entity;
   if (choice.index === 'status') delete rest.status;
   if (choice.index === 'kind') delete rest.kind;
-  if (choice.index === 'laneSeq') delete rest.lane;
+  if (choice.index === 'lane') delete rest.lane;
   return isEmptyFilter(rest);
 }

@@ -224,8 +224,8 @@ export class QueueStore {
   /** Stored rows with these ids (undefined where none), in one read transaction. */
   async getMany(ids: string[]): Promise<(Operation | undefined)[]> {
     this.assertOpen();
-    const store = this.readTx().store;
-    return Promise.all(ids.map((id) => store.get(id)));
+    const byId = this.readTx().store.index('id');
+    return Promise.all(ids.map((id) => byId.get(id)));
   }
 
   /** The first `limit` stored operations of a lane in `seq` order, after `afterSeq` when given. */
@@ -233,7 +233,7 @@ export class QueueStore {
     this.assertOpen();
     const range =
       afterSeq === undefined ? laneRange(lane) : IDBKeyRange.bound([lane, afterSeq], [lane, Infinity], true, false);
-    return this.readTx().store.index('laneSeq').getAll(range, limit);
+    return this.readTx().store.getAll(range, limit);
   }
 
   /** Stored rows matching a filter; statuses are compared on the stored row (the caller overlays). */
@@ -241,7 +241,9 @@ export class QueueStore {
     this.assertOpen();
     const choice = chooseIndex(filter);
     const store = this.readTx().store;
-    const rows = choice ? await store.index(choice.index).getAll(choice.key as never) : await store.getAll();
+    // A lane is a range of the store's own keys; the other choices are indexes.
+    const source = choice?.index === 'lane' ? store : choice ? store.index(choice.index) : null;
+    const rows = source ? await source.getAll(choice!.key as never) : await store.getAll();
     return rows.filter((op) => matchesFilter(op, filter));
   }
 
@@ -251,6 +253,7 @@ export class QueueStore {
     const choice = chooseIndex(filter);
     if (!indexIsExact(filter, choice)) return null;
     const store = this.readTx().store;
+    if (choice?.index === 'lane') return store.count(choice.key);
     return choice ? store.index(choice.index).count(choice.key as never) : store.count();
   }
 
@@ -264,7 +267,7 @@ export class QueueStore {
   async lanes(): Promise<string[]> {
     this.assertOpen();
     const lanes: string[] = [];
-    let cursor = await this.readTx().store.index('laneSeq').openKeyCursor();
+    let cursor = await this.readTx().store.openKeyCursor();
     while (cursor) {
       const lane = cursor.key[0];
       lanes.push(lane);

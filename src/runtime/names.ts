@@ -13,7 +13,7 @@ export function checkNamespace(namespace: unknown): asserts namespace is string 
 /** The IndexedDB database of a namespace's queue. */
 export const databaseName = (namespace: string) => `syncline:${namespace}`;
 /** The schema version of that database; tabs and engines compare it (with the protocol's) before they talk. */
-export const DB_VERSION = 5;
+export const DB_VERSION = 6;
 /**
  * The SharedWorker of a namespace, named with the versions it speaks (schema.protocol). After a deploy that
  * changes them, a new page starts a worker of its own, even from the same URL, which takes the namespace over
