@@ -16,7 +16,7 @@ import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSyncli
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
 import { failWrites } from './support/databases.ts';
-import { latestResult, resultGroups, type SynclineDB } from '../src/engine/db.ts';
+import { latestResult, movedRows, resultGroups, type SynclineDB } from '../src/engine/db.ts';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 
@@ -1774,6 +1774,25 @@ describe('database schema', () => {
     expect(await engine.count()).to.equal(0);
     engine.close();
     await deleteSynclineDB(namespace);
+  });
+
+  it('moves any number of queued rows to version 6, giving a row without a lane or seq one after the rest', () => {
+    const row = (i: number) => ({ id: `op-${i}`, seq: i + 1, lane: `l${i % 3}`, status: 'pending' }) as Operation;
+    // More rows than a spread into one call takes in any engine: the move must not throw after its store is gone.
+    const rows = Array.from({ length: 300_000 }, (_, i) => row(i));
+    rows.push(
+      { ...row(0), id: 'no-seq', seq: undefined as never },
+      { ...row(1), id: 'sending', status: 'sending' as never },
+    );
+    rows.push({ ...row(2), id: 'no-lane', lane: undefined as never });
+    const moved = movedRows(rows);
+    expect(moved.length).to.equal(rows.length);
+    expect(moved[299_999]).to.deep.equal(rows[299_999]);
+    expect(moved.slice(300_000).map((op) => [op.id, op.lane, op.seq, op.status])).to.deep.equal([
+      ['no-seq', 'l0', 300_001, 'pending'],
+      ['sending', 'l1', 2, 'pending'],
+      ['no-lane', 'default', 3, 'pending'],
+    ]);
   });
 
   it('answers an id from the last answer recorded for it', () => {
