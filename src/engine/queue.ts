@@ -202,6 +202,7 @@ export class QueueEngine extends SyncEngine {
           );
         }
         if (knownSeq === null) {
+          const byIdIndex = store.index('id');
           // Requests are pipelined, not awaited one by one: 10,000 inserts stay one short transaction.
           const [seq0, last, ...rows] = await Promise.all([
             tx.objectStore('meta').get('seq') as Promise<number | undefined>,
@@ -209,7 +210,7 @@ export class QueueEngine extends SyncEngine {
               .index('seq')
               .openKeyCursor(null, 'prev')
               .then((c) => c?.key),
-            ...ids.map((id) => store.index('id').get(id)),
+            ...ids.map((id) => byIdIndex.get(id)),
           ]);
           const done = byId();
           completed = await Promise.all(ids.map((id) => done.getAll(id).then((g) => resultOf(id, g))));

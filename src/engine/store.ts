@@ -4,7 +4,7 @@ import type { IDBPTransaction, StoreNames } from 'idb';
 import { SynclineError, SynclineErrorCode, isQuotaError } from '../errors.ts';
 import { OperationStatus, type Operation, type OperationFilter } from '../types.ts';
 import type { SynclineDB, SynclineSchema } from './db.ts';
-import { chooseIndex, indexIsExact, laneRange, matchesFilter } from './filter.ts';
+import { chooseIndex, indexIsExact, laneRange, matchesFilter, type IndexChoice } from './filter.ts';
 import { commitNow, holdsBlob } from './commit.ts';
 
 /** One committed change to the queue as tabs see it: `prev` null for an insert, `next` null for a removal. */
@@ -240,10 +240,7 @@ export class QueueStore {
   async scan(filter: OperationFilter): Promise<Operation[]> {
     this.assertOpen();
     const choice = chooseIndex(filter);
-    const store = this.readTx().store;
-    // A lane is a range of the store's own keys; the other choices are indexes.
-    const source = choice?.index === 'lane' ? store : choice ? store.index(choice.index) : null;
-    const rows = source ? await source.getAll(choice!.key as never) : await store.getAll();
+    const rows = await this.source(choice).getAll(choice?.key as never);
     return rows.filter((op) => matchesFilter(op, filter));
   }
 
@@ -252,9 +249,13 @@ export class QueueStore {
     this.assertOpen();
     const choice = chooseIndex(filter);
     if (!indexIsExact(filter, choice)) return null;
+    return this.source(choice).count(choice?.key as never);
+  }
+
+  /** Where a chosen index's rows are read: a lane is a range of the store's own keys, the rest are indexes. */
+  private source(choice: IndexChoice) {
     const store = this.readTx().store;
-    if (choice?.index === 'lane') return store.count(choice.key);
-    return choice ? store.index(choice.index).count(choice.key as never) : store.count();
+    return !choice || choice.index === 'lane' ? store : store.index(choice.index);
   }
 
   /** Every stored operation in `seq` order. */

@@ -70,21 +70,21 @@ export async function filteredWindow(
     sources.push({ size: index.count(kind), rows: () => index.getAll(kind), exact: only('kind') });
   }
   if (entityKey === undefined && filter.lane !== undefined) {
-    // Never exact here: a lane alone is indexWindow's.
-    const index = store;
+    // Never exact here: a lane alone is indexWindow's. A range of the store's own keys.
     const range = laneRange(filter.lane);
-    sources.push({ size: index.count(range), rows: () => index.getAll(range), exact: false });
+    sources.push({ size: store.count(range), rows: () => store.getAll(range), exact: false });
   }
   if (entityKey === undefined && statuses !== undefined) {
     // Stored statuses, plus the rows shown with another status than the stored one (sending is never stored).
     const index = store.index('status');
     const stored = statuses.filter((s) => s !== OperationStatus.Sending);
+    const idIndex = store.index('id');
     sources.push({
       size: Promise.all(stored.map((s) => index.count(s))).then((n) => n.reduce((a, b) => a + b, overlaid.length)),
       rows: async () => {
         const [byStatus, byId] = await Promise.all([
           Promise.all(stored.map((s) => index.getAll(s))),
-          Promise.all(overlaid.map((id) => store.index('id').get(id))),
+          Promise.all(overlaid.map((id) => idIndex.get(id))),
         ]);
         return [...byStatus.flat(), ...byId.filter((row): row is Operation => row !== undefined)];
       },
