@@ -1,6 +1,9 @@
 // What goes over the wire: redirects never followed, captive portals not taken for delivery, error bodies read, binary bodies as is, results kept.
 import { expect } from '@open-wc/testing';
+import { onAllowedOrigin } from '../src/engine/queue.ts';
 import { attempt } from '../src/engine/transport.ts';
+import type { Clock } from '../src/engine/clock.ts';
+import { RequestWatch } from '../src/engine/watch.ts';
 import { Connectivity, OperationStatus, SynclineError, createSyncClient } from '../src/index.ts';
 import { VirtualClock, deleteSynclineDB } from '../src/testing.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
@@ -253,5 +256,118 @@ describe('binary bodies and results through a client', () => {
     } finally {
       await clearFaults(`/api/${collection}`);
     }
+  });
+});
+
+describe('the request watch (timeouts and the stop of the requests out)', () => {
+  /** A virtual clock that counts the timers set on it. */
+  function countingClock() {
+    const clock = new VirtualClock();
+    let set = 0;
+    const setTimeout = clock.setTimeout.bind(clock);
+    clock.setTimeout = (callback, ms) => {
+      set++;
+      return setTimeout(callback, ms);
+    };
+    return { clock, timersSet: () => set };
+  }
+
+  it('aborts a request once its time is up, and not one that ended before', async () => {
+    const { clock } = countingClock();
+    const watch = new RequestWatch(clock);
+    const ended = watch.start(1_000);
+    clock.advance(400);
+    const hanging = watch.start(1_000);
+    watch.end(ended);
+    clock.advance(600);
+    expect(ended.controller.signal.aborted).to.equal(false);
+    expect(hanging.controller.signal.aborted).to.equal(false);
+    clock.advance(399);
+    expect(hanging.controller.signal.aborted).to.equal(false);
+    clock.advance(1);
+    expect(hanging).to.include({ timedOut: true });
+    expect(hanging.controller.signal.aborted).to.equal(true);
+  });
+
+  it('serves many requests with one timer, not one set (and cleared) per request', async () => {
+    const { clock, timersSet } = countingClock();
+    const watch = new RequestWatch(clock);
+    for (let i = 0; i < 100; i++) {
+      const watched = watch.start(30_000);
+      clock.advance(10);
+      watch.end(watched);
+    }
+    expect(timersSet()).to.equal(1);
+    // The timer fires for a request that has ended: nothing is aborted, and nothing is armed again.
+    clock.advance(30_000);
+    expect(clock.nextTimerAt()).to.equal(undefined);
+    expect(timersSet()).to.equal(1);
+  });
+
+  it('gives up on a hanging request within twice its timeout when the clock goes back', async () => {
+    // Timers run on elapsed time, as the platform's do; the time read is a wall clock that can be set back.
+    const timers = new VirtualClock();
+    let offset = 0;
+    const clock: Clock = {
+      now: () => timers.now() + offset,
+      setTimeout: (callback, ms) => timers.setTimeout(callback, ms),
+      clearTimeout: (handle) => timers.clearTimeout(handle),
+    };
+    const watch = new RequestWatch(clock);
+    const hanging = watch.start(1_000);
+    offset -= 3_600_000;
+    timers.advance(1_000);
+    expect(hanging.controller.signal.aborted).to.equal(false);
+    timers.advance(999);
+    expect(hanging.controller.signal.aborted).to.equal(false);
+    timers.advance(1);
+    expect(hanging).to.include({ timedOut: true });
+  });
+
+  it('aborts every request out when stopped, and every one started after', async () => {
+    const { clock } = countingClock();
+    const watch = new RequestWatch(clock);
+    const out = [watch.start(1_000), watch.start(5_000)];
+    watch.stop();
+    expect(out.map((w) => w.controller.signal.aborted)).to.deep.equal([true, true]);
+    expect(out.some((w) => w.timedOut)).to.equal(false);
+    expect(watch.start(1_000).controller.signal.aborted).to.equal(true);
+    expect(clock.nextTimerAt()).to.equal(undefined);
+  });
+
+  it('never leaves the request out when the browser rejects it before it leaves: an attempt ends its watch', async () => {
+    const clock = new VirtualClock();
+    const watch = new RequestWatch(clock);
+    const refused = (async () => {
+      throw new TypeError('Failed to fetch');
+    }) as unknown as typeof fetch;
+    const { outcome } = await attempt(
+      'https://api.example/x',
+      { method: 'POST' },
+      { fetch: refused, clock, credentials: 'same-origin', requestTimeoutMs: 1_000, watch },
+    );
+    expect(outcome).to.include({ type: 'retry', uncertain: true });
+    // Ended: its timeout no longer applies, and the timer finds nothing to abort.
+    expect((watch as unknown as { out: Set<unknown> }).out.size).to.equal(0);
+  });
+});
+
+describe('which origin a queued request is on', () => {
+  const origins = ['https://api.example', 'http://localhost:5173'];
+
+  it('takes a URL on an allowed origin, however it is written', async () => {
+    expect(onAllowedOrigin('https://api.example/items/1', origins)).to.equal(true);
+    expect(onAllowedOrigin('https://api.example:443/items', origins)).to.equal(true);
+    expect(onAllowedOrigin('HTTPS://API.EXAMPLE/items', origins)).to.equal(true);
+    expect(onAllowedOrigin('http://localhost:5173/api?x=1', origins)).to.equal(true);
+  });
+
+  it('refuses a URL on any other origin, even one that begins like an allowed one', async () => {
+    expect(onAllowedOrigin('https://api.example.evil.test/items', origins)).to.equal(false);
+    expect(onAllowedOrigin('https://api.examplex/items', origins)).to.equal(false);
+    expect(onAllowedOrigin('https://api.example:8443/items', origins)).to.equal(false);
+    expect(onAllowedOrigin('http://api.example/items', origins)).to.equal(false);
+    expect(onAllowedOrigin('http://localhost:51730/api', origins)).to.equal(false);
+    expect(onAllowedOrigin('https://evil.test/https://api.example/', origins)).to.equal(false);
   });
 });

@@ -20,6 +20,7 @@ import { changedFields, sameValue, threeWayMerge, type Data, type MergeResult } 
 import { isRecord, type Outcome } from './outcome.ts';
 import { retryDelay } from './reducer.ts';
 import { attempt, type Attempt } from './transport.ts';
+import type { RequestWatch } from './watch.ts';
 import { commitNow } from './commit.ts';
 import type { IDBPTransaction, StoreNames } from 'idb';
 import type { SynclineSchema } from './db.ts';
@@ -55,8 +56,8 @@ export interface BackgroundHost {
   db: SynclineDB;
   clock: Clock;
   fetch: typeof fetch;
-  /** Aborted when the engine closes: requests not yet out never leave. */
-  signal: AbortSignal;
+  /** The engine's requests out now: stopped when it closes, so requests not yet out never leave. */
+  requests: RequestWatch;
   random(): number;
   config: {
     credentials: RequestCredentials;
@@ -1014,7 +1015,7 @@ export class BackgroundSync {
       credentials: this.host.config.credentials,
       requestTimeoutMs: this.host.config.requestTimeoutMs,
       maxBodyBytes: MAX_ANSWER_BYTES,
-      signal: this.host.signal,
+      watch: this.host.requests,
     });
     if (this.closed) return null;
     return this.host.judge(result);

@@ -27,6 +27,7 @@ import { RecentSet } from './recent.ts';
 import { LaneScheduler } from './scheduler.ts';
 import { QueueStore, type ChangeBatch, type StorageHealth } from './store.ts';
 import type { Attempt } from './transport.ts';
+import { RequestWatch } from './watch.ts';
 
 export type { ChangeBatch, OperationChange } from './store.ts';
 
@@ -159,6 +160,8 @@ export class SyncEngine {
   protected readonly unsaved = new Map<string, Operation>();
   /** Aborted by close(): requests not yet out never leave. */
   protected readonly stopping = new AbortController();
+  /** The requests out now (their timeouts, and their stop on close). */
+  protected readonly requests: RequestWatch;
   /**
    * Seqs of operations that left the queue (done, discarded, cleared): a read that started before they left cannot
    * resurrect them. By seq, not id: an id may be queued again as a new operation while the old one's answer is due.
@@ -223,6 +226,7 @@ export class SyncEngine {
   ) {
     this.config = deps.config;
     this.clock = deps.clock ?? realClock;
+    this.requests = new RequestWatch(this.clock);
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
     this.random = deps.random ?? Math.random;
     this.recordWindowMs = deps.recordWindowMs ?? DONE_FLUSH_DELAY_MS;
@@ -342,7 +346,7 @@ export class SyncEngine {
         db: this.store.db,
         clock: this.clock,
         fetch: this.fetchFn,
-        signal: this.stopping.signal,
+        requests: this.requests,
         random: this.random,
         config: this.config,
         origins: this.origins,
@@ -540,6 +544,7 @@ export class SyncEngine {
     // Requests still waiting in the browser never leave (a deleted database, a logout, must not be followed by its
     // operations); one already out may land, unrecorded, and is sent again under its key by the next engine.
     this.stopping.abort();
+    this.requests.stop();
     this.closeQueue();
     this.doneWindowEnd?.();
     this.scheduler.stop();

@@ -624,9 +624,9 @@ export class QueueEngine extends SyncEngine {
         continue;
       }
       if (!isDue(head, now, this.connectivity.lastOnlineAt)) return head.nextAttemptAt;
-      const origin = new URL(head.request.url).origin;
-      if (!this.origins.includes(origin)) {
+      if (!onAllowedOrigin(head.request.url, this.origins)) {
         // Queued under an earlier configuration: the origin was allowed then, and is not now. Never sent.
+        const origin = new URL(head.request.url).origin;
         await this.settleFailure(head, {
           type: 'failed',
           error: {
@@ -796,7 +796,7 @@ export class QueueEngine extends SyncEngine {
       clock: this.clock,
       credentials: this.config.credentials,
       requestTimeoutMs: this.config.requestTimeoutMs,
-      signal: this.stopping.signal,
+      watch: this.requests,
       headersChecked: auth === null,
     });
     if (this.closed) return 'stopped';
@@ -878,7 +878,7 @@ export class QueueEngine extends SyncEngine {
         clock: this.clock,
         credentials: this.config.credentials,
         requestTimeoutMs: this.config.requestTimeoutMs,
-        signal: this.stopping.signal,
+        watch: this.requests,
         maxBodyBytes: 64 * 1024 * 1024,
       },
     );
@@ -1275,4 +1275,14 @@ function resultsWhere<T>(asked: boolean[], request: (i: number) => IDBRequest<T>
     });
     settled();
   });
+}
+
+/**
+ * Whether `url` is on one of `origins` (serialised origins). A URL that begins with one of them and a slash is on it:
+ * the host ends at the first slash. Any other is parsed, so the answer is always the URL's own origin; parsing
+ * every request's URL was a tenth of the lane loop's own time.
+ */
+export function onAllowedOrigin(url: string, origins: readonly string[]): boolean {
+  for (const origin of origins) if (url.startsWith(origin) && url.charCodeAt(origin.length) === 47) return true;
+  return origins.includes(new URL(url).origin);
 }

@@ -3,6 +3,7 @@ import type { FormEntry, Operation, OperationResult } from '../types.ts';
 import type { Clock } from './clock.ts';
 import { classifyResponse, type Outcome } from './outcome.ts';
 import { idempotencyKey } from './ids.ts';
+import { RequestWatch } from './watch.ts';
 
 /** The longest response body kept for an error or a result. */
 export const MAX_BODY_KEPT = 64 * 1024;
@@ -14,8 +15,11 @@ export interface TransportOptions {
   requestTimeoutMs: number;
   /** The longest JSON answer parsed (a batch's results are bigger than one operation's answer). */
   maxBodyBytes?: number;
-  /** Aborts the request (the engine closing: a request still waiting in the browser never leaves). */
-  signal?: AbortSignal;
+  /**
+   * The engine's requests out now: their timeouts share one timer, and the engine closing stops them all (a request
+   * still waiting in the browser never leaves). Without one, the attempt watches its own request.
+   */
+  watch?: RequestWatch;
   /** The headers are known to be ones the browser accepts (an operation's own, checked when it was queued). */
   headersChecked?: boolean;
 }
@@ -149,22 +153,15 @@ export async function attempt(url: string, init: RequestInit, options: Transport
       },
     };
   }
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = options.clock.setTimeout(() => {
-    timedOut = true;
-    controller.abort();
-  }, options.requestTimeoutMs);
-  const stop = () => controller.abort();
-  if (options.signal?.aborted) stop();
-  options.signal?.addEventListener('abort', stop);
+  const watch = options.watch ?? new RequestWatch(options.clock);
+  const watched = watch.start(options.requestTimeoutMs);
   try {
     const response = await options.fetch(url, {
       ...init,
       credentials: options.credentials,
       redirect: 'manual',
       cache: 'no-store',
-      signal: controller.signal,
+      signal: watched.controller.signal,
     });
     if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
       return {
@@ -176,10 +173,11 @@ export async function attempt(url: string, init: RequestInit, options: Transport
     }
     const contentType = response.headers.get('Content-Type') ?? '';
     const body = await readBody(response, contentType, options.maxBodyBytes ?? MAX_BODY_KEPT);
-    const askedJson = /json/i.test(headerOf(init.headers, 'accept') ?? '');
-    const htmlInsteadOfJson = askedJson && /text\/html/i.test(contentType);
+    const htmlInsteadOfJson = /text\/html/i.test(contentType) && /json/i.test(headerOf(init.headers, 'accept') ?? '');
+    const ok = response.status >= 200 && response.status < 300;
     const outcome = classifyResponse(
-      { status: response.status, retryAfter: response.headers.get('Retry-After'), body, htmlInsteadOfJson },
+      // A success has no use for Retry-After: not read (a call into the browser per request).
+      { status: response.status, retryAfter: ok ? null : response.headers.get('Retry-After'), body, htmlInsteadOfJson },
       options.clock.now(),
     );
     const etag = response.headers.get('ETag');
@@ -195,7 +193,7 @@ export async function attempt(url: string, init: RequestInit, options: Transport
       },
     };
   } catch (error) {
-    if (timedOut) {
+    if (watched.timedOut) {
       return {
         outcome: {
           type: 'retry',
@@ -216,8 +214,9 @@ export async function attempt(url: string, init: RequestInit, options: Transport
       },
     };
   } finally {
-    options.clock.clearTimeout(timer);
-    options.signal?.removeEventListener('abort', stop);
+    watch.end(watched);
+    // A watch of its own: its timer goes with it.
+    if (!options.watch) watch.stop();
   }
 }
 
