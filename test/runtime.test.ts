@@ -1063,6 +1063,30 @@ describe('credentials from tabs', () => {
   });
 });
 
+describe('credentials from a tab that arrives after the engine started', () => {
+  it('sends as they are while no tab can give credentials, and asks the first that can from then on', async () => {
+    const namespace = uniqueName('auth-late');
+    const collection = uniqueName('c');
+    cleanups.push(() => deleteSynclineDB(namespace));
+    const host = newHost();
+    const plain = await tab(namespace, host);
+    await plain.connection.ready(5_000);
+    // No tab has said it can give credentials: requests do not ask for them at all.
+    expect(host.engine!.authorize).to.equal(null);
+    let asked = 0;
+    const signedIn = await tab(namespace, host, {
+      authorize: async () => {
+        asked++;
+        return { 'X-Token': 'late' };
+      },
+    });
+    await signedIn.connection.ready(5_000);
+    await plain.connection.call('enqueue', [create(collection, 'a')]);
+    await eventually(async () => (await serverItems(collection)).length === 1, 10_000, 'sent');
+    expect(asked).to.be.greaterThan(0);
+  });
+});
+
 describe('credentials after the tabs that give them close', () => {
   it('holds requests, with no strike and no pause, until a tab that can authorize is open again', async () => {
     const namespace = uniqueName('auth-gone');

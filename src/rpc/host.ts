@@ -248,7 +248,10 @@ export class EngineHost {
     this.epochs.set(hello.client, epoch);
     // The same tab on a new link (it took the old one for dead): the old connection is gone for good.
     for (const old of this.connections) if (old.client === hello.client) this.drop(old);
-    if (hello.canAuthorize) this.authorizingSeen = true;
+    if (hello.canAuthorize) {
+      this.authorizingSeen = true;
+      if (this.state.kind === 'running') this.hookAuthorize(this.state.engine);
+    }
     const connection: Connection = {
       client: hello.client,
       page: hello.page ?? hello.client,
@@ -271,6 +274,15 @@ export class EngineHost {
       this.begin(hello.config);
     this.introduce(connection);
     return connection;
+  }
+
+  /**
+   * Requests ask the tabs for credentials once any tab has said it can give them. Until then the engine has no hook
+   * and sends each request as it is, with no round of promises per request to learn that no tab would answer.
+   */
+  private hookAuthorize(engine: SyncEngine): void {
+    if (this.authorizingSeen && !engine.authorize)
+      engine.authorize = (request) => this.authorize(request, engine.config.authorizeTimeoutMs);
   }
 
   private isStarting(): boolean {
@@ -498,7 +510,7 @@ export class EngineHost {
       release();
       return;
     }
-    engine.authorize = (request) => this.authorize(request, engine.config.authorizeTimeoutMs);
+    this.hookAuthorize(engine);
     this.state = { kind: 'running', engine };
     if (this.options.broadcast !== false && typeof BroadcastChannel !== 'undefined' && locks) {
       this.stopBroadcast = serveOverBroadcast(channelName(config.namespace), this, this.options.onMalformed);
@@ -695,9 +707,9 @@ export class EngineHost {
       .sort((a, b) => Number(b.visible) - Number(a.visible));
     if (candidates.length === 0) {
       // The app supplies credentials through its tabs: with none of those open, a request without them would be
-      // refused (a 401 pauses the queue) or, worse, taken as anonymous. It waits for such a tab instead.
-      if (this.authorizingSeen) throw new Error('no open tab of the app can supply credentials now');
-      return null;
+      // refused (a 401 pauses the queue) or, worse, taken as anonymous. It waits for such a tab instead. (Asked only
+      // once a tab has said it can: see hookAuthorize.)
+      throw new Error('no open tab of the app can supply credentials now');
     }
     let lastError: unknown = null;
     for (const connection of candidates) {
