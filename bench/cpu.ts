@@ -71,3 +71,40 @@ export function formatCpu(perOp: Record<string, number>): string {
       .join(' · ') + ' µs/op'
   );
 }
+
+/**
+ * Milliseconds of CPU each thread of Chromium's browser, network and renderer processes has used so far, keyed
+ * `<role>:<thread name>` (threads of one name summed, a trailing number dropped): which of a process's threads does
+ * the work, IndexedDB's backend being the browser's `ThreadPoolForeg(roundWorker)` threads. BENCH_CPU=threads.
+ */
+export function threadSnapshot(): CpuSnapshot {
+  const out: CpuSnapshot = new Map();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const role = roleOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/));
+      if (role !== 'browser' && role !== 'renderer' && role !== 'network') continue;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const thread = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const key = `${role}:${thread}`;
+        out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) * TICK_MS);
+      }
+    } catch {
+      /* the process or thread ended meanwhile */
+    }
+  }
+  return out;
+}
+
+/** The threads where either side spent at least 5 µs per op, most added by the engine first, one per line. */
+export function formatThreads(raw: Record<string, number>, syncline: Record<string, number>): string[] {
+  return [...new Set([...Object.keys(raw), ...Object.keys(syncline)])]
+    .filter((k) => k !== 'total' && ((raw[k] ?? 0) >= 5 || (syncline[k] ?? 0) >= 5))
+    .sort((a, b) => (syncline[b] ?? 0) - (raw[b] ?? 0) - ((syncline[a] ?? 0) - (raw[a] ?? 0)))
+    .map(
+      (k) =>
+        `${k.padEnd(34)} raw ${String(raw[k] ?? 0).padStart(5)} · syncline ${String(syncline[k] ?? 0).padStart(5)} µs/op`,
+    );
+}

@@ -10,15 +10,19 @@ import { synclineServer } from '../server/vite-plugin.ts';
 import { runBackgroundBench } from './background-runner.ts';
 import { formatPeers, PEER_DEPS, runPeers, type PeersResult } from './peers.ts';
 import { median, percentile, ratioRow, type Row, formatTable } from './report.ts';
-import { cpuPerOp, cpuSnapshot, formatCpu } from './cpu.ts';
+import { cpuPerOp, cpuSnapshot, formatCpu, formatThreads, threadSnapshot } from './cpu.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const ONLY = process.env.BENCH_ONLY?.split(',') ?? null;
 const DEBUG = !!process.env.BENCH_DEBUG;
 const FULL = !!process.env.BENCH_FULL;
-/** BENCH_CPU=1: CPU µs per op by process (Chromium's browser, network and renderer processes, this server) for each drain and its raw loop. */
+/**
+ * BENCH_CPU=1: CPU µs per op by process (Chromium's browser, network and renderer processes, this server) for each
+ * drain and its raw loop; BENCH_CPU=threads: by thread of those processes too.
+ */
 const CPU = !!process.env.BENCH_CPU;
+const THREADS = process.env.BENCH_CPU === 'threads';
 // `npm run bench -- --peers`: also the same enqueue + drain through TanStack offline-transactions and redux-offline (bench/peers.ts).
 const PEERS = process.argv.includes('--peers');
 const PROFILE_DIR = process.env.BENCH_PROFILE ?? '';
@@ -32,7 +36,12 @@ const name = (prefix: string) => `bench-${prefix}-${stamp}-${(unique++).toString
 type BenchApi = Record<string, (...args: any[]) => any>;
 
 /** A drain's CPU per op by process, its raw loop's beside it (BENCH_CPU=1). */
-type CpuLine = { id: string; raw: Record<string, number>; syncline: Record<string, number> };
+type CpuLine = {
+  id: string;
+  raw: Record<string, number>;
+  syncline: Record<string, number>;
+  threads?: { raw: Record<string, number>; syncline: Record<string, number> };
+};
 const cpuLine = ({ id, raw, syncline }: CpuLine) =>
   `CPU by process, ${id}: raw ${formatCpu(raw)}; syncline ${formatCpu(syncline)}`;
 
@@ -357,7 +366,9 @@ async function main(): Promise<void> {
           settle: number[] = [],
           requests: number[] = [];
         const rawCpu: Record<string, number>[] = [],
-          engineCpu: Record<string, number>[] = [];
+          engineCpu: Record<string, number>[] = [],
+          rawThreads: Record<string, number>[] = [],
+          engineThreads: Record<string, number>[] = [];
         // The raw loop and the engine's drain each run in a page of their own, with no other worker alive, and which
         // goes first alternates from run to run. Always second in the same page, the drain met what the raw loop left
         // (and the other way round): with the order swapped and the engine's worker still open, the raw loop ran
@@ -367,8 +378,10 @@ async function main(): Promise<void> {
           // The engine sends from its SharedWorker; the same loop from a page is an extra (BENCH_FULL=1) for comparison.
           if (FULL) rawPage.push((await call(page, 'rawFetch', name('c'), 2000, lanes, 'page')).opsPerSec);
           const c0 = CPU ? cpuSnapshot() : null;
+          const t0 = THREADS ? threadSnapshot() : null;
           rawWorker.push((await call(page, 'rawFetch', name('c'), 2000, lanes, 'worker')).opsPerSec);
           if (c0) rawCpu.push(cpuPerOp(c0, cpuSnapshot(), 2000));
+          if (t0) rawThreads.push(cpuPerOp(t0, threadSnapshot(), 2000));
           if (id === 'd1' && FULL)
             settle.push((await call(page, 'rawSettleClaim', name('d-tx'), name('c'), 500)).opsPerSec);
           await closeAll();
@@ -378,8 +391,10 @@ async function main(): Promise<void> {
           const collection = name('c');
           await call(page, 'drainPrepare', name('d'), collection, 2000, lanes, batch);
           const c2 = CPU ? cpuSnapshot() : null;
+          const t2 = THREADS ? threadSnapshot() : null;
           const d = await call(page, 'drainRun', collection, 2000);
           if (c2) engineCpu.push(cpuPerOp(c2, cpuSnapshot(), 2000));
+          if (t2) engineThreads.push(cpuPerOp(t2, threadSnapshot(), 2000));
           if (!batch && d.serverRequests < 2000) throw new Error(`server saw ${d.serverRequests} requests`);
           engine.push(d.opsPerSec);
           requests.push(d.serverRequests);
@@ -422,9 +437,16 @@ async function main(): Promise<void> {
             Object.fromEntries(
               [...new Set(runs.flatMap(Object.keys))].map((k) => [k, Math.round(median(runs.map((r) => r[k] ?? 0)))]),
             );
-          const cpu = { id, raw: byKind(rawCpu), syncline: byKind(engineCpu) };
+          const cpu: CpuLine = {
+            id,
+            raw: byKind(rawCpu),
+            syncline: byKind(engineCpu),
+            ...(THREADS ? { threads: { raw: byKind(rawThreads), syncline: byKind(engineThreads) } } : {}),
+          };
           cpuLines.push(cpu);
           console.log(`  ${cpuLine(cpu)}`);
+          if (cpu.threads)
+            for (const line of formatThreads(cpu.threads.raw, cpu.threads.syncline)) console.log(`    ${line}`);
         }
         if (settle.length) {
           rows.push(infoRow('d.tx', 'breakdown: a settle transaction alone (relaxed), sequential', 'ops/s', settle));
