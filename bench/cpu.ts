@@ -6,6 +6,13 @@ export type CpuSnapshot = Map<string, number>;
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux.
 
+/** CPU milliseconds (user + system) in a `/proc/.../stat` line, of a process or of one of its threads. */
+function cpuMsOf(stat: string): number {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
 /**
  * Chromium's role for a process from its command line: `browser` (no --type: it hosts IndexedDB's backend),
  * `network` (the utility process for the network service), `renderer` (pages and their workers), `gpu`, `other`.
@@ -30,10 +37,7 @@ export function cpuSnapshot(): CpuSnapshot {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      const ms = cpuMsOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
       if (Number(pid) === process.pid) {
         add('server', ms);
         continue;
@@ -86,10 +90,8 @@ export function threadSnapshot(): CpuSnapshot {
       if (role !== 'browser' && role !== 'renderer' && role !== 'network') continue;
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const thread = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const key = `${role}:${thread}`;
-        out.set(key, (out.get(key) ?? 0) + (Number(fields[11]) + Number(fields[12])) * TICK_MS);
+        const key = `${role}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '')}`;
+        out.set(key, (out.get(key) ?? 0) + cpuMsOf(stat));
       }
     } catch {
       /* the process or thread ended meanwhile */
