@@ -170,11 +170,17 @@ const peers = {
   /**
    * syncline through its public client, as bench (a) and (d) use it: the engine in its SharedWorker learns by itself
    * that the server is unreachable (a failed send, then its probe), and `syncNow()` tells it the server is back.
-   * Ack: `enqueue()` resolves once the op is in IndexedDB under a strict-durability transaction.
+   * Ack: `enqueue()` resolves once the op is in IndexedDB under a strict-durability transaction (`durability` option:
+   * 'relaxed' commits without waiting for the disk, as the peers' own writes do).
    */
-  async syncline(namespace: string, collection: string, n: number): Promise<PeerRun> {
+  async syncline(
+    namespace: string,
+    collection: string,
+    n: number,
+    durability: 'strict' | 'relaxed' = 'strict',
+  ): Promise<PeerRun> {
     await serverDown(collection);
-    const client = synclineClient(namespace, collection);
+    const client = synclineClient(namespace, collection, durability);
     try {
       await client.ready(20_000);
       // Park: one op (to another collection, so the count below sees only the n) makes the engine find the server gone.
@@ -222,6 +228,14 @@ const peers = {
     } finally {
       client.close();
     }
+  },
+
+  /**
+   * syncline set to `durability: 'relaxed'`: the same enqueue + drain, its ack still after the commit, but the commit
+   * does not wait for the disk, as TanStack's outbox writes (default durability, relaxed in Chromium) do not.
+   */
+  async synclineRelaxed(namespace: string, collection: string, n: number): Promise<PeerRun> {
+    return this.syncline(namespace, collection, n, 'relaxed');
   },
 
   /**
@@ -495,13 +509,18 @@ function settle<T>(cb: ((e: unknown, v?: T) => void) | undefined, fn: () => T): 
 }
 
 /** syncline's client as bench (a) and (d) make it: SharedWorker engine, the bundled worker, this run's health URL. */
-function synclineClient(namespace: string, collection: string): SyncClient {
+function synclineClient(
+  namespace: string,
+  collection: string,
+  durability: 'strict' | 'relaxed' = 'strict',
+): SyncClient {
   return createSyncClient({
     endpoint: '/api',
     namespace,
     mode: 'shared-worker',
     workerUrl: '/bench-syncline-worker.js',
     healthUrl: `/api/health/${collection}`,
+    durability,
   });
 }
 const synclineInput = (collection: string, i: number): OperationInput => ({

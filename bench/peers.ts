@@ -9,7 +9,7 @@ export const PEER_OPS = Number(process.env.BENCH_PEER_OPS ?? 1000);
 /** The bare modules the peers page imports: Vite pre-bundles them up front (the runner turns discovery off). */
 export const PEER_DEPS = ['@tanstack/db', '@tanstack/offline-transactions', '@redux-offline/redux-offline', 'redux'];
 
-type Library = 'syncline' | 'tanstack' | 'reduxOffline';
+type Library = 'syncline' | 'synclineRelaxed' | 'tanstack' | 'reduxOffline';
 
 interface PeerRun {
   enqueue: { ms: number; opsPerSec: number; tenths: number[] };
@@ -48,6 +48,13 @@ export const LIBRARIES: Record<Library, { label: string; sendsFrom: 'page' | 'wo
       ack: 'durable before resolve: enqueue() resolves after its IndexedDB transaction (durability strict) committed',
       config:
         'createSyncClient defaults, SharedWorker engine (bundled worker), one lane; learns the outage by itself, syncNow() when the server is back',
+    },
+    synclineRelaxed: {
+      label: "syncline, durability 'relaxed'",
+      sendsFrom: 'worker',
+      ack: "committed before resolve: enqueue() resolves after its IndexedDB transaction (durability relaxed: the commit does not wait for the disk, as the peers' writes do not) committed",
+      config:
+        "as syncline, with createSyncClient({ durability: 'relaxed' }); no reload check (the same engine and replay as syncline)",
     },
     tanstack: {
       label: '@tanstack/offline-transactions 1.0.53',
@@ -108,6 +115,8 @@ export interface PeersResult {
   }>;
   /** syncline's figure divided by each peer's (above 1: syncline is faster). */
   synclineVs: Record<string, { enqueue: number; drain: number }>;
+  /** The same for syncline with `durability: 'relaxed'`, the durability of the peers' own writes. */
+  synclineRelaxedVs: Record<string, { enqueue: number; drain: number }>;
 }
 
 export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
@@ -118,7 +127,9 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
     fetchWorker: [] as number[],
     checks: [] as ServerCheck[],
   };
-  const order: Library[] = ['syncline', 'tanstack', 'reduxOffline'];
+  const order: Library[] = ['syncline', 'synclineRelaxed', 'tanstack', 'reduxOffline'];
+  /** The reload check is about replay after a close, which durability does not change: run once per engine. */
+  const reloaded: Library[] = ['syncline', 'tanstack', 'reduxOffline'];
   type Samples = {
     run: number[];
     enqueue: number[];
@@ -141,18 +152,26 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
     notes: new Set(),
     reload: [],
   });
-  const per: Record<Library, Samples> = { syncline: samples(), tanstack: samples(), reduxOffline: samples() };
+  const per: Record<Library, Samples> = {
+    syncline: samples(),
+    synclineRelaxed: samples(),
+    tanstack: samples(),
+    reduxOffline: samples(),
+  };
+  /** Where a library keeps its queue in this run (a fresh name each call). */
+  const whereOf = (lib: Library) =>
+    lib === 'syncline'
+      ? ctx.name('peer-syncline')
+      : lib === 'synclineRelaxed'
+        ? ctx.name('peer-syncline-relaxed')
+        : lib === 'tanstack'
+          ? ctx.name('peer-tanstack')
+          : `${ctx.name('peer-redux')}:`;
   const runOne = async (lib: Library, n: number, record: boolean, runIndex = -1) => {
     const page = await ctx.open();
     const collection = ctx.name('c');
     try {
-      const where =
-        lib === 'syncline'
-          ? ctx.name('peer-syncline')
-          : lib === 'tanstack'
-            ? ctx.name('peer-tanstack')
-            : `${ctx.name('peer-redux')}:`;
-      const run = await ctx.call<PeerRun>(page, lib, where, collection, n);
+      const run = await ctx.call<PeerRun>(page, lib, whereOf(lib), collection, n);
       const check = await ctx.call<ServerCheck>(page, 'serverCheck', collection, n);
       if (record) {
         per[lib].run.push(runIndex);
@@ -175,12 +194,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
   /** The reload check: fill in one page, close it (its SharedWorker goes too), replay in a fresh page, ask the server. */
   const reloadOne = async (lib: Library, n: number) => {
     const collection = ctx.name('c');
-    const where =
-      lib === 'syncline'
-        ? ctx.name('peer-syncline')
-        : lib === 'tanstack'
-          ? ctx.name('peer-tanstack')
-          : `${ctx.name('peer-redux')}:`;
+    const where = whereOf(lib);
     try {
       let page = await ctx.open();
       await ctx.call(page, `${lib === 'reduxOffline' ? 'redux' : lib}Fill`, where, collection, n);
@@ -225,7 +239,7 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       if (!per[lib].error) await runOne(lib, PEER_OPS, true, r);
     }
     await rawSet();
-    for (const lib of order) if (!per[lib].reloadError) await reloadOne(lib, PEER_OPS);
+    for (const lib of reloaded) if (!per[lib].reloadError) await reloadOne(lib, PEER_OPS);
   }
 
   const rawEnqueue = median(raw.enqueue);
@@ -264,18 +278,16 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       ...(p.error ? { error: p.error } : {}),
     };
   });
-  const sync = libraries.find((l) => l.id === 'syncline')!;
-  const synclineVs = Object.fromEntries(
-    libraries
-      .filter((l) => l.id !== 'syncline')
-      .map((l) => [
+  const peers = libraries.filter((l) => l.id !== 'syncline' && l.id !== 'synclineRelaxed');
+  const versus = (id: Library) => {
+    const ours = libraries.find((l) => l.id === id)!;
+    return Object.fromEntries(
+      peers.map((l) => [
         l.label,
-        {
-          enqueue: sync.enqueueOpsPerSec / l.enqueueOpsPerSec,
-          drain: sync.drainOpsPerSec / l.drainOpsPerSec,
-        },
+        { enqueue: ours.enqueueOpsPerSec / l.enqueueOpsPerSec, drain: ours.drainOpsPerSec / l.drainOpsPerSec },
       ]),
-  );
+    );
+  };
   return {
     ops: PEER_OPS,
     runs: ctx.runs,
@@ -297,7 +309,8 @@ export async function runPeers(ctx: PeersContext): Promise<PeersResult> {
       },
     },
     libraries,
-    synclineVs,
+    synclineVs: versus('syncline'),
+    synclineRelaxedVs: versus('synclineRelaxed'),
   };
 }
 
@@ -344,13 +357,19 @@ export function formatPeers(result: PeersResult): string {
       continue;
     }
     const verdict = describe(l.checks, result.ops);
-    const reload = l.reloadError ? `failed: ${l.reloadError}` : describe(l.reload, result.ops);
+    const reload = l.reloadError
+      ? `failed: ${l.reloadError}`
+      : l.reload.length
+        ? describe(l.reload, result.ops)
+        : 'not run (as syncline)';
     const short =
       l.id === 'syncline'
         ? 'durable (strict commit) before resolve'
-        : l.id === 'tanstack'
-          ? 'none public; outbox put request done, not committed'
-          : 'none; whole outbox written to localStorage';
+        : l.id === 'synclineRelaxed'
+          ? 'relaxed commit before resolve'
+          : l.id === 'tanstack'
+            ? 'none public; outbox put request done, not committed'
+            : 'none; whole outbox written to localStorage';
     rows.push([
       l.label,
       fmt(l.enqueueOpsPerSec),
@@ -368,9 +387,15 @@ export function formatPeers(result: PeersResult): string {
       .map((v, i) => v.padEnd(widths[i]!))
       .join(' │ ')
       .trimEnd();
-  const vs = Object.entries(result.synclineVs).map(
-    ([label, v]) => `syncline ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`,
-  );
+  const vs = [
+    ...Object.entries(result.synclineVs).map(
+      ([label, v]) => `syncline ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`,
+    ),
+    ...Object.entries(result.synclineRelaxedVs).map(
+      ([label, v]) =>
+        `syncline, durability 'relaxed' ÷ ${label}: enqueue ${v.enqueue.toFixed(2)}×, drain ${v.drain.toFixed(2)}×`,
+    ),
+  ];
   return [
     `peers: ${result.ops.toLocaleString('en-US')} PUTs each, enqueued one at a time while the server is unreachable, then drained; median of ${result.runs} runs · load ${result.loadAverageAtStart.join(' ')} → ${result.loadAverageAtEnd.join(' ')}`,
     "ratios: each run's figure ÷ the raw samples taken just before and after that run (median over runs); drains against the raw loop of the context the library sends from",
