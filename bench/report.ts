@@ -12,6 +12,8 @@ export interface Row {
   pass?: boolean;
   runs?: number[];
   rawRuns?: number[];
+  /** Each run's figure over the raw figure of the same run, where both were measured in every run. */
+  runRatios?: number[];
   skipped?: string;
   [extra: string]: unknown;
 }
@@ -82,8 +84,20 @@ export function measuredRow(
     ratio: figure / limit,
     runs: figures,
     rawRuns: raw,
+    ...(figures.length > 1 && figures.length === raw.length ? { runRatios: figures.map((f, i) => f / raw[i]!) } : {}),
     ...extra,
   };
+}
+
+/**
+ * The spread behind each target's ratio: every run's figure over the raw figure of that same run. The verdict stays
+ * on the ratio of the medians; these show how near the line each run fell.
+ */
+export function formatRunRatios(rows: Row[]): string {
+  const lines = rows
+    .filter((r) => r.target && r.runRatios)
+    .map((r) => `${r.id} ${r.runRatios!.map((v) => v.toFixed(3)).join(' ')}`);
+  return lines.length ? `per-run ratios (run's figure ÷ same run's raw): ${lines.join(' · ')}` : '';
 }
 
 /** A measured row with a target on its ratio, and whether the ratio meets it. */

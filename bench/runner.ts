@@ -9,7 +9,7 @@ import { createServer, type Plugin, type ViteDevServer } from 'vite';
 import { synclineServer } from '../server/vite-plugin.ts';
 import { runBackgroundBench } from './background-runner.ts';
 import { formatPeers, PEER_DEPS, runPeers, type PeersResult } from './peers.ts';
-import { median, percentile, ratioRow, type Row, formatTable } from './report.ts';
+import { median, percentile, ratioRow, type Row, formatTable, formatRunRatios } from './report.ts';
 import { cpuPerOp, cpuSnapshot, formatCpu, formatThreads, threadSnapshot } from './cpu.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -603,6 +603,7 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(repo, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
     if (rows.length) console.log('\n' + formatTable(rows));
+    if (formatRunRatios(rows)) console.log(formatRunRatios(rows));
     for (const cpu of cpuLines) console.log(cpuLine(cpu));
     // The peers table was printed when its section ended; again here only to sit beside the table above.
     if (peers && rows.length) console.log('\n' + formatPeers(peers));
