@@ -1,7 +1,6 @@
 // What goes over the wire: redirects never followed, captive portals not taken for delivery, error bodies read, binary bodies as is, results kept.
 import { expect } from '@open-wc/testing';
-import { onAllowedOrigin } from '../src/engine/queue.ts';
-import { attempt } from '../src/engine/transport.ts';
+import { attempt, onAllowedOrigin } from '../src/engine/transport.ts';
 import type { Clock } from '../src/engine/clock.ts';
 import { RequestWatch } from '../src/engine/watch.ts';
 import { Connectivity, OperationStatus, SynclineError, createSyncClient } from '../src/index.ts';

@@ -19,7 +19,7 @@ import { operationId } from './ids.ts';
 import { changedFields, sameValue, threeWayMerge, type Data, type MergeResult } from './merge.ts';
 import { isRecord, type Outcome } from './outcome.ts';
 import { retryDelay } from './reducer.ts';
-import { attempt, type Attempt } from './transport.ts';
+import { attempt, onAllowedOrigin, type Attempt } from './transport.ts';
 import type { RequestWatch } from './watch.ts';
 import { commitNow } from './commit.ts';
 import type { IDBPTransaction, StoreNames } from 'idb';
@@ -1339,8 +1339,8 @@ export class BackgroundSync {
    * allowed are the current configuration's (a collection stored by an earlier release keeps its URL).
    */
   private offOrigins(config: CollectionRow): string | null {
+    if (onAllowedOrigin(config.url, this.host.origins)) return null;
     const origin = new URL(config.url).origin;
-    if (this.host.origins.includes(origin)) return null;
     return `Not sent: collection ${config.name} lives on ${origin}, which is not an allowed origin (endpoint, allowedOrigins).`;
   }
 

@@ -19,7 +19,15 @@ import { validateFilter, validateRange } from './filter-check.ts';
 import { operationId } from './ids.ts';
 import { classifyResponse, type Outcome } from './outcome.ts';
 import { isDue, reduceOutcome, resetForRetry, type RetryPolicy } from './reducer.ts';
-import { attempt, batchable, batchEntry, buildRequest, readBatchAnswer, type Attempt } from './transport.ts';
+import {
+  attempt,
+  batchable,
+  batchEntry,
+  buildRequest,
+  onAllowedOrigin,
+  readBatchAnswer,
+  type Attempt,
+} from './transport.ts';
 import { validateOperationInput, withoutBlobs } from './validate.ts';
 import { filteredWindow, indexWindow } from './windows.ts';
 
@@ -1275,14 +1283,4 @@ function resultsWhere<T>(asked: boolean[], request: (i: number) => IDBRequest<T>
     });
     settled();
   });
-}
-
-/**
- * Whether `url` is on one of `origins` (serialised origins). A URL that begins with one of them and a slash is on it:
- * the host ends at the first slash. Any other is parsed, so the answer is always the URL's own origin; parsing
- * every request's URL was a tenth of the lane loop's own time.
- */
-export function onAllowedOrigin(url: string, origins: readonly string[]): boolean {
-  for (const origin of origins) if (url.startsWith(origin) && url.charCodeAt(origin.length) === 47) return true;
-  return origins.includes(new URL(url).origin);
 }
