@@ -603,7 +603,8 @@ async function main(): Promise<void> {
     };
     writeFileSync(join(repo, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
     if (rows.length) console.log('\n' + formatTable(rows));
-    if (formatRunRatios(rows)) console.log(formatRunRatios(rows));
+    const spread = formatRunRatios(rows);
+    if (spread) console.log(spread);
     for (const cpu of cpuLines) console.log(cpuLine(cpu));
     // The peers table was printed when its section ended; again here only to sit beside the table above.
     if (peers && rows.length) console.log('\n' + formatPeers(peers));
