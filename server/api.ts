@@ -1,5 +1,5 @@
 // The sync API as one function of (method, target, headers, body) → ApiResult, shared by the HTTP routes and batch ops.
-import type { Store, WriteOrigin } from './db.ts';
+import type { Store, StoredResponse, WriteOrigin } from './db.ts';
 import {
   ApiError,
   checkCollection,
@@ -42,7 +42,8 @@ export interface ApiOptions {
 }
 
 /** A request's Idempotency-Key with the fingerprint it is bound to (hashed once, for the reuse check and admission). */
-type KeyedRequest = { key: string; fingerprint: string };
+/** A request's Idempotency-Key and fingerprint, and the stored response its key already answers it with. */
+type KeyedRequest = { key: string; fingerprint: string; replay: StoredResponse | null };
 
 type Route = { kind: 'collection'; collection: string } | { kind: 'item'; collection: string; id: string };
 
@@ -74,9 +75,11 @@ export class SyncApi {
   async #dispatch(request: ApiRequest, context: ApiContext): Promise<ApiResult> {
     const url = new URL(request.target, 'http://syncline.invalid');
     const method = request.method.toUpperCase();
-    // A key reused for another request is answered before the request's own checks (contract section 1): a bad
-    // path, method or body under it is a 422, not a 400, 405 or 413.
-    if (WRITE_METHODS.has(method)) this.#keyOf(request, context);
+    // A key already used is answered before the request's own checks (contract section 1): a retry gets the
+    // first request's answer (or 409 while that is in progress) whatever its headers, and a bad path, method or
+    // body under a key used for another request is a 422, not a 400, 405 or 413.
+    const keyed = WRITE_METHODS.has(method) ? this.#keyOf(request, context) : null;
+    if (keyed?.replay) return replayResult(keyed.replay);
     const route = this.#route(method, url.pathname);
     const { headers } = request;
     const store = this.#store;
@@ -99,7 +102,6 @@ export class SyncApi {
             ),
           );
         case 'POST': {
-          const keyed = this.#keyOf(request, context);
           const data = this.#entityData(request);
           // Refused by validation before any processing, so not stored under the key (as a bad body is not).
           if ('id' in data) checkId(data['id']);
@@ -117,7 +119,6 @@ export class SyncApi {
       case 'HEAD':
         return getEntity(store, collection, id);
       case 'PUT': {
-        const keyed = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
         const ifNoneMatch = parseIfMatch(headers.get('if-none-match'), 'If-None-Match');
         const data = this.#entityData(request);
@@ -126,7 +127,6 @@ export class SyncApi {
         );
       }
       case 'DELETE': {
-        const keyed = this.#keyOf(request, context);
         const ifMatch = parseIfMatch(headers.get('if-match'));
         return this.#write(keyed, context, (origin) => deleteEntity(store, collection, id, ifMatch, origin));
       }
@@ -170,15 +170,14 @@ export class SyncApi {
   }
 
   /**
-   * The request's Idempotency-Key, refused (422) first when it was used for a different request: the contract's
-   * answer to a reused key, whatever else is wrong with the request (a bad body, a bad If-Match).
+   * The request's Idempotency-Key and what it already answers: refused (422) when it was used for a different
+   * request, 409 while the first request with it is in progress, or the stored response to replay.
    */
   #keyOf(request: ApiRequest, context: ApiContext): KeyedRequest | null {
     const key = parseIdempotencyKey(request.headers.get('idempotency-key'));
     if (key === null) return null;
     const fingerprint = requestFingerprint(request.method, request.target, request.body);
-    this.#keys.checkReuse(context.principal, key, fingerprint);
-    return { key, fingerprint };
+    return { key, fingerprint, replay: this.#keys.answered(context.principal, key, fingerprint) };
   }
 
   #location(collection: string): (id: string) => string {

@@ -106,12 +106,17 @@ export class IdempotencyKeys {
   }
 
   /**
-   * Refuses (422) a key already used for a different request, reading only. Called before a request's own checks,
-   * so a key reused for another request is answered as such whatever else is wrong with that request.
+   * What the key already answers for this request, reading only: its stored response (to replay), a thrown 409
+   * while the first request with it is in progress, a thrown 422 when it was used for a different request, or
+   * null when the request is new. Called before a request's own checks (its headers, its body), which are not
+   * part of the fingerprint: a retry is answered as the first request was, whatever else differs.
    */
-  checkReuse(principal: string, key: string, fingerprint: string, now = Date.now()): void {
+  answered(principal: string, key: string, fingerprint: string, now = Date.now()): StoredResponse | null {
     const { row, live } = this.#lookup(principal, key, now);
-    if (row && live && row.fingerprint !== fingerprint) throw keyReuse();
+    if (!row || !live) return null;
+    if (row.fingerprint !== fingerprint) throw keyReuse();
+    if (row.state === 'processing' || !row.response) throw inProgress();
+    return row.response;
   }
 
   /** The key's row, and whether it still holds the key. */

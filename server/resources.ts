@@ -61,7 +61,8 @@ export function putEntity(
   const current = store.getEntity(collection, id);
   checkPrecondition(current, ifMatch);
   // A deleted entity has no current representation (RFC 9110 13.1.2): `*` lets a create through over its tombstone.
-  if (ifNoneMatch && current && !current.deleted && ifMatchAllows(ifNoneMatch, current.version))
+  // A tag names a version, the tombstone's included, as for If-Match: `If-None-Match: "2"` refuses a tombstone at 2.
+  if (ifNoneMatch && current && (ifNoneMatch.any ? !current.deleted : ifMatchAllows(ifNoneMatch, current.version)))
     throw preconditionFailed(current);
   const entity = store.writeEntity(
     collection,

@@ -87,6 +87,31 @@ describe('idempotency keys', () => {
     assert.equal((await changeLog(t.api, 'slow')).length, 1);
   });
 
+  test('headers are not part of the request: a retry with other headers gets the first answer, or 409 meanwhile', async () => {
+    await addFault(t.api, { pathPrefix: '/api/headers', latencyMs: 400, times: 1 });
+    const key = { 'idempotency-key': '"headers-key"' };
+    const body = JSON.stringify({ n: 1 });
+    const firstPromise = call(`${t.api}/headers/h`, jsonInit('PUT', body, key));
+    await sleep(150);
+    // Checks of the request's own (its If-Match, its Content-Type) come after the key's answer.
+    const during = await call(`${t.api}/headers/h`, jsonInit('PUT', body, { ...key, 'if-match': 'garbage' }));
+    assert.equal(during.status, 409);
+    assert.equal(during.body.error, 'in-progress');
+    const first = await firstPromise;
+    assert.equal(first.status, 201);
+    for (const headers of [
+      { ...key, 'if-match': 'garbage' },
+      { ...key, 'if-match': '"7"' },
+      { ...key, 'content-type': 'text/plain' },
+    ]) {
+      const retry = await call(`${t.api}/headers/h`, { method: 'PUT', headers, body });
+      assert.equal(retry.status, 201, JSON.stringify(headers));
+      assert.equal(retry.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(retry.body, first.body);
+    }
+    assert.equal((await changeLog(t.api, 'headers')).length, 1);
+  });
+
   test('the same key with a different request is 422', async () => {
     const key = { 'idempotency-key': '"reused"' };
     assert.equal((await call(`${t.api}/reuse/r`, jsonInit('PUT', { n: 1 }, key))).status, 201);

@@ -92,6 +92,12 @@ describe('resources', () => {
     // A tag list: refused only when the current version is one of them.
     assert.equal((await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 4 }, { 'if-none-match': '"1"' }))).status, 200);
     assert.equal((await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 5 }, { 'if-none-match': '"4"' }))).status, 412);
+    // A tag names a version, the tombstone's too (as If-Match does): refused over the tombstone it names.
+    assert.equal((await call(`${t.api}/inm/a`, { method: 'DELETE' })).body.version, 5);
+    const tombstone = await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 5 }, { 'if-none-match': '"5"' }));
+    assert.equal(tombstone.status, 412);
+    assert.deepEqual(tombstone.body.current, { id: 'a', version: 5, data: null, deleted: true });
+    assert.equal((await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 5 }, { 'if-none-match': '"4"' }))).status, 201);
     const bad = await call(`${t.api}/inm/a`, jsonInit('PUT', { v: 6 }, { 'if-none-match': 'garbage' }));
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error, 'bad-if-none-match');
