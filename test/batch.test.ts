@@ -212,6 +212,25 @@ describe('batched push', () => {
     expect(parked!.lastError).to.include({ kind: 'conflict', status: 409 });
   });
 
+  it('counts a batch the browser refused to build (bad headers from authorize) as not sent: none of it maybe applied', async () => {
+    f = await engineFixture({ backoffBaseMs: 100 });
+    await f.engine.capabilitiesLoaded;
+    let token = 'line\nbreak';
+    f.engine.authorize = async () => ({ Authorization: `Bearer ${token}` });
+    const batchesBefore = await requestCount('/api/_batch');
+    const ops = await f.engine.enqueue([put('r1'), put('r2'), put('r3')]);
+    await f.until(ops[0]!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+    const after = await f.engine.list();
+    expect(after.map((o) => o.uncertainSince)).to.deep.equal([undefined, undefined, undefined]);
+    expect(after[0]!.lastError?.message).to.match(/^Not sent: /);
+    expect(await requestCount('/api/_batch')).to.equal(batchesBefore);
+    token = 'fine';
+    f.clock.advance(1_000);
+    f.engine.resume();
+    await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+    expect(await applied(f.collection)).to.deep.equal(['r1', 'r2', 'r3']);
+  });
+
   it('honours a discard up to the moment a batch leaves', async () => {
     f = await engineFixture();
     await f.engine.capabilitiesLoaded;

@@ -15,7 +15,7 @@ import { reduceOutcome } from '../src/engine/reducer.ts';
 import { backoffDelay, parseRetryAfter, SyncEngine, openSynclineDB, deleteSynclineDB } from '../src/testing.ts';
 import { API, addFault, clearFaults, eventually, requestCount, serverItems, uniqueName } from './support/server.ts';
 import { engineFixture, type EngineFixture } from './support/engine.ts';
-import { failWrites } from './support/databases.ts';
+import { failReads, failWrites } from './support/databases.ts';
 import { latestResult, movedRows, resultGroups, type SynclineDB } from '../src/engine/db.ts';
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
@@ -389,7 +389,14 @@ describe('SyncEngine', () => {
       expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['x']);
       // The user looked and retries: a fresh key, and the server says it exists (it did land).
       await clearFaults(f.path);
-      await f.engine.retry(op!.id);
+      // Offline first: the retried operation waits as if its new key were out and its answer lost with a closed tab.
+      f.engine.setNetwork(false);
+      expect((await f.engine.retry(op!.id)).keyGen).to.equal(1);
+      // Retry again while it waits, its old error still shown: the key that may be out stays its key.
+      const again = await f.engine.retry(op!.id);
+      expect(again.lastError!.kind).to.equal('uncertain');
+      expect(again.keyGen).to.equal(1);
+      f.engine.setNetwork(true);
       const parked = await f.until(op!.id, (o) => o.status === OperationStatus.Conflict);
       expect(parked!.keyGen).to.equal(1);
     });
@@ -444,6 +451,28 @@ describe('SyncEngine', () => {
       f.clock.advance(1_000);
       f.engine.resume();
       await f.until(op!.id, null, 'sent');
+    });
+
+    it("counts an attempt from the user's Retry made while its credentials were asked for", async () => {
+      f = await engineFixture({ batch: false, backoffBaseMs: 100, maxAttempts: 2 });
+      await addFault({ pathPrefix: f.path, methods: ['POST'], status: 503, times: 2 });
+      let asked = 0;
+      let release!: () => void;
+      f.engine.authorize = async () => {
+        if (++asked === 2) await new Promise<void>((resolve) => (release = resolve));
+        return null;
+      };
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      const first = await f.until(op!.id, (o) => o.attempts === 1 && o.status === OperationStatus.Pending);
+      expect(first!.strikes).to.equal(1);
+      f.clock.advance(1_000);
+      await eventually(() => asked === 2, 5_000, 'the second attempt asks for credentials');
+      expect((await f.engine.retry(op!.id)).strikes).to.equal(0);
+      release();
+      // Its one strike since the Retry, not the second of two: still waiting, not failed.
+      const second = await f.until(op!.id, (o) => o.attempts === 2 && o.status !== OperationStatus.Sending);
+      expect(second!.status).to.equal(OperationStatus.Pending);
+      expect(second!.strikes).to.equal(1);
     });
 
     it('keeps an unknown outcome through an attempt that never left for want of credentials', async () => {
@@ -864,6 +893,48 @@ describe('SyncEngine', () => {
       }
     });
 
+    it('keeps its seq counter through successes a full disk let it record only as deletes', async () => {
+      f = await engineFixture({ batch: false });
+      // Room for the deletes, none for the answers: the successes are recorded lean (the rows removed, no answers).
+      const full = failWrites('results', Infinity, 'QuotaExceededError');
+      let last: Operation | undefined;
+      try {
+        for (const id of ['a', 'b', 'c']) [last] = await f.engine.enqueue([f.create(id)]);
+        await eventually(async () => (await f.db.count('operations')) === 0, 10_000, 'recorded as deletes');
+      } finally {
+        full.restore();
+      }
+      // A new engine (every tab was closed): nothing left in the queue to read the highest seq from.
+      f.engine.close();
+      f.engine = await SyncEngine.open({
+        config: f.engine.config,
+        db: await openSynclineDB(f.namespace),
+        clock: f.clock,
+        random: () => 0.5,
+      });
+      const [next] = await f.engine.enqueue([f.create('d')]);
+      expect(next!.seq, 'no seq handed out twice').to.be.greaterThan(last!.seq);
+    });
+
+    it('stops sending while successes it cannot record pile up, and drains the rest once a record goes through', async () => {
+      f = await engineFixture({ batch: false }, { maxUnrecorded: 3 });
+      // Not a full disk (that one records deletes only): every record fails until restored.
+      const failing = failWrites('results', Infinity, 'UnknownError');
+      try {
+        await f.engine.enqueue(['a', 'b', 'c', 'd', 'e', 'f'].map((id) => f.create(id)));
+        await eventually(async () => (await requestCount(f.path)) === 3, 10_000, 'three sent');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await requestCount(f.path), 'held at three unrecorded').to.equal(3);
+      } finally {
+        failing.restore();
+      }
+      // The record is tried again a second later: it goes through, and the held lane goes on.
+      f.clock.advance(1_000);
+      await eventually(async () => (await f.engine.count()) === 0, 10_000, 'drained');
+      expect(await requestCount(f.path), 'each sent once').to.equal(6);
+      expect((await serverItems(f.collection)).map((i) => i.id)).to.deep.equal(['a', 'b', 'c', 'd', 'e', 'f']);
+    });
+
     it('cuts short with syncNow() a backoff a full disk kept from being written', async () => {
       const disk = fullDiskAfterFirstPost();
       f = await engineFixture({ batch: false, backoffBaseMs: 60_000 }, { fetch: disk.fetch });
@@ -1180,6 +1251,33 @@ describe('SyncEngine', () => {
       f.engine.setNetwork(true);
       await f.until(op!.id, null);
       expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+    });
+
+    it('looks at its lanes again when the read that should wake them after an outage fails', async () => {
+      f = await engineFixture({ probeIntervalMs: 5000 });
+      const health = `/api/health/${f.collection}`;
+      await addFault({ pathPrefix: f.path, offline: true });
+      await addFault({ pathPrefix: health, offline: true });
+      const [op] = await f.engine.enqueue([f.create('x')]);
+      // Stopped by the outage while it ran, the lane has no timer: the look at every lane on the way back is all
+      // that wakes it.
+      await f.until(op!.id, (o) => o.lastError?.kind === 'network');
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Offline);
+      await clearFaults(f.path);
+      await clearFaults(health);
+      const sent = await requestCount(f.path);
+      const failing = failReads('operations', 1);
+      try {
+        f.clock.advance(5000);
+        await eventually(() => failing.left() === 0, 5_000, 'the look at the lanes fails');
+      } finally {
+        failing.restore();
+      }
+      expect(f.engine.status.connectivity).to.equal(Connectivity.Online);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await requestCount(f.path)).to.equal(sent);
+      f.clock.advance(1_000);
+      await f.until(op!.id, null, 'sent once the lanes were read again');
     });
   });
 

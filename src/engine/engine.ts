@@ -49,6 +49,8 @@ export interface EngineDeps {
   random?: () => number;
   /** How long successes wait to be recorded together (default `DONE_FLUSH_DELAY_MS`); tests stretch it. */
   recordWindowMs?: number;
+  /** How many successes may wait unrecorded before the lanes stop sending (default `MAX_UNRECORDED`); tests shrink it. */
+  maxUnrecorded?: number;
 }
 
 /** What the server says about itself at `<endpoint>/_syncline` (see docs/server-contract.md). */
@@ -83,6 +85,12 @@ const DEFAULT_KEY_TTL_MS = 24 * 60 * 60 * 1000;
  * database share the cores with the requests. During a drain, counts go down in steps this far apart.
  */
 const DONE_FLUSH_DELAY_MS = 100;
+/**
+ * Successes whose record keeps failing (not for want of space: that one records deletes only) wait in memory, and
+ * lanes read past them by `gone`, which remembers 20,000 seqs. Past this many the lanes wait for a record to go
+ * through rather than send on: memory stays bounded, and no done row falls out of `gone` to be sent again.
+ */
+const MAX_UNRECORDED = 10_000;
 /** Scheduler lanes that push a Background Sync collection (operation lanes cannot start with it). */
 const PUSH_LANE = '\u0000';
 
@@ -121,6 +129,7 @@ export class SyncEngine {
   protected readonly fetchFn: typeof fetch;
   protected readonly random: () => number;
   protected readonly recordWindowMs: number;
+  protected readonly maxUnrecorded: number;
   protected readonly store: QueueStore;
   private readonly statusSubject: BehaviorSubject<EngineStatus>;
   protected readonly completionSubject = new Subject<Completion>();
@@ -214,8 +223,13 @@ export class SyncEngine {
   protected readonly discarding = new Set<string>();
   /** Operations of a batch the server refused as a whole: each goes alone once, so the one at fault gets its answer. */
   protected readonly solo = new Set<string>();
+  /** A lane stopped because `maxUnrecorded` successes wait for their record (see MAX_UNRECORDED). */
+  protected heldForRecords = false;
   protected lastPruneAt = 0;
   protected closed = false;
+  /** The next look at every lane after a failed one (see pokeAllLanes), and the wait before it. */
+  private lanesRetry: unknown = null;
+  private lanesRetryMs = 0;
 
   protected constructor(
     deps: EngineDeps,
@@ -230,6 +244,7 @@ export class SyncEngine {
     this.fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
     this.random = deps.random ?? Math.random;
     this.recordWindowMs = deps.recordWindowMs ?? DONE_FLUSH_DELAY_MS;
+    this.maxUnrecorded = deps.maxUnrecorded ?? MAX_UNRECORDED;
     this.store = store;
     this.lastSeq = lastSeq;
     this.origins = allowedOriginsOf(this.config);
@@ -547,6 +562,7 @@ export class SyncEngine {
     this.requests.stop();
     this.closeQueue();
     this.doneWindowEnd?.();
+    if (this.lanesRetry !== null) this.clock.clearTimeout(this.lanesRetry);
     this.scheduler.stop();
     this.connectivity.close();
     this.background?.close();
@@ -639,14 +655,25 @@ export class SyncEngine {
     return !this.closed && this.connectivity.state !== Connectivity.Offline && this.status.paused === null;
   }
 
-  /** Looks at every lane that holds operations (at start, back online, after a pause). */
+  /**
+   * Looks at every lane that holds operations (at start, back online, after a pause). A lane stopped while offline
+   * or paused has no timer of its own, so a failed read is tried again (1 s, doubling to 30 s) until one succeeds.
+   */
   protected async pokeAllLanes(): Promise<void> {
     if (this.closed) return;
     try {
       const lanes = await this.store.lanes();
+      this.lanesRetryMs = 0;
       this.scheduler.poke(...lanes, ...(this.background?.names ?? []).map((name) => PUSH_LANE + name));
     } catch (error) {
-      if (!this.closed) this.reportError(`Could not list lanes: ${(error as Error).message}`);
+      if (this.closed) return;
+      this.reportError(`Could not list lanes: ${(error as Error).message}`);
+      if (this.lanesRetry !== null) return;
+      this.lanesRetryMs = Math.min(Math.max(1_000, this.lanesRetryMs * 2), 30_000);
+      this.lanesRetry = this.clock.setTimeout(() => {
+        this.lanesRetry = null;
+        void this.pokeAllLanes();
+      }, this.lanesRetryMs);
     }
   }
 

@@ -24,6 +24,7 @@ import {
   batchable,
   batchEntry,
   buildRequest,
+  neverSent,
   onAllowedOrigin,
   readBatchAnswer,
   type Attempt,
@@ -615,6 +616,11 @@ export class QueueEngine extends SyncEngine {
   protected override async drainLane(lane: string): Promise<number> {
     for (;;) {
       if (!this.canSend()) return Infinity;
+      if (this.unrecorded.size >= this.maxUnrecorded) {
+        // Records keep failing: wait for one to go through (it looks at every lane again).
+        this.heldForRecords = true;
+        return Infinity;
+      }
       const head = await this.laneHead(lane);
       if (!head || head.status !== OperationStatus.Pending) return Infinity;
       // A discard or clear of it is being written: it ends by poking the lane.
@@ -928,9 +934,12 @@ export class QueueEngine extends SyncEngine {
       // (with a backoff, so a server answering this way is not asked again at once). Any answer but
       // `200 { results }` leaves unknown how far the batch went (a gateway's 502 after some were applied): each
       // operation may have been applied, where one request's 5xx is the server's word that nothing was.
+      // A request that never left (the browser refused its headers) is known not applied: no key kept for it.
       const whole =
         result.outcome.type === 'retry'
-          ? { ...result.outcome, uncertain: true }
+          ? neverSent(result.outcome)
+            ? result.outcome
+            : { ...result.outcome, uncertain: true }
           : result.outcome.type === 'done'
             ? {
                 type: 'retry' as const,
@@ -1007,7 +1016,8 @@ export class QueueEngine extends SyncEngine {
     const now = this.clock.now();
     const policy: RetryPolicy = { ...this.config, random: this.random };
     const base = counted ? shown : { ...shown, status: OperationStatus.Pending };
-    const { next, pauseForAuth } = reduceOutcome(base, outcome, now, policy);
+    const reduce = (strikes: number) => reduceOutcome({ ...base, strikes }, outcome, now, policy);
+    const { next, pauseForAuth } = reduce(base.strikes);
     // Paused once the attempt is recorded, so whoever sees the pause sees the operation waiting, not sending.
     const pause = () => {
       if (pauseForAuth) this.patchStatus({ paused: 'auth' });
@@ -1028,10 +1038,13 @@ export class QueueEngine extends SyncEngine {
             this.cleared.delete(shown.seq);
             return;
           }
+          // A Retry made while the request waited for its credentials reset the strikes after `shown` was read:
+          // this attempt counts from there, or the operation could fail the moment the user retried it.
+          const written = row.strikes < base.strikes ? (reduce(row.strikes).next ?? next) : next;
           tx.objectStore('operations')
-            .put(next)
+            .put(written)
             .catch(() => {});
-          record(row, next, wasSending ? shown : undefined);
+          record(row, written, wasSending ? shown : undefined);
         },
         () => {
           dropOverlay();
@@ -1073,6 +1086,9 @@ export class QueueEngine extends SyncEngine {
       const batch = this.doneQueue.splice(0);
       try {
         const recorded = await this.writeDone(batch, lean);
+        // The lean record wrote no counter: with the rows that held the highest seqs gone, an engine opened after
+        // this one would hand those seqs out again. Written on its own, once the deletes made room.
+        if (lean) await this.saveSeq().catch(() => {});
         lean = false;
         for (const { result } of recorded) this.completionSubject.next({ id: result.id, result });
       } catch (error) {
@@ -1088,6 +1104,15 @@ export class QueueEngine extends SyncEngine {
         await new Promise<void>((resolve) => this.clock.setTimeout(() => resolve(), 1000));
       }
     }
+  }
+
+  /** Keeps the seq counter's high-water mark in meta (see `insert`), in a transaction of its own. */
+  private saveSeq(): Promise<void> {
+    return this.store.write(['meta'], 'relaxed', async (tx) => {
+      tx.objectStore('meta')
+        .put(this.lastSeq, 'seq')
+        .catch(() => {});
+    });
   }
 
   /** Waits the coalescing window, cut short once enough successes wait. */
@@ -1183,6 +1208,10 @@ export class QueueEngine extends SyncEngine {
         }
         // Their lanes may have taken a stale read for the end of the line: look again.
         this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
+        if (this.heldForRecords && this.unrecorded.size < this.maxUnrecorded) {
+          this.heldForRecords = false;
+          void this.pokeAllLanes();
+        }
       },
     );
   }

@@ -103,7 +103,9 @@ export function resetForRetry(op: Operation, now: number): Operation {
     op.uncertainSince === undefined &&
     (op.lastError?.kind === 'conflict' ||
       (op.lastError?.kind === 'http' && op.lastError.status !== undefined && isStoredRefusal(op.lastError.status)));
-  const uncertainExpired = op.lastError?.kind === 'uncertain';
+  // Only while it stands failed: once made pending again, its new key may be out (nothing is written before a
+  // request leaves), and a second Retry must not mint a third under which the same change could land twice.
+  const uncertainExpired = settled && op.lastError?.kind === 'uncertain';
   const next: Operation = { ...op, status: OperationStatus.Pending, strikes: 0, nextAttemptAt: 0, updatedAt: now };
   if (refused) next.keyGen = (op.keyGen ?? 0) + 1;
   // The user looked and chose to send it again: the old key is gone on the server anyway.

@@ -220,6 +220,11 @@ export async function attempt(url: string, init: RequestInit, options: Transport
   }
 }
 
+/** An attempt the browser refused to send (see `attempt`): the only network failure known not to have been applied. */
+export function neverSent(outcome: Outcome): boolean {
+  return outcome.type === 'retry' && outcome.error.kind === 'network' && !outcome.uncertain;
+}
+
 async function readBody(response: Response, contentType: string, maxJson: number): Promise<unknown> {
   const text = await response.text();
   if (!text) return undefined;
