@@ -125,40 +125,45 @@ export class CollectionHandle<T extends object> implements Collection<T> {
       filter((r) => r.collection === name),
     );
     if (typeof policy === 'function') {
-      // The app's own rule runs here, in the page: each conflict of this collection is offered to it once per server
-      // copy (a pull may bring a newer one into an open conflict while the rule decides).
+      // The app's own rule runs here, in the page: each conflict of this collection is offered to it once per pair of
+      // copies (a pull may bring a newer server copy into an open conflict while the rule decides, an edit a newer
+      // local one).
       const offered = new Set<string>();
-      const latest = new Map<string, number | null>();
+      // Per conflict, the two copies it stands on now (`theirsVersion`, `mineRev`): a rule's answer counts for those.
+      const latest = new Map<string, string>();
+      const copies = (conflict: Conflict) => `${conflict.theirsVersion}/${conflict.mineRev}`;
       let last: Conflict[] = [];
       const offer = (all: Conflict[]) => {
         last = all;
         latest.clear();
-        for (const conflict of all) if (conflict.collection === name) latest.set(conflict.id, conflict.theirsVersion);
+        for (const conflict of all) if (conflict.collection === name) latest.set(conflict.id, copies(conflict));
         for (const conflict of all) {
-          const key = `${conflict.id}@${conflict.theirsVersion}`;
+          const key = `${conflict.id}@${copies(conflict)}`;
           if (conflict.collection !== name || offered.has(key)) continue;
           offered.add(key);
           void Promise.resolve(policy(conflict as Conflict<T>))
             .then((answer) => {
               // Decided on a server copy since replaced (the rule is asked about the newer one), or resolved meanwhile.
-              if (answer === 'manual' || latest.get(conflict.id) !== conflict.theirsVersion) return undefined;
-              // The engine checks again in the write that settles it: a pull may land before the call does.
-              return resolve(conflict.id, { ...(answer as Resolution), theirsVersion: conflict.theirsVersion }).catch(
-                (error: unknown) => {
-                  const code = (error as SynclineError | undefined)?.code;
-                  // Settled elsewhere (another tab's rule, the user), or about a copy since replaced (offered again
-                  // as that one): nothing to say.
-                  if (code === SynclineErrorCode.NotFound || code === SynclineErrorCode.ConflictChanged) return;
-                  // A passing failure (no engine for a moment, a full disk): offered again in a while (or with the
-                  // next list, if one comes first).
-                  offered.delete(key);
-                  this.reoffer ??= setTimeout(() => {
-                    this.reoffer = undefined;
-                    offer(last);
-                  }, REOFFER_MS);
-                  throw error;
-                },
-              );
+              if (answer === 'manual' || latest.get(conflict.id) !== copies(conflict)) return undefined;
+              // The engine checks again in the write that settles it: a pull or an edit may land before the call does.
+              const on = {
+                theirsVersion: conflict.theirsVersion,
+                ...(conflict.mineRev === undefined ? {} : { mineRev: conflict.mineRev }),
+              };
+              return resolve(conflict.id, { ...(answer as Resolution), ...on }).catch((error: unknown) => {
+                const code = (error as SynclineError | undefined)?.code;
+                // Settled elsewhere (another tab's rule, the user), or about a copy since replaced (offered again
+                // as that one): nothing to say.
+                if (code === SynclineErrorCode.NotFound || code === SynclineErrorCode.ConflictChanged) return;
+                // A passing failure (no engine for a moment, a full disk): offered again in a while (or with the
+                // next list, if one comes first).
+                offered.delete(key);
+                this.reoffer ??= setTimeout(() => {
+                  this.reoffer = undefined;
+                  offer(last);
+                }, REOFFER_MS);
+                throw error;
+              });
             })
             .catch((error) =>
               console.error(`syncline: the conflict rule of ${name} failed; the conflict waits for the user.`, error),

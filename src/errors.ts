@@ -13,7 +13,10 @@ export const SynclineErrorCode = {
   InvalidConfig: 'invalid-config',
   /** Another version of syncline runs the engine: this page must reload. */
   UpdateRequired: 'update-required',
-  /** A conflict's server copy changed since the resolution was chosen (`Resolution.theirsVersion`): choose again. */
+  /**
+   * A conflict's server copy, or this device's, changed since the resolution was chosen (`Resolution.theirsVersion`,
+   * `Resolution.mineRev`): choose again.
+   */
   ConflictChanged: 'conflict-changed',
   /** The operation was discarded before it reached the server (from `settled()`). */
   Discarded: 'discarded',

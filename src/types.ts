@@ -310,6 +310,11 @@ export interface Conflict<T = Record<string, unknown>> {
   base: T | null;
   /** This device's version. */
   mine: T | null;
+  /**
+   * The local revision `mine` is: an edit made while the conflict is open replaces `mine` and moves this. Absent on
+   * conflicts stored before it was kept.
+   */
+  mineRev?: number;
   /** The server's current version (null when the server deleted it). */
   theirs: T | null;
   theirsVersion: number | null;
@@ -324,10 +329,13 @@ export interface Conflict<T = Record<string, unknown>> {
  * How a conflict is settled: one side whole, or the data to push (e.g. field by field from both). `theirsVersion`:
  * the server copy (`conflict.theirsVersion`) the choice was made on; if a pull has brought a newer one into the
  * conflict since, the resolve is refused with `conflict-changed` and the conflict waits, with that copy, for a new
- * choice (a choice made on an older copy would push over changes the user never saw).
+ * choice (a choice made on an older copy would push over changes the user never saw). `mineRev`: likewise for this
+ * device's copy (`conflict.mineRev`): an edit made since, which the conflict now shows as `mine`, is never pushed over
+ * by a choice made before it.
  */
 export type Resolution<T = Record<string, unknown>> = ({ choose: 'mine' | 'theirs' } | { data: T }) & {
   theirsVersion?: number | null;
+  mineRev?: number;
 };
 
 /** Reported when a strategy replaced a local edit with the server's copy: the UI should say so. */

@@ -718,6 +718,39 @@ describe('Background Sync in the engine', () => {
     });
   });
 
+  it("refuses a choice made on this device's copy before an edit made since, which the conflict then shows", async () => {
+    const engine = await start('manual');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    await serverPut(collection, 't1', { title: 'theirs' }, '"1"');
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [shown] = await engine.conflicts(collection);
+    expect(shown!.mineRev).to.be.a('number');
+    // The user edits the entity again while its conflict is open: the conflict shows that edit as theirs to weigh.
+    await engine.entityPatch(collection, 't1', { title: 'mine, later', note: 'n' });
+    const [now] = await engine.conflicts(collection);
+    expect(now).to.deep.include({ id: shown!.id, mine: { title: 'mine, later', note: 'n' }, theirsVersion: 2 });
+    expect(now!.mineRev).to.be.greaterThan(shown!.mineRev!);
+    // A choice made on the copy shown before that edit (the server's, whole) is refused: the edit is not pushed over.
+    const refused = await engine
+      .resolve(shown!.id, { choose: 'theirs', theirsVersion: 2, mineRev: shown!.mineRev! })
+      .catch((e: SynclineError) => e);
+    expect((refused as SynclineError).code).to.equal('conflict-changed');
+    expect((refused as SynclineError).detail).to.deep.equal({ theirsVersion: 2, mineRev: now!.mineRev });
+    expect((await stored('t1'))!.data).to.deep.equal({ title: 'mine, later', note: 'n' });
+    expect(await engine.conflicts(collection)).to.have.length(1);
+    const bad = await engine.resolve(shown!.id, { choose: 'mine', mineRev: 1.5 }).catch((e) => e);
+    expect((bad as SynclineError).code).to.equal('invalid-operation');
+    // Chosen again on the copies shown now: taken, and pushed.
+    await engine.resolve(shown!.id, { data: { title: 'both', note: 'n' }, theirsVersion: 2, mineRev: now!.mineRev! });
+    await eventually(async () => (await stored('t1'))?.dirty === false, 10_000, 'resolution pushed');
+    expect((await serverItems(collection)).find((i) => i.id === 't1')).to.deep.include({
+      version: 3,
+      data: { title: 'both', note: 'n' },
+    });
+  });
+
   it("sends a queued operation on an entity after that entity's earlier background edit", async () => {
     const engine = await start();
     const back = await offline();
@@ -2673,7 +2706,7 @@ describe('Background Sync through clients', () => {
       'notes',
       connection,
       `${API}/notes`,
-      { conflict: (c) => (asked.push(`${c.id}@${c.theirsVersion}`), { choose: 'theirs' }) },
+      { conflict: (c) => (asked.push(`${c.id}@${c.theirsVersion}/${c.mineRev}`), { choose: 'theirs' }) },
       conflicts.asObservable(),
       async (id, resolution) => {
         const answer = answers.shift() ?? SynclineErrorCode.NotFound;
@@ -2683,12 +2716,13 @@ describe('Background Sync through clients', () => {
       },
     );
     try {
-      const conflict = (theirsVersion: number): Conflict => ({
+      const conflict = (theirsVersion: number, mineRev = 4): Conflict => ({
         id: 'k1',
         collection: 'notes',
         entityId: 'n1',
         base: { title: 'base' },
         mine: { title: 'mine' },
+        mineRev,
         theirs: { title: 'theirs' },
         theirsVersion,
         fields: ['title'],
@@ -2699,14 +2733,18 @@ describe('Background Sync through clients', () => {
       await eventually(() => logged.length === 1, 2_000, 'the passing failure said');
       // No new list comes (the engine is up, the disk was full): offered again all the same, and resolved.
       await eventually(() => resolved.length === 1, 5_000, 'resolved on the second offer');
-      expect(resolved[0]).to.deep.equal(['k1', { choose: 'theirs', theirsVersion: 2 }]);
+      // On the copies it was offered: the engine refuses it if either moved meanwhile.
+      expect(resolved[0]).to.deep.equal(['k1', { choose: 'theirs', theirsVersion: 2, mineRev: 4 }]);
       // A newer copy, settled meanwhile by another tab (not-found): not said, and not offered again.
       conflicts.next([conflict(3)]);
       await eventually(() => asked.length === 3, 2_000, 'offered the newer copy');
       await new Promise((r) => setTimeout(r, 50));
       conflicts.next([conflict(3)]);
       await new Promise((r) => setTimeout(r, 50));
-      expect(asked).to.deep.equal(['k1@2', 'k1@2', 'k1@3']);
+      // A newer edit of this device's is a new question too.
+      conflicts.next([conflict(3, 5)]);
+      await eventually(() => asked.length === 4, 2_000, 'offered the newer edit');
+      expect(asked).to.deep.equal(['k1@2/4', 'k1@2/4', 'k1@3/4', 'k1@3/5']);
       expect(logged).to.have.length(1);
     } finally {
       console.error = log;

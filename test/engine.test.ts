@@ -561,13 +561,7 @@ describe('SyncEngine', () => {
       const [first] = await f.engine.enqueue([f.create('a', { id })]);
       await f.until(first!.id, null, 'sent');
       // A new engine (every tab was closed): its memory of what left starts empty.
-      f.engine.close();
-      f.engine = await SyncEngine.open({
-        config: f.engine.config,
-        db: await openSynclineDB(f.namespace),
-        clock: f.clock,
-        random: () => 0.5,
-      });
+      await f.reopen();
       // The app enqueues it again (its own retry), with a body that changed since: a key reuse the server refuses.
       const again = f.create('a', { id });
       await f.engine.enqueue([{ ...again, request: { ...again.request, body: { id: 'a', at: 2 } } }]);
@@ -905,13 +899,7 @@ describe('SyncEngine', () => {
         full.restore();
       }
       // A new engine (every tab was closed): nothing left in the queue to read the highest seq from.
-      f.engine.close();
-      f.engine = await SyncEngine.open({
-        config: f.engine.config,
-        db: await openSynclineDB(f.namespace),
-        clock: f.clock,
-        random: () => 0.5,
-      });
+      await f.reopen();
       const [next] = await f.engine.enqueue([f.create('d')]);
       expect(next!.seq, 'no seq handed out twice').to.be.greaterThan(last!.seq);
     });

@@ -69,6 +69,7 @@ describe('framework interop', () => {
       entityId: id,
       base: { title: 'base' },
       mine: { title: 'mine' },
+      mineRev: 1,
       theirs: { title: 'theirs' },
       theirsVersion: 2,
       fields: ['title'],
@@ -127,9 +128,9 @@ describe('framework interop', () => {
     await eventually(() => heard.length === 3, 5000, 'three conflict-resolved events');
     expect(heard.sort()).to.deep.equal(['plain', 'react', 'vue']);
     expect(calls.map(([id, r]) => [id, r])).to.deep.equal([
-      ['k-plain', { choose: 'theirs', theirsVersion: 2 }],
-      ['k-react', { choose: 'theirs', theirsVersion: 2 }],
-      ['k-vue', { choose: 'theirs', theirsVersion: 2 }],
+      ['k-plain', { choose: 'theirs', theirsVersion: 2, mineRev: 1 }],
+      ['k-react', { choose: 'theirs', theirsVersion: 2, mineRev: 1 }],
+      ['k-vue', { choose: 'theirs', theirsVersion: 2, mineRev: 1 }],
     ]);
   });
 });

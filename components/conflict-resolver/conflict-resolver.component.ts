@@ -31,6 +31,9 @@ interface Draft {
   /** The server copy the choices were made against (a pull may bring a newer one into the open conflict). */
   theirs: Data | null;
   theirsVersion: number | null;
+  /** This device's copy the choices were made against (an edit made meanwhile replaces it in the conflict). */
+  mine: Data | null;
+  mineRev: number | undefined;
   /** The server copy moved under the draft: the fields it changed were set again, and the user is told. */
   moved: boolean;
   choices: Record<string, Choice>;
@@ -385,16 +388,22 @@ export class ConflictResolverElement extends SyncElement {
   /** The draft of a conflict, or its defaults: the changed side for fields changed on one side, yours where both changed. */
   private draftOf(conflict: Conflict): Draft {
     const existing = this.drafts.get(conflict.id);
-    if (existing && existing.detectedAt === conflict.detectedAt && existing.theirsVersion === conflict.theirsVersion)
+    if (
+      existing &&
+      existing.detectedAt === conflict.detectedAt &&
+      existing.theirsVersion === conflict.theirsVersion &&
+      existing.mineRev === conflict.mineRev
+    )
       return existing;
     const choices: Record<string, Choice> = {};
     const edits: Record<string, string> = {};
-    // The same conflict with a newer server copy: what the user chose stands for the fields that copy left as they
-    // were; the others (changed, added, removed by it) start again from their defaults.
+    // The same conflict with a newer server copy, or a newer edit of this device's: what the user chose stands for
+    // the fields both copies left as they were; the others start again from their defaults.
     const kept = existing?.detectedAt === conflict.detectedAt ? existing : undefined;
     let moved = false;
     for (const field of this.fieldsOf(conflict)) {
-      const unchanged = kept && same(own(kept.theirs, field), own(conflict.theirs, field));
+      const theirsKept = kept && same(own(kept.theirs, field), own(conflict.theirs, field));
+      const unchanged = theirsKept && same(own(kept.mine, field), own(conflict.mine, field));
       const chosen = unchanged ? ownEntry(kept.choices, field) : undefined;
       if (chosen !== undefined) {
         setEntry(choices, field, chosen);
@@ -402,7 +411,8 @@ export class ConflictResolverElement extends SyncElement {
         if (typed !== undefined) setEntry(edits, field, typed);
         continue;
       }
-      if (kept && !unchanged) moved = true;
+      // Only the server's change is news: the user made their own edit.
+      if (kept && !theirsKept) moved = true;
       const base = own(conflict.base, field);
       const mineChanged = !same(own(conflict.mine, field), base);
       const theirsChanged = !same(own(conflict.theirs, field), base);
@@ -412,6 +422,8 @@ export class ConflictResolverElement extends SyncElement {
       detectedAt: conflict.detectedAt,
       theirs: conflict.theirs,
       theirsVersion: conflict.theirsVersion,
+      mine: conflict.mine,
+      mineRev: conflict.mineRev,
       moved: moved || (kept?.moved ?? false),
       choices,
       edits,
@@ -513,8 +525,12 @@ export class ConflictResolverElement extends SyncElement {
     if (!this.dispatchEvent(event)) return;
     this.revise(conflict, { busy: true, error: '', invalid: [] });
     try {
-      // On the server copy shown: if a newer one came in meanwhile, the engine refuses, and it is shown instead.
-      const result = await client.resolve(conflict.id, { ...resolution, theirsVersion: conflict.theirsVersion });
+      // On the copies shown: if a newer one came in meanwhile (a pull, an edit), the engine refuses, and it is shown.
+      const on = {
+        theirsVersion: conflict.theirsVersion,
+        ...(conflict.mineRev === undefined ? {} : { mineRev: conflict.mineRev }),
+      };
+      const result = await client.resolve(conflict.id, { ...resolution, ...on });
       this.resolvedHere = true;
       this.reportNews(true);
       const done = new ConflictResolvedEvent(conflict, result);

@@ -321,7 +321,7 @@ describe('<conflict-resolver>', () => {
       part(el, 'apply', box)!.click();
       await until(() => calls.length === 1, 2000, 'resolved');
       // On the server copy shown (version 2): the engine refuses it if a newer one came in meanwhile.
-      expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine', theirsVersion: 2 }]);
+      expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine', theirsVersion: 2, mineRev: 1 }]);
     });
 
     it("keeps the user's choices when a pull brings a newer server copy, sets the fields it changed again, and says so", async () => {
@@ -346,7 +346,25 @@ describe('<conflict-resolver>', () => {
       part(el, 'apply', box)!.click();
       await until(() => calls.length === 1, 2000, 'resolved');
       // Everything the server's newest copy holds, nothing of it dropped.
-      expect(calls[0]).to.deep.equal(['k-x', { choose: 'theirs', theirsVersion: 3 }]);
+      expect(calls[0]).to.deep.equal(['k-x', { choose: 'theirs', theirsVersion: 3, mineRev: 1 }]);
+    });
+
+    it("keeps the user's choices when an edit of this device's replaces its copy, sets the fields it changed again, and answers on it", async () => {
+      const { el, list, calls } = await mountFake([conflict('x')]);
+      let box = section(el, 'x');
+      radio(el, box, 'done', 'mine').click();
+      radio(el, box, 'title', 'theirs').click();
+      await el.updateComplete;
+      // The user edits the entity elsewhere meanwhile: the title again; "done" as it was.
+      list.next([conflict('x', { mine: { title: 'mine, later', done: false, count: 1 }, mineRev: 2 })]);
+      await el.updateComplete;
+      box = section(el, 'x');
+      expect(radio(el, box, 'done', 'mine').checked, 'the choice on a field the edit left stands').to.equal(true);
+      expect(radio(el, box, 'title', 'mine').checked, 'a field the edit changed: its default again').to.equal(true);
+      expect(part(el, 'moved', box), "the user's own edit is no news").to.equal(null);
+      part(el, 'apply', box)!.click();
+      await until(() => calls.length === 1, 2000, 'resolved');
+      expect(calls[0]).to.deep.equal(['k-x', { choose: 'mine', theirsVersion: 2, mineRev: 2 }]);
     });
 
     it('offers and sends back every own field, also one named __proto__', async () => {
@@ -418,7 +436,11 @@ describe('<conflict-resolver>', () => {
       expect(part(el, 'field-error', box)).to.equal(null);
       part(el, 'apply', box)!.click();
       await until(() => calls.length === 1, 2000, 'resolved');
-      expect(calls[0]![1]).to.deep.equal({ data: { title: 'mine', done: true, count: 7 }, theirsVersion: 2 });
+      expect(calls[0]![1]).to.deep.equal({
+        data: { title: 'mine', done: true, count: 7 },
+        theirsVersion: 2,
+        mineRev: 1,
+      });
     });
 
     it("is operated by keyboard: arrows move a field's choice, Space presses the buttons", async () => {
@@ -442,7 +464,7 @@ describe('<conflict-resolver>', () => {
       part(el, 'apply', box)!.focus();
       await sendKeys({ press: ' ' });
       await until(() => calls.length === 1, 2000, 'resolved');
-      expect(calls[0]![1]).to.deep.equal({ choose: 'theirs', theirsVersion: 2 });
+      expect(calls[0]![1]).to.deep.equal({ choose: 'theirs', theirsVersion: 2, mineRev: 1 });
     });
 
     it('moves focus to the next conflict after Apply, and to the previous one after the last', async () => {

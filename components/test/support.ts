@@ -54,6 +54,7 @@ export function fakeConflict(id: string, extra: Partial<Conflict> = {}): Conflic
     entityId: id,
     base: { title: 'base', done: false, count: 1 },
     mine: { title: 'mine', done: false, count: 1 },
+    mineRev: 1,
     theirs: { title: 'theirs', done: true, count: 1 },
     theirsVersion: 2,
     fields: ['title'],

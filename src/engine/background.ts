@@ -471,7 +471,7 @@ export class BackgroundSync {
       async (tx, batch) => {
         const row = await tx.objectStore('entities').get([collection, entityId]);
         if (!row || row.deleted || row.data === null) return false;
-        this.applyEdit(tx, batch, row, [collection, entityId], null, now);
+        await this.applyEdit(tx, batch, row, [collection, entityId], null, now);
         return true;
       },
       (done) => done,
@@ -551,7 +551,7 @@ export class BackgroundSync {
    * Writes a local edit (`data`, null for a delete) of the entity `row` holds, if any; null when it just goes.
    * `call`: the tab call's key the row keeps, and until when (see `EntityRow.calls`).
    */
-  private applyEdit(
+  private async applyEdit(
     tx: Tx,
     batch: Write,
     row: EntityRow | undefined,
@@ -559,18 +559,36 @@ export class BackgroundSync {
     data: Data | null,
     now: number,
     call?: { key: string; until: number } | null,
-  ): EntityRecord | null {
+  ): Promise<EntityRecord | null> {
     const base = row ?? emptyRow(collection, id, now, this.revFloor);
     // Deleting what the server never had: nothing to push, it just goes. Not once a push of it has left (still
     // out, or its answer lost): the server may have it, and only a DELETE makes sure it does not come back.
     if (data === null && base.baseVersion === null && base.serverData === null && !base.sent) {
+      if (base.conflictId !== undefined) await this.dropConflict(tx, batch, base.conflictId, collection);
       this.putRow(tx, batch, row ?? null, null);
       return null;
     }
     const next = this.edited(base, data, now);
     if (call) next.calls = withCall(base.calls, call, now);
     this.putRow(tx, batch, row ?? null, next);
+    if (next.conflictId !== undefined) await this.mineMoved(tx, batch, next);
     return recordOf(next);
+  }
+
+  /**
+   * An edit made while the entity's conflict is open: the conflict shows it as `mine`, at its revision, so the user
+   * chooses on it, and a choice made before it (`Resolution.mineRev`) is refused rather than pushed over it.
+   */
+  private async mineMoved(tx: Tx, batch: Write, row: EntityRow): Promise<void> {
+    const conflict = await tx.objectStore('conflicts').get(row.conflictId!);
+    if (!conflict) return;
+    const mine = row.deleted ? null : row.data;
+    const { fields } = mergeOf(conflict.base, mine, conflict.theirs);
+    const next: Conflict = { ...conflict, mine, mineRev: row.localRev, fields };
+    tx.objectStore('conflicts')
+      .put(next)
+      .catch(() => {});
+    batch.conflicts.push({ id: next.id, next });
   }
 
   /** `base` with a new local edit (`data`, null for a delete): a new revision, dirty, due at once. */
@@ -651,9 +669,11 @@ export class BackgroundSync {
     if (!('choose' in r) && !('data' in r)) invalid('A resolution is { choose: "mine" | "theirs" } or { data }.');
     if ('data' in r && r.data !== null && (typeof r.data !== 'object' || Array.isArray(r.data)))
       invalid("A resolution's data is a JSON object, or null to delete.");
-    const { theirsVersion } = r;
+    const { theirsVersion, mineRev } = r;
     if (theirsVersion !== undefined && theirsVersion !== null && !Number.isSafeInteger(theirsVersion))
       invalid("A resolution's theirsVersion is the conflict's theirsVersion: a whole number, or null.");
+    if (mineRev !== undefined && !Number.isSafeInteger(mineRev))
+      invalid("A resolution's mineRev is the conflict's mineRev: a whole number.");
     const dataIn =
       'data' in r ? (r.data === null ? null : checkedData(r.data, this.host.config.maxPayloadBytes)) : undefined;
     // The entity resolved, once read (its key is the answer kept for a re-send).
@@ -671,6 +691,13 @@ export class BackgroundSync {
             `The server's copy changed since this choice was made (version ${String(theirsVersion)}, now ` +
               `${String(conflict.theirsVersion)}): choose again.`,
             { theirsVersion: conflict.theirsVersion },
+          );
+        if (mineRev !== undefined && conflict.mineRev !== undefined && mineRev !== conflict.mineRev)
+          throw new SynclineError(
+            SynclineErrorCode.ConflictChanged,
+            `This device's copy changed since this choice was made (revision ${mineRev}, now ${conflict.mineRev}): ` +
+              'choose again.',
+            { theirsVersion: conflict.theirsVersion, mineRev: conflict.mineRev },
           );
         entity = [conflict.collection, conflict.entityId];
         const row = await tx.objectStore('entities').get([conflict.collection, conflict.entityId]);
@@ -1679,6 +1706,7 @@ export class BackgroundSync {
             entityId: id,
             base,
             mine,
+            mineRev: row.localRev,
             theirs: theirs.data,
             theirsVersion: theirs.version,
             fields,

@@ -16,6 +16,8 @@ export interface EngineFixture {
   create(id: string, extra?: Partial<OperationInput>): OperationInput;
   /** Waits (real time) until the stored operation satisfies `check`, or it is gone when `check` is null. */
   until(id: string, check: ((op: Operation) => boolean) | null, message?: string): Promise<Operation | undefined>;
+  /** Closes the engine and opens a new one on the same database and clock (every tab was closed, one came back). */
+  reopen(): Promise<SyncEngine>;
   dispose(): Promise<void>;
 }
 
@@ -53,6 +55,17 @@ export async function engineFixture(
         message ?? `operation ${id}`,
       );
       return found;
+    },
+    async reopen() {
+      fixture.engine.close();
+      fixture.engine = await SyncEngine.open({
+        config: fixture.engine.config,
+        db: await openSynclineDB(namespace),
+        clock,
+        random: () => 0.5,
+        ...deps,
+      });
+      return fixture.engine;
     },
     async dispose() {
       // The engine the test left in place (a test may reopen one on the same database).
