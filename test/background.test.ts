@@ -718,6 +718,36 @@ describe('Background Sync in the engine', () => {
     });
   });
 
+  it('keeps revisions going up for an entity made again after a delete whose first write failed', async () => {
+    const engine = await start();
+    // Offline once the registration's pull is over (its answer would say "online" again): nothing is pushed.
+    await engine.background!.pull(collection);
+    engine.setNetwork(false);
+    await engine.entityPut(collection, 'x', { n: 0 });
+    for (let n = 1; n <= 4; n++) await engine.entityPatch(collection, 'x', { n });
+    const row = async () => {
+      const db = await openSynclineDB(f.namespace);
+      const found = await db.get('entities', [collection, 'x']);
+      db.close();
+      return found;
+    };
+    const last = (await row())!.localRev;
+    // Never pushed, so the delete just removes it, and stores how far its revisions went: that store fails once.
+    const failing = refusePuts('meta', (value) => value === last, 'UnknownError', 1);
+    try {
+      const failed = await engine.entityDelete(collection, 'x').catch((e: unknown) => e);
+      expect(failed).to.be.instanceOf(Error);
+    } finally {
+      failing.restore();
+    }
+    expect(await engine.entityDelete(collection, 'x')).to.equal(true);
+    // A new engine (every tab was closed), and the entity made again: its revisions, which name its pushes' keys,
+    // go on from where the deleted one's ended.
+    (await f.reopen()).setNetwork(false);
+    await f.engine.entityPut(collection, 'x', { n: 'again' });
+    expect((await row())!.localRev).to.be.greaterThan(last);
+  });
+
   it("refuses a choice made on this device's copy before an edit made since, which the conflict then shows", async () => {
     const engine = await start('manual');
     await engine.entityPut(collection, 't1', { title: 'base' });
@@ -1381,6 +1411,23 @@ describe('Background Sync in the engine', () => {
     expect((await serverItems(a)).map((i) => i.id)).to.deep.equal(['y']);
   });
 
+  it('pushes to the new URL an edit whose push to the old one was out when the collection moved', async () => {
+    const held = holdPutAnswers('/x');
+    const engine = await start('merge', {}, { fetch: held.fetch });
+    const name = uniqueName('moved');
+    const [a, b] = [uniqueName('ga'), uniqueName('gb')];
+    await engine.registerCollection({ name, url: `${API}/${a}`, pullIntervalMs: 0 });
+    held.hold();
+    await engine.entityPut(name, 'x', { title: 'mine' });
+    await eventually(() => held.answered.length === 1, 5_000, "a's server took it, its answer held");
+    // Moved to b meanwhile; then a's answer comes back: it says nothing of b, where the edit has yet to go.
+    await engine.registerCollection({ name, url: `${API}/${b}`, pullIntervalMs: 0 });
+    held.release();
+    await engine.background!.pull(name);
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'x pushed to b');
+    expect((await serverItems(b)).map((i) => [i.id, i.data])).to.deep.equal([['x', { title: 'mine' }]]);
+  });
+
   it('a collection moved to another URL takes the new feed copy of an id it already had at a higher version', async () => {
     const engine = await start();
     const name = uniqueName('mv');
@@ -1628,7 +1675,7 @@ describe('Background Sync in the engine', () => {
     } finally {
       feedDown = false;
     }
-    await f.engine.background!.pull(name);
+    // Nothing else pulls it (no interval): the failed full pull is tried again until one completes.
     await eventually(
       async () => {
         f.clock.advance(1_000);

@@ -214,6 +214,8 @@ export function dirtyOf(row: EntityRow | null): DirtyEntity | null {
 export class BackgroundSync {
   private readonly collections = new Map<string, CollectionRow>();
   private pullTimers = new Map<string, unknown>();
+  /** The last wait before pulling again a collection whose pushes wait for a full pull (see `retryUnpulled`). */
+  private readonly unpulledWaits = new Map<string, number>();
   private pulling = new Map<string, Promise<void>>();
   /** Clears under way: pushes and pulls wait (an answer landing after a clear would bring its data back). */
   private clearing = 0;
@@ -358,7 +360,7 @@ export class BackgroundSync {
   /**
    * The collection `row` (on another URL now) leaves its old feed, in one write with its new registration: clean
    * entities go, conflicts go, and each unpushed edit loses its server copy and version (and what was sent of it:
-   * those pushes went to the old URL).
+   * those pushes went to the old URL), and goes under a new revision.
    */
   private async leaveFeed(row: CollectionRow): Promise<void> {
     await this.write(async (tx, batch) => {
@@ -369,7 +371,16 @@ export class BackgroundSync {
           continue;
         }
         if (entity.conflictId) await this.dropConflict(tx, batch, entity.conflictId, row.name);
-        const next: EntityRow = { ...entity, serverData: null, baseVersion: null, attempts: 0, nextAttemptAt: 0 };
+        // A new revision, so a new key: the old URL's server may hold this one's (a push of it out, or refused), and
+        // the new URL is often on the same server, which answers a key reused for another path with a 422.
+        const next: EntityRow = {
+          ...entity,
+          serverData: null,
+          baseVersion: null,
+          attempts: 0,
+          nextAttemptAt: 0,
+          localRev: entity.localRev + 1,
+        };
         for (const key of ['conflictId', 'sent', 'sentCreate', 'overtaken', 'failed', 'lastError'] as const)
           delete next[key];
         this.putRow(tx, batch, entity, next);
@@ -831,6 +842,9 @@ export class BackgroundSync {
   private push(config: CollectionRow, row: EntityRow): Promise<'pushed' | 'stopped' | 'waited'> {
     // A clear is waiting for the requests out to end: nothing new leaves (the lanes are poked after it).
     if (this.clearing > 0) return Promise.resolve('stopped');
+    // Registered again meanwhile (`config` and `row` were read before): a move holds the edit for the new feed, and
+    // the caller reads both again.
+    if (this.movedFrom(config) || this.collections.get(config.name)!.unpulled) return Promise.resolve('pushed');
     const key = `${row.collection}\0${row.id}`;
     const running = this.pushing.get(key);
     if (running) return running.then(() => 'waited' as const);
@@ -885,6 +899,7 @@ export class BackgroundSync {
       body,
     });
     if (!result) return 'stopped';
+    if (this.movedFrom(config)) return 'pushed';
     const outcome = result.outcome;
     if (outcome.type === 'done') {
       const body = result.result?.body as { data?: unknown; deleted?: unknown } | undefined;
@@ -951,6 +966,7 @@ export class BackgroundSync {
       body: create.body,
     });
     if (!result) return 'stopped';
+    if (this.movedFrom(config)) return 'pushed';
     const outcome = result.outcome;
     if (outcome.type === 'done') {
       const answer = result.result?.body as { data?: unknown } | undefined;
@@ -979,6 +995,15 @@ export class BackgroundSync {
     }
     await this.recordFailure(row, row.localRev, outcome);
     return 'pushed';
+  }
+
+  /**
+   * Whether the collection was registered again on another URL while a request to `config`'s was out: its answer is
+   * the old server's and says nothing of the new one, where the edit is still to go (`leaveFeed` has it wait for
+   * the new feed), so it is not recorded.
+   */
+  private movedFrom(config: CollectionRow): boolean {
+    return this.collections.get(config.name)?.url !== config.url;
   }
 
   /** Credentials for one request of `row`'s push; without them, what became of the push ('stopped': sign-in). */
@@ -1356,9 +1381,32 @@ export class BackgroundSync {
         this.pullAgain.delete(collection);
         this.fullPulls.delete(collection);
         this.schedulePull(collection);
+        this.retryUnpulled(collection);
       });
     this.pulling.set(collection, run);
     return run;
+  }
+
+  /**
+   * A collection whose pushes wait for a full pull of its feed (registered again on another URL) is pulled again
+   * until one completes (1 s, doubling to 30 s), whatever its pull interval and whether a tab is visible: a pull that
+   * failed, or found the engine paused, must not leave its edits held while the server is reachable.
+   */
+  private retryUnpulled(collection: string): void {
+    const config = this.collections.get(collection);
+    if (this.closed || !config?.unpulled) {
+      this.unpulledWaits.delete(collection);
+      return;
+    }
+    const wait = Math.min(30_000, 2 * (this.unpulledWaits.get(collection) ?? 500));
+    this.unpulledWaits.set(collection, wait);
+    // The interval's own timer comes sooner.
+    if (config.pullIntervalMs > 0 && config.pullIntervalMs <= wait && this.visible) return;
+    this.host.clock.clearTimeout(this.pullTimers.get(collection));
+    this.pullTimers.set(
+      collection,
+      this.host.clock.setTimeout(() => void this.pull(collection), wait),
+    );
   }
 
   /**
@@ -1800,8 +1848,9 @@ export class BackgroundSync {
         .catch(() => {});
       // A create's wait for its mark goes with the row (nothing is left to push).
       this.endWait(`${key[0]}\0${key[1]}`);
-      // The row's revisions must not start over if the entity is made again (its keys would repeat).
-      if (prev && prev.localRev > this.revFloor) {
+      // The row's revisions must not start over if the entity is made again (its keys would repeat). Written at the
+      // floor too: a write that raised it in memory may have failed, and this one is then what stores it.
+      if (prev && prev.localRev >= this.revFloor) {
         this.revFloor = prev.localRev;
         tx.objectStore('meta')
           .put(this.revFloor, REV_FLOOR_KEY)
