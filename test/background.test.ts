@@ -748,6 +748,39 @@ describe('Background Sync in the engine', () => {
     expect((await row())!.localRev).to.be.greaterThan(last);
   });
 
+  it("takes the server's deletion over a create whose answer was lost without that create bringing the entity back", async () => {
+    let late: Promise<unknown> | null = null;
+    // The create of x reaches the server only later (a slow network), and its answer is lost at once.
+    const slow: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (late === null && init?.method === 'PUT' && url.endsWith('/x')) {
+        late = new Promise((r) => setTimeout(r, 1_500)).then(() => fetch(input, init));
+        throw new TypeError('Failed to fetch');
+      }
+      return fetch(input, init);
+    };
+    const engine = await start('manual', {}, { fetch: slow });
+    await engine.background!.pull(collection);
+    // Someone else made x and deleted it, before this device's pull.
+    await serverPut(collection, 'x', { title: 'theirs' });
+    await fetch(`${API}/${collection}/x`, { method: 'DELETE' });
+    await engine.entityPut(collection, 'x', { title: 'mine' });
+    await eventually(() => late !== null, 5_000, 'the create left');
+    // The pull brings the deletion: a conflict with it, the create's fate unknown. The user takes the deletion.
+    await engine.background!.pull(collection);
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 5_000, 'conflict');
+    const [conflict] = await engine.conflicts(collection);
+    expect(conflict!.theirs).to.equal(null);
+    const { theirsVersion, mineRev } = conflict!;
+    await engine.resolve(conflict!.id, { choose: 'theirs', theirsVersion, mineRev: mineRev! });
+    // Then the create lands.
+    await late;
+    await advancingUntil(async () => engine.status.entities.dirty === 0, 'settled');
+    const x = (await serverItems(collection)).filter((i) => i.id === 'x');
+    expect(x.at(-1)!.deleted, 'x stays deleted on the server').to.equal(true);
+    expect(await engine.entities(collection)).to.deep.equal([]);
+  });
+
   it("refuses a choice made on this device's copy before an edit made since, which the conflict then shows", async () => {
     const engine = await start('manual');
     await engine.entityPut(collection, 't1', { title: 'base' });

@@ -507,7 +507,11 @@ export class BackgroundSync {
         if (conflict) this.removeConflict(tx, batch, conflict.id, collection);
         if (conflict && conflict.theirsVersion !== null) {
           const { theirs, theirsVersion } = conflict;
-          this.putRow(tx, batch, row, this.serverCopy(row, theirs, theirsVersion));
+          const taken =
+            theirs === null && row.sentCreate
+              ? this.deleteAfterCreate({ ...row, serverData: null, baseVersion: theirsVersion }, now)
+              : this.serverCopy(row, theirs, theirsVersion);
+          this.putRow(tx, batch, row, taken);
           return true;
         }
         const clean = this.cleanRow(row, row.serverData, row.baseVersion);
@@ -731,6 +735,10 @@ export class BackgroundSync {
         };
         delete rebased.conflictId;
         if (sameValue(chosen, conflict.theirs)) {
+          if (conflict.theirs === null && row?.sentCreate) {
+            this.putRow(tx, batch, row, this.deleteAfterCreate(rebased, now));
+            return null;
+          }
           const clean = this.cleanRow(rebased, conflict.theirs, conflict.theirsVersion);
           this.putRow(tx, batch, row ?? null, conflict.theirs === null ? null : clean);
           return conflict.theirs === null ? null : recordOf(clean);
@@ -1817,6 +1825,15 @@ export class BackgroundSync {
   }
 
   /** The row as the server's copy (`data` at `version`), or none when the server's copy is a deletion. */
+  /**
+   * The server's deletion taken over an entity whose create this device sent without reading the answer: the row is
+   * not removed, since that create may still land over the tombstone and bring the entity back, but becomes a delete
+   * to push, which learns the create's fate first (`settleCreate`) and removes what it made.
+   */
+  private deleteAfterCreate(row: EntityRow, now: number): EntityRow {
+    return this.edited({ ...row, conflictId: undefined }, null, now);
+  }
+
   private serverCopy(row: EntityRow, data: Data | null, version: number | null): EntityRow | null {
     return data === null ? null : this.cleanRow(row, data, version);
   }
