@@ -212,6 +212,18 @@ describe('Background Sync in the engine', () => {
   const stored = async (id: string) => (await f.engine.entities(collection)).find((e) => e.id === id);
   const clean = (id: string) => eventually(async () => (await stored(id))?.dirty === false, 10_000, `${id} pushed`);
 
+  /** t1 pushed as "base" (version 1), then "theirs" written on the server and "mine" here: a manual conflict, by a 412. */
+  async function conflictFoundBy412() {
+    const engine = await start('manual');
+    await engine.entityPut(collection, 't1', { title: 'base' });
+    await clean('t1');
+    await serverPut(collection, 't1', { title: 'theirs' }, '"1"');
+    await engine.entityPatch(collection, 't1', { title: 'mine' });
+    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
+    const [shown] = await engine.conflicts(collection);
+    return { engine, shown: shown! };
+  }
+
   it('loads its code only once a collection exists, and at open when one is stored', async () => {
     f = await engineFixture();
     collection = uniqueName('bg');
@@ -687,13 +699,7 @@ describe('Background Sync in the engine', () => {
   });
 
   it('refuses a resolution chosen on a server copy a pull has since replaced, and takes one chosen on the newest', async () => {
-    const engine = await start('manual');
-    await engine.entityPut(collection, 't1', { title: 'base' });
-    await clean('t1');
-    await serverPut(collection, 't1', { title: 'theirs' }, '"1"');
-    await engine.entityPatch(collection, 't1', { title: 'mine' });
-    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
-    const [shown] = await engine.conflicts(collection);
+    const { engine, shown } = await conflictFoundBy412();
     expect(shown!.theirsVersion).to.equal(2);
     // The user decides on version 2; meanwhile the server moves on, and a pull brings version 3 into the conflict.
     await serverPut(collection, 't1', { title: 'theirs', note: 'added since' }, '"2"');
@@ -782,15 +788,9 @@ describe('Background Sync in the engine', () => {
   });
 
   it("refuses a choice made on this device's copy before an edit made since, which the conflict then shows", async () => {
-    const engine = await start('manual');
-    await engine.entityPut(collection, 't1', { title: 'base' });
-    await clean('t1');
-    await serverPut(collection, 't1', { title: 'theirs' }, '"1"');
-    await engine.entityPatch(collection, 't1', { title: 'mine' });
-    await eventually(async () => (await engine.conflicts(collection)).length === 1, 10_000, 'conflict');
-    const [shown] = await engine.conflicts(collection);
+    const { engine, shown } = await conflictFoundBy412();
     expect(shown!.mineRev).to.be.a('number');
-    // The user edits the entity again while its conflict is open: the conflict shows that edit as theirs to weigh.
+    // The user edits the entity again while its conflict is open: the conflict shows that edit as mine.
     await engine.entityPatch(collection, 't1', { title: 'mine, later', note: 'n' });
     const [now] = await engine.conflicts(collection);
     expect(now).to.deep.include({ id: shown!.id, mine: { title: 'mine, later', note: 'n' }, theirsVersion: 2 });
