@@ -41,8 +41,10 @@ export interface ApiOptions {
   maxBodyBytes: number;
 }
 
-/** A request's Idempotency-Key with the fingerprint it is bound to (hashed once, for the reuse check and admission). */
-/** A request's Idempotency-Key and fingerprint, and the stored response its key already answers it with. */
+/**
+ * A request's Idempotency-Key with the fingerprint it is bound to (hashed once, for the key's answer and admission),
+ * and the stored response the key already answers it with.
+ */
 type KeyedRequest = { key: string; fingerprint: string; replay: StoredResponse | null };
 
 type Route = { kind: 'collection'; collection: string } | { kind: 'item'; collection: string; id: string };

@@ -146,10 +146,7 @@ export class CollectionHandle<T extends object> implements Collection<T> {
               // Decided on a server copy since replaced (the rule is asked about the newer one), or resolved meanwhile.
               if (answer === 'manual' || latest.get(conflict.id) !== copies(conflict)) return undefined;
               // The engine checks again in the write that settles it: a pull or an edit may land before the call does.
-              const on = {
-                theirsVersion: conflict.theirsVersion,
-                ...(conflict.mineRev === undefined ? {} : { mineRev: conflict.mineRev }),
-              };
+              const on = { theirsVersion: conflict.theirsVersion, mineRev: conflict.mineRev };
               return resolve(conflict.id, { ...(answer as Resolution), ...on }).catch((error: unknown) => {
                 const code = (error as SynclineError | undefined)?.code;
                 // Settled elsewhere (another tab's rule, the user), or about a copy since replaced (offered again

@@ -526,10 +526,7 @@ export class ConflictResolverElement extends SyncElement {
     this.revise(conflict, { busy: true, error: '', invalid: [] });
     try {
       // On the copies shown: if a newer one came in meanwhile (a pull, an edit), the engine refuses, and it is shown.
-      const on = {
-        theirsVersion: conflict.theirsVersion,
-        ...(conflict.mineRev === undefined ? {} : { mineRev: conflict.mineRev }),
-      };
+      const on = { theirsVersion: conflict.theirsVersion, mineRev: conflict.mineRev };
       const result = await client.resolve(conflict.id, { ...resolution, ...on });
       this.resolvedHere = true;
       this.reportNews(true);

@@ -13,7 +13,7 @@ import {
   type Resolution,
   type Rollback,
 } from '../types.ts';
-import type { Clock } from './clock.ts';
+import { doubledWait, type Clock } from './clock.ts';
 import type { CollectionRow, EntityRow, SynclineDB } from './db.ts';
 import { operationId } from './ids.ts';
 import { changedFields, sameValue, threeWayMerge, type Data, type MergeResult } from './merge.ts';
@@ -1406,7 +1406,7 @@ export class BackgroundSync {
       this.unpulledWaits.delete(collection);
       return;
     }
-    const wait = Math.min(30_000, 2 * (this.unpulledWaits.get(collection) ?? 500));
+    const wait = doubledWait(this.unpulledWaits.get(collection));
     this.unpulledWaits.set(collection, wait);
     // The interval's own timer comes sooner.
     if (config.pullIntervalMs > 0 && config.pullIntervalMs <= wait && this.visible) return;
@@ -1824,7 +1824,6 @@ export class BackgroundSync {
     return clean;
   }
 
-  /** The row as the server's copy (`data` at `version`), or none when the server's copy is a deletion. */
   /**
    * The server's deletion taken over an entity whose create this device sent without reading the answer: the row is
    * not removed, since that create may still land over the tombstone and bring the entity back, but becomes a delete
@@ -1834,6 +1833,7 @@ export class BackgroundSync {
     return this.edited({ ...row, conflictId: undefined }, null, now);
   }
 
+  /** The row as the server's copy (`data` at `version`), or none when the server's copy is a deletion. */
   private serverCopy(row: EntityRow, data: Data | null, version: number | null): EntityRow | null {
     return data === null ? null : this.cleanRow(row, data, version);
   }

@@ -12,6 +12,11 @@ export const realClock: Clock = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+/** The wait after `last` for something tried again until it works: 1 s, then doubling, at most 30 s. */
+export function doubledWait(last: number | undefined): number {
+  return last === undefined ? 1_000 : Math.min(2 * last, 30_000);
+}
+
 /** A clock that moves only when told; timers fire in time order during `advance`. */
 export class VirtualClock implements Clock {
   private time: number;

@@ -18,7 +18,7 @@ import {
   type OperationWindow,
   type Rollback,
 } from '../types.ts';
-import { realClock, type Clock } from './clock.ts';
+import { doubledWait, realClock, type Clock } from './clock.ts';
 import type { BackgroundSync, EntityBatch, TabCall } from './background.ts';
 import { ConnectivityManager } from './connectivity.ts';
 import type { SynclineDB } from './db.ts';
@@ -223,13 +223,11 @@ export class SyncEngine {
   protected readonly discarding = new Set<string>();
   /** Operations of a batch the server refused as a whole: each goes alone once, so the one at fault gets its answer. */
   protected readonly solo = new Set<string>();
-  /** A lane stopped because `maxUnrecorded` successes wait for their record (see MAX_UNRECORDED). */
-  protected heldForRecords = false;
   protected lastPruneAt = 0;
   protected closed = false;
   /** The next look at every lane after a failed one (see pokeAllLanes), and the wait before it. */
   private lanesRetry: unknown = null;
-  private lanesRetryMs = 0;
+  private lanesRetryMs: number | undefined;
 
   protected constructor(
     deps: EngineDeps,
@@ -663,13 +661,13 @@ export class SyncEngine {
     if (this.closed) return;
     try {
       const lanes = await this.store.lanes();
-      this.lanesRetryMs = 0;
+      this.lanesRetryMs = undefined;
       this.scheduler.poke(...lanes, ...(this.background?.names ?? []).map((name) => PUSH_LANE + name));
     } catch (error) {
       if (this.closed) return;
       this.reportError(`Could not list lanes: ${(error as Error).message}`);
       if (this.lanesRetry !== null) return;
-      this.lanesRetryMs = Math.min(Math.max(1_000, this.lanesRetryMs * 2), 30_000);
+      this.lanesRetryMs = doubledWait(this.lanesRetryMs);
       this.lanesRetry = this.clock.setTimeout(() => {
         this.lanesRetry = null;
         void this.pokeAllLanes();

@@ -616,11 +616,8 @@ export class QueueEngine extends SyncEngine {
   protected override async drainLane(lane: string): Promise<number> {
     for (;;) {
       if (!this.canSend()) return Infinity;
-      if (this.unrecorded.size >= this.maxUnrecorded) {
-        // Records keep failing: wait for one to go through (it looks at every lane again).
-        this.heldForRecords = true;
-        return Infinity;
-      }
+      // Records keep failing: wait for one to go through (it looks at every lane again).
+      if (this.unrecorded.size >= this.maxUnrecorded) return Infinity;
       const head = await this.laneHead(lane);
       if (!head || head.status !== OperationStatus.Pending) return Infinity;
       // A discard or clear of it is being written: it ends by poking the lane.
@@ -1199,6 +1196,8 @@ export class QueueEngine extends SyncEngine {
         return recorded;
       },
       () => {
+        // Lanes stop while this many wait (see drainLane): once fewer do, all of them are looked at again.
+        const held = this.unrecorded.size >= this.maxUnrecorded;
         for (const { shown } of batch) {
           // Only this operation's own state: its id may be out again as a new operation.
           if (this.inFlight.get(shown.id) === shown) this.inFlight.delete(shown.id);
@@ -1208,10 +1207,7 @@ export class QueueEngine extends SyncEngine {
         }
         // Their lanes may have taken a stale read for the end of the line: look again.
         this.scheduler.poke(...new Set(batch.map(({ shown }) => shown.lane)));
-        if (this.heldForRecords && this.unrecorded.size < this.maxUnrecorded) {
-          this.heldForRecords = false;
-          void this.pokeAllLanes();
-        }
+        if (held && this.unrecorded.size < this.maxUnrecorded) void this.pokeAllLanes();
       },
     );
   }
